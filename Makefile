@@ -1,0 +1,38 @@
+# roster: `make run` installs what is missing, builds and serves; `make test` runs every test.
+BUILD      ?= build
+BUILD_SAN  ?= build-san
+JOBS       ?= $(shell nproc)
+
+.PHONY: all build deps run test test-unit test-contract test-api san bench format lint clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+san: deps
+	@cmake -S . -B $(BUILD_SAN) -DCMAKE_BUILD_TYPE=Debug -DROSTER_SANITIZE=ON >/dev/null
+	@cmake --build $(BUILD_SAN) -j $(JOBS)
+
+run: build
+	@exec $(BUILD)/roster serve
+
+test: build san
+	@scripts/test.sh
+
+bench: build
+	@bench/bulk_create.sh
+
+format:
+	@clang-format -i $$(git ls-files '*.c' '*.h')
+
+lint:
+	@cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	  --std=c11 --inline-suppr -I include -I src --suppress=missingIncludeSystem src
+
+clean:
+	rm -rf $(BUILD) $(BUILD_SAN)

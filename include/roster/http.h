@@ -1,0 +1,108 @@
+/* The HTTP edge: a request as handlers see it, the response they fill in, the route table
+ * and the dialect descriptor (auth kind + error body encoder). No business rules here.
+ *
+ * A handler runs on one of libmicrohttpd's pool threads with the whole body read (and
+ * already checked against --max-body), the caller authenticated, and ctx set to the
+ * caller's organisation. It allocates from ctx.arena and frees nothing.
+ */
+#ifndef ROSTER_HTTP_H
+#define ROSTER_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "roster/core.h"
+#include "roster/jsonw.h"
+#include "roster/util.h"
+
+#define ROSTER_MAX_PATH_PARAMS 4
+#define ROSTER_MAX_RESP_HEADERS 8
+
+struct roster_req;
+
+enum roster_auth_kind {
+    ROSTER_AUTH_NONE,
+    ROSTER_AUTH_API_KEY, /* x-api-key header, optional x-org-id (JumpCloud) */
+    ROSTER_AUTH_BEARER,  /* Authorization: Bearer <api key> (Courier, Concur) */
+};
+
+struct roster_dialect {
+    const char *name;
+    int auth; /* enum roster_auth_kind */
+    /* Writes this vendor's error body with status; msg names what was wrong. */
+    void (*error)(struct roster_req *r, int status, const char *msg);
+};
+
+typedef void (*roster_handler_fn)(struct roster_req *r);
+
+#define ROSTER_ROUTE_JSON_BODY 0x1u /* the body must be JSON (415 otherwise) */
+
+struct roster_route {
+    const char *method;  /* "GET", "POST", ... */
+    const char *pattern; /* "/api/v2/bulk/users/{job_id}/results": {x} captures one segment */
+    const struct roster_dialect *dialect;
+    roster_handler_fn fn;
+    unsigned flags;
+    const char *summary;
+};
+
+extern const struct roster_route roster_routes[];
+extern const size_t roster_nroutes;
+
+struct roster_resp_header {
+    const char *name, *value;
+};
+
+struct roster_req {
+    struct roster_ctx ctx;
+    const char *method;
+    const char *path; /* decoded path, no query string */
+    const char *params[ROSTER_MAX_PATH_PARAMS]; /* {x} captures, in order, URL-decoded */
+    size_t nparams;
+    const char *body; /* NUL-terminated; "" when there is none */
+    size_t body_len;
+    const struct roster_route *route;
+    void *conn; /* the MHD connection; only http/ touches it */
+
+    /* response */
+    int status;
+    const char *content_type;
+    struct roster_buf resp;
+    struct roster_resp_header headers[ROSTER_MAX_RESP_HEADERS];
+    size_t nheaders;
+};
+
+/* Request accessors (names are case-insensitive for headers, exact for query). */
+const char *roster_req_header(struct roster_req *r, const char *name);
+const char *roster_req_query(struct roster_req *r, const char *name);
+/* All values of a repeated query parameter, in order; returns how many (up to max). */
+size_t roster_req_query_all(struct roster_req *r, const char *name, const char **out, size_t max);
+/* Calls fn for every query parameter (key, value may be NULL); stops when fn returns false. */
+void roster_req_query_each(struct roster_req *r, bool (*fn)(void *ud, const char *k, const char *v),
+                           void *ud);
+
+/* Response helpers. roster_resp_json sets status and content type and returns a writer
+ * over the response body. */
+struct roster_jsonw *roster_resp_json(struct roster_req *r, int status, struct roster_jsonw *w);
+void roster_resp_empty(struct roster_req *r, int status);
+void roster_resp_header(struct roster_req *r, const char *name, const char *value);
+/* Sends the route dialect's error body. */
+void roster_resp_error(struct roster_req *r, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Maps a core error code to an HTTP status: EINVAL 400, ENOTFOUND 404, ECONFLICT 409,
+ * EAUTH 401, EFORBIDDEN 403, ETOOBIG 413, else 500. */
+int roster_http_status(int code);
+
+/* Parses an integer query parameter in [min, max]; absent -> def. On a bad value sends
+ * the dialect's 400 naming the parameter and returns -1. */
+int roster_req_query_int(struct roster_req *r, const char *name, int64_t def, int64_t min,
+                         int64_t max, int64_t *out);
+
+/* --- server --- */
+struct roster_server;
+int roster_server_start(struct roster_app *app, struct roster_server **out, struct roster_err *err);
+/* The port actually bound (useful with port 0). */
+int roster_server_port(const struct roster_server *s);
+void roster_server_stop(struct roster_server *s);
+
+#endif

@@ -1,0 +1,93 @@
+/* Filters, sorting and paging of user lists as a small AST. Dialects parse their query
+ * syntax into it (with the generic <field>:<operator>:<value> parser below and a table of
+ * the field names they expose); store backends translate it into SQL.
+ */
+#ifndef ROSTER_QUERY_H
+#define ROSTER_QUERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "roster/arena.h"
+#include "roster/err.h"
+#include "roster/user.h"
+
+/* Queryable keys: every string field of enum roster_ufield, plus these. */
+enum roster_qkey {
+    RQ_ID = RU_NFIELDS, /* 24-hex object id */
+    RQ_NUM_ID,          /* integer */
+    RQ_STATE,           /* integer enum roster_state */
+    RQ_CREATED,         /* ms since epoch */
+    RQ_MODIFIED,        /* ms since epoch */
+    RQ_NKEYS
+};
+bool roster_qkey_is_int(int key); /* RQ_NUM_ID, RQ_STATE, RQ_CREATED, RQ_MODIFIED */
+
+enum roster_op {
+    ROSTER_OP_EQ,
+    ROSTER_OP_NE,
+    ROSTER_OP_GT,
+    ROSTER_OP_GE,
+    ROSTER_OP_LT,
+    ROSTER_OP_LE,
+    ROSTER_OP_BETWEEN, /* two values: lo, hi (inclusive) */
+    ROSTER_OP_SEARCH,  /* case-insensitive substring */
+    ROSTER_OP_IN,      /* one or more values */
+    ROSTER_OP_PREFIX,  /* eq with a trailing '*' wildcard: value is the prefix */
+};
+
+struct roster_qval {
+    const char *s; /* the text value (string keys) */
+    int64_t i;     /* the parsed value (integer keys) */
+};
+
+struct roster_filter {
+    int key; /* enum roster_ufield or enum roster_qkey */
+    int op;  /* enum roster_op */
+    struct roster_qval *vals;
+    size_t nvals;
+};
+
+struct roster_sort {
+    int key;
+    bool desc;
+};
+
+#define ROSTER_QUERY_MAX_FILTERS 32
+#define ROSTER_QUERY_MAX_SORTS 8
+
+struct roster_query {
+    struct roster_filter filters[ROSTER_QUERY_MAX_FILTERS]; /* ANDed */
+    size_t nfilters;
+    struct roster_sort sorts[ROSTER_QUERY_MAX_SORTS]; /* id ascending is always the tiebreak */
+    size_t nsorts;
+    const char *search; /* free text: substring of username, email, first, last name */
+    int64_t skip;
+    int64_t limit;   /* 0 = no rows (count only) */
+    bool want_total; /* compute the number of matching rows */
+};
+
+/* A dialect's field-name table entry: name as the client writes it -> key. */
+struct roster_qname {
+    const char *name;
+    int key;
+};
+
+void roster_query_init(struct roster_query *q);
+
+/* Parses one filter expression "<field>:<operator>:<value>" (the JumpCloud grammar) and
+ * appends it to q. Field names are looked up in names[] (NULL-terminated by name).
+ * Values: `in` and `between` take values separated by '|'; an `eq` value ending in '*'
+ * becomes a prefix match; for RQ_STATE the value is a state name, for RQ_CREATED and
+ * RQ_MODIFIED an RFC 3339 time, for RQ_NUM_ID an integer. Strings are allocated in a.
+ * Errors: ROSTER_EINVAL naming the expression and what is wrong. */
+int roster_filter_parse(struct roster_query *q, const char *expr, const struct roster_qname *names,
+                        struct roster_arena *a, struct roster_err *err);
+
+/* Parses a JumpCloud sort spec: space- or comma-separated field names, '-' prefix for
+ * descending (e.g. "-created username"). Errors name the unknown field. */
+int roster_sort_parse(struct roster_query *q, const char *spec, const struct roster_qname *names,
+                      struct roster_arena *a, struct roster_err *err);
+
+#endif

@@ -1,0 +1,254 @@
+/* The store interface: one versioned table of functions (like SQLite's sqlite3_vfs) that
+ * each backend fills in. Methods are only ever appended; a NULL method means "not supported"
+ * and the wrapper returns ROSTER_EUNSUPPORTED. Callers use the roster_store_* wrappers,
+ * never the table. Capabilities are flags (ROSTER_STORE_*), never backend-name checks.
+ *
+ * Threads: a struct roster_store is shared by all threads; each thread opens its own
+ * struct roster_conn and never shares it. Every method that reads or writes organisation
+ * data takes the caller's org id and never sees another organisation's rows: an object of
+ * another organisation is ROSTER_ENOTFOUND, exactly like a missing one.
+ *
+ * Memory: outputs (strings inside returned structs, arrays) are allocated in the caller's
+ * arena and live until it is cleared. Inputs are only read during the call.
+ *
+ * Transactions: every method is atomic on its own. A caller may group calls with
+ * begin/commit/rollback (the job engine does, to write an item's effect and its result
+ * together); a failing user_create/user_update inside such a transaction (conflict,
+ * not found) leaves the transaction usable for the next call.
+ */
+#ifndef ROSTER_STORE_H
+#define ROSTER_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "roster/arena.h"
+#include "roster/err.h"
+#include "roster/job.h"
+#include "roster/query.h"
+#include "roster/user.h"
+
+#define ROSTER_STORE_VERSION 1
+
+/* capability flags */
+#define ROSTER_STORE_MULTI_NODE 0x1u /* several roster processes may share it */
+#define ROSTER_STORE_EMBEDDED 0x2u   /* one file, one serving process (leases reset on start) */
+
+struct roster_store;
+struct roster_conn;
+
+struct roster_store_methods {
+    int version; /* ROSTER_STORE_VERSION this table was written for */
+    const char *name;
+    unsigned flags;
+
+    /* --- lifecycle --- */
+    /* url: a file path (sqlite) or postgres:// URL. Applies schema migrations. */
+    int (*open)(const char *url, struct roster_store **out, struct roster_err *err);
+    void (*close)(struct roster_store *st);
+    int (*conn_open)(struct roster_store *st, struct roster_conn **out, struct roster_err *err);
+    void (*conn_close)(struct roster_conn *c);
+    int (*begin)(struct roster_conn *c, struct roster_err *err);
+    int (*commit)(struct roster_conn *c, struct roster_err *err);
+    void (*rollback)(struct roster_conn *c);
+
+    /* --- organisations --- */
+    /* Assigns id (if empty), num_id and created_ms in *org. */
+    int (*org_create)(struct roster_conn *c, struct roster_org *org, struct roster_err *err);
+    int (*org_get)(struct roster_conn *c, const char *org_id, struct roster_org *out,
+                   struct roster_arena *a, struct roster_err *err);
+    int (*org_list)(struct roster_conn *c, struct roster_arena *a, struct roster_org **out,
+                    size_t *n, struct roster_err *err);
+    /* Replaces name, company block and default states of org->id. */
+    int (*org_update)(struct roster_conn *c, const struct roster_org *org, struct roster_err *err);
+
+    /* --- API keys --- */
+    /* Assigns id (if empty) and created_ms in *key. */
+    int (*key_create)(struct roster_conn *c, struct roster_key *key, struct roster_err *err);
+    /* Finds an active (not revoked) key by its SHA-256 hex; ROSTER_ENOTFOUND otherwise. */
+    int (*key_find)(struct roster_conn *c, const char *hash_hex, struct roster_key *out,
+                    struct roster_arena *a, struct roster_err *err);
+    int (*key_list)(struct roster_conn *c, struct roster_arena *a, struct roster_key **out,
+                    size_t *n, struct roster_err *err);
+    int (*key_revoke)(struct roster_conn *c, const char *key_id, struct roster_err *err);
+
+    /* --- users --- */
+    /* Inserts u (already validated) into org_id. Assigns id (if empty), num_id, created_ms,
+     * modified_ms (= created), version 1. Conflicts: ROSTER_ECONFLICT with err->field set to
+     * the ufield label and a message naming the value. */
+    int (*user_create)(struct roster_conn *c, const char *org_id, struct roster_user *u,
+                       struct roster_err *err);
+    int (*user_get)(struct roster_conn *c, const char *org_id, const char *user_id,
+                    struct roster_user *out, struct roster_arena *a, struct roster_err *err);
+    /* Writes every field of u (a full user, already validated) where id = u->id and
+     * version = u->version; sets modified_ms and version+1 in *u. A version mismatch is
+     * ROSTER_ESTALE; a missing user ROSTER_ENOTFOUND; uniqueness ROSTER_ECONFLICT. */
+    int (*user_update)(struct roster_conn *c, const char *org_id, struct roster_user *u,
+                       struct roster_err *err);
+    int (*user_delete)(struct roster_conn *c, const char *org_id, const char *user_id,
+                       struct roster_err *err);
+    /* Rows matching q (filters ANDed, search, sort then id) from q->skip, at most q->limit;
+     * *total = all matching rows when q->want_total (else -1). */
+    int (*user_list)(struct roster_conn *c, const char *org_id, const struct roster_query *q,
+                     struct roster_arena *a, struct roster_user **out, size_t *n, int64_t *total,
+                     struct roster_err *err);
+
+    /* --- bulk jobs --- */
+    /* Stores the job row and its chunks (chunk i holds items_json[i], counts[i] items) in
+     * one transaction. Assigns job->id (if empty) and timestamps. */
+    int (*job_create)(struct roster_conn *c, struct roster_job *job, const char *const *items_json,
+                      const int64_t *counts, size_t nchunks, struct roster_err *err);
+    int (*job_get)(struct roster_conn *c, const char *org_id, const char *job_id,
+                   struct roster_job *out, struct roster_arena *a, struct roster_err *err);
+    /* Leases the next runnable chunk (not done, lease expired, and the lowest not-done chunk
+     * of its job) for lease_ms; ROSTER_ENOTFOUND when there is none. */
+    int (*chunk_claim)(struct roster_conn *c, int64_t now_ms, int64_t lease_ms,
+                       struct roster_chunk *out, struct roster_arena *a, struct roster_err *err);
+    /* Marks the chunk done with its results and adds the counts to its job, if the lease
+     * token still holds (else ROSTER_ESTALE). Meant to run inside the caller's transaction
+     * that also wrote the items' effects. */
+    int (*chunk_complete)(struct roster_conn *c, const struct roster_chunk *ch,
+                          const char *results_json, int64_t nok, int64_t nfailed, int64_t now_ms,
+                          struct roster_err *err);
+    /* Extends the lease of a chunk still being worked on; ROSTER_ESTALE if lost. */
+    int (*chunk_renew)(struct roster_conn *c, const struct roster_chunk *ch, int64_t until_ms,
+                       struct roster_err *err);
+    /* The chunks of job_id (in org_id) that overlap items [from, to), in order. */
+    int (*job_results)(struct roster_conn *c, const char *org_id, const char *job_id,
+                       int64_t from, int64_t to, struct roster_arena *a,
+                       struct roster_chunk_results **out, size_t *n, struct roster_err *err);
+    /* Drops every lease (embedded stores, at server start: the previous process is gone). */
+    int (*lease_reset_all)(struct roster_conn *c, struct roster_err *err);
+};
+
+struct roster_store {
+    const struct roster_store_methods *m;
+};
+struct roster_conn {
+    const struct roster_store_methods *m;
+    struct roster_store *st;
+};
+
+/* Picks the backend for url ("postgres://" / "postgresql://" -> postgres, else a SQLite file
+ * path) and opens it. */
+int roster_store_open(const char *url, struct roster_store **out, struct roster_err *err);
+void roster_store_close(struct roster_store *st);
+static inline unsigned roster_store_flags(const struct roster_store *st)
+{
+    return st->m->flags;
+}
+
+static inline int roster_conn_open(struct roster_store *st, struct roster_conn **out,
+                                   struct roster_err *err)
+{
+    return st->m->conn_open(st, out, err);
+}
+static inline void roster_conn_close(struct roster_conn *c)
+{
+    if (c)
+        c->m->conn_close(c);
+}
+static inline int roster_store_begin(struct roster_conn *c, struct roster_err *err)
+{
+    return c->m->begin(c, err);
+}
+static inline int roster_store_commit(struct roster_conn *c, struct roster_err *err)
+{
+    return c->m->commit(c, err);
+}
+static inline void roster_store_rollback(struct roster_conn *c)
+{
+    c->m->rollback(c);
+}
+
+#define ROSTER_STORE_WRAP(ret_name, method, params, args)                                          \
+    static inline int ret_name params                                                              \
+    {                                                                                              \
+        if (!c->m->method)                                                                         \
+            return roster_err_set(err, ROSTER_EUNSUPPORTED, "store does not support " #method);    \
+        return c->m->method args;                                                                  \
+    }
+
+ROSTER_STORE_WRAP(roster_store_org_create, org_create,
+                  (struct roster_conn * c, struct roster_org *org, struct roster_err *err),
+                  (c, org, err))
+ROSTER_STORE_WRAP(roster_store_org_get, org_get,
+                  (struct roster_conn * c, const char *org_id, struct roster_org *out,
+                   struct roster_arena *a, struct roster_err *err),
+                  (c, org_id, out, a, err))
+ROSTER_STORE_WRAP(roster_store_org_list, org_list,
+                  (struct roster_conn * c, struct roster_arena *a, struct roster_org **out,
+                   size_t *n, struct roster_err *err),
+                  (c, a, out, n, err))
+ROSTER_STORE_WRAP(roster_store_org_update, org_update,
+                  (struct roster_conn * c, const struct roster_org *org, struct roster_err *err),
+                  (c, org, err))
+ROSTER_STORE_WRAP(roster_store_key_create, key_create,
+                  (struct roster_conn * c, struct roster_key *key, struct roster_err *err),
+                  (c, key, err))
+ROSTER_STORE_WRAP(roster_store_key_find, key_find,
+                  (struct roster_conn * c, const char *hash_hex, struct roster_key *out,
+                   struct roster_arena *a, struct roster_err *err),
+                  (c, hash_hex, out, a, err))
+ROSTER_STORE_WRAP(roster_store_key_list, key_list,
+                  (struct roster_conn * c, struct roster_arena *a, struct roster_key **out,
+                   size_t *n, struct roster_err *err),
+                  (c, a, out, n, err))
+ROSTER_STORE_WRAP(roster_store_key_revoke, key_revoke,
+                  (struct roster_conn * c, const char *key_id, struct roster_err *err),
+                  (c, key_id, err))
+ROSTER_STORE_WRAP(roster_store_user_create, user_create,
+                  (struct roster_conn * c, const char *org_id, struct roster_user *u,
+                   struct roster_err *err),
+                  (c, org_id, u, err))
+ROSTER_STORE_WRAP(roster_store_user_get, user_get,
+                  (struct roster_conn * c, const char *org_id, const char *user_id,
+                   struct roster_user *out, struct roster_arena *a, struct roster_err *err),
+                  (c, org_id, user_id, out, a, err))
+ROSTER_STORE_WRAP(roster_store_user_update, user_update,
+                  (struct roster_conn * c, const char *org_id, struct roster_user *u,
+                   struct roster_err *err),
+                  (c, org_id, u, err))
+ROSTER_STORE_WRAP(roster_store_user_delete, user_delete,
+                  (struct roster_conn * c, const char *org_id, const char *user_id,
+                   struct roster_err *err),
+                  (c, org_id, user_id, err))
+ROSTER_STORE_WRAP(roster_store_user_list, user_list,
+                  (struct roster_conn * c, const char *org_id, const struct roster_query *q,
+                   struct roster_arena *a, struct roster_user **out, size_t *n, int64_t *total,
+                   struct roster_err *err),
+                  (c, org_id, q, a, out, n, total, err))
+ROSTER_STORE_WRAP(roster_store_job_create, job_create,
+                  (struct roster_conn * c, struct roster_job *job, const char *const *items_json,
+                   const int64_t *counts, size_t nchunks, struct roster_err *err),
+                  (c, job, items_json, counts, nchunks, err))
+ROSTER_STORE_WRAP(roster_store_job_get, job_get,
+                  (struct roster_conn * c, const char *org_id, const char *job_id,
+                   struct roster_job *out, struct roster_arena *a, struct roster_err *err),
+                  (c, org_id, job_id, out, a, err))
+ROSTER_STORE_WRAP(roster_store_chunk_claim, chunk_claim,
+                  (struct roster_conn * c, int64_t now_ms, int64_t lease_ms,
+                   struct roster_chunk *out, struct roster_arena *a, struct roster_err *err),
+                  (c, now_ms, lease_ms, out, a, err))
+ROSTER_STORE_WRAP(roster_store_chunk_complete, chunk_complete,
+                  (struct roster_conn * c, const struct roster_chunk *ch,
+                   const char *results_json, int64_t nok, int64_t nfailed, int64_t now_ms,
+                   struct roster_err *err),
+                  (c, ch, results_json, nok, nfailed, now_ms, err))
+ROSTER_STORE_WRAP(roster_store_chunk_renew, chunk_renew,
+                  (struct roster_conn * c, const struct roster_chunk *ch, int64_t until_ms,
+                   struct roster_err *err),
+                  (c, ch, until_ms, err))
+ROSTER_STORE_WRAP(roster_store_job_results, job_results,
+                  (struct roster_conn * c, const char *org_id, const char *job_id, int64_t from,
+                   int64_t to, struct roster_arena *a, struct roster_chunk_results **out,
+                   size_t *n, struct roster_err *err),
+                  (c, org_id, job_id, from, to, a, out, n, err))
+ROSTER_STORE_WRAP(roster_store_lease_reset_all, lease_reset_all,
+                  (struct roster_conn * c, struct roster_err *err), (c, err))
+
+/* backends */
+extern const struct roster_store_methods roster_store_sqlite;
+
+#endif
