@@ -65,9 +65,11 @@ void roster_job_codec_register(const char *name, roster_item_decode_fn fn);
 
 /* Splits items (a JSON array, borrowed) into chunks and stores the job durably; returns
  * once it is committed and wakes the workers. params is a JSON object (borrowed) that must
- * carry "codec"; the engine also reads "default_state" (int) for creates. */
-int roster_job_submit(struct roster_ctx *ctx, int kind, json_t *items, json_t *params,
-                      struct roster_job *out, struct roster_err *err);
+ * carry "codec"; the engine also reads "default_state" (int) for creates. raw, when not
+ * NULL, is the JSON text items was parsed from: a job that fits one chunk stores it as is
+ * instead of serialising items again. */
+int roster_job_submit(struct roster_ctx *ctx, int kind, json_t *items, const char *raw,
+                      json_t *params, struct roster_job *out, struct roster_err *err);
 
 struct roster_item_result {
     int64_t index;

@@ -48,6 +48,8 @@ struct roster_route {
 
 extern const struct roster_route roster_routes[];
 extern const size_t roster_nroutes;
+/* Registers every dialect's job codecs; call once before the job engine starts. */
+void roster_dialects_init(void);
 
 struct roster_resp_header {
     const char *name, *value;
@@ -92,6 +94,8 @@ void roster_resp_error(struct roster_req *r, int status, const char *fmt, ...)
 /* Maps a core error code to an HTTP status: EINVAL 400, ENOTFOUND 404, ECONFLICT 409,
  * EAUTH 401, EFORBIDDEN 403, ETOOBIG 413, else 500. */
 int roster_http_status(int code);
+/* The reason phrase of an HTTP status ("Not Found"). */
+const char *roster_http_reason(int status);
 
 /* Parses an integer query parameter in [min, max]; absent -> def. On a bad value sends
  * the dialect's 400 naming the parameter and returns -1. */

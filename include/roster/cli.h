@@ -1,0 +1,25 @@
+/* The command line: `roster serve` and the offline admin commands (org, key, routes).
+ * Each subcommand returns the process exit code. */
+#ifndef ROSTER_CLI_H
+#define ROSTER_CLI_H
+
+int roster_cli_main(int argc, char **argv);
+
+int roster_cmd_serve(int argc, char **argv);
+int roster_cmd_org(int argc, char **argv);
+int roster_cmd_key(int argc, char **argv);
+int roster_cmd_routes(int argc, char **argv);
+
+/* The store URL from --store / ROSTER_STORE / the default ./roster-data/roster.db */
+const char *roster_cli_store_url(const char *flag);
+
+struct roster_conn;
+struct roster_key;
+struct roster_err;
+/* Creates an API key for org_id and writes the secret (40 hex chars, or given) into
+ * secret[41]; only its SHA-256 is stored. */
+int roster_cli_make_key(struct roster_conn *c, const char *org_id, const char *name, int all_orgs,
+                        const char *given, char secret[41], struct roster_key *key,
+                        struct roster_err *err);
+
+#endif

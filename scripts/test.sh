@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Runs every test: C unit tests and the store contract suite (normal and ASan+UBSan builds),
+# the API tests (Node's test runner against a real server), cppcheck and the format check.
+# Prints one closing line "tests: N passed, N failed" and exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+BUILD_SAN=${BUILD_SAN:-build-san}
+passed=0
+failed=0
+failures=()
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# run NAME CMD...: runs a C test program, adds its "N passed, N failed" line to the totals
+run_c() {
+  local name=$1; shift
+  local out="$tmp/out.txt"
+  "$@" >"$out" 2>&1
+  local rc=$?
+  local last
+  last=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1)
+  if [ -z "$last" ]; then
+    echo "FAIL $name: no summary line (exit $rc)"; tail -n 30 "$out"
+    failed=$((failed + 1)); failures+=("$name"); return
+  fi
+  local p f
+  p=$(echo "$last" | sed -E 's/^([0-9]+) passed.*/\1/')
+  f=$(echo "$last" | sed -E 's/.* ([0-9]+) failed.*/\1/')
+  passed=$((passed + p)); failed=$((failed + f))
+  if [ "$rc" -ne 0 ] || [ "$f" -ne 0 ]; then
+    echo "FAIL $name ($last, exit $rc)"; grep -E 'FAIL|ERROR|runtime error|Sanitizer' "$out" | head -n 40
+    [ "$f" -eq 0 ] && failed=$((failed + 1))
+    failures+=("$name")
+  else
+    echo "ok   $name: $last"
+  fi
+}
+
+for dir in "$BUILD" "$BUILD_SAN"; do
+  tag=$([ "$dir" = "$BUILD_SAN" ] && echo " [asan+ubsan]" || echo "")
+  for t in "$dir"/unit_*; do
+    [ -x "$t" ] || continue
+    run_c "$(basename "$t")$tag" "$t"
+  done
+  if [ -x "$dir/contract" ]; then
+    run_c "contract sqlite$tag" "$dir/contract" "$tmp/contract-$(basename "$dir").db"
+  fi
+done
+
+# static checks count as tests: they can fail
+if command -v cppcheck >/dev/null; then
+  if make -s lint >"$tmp/cppcheck.txt" 2>&1; then
+    echo "ok   cppcheck"; passed=$((passed + 1))
+  else
+    echo "FAIL cppcheck"; cat "$tmp/cppcheck.txt"; failed=$((failed + 1)); failures+=(cppcheck)
+  fi
+fi
+if command -v clang-format >/dev/null; then
+  if clang-format --dry-run -Werror $(git ls-files '*.c' '*.h') >"$tmp/fmt.txt" 2>&1; then
+    echo "ok   clang-format"; passed=$((passed + 1))
+  else
+    echo "FAIL clang-format"; head -n 20 "$tmp/fmt.txt"; failed=$((failed + 1)); failures+=(clang-format)
+  fi
+fi
+
+# API tests: a real server per test file, started by tests/api/harness.mjs
+if [ -f package-lock.json ] && [ ! -d node_modules ]; then
+  npm ci --no-audit --no-fund >/dev/null || { echo "FAIL npm ci"; failed=$((failed + 1)); }
+fi
+ROSTER_BIN="$PWD/$BUILD/roster" node --test --test-concurrency=1 tests/api/ >"$tmp/api.txt" 2>&1
+api_rc=$?
+cat "$tmp/api.txt" | grep -E '^(not ok|ok|# )' | grep -vE '^# (Subtest|duration_ms|todo|cancelled|start)' | tail -n 200
+ap=$(grep -E '^# pass ' "$tmp/api.txt" | tail -n 1 | awk '{print $3}')
+af=$(grep -E '^# fail ' "$tmp/api.txt" | tail -n 1 | awk '{print $3}')
+ac=$(grep -E '^# cancelled ' "$tmp/api.txt" | tail -n 1 | awk '{print $3}')
+as=$(grep -E '^# skipped ' "$tmp/api.txt" | tail -n 1 | awk '{print $3}')
+passed=$((passed + ${ap:-0})); failed=$((failed + ${af:-0} + ${ac:-0} + ${as:-0}))
+if [ "$api_rc" -ne 0 ] || [ -z "$ap" ]; then
+  echo "FAIL api tests (exit $api_rc)"; grep -B2 -A25 '^not ok' "$tmp/api.txt" | head -n 150
+  [ -z "$ap" ] && failed=$((failed + 1))
+  failures+=(api)
+fi
+
+echo
+[ ${#failures[@]} -gt 0 ] && echo "failing: ${failures[*]}"
+echo "tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ ${#failures[@]} -eq 0 ]

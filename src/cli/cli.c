@@ -1,0 +1,275 @@
+/* Subcommand table and the offline admin commands (org, key, routes), which use the same
+ * core and store as the server and may run while it serves the same store. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "roster/cli.h"
+#include "roster/http.h"
+#include "roster/store.h"
+
+#define DEFAULT_STORE "./roster-data/roster.db"
+
+struct subcommand {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *usage;
+};
+
+static const struct subcommand commands[] = {
+    {"serve", roster_cmd_serve,
+     "serve [--listen HOST:PORT] [--store PATH|URL] [--workers N] [--max-body BYTES] "
+     "[--log-level debug|info|warn|error]"},
+    {"org", roster_cmd_org, "org create NAME | org list   [--store PATH|URL]"},
+    {"key", roster_cmd_key,
+     "key create --org ORG_ID [--name NAME] [--all-orgs] | key list | key revoke KEY_ID   "
+     "[--store PATH|URL]"},
+    {"routes", roster_cmd_routes, "routes   (print every HTTP route)"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: roster <command> [options]\n\n");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(f, "  roster %s\n", commands[i].usage);
+    fprintf(f, "\nEvery option also reads an environment variable: ROSTER_LISTEN, ROSTER_STORE,\n"
+               "ROSTER_WORKERS, ROSTER_MAX_BODY, ROSTER_LOG_LEVEL. ROSTER_BOOTSTRAP_KEY sets the\n"
+               "first admin key of a fresh store.\n");
+}
+
+int roster_cli_main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "roster: unknown command \"%s\"\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
+
+const char *roster_cli_store_url(const char *flag)
+{
+    if (flag && *flag)
+        return flag;
+    const char *env = getenv("ROSTER_STORE");
+    return env && *env ? env : DEFAULT_STORE;
+}
+
+/* Opens the store and one connection for an offline command; prints the error. */
+static int open_store(const char *flag, struct roster_store **st, struct roster_conn **c)
+{
+    struct roster_err err = {0};
+    const char *url = roster_cli_store_url(flag);
+    if (roster_store_open(url, st, &err) != 0) {
+        fprintf(stderr, "roster: cannot open store %s: %s %s\n", url, err.msg, err.detail);
+        return 1;
+    }
+    if (roster_conn_open(*st, c, &err) != 0) {
+        fprintf(stderr, "roster: cannot open store %s: %s %s\n", url, err.msg, err.detail);
+        roster_store_close(*st);
+        return 1;
+    }
+    return 0;
+}
+
+static void close_store(struct roster_store *st, struct roster_conn *c)
+{
+    roster_conn_close(c);
+    roster_store_close(st);
+}
+
+/* Parses the options shared by org/key: --store, --org, --name, --all-orgs. */
+struct admin_opts {
+    const char *store, *org, *name;
+    int all_orgs;
+};
+
+static int parse_admin(int argc, char **argv, struct admin_opts *o)
+{
+    static const struct option longopts[] = {
+        {"store", required_argument, NULL, 's'}, {"org", required_argument, NULL, 'o'},
+        {"name", required_argument, NULL, 'n'},  {"all-orgs", no_argument, NULL, 'a'},
+        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
+    };
+    memset(o, 0, sizeof(*o));
+    optind = 1;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 's':
+            o->store = optarg;
+            break;
+        case 'o':
+            o->org = optarg;
+            break;
+        case 'n':
+            o->name = optarg;
+            break;
+        case 'a':
+            o->all_orgs = 1;
+            break;
+        default:
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int roster_cmd_org(int argc, char **argv)
+{
+    struct admin_opts o;
+    if (parse_admin(argc, argv, &o) != 0 || optind >= argc) {
+        fprintf(stderr, "usage: roster org create NAME | roster org list [--store PATH]\n");
+        return 2;
+    }
+    const char *verb = argv[optind];
+    struct roster_store *st;
+    struct roster_conn *c;
+    struct roster_err err = {0};
+    struct roster_arena a;
+    int rc = 1;
+    if (strcmp(verb, "create") != 0 && strcmp(verb, "list") != 0) {
+        fprintf(stderr, "roster: unknown org command \"%s\"\n", verb);
+        return 2;
+    }
+    if (strcmp(verb, "create") == 0 && optind + 1 >= argc) {
+        fprintf(stderr, "usage: roster org create NAME\n");
+        return 2;
+    }
+    if (open_store(o.store, &st, &c) != 0)
+        return 1;
+    roster_arena_init(&a, 0);
+    if (strcmp(verb, "create") == 0) {
+        struct roster_org org = {0};
+        org.name = argv[optind + 1];
+        org.default_state_bulk = org.default_state_app_import = org.default_state_manual =
+            ROSTER_ACTIVATED;
+        if (roster_store_org_create(c, &org, &err) != 0) {
+            fprintf(stderr, "roster: %s %s\n", err.msg, err.detail);
+            goto done;
+        }
+        printf("%s\n", org.id);
+    } else {
+        struct roster_org *orgs;
+        size_t n;
+        if (roster_store_org_list(c, &a, &orgs, &n, &err) != 0) {
+            fprintf(stderr, "roster: %s %s\n", err.msg, err.detail);
+            goto done;
+        }
+        for (size_t i = 0; i < n; i++)
+            printf("%s\t%lld\t%s\n", orgs[i].id, (long long)orgs[i].num_id,
+                   orgs[i].name ? orgs[i].name : "");
+    }
+    rc = 0;
+done:
+    roster_arena_release(&a);
+    close_store(st, c);
+    return rc;
+}
+
+/* Creates an API key for org_id and writes the secret (40 hex chars) into secret[41].
+ * Only the SHA-256 of the secret is stored. If given is not NULL it becomes the secret. */
+int roster_cli_make_key(struct roster_conn *c, const char *org_id, const char *name, int all_orgs,
+                        const char *given, char secret[41], struct roster_key *key,
+                        struct roster_err *err)
+{
+    if (given) {
+        snprintf(secret, 41, "%s", given);
+    } else {
+        unsigned char raw[20];
+        roster_random(raw, sizeof(raw));
+        roster_hex(raw, sizeof(raw), secret);
+    }
+    memset(key, 0, sizeof(*key));
+    snprintf(key->org_id, sizeof(key->org_id), "%s", org_id);
+    key->name = name;
+    key->all_orgs = all_orgs != 0;
+    roster_sha256_hex(given ? given : secret, strlen(given ? given : secret), key->hash);
+    return roster_store_key_create(c, key, err);
+}
+
+int roster_cmd_key(int argc, char **argv)
+{
+    struct admin_opts o;
+    if (parse_admin(argc, argv, &o) != 0 || optind >= argc) {
+        fprintf(stderr, "usage: roster key create --org ORG_ID [--name NAME] [--all-orgs] | "
+                        "key list | key revoke KEY_ID [--store PATH]\n");
+        return 2;
+    }
+    const char *verb = argv[optind];
+    struct roster_store *st;
+    struct roster_conn *c;
+    struct roster_err err = {0};
+    struct roster_arena a;
+    int rc = 1;
+    if (strcmp(verb, "create") == 0 && !o.org) {
+        fprintf(stderr, "roster: key create needs --org ORG_ID\n");
+        return 2;
+    }
+    if (strcmp(verb, "revoke") == 0 && optind + 1 >= argc) {
+        fprintf(stderr, "usage: roster key revoke KEY_ID\n");
+        return 2;
+    }
+    if (strcmp(verb, "create") != 0 && strcmp(verb, "list") != 0 && strcmp(verb, "revoke") != 0) {
+        fprintf(stderr, "roster: unknown key command \"%s\"\n", verb);
+        return 2;
+    }
+    if (open_store(o.store, &st, &c) != 0)
+        return 1;
+    roster_arena_init(&a, 0);
+    if (strcmp(verb, "create") == 0) {
+        struct roster_org org;
+        if (!roster_id_valid(o.org) || roster_store_org_get(c, o.org, &org, &a, &err) != 0) {
+            fprintf(stderr, "roster: organization \"%s\" not found\n", o.org);
+            goto done;
+        }
+        char secret[41];
+        struct roster_key key;
+        if (roster_cli_make_key(c, o.org, o.name, o.all_orgs, NULL, secret, &key, &err) != 0) {
+            fprintf(stderr, "roster: %s %s\n", err.msg, err.detail);
+            goto done;
+        }
+        printf("%s\n", secret);
+    } else if (strcmp(verb, "list") == 0) {
+        struct roster_key *keys;
+        size_t n;
+        if (roster_store_key_list(c, &a, &keys, &n, &err) != 0) {
+            fprintf(stderr, "roster: %s %s\n", err.msg, err.detail);
+            goto done;
+        }
+        for (size_t i = 0; i < n; i++) {
+            char created[32];
+            roster_time_format(keys[i].created_ms, created);
+            printf("%s\t%s\t%s\t%s\t%s%s\n", keys[i].id, keys[i].org_id,
+                   keys[i].name ? keys[i].name : "", created,
+                   keys[i].revoked_ms ? "revoked" : "active", keys[i].all_orgs ? "\tall-orgs" : "");
+        }
+    } else {
+        if (roster_store_key_revoke(c, argv[optind + 1], &err) != 0) {
+            fprintf(stderr, "roster: %s\n", err.msg);
+            goto done;
+        }
+        printf("revoked %s\n", argv[optind + 1]);
+    }
+    rc = 0;
+done:
+    roster_arena_release(&a);
+    close_store(st, c);
+    return rc;
+}
+
+int roster_cmd_routes(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    for (size_t i = 0; i < roster_nroutes; i++)
+        printf("%-7s %-42s %-10s %s\n", roster_routes[i].method, roster_routes[i].pattern,
+               roster_routes[i].dialect->name, roster_routes[i].summary);
+    return 0;
+}

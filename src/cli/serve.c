@@ -1,0 +1,228 @@
+/* `roster serve`: configuration (flags over environment over defaults), first-start
+ * bootstrap (default organisation + admin key), job workers, the HTTP listener, and a
+ * clean stop on SIGTERM/SIGINT.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "roster/cli.h"
+#include "roster/http.h"
+#include "roster/log.h"
+#include "roster/store.h"
+
+static const char *env_or(const char *name, const char *def)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : def;
+}
+
+static int parse_size(const char *what, const char *s, int64_t min, int64_t *out)
+{
+    if (roster_parse_i64(s, out) != 0 || *out < min) {
+        fprintf(stderr, "roster: %s \"%s\" must be an integer >= %lld\n", what, s, (long long)min);
+        return -1;
+    }
+    return 0;
+}
+
+/* One serving process per SQLite file: a second one would reset the first one's leases. */
+static int lock_embedded_store(const char *url)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s.lock", url);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        fprintf(stderr, "roster: cannot open %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        fprintf(stderr, "roster: another roster serve is using %s\n", url);
+        close(fd);
+        return -1;
+    }
+    return fd; /* held until the process exits */
+}
+
+/* On an empty store: the default organisation and its first admin key, printed once. */
+static int bootstrap(struct roster_conn *c)
+{
+    struct roster_err err = {0};
+    struct roster_arena a;
+    roster_arena_init(&a, 0);
+    struct roster_org *orgs;
+    size_t n;
+    int rc = roster_store_org_list(c, &a, &orgs, &n, &err);
+    if (rc != 0 || n > 0)
+        goto done;
+    struct roster_org org = {0};
+    org.name = "default";
+    org.default_state_bulk = org.default_state_app_import = org.default_state_manual =
+        ROSTER_ACTIVATED;
+    rc = roster_store_org_create(c, &org, &err);
+    if (rc != 0)
+        goto done;
+    const char *given = getenv("ROSTER_BOOTSTRAP_KEY");
+    if (given && !*given)
+        given = NULL;
+    char secret[41];
+    struct roster_key key;
+    rc = roster_cli_make_key(c, org.id, "bootstrap admin", 1, given, secret, &key, &err);
+    if (rc != 0)
+        goto done;
+    printf("admin key %s org %s\n", given ? given : secret, org.id);
+    fflush(stdout);
+    roster_log(ROSTER_LOG_INFO, "created the default organization and its admin key",
+               "org=%s key_id=%s", org.id, key.id);
+done:
+    if (rc != 0)
+        fprintf(stderr, "roster: bootstrap failed: %s %s\n", err.msg, err.detail);
+    roster_arena_release(&a);
+    return rc;
+}
+
+int roster_cmd_serve(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"listen", required_argument, NULL, 'l'},    {"store", required_argument, NULL, 's'},
+        {"workers", required_argument, NULL, 'w'},   {"max-body", required_argument, NULL, 'b'},
+        {"log-level", required_argument, NULL, 'v'}, {"http-threads", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
+    };
+    struct roster_app app;
+    memset(&app, 0, sizeof(app));
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    const char *listen = env_or("ROSTER_LISTEN", "127.0.0.1:8080");
+    const char *store = NULL;
+    const char *workers = env_or("ROSTER_WORKERS", NULL);
+    const char *max_body = env_or("ROSTER_MAX_BODY", "33554432");
+    const char *level = env_or("ROSTER_LOG_LEVEL", "info");
+    const char *http_threads = env_or("ROSTER_HTTP_THREADS", NULL);
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'l':
+            listen = optarg;
+            break;
+        case 's':
+            store = optarg;
+            break;
+        case 'w':
+            workers = optarg;
+            break;
+        case 'b':
+            max_body = optarg;
+            break;
+        case 'v':
+            level = optarg;
+            break;
+        case 't':
+            http_threads = optarg;
+            break;
+        case 'h':
+            printf("usage: roster serve [--listen HOST:PORT] [--store PATH|URL] [--workers N] "
+                   "[--max-body BYTES] [--log-level debug|info|warn|error]\n");
+            return 0;
+        default:
+            return 2;
+        }
+    }
+    int64_t v;
+    app.cfg.listen = listen;
+    app.cfg.store_url = roster_cli_store_url(store);
+    app.cfg.workers = ncpu > 0 ? (int)ncpu : 2;
+    if (workers) {
+        if (parse_size("--workers", workers, 1, &v) != 0)
+            return 2;
+        app.cfg.workers = (int)v;
+    }
+    if (parse_size("--max-body", max_body, 1, &v) != 0)
+        return 2;
+    app.cfg.max_body = (size_t)v;
+    app.cfg.http_threads = ncpu > 2 ? (int)ncpu * 2 : 4;
+    if (http_threads) {
+        if (parse_size("--http-threads", http_threads, 1, &v) != 0)
+            return 2;
+        app.cfg.http_threads = (int)v;
+    }
+    app.cfg.log_level = roster_log_level_parse(level);
+    if (app.cfg.log_level < 0) {
+        fprintf(stderr, "roster: --log-level \"%s\" is not debug, info, warn or error\n", level);
+        return 2;
+    }
+    roster_log_set_level(app.cfg.log_level);
+
+    /* Block the stop signals in every thread; the main thread waits for them below. */
+    sigset_t stop_sigs;
+    sigemptyset(&stop_sigs);
+    sigaddset(&stop_sigs, SIGTERM);
+    sigaddset(&stop_sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct roster_err err = {0};
+    struct roster_conn *c = NULL;
+    struct roster_server *srv = NULL;
+    int rc = 1;
+    if (roster_store_open(app.cfg.store_url, &app.store, &err) != 0) {
+        fprintf(stderr, "roster: cannot open store %s: %s %s\n", app.cfg.store_url, err.msg,
+                err.detail);
+        return 1;
+    }
+    if ((roster_store_flags(app.store) & ROSTER_STORE_EMBEDDED) &&
+        lock_embedded_store(app.cfg.store_url) < 0)
+        goto done;
+    if (roster_conn_open(app.store, &c, &err) != 0) {
+        fprintf(stderr, "roster: cannot open store %s: %s %s\n", app.cfg.store_url, err.msg,
+                err.detail);
+        goto done;
+    }
+    if (bootstrap(c) != 0)
+        goto done;
+    /* an embedded store has exactly one server: leases of a previous (crashed) run are void */
+    if ((roster_store_flags(app.store) & ROSTER_STORE_EMBEDDED) &&
+        roster_store_lease_reset_all(c, &err) != 0) {
+        fprintf(stderr, "roster: cannot reset job leases: %s %s\n", err.msg, err.detail);
+        goto done;
+    }
+    roster_dialects_init();
+    if (roster_jobs_start(&app, app.cfg.workers, &app.jobs, &err) != 0) {
+        fprintf(stderr, "roster: %s\n", err.msg);
+        goto done;
+    }
+    if (roster_server_start(&app, &srv, &err) != 0) {
+        fprintf(stderr, "roster: %s\n", err.msg);
+        goto done;
+    }
+    char host[256];
+    snprintf(host, sizeof(host), "%s", app.cfg.listen);
+    char *colon = strrchr(host, ':');
+    if (colon)
+        *colon = '\0';
+    if (!host[0] || strcmp(host, "0.0.0.0") == 0)
+        snprintf(host, sizeof(host), "127.0.0.1");
+    printf("listening http://%s:%d\n", host, roster_server_port(srv));
+    fflush(stdout);
+    roster_log(ROSTER_LOG_INFO, "listening", "addr=%s:%d store=%s workers=%d", host,
+               roster_server_port(srv), app.cfg.store_url, app.cfg.workers);
+
+    int sig = 0;
+    sigwait(&stop_sigs, &sig);
+    roster_log(ROSTER_LOG_INFO, "stopping", "signal=%d", sig);
+    rc = 0;
+done:
+    roster_server_stop(srv); /* first: no new work is accepted */
+    roster_jobs_stop(app.jobs); /* then: workers finish or roll back their chunk */
+    roster_conn_close(c);
+    roster_store_close(app.store);
+    if (rc == 0)
+        roster_log(ROSTER_LOG_INFO, "stopped", "exit=%d", rc);
+    return rc;
+}

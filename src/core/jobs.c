@@ -1,0 +1,418 @@
+/* The bulk job engine: job submission, per-item result pages, and the worker threads.
+ *
+ * DESIGN
+ * - Submission stores the job and its input, cut into chunks of ROSTER_JOB_CHUNK items, in
+ *   one transaction; the client gets the job id only after that commit.
+ * - A worker leases one chunk (store chunk_claim), then in ONE transaction applies every
+ *   item (user create/update through the same core path as single-user requests) and writes
+ *   the chunk's results with chunk_complete, which fails if the lease was lost. So after a
+ *   crash a chunk is either fully applied with its results or not at all, and it is simply
+ *   claimed again: no item is lost or applied twice.
+ * - An item's failure (decode, validation, conflict, unknown id) is a result, never an
+ *   abort. Only store failures (I/O, busy) roll the chunk back for a later retry.
+ * - Threads: each worker owns its store connection and arena. The only shared state is the
+ *   wake-up condition (mutex + condvar + a generation counter) and the codec table, which is
+ *   written before the workers start.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "roster/core.h"
+#include "roster/jsonw.h"
+#include "roster/log.h"
+
+#define LEASE_MS 60000
+#define IDLE_POLL_MS 1000
+#define MAX_CODECS 8
+
+struct codec {
+    const char *name;
+    roster_item_decode_fn fn;
+};
+static struct codec codecs[MAX_CODECS];
+static size_t ncodecs;
+
+void roster_job_codec_register(const char *name, roster_item_decode_fn fn)
+{
+    for (size_t i = 0; i < ncodecs; i++) {
+        if (strcmp(codecs[i].name, name) == 0) {
+            codecs[i].fn = fn;
+            return;
+        }
+    }
+    if (ncodecs < MAX_CODECS)
+        codecs[ncodecs++] = (struct codec){name, fn};
+}
+
+static roster_item_decode_fn codec_find(const char *name)
+{
+    for (size_t i = 0; name && i < ncodecs; i++)
+        if (strcmp(codecs[i].name, name) == 0)
+            return codecs[i].fn;
+    return NULL;
+}
+
+const char *roster_item_status_name(int status)
+{
+    switch (status) {
+    case ROSTER_ITEM_SUCCEEDED:
+        return "succeeded";
+    case ROSTER_ITEM_FAILED:
+        return "failed";
+    default:
+        return "pending";
+    }
+}
+
+/* --- submission --- */
+
+int roster_job_submit(struct roster_ctx *ctx, int kind, json_t *items, const char *raw,
+                      json_t *params, struct roster_job *out, struct roster_err *err)
+{
+    size_t n = json_array_size(items);
+    if (!json_is_array(items) || n == 0)
+        return roster_err_set(err, ROSTER_EINVAL, "a bulk job needs at least one item");
+    if (!codec_find(json_string_value(json_object_get(params, "codec"))))
+        return roster_err_set(err, ROSTER_EINVAL, "no codec for this job");
+    size_t nchunks = (n + ROSTER_JOB_CHUNK - 1) / ROSTER_JOB_CHUNK;
+    int rc = 0;
+    char **texts = calloc(nchunks, sizeof(*texts));
+    int64_t *counts = calloc(nchunks, sizeof(*counts));
+    char *params_text = json_dumps(params, JSON_COMPACT);
+    if (!texts || !counts || !params_text) {
+        rc = roster_err_set(err, ROSTER_ENOMEM, "out of memory");
+        goto fail;
+    }
+    for (size_t c = 0; c < nchunks; c++) {
+        size_t first = c * ROSTER_JOB_CHUNK;
+        size_t cnt = n - first < ROSTER_JOB_CHUNK ? n - first : ROSTER_JOB_CHUNK;
+        counts[c] = (int64_t)cnt;
+        if (raw && nchunks == 1)
+            continue; /* stored from raw below, without serialising again */
+        json_t *slice = json_array();
+        for (size_t i = 0; i < cnt; i++)
+            json_array_append(slice, json_array_get(items, first + i));
+        texts[c] = json_dumps(slice, JSON_COMPACT | JSON_ENCODE_ANY);
+        json_decref(slice);
+        if (!texts[c]) {
+            rc = roster_err_set(err, ROSTER_ENOMEM, "out of memory");
+            goto fail;
+        }
+    }
+    memset(out, 0, sizeof(*out));
+    memcpy(out->org_id, ctx->org_id, ROSTER_ID_LEN);
+    out->kind = kind;
+    out->status = ROSTER_JOB_PENDING;
+    out->total = (int64_t)n;
+    out->params_json = params_text;
+    const char *const *chunk_texts = (const char *const *)texts;
+    const char *single[1] = {raw};
+    if (raw && nchunks == 1)
+        chunk_texts = single;
+    rc = roster_store_job_create(ctx->conn, out, chunk_texts, counts, nchunks, err);
+    out->params_json = NULL; /* freed below; callers only need the id */
+    if (rc == 0 && ctx->app)
+        roster_jobs_notify(ctx->app->jobs);
+fail:
+    if (texts)
+        for (size_t c = 0; c < nchunks; c++)
+            free(texts[c]);
+    free(texts);
+    free(counts);
+    free(params_text);
+    return rc;
+}
+
+/* --- result pages --- */
+
+/* One entry of a chunk's results_json: [status, message, user_id, updated_ms, username,
+ * email, field]. */
+static void result_from_json(json_t *e, struct roster_item_result *r, struct roster_arena *a)
+{
+    r->status = (int)json_integer_value(json_array_get(e, 0));
+    r->message = roster_arena_strdup(a, json_string_value(json_array_get(e, 1)));
+    r->user_id = roster_arena_strdup(a, json_string_value(json_array_get(e, 2)));
+    r->updated_ms = json_integer_value(json_array_get(e, 3));
+    r->username = roster_arena_strdup(a, json_string_value(json_array_get(e, 4)));
+    r->email = roster_arena_strdup(a, json_string_value(json_array_get(e, 5)));
+    r->field = roster_arena_strdup(a, json_string_value(json_array_get(e, 6)));
+    if (!r->message)
+        r->message = "";
+}
+
+int roster_job_results(struct roster_ctx *ctx, const char *job_id, int64_t skip, int64_t limit,
+                       struct roster_job *job, struct roster_item_result **out, size_t *n,
+                       struct roster_err *err)
+{
+    *out = NULL;
+    *n = 0;
+    int rc = roster_store_job_get(ctx->conn, ctx->org_id, job_id, job, ctx->arena, err);
+    if (rc != 0)
+        return rc;
+    int64_t from = skip < 0 ? 0 : skip;
+    int64_t to = limit < 0 ? job->total : from + limit;
+    if (to > job->total)
+        to = job->total;
+    if (from >= to)
+        return 0;
+    struct roster_chunk_results *chunks;
+    size_t nchunks;
+    rc = roster_store_job_results(ctx->conn, ctx->org_id, job_id, from, to, ctx->arena, &chunks,
+                                  &nchunks, err);
+    if (rc != 0)
+        return rc;
+    struct roster_item_result *res =
+        roster_arena_zalloc(ctx->arena, sizeof(*res) * (size_t)(to - from));
+    size_t c = 0;
+    json_t *parsed = NULL;
+    size_t parsed_chunk = (size_t)-1;
+    for (int64_t idx = from; idx < to; idx++) {
+        struct roster_item_result *r = &res[idx - from];
+        r->index = idx;
+        r->status = ROSTER_ITEM_PENDING;
+        r->message = "waiting to be processed";
+        r->updated_ms = job->created_ms;
+        while (c < nchunks && chunks[c].first_idx + chunks[c].count <= idx)
+            c++;
+        if (c >= nchunks || chunks[c].first_idx > idx || !chunks[c].results_json)
+            continue;
+        if (parsed_chunk != c) {
+            json_decref(parsed);
+            parsed = json_loads(chunks[c].results_json, 0, NULL);
+            parsed_chunk = c;
+        }
+        json_t *e = json_array_get(parsed, (size_t)(idx - chunks[c].first_idx));
+        if (e)
+            result_from_json(e, r, ctx->arena);
+    }
+    json_decref(parsed);
+    *out = res;
+    *n = (size_t)(to - from);
+    return 0;
+}
+
+/* --- running a chunk --- */
+
+static bool is_store_failure(int rc)
+{
+    return rc == ROSTER_EIO || rc == ROSTER_EBUSY || rc == ROSTER_ENOMEM ||
+           rc == ROSTER_EUNSUPPORTED;
+}
+
+int roster_jobs_run_chunk(struct roster_conn *conn, const struct roster_chunk *ch,
+                          struct roster_arena *a, struct roster_err *err)
+{
+    int rc = 0;
+    bool in_tx = false;
+    json_error_t jerr;
+    json_t *items = json_loads(ch->items_json, 0, &jerr);
+    json_t *params = json_loads(ch->params_json ? ch->params_json : "{}", 0, NULL);
+    struct roster_buf results;
+    roster_buf_init(&results);
+    roster_item_decode_fn decode = codec_find(json_string_value(json_object_get(params, "codec")));
+    int default_state = (int)json_integer_value(json_object_get(params, "default_state"));
+    struct roster_ctx ctx = {.conn = conn, .arena = a, .org_id = ch->org_id};
+    struct roster_jsonw w;
+    roster_jsonw_init(&w, &results);
+    roster_jsonw_arr_begin(&w);
+    int64_t nok = 0, nfailed = 0;
+
+    rc = roster_store_begin(conn, err);
+    if (rc != 0)
+        goto fail;
+    in_tx = true;
+    for (int64_t i = 0; i < ch->count; i++) {
+        struct roster_err ierr = {0};
+        struct roster_user u;
+        memset(&u, 0, sizeof(u));
+        int irc;
+        json_t *item = json_array_get(items, (size_t)i);
+        if (!items)
+            irc = roster_err_set(&ierr, ROSTER_EINVAL, "stored job input is unreadable: %s",
+                                 jerr.text);
+        else if (!decode)
+            irc = roster_err_set(&ierr, ROSTER_EINVAL, "no codec for this job");
+        else
+            irc = decode(item, ch->kind, &u, a, &ierr);
+        if (irc == 0 && ch->kind == ROSTER_JOB_USERS_CREATE) {
+            irc = roster_user_create(&ctx, &u, default_state, &ierr);
+        } else if (irc == 0 && ch->kind == ROSTER_JOB_USERS_UPDATE) {
+            struct roster_user updated;
+            irc = roster_user_update(&ctx, u.id, &u, false, &updated, &ierr);
+            if (irc == 0)
+                u = updated;
+        } else if (irc == 0) {
+            irc = roster_err_set(&ierr, ROSTER_EINVAL, "job kind %d is not a user job", ch->kind);
+        }
+        if (is_store_failure(irc)) {
+            rc = irc;
+            *err = ierr;
+            goto fail;
+        }
+        roster_jsonw_arr_begin(&w);
+        roster_jsonw_int(&w, irc == 0 ? ROSTER_ITEM_SUCCEEDED : ROSTER_ITEM_FAILED);
+        roster_jsonw_str(&w, irc == 0 ? "" : ierr.msg);
+        if (u.id[0])
+            roster_jsonw_str(&w, u.id);
+        else
+            roster_jsonw_null(&w);
+        roster_jsonw_int(&w, roster_now_ms());
+        roster_jsonw_str(&w, irc == 0 ? u.f[RU_USERNAME] : NULL);
+        roster_jsonw_str(&w, irc == 0 ? u.f[RU_EMAIL] : NULL);
+        roster_jsonw_str(&w, irc == 0 ? NULL : ierr.field);
+        roster_jsonw_arr_end(&w);
+        if (irc == 0)
+            nok++;
+        else
+            nfailed++;
+    }
+    roster_jsonw_arr_end(&w);
+    rc = roster_store_chunk_complete(conn, ch, results.data, nok, nfailed, roster_now_ms(), err);
+    if (rc != 0)
+        goto fail;
+    rc = roster_store_commit(conn, err);
+    in_tx = false;
+fail:
+    if (in_tx)
+        roster_store_rollback(conn);
+    roster_buf_release(&results);
+    json_decref(items);
+    json_decref(params);
+    return rc;
+}
+
+/* --- workers --- */
+
+struct roster_jobs {
+    struct roster_app *app;
+    pthread_t *threads;
+    int nthreads;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint64_t generation; /* bumped by every notify */
+    bool stop;
+};
+
+void roster_jobs_notify(struct roster_jobs *jobs)
+{
+    if (!jobs)
+        return;
+    pthread_mutex_lock(&jobs->mu);
+    jobs->generation++;
+    pthread_cond_broadcast(&jobs->cv);
+    pthread_mutex_unlock(&jobs->mu);
+}
+
+static void *worker_main(void *arg)
+{
+    struct roster_jobs *jobs = arg;
+    struct roster_err err = {0};
+    struct roster_conn *conn = NULL;
+    struct roster_arena arena;
+    roster_arena_init(&arena, 256 * 1024);
+    if (roster_conn_open(jobs->app->store, &conn, &err) != 0) {
+        roster_log(ROSTER_LOG_ERROR, "job worker cannot open the store", "detail=\"%s\"",
+                   err.detail);
+        return NULL;
+    }
+    for (;;) {
+        pthread_mutex_lock(&jobs->mu);
+        bool stop = jobs->stop;
+        uint64_t gen = jobs->generation;
+        pthread_mutex_unlock(&jobs->mu);
+        if (stop)
+            break;
+
+        struct roster_chunk ch;
+        roster_err_clear(&err);
+        int rc = roster_store_chunk_claim(conn, roster_now_ms(), LEASE_MS, &ch, &arena, &err);
+        if (rc == 0) {
+            int64_t t0 = roster_monotonic_ms();
+            rc = roster_jobs_run_chunk(conn, &ch, &arena, &err);
+            if (rc != 0)
+                roster_log(ROSTER_LOG_WARN, "chunk not applied; it will be retried",
+                           "job=%s chunk=%lld code=%s msg=\"%s\" detail=\"%s\"", ch.job_id,
+                           (long long)ch.chunk_no, roster_code_name(rc), err.msg, err.detail);
+            else
+                roster_log(ROSTER_LOG_DEBUG, "chunk done", "job=%s chunk=%lld items=%lld ms=%lld",
+                           ch.job_id, (long long)ch.chunk_no, (long long)ch.count,
+                           (long long)(roster_monotonic_ms() - t0));
+            roster_arena_clear(&arena);
+            if (rc == 0)
+                continue;
+            if (rc == ROSTER_ESTALE)
+                continue; /* another worker owns it now */
+        } else if (rc != ROSTER_ENOTFOUND) {
+            roster_log(ROSTER_LOG_WARN, "chunk claim failed", "code=%s detail=\"%s\"",
+                       roster_code_name(rc), err.detail);
+        }
+        roster_arena_clear(&arena);
+        /* idle (or backing off after a failure): wait for a notify or the poll interval */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t wait_ms = rc == ROSTER_ENOTFOUND ? IDLE_POLL_MS : 100;
+        ts.tv_sec += wait_ms / 1000;
+        ts.tv_nsec += (wait_ms % 1000) * 1000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_mutex_lock(&jobs->mu);
+        while (!jobs->stop && jobs->generation == gen) {
+            if (pthread_cond_timedwait(&jobs->cv, &jobs->mu, &ts) != 0)
+                break;
+        }
+        pthread_mutex_unlock(&jobs->mu);
+    }
+    roster_conn_close(conn);
+    roster_arena_release(&arena);
+    return NULL;
+}
+
+int roster_jobs_start(struct roster_app *app, int nworkers, struct roster_jobs **out,
+                      struct roster_err *err)
+{
+    struct roster_jobs *jobs = calloc(1, sizeof(*jobs));
+    if (!jobs)
+        return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
+    jobs->app = app;
+    pthread_mutex_init(&jobs->mu, NULL);
+    pthread_cond_init(&jobs->cv, NULL);
+    if (nworkers < 1)
+        nworkers = 1;
+    jobs->threads = calloc((size_t)nworkers, sizeof(pthread_t));
+    if (!jobs->threads) {
+        free(jobs);
+        return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
+    }
+    for (int i = 0; i < nworkers; i++) {
+        if (pthread_create(&jobs->threads[i], NULL, worker_main, jobs) != 0)
+            break;
+        jobs->nthreads++;
+    }
+    if (jobs->nthreads == 0) {
+        free(jobs->threads);
+        free(jobs);
+        return roster_err_set(err, ROSTER_EIO, "cannot start job workers");
+    }
+    *out = jobs;
+    return 0;
+}
+
+void roster_jobs_stop(struct roster_jobs *jobs)
+{
+    if (!jobs)
+        return;
+    pthread_mutex_lock(&jobs->mu);
+    jobs->stop = true;
+    pthread_cond_broadcast(&jobs->cv);
+    pthread_mutex_unlock(&jobs->mu);
+    for (int i = 0; i < jobs->nthreads; i++)
+        pthread_join(jobs->threads[i], NULL);
+    pthread_mutex_destroy(&jobs->mu);
+    pthread_cond_destroy(&jobs->cv);
+    free(jobs->threads);
+    free(jobs);
+}

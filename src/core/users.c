@@ -1,0 +1,122 @@
+/* The single-user core operations: create (default state, validate, store) and update
+ * (load, patch, validate, store, retried on a concurrent write). Every dialect's
+ * single-user paths and the bulk job engine go through these, so the rules live here once.
+ */
+#include "roster/core.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define UPDATE_ATTEMPTS 5
+
+int roster_user_create(struct roster_ctx *ctx, struct roster_user *u, int default_state,
+                       struct roster_err *err)
+{
+    if (!(u->set & ROSTER_USET_STATE))
+        u->state = default_state;
+    snprintf(u->org_id, sizeof(u->org_id), "%s", ctx->org_id);
+    int rc = roster_user_validate(u, ROSTER_VALIDATE_CREATE, err);
+    if (rc)
+        return rc;
+    return roster_store_user_create(ctx->conn, ctx->org_id, u, err);
+}
+
+/* The extra object of a patch is merged into the stored one key by key (a JSON merge patch,
+ * RFC 7386, one level deep): a patch that sets only "sudo" must not drop "unix_uid", and
+ * a key whose patch value is null is removed. *out is allocated in a (NULL when empty). */
+static int merge_extra(struct roster_arena *a, const char *cur, const char *patch, const char **out,
+                       struct roster_err *err)
+{
+    int rc = 0;
+    json_t *base = NULL, *delta = NULL;
+    char *text = NULL;
+    *out = NULL;
+    if (!patch || !*patch)
+        goto fail; /* the patch clears the whole object */
+    delta = json_loads(patch, 0, NULL);
+    if (!json_is_object(delta)) {
+        rc = roster_err_set(err, ROSTER_EINVAL, "extra must be a JSON object");
+        goto fail;
+    }
+    base = cur && *cur ? json_loads(cur, 0, NULL) : NULL;
+    if (!json_is_object(base)) {
+        json_decref(base);
+        base = json_object();
+    }
+    const char *key;
+    json_t *val;
+    json_object_foreach(delta, key, val)
+    {
+        if (json_is_null(val))
+            json_object_del(base, key);
+        else
+            json_object_set(base, key, val);
+    }
+    if (json_object_size(base) == 0)
+        goto fail;
+    text = json_dumps(base, JSON_COMPACT);
+    if (!text) {
+        rc = roster_err_set(err, ROSTER_ENOMEM, "out of memory");
+        goto fail;
+    }
+    *out = roster_arena_strdup(a, text);
+fail:
+    free(text);
+    json_decref(base);
+    json_decref(delta);
+    return rc;
+}
+
+int roster_user_update(struct roster_ctx *ctx, const char *user_id, const struct roster_user *patch,
+                       bool allow_staged, struct roster_user *out, struct roster_err *err)
+{
+    int rc = 0;
+    if (!roster_id_valid(user_id)) {
+        rc = roster_err_set(err, ROSTER_ENOTFOUND, "user \"%.64s\" not found", user_id);
+        goto fail;
+    }
+    for (int attempt = 0; attempt < UPDATE_ATTEMPTS; attempt++) {
+        struct roster_user cur;
+        memset(&cur, 0, sizeof(cur));
+        rc = roster_store_user_get(ctx->conn, ctx->org_id, user_id, &cur, ctx->arena, err);
+        if (rc == ROSTER_ENOTFOUND)
+            rc = roster_err_set(err, ROSTER_ENOTFOUND, "user \"%.64s\" not found", user_id);
+        if (rc)
+            goto fail;
+        if ((patch->set & ROSTER_USET_STATE) && patch->state == ROSTER_STAGED &&
+            cur.state != ROSTER_STAGED && !allow_staged) {
+            rc = roster_err_set(err, ROSTER_EINVAL,
+                                "state \"STAGED\" is not allowed for updates (use ACTIVATED or "
+                                "SUSPENDED)");
+            if (err)
+                err->field = "state";
+            goto fail;
+        }
+        struct roster_user p = *patch;
+        if (ROSTER_USER_FIELD_SET(patch, RU_EXTRA)) {
+            rc = merge_extra(ctx->arena, cur.f[RU_EXTRA], patch->f[RU_EXTRA], &p.f[RU_EXTRA], err);
+            if (rc)
+                goto fail;
+        }
+        roster_user_apply_patch(&cur, &p);
+        rc = roster_user_validate(&cur, ROSTER_VALIDATE_UPDATE, err);
+        if (rc)
+            goto fail;
+        rc = roster_store_user_update(ctx->conn, ctx->org_id, &cur, err);
+        if (rc == ROSTER_ESTALE)
+            continue;               /* another writer got there first: reload and re-apply */
+        if (rc == ROSTER_ENOTFOUND) /* deleted between our read and write */
+            rc = roster_err_set(err, ROSTER_ENOTFOUND, "user \"%.64s\" not found", user_id);
+        if (rc == 0 && out)
+            *out = cur;
+        goto fail;
+    }
+    /* EBUSY, not ESTALE: the job engine reads ESTALE as "lease lost"; this one is retryable */
+    rc = roster_err_set(err, ROSTER_EBUSY,
+                        "user \"%.64s\" is being changed by other requests, retry the update",
+                        user_id);
+fail:
+    return rc;
+}

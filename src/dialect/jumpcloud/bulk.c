@@ -1,0 +1,156 @@
+/* JumpCloud v2 bulk user jobs: POST/PATCH /api/v2/bulk/users (answer 201 {"jobId"} once the
+ * job is durable) and GET /api/v2/bulk/users/{job_id}/results (one job-workresult per input
+ * item, in input order). The items themselves are decoded by jc_item_decode on the workers.
+ */
+#include <string.h>
+
+#include "dialect/jumpcloud/jumpcloud.h"
+#include "roster/log.h"
+
+static const char *const creation_sources[] = {
+    "jumpcloud:gapps", "jumpcloud:o365",  "jumpcloud:workday", "jumpcloud:scim",
+    "jumpcloud:bulk",  "jumpcloud:custom_integration",
+};
+
+static void submit(struct roster_req *r, int kind)
+{
+    struct roster_err err = {0};
+    json_t *params = NULL;
+    const char *source = roster_req_header(r, "creation-source");
+    if (!source)
+        source = "jumpcloud:bulk";
+    bool known = false;
+    for (size_t i = 0; i < sizeof(creation_sources) / sizeof(creation_sources[0]); i++)
+        known = known || strcmp(source, creation_sources[i]) == 0;
+    if (!known) {
+        roster_resp_error(r, 400,
+                          "creation-source \"%.64s\" is not one of jumpcloud:gapps, jumpcloud:o365, "
+                          "jumpcloud:workday, jumpcloud:scim, jumpcloud:bulk, "
+                          "jumpcloud:custom_integration",
+                          source);
+        return;
+    }
+    const char *suppress = roster_req_query(r, "suppressEmail");
+    if (suppress && strcmp(suppress, "true") != 0 && strcmp(suppress, "false") != 0) {
+        roster_resp_error(r, 400, "query parameter suppressEmail \"%.64s\" must be true or false",
+                          suppress);
+        return;
+    }
+    json_t *items = jc_parse_body(r);
+    if (!items)
+        return;
+    if (!json_is_array(items)) {
+        roster_resp_error(r, 400, "body must be a JSON array of users");
+        goto done;
+    }
+    if (json_array_size(items) == 0) {
+        roster_resp_error(r, 400, "body must contain at least one user");
+        goto done;
+    }
+    int default_state = ROSTER_ACTIVATED;
+    if (kind == ROSTER_JOB_USERS_CREATE) {
+        struct roster_org org;
+        int rc = roster_store_org_get(r->ctx.conn, r->ctx.org_id, &org, r->ctx.arena, &err);
+        if (rc != 0) {
+            roster_resp_error(r, roster_http_status(rc), "%s", err.msg);
+            goto done;
+        }
+        default_state = strcmp(source, "jumpcloud:bulk") == 0 ? org.default_state_bulk
+                                                               : org.default_state_app_import;
+    }
+    params = json_pack("{s:s, s:i, s:s, s:b}", "codec", "jumpcloud", "default_state",
+                       default_state, "creation_source", source, "suppress_email",
+                       suppress && strcmp(suppress, "true") == 0);
+    struct roster_job job;
+    int rc = roster_job_submit(&r->ctx, kind, items, r->body, params, &job, &err);
+    if (rc != 0) {
+        if (rc != ROSTER_EINVAL)
+            roster_log(ROSTER_LOG_ERROR, "job submit failed", "code=%s detail=\"%s\"",
+                       roster_code_name(rc), err.detail);
+        roster_resp_error(r, roster_http_status(rc), "%s", err.msg);
+        goto done;
+    }
+    struct roster_jsonw w;
+    roster_resp_json(r, 201, &w);
+    roster_jsonw_obj_begin(&w);
+    roster_jsonw_kstr(&w, "jobId", job.id);
+    roster_jsonw_obj_end(&w);
+done:
+    json_decref(params);
+    json_decref(items);
+}
+
+void jc_bulk_users_create(struct roster_req *r)
+{
+    submit(r, ROSTER_JOB_USERS_CREATE);
+}
+
+void jc_bulk_users_update(struct roster_req *r)
+{
+    submit(r, ROSTER_JOB_USERS_UPDATE);
+}
+
+static void write_result(struct roster_jsonw *w, const struct roster_job *job,
+                         const struct roster_item_result *res)
+{
+    char id[ROSTER_ID_LEN + 24];
+    snprintf(id, sizeof(id), "%s-%lld", job->id, (long long)res->index);
+    roster_jsonw_obj_begin(w);
+    roster_jsonw_kstr(w, "id", id);
+    roster_jsonw_kstr(w, "status", roster_item_status_name(res->status));
+    const char *msg = res->message;
+    if (res->status == ROSTER_ITEM_SUCCEEDED)
+        msg = job->kind == ROSTER_JOB_USERS_UPDATE ? "user updated" : "user created";
+    roster_jsonw_kstr(w, "statusMsg", msg);
+    roster_jsonw_ktime(w, "createdAt", job->created_ms);
+    roster_jsonw_ktime(w, "updatedAt", res->updated_ms);
+    roster_jsonw_key(w, "meta");
+    roster_jsonw_obj_begin(w);
+    roster_jsonw_kint(w, "index", res->index);
+    roster_jsonw_kstr(w, "jobId", job->id);
+    roster_jsonw_kstr(w, "operation", job->kind == ROSTER_JOB_USERS_UPDATE ? "update" : "create");
+    if (res->user_id)
+        roster_jsonw_kstr(w, "userId", res->user_id);
+    if (res->field)
+        roster_jsonw_kstr(w, "field", res->field);
+    roster_jsonw_obj_end(w);
+    roster_jsonw_key(w, "persistedFields");
+    roster_jsonw_obj_begin(w);
+    if (res->status == ROSTER_ITEM_SUCCEEDED) {
+        roster_jsonw_kstr(w, "_id", res->user_id);
+        roster_jsonw_kstr(w, "username", res->username);
+        roster_jsonw_kstr(w, "email", res->email);
+    }
+    roster_jsonw_obj_end(w);
+    roster_jsonw_obj_end(w);
+}
+
+void jc_bulk_users_results(struct roster_req *r)
+{
+    int64_t limit, skip;
+    if (roster_req_query_int(r, "limit", 10, 0, 100, &limit) != 0 ||
+        roster_req_query_int(r, "skip", 0, 0, INT64_MAX, &skip) != 0)
+        return;
+    const char *job_id = r->params[0];
+    struct roster_err err = {0};
+    struct roster_job job;
+    struct roster_item_result *res;
+    size_t n;
+    int rc = roster_id_valid(job_id) ? roster_job_results(&r->ctx, job_id, skip, limit, &job, &res,
+                                                          &n, &err)
+                                     : ROSTER_ENOTFOUND;
+    if (rc == ROSTER_ENOTFOUND) {
+        roster_resp_error(r, 404, "job \"%.64s\" not found", job_id);
+        return;
+    }
+    if (rc != 0) {
+        roster_resp_error(r, roster_http_status(rc), "%s", err.msg);
+        return;
+    }
+    struct roster_jsonw w;
+    roster_resp_json(r, 200, &w);
+    roster_jsonw_arr_begin(&w);
+    for (size_t i = 0; i < n; i++)
+        write_result(&w, &job, &res[i]);
+    roster_jsonw_arr_end(&w);
+}

@@ -1,0 +1,291 @@
+/* JumpCloud v1 system users: GET/POST /api/systemusers and GET/PUT/DELETE
+ * /api/systemusers/{id}. Each handler decodes the request (user_json.c), calls one core
+ * operation or store read, and encodes the result as systemuserreturn. Status mapping:
+ * core codes through roster_http_status(); bodies through the dialect's error encoder.
+ */
+#include "dialect/jumpcloud/jumpcloud.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#define MAX_FILTER_PARAMS 64
+#define MAX_FIELDS 64
+
+json_t *jc_parse_body(struct roster_req *r)
+{
+    json_error_t jerr;
+    /* flags 0: the top level must be an object or an array, and \u0000 is rejected */
+    json_t *root = json_loadb(r->body ? r->body : "", r->body_len, 0, &jerr);
+    if (!root) {
+        /* jansson's own text for this one names a flag of its API */
+        const char *why = json_error_code(&jerr) == json_error_null_character
+                              ? "\\u0000 is not allowed in strings"
+                              : jerr.text;
+        roster_resp_error(r, 400, "invalid JSON body at line %d column %d: %s", jerr.line,
+                          jerr.column, why);
+    }
+    return root;
+}
+
+static void send_err(struct roster_req *r, const struct roster_err *err)
+{
+    roster_resp_error(r, roster_http_status(err->code), "%s", err->msg);
+}
+
+static void send_user(struct roster_req *r, const struct roster_user *u)
+{
+    struct roster_jsonw wbuf;
+    struct roster_jsonw *w = roster_resp_json(r, 200, &wbuf);
+    jc_user_encode(w, u, NULL, 0);
+}
+
+/* --- list: filter / sort / fields / search --- */
+
+/* true if s starts with "<a field name of jc_user_qnames>:" */
+static bool starts_with_field(const char *s)
+{
+    for (const struct roster_qname *n = jc_user_qnames; n->name; n++) {
+        size_t len = strlen(n->name);
+        if (strncmp(s, n->name, len) == 0 && s[len] == ':')
+            return true;
+    }
+    return false;
+}
+
+/* Rewrites a v1-style operator ("username:$eq:jdoe", "$gte", "$lte") into the v2 grammar
+ * that roster_filter_parse reads; other expressions are returned unchanged. */
+static const char *v1_operator(struct roster_arena *a, const char *expr)
+{
+    const char *c1 = strchr(expr, ':');
+    if (!c1 || c1[1] != '$')
+        return expr;
+    const char *op = c1 + 2, *c2 = strchr(op, ':');
+    if (!c2)
+        return expr;
+    size_t oplen = (size_t)(c2 - op);
+    if (oplen == 3 && strncmp(op, "gte", 3) == 0)
+        op = "ge", oplen = 2;
+    else if (oplen == 3 && strncmp(op, "lte", 3) == 0)
+        op = "le", oplen = 2;
+    return roster_arena_printf(a, "%.*s:%.*s%s", (int)(c1 - expr), expr, (int)oplen, op, c2);
+}
+
+/* Adds the filter expressions of one filter= value. Clients send an array either as
+ * repeated parameters or comma-joined in one (style form, explode false), so a ',' splits
+ * two expressions only where the text after it starts with "<known field>:"; a comma
+ * inside a value ("company:eq:Acme, Inc.") is kept. */
+static int add_filters(struct roster_query *q, const char *val, struct roster_arena *a,
+                       struct roster_err *err)
+{
+    const char *start = val;
+    for (;;) {
+        const char *comma = strchr(start, ',');
+        while (comma && !starts_with_field(comma + 1))
+            comma = strchr(comma + 1, ',');
+        size_t n = comma ? (size_t)(comma - start) : strlen(start);
+        if (n > 0) {
+            const char *expr = v1_operator(a, roster_arena_strndup(a, start, n));
+            int rc = roster_filter_parse(q, expr, jc_user_qnames, a, err);
+            if (rc)
+                return rc;
+        }
+        if (!comma)
+            return 0;
+        start = comma + 1;
+    }
+}
+
+/* filter[0]=...&filter[1]=... (the v1 documentation's AND form) */
+struct indexed_filters {
+    const char *vals[MAX_FILTER_PARAMS];
+    size_t n;
+    const char *unsupported; /* e.g. filter[or][0] */
+};
+
+static bool collect_indexed(void *ud, const char *k, const char *v)
+{
+    struct indexed_filters *f = ud;
+    if (strncmp(k, "filter[", 7) != 0)
+        return true;
+    const char *p = k + 7;
+    size_t digits = strspn(p, "0123456789");
+    if (digits == 0 || strcmp(p + digits, "]") != 0) {
+        f->unsupported = k;
+        return false;
+    }
+    if (f->n < MAX_FILTER_PARAMS)
+        f->vals[f->n++] = v ? v : "";
+    return true;
+}
+
+/* Splits fields= (space- or comma-separated) into an array allocated in a. */
+static size_t parse_fields(const char *spec, struct roster_arena *a, const char ***out)
+{
+    const char **fields = roster_arena_alloc(a, MAX_FIELDS * sizeof(*fields));
+    size_t n = 0;
+    const char *p = spec;
+    while (n < MAX_FIELDS) {
+        p += strspn(p, " ,\t");
+        if (!*p)
+            break;
+        size_t len = strcspn(p, " ,\t");
+        fields[n++] = roster_arena_strndup(a, p, len);
+        p += len;
+    }
+    *out = fields;
+    return n;
+}
+
+void jc_systemusers_list(struct roster_req *r)
+{
+    struct roster_arena *a = r->ctx.arena;
+    struct roster_err err;
+    roster_err_clear(&err);
+    struct roster_query q;
+    roster_query_init(&q);
+    int64_t limit, skip;
+    if (roster_req_query_int(r, "limit", 10, 0, 100, &limit) < 0 ||
+        roster_req_query_int(r, "skip", 0, 0, INT64_MAX, &skip) < 0)
+        return;
+    q.limit = limit;
+    q.skip = skip;
+    q.want_total = true;
+
+    const char *sort = roster_req_query(r, "sort");
+    if (sort && roster_sort_parse(&q, sort, jc_user_qnames, a, &err))
+        goto fail;
+
+    const char *vals[MAX_FILTER_PARAMS];
+    size_t nvals = roster_req_query_all(r, "filter", vals, MAX_FILTER_PARAMS);
+    for (size_t i = 0; i < nvals; i++)
+        if (vals[i] && add_filters(&q, vals[i], a, &err))
+            goto fail;
+    struct indexed_filters ix = {.n = 0, .unsupported = NULL};
+    roster_req_query_each(r, collect_indexed, &ix);
+    if (ix.unsupported) {
+        roster_resp_error(r, 400, "query parameter \"%.64s\" is not supported (use filter=)",
+                          ix.unsupported);
+        return;
+    }
+    for (size_t i = 0; i < ix.n; i++)
+        if (add_filters(&q, ix.vals[i], a, &err))
+            goto fail;
+
+    const char *search = roster_req_query(r, "search");
+    if (search && *search)
+        q.search = search;
+    const char **fields = NULL;
+    const char *fspec = roster_req_query(r, "fields");
+    size_t nfields = fspec ? parse_fields(fspec, a, &fields) : 0;
+
+    struct roster_user *users = NULL;
+    size_t n = 0;
+    int64_t total = 0;
+    if (roster_store_user_list(r->ctx.conn, r->ctx.org_id, &q, a, &users, &n, &total, &err))
+        goto fail;
+
+    struct roster_jsonw wbuf;
+    struct roster_jsonw *w = roster_resp_json(r, 200, &wbuf);
+    roster_jsonw_obj_begin(w);
+    roster_jsonw_kint(w, "totalCount", total);
+    roster_jsonw_key(w, "results");
+    roster_jsonw_arr_begin(w);
+    for (size_t i = 0; i < n; i++)
+        jc_user_encode(w, &users[i], fields, nfields);
+    roster_jsonw_arr_end(w);
+    roster_jsonw_obj_end(w);
+    return;
+fail:
+    send_err(r, &err);
+}
+
+/* --- single users --- */
+
+void jc_systemusers_create(struct roster_req *r)
+{
+    struct roster_err err;
+    roster_err_clear(&err);
+    json_t *body = jc_parse_body(r);
+    if (!body)
+        return;
+    if (!json_is_object(body)) {
+        roster_resp_error(r, 400, "body must be a JSON object");
+        goto done;
+    }
+    struct roster_user u;
+    struct roster_org org;
+    if (jc_user_decode(body, JC_DECODE_CREATE, &u, r->ctx.arena, &err) ||
+        roster_store_org_get(r->ctx.conn, r->ctx.org_id, &org, r->ctx.arena, &err) ||
+        roster_user_create(&r->ctx, &u, org.default_state_manual, &err)) {
+        send_err(r, &err);
+        goto done;
+    }
+    send_user(r, &u);
+done:
+    json_decref(body);
+}
+
+/* Loads the {id} of the path; a malformed id is "not found", exactly like a missing one. */
+static int load_user(struct roster_req *r, struct roster_user *u, struct roster_err *err)
+{
+    const char *id = r->nparams > 0 ? r->params[0] : "";
+    int rc = ROSTER_ENOTFOUND;
+    if (roster_id_valid(id))
+        rc = roster_store_user_get(r->ctx.conn, r->ctx.org_id, id, u, r->ctx.arena, err);
+    if (rc == ROSTER_ENOTFOUND)
+        roster_err_set(err, ROSTER_ENOTFOUND, "user \"%.64s\" not found", id);
+    return rc;
+}
+
+void jc_systemusers_get(struct roster_req *r)
+{
+    struct roster_err err;
+    roster_err_clear(&err);
+    struct roster_user u;
+    if (load_user(r, &u, &err)) {
+        send_err(r, &err);
+        return;
+    }
+    send_user(r, &u);
+}
+
+void jc_systemusers_put(struct roster_req *r)
+{
+    struct roster_err err;
+    roster_err_clear(&err);
+    const char *id = r->nparams > 0 ? r->params[0] : "";
+    json_t *body = jc_parse_body(r);
+    if (!body)
+        return;
+    struct roster_user patch, out;
+    if (!json_is_object(body)) {
+        roster_resp_error(r, 400, "body must be a JSON object");
+        goto done;
+    }
+    if (jc_user_decode(body, JC_DECODE_PUT, &patch, r->ctx.arena, &err) ||
+        roster_user_update(&r->ctx, id, &patch, false, &out, &err)) {
+        send_err(r, &err);
+        goto done;
+    }
+    send_user(r, &out);
+done:
+    json_decref(body);
+}
+
+void jc_systemusers_delete(struct roster_req *r)
+{
+    struct roster_err err;
+    roster_err_clear(&err);
+    struct roster_user u;
+    int rc = load_user(r, &u, &err);
+    if (!rc) {
+        rc = roster_store_user_delete(r->ctx.conn, r->ctx.org_id, u.id, &err);
+        if (rc == ROSTER_ENOTFOUND) /* deleted by someone else in between */
+            roster_err_set(&err, ROSTER_ENOTFOUND, "user \"%.64s\" not found", u.id);
+    }
+    if (rc) {
+        send_err(r, &err);
+        return;
+    }
+    send_user(r, &u);
+}

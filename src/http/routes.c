@@ -1,0 +1,53 @@
+/* The route table: every endpoint roster serves, with its dialect (auth + error shape).
+ * `roster routes` prints it; docs are checked against it. */
+#include "roster/http.h"
+
+#include "dialect/jumpcloud/jumpcloud.h"
+
+static void health(struct roster_req *r)
+{
+    struct roster_jsonw w;
+    roster_resp_json(r, 200, &w);
+    roster_jsonw_obj_begin(&w);
+    roster_jsonw_kstr(&w, "status", "ok");
+    roster_jsonw_obj_end(&w);
+}
+
+static void plain_error(struct roster_req *r, int status, const char *msg)
+{
+    struct roster_jsonw w;
+    roster_resp_json(r, status, &w);
+    roster_jsonw_obj_begin(&w);
+    roster_jsonw_kstr(&w, "message", msg);
+    roster_jsonw_obj_end(&w);
+}
+
+static const struct roster_dialect ops_dialect = {"ops", ROSTER_AUTH_NONE, plain_error};
+
+#define JC (&roster_jumpcloud_dialect)
+#define JSON ROSTER_ROUTE_JSON_BODY
+
+const struct roster_route roster_routes[] = {
+    {"GET", "/healthz", &ops_dialect, health, 0, "liveness: 200 once requests are accepted"},
+
+    {"GET", "/api/systemusers", JC, jc_systemusers_list, 0, "JumpCloud v1: list system users"},
+    {"POST", "/api/systemusers", JC, jc_systemusers_create, JSON, "JumpCloud v1: create a user"},
+    {"GET", "/api/systemusers/{id}", JC, jc_systemusers_get, 0, "JumpCloud v1: get a user"},
+    {"PUT", "/api/systemusers/{id}", JC, jc_systemusers_put, JSON, "JumpCloud v1: update a user"},
+    {"DELETE", "/api/systemusers/{id}", JC, jc_systemusers_delete, 0,
+     "JumpCloud v1: delete a user"},
+
+    {"POST", "/api/v2/bulk/users", JC, jc_bulk_users_create, JSON,
+     "JumpCloud v2: bulk create users (async job)"},
+    {"PATCH", "/api/v2/bulk/users", JC, jc_bulk_users_update, JSON,
+     "JumpCloud v2: bulk update users (async job)"},
+    {"GET", "/api/v2/bulk/users/{job_id}/results", JC, jc_bulk_users_results, 0,
+     "JumpCloud v2: per-item results of a bulk job"},
+};
+
+const size_t roster_nroutes = sizeof(roster_routes) / sizeof(roster_routes[0]);
+
+void roster_dialects_init(void)
+{
+    roster_job_codec_register("jumpcloud", jc_item_decode);
+}

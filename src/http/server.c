@@ -1,0 +1,588 @@
+/* The libmicrohttpd glue: listener, request bodies (counted against --max-body while they
+ * stream in), routing through the route table, authentication, and sending what the
+ * handler wrote.
+ *
+ * DESIGN
+ * - libmicrohttpd runs a pool of threads, each with its own epoll set; a connection stays
+ *   on one thread for its whole life, so a request's state (struct pending) is only ever
+ *   touched by one thread. Handlers run synchronously on that thread.
+ * - Each pool thread lazily opens its own store connection (thread-local, closed by a
+ *   pthread key destructor when the thread exits).
+ * - Order of checks: route (404/405) -> body size (413, as soon as Content-Length or the
+ *   streamed bytes exceed the limit) -> auth (401/400/404) -> content type (415) -> handler.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "roster/http.h"
+#include "roster/log.h"
+
+struct roster_server {
+    struct roster_app *app;
+    struct MHD_Daemon *daemon;
+    int port;
+};
+
+/* One request in flight. */
+struct pending {
+    struct roster_req req;
+    struct roster_arena arena;
+    struct roster_buf body;
+    bool too_big;
+    bool path_matched; /* some route has this path (for 405 vs 404) */
+};
+
+static pthread_key_t conn_key;
+static pthread_once_t conn_key_once = PTHREAD_ONCE_INIT;
+
+static void conn_destroy(void *p)
+{
+    roster_conn_close(p);
+}
+
+static void conn_key_init(void)
+{
+    pthread_key_create(&conn_key, conn_destroy);
+}
+
+static struct roster_conn *thread_conn(struct roster_app *app, struct roster_err *err)
+{
+    struct roster_conn *c = pthread_getspecific(conn_key);
+    if (c)
+        return c;
+    if (roster_conn_open(app->store, &c, err) != 0)
+        return NULL;
+    pthread_setspecific(conn_key, c);
+    return c;
+}
+
+/* --- request accessors --- */
+
+const char *roster_req_header(struct roster_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *roster_req_query(struct roster_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+struct query_all {
+    const char *name;
+    const char **out;
+    size_t max, n;
+};
+
+static enum MHD_Result query_all_cb(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+    (void)kind;
+    struct query_all *qa = cls;
+    if (strcmp(key, qa->name) == 0 && qa->n < qa->max)
+        qa->out[qa->n++] = value ? value : "";
+    return MHD_YES;
+}
+
+size_t roster_req_query_all(struct roster_req *r, const char *name, const char **out, size_t max)
+{
+    struct query_all qa = {name, out, max, 0};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, query_all_cb, &qa);
+    return qa.n;
+}
+
+struct query_each {
+    bool (*fn)(void *ud, const char *k, const char *v);
+    void *ud;
+    bool stopped;
+};
+
+static enum MHD_Result query_each_cb(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    (void)kind;
+    struct query_each *qe = cls;
+    if (qe->stopped)
+        return MHD_NO;
+    if (!qe->fn(qe->ud, key, value)) {
+        qe->stopped = true;
+        return MHD_NO;
+    }
+    return MHD_YES;
+}
+
+void roster_req_query_each(struct roster_req *r, bool (*fn)(void *ud, const char *k, const char *v),
+                           void *ud)
+{
+    struct query_each qe = {fn, ud, false};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, query_each_cb, &qe);
+}
+
+/* --- response helpers --- */
+
+struct roster_jsonw *roster_resp_json(struct roster_req *r, int status, struct roster_jsonw *w)
+{
+    r->status = status;
+    r->content_type = "application/json; charset=utf-8";
+    roster_buf_reset(&r->resp);
+    roster_jsonw_init(w, &r->resp);
+    return w;
+}
+
+void roster_resp_empty(struct roster_req *r, int status)
+{
+    r->status = status;
+    r->content_type = NULL;
+    roster_buf_reset(&r->resp);
+}
+
+void roster_resp_header(struct roster_req *r, const char *name, const char *value)
+{
+    if (r->nheaders < ROSTER_MAX_RESP_HEADERS) {
+        r->headers[r->nheaders].name = name;
+        r->headers[r->nheaders].value = value;
+        r->nheaders++;
+    }
+}
+
+/* A plain error body for paths that belong to no dialect. */
+static void plain_error(struct roster_req *r, int status, const char *msg)
+{
+    struct roster_jsonw w;
+    roster_resp_json(r, status, &w);
+    roster_jsonw_obj_begin(&w);
+    roster_jsonw_kstr(&w, "message", msg);
+    roster_jsonw_obj_end(&w);
+}
+
+static const struct roster_dialect plain_dialect = {"plain", ROSTER_AUTH_NONE, plain_error};
+static const struct roster_dialect *dialect_for_path(const char *path);
+
+void roster_resp_error(struct roster_req *r, int status, const char *fmt, ...)
+{
+    char msg[ROSTER_ERR_MSG_MAX + 128];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    /* unmatched paths answer in the dialect that owns their prefix (/api -> JumpCloud) */
+    const struct roster_dialect *d = r->route ? r->route->dialect : dialect_for_path(r->path);
+    r->nheaders = 0;
+    d->error(r, status, msg);
+}
+
+int roster_http_status(int code)
+{
+    switch (code) {
+    case ROSTER_OK:
+        return 200;
+    case ROSTER_EINVAL:
+        return 400;
+    case ROSTER_ENOTFOUND:
+        return 404;
+    case ROSTER_ECONFLICT:
+        return 409;
+    case ROSTER_EAUTH:
+        return 401;
+    case ROSTER_EFORBIDDEN:
+        return 403;
+    case ROSTER_ETOOBIG:
+        return 413;
+    case ROSTER_EBUSY:
+        return 503;
+    default:
+        return 500;
+    }
+}
+
+const char *roster_http_reason(int status)
+{
+    return MHD_get_reason_phrase_for((unsigned)status);
+}
+
+int roster_req_query_int(struct roster_req *r, const char *name, int64_t def, int64_t min,
+                         int64_t max, int64_t *out)
+{
+    const char *v = roster_req_query(r, name);
+    if (!v) {
+        *out = def;
+        return 0;
+    }
+    int64_t n;
+    if (roster_parse_i64(v, &n) != 0 || n < min || n > max) {
+        if (max == INT64_MAX)
+            roster_resp_error(r, 400, "query parameter %s \"%.64s\" must be an integer >= %lld",
+                              name, v, (long long)min);
+        else
+            roster_resp_error(r, 400,
+                              "query parameter %s \"%.64s\" must be an integer from %lld to %lld",
+                              name, v, (long long)min, (long long)max);
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
+/* --- routing --- */
+
+/* Matches path against pattern; captures {x} segments into r->params (arena copies). */
+static bool route_match(const char *pattern, const char *path, struct roster_req *r,
+                        struct roster_arena *a)
+{
+    const char *p = pattern, *s = path;
+    size_t np = 0;
+    while (*p && *s) {
+        if (*p == '{') {
+            const char *pe = strchr(p, '}');
+            const char *se = strchr(s, '/');
+            if (!se)
+                se = s + strlen(s);
+            if (se == s || !pe)
+                return false;
+            if (r && np < ROSTER_MAX_PATH_PARAMS)
+                r->params[np] = roster_arena_strndup(a, s, (size_t)(se - s));
+            np++;
+            p = pe + 1;
+            s = se;
+            continue;
+        }
+        if (*p != *s)
+            return false;
+        p++;
+        s++;
+    }
+    if (*p || *s)
+        return false;
+    if (r)
+        r->nparams = np;
+    return true;
+}
+
+static const struct roster_dialect *dialect_for_path(const char *path)
+{
+    for (size_t i = 0; i < roster_nroutes; i++) {
+        const struct roster_route *rt = &roster_routes[i];
+        /* the dialect of the longest literal prefix before the first capture that matches */
+        const char *brace = strchr(rt->pattern, '{');
+        size_t lit = brace ? (size_t)(brace - rt->pattern) : strlen(rt->pattern);
+        const char *slash = memchr(rt->pattern + 1, '/', lit > 1 ? lit - 1 : 0);
+        size_t first = slash ? (size_t)(slash - rt->pattern) : lit;
+        if (strncmp(path, rt->pattern, first) == 0 && (path[first] == '/' || path[first] == '\0'))
+            return rt->dialect;
+    }
+    return &plain_dialect;
+}
+
+static void find_route(struct pending *pd, const char *method, const char *path)
+{
+    struct roster_req *r = &pd->req;
+    for (size_t i = 0; i < roster_nroutes; i++) {
+        const struct roster_route *rt = &roster_routes[i];
+        if (!route_match(rt->pattern, path, NULL, NULL))
+            continue;
+        pd->path_matched = true;
+        if (strcmp(rt->method, method) == 0) {
+            route_match(rt->pattern, path, r, &pd->arena);
+            r->route = rt;
+            return;
+        }
+    }
+}
+
+/* --- auth --- */
+
+static int authenticate(struct roster_req *r)
+{
+    const struct roster_dialect *d = r->route->dialect;
+    const char *secret = NULL;
+    if (d->auth == ROSTER_AUTH_NONE)
+        return 0;
+    if (d->auth == ROSTER_AUTH_API_KEY) {
+        secret = roster_req_header(r, "x-api-key");
+        if (!secret || !*secret) {
+            roster_resp_error(r, 401, "missing x-api-key header");
+            return -1;
+        }
+    } else {
+        const char *h = roster_req_header(r, "Authorization");
+        if (!h || strncasecmp(h, "Bearer ", 7) != 0 || !h[7]) {
+            roster_resp_error(r, 401, "missing bearer token in the Authorization header");
+            return -1;
+        }
+        secret = h + 7;
+    }
+    char hash[65];
+    roster_sha256_hex(secret, strlen(secret), hash);
+    struct roster_err err = {0};
+    struct roster_key *key = roster_arena_zalloc(r->ctx.arena, sizeof(*key));
+    int rc = roster_store_key_find(r->ctx.conn, hash, key, r->ctx.arena, &err);
+    if (rc == ROSTER_ENOTFOUND) {
+        roster_resp_error(r, 401, "invalid api key");
+        return -1;
+    }
+    if (rc != 0) {
+        roster_log(ROSTER_LOG_ERROR, "key lookup failed", "code=%s detail=\"%s\"",
+                   roster_code_name(rc), err.detail);
+        roster_resp_error(r, roster_http_status(rc), "%s", err.msg);
+        return -1;
+    }
+    r->ctx.key = key;
+    r->ctx.org_id = key->org_id;
+    if (d->auth != ROSTER_AUTH_API_KEY)
+        return 0;
+    const char *org = roster_req_header(r, "x-org-id");
+    if (!org || !*org || strcmp(org, key->org_id) == 0)
+        return 0;
+    if (!roster_id_valid(org)) {
+        roster_resp_error(r, 400, "x-org-id \"%.64s\" is not a valid organization id", org);
+        return -1;
+    }
+    struct roster_org o;
+    rc = key->all_orgs ? roster_store_org_get(r->ctx.conn, org, &o, r->ctx.arena, &err)
+                       : ROSTER_ENOTFOUND;
+    if (rc == ROSTER_ENOTFOUND) {
+        roster_resp_error(r, 404, "organization \"%s\" not found", org);
+        return -1;
+    }
+    if (rc != 0) {
+        roster_resp_error(r, roster_http_status(rc), "%s", err.msg);
+        return -1;
+    }
+    r->ctx.org_id = roster_arena_strdup(r->ctx.arena, org);
+    return 0;
+}
+
+static bool is_json_type(const char *ct)
+{
+    if (!ct)
+        return true; /* clients that send no type get the benefit of the doubt */
+    while (*ct == ' ')
+        ct++;
+    size_t n = strcspn(ct, "; ");
+    if (n == 16 && strncasecmp(ct, "application/json", 16) == 0)
+        return true;
+    /* application/<something>+json */
+    return n > 17 && strncasecmp(ct, "application/", 12) == 0 &&
+           strncasecmp(ct + n - 5, "+json", 5) == 0;
+}
+
+/* --- sending --- */
+
+static enum MHD_Result send_response(struct MHD_Connection *mc, struct roster_req *r)
+{
+    size_t len = r->resp.len;
+    char *data = len ? roster_buf_detach(&r->resp, NULL) : NULL;
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        len, data, data ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (!resp) {
+        free(data);
+        return MHD_NO;
+    }
+    if (r->content_type)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
+    for (size_t i = 0; i < r->nheaders; i++)
+        MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
+    enum MHD_Result ret = MHD_queue_response(mc, (unsigned)r->status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static void dispatch(struct pending *pd, struct roster_app *app)
+{
+    struct roster_req *r = &pd->req;
+    if (!r->route) {
+        if (pd->path_matched)
+            roster_resp_error(r, 405, "method %s is not allowed on %s", r->method, r->path);
+        else
+            roster_resp_error(r, 404, "no such endpoint: %s %s", r->method, r->path);
+        return;
+    }
+    if (pd->too_big) {
+        roster_resp_error(r, 413, "request body is larger than the limit of %zu bytes",
+                          app->cfg.max_body);
+        return;
+    }
+    struct roster_err err = {0};
+    r->ctx.conn = thread_conn(app, &err);
+    if (!r->ctx.conn) {
+        roster_log(ROSTER_LOG_ERROR, "store connection failed", "detail=\"%s\"", err.detail);
+        roster_resp_error(r, 503, "store unavailable");
+        return;
+    }
+    if (authenticate(r) != 0)
+        return;
+    if ((r->route->flags & ROSTER_ROUTE_JSON_BODY) &&
+        !is_json_type(roster_req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE))) {
+        roster_resp_error(r, 415, "content type \"%.64s\" is not supported; send application/json",
+                          roster_req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE));
+        return;
+    }
+    r->body = pd->body.data ? pd->body.data : "";
+    r->body_len = pd->body.len;
+    r->route->fn(r);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    (void)version;
+    struct roster_app *app = cls;
+    struct pending *pd = *con_cls;
+    if (!pd) {
+        pd = calloc(1, sizeof(*pd));
+        if (!pd)
+            return MHD_NO;
+        roster_arena_init(&pd->arena, 16 * 1024);
+        roster_buf_init(&pd->body);
+        roster_buf_init(&pd->req.resp);
+        pd->req.ctx.app = app;
+        pd->req.ctx.arena = &pd->arena;
+        pd->req.conn = mc;
+        pd->req.method = roster_arena_strdup(&pd->arena, method);
+        pd->req.path = roster_arena_strdup(&pd->arena, url);
+        pd->req.status = 500;
+        find_route(pd, method, url);
+        const char *cl =
+            MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        int64_t n;
+        if (cl && roster_parse_i64(cl, &n) == 0 && n > (int64_t)app->cfg.max_body)
+            pd->too_big = true;
+        *con_cls = pd;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (!pd->too_big && pd->body.len + *upload_data_size <= app->cfg.max_body)
+            roster_buf_add(&pd->body, upload_data, *upload_data_size);
+        else
+            pd->too_big = true; /* keep reading and discarding; answer 413 at the end */
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    dispatch(pd, app);
+    return send_response(mc, &pd->req);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)mc;
+    (void)toe;
+    struct pending *pd = *con_cls;
+    if (!pd)
+        return;
+    roster_buf_release(&pd->body);
+    roster_buf_release(&pd->req.resp);
+    roster_arena_release(&pd->arena);
+    free(pd);
+    *con_cls = NULL;
+}
+
+/* Parses "host:port", "[v6]:port" or ":port" into a sockaddr. */
+static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len,
+                        struct roster_err *err)
+{
+    char host[256];
+    const char *colon;
+    memset(ss, 0, sizeof(*ss));
+    if (s[0] == '[') {
+        const char *end = strchr(s, ']');
+        if (!end || end[1] != ':')
+            return roster_err_set(err, ROSTER_EINVAL, "listen address \"%s\" is not [host]:port",
+                                  s);
+        snprintf(host, sizeof(host), "%.*s", (int)(end - s - 1), s + 1);
+        colon = end + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon)
+            return roster_err_set(err, ROSTER_EINVAL, "listen address \"%s\" is not host:port", s);
+        snprintf(host, sizeof(host), "%.*s", (int)(colon - s), s);
+    }
+    int64_t port;
+    if (roster_parse_i64(colon + 1, &port) != 0 || port < 0 || port > 65535)
+        return roster_err_set(err, ROSTER_EINVAL, "listen port \"%s\" is not a port number",
+                              colon + 1);
+    if (strcmp(host, "localhost") == 0)
+        snprintf(host, sizeof(host), "127.0.0.1");
+    struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+    if (!host[0] || strcmp(host, "0.0.0.0") == 0) {
+        v4->sin_family = AF_INET;
+        v4->sin_addr.s_addr = htonl(INADDR_ANY);
+        v4->sin_port = htons((uint16_t)port);
+        *len = sizeof(*v4);
+    } else if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port);
+        *len = sizeof(*v4);
+    } else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port);
+        *len = sizeof(*v6);
+    } else {
+        return roster_err_set(err, ROSTER_EINVAL, "listen host \"%s\" is not an IP address", host);
+    }
+    return 0;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    msg[strcspn(msg, "\n")] = '\0';
+    roster_log(ROSTER_LOG_WARN, "http", "detail=\"%s\"", msg);
+}
+
+int roster_server_start(struct roster_app *app, struct roster_server **out, struct roster_err *err)
+{
+    pthread_once(&conn_key_once, conn_key_init);
+    struct sockaddr_storage ss;
+    socklen_t sslen;
+    if (parse_listen(app->cfg.listen, &ss, &sslen, err) != 0)
+        return err->code;
+    struct roster_server *s = calloc(1, sizeof(*s));
+    if (!s)
+        return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
+    s->app = app;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    unsigned threads = app->cfg.http_threads > 0 ? (unsigned)app->cfg.http_threads : 4;
+    s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, app, MHD_OPTION_EXTERNAL_LOGGER,
+                                 mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                                 MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED,
+                                 on_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
+                                 MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+    if (!s->daemon) {
+        free(s);
+        return roster_err_set(err, ROSTER_EIO, "cannot listen on %s", app->cfg.listen);
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = info ? info->port : 0;
+    *out = s;
+    return 0;
+}
+
+int roster_server_port(const struct roster_server *s)
+{
+    return s->port;
+}
+
+void roster_server_stop(struct roster_server *s)
+{
+    if (!s)
+        return;
+    MHD_stop_daemon(s->daemon);
+    free(s);
+}

@@ -1,0 +1,134 @@
+/* Private to the SQLite store backend: the store and connection structs, the per-connection
+ * prepared-statement cache, transaction helpers (BEGIN IMMEDIATE or a SAVEPOINT inside the
+ * caller's transaction) and the mapping of SQLite result codes to roster error codes.
+ * Only files under src/store/sqlite/ include this header (and sqlite3.h).
+ */
+#ifndef ROSTER_STORE_SQLITE_INT_H
+#define ROSTER_STORE_SQLITE_INT_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+
+#include "roster/store.h"
+
+/* The embedded migrations, generated at build time from schema/NNNN_*.sql (see
+ * CMakeLists.txt), in file-name order, ended by {NULL, NULL}. The version of a migration is
+ * the number its name starts with. */
+struct roster_sqlite_migration {
+    const char *name; /* "0001_init" */
+    const char *sql;
+};
+extern const struct roster_sqlite_migration roster_sqlite_migrations[];
+
+/* Cached statements, prepared on first use on each connection. */
+enum sq_stmt_id {
+    SQ_BEGIN,
+    SQ_COMMIT,
+    SQ_ROLLBACK,
+    SQ_SAVEPOINT,
+    SQ_RELEASE,
+    SQ_ROLLBACK_TO,
+    SQ_USER_INSERT,
+    SQ_USER_GET,
+    SQ_USER_UPDATE,
+    SQ_USER_EXISTS,
+    SQ_USER_DELETE,
+    SQ_KEY_FIND,
+    SQ_CHUNK_PICK,
+    SQ_CHUNK_LEASE,
+    SQ_CHUNK_DONE,
+    SQ_JOB_ADVANCE,
+    SQ_CHUNK_RENEW,
+    SQ_CHUNK_INSERT,
+    SQ_NSTMTS
+};
+
+struct sq_store {
+    struct roster_store pub; /* first: the public struct */
+    char *path;
+};
+
+struct sq_conn {
+    struct roster_conn pub; /* first: the public struct */
+    sqlite3 *db;
+    bool in_txn; /* the caller opened a transaction with begin() */
+    sqlite3_stmt *stmts[SQ_NSTMTS];
+};
+
+static inline struct sq_conn *sq_conn_of(struct roster_conn *c)
+{
+    return (struct sq_conn *)c;
+}
+
+/* Maps a failed SQLite call: SQLITE_BUSY/LOCKED -> ROSTER_EBUSY, anything else ->
+ * ROSTER_EIO, with sqlite3_errmsg in err->detail. Returns the roster code. */
+int sq_fail(struct sq_conn *c, int rc, struct roster_err *err);
+/* Maps a constraint violation of a write on users (or another table) to ROSTER_ECONFLICT
+ * naming the field and value (u: the row that was written), a missing organisation to
+ * ROSTER_ENOTFOUND, anything else as sq_fail. The statement must not be reset yet. */
+int sq_user_write_fail(struct sq_conn *c, int rc, const struct roster_user *u, const char *org_id,
+                       struct roster_err *err);
+
+/* The cached statement id (prepared on first use), or NULL with err set. */
+sqlite3_stmt *sq_stmt(struct sq_conn *c, int id, struct roster_err *err);
+/* Prepares a one-off statement (caller finalizes). */
+int sq_prepare(struct sq_conn *c, const char *sql, sqlite3_stmt **out, struct roster_err *err);
+/* Runs a cached statement that returns no rows, then resets it. */
+int sq_exec_cached(struct sq_conn *c, int id, struct roster_err *err);
+
+/* Makes a multi-statement method atomic: BEGIN IMMEDIATE when the caller has no
+ * transaction open, else a SAVEPOINT inside it. sq_tx_end commits/releases when ok, else
+ * rolls back only what this method wrote. */
+int sq_tx_start(struct sq_conn *c, struct roster_err *err);
+int sq_tx_end(struct sq_conn *c, bool ok, struct roster_err *err);
+
+/* Column helpers: copy into the arena (NULL for SQL NULL). */
+const char *sq_col_str(sqlite3_stmt *s, int col, struct roster_arena *a);
+void sq_col_id(sqlite3_stmt *s, int col, char out[ROSTER_ID_LEN + 1]);
+/* Binds s as text (SQLITE_STATIC: inputs outlive the statement's use) or NULL. */
+int sq_bind_str(sqlite3_stmt *st, int idx, const char *s);
+
+/* Appends the SQL of a cached users statement (built from roster_ufields[]) to b. */
+void sq_users_sql(int id, struct roster_buf *b);
+
+/* The methods, one file per area (sqlite_orgs.c, sqlite_users.c, sqlite_jobs.c). */
+int sq_org_create(struct roster_conn *c, struct roster_org *org, struct roster_err *err);
+int sq_org_get(struct roster_conn *c, const char *org_id, struct roster_org *out,
+               struct roster_arena *a, struct roster_err *err);
+int sq_org_list(struct roster_conn *c, struct roster_arena *a, struct roster_org **out, size_t *n,
+                struct roster_err *err);
+int sq_org_update(struct roster_conn *c, const struct roster_org *org, struct roster_err *err);
+int sq_key_create(struct roster_conn *c, struct roster_key *key, struct roster_err *err);
+int sq_key_find(struct roster_conn *c, const char *hash_hex, struct roster_key *out,
+                struct roster_arena *a, struct roster_err *err);
+int sq_key_list(struct roster_conn *c, struct roster_arena *a, struct roster_key **out, size_t *n,
+                struct roster_err *err);
+int sq_key_revoke(struct roster_conn *c, const char *key_id, struct roster_err *err);
+int sq_user_create(struct roster_conn *c, const char *org_id, struct roster_user *u,
+                   struct roster_err *err);
+int sq_user_get(struct roster_conn *c, const char *org_id, const char *user_id,
+                struct roster_user *out, struct roster_arena *a, struct roster_err *err);
+int sq_user_update(struct roster_conn *c, const char *org_id, struct roster_user *u,
+                   struct roster_err *err);
+int sq_user_delete(struct roster_conn *c, const char *org_id, const char *user_id,
+                   struct roster_err *err);
+int sq_user_list(struct roster_conn *c, const char *org_id, const struct roster_query *q,
+                 struct roster_arena *a, struct roster_user **out, size_t *n, int64_t *total,
+                 struct roster_err *err);
+int sq_job_create(struct roster_conn *c, struct roster_job *job, const char *const *items_json,
+                  const int64_t *counts, size_t nchunks, struct roster_err *err);
+int sq_job_get(struct roster_conn *c, const char *org_id, const char *job_id,
+               struct roster_job *out, struct roster_arena *a, struct roster_err *err);
+int sq_chunk_claim(struct roster_conn *c, int64_t now_ms, int64_t lease_ms,
+                   struct roster_chunk *out, struct roster_arena *a, struct roster_err *err);
+int sq_chunk_complete(struct roster_conn *c, const struct roster_chunk *ch,
+                      const char *results_json, int64_t nok, int64_t nfailed, int64_t now_ms,
+                      struct roster_err *err);
+int sq_chunk_renew(struct roster_conn *c, const struct roster_chunk *ch, int64_t until_ms,
+                   struct roster_err *err);
+int sq_job_results(struct roster_conn *c, const char *org_id, const char *job_id, int64_t from,
+                   int64_t to, struct roster_arena *a, struct roster_chunk_results **out,
+                   size_t *n, struct roster_err *err);
+int sq_lease_reset_all(struct roster_conn *c, struct roster_err *err);
+
+#endif

@@ -1,0 +1,408 @@
+/* SQLite store: durable bulk jobs and their chunks (see include/roster/job.h).
+ *
+ * DESIGN: a job row keeps next_chunk, the lowest chunk not done yet; only that chunk can be
+ * claimed, so one job's chunks run in order and never two at once. A claim walks the open
+ * jobs (partial index jobs_open) oldest first and takes the first whose next chunk has no
+ * live lease: its cost grows with the number of jobs being worked on right now, not with
+ * the number of chunks ever stored. A lease is a random token plus an expiry; completing a
+ * chunk requires the token, so a worker that lost its lease cannot commit twice.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "roster/store.h"
+#include "roster/util.h"
+#include "store/sqlite/sqlite_int.h"
+
+#define JOB_COLS                                                                                   \
+    "id, org_id, kind, status, total, done, ok, failed, params_json, created_ms, updated_ms"
+
+int sq_job_create(struct roster_conn *pc, struct roster_job *job, const char *const *items_json,
+                  const int64_t *counts, size_t nchunks, struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    sqlite3_stmt *s = NULL;
+    bool new_id = !job->id[0], in_tx = false;
+    int64_t total = 0, now = roster_now_ms();
+    int code, rc;
+    for (size_t i = 0; i < nchunks; i++) {
+        if (!items_json[i] || counts[i] < 0)
+            return roster_err_set(err, ROSTER_EINVAL, "chunk %zu of the job is malformed", i);
+        total += counts[i];
+    }
+    if (new_id)
+        roster_id_new(job->id);
+    int status = total == 0 ? ROSTER_JOB_FINISHED : ROSTER_JOB_PENDING;
+
+    code = sq_tx_start(c, err);
+    if (code)
+        goto fail;
+    in_tx = true;
+    code = sq_prepare(c,
+                      "INSERT INTO jobs (id, org_id, kind, status, total, params_json,"
+                      " created_ms, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+                      &s, err);
+    if (code)
+        goto fail;
+    sq_bind_str(s, 1, job->id);
+    sq_bind_str(s, 2, job->org_id);
+    sqlite3_bind_int(s, 3, job->kind);
+    sqlite3_bind_int(s, 4, status);
+    sqlite3_bind_int64(s, 5, total);
+    sq_bind_str(s, 6, job->params_json);
+    sqlite3_bind_int64(s, 7, now);
+    rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE) {
+        if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+            code = roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found",
+                                  job->org_id);
+        else if (rc == SQLITE_CONSTRAINT_UNIQUE)
+            code = roster_err_set(err, ROSTER_ECONFLICT, "job \"%s\" already exists", job->id);
+        else
+            code = sq_fail(c, rc, err);
+        goto fail;
+    }
+    sqlite3_finalize(s);
+    s = NULL;
+
+    sqlite3_stmt *ins = sq_stmt(c, SQ_CHUNK_INSERT, err);
+    if (!ins) {
+        code = err ? err->code : ROSTER_EIO;
+        goto fail;
+    }
+    int64_t first = 0;
+    for (size_t i = 0; i < nchunks; i++) {
+        sq_bind_str(ins, 1, job->id);
+        sqlite3_bind_int64(ins, 2, (int64_t)i);
+        sqlite3_bind_int64(ins, 3, first);
+        sqlite3_bind_int64(ins, 4, counts[i]);
+        sq_bind_str(ins, 5, items_json[i]);
+        rc = sqlite3_step(ins);
+        if (rc != SQLITE_DONE)
+            code = sq_fail(c, rc, err);
+        sqlite3_reset(ins);
+        if (code)
+            goto fail;
+        first += counts[i];
+    }
+    in_tx = false;
+    code = sq_tx_end(c, true, err);
+    if (code)
+        goto fail;
+    job->status = status;
+    job->total = total;
+    job->done = job->ok = job->failed = 0;
+    job->created_ms = job->updated_ms = now;
+    return 0;
+fail:
+    sqlite3_finalize(s);
+    if (in_tx)
+        sq_tx_end(c, false, NULL);
+    if (new_id)
+        job->id[0] = '\0';
+    return code;
+}
+
+int sq_job_get(struct roster_conn *pc, const char *org_id, const char *job_id,
+               struct roster_job *out, struct roster_arena *a, struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    sqlite3_stmt *s = NULL;
+    int code = sq_prepare(c, "SELECT " JOB_COLS " FROM jobs WHERE org_id = ?1 AND id = ?2", &s,
+                          err);
+    if (code)
+        goto fail;
+    sq_bind_str(s, 1, org_id);
+    sq_bind_str(s, 2, job_id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) {
+        code = roster_err_set(err, ROSTER_ENOTFOUND, "job \"%s\" not found",
+                              job_id ? job_id : "");
+        goto fail;
+    }
+    if (rc != SQLITE_ROW) {
+        code = sq_fail(c, rc, err);
+        goto fail;
+    }
+    memset(out, 0, sizeof(*out));
+    sq_col_id(s, 0, out->id);
+    sq_col_id(s, 1, out->org_id);
+    out->kind = sqlite3_column_int(s, 2);
+    out->status = sqlite3_column_int(s, 3);
+    out->total = sqlite3_column_int64(s, 4);
+    out->done = sqlite3_column_int64(s, 5);
+    out->ok = sqlite3_column_int64(s, 6);
+    out->failed = sqlite3_column_int64(s, 7);
+    out->params_json = sq_col_str(s, 8, a);
+    out->created_ms = sqlite3_column_int64(s, 9);
+    out->updated_ms = sqlite3_column_int64(s, 10);
+fail:
+    sqlite3_finalize(s);
+    return code;
+}
+
+/* 1 if a chunk can be claimed at now_ms, 0 if not, or a negative roster code. Lets idle
+ * workers poll without taking the write lock. */
+static int chunk_peek(struct sq_conn *c, int64_t now_ms, struct roster_err *err)
+{
+    sqlite3_stmt *s = sq_stmt(c, SQ_CHUNK_PICK, err);
+    if (!s)
+        return -(err ? err->code : ROSTER_EIO);
+    sqlite3_bind_int64(s, 1, now_ms);
+    int rc = sqlite3_step(s);
+    int res = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -sq_fail(c, rc, err);
+    sqlite3_reset(s);
+    return res;
+}
+
+int sq_chunk_claim(struct roster_conn *pc, int64_t now_ms, int64_t lease_ms,
+                   struct roster_chunk *out, struct roster_arena *a, struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    sqlite3_stmt *s = NULL;
+    bool in_tx = false;
+    int code = 0, rc;
+    if (!c->in_txn) {
+        int found = chunk_peek(c, now_ms, err);
+        if (found < 0)
+            return -found;
+        if (!found)
+            return roster_err_set(err, ROSTER_ENOTFOUND, "no chunk to run");
+    }
+    code = sq_tx_start(c, err);
+    if (code)
+        return code;
+    in_tx = true;
+    s = sq_stmt(c, SQ_CHUNK_PICK, err);
+    if (!s) {
+        code = err ? err->code : ROSTER_EIO;
+        goto fail;
+    }
+    sqlite3_bind_int64(s, 1, now_ms);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) {
+        code = roster_err_set(err, ROSTER_ENOTFOUND, "no chunk to run");
+        goto fail;
+    }
+    if (rc != SQLITE_ROW) {
+        code = sq_fail(c, rc, err);
+        goto fail;
+    }
+    memset(out, 0, sizeof(*out));
+    sq_col_id(s, 0, out->job_id);
+    sq_col_id(s, 1, out->org_id);
+    out->kind = sqlite3_column_int(s, 2);
+    out->params_json = sq_col_str(s, 3, a);
+    out->chunk_no = sqlite3_column_int64(s, 4);
+    out->first_idx = sqlite3_column_int64(s, 5);
+    out->count = sqlite3_column_int64(s, 6);
+    out->items_json = sq_col_str(s, 7, a);
+    sqlite3_reset(s);
+
+    uint64_t token;
+    roster_random(&token, sizeof(token));
+    out->lease_token = (int64_t)(token & INT64_MAX);
+    if (out->lease_token == 0)
+        out->lease_token = 1;
+    s = sq_stmt(c, SQ_CHUNK_LEASE, err);
+    if (!s) {
+        code = err ? err->code : ROSTER_EIO;
+        goto fail;
+    }
+    sq_bind_str(s, 1, out->job_id);
+    sqlite3_bind_int64(s, 2, out->chunk_no);
+    sqlite3_bind_int64(s, 3, out->lease_token);
+    sqlite3_bind_int64(s, 4, now_ms + lease_ms);
+    rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE) {
+        code = sq_fail(c, rc, err);
+        goto fail;
+    }
+    sqlite3_reset(s);
+    s = NULL;
+    in_tx = false;
+    code = sq_tx_end(c, true, err);
+    if (code)
+        goto fail;
+    return 0;
+fail:
+    if (s)
+        sqlite3_reset(s);
+    if (in_tx)
+        sq_tx_end(c, false, NULL);
+    return code;
+}
+
+int sq_chunk_complete(struct roster_conn *pc, const struct roster_chunk *ch,
+                      const char *results_json, int64_t nok, int64_t nfailed, int64_t now_ms,
+                      struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    sqlite3_stmt *s = NULL;
+    int code = sq_tx_start(c, err);
+    if (code)
+        return code;
+    s = sq_stmt(c, SQ_CHUNK_DONE, err);
+    if (!s) {
+        code = err ? err->code : ROSTER_EIO;
+        goto fail;
+    }
+    sq_bind_str(s, 1, ch->job_id);
+    sqlite3_bind_int64(s, 2, ch->chunk_no);
+    sqlite3_bind_int64(s, 3, ch->lease_token);
+    sq_bind_str(s, 4, results_json);
+    sqlite3_bind_int64(s, 5, now_ms);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) {
+        code = roster_err_set(err, ROSTER_ESTALE, "lease on chunk %lld of job \"%s\" was lost",
+                              (long long)ch->chunk_no, ch->job_id);
+        goto fail;
+    }
+    if (rc != SQLITE_ROW) {
+        code = sq_fail(c, rc, err);
+        goto fail;
+    }
+    int64_t count = sqlite3_column_int64(s, 0);
+    rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE) {
+        code = sq_fail(c, rc, err);
+        goto fail;
+    }
+    sqlite3_reset(s);
+
+    s = sq_stmt(c, SQ_JOB_ADVANCE, err);
+    if (!s) {
+        code = err ? err->code : ROSTER_EIO;
+        goto fail;
+    }
+    sq_bind_str(s, 1, ch->job_id);
+    sqlite3_bind_int64(s, 2, count);
+    sqlite3_bind_int64(s, 3, nok);
+    sqlite3_bind_int64(s, 4, nfailed);
+    sqlite3_bind_int64(s, 5, ch->chunk_no + 1);
+    sqlite3_bind_int64(s, 6, now_ms);
+    rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE) {
+        code = sq_fail(c, rc, err);
+        goto fail;
+    }
+    sqlite3_reset(s);
+    return sq_tx_end(c, true, err);
+fail:
+    if (s)
+        sqlite3_reset(s);
+    sq_tx_end(c, false, NULL);
+    return code;
+}
+
+int sq_chunk_renew(struct roster_conn *pc, const struct roster_chunk *ch, int64_t until_ms,
+                   struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    sqlite3_stmt *s = sq_stmt(c, SQ_CHUNK_RENEW, err);
+    if (!s)
+        return err ? err->code : ROSTER_EIO;
+    int code = 0;
+    sq_bind_str(s, 1, ch->job_id);
+    sqlite3_bind_int64(s, 2, ch->chunk_no);
+    sqlite3_bind_int64(s, 3, ch->lease_token);
+    sqlite3_bind_int64(s, 4, until_ms);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE)
+        code = sq_fail(c, rc, err);
+    else if (sqlite3_changes(c->db) == 0)
+        code = roster_err_set(err, ROSTER_ESTALE, "lease on chunk %lld of job \"%s\" was lost",
+                              (long long)ch->chunk_no, ch->job_id);
+    sqlite3_reset(s);
+    return code;
+}
+
+int sq_job_results(struct roster_conn *pc, const char *org_id, const char *job_id, int64_t from,
+                   int64_t to, struct roster_arena *a, struct roster_chunk_results **out,
+                   size_t *n, struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    sqlite3_stmt *s = NULL;
+    int rc;
+    *out = NULL;
+    *n = 0;
+    if (from < 0)
+        from = 0;
+    int code = sq_prepare(c, "SELECT 1 FROM jobs WHERE org_id = ?1 AND id = ?2", &s, err);
+    if (code)
+        goto fail;
+    sq_bind_str(s, 1, org_id);
+    sq_bind_str(s, 2, job_id);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) {
+        code = roster_err_set(err, ROSTER_ENOTFOUND, "job \"%s\" not found",
+                              job_id ? job_id : "");
+        goto fail;
+    }
+    if (rc != SQLITE_ROW) {
+        code = sq_fail(c, rc, err);
+        goto fail;
+    }
+    sqlite3_finalize(s);
+    s = NULL;
+    if (to <= from)
+        goto fail; /* empty range */
+
+    /* start at the chunk holding item `from` (the last one starting at or before it) so that
+     * chunks_job_idx serves the range instead of a scan over the job's chunks */
+    code = sq_prepare(c,
+                      "SELECT first_idx, count, results_json, done_ms FROM chunks"
+                      " WHERE job_id = ?1 AND first_idx < ?3 AND first_idx + count > ?2"
+                      " AND first_idx >= coalesce((SELECT max(first_idx) FROM chunks"
+                      " WHERE job_id = ?1 AND first_idx <= ?2), 0)"
+                      " ORDER BY first_idx, chunk_no",
+                      &s, err);
+    if (code)
+        goto fail;
+    sq_bind_str(s, 1, job_id);
+    sqlite3_bind_int64(s, 2, from);
+    sqlite3_bind_int64(s, 3, to);
+    size_t cap = 8, len = 0;
+    struct roster_chunk_results *v = roster_arena_alloc(a, cap * sizeof(*v));
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (len == cap) {
+            struct roster_chunk_results *nv = roster_arena_alloc(a, 2 * cap * sizeof(*v));
+            memcpy(nv, v, len * sizeof(*v));
+            v = nv;
+            cap *= 2;
+        }
+        struct roster_chunk_results *r = &v[len++];
+        r->first_idx = sqlite3_column_int64(s, 0);
+        r->count = sqlite3_column_int64(s, 1);
+        r->results_json = sq_col_str(s, 2, a);
+        r->done_ms = sqlite3_column_int64(s, 3);
+    }
+    if (rc != SQLITE_DONE) {
+        code = sq_fail(c, rc, err);
+        goto fail;
+    }
+    *out = v;
+    *n = len;
+fail:
+    sqlite3_finalize(s);
+    return code;
+}
+
+int sq_lease_reset_all(struct roster_conn *pc, struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    sqlite3_stmt *s = NULL;
+    int code = sq_prepare(c,
+                          "UPDATE chunks SET lease_token = NULL, lease_until_ms = NULL"
+                          " WHERE done = 0 AND (lease_token IS NOT NULL"
+                          " OR lease_until_ms IS NOT NULL)",
+                          &s, err);
+    if (code)
+        goto fail;
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE)
+        code = sq_fail(c, rc, err);
+fail:
+    sqlite3_finalize(s);
+    return code;
+}

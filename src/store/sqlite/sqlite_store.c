@@ -1,0 +1,456 @@
+/* The SQLite store backend: opening the file (WAL, synchronous=FULL, foreign keys),
+ * applying the embedded schema migrations once, per-thread connections with their cache of
+ * prepared statements, transactions, error mapping, and the method table.
+ *
+ * DESIGN: one struct sq_store per file, shared read-only by all threads (it only keeps the
+ * path); one struct sq_conn (its own sqlite3 handle, opened without SQLite's mutexes) per
+ * thread. Every write transaction starts with BEGIN IMMEDIATE so that two writers queue on
+ * busy_timeout instead of failing on a lock upgrade. A method that runs several statements
+ * opens its own transaction, or a SAVEPOINT when the caller already holds one (c->in_txn).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "roster/store.h"
+#include "roster/util.h"
+#include "store/sqlite/sqlite_int.h"
+
+#define SQ_BUSY_TIMEOUT_MS 10000
+
+/* fixed SQL of the cached statements; NULL: built by sq_users_sql() */
+static const char *const fixed_sql[SQ_NSTMTS] = {
+    [SQ_BEGIN] = "BEGIN IMMEDIATE",
+    [SQ_COMMIT] = "COMMIT",
+    [SQ_ROLLBACK] = "ROLLBACK",
+    [SQ_SAVEPOINT] = "SAVEPOINT roster_op",
+    [SQ_RELEASE] = "RELEASE roster_op",
+    [SQ_ROLLBACK_TO] = "ROLLBACK TO roster_op",
+    [SQ_USER_EXISTS] = "SELECT 1 FROM users WHERE org_id = ?1 AND id = ?2",
+    [SQ_USER_DELETE] = "DELETE FROM users WHERE org_id = ?1 AND id = ?2",
+    [SQ_KEY_FIND] = "SELECT id, org_id, name, hash, all_orgs, created_ms, revoked_ms"
+                    " FROM api_keys WHERE hash = ?1 AND revoked_ms IS NULL",
+    /* one chunk per open job (its next_chunk), oldest job first: see schema jobs_open */
+    [SQ_CHUNK_PICK] = "SELECT j.id, j.org_id, j.kind, j.params_json, c.chunk_no, c.first_idx,"
+                      " c.count, c.items_json"
+                      " FROM jobs AS j JOIN chunks AS c"
+                      " ON c.job_id = j.id AND c.chunk_no = j.next_chunk"
+                      " WHERE j.status < 2 AND c.done = 0"
+                      " AND (c.lease_until_ms IS NULL OR c.lease_until_ms < ?1)"
+                      " ORDER BY j.seq LIMIT 1",
+    [SQ_CHUNK_LEASE] = "UPDATE chunks SET lease_token = ?3, lease_until_ms = ?4"
+                       " WHERE job_id = ?1 AND chunk_no = ?2 AND done = 0",
+    [SQ_CHUNK_DONE] = "UPDATE chunks SET done = 1, results_json = ?4, done_ms = ?5,"
+                      " lease_token = NULL, lease_until_ms = NULL"
+                      " WHERE job_id = ?1 AND chunk_no = ?2 AND lease_token = ?3 AND done = 0"
+                      " RETURNING count",
+    [SQ_JOB_ADVANCE] = "UPDATE jobs SET done = done + ?2, ok = ok + ?3, failed = failed + ?4,"
+                       " next_chunk = max(next_chunk, ?5), updated_ms = ?6,"
+                       " status = CASE WHEN done + ?2 >= total THEN 2 ELSE 1 END"
+                       " WHERE id = ?1",
+    [SQ_CHUNK_RENEW] = "UPDATE chunks SET lease_until_ms = ?4"
+                       " WHERE job_id = ?1 AND chunk_no = ?2 AND lease_token = ?3 AND done = 0",
+    [SQ_CHUNK_INSERT] = "INSERT INTO chunks (job_id, chunk_no, first_idx, count, items_json)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5)",
+};
+
+int sq_fail(struct sq_conn *c, int rc, struct roster_err *err)
+{
+    int code;
+    int primary = rc & 0xff;
+    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
+        code = roster_err_set(err, ROSTER_EBUSY, "store is busy, try again");
+    else
+        code = roster_err_set(err, ROSTER_EIO, "store error");
+    roster_err_detail(err, "sqlite: %s (%d)", c && c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc),
+                      rc);
+    return code;
+}
+
+int sq_prepare(struct sq_conn *c, const char *sql, sqlite3_stmt **out, struct roster_err *err)
+{
+    int rc = sqlite3_prepare_v2(c->db, sql, -1, out, NULL);
+    if (rc != SQLITE_OK) {
+        *out = NULL;
+        return sq_fail(c, rc, err);
+    }
+    return 0;
+}
+
+sqlite3_stmt *sq_stmt(struct sq_conn *c, int id, struct roster_err *err)
+{
+    if (c->stmts[id])
+        return c->stmts[id];
+    struct roster_buf b;
+    roster_buf_init(&b);
+    if (fixed_sql[id])
+        roster_buf_addstr(&b, fixed_sql[id]);
+    else
+        sq_users_sql(id, &b);
+    int rc = sqlite3_prepare_v3(c->db, b.data, -1, SQLITE_PREPARE_PERSISTENT, &c->stmts[id], NULL);
+    roster_buf_release(&b);
+    if (rc != SQLITE_OK) {
+        c->stmts[id] = NULL;
+        sq_fail(c, rc, err);
+        return NULL;
+    }
+    return c->stmts[id];
+}
+
+int sq_exec_cached(struct sq_conn *c, int id, struct roster_err *err)
+{
+    sqlite3_stmt *s = sq_stmt(c, id, err);
+    if (!s)
+        return err ? err->code : ROSTER_EIO;
+    int rc = sqlite3_step(s);
+    int code = rc == SQLITE_DONE ? 0 : sq_fail(c, rc, err);
+    sqlite3_reset(s);
+    return code;
+}
+
+int sq_bind_str(sqlite3_stmt *st, int idx, const char *s)
+{
+    if (!s)
+        return sqlite3_bind_null(st, idx);
+    return sqlite3_bind_text(st, idx, s, -1, SQLITE_STATIC);
+}
+
+const char *sq_col_str(sqlite3_stmt *s, int col, struct roster_arena *a)
+{
+    const unsigned char *t = sqlite3_column_text(s, col);
+    if (!t)
+        return NULL;
+    return roster_arena_strndup(a, (const char *)t, (size_t)sqlite3_column_bytes(s, col));
+}
+
+void sq_col_id(sqlite3_stmt *s, int col, char out[ROSTER_ID_LEN + 1])
+{
+    const unsigned char *t = sqlite3_column_text(s, col);
+    snprintf(out, ROSTER_ID_LEN + 1, "%s", t ? (const char *)t : "");
+}
+
+/* --- transactions --- */
+
+static bool caller_txn(struct sq_conn *c)
+{
+    /* SQLite rolls a transaction back by itself after some errors (SQLITE_FULL, IOERR...);
+     * then there is nothing left to nest a savepoint in */
+    return c->in_txn && !sqlite3_get_autocommit(c->db);
+}
+
+int sq_tx_start(struct sq_conn *c, struct roster_err *err)
+{
+    return sq_exec_cached(c, caller_txn(c) ? SQ_SAVEPOINT : SQ_BEGIN, err);
+}
+
+int sq_tx_end(struct sq_conn *c, bool ok, struct roster_err *err)
+{
+    if (caller_txn(c)) {
+        if (!ok && sq_exec_cached(c, SQ_ROLLBACK_TO, NULL) != 0)
+            return ROSTER_EIO;
+        return sq_exec_cached(c, SQ_RELEASE, ok ? err : NULL);
+    }
+    if (sqlite3_get_autocommit(c->db))
+        return ok ? roster_err_set(err, ROSTER_EIO, "store error") : 0;
+    if (ok) {
+        int code = sq_exec_cached(c, SQ_COMMIT, err);
+        if (code == 0)
+            return 0;
+        if (!sqlite3_get_autocommit(c->db))
+            sq_exec_cached(c, SQ_ROLLBACK, NULL);
+        return code;
+    }
+    sq_exec_cached(c, SQ_ROLLBACK, NULL);
+    return 0;
+}
+
+static int sq_begin(struct roster_conn *pc, struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    if (caller_txn(c))
+        return roster_err_set(err, ROSTER_EINVAL, "a transaction is already open");
+    int code = sq_exec_cached(c, SQ_BEGIN, err);
+    c->in_txn = code == 0;
+    return code;
+}
+
+static int sq_commit(struct roster_conn *pc, struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    if (!c->in_txn)
+        return roster_err_set(err, ROSTER_EINVAL, "no transaction is open");
+    c->in_txn = false;
+    if (sqlite3_get_autocommit(c->db)) {
+        roster_err_set(err, ROSTER_EIO, "transaction was rolled back after an error");
+        return roster_err_detail(err, "sqlite: %s", sqlite3_errmsg(c->db));
+    }
+    int code = sq_exec_cached(c, SQ_COMMIT, err);
+    if (code != 0 && !sqlite3_get_autocommit(c->db))
+        sq_exec_cached(c, SQ_ROLLBACK, NULL);
+    return code;
+}
+
+static void sq_rollback(struct roster_conn *pc)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    c->in_txn = false;
+    if (!sqlite3_get_autocommit(c->db))
+        sq_exec_cached(c, SQ_ROLLBACK, NULL);
+}
+
+/* --- opening --- */
+
+/* Creates every missing directory above the file path (mkdir -p of its dirname). */
+static int make_parent_dirs(const char *path, struct roster_err *err)
+{
+    char *dir = strdup(path);
+    int code = 0;
+    if (!dir)
+        return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        goto done;
+    *slash = '\0';
+    for (char *p = dir + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+            code = roster_err_set(err, ROSTER_EIO, "cannot create directory \"%s\"", dir);
+            roster_err_detail(err, "mkdir: %s", strerror(errno));
+            goto done;
+        }
+        *p = '/';
+    }
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        code = roster_err_set(err, ROSTER_EIO, "cannot create directory \"%s\"", dir);
+        roster_err_detail(err, "mkdir: %s", strerror(errno));
+    }
+done:
+    free(dir);
+    return code;
+}
+
+/* Opens a handle on path with the pragmas every roster connection runs with. */
+static int open_db(struct sq_conn *c, const char *path, int flags, struct roster_err *err)
+{
+    char *errmsg = NULL;
+    int rc = sqlite3_open_v2(path, &c->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        roster_err_set(err, ROSTER_EIO, "cannot open store \"%s\"", path);
+        roster_err_detail(err, "sqlite: %s", c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+        goto fail;
+    }
+    sqlite3_extended_result_codes(c->db, 1);
+    sqlite3_busy_timeout(c->db, SQ_BUSY_TIMEOUT_MS);
+    rc = sqlite3_exec(c->db,
+                      "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+                      " PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;"
+                      " PRAGMA cache_size = -16384;",
+                      NULL, NULL, &errmsg);
+    if (rc != SQLITE_OK) {
+        roster_err_set(err, ROSTER_EIO, "cannot configure store \"%s\"", path);
+        roster_err_detail(err, "sqlite: %s", errmsg ? errmsg : sqlite3_errstr(rc));
+        goto fail;
+    }
+    return 0;
+fail:
+    sqlite3_free(errmsg);
+    sqlite3_close(c->db);
+    c->db = NULL;
+    return err ? err->code : ROSTER_EIO;
+}
+
+static int exec_sql(struct sq_conn *c, const char *sql, const char *what, struct roster_err *err)
+{
+    char *errmsg = NULL;
+    int rc = sqlite3_exec(c->db, sql, NULL, NULL, &errmsg);
+    if (rc == SQLITE_OK)
+        return 0;
+    sq_fail(c, rc, err);
+    roster_err_detail(err, "%s: %s", what, errmsg ? errmsg : sqlite3_errstr(rc));
+    sqlite3_free(errmsg);
+    return err ? err->code : ROSTER_EIO;
+}
+
+/* Applies every embedded migration newer than the file's schema_version, all in one
+ * transaction, so that two processes opening the same new file apply them once. */
+static int migrate(struct sq_conn *c, struct roster_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int code = exec_sql(c, "BEGIN IMMEDIATE", "begin", err);
+    if (code)
+        return code;
+    code = exec_sql(c,
+                    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY,"
+                    " name TEXT NOT NULL, applied_ms INTEGER NOT NULL)",
+                    "schema_version", err);
+    if (code)
+        goto fail;
+    code = sq_prepare(c, "SELECT coalesce(max(version), 0) FROM schema_version", &s, err);
+    if (code)
+        goto fail;
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+        code = sq_fail(c, rc, err);
+        goto fail;
+    }
+    int64_t current = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    s = NULL;
+
+    int64_t newest = 0;
+    for (const struct roster_sqlite_migration *m = roster_sqlite_migrations; m->name; m++) {
+        int64_t v = strtoll(m->name, NULL, 10);
+        if (v > newest)
+            newest = v;
+        if (v <= current)
+            continue;
+        code = exec_sql(c, m->sql, m->name, err);
+        if (code)
+            goto fail;
+        code = sq_prepare(c, "INSERT INTO schema_version (version, name, applied_ms)"
+                             " VALUES (?1, ?2, ?3)",
+                          &s, err);
+        if (code)
+            goto fail;
+        sqlite3_bind_int64(s, 1, v);
+        sqlite3_bind_text(s, 2, m->name, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 3, roster_now_ms());
+        rc = sqlite3_step(s);
+        sqlite3_finalize(s);
+        s = NULL;
+        if (rc != SQLITE_DONE) {
+            code = sq_fail(c, rc, err);
+            goto fail;
+        }
+    }
+    if (current > newest) {
+        code = roster_err_set(err, ROSTER_EIO,
+                              "store schema version %lld is newer than this roster (%lld)",
+                              (long long)current, (long long)newest);
+        goto fail;
+    }
+    return exec_sql(c, "COMMIT", "commit", err);
+fail:
+    sqlite3_finalize(s);
+    sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    return code;
+}
+
+static int sq_open(const char *url, struct roster_store **out, struct roster_err *err)
+{
+    struct sq_conn boot = {0};
+    struct sq_store *st = NULL;
+    *out = NULL;
+    int code = make_parent_dirs(url, err);
+    if (code)
+        goto fail;
+    code = open_db(&boot, url, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err);
+    if (code)
+        goto fail;
+    sqlite3_stmt *s = NULL;
+    code = sq_prepare(&boot, "PRAGMA journal_mode", &s, err);
+    if (code)
+        goto fail;
+    bool wal = sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0) &&
+               sqlite3_stricmp((const char *)sqlite3_column_text(s, 0), "wal") == 0;
+    sqlite3_finalize(s);
+    if (!wal) {
+        code = roster_err_set(err, ROSTER_EIO, "store \"%s\" cannot use write-ahead logging", url);
+        goto fail;
+    }
+    code = migrate(&boot, err);
+    if (code)
+        goto fail;
+    st = calloc(1, sizeof(*st));
+    if (!st || !(st->path = strdup(url))) {
+        code = roster_err_set(err, ROSTER_ENOMEM, "out of memory");
+        goto fail;
+    }
+    st->pub.m = &roster_store_sqlite;
+    sqlite3_close(boot.db);
+    *out = &st->pub;
+    return 0;
+fail:
+    if (st)
+        free(st->path);
+    free(st);
+    sqlite3_close(boot.db);
+    return code;
+}
+
+static void sq_close(struct roster_store *pst)
+{
+    struct sq_store *st = (struct sq_store *)pst;
+    if (!st)
+        return;
+    free(st->path);
+    free(st);
+}
+
+static int sq_conn_open(struct roster_store *pst, struct roster_conn **out, struct roster_err *err)
+{
+    struct sq_store *st = (struct sq_store *)pst;
+    *out = NULL;
+    struct sq_conn *c = calloc(1, sizeof(*c));
+    if (!c)
+        return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
+    int code = open_db(c, st->path, SQLITE_OPEN_READWRITE, err);
+    if (code) {
+        free(c);
+        return code;
+    }
+    c->pub.m = &roster_store_sqlite;
+    c->pub.st = pst;
+    *out = &c->pub;
+    return 0;
+}
+
+static void sq_conn_close(struct roster_conn *pc)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    if (!c)
+        return;
+    if (c->db && !sqlite3_get_autocommit(c->db))
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    for (int i = 0; i < SQ_NSTMTS; i++)
+        sqlite3_finalize(c->stmts[i]);
+    sqlite3_close(c->db);
+    free(c);
+}
+
+const struct roster_store_methods roster_store_sqlite = {
+    .version = ROSTER_STORE_VERSION,
+    .name = "sqlite",
+    .flags = ROSTER_STORE_EMBEDDED,
+    .open = sq_open,
+    .close = sq_close,
+    .conn_open = sq_conn_open,
+    .conn_close = sq_conn_close,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .org_create = sq_org_create,
+    .org_get = sq_org_get,
+    .org_list = sq_org_list,
+    .org_update = sq_org_update,
+    .key_create = sq_key_create,
+    .key_find = sq_key_find,
+    .key_list = sq_key_list,
+    .key_revoke = sq_key_revoke,
+    .user_create = sq_user_create,
+    .user_get = sq_user_get,
+    .user_update = sq_user_update,
+    .user_delete = sq_user_delete,
+    .user_list = sq_user_list,
+    .job_create = sq_job_create,
+    .job_get = sq_job_get,
+    .chunk_claim = sq_chunk_claim,
+    .chunk_complete = sq_chunk_complete,
+    .chunk_renew = sq_chunk_renew,
+    .job_results = sq_job_results,
+    .lease_reset_all = sq_lease_reset_all,
+};

@@ -1,0 +1,517 @@
+/* SQLite store: users. create/get/update/delete run through cached statements built from
+ * roster_ufields[] (one column per field); user_list translates a struct roster_query into
+ * SQL whose values are all bound parameters. Every statement is scoped by org_id.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "roster/store.h"
+#include "roster/util.h"
+#include "store/sqlite/sqlite_int.h"
+
+/* result columns of USER_SELECT */
+enum {
+    UC_NUM_ID = 0,
+    UC_ID = 1,
+    UC_ORG_ID = 2,
+    UC_FIELDS = 3, /* RU_NFIELDS columns */
+    UC_STATE = UC_FIELDS + RU_NFIELDS,
+    UC_CREATED,
+    UC_MODIFIED,
+    UC_VERSION,
+};
+
+/* parameters of SQ_USER_INSERT / SQ_USER_UPDATE: ?1 id, ?2 org_id, ?3.. fields, then these */
+enum {
+    UP_FIELDS = 3,
+    UP_STATE = UP_FIELDS + RU_NFIELDS,
+    UP_TIME,    /* created_ms (insert) or modified_ms (update) */
+    UP_VERSION, /* update: the version the caller read */
+};
+
+static void add_columns(struct roster_buf *b)
+{
+    roster_buf_addstr(b, "num_id, id, org_id");
+    for (int i = 0; i < RU_NFIELDS; i++)
+        roster_buf_printf(b, ", %s", roster_ufields[i].column);
+    roster_buf_addstr(b, ", state, created_ms, modified_ms, version");
+}
+
+void sq_users_sql(int id, struct roster_buf *b)
+{
+    switch (id) {
+    case SQ_USER_INSERT:
+        roster_buf_addstr(b, "INSERT INTO users (id, org_id");
+        for (int i = 0; i < RU_NFIELDS; i++)
+            roster_buf_printf(b, ", %s", roster_ufields[i].column);
+        roster_buf_addstr(b, ", state, created_ms, modified_ms, version) VALUES (?1, ?2");
+        for (int i = 0; i < RU_NFIELDS; i++)
+            roster_buf_printf(b, ", ?%d", UP_FIELDS + i);
+        roster_buf_printf(b, ", ?%d, ?%d, ?%d, 1)", UP_STATE, UP_TIME, UP_TIME);
+        break;
+    case SQ_USER_GET:
+        roster_buf_addstr(b, "SELECT ");
+        add_columns(b);
+        roster_buf_addstr(b, " FROM users WHERE org_id = ?1 AND id = ?2");
+        break;
+    case SQ_USER_UPDATE:
+        roster_buf_addstr(b, "UPDATE users SET ");
+        for (int i = 0; i < RU_NFIELDS; i++)
+            roster_buf_printf(b, "%s = ?%d, ", roster_ufields[i].column, UP_FIELDS + i);
+        roster_buf_printf(b,
+                          "state = ?%d, modified_ms = ?%d, version = version + 1"
+                          " WHERE org_id = ?2 AND id = ?1 AND version = ?%d"
+                          " RETURNING num_id, created_ms, version",
+                          UP_STATE, UP_TIME, UP_VERSION);
+        break;
+    default:
+        break;
+    }
+}
+
+static void read_user(sqlite3_stmt *s, struct roster_user *u, struct roster_arena *a)
+{
+    memset(u, 0, sizeof(*u));
+    u->num_id = sqlite3_column_int64(s, UC_NUM_ID);
+    sq_col_id(s, UC_ID, u->id);
+    sq_col_id(s, UC_ORG_ID, u->org_id);
+    for (int i = 0; i < RU_NFIELDS; i++)
+        u->f[i] = sq_col_str(s, UC_FIELDS + i, a);
+    u->state = sqlite3_column_int(s, UC_STATE);
+    u->created_ms = sqlite3_column_int64(s, UC_CREATED);
+    u->modified_ms = sqlite3_column_int64(s, UC_MODIFIED);
+    u->version = sqlite3_column_int64(s, UC_VERSION);
+}
+
+static void bind_user(sqlite3_stmt *s, const char *org_id, const struct roster_user *u,
+                      int64_t now)
+{
+    sqlite3_bind_text(s, 1, u->id, -1, SQLITE_STATIC);
+    sq_bind_str(s, 2, org_id);
+    for (int i = 0; i < RU_NFIELDS; i++)
+        sq_bind_str(s, UP_FIELDS + i, u->f[i]);
+    sqlite3_bind_int(s, UP_STATE, u->state);
+    sqlite3_bind_int64(s, UP_TIME, now);
+}
+
+/* Whether the UNIQUE failure message ("UNIQUE constraint failed: users.org_id,
+ * users.username") names column. */
+static bool names_column(const char *msg, const char *column)
+{
+    size_t n = strlen(column);
+    for (const char *p = strstr(msg, "users."); p; p = strstr(p + 1, "users.")) {
+        const char *col = p + strlen("users.");
+        if (strncmp(col, column, n) == 0 && (col[n] == '\0' || col[n] == ','))
+            return true;
+    }
+    return false;
+}
+
+int sq_user_write_fail(struct sq_conn *c, int rc, const struct roster_user *u, const char *org_id,
+                       struct roster_err *err)
+{
+    static const int unique_fields[] = {RU_USERNAME, RU_EMAIL, RU_EMPLOYEE_ID};
+    const char *msg = sqlite3_errmsg(c->db);
+    if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+        for (size_t i = 0; i < sizeof(unique_fields) / sizeof(unique_fields[0]); i++) {
+            const struct roster_ufield_info *f = &roster_ufields[unique_fields[i]];
+            if (!names_column(msg, f->column))
+                continue;
+            const char *v = u->f[unique_fields[i]];
+            roster_err_set(err, ROSTER_ECONFLICT, "%s \"%s\" already exists", f->label,
+                           v ? v : "");
+            if (err)
+                err->field = f->label;
+            return roster_err_detail(err, "sqlite: %s", msg);
+        }
+        roster_err_set(err, ROSTER_ECONFLICT, "user id \"%s\" already exists", u->id);
+        if (err)
+            err->field = "id";
+        return roster_err_detail(err, "sqlite: %s", msg);
+    }
+    if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+        return roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found",
+                              org_id ? org_id : "");
+    return sq_fail(c, rc, err);
+}
+
+int sq_user_create(struct roster_conn *pc, const char *org_id, struct roster_user *u,
+                   struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    sqlite3_stmt *s = sq_stmt(c, SQ_USER_INSERT, err);
+    if (!s)
+        return err ? err->code : ROSTER_EIO;
+    bool new_id = !u->id[0];
+    if (new_id)
+        roster_id_new(u->id);
+    int64_t now = roster_now_ms();
+    bind_user(s, org_id, u, now);
+    int code = 0;
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE) {
+        code = sq_user_write_fail(c, rc, u, org_id, err);
+        if (new_id)
+            u->id[0] = '\0';
+        goto done;
+    }
+    u->num_id = sqlite3_last_insert_rowid(c->db);
+    snprintf(u->org_id, sizeof(u->org_id), "%s", org_id);
+    u->created_ms = u->modified_ms = now;
+    u->version = 1;
+done:
+    /* the reset ends the statement, so a failed insert leaves the caller's transaction
+     * usable (SQLite only rolls back the statement) */
+    sqlite3_reset(s);
+    return code;
+}
+
+int sq_user_get(struct roster_conn *pc, const char *org_id, const char *user_id,
+                struct roster_user *out, struct roster_arena *a, struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    sqlite3_stmt *s = sq_stmt(c, SQ_USER_GET, err);
+    if (!s)
+        return err ? err->code : ROSTER_EIO;
+    int code = 0;
+    sq_bind_str(s, 1, org_id);
+    sq_bind_str(s, 2, user_id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        read_user(s, out, a);
+    else if (rc == SQLITE_DONE)
+        code = roster_err_set(err, ROSTER_ENOTFOUND, "user \"%s\" not found",
+                              user_id ? user_id : "");
+    else
+        code = sq_fail(c, rc, err);
+    sqlite3_reset(s);
+    return code;
+}
+
+/* 1 if the user exists in org_id, 0 if not, or a negative roster code. */
+static int user_exists(struct sq_conn *c, const char *org_id, const char *user_id,
+                       struct roster_err *err)
+{
+    sqlite3_stmt *s = sq_stmt(c, SQ_USER_EXISTS, err);
+    if (!s)
+        return -(err ? err->code : ROSTER_EIO);
+    sq_bind_str(s, 1, org_id);
+    sq_bind_str(s, 2, user_id);
+    int rc = sqlite3_step(s);
+    int res = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -sq_fail(c, rc, err);
+    sqlite3_reset(s);
+    return res;
+}
+
+int sq_user_update(struct roster_conn *pc, const char *org_id, struct roster_user *u,
+                   struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    sqlite3_stmt *s = sq_stmt(c, SQ_USER_UPDATE, err);
+    if (!s)
+        return err ? err->code : ROSTER_EIO;
+    int code = 0;
+    int64_t now = roster_now_ms();
+    bind_user(s, org_id, u, now);
+    sqlite3_bind_int64(s, UP_VERSION, u->version);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        u->num_id = sqlite3_column_int64(s, 0);
+        u->created_ms = sqlite3_column_int64(s, 1);
+        u->version = sqlite3_column_int64(s, 2);
+        u->modified_ms = now;
+        snprintf(u->org_id, sizeof(u->org_id), "%s", org_id);
+        rc = sqlite3_step(s);
+        if (rc != SQLITE_DONE)
+            code = sq_fail(c, rc, err);
+        sqlite3_reset(s);
+        return code;
+    }
+    if (rc != SQLITE_DONE) {
+        code = sq_user_write_fail(c, rc, u, org_id, err);
+        sqlite3_reset(s);
+        return code;
+    }
+    sqlite3_reset(s);
+    /* no row changed: either there is no such user (here) or someone else wrote it first */
+    int exists = user_exists(c, org_id, u->id, err);
+    if (exists < 0)
+        return -exists;
+    if (exists)
+        return roster_err_set(err, ROSTER_ESTALE, "user \"%s\" was changed by another request",
+                              u->id);
+    return roster_err_set(err, ROSTER_ENOTFOUND, "user \"%s\" not found", u->id);
+}
+
+int sq_user_delete(struct roster_conn *pc, const char *org_id, const char *user_id,
+                   struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    sqlite3_stmt *s = sq_stmt(c, SQ_USER_DELETE, err);
+    if (!s)
+        return err ? err->code : ROSTER_EIO;
+    int code = 0;
+    sq_bind_str(s, 1, org_id);
+    sq_bind_str(s, 2, user_id);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE)
+        code = sq_fail(c, rc, err);
+    else if (sqlite3_changes(c->db) == 0)
+        code = roster_err_set(err, ROSTER_ENOTFOUND, "user \"%s\" not found",
+                              user_id ? user_id : "");
+    sqlite3_reset(s);
+    return code;
+}
+
+/* --- user_list: struct roster_query -> SQL with bound parameters --- */
+
+struct qbind {
+    bool is_int;
+    int64_t i;
+    const char *s;
+};
+
+struct qsql {
+    struct roster_buf where; /* " AND ..." clauses after "org_id = ?" */
+    struct qbind *binds;     /* in the arena */
+    size_t nbinds, cap;
+    struct roster_arena *a;
+};
+
+static void add_bind(struct qsql *q, bool is_int, int64_t i, const char *s)
+{
+    if (q->nbinds == q->cap) {
+        size_t cap = q->cap ? 2 * q->cap : 16;
+        struct qbind *nb = roster_arena_alloc(q->a, cap * sizeof(*nb));
+        if (q->nbinds)
+            memcpy(nb, q->binds, q->nbinds * sizeof(*nb));
+        q->binds = nb;
+        q->cap = cap;
+    }
+    q->binds[q->nbinds++] = (struct qbind){is_int, i, s};
+}
+
+static bool key_is_int(int key)
+{
+    return key == RQ_NUM_ID || key == RQ_STATE || key == RQ_CREATED || key == RQ_MODIFIED;
+}
+
+/* The column of a query key, or NULL if the key is unknown. */
+static const char *key_column(int key)
+{
+    if (key >= 0 && key < RU_NFIELDS)
+        return roster_ufields[key].column;
+    switch (key) {
+    case RQ_ID:
+        return "id";
+    case RQ_NUM_ID:
+        return "num_id";
+    case RQ_STATE:
+        return "state";
+    case RQ_CREATED:
+        return "created_ms";
+    case RQ_MODIFIED:
+        return "modified_ms";
+    default:
+        return NULL;
+    }
+}
+
+static void add_value(struct qsql *q, int key, const struct roster_qval *v)
+{
+    if (key_is_int(key))
+        add_bind(q, true, v->i, NULL);
+    else
+        add_bind(q, false, 0, v->s);
+}
+
+/* The smallest string greater than every string that starts with prefix (binary order):
+ * the prefix with its last byte below 0xff incremented; NULL if there is none. */
+static const char *prefix_end(const char *prefix, struct roster_arena *a)
+{
+    size_t n = strlen(prefix);
+    while (n > 0 && (unsigned char)prefix[n - 1] == 0xff)
+        n--;
+    if (n == 0)
+        return NULL;
+    char *end = roster_arena_strndup(a, prefix, n);
+    end[n - 1] = (char)((unsigned char)end[n - 1] + 1);
+    return end;
+}
+
+static int add_filter(struct qsql *q, const struct roster_filter *f, struct roster_err *err)
+{
+    static const char *const cmp[] = {
+        [ROSTER_OP_EQ] = "=",  [ROSTER_OP_NE] = "IS NOT", [ROSTER_OP_GT] = ">",
+        [ROSTER_OP_GE] = ">=", [ROSTER_OP_LT] = "<",      [ROSTER_OP_LE] = "<=",
+    };
+    const char *col = key_column(f->key);
+    if (!col)
+        return roster_err_set(err, ROSTER_EINVAL, "unknown filter field %d", f->key);
+    size_t need = f->op == ROSTER_OP_BETWEEN ? 2 : 1;
+    if (f->nvals < need || !f->vals)
+        return roster_err_set(err, ROSTER_EINVAL, "filter on \"%s\" needs %zu value%s", col,
+                              need, need > 1 ? "s" : "");
+    switch (f->op) {
+    case ROSTER_OP_EQ:
+    case ROSTER_OP_NE:
+    case ROSTER_OP_GT:
+    case ROSTER_OP_GE:
+    case ROSTER_OP_LT:
+    case ROSTER_OP_LE:
+        roster_buf_printf(&q->where, " AND %s %s ?", col, cmp[f->op]);
+        add_value(q, f->key, &f->vals[0]);
+        break;
+    case ROSTER_OP_BETWEEN:
+        roster_buf_printf(&q->where, " AND %s BETWEEN ? AND ?", col);
+        add_value(q, f->key, &f->vals[0]);
+        add_value(q, f->key, &f->vals[1]);
+        break;
+    case ROSTER_OP_IN:
+        roster_buf_printf(&q->where, " AND %s IN (", col);
+        for (size_t i = 0; i < f->nvals; i++) {
+            roster_buf_addstr(&q->where, i ? ", ?" : "?");
+            add_value(q, f->key, &f->vals[i]);
+        }
+        roster_buf_addch(&q->where, ')');
+        break;
+    case ROSTER_OP_SEARCH:
+        if (key_is_int(f->key))
+            return roster_err_set(err, ROSTER_EINVAL, "field \"%s\" does not support search",
+                                  col);
+        roster_buf_printf(&q->where, " AND instr(lower(%s), lower(?)) > 0", col);
+        add_bind(q, false, 0, f->vals[0].s ? f->vals[0].s : "");
+        break;
+    case ROSTER_OP_PREFIX: {
+        if (key_is_int(f->key))
+            return roster_err_set(err, ROSTER_EINVAL, "field \"%s\" does not support prefix",
+                                  col);
+        /* a range, not LIKE, so that an index on the column can serve it */
+        const char *lo = f->vals[0].s ? f->vals[0].s : "";
+        const char *hi = prefix_end(lo, q->a);
+        roster_buf_printf(&q->where, " AND %s >= ?", col);
+        add_bind(q, false, 0, lo);
+        if (hi) {
+            roster_buf_printf(&q->where, " AND %s < ?", col);
+            add_bind(q, false, 0, hi);
+        }
+        break;
+    }
+    default:
+        return roster_err_set(err, ROSTER_EINVAL, "unknown filter operator %d", f->op);
+    }
+    return 0;
+}
+
+static int bind_all(struct sq_conn *c, sqlite3_stmt *s, const char *org_id, const struct qsql *q,
+                    struct roster_err *err)
+{
+    int rc = sq_bind_str(s, 1, org_id);
+    for (size_t i = 0; rc == SQLITE_OK && i < q->nbinds; i++) {
+        const struct qbind *b = &q->binds[i];
+        rc = b->is_int ? sqlite3_bind_int64(s, (int)i + 2, b->i) : sq_bind_str(s, (int)i + 2, b->s);
+    }
+    return rc == SQLITE_OK ? 0 : sq_fail(c, rc, err);
+}
+
+int sq_user_list(struct roster_conn *pc, const char *org_id, const struct roster_query *q,
+                 struct roster_arena *a, struct roster_user **out, size_t *n, int64_t *total,
+                 struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    struct qsql w = {.a = a};
+    struct roster_buf sql;
+    sqlite3_stmt *s = NULL;
+    int code = 0, rc;
+    roster_buf_init(&w.where);
+    roster_buf_init(&sql);
+    *out = NULL;
+    *n = 0;
+    if (total)
+        *total = -1;
+
+    for (size_t i = 0; i < q->nfilters && i < ROSTER_QUERY_MAX_FILTERS; i++) {
+        code = add_filter(&w, &q->filters[i], err);
+        if (code)
+            goto done;
+    }
+    if (q->search && q->search[0]) {
+        roster_buf_addstr(&w.where, " AND (");
+        static const int searched[] = {RU_USERNAME, RU_EMAIL, RU_FIRST_NAME, RU_LAST_NAME};
+        for (size_t i = 0; i < sizeof(searched) / sizeof(searched[0]); i++) {
+            roster_buf_printf(&w.where, "%sinstr(lower(%s), lower(?)) > 0", i ? " OR " : "",
+                              roster_ufields[searched[i]].column);
+            add_bind(&w, false, 0, q->search);
+        }
+        roster_buf_addch(&w.where, ')');
+    }
+
+    if (total && q->want_total) {
+        roster_buf_printf(&sql, "SELECT count(*) FROM users WHERE org_id = ?%s",
+                          w.where.data ? w.where.data : "");
+        code = sq_prepare(c, sql.data, &s, err);
+        if (code)
+            goto done;
+        code = bind_all(c, s, org_id, &w, err);
+        if (code)
+            goto done;
+        rc = sqlite3_step(s);
+        if (rc != SQLITE_ROW) {
+            code = sq_fail(c, rc, err);
+            goto done;
+        }
+        *total = sqlite3_column_int64(s, 0);
+        sqlite3_finalize(s);
+        s = NULL;
+    }
+    if (q->limit == 0)
+        goto done; /* count only */
+
+    roster_buf_reset(&sql);
+    roster_buf_addstr(&sql, "SELECT ");
+    add_columns(&sql);
+    roster_buf_printf(&sql, " FROM users WHERE org_id = ?%s ORDER BY ",
+                      w.where.data ? w.where.data : "");
+    for (size_t i = 0; i < q->nsorts && i < ROSTER_QUERY_MAX_SORTS; i++) {
+        const char *col = key_column(q->sorts[i].key);
+        if (!col) {
+            code = roster_err_set(err, ROSTER_EINVAL, "unknown sort field %d", q->sorts[i].key);
+            goto done;
+        }
+        roster_buf_printf(&sql, "%s%s, ", col, q->sorts[i].desc ? " DESC" : "");
+    }
+    /* a negative limit means no limit (SQLite's LIMIT -1) */
+    roster_buf_addstr(&sql, "id LIMIT ? OFFSET ?");
+    code = sq_prepare(c, sql.data, &s, err);
+    if (code)
+        goto done;
+    code = bind_all(c, s, org_id, &w, err);
+    if (code)
+        goto done;
+    int nparams = sqlite3_bind_parameter_count(s);
+    sqlite3_bind_int64(s, nparams - 1, q->limit < 0 ? -1 : q->limit);
+    sqlite3_bind_int64(s, nparams, q->skip > 0 ? q->skip : 0);
+
+    size_t cap = q->limit > 0 && q->limit < 256 ? (size_t)q->limit : 256, len = 0;
+    struct roster_user *v = roster_arena_alloc(a, cap * sizeof(*v));
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (len == cap) {
+            struct roster_user *nv = roster_arena_alloc(a, 2 * cap * sizeof(*v));
+            memcpy(nv, v, len * sizeof(*v));
+            v = nv;
+            cap *= 2;
+        }
+        read_user(s, &v[len++], a);
+    }
+    if (rc != SQLITE_DONE) {
+        code = sq_fail(c, rc, err);
+        goto done;
+    }
+    *out = v;
+    *n = len;
+done:
+    sqlite3_finalize(s);
+    roster_buf_release(&sql);
+    roster_buf_release(&w.where);
+    return code;
+}

@@ -1,0 +1,449 @@
+// API basics against a real server: health, authentication and x-org-id, the JumpCloud
+// error body, 404/405/413/415/400 handling, query-parameter validation, the v1
+// /api/systemusers single-user CRUD paths and configuration through ROSTER_* env vars.
+
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+    startServer, cleanup, cliOrg, cliKey, assertError, rawRequest, uniq, HEX24, RFC3339,
+} from './harness.mjs';
+
+let srv;
+let admin;
+const MAX_BODY = 256 * 1024;
+
+before(async () => {
+    srv = await startServer({ maxBody: MAX_BODY });
+    admin = srv.api(srv.adminKey);
+});
+after(async () => {
+    await cleanup(srv);
+});
+
+function newUser(tag) {
+    const p = uniq(tag);
+    return { username: `${p}u`, email: `${p}u@example.test`, firstname: 'Ada', lastname: 'Lovelace' };
+}
+
+describe('server startup', () => {
+    test('prints listening line and admin key line on a fresh store', () => {
+        assert.match(srv.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+        assert.ok(srv.port > 0);
+        assert.ok(srv.adminKey && srv.adminKey.length >= 16, 'admin key printed');
+        assert.match(srv.orgId, HEX24);
+    });
+
+    test('GET /healthz -> 200 {"status":"ok"} without auth', async () => {
+        const r = await fetch(`${srv.url}/healthz`);
+        assert.equal(r.status, 200);
+        assert.deepEqual(await r.json(), { status: 'ok' });
+    });
+});
+
+describe('authentication', () => {
+    const routes = [
+        ['GET', '/api/systemusers'],
+        ['POST', '/api/systemusers'],
+        ['GET', '/api/systemusers/0123456789abcdef01234567'],
+        ['PUT', '/api/systemusers/0123456789abcdef01234567'],
+        ['DELETE', '/api/systemusers/0123456789abcdef01234567'],
+        ['POST', '/api/v2/bulk/users'],
+        ['PATCH', '/api/v2/bulk/users'],
+        ['GET', '/api/v2/bulk/users/0123456789abcdef01234567/results'],
+    ];
+    for (const [m, p] of routes) {
+        test(`${m} ${p}: missing x-api-key -> 401`, async () => {
+            const body = m === 'GET' || m === 'DELETE' ? undefined : (p.includes('bulk') ? [] : {});
+            const r = await admin.req(m, p, { key: null, body });
+            assertError(r, 401);
+        });
+        test(`${m} ${p}: unknown x-api-key -> 401`, async () => {
+            const body = m === 'GET' || m === 'DELETE' ? undefined : (p.includes('bulk') ? [] : {});
+            const r = await admin.req(m, p, { key: 'not-a-real-key-0123456789abcdef', body });
+            assertError(r, 401);
+        });
+    }
+
+    test('admin key without x-org-id acts for its own org', async () => {
+        const r = await admin.get('/api/systemusers');
+        assert.equal(r.status, 200, r.text);
+        assert.equal(typeof r.json.totalCount, 'number');
+        assert.ok(Array.isArray(r.json.results));
+    });
+
+    test('x-org-id not 24 hex chars -> 400', async () => {
+        for (const bad of ['xyz', '0123456789abcdef0123456', '0123456789abcdef012345678', 'g123456789abcdef01234567']) {
+            const r = await admin.get('/api/systemusers', { org: bad });
+            assertError(r, 400, /x-org-id|org/i);
+            const r2 = await admin.get('/api/v2/bulk/users/0123456789abcdef01234567/results', { org: bad });
+            assertError(r2, 400, /x-org-id|org/i);
+        }
+    });
+
+    test('x-org-id of no such org -> 404', async () => {
+        const r = await admin.get('/api/systemusers', { org: 'ffffffffffffffffffffffff' });
+        assertError(r, 404);
+    });
+
+    test('admin key may select another org; org key only its own', async () => {
+        const orgB = await cliOrg(srv.store, uniq('orgb'));
+        const keyB = await cliKey(srv.store, orgB);
+        const r1 = await admin.get('/api/systemusers', { org: orgB });
+        assert.equal(r1.status, 200, r1.text);
+        assert.equal(r1.json.totalCount, 0);
+        const b = srv.api(keyB);
+        const r2 = await b.get('/api/systemusers');
+        assert.equal(r2.status, 200, r2.text);
+        const r3 = await b.get('/api/systemusers', { org: orgB });
+        assert.equal(r3.status, 200, `org key with its own x-org-id: ${r3.text}`);
+        const r4 = await b.get('/api/systemusers', { org: srv.orgId });
+        assertError(r4, 404);
+    });
+
+    test('revoked key -> 401 (CLI key list / key revoke)', async () => {
+        const org = await cliOrg(srv.store, uniq('orgrev'));
+        const before1 = await srv.cli('key', 'list');
+        assert.equal(before1.code, 0, before1.stderr);
+        const key = await cliKey(srv.store, org);
+        const k = srv.api(key);
+        assert.equal((await k.get('/api/systemusers')).status, 200);
+        const after1 = await srv.cli('key', 'list');
+        assert.equal(after1.code, 0, after1.stderr);
+        const old = new Set(before1.stdout.split('\n'));
+        const added = after1.stdout.split('\n').filter((l) => l.trim() && !old.has(l));
+        assert.equal(added.length, 1, `key list should show exactly one new line:\n${after1.stdout}`);
+        assert.ok(!added[0].includes(key), 'key list must not show the secret');
+        const tokens = added[0].split(/[\s,;|]+/).filter(Boolean);
+        const keyId = tokens.find((t) => HEX24.test(t) && t !== org) ?? tokens[0];
+        const rv = await srv.cli('key', 'revoke', keyId);
+        assert.equal(rv.code, 0, `key revoke ${keyId}: ${rv.stderr}`);
+        const r = await k.get('/api/systemusers');
+        assertError(r, 401);
+    });
+
+    test('org list shows created orgs', async () => {
+        const name = uniq('listed');
+        const id = await cliOrg(srv.store, name);
+        const r = await srv.cli('org', 'list');
+        assert.equal(r.code, 0, r.stderr);
+        assert.ok(r.stdout.includes(id), 'org list contains the id');
+        assert.ok(r.stdout.includes(name), 'org list contains the name');
+    });
+});
+
+describe('routing and body errors', () => {
+    test('unknown paths -> 404 with error body', async () => {
+        for (const p of ['/api/nope', '/api/v2/nope', '/api/v2/bulk/users/0123456789abcdef01234567/nope',
+            '/api/systemusers/0123456789abcdef01234567/extra']) {
+            const r = await admin.get(p);
+            assertError(r, 404);
+        }
+        const r = await fetch(`${srv.url}/nope`);
+        assert.equal(r.status, 404);
+    });
+
+    test('wrong method on a known path -> 405', async () => {
+        const cases = [
+            ['DELETE', '/api/systemusers'],
+            ['PUT', '/api/systemusers'],
+            ['POST', '/api/systemusers/0123456789abcdef01234567'],
+            ['PATCH', '/api/systemusers/0123456789abcdef01234567'],
+            ['GET', '/api/v2/bulk/users'],
+            ['DELETE', '/api/v2/bulk/users'],
+            ['PUT', '/api/v2/bulk/users'],
+            ['POST', '/api/v2/bulk/users/0123456789abcdef01234567/results'],
+            ['DELETE', '/api/v2/bulk/users/0123456789abcdef01234567/results'],
+        ];
+        for (const [m, p] of cases) {
+            const r = await admin.req(m, p, { body: m === 'GET' || m === 'DELETE' ? undefined : [] });
+            assertError(r, 405);
+        }
+        const h = await fetch(`${srv.url}/healthz`, { method: 'POST' });
+        assert.equal(h.status, 405, 'POST /healthz');
+    });
+
+    test('body over --max-body -> 413', async () => {
+        const big = JSON.stringify([{ username: 'x', email: 'x@example.test', description: 'a'.repeat(MAX_BODY) }]);
+        const r = await rawRequest(srv.url, {
+            path: '/api/v2/bulk/users',
+            headers: {
+                'x-api-key': srv.adminKey, 'content-type': 'application/json',
+                'content-length': Buffer.byteLength(big), 'creation-source': 'jumpcloud:bulk',
+            },
+            body: big,
+        });
+        assertError(r, 413);
+        const r2 = await rawRequest(srv.url, {
+            path: '/api/systemusers',
+            headers: { 'x-api-key': srv.adminKey, 'content-type': 'application/json', 'content-length': Buffer.byteLength(big) },
+            body: big,
+        });
+        assertError(r2, 413);
+        // still serving afterwards
+        assert.equal((await admin.get('/api/systemusers')).status, 200);
+    });
+
+    test('chunked body over --max-body -> 413', async () => {
+        const big = JSON.stringify([{ username: 'x', email: 'x@example.test', description: 'a'.repeat(MAX_BODY) }]);
+        const r = await rawRequest(srv.url, {
+            path: '/api/v2/bulk/users',
+            headers: { 'x-api-key': srv.adminKey, 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+            body: big,
+        });
+        assertError(r, 413);
+    });
+
+    test('non-JSON content type -> 415', async () => {
+        const u = newUser('ct');
+        const cases = [
+            ['POST', '/api/systemusers', JSON.stringify(u)],
+            ['POST', '/api/v2/bulk/users', JSON.stringify([u])],
+            ['PATCH', '/api/v2/bulk/users', JSON.stringify([{ id: '0123456789abcdef01234567', firstname: 'x' }])],
+        ];
+        for (const [m, p, raw] of cases) {
+            const r = await admin.req(m, p, { raw, contentType: 'text/plain' });
+            assertError(r, 415);
+            const r2 = await admin.req(m, p, { raw, contentType: 'application/x-www-form-urlencoded' });
+            assertError(r2, 415);
+        }
+        const created = await admin.post('/api/systemusers', u);
+        assert.equal(created.status, 200, created.text);
+        const r = await admin.req('PUT', `/api/systemusers/${created.json._id}`, { raw: '{"firstname":"x"}', contentType: 'text/plain' });
+        assertError(r, 415);
+    });
+
+    test('application/json with charset is accepted', async () => {
+        const r = await admin.post('/api/systemusers', newUser('cs'), { contentType: 'application/json; charset=utf-8' });
+        assert.equal(r.status, 200, r.text);
+    });
+
+    test('malformed JSON -> 400 naming line and column', async () => {
+        const cases = [
+            ['POST', '/api/systemusers', '{"username": "a",\n "email": }'],
+            ['POST', '/api/v2/bulk/users', '[{"username": "a"'],
+            ['PATCH', '/api/v2/bulk/users', '[{"id": "0123456789abcdef01234567",, }]'],
+        ];
+        for (const [m, p, raw] of cases) {
+            const r = await admin.req(m, p, { raw, headers: { 'creation-source': 'jumpcloud:bulk' } });
+            assertError(r, 400, /line\s*\d+/i);
+            assert.match(r.json.message, /col(umn)?\s*\d+/i, `message should give a column: ${r.json.message}`);
+        }
+        const r = await admin.req('POST', '/api/systemusers', { raw: '{"username": "a",\n "email": }' });
+        assert.match(r.json.message, /line\s*2\b/i, `error is on line 2: ${r.json.message}`);
+    });
+
+    test('empty body on JSON routes -> 400', async () => {
+        for (const [m, p] of [['POST', '/api/systemusers'], ['POST', '/api/v2/bulk/users'], ['PATCH', '/api/v2/bulk/users']]) {
+            const r = await admin.req(m, p, { raw: '' });
+            assertError(r, 400);
+        }
+    });
+});
+
+describe('v1 /api/systemusers CRUD', () => {
+    test('POST creates a user -> 200 user object', async () => {
+        const u = { ...newUser('post'), employeeIdentifier: uniq('emp'), attributes: [{ name: 'a', value: 'b' }],
+            phoneNumbers: [{ type: 'mobile', number: '+15551234' }] };
+        const r = await admin.post('/api/systemusers', u);
+        assert.equal(r.status, 200, r.text);
+        assert.match(r.headers.get('content-type'), /^application\/json/);
+        const o = r.json;
+        assert.match(o._id, HEX24);
+        assert.equal(o.username, u.username);
+        assert.equal(o.email, u.email);
+        assert.equal(o.firstname, 'Ada');
+        assert.equal(o.lastname, 'Lovelace');
+        assert.equal(o.employeeIdentifier, u.employeeIdentifier);
+        assert.ok(['STAGED', 'ACTIVATED', 'SUSPENDED'].includes(o.state), `state ${o.state}`);
+        assert.equal(o.attributes.length, 1);
+        assert.equal(o.attributes[0].name, 'a');
+        assert.equal(o.attributes[0].value, 'b');
+        assert.equal(o.phoneNumbers.length, 1);
+        assert.equal(o.phoneNumbers[0].number, '+15551234');
+        assert.equal(o.phoneNumbers[0].type, 'mobile');
+        assert.match(o.created, RFC3339);
+        assert.ok(Math.abs(Date.parse(o.created) - Date.now()) < 10 * 60 * 1000, `created ${o.created} near now`);
+        assert.equal(typeof o.activated, 'boolean');
+        assert.equal(typeof o.suspended, 'boolean');
+        const g = await admin.get(`/api/systemusers/${o._id}`);
+        assert.equal(g.status, 200);
+        assert.deepEqual(g.json, o);
+    });
+
+    test('POST with explicit state is kept', async () => {
+        for (const st of ['STAGED', 'ACTIVATED', 'SUSPENDED']) {
+            const r = await admin.post('/api/systemusers', { ...newUser('st'), state: st });
+            assert.equal(r.status, 200, r.text);
+            assert.equal(r.json.state, st);
+        }
+    });
+
+    test('POST without email or username -> 400 naming the field', async () => {
+        const u = newUser('req');
+        const r1 = await admin.post('/api/systemusers', { username: u.username });
+        assertError(r1, 400, /email/);
+        const r2 = await admin.post('/api/systemusers', { email: u.email });
+        assertError(r2, 400, /username/);
+        const r3 = await admin.post('/api/systemusers', { username: u.username, email: 'not-an-email' });
+        assertError(r3, 400, /email/);
+        assert.ok(r3.json.message.includes('not-an-email'), `message quotes the value: ${r3.json.message}`);
+        const r4 = await admin.post('/api/systemusers', [u]);
+        assertError(r4, 400);
+        const r5 = await admin.post('/api/systemusers', { ...u, firstname: 42 });
+        assertError(r5, 400, /firstname/);
+        const r6 = await admin.post('/api/systemusers', { ...u, lastname: 'x'.repeat(1025) });
+        assertError(r6, 400, /lastname/);
+        // nothing of those was created
+        const l = await admin.get(`/api/systemusers?filter=username:eq:${u.username}`);
+        assert.equal(l.json.totalCount, 0);
+    });
+
+    test('duplicate username / email / employeeIdentifier in the same org -> 409', async () => {
+        const u = { ...newUser('dup'), employeeIdentifier: uniq('E') };
+        assert.equal((await admin.post('/api/systemusers', u)).status, 200);
+        const o = newUser('dup2');
+        const r1 = await admin.post('/api/systemusers', { ...o, username: u.username });
+        assertError(r1, 409, /username/);
+        assert.ok(r1.json.message.includes(u.username), r1.json.message);
+        const r2 = await admin.post('/api/systemusers', { ...o, email: u.email });
+        assertError(r2, 409, /email/);
+        assert.ok(r2.json.message.includes(u.email), r2.json.message);
+        const r3 = await admin.post('/api/systemusers', { ...o, employeeIdentifier: u.employeeIdentifier });
+        assertError(r3, 409, /employeeIdentifier/);
+        assert.ok(r3.json.message.includes(u.employeeIdentifier), r3.json.message);
+        // the same username is fine in another org
+        const orgB = await cliOrg(srv.store, uniq('dupb'));
+        const rb = await admin.withOrg(orgB).post('/api/systemusers', u);
+        assert.equal(rb.status, 200, `same username in another org: ${rb.text}`);
+    });
+
+    test('GET unknown id -> 404; malformed id -> 400 or 404', async () => {
+        assertError(await admin.get('/api/systemusers/0123456789abcdef01234567'), 404);
+        const r = await admin.get('/api/systemusers/not-an-id');
+        assert.ok([400, 404].includes(r.status), `malformed id: ${r.status}`);
+        assertError(r, r.status);
+    });
+
+    test('PUT is a partial update', async () => {
+        const u = { ...newUser('put'), employeeIdentifier: uniq('E'), attributes: [{ name: 'k', value: 'v' }] };
+        const c = await admin.post('/api/systemusers', u);
+        assert.equal(c.status, 200, c.text);
+        const id = c.json._id;
+        const r = await admin.put(`/api/systemusers/${id}`, { firstname: 'Grace', state: 'SUSPENDED' });
+        assert.equal(r.status, 200, r.text);
+        assert.equal(r.json._id, id);
+        assert.equal(r.json.firstname, 'Grace');
+        assert.equal(r.json.state, 'SUSPENDED');
+        assert.equal(r.json.lastname, 'Lovelace');
+        assert.equal(r.json.username, u.username);
+        assert.equal(r.json.email, u.email);
+        assert.equal(r.json.employeeIdentifier, u.employeeIdentifier);
+        assert.deepEqual(r.json.attributes.map((a) => [a.name, a.value]), [['k', 'v']]);
+        assert.equal(r.json.created, c.json.created);
+        const g = await admin.get(`/api/systemusers/${id}`);
+        assert.equal(g.json.firstname, 'Grace');
+        assert.equal(g.json.state, 'SUSPENDED');
+        assert.equal(g.json.lastname, 'Lovelace');
+    });
+
+    test('PUT errors: 404 unknown id, 409 duplicate, 400 invalid', async () => {
+        const a = (await admin.post('/api/systemusers', newUser('pa'))).json;
+        const b = (await admin.post('/api/systemusers', newUser('pb'))).json;
+        assertError(await admin.put('/api/systemusers/0123456789abcdef01234567', { firstname: 'x' }), 404);
+        const r1 = await admin.put(`/api/systemusers/${b._id}`, { username: a.username });
+        assertError(r1, 409, /username/);
+        const r2 = await admin.put(`/api/systemusers/${b._id}`, { email: 'bad' });
+        assertError(r2, 400, /email/);
+        const r3 = await admin.put(`/api/systemusers/${b._id}`, [1]);
+        assertError(r3, 400);
+        const r4 = await admin.req('PUT', `/api/systemusers/${b._id}`, { raw: '{"firstname": ' });
+        assertError(r4, 400, /line\s*\d+/i);
+        const g = await admin.get(`/api/systemusers/${b._id}`);
+        assert.equal(g.json.username, b.username, 'failed PUTs change nothing');
+        assert.equal(g.json.email, b.email);
+    });
+
+    test('DELETE returns the deleted user; then 404', async () => {
+        const c = (await admin.post('/api/systemusers', newUser('del'))).json;
+        const d = await admin.del(`/api/systemusers/${c._id}`);
+        assert.equal(d.status, 200, d.text);
+        assert.equal(d.json._id, c._id);
+        assert.equal(d.json.username, c.username);
+        assert.equal(d.json.email, c.email);
+        assertError(await admin.get(`/api/systemusers/${c._id}`), 404);
+        assertError(await admin.del(`/api/systemusers/${c._id}`), 404);
+        assertError(await admin.put(`/api/systemusers/${c._id}`, { firstname: 'x' }), 404);
+        // the username is free again
+        const again = await admin.post('/api/systemusers', { username: c.username, email: c.email });
+        assert.equal(again.status, 200, `re-create after delete: ${again.text}`);
+    });
+});
+
+describe('query parameter validation', () => {
+    test('limit: default 10, max 100, 101 -> 400, non-number -> 400', async () => {
+        const org = await cliOrg(srv.store, uniq('lim'));
+        const a = admin.withOrg(org);
+        const jobId = await a.bulkCreate(Array.from({ length: 15 }, (_, i) => ({ username: `lim${i}`, email: `lim${i}@example.test` })));
+        await a.waitJob(jobId, 15);
+        const r = await a.get('/api/systemusers');
+        assert.equal(r.status, 200);
+        assert.equal(r.json.totalCount, 15);
+        assert.equal(r.json.results.length, 10, 'default limit 10');
+        assert.equal((await a.get('/api/systemusers?limit=100')).status, 200);
+        assertError(await a.get('/api/systemusers?limit=101'), 400, /limit/);
+        assertError(await a.get('/api/systemusers?limit=abc'), 400, /limit/);
+        assertError(await a.get('/api/systemusers?limit=-1'), 400, /limit/);
+        assertError(await a.get('/api/systemusers?skip=-1'), 400, /skip/);
+        assertError(await a.get('/api/systemusers?skip=x'), 400, /skip/);
+        const p = `/api/v2/bulk/users/${jobId}/results`;
+        const rr = await a.get(p);
+        assert.equal(rr.status, 200);
+        assert.equal(rr.json.length, 10, 'results default limit 10');
+        assert.equal((await a.get(`${p}?limit=100`)).json.length, 15);
+        assertError(await a.get(`${p}?limit=101`), 400, /limit/);
+        assertError(await a.get(`${p}?skip=-1`), 400, /skip/);
+        assertError(await a.get(`${p}?limit=zz`), 400, /limit/);
+    });
+
+    test('bad filter and sort -> 400 naming them', async () => {
+        assertError(await admin.get('/api/systemusers?filter=nosuchfield:eq:x'), 400, /nosuchfield/);
+        assertError(await admin.get('/api/systemusers?filter=username:nosuchop:x'), 400, /nosuchop/);
+        assertError(await admin.get('/api/systemusers?filter=username'), 400);
+        assertError(await admin.get('/api/systemusers?sort=nosuchfield'), 400, /nosuchfield/);
+    });
+});
+
+describe('configuration through environment variables', () => {
+    test('ROSTER_* env and ROSTER_BOOTSTRAP_KEY', async () => {
+        const key = 'bootstrap-key-0123456789abcdef-env';
+        const s = await startServer({ useEnv: true, bootstrapKey: key, maxBody: 4096 });
+        try {
+            assert.equal(s.adminKey, key, 'admin key line shows the bootstrap key');
+            const a = s.api(key);
+            const r = await a.get('/api/systemusers');
+            assert.equal(r.status, 200, r.text);
+            const big = JSON.stringify({ username: 'x', email: 'x@example.test', description: 'a'.repeat(5000) });
+            const r2 = await rawRequest(s.url, {
+                path: '/api/systemusers',
+                headers: { 'x-api-key': key, 'content-type': 'application/json', 'content-length': Buffer.byteLength(big) },
+                body: big,
+            });
+            assertError(r2, 413);
+            const ok = await a.post('/api/systemusers', { username: 'small', email: 'small@example.test' });
+            assert.equal(ok.status, 200, ok.text);
+        } finally {
+            await cleanup(s);
+        }
+    });
+
+    test('SIGTERM -> exit code 0', async () => {
+        const s = await startServer({});
+        try {
+            const r = await s.stop('SIGTERM');
+            assert.equal(r.code, 0, `exit code ${r.code} signal ${r.signal}`);
+        } finally {
+            await cleanup(s);
+        }
+    });
+});
+
