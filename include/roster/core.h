@@ -12,6 +12,7 @@
 #include "roster/arena.h"
 #include "roster/err.h"
 #include "roster/job.h"
+#include "roster/jsonscan.h"
 #include "roster/store.h"
 #include "roster/user.h"
 
@@ -49,7 +50,12 @@ struct roster_ctx {
  * On success u holds the stored user (id, num_id, timestamps, version). */
 int roster_user_create(struct roster_ctx *ctx, struct roster_user *u, int default_state,
                        struct roster_err *err);
+/* The part of roster_user_create that needs no store: default state, organisation and
+ * validation. Lets the job engine validate a chunk before it takes the write lock. */
+int roster_user_prepare_create(struct roster_ctx *ctx, struct roster_user *u, int default_state,
+                               struct roster_err *err);
 /* Loads user_id, applies patch, validates and stores; retries on a concurrent write.
+ * The patch's extra object is merged key by key into the stored one (null removes a key).
  * allow_staged: whether the patch may set state STAGED. On success *out is the new user. */
 int roster_user_update(struct roster_ctx *ctx, const char *user_id, const struct roster_user *patch,
                        bool allow_staged, struct roster_user *out, struct roster_err *err);
@@ -63,13 +69,14 @@ typedef int (*roster_item_decode_fn)(json_t *item, int kind, struct roster_user 
 /* Registers a codec under name (static storage); call before the job engine starts. */
 void roster_job_codec_register(const char *name, roster_item_decode_fn fn);
 
-/* Splits items (a JSON array, borrowed) into chunks and stores the job durably; returns
- * once it is committed and wakes the workers. params is a JSON object (borrowed) that must
- * carry "codec"; the engine also reads "default_state" (int) for creates. raw, when not
- * NULL, is the JSON text items was parsed from: a job that fits one chunk stores it as is
- * instead of serialising items again. */
-int roster_job_submit(struct roster_ctx *ctx, int kind, json_t *items, const char *raw,
-                      json_t *params, struct roster_job *out, struct roster_err *err);
+/* Stores a job durably and wakes the workers; returns once it is committed. raw is the JSON
+ * array text of the items and spans[0..n) its elements (from roster_json_scan): chunks are
+ * cut from it by byte ranges, and a job that fits one chunk stores raw as is. params is a
+ * JSON object (borrowed) that must carry "codec"; the engine also reads "default_state"
+ * (int) for creates. */
+int roster_job_submit(struct roster_ctx *ctx, int kind, const char *raw,
+                      const struct roster_json_span *spans, size_t n, json_t *params,
+                      struct roster_job *out, struct roster_err *err);
 
 struct roster_item_result {
     int64_t index;

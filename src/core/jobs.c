@@ -68,11 +68,11 @@ const char *roster_item_status_name(int status)
 
 /* --- submission --- */
 
-int roster_job_submit(struct roster_ctx *ctx, int kind, json_t *items, const char *raw,
-                      json_t *params, struct roster_job *out, struct roster_err *err)
+int roster_job_submit(struct roster_ctx *ctx, int kind, const char *raw,
+                      const struct roster_json_span *spans, size_t n, json_t *params,
+                      struct roster_job *out, struct roster_err *err)
 {
-    size_t n = json_array_size(items);
-    if (!json_is_array(items) || n == 0)
+    if (n == 0)
         return roster_err_set(err, ROSTER_EINVAL, "a bulk job needs at least one item");
     if (!codec_find(json_string_value(json_object_get(params, "codec"))))
         return roster_err_set(err, ROSTER_EINVAL, "no codec for this job");
@@ -89,17 +89,19 @@ int roster_job_submit(struct roster_ctx *ctx, int kind, json_t *items, const cha
         size_t first = c * ROSTER_JOB_CHUNK;
         size_t cnt = n - first < ROSTER_JOB_CHUNK ? n - first : ROSTER_JOB_CHUNK;
         counts[c] = (int64_t)cnt;
-        if (raw && nchunks == 1)
-            continue; /* stored from raw below, without serialising again */
-        json_t *slice = json_array();
-        for (size_t i = 0; i < cnt; i++)
-            json_array_append(slice, json_array_get(items, first + i));
-        texts[c] = json_dumps(slice, JSON_COMPACT | JSON_ENCODE_ANY);
-        json_decref(slice);
+        if (nchunks == 1)
+            continue; /* stored as received */
+        /* "[" + the bytes from the chunk's first element to its last + "]" */
+        size_t from = spans[first].start, to = spans[first + cnt - 1].end;
+        texts[c] = malloc(to - from + 3);
         if (!texts[c]) {
             rc = roster_err_set(err, ROSTER_ENOMEM, "out of memory");
             goto fail;
         }
+        texts[c][0] = '[';
+        memcpy(texts[c] + 1, raw + from, to - from);
+        texts[c][to - from + 1] = ']';
+        texts[c][to - from + 2] = '\0';
     }
     memset(out, 0, sizeof(*out));
     memcpy(out->org_id, ctx->org_id, ROSTER_ID_LEN);
@@ -107,10 +109,8 @@ int roster_job_submit(struct roster_ctx *ctx, int kind, json_t *items, const cha
     out->status = ROSTER_JOB_PENDING;
     out->total = (int64_t)n;
     out->params_json = params_text;
-    const char *const *chunk_texts = (const char *const *)texts;
     const char *single[1] = {raw};
-    if (raw && nchunks == 1)
-        chunk_texts = single;
+    const char *const *chunk_texts = nchunks == 1 ? single : (const char *const *)texts;
     rc = roster_store_job_create(ctx->conn, out, chunk_texts, counts, nchunks, err);
     out->params_json = NULL; /* freed below; callers only need the id */
     if (rc == 0 && ctx->app)
@@ -201,69 +201,101 @@ static bool is_store_failure(int rc)
            rc == ROSTER_EUNSUPPORTED;
 }
 
+/* One input item on its way through a chunk. */
+struct item {
+    int rc;                 /* 0, or the item's failure */
+    struct roster_err err;  /* its message when rc != 0 */
+    struct roster_user u;   /* decoded (create: validated) user or patch */
+};
+
+static void write_item_result(struct roster_jsonw *w, const struct item *it)
+{
+    roster_jsonw_arr_begin(w);
+    roster_jsonw_int(w, it->rc == 0 ? ROSTER_ITEM_SUCCEEDED : ROSTER_ITEM_FAILED);
+    roster_jsonw_str(w, it->rc == 0 ? "" : it->err.msg);
+    if (it->u.id[0])
+        roster_jsonw_str(w, it->u.id);
+    else
+        roster_jsonw_null(w);
+    roster_jsonw_int(w, roster_now_ms());
+    roster_jsonw_str(w, it->rc == 0 ? it->u.f[RU_USERNAME] : NULL);
+    roster_jsonw_str(w, it->rc == 0 ? it->u.f[RU_EMAIL] : NULL);
+    roster_jsonw_str(w, it->rc == 0 ? NULL : it->err.field);
+    roster_jsonw_arr_end(w);
+}
+
+/* Phase 1, outside any transaction (workers run it in parallel): parse, decode and, for
+ * creates, validate every item. */
+static void prepare_items(const struct roster_chunk *ch, struct roster_ctx *ctx,
+                          struct item *items)
+{
+    json_error_t jerr;
+    json_t *arr = json_loads(ch->items_json, 0, &jerr);
+    json_t *params = json_loads(ch->params_json ? ch->params_json : "{}", 0, NULL);
+    roster_item_decode_fn decode = codec_find(json_string_value(json_object_get(params, "codec")));
+    int default_state = (int)json_integer_value(json_object_get(params, "default_state"));
+    for (int64_t i = 0; i < ch->count; i++) {
+        struct item *it = &items[i];
+        json_t *item = json_array_get(arr, (size_t)i);
+        if (!arr)
+            it->rc = roster_err_set(&it->err, ROSTER_EINVAL, "stored job input is unreadable: %s",
+                                    jerr.text);
+        else if (!item)
+            it->rc = roster_err_set(&it->err, ROSTER_EINVAL, "stored job input has no item %lld",
+                                    (long long)i);
+        else if (!decode)
+            it->rc = roster_err_set(&it->err, ROSTER_EINVAL, "no codec for this job");
+        else
+            it->rc = decode(item, ch->kind, &it->u, ctx->arena, &it->err);
+        if (it->rc == 0 && ch->kind == ROSTER_JOB_USERS_CREATE)
+            it->rc = roster_user_prepare_create(ctx, &it->u, default_state, &it->err);
+        else if (it->rc == 0 && ch->kind != ROSTER_JOB_USERS_UPDATE)
+            it->rc = roster_err_set(&it->err, ROSTER_EINVAL, "job kind %d is not a user job",
+                                    ch->kind);
+    }
+    json_decref(arr);
+    json_decref(params);
+}
+
 int roster_jobs_run_chunk(struct roster_conn *conn, const struct roster_chunk *ch,
                           struct roster_arena *a, struct roster_err *err)
 {
     int rc = 0;
     bool in_tx = false;
-    json_error_t jerr;
-    json_t *items = json_loads(ch->items_json, 0, &jerr);
-    json_t *params = json_loads(ch->params_json ? ch->params_json : "{}", 0, NULL);
+    struct roster_ctx ctx = {.conn = conn, .arena = a, .org_id = ch->org_id};
     struct roster_buf results;
     roster_buf_init(&results);
-    roster_item_decode_fn decode = codec_find(json_string_value(json_object_get(params, "codec")));
-    int default_state = (int)json_integer_value(json_object_get(params, "default_state"));
-    struct roster_ctx ctx = {.conn = conn, .arena = a, .org_id = ch->org_id};
+    struct item *items = calloc((size_t)ch->count, sizeof(*items));
+    if (!items)
+        return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
+    prepare_items(ch, &ctx, items);
+
+    /* Phase 2: every item's effect and the chunk's results in one transaction. */
     struct roster_jsonw w;
     roster_jsonw_init(&w, &results);
     roster_jsonw_arr_begin(&w);
     int64_t nok = 0, nfailed = 0;
-
     rc = roster_store_begin(conn, err);
     if (rc != 0)
         goto fail;
     in_tx = true;
     for (int64_t i = 0; i < ch->count; i++) {
-        struct roster_err ierr = {0};
-        struct roster_user u;
-        memset(&u, 0, sizeof(u));
-        int irc;
-        json_t *item = json_array_get(items, (size_t)i);
-        if (!items)
-            irc = roster_err_set(&ierr, ROSTER_EINVAL, "stored job input is unreadable: %s",
-                                 jerr.text);
-        else if (!decode)
-            irc = roster_err_set(&ierr, ROSTER_EINVAL, "no codec for this job");
-        else
-            irc = decode(item, ch->kind, &u, a, &ierr);
-        if (irc == 0 && ch->kind == ROSTER_JOB_USERS_CREATE) {
-            irc = roster_user_create(&ctx, &u, default_state, &ierr);
-        } else if (irc == 0 && ch->kind == ROSTER_JOB_USERS_UPDATE) {
+        struct item *it = &items[i];
+        if (it->rc == 0 && ch->kind == ROSTER_JOB_USERS_CREATE) {
+            it->rc = roster_store_user_create(conn, ch->org_id, &it->u, &it->err);
+        } else if (it->rc == 0) {
             struct roster_user updated;
-            irc = roster_user_update(&ctx, u.id, &u, false, &updated, &ierr);
-            if (irc == 0)
-                u = updated;
-        } else if (irc == 0) {
-            irc = roster_err_set(&ierr, ROSTER_EINVAL, "job kind %d is not a user job", ch->kind);
+            it->rc = roster_user_update(&ctx, it->u.id, &it->u, false, &updated, &it->err);
+            if (it->rc == 0)
+                it->u = updated;
         }
-        if (is_store_failure(irc)) {
-            rc = irc;
-            *err = ierr;
+        if (is_store_failure(it->rc)) {
+            rc = it->rc;
+            *err = it->err;
             goto fail;
         }
-        roster_jsonw_arr_begin(&w);
-        roster_jsonw_int(&w, irc == 0 ? ROSTER_ITEM_SUCCEEDED : ROSTER_ITEM_FAILED);
-        roster_jsonw_str(&w, irc == 0 ? "" : ierr.msg);
-        if (u.id[0])
-            roster_jsonw_str(&w, u.id);
-        else
-            roster_jsonw_null(&w);
-        roster_jsonw_int(&w, roster_now_ms());
-        roster_jsonw_str(&w, irc == 0 ? u.f[RU_USERNAME] : NULL);
-        roster_jsonw_str(&w, irc == 0 ? u.f[RU_EMAIL] : NULL);
-        roster_jsonw_str(&w, irc == 0 ? NULL : ierr.field);
-        roster_jsonw_arr_end(&w);
-        if (irc == 0)
+        write_item_result(&w, it);
+        if (it->rc == 0)
             nok++;
         else
             nfailed++;
@@ -278,8 +310,7 @@ fail:
     if (in_tx)
         roster_store_rollback(conn);
     roster_buf_release(&results);
-    json_decref(items);
-    json_decref(params);
+    free(items);
     return rc;
 }
 

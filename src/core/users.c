@@ -11,13 +11,19 @@
 
 #define UPDATE_ATTEMPTS 5
 
-int roster_user_create(struct roster_ctx *ctx, struct roster_user *u, int default_state,
-                       struct roster_err *err)
+int roster_user_prepare_create(struct roster_ctx *ctx, struct roster_user *u, int default_state,
+                               struct roster_err *err)
 {
     if (!(u->set & ROSTER_USET_STATE))
         u->state = default_state;
     snprintf(u->org_id, sizeof(u->org_id), "%s", ctx->org_id);
-    int rc = roster_user_validate(u, ROSTER_VALIDATE_CREATE, err);
+    return roster_user_validate(u, ROSTER_VALIDATE_CREATE, err);
+}
+
+int roster_user_create(struct roster_ctx *ctx, struct roster_user *u, int default_state,
+                       struct roster_err *err)
+{
+    int rc = roster_user_prepare_create(ctx, u, default_state, err);
     if (rc)
         return rc;
     return roster_store_user_create(ctx->conn, ctx->org_id, u, err);

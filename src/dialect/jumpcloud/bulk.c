@@ -36,21 +36,26 @@ static void submit(struct roster_req *r, int kind)
                           suppress);
         return;
     }
-    json_t *items = jc_parse_body(r);
-    if (!items)
-        return;
-    if (!json_is_array(items)) {
+    struct roster_json_span *items;
+    size_t n;
+    char top;
+    int rc = roster_json_scan(r->body, r->body_len, r->ctx.arena, &items, &n, &top, &err);
+    if (rc != 0) {
+        roster_resp_error(r, 400, "%s", err.msg);
+        goto done;
+    }
+    if (top != '[') {
         roster_resp_error(r, 400, "body must be a JSON array of users");
         goto done;
     }
-    if (json_array_size(items) == 0) {
+    if (n == 0) {
         roster_resp_error(r, 400, "body must contain at least one user");
         goto done;
     }
     int default_state = ROSTER_ACTIVATED;
     if (kind == ROSTER_JOB_USERS_CREATE) {
         struct roster_org org;
-        int rc = roster_store_org_get(r->ctx.conn, r->ctx.org_id, &org, r->ctx.arena, &err);
+        rc = roster_store_org_get(r->ctx.conn, r->ctx.org_id, &org, r->ctx.arena, &err);
         if (rc != 0) {
             roster_resp_error(r, roster_http_status(rc), "%s", err.msg);
             goto done;
@@ -62,7 +67,7 @@ static void submit(struct roster_req *r, int kind)
                        default_state, "creation_source", source, "suppress_email",
                        suppress && strcmp(suppress, "true") == 0);
     struct roster_job job;
-    int rc = roster_job_submit(&r->ctx, kind, items, r->body, params, &job, &err);
+    rc = roster_job_submit(&r->ctx, kind, r->body, items, n, params, &job, &err);
     if (rc != 0) {
         if (rc != ROSTER_EINVAL)
             roster_log(ROSTER_LOG_ERROR, "job submit failed", "code=%s detail=\"%s\"",
@@ -77,7 +82,6 @@ static void submit(struct roster_req *r, int kind)
     roster_jsonw_obj_end(&w);
 done:
     json_decref(params);
-    json_decref(items);
 }
 
 void jc_bulk_users_create(struct roster_req *r)
