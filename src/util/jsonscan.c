@@ -362,8 +362,8 @@ static int scan_all(struct scan *sc, struct roster_arena *a, struct roster_json_
             continue;
         }
         if (c != close)
-            return fail(sc, stack[depth - 1] == '{' ? "',' or '}' expected"
-                                                    : "',' or ']' expected");
+            return fail(sc,
+                        stack[depth - 1] == '{' ? "',' or '}' expected" : "',' or ']' expected");
     }
     skip_ws(sc);
     if (sc->pos != sc->len)
@@ -374,8 +374,7 @@ static int scan_all(struct scan *sc, struct roster_arena *a, struct roster_json_
 }
 
 int roster_json_scan(const char *text, size_t len, struct roster_arena *a,
-                     struct roster_json_span **spans, size_t *n, char *top,
-                     struct roster_err *err)
+                     struct roster_json_span **spans, size_t *n, char *top, struct roster_err *err)
 {
     struct scan sc = {(const unsigned char *)text, len, 0, NULL, a};
     *spans = NULL;
@@ -394,6 +393,6 @@ int roster_json_scan(const char *text, size_t len, struct roster_arena *a,
     }
     *spans = NULL;
     *n = 0;
-    return roster_err_set(err, ROSTER_EINVAL, "invalid JSON at line %zu column %zu: %s", line,
-                          col, sc.what);
+    return roster_err_set(err, ROSTER_EINVAL, "invalid JSON at line %zu column %zu: %s", line, col,
+                          sc.what);
 }
