@@ -20,11 +20,14 @@
 #include <time.h>
 
 #include "roster/core.h"
+#include "roster/jsonutil.h"
 #include "roster/jsonw.h"
 #include "roster/log.h"
 
 #define LEASE_MS 60000
 #define IDLE_POLL_MS 1000
+#define BATCH_CHUNKS 16   /* chunks applied in one transaction at most */
+#define BATCH_ITEMS 10000 /* stop claiming once a batch has this many items */
 #define MAX_CODECS 8
 
 struct codec {
@@ -80,8 +83,9 @@ int roster_job_submit(struct roster_ctx *ctx, int kind, const char *raw,
     int rc = 0;
     char **texts = calloc(nchunks, sizeof(*texts));
     int64_t *counts = calloc(nchunks, sizeof(*counts));
-    char *params_text = json_dumps(params, JSON_COMPACT);
-    if (!texts || !counts || !params_text) {
+    struct roster_buf params_text;
+    roster_buf_init(&params_text);
+    if (!texts || !counts || roster_json_dump_buf(params, &params_text) != 0) {
         rc = roster_err_set(err, ROSTER_ENOMEM, "out of memory");
         goto fail;
     }
@@ -108,7 +112,7 @@ int roster_job_submit(struct roster_ctx *ctx, int kind, const char *raw,
     out->kind = kind;
     out->status = ROSTER_JOB_PENDING;
     out->total = (int64_t)n;
-    out->params_json = params_text;
+    out->params_json = params_text.data;
     const char *single[1] = {raw};
     const char *const *chunk_texts = nchunks == 1 ? single : (const char *const *)texts;
     rc = roster_store_job_create(ctx->conn, out, chunk_texts, counts, nchunks, err);
@@ -121,7 +125,7 @@ fail:
             free(texts[c]);
     free(texts);
     free(counts);
-    free(params_text);
+    roster_buf_release(&params_text);
     return rc;
 }
 
@@ -230,6 +234,8 @@ static void prepare_items(const struct roster_chunk *ch, struct roster_ctx *ctx,
                           struct item *items)
 {
     json_error_t jerr;
+    /* the chunk's jansson values live in the worker arena (see roster/jsonutil.h) */
+    roster_json_use_arena(ctx->arena);
     json_t *arr = json_loads(ch->items_json, 0, &jerr);
     json_t *params = json_loads(ch->params_json ? ch->params_json : "{}", 0, NULL);
     roster_item_decode_fn decode = codec_find(json_string_value(json_object_get(params, "codec")));
@@ -255,30 +261,22 @@ static void prepare_items(const struct roster_chunk *ch, struct roster_ctx *ctx,
     }
     json_decref(arr);
     json_decref(params);
+    roster_json_use_arena(NULL);
 }
 
-int roster_jobs_run_chunk(struct roster_conn *conn, const struct roster_chunk *ch,
-                          struct roster_arena *a, struct roster_err *err)
+/* Phase 2 for one chunk, inside the caller's transaction: apply every prepared item and
+ * write the chunk's results. A store failure or a lost lease is returned (the caller rolls
+ * the whole transaction back); item failures are results. */
+static int apply_chunk(struct roster_conn *conn, const struct roster_chunk *ch,
+                       struct roster_arena *a, struct item *items, struct roster_buf *results,
+                       struct roster_err *err)
 {
-    int rc = 0;
-    bool in_tx = false;
     struct roster_ctx ctx = {.conn = conn, .arena = a, .org_id = ch->org_id};
-    struct roster_buf results;
-    roster_buf_init(&results);
-    struct item *items = calloc((size_t)ch->count, sizeof(*items));
-    if (!items)
-        return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
-    prepare_items(ch, &ctx, items);
-
-    /* Phase 2: every item's effect and the chunk's results in one transaction. */
     struct roster_jsonw w;
-    roster_jsonw_init(&w, &results);
+    roster_buf_reset(results);
+    roster_jsonw_init(&w, results);
     roster_jsonw_arr_begin(&w);
     int64_t nok = 0, nfailed = 0;
-    rc = roster_store_begin(conn, err);
-    if (rc != 0)
-        goto fail;
-    in_tx = true;
     for (int64_t i = 0; i < ch->count; i++) {
         struct item *it = &items[i];
         if (it->rc == 0 && ch->kind == ROSTER_JOB_USERS_CREATE) {
@@ -290,9 +288,8 @@ int roster_jobs_run_chunk(struct roster_conn *conn, const struct roster_chunk *c
                 it->u = updated;
         }
         if (is_store_failure(it->rc)) {
-            rc = it->rc;
             *err = it->err;
-            goto fail;
+            return it->rc;
         }
         write_item_result(&w, it);
         if (it->rc == 0)
@@ -301,7 +298,36 @@ int roster_jobs_run_chunk(struct roster_conn *conn, const struct roster_chunk *c
             nfailed++;
     }
     roster_jsonw_arr_end(&w);
-    rc = roster_store_chunk_complete(conn, ch, results.data, nok, nfailed, roster_now_ms(), err);
+    return roster_store_chunk_complete(conn, ch, results->data, nok, nfailed, roster_now_ms(),
+                                       err);
+}
+
+/* Runs chunks[0..n) in ONE transaction (group commit: one fsync for all of them). */
+static int run_chunks(struct roster_conn *conn, const struct roster_chunk *chunks, size_t n,
+                      struct roster_arena *a, struct roster_err *err)
+{
+    int rc = 0;
+    bool in_tx = false;
+    struct roster_buf results;
+    roster_buf_init(&results);
+    struct item **items = calloc(n, sizeof(*items));
+    if (!items)
+        return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
+    for (size_t c = 0; c < n; c++) {
+        items[c] = calloc((size_t)chunks[c].count, sizeof(struct item));
+        if (!items[c]) {
+            rc = roster_err_set(err, ROSTER_ENOMEM, "out of memory");
+            goto fail;
+        }
+        struct roster_ctx ctx = {.conn = conn, .arena = a, .org_id = chunks[c].org_id};
+        prepare_items(&chunks[c], &ctx, items[c]);
+    }
+    rc = roster_store_begin(conn, err);
+    if (rc != 0)
+        goto fail;
+    in_tx = true;
+    for (size_t c = 0; c < n && rc == 0; c++)
+        rc = apply_chunk(conn, &chunks[c], a, items[c], &results, err);
     if (rc != 0)
         goto fail;
     rc = roster_store_commit(conn, err);
@@ -310,8 +336,16 @@ fail:
     if (in_tx)
         roster_store_rollback(conn);
     roster_buf_release(&results);
+    for (size_t c = 0; c < n; c++)
+        free(items[c]);
     free(items);
     return rc;
+}
+
+int roster_jobs_run_chunk(struct roster_conn *conn, const struct roster_chunk *ch,
+                          struct roster_arena *a, struct roster_err *err)
+{
+    return run_chunks(conn, ch, 1, a, err);
 }
 
 /* --- workers --- */
@@ -356,28 +390,50 @@ static void *worker_main(void *arg)
         if (stop)
             break;
 
-        struct roster_chunk ch;
+        /* claim a batch: at most one chunk per job (the store only offers a job's lowest
+         * unfinished chunk), up to BATCH_ITEMS items, applied in one transaction */
+        struct roster_chunk batch[BATCH_CHUNKS];
+        size_t nbatch = 0;
+        int64_t nitems = 0;
+        int rc = 0;
         roster_err_clear(&err);
-        int rc = roster_store_chunk_claim(conn, roster_now_ms(), LEASE_MS, &ch, &arena, &err);
-        if (rc == 0) {
-            int64_t t0 = roster_monotonic_ms();
-            rc = roster_jobs_run_chunk(conn, &ch, &arena, &err);
+        while (nbatch < BATCH_CHUNKS && nitems < BATCH_ITEMS) {
+            rc = roster_store_chunk_claim(conn, roster_now_ms(), LEASE_MS, &batch[nbatch],
+                                          &arena, &err);
             if (rc != 0)
-                roster_log(ROSTER_LOG_WARN, "chunk not applied; it will be retried",
-                           "job=%s chunk=%lld code=%s msg=\"%s\" detail=\"%s\"", ch.job_id,
-                           (long long)ch.chunk_no, roster_code_name(rc), err.msg, err.detail);
-            else
-                roster_log(ROSTER_LOG_DEBUG, "chunk done", "job=%s chunk=%lld items=%lld ms=%lld",
-                           ch.job_id, (long long)ch.chunk_no, (long long)ch.count,
-                           (long long)(roster_monotonic_ms() - t0));
-            roster_arena_clear(&arena);
-            if (rc == 0)
-                continue;
-            if (rc == ROSTER_ESTALE)
-                continue; /* another worker owns it now */
-        } else if (rc != ROSTER_ENOTFOUND) {
+                break;
+            nitems += batch[nbatch++].count;
+        }
+        if (rc != 0 && rc != ROSTER_ENOTFOUND)
             roster_log(ROSTER_LOG_WARN, "chunk claim failed", "code=%s detail=\"%s\"",
                        roster_code_name(rc), err.detail);
+        if (nbatch > 0) {
+            int64_t t0 = roster_monotonic_ms();
+            rc = run_chunks(conn, batch, nbatch, &arena, &err);
+            if (rc != 0 && nbatch > 1) {
+                /* one chunk's trouble must not hold back the others: retry them one by one */
+                roster_log(ROSTER_LOG_WARN, "batch rolled back; retrying its chunks one by one",
+                           "chunks=%zu code=%s detail=\"%s\"", nbatch, roster_code_name(rc),
+                           err.detail);
+                for (size_t i = 0; i < nbatch; i++) {
+                    rc = run_chunks(conn, &batch[i], 1, &arena, &err);
+                    if (rc != 0)
+                        roster_log(ROSTER_LOG_WARN, "chunk not applied; it will be retried",
+                                   "job=%s chunk=%lld code=%s msg=\"%s\" detail=\"%s\"",
+                                   batch[i].job_id, (long long)batch[i].chunk_no,
+                                   roster_code_name(rc), err.msg, err.detail);
+                }
+            } else if (rc != 0) {
+                roster_log(ROSTER_LOG_WARN, "chunk not applied; it will be retried",
+                           "job=%s chunk=%lld code=%s msg=\"%s\" detail=\"%s\"",
+                           batch[0].job_id, (long long)batch[0].chunk_no, roster_code_name(rc),
+                           err.msg, err.detail);
+            } else {
+                roster_log(ROSTER_LOG_DEBUG, "batch done", "chunks=%zu items=%lld ms=%lld", nbatch,
+                           (long long)nitems, (long long)(roster_monotonic_ms() - t0));
+            }
+            roster_arena_clear(&arena);
+            continue;
         }
         roster_arena_clear(&arena);
         /* idle (or backing off after a failure): wait for a notify or the poll interval */

@@ -3,6 +3,7 @@
  * single-user paths and the bulk job engine go through these, so the rules live here once.
  */
 #include "roster/core.h"
+#include "roster/jsonutil.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -37,7 +38,6 @@ static int merge_extra(struct roster_arena *a, const char *cur, const char *patc
 {
     int rc = 0;
     json_t *base = NULL, *delta = NULL;
-    char *text = NULL;
     *out = NULL;
     if (!patch || !*patch)
         goto fail; /* the patch clears the whole object */
@@ -62,14 +62,10 @@ static int merge_extra(struct roster_arena *a, const char *cur, const char *patc
     }
     if (json_object_size(base) == 0)
         goto fail;
-    text = json_dumps(base, JSON_COMPACT);
-    if (!text) {
+    *out = roster_json_dump_arena(base, a);
+    if (!*out)
         rc = roster_err_set(err, ROSTER_ENOMEM, "out of memory");
-        goto fail;
-    }
-    *out = roster_arena_strdup(a, text);
 fail:
-    free(text);
     json_decref(base);
     json_decref(delta);
     return rc;

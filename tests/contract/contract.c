@@ -3,7 +3,9 @@
  * runs the same checks. Usage: contract <store-url>  (a new SQLite file path, or an empty
  * PostgreSQL database). Prints "N passed, N failed" last.
  */
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -330,8 +332,7 @@ static void test_user_crud(void)
     roster_id_new(ghost.id);
     ghost.version = 1;
     CHECK_EQ_INT(roster_store_user_update(conn, org_a.id, &ghost, &err), ROSTER_ENOTFOUND);
-    CHECK_EQ_INT(roster_store_user_get(conn, org_a.id, ghost.id, &got, &A, &err),
-                 ROSTER_ENOTFOUND);
+    CHECK_EQ_INT(roster_store_user_get(conn, org_a.id, ghost.id, &got, &A, &err), ROSTER_ENOTFOUND);
 
     /* values are data, never SQL */
     struct roster_user evil;
@@ -353,8 +354,7 @@ static void test_user_crud(void)
 
     /* delete */
     CHECK_EQ_INT(roster_store_user_delete(conn, org_a.id, evil.id, &err), 0);
-    CHECK_EQ_INT(roster_store_user_get(conn, org_a.id, evil.id, &got, &A, &err),
-                 ROSTER_ENOTFOUND);
+    CHECK_EQ_INT(roster_store_user_get(conn, org_a.id, evil.id, &got, &A, &err), ROSTER_ENOTFOUND);
     CHECK_EQ_INT(roster_store_user_delete(conn, org_a.id, evil.id, &err), ROSTER_ENOTFOUND);
     /* the username is free again */
     struct roster_user again;
@@ -455,6 +455,22 @@ static void test_isolation(void)
     CHECK_EQ_INT(total, 0);
     CHECK_EQ_INT(roster_store_user_list(conn, org_a.id, &q, &A, &rows, &n, &total, &err), 0);
     CHECK_EQ_INT(n, 1);
+
+    /* an organisation that does not exist has no users and takes none */
+    char nowhere[ROSTER_ID_LEN + 1];
+    roster_id_new(nowhere);
+    CHECK_EQ_INT(roster_store_user_get(conn, nowhere, u.id, &got, &A, &err), ROSTER_ENOTFOUND);
+    CHECK_EQ_INT(roster_store_user_delete(conn, nowhere, u.id, &err), ROSTER_ENOTFOUND);
+    CHECK_EQ_INT(roster_store_user_update(conn, nowhere, &upd, &err), ROSTER_ENOTFOUND);
+    q.nfilters = 0;
+    total = -1;
+    CHECK_EQ_INT(roster_store_user_list(conn, nowhere, &q, &A, &rows, &n, &total, &err), 0);
+    CHECK_EQ_INT(n, 0);
+    CHECK_EQ_INT(total, 0);
+    struct roster_user orphan;
+    make_user(&orphan, "orphan", "orphan@example.com");
+    CHECK_EQ_INT(roster_store_user_create(conn, nowhere, &orphan, &err), ROSTER_ENOTFOUND);
+    CHECK_EQ_INT(roster_store_user_get(conn, org_a.id, u.id, &got, &A, &err), 0);
 }
 
 static void test_transactions(void)
@@ -674,8 +690,7 @@ static void test_list(void)
     CHECK_EQ_STR(filter1(RU_USERNAME, ROSTER_OP_GT, svals(1, "eve"), 1), "frank");
     CHECK_EQ_STR(filter1(RU_USERNAME, ROSTER_OP_GE, svals(1, "eve"), 1), "eve,frank");
     CHECK_EQ_STR(filter1(RU_USERNAME, ROSTER_OP_LT, svals(1, "b"), 1), "alice,alfred,albert");
-    CHECK_EQ_STR(filter1(RU_USERNAME, ROSTER_OP_LE, svals(1, "bob"), 1),
-                 "alice,bob,alfred,albert");
+    CHECK_EQ_STR(filter1(RU_USERNAME, ROSTER_OP_LE, svals(1, "bob"), 1), "alice,bob,alfred,albert");
     CHECK_EQ_STR(filter1(RU_USERNAME, ROSTER_OP_BETWEEN, svals(2, "bob", "dave"), 2),
                  "bob,carol,dave");
     CHECK_EQ_STR(filter1(RU_USERNAME, ROSTER_OP_BETWEEN, svals(2, "b", "d"), 2), "bob,carol");
@@ -704,9 +719,9 @@ static void test_list(void)
     CHECK_EQ_STR(filter1(RQ_STATE, ROSTER_OP_IN,
                          ivals(2, (int64_t)ROSTER_STAGED, (int64_t)ROSTER_SUSPENDED), 2),
                  "carol,dave,alfred");
-    CHECK_EQ_STR(filter1(RQ_NUM_ID, ROSTER_OP_BETWEEN,
-                         ivals(2, lusers[1].num_id, lusers[3].num_id), 2),
-                 "bob,carol,dave");
+    CHECK_EQ_STR(
+        filter1(RQ_NUM_ID, ROSTER_OP_BETWEEN, ivals(2, lusers[1].num_id, lusers[3].num_id), 2),
+        "bob,carol,dave");
     CHECK_EQ_STR(filter1(RQ_NUM_ID, ROSTER_OP_GT, ivals(1, lusers[6].num_id), 1), "albert");
     CHECK_EQ_STR(filter1(RQ_NUM_ID, ROSTER_OP_LE, ivals(1, lusers[1].num_id), 1), "alice,bob");
     CHECK_EQ_STR(filter1(RQ_NUM_ID, ROSTER_OP_EQ, ivals(1, lusers[7].num_id), 1), "albert");
@@ -715,9 +730,9 @@ static void test_list(void)
     CHECK_EQ_STR(filter1(RQ_MODIFIED, ROSTER_OP_GT, ivals(1, max_created), 1), "dave");
     CHECK_EQ_STR(filter1(RQ_MODIFIED, ROSTER_OP_LE, ivals(1, max_created), 1),
                  "alice,bob,carol,eve,frank,alfred,albert");
-    CHECK_EQ_STR(filter1(RQ_CREATED, ROSTER_OP_BETWEEN,
-                         ivals(2, lusers[0].created_ms, max_created), 2),
-                 all);
+    CHECK_EQ_STR(
+        filter1(RQ_CREATED, ROSTER_OP_BETWEEN, ivals(2, lusers[0].created_ms, max_created), 2),
+        all);
 
     /* filters are ANDed */
     qinit(&q);
@@ -945,10 +960,9 @@ static void test_jobs(void)
     }
 
     /* completing adds the counts and moves the job to RUNNING */
-    CHECK_EQ_INT(
-        roster_store_chunk_complete(conn, &again, "[[1,\"\",\"u0\",7],[2,\"bad\",\"\",7]]", 1, 1,
-                                    t0 + 1700, &err),
-        0);
+    CHECK_EQ_INT(roster_store_chunk_complete(conn, &again, "[[1,\"\",\"u0\",7],[2,\"bad\",\"\",7]]",
+                                             1, 1, t0 + 1700, &err),
+                 0);
     CHECK_EQ_INT(roster_store_chunk_complete(conn, &again, "[]", 2, 0, t0 + 1700, &err),
                  ROSTER_ESTALE);
     CHECK_EQ_INT(roster_store_job_get(conn, org_a.id, j1.id, &got, &A, &err), 0);
@@ -989,8 +1003,7 @@ static void test_jobs(void)
     CHECK_EQ_INT(create(org_a.id, &lost, &err), 0);
     CHECK_EQ_INT(roster_store_chunk_complete(conn, &ch, "[9]", 1, 0, t0 + 2100, &err), 0);
     roster_store_rollback(conn);
-    CHECK_EQ_INT(roster_store_user_get(conn, org_a.id, lost.id, &ugot, &A, &err),
-                 ROSTER_ENOTFOUND);
+    CHECK_EQ_INT(roster_store_user_get(conn, org_a.id, lost.id, &ugot, &A, &err), ROSTER_ENOTFOUND);
     CHECK_EQ_INT(roster_store_job_get(conn, org_a.id, j1.id, &got, &A, &err), 0);
     CHECK_EQ_INT(got.done, 5);
     CHECK_EQ_INT(got.status, ROSTER_JOB_RUNNING);
@@ -1030,7 +1043,7 @@ static void test_jobs(void)
         size_t n;
         int64_t first;
     } ranges[] = {
-        {3, 4, 1, 2}, {2, 3, 1, 2}, {1, 3, 2, 0}, {1, 2, 1, 0}, {4, 100, 2, 2},
+        {3, 4, 1, 2}, {2, 3, 1, 2},  {1, 3, 2, 0}, {1, 2, 1, 0}, {4, 100, 2, 2},
         {5, 6, 1, 5}, {6, 10, 0, 0}, {0, 0, 0, 0}, {4, 2, 0, 0}, {0, 1, 1, 0},
     };
     for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
@@ -1101,6 +1114,111 @@ static void test_jobs(void)
     CHECK_EQ_INT(n, 3);
     if (n == 3)
         CHECK_EQ_INT(res[2].first_idx, 22);
+}
+
+/* --- concurrent workers --- */
+
+enum { CJOBS = 3, CCHUNKS = 60, CWORKERS = 4 };
+static struct roster_job cjobs[CJOBS];
+static atomic_int cdone[CJOBS][CCHUNKS]; /* completions per chunk */
+static atomic_int cnext[CJOBS];          /* next chunk_no expected per job */
+static atomic_int cbad_order, cerrors, cclaimed;
+
+static int cjob_index(const char *job_id)
+{
+    for (int j = 0; j < CJOBS; j++)
+        if (strcmp(cjobs[j].id, job_id) == 0)
+            return j;
+    return -1;
+}
+
+/* A worker with its own connection: claim, check the order, complete, until nothing is left.
+ * Only the main thread calls CHECK. */
+static void *cworker(void *arg)
+{
+    (void)arg;
+    struct roster_conn *c = NULL;
+    struct roster_err err = {0};
+    struct roster_arena a;
+    roster_arena_init(&a, 0);
+    if (roster_conn_open(st, &c, &err) != 0) {
+        atomic_fetch_add(&cerrors, 1);
+        return NULL;
+    }
+    for (;;) {
+        struct roster_chunk ch;
+        roster_arena_clear(&a);
+        int rc = roster_store_chunk_claim(c, roster_now_ms(), 60000, &ch, &a, &err);
+        if (rc == ROSTER_ENOTFOUND)
+            break;
+        if (rc == ROSTER_EBUSY)
+            continue;
+        if (rc != 0) {
+            atomic_fetch_add(&cerrors, 1);
+            break;
+        }
+        atomic_fetch_add(&cclaimed, 1);
+        int j = cjob_index(ch.job_id);
+        if (j < 0 || ch.chunk_no < 0 || ch.chunk_no >= CCHUNKS) {
+            atomic_fetch_add(&cerrors, 1);
+            break;
+        }
+        /* chunks of one job are handed out one at a time, in order */
+        if (atomic_fetch_add(&cnext[j], 1) != ch.chunk_no)
+            atomic_fetch_add(&cbad_order, 1);
+        do {
+            rc = roster_store_chunk_complete(c, &ch, "[1]", 1, 0, roster_now_ms(), &err);
+        } while (rc == ROSTER_EBUSY);
+        if (rc != 0) {
+            atomic_fetch_add(&cerrors, 1);
+            break;
+        }
+        atomic_fetch_add(&cdone[j][ch.chunk_no], 1);
+    }
+    roster_conn_close(c);
+    roster_arena_release(&a);
+    return NULL;
+}
+
+static void test_concurrent_claims(void)
+{
+    struct roster_err err = {0};
+    const char *items[CCHUNKS];
+    int64_t counts[CCHUNKS];
+    for (int i = 0; i < CCHUNKS; i++) {
+        items[i] = "[0]";
+        counts[i] = 1;
+    }
+    for (int j = 0; j < CJOBS; j++) {
+        memset(&cjobs[j], 0, sizeof(cjobs[j]));
+        memcpy(cjobs[j].org_id, j % 2 ? org_b.id : org_a.id, sizeof(cjobs[j].org_id));
+        cjobs[j].kind = ROSTER_JOB_USERS_CREATE;
+        cjobs[j].params_json = "{}";
+        CHECK_EQ_INT(roster_store_job_create(conn, &cjobs[j], items, counts, CCHUNKS, &err), 0);
+    }
+    pthread_t th[CWORKERS];
+    int started = 0;
+    for (int i = 0; i < CWORKERS; i++)
+        if (pthread_create(&th[i], NULL, cworker, NULL) == 0)
+            started++;
+    CHECK_EQ_INT(started, CWORKERS);
+    for (int i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    CHECK_EQ_INT(atomic_load(&cerrors), 0);
+    CHECK_EQ_INT(atomic_load(&cbad_order), 0);
+    CHECK_EQ_INT(atomic_load(&cclaimed), CJOBS * CCHUNKS);
+    int once = 0;
+    for (int j = 0; j < CJOBS; j++)
+        for (int i = 0; i < CCHUNKS; i++)
+            once += atomic_load(&cdone[j][i]) == 1;
+    CHECK_EQ_INT(once, CJOBS * CCHUNKS);
+    for (int j = 0; j < CJOBS; j++) {
+        struct roster_job got;
+        CHECK_EQ_INT(roster_store_job_get(conn, cjobs[j].org_id, cjobs[j].id, &got, &A, &err), 0);
+        CHECK_EQ_INT(got.status, ROSTER_JOB_FINISHED);
+        CHECK_EQ_INT(got.done, CCHUNKS);
+        CHECK_EQ_INT(got.ok, CCHUNKS);
+    }
 }
 
 /* --- durability and migrations --- */
@@ -1187,6 +1305,7 @@ int main(int argc, char **argv)
     test_transactions();
     test_list();
     test_jobs();
+    test_concurrent_claims();
     test_reopen();
     roster_conn_close(conn);
     roster_store_close(st);

@@ -4,6 +4,7 @@
  * codec "jumpcloud"). docs/jumpcloud.md ("v1 system users") describes the mapping.
  */
 #include "dialect/jumpcloud/jumpcloud.h"
+#include "roster/jsonutil.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -168,13 +169,9 @@ static int check_xfield(const struct xfield *x, json_t *v, struct roster_err *er
 /* Compact JSON text of v, copied into a. */
 static const char *dump_into(json_t *v, struct roster_arena *a, struct roster_err *err)
 {
-    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-    if (!s) {
+    const char *copy = roster_json_dump_arena(v, a);
+    if (!copy)
         roster_err_set(err, ROSTER_ENOMEM, "out of memory");
-        return NULL;
-    }
-    const char *copy = roster_arena_strdup(a, s);
-    free(s);
     return copy;
 }
 
@@ -337,12 +334,13 @@ static bool want(const struct projection *p, const char *key)
 
 static void write_value(struct roster_jsonw *w, const char *key, json_t *v)
 {
-    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-    if (s)
-        roster_jsonw_kraw(w, key, s);
+    struct roster_buf b;
+    roster_buf_init(&b);
+    if (roster_json_dump_buf(v, &b) == 0 && b.data)
+        roster_jsonw_kraw(w, key, b.data);
     else
         roster_jsonw_knull(w, key);
-    free(s);
+    roster_buf_release(&b);
 }
 
 /* Keys written from the user's own fields; an extra key with one of these names (which the

@@ -6,6 +6,7 @@
 #ifndef ROSTER_STORE_SQLITE_INT_H
 #define ROSTER_STORE_SQLITE_INT_H
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 
@@ -28,6 +29,9 @@ enum sq_stmt_id {
     SQ_SAVEPOINT,
     SQ_RELEASE,
     SQ_ROLLBACK_TO,
+    SQ_SYNC_NORMAL,
+    SQ_SYNC_FULL,
+    SQ_ORG_NUM,
     SQ_USER_INSERT,
     SQ_USER_GET,
     SQ_USER_UPDATE,
@@ -35,24 +39,44 @@ enum sq_stmt_id {
     SQ_USER_DELETE,
     SQ_KEY_FIND,
     SQ_CHUNK_PICK,
+    SQ_CHUNK_PEEK,
     SQ_CHUNK_LEASE,
     SQ_CHUNK_DONE,
     SQ_JOB_ADVANCE,
     SQ_CHUNK_RENEW,
     SQ_CHUNK_INSERT,
+    SQ_ITEMS_INSERT,
     SQ_NSTMTS
 };
 
 struct sq_store {
     struct roster_store pub; /* first: the public struct */
     char *path;
+    /* Writers of this process wait for each other here instead of in SQLite's sleeping
+     * busy handler: every commit bumps `commits` and wakes the waiters at once. */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint64_t commits;
+};
+
+/* org id -> orgs.num_id, the key users rows carry. Organisations are never deleted, so a
+ * committed mapping stays true; entries are only added by lookups and the cache is emptied
+ * on rollback, so a mapping never outlives the transaction that saw the org created. */
+#define SQ_ORG_CACHE 8
+struct sq_org_slot {
+    char id[ROSTER_ID_LEN + 1];
+    int64_t num;
 };
 
 struct sq_conn {
     struct roster_conn pub; /* first: the public struct */
     sqlite3 *db;
     bool in_txn; /* the caller opened a transaction with begin() */
+    struct sq_store *store; /* NULL for the bootstrap handle used by open */
+    int64_t busy_since_ms;  /* when the current wait for the write lock began */
     sqlite3_stmt *stmts[SQ_NSTMTS];
+    struct sq_org_slot orgs[SQ_ORG_CACHE];
+    unsigned org_next; /* slot to replace next */
 };
 
 static inline struct sq_conn *sq_conn_of(struct roster_conn *c)
@@ -68,6 +92,11 @@ int sq_fail(struct sq_conn *c, int rc, struct roster_err *err);
  * ROSTER_ENOTFOUND, anything else as sq_fail. The statement must not be reset yet. */
 int sq_user_write_fail(struct sq_conn *c, int rc, const struct roster_user *u, const char *org_id,
                        struct roster_err *err);
+
+/* Finds the num_id of organisation org_id: 0, ROSTER_ENOTFOUND (err untouched: the caller
+ * says what was not found), or a store error. */
+int sq_org_num(struct sq_conn *c, const char *org_id, int64_t *num, struct roster_err *err);
+void sq_org_cache_clear(struct sq_conn *c);
 
 /* The cached statement id (prepared on first use), or NULL with err set. */
 sqlite3_stmt *sq_stmt(struct sq_conn *c, int id, struct roster_err *err);
@@ -127,8 +156,8 @@ int sq_chunk_complete(struct roster_conn *c, const struct roster_chunk *ch,
 int sq_chunk_renew(struct roster_conn *c, const struct roster_chunk *ch, int64_t until_ms,
                    struct roster_err *err);
 int sq_job_results(struct roster_conn *c, const char *org_id, const char *job_id, int64_t from,
-                   int64_t to, struct roster_arena *a, struct roster_chunk_results **out,
-                   size_t *n, struct roster_err *err);
+                   int64_t to, struct roster_arena *a, struct roster_chunk_results **out, size_t *n,
+                   struct roster_err *err);
 int sq_lease_reset_all(struct roster_conn *c, struct roster_err *err);
 
 #endif

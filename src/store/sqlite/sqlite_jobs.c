@@ -54,8 +54,8 @@ int sq_job_create(struct roster_conn *pc, struct roster_job *job, const char *co
     rc = sqlite3_step(s);
     if (rc != SQLITE_DONE) {
         if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-            code = roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found",
-                                  job->org_id);
+            code =
+                roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found", job->org_id);
         else if (rc == SQLITE_CONSTRAINT_UNIQUE)
             code = roster_err_set(err, ROSTER_ECONFLICT, "job \"%s\" already exists", job->id);
         else
@@ -66,7 +66,8 @@ int sq_job_create(struct roster_conn *pc, struct roster_job *job, const char *co
     s = NULL;
 
     sqlite3_stmt *ins = sq_stmt(c, SQ_CHUNK_INSERT, err);
-    if (!ins) {
+    sqlite3_stmt *items = ins ? sq_stmt(c, SQ_ITEMS_INSERT, err) : NULL;
+    if (!items) {
         code = err ? err->code : ROSTER_EIO;
         goto fail;
     }
@@ -76,13 +77,19 @@ int sq_job_create(struct roster_conn *pc, struct roster_job *job, const char *co
         sqlite3_bind_int64(ins, 2, (int64_t)i);
         sqlite3_bind_int64(ins, 3, first);
         sqlite3_bind_int64(ins, 4, counts[i]);
-        sq_bind_str(ins, 5, items_json[i]);
         rc = sqlite3_step(ins);
-        if (rc != SQLITE_DONE)
-            code = sq_fail(c, rc, err);
         sqlite3_reset(ins);
-        if (code)
+        if (rc == SQLITE_DONE) {
+            sq_bind_str(items, 1, job->id);
+            sqlite3_bind_int64(items, 2, (int64_t)i);
+            sq_bind_str(items, 3, items_json[i]);
+            rc = sqlite3_step(items);
+            sqlite3_reset(items);
+        }
+        if (rc != SQLITE_DONE) {
+            code = sq_fail(c, rc, err);
             goto fail;
+        }
         first += counts[i];
     }
     in_tx = false;
@@ -108,16 +115,15 @@ int sq_job_get(struct roster_conn *pc, const char *org_id, const char *job_id,
 {
     struct sq_conn *c = sq_conn_of(pc);
     sqlite3_stmt *s = NULL;
-    int code = sq_prepare(c, "SELECT " JOB_COLS " FROM jobs WHERE org_id = ?1 AND id = ?2", &s,
-                          err);
+    int code =
+        sq_prepare(c, "SELECT " JOB_COLS " FROM jobs WHERE org_id = ?1 AND id = ?2", &s, err);
     if (code)
         goto fail;
     sq_bind_str(s, 1, org_id);
     sq_bind_str(s, 2, job_id);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_DONE) {
-        code = roster_err_set(err, ROSTER_ENOTFOUND, "job \"%s\" not found",
-                              job_id ? job_id : "");
+        code = roster_err_set(err, ROSTER_ENOTFOUND, "job \"%s\" not found", job_id ? job_id : "");
         goto fail;
     }
     if (rc != SQLITE_ROW) {
@@ -145,7 +151,7 @@ fail:
  * workers poll without taking the write lock. */
 static int chunk_peek(struct sq_conn *c, int64_t now_ms, struct roster_err *err)
 {
-    sqlite3_stmt *s = sq_stmt(c, SQ_CHUNK_PICK, err);
+    sqlite3_stmt *s = sq_stmt(c, SQ_CHUNK_PEEK, err);
     if (!s)
         return -(err ? err->code : ROSTER_EIO);
     sqlite3_bind_int64(s, 1, now_ms);
@@ -162,16 +168,21 @@ int sq_chunk_claim(struct roster_conn *pc, int64_t now_ms, int64_t lease_ms,
     sqlite3_stmt *s = NULL;
     bool in_tx = false;
     int code = 0, rc;
+    bool relaxed = false;
     if (!c->in_txn) {
         int found = chunk_peek(c, now_ms, err);
         if (found < 0)
             return -found;
         if (!found)
             return roster_err_set(err, ROSTER_ENOTFOUND, "no chunk to run");
+        /* A lease needs no fsync of its own: an embedded store drops every lease when it
+         * starts (lease_reset_all), and the next durable commit syncs the WAL up to here.
+         * NORMAL (unlike OFF) still syncs checkpoints, so the file stays intact. */
+        relaxed = sq_exec_cached(c, SQ_SYNC_NORMAL, NULL) == 0;
     }
     code = sq_tx_start(c, err);
     if (code)
-        return code;
+        goto fail;
     in_tx = true;
     s = sq_stmt(c, SQ_CHUNK_PICK, err);
     if (!s) {
@@ -222,14 +233,13 @@ int sq_chunk_claim(struct roster_conn *pc, int64_t now_ms, int64_t lease_ms,
     s = NULL;
     in_tx = false;
     code = sq_tx_end(c, true, err);
-    if (code)
-        goto fail;
-    return 0;
 fail:
     if (s)
         sqlite3_reset(s);
     if (in_tx)
         sq_tx_end(c, false, NULL);
+    if (relaxed)
+        sq_exec_cached(c, SQ_SYNC_FULL, NULL);
     return code;
 }
 
@@ -318,8 +328,8 @@ int sq_chunk_renew(struct roster_conn *pc, const struct roster_chunk *ch, int64_
 }
 
 int sq_job_results(struct roster_conn *pc, const char *org_id, const char *job_id, int64_t from,
-                   int64_t to, struct roster_arena *a, struct roster_chunk_results **out,
-                   size_t *n, struct roster_err *err)
+                   int64_t to, struct roster_arena *a, struct roster_chunk_results **out, size_t *n,
+                   struct roster_err *err)
 {
     struct sq_conn *c = sq_conn_of(pc);
     sqlite3_stmt *s = NULL;
@@ -335,8 +345,7 @@ int sq_job_results(struct roster_conn *pc, const char *org_id, const char *job_i
     sq_bind_str(s, 2, job_id);
     rc = sqlite3_step(s);
     if (rc == SQLITE_DONE) {
-        code = roster_err_set(err, ROSTER_ENOTFOUND, "job \"%s\" not found",
-                              job_id ? job_id : "");
+        code = roster_err_set(err, ROSTER_ENOTFOUND, "job \"%s\" not found", job_id ? job_id : "");
         goto fail;
     }
     if (rc != SQLITE_ROW) {

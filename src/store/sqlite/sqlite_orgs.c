@@ -289,8 +289,7 @@ int sq_key_revoke(struct roster_conn *pc, const char *key_id, struct roster_err 
     if (rc != SQLITE_DONE)
         code = sq_fail(c, rc, err);
     else if (sqlite3_changes(c->db) == 0)
-        code = roster_err_set(err, ROSTER_ENOTFOUND, "key \"%s\" not found",
-                              key_id ? key_id : "");
+        code = roster_err_set(err, ROSTER_ENOTFOUND, "key \"%s\" not found", key_id ? key_id : "");
 fail:
     sqlite3_finalize(s);
     return code;

@@ -1,6 +1,8 @@
 /* SQLite store: users. create/get/update/delete run through cached statements built from
  * roster_ufields[] (one column per field); user_list translates a struct roster_query into
- * SQL whose values are all bound parameters. Every statement is scoped by org_id.
+ * SQL whose values are all bound parameters. Every statement is scoped by the organisation
+ * (rows carry its num_id, org_num; see sq_org_num), so another organisation's user is
+ * exactly as absent as a missing one.
  */
 #include <stdio.h>
 #include <string.h>
@@ -13,7 +15,7 @@
 enum {
     UC_NUM_ID = 0,
     UC_ID = 1,
-    UC_ORG_ID = 2,
+    UC_ORG_NUM = 2,
     UC_FIELDS = 3, /* RU_NFIELDS columns */
     UC_STATE = UC_FIELDS + RU_NFIELDS,
     UC_CREATED,
@@ -21,7 +23,7 @@ enum {
     UC_VERSION,
 };
 
-/* parameters of SQ_USER_INSERT / SQ_USER_UPDATE: ?1 id, ?2 org_id, ?3.. fields, then these */
+/* parameters of SQ_USER_INSERT / SQ_USER_UPDATE: ?1 id, ?2 org_num, ?3.. fields, then these */
 enum {
     UP_FIELDS = 3,
     UP_STATE = UP_FIELDS + RU_NFIELDS,
@@ -31,7 +33,7 @@ enum {
 
 static void add_columns(struct roster_buf *b)
 {
-    roster_buf_addstr(b, "num_id, id, org_id");
+    roster_buf_addstr(b, "num_id, id, org_num");
     for (int i = 0; i < RU_NFIELDS; i++)
         roster_buf_printf(b, ", %s", roster_ufields[i].column);
     roster_buf_addstr(b, ", state, created_ms, modified_ms, version");
@@ -41,7 +43,7 @@ void sq_users_sql(int id, struct roster_buf *b)
 {
     switch (id) {
     case SQ_USER_INSERT:
-        roster_buf_addstr(b, "INSERT INTO users (id, org_id");
+        roster_buf_addstr(b, "INSERT INTO users (id, org_num");
         for (int i = 0; i < RU_NFIELDS; i++)
             roster_buf_printf(b, ", %s", roster_ufields[i].column);
         roster_buf_addstr(b, ", state, created_ms, modified_ms, version) VALUES (?1, ?2");
@@ -52,7 +54,7 @@ void sq_users_sql(int id, struct roster_buf *b)
     case SQ_USER_GET:
         roster_buf_addstr(b, "SELECT ");
         add_columns(b);
-        roster_buf_addstr(b, " FROM users WHERE org_id = ?1 AND id = ?2");
+        roster_buf_addstr(b, " FROM users WHERE org_num = ?1 AND id = ?2");
         break;
     case SQ_USER_UPDATE:
         roster_buf_addstr(b, "UPDATE users SET ");
@@ -60,7 +62,7 @@ void sq_users_sql(int id, struct roster_buf *b)
             roster_buf_printf(b, "%s = ?%d, ", roster_ufields[i].column, UP_FIELDS + i);
         roster_buf_printf(b,
                           "state = ?%d, modified_ms = ?%d, version = version + 1"
-                          " WHERE org_id = ?2 AND id = ?1 AND version = ?%d"
+                          " WHERE org_num = ?2 AND id = ?1 AND version = ?%d"
                           " RETURNING num_id, created_ms, version",
                           UP_STATE, UP_TIME, UP_VERSION);
         break;
@@ -69,12 +71,13 @@ void sq_users_sql(int id, struct roster_buf *b)
     }
 }
 
-static void read_user(sqlite3_stmt *s, struct roster_user *u, struct roster_arena *a)
+static void read_user(sqlite3_stmt *s, const char *org_id, struct roster_user *u,
+                      struct roster_arena *a)
 {
     memset(u, 0, sizeof(*u));
     u->num_id = sqlite3_column_int64(s, UC_NUM_ID);
     sq_col_id(s, UC_ID, u->id);
-    sq_col_id(s, UC_ORG_ID, u->org_id);
+    snprintf(u->org_id, sizeof(u->org_id), "%s", org_id);
     for (int i = 0; i < RU_NFIELDS; i++)
         u->f[i] = sq_col_str(s, UC_FIELDS + i, a);
     u->state = sqlite3_column_int(s, UC_STATE);
@@ -83,18 +86,17 @@ static void read_user(sqlite3_stmt *s, struct roster_user *u, struct roster_aren
     u->version = sqlite3_column_int64(s, UC_VERSION);
 }
 
-static void bind_user(sqlite3_stmt *s, const char *org_id, const struct roster_user *u,
-                      int64_t now)
+static void bind_user(sqlite3_stmt *s, int64_t org_num, const struct roster_user *u, int64_t now)
 {
     sqlite3_bind_text(s, 1, u->id, -1, SQLITE_STATIC);
-    sq_bind_str(s, 2, org_id);
+    sqlite3_bind_int64(s, 2, org_num);
     for (int i = 0; i < RU_NFIELDS; i++)
         sq_bind_str(s, UP_FIELDS + i, u->f[i]);
     sqlite3_bind_int(s, UP_STATE, u->state);
     sqlite3_bind_int64(s, UP_TIME, now);
 }
 
-/* Whether the UNIQUE failure message ("UNIQUE constraint failed: users.org_id,
+/* Whether the UNIQUE failure message ("UNIQUE constraint failed: users.org_num,
  * users.username") names column. */
 static bool names_column(const char *msg, const char *column)
 {
@@ -118,8 +120,7 @@ int sq_user_write_fail(struct sq_conn *c, int rc, const struct roster_user *u, c
             if (!names_column(msg, f->column))
                 continue;
             const char *v = u->f[unique_fields[i]];
-            roster_err_set(err, ROSTER_ECONFLICT, "%s \"%s\" already exists", f->label,
-                           v ? v : "");
+            roster_err_set(err, ROSTER_ECONFLICT, "%s \"%s\" already exists", f->label, v ? v : "");
             if (err)
                 err->field = f->label;
             return roster_err_detail(err, "sqlite: %s", msg);
@@ -139,6 +140,12 @@ int sq_user_create(struct roster_conn *pc, const char *org_id, struct roster_use
                    struct roster_err *err)
 {
     struct sq_conn *c = sq_conn_of(pc);
+    int64_t org_num;
+    int code = sq_org_num(c, org_id, &org_num, err);
+    if (code == ROSTER_ENOTFOUND)
+        return roster_err_set(err, code, "organization \"%s\" not found", org_id ? org_id : "");
+    if (code)
+        return code;
     sqlite3_stmt *s = sq_stmt(c, SQ_USER_INSERT, err);
     if (!s)
         return err ? err->code : ROSTER_EIO;
@@ -146,8 +153,7 @@ int sq_user_create(struct roster_conn *pc, const char *org_id, struct roster_use
     if (new_id)
         roster_id_new(u->id);
     int64_t now = roster_now_ms();
-    bind_user(s, org_id, u, now);
-    int code = 0;
+    bind_user(s, org_num, u, now);
     int rc = sqlite3_step(s);
     if (rc != SQLITE_DONE) {
         code = sq_user_write_fail(c, rc, u, org_id, err);
@@ -170,18 +176,23 @@ int sq_user_get(struct roster_conn *pc, const char *org_id, const char *user_id,
                 struct roster_user *out, struct roster_arena *a, struct roster_err *err)
 {
     struct sq_conn *c = sq_conn_of(pc);
+    int64_t org_num;
+    int code = sq_org_num(c, org_id, &org_num, err);
+    if (code == ROSTER_ENOTFOUND)
+        return roster_err_set(err, code, "user \"%s\" not found", user_id ? user_id : "");
+    if (code)
+        return code;
     sqlite3_stmt *s = sq_stmt(c, SQ_USER_GET, err);
     if (!s)
         return err ? err->code : ROSTER_EIO;
-    int code = 0;
-    sq_bind_str(s, 1, org_id);
+    sqlite3_bind_int64(s, 1, org_num);
     sq_bind_str(s, 2, user_id);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)
-        read_user(s, out, a);
+        read_user(s, org_id, out, a);
     else if (rc == SQLITE_DONE)
-        code = roster_err_set(err, ROSTER_ENOTFOUND, "user \"%s\" not found",
-                              user_id ? user_id : "");
+        code =
+            roster_err_set(err, ROSTER_ENOTFOUND, "user \"%s\" not found", user_id ? user_id : "");
     else
         code = sq_fail(c, rc, err);
     sqlite3_reset(s);
@@ -189,13 +200,13 @@ int sq_user_get(struct roster_conn *pc, const char *org_id, const char *user_id,
 }
 
 /* 1 if the user exists in org_id, 0 if not, or a negative roster code. */
-static int user_exists(struct sq_conn *c, const char *org_id, const char *user_id,
+static int user_exists(struct sq_conn *c, int64_t org_num, const char *user_id,
                        struct roster_err *err)
 {
     sqlite3_stmt *s = sq_stmt(c, SQ_USER_EXISTS, err);
     if (!s)
         return -(err ? err->code : ROSTER_EIO);
-    sq_bind_str(s, 1, org_id);
+    sqlite3_bind_int64(s, 1, org_num);
     sq_bind_str(s, 2, user_id);
     int rc = sqlite3_step(s);
     int res = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -sq_fail(c, rc, err);
@@ -207,12 +218,17 @@ int sq_user_update(struct roster_conn *pc, const char *org_id, struct roster_use
                    struct roster_err *err)
 {
     struct sq_conn *c = sq_conn_of(pc);
+    int64_t org_num;
+    int code = sq_org_num(c, org_id, &org_num, err);
+    if (code == ROSTER_ENOTFOUND)
+        return roster_err_set(err, code, "user \"%s\" not found", u->id);
+    if (code)
+        return code;
     sqlite3_stmt *s = sq_stmt(c, SQ_USER_UPDATE, err);
     if (!s)
         return err ? err->code : ROSTER_EIO;
-    int code = 0;
     int64_t now = roster_now_ms();
-    bind_user(s, org_id, u, now);
+    bind_user(s, org_num, u, now);
     sqlite3_bind_int64(s, UP_VERSION, u->version);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
@@ -234,7 +250,7 @@ int sq_user_update(struct roster_conn *pc, const char *org_id, struct roster_use
     }
     sqlite3_reset(s);
     /* no row changed: either there is no such user (here) or someone else wrote it first */
-    int exists = user_exists(c, org_id, u->id, err);
+    int exists = user_exists(c, org_num, u->id, err);
     if (exists < 0)
         return -exists;
     if (exists)
@@ -247,18 +263,23 @@ int sq_user_delete(struct roster_conn *pc, const char *org_id, const char *user_
                    struct roster_err *err)
 {
     struct sq_conn *c = sq_conn_of(pc);
+    int64_t org_num;
+    int code = sq_org_num(c, org_id, &org_num, err);
+    if (code == ROSTER_ENOTFOUND)
+        return roster_err_set(err, code, "user \"%s\" not found", user_id ? user_id : "");
+    if (code)
+        return code;
     sqlite3_stmt *s = sq_stmt(c, SQ_USER_DELETE, err);
     if (!s)
         return err ? err->code : ROSTER_EIO;
-    int code = 0;
-    sq_bind_str(s, 1, org_id);
+    sqlite3_bind_int64(s, 1, org_num);
     sq_bind_str(s, 2, user_id);
     int rc = sqlite3_step(s);
     if (rc != SQLITE_DONE)
         code = sq_fail(c, rc, err);
     else if (sqlite3_changes(c->db) == 0)
-        code = roster_err_set(err, ROSTER_ENOTFOUND, "user \"%s\" not found",
-                              user_id ? user_id : "");
+        code =
+            roster_err_set(err, ROSTER_ENOTFOUND, "user \"%s\" not found", user_id ? user_id : "");
     sqlite3_reset(s);
     return code;
 }
@@ -272,7 +293,7 @@ struct qbind {
 };
 
 struct qsql {
-    struct roster_buf where; /* " AND ..." clauses after "org_id = ?" */
+    struct roster_buf where; /* " AND ..." clauses after "org_num = ?" */
     struct qbind *binds;     /* in the arena */
     size_t nbinds, cap;
     struct roster_arena *a;
@@ -350,8 +371,8 @@ static int add_filter(struct qsql *q, const struct roster_filter *f, struct rost
         return roster_err_set(err, ROSTER_EINVAL, "unknown filter field %d", f->key);
     size_t need = f->op == ROSTER_OP_BETWEEN ? 2 : 1;
     if (f->nvals < need || !f->vals)
-        return roster_err_set(err, ROSTER_EINVAL, "filter on \"%s\" needs %zu value%s", col,
-                              need, need > 1 ? "s" : "");
+        return roster_err_set(err, ROSTER_EINVAL, "filter on \"%s\" needs %zu value%s", col, need,
+                              need > 1 ? "s" : "");
     switch (f->op) {
     case ROSTER_OP_EQ:
     case ROSTER_OP_NE:
@@ -377,15 +398,13 @@ static int add_filter(struct qsql *q, const struct roster_filter *f, struct rost
         break;
     case ROSTER_OP_SEARCH:
         if (key_is_int(f->key))
-            return roster_err_set(err, ROSTER_EINVAL, "field \"%s\" does not support search",
-                                  col);
+            return roster_err_set(err, ROSTER_EINVAL, "field \"%s\" does not support search", col);
         roster_buf_printf(&q->where, " AND instr(lower(%s), lower(?)) > 0", col);
         add_bind(q, false, 0, f->vals[0].s ? f->vals[0].s : "");
         break;
     case ROSTER_OP_PREFIX: {
         if (key_is_int(f->key))
-            return roster_err_set(err, ROSTER_EINVAL, "field \"%s\" does not support prefix",
-                                  col);
+            return roster_err_set(err, ROSTER_EINVAL, "field \"%s\" does not support prefix", col);
         /* a range, not LIKE, so that an index on the column can serve it */
         const char *lo = f->vals[0].s ? f->vals[0].s : "";
         const char *hi = prefix_end(lo, q->a);
@@ -403,10 +422,10 @@ static int add_filter(struct qsql *q, const struct roster_filter *f, struct rost
     return 0;
 }
 
-static int bind_all(struct sq_conn *c, sqlite3_stmt *s, const char *org_id, const struct qsql *q,
+static int bind_all(struct sq_conn *c, sqlite3_stmt *s, int64_t org_num, const struct qsql *q,
                     struct roster_err *err)
 {
-    int rc = sq_bind_str(s, 1, org_id);
+    int rc = sqlite3_bind_int64(s, 1, org_num);
     for (size_t i = 0; rc == SQLITE_OK && i < q->nbinds; i++) {
         const struct qbind *b = &q->binds[i];
         rc = b->is_int ? sqlite3_bind_int64(s, (int)i + 2, b->i) : sq_bind_str(s, (int)i + 2, b->s);
@@ -429,6 +448,17 @@ int sq_user_list(struct roster_conn *pc, const char *org_id, const struct roster
     *n = 0;
     if (total)
         *total = -1;
+    int64_t org_num;
+    code = sq_org_num(c, org_id, &org_num, err);
+    if (code == ROSTER_ENOTFOUND) {
+        /* an unknown organisation has no users */
+        if (total && q->want_total)
+            *total = 0;
+        code = 0;
+        goto done;
+    }
+    if (code)
+        goto done;
 
     for (size_t i = 0; i < q->nfilters && i < ROSTER_QUERY_MAX_FILTERS; i++) {
         code = add_filter(&w, &q->filters[i], err);
@@ -447,12 +477,12 @@ int sq_user_list(struct roster_conn *pc, const char *org_id, const struct roster
     }
 
     if (total && q->want_total) {
-        roster_buf_printf(&sql, "SELECT count(*) FROM users WHERE org_id = ?%s",
+        roster_buf_printf(&sql, "SELECT count(*) FROM users WHERE org_num = ?%s",
                           w.where.data ? w.where.data : "");
         code = sq_prepare(c, sql.data, &s, err);
         if (code)
             goto done;
-        code = bind_all(c, s, org_id, &w, err);
+        code = bind_all(c, s, org_num, &w, err);
         if (code)
             goto done;
         rc = sqlite3_step(s);
@@ -470,7 +500,7 @@ int sq_user_list(struct roster_conn *pc, const char *org_id, const struct roster
     roster_buf_reset(&sql);
     roster_buf_addstr(&sql, "SELECT ");
     add_columns(&sql);
-    roster_buf_printf(&sql, " FROM users WHERE org_id = ?%s ORDER BY ",
+    roster_buf_printf(&sql, " FROM users WHERE org_num = ?%s ORDER BY ",
                       w.where.data ? w.where.data : "");
     for (size_t i = 0; i < q->nsorts && i < ROSTER_QUERY_MAX_SORTS; i++) {
         const char *col = key_column(q->sorts[i].key);
@@ -485,7 +515,7 @@ int sq_user_list(struct roster_conn *pc, const char *org_id, const struct roster
     code = sq_prepare(c, sql.data, &s, err);
     if (code)
         goto done;
-    code = bind_all(c, s, org_id, &w, err);
+    code = bind_all(c, s, org_num, &w, err);
     if (code)
         goto done;
     int nparams = sqlite3_bind_parameter_count(s);
@@ -501,7 +531,7 @@ int sq_user_list(struct roster_conn *pc, const char *org_id, const struct roster
             v = nv;
             cap *= 2;
         }
-        read_user(s, &v[len++], a);
+        read_user(s, org_id, &v[len++], a);
     }
     if (rc != SQLITE_DONE) {
         code = sq_fail(c, rc, err);
