@@ -23,6 +23,18 @@ export const CREATION_SOURCES = [
     'jumpcloud:scim', 'jumpcloud:bulk', 'jumpcloud:custom_integration',
 ];
 
+// Safety net: never leave a server behind, even when the test process is interrupted.
+const live = new Set();
+process.on('exit', () => {
+    for (const p of live) p.kill('SIGKILL');
+});
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.once(sig, () => {
+        for (const p of live) p.kill('SIGKILL');
+        process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1));
+    });
+}
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export { sleep };
 
@@ -75,6 +87,8 @@ export async function startServer(opts = {}) {
             '--log-level', settings.logLevel]);
     }
     const proc = spawn(BIN, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    live.add(proc);
+    proc.on('exit', () => live.delete(proc));
     let stdout = '';
     let stderr = '';
     const srv = {
@@ -128,6 +142,7 @@ export async function startServer(opts = {}) {
         await Promise.race([ready, timer]);
     } catch (e) {
         if (!srv.exited) proc.kill('SIGKILL');
+        if (!opts.dir && !process.env.ROSTER_KEEP_TMP) rmSync(dir, { recursive: true, force: true });
         throw e;
     }
     srv.stop = async (signal = 'SIGTERM', timeoutMs = 15000) => {
@@ -141,7 +156,7 @@ export async function startServer(opts = {}) {
         return r;
     };
     srv.kill9 = () => srv.stop('SIGKILL');
-    srv.api = (key, org) => new Api(srv.url, key, org);
+    srv.api = (key, org) => new Api(srv.url, key, org, srv);
     srv.cli = (...a) => cli(store, ...a);
     return srv;
 }
@@ -185,14 +200,15 @@ export async function cliKey(store, org) {
 }
 
 export class Api {
-    constructor(url, key, org) {
+    constructor(url, key, org, srv) {
         this.url = url;
         this.key = key;
         this.org = org;
+        this.srv = srv; // for diagnostics when a request fails at the transport level
     }
 
     withOrg(org) {
-        return new Api(this.url, this.key, org);
+        return new Api(this.url, this.key, org, this.srv);
     }
 
     /**
@@ -214,8 +230,20 @@ export class Api {
             headers['content-type'] = o.contentType ?? 'application/json';
         }
         Object.assign(headers, o.headers || {});
-        const res = await fetch(this.url + p, { method, headers, body });
-        const text = await res.text();
+        let res;
+        let text;
+        try {
+            res = await fetch(this.url + p, { method, headers, body });
+            text = await res.text();
+        } catch (e) {
+            const s = this.srv;
+            await sleep(200); // let an exit event arrive
+            const state = !s ? '' : s.exited
+                ? `; server pid ${s.pid} EXITED code ${s.exitCode} signal ${s.exitSignal}`
+                : `; server pid ${s.pid} still running`;
+            const tail = s ? `\nserver stderr tail:\n${s.stderr().slice(-3000)}` : '';
+            throw new Error(`${method} ${p}: ${e.message} (${e.cause?.code || e.cause?.message || ''})${state}${tail}`);
+        }
         let json;
         try {
             json = text.length ? JSON.parse(text) : undefined;

@@ -61,6 +61,16 @@ test("org B's key cannot read A's job results (404)", async () => {
 test("org B's key cannot select org A with x-org-id (404)", async () => {
     assertError(await apiB.get('/api/systemusers', { org: srv.orgId }), 404);
     assertError(await apiB.get(`/api/v2/bulk/users/${jobA}/results`, { org: srv.orgId }), 404);
+    assertError(await apiB.get(`/api/systemusers/${usersA[0]._id}`, { org: srv.orgId }), 404);
+    assertError(await apiB.req('POST', '/api/v2/bulk/users', {
+        org: srv.orgId, body: [{ username: 'sneak', email: 'sneak@example.test' }],
+        headers: { 'creation-source': 'jumpcloud:bulk' },
+    }), 404);
+    assertError(await apiB.req('PATCH', '/api/v2/bulk/users', {
+        org: srv.orgId, body: [{ id: usersA[0]._id, firstname: 'Sneak' }],
+    }), 404);
+    assertError(await apiB.post('/api/systemusers', { username: 'sneak2', email: 'sneak2@example.test' }, { org: srv.orgId }), 404);
+    assert.equal(await adminA.totalCount(), usersA.length, 'nothing was created in A');
 });
 
 test("a bulk update from B naming A's ids fails per item and changes nothing", async () => {
