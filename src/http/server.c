@@ -281,6 +281,23 @@ static const struct roster_dialect *dialect_for_path(const char *path)
     return &plain_dialect;
 }
 
+/* "GET, POST" for every route of path, for the Allow header of a 405. */
+static const char *allowed_methods(const char *path, struct roster_arena *a)
+{
+    struct roster_buf b;
+    roster_buf_init(&b);
+    for (size_t i = 0; i < roster_nroutes; i++) {
+        if (!route_match(roster_routes[i].pattern, path, NULL, NULL))
+            continue;
+        if (b.len)
+            roster_buf_addstr(&b, ", ");
+        roster_buf_addstr(&b, roster_routes[i].method);
+    }
+    const char *out = roster_arena_strdup(a, b.data ? b.data : "");
+    roster_buf_release(&b);
+    return out;
+}
+
 static void find_route(struct pending *pd, const char *method, const char *path)
 {
     struct roster_req *r = &pd->req;
@@ -399,9 +416,12 @@ static void dispatch(struct pending *pd, struct roster_app *app)
 {
     struct roster_req *r = &pd->req;
     if (!r->route) {
-        if (pd->path_matched)
-            roster_resp_error(r, 405, "method %s is not allowed on %s", r->method, r->path);
-        else
+        if (pd->path_matched) {
+            const char *allow = allowed_methods(r->path, &pd->arena);
+            roster_resp_error(r, 405, "method %s is not allowed on %s (allowed: %s)", r->method,
+                              r->path, allow);
+            roster_resp_header(r, "Allow", allow);
+        } else
             roster_resp_error(r, 404, "no such endpoint: %s %s", r->method, r->path);
         return;
     }

@@ -158,6 +158,10 @@ describe('routing and body errors', () => {
             const r = await admin.req(m, p, { body: m === 'GET' || m === 'DELETE' ? undefined : [] });
             assertError(r, 405);
         }
+        // RFC 9110: a 405 names the methods that are allowed
+        const a = await fetch(`${srv.url}/api/v2/bulk/users`, { method: 'DELETE', headers: { 'x-api-key': srv.adminKey } });
+        assert.equal(a.status, 405);
+        assert.equal(a.headers.get('allow'), 'POST, PATCH');
         const h = await fetch(`${srv.url}/healthz`, { method: 'POST' });
         assert.equal(h.status, 405, 'POST /healthz');
     });
@@ -308,6 +312,11 @@ describe('v1 /api/systemusers CRUD', () => {
         const r2 = await admin.post('/api/systemusers', { ...o, email: u.email });
         assertError(r2, 409, /email/);
         assert.ok(r2.json.message.includes(u.email), r2.json.message);
+        // the same username or e-mail in other letter case is the same person
+        const r1c = await admin.post('/api/systemusers', { ...o, username: u.username.toUpperCase() });
+        assertError(r1c, 409, /username/);
+        const r2c = await admin.post('/api/systemusers', { ...o, email: u.email.toUpperCase() });
+        assertError(r2c, 409, /email/);
         const r3 = await admin.post('/api/systemusers', { ...o, employeeIdentifier: u.employeeIdentifier });
         assertError(r3, 409, /employeeIdentifier/);
         assert.ok(r3.json.message.includes(u.employeeIdentifier), r3.json.message);

@@ -381,6 +381,15 @@ static void test_conflicts(void)
     CHECK_EQ_STR(err.field, "email");
     CHECK_EQ_STR(err.msg, "email \"alpha@example.com\" already exists");
 
+    /* usernames and e-mail addresses collide regardless of case; values keep their case */
+    make_user(&d, "ALPHA", "other2@example.com");
+    CHECK_EQ_INT(create(org_b.id, &d, &err), ROSTER_ECONFLICT);
+    CHECK_EQ_STR(err.field, "username");
+    CHECK_EQ_STR(err.msg, "username \"ALPHA\" already exists");
+    make_user(&d, "beta", "Alpha@Example.COM");
+    CHECK_EQ_INT(create(org_b.id, &d, &err), ROSTER_ECONFLICT);
+    CHECK_EQ_STR(err.field, "email");
+
     make_user(&d, "beta", "beta@example.com");
     d.f[RU_EMPLOYEE_ID] = "EMP-1";
     CHECK_EQ_INT(create(org_b.id, &d, &err), ROSTER_ECONFLICT);

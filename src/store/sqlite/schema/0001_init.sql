@@ -65,8 +65,10 @@ CREATE TABLE users (
 -- lookups and keyset paging inside one organisation (every access is org-scoped)
 CREATE UNIQUE INDEX users_org_id ON users (org_num, id);
 -- uniqueness per organisation; the store maps a violation to the field by index column
-CREATE UNIQUE INDEX users_org_username ON users (org_num, username);
-CREATE UNIQUE INDEX users_org_email ON users (org_num, email);
+-- Usernames and e-mail addresses are unique regardless of (ASCII) case: "JDoe" and "jdoe",
+-- or "A@x.io" and "a@x.io", name the same person. Values are stored as given.
+CREATE UNIQUE INDEX users_org_username ON users (org_num, username COLLATE NOCASE);
+CREATE UNIQUE INDEX users_org_email ON users (org_num, email COLLATE NOCASE);
 CREATE UNIQUE INDEX users_org_employee_id ON users (org_num, employee_id)
     WHERE employee_id IS NOT NULL;
 -- Further per-field indexes come with the dialects that filter on them (each index costs
