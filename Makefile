@@ -31,7 +31,7 @@ format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')
 
 lint:
-	@cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	@cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
 	  --std=c11 --inline-suppr -I include -I src --suppress=missingIncludeSystem src
 
 clean:

@@ -35,11 +35,11 @@ void roster_random(void *buf, size_t n)
 
 void roster_hex(const void *data, size_t n, char *out)
 {
-    static const char digits[] = "0123456789abcdef";
+    static const char hexdigits[] = "0123456789abcdef";
     const unsigned char *p = data;
     for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[p[i] >> 4];
-        out[2 * i + 1] = digits[p[i] & 15];
+        out[2 * i] = hexdigits[p[i] >> 4];
+        out[2 * i + 1] = hexdigits[p[i] & 15];
     }
     out[2 * n] = '\0';
 }
