@@ -62,10 +62,13 @@ int roster_user_update(struct roster_ctx *ctx, const char *user_id, const struct
 
 /* --- bulk jobs --- */
 
-/* Decodes one input item of a job into a user (create) or a patch with id set (update).
- * Provided by the dialect that accepted the job, named in the job's params ("codec"). */
-typedef int (*roster_item_decode_fn)(json_t *item, int kind, struct roster_user *out,
-                                     struct roster_arena *a, struct roster_err *err);
+/* Decodes one input item of a job, the JSON text json[0..len) (one element span of the
+ * chunk, already validated by roster_json_scan), into a user (create) or a patch with id set
+ * (update). Provided by the dialect that accepted the job, named in the job's params
+ * ("codec"). */
+typedef int (*roster_item_decode_fn)(const char *json, size_t len, int kind,
+                                     struct roster_user *out, struct roster_arena *a,
+                                     struct roster_err *err);
 /* Registers a codec under name (static storage); call before the job engine starts. */
 void roster_job_codec_register(const char *name, roster_item_decode_fn fn);
 
@@ -80,12 +83,12 @@ int roster_job_submit(struct roster_ctx *ctx, int kind, const char *raw,
 
 struct roster_item_result {
     int64_t index;
-    int status; /* enum roster_item_status */
+    int status;          /* enum roster_item_status */
     const char *message; /* "" on success */
     const char *field;   /* the offending field on failure, or NULL */
     const char *user_id; /* the created/updated user, or NULL */
     const char *username, *email;
-    int64_t updated_ms;  /* when the result was written; the job's created time if pending */
+    int64_t updated_ms; /* when the result was written; the job's created time if pending */
 };
 
 /* Results of items [skip, skip+limit) of job_id, in input order, one per item (pending

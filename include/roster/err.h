@@ -15,10 +15,10 @@ enum roster_code {
     ROSTER_ECONFLICT = 3, /* uniqueness violated (username, email, employee id) */
     ROSTER_EAUTH = 4,     /* missing or unknown credential */
     ROSTER_EFORBIDDEN = 5,
-    ROSTER_ETOOBIG = 6,   /* body or list over its limit */
-    ROSTER_ESTALE = 7,    /* a lease or version no longer held */
-    ROSTER_EBUSY = 8,     /* store busy; safe to retry */
-    ROSTER_EIO = 9,       /* store or system failure */
+    ROSTER_ETOOBIG = 6, /* body or list over its limit */
+    ROSTER_ESTALE = 7,  /* a lease or version no longer held */
+    ROSTER_EBUSY = 8,   /* store busy; safe to retry */
+    ROSTER_EIO = 9,     /* store or system failure */
     ROSTER_ENOMEM = 10,
     ROSTER_EUNSUPPORTED = 11,
 };

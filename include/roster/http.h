@@ -58,7 +58,7 @@ struct roster_resp_header {
 struct roster_req {
     struct roster_ctx ctx;
     const char *method;
-    const char *path; /* decoded path, no query string */
+    const char *path;                           /* decoded path, no query string */
     const char *params[ROSTER_MAX_PATH_PARAMS]; /* {x} captures, in order, URL-decoded */
     size_t nparams;
     const char *body; /* NUL-terminated; "" when there is none */

@@ -31,12 +31,12 @@ enum roster_job_status {
 struct roster_job {
     char id[ROSTER_ID_LEN + 1];
     char org_id[ROSTER_ID_LEN + 1];
-    int kind;   /* enum roster_job_kind */
-    int status; /* enum roster_job_status */
-    int64_t total;   /* number of input items */
-    int64_t done;    /* items with a result */
-    int64_t ok;      /* items that succeeded */
-    int64_t failed;  /* items that failed */
+    int kind;                /* enum roster_job_kind */
+    int status;              /* enum roster_job_status */
+    int64_t total;           /* number of input items */
+    int64_t done;            /* items with a result */
+    int64_t ok;              /* items that succeeded */
+    int64_t failed;          /* items that failed */
     const char *params_json; /* job-wide parameters (creation source, default state), JSON object */
     int64_t created_ms, updated_ms;
 };
@@ -47,8 +47,8 @@ struct roster_chunk {
     char org_id[ROSTER_ID_LEN + 1];
     int kind;
     int64_t chunk_no;
-    int64_t first_idx;  /* index of the chunk's first item in the job's input */
-    int64_t count;      /* number of items */
+    int64_t first_idx;       /* index of the chunk's first item in the job's input */
+    int64_t count;           /* number of items */
     const char *items_json;  /* JSON array of count items, as received */
     const char *params_json; /* the job's params_json */
     int64_t lease_token;     /* must be presented at commit */

@@ -21,7 +21,6 @@ struct roster_json_span {
  * (allocated in a) and *n their count; otherwise *n = 0 and *top is its first byte.
  * Errors: ROSTER_EINVAL with a message "invalid JSON at line L column C: <what>". */
 int roster_json_scan(const char *text, size_t len, struct roster_arena *a,
-                     struct roster_json_span **spans, size_t *n, char *top,
-                     struct roster_err *err);
+                     struct roster_json_span **spans, size_t *n, char *top, struct roster_err *err);
 
 #endif

@@ -20,9 +20,12 @@ enum roster_qkey {
     RQ_STATE,           /* integer enum roster_state */
     RQ_CREATED,         /* ms since epoch */
     RQ_MODIFIED,        /* ms since epoch */
+    /* keys of scheduled state changes (schedule_list); RQ_ID and RQ_STATE apply there too */
+    RQ_USER_ID, /* the 24-hex user a schedule is for */
+    RQ_DUE,     /* ms since epoch: when a schedule is due */
     RQ_NKEYS
 };
-bool roster_qkey_is_int(int key); /* RQ_NUM_ID, RQ_STATE, RQ_CREATED, RQ_MODIFIED */
+bool roster_qkey_is_int(int key); /* RQ_NUM_ID, RQ_STATE, RQ_CREATED, RQ_MODIFIED, RQ_DUE */
 
 enum roster_op {
     ROSTER_OP_EQ,
@@ -79,8 +82,8 @@ void roster_query_init(struct roster_query *q);
 /* Parses one filter expression "<field>:<operator>:<value>" (the JumpCloud grammar) and
  * appends it to q. Field names are looked up in names[] (NULL-terminated by name).
  * Values: `in` and `between` take values separated by '|'; an `eq` value ending in '*'
- * becomes a prefix match; for RQ_STATE the value is a state name, for RQ_CREATED and
- * RQ_MODIFIED an RFC 3339 time, for RQ_NUM_ID an integer. Strings are allocated in a.
+ * becomes a prefix match; for RQ_STATE the value is a state name, for RQ_CREATED,
+ * RQ_MODIFIED and RQ_DUE an RFC 3339 time, for RQ_NUM_ID an integer. Strings are allocated in a.
  * Errors: ROSTER_EINVAL naming the expression and what is wrong. */
 int roster_filter_parse(struct roster_query *q, const char *expr, const struct roster_qname *names,
                         struct roster_arena *a, struct roster_err *err);

@@ -27,6 +27,7 @@
 #include "roster/err.h"
 #include "roster/job.h"
 #include "roster/query.h"
+#include "roster/schedule.h"
 #include "roster/user.h"
 
 #define ROSTER_STORE_VERSION 1
@@ -115,11 +116,54 @@ struct roster_store_methods {
     int (*chunk_renew)(struct roster_conn *c, const struct roster_chunk *ch, int64_t until_ms,
                        struct roster_err *err);
     /* The chunks of job_id (in org_id) that overlap items [from, to), in order. */
-    int (*job_results)(struct roster_conn *c, const char *org_id, const char *job_id,
-                       int64_t from, int64_t to, struct roster_arena *a,
-                       struct roster_chunk_results **out, size_t *n, struct roster_err *err);
+    int (*job_results)(struct roster_conn *c, const char *org_id, const char *job_id, int64_t from,
+                       int64_t to, struct roster_arena *a, struct roster_chunk_results **out,
+                       size_t *n, struct roster_err *err);
     /* Drops every lease (embedded stores, at server start: the previous process is gone). */
     int (*lease_reset_all)(struct roster_conn *c, struct roster_err *err);
+
+    /* --- scheduled state changes (include/roster/schedule.h) --- appended in version 1 */
+    /* Stores s[0..n) (all of one organisation, s[i].org_id) pending, all or nothing. Assigns
+     * each id (if empty) and created_ms. Does not check that the users exist. */
+    int (*schedule_create)(struct roster_conn *c, struct roster_schedule *s, size_t n,
+                           struct roster_err *err);
+    /* Pending schedules of org_id matching q (filters on RQ_ID, RQ_USER_ID, RQ_STATE, RQ_DUE,
+     * ANDed; q->sorts ignored), ordered by due time then id, from q->skip, at most
+     * q->limit; *total = all matching when q->want_total (else -1). */
+    int (*schedule_list)(struct roster_conn *c, const char *org_id, const struct roster_query *q,
+                         struct roster_arena *a, struct roster_schedule **out, size_t *n,
+                         int64_t *total, struct roster_err *err);
+    /* One schedule of org_id, whatever its status. */
+    int (*schedule_get)(struct roster_conn *c, const char *org_id, const char *id,
+                        struct roster_schedule *out, struct roster_arena *a,
+                        struct roster_err *err);
+    /* Pending -> cancelled; ROSTER_ENOTFOUND if missing, of another org, or not pending. */
+    int (*schedule_cancel)(struct roster_conn *c, const char *org_id, const char *id,
+                           int64_t now_ms, struct roster_err *err);
+    /* For each of user_ids[0..nusers): its next pending ACTIVATED and its next pending
+     * SUSPENDED change (earliest due, then lowest id), all of them ordered by due then id. */
+    int (*schedule_next)(struct roster_conn *c, const char *org_id, const char *const *user_ids,
+                         size_t nusers, struct roster_arena *a, struct roster_schedule **out,
+                         size_t *n, struct roster_err *err);
+    /* Leases up to max pending schedules (any organisation) due at or before now_ms whose
+     * lease is free or expired, earliest due first; *n = 0 when none. */
+    int (*schedule_claim_due)(struct roster_conn *c, int64_t now_ms, int64_t lease_ms, size_t max,
+                              struct roster_arena *a, struct roster_schedule **out, size_t *n,
+                              struct roster_err *err);
+    /* Records the outcome of a claimed schedule (status APPLIED or FAILED, outcome text,
+     * s->message_id) if its lease token still holds, else ROSTER_ESTALE. Meant to run in the
+     * caller's transaction that also wrote the user update. */
+    int (*schedule_finish)(struct roster_conn *c, const struct roster_schedule *s, int status,
+                           const char *outcome, int64_t now_ms, struct roster_err *err);
+    /* The earliest due time of any pending schedule (any organisation); ROSTER_ENOTFOUND
+     * when there is none. */
+    int (*schedule_next_due)(struct roster_conn *c, int64_t *due_ms, struct roster_err *err);
+
+    /* --- message outbox --- */
+    /* Stores m; assigns id (if empty) and created_ms. */
+    int (*message_create)(struct roster_conn *c, struct roster_message *m, struct roster_err *err);
+    int (*message_get)(struct roster_conn *c, const char *org_id, const char *id,
+                       struct roster_message *out, struct roster_arena *a, struct roster_err *err);
 };
 
 struct roster_store {
@@ -232,9 +276,8 @@ ROSTER_STORE_WRAP(roster_store_chunk_claim, chunk_claim,
                    struct roster_chunk *out, struct roster_arena *a, struct roster_err *err),
                   (c, now_ms, lease_ms, out, a, err))
 ROSTER_STORE_WRAP(roster_store_chunk_complete, chunk_complete,
-                  (struct roster_conn * c, const struct roster_chunk *ch,
-                   const char *results_json, int64_t nok, int64_t nfailed, int64_t now_ms,
-                   struct roster_err *err),
+                  (struct roster_conn * c, const struct roster_chunk *ch, const char *results_json,
+                   int64_t nok, int64_t nfailed, int64_t now_ms, struct roster_err *err),
                   (c, ch, results_json, nok, nfailed, now_ms, err))
 ROSTER_STORE_WRAP(roster_store_chunk_renew, chunk_renew,
                   (struct roster_conn * c, const struct roster_chunk *ch, int64_t until_ms,
@@ -242,11 +285,53 @@ ROSTER_STORE_WRAP(roster_store_chunk_renew, chunk_renew,
                   (c, ch, until_ms, err))
 ROSTER_STORE_WRAP(roster_store_job_results, job_results,
                   (struct roster_conn * c, const char *org_id, const char *job_id, int64_t from,
-                   int64_t to, struct roster_arena *a, struct roster_chunk_results **out,
-                   size_t *n, struct roster_err *err),
+                   int64_t to, struct roster_arena *a, struct roster_chunk_results **out, size_t *n,
+                   struct roster_err *err),
                   (c, org_id, job_id, from, to, a, out, n, err))
 ROSTER_STORE_WRAP(roster_store_lease_reset_all, lease_reset_all,
                   (struct roster_conn * c, struct roster_err *err), (c, err))
+
+ROSTER_STORE_WRAP(roster_store_schedule_create, schedule_create,
+                  (struct roster_conn * c, struct roster_schedule *s, size_t n,
+                   struct roster_err *err),
+                  (c, s, n, err))
+ROSTER_STORE_WRAP(roster_store_schedule_list, schedule_list,
+                  (struct roster_conn * c, const char *org_id, const struct roster_query *q,
+                   struct roster_arena *a, struct roster_schedule **out, size_t *n, int64_t *total,
+                   struct roster_err *err),
+                  (c, org_id, q, a, out, n, total, err))
+ROSTER_STORE_WRAP(roster_store_schedule_get, schedule_get,
+                  (struct roster_conn * c, const char *org_id, const char *id,
+                   struct roster_schedule *out, struct roster_arena *a, struct roster_err *err),
+                  (c, org_id, id, out, a, err))
+ROSTER_STORE_WRAP(roster_store_schedule_cancel, schedule_cancel,
+                  (struct roster_conn * c, const char *org_id, const char *id, int64_t now_ms,
+                   struct roster_err *err),
+                  (c, org_id, id, now_ms, err))
+ROSTER_STORE_WRAP(roster_store_schedule_next, schedule_next,
+                  (struct roster_conn * c, const char *org_id, const char *const *user_ids,
+                   size_t nusers, struct roster_arena *a, struct roster_schedule **out, size_t *n,
+                   struct roster_err *err),
+                  (c, org_id, user_ids, nusers, a, out, n, err))
+ROSTER_STORE_WRAP(roster_store_schedule_claim_due, schedule_claim_due,
+                  (struct roster_conn * c, int64_t now_ms, int64_t lease_ms, size_t max,
+                   struct roster_arena *a, struct roster_schedule **out, size_t *n,
+                   struct roster_err *err),
+                  (c, now_ms, lease_ms, max, a, out, n, err))
+ROSTER_STORE_WRAP(roster_store_schedule_finish, schedule_finish,
+                  (struct roster_conn * c, const struct roster_schedule *s, int status,
+                   const char *outcome, int64_t now_ms, struct roster_err *err),
+                  (c, s, status, outcome, now_ms, err))
+ROSTER_STORE_WRAP(roster_store_schedule_next_due, schedule_next_due,
+                  (struct roster_conn * c, int64_t *due_ms, struct roster_err *err),
+                  (c, due_ms, err))
+ROSTER_STORE_WRAP(roster_store_message_create, message_create,
+                  (struct roster_conn * c, struct roster_message *m, struct roster_err *err),
+                  (c, m, err))
+ROSTER_STORE_WRAP(roster_store_message_get, message_get,
+                  (struct roster_conn * c, const char *org_id, const char *id,
+                   struct roster_message *out, struct roster_arena *a, struct roster_err *err),
+                  (c, org_id, id, out, a, err))
 
 /* backends */
 extern const struct roster_store_methods roster_store_sqlite;

@@ -44,15 +44,15 @@ enum roster_ufield {
 enum roster_ufield_kind { RU_KIND_STR, RU_KIND_JSON_ARRAY, RU_KIND_JSON_OBJECT };
 
 struct roster_ufield_info {
-    const char *column;  /* store column name, also the canonical name in logs */
-    const char *label;   /* the name clients know (JumpCloud spelling), used in messages */
-    int kind;            /* enum roster_ufield_kind */
-    unsigned max_len;    /* max characters for strings, 0 = unlimited */
+    const char *column; /* store column name, also the canonical name in logs */
+    const char *label;  /* the name clients know (JumpCloud spelling), used in messages */
+    int kind;           /* enum roster_ufield_kind */
+    unsigned max_len;   /* max characters for strings, 0 = unlimited */
 };
 extern const struct roster_ufield_info roster_ufields[RU_NFIELDS];
 
 enum roster_state { ROSTER_STAGED = 0, ROSTER_ACTIVATED = 1, ROSTER_SUSPENDED = 2 };
-const char *roster_state_name(int state);           /* "STAGED" ... */
+const char *roster_state_name(int state);          /* "STAGED" ... */
 int roster_state_parse(const char *s, int *state); /* 0 or -1; exact upper case */
 
 /* Bits of roster_user.set for fields that are not in f[] */
@@ -96,9 +96,9 @@ struct roster_org {
     /* company block (Concur) */
     const char *address, *city, *region, *zip, *country;
     /* default state of new users by creation path (JumpCloud newSystemUserStateDefaults) */
-    int default_state_bulk;        /* creation-source jumpcloud:bulk (csvImport) */
-    int default_state_app_import;  /* other creation sources (applicationImport) */
-    int default_state_manual;      /* single-user POST (manualEntry) */
+    int default_state_bulk;       /* creation-source jumpcloud:bulk (csvImport) */
+    int default_state_app_import; /* other creation sources (applicationImport) */
+    int default_state_manual;     /* single-user POST (manualEntry) */
     int64_t created_ms;
 };
 
@@ -106,8 +106,8 @@ struct roster_key {
     char id[ROSTER_ID_LEN + 1];
     char org_id[ROSTER_ID_LEN + 1];
     const char *name;
-    char hash[65];  /* SHA-256 hex of the secret; the secret itself is never stored */
-    bool all_orgs;  /* may select any organisation with x-org-id */
+    char hash[65]; /* SHA-256 hex of the secret; the secret itself is never stored */
+    bool all_orgs; /* may select any organisation with x-org-id */
     int64_t created_ms;
     int64_t revoked_ms; /* 0 = active */
 };

@@ -7,7 +7,6 @@
 
 #include "roster/cli.h"
 #include "roster/http.h"
-#include "roster/jsonutil.h"
 #include "roster/store.h"
 
 #define DEFAULT_STORE "./roster-data/roster.db"
@@ -41,8 +40,6 @@ static void usage(FILE *f)
 
 int roster_cli_main(int argc, char **argv)
 {
-    /* before any jansson value exists: the hooks must see every allocation */
-    roster_json_init();
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         usage(argc < 2 ? stderr : stdout);

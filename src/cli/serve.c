@@ -90,10 +90,14 @@ done:
 int roster_cmd_serve(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"listen", required_argument, NULL, 'l'},    {"store", required_argument, NULL, 's'},
-        {"workers", required_argument, NULL, 'w'},   {"max-body", required_argument, NULL, 'b'},
-        {"log-level", required_argument, NULL, 'v'}, {"http-threads", required_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
+        {"listen", required_argument, NULL, 'l'},
+        {"store", required_argument, NULL, 's'},
+        {"workers", required_argument, NULL, 'w'},
+        {"max-body", required_argument, NULL, 'b'},
+        {"log-level", required_argument, NULL, 'v'},
+        {"http-threads", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     struct roster_app app;
     memset(&app, 0, sizeof(app));
@@ -218,7 +222,7 @@ int roster_cmd_serve(int argc, char **argv)
     roster_log(ROSTER_LOG_INFO, "stopping", "signal=%d", sig);
     rc = 0;
 done:
-    roster_server_stop(srv); /* first: no new work is accepted */
+    roster_server_stop(srv);    /* first: no new work is accepted */
     roster_jobs_stop(app.jobs); /* then: workers finish or roll back their chunk */
     roster_conn_close(c);
     roster_store_close(app.store);

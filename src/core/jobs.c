@@ -207,9 +207,9 @@ static bool is_store_failure(int rc)
 
 /* One input item on its way through a chunk. */
 struct item {
-    int rc;                 /* 0, or the item's failure */
-    struct roster_err err;  /* its message when rc != 0 */
-    struct roster_user u;   /* decoded (create: validated) user or patch */
+    int rc;                /* 0, or the item's failure */
+    struct roster_err err; /* its message when rc != 0 */
+    struct roster_user u;  /* decoded (create: validated) user or patch */
 };
 
 static void write_item_result(struct roster_jsonw *w, const struct item *it)
@@ -228,40 +228,43 @@ static void write_item_result(struct roster_jsonw *w, const struct item *it)
     roster_jsonw_arr_end(w);
 }
 
-/* Phase 1, outside any transaction (workers run it in parallel): parse, decode and, for
- * creates, validate every item. */
-static void prepare_items(const struct roster_chunk *ch, struct roster_ctx *ctx,
-                          struct item *items)
+/* Phase 1, outside any transaction (workers run it in parallel): cut the chunk into its
+ * items with the scanner (which also validates it: the codec reads only validated text),
+ * then decode and, for creates, validate every item. No document is built. */
+static void prepare_items(const struct roster_chunk *ch, struct roster_ctx *ctx, struct item *items)
 {
-    json_error_t jerr;
-    /* the chunk's jansson values live in the worker arena (see roster/jsonutil.h) */
-    roster_json_use_arena(ctx->arena);
-    json_t *arr = json_loads(ch->items_json, 0, &jerr);
+    struct roster_err serr;
+    roster_err_clear(&serr);
+    struct roster_json_span *spans = NULL;
+    size_t nspans = 0;
+    char top = 0;
+    const char *text = ch->items_json ? ch->items_json : "";
+    int unreadable = roster_json_scan(text, strlen(text), ctx->arena, &spans, &nspans, &top, &serr);
+    if (!unreadable && top != '[')
+        unreadable = roster_err_set(&serr, ROSTER_EINVAL, "not a JSON array");
     json_t *params = json_loads(ch->params_json ? ch->params_json : "{}", 0, NULL);
     roster_item_decode_fn decode = codec_find(json_string_value(json_object_get(params, "codec")));
     int default_state = (int)json_integer_value(json_object_get(params, "default_state"));
+    json_decref(params);
     for (int64_t i = 0; i < ch->count; i++) {
         struct item *it = &items[i];
-        json_t *item = json_array_get(arr, (size_t)i);
-        if (!arr)
+        if (unreadable)
             it->rc = roster_err_set(&it->err, ROSTER_EINVAL, "stored job input is unreadable: %s",
-                                    jerr.text);
-        else if (!item)
+                                    serr.msg);
+        else if ((size_t)i >= nspans)
             it->rc = roster_err_set(&it->err, ROSTER_EINVAL, "stored job input has no item %lld",
                                     (long long)i);
         else if (!decode)
             it->rc = roster_err_set(&it->err, ROSTER_EINVAL, "no codec for this job");
         else
-            it->rc = decode(item, ch->kind, &it->u, ctx->arena, &it->err);
+            it->rc = decode(text + spans[i].start, spans[i].end - spans[i].start, ch->kind, &it->u,
+                            ctx->arena, &it->err);
         if (it->rc == 0 && ch->kind == ROSTER_JOB_USERS_CREATE)
             it->rc = roster_user_prepare_create(ctx, &it->u, default_state, &it->err);
         else if (it->rc == 0 && ch->kind != ROSTER_JOB_USERS_UPDATE)
-            it->rc = roster_err_set(&it->err, ROSTER_EINVAL, "job kind %d is not a user job",
-                                    ch->kind);
+            it->rc =
+                roster_err_set(&it->err, ROSTER_EINVAL, "job kind %d is not a user job", ch->kind);
     }
-    json_decref(arr);
-    json_decref(params);
-    roster_json_use_arena(NULL);
 }
 
 /* Phase 2 for one chunk, inside the caller's transaction: apply every prepared item and
@@ -298,8 +301,7 @@ static int apply_chunk(struct roster_conn *conn, const struct roster_chunk *ch,
             nfailed++;
     }
     roster_jsonw_arr_end(&w);
-    return roster_store_chunk_complete(conn, ch, results->data, nok, nfailed, roster_now_ms(),
-                                       err);
+    return roster_store_chunk_complete(conn, ch, results->data, nok, nfailed, roster_now_ms(), err);
 }
 
 /* Runs chunks[0..n) in ONE transaction (group commit: one fsync for all of them). */
@@ -398,8 +400,8 @@ static void *worker_main(void *arg)
         int rc = 0;
         roster_err_clear(&err);
         while (nbatch < BATCH_CHUNKS && nitems < BATCH_ITEMS) {
-            rc = roster_store_chunk_claim(conn, roster_now_ms(), LEASE_MS, &batch[nbatch],
-                                          &arena, &err);
+            rc = roster_store_chunk_claim(conn, roster_now_ms(), LEASE_MS, &batch[nbatch], &arena,
+                                          &err);
             if (rc != 0)
                 break;
             nitems += batch[nbatch++].count;
@@ -425,9 +427,8 @@ static void *worker_main(void *arg)
                 }
             } else if (rc != 0) {
                 roster_log(ROSTER_LOG_WARN, "chunk not applied; it will be retried",
-                           "job=%s chunk=%lld code=%s msg=\"%s\" detail=\"%s\"",
-                           batch[0].job_id, (long long)batch[0].chunk_no, roster_code_name(rc),
-                           err.msg, err.detail);
+                           "job=%s chunk=%lld code=%s msg=\"%s\" detail=\"%s\"", batch[0].job_id,
+                           (long long)batch[0].chunk_no, roster_code_name(rc), err.msg, err.detail);
             } else {
                 roster_log(ROSTER_LOG_DEBUG, "batch done", "chunks=%zu items=%lld ms=%lld", nbatch,
                            (long long)nitems, (long long)(roster_monotonic_ms() - t0));

@@ -15,7 +15,8 @@ void roster_query_init(struct roster_query *q)
 
 bool roster_qkey_is_int(int key)
 {
-    return key == RQ_NUM_ID || key == RQ_STATE || key == RQ_CREATED || key == RQ_MODIFIED;
+    return key == RQ_NUM_ID || key == RQ_STATE || key == RQ_CREATED || key == RQ_MODIFIED ||
+           key == RQ_DUE;
 }
 
 static const struct {
@@ -54,7 +55,7 @@ static int parse_int_value(int key, const char *s, int64_t *out)
         *out = st;
         return 0;
     }
-    if (key == RQ_CREATED || key == RQ_MODIFIED)
+    if (key == RQ_CREATED || key == RQ_MODIFIED || key == RQ_DUE)
         return roster_time_parse(s, out);
     return roster_parse_i64(s, out);
 }
@@ -66,6 +67,7 @@ static const char *int_value_hint(int key)
         return "is not a state (use STAGED, ACTIVATED or SUSPENDED)";
     case RQ_CREATED:
     case RQ_MODIFIED:
+    case RQ_DUE:
         return "is not a date-time (use RFC 3339, e.g. 2020-01-01T02:00:00Z)";
     default:
         return "is not an integer";

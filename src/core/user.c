@@ -25,9 +25,12 @@
  *   ("" in a JSON field means no value, as the JSON writer prints it as null.)
  */
 #include "roster/user.h"
+#include "roster/jsonr.h"
+#include "roster/jsonscan.h"
 
-#include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define QUOTE_MAX_CHARS 64
@@ -217,80 +220,167 @@ static int fail_elem(struct roster_err *err, int field, size_t idx, const char *
     return ROSTER_EINVAL;
 }
 
-static bool long_string(json_t *s, size_t max)
+/* JSON fields are checked without a document: the scanner validates the text (the field
+ * may hold anything) and gives the array's element spans; the pull reader then looks into
+ * each element. */
+
+static bool long_string(const struct roster_jsonr_val *s, size_t max)
 {
-    long n = utf8_count(json_string_value(s));
-    return n < 0 || (size_t)n > max;
+    size_t n;
+    return roster_jsonr_str_chars(s, &n) != 0 || n > max;
 }
 
-static int check_attribute(json_t *el, size_t idx, struct roster_err *err)
+/* The members k1 and k2 of element el (the last of duplicates, as in jansson); *h1 and *h2
+ * say whether they were there. -1 if the element cannot be read. One pass over el. */
+static int members(const struct roster_jsonr_val *el, const char *k1, struct roster_jsonr_val *v1,
+                   bool *h1, const char *k2, struct roster_jsonr_val *v2, bool *h2)
 {
-    json_t *name = json_object_get(el, "name"), *value = json_object_get(el, "value");
-    if (!name || json_is_null(name))
+    struct roster_jsonr it;
+    struct roster_jsonr_val k, v;
+    int r;
+    *h1 = *h2 = false;
+    if (roster_jsonr_open(&it, el) != 0)
+        return -1;
+    while ((r = roster_jsonr_next(&it, &k, &v)) == 1) {
+        if (roster_jsonr_str_eq(&k, k1))
+            *v1 = v, *h1 = true;
+        else if (roster_jsonr_str_eq(&k, k2))
+            *v2 = v, *h2 = true;
+    }
+    return r;
+}
+
+static bool is_null(const struct roster_jsonr_val *v)
+{
+    return v->type == ROSTER_JSONR_NULL;
+}
+
+static int check_attribute(const struct roster_jsonr_val *el, size_t idx, struct roster_err *err)
+{
+    struct roster_jsonr_val name, value;
+    bool has_name, has_value;
+    if (members(el, "name", &name, &has_name, "value", &value, &has_value))
+        return reject(err, RU_ATTRIBUTES, NULL, "is not valid JSON");
+    if (!has_name || is_null(&name))
         return fail_elem(err, RU_ATTRIBUTES, idx, "name", "is required");
-    if (!json_is_string(name))
+    if (name.type != ROSTER_JSONR_STRING)
         return fail_elem(err, RU_ATTRIBUTES, idx, "name", "must be a string");
-    if (json_string_length(name) == 0)
+    if (name.len == 2) /* "": no escape makes an empty string (\u0000 is refused) */
         return fail_elem(err, RU_ATTRIBUTES, idx, "name", "must not be empty");
-    if (!value)
+    if (!has_value)
         return fail_elem(err, RU_ATTRIBUTES, idx, "value", "is required");
-    if (!json_is_string(value) && !json_is_number(value) && !json_is_boolean(value))
+    switch (value.type) {
+    case ROSTER_JSONR_STRING:
+        if (long_string(&value, ATTR_VALUE_MAX))
+            return fail_elem(err, RU_ATTRIBUTES, idx, "value", "is longer than 1024 characters");
+        return 0;
+    case ROSTER_JSONR_INTEGER:
+    case ROSTER_JSONR_REAL:
+    case ROSTER_JSONR_TRUE:
+    case ROSTER_JSONR_FALSE:
+        return 0;
+    default:
         return fail_elem(err, RU_ATTRIBUTES, idx, "value", "must be a string, number or boolean");
-    if (json_is_string(value) && long_string(value, ATTR_VALUE_MAX))
-        return fail_elem(err, RU_ATTRIBUTES, idx, "value", "is longer than 1024 characters");
-    return 0;
+    }
 }
 
-static int check_phone(json_t *el, size_t idx, struct roster_err *err)
+static int check_phone(const struct roster_jsonr_val *el, size_t idx, struct roster_err *err)
 {
-    json_t *number = json_object_get(el, "number"), *type = json_object_get(el, "type");
-    if (!number || json_is_null(number))
+    struct roster_jsonr_val number, type;
+    bool has_number, has_type;
+    if (members(el, "number", &number, &has_number, "type", &type, &has_type))
+        return reject(err, RU_PHONES, NULL, "is not valid JSON");
+    if (!has_number || is_null(&number))
         return fail_elem(err, RU_PHONES, idx, "number", "is required");
-    if (!json_is_string(number))
+    if (number.type != ROSTER_JSONR_STRING)
         return fail_elem(err, RU_PHONES, idx, "number", "must be a string");
-    if (long_string(number, PHONE_NUMBER_MAX))
+    if (long_string(&number, PHONE_NUMBER_MAX))
         return fail_elem(err, RU_PHONES, idx, "number", "is longer than 1024 characters");
-    if (type && !json_is_null(type) && !json_is_string(type))
+    if (has_type && !is_null(&type) && type.type != ROSTER_JSONR_STRING)
         return fail_elem(err, RU_PHONES, idx, "type", "must be a string");
     return 0;
+}
+
+/* The scanner needs an arena for the element spans and the validator is given none: each
+ * thread keeps a small one (released when the thread exits), cleared after every use. */
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static bool scratch_ok;
+
+static void scratch_free(void *p)
+{
+    roster_arena_release(p);
+    free(p);
+}
+
+static void scratch_init(void)
+{
+    scratch_ok = pthread_key_create(&scratch_key, scratch_free) == 0;
+}
+
+/* This thread's scratch arena, or NULL if it cannot have one. */
+static struct roster_arena *scratch(void)
+{
+    pthread_once(&scratch_once, scratch_init);
+    if (!scratch_ok)
+        return NULL;
+    struct roster_arena *a = pthread_getspecific(scratch_key);
+    if (!a && (a = malloc(sizeof(*a))) != NULL) {
+        roster_arena_init(a, 32 * 1024); /* the spans of a 1,000-element array fit */
+        if (pthread_setspecific(scratch_key, a) != 0) {
+            free(a);
+            a = NULL;
+        }
+    }
+    return a;
 }
 
 static int check_json(const struct roster_user *u, int i, struct roster_err *err)
 {
     const char *v = u->f[i];
     int rc = 0;
-    json_error_t jerr;
-    json_t *root = json_loads(v, JSON_DECODE_ANY, &jerr);
-    if (!root) {
+    struct roster_arena local, *a = scratch();
+    if (!a) {
+        roster_arena_init(&local, 0);
+        a = &local;
+    }
+    struct roster_json_span *spans;
+    size_t n;
+    char top;
+    if (roster_json_scan(v, strlen(v), a, &spans, &n, &top, NULL) != 0) {
         rc = reject(err, i, v, "is not valid JSON");
         goto fail;
     }
     if (roster_ufields[i].kind == RU_KIND_JSON_OBJECT) {
-        if (!json_is_object(root))
+        if (top != '{')
             rc = reject(err, i, NULL, "must be a JSON object");
         goto fail;
     }
-    if (!json_is_array(root)) {
+    if (top != '[') {
         rc = reject(err, i, NULL, "must be an array of objects");
         goto fail;
     }
-    size_t idx;
-    json_t *el;
-    json_array_foreach(root, idx, el)
-    {
-        if (!json_is_object(el)) {
+    for (size_t idx = 0; idx < n; idx++) {
+        if (spans[idx].type != '{') {
             rc = fail_elem(err, i, idx, NULL, "must be an object");
             goto fail;
         }
-        if (i == RU_ATTRIBUTES)
-            rc = check_attribute(el, idx, err);
-        else if (i == RU_PHONES)
-            rc = check_phone(el, idx, err);
+        if (i != RU_ATTRIBUTES && i != RU_PHONES)
+            continue;
+        struct roster_jsonr_val el;
+        if (roster_jsonr_parse(v + spans[idx].start, spans[idx].end - spans[idx].start, &el)) {
+            rc = reject(err, i, v, "is not valid JSON");
+            goto fail;
+        }
+        rc = i == RU_ATTRIBUTES ? check_attribute(&el, idx, err) : check_phone(&el, idx, err);
         if (rc)
             goto fail;
     }
 fail:
-    json_decref(root);
+    if (a == &local)
+        roster_arena_release(&local);
+    else
+        roster_arena_clear(a);
     return rc;
 }
 

@@ -125,8 +125,7 @@ int roster_time_parse(const char *s, int64_t *ms)
         return -1;
     const char *p = s;
     int y, mo, d, h = 0, mi = 0, sec = 0;
-    if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' ||
-        digits(&p, 2, &d))
+    if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' || digits(&p, 2, &d))
         return -1;
     if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
         return -1;

@@ -8,8 +8,8 @@
 #include "roster/log.h"
 
 static const char *const creation_sources[] = {
-    "jumpcloud:gapps", "jumpcloud:o365",  "jumpcloud:workday", "jumpcloud:scim",
-    "jumpcloud:bulk",  "jumpcloud:custom_integration",
+    "jumpcloud:gapps", "jumpcloud:o365", "jumpcloud:workday",
+    "jumpcloud:scim",  "jumpcloud:bulk", "jumpcloud:custom_integration",
 };
 
 static void submit(struct roster_req *r, int kind)
@@ -23,11 +23,12 @@ static void submit(struct roster_req *r, int kind)
     for (size_t i = 0; i < sizeof(creation_sources) / sizeof(creation_sources[0]); i++)
         known = known || strcmp(source, creation_sources[i]) == 0;
     if (!known) {
-        roster_resp_error(r, 400,
-                          "creation-source \"%.64s\" is not one of jumpcloud:gapps, jumpcloud:o365, "
-                          "jumpcloud:workday, jumpcloud:scim, jumpcloud:bulk, "
-                          "jumpcloud:custom_integration",
-                          source);
+        roster_resp_error(
+            r, 400,
+            "creation-source \"%.64s\" is not one of jumpcloud:gapps, jumpcloud:o365, "
+            "jumpcloud:workday, jumpcloud:scim, jumpcloud:bulk, "
+            "jumpcloud:custom_integration",
+            source);
         return;
     }
     const char *suppress = roster_req_query(r, "suppressEmail");
@@ -61,10 +62,10 @@ static void submit(struct roster_req *r, int kind)
             goto done;
         }
         default_state = strcmp(source, "jumpcloud:bulk") == 0 ? org.default_state_bulk
-                                                               : org.default_state_app_import;
+                                                              : org.default_state_app_import;
     }
-    params = json_pack("{s:s, s:i, s:s, s:b}", "codec", "jumpcloud", "default_state",
-                       default_state, "creation_source", source, "suppress_email",
+    params = json_pack("{s:s, s:i, s:s, s:b}", "codec", "jumpcloud", "default_state", default_state,
+                       "creation_source", source, "suppress_email",
                        suppress && strcmp(suppress, "true") == 0);
     struct roster_job job;
     rc = roster_job_submit(&r->ctx, kind, r->body, items, n, params, &job, &err);
@@ -140,9 +141,9 @@ void jc_bulk_users_results(struct roster_req *r)
     struct roster_job job;
     struct roster_item_result *res;
     size_t n;
-    int rc = roster_id_valid(job_id) ? roster_job_results(&r->ctx, job_id, skip, limit, &job, &res,
-                                                          &n, &err)
-                                     : ROSTER_ENOTFOUND;
+    int rc = roster_id_valid(job_id)
+                 ? roster_job_results(&r->ctx, job_id, skip, limit, &job, &res, &n, &err)
+                 : ROSTER_ENOTFOUND;
     if (rc == ROSTER_ENOTFOUND) {
         roster_resp_error(r, 404, "job \"%.64s\" not found", job_id);
         return;

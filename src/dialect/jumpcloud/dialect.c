@@ -13,5 +13,4 @@ static void jc_error(struct roster_req *r, int status, const char *msg)
     roster_jsonw_obj_end(&w);
 }
 
-const struct roster_dialect roster_jumpcloud_dialect = {"jumpcloud", ROSTER_AUTH_API_KEY,
-                                                        jc_error};
+const struct roster_dialect roster_jumpcloud_dialect = {"jumpcloud", ROSTER_AUTH_API_KEY, jc_error};

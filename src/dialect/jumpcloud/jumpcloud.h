@@ -5,7 +5,6 @@
 #ifndef ROSTER_DIALECT_JUMPCLOUD_H
 #define ROSTER_DIALECT_JUMPCLOUD_H
 
-#include <jansson.h>
 #include <stddef.h>
 
 #include "roster/http.h"
@@ -20,20 +19,25 @@ enum jc_decode_mode {
     JC_DECODE_PUT,    /* systemuserput: a patch, no id in the body */
 };
 
-/* Decodes one JumpCloud user object into out. For CREATE every known field becomes a
- * field of out; for UPDATE/PUT out is a patch (out->set marks the fields given).
- * Known top-level fields map to roster_ufields (by label); phoneNumbers, attributes and
- * addresses are kept as compact JSON; every other field of the bulk-user-create /
- * systemuserput schemas is kept in the RU_EXTRA object verbatim. A field of the wrong
- * JSON type, an unknown state, or a non-object item is ROSTER_EINVAL naming the field.
- * Strings are allocated in a. */
-int jc_user_decode(json_t *obj, int mode, struct roster_user *out, struct roster_arena *a,
-                   struct roster_err *err);
+/* Decodes one JumpCloud user object, the JSON text json[0..len), into out. For CREATE every
+ * known field becomes a field of out; for UPDATE/PUT out is a patch (out->set marks the
+ * fields given). Known top-level fields map to roster_ufields (by label); phoneNumbers,
+ * attributes and addresses keep their JSON text (whitespace between tokens dropped, never
+ * re-serialised); every other field of the bulk-user-create / systemuserput schemas is kept
+ * in the RU_EXTRA object text verbatim. A field of the wrong JSON type, an unknown state, or
+ * a non-object item is ROSTER_EINVAL naming the field. With a key given twice, the last
+ * value counts (as in jansson). Strings are allocated in a.
+ * PRECONDITION: the text was accepted by roster_json_scan (the whole body, or a span it
+ * returned); it is read with roster/jsonr.h, which does not validate again (text that is not
+ * valid JSON fails with "user is not valid JSON" where the reader notices). */
+int jc_user_decode(const char *json, size_t len, int mode, struct roster_user *out,
+                   struct roster_arena *a, struct roster_err *err);
 
-/* The job codec registered as "jumpcloud": kind ROSTER_JOB_USERS_CREATE decodes with
- * JC_DECODE_CREATE, ROSTER_JOB_USERS_UPDATE with JC_DECODE_UPDATE. */
-int jc_item_decode(json_t *item, int kind, struct roster_user *out, struct roster_arena *a,
-                   struct roster_err *err);
+/* The job codec registered as "jumpcloud" (a roster_item_decode_fn): kind
+ * ROSTER_JOB_USERS_CREATE decodes with JC_DECODE_CREATE, ROSTER_JOB_USERS_UPDATE with
+ * JC_DECODE_UPDATE. Same precondition as jc_user_decode. */
+int jc_item_decode(const char *json, size_t len, int kind, struct roster_user *out,
+                   struct roster_arena *a, struct roster_err *err);
 
 /* Writes u as a systemuserreturn object. fields: when nfields > 0, only those top-level
  * keys (plus _id, always) are written. */
@@ -54,9 +58,5 @@ void jc_systemusers_delete(struct roster_req *r);
 void jc_bulk_users_create(struct roster_req *r);
 void jc_bulk_users_update(struct roster_req *r);
 void jc_bulk_users_results(struct roster_req *r);
-
-/* Parses the request body as JSON; on failure sends 400 naming line/column and returns
- * NULL. The returned value is owned by the caller (json_decref). */
-json_t *jc_parse_body(struct roster_req *r);
 
 #endif

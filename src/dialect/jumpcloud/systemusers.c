@@ -4,6 +4,7 @@
  * core codes through roster_http_status(); bodies through the dialect's error encoder.
  */
 #include "dialect/jumpcloud/jumpcloud.h"
+#include "roster/jsonscan.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -11,20 +12,25 @@
 #define MAX_FILTER_PARAMS 64
 #define MAX_FIELDS 64
 
-json_t *jc_parse_body(struct roster_req *r)
+/* Validates the request body (the text codec reads only validated text) and requires an
+ * object; otherwise sends 400 and returns -1. */
+static int check_body(struct roster_req *r)
 {
-    json_error_t jerr;
-    /* flags 0: the top level must be an object or an array, and \u0000 is rejected */
-    json_t *root = json_loadb(r->body ? r->body : "", r->body_len, 0, &jerr);
-    if (!root) {
-        /* jansson's own text for this one names a flag of its API */
-        const char *why = json_error_code(&jerr) == json_error_null_character
-                              ? "\\u0000 is not allowed in strings"
-                              : jerr.text;
-        roster_resp_error(r, 400, "invalid JSON body at line %d column %d: %s", jerr.line,
-                          jerr.column, why);
+    struct roster_err err;
+    roster_err_clear(&err);
+    struct roster_json_span *spans;
+    size_t n;
+    char top;
+    const char *body = r->body ? r->body : "";
+    if (roster_json_scan(body, r->body ? r->body_len : 0, r->ctx.arena, &spans, &n, &top, &err)) {
+        roster_resp_error(r, 400, "%s", err.msg);
+        return -1;
     }
-    return root;
+    if (top != '{') {
+        roster_resp_error(r, 400, "body must be a JSON object");
+        return -1;
+    }
+    return 0;
 }
 
 static void send_err(struct roster_req *r, const struct roster_err *err)
@@ -205,24 +211,17 @@ void jc_systemusers_create(struct roster_req *r)
 {
     struct roster_err err;
     roster_err_clear(&err);
-    json_t *body = jc_parse_body(r);
-    if (!body)
+    if (check_body(r))
         return;
-    if (!json_is_object(body)) {
-        roster_resp_error(r, 400, "body must be a JSON object");
-        goto done;
-    }
     struct roster_user u;
     struct roster_org org;
-    if (jc_user_decode(body, JC_DECODE_CREATE, &u, r->ctx.arena, &err) ||
+    if (jc_user_decode(r->body, r->body_len, JC_DECODE_CREATE, &u, r->ctx.arena, &err) ||
         roster_store_org_get(r->ctx.conn, r->ctx.org_id, &org, r->ctx.arena, &err) ||
         roster_user_create(&r->ctx, &u, org.default_state_manual, &err)) {
         send_err(r, &err);
-        goto done;
+        return;
     }
     send_user(r, &u);
-done:
-    json_decref(body);
 }
 
 /* Loads the {id} of the path; a malformed id is "not found", exactly like a missing one. */
@@ -254,22 +253,15 @@ void jc_systemusers_put(struct roster_req *r)
     struct roster_err err;
     roster_err_clear(&err);
     const char *id = r->nparams > 0 ? r->params[0] : "";
-    json_t *body = jc_parse_body(r);
-    if (!body)
+    if (check_body(r))
         return;
     struct roster_user patch, out;
-    if (!json_is_object(body)) {
-        roster_resp_error(r, 400, "body must be a JSON object");
-        goto done;
-    }
-    if (jc_user_decode(body, JC_DECODE_PUT, &patch, r->ctx.arena, &err) ||
+    if (jc_user_decode(r->body, r->body_len, JC_DECODE_PUT, &patch, r->ctx.arena, &err) ||
         roster_user_update(&r->ctx, id, &patch, false, &out, &err)) {
         send_err(r, &err);
-        goto done;
+        return;
     }
     send_user(r, &out);
-done:
-    json_decref(body);
 }
 
 void jc_systemusers_delete(struct roster_req *r)

@@ -4,8 +4,11 @@
  * codec "jumpcloud"). docs/jumpcloud.md ("v1 system users") describes the mapping.
  */
 #include "dialect/jumpcloud/jumpcloud.h"
+#include "roster/jsonr.h"
 #include "roster/jsonutil.h"
 
+#include <jansson.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,12 +101,77 @@ const struct roster_qname jc_user_qnames[] = {
 
 /* --- decoding --- */
 
+/* Decoding reads the text with the pull reader (roster/jsonr.h): no document is built,
+ * strings are copied once into the arena and JSON-valued fields keep their text. Keys are
+ * matched in two passes so that duplicates behave as in jansson, which the decoder used
+ * before: each known key is handled once, at the place of its first occurrence, with the
+ * value of its last one. */
+
+/* Ids of the keys the decoder acts on: a field of roster_ufields (its index), one of these,
+ * or K_XFIELD0 + the index in xfields. */
+enum { K_STATE = RU_NFIELDS, K_SUSPENDED, K_ACTIVATED, K_PASSWORD, K_ID, K_XFIELD0 };
+#define K_MAX (K_XFIELD0 + NXFIELDS)
+_Static_assert(K_MAX <= 64, "key ids must fit a 64-bit set");
+
+#define KEY_MAX_LEN 40 /* longer keys are none of ours */
+#define KEYS_PER_LEN 8
+
+static struct {
+    const char *name;
+    int id;
+} known[KEY_MAX_LEN + 1][KEYS_PER_LEN]; /* by name length */
+static int nknown[KEY_MAX_LEN + 1];
+static pthread_once_t keys_once = PTHREAD_ONCE_INIT;
+
+static void key_add(const char *name, int id)
+{
+    size_t len = strlen(name);
+    if (len > KEY_MAX_LEN || nknown[len] == KEYS_PER_LEN)
+        abort(); /* a table above outgrew the index: raise the limits */
+    known[len][nknown[len]].name = name;
+    known[len][nknown[len]++].id = id;
+}
+
+static void keys_build(void)
+{
+    for (int i = 0; i < RU_NFIELDS; i++)
+        if (i != RU_EXTRA)
+            key_add(roster_ufields[i].label, i);
+    key_add("state", K_STATE);
+    key_add("suspended", K_SUSPENDED);
+    key_add("activated", K_ACTIVATED);
+    key_add("password", K_PASSWORD);
+    key_add("id", K_ID);
+    for (size_t i = 0; i < NXFIELDS; i++)
+        key_add(xfields[i].name, K_XFIELD0 + (int)i);
+}
+
+/* The id of key k, or -1 for a key the decoder ignores. */
+static int key_id(const struct roster_jsonr_val *k, struct roster_arena *a)
+{
+    const char *s;
+    size_t n;
+    if (roster_jsonr_str_view(k, a, &s, &n) != 0 || n > KEY_MAX_LEN)
+        return -1;
+    for (int i = 0; i < nknown[n]; i++)
+        if (memcmp(known[n][i].name, s, n) == 0)
+            return known[n][i].id;
+    return -1;
+}
+
 static int bad_type(struct roster_err *err, const char *field, const char *what)
 {
     roster_err_set(err, ROSTER_EINVAL, "%s must be %s", field, what);
     if (err)
         err->field = field;
     return ROSTER_EINVAL;
+}
+
+/* Text that the scanner should have refused: only reached when the precondition of
+ * jc_user_decode was broken. */
+static int bad_json(struct roster_err *err)
+{
+    return roster_err_set(err, ROSTER_EINVAL, "user is not valid JSON");
 }
 
 /* Index of the string or JSON-array field labelled key, or -1. */
@@ -123,73 +191,85 @@ static const struct xfield *xfield_find(const char *key)
     return NULL;
 }
 
+static bool is_type(const struct roster_jsonr_val *v, int type)
+{
+    return v->type == type;
+}
+
+static bool is_bool(const struct roster_jsonr_val *v)
+{
+    return v->type == ROSTER_JSONR_TRUE || v->type == ROSTER_JSONR_FALSE;
+}
+
 /* Checks the JSON type of an extra field's value (not null). */
-static int check_xfield(const struct xfield *x, json_t *v, struct roster_err *err)
+static int check_xfield(const struct xfield *x, const struct roster_jsonr_val *v,
+                        struct roster_arena *a, struct roster_err *err)
 {
     switch (x->type) {
     case X_BOOL:
-        return json_is_boolean(v) ? 0 : bad_type(err, x->name, "a boolean");
+        return is_bool(v) ? 0 : bad_type(err, x->name, "a boolean");
     case X_STR:
-        return json_is_string(v) ? 0 : bad_type(err, x->name, "a string");
+        return is_type(v, ROSTER_JSONR_STRING) ? 0 : bad_type(err, x->name, "a string");
     case X_TIME: {
         int64_t ms;
-        if (!json_is_string(v))
+        const char *s;
+        if (!is_type(v, ROSTER_JSONR_STRING))
             return bad_type(err, x->name, "a string");
-        if (roster_time_parse(json_string_value(v), &ms) == 0)
+        if (roster_jsonr_str(v, a, &s, NULL) != 0)
+            return bad_json(err);
+        if (roster_time_parse(s, &ms) == 0)
             return 0;
         roster_err_set(err, ROSTER_EINVAL, "%s \"%.64s\" is not a date-time (use RFC 3339)",
-                       x->name, json_string_value(v));
+                       x->name, s);
         if (err)
             err->field = x->name;
         return ROSTER_EINVAL;
     }
-    case X_INT:
-        if (!json_is_integer(v))
+    case X_INT: {
+        int64_t i;
+        if (!is_type(v, ROSTER_JSONR_INTEGER))
             return bad_type(err, x->name, "an integer");
-        if (json_integer_value(v) < 1 || json_integer_value(v) > UINT32_MAX) {
-            roster_err_set(err, ROSTER_EINVAL,
-                           "%s %" JSON_INTEGER_FORMAT " is out of range (1 to %u)", x->name,
-                           json_integer_value(v), (unsigned)UINT32_MAX);
+        if (roster_jsonr_int(v, &i) != 0)
+            return bad_json(err);
+        if (i < 1 || i > UINT32_MAX) {
+            roster_err_set(err, ROSTER_EINVAL, "%s %lld is out of range (1 to %u)", x->name,
+                           (long long)i, (unsigned)UINT32_MAX);
             if (err)
                 err->field = x->name;
             return ROSTER_EINVAL;
         }
         return 0;
+    }
     case X_OBJ:
-        return json_is_object(v) ? 0 : bad_type(err, x->name, "an object");
+        return is_type(v, ROSTER_JSONR_OBJECT) ? 0 : bad_type(err, x->name, "an object");
     case X_ARR:
-        return json_is_array(v) ? 0 : bad_type(err, x->name, "an array");
+        return is_type(v, ROSTER_JSONR_ARRAY) ? 0 : bad_type(err, x->name, "an array");
     default: /* X_OBJ_OR_ARR */
-        return json_is_object(v) || json_is_array(v)
+        return is_type(v, ROSTER_JSONR_OBJECT) || is_type(v, ROSTER_JSONR_ARRAY)
                    ? 0
                    : bad_type(err, x->name, "an object or an array");
     }
 }
 
-/* Compact JSON text of v, copied into a. */
-static const char *dump_into(json_t *v, struct roster_arena *a, struct roster_err *err)
+/* id: the value of "id", or NULL if the body has none. */
+static int decode_id(const struct roster_jsonr_val *id, struct roster_user *out,
+                     struct roster_arena *a, struct roster_err *err)
 {
-    const char *copy = roster_json_dump_arena(v, a);
-    if (!copy)
-        roster_err_set(err, ROSTER_ENOMEM, "out of memory");
-    return copy;
-}
-
-static int decode_id(json_t *obj, struct roster_user *out, struct roster_err *err)
-{
-    json_t *id = json_object_get(obj, "id");
-    if (!id || json_is_null(id)) {
+    const char *s;
+    size_t n;
+    if (!id || id->type == ROSTER_JSONR_NULL) {
         roster_err_set(err, ROSTER_EINVAL, "id is required");
         goto fail;
     }
-    if (!json_is_string(id))
+    if (id->type != ROSTER_JSONR_STRING)
         return bad_type(err, "id", "a string");
-    if (!roster_id_valid(json_string_value(id))) {
-        roster_err_set(err, ROSTER_EINVAL, "id \"%.64s\" is not a valid user id",
-                       json_string_value(id));
+    if (roster_jsonr_str(id, a, &s, &n) != 0)
+        return bad_json(err);
+    if (!roster_id_valid(s)) {
+        roster_err_set(err, ROSTER_EINVAL, "id \"%.64s\" is not a valid user id", s);
         goto fail;
     }
-    memcpy(out->id, json_string_value(id), ROSTER_ID_LEN + 1);
+    memcpy(out->id, s, ROSTER_ID_LEN + 1);
     return 0;
 fail:
     if (err)
@@ -197,124 +277,175 @@ fail:
     return ROSTER_EINVAL;
 }
 
-int jc_user_decode(json_t *obj, int mode, struct roster_user *out, struct roster_arena *a,
-                   struct roster_err *err)
+/* One top-level field of roster_ufields. */
+static int decode_ufield(int f, const struct roster_jsonr_val *v, bool patch,
+                         struct roster_user *out, struct roster_arena *a, struct roster_err *err)
 {
-    int rc = 0;
-    json_t *extra = NULL;
+    bool str = roster_ufields[f].kind == RU_KIND_STR;
+    if (v->type == ROSTER_JSONR_NULL) {
+        if (!patch)
+            return 0; /* absent, on a create */
+        out->f[f] = NULL;
+    } else if (str && v->type == ROSTER_JSONR_STRING) {
+        if (roster_jsonr_str(v, a, &out->f[f], NULL) != 0)
+            return bad_json(err);
+    } else if (!str && v->type == ROSTER_JSONR_ARRAY) {
+        out->f[f] = roster_jsonr_compact(v, a, NULL); /* kept as text, not re-serialised */
+    } else {
+        return bad_type(err, roster_ufields[f].label, str ? "a string" : "an array");
+    }
+    out->set |= 1ull << f;
+    return 0;
+}
+
+static int decode_state(const struct roster_jsonr_val *v, struct roster_user *out,
+                        struct roster_arena *a, struct roster_err *err)
+{
+    if (v->type == ROSTER_JSONR_NULL)
+        return 0; /* a state cannot be cleared: treat as absent */
+    if (v->type != ROSTER_JSONR_STRING)
+        return bad_type(err, "state", "a string");
+    for (int s = ROSTER_STAGED; s <= ROSTER_SUSPENDED; s++) {
+        if (roster_jsonr_str_eq(v, roster_state_name(s))) {
+            out->state = s;
+            out->set |= ROSTER_USET_STATE;
+            return 0;
+        }
+    }
+    const char *s;
+    if (roster_jsonr_str(v, a, &s, NULL) != 0)
+        return bad_json(err);
+    roster_err_set(err, ROSTER_EINVAL, "state \"%.64s\" is not one of STAGED, ACTIVATED, SUSPENDED",
+                   s);
+    if (err)
+        err->field = "state";
+    return ROSTER_EINVAL;
+}
+
+int jc_user_decode(const char *json, size_t len, int mode, struct roster_user *out,
+                   struct roster_arena *a, struct roster_err *err)
+{
     bool patch = mode != JC_DECODE_CREATE, suspend = false;
     memset(out, 0, sizeof(*out));
     out->state = ROSTER_STAGED;
-    if (!json_is_object(obj)) {
-        rc = roster_err_set(err, ROSTER_EINVAL, "user must be a JSON object");
-        goto fail;
-    }
-    if (mode == JC_DECODE_UPDATE && (rc = decode_id(obj, out, err)) != 0)
-        goto fail;
+    struct roster_jsonr_val obj;
+    if (roster_jsonr_parse(json, len, &obj) != 0)
+        return bad_json(err);
+    if (obj.type != ROSTER_JSONR_OBJECT)
+        return roster_err_set(err, ROSTER_EINVAL, "user must be a JSON object");
+    pthread_once(&keys_once, keys_build);
 
-    const char *key;
-    json_t *v;
-    json_object_foreach(obj, key, v)
-    {
-        int f = ufield_by_label(key);
-        if (f >= 0) {
-            bool str = roster_ufields[f].kind == RU_KIND_STR;
-            if (json_is_null(v)) {
-                if (!patch)
-                    continue; /* absent, on a create */
-                out->f[f] = NULL;
-            } else if (str && json_is_string(v)) {
-                out->f[f] = roster_arena_strdup(a, json_string_value(v));
-            } else if (!str && json_is_array(v)) {
-                if (!(out->f[f] = dump_into(v, a, err))) {
-                    rc = ROSTER_ENOMEM;
-                    goto fail;
-                }
-            } else {
-                rc = bad_type(err, roster_ufields[f].label, str ? "a string" : "an array");
-                goto fail;
-            }
-            out->set |= 1ull << f;
+    /* pass 1: the known keys in order of first occurrence, each with its last value */
+    struct roster_jsonr_val vals[K_MAX], k, v;
+    unsigned char order[K_MAX];
+    size_t norder = 0;
+    uint64_t seen = 0;
+    struct roster_jsonr it;
+    int r;
+    roster_jsonr_open(&it, &obj);
+    while ((r = roster_jsonr_next(&it, &k, &v)) == 1) {
+        int id = key_id(&k, a);
+        if (id < 0)
+            continue; /* unknown, or read-only like _id, created, organization: ignored */
+        if (!(seen >> id & 1)) {
+            seen |= 1ull << id;
+            order[norder++] = (unsigned char)id;
+        }
+        vals[id] = v;
+    }
+    if (r < 0)
+        return bad_json(err);
+
+    int rc;
+    if (mode == JC_DECODE_UPDATE &&
+        (rc = decode_id(seen >> K_ID & 1 ? &vals[K_ID] : NULL, out, a, err)) != 0)
+        return rc;
+
+    /* pass 2 */
+    size_t nextra = 0, extra_len = 2;
+    unsigned char extra[NXFIELDS];
+    for (size_t o = 0; o < norder; o++) {
+        int id = order[o];
+        const struct roster_jsonr_val *val = &vals[id];
+        if (id < RU_NFIELDS) {
+            if ((rc = decode_ufield(id, val, patch, out, a, err)) != 0)
+                return rc;
             continue;
         }
-        if (strcmp(key, "state") == 0) {
-            if (json_is_null(v))
-                continue; /* a state cannot be cleared: treat as absent */
-            if (!json_is_string(v)) {
-                rc = bad_type(err, "state", "a string");
-                goto fail;
-            }
-            if (roster_state_parse(json_string_value(v), &out->state)) {
-                rc = roster_err_set(err, ROSTER_EINVAL,
-                                    "state \"%.64s\" is not one of STAGED, ACTIVATED, SUSPENDED",
-                                    json_string_value(v));
-                if (err)
-                    err->field = "state";
-                goto fail;
-            }
-            out->set |= ROSTER_USET_STATE;
+        switch (id) {
+        case K_STATE:
+            if ((rc = decode_state(val, out, a, err)) != 0)
+                return rc;
             continue;
-        }
-        bool suspended = strcmp(key, "suspended") == 0;
-        if (suspended || strcmp(key, "activated") == 0) {
+        case K_SUSPENDED:
+        case K_ACTIVATED:
             /* both are derived from state on output; "suspended": true alone suspends */
-            if (!json_is_null(v) && !json_is_boolean(v)) {
-                rc = bad_type(err, suspended ? "suspended" : "activated", "a boolean");
-                goto fail;
-            }
-            suspend |= suspended && json_is_true(v);
+            if (val->type != ROSTER_JSONR_NULL && !is_bool(val))
+                return bad_type(err, id == K_SUSPENDED ? "suspended" : "activated", "a boolean");
+            suspend |= id == K_SUSPENDED && val->type == ROSTER_JSONR_TRUE;
             continue;
-        }
-        if (strcmp(key, "password") == 0) {
+        case K_PASSWORD:
             /* Never stored in plain text: dropped until password hashing exists. */
-            if (!json_is_null(v) && !json_is_string(v)) {
-                rc = bad_type(err, "password", "a string");
-                goto fail;
-            }
+            if (val->type != ROSTER_JSONR_NULL && val->type != ROSTER_JSONR_STRING)
+                return bad_type(err, "password", "a string");
             continue;
+        case K_ID:
+            continue; /* read above in update mode; ignored otherwise */
+        default:
+            break;
         }
-        const struct xfield *x = xfield_find(key);
-        if (!x || !(x->flags & X_DECODE))
-            continue; /* read-only (_id, created, organization, ...) or unknown: ignored */
-        if (json_is_null(v)) {
+        const struct xfield *x = &xfields[id - K_XFIELD0];
+        if (!(x->flags & X_DECODE))
+            continue; /* only ever returned: ignored */
+        if (val->type == ROSTER_JSONR_NULL) {
             if (!patch)
                 continue;
-        } else if ((rc = check_xfield(x, v, err)) != 0) {
-            goto fail;
+        } else if ((rc = check_xfield(x, val, a, err)) != 0) {
+            return rc;
         }
-        if (!extra)
-            extra = json_object();
-        json_object_set(extra, key, v); /* a null stays: the merge removes that key */
+        extra[nextra++] = (unsigned char)id; /* a null stays: the merge removes that key */
+        extra_len += strlen(x->name) + 4 + val->len;
     }
     if (suspend && !(out->set & ROSTER_USET_STATE)) {
         out->state = ROSTER_SUSPENDED;
         out->set |= ROSTER_USET_STATE;
     }
-    if (extra) {
-        if (!(out->f[RU_EXTRA] = dump_into(extra, a, err))) {
-            rc = ROSTER_ENOMEM;
-            goto fail;
+    if (nextra) {
+        /* {"name":value,...}: the names need no escaping, the values are valid JSON text */
+        char *p = roster_arena_alloc(a, extra_len + 1), *start = p;
+        *p++ = '{';
+        for (size_t e = 0; e < nextra; e++) {
+            const char *name = xfields[extra[e] - K_XFIELD0].name;
+            size_t n = strlen(name);
+            if (e)
+                *p++ = ',';
+            *p++ = '"';
+            memcpy(p, name, n);
+            p += n;
+            *p++ = '"';
+            *p++ = ':';
+            p += roster_jsonr_compact_to(&vals[extra[e]], p);
         }
+        *p++ = '}';
+        *p = '\0';
+        out->f[RU_EXTRA] = start;
         out->set |= 1ull << RU_EXTRA;
     }
-fail:
-    json_decref(extra);
-    return rc;
+    return 0;
 }
 
-int jc_item_decode(json_t *item, int kind, struct roster_user *out, struct roster_arena *a,
-                   struct roster_err *err)
+int jc_item_decode(const char *json, size_t len, int kind, struct roster_user *out,
+                   struct roster_arena *a, struct roster_err *err)
 {
     switch (kind) {
     case ROSTER_JOB_USERS_CREATE:
-        return jc_user_decode(item, JC_DECODE_CREATE, out, a, err);
+        return jc_user_decode(json, len, JC_DECODE_CREATE, out, a, err);
     case ROSTER_JOB_USERS_UPDATE:
-        return jc_user_decode(item, JC_DECODE_UPDATE, out, a, err);
+        return jc_user_decode(json, len, JC_DECODE_UPDATE, out, a, err);
     default:
         return roster_err_set(err, ROSTER_EINVAL, "job kind %d has no jumpcloud user codec", kind);
     }
 }
-
 /* --- encoding --- */
 
 struct projection {

@@ -71,7 +71,7 @@ struct sq_org_slot {
 struct sq_conn {
     struct roster_conn pub; /* first: the public struct */
     sqlite3 *db;
-    bool in_txn; /* the caller opened a transaction with begin() */
+    bool in_txn;            /* the caller opened a transaction with begin() */
     struct sq_store *store; /* NULL for the bootstrap handle used by open */
     int64_t busy_since_ms;  /* when the current wait for the write lock began */
     sqlite3_stmt *stmts[SQ_NSTMTS];

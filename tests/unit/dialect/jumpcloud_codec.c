@@ -1,33 +1,37 @@
 /* Unit tests of the JumpCloud user codec (src/dialect/jumpcloud/user_json.c):
- * decoding of create/update/put bodies (types, extra fields, password, patches,
- * ids) and encoding of systemuserreturn (defaults, extra merge, fields
- * projection), plus a round trip.
+ * decoding of create/update/put bodies from their text (types, extra fields, password,
+ * patches, ids, escapes, whitespace, duplicate keys) and encoding of systemuserreturn
+ * (defaults, extra merge, fields projection), plus a round trip.
  */
 #include "dialect/jumpcloud/jumpcloud.h"
+#include "roster/jsonscan.h"
 #include "test.h"
+
+#include <jansson.h>
 
 #include <stdlib.h>
 
 static struct roster_arena arena;
 
-/* Decodes text (a JSON object literal) with mode; returns the code. */
+/* Decodes text (a JSON text; the codec's precondition is that the scanner accepted it)
+ * with mode; returns the code. */
 static int decode(const char *text, int mode, struct roster_user *u, struct roster_err *err)
 {
-    json_error_t jerr;
-    json_t *obj = json_loads(text, JSON_DECODE_ANY, &jerr);
-    if (!obj) {
-        fprintf(stderr, "bad test JSON: %s: %s\n", text, jerr.text);
+    struct roster_json_span *spans;
+    size_t n;
+    char top;
+    if (roster_json_scan(text, strlen(text), &arena, &spans, &n, &top, err) != 0) {
+        fprintf(stderr, "bad test JSON: %s: %s\n", text, err->msg);
         return -1;
     }
     roster_err_clear(err);
-    int rc = jc_user_decode(obj, mode, u, &arena, err);
-    json_decref(obj);
-    return rc;
+    return jc_user_decode(text, strlen(text), mode, u, &arena, err);
 }
 
 /* Encodes u and parses the output back (duplicate keys rejected); caller
- * decrefs. */
-static json_t *encode(const struct roster_user *u, const char *const *fields, size_t n)
+ * decrefs. text (may be NULL) receives the output text, allocated in the arena. */
+static json_t *encode_text(const struct roster_user *u, const char *const *fields, size_t n,
+                           const char **text)
 {
     struct roster_buf buf;
     roster_buf_init(&buf);
@@ -39,8 +43,15 @@ static json_t *encode(const struct roster_user *u, const char *const *fields, si
     if (!obj)
         fprintf(stderr, "encoder wrote invalid JSON (%s): %.*s\n", jerr.text, (int)buf.len,
                 buf.data ? buf.data : "");
+    if (text)
+        *text = roster_arena_strndup(&arena, buf.data ? buf.data : "", buf.len);
     roster_buf_release(&buf);
     return obj;
+}
+
+static json_t *encode(const struct roster_user *u, const char *const *fields, size_t n)
+{
+    return encode_text(u, fields, n, NULL);
 }
 
 static const char *sget(json_t *obj, const char *key)
@@ -181,11 +192,11 @@ static void test_type_errors(void)
         CHECK_EQ_STR(err.msg, cases[i].msg);
         CHECK_EQ_STR(err.field, cases[i].field);
     }
-    json_t *arr = json_array();
     roster_err_clear(&err);
-    CHECK_EQ_INT(jc_user_decode(arr, JC_DECODE_CREATE, &u, &arena, &err), ROSTER_EINVAL);
+    CHECK_EQ_INT(jc_user_decode("[]", 2, JC_DECODE_CREATE, &u, &arena, &err), ROSTER_EINVAL);
     CHECK_EQ_STR(err.msg, "user must be a JSON object");
-    json_decref(arr);
+    CHECK_EQ_INT(decode(" \"x\" ", JC_DECODE_CREATE, &u, &err), ROSTER_EINVAL);
+    CHECK_EQ_STR(err.msg, "user must be a JSON object");
     /* a valid date-time is kept */
     CHECK_EQ_INT(decode("{\"external_password_expiration_date\":\"2030-01-01T00:00:00Z\"}",
                         JC_DECODE_CREATE, &u, &err),
@@ -280,18 +291,22 @@ static void test_item_decode(void)
 {
     struct roster_user u;
     struct roster_err err;
-    json_t *item = json_pack("{s:s, s:s}", "id", "5be9fb4ddb01290001e85109", "email", "e@x.test");
+    const char *item = "{\"id\": \"5be9fb4ddb01290001e85109\", \"email\": \"e@x.test\"}";
     roster_err_clear(&err);
-    CHECK_EQ_INT(jc_item_decode(item, ROSTER_JOB_USERS_UPDATE, &u, &arena, &err), 0);
+    CHECK_EQ_INT(jc_item_decode(item, strlen(item), ROSTER_JOB_USERS_UPDATE, &u, &arena, &err), 0);
     CHECK_EQ_STR(u.id, "5be9fb4ddb01290001e85109");
-    CHECK_EQ_INT(jc_item_decode(item, ROSTER_JOB_USERS_CREATE, &u, &arena, &err), 0);
+    CHECK_EQ_INT(jc_item_decode(item, strlen(item), ROSTER_JOB_USERS_CREATE, &u, &arena, &err), 0);
     CHECK_EQ_STR(u.id, "");
     CHECK_EQ_STR(u.f[RU_EMAIL], "e@x.test");
-    CHECK_EQ_INT(jc_item_decode(item, ROSTER_JOB_MESSAGE, &u, &arena, &err), ROSTER_EINVAL);
-    json_decref(item);
-    item = json_string("nope");
-    CHECK_EQ_INT(jc_item_decode(item, ROSTER_JOB_USERS_CREATE, &u, &arena, &err), ROSTER_EINVAL);
-    json_decref(item);
+    CHECK_EQ_INT(jc_item_decode(item, strlen(item), ROSTER_JOB_MESSAGE, &u, &arena, &err),
+                 ROSTER_EINVAL);
+    item = "\"nope\"";
+    CHECK_EQ_INT(jc_item_decode(item, strlen(item), ROSTER_JOB_USERS_CREATE, &u, &arena, &err),
+                 ROSTER_EINVAL);
+    /* a span inside a larger text: only len bytes are read */
+    const char *chunk = "[{\"email\":\"a@x.test\"},{\"email\":\"b@x.test\"}]";
+    CHECK_EQ_INT(jc_item_decode(chunk + 1, 20, ROSTER_JOB_USERS_CREATE, &u, &arena, &err), 0);
+    CHECK_EQ_STR(u.f[RU_EMAIL], "a@x.test");
 }
 
 static void sample_user(struct roster_user *u)
@@ -412,10 +427,11 @@ static void test_round_trip(void)
     CHECK_EQ_INT(decode(body, JC_DECODE_CREATE, &a, &err), 0);
     strcpy(a.id, "0123456789abcdef01234567");
     a.created_ms = 1000;
-    json_t *o = encode(&a, NULL, 0);
+    const char *text = NULL;
+    json_t *o = encode_text(&a, NULL, 0, &text);
     CHECK(o != NULL);
     roster_err_clear(&err);
-    CHECK_EQ_INT(jc_user_decode(o, JC_DECODE_CREATE, &b, &arena, &err), 0);
+    CHECK_EQ_INT(decode(text, JC_DECODE_CREATE, &b, &err), 0);
     for (int i = 0; i < RU_NFIELDS; i++) {
         if (i == RU_EXTRA)
             continue;
@@ -438,6 +454,76 @@ static void test_round_trip(void)
     json_decref(xa);
     json_decref(xb);
     json_decref(o);
+}
+
+/* What the text codec does with the text itself: escapes, whitespace, duplicate keys */
+static void test_text(void)
+{
+    struct roster_user u;
+    struct roster_err err;
+    /* strings are unescaped (surrogate pairs to UTF-8); an escaped key still matches */
+    int rc = decode("{\"\\u0075sername\":\"j\\u00f6rg\",\"email\":\"a\\/b@x.test\","
+                    "\"displayname\":\"\\\"Q\\\" \\ud83d\\ude00\\n\"}",
+                    JC_DECODE_CREATE, &u, &err);
+    CHECK_EQ_INT(rc, 0);
+    CHECK_EQ_STR(u.f[RU_USERNAME], "j\xc3\xb6rg");
+    CHECK_EQ_STR(u.f[RU_EMAIL], "a/b@x.test");
+    CHECK_EQ_STR(u.f[RU_DISPLAY_NAME], "\"Q\" \xf0\x9f\x98\x80\n");
+
+    /* JSON-valued fields keep their text, whitespace between tokens dropped, string
+     * contents (escapes included) as sent */
+    rc = decode("{ \"phoneNumbers\" : [ { \"type\" : \"work\" , \"number\" : \"+1  555\" } ] ,\n"
+                "  \"attributes\":[{\"name\":\"a\\u00e9\",\"value\":[ 1 , 2 ]}],\n"
+                "  \"addresses\" :\t[ ],\n"
+                "  \"mfa\": { \"configured\" : true }, \"ssh_keys\": [ {\"name\": \"k\"} ] }",
+                JC_DECODE_CREATE, &u, &err);
+    CHECK_EQ_INT(rc, 0);
+    CHECK_EQ_STR(u.f[RU_PHONES], "[{\"type\":\"work\",\"number\":\"+1  555\"}]");
+    CHECK_EQ_STR(u.f[RU_ATTRIBUTES], "[{\"name\":\"a\\u00e9\",\"value\":[1,2]}]");
+    CHECK_EQ_STR(u.f[RU_ADDRESSES], "[]");
+    CHECK_EQ_STR(u.f[RU_EXTRA], "{\"mfa\":{\"configured\":true},\"ssh_keys\":[{\"name\":\"k\"}]}");
+
+    /* a key given twice: the last value counts, at the place of the first (as jansson) */
+    rc = decode("{\"email\":5,\"sudo\":true,\"email\":\"b@x.test\",\"unix_uid\":7,"
+                "\"sudo\":false,\"suspended\":true,\"suspended\":false}",
+                JC_DECODE_CREATE, &u, &err);
+    CHECK_EQ_INT(rc, 0);
+    CHECK_EQ_STR(u.f[RU_EMAIL], "b@x.test");
+    CHECK_EQ_STR(u.f[RU_EXTRA], "{\"sudo\":false,\"unix_uid\":7}");
+    CHECK(!(u.set & ROSTER_USET_STATE));
+    rc = decode("{\"email\":\"a@x.test\",\"email\":5}", JC_DECODE_CREATE, &u, &err);
+    CHECK_EQ_INT(rc, ROSTER_EINVAL);
+    CHECK_EQ_STR(err.msg, "email must be a string");
+    rc = decode("{\"id\":\"5be9fb4ddb01290001e85109\",\"id\":\"x\"}", JC_DECODE_UPDATE, &u, &err);
+    CHECK_EQ_INT(rc, ROSTER_EINVAL);
+    CHECK_EQ_STR(err.msg, "id \"x\" is not a valid user id");
+    /* the first failing field in the body's order is the one reported */
+    rc = decode("{\"sudo\":1,\"email\":2}", JC_DECODE_CREATE, &u, &err);
+    CHECK_EQ_INT(rc, ROSTER_EINVAL);
+    CHECK_EQ_STR(err.msg, "sudo must be a boolean");
+
+    /* text that breaks the precondition fails; it is not read past its end */
+    const char *broken[] = {"{\"email\":\"a@x.test\"", "{\"email\" \"x\"}", "{\"email\":}", ""};
+    for (size_t i = 0; i < sizeof(broken) / sizeof(broken[0]); i++) {
+        roster_err_clear(&err);
+        CHECK_EQ_INT(
+            jc_user_decode(broken[i], strlen(broken[i]), JC_DECODE_CREATE, &u, &arena, &err),
+            ROSTER_EINVAL);
+        CHECK_EQ_STR(err.msg, "user is not valid JSON");
+    }
+    /* a real bulk item, as the job engine hands it over */
+    const char *item = "{\"username\": \"user000000\", \"email\": \"user000000@example.com\", "
+                       "\"firstname\": \"First0\", \"lastname\": \"Last0\", "
+                       "\"employeeIdentifier\": \"E000000\", \"attributes\": [{\"name\": "
+                       "\"dept\", \"value\": \"d0\"}], \"phoneNumbers\": [{\"type\": "
+                       "\"mobile\", \"number\": \"+15550000000\"}]}";
+    CHECK_EQ_INT(decode(item, JC_DECODE_CREATE, &u, &err), 0);
+    CHECK_EQ_STR(u.f[RU_ATTRIBUTES], "[{\"name\":\"dept\",\"value\":\"d0\"}]");
+    CHECK_EQ_STR(u.f[RU_PHONES], "[{\"type\":\"mobile\",\"number\":\"+15550000000\"}]");
+    CHECK_EQ_STR(u.f[RU_EMPLOYEE_ID], "E000000");
+    CHECK_EQ_INT(u.set, (1ull << RU_USERNAME) | (1ull << RU_EMAIL) | (1ull << RU_FIRST_NAME) |
+                            (1ull << RU_LAST_NAME) | (1ull << RU_EMPLOYEE_ID) |
+                            (1ull << RU_ATTRIBUTES) | (1ull << RU_PHONES));
 }
 
 static void test_qnames(void)
@@ -471,6 +557,7 @@ int main(void)
     test_encode();
     test_projection();
     test_round_trip();
+    test_text();
     test_qnames();
     roster_arena_release(&arena);
     return test_finish();
