@@ -11,6 +11,7 @@
 #include <stdbool.h>
 
 #include "roster/store.h"
+#include "roster/util.h"
 
 /* The embedded migrations, generated at build time from schema/NNNN_*.sql (see
  * CMakeLists.txt), in file-name order, ended by {NULL, NULL}. The version of a migration is
@@ -20,6 +21,15 @@ struct roster_sqlite_migration {
     const char *sql;
 };
 extern const struct roster_sqlite_migration roster_sqlite_migrations[];
+
+/* The columns every schedule read returns, in the order sqlite_schedules.c reads them
+ * (SQ_SCHED_COLS_S: the same, qualified by the alias s). */
+#define SQ_SCHED_COLS                                                                              \
+    "id, user_id, state, due_ms, send_activation_email, email_override, status, created_ms,"       \
+    " done_ms, outcome, message_id, lease_token"
+#define SQ_SCHED_COLS_S                                                                            \
+    "s.id, s.user_id, s.state, s.due_ms, s.send_activation_email, s.email_override, s.status,"     \
+    " s.created_ms, s.done_ms, s.outcome, s.message_id, s.lease_token"
 
 /* Cached statements, prepared on first use on each connection. */
 enum sq_stmt_id {
@@ -46,6 +56,17 @@ enum sq_stmt_id {
     SQ_CHUNK_RENEW,
     SQ_CHUNK_INSERT,
     SQ_ITEMS_INSERT,
+    SQ_SCHED_INSERT,
+    SQ_SCHED_GET,
+    SQ_SCHED_CANCEL,
+    SQ_SCHED_NEXT,
+    SQ_SCHED_PEEK,
+    SQ_SCHED_PICK,
+    SQ_SCHED_LEASE,
+    SQ_SCHED_FINISH,
+    SQ_SCHED_NEXT_DUE,
+    SQ_MSG_INSERT,
+    SQ_MSG_GET,
     SQ_NSTMTS
 };
 
@@ -117,10 +138,34 @@ void sq_col_id(sqlite3_stmt *s, int col, char out[ROSTER_ID_LEN + 1]);
 /* Binds s as text (SQLITE_STATIC: inputs outlive the statement's use) or NULL. */
 int sq_bind_str(sqlite3_stmt *st, int idx, const char *s);
 
+/* Filters of a struct roster_query as SQL: " AND ..." clauses with `?` parameters, whose
+ * values are collected in binds (parameter 1 is left for the organisation's num_id). */
+struct sq_qbind {
+    bool is_int;
+    int64_t i;
+    const char *s;
+};
+struct sq_query {
+    struct roster_buf where; /* " AND ..." clauses after "org_num = ?" */
+    struct sq_qbind *binds;  /* in the arena */
+    size_t nbinds, cap;
+    struct roster_arena *a;
+    const char *(*column)(int key); /* the column of a filterable key, or NULL */
+    bool (*is_int)(int key);        /* whether the key's values are qval.i */
+};
+void sq_query_add_bind(struct sq_query *q, bool is_int, int64_t i, const char *s);
+/* Appends filter f; ROSTER_EINVAL for an unknown key or operator, a missing value, or search
+ * or prefix on an integer key. */
+int sq_query_add_filter(struct sq_query *q, const struct roster_filter *f, struct roster_err *err);
+/* Binds org_num to parameter 1 and the collected values to 2, 3, ... */
+int sq_query_bind_all(struct sq_conn *c, sqlite3_stmt *s, int64_t org_num, const struct sq_query *q,
+                      struct roster_err *err);
+
 /* Appends the SQL of a cached users statement (built from roster_ufields[]) to b. */
 void sq_users_sql(int id, struct roster_buf *b);
 
-/* The methods, one file per area (sqlite_orgs.c, sqlite_users.c, sqlite_jobs.c). */
+/* The methods, one file per area (sqlite_orgs.c, sqlite_users.c, sqlite_jobs.c,
+ * sqlite_schedules.c). */
 int sq_org_create(struct roster_conn *c, struct roster_org *org, struct roster_err *err);
 int sq_org_get(struct roster_conn *c, const char *org_id, struct roster_org *out,
                struct roster_arena *a, struct roster_err *err);
@@ -159,5 +204,26 @@ int sq_job_results(struct roster_conn *c, const char *org_id, const char *job_id
                    int64_t to, struct roster_arena *a, struct roster_chunk_results **out, size_t *n,
                    struct roster_err *err);
 int sq_lease_reset_all(struct roster_conn *c, struct roster_err *err);
+int sq_schedule_create(struct roster_conn *c, struct roster_schedule *s, size_t n,
+                       struct roster_err *err);
+int sq_schedule_list(struct roster_conn *c, const char *org_id, const struct roster_query *q,
+                     struct roster_arena *a, struct roster_schedule **out, size_t *n,
+                     int64_t *total, struct roster_err *err);
+int sq_schedule_get(struct roster_conn *c, const char *org_id, const char *id,
+                    struct roster_schedule *out, struct roster_arena *a, struct roster_err *err);
+int sq_schedule_cancel(struct roster_conn *c, const char *org_id, const char *id, int64_t now_ms,
+                       struct roster_err *err);
+int sq_schedule_next(struct roster_conn *c, const char *org_id, const char *const *user_ids,
+                     size_t nusers, struct roster_arena *a, struct roster_schedule **out, size_t *n,
+                     struct roster_err *err);
+int sq_schedule_claim_due(struct roster_conn *c, int64_t now_ms, int64_t lease_ms, size_t max,
+                          struct roster_arena *a, struct roster_schedule **out, size_t *n,
+                          struct roster_err *err);
+int sq_schedule_finish(struct roster_conn *c, const struct roster_schedule *s, int status,
+                       const char *outcome, int64_t now_ms, struct roster_err *err);
+int sq_schedule_next_due(struct roster_conn *c, int64_t *due_ms, struct roster_err *err);
+int sq_message_create(struct roster_conn *c, struct roster_message *m, struct roster_err *err);
+int sq_message_get(struct roster_conn *c, const char *org_id, const char *id,
+                   struct roster_message *out, struct roster_arena *a, struct roster_err *err);
 
 #endif

@@ -74,6 +74,39 @@ static const char *const fixed_sql[SQ_NSTMTS] = {
                         " VALUES (?1, ?2, ?3, ?4)",
     [SQ_ITEMS_INSERT] = "INSERT INTO chunk_items (job_id, chunk_no, items_json)"
                         " VALUES (?1, ?2, ?3)",
+    [SQ_SCHED_INSERT] = "INSERT INTO schedules (id, org_num, user_id, state, due_ms,"
+                        " send_activation_email, email_override, status, created_ms, outcome)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, '')",
+    [SQ_SCHED_GET] = "SELECT " SQ_SCHED_COLS " FROM schedules WHERE org_num = ?1 AND id = ?2",
+    [SQ_SCHED_CANCEL] = "UPDATE schedules SET status = 3, done_ms = ?3, lease_token = NULL,"
+                        " lease_until_ms = NULL WHERE org_num = ?1 AND id = ?2 AND status = 0",
+    /* the first entries of (user, state) in schedules_org_user are the answer; without
+     * INDEXED BY, SQLite would rather walk schedules_org_due in ORDER BY order */
+    [SQ_SCHED_NEXT] = "SELECT " SQ_SCHED_COLS " FROM schedules INDEXED BY schedules_org_user"
+                      " WHERE org_num = ?1"
+                      " AND user_id = ?2 AND state = ?3 AND status = 0"
+                      " ORDER BY due_ms, id LIMIT 1",
+    /* the claim, read-only first: idle schedulers poll without the write lock */
+    [SQ_SCHED_PEEK] = "SELECT 1 FROM schedules WHERE status = 0 AND due_ms <= ?1"
+                      " AND (lease_until_ms IS NULL OR lease_until_ms < ?1) LIMIT 1",
+    /* walks schedules_due from the earliest; CROSS JOIN keeps schedules the outer loop */
+    [SQ_SCHED_PICK] = "SELECT s.num_id, o.id, " SQ_SCHED_COLS_S
+                      " FROM schedules AS s CROSS JOIN orgs AS o ON o.num_id = s.org_num"
+                      " WHERE s.status = 0 AND s.due_ms <= ?1"
+                      " AND (s.lease_until_ms IS NULL OR s.lease_until_ms < ?1)"
+                      " ORDER BY s.due_ms, s.id LIMIT ?2",
+    [SQ_SCHED_LEASE] = "UPDATE schedules SET lease_token = ?2, lease_until_ms = ?3"
+                       " WHERE num_id = ?1",
+    [SQ_SCHED_FINISH] = "UPDATE schedules SET status = ?4, outcome = ?5, done_ms = ?6,"
+                        " message_id = ?7, lease_token = NULL, lease_until_ms = NULL"
+                        " WHERE org_num = ?1 AND id = ?2 AND lease_token = ?3 AND status = 0",
+    [SQ_SCHED_NEXT_DUE] = "SELECT due_ms FROM schedules WHERE status = 0"
+                          " ORDER BY due_ms LIMIT 1",
+    [SQ_MSG_INSERT] = "INSERT INTO messages (id, org_num, kind, source_id, user_id, recipient,"
+                      " content_json, status, created_ms)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [SQ_MSG_GET] = "SELECT id, kind, source_id, user_id, recipient, content_json, status,"
+                   " created_ms FROM messages WHERE org_num = ?1 AND id = ?2",
 };
 
 int sq_fail(struct sq_conn *c, int rc, struct roster_err *err)
@@ -579,4 +612,14 @@ const struct roster_store_methods roster_store_sqlite = {
     .chunk_renew = sq_chunk_renew,
     .job_results = sq_job_results,
     .lease_reset_all = sq_lease_reset_all,
+    .schedule_create = sq_schedule_create,
+    .schedule_list = sq_schedule_list,
+    .schedule_get = sq_schedule_get,
+    .schedule_cancel = sq_schedule_cancel,
+    .schedule_next = sq_schedule_next,
+    .schedule_claim_due = sq_schedule_claim_due,
+    .schedule_finish = sq_schedule_finish,
+    .schedule_next_due = sq_schedule_next_due,
+    .message_create = sq_message_create,
+    .message_get = sq_message_get,
 };

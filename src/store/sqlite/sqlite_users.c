@@ -286,32 +286,6 @@ int sq_user_delete(struct roster_conn *pc, const char *org_id, const char *user_
 
 /* --- user_list: struct roster_query -> SQL with bound parameters --- */
 
-struct qbind {
-    bool is_int;
-    int64_t i;
-    const char *s;
-};
-
-struct qsql {
-    struct roster_buf where; /* " AND ..." clauses after "org_num = ?" */
-    struct qbind *binds;     /* in the arena */
-    size_t nbinds, cap;
-    struct roster_arena *a;
-};
-
-static void add_bind(struct qsql *q, bool is_int, int64_t i, const char *s)
-{
-    if (q->nbinds == q->cap) {
-        size_t cap = q->cap ? 2 * q->cap : 16;
-        struct qbind *nb = roster_arena_alloc(q->a, cap * sizeof(*nb));
-        if (q->nbinds)
-            memcpy(nb, q->binds, q->nbinds * sizeof(*nb));
-        q->binds = nb;
-        q->cap = cap;
-    }
-    q->binds[q->nbinds++] = (struct qbind){is_int, i, s};
-}
-
 static bool key_is_int(int key)
 {
     return key == RQ_NUM_ID || key == RQ_STATE || key == RQ_CREATED || key == RQ_MODIFIED;
@@ -338,107 +312,12 @@ static const char *key_column(int key)
     }
 }
 
-static void add_value(struct qsql *q, int key, const struct roster_qval *v)
-{
-    if (key_is_int(key))
-        add_bind(q, true, v->i, NULL);
-    else
-        add_bind(q, false, 0, v->s);
-}
-
-/* The smallest string greater than every string that starts with prefix (binary order):
- * the prefix with its last byte below 0xff incremented; NULL if there is none. */
-static const char *prefix_end(const char *prefix, struct roster_arena *a)
-{
-    size_t n = strlen(prefix);
-    while (n > 0 && (unsigned char)prefix[n - 1] == 0xff)
-        n--;
-    if (n == 0)
-        return NULL;
-    char *end = roster_arena_strndup(a, prefix, n);
-    end[n - 1] = (char)((unsigned char)end[n - 1] + 1);
-    return end;
-}
-
-static int add_filter(struct qsql *q, const struct roster_filter *f, struct roster_err *err)
-{
-    static const char *const cmp[] = {
-        [ROSTER_OP_EQ] = "=",  [ROSTER_OP_NE] = "IS NOT", [ROSTER_OP_GT] = ">",
-        [ROSTER_OP_GE] = ">=", [ROSTER_OP_LT] = "<",      [ROSTER_OP_LE] = "<=",
-    };
-    const char *col = key_column(f->key);
-    if (!col)
-        return roster_err_set(err, ROSTER_EINVAL, "unknown filter field %d", f->key);
-    size_t need = f->op == ROSTER_OP_BETWEEN ? 2 : 1;
-    if (f->nvals < need || !f->vals)
-        return roster_err_set(err, ROSTER_EINVAL, "filter on \"%s\" needs %zu value%s", col, need,
-                              need > 1 ? "s" : "");
-    switch (f->op) {
-    case ROSTER_OP_EQ:
-    case ROSTER_OP_NE:
-    case ROSTER_OP_GT:
-    case ROSTER_OP_GE:
-    case ROSTER_OP_LT:
-    case ROSTER_OP_LE:
-        roster_buf_printf(&q->where, " AND %s %s ?", col, cmp[f->op]);
-        add_value(q, f->key, &f->vals[0]);
-        break;
-    case ROSTER_OP_BETWEEN:
-        roster_buf_printf(&q->where, " AND %s BETWEEN ? AND ?", col);
-        add_value(q, f->key, &f->vals[0]);
-        add_value(q, f->key, &f->vals[1]);
-        break;
-    case ROSTER_OP_IN:
-        roster_buf_printf(&q->where, " AND %s IN (", col);
-        for (size_t i = 0; i < f->nvals; i++) {
-            roster_buf_addstr(&q->where, i ? ", ?" : "?");
-            add_value(q, f->key, &f->vals[i]);
-        }
-        roster_buf_addch(&q->where, ')');
-        break;
-    case ROSTER_OP_SEARCH:
-        if (key_is_int(f->key))
-            return roster_err_set(err, ROSTER_EINVAL, "field \"%s\" does not support search", col);
-        roster_buf_printf(&q->where, " AND instr(lower(%s), lower(?)) > 0", col);
-        add_bind(q, false, 0, f->vals[0].s ? f->vals[0].s : "");
-        break;
-    case ROSTER_OP_PREFIX: {
-        if (key_is_int(f->key))
-            return roster_err_set(err, ROSTER_EINVAL, "field \"%s\" does not support prefix", col);
-        /* a range, not LIKE, so that an index on the column can serve it */
-        const char *lo = f->vals[0].s ? f->vals[0].s : "";
-        const char *hi = prefix_end(lo, q->a);
-        roster_buf_printf(&q->where, " AND %s >= ?", col);
-        add_bind(q, false, 0, lo);
-        if (hi) {
-            roster_buf_printf(&q->where, " AND %s < ?", col);
-            add_bind(q, false, 0, hi);
-        }
-        break;
-    }
-    default:
-        return roster_err_set(err, ROSTER_EINVAL, "unknown filter operator %d", f->op);
-    }
-    return 0;
-}
-
-static int bind_all(struct sq_conn *c, sqlite3_stmt *s, int64_t org_num, const struct qsql *q,
-                    struct roster_err *err)
-{
-    int rc = sqlite3_bind_int64(s, 1, org_num);
-    for (size_t i = 0; rc == SQLITE_OK && i < q->nbinds; i++) {
-        const struct qbind *b = &q->binds[i];
-        rc = b->is_int ? sqlite3_bind_int64(s, (int)i + 2, b->i) : sq_bind_str(s, (int)i + 2, b->s);
-    }
-    return rc == SQLITE_OK ? 0 : sq_fail(c, rc, err);
-}
-
 int sq_user_list(struct roster_conn *pc, const char *org_id, const struct roster_query *q,
                  struct roster_arena *a, struct roster_user **out, size_t *n, int64_t *total,
                  struct roster_err *err)
 {
     struct sq_conn *c = sq_conn_of(pc);
-    struct qsql w = {.a = a};
+    struct sq_query w = {.a = a, .column = key_column, .is_int = key_is_int};
     struct roster_buf sql;
     sqlite3_stmt *s = NULL;
     int code = 0, rc;
@@ -461,7 +340,7 @@ int sq_user_list(struct roster_conn *pc, const char *org_id, const struct roster
         goto done;
 
     for (size_t i = 0; i < q->nfilters && i < ROSTER_QUERY_MAX_FILTERS; i++) {
-        code = add_filter(&w, &q->filters[i], err);
+        code = sq_query_add_filter(&w, &q->filters[i], err);
         if (code)
             goto done;
     }
@@ -471,7 +350,7 @@ int sq_user_list(struct roster_conn *pc, const char *org_id, const struct roster
         for (size_t i = 0; i < sizeof(searched) / sizeof(searched[0]); i++) {
             roster_buf_printf(&w.where, "%sinstr(lower(%s), lower(?)) > 0", i ? " OR " : "",
                               roster_ufields[searched[i]].column);
-            add_bind(&w, false, 0, q->search);
+            sq_query_add_bind(&w, false, 0, q->search);
         }
         roster_buf_addch(&w.where, ')');
     }
@@ -482,7 +361,7 @@ int sq_user_list(struct roster_conn *pc, const char *org_id, const struct roster
         code = sq_prepare(c, sql.data, &s, err);
         if (code)
             goto done;
-        code = bind_all(c, s, org_num, &w, err);
+        code = sq_query_bind_all(c, s, org_num, &w, err);
         if (code)
             goto done;
         rc = sqlite3_step(s);
@@ -515,7 +394,7 @@ int sq_user_list(struct roster_conn *pc, const char *org_id, const struct roster
     code = sq_prepare(c, sql.data, &s, err);
     if (code)
         goto done;
-    code = bind_all(c, s, org_num, &w, err);
+    code = sq_query_bind_all(c, s, org_num, &w, err);
     if (code)
         goto done;
     int nparams = sqlite3_bind_parameter_count(s);

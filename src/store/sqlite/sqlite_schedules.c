@@ -1,0 +1,643 @@
+/* SQLite store: scheduled user state changes and the message outbox (include/roster/schedule.h).
+ *
+ * DESIGN: a schedule is pending (status 0) until the scheduler finishes it (applied, failed)
+ * or the client cancels it; every index on schedules is partial on status = 0, so the cost
+ * of a list, a claim or a next-due look-up follows the pending rows, not every row ever
+ * stored. Rows carry their organisation's num_id (org_num, see sq_org_num) like users. A
+ * claim leases a batch of due rows with one random token and an expiry; finishing a row
+ * requires the token and a pending status, so a scheduler that lost its lease, or raced a
+ * cancel, commits nothing. Another organisation's schedule or message is exactly as absent
+ * as a missing one.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "roster/store.h"
+#include "roster/util.h"
+#include "store/sqlite/sqlite_int.h"
+
+/* Reads the SQ_SCHED_COLS starting at column col. */
+static void read_schedule(sqlite3_stmt *s, int col, const char *org_id, struct roster_schedule *out,
+                          struct roster_arena *a)
+{
+    memset(out, 0, sizeof(*out));
+    sq_col_id(s, col, out->id);
+    snprintf(out->org_id, sizeof(out->org_id), "%s", org_id);
+    sq_col_id(s, col + 1, out->user_id);
+    out->state = sqlite3_column_int(s, col + 2);
+    out->due_ms = sqlite3_column_int64(s, col + 3);
+    out->send_activation_email = sqlite3_column_int(s, col + 4) != 0;
+    out->email_override = sq_col_str(s, col + 5, a);
+    out->status = sqlite3_column_int(s, col + 6);
+    out->created_ms = sqlite3_column_int64(s, col + 7);
+    out->done_ms = sqlite3_column_int64(s, col + 8); /* NULL reads as 0 */
+    const char *outcome = sq_col_str(s, col + 9, a);
+    out->outcome = outcome ? outcome : "";
+    const unsigned char *mid = sqlite3_column_text(s, col + 10);
+    snprintf(out->message_id, sizeof(out->message_id), "%s", mid ? (const char *)mid : "");
+    out->lease_token = sqlite3_column_int64(s, col + 11);
+}
+
+/* Grows an arena array of schedules (arena memory is never freed one by one). */
+static struct roster_schedule *grow(struct roster_arena *a, struct roster_schedule *v, size_t len,
+                                    size_t *cap)
+{
+    size_t ncap = *cap ? 2 * *cap : 16;
+    struct roster_schedule *nv = roster_arena_alloc(a, ncap * sizeof(*nv));
+    if (len)
+        memcpy(nv, v, len * sizeof(*nv));
+    *cap = ncap;
+    return nv;
+}
+
+int sq_schedule_create(struct roster_conn *pc, struct roster_schedule *s, size_t n,
+                       struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    sqlite3_stmt *ins = NULL;
+    bool in_tx = false;
+    bool *assigned = NULL;
+    int code = 0;
+    if (n == 0)
+        return 0;
+    assigned = calloc(n, sizeof(*assigned));
+    if (!assigned)
+        return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
+    int64_t now = roster_now_ms();
+    code = sq_tx_start(c, err);
+    if (code)
+        goto fail;
+    in_tx = true;
+    ins = sq_stmt(c, SQ_SCHED_INSERT, err);
+    if (!ins) {
+        code = err ? err->code : ROSTER_EIO;
+        goto fail;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct roster_schedule *r = &s[i];
+        int64_t org_num;
+        code = sq_org_num(c, r->org_id, &org_num, err); /* a cache hit after the first row */
+        if (code == ROSTER_ENOTFOUND)
+            code = roster_err_set(err, code, "organization \"%s\" not found", r->org_id);
+        if (code)
+            goto fail;
+        if (!r->id[0]) {
+            roster_id_new(r->id);
+            assigned[i] = true;
+        }
+        sqlite3_bind_text(ins, 1, r->id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(ins, 2, org_num);
+        sqlite3_bind_text(ins, 3, r->user_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int(ins, 4, r->state);
+        sqlite3_bind_int64(ins, 5, r->due_ms);
+        sqlite3_bind_int(ins, 6, r->send_activation_email ? 1 : 0);
+        sq_bind_str(ins, 7, r->email_override);
+        sqlite3_bind_int64(ins, 8, now);
+        int rc = sqlite3_step(ins);
+        sqlite3_reset(ins);
+        if (rc == SQLITE_DONE)
+            continue;
+        if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+            code = roster_err_set(err, ROSTER_ECONFLICT, "schedule \"%s\" already exists", r->id);
+        else if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+            code =
+                roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found", r->org_id);
+        else
+            code = sq_fail(c, rc, err);
+        goto fail;
+    }
+    in_tx = false;
+    code = sq_tx_end(c, true, err);
+    if (code)
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        s[i].status = ROSTER_SCHED_PENDING;
+        s[i].created_ms = now;
+        s[i].done_ms = 0;
+        s[i].outcome = "";
+        s[i].message_id[0] = '\0';
+        s[i].lease_token = 0;
+    }
+    free(assigned);
+    return 0;
+fail:
+    if (in_tx)
+        sq_tx_end(c, false, NULL);
+    for (size_t i = 0; i < n; i++)
+        if (assigned[i])
+            s[i].id[0] = '\0';
+    free(assigned);
+    return code;
+}
+
+/* --- schedule_list --- */
+
+static const char *sched_column(int key)
+{
+    switch (key) {
+    case RQ_ID:
+        return "id";
+    case RQ_USER_ID:
+        return "user_id";
+    case RQ_STATE:
+        return "state";
+    case RQ_DUE:
+        return "due_ms";
+    default:
+        return NULL;
+    }
+}
+
+static bool sched_is_int(int key)
+{
+    return key == RQ_STATE || key == RQ_DUE;
+}
+
+static int not_filterable(int key, struct roster_err *err)
+{
+    const char *name = key == RQ_NUM_ID     ? "numeric id"
+                       : key == RQ_CREATED  ? "created"
+                       : key == RQ_MODIFIED ? "modified"
+                                            : NULL;
+    if (key >= 0 && key < RU_NFIELDS)
+        name = roster_ufields[key].label;
+    if (name)
+        return roster_err_set(err, ROSTER_EINVAL,
+                              "field \"%s\" is not filterable on scheduled changes", name);
+    return roster_err_set(err, ROSTER_EINVAL, "field %d is not filterable", key);
+}
+
+int sq_schedule_list(struct roster_conn *pc, const char *org_id, const struct roster_query *q,
+                     struct roster_arena *a, struct roster_schedule **out, size_t *n,
+                     int64_t *total, struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    struct sq_query w = {.a = a, .column = sched_column, .is_int = sched_is_int};
+    struct roster_buf sql;
+    sqlite3_stmt *s = NULL;
+    int code = 0, rc;
+    roster_buf_init(&w.where);
+    roster_buf_init(&sql);
+    *out = NULL;
+    *n = 0;
+    if (total)
+        *total = -1;
+    /* validate the query before looking at the organisation: a bad request is bad for all */
+    for (size_t i = 0; i < q->nfilters && i < ROSTER_QUERY_MAX_FILTERS; i++) {
+        if (!sched_column(q->filters[i].key)) {
+            code = not_filterable(q->filters[i].key, err);
+            goto done;
+        }
+        code = sq_query_add_filter(&w, &q->filters[i], err);
+        if (code)
+            goto done;
+    }
+    if (q->search && q->search[0]) {
+        code = roster_err_set(err, ROSTER_EINVAL, "scheduled changes have no free-text search");
+        goto done;
+    }
+    int64_t org_num;
+    code = sq_org_num(c, org_id, &org_num, err);
+    if (code == ROSTER_ENOTFOUND) {
+        /* an unknown organisation has no schedules */
+        if (total && q->want_total)
+            *total = 0;
+        code = 0;
+        goto done;
+    }
+    if (code)
+        goto done;
+    const char *where = w.where.data ? w.where.data : "";
+    /* Without statistics SQLite prefers walking schedules_org_due in ORDER BY order and
+     * filtering, which reads every pending row of the organisation to find a few: filters
+     * that pin ids or users look them up by their index instead. */
+    const char *from = "schedules";
+    for (size_t i = 0; i < q->nfilters && i < ROSTER_QUERY_MAX_FILTERS; i++) {
+        const struct roster_filter *f = &q->filters[i];
+        if (f->op != ROSTER_OP_EQ && f->op != ROSTER_OP_IN)
+            continue;
+        if (f->key == RQ_ID) {
+            from = "schedules INDEXED BY schedules_org_id";
+            break;
+        }
+        if (f->key == RQ_USER_ID)
+            from = "schedules INDEXED BY schedules_org_user";
+    }
+
+    if (total && q->want_total) {
+        roster_buf_printf(&sql, "SELECT count(*) FROM %s WHERE org_num = ? AND status = 0%s", from,
+                          where);
+        code = sq_prepare(c, sql.data, &s, err);
+        if (code)
+            goto done;
+        code = sq_query_bind_all(c, s, org_num, &w, err);
+        if (code)
+            goto done;
+        rc = sqlite3_step(s);
+        if (rc != SQLITE_ROW) {
+            code = sq_fail(c, rc, err);
+            goto done;
+        }
+        *total = sqlite3_column_int64(s, 0);
+        sqlite3_finalize(s);
+        s = NULL;
+    }
+    if (q->limit == 0)
+        goto done; /* count only */
+
+    /* status = 0 is a literal so that the partial indexes apply; a negative limit means no
+     * limit (SQLite's LIMIT -1) */
+    roster_buf_reset(&sql);
+    roster_buf_printf(&sql,
+                      "SELECT " SQ_SCHED_COLS " FROM %s WHERE org_num = ? AND status = 0%s"
+                      " ORDER BY due_ms, id LIMIT ? OFFSET ?",
+                      from, where);
+    code = sq_prepare(c, sql.data, &s, err);
+    if (code)
+        goto done;
+    code = sq_query_bind_all(c, s, org_num, &w, err);
+    if (code)
+        goto done;
+    int nparams = sqlite3_bind_parameter_count(s);
+    sqlite3_bind_int64(s, nparams - 1, q->limit < 0 ? -1 : q->limit);
+    sqlite3_bind_int64(s, nparams, q->skip > 0 ? q->skip : 0);
+
+    size_t cap = 0, len = 0;
+    struct roster_schedule *v = NULL;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (len == cap)
+            v = grow(a, v, len, &cap);
+        read_schedule(s, 0, org_id, &v[len++], a);
+    }
+    if (rc != SQLITE_DONE) {
+        code = sq_fail(c, rc, err);
+        goto done;
+    }
+    *out = v;
+    *n = len;
+done:
+    sqlite3_finalize(s);
+    roster_buf_release(&sql);
+    roster_buf_release(&w.where);
+    return code;
+}
+
+int sq_schedule_get(struct roster_conn *pc, const char *org_id, const char *id,
+                    struct roster_schedule *out, struct roster_arena *a, struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    int64_t org_num;
+    int code = sq_org_num(c, org_id, &org_num, err);
+    if (code == ROSTER_ENOTFOUND)
+        return roster_err_set(err, code, "schedule \"%s\" not found", id ? id : "");
+    if (code)
+        return code;
+    sqlite3_stmt *s = sq_stmt(c, SQ_SCHED_GET, err);
+    if (!s)
+        return err ? err->code : ROSTER_EIO;
+    sqlite3_bind_int64(s, 1, org_num);
+    sq_bind_str(s, 2, id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        read_schedule(s, 0, org_id, out, a);
+    else if (rc == SQLITE_DONE)
+        code = roster_err_set(err, ROSTER_ENOTFOUND, "schedule \"%s\" not found", id ? id : "");
+    else
+        code = sq_fail(c, rc, err);
+    sqlite3_reset(s);
+    return code;
+}
+
+int sq_schedule_cancel(struct roster_conn *pc, const char *org_id, const char *id, int64_t now_ms,
+                       struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    int64_t org_num;
+    int code = sq_org_num(c, org_id, &org_num, err);
+    if (code == ROSTER_ENOTFOUND)
+        return roster_err_set(err, code, "schedule \"%s\" not found", id ? id : "");
+    if (code)
+        return code;
+    sqlite3_stmt *s = sq_stmt(c, SQ_SCHED_CANCEL, err);
+    if (!s)
+        return err ? err->code : ROSTER_EIO;
+    sqlite3_bind_int64(s, 1, org_num);
+    sq_bind_str(s, 2, id);
+    sqlite3_bind_int64(s, 3, now_ms);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE)
+        code = sq_fail(c, rc, err);
+    else if (sqlite3_changes(c->db) == 0)
+        code = roster_err_set(err, ROSTER_ENOTFOUND, "schedule \"%s\" not found", id ? id : "");
+    sqlite3_reset(s);
+    return code;
+}
+
+/* --- schedule_next --- */
+
+static int by_due_then_id(const void *pa, const void *pb)
+{
+    const struct roster_schedule *x = pa, *y = pb;
+    if (x->due_ms != y->due_ms)
+        return x->due_ms < y->due_ms ? -1 : 1;
+    return strcmp(x->id, y->id);
+}
+
+int sq_schedule_next(struct roster_conn *pc, const char *org_id, const char *const *user_ids,
+                     size_t nusers, struct roster_arena *a, struct roster_schedule **out, size_t *n,
+                     struct roster_err *err)
+{
+    static const int states[] = {ROSTER_ACTIVATED, ROSTER_SUSPENDED};
+    struct sq_conn *c = sq_conn_of(pc);
+    *out = NULL;
+    *n = 0;
+    int64_t org_num;
+    int code = sq_org_num(c, org_id, &org_num, err);
+    if (code == ROSTER_ENOTFOUND || nusers == 0)
+        return 0; /* an unknown organisation has no schedules */
+    if (code)
+        return code;
+    sqlite3_stmt *s = sq_stmt(c, SQ_SCHED_NEXT, err);
+    if (!s)
+        return err ? err->code : ROSTER_EIO;
+    /* one indexed probe per (user, state): each reads one index entry and one row, which
+     * beats any single query that must first gather every pending row of the users */
+    size_t cap = 0, len = 0;
+    struct roster_schedule *v = NULL;
+    for (size_t i = 0; i < nusers; i++) {
+        if (!user_ids[i])
+            continue;
+        bool dup = false;
+        for (size_t j = 0; j < i && !dup; j++)
+            dup = user_ids[j] && strcmp(user_ids[j], user_ids[i]) == 0;
+        if (dup)
+            continue;
+        for (size_t k = 0; k < sizeof(states) / sizeof(states[0]); k++) {
+            sqlite3_bind_int64(s, 1, org_num);
+            sqlite3_bind_text(s, 2, user_ids[i], -1, SQLITE_STATIC);
+            sqlite3_bind_int(s, 3, states[k]);
+            int rc = sqlite3_step(s);
+            if (rc == SQLITE_ROW) {
+                if (len == cap)
+                    v = grow(a, v, len, &cap);
+                read_schedule(s, 0, org_id, &v[len++], a);
+            } else if (rc != SQLITE_DONE) {
+                code = sq_fail(c, rc, err);
+                sqlite3_reset(s);
+                return code;
+            }
+            sqlite3_reset(s);
+        }
+    }
+    if (len > 1)
+        qsort(v, len, sizeof(*v), by_due_then_id);
+    *out = v;
+    *n = len;
+    return 0;
+}
+
+/* --- the scheduler's side: claim, finish, next due --- */
+
+/* 1 if a schedule can be claimed at now_ms, 0 if not, or a negative roster code. */
+static int claim_peek(struct sq_conn *c, int64_t now_ms, struct roster_err *err)
+{
+    sqlite3_stmt *s = sq_stmt(c, SQ_SCHED_PEEK, err);
+    if (!s)
+        return -(err ? err->code : ROSTER_EIO);
+    sqlite3_bind_int64(s, 1, now_ms);
+    int rc = sqlite3_step(s);
+    int res = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -sq_fail(c, rc, err);
+    sqlite3_reset(s);
+    return res;
+}
+
+int sq_schedule_claim_due(struct roster_conn *pc, int64_t now_ms, int64_t lease_ms, size_t max,
+                          struct roster_arena *a, struct roster_schedule **out, size_t *n,
+                          struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    sqlite3_stmt *s = NULL;
+    bool in_tx = false, relaxed = false;
+    int code = 0, rc;
+    *out = NULL;
+    *n = 0;
+    if (max == 0)
+        return 0;
+    if (!c->in_txn) {
+        int found = claim_peek(c, now_ms, err);
+        if (found <= 0)
+            return -found;
+        /* as in sq_chunk_claim: a lease needs no fsync of its own (an embedded store drops
+         * every lease when it starts, and the next durable commit syncs the WAL up to here);
+         * NORMAL still syncs checkpoints, so the file stays intact */
+        relaxed = sq_exec_cached(c, SQ_SYNC_NORMAL, NULL) == 0;
+    }
+    code = sq_tx_start(c, err);
+    if (code)
+        goto fail;
+    in_tx = true;
+    s = sq_stmt(c, SQ_SCHED_PICK, err);
+    if (!s) {
+        code = err ? err->code : ROSTER_EIO;
+        goto fail;
+    }
+    sqlite3_bind_int64(s, 1, now_ms);
+    sqlite3_bind_int64(s, 2, max > (size_t)INT64_MAX ? INT64_MAX : (int64_t)max);
+    size_t cap = 0, len = 0;
+    struct roster_schedule *v = NULL;
+    int64_t *nums = NULL;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (len == cap) {
+            size_t ocap = cap;
+            v = grow(a, v, len, &cap);
+            int64_t *nn = roster_arena_alloc(a, cap * sizeof(*nn));
+            if (ocap)
+                memcpy(nn, nums, len * sizeof(*nn));
+            nums = nn;
+        }
+        nums[len] = sqlite3_column_int64(s, 0);
+        const unsigned char *org = sqlite3_column_text(s, 1);
+        read_schedule(s, 2, org ? (const char *)org : "", &v[len], a);
+        len++;
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        code = sq_fail(c, rc, err);
+        goto fail;
+    }
+
+    uint64_t token;
+    roster_random(&token, sizeof(token));
+    int64_t lease_token = (int64_t)(token & INT64_MAX);
+    if (lease_token == 0)
+        lease_token = 1;
+    s = sq_stmt(c, SQ_SCHED_LEASE, err);
+    if (!s) {
+        code = err ? err->code : ROSTER_EIO;
+        goto fail;
+    }
+    for (size_t i = 0; i < len; i++) {
+        sqlite3_bind_int64(s, 1, nums[i]);
+        sqlite3_bind_int64(s, 2, lease_token);
+        sqlite3_bind_int64(s, 3, now_ms + lease_ms);
+        rc = sqlite3_step(s);
+        sqlite3_reset(s);
+        if (rc != SQLITE_DONE) {
+            code = sq_fail(c, rc, err);
+            goto fail;
+        }
+        v[i].lease_token = lease_token;
+    }
+    in_tx = false;
+    code = sq_tx_end(c, true, err);
+    if (code)
+        goto fail;
+    *out = v;
+    *n = len;
+fail:
+    if (in_tx)
+        sq_tx_end(c, false, NULL);
+    if (relaxed)
+        sq_exec_cached(c, SQ_SYNC_FULL, NULL);
+    return code;
+}
+
+int sq_schedule_finish(struct roster_conn *pc, const struct roster_schedule *sch, int status,
+                       const char *outcome, int64_t now_ms, struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    if (status != ROSTER_SCHED_APPLIED && status != ROSTER_SCHED_FAILED)
+        return roster_err_set(err, ROSTER_EINVAL,
+                              "schedule status %d is not an outcome (use applied or failed)",
+                              status);
+    int64_t org_num;
+    int code = sq_org_num(c, sch->org_id, &org_num, err);
+    if (code == ROSTER_ENOTFOUND)
+        return roster_err_set(err, ROSTER_ESTALE, "lease on schedule \"%s\" was lost", sch->id);
+    if (code)
+        return code;
+    sqlite3_stmt *s = sq_stmt(c, SQ_SCHED_FINISH, err);
+    if (!s)
+        return err ? err->code : ROSTER_EIO;
+    sqlite3_bind_int64(s, 1, org_num);
+    sqlite3_bind_text(s, 2, sch->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, sch->lease_token);
+    sqlite3_bind_int(s, 4, status);
+    sqlite3_bind_text(s, 5, outcome ? outcome : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 6, now_ms);
+    sq_bind_str(s, 7, sch->message_id[0] ? sch->message_id : NULL);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE)
+        code = sq_fail(c, rc, err);
+    else if (sqlite3_changes(c->db) == 0)
+        /* the lease expired and was claimed again, or the schedule was cancelled meanwhile */
+        code = roster_err_set(err, ROSTER_ESTALE, "lease on schedule \"%s\" was lost", sch->id);
+    sqlite3_reset(s);
+    return code;
+}
+
+int sq_schedule_next_due(struct roster_conn *pc, int64_t *due_ms, struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    sqlite3_stmt *s = sq_stmt(c, SQ_SCHED_NEXT_DUE, err);
+    if (!s)
+        return err ? err->code : ROSTER_EIO;
+    int code = 0;
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *due_ms = sqlite3_column_int64(s, 0);
+    else if (rc == SQLITE_DONE)
+        code = roster_err_set(err, ROSTER_ENOTFOUND, "no schedule is pending");
+    else
+        code = sq_fail(c, rc, err);
+    sqlite3_reset(s);
+    return code;
+}
+
+/* --- message outbox --- */
+
+int sq_message_create(struct roster_conn *pc, struct roster_message *m, struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    if (!m->kind || !m->kind[0])
+        return roster_err_set(err, ROSTER_EINVAL, "message kind is missing");
+    int64_t org_num;
+    int code = sq_org_num(c, m->org_id, &org_num, err);
+    if (code == ROSTER_ENOTFOUND)
+        return roster_err_set(err, code, "organization \"%s\" not found", m->org_id);
+    if (code)
+        return code;
+    sqlite3_stmt *s = sq_stmt(c, SQ_MSG_INSERT, err);
+    if (!s)
+        return err ? err->code : ROSTER_EIO;
+    bool new_id = !m->id[0];
+    if (new_id)
+        roster_message_id_new(m->id);
+    const char *status = m->status ? m->status : "ENQUEUED";
+    int64_t now = roster_now_ms();
+    sqlite3_bind_text(s, 1, m->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, org_num);
+    sq_bind_str(s, 3, m->kind);
+    sq_bind_str(s, 4, m->source_id);
+    sq_bind_str(s, 5, m->user_id);
+    sq_bind_str(s, 6, m->recipient);
+    sq_bind_str(s, 7, m->content_json);
+    sq_bind_str(s, 8, status);
+    sqlite3_bind_int64(s, 9, now);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) {
+        m->status = status;
+        m->created_ms = now;
+    } else {
+        if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+            code = roster_err_set(err, ROSTER_ECONFLICT, "message \"%s\" already exists", m->id);
+        else if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+            code =
+                roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found", m->org_id);
+        else
+            code = sq_fail(c, rc, err);
+        if (new_id)
+            m->id[0] = '\0';
+    }
+    /* the reset ends the statement: a failed insert leaves the caller's transaction usable */
+    sqlite3_reset(s);
+    return code;
+}
+
+int sq_message_get(struct roster_conn *pc, const char *org_id, const char *id,
+                   struct roster_message *out, struct roster_arena *a, struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    int64_t org_num;
+    int code = sq_org_num(c, org_id, &org_num, err);
+    if (code == ROSTER_ENOTFOUND)
+        return roster_err_set(err, code, "message \"%s\" not found", id ? id : "");
+    if (code)
+        return code;
+    sqlite3_stmt *s = sq_stmt(c, SQ_MSG_GET, err);
+    if (!s)
+        return err ? err->code : ROSTER_EIO;
+    sqlite3_bind_int64(s, 1, org_num);
+    sq_bind_str(s, 2, id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        memset(out, 0, sizeof(*out));
+        const unsigned char *mid = sqlite3_column_text(s, 0);
+        snprintf(out->id, sizeof(out->id), "%s", mid ? (const char *)mid : "");
+        snprintf(out->org_id, sizeof(out->org_id), "%s", org_id);
+        out->kind = sq_col_str(s, 1, a);
+        out->source_id = sq_col_str(s, 2, a);
+        out->user_id = sq_col_str(s, 3, a);
+        out->recipient = sq_col_str(s, 4, a);
+        out->content_json = sq_col_str(s, 5, a);
+        out->status = sq_col_str(s, 6, a);
+        out->created_ms = sqlite3_column_int64(s, 7);
+    } else if (rc == SQLITE_DONE) {
+        code = roster_err_set(err, ROSTER_ENOTFOUND, "message \"%s\" not found", id ? id : "");
+    } else {
+        code = sq_fail(c, rc, err);
+    }
+    sqlite3_reset(s);
+    return code;
+}
