@@ -10,8 +10,8 @@
 
 #define ROSTER_ID_LEN 24 /* object ids are 24 lower-case hex chars (JumpCloud style) */
 
-/* Writes a new 24-hex id + NUL into out[25]: 4 bytes of seconds, 8 random bytes
- * (so ids sort roughly by creation time, like MongoDB ObjectIds). */
+/* Writes a new 24-hex id + NUL into out[25], laid out like a MongoDB ObjectId: 4 bytes of
+ * seconds, 5 random bytes per process, a 3-byte counter. Ids of one process increase. */
 void roster_id_new(char out[ROSTER_ID_LEN + 1]);
 /* true if s is exactly 24 hex characters */
 bool roster_id_valid(const char *s);

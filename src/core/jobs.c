@@ -315,6 +315,7 @@ static int run_chunks(struct roster_conn *conn, const struct roster_chunk *chunk
     struct item **items = calloc(n, sizeof(*items));
     if (!items)
         return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
+    int64_t t_start = roster_monotonic_ms();
     for (size_t c = 0; c < n; c++) {
         items[c] = calloc((size_t)chunks[c].count, sizeof(struct item));
         if (!items[c]) {
@@ -324,16 +325,23 @@ static int run_chunks(struct roster_conn *conn, const struct roster_chunk *chunk
         struct roster_ctx ctx = {.conn = conn, .arena = a, .org_id = chunks[c].org_id};
         prepare_items(&chunks[c], &ctx, items[c]);
     }
+    int64_t t_prepared = roster_monotonic_ms();
     rc = roster_store_begin(conn, err);
     if (rc != 0)
         goto fail;
     in_tx = true;
+    int64_t t_locked = roster_monotonic_ms();
     for (size_t c = 0; c < n && rc == 0; c++)
         rc = apply_chunk(conn, &chunks[c], a, items[c], &results, err);
     if (rc != 0)
         goto fail;
+    int64_t t_applied = roster_monotonic_ms();
     rc = roster_store_commit(conn, err);
     in_tx = false;
+    roster_log(ROSTER_LOG_DEBUG, "batch timing",
+               "chunks=%zu prepare_ms=%lld lock_wait_ms=%lld apply_ms=%lld commit_ms=%lld", n,
+               (long long)(t_prepared - t_start), (long long)(t_locked - t_prepared),
+               (long long)(t_applied - t_locked), (long long)(roster_monotonic_ms() - t_applied));
 fail:
     if (in_tx)
         roster_store_rollback(conn);

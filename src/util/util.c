@@ -4,6 +4,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <openssl/sha.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,15 +46,36 @@ void roster_hex(const void *data, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
+/* MongoDB ObjectId layout: 4 bytes of seconds, 5 random bytes fixed per process, 3 bytes of
+ * a counter that starts at a random value. Ids made by one process increase, so inserts land
+ * at the right edge of every id index instead of on random pages (measured: fewer dirty
+ * pages per bulk commit); they are not secrets (every access is scoped by organisation). */
+static unsigned char id_process[5];
+static _Atomic uint32_t id_counter;
+static pthread_once_t id_once = PTHREAD_ONCE_INIT;
+
+static void id_init(void)
+{
+    uint32_t start;
+    roster_random(id_process, sizeof(id_process));
+    roster_random(&start, sizeof(start));
+    id_counter = start;
+}
+
 void roster_id_new(char out[ROSTER_ID_LEN + 1])
 {
+    pthread_once(&id_once, id_init);
     unsigned char b[12];
     uint32_t secs = (uint32_t)(roster_now_ms() / 1000);
+    uint32_t n = id_counter++;
     b[0] = (unsigned char)(secs >> 24);
     b[1] = (unsigned char)(secs >> 16);
     b[2] = (unsigned char)(secs >> 8);
     b[3] = (unsigned char)secs;
-    roster_random(b + 4, 8);
+    memcpy(b + 4, id_process, sizeof(id_process));
+    b[9] = (unsigned char)(n >> 16);
+    b[10] = (unsigned char)(n >> 8);
+    b[11] = (unsigned char)n;
     roster_hex(b, sizeof(b), out);
 }
 

@@ -68,7 +68,10 @@ static void submit(struct roster_req *r, int kind)
                        "creation_source", source, "suppress_email",
                        suppress && strcmp(suppress, "true") == 0);
     struct roster_job job;
+    int64_t t0 = roster_monotonic_ms();
     rc = roster_job_submit(&r->ctx, kind, r->body, items, n, params, &job, &err);
+    roster_log(ROSTER_LOG_DEBUG, "job stored", "items=%zu ms=%lld", n,
+               (long long)(roster_monotonic_ms() - t0));
     if (rc != 0) {
         if (rc != ROSTER_EINVAL)
             roster_log(ROSTER_LOG_ERROR, "job submit failed", "code=%s detail=\"%s\"",
