@@ -49,11 +49,9 @@ enum sq_stmt_id {
     SQ_USER_DELETE,
     SQ_KEY_FIND,
     SQ_CHUNK_PICK,
-    SQ_CHUNK_PEEK,
-    SQ_CHUNK_LEASE,
+    SQ_CHUNK_ITEMS,
     SQ_CHUNK_DONE,
     SQ_JOB_ADVANCE,
-    SQ_CHUNK_RENEW,
     SQ_CHUNK_INSERT,
     SQ_ITEMS_INSERT,
     SQ_SCHED_INSERT,
@@ -78,6 +76,18 @@ struct sq_store {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     uint64_t commits;
+    /* Chunk leases live here, not in the file: an embedded store has exactly one serving
+     * process, and a lease written to the file would be a commit by a claiming connection,
+     * which empties the page cache of the connection that applies chunks. Guarded by mu. */
+    struct sq_lease *leases;
+    size_t nleases, cap_leases;
+};
+
+struct sq_lease {
+    char job_id[ROSTER_ID_LEN + 1];
+    int64_t chunk_no;
+    int64_t token;
+    int64_t until_ms;
 };
 
 /* org id -> orgs.num_id, the key users rows carry. Organisations are never deleted, so a

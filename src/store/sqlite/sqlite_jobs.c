@@ -8,6 +8,7 @@
  * chunk requires the token, so a worker that lost its lease cannot commit twice.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "roster/store.h"
@@ -147,99 +148,119 @@ fail:
     return code;
 }
 
-/* 1 if a chunk can be claimed at now_ms, 0 if not, or a negative roster code. Lets idle
- * workers poll without taking the write lock. */
-static int chunk_peek(struct sq_conn *c, int64_t now_ms, struct roster_err *err)
+/* --- chunk leases (in the store object, see struct sq_store) --- */
+
+#define PICK_CANDIDATES 64 /* open jobs looked at per claim; leased chunks are skipped */
+
+static struct sq_lease *lease_find(struct sq_store *st, const char *job_id, int64_t chunk_no)
 {
-    sqlite3_stmt *s = sq_stmt(c, SQ_CHUNK_PEEK, err);
-    if (!s)
-        return -(err ? err->code : ROSTER_EIO);
-    sqlite3_bind_int64(s, 1, now_ms);
-    int rc = sqlite3_step(s);
-    int res = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -sq_fail(c, rc, err);
-    sqlite3_reset(s);
-    return res;
+    for (size_t i = 0; i < st->nleases; i++)
+        if (st->leases[i].chunk_no == chunk_no && strcmp(st->leases[i].job_id, job_id) == 0)
+            return &st->leases[i];
+    return NULL;
+}
+
+/* Takes the lease of (job_id, chunk_no) if it is free or expired. Expired leases are
+ * dropped on the way, so the table holds only the chunks being worked on. */
+static bool lease_take(struct sq_store *st, const char *job_id, int64_t chunk_no, int64_t now_ms,
+                       int64_t until_ms, int64_t token)
+{
+    bool taken = false;
+    pthread_mutex_lock(&st->mu);
+    for (size_t i = 0; i < st->nleases;) {
+        if (st->leases[i].until_ms < now_ms)
+            st->leases[i] = st->leases[--st->nleases];
+        else
+            i++;
+    }
+    if (lease_find(st, job_id, chunk_no))
+        goto done;
+    if (st->nleases == st->cap_leases) {
+        size_t cap = st->cap_leases ? st->cap_leases * 2 : 64;
+        struct sq_lease *grown = realloc(st->leases, cap * sizeof(*grown));
+        if (!grown)
+            goto done;
+        st->leases = grown;
+        st->cap_leases = cap;
+    }
+    struct sq_lease *l = &st->leases[st->nleases++];
+    snprintf(l->job_id, sizeof(l->job_id), "%s", job_id);
+    l->chunk_no = chunk_no;
+    l->token = token;
+    l->until_ms = until_ms;
+    taken = true;
+done:
+    pthread_mutex_unlock(&st->mu);
+    return taken;
+}
+
+/* true if token still holds the lease of the chunk; until_ms > 0 also moves its end. */
+static bool lease_check(struct sq_store *st, const struct roster_chunk *ch, int64_t until_ms)
+{
+    pthread_mutex_lock(&st->mu);
+    struct sq_lease *l = lease_find(st, ch->job_id, ch->chunk_no);
+    bool ok = l && l->token == ch->lease_token;
+    if (ok && until_ms > 0)
+        l->until_ms = until_ms;
+    pthread_mutex_unlock(&st->mu);
+    return ok;
 }
 
 int sq_chunk_claim(struct roster_conn *pc, int64_t now_ms, int64_t lease_ms,
                    struct roster_chunk *out, struct roster_arena *a, struct roster_err *err)
 {
     struct sq_conn *c = sq_conn_of(pc);
-    sqlite3_stmt *s = NULL;
-    bool in_tx = false;
+    struct sq_store *st = c->store;
     int code = 0, rc;
-    bool relaxed = false;
-    if (!c->in_txn) {
-        int found = chunk_peek(c, now_ms, err);
-        if (found < 0)
-            return -found;
-        if (!found)
-            return roster_err_set(err, ROSTER_ENOTFOUND, "no chunk to run");
-        /* A lease needs no fsync of its own: an embedded store drops every lease when it
-         * starts (lease_reset_all), and the next durable commit syncs the WAL up to here.
-         * NORMAL (unlike OFF) still syncs checkpoints, so the file stays intact. */
-        relaxed = sq_exec_cached(c, SQ_SYNC_NORMAL, NULL) == 0;
-    }
-    code = sq_tx_start(c, err);
-    if (code)
-        goto fail;
-    in_tx = true;
-    s = sq_stmt(c, SQ_CHUNK_PICK, err);
-    if (!s) {
-        code = err ? err->code : ROSTER_EIO;
-        goto fail;
-    }
-    sqlite3_bind_int64(s, 1, now_ms);
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE) {
-        code = roster_err_set(err, ROSTER_ENOTFOUND, "no chunk to run");
-        goto fail;
-    }
-    if (rc != SQLITE_ROW) {
-        code = sq_fail(c, rc, err);
-        goto fail;
-    }
-    memset(out, 0, sizeof(*out));
-    sq_col_id(s, 0, out->job_id);
-    sq_col_id(s, 1, out->org_id);
-    out->kind = sqlite3_column_int(s, 2);
-    out->params_json = sq_col_str(s, 3, a);
-    out->chunk_no = sqlite3_column_int64(s, 4);
-    out->first_idx = sqlite3_column_int64(s, 5);
-    out->count = sqlite3_column_int64(s, 6);
-    out->items_json = sq_col_str(s, 7, a);
-    sqlite3_reset(s);
-
+    if (!st)
+        return roster_err_set(err, ROSTER_EINVAL, "no store for this connection");
     uint64_t token;
     roster_random(&token, sizeof(token));
-    out->lease_token = (int64_t)(token & INT64_MAX);
-    if (out->lease_token == 0)
-        out->lease_token = 1;
-    s = sq_stmt(c, SQ_CHUNK_LEASE, err);
-    if (!s) {
-        code = err ? err->code : ROSTER_EIO;
-        goto fail;
+    int64_t tok = (int64_t)(token & INT64_MAX);
+    if (tok == 0)
+        tok = 1;
+    /* a read: the oldest open jobs' next chunks; the first one nobody holds is ours */
+    sqlite3_stmt *s = sq_stmt(c, SQ_CHUNK_PICK, err);
+    if (!s)
+        return err ? err->code : ROSTER_EIO;
+    sqlite3_bind_int64(s, 1, PICK_CANDIDATES);
+    bool found = false;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *job_id = (const char *)sqlite3_column_text(s, 0);
+        int64_t chunk_no = sqlite3_column_int64(s, 4);
+        if (!job_id || !lease_take(st, job_id, chunk_no, now_ms, now_ms + lease_ms, tok))
+            continue;
+        memset(out, 0, sizeof(*out));
+        sq_col_id(s, 0, out->job_id);
+        sq_col_id(s, 1, out->org_id);
+        out->kind = sqlite3_column_int(s, 2);
+        out->params_json = sq_col_str(s, 3, a);
+        out->chunk_no = chunk_no;
+        out->first_idx = sqlite3_column_int64(s, 5);
+        out->count = sqlite3_column_int64(s, 6);
+        out->lease_token = tok;
+        found = true;
+        break;
     }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        code = sq_fail(c, rc, err);
+    sqlite3_reset(s);
+    if (code)
+        return code;
+    if (!found)
+        return roster_err_set(err, ROSTER_ENOTFOUND, "no chunk to run");
+    s = sq_stmt(c, SQ_CHUNK_ITEMS, err);
+    if (!s)
+        return err ? err->code : ROSTER_EIO;
     sq_bind_str(s, 1, out->job_id);
     sqlite3_bind_int64(s, 2, out->chunk_no);
-    sqlite3_bind_int64(s, 3, out->lease_token);
-    sqlite3_bind_int64(s, 4, now_ms + lease_ms);
     rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE) {
-        code = sq_fail(c, rc, err);
-        goto fail;
-    }
+    if (rc == SQLITE_ROW)
+        out->items_json = sq_col_str(s, 0, a);
+    else
+        code = rc == SQLITE_DONE ? roster_err_set(err, ROSTER_EIO, "chunk input missing")
+                                 : sq_fail(c, rc, err);
     sqlite3_reset(s);
-    s = NULL;
-    in_tx = false;
-    code = sq_tx_end(c, true, err);
-fail:
-    if (s)
-        sqlite3_reset(s);
-    if (in_tx)
-        sq_tx_end(c, false, NULL);
-    if (relaxed)
-        sq_exec_cached(c, SQ_SYNC_FULL, NULL);
     return code;
 }
 
@@ -249,6 +270,9 @@ int sq_chunk_complete(struct roster_conn *pc, const struct roster_chunk *ch,
 {
     struct sq_conn *c = sq_conn_of(pc);
     sqlite3_stmt *s = NULL;
+    if (!c->store || !lease_check(c->store, ch, 0))
+        return roster_err_set(err, ROSTER_ESTALE, "lease on chunk %lld of job \"%s\" was lost",
+                              (long long)ch->chunk_no, ch->job_id);
     int code = sq_tx_start(c, err);
     if (code)
         return code;
@@ -259,9 +283,8 @@ int sq_chunk_complete(struct roster_conn *pc, const struct roster_chunk *ch,
     }
     sq_bind_str(s, 1, ch->job_id);
     sqlite3_bind_int64(s, 2, ch->chunk_no);
-    sqlite3_bind_int64(s, 3, ch->lease_token);
-    sq_bind_str(s, 4, results_json);
-    sqlite3_bind_int64(s, 5, now_ms);
+    sq_bind_str(s, 3, results_json);
+    sqlite3_bind_int64(s, 4, now_ms);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_DONE) {
         code = roster_err_set(err, ROSTER_ESTALE, "lease on chunk %lld of job \"%s\" was lost",
@@ -297,6 +320,8 @@ int sq_chunk_complete(struct roster_conn *pc, const struct roster_chunk *ch,
         goto fail;
     }
     sqlite3_reset(s);
+    /* The lease stays until it expires: a done chunk is never offered again (done = 1),
+     * and if the caller rolls this back, the same token may still complete it on a retry. */
     return sq_tx_end(c, true, err);
 fail:
     if (s)
@@ -309,22 +334,10 @@ int sq_chunk_renew(struct roster_conn *pc, const struct roster_chunk *ch, int64_
                    struct roster_err *err)
 {
     struct sq_conn *c = sq_conn_of(pc);
-    sqlite3_stmt *s = sq_stmt(c, SQ_CHUNK_RENEW, err);
-    if (!s)
-        return err ? err->code : ROSTER_EIO;
-    int code = 0;
-    sq_bind_str(s, 1, ch->job_id);
-    sqlite3_bind_int64(s, 2, ch->chunk_no);
-    sqlite3_bind_int64(s, 3, ch->lease_token);
-    sqlite3_bind_int64(s, 4, until_ms);
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE)
-        code = sq_fail(c, rc, err);
-    else if (sqlite3_changes(c->db) == 0)
-        code = roster_err_set(err, ROSTER_ESTALE, "lease on chunk %lld of job \"%s\" was lost",
+    if (!c->store || !lease_check(c->store, ch, until_ms))
+        return roster_err_set(err, ROSTER_ESTALE, "lease on chunk %lld of job \"%s\" was lost",
                               (long long)ch->chunk_no, ch->job_id);
-    sqlite3_reset(s);
-    return code;
+    return 0;
 }
 
 int sq_job_results(struct roster_conn *pc, const char *org_id, const char *job_id, int64_t from,
@@ -400,6 +413,7 @@ fail:
 int sq_lease_reset_all(struct roster_conn *pc, struct roster_err *err)
 {
     static const char *const sql[] = {
+        /* chunk leases of stores written before leases moved into memory */
         "UPDATE chunks SET lease_token = NULL, lease_until_ms = NULL"
         " WHERE done = 0 AND (lease_token IS NOT NULL OR lease_until_ms IS NOT NULL)",
         /* one pass over the table: walking a partial index of the pending rows instead
@@ -409,6 +423,11 @@ int sq_lease_reset_all(struct roster_conn *pc, struct roster_err *err)
     };
     struct sq_conn *c = sq_conn_of(pc);
     sqlite3_stmt *s;
+    if (c->store) {
+        pthread_mutex_lock(&c->store->mu);
+        c->store->nleases = 0;
+        pthread_mutex_unlock(&c->store->mu);
+    }
     int code = sq_tx_start(c, err);
     if (code)
         return code;

@@ -44,32 +44,19 @@ static const char *const fixed_sql[SQ_NSTMTS] = {
      * jobs_open in seq order and look each job's chunk up by key, instead of scanning every
      * chunk still to do and sorting */
     [SQ_CHUNK_PICK] = "SELECT j.id, j.org_id, j.kind, j.params_json, c.chunk_no, c.first_idx,"
-                      " c.count, i.items_json"
+                      " c.count"
                       " FROM jobs AS j CROSS JOIN chunks AS c"
                       " ON c.job_id = j.id AND c.chunk_no = j.next_chunk"
-                      " CROSS JOIN chunk_items AS i"
-                      " ON i.job_id = c.job_id AND i.chunk_no = c.chunk_no"
                       " WHERE j.status < 2 AND c.done = 0"
-                      " AND (c.lease_until_ms IS NULL OR c.lease_until_ms < ?1)"
-                      " ORDER BY j.seq LIMIT 1",
-    /* the same walk without reading any chunk: lets idle workers poll without the write lock */
-    [SQ_CHUNK_PEEK] = "SELECT 1 FROM jobs AS j CROSS JOIN chunks AS c"
-                      " ON c.job_id = j.id AND c.chunk_no = j.next_chunk"
-                      " WHERE j.status < 2 AND c.done = 0"
-                      " AND (c.lease_until_ms IS NULL OR c.lease_until_ms < ?1)"
-                      " LIMIT 1",
-    [SQ_CHUNK_LEASE] = "UPDATE chunks SET lease_token = ?3, lease_until_ms = ?4"
-                       " WHERE job_id = ?1 AND chunk_no = ?2 AND done = 0",
-    [SQ_CHUNK_DONE] = "UPDATE chunks SET done = 1, results_json = ?4, done_ms = ?5,"
-                      " lease_token = NULL, lease_until_ms = NULL"
-                      " WHERE job_id = ?1 AND chunk_no = ?2 AND lease_token = ?3 AND done = 0"
+                      " ORDER BY j.seq LIMIT ?1",
+    [SQ_CHUNK_ITEMS] = "SELECT items_json FROM chunk_items WHERE job_id = ?1 AND chunk_no = ?2",
+    [SQ_CHUNK_DONE] = "UPDATE chunks SET done = 1, results_json = ?3, done_ms = ?4"
+                      " WHERE job_id = ?1 AND chunk_no = ?2 AND done = 0"
                       " RETURNING count",
     [SQ_JOB_ADVANCE] = "UPDATE jobs SET done = done + ?2, ok = ok + ?3, failed = failed + ?4,"
                        " next_chunk = max(next_chunk, ?5), updated_ms = ?6,"
                        " status = CASE WHEN done + ?2 >= total THEN 2 ELSE 1 END"
                        " WHERE id = ?1",
-    [SQ_CHUNK_RENEW] = "UPDATE chunks SET lease_until_ms = ?4"
-                       " WHERE job_id = ?1 AND chunk_no = ?2 AND lease_token = ?3 AND done = 0",
     [SQ_CHUNK_INSERT] = "INSERT INTO chunks (job_id, chunk_no, first_idx, count)"
                         " VALUES (?1, ?2, ?3, ?4)",
     [SQ_ITEMS_INSERT] = "INSERT INTO chunk_items (job_id, chunk_no, items_json)"
@@ -546,6 +533,7 @@ static void sq_close(struct roster_store *pst)
         return;
     pthread_mutex_destroy(&st->mu);
     pthread_cond_destroy(&st->cv);
+    free(st->leases);
     free(st->path);
     free(st);
 }
