@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "roster/core.h"
+#include "roster/jsonr.h"
 #include "roster/jsonutil.h"
 #include "roster/jsonw.h"
 #include "roster/log.h"
@@ -134,17 +135,26 @@ fail:
 
 /* --- result pages --- */
 
-/* One entry of a chunk's results_json: [status, message, user_id, updated_ms, username,
- * email, field]. */
-static void result_from_json(json_t *e, struct roster_item_result *r, struct roster_arena *a)
+/* One entry of a chunk's results_json (written by write_item_result, so valid JSON):
+ * [status, message, user_id, updated_ms, username, email, field]. */
+static void result_from_json(const struct roster_jsonr_val *entry, struct roster_item_result *r,
+                             struct roster_arena *a)
 {
-    r->status = (int)json_integer_value(json_array_get(e, 0));
-    r->message = roster_arena_strdup(a, json_string_value(json_array_get(e, 1)));
-    r->user_id = roster_arena_strdup(a, json_string_value(json_array_get(e, 2)));
-    r->updated_ms = json_integer_value(json_array_get(e, 3));
-    r->username = roster_arena_strdup(a, json_string_value(json_array_get(e, 4)));
-    r->email = roster_arena_strdup(a, json_string_value(json_array_get(e, 5)));
-    r->field = roster_arena_strdup(a, json_string_value(json_array_get(e, 6)));
+    struct roster_jsonr it;
+    struct roster_jsonr_val v;
+    const char **strs[7] = {NULL,         &r->message, &r->user_id, NULL,
+                            &r->username, &r->email,   &r->field};
+    if (roster_jsonr_open(&it, entry) != 0)
+        return;
+    for (int i = 0; i < 7 && roster_jsonr_next(&it, NULL, &v) == 1; i++) {
+        int64_t n;
+        if (i == 0 && roster_jsonr_int(&v, &n) == 0)
+            r->status = (int)n;
+        else if (i == 3 && roster_jsonr_int(&v, &n) == 0)
+            r->updated_ms = n;
+        else if (strs[i] && v.type == ROSTER_JSONR_STRING)
+            roster_jsonr_str(&v, a, strs[i], NULL);
+    }
     if (!r->message)
         r->message = "";
 }
@@ -172,29 +182,38 @@ int roster_job_results(struct roster_ctx *ctx, const char *job_id, int64_t skip,
         return rc;
     struct roster_item_result *res =
         roster_arena_zalloc(ctx->arena, sizeof(*res) * (size_t)(to - from));
+    /* walk each chunk's results once, without a document: a poll for one item of a
+     * 1,000-item chunk must not build 1,000 entries */
     size_t c = 0;
-    json_t *parsed = NULL;
-    size_t parsed_chunk = (size_t)-1;
+    struct roster_jsonr it;
+    int64_t next_idx = -1; /* index of the entry `it` yields next; -1: no chunk open */
     for (int64_t idx = from; idx < to; idx++) {
         struct roster_item_result *r = &res[idx - from];
         r->index = idx;
         r->status = ROSTER_ITEM_PENDING;
         r->message = "waiting to be processed";
         r->updated_ms = job->created_ms;
-        while (c < nchunks && chunks[c].first_idx + chunks[c].count <= idx)
+        while (c < nchunks && chunks[c].first_idx + chunks[c].count <= idx) {
             c++;
+            next_idx = -1;
+        }
         if (c >= nchunks || chunks[c].first_idx > idx || !chunks[c].results_json)
             continue;
-        if (parsed_chunk != c) {
-            json_decref(parsed);
-            parsed = json_loads(chunks[c].results_json, 0, NULL);
-            parsed_chunk = c;
+        if (next_idx < 0) {
+            struct roster_jsonr_val arr;
+            const char *text = chunks[c].results_json;
+            if (roster_jsonr_parse(text, strlen(text), &arr) != 0 ||
+                roster_jsonr_open(&it, &arr) != 0)
+                continue;
+            next_idx = chunks[c].first_idx;
         }
-        json_t *e = json_array_get(parsed, (size_t)(idx - chunks[c].first_idx));
-        if (e)
-            result_from_json(e, r, ctx->arena);
+        struct roster_jsonr_val entry;
+        int got = 0;
+        while (next_idx <= idx && (got = roster_jsonr_next(&it, NULL, &entry)) == 1)
+            next_idx++;
+        if (got == 1 && next_idx == idx + 1)
+            result_from_json(&entry, r, ctx->arena);
     }
-    json_decref(parsed);
     *out = res;
     *n = (size_t)(to - from);
     return 0;
