@@ -25,7 +25,7 @@ test: build san
 	@scripts/test.sh
 
 bench: build
-	@bench/bulk_create.sh
+	@bench/bulk_create
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')

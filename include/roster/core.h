@@ -31,7 +31,8 @@ struct roster_config {
 struct roster_app {
     struct roster_config cfg;
     struct roster_store *store;
-    struct roster_jobs *jobs; /* NULL in offline CLI commands */
+    struct roster_jobs *jobs;           /* NULL in offline CLI commands */
+    struct roster_scheduler *scheduler; /* NULL in offline CLI commands */
 };
 
 /* What one operation runs with: the caller's organisation and this thread's store

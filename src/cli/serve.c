@@ -201,6 +201,10 @@ int roster_cmd_serve(int argc, char **argv)
         fprintf(stderr, "roster: %s\n", err.msg);
         goto done;
     }
+    if (roster_scheduler_start(&app, &app.scheduler, &err) != 0) {
+        fprintf(stderr, "roster: %s\n", err.msg);
+        goto done;
+    }
     if (roster_server_start(&app, &srv, &err) != 0) {
         fprintf(stderr, "roster: %s\n", err.msg);
         goto done;
@@ -222,8 +226,9 @@ int roster_cmd_serve(int argc, char **argv)
     roster_log(ROSTER_LOG_INFO, "stopping", "signal=%d", sig);
     rc = 0;
 done:
-    roster_server_stop(srv);    /* first: no new work is accepted */
-    roster_jobs_stop(app.jobs); /* then: workers finish or roll back their chunk */
+    roster_server_stop(srv);              /* first: no new work is accepted */
+    roster_scheduler_stop(app.scheduler); /* then: the current batch commits or rolls back */
+    roster_jobs_stop(app.jobs);           /* and workers finish or roll back their chunk */
     roster_conn_close(c);
     roster_store_close(app.store);
     if (rc == 0)

@@ -43,6 +43,20 @@ const struct roster_route roster_routes[] = {
      "JumpCloud v2: bulk update users (async job)"},
     {"GET", "/api/v2/bulk/users/{job_id}/results", JC, jc_bulk_users_results, 0,
      "JumpCloud v2: per-item results of a bulk job"},
+
+    /* eventlist/next before {id}: the router takes the first route that matches */
+    {"POST", "/api/v2/bulk/userstates", JC, jc_userstates_create, JSON,
+     "JumpCloud v2: schedule user state changes"},
+    {"GET", "/api/v2/bulk/userstates", JC, jc_userstates_list, 0,
+     "JumpCloud v2: list pending scheduled state changes"},
+    {"GET", "/api/v2/bulk/userstates/eventlist/next", JC, jc_userstates_next, 0,
+     "JumpCloud v2: next scheduled ACTIVATED/SUSPENDED change per user"},
+    {"GET", "/api/v2/bulk/userstates/{id}", JC, jc_userstates_get, 0,
+     "roster extension: one scheduled state change with its status and outcome"},
+    {"DELETE", "/api/v2/bulk/userstates/{id}", JC, jc_userstates_delete, 0,
+     "JumpCloud v2: cancel a pending scheduled state change"},
+    {"GET", "/api/v2/messages/{message_id}", JC, jc_messages_get, 0,
+     "roster extension: one outbox message (e.g. an activation e-mail)"},
 };
 
 const size_t roster_nroutes = sizeof(roster_routes) / sizeof(roster_routes[0]);

@@ -181,6 +181,22 @@ export function cli(store, ...args) {
     });
 }
 
+/**
+ * White-box read of a SQLite store with the sqlite3 CLI (read-only; the server may be
+ * running): resolves the output lines of `sql`. scripts/deps.sh installs the sqlite3 CLI; a
+ * missing one is an error, never a silently skipped check.
+ * Only for facts the API does not expose (e.g. a user's version counter).
+ */
+export function storeQuery(store, sql) {
+    return new Promise((resolve, reject) => {
+        execFile('sqlite3', ['-readonly', '-batch', store, sql], { timeout: 30000 }, (err, stdout, stderr) => {
+            if (err && err.code === 'ENOENT') reject(new Error('the sqlite3 command is missing (scripts/deps.sh installs it)'));
+            else if (err) reject(new Error(`sqlite3 ${sql}: ${stderr || err.message}`));
+            else resolve(stdout.split('\n').filter((l) => l.length > 0));
+        });
+    });
+}
+
 /** Creates an org with the CLI and returns its id. */
 export async function cliOrg(store, name) {
     const r = await cli(store, 'org', 'create', name);
@@ -313,6 +329,17 @@ export class Api {
         }, { timeoutMs: 30000, intervalMs: 100 });
         all.forEach((r, i) => checkResultShape(r, i, jobId));
         return all;
+    }
+
+    /**
+     * Creates users with one bulk job, waits for it and asserts every item succeeded;
+     * returns the new user ids in input order.
+     */
+    async createUsers(users, timeoutMs) {
+        const job = await this.bulkCreate(users);
+        const rs = await this.finishedResults(job, users.length, timeoutMs);
+        rs.forEach((r, i) => assert.equal(r.status, 'succeeded', `creating user ${i}: ${JSON.stringify(r)}`));
+        return rs.map((r) => r.persistedFields._id);
     }
 
     async totalCount(query = '') {

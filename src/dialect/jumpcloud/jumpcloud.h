@@ -5,6 +5,7 @@
 #ifndef ROSTER_DIALECT_JUMPCLOUD_H
 #define ROSTER_DIALECT_JUMPCLOUD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "roster/http.h"
@@ -58,5 +59,23 @@ void jc_systemusers_delete(struct roster_req *r);
 void jc_bulk_users_create(struct roster_req *r);
 void jc_bulk_users_update(struct roster_req *r);
 void jc_bulk_users_results(struct roster_req *r);
+
+#define JC_FILTER_V1_OPS 0x1u /* also the v1 spellings "$eq", "$gte", "$lte" */
+
+/* Adds the filter expressions of one filter= value to q (common.c). Clients send an array
+ * either as repeated parameters or comma-joined in one (style form, explode false), so a ','
+ * splits two expressions only where the text after it starts with "<a field of names>:"; a
+ * comma inside a value ("company:eq:Acme, Inc.") is kept. flags: JC_FILTER_*. Errors:
+ * ROSTER_EINVAL from roster_filter_parse, naming the expression. */
+int jc_filter_add(struct roster_query *q, const char *val, const struct roster_qname *names,
+                  unsigned flags, struct roster_arena *a, struct roster_err *err);
+
+/* Handlers: /api/v2/bulk/userstates (scheduled user state changes, userstates.c) */
+void jc_userstates_create(struct roster_req *r);
+void jc_userstates_list(struct roster_req *r);
+void jc_userstates_delete(struct roster_req *r);
+void jc_userstates_get(struct roster_req *r);  /* roster extension */
+void jc_userstates_next(struct roster_req *r); /* /eventlist/next */
+void jc_messages_get(struct roster_req *r);    /* /api/v2/messages/{id}, roster extension */
 
 #endif

@@ -47,58 +47,11 @@ static void send_user(struct roster_req *r, const struct roster_user *u)
 
 /* --- list: filter / sort / fields / search --- */
 
-/* true if s starts with "<a field name of jc_user_qnames>:" */
-static bool starts_with_field(const char *s)
-{
-    for (const struct roster_qname *n = jc_user_qnames; n->name; n++) {
-        size_t len = strlen(n->name);
-        if (strncmp(s, n->name, len) == 0 && s[len] == ':')
-            return true;
-    }
-    return false;
-}
-
-/* Rewrites a v1-style operator ("username:$eq:jdoe", "$gte", "$lte") into the v2 grammar
- * that roster_filter_parse reads; other expressions are returned unchanged. */
-static const char *v1_operator(struct roster_arena *a, const char *expr)
-{
-    const char *c1 = strchr(expr, ':');
-    if (!c1 || c1[1] != '$')
-        return expr;
-    const char *op = c1 + 2, *c2 = strchr(op, ':');
-    if (!c2)
-        return expr;
-    size_t oplen = (size_t)(c2 - op);
-    if (oplen == 3 && strncmp(op, "gte", 3) == 0)
-        op = "ge", oplen = 2;
-    else if (oplen == 3 && strncmp(op, "lte", 3) == 0)
-        op = "le", oplen = 2;
-    return roster_arena_printf(a, "%.*s:%.*s%s", (int)(c1 - expr), expr, (int)oplen, op, c2);
-}
-
-/* Adds the filter expressions of one filter= value. Clients send an array either as
- * repeated parameters or comma-joined in one (style form, explode false), so a ',' splits
- * two expressions only where the text after it starts with "<known field>:"; a comma
- * inside a value ("company:eq:Acme, Inc.") is kept. */
+/* Adds the filter expressions of one filter= value (v1 operator spellings allowed). */
 static int add_filters(struct roster_query *q, const char *val, struct roster_arena *a,
                        struct roster_err *err)
 {
-    const char *start = val;
-    for (;;) {
-        const char *comma = strchr(start, ',');
-        while (comma && !starts_with_field(comma + 1))
-            comma = strchr(comma + 1, ',');
-        size_t n = comma ? (size_t)(comma - start) : strlen(start);
-        if (n > 0) {
-            const char *expr = v1_operator(a, roster_arena_strndup(a, start, n));
-            int rc = roster_filter_parse(q, expr, jc_user_qnames, a, err);
-            if (rc)
-                return rc;
-        }
-        if (!comma)
-            return 0;
-        start = comma + 1;
-    }
+    return jc_filter_add(q, val, jc_user_qnames, JC_FILTER_V1_OPS, a, err);
 }
 
 /* filter[0]=...&filter[1]=... (the v1 documentation's AND form) */

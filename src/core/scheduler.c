@@ -1,0 +1,368 @@
+/* The scheduler: durable scheduled user state changes (include/roster/schedule.h, JumpCloud
+ * /bulk/userstates). Submission, the batch step that applies due changes, and the thread
+ * that runs it on time.
+ *
+ * DESIGN
+ * - Submission checks that every user exists in the caller's organisation, then stores all
+ *   the changes in one transaction (schedule_create) and wakes the scheduler thread. The
+ *   client gets the scheduledJobIds only after that commit.
+ * - A batch (roster_scheduler_run_due) is ONE transaction: it claims up to BATCH_MAX due
+ *   changes (schedule_claim_due, inside the transaction), applies each through
+ *   roster_user_update (the path of PUT /api/systemusers/{id}: validation, modified,
+ *   version), records an activation e-mail in the outbox when one is asked for, and writes
+ *   each outcome with schedule_finish. Everything commits together or not at all, so a
+ *   crash or a store failure leaves every change pending and unleased, and the next batch
+ *   simply takes it again: each change is applied exactly once. Claiming inside the
+ *   transaction (rather than before it, like job chunks) means a rolled-back batch holds no
+ *   lease for LEASE_MS; the lease and schedule_finish's token check still guard stores
+ *   that several processes share.
+ * - Item outcomes: a user deleted before the due time fails the change with
+ *   `user "X" not found`; any other item-level refusal (validation, conflict) fails it with
+ *   that message. Only store failures (I/O, busy, out of memory) and a lost lease
+ *   (ROSTER_ESTALE from schedule_finish) roll the batch back.
+ * - Timing: the thread loops without sleeping while batches find work; then it sleeps
+ *   until the earliest due time (schedule_next_due), at most IDLE_POLL_MS (other processes
+ *   sharing the store add changes without telling this one), or until notified of new
+ *   changes. When the earliest change is already due but nothing could be claimed (leased
+ *   by another process, or a batch that keeps failing) it waits BACKOFF_MS instead of
+ *   spinning.
+ * - Threads: one scheduler thread per server, with its own store connection and arena. The
+ *   only shared state is the wake-up condition (mutex + condvar + generation counter, as in
+ *   the job engine). roster_schedule_submit runs on the caller's thread and connection.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "roster/core.h"
+#include "roster/jsonw.h"
+#include "roster/log.h"
+#include "roster/schedule.h"
+
+#define LEASE_MS 60000
+#define BATCH_MAX 1000    /* changes applied in one transaction at most */
+#define IDLE_POLL_MS 1000 /* longest sleep: the store may be shared with other processes */
+#define BACKOFF_MS 250    /* due but nothing claimable, or the last batch failed */
+
+/* --- submission --- */
+
+int roster_schedule_submit(struct roster_ctx *ctx, struct roster_schedule *s, size_t n,
+                           struct roster_err *err)
+{
+    if (n == 0)
+        return roster_err_set(err, ROSTER_EINVAL, "no user state change to schedule");
+    for (size_t i = 0; i < n; i++) {
+        if (s[i].state != ROSTER_ACTIVATED && s[i].state != ROSTER_SUSPENDED) {
+            roster_err_set(err, ROSTER_EINVAL, "state \"%s\" is not one of ACTIVATED, SUSPENDED",
+                           roster_state_name(s[i].state));
+            if (err)
+                err->field = "state";
+            return ROSTER_EINVAL;
+        }
+        struct roster_user u;
+        int rc = ROSTER_ENOTFOUND;
+        if (roster_id_valid(s[i].user_id))
+            rc = roster_store_user_get(ctx->conn, ctx->org_id, s[i].user_id, &u, ctx->arena, err);
+        if (rc == ROSTER_ENOTFOUND) {
+            roster_err_set(err, ROSTER_EINVAL, "user \"%.64s\" not found", s[i].user_id);
+            if (err)
+                err->field = "user_ids";
+            return ROSTER_EINVAL;
+        }
+        if (rc)
+            return rc;
+        memcpy(s[i].org_id, ctx->org_id, ROSTER_ID_LEN);
+        s[i].org_id[ROSTER_ID_LEN] = '\0';
+    }
+    int rc = roster_store_schedule_create(ctx->conn, s, n, err);
+    if (rc == 0)
+        roster_scheduler_notify(ctx->app ? ctx->app->scheduler : NULL);
+    return rc;
+}
+
+/* --- one batch --- */
+
+/* Failures of one change that are its outcome; every other code is the store's trouble. */
+static bool is_item_failure(int rc)
+{
+    return rc == ROSTER_EINVAL || rc == ROSTER_ENOTFOUND || rc == ROSTER_ECONFLICT ||
+           rc == ROSTER_EFORBIDDEN;
+}
+
+/* Records the activation e-mail of s for the freshly activated user u in the outbox and
+ * sets s->message_id. content is scratch space for the message's JSON. */
+static int queue_activation_email(struct roster_conn *conn, struct roster_schedule *s,
+                                  const struct roster_user *u, struct roster_buf *content,
+                                  struct roster_err *err)
+{
+    struct roster_jsonw w;
+    roster_buf_reset(content);
+    roster_jsonw_init(&w, content);
+    roster_jsonw_obj_begin(&w);
+    roster_jsonw_kstr(&w, "template", "activation");
+    roster_jsonw_key(&w, "user");
+    roster_jsonw_obj_begin(&w);
+    roster_jsonw_kstr(&w, "id", u->id);
+    roster_jsonw_kstr(&w, "username", u->f[RU_USERNAME]);
+    roster_jsonw_kstr(&w, "email", u->f[RU_EMAIL]);
+    roster_jsonw_kstr(&w, "firstname", u->f[RU_FIRST_NAME]);
+    roster_jsonw_kstr(&w, "lastname", u->f[RU_LAST_NAME]);
+    roster_jsonw_obj_end(&w);
+    roster_jsonw_obj_end(&w);
+    roster_buf_addch(content, '\0');
+
+    struct roster_message m;
+    memset(&m, 0, sizeof(m));
+    memcpy(m.org_id, s->org_id, sizeof(m.org_id));
+    m.kind = "activation_email";
+    m.source_id = s->id;
+    m.user_id = u->id;
+    m.recipient = s->email_override && s->email_override[0] ? s->email_override : u->f[RU_EMAIL];
+    m.content_json = content->data;
+    m.status = "ENQUEUED";
+    int rc = roster_store_message_create(conn, &m, err);
+    if (rc == 0)
+        memcpy(s->message_id, m.id, sizeof(s->message_id));
+    return rc;
+}
+
+/* Applies one claimed change and writes its outcome, inside the caller's transaction.
+ * Returns 0 when the change is finished (applied or failed), else a code for the batch. */
+static int apply_one(struct roster_conn *conn, struct roster_schedule *s, struct roster_arena *a,
+                     struct roster_buf *content, struct roster_err *err)
+{
+    struct roster_ctx ctx = {.conn = conn, .arena = a, .org_id = s->org_id};
+    struct roster_user patch, u;
+    memset(&patch, 0, sizeof(patch));
+    patch.state = s->state;
+    patch.set = ROSTER_USET_STATE;
+    struct roster_err ierr;
+    roster_err_clear(&ierr);
+    int status = ROSTER_SCHED_APPLIED;
+    const char *outcome;
+    int rc = roster_user_update(&ctx, s->user_id, &patch, false, &u, &ierr);
+    if (rc == ROSTER_ENOTFOUND) {
+        status = ROSTER_SCHED_FAILED;
+        outcome = roster_arena_printf(a, "user \"%s\" not found", s->user_id);
+    } else if (is_item_failure(rc)) {
+        status = ROSTER_SCHED_FAILED;
+        outcome = roster_arena_strdup(a, ierr.msg);
+    } else if (rc) {
+        *err = ierr;
+        return rc;
+    } else {
+        outcome = roster_arena_printf(a, "user state set to %s", roster_state_name(s->state));
+        s->message_id[0] = '\0';
+        if (s->state == ROSTER_ACTIVATED && s->send_activation_email) {
+            rc = queue_activation_email(conn, s, &u, content, err);
+            if (rc)
+                return rc;
+        }
+    }
+    return roster_store_schedule_finish(conn, s, status, outcome, roster_now_ms(), err);
+}
+
+int roster_scheduler_run_due(struct roster_conn *conn, int64_t now_ms, size_t max,
+                             struct roster_arena *a, size_t *done, struct roster_err *err)
+{
+    struct roster_buf content;
+    roster_buf_init(&content);
+    bool in_tx = false;
+    *done = 0;
+    /* a cheap read first: an idle tick must not take the store's write lock */
+    int64_t due;
+    int rc = roster_store_schedule_next_due(conn, &due, err);
+    if (rc == ROSTER_ENOTFOUND || (rc == 0 && due > now_ms)) {
+        roster_err_clear(err);
+        rc = 0;
+        goto fail;
+    }
+    if (rc)
+        goto fail;
+    int64_t t_start = roster_monotonic_ms();
+    rc = roster_store_begin(conn, err);
+    if (rc)
+        goto fail;
+    in_tx = true;
+    int64_t t_locked = roster_monotonic_ms();
+    struct roster_schedule *s = NULL;
+    size_t n = 0;
+    rc = roster_store_schedule_claim_due(conn, now_ms, LEASE_MS, max, a, &s, &n, err);
+    if (rc)
+        goto fail;
+    int64_t t_claimed = roster_monotonic_ms();
+    for (size_t i = 0; i < n; i++) {
+        rc = apply_one(conn, &s[i], a, &content, err);
+        if (rc == ROSTER_ESTALE) {
+            /* not ours any more (its lease ran out and another process finished it; the
+             * claim in this transaction makes that rare): nothing of this batch may
+             * commit, and the rollback frees every other claim of it for the next batch */
+            roster_log(ROSTER_LOG_WARN, "scheduled change lost its lease; batch rolled back",
+                       "schedule=%s batch=%zu", s[i].id, n);
+            roster_err_clear(err);
+            rc = 0;
+            goto fail;
+        }
+        if (rc)
+            goto fail;
+    }
+    int64_t t_applied = roster_monotonic_ms();
+    in_tx = false;
+    rc = roster_store_commit(conn, err);
+    if (rc == 0)
+        *done = n;
+    if (n > 0)
+        roster_log(ROSTER_LOG_DEBUG, "scheduler batch timing",
+                   "n=%zu lock_wait_ms=%lld claim_ms=%lld apply_ms=%lld commit_ms=%lld", n,
+                   (long long)(t_locked - t_start), (long long)(t_claimed - t_locked),
+                   (long long)(t_applied - t_claimed),
+                   (long long)(roster_monotonic_ms() - t_applied));
+fail:
+    if (in_tx)
+        roster_store_rollback(conn);
+    roster_buf_release(&content);
+    return rc;
+}
+
+/* --- the thread --- */
+
+struct roster_scheduler {
+    struct roster_app *app;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint64_t generation; /* bumped by every notify */
+    bool stop;
+};
+
+void roster_scheduler_notify(struct roster_scheduler *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->generation++;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Waits until notified after generation gen, stopped, or wait_ms passed (<= 0: no wait). */
+static void wait_for_work(struct roster_scheduler *s, uint64_t gen, int64_t wait_ms)
+{
+    if (wait_ms <= 0)
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += wait_ms / 1000;
+    ts.tv_nsec += (wait_ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&s->mu);
+    while (!s->stop && s->generation == gen) {
+        if (pthread_cond_timedwait(&s->cv, &s->mu, &ts) != 0)
+            break;
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* How long to sleep after a batch that found nothing to do at now_ms. */
+static int64_t idle_wait(struct roster_conn *conn, int64_t now_ms)
+{
+    struct roster_err err;
+    roster_err_clear(&err);
+    int64_t due;
+    int rc = roster_store_schedule_next_due(conn, &due, &err);
+    if (rc == ROSTER_ENOTFOUND)
+        return IDLE_POLL_MS;
+    if (rc) {
+        roster_log(ROSTER_LOG_WARN, "scheduler cannot read the next due time",
+                   "code=%s detail=\"%s\"", roster_code_name(rc), err.detail);
+        return BACKOFF_MS;
+    }
+    if (due <= now_ms)
+        return BACKOFF_MS; /* due, yet nothing was claimable: leased elsewhere */
+    /* +1: wake at or just after the due millisecond, never just before it */
+    int64_t wait = due - roster_now_ms() + 1;
+    return wait < IDLE_POLL_MS ? wait : IDLE_POLL_MS;
+}
+
+static void *scheduler_main(void *arg)
+{
+    struct roster_scheduler *sch = arg;
+    pthread_setname_np(pthread_self(), "roster-sched");
+    struct roster_err err;
+    roster_err_clear(&err);
+    struct roster_conn *conn = NULL;
+    struct roster_arena arena;
+    roster_arena_init(&arena, 256 * 1024);
+    if (roster_conn_open(sch->app->store, &conn, &err) != 0) {
+        roster_log(ROSTER_LOG_ERROR, "scheduler cannot open the store", "detail=\"%s\"",
+                   err.detail);
+        roster_arena_release(&arena);
+        return NULL;
+    }
+    for (;;) {
+        pthread_mutex_lock(&sch->mu);
+        bool stop = sch->stop;
+        uint64_t gen = sch->generation;
+        pthread_mutex_unlock(&sch->mu);
+        if (stop)
+            break;
+        int64_t now = roster_now_ms(), t0 = roster_monotonic_ms();
+        size_t done = 0;
+        roster_err_clear(&err);
+        int rc = roster_scheduler_run_due(conn, now, BATCH_MAX, &arena, &done, &err);
+        roster_arena_clear(&arena);
+        if (rc != 0) {
+            roster_log(ROSTER_LOG_WARN, "scheduled changes not applied; they will be retried",
+                       "code=%s msg=\"%s\" detail=\"%s\"", roster_code_name(rc), err.msg,
+                       err.detail);
+            wait_for_work(sch, gen, BACKOFF_MS);
+            continue;
+        }
+        if (done > 0) {
+            roster_log(ROSTER_LOG_DEBUG, "scheduled changes applied", "n=%zu ms=%lld", done,
+                       (long long)(roster_monotonic_ms() - t0));
+            continue; /* there may be more due right away */
+        }
+        wait_for_work(sch, gen, idle_wait(conn, now));
+    }
+    roster_conn_close(conn);
+    roster_arena_release(&arena);
+    return NULL;
+}
+
+int roster_scheduler_start(struct roster_app *app, struct roster_scheduler **out,
+                           struct roster_err *err)
+{
+    struct roster_scheduler *s = calloc(1, sizeof(*s));
+    if (!s)
+        return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
+    s->app = app;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    if (pthread_create(&s->thread, NULL, scheduler_main, s) != 0) {
+        pthread_mutex_destroy(&s->mu);
+        pthread_cond_destroy(&s->cv);
+        free(s);
+        return roster_err_set(err, ROSTER_EIO, "cannot start the scheduler thread");
+    }
+    *out = s;
+    return 0;
+}
+
+void roster_scheduler_stop(struct roster_scheduler *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->stop = true;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->thread, NULL);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s);
+}
