@@ -83,7 +83,9 @@ struct roster_store_methods {
     int (*user_get)(struct roster_conn *c, const char *org_id, const char *user_id,
                     struct roster_user *out, struct roster_arena *a, struct roster_err *err);
     /* Writes every field of u (a full user, already validated) where id = u->id and
-     * version = u->version; sets modified_ms and version+1 in *u. A version mismatch is
+     * version = u->version; sets modified_ms and version+1 in *u. When u->set is exactly
+     * ROSTER_USET_STATE the caller promises that only the state changed, and the store may
+     * write just that (a scheduled activation must not rewrite every index). A version mismatch is
      * ROSTER_ESTALE; a missing user ROSTER_ENOTFOUND; uniqueness ROSTER_ECONFLICT. */
     int (*user_update)(struct roster_conn *c, const char *org_id, struct roster_user *u,
                        struct roster_err *err);

@@ -106,7 +106,9 @@ int roster_user_update(struct roster_ctx *ctx, const char *user_id, const struct
         rc = roster_user_validate(&cur, ROSTER_VALIDATE_UPDATE, err);
         if (rc)
             goto fail;
+        cur.set = p.set; /* tells the store which fields changed (see user_update) */
         rc = roster_store_user_update(ctx->conn, ctx->org_id, &cur, err);
+        cur.set = 0;
         if (rc == ROSTER_ESTALE)
             continue;               /* another writer got there first: reload and re-apply */
         if (rc == ROSTER_ENOTFOUND) /* deleted between our read and write */

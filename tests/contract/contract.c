@@ -482,6 +482,33 @@ static void test_isolation(void)
     CHECK_EQ_INT(roster_store_user_get(conn, org_a.id, u.id, &got, &A, &err), 0);
 }
 
+/* A state-only update (set == ROSTER_USET_STATE) changes state, modified and version and
+ * keeps every other field; a stale version is refused like any update. */
+static void test_state_only_update(void)
+{
+    struct roster_err err = {0};
+    struct roster_user u, got;
+    make_user(&u, "state-only", "state-only@example.com");
+    u.f[RU_FIRST_NAME] = "Kept";
+    u.state = ROSTER_STAGED;
+    CHECK_EQ_INT(create(org_a.id, &u, &err), 0);
+    struct roster_user upd = u;
+    upd.state = ROSTER_SUSPENDED;
+    upd.set = ROSTER_USET_STATE;
+    CHECK_EQ_INT(roster_store_user_update(conn, org_a.id, &upd, &err), 0);
+    CHECK_EQ_INT(upd.version, 2);
+    CHECK_EQ_INT(roster_store_user_get(conn, org_a.id, u.id, &got, &A, &err), 0);
+    CHECK_EQ_INT(got.state, ROSTER_SUSPENDED);
+    CHECK_EQ_INT(got.version, 2);
+    CHECK_EQ_STR(got.f[RU_FIRST_NAME], "Kept");
+    CHECK_EQ_STR(got.f[RU_USERNAME], "state-only");
+    upd.version = 1; /* stale */
+    upd.state = ROSTER_ACTIVATED;
+    CHECK_EQ_INT(roster_store_user_update(conn, org_a.id, &upd, &err), ROSTER_ESTALE);
+    CHECK_EQ_INT(roster_store_user_get(conn, org_a.id, u.id, &got, &A, &err), 0);
+    CHECK_EQ_INT(got.state, ROSTER_SUSPENDED);
+}
+
 static void test_transactions(void)
 {
     struct roster_err err = {0};
@@ -2251,6 +2278,7 @@ int main(int argc, char **argv)
     test_user_crud();
     test_conflicts();
     test_isolation();
+    test_state_only_update();
     test_transactions();
     test_list();
     test_jobs();

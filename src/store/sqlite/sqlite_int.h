@@ -45,6 +45,7 @@ enum sq_stmt_id {
     SQ_USER_INSERT,
     SQ_USER_GET,
     SQ_USER_UPDATE,
+    SQ_USER_UPDATE_STATE,
     SQ_USER_EXISTS,
     SQ_USER_DELETE,
     SQ_KEY_FIND,

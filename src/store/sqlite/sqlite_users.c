@@ -66,6 +66,14 @@ void sq_users_sql(int id, struct roster_buf *b)
                           " RETURNING num_id, created_ms, version",
                           UP_STATE, UP_TIME, UP_VERSION);
         break;
+    case SQ_USER_UPDATE_STATE:
+        /* a change of state alone leaves every index but none untouched */
+        roster_buf_printf(b,
+                          "UPDATE users SET state = ?%d, modified_ms = ?%d, version = version + 1"
+                          " WHERE org_num = ?2 AND id = ?1 AND version = ?%d"
+                          " RETURNING num_id, created_ms, version",
+                          UP_STATE, UP_TIME, UP_VERSION);
+        break;
     default:
         break;
     }
@@ -224,11 +232,19 @@ int sq_user_update(struct roster_conn *pc, const char *org_id, struct roster_use
         return roster_err_set(err, code, "user \"%s\" not found", u->id);
     if (code)
         return code;
-    sqlite3_stmt *s = sq_stmt(c, SQ_USER_UPDATE, err);
+    bool state_only = u->set == ROSTER_USET_STATE;
+    sqlite3_stmt *s = sq_stmt(c, state_only ? SQ_USER_UPDATE_STATE : SQ_USER_UPDATE, err);
     if (!s)
         return err ? err->code : ROSTER_EIO;
     int64_t now = roster_now_ms();
-    bind_user(s, org_num, u, now);
+    if (state_only) {
+        sq_bind_str(s, 1, u->id);
+        sqlite3_bind_int64(s, 2, org_num);
+        sqlite3_bind_int(s, UP_STATE, u->state);
+        sqlite3_bind_int64(s, UP_TIME, now);
+    } else {
+        bind_user(s, org_num, u, now);
+    }
     sqlite3_bind_int64(s, UP_VERSION, u->version);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
