@@ -33,6 +33,9 @@ struct roster_dialect {
     void (*error)(struct roster_req *r, int status, const char *msg);
 };
 
+/* No auth, error body {"message": "..."}: ops routes and paths of no dialect. */
+extern const struct roster_dialect roster_plain_dialect;
+
 typedef void (*roster_handler_fn)(struct roster_req *r);
 
 #define ROSTER_ROUTE_JSON_BODY 0x1u /* the body must be JSON (415 otherwise) */

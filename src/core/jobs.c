@@ -27,6 +27,7 @@
 #include "roster/jsonutil.h"
 #include "roster/jsonw.h"
 #include "roster/log.h"
+#include "roster/wake.h"
 
 #define LEASE_MS 60000
 #define IDLE_POLL_MS 1000
@@ -417,10 +418,9 @@ struct roster_jobs {
     int nthreads;
     pthread_t applier;
     bool applier_started;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;       /* new work stored, or stop */
+    struct roster_wake wake; /* new work stored (a job, or a chunk became claimable), stop */
+    pthread_mutex_t mu;      /* guards the queue and stop */
     pthread_cond_t queue_cv; /* queue changed (item added or removed), or stop */
-    uint64_t generation;     /* bumped by every notify */
     struct prepared *head, *tail;
     int queued;
     bool stop;
@@ -428,35 +428,8 @@ struct roster_jobs {
 
 void roster_jobs_notify(struct roster_jobs *jobs)
 {
-    if (!jobs)
-        return;
-    pthread_mutex_lock(&jobs->mu);
-    jobs->generation++;
-    pthread_cond_broadcast(&jobs->cv);
-    pthread_mutex_unlock(&jobs->mu);
-}
-
-static void deadline_in(struct timespec *ts, int64_t ms)
-{
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (ms % 1000) * 1000000;
-    if (ts->tv_nsec >= 1000000000) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000;
-    }
-}
-
-/* Waits until notified of new work after generation gen, or for at most wait_ms. */
-static void wait_for_work(struct roster_jobs *jobs, uint64_t gen, int64_t wait_ms)
-{
-    struct timespec ts;
-    deadline_in(&ts, wait_ms);
-    pthread_mutex_lock(&jobs->mu);
-    while (!jobs->stop && jobs->generation == gen)
-        if (pthread_cond_timedwait(&jobs->cv, &jobs->mu, &ts) != 0)
-            break;
-    pthread_mutex_unlock(&jobs->mu);
+    if (jobs)
+        roster_wake_notify(&jobs->wake);
 }
 
 static void *preparer_main(void *arg)
@@ -475,14 +448,14 @@ static void *preparer_main(void *arg)
         while (!jobs->stop && jobs->queued >= QUEUE_MAX)
             pthread_cond_wait(&jobs->queue_cv, &jobs->mu);
         bool stop = jobs->stop;
-        uint64_t gen = jobs->generation;
         pthread_mutex_unlock(&jobs->mu);
+        uint64_t gen = roster_wake_generation(&jobs->wake);
         if (stop)
             break;
         if (!p) {
             p = calloc(1, sizeof(*p));
             if (!p) {
-                wait_for_work(jobs, gen, 100);
+                roster_wake_wait(&jobs->wake, gen, 100);
                 continue;
             }
             roster_arena_init(&p->arena, 64 * 1024);
@@ -511,7 +484,7 @@ static void *preparer_main(void *arg)
         free(p->items);
         p->items = NULL;
         /* idle (or backing off after a failure): wait for a notify or the poll interval */
-        wait_for_work(jobs, gen, rc == ROSTER_ENOTFOUND ? IDLE_POLL_MS : 100);
+        roster_wake_wait(&jobs->wake, gen, rc == ROSTER_ENOTFOUND ? IDLE_POLL_MS : 100);
     }
     prepared_free(p);
     roster_conn_close(conn);
@@ -549,7 +522,7 @@ static void *applier_main(void *arg)
          * whatever its size, so fewer, larger commits write far less. An idle server (last
          * commit long ago) commits at once. */
         struct timespec linger;
-        deadline_in(&linger, last_commit_ms + BATCH_LINGER_MS - roster_monotonic_ms());
+        roster_deadline_after(&linger, last_commit_ms + BATCH_LINGER_MS - roster_monotonic_ms());
         while (!jobs->stop && jobs->queued < BATCH_CHUNKS / 2 &&
                roster_monotonic_ms() < last_commit_ms + BATCH_LINGER_MS)
             if (pthread_cond_timedwait(&jobs->queue_cv, &jobs->mu, &linger) != 0)
@@ -601,8 +574,8 @@ int roster_jobs_start(struct roster_app *app, int nworkers, struct roster_jobs *
     if (!jobs)
         return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
     jobs->app = app;
+    roster_wake_init(&jobs->wake);
     pthread_mutex_init(&jobs->mu, NULL);
-    pthread_cond_init(&jobs->cv, NULL);
     pthread_cond_init(&jobs->queue_cv, NULL);
     if (nworkers < 1)
         nworkers = 1;
@@ -632,9 +605,9 @@ void roster_jobs_stop(struct roster_jobs *jobs)
         return;
     pthread_mutex_lock(&jobs->mu);
     jobs->stop = true;
-    pthread_cond_broadcast(&jobs->cv);
     pthread_cond_broadcast(&jobs->queue_cv);
     pthread_mutex_unlock(&jobs->mu);
+    roster_wake_stop(&jobs->wake);
     for (int i = 0; i < jobs->nthreads; i++)
         pthread_join(jobs->threads[i], NULL);
     if (jobs->applier_started)
@@ -645,8 +618,8 @@ void roster_jobs_stop(struct roster_jobs *jobs)
         jobs->head = p->next;
         prepared_free(p);
     }
+    roster_wake_release(&jobs->wake);
     pthread_mutex_destroy(&jobs->mu);
-    pthread_cond_destroy(&jobs->cv);
     pthread_cond_destroy(&jobs->queue_cv);
     free(jobs->threads);
     free(jobs);

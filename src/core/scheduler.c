@@ -38,6 +38,7 @@
 #include "roster/core.h"
 #include "roster/jsonw.h"
 #include "roster/log.h"
+#include "roster/wake.h"
 #include "roster/schedule.h"
 
 #define LEASE_MS 60000
@@ -230,41 +231,13 @@ fail:
 struct roster_scheduler {
     struct roster_app *app;
     pthread_t thread;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    uint64_t generation; /* bumped by every notify */
-    bool stop;
+    struct roster_wake wake; /* notified on new schedules and on stop */
 };
 
 void roster_scheduler_notify(struct roster_scheduler *s)
 {
-    if (!s)
-        return;
-    pthread_mutex_lock(&s->mu);
-    s->generation++;
-    pthread_cond_broadcast(&s->cv);
-    pthread_mutex_unlock(&s->mu);
-}
-
-/* Waits until notified after generation gen, stopped, or wait_ms passed (<= 0: no wait). */
-static void wait_for_work(struct roster_scheduler *s, uint64_t gen, int64_t wait_ms)
-{
-    if (wait_ms <= 0)
-        return;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += wait_ms / 1000;
-    ts.tv_nsec += (wait_ms % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
-    pthread_mutex_lock(&s->mu);
-    while (!s->stop && s->generation == gen) {
-        if (pthread_cond_timedwait(&s->cv, &s->mu, &ts) != 0)
-            break;
-    }
-    pthread_mutex_unlock(&s->mu);
+    if (s)
+        roster_wake_notify(&s->wake);
 }
 
 /* How long to sleep after a batch that found nothing to do at now_ms. */
@@ -304,11 +277,8 @@ static void *scheduler_main(void *arg)
         return NULL;
     }
     for (;;) {
-        pthread_mutex_lock(&sch->mu);
-        bool stop = sch->stop;
-        uint64_t gen = sch->generation;
-        pthread_mutex_unlock(&sch->mu);
-        if (stop)
+        uint64_t gen = roster_wake_generation(&sch->wake);
+        if (roster_wake_stopped(&sch->wake))
             break;
         int64_t now = roster_now_ms(), t0 = roster_monotonic_ms();
         size_t done = 0;
@@ -319,7 +289,7 @@ static void *scheduler_main(void *arg)
             roster_log(ROSTER_LOG_WARN, "scheduled changes not applied; they will be retried",
                        "code=%s msg=\"%s\" detail=\"%s\"", roster_code_name(rc), err.msg,
                        err.detail);
-            wait_for_work(sch, gen, BACKOFF_MS);
+            roster_wake_wait(&sch->wake, gen, BACKOFF_MS);
             continue;
         }
         if (done > 0) {
@@ -327,7 +297,7 @@ static void *scheduler_main(void *arg)
                        (long long)(roster_monotonic_ms() - t0));
             continue; /* there may be more due right away */
         }
-        wait_for_work(sch, gen, idle_wait(conn, now));
+        roster_wake_wait(&sch->wake, gen, idle_wait(conn, now));
     }
     roster_conn_close(conn);
     roster_arena_release(&arena);
@@ -341,11 +311,9 @@ int roster_scheduler_start(struct roster_app *app, struct roster_scheduler **out
     if (!s)
         return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
     s->app = app;
-    pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->cv, NULL);
+    roster_wake_init(&s->wake);
     if (pthread_create(&s->thread, NULL, scheduler_main, s) != 0) {
-        pthread_mutex_destroy(&s->mu);
-        pthread_cond_destroy(&s->cv);
+        roster_wake_release(&s->wake);
         free(s);
         return roster_err_set(err, ROSTER_EIO, "cannot start the scheduler thread");
     }
@@ -357,12 +325,8 @@ void roster_scheduler_stop(struct roster_scheduler *s)
 {
     if (!s)
         return;
-    pthread_mutex_lock(&s->mu);
-    s->stop = true;
-    pthread_cond_broadcast(&s->cv);
-    pthread_mutex_unlock(&s->mu);
+    roster_wake_stop(&s->wake);
     pthread_join(s->thread, NULL);
-    pthread_mutex_destroy(&s->mu);
-    pthread_cond_destroy(&s->cv);
+    roster_wake_release(&s->wake);
     free(s);
 }

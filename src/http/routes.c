@@ -13,22 +13,12 @@ static void health(struct roster_req *r)
     roster_jsonw_obj_end(&w);
 }
 
-static void plain_error(struct roster_req *r, int status, const char *msg)
-{
-    struct roster_jsonw w;
-    roster_resp_json(r, status, &w);
-    roster_jsonw_obj_begin(&w);
-    roster_jsonw_kstr(&w, "message", msg);
-    roster_jsonw_obj_end(&w);
-}
-
-static const struct roster_dialect ops_dialect = {"ops", ROSTER_AUTH_NONE, plain_error};
-
 #define JC (&roster_jumpcloud_dialect)
 #define JSON ROSTER_ROUTE_JSON_BODY
 
 const struct roster_route roster_routes[] = {
-    {"GET", "/healthz", &ops_dialect, health, 0, "liveness: 200 once requests are accepted"},
+    {"GET", "/healthz", &roster_plain_dialect, health, 0,
+     "liveness: 200 once requests are accepted"},
 
     {"GET", "/api/systemusers", JC, jc_systemusers_list, 0, "JumpCloud v1: list system users"},
     {"POST", "/api/systemusers", JC, jc_systemusers_create, JSON, "JumpCloud v1: create a user"},

@@ -153,7 +153,7 @@ void roster_resp_header(struct roster_req *r, const char *name, const char *valu
     }
 }
 
-/* A plain error body for paths that belong to no dialect. */
+/* A plain error body for paths that belong to no dialect (and for ops routes). */
 static void plain_error(struct roster_req *r, int status, const char *msg)
 {
     struct roster_jsonw w;
@@ -163,7 +163,7 @@ static void plain_error(struct roster_req *r, int status, const char *msg)
     roster_jsonw_obj_end(&w);
 }
 
-static const struct roster_dialect plain_dialect = {"plain", ROSTER_AUTH_NONE, plain_error};
+const struct roster_dialect roster_plain_dialect = {"plain", ROSTER_AUTH_NONE, plain_error};
 static const struct roster_dialect *dialect_for_path(const char *path);
 
 void roster_resp_error(struct roster_req *r, int status, const char *fmt, ...)
@@ -278,7 +278,7 @@ static const struct roster_dialect *dialect_for_path(const char *path)
         if (strncmp(path, rt->pattern, first) == 0 && (path[first] == '/' || path[first] == '\0'))
             return rt->dialect;
     }
-    return &plain_dialect;
+    return &roster_plain_dialect;
 }
 
 /* "GET, POST" for every route of path, for the Allow header of a 405. */

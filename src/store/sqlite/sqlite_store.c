@@ -20,6 +20,7 @@
 
 #include "roster/store.h"
 #include "roster/util.h"
+#include "roster/wake.h"
 #include "store/sqlite/sqlite_int.h"
 
 #define SQ_BUSY_TIMEOUT_MS 10000
@@ -332,12 +333,7 @@ static int sq_busy(void *arg, int count)
     if (now - c->busy_since_ms > SQ_BUSY_TIMEOUT_MS)
         return 0;
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += 2 * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
+    roster_deadline_after(&ts, 2);
     pthread_mutex_lock(&st->mu);
     uint64_t seen = st->commits;
     while (st->commits == seen)
