@@ -204,7 +204,7 @@ static int check_string(const struct roster_user *u, int i, struct roster_err *e
     if (roster_ufields[i].max_len && (unsigned long)n > roster_ufields[i].max_len) {
         char what[48];
         snprintf(what, sizeof(what), "is longer than %u characters", roster_ufields[i].max_len);
-        return reject(err, i, NULL, what);
+        return reject(err, i, v, what);
     }
     return 0;
 }

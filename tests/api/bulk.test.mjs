@@ -162,11 +162,12 @@ describe('bulk create', () => {
         assertFailed(rs[7], 'username', `${p}dupin`, /already exists/);
         assertFailed(rs[8], 'email', `${p}dupin@example.test`, /already exists/);
         assertFailed(rs[9], 'employeeIdentifier', `${p}DUPEMP`, /already exists/);
-        assertFailed(rs[10], 'employeeIdentifier');
-        assertFailed(rs[11], 'lastname');
-        assertFailed(rs[12], 'firstname');
-        assertFailed(rs[13], 'attributes');
-        assertFailed(rs[14], 'username');
+        // over-long values are quoted (cut at 64 characters), wrong types show what was sent
+        assertFailed(rs[10], 'employeeIdentifier', undefined, new RegExp(`"${'E'.repeat(64)}\\.\\.\\." is longer than 256 characters`));
+        assertFailed(rs[11], 'lastname', undefined, new RegExp(`"${'L'.repeat(64)}\\.\\.\\." is longer than 1024 characters`));
+        assertFailed(rs[12], 'firstname', undefined, /firstname must be a string, got 123/);
+        assertFailed(rs[13], 'attributes', undefined, /attributes must be an array, got "nope"/);
+        assertFailed(rs[14], 'username', undefined, /username must be a string, got 77/);
         assertFailed(rs[17], 'email');
         assertFailed(rs[18], 'phoneNumbers');
         for (const r of rs) {

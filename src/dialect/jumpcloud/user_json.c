@@ -159,9 +159,13 @@ static int key_id(const struct roster_jsonr_val *k, struct roster_arena *a)
     return -1;
 }
 
-static int bad_type(struct roster_err *err, const char *field, const char *what)
+/* "<field> must be <what>, got <the value as sent>" (the value cut at 64 bytes). */
+static int bad_type(struct roster_err *err, const char *field, const char *what,
+                    const struct roster_jsonr_val *got)
 {
-    roster_err_set(err, ROSTER_EINVAL, "%s must be %s", field, what);
+    int n = got ? (int)(got->len > 64 ? 64 : got->len) : 0;
+    roster_err_set(err, ROSTER_EINVAL, "%s must be %s, got %.*s%s", field, what, n,
+                   got ? got->raw : "", got && got->len > 64 ? "..." : "");
     if (err)
         err->field = field;
     return ROSTER_EINVAL;
@@ -207,14 +211,14 @@ static int check_xfield(const struct xfield *x, const struct roster_jsonr_val *v
 {
     switch (x->type) {
     case X_BOOL:
-        return is_bool(v) ? 0 : bad_type(err, x->name, "a boolean");
+        return is_bool(v) ? 0 : bad_type(err, x->name, "a boolean", v);
     case X_STR:
-        return is_type(v, ROSTER_JSONR_STRING) ? 0 : bad_type(err, x->name, "a string");
+        return is_type(v, ROSTER_JSONR_STRING) ? 0 : bad_type(err, x->name, "a string", v);
     case X_TIME: {
         int64_t ms;
         const char *s;
         if (!is_type(v, ROSTER_JSONR_STRING))
-            return bad_type(err, x->name, "a string");
+            return bad_type(err, x->name, "a string", v);
         if (roster_jsonr_str(v, a, &s, NULL) != 0)
             return bad_json(err);
         if (roster_time_parse(s, &ms) == 0)
@@ -228,7 +232,7 @@ static int check_xfield(const struct xfield *x, const struct roster_jsonr_val *v
     case X_INT: {
         int64_t i;
         if (!is_type(v, ROSTER_JSONR_INTEGER))
-            return bad_type(err, x->name, "an integer");
+            return bad_type(err, x->name, "an integer", v);
         if (roster_jsonr_int(v, &i) != 0)
             return bad_json(err);
         if (i < 1 || i > UINT32_MAX) {
@@ -241,13 +245,13 @@ static int check_xfield(const struct xfield *x, const struct roster_jsonr_val *v
         return 0;
     }
     case X_OBJ:
-        return is_type(v, ROSTER_JSONR_OBJECT) ? 0 : bad_type(err, x->name, "an object");
+        return is_type(v, ROSTER_JSONR_OBJECT) ? 0 : bad_type(err, x->name, "an object", v);
     case X_ARR:
-        return is_type(v, ROSTER_JSONR_ARRAY) ? 0 : bad_type(err, x->name, "an array");
+        return is_type(v, ROSTER_JSONR_ARRAY) ? 0 : bad_type(err, x->name, "an array", v);
     default: /* X_OBJ_OR_ARR */
         return is_type(v, ROSTER_JSONR_OBJECT) || is_type(v, ROSTER_JSONR_ARRAY)
                    ? 0
-                   : bad_type(err, x->name, "an object or an array");
+                   : bad_type(err, x->name, "an object or an array", v);
     }
 }
 
@@ -262,7 +266,7 @@ static int decode_id(const struct roster_jsonr_val *id, struct roster_user *out,
         goto fail;
     }
     if (id->type != ROSTER_JSONR_STRING)
-        return bad_type(err, "id", "a string");
+        return bad_type(err, "id", "a string", id);
     if (roster_jsonr_str(id, a, &s, &n) != 0)
         return bad_json(err);
     if (!roster_id_valid(s)) {
@@ -292,7 +296,7 @@ static int decode_ufield(int f, const struct roster_jsonr_val *v, bool patch,
     } else if (!str && v->type == ROSTER_JSONR_ARRAY) {
         out->f[f] = roster_jsonr_compact(v, a, NULL); /* kept as text, not re-serialised */
     } else {
-        return bad_type(err, roster_ufields[f].label, str ? "a string" : "an array");
+        return bad_type(err, roster_ufields[f].label, str ? "a string" : "an array", v);
     }
     out->set |= 1ull << f;
     return 0;
@@ -304,7 +308,7 @@ static int decode_state(const struct roster_jsonr_val *v, struct roster_user *ou
     if (v->type == ROSTER_JSONR_NULL)
         return 0; /* a state cannot be cleared: treat as absent */
     if (v->type != ROSTER_JSONR_STRING)
-        return bad_type(err, "state", "a string");
+        return bad_type(err, "state", "a string", v);
     for (int s = ROSTER_STAGED; s <= ROSTER_SUSPENDED; s++) {
         if (roster_jsonr_str_eq(v, roster_state_name(s))) {
             out->state = s;
@@ -381,13 +385,14 @@ int jc_user_decode(const char *json, size_t len, int mode, struct roster_user *o
         case K_ACTIVATED:
             /* both are derived from state on output; "suspended": true alone suspends */
             if (val->type != ROSTER_JSONR_NULL && !is_bool(val))
-                return bad_type(err, id == K_SUSPENDED ? "suspended" : "activated", "a boolean");
+                return bad_type(err, id == K_SUSPENDED ? "suspended" : "activated", "a boolean",
+                                val);
             suspend |= id == K_SUSPENDED && val->type == ROSTER_JSONR_TRUE;
             continue;
         case K_PASSWORD:
             /* Never stored in plain text: dropped until password hashing exists. */
             if (val->type != ROSTER_JSONR_NULL && val->type != ROSTER_JSONR_STRING)
-                return bad_type(err, "password", "a string");
+                return bad_type(err, "password", "a string", val);
             continue;
         case K_ID:
             continue; /* read above in update mode; ignored otherwise */

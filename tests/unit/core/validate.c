@@ -121,6 +121,16 @@ static void test_username(void)
     CHECK_BAD(RU_USERNAME, "j\xed\xa0\x80", "username \"j\\xed\\xa0\\x80\" is not valid UTF-8");
 }
 
+/* the first 64 characters of a quoted over-long value (messages cut values there) */
+#define A16 "aaaaaaaaaaaaaaaa"
+#define A64 A16 A16 A16 A16
+#define C16 "cccccccccccccccc"
+#define C64 C16 C16 C16 C16
+#define M16 "mmmmmmmmmmmmmmmm"
+#define M64 M16 M16 M16 M16
+#define E16 "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+#define E64 E16 E16 E16 E16 E16 E16 E16 E16
+
 static void test_lengths(void)
 {
     /* 1024 characters pass, 1025 fail; multi-byte characters count once */
@@ -128,28 +138,30 @@ static void test_lengths(void)
     char *e1024 = repeat("\xc3\xa9", 1024), *e1025 = repeat("\xc3\xa9", 1025);
     char *x1024 = repeat("\xf0\x9f\x98\x80", 1024);
     CHECK_OK(RU_LAST_NAME, a1024);
-    CHECK_BAD(RU_LAST_NAME, a1025, "lastname is longer than 1024 characters");
+    CHECK_BAD(RU_LAST_NAME, a1025, "lastname \"" A64 "...\" is longer than 1024 characters");
     CHECK_OK(RU_LAST_NAME, e1024);
     CHECK_OK(RU_LAST_NAME, x1024);
-    CHECK_BAD(RU_LAST_NAME, e1025, "lastname is longer than 1024 characters");
+    CHECK_BAD(RU_LAST_NAME, e1025, "lastname \"" E64 "...\" is longer than 1024 characters");
     CHECK_OK(RU_USERNAME, a1024);
-    CHECK_BAD(RU_USERNAME, a1025, "username is longer than 1024 characters");
-    CHECK_BAD(RU_FIRST_NAME, a1025, "firstname is longer than 1024 characters");
-    CHECK_BAD(RU_JOB_TITLE, a1025, "jobTitle is longer than 1024 characters");
-    CHECK_BAD(RU_DESCRIPTION, e1025, "description is longer than 1024 characters");
+    CHECK_BAD(RU_USERNAME, a1025, "username \"" A64 "...\" is longer than 1024 characters");
+    CHECK_BAD(RU_FIRST_NAME, a1025, "firstname \"" A64 "...\" is longer than 1024 characters");
+    CHECK_BAD(RU_JOB_TITLE, a1025, "jobTitle \"" A64 "...\" is longer than 1024 characters");
+    CHECK_BAD(RU_DESCRIPTION, e1025, "description \"" E64 "...\" is longer than 1024 characters");
 
     char *a256 = repeat("a", 256), *a257 = repeat("a", 257);
     CHECK_OK(RU_EMPLOYEE_ID, a256);
-    CHECK_BAD(RU_EMPLOYEE_ID, a257, "employeeIdentifier is longer than 256 characters");
+    CHECK_BAD(RU_EMPLOYEE_ID, a257,
+              "employeeIdentifier \"" A64 "...\" is longer than 256 characters");
     CHECK_OK(RU_COUNTRY_CODE, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9");
-    CHECK_BAD(RU_COUNTRY_CODE, "123456789", "countryCode is longer than 8 characters");
+    CHECK_BAD(RU_COUNTRY_CODE, "123456789",
+              "countryCode \"123456789\" is longer than 8 characters");
     char *c65536 = repeat("c", 65536), *c65537 = repeat("c", 65537);
     CHECK_OK(RU_CUSTOM_DATA, c65536);
-    CHECK_BAD(RU_CUSTOM_DATA, c65537, "customData is longer than 65536 characters");
+    CHECK_BAD(RU_CUSTOM_DATA, c65537, "customData \"" C64 "...\" is longer than 65536 characters");
     /* email length: a long but well-formed address */
     char *longmail = repeat("m", 1030);
     memcpy(longmail + 1000, "@example.com", 12);
-    CHECK_BAD(RU_EMAIL, longmail, "email is longer than 1024 characters");
+    CHECK_BAD(RU_EMAIL, longmail, "email \"" M64 "...\" is longer than 1024 characters");
     /* other string fields accept spaces and are optional */
     CHECK_OK(RU_DISPLAY_NAME, "Jane Q. Doe");
     CHECK_OK(RU_DISPLAY_NAME, NULL);

@@ -151,7 +151,7 @@ static void test_password_dropped(void)
     CHECK(u.f[RU_EXTRA] == NULL);
     rc = decode("{\"password\":42}", JC_DECODE_PUT, &u, &err);
     CHECK_EQ_INT(rc, ROSTER_EINVAL);
-    CHECK_EQ_STR(err.msg, "password must be a string");
+    CHECK_EQ_STR(err.msg, "password must be a string, got 42");
 }
 
 static void test_type_errors(void)
@@ -161,26 +161,26 @@ static void test_type_errors(void)
     static const struct {
         const char *body, *msg, *field;
     } cases[] = {
-        {"{\"email\":5}", "email must be a string", "email"},
-        {"{\"employeeIdentifier\":true}", "employeeIdentifier must be a string",
+        {"{\"email\":5}", "email must be a string, got 5", "email"},
+        {"{\"employeeIdentifier\":true}", "employeeIdentifier must be a string, got true",
          "employeeIdentifier"},
-        {"{\"attributes\":\"x\"}", "attributes must be an array", "attributes"},
-        {"{\"phoneNumbers\":{}}", "phoneNumbers must be an array", "phoneNumbers"},
-        {"{\"sudo\":\"yes\"}", "sudo must be a boolean", "sudo"},
-        {"{\"unix_uid\":\"5\"}", "unix_uid must be an integer", "unix_uid"},
-        {"{\"unix_uid\":1.5}", "unix_uid must be an integer", "unix_uid"},
+        {"{\"attributes\":\"x\"}", "attributes must be an array, got \"x\"", "attributes"},
+        {"{\"phoneNumbers\":{}}", "phoneNumbers must be an array, got {}", "phoneNumbers"},
+        {"{\"sudo\":\"yes\"}", "sudo must be a boolean, got \"yes\"", "sudo"},
+        {"{\"unix_uid\":\"5\"}", "unix_uid must be an integer, got \"5\"", "unix_uid"},
+        {"{\"unix_uid\":1.5}", "unix_uid must be an integer, got 1.5", "unix_uid"},
         {"{\"unix_uid\":0}", "unix_uid 0 is out of range (1 to 4294967295)", "unix_uid"},
-        {"{\"mfa\":[]}", "mfa must be an object", "mfa"},
-        {"{\"ssh_keys\":{}}", "ssh_keys must be an array", "ssh_keys"},
-        {"{\"restrictedFields\":\"email\"}", "restrictedFields must be an object or an array",
-         "restrictedFields"},
+        {"{\"mfa\":[]}", "mfa must be an object, got []", "mfa"},
+        {"{\"ssh_keys\":{}}", "ssh_keys must be an array, got {}", "ssh_keys"},
+        {"{\"restrictedFields\":\"email\"}",
+         "restrictedFields must be an object or an array, got \"email\"", "restrictedFields"},
         {"{\"state\":\"FOO\"}", "state \"FOO\" is not one of STAGED, ACTIVATED, SUSPENDED",
          "state"},
         {"{\"state\":\"activated\"}",
          "state \"activated\" is not one of STAGED, ACTIVATED, SUSPENDED", "state"},
-        {"{\"state\":1}", "state must be a string", "state"},
-        {"{\"suspended\":\"no\"}", "suspended must be a boolean", "suspended"},
-        {"{\"activated\":1}", "activated must be a boolean", "activated"},
+        {"{\"state\":1}", "state must be a string, got 1", "state"},
+        {"{\"suspended\":\"no\"}", "suspended must be a boolean, got \"no\"", "suspended"},
+        {"{\"activated\":1}", "activated must be a boolean, got 1", "activated"},
         {"{\"external_password_expiration_date\":\"soon\"}",
          "external_password_expiration_date \"soon\" is not a date-time (use RFC "
          "3339)",
@@ -278,7 +278,7 @@ static void test_update_id(void)
                  ROSTER_EINVAL);
     CHECK_EQ_STR(err.msg, "id \"0123456789abcdef0123456\" is not a valid user id");
     CHECK_EQ_INT(decode("{\"id\":7}", JC_DECODE_UPDATE, &u, &err), ROSTER_EINVAL);
-    CHECK_EQ_STR(err.msg, "id must be a string");
+    CHECK_EQ_STR(err.msg, "id must be a string, got 7");
     CHECK_EQ_INT(decode("{\"id\":\"5be9fb4ddb01290001e85109\",\"department\":\"D\"}",
                         JC_DECODE_UPDATE, &u, &err),
                  0);
@@ -493,14 +493,14 @@ static void test_text(void)
     CHECK(!(u.set & ROSTER_USET_STATE));
     rc = decode("{\"email\":\"a@x.test\",\"email\":5}", JC_DECODE_CREATE, &u, &err);
     CHECK_EQ_INT(rc, ROSTER_EINVAL);
-    CHECK_EQ_STR(err.msg, "email must be a string");
+    CHECK_EQ_STR(err.msg, "email must be a string, got 5");
     rc = decode("{\"id\":\"5be9fb4ddb01290001e85109\",\"id\":\"x\"}", JC_DECODE_UPDATE, &u, &err);
     CHECK_EQ_INT(rc, ROSTER_EINVAL);
     CHECK_EQ_STR(err.msg, "id \"x\" is not a valid user id");
     /* the first failing field in the body's order is the one reported */
     rc = decode("{\"sudo\":1,\"email\":2}", JC_DECODE_CREATE, &u, &err);
     CHECK_EQ_INT(rc, ROSTER_EINVAL);
-    CHECK_EQ_STR(err.msg, "sudo must be a boolean");
+    CHECK_EQ_STR(err.msg, "sudo must be a boolean, got 1");
 
     /* text that breaks the precondition fails; it is not read past its end */
     const char *broken[] = {"{\"email\":\"a@x.test\"", "{\"email\" \"x\"}", "{\"email\":}", ""};
