@@ -3,7 +3,7 @@
 # As root it runs apt-get (update first); otherwise it prints the exact command to run.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev
-      libssl-dev sqlite3 nodejs npm clang-format cppcheck)
+      libssl-dev sqlite3 libpq-dev postgresql nodejs npm clang-format cppcheck)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: C unit tests and the store contract suite (normal and ASan+UBSan builds),
+# Runs every test: C unit tests and the store contract suite on SQLite and on a throwaway
+# PostgreSQL cluster (scripts/pg.sh) (normal and ASan+UBSan builds),
 # the API tests (Node's test runner against a real server), cppcheck and the format check.
 # Prints one closing line "tests: N passed, N failed" and exits non-zero on any failure.
 set -uo pipefail
@@ -47,6 +48,30 @@ for dir in "$BUILD" "$BUILD_SAN"; do
     run_c "contract sqlite$tag" "$dir/contract" "$tmp/contract-$(basename "$dir").db"
   fi
 done
+
+# the contract suite on PostgreSQL: a throwaway cluster (its own temp dir: the postgres
+# user must reach the socket), a fresh database per build
+pgdir=$(mktemp -d)
+trap 'scripts/pg.sh stop "$pgdir" >/dev/null 2>&1; rm -rf "$tmp" "$pgdir"' EXIT
+if [ -x "$BUILD/contract" ] || [ -x "$BUILD_SAN/contract" ]; then
+  if scripts/pg.sh start "$pgdir" >"$tmp/pg.txt" 2>&1; then
+    n=0
+    for dir in "$BUILD" "$BUILD_SAN"; do
+      [ -x "$dir/contract" ] || continue
+      tag=$([ "$dir" = "$BUILD_SAN" ] && echo " [asan+ubsan]" || echo "")
+      n=$((n + 1))
+      if url=$(scripts/pg.sh newdb "$pgdir" "contract$n" 2>>"$tmp/pg.txt"); then
+        run_c "contract postgres$tag" "$dir/contract" "$url"
+      else
+        echo "FAIL contract postgres$tag: cannot create a database"; tail -n 20 "$tmp/pg.txt"
+        failed=$((failed + 1)); failures+=("contract postgres$tag")
+      fi
+    done
+  else
+    echo "FAIL postgres: cannot start a cluster"; tail -n 30 "$tmp/pg.txt"
+    failed=$((failed + 1)); failures+=(postgres)
+  fi
+fi
 
 # static checks count as tests: they can fail
 if command -v cppcheck >/dev/null; then

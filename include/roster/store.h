@@ -337,5 +337,6 @@ ROSTER_STORE_WRAP(roster_store_message_get, message_get,
 
 /* backends */
 extern const struct roster_store_methods roster_store_sqlite;
+extern const struct roster_store_methods roster_store_postgres; /* ROSTER_STORE_MULTI_NODE */
 
 #endif

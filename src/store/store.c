@@ -11,7 +11,7 @@ int roster_store_open(const char *url, struct roster_store **out, struct roster_
     if (!url || !*url)
         return roster_err_set(err, ROSTER_EINVAL, "store url is empty");
     if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
-        return roster_err_set(err, ROSTER_EUNSUPPORTED, "postgres store is not built in yet");
+        return roster_store_postgres.open(url, out, err);
     return roster_store_sqlite.open(url, out, err);
 }
 

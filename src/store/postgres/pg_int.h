@@ -1,0 +1,183 @@
+/* Private to the PostgreSQL store backend: the store and connection structs,
+ * the per-connection prepared statements, transaction helpers (BEGIN or a
+ * SAVEPOINT inside the caller's transaction) and the mapping of PostgreSQL
+ * errors to roster error codes. Only files under src/store/postgres/ include
+ * this header (and libpq-fe.h).
+ */
+#ifndef ROSTER_STORE_PG_INT_H
+#define ROSTER_STORE_PG_INT_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#include "roster/store.h"
+#include "roster/util.h"
+
+/* The embedded migrations, generated at build time from schema/NNNN_*.sql (see
+ * CMakeLists.txt), in file-name order, ended by {NULL, NULL}. */
+struct roster_pg_migration {
+    const char *name; /* "0001_init" */
+    const char *sql;
+};
+extern const struct roster_pg_migration roster_pg_migrations[];
+
+/* Statements prepared (PQprepare) on first use on each connection. */
+enum pg_stmt_id {
+    PG_USER_INSERT,
+    PG_USER_GET,
+    PG_USER_UPDATE,
+    PG_USER_UPDATE_STATE,
+    PG_USER_EXISTS,
+    PG_USER_DELETE,
+    PG_KEY_FIND,
+    PG_JOB_INSERT,
+    PG_CHUNK_INSERT,
+    PG_JOB_GET,
+    PG_CHUNK_CLAIM,
+    PG_CHUNK_DONE,
+    PG_JOB_ADVANCE,
+    PG_CHUNK_RENEW,
+    PG_SCHED_INSERT,
+    PG_SCHED_GET,
+    PG_SCHED_NEXT,
+    PG_SCHED_CLAIM,
+    PG_SCHED_FINISH,
+    PG_MSG_INSERT,
+    PG_MSG_GET,
+    PG_NSTMTS
+};
+
+struct pg_store {
+    struct roster_store pub; /* first: the public struct */
+    char *url;
+};
+
+struct pg_conn {
+    struct roster_conn pub; /* first: the public struct */
+    PGconn *db;
+    bool in_txn; /* the caller opened a transaction with begin() */
+    bool prepared[PG_NSTMTS];
+};
+
+static inline struct pg_conn *pg_conn_of(struct roster_conn *c)
+{
+    return (struct pg_conn *)c;
+}
+
+/* Text parameters of one statement; integers are formatted into the arena. */
+struct pg_args {
+    const char **v;
+    size_t n, cap;
+    struct roster_arena *a;
+};
+void pg_args_init(struct pg_args *p, struct roster_arena *a);
+void pg_arg_str(struct pg_args *p, const char *s); /* NULL -> SQL NULL */
+void pg_arg_int(struct pg_args *p, int64_t i);
+
+/* Runs sql with p's parameters: a prepared statement id (prepared on first use)
+ * or, with id < 0, a one-off statement. *res is the result (or NULL), which the
+ * caller clears also on failure (to read the SQLSTATE). Returns 0 or the mapped
+ * roster code with err set. */
+int pg_run(struct pg_conn *c, int id, const char *sql, const struct pg_args *p, PGresult **res,
+           struct roster_err *err);
+/* Runs a statement without parameters or results (BEGIN, SAVEPOINT...). */
+int pg_exec(struct pg_conn *c, const char *sql, struct roster_err *err);
+/* Maps a failed result (NULL: connection lost) to a roster code with err set.
+ */
+int pg_fail(struct pg_conn *c, const PGresult *res, struct roster_err *err);
+/* The SQLSTATE of a failed result ("" if none). */
+const char *pg_sqlstate(const PGresult *res);
+
+/* Makes a method atomic: BEGIN when the caller has no transaction open (multi:
+ * only if the method runs several statements), else a SAVEPOINT inside it, so
+ * that a failure leaves the caller's transaction usable. pg_tx_end
+ * commits/releases when ok, else rolls back only what this method wrote. */
+int pg_tx_start(struct pg_conn *c, bool multi, struct roster_err *err);
+int pg_tx_end(struct pg_conn *c, bool multi, bool ok, struct roster_err *err);
+
+/* Result helpers: a copy in the arena (NULL for SQL NULL), an integer (0 for
+ * NULL), an id. */
+const char *pg_col_str(const PGresult *r, int row, int col, struct roster_arena *a);
+int64_t pg_col_int(const PGresult *r, int row, int col);
+void pg_col_id(const PGresult *r, int row, int col, char out[ROSTER_ID_LEN + 1]);
+
+/* Filters of a struct roster_query as SQL " AND ..." clauses whose values are
+ * appended to args as parameters ($1 is left for the organisation). */
+struct pg_query {
+    struct roster_buf where; /* " AND ..." clauses */
+    struct pg_args args;
+    struct roster_arena *a;
+    const char *(*column)(int key); /* the column of a filterable key, or NULL */
+    bool (*is_int)(int key);        /* whether the key's values are qval.i */
+};
+/* Appends filter f; ROSTER_EINVAL for an unknown key or operator, a missing
+ * value, or search or prefix on an integer key. */
+int pg_query_add_filter(struct pg_query *q, const struct roster_filter *f, struct roster_err *err);
+
+/* A random positive lease token. */
+int64_t pg_new_token(void);
+
+/* The methods, one file per area (pg_orgs.c, pg_users.c, pg_jobs.c,
+ * pg_schedules.c). */
+int pg_org_create(struct roster_conn *c, struct roster_org *org, struct roster_err *err);
+int pg_org_get(struct roster_conn *c, const char *org_id, struct roster_org *out,
+               struct roster_arena *a, struct roster_err *err);
+int pg_org_list(struct roster_conn *c, struct roster_arena *a, struct roster_org **out, size_t *n,
+                struct roster_err *err);
+int pg_org_update(struct roster_conn *c, const struct roster_org *org, struct roster_err *err);
+int pg_key_create(struct roster_conn *c, struct roster_key *key, struct roster_err *err);
+int pg_key_find(struct roster_conn *c, const char *hash_hex, struct roster_key *out,
+                struct roster_arena *a, struct roster_err *err);
+int pg_key_list(struct roster_conn *c, struct roster_arena *a, struct roster_key **out, size_t *n,
+                struct roster_err *err);
+int pg_key_revoke(struct roster_conn *c, const char *key_id, struct roster_err *err);
+int pg_user_create(struct roster_conn *c, const char *org_id, struct roster_user *u,
+                   struct roster_err *err);
+int pg_user_get(struct roster_conn *c, const char *org_id, const char *user_id,
+                struct roster_user *out, struct roster_arena *a, struct roster_err *err);
+int pg_user_update(struct roster_conn *c, const char *org_id, struct roster_user *u,
+                   struct roster_err *err);
+int pg_user_delete(struct roster_conn *c, const char *org_id, const char *user_id,
+                   struct roster_err *err);
+int pg_user_list(struct roster_conn *c, const char *org_id, const struct roster_query *q,
+                 struct roster_arena *a, struct roster_user **out, size_t *n, int64_t *total,
+                 struct roster_err *err);
+
+int pg_job_create(struct roster_conn *c, struct roster_job *job, const char *const *items_json,
+                  const int64_t *counts, size_t nchunks, struct roster_err *err);
+int pg_job_get(struct roster_conn *c, const char *org_id, const char *job_id,
+               struct roster_job *out, struct roster_arena *a, struct roster_err *err);
+int pg_chunk_claim(struct roster_conn *c, int64_t now_ms, int64_t lease_ms,
+                   struct roster_chunk *out, struct roster_arena *a, struct roster_err *err);
+int pg_chunk_complete(struct roster_conn *c, const struct roster_chunk *ch,
+                      const char *results_json, int64_t nok, int64_t nfailed, int64_t now_ms,
+                      struct roster_err *err);
+int pg_chunk_renew(struct roster_conn *c, const struct roster_chunk *ch, int64_t until_ms,
+                   struct roster_err *err);
+int pg_job_results(struct roster_conn *c, const char *org_id, const char *job_id, int64_t from,
+                   int64_t to, struct roster_arena *a, struct roster_chunk_results **out, size_t *n,
+                   struct roster_err *err);
+int pg_lease_reset_all(struct roster_conn *c, struct roster_err *err);
+int pg_schedule_create(struct roster_conn *c, struct roster_schedule *s, size_t n,
+                       struct roster_err *err);
+int pg_schedule_list(struct roster_conn *c, const char *org_id, const struct roster_query *q,
+                     struct roster_arena *a, struct roster_schedule **out, size_t *n,
+                     int64_t *total, struct roster_err *err);
+int pg_schedule_get(struct roster_conn *c, const char *org_id, const char *id,
+                    struct roster_schedule *out, struct roster_arena *a, struct roster_err *err);
+int pg_schedule_cancel(struct roster_conn *c, const char *org_id, const char *id, int64_t now_ms,
+                       struct roster_err *err);
+int pg_schedule_next(struct roster_conn *c, const char *org_id, const char *const *user_ids,
+                     size_t nusers, struct roster_arena *a, struct roster_schedule **out, size_t *n,
+                     struct roster_err *err);
+int pg_schedule_claim_due(struct roster_conn *c, int64_t now_ms, int64_t lease_ms, size_t max,
+                          struct roster_arena *a, struct roster_schedule **out, size_t *n,
+                          struct roster_err *err);
+int pg_schedule_finish(struct roster_conn *c, const struct roster_schedule *s, int status,
+                       const char *outcome, int64_t now_ms, struct roster_err *err);
+int pg_schedule_next_due(struct roster_conn *c, int64_t *due_ms, struct roster_err *err);
+int pg_message_create(struct roster_conn *c, struct roster_message *m, struct roster_err *err);
+int pg_message_get(struct roster_conn *c, const char *org_id, const char *id,
+                   struct roster_message *out, struct roster_arena *a, struct roster_err *err);
+
+#endif

@@ -1,0 +1,365 @@
+/* PostgreSQL store: durable bulk jobs and their chunks (see
+ * include/roster/job.h).
+ *
+ * Several roster processes may share the database, so leases live in the chunks
+ * table: a claim locks the next chunk of the oldest open job whose lease is
+ * free or expired (FOR UPDATE SKIP LOCKED: claimers never wait for each other)
+ * and writes a random token and an expiry; completing or renewing requires the
+ * token (ROSTER_ESTALE otherwise), so a worker that lost its lease cannot
+ * commit twice. Nothing has to be reset at start.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "roster/store.h"
+#include "roster/util.h"
+#include "store/postgres/pg_int.h"
+
+#define JOB_COLS                                                                                   \
+    "id, org_id, kind, status, total, done, ok, failed, params_json, "                             \
+    "created_ms, updated_ms"
+
+int pg_job_create(struct roster_conn *pc, struct roster_job *job, const char *const *items_json,
+                  const int64_t *counts, size_t nchunks, struct roster_err *err)
+{
+    struct pg_conn *c = pg_conn_of(pc);
+    struct roster_arena a;
+    struct pg_args p;
+    PGresult *res = NULL;
+    bool new_id = !job->id[0], in_tx = false;
+    int64_t total = 0, now = roster_now_ms();
+    int code = 0;
+    roster_arena_init(&a, 0);
+    for (size_t i = 0; i < nchunks; i++) {
+        if (!items_json[i] || counts[i] < 0) {
+            code = roster_err_set(err, ROSTER_EINVAL, "chunk %zu of the job is malformed", i);
+            goto fail;
+        }
+        total += counts[i];
+    }
+    if (new_id)
+        roster_id_new(job->id);
+    int status = total == 0 ? ROSTER_JOB_FINISHED : ROSTER_JOB_PENDING;
+    code = pg_tx_start(c, true, err);
+    if (code)
+        goto fail;
+    in_tx = true;
+    pg_args_init(&p, &a);
+    pg_arg_str(&p, job->id);
+    pg_arg_str(&p, job->org_id);
+    pg_arg_int(&p, job->kind);
+    pg_arg_int(&p, status);
+    pg_arg_int(&p, total);
+    pg_arg_str(&p, job->params_json);
+    pg_arg_int(&p, now);
+    code = pg_run(c, PG_JOB_INSERT,
+                  "INSERT INTO jobs (id, org_id, kind, status, total, "
+                  "params_json, created_ms,"
+                  " updated_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+                  &p, &res, err);
+    if (code) {
+        const char *state = pg_sqlstate(res);
+        if (!strcmp(state, "23503"))
+            code =
+                roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found", job->org_id);
+        else if (!strcmp(state, "23505"))
+            code = roster_err_set(err, ROSTER_ECONFLICT, "job \"%s\" already exists", job->id);
+        goto fail;
+    }
+    int64_t first = 0;
+    for (size_t i = 0; i < nchunks; i++) {
+        PQclear(res);
+        res = NULL;
+        pg_args_init(&p, &a);
+        pg_arg_str(&p, job->id);
+        pg_arg_int(&p, (int64_t)i);
+        pg_arg_int(&p, first);
+        pg_arg_int(&p, counts[i]);
+        pg_arg_str(&p, items_json[i]);
+        code = pg_run(c, PG_CHUNK_INSERT,
+                      "INSERT INTO chunks (job_id, chunk_no, first_idx, count, items_json)"
+                      " VALUES ($1, $2, $3, $4, $5)",
+                      &p, &res, err);
+        if (code)
+            goto fail;
+        first += counts[i];
+    }
+    in_tx = false;
+    code = pg_tx_end(c, true, true, err);
+    if (code)
+        goto fail;
+    job->status = status;
+    job->total = total;
+    job->done = job->ok = job->failed = 0;
+    job->created_ms = job->updated_ms = now;
+    PQclear(res);
+    roster_arena_release(&a);
+    return 0;
+fail:
+    PQclear(res);
+    if (in_tx)
+        pg_tx_end(c, true, false, NULL);
+    if (new_id)
+        job->id[0] = '\0';
+    roster_arena_release(&a);
+    return code;
+}
+
+int pg_job_get(struct roster_conn *pc, const char *org_id, const char *job_id,
+               struct roster_job *out, struct roster_arena *a, struct roster_err *err)
+{
+    struct pg_conn *c = pg_conn_of(pc);
+    struct pg_args p;
+    PGresult *res = NULL;
+    pg_args_init(&p, a);
+    pg_arg_str(&p, org_id);
+    pg_arg_str(&p, job_id);
+    int code = pg_run(c, PG_JOB_GET, "SELECT " JOB_COLS " FROM jobs WHERE org_id = $1 AND id = $2",
+                      &p, &res, err);
+    if (code)
+        goto done;
+    if (PQntuples(res) != 1) {
+        code = roster_err_set(err, ROSTER_ENOTFOUND, "job \"%s\" not found", job_id ? job_id : "");
+        goto done;
+    }
+    memset(out, 0, sizeof(*out));
+    pg_col_id(res, 0, 0, out->id);
+    pg_col_id(res, 0, 1, out->org_id);
+    out->kind = (int)pg_col_int(res, 0, 2);
+    out->status = (int)pg_col_int(res, 0, 3);
+    out->total = pg_col_int(res, 0, 4);
+    out->done = pg_col_int(res, 0, 5);
+    out->ok = pg_col_int(res, 0, 6);
+    out->failed = pg_col_int(res, 0, 7);
+    out->params_json = pg_col_str(res, 0, 8, a);
+    out->created_ms = pg_col_int(res, 0, 9);
+    out->updated_ms = pg_col_int(res, 0, 10);
+done:
+    PQclear(res);
+    return code;
+}
+
+/* a random positive lease token */
+int64_t pg_new_token(void)
+{
+    uint64_t token;
+    roster_random(&token, sizeof(token));
+    int64_t tok = (int64_t)(token & INT64_MAX);
+    return tok ? tok : 1;
+}
+
+int pg_chunk_claim(struct roster_conn *pc, int64_t now_ms, int64_t lease_ms,
+                   struct roster_chunk *out, struct roster_arena *a, struct roster_err *err)
+{
+    struct pg_conn *c = pg_conn_of(pc);
+    struct pg_args p;
+    PGresult *res = NULL;
+    int64_t tok = pg_new_token();
+    pg_args_init(&p, a);
+    pg_arg_int(&p, now_ms);
+    pg_arg_int(&p, now_ms + lease_ms);
+    pg_arg_int(&p, tok);
+    int code = pg_tx_start(c, false, err);
+    if (code)
+        return code;
+    /* the next chunk of the oldest open job nobody holds; chunks locked by
+     * another claim or completion right now are skipped, not waited for */
+    code = pg_run(c, PG_CHUNK_CLAIM,
+                  "WITH pick AS (SELECT ch.job_id, ch.chunk_no FROM jobs j"
+                  " JOIN chunks ch ON ch.job_id = j.id AND ch.chunk_no = j.next_chunk"
+                  " WHERE j.status < 2 AND NOT ch.done"
+                  " AND (ch.lease_until_ms IS NULL OR ch.lease_until_ms < $1::bigint)"
+                  " ORDER BY j.seq LIMIT 1 FOR UPDATE OF ch SKIP LOCKED)"
+                  " UPDATE chunks ch SET lease_token = $3::bigint, lease_until_ms = "
+                  "$2::bigint"
+                  " FROM pick, jobs j WHERE ch.job_id = pick.job_id"
+                  " AND ch.chunk_no = pick.chunk_no AND j.id = ch.job_id"
+                  " RETURNING ch.job_id, j.org_id, j.kind, j.params_json, ch.chunk_no,"
+                  " ch.first_idx, ch.count, ch.items_json",
+                  &p, &res, err);
+    if (!code && PQntuples(res) == 1) {
+        memset(out, 0, sizeof(*out));
+        pg_col_id(res, 0, 0, out->job_id);
+        pg_col_id(res, 0, 1, out->org_id);
+        out->kind = (int)pg_col_int(res, 0, 2);
+        out->params_json = pg_col_str(res, 0, 3, a);
+        out->chunk_no = pg_col_int(res, 0, 4);
+        out->first_idx = pg_col_int(res, 0, 5);
+        out->count = pg_col_int(res, 0, 6);
+        out->items_json = pg_col_str(res, 0, 7, a);
+        out->lease_token = tok;
+    } else if (!code) {
+        code = roster_err_set(err, ROSTER_ENOTFOUND, "no chunk to run");
+    }
+    PQclear(res);
+    int end = pg_tx_end(c, false, code == 0, err);
+    return code ? code : end;
+}
+
+int pg_chunk_complete(struct roster_conn *pc, const struct roster_chunk *ch,
+                      const char *results_json, int64_t nok, int64_t nfailed, int64_t now_ms,
+                      struct roster_err *err)
+{
+    struct pg_conn *c = pg_conn_of(pc);
+    struct roster_arena a;
+    struct pg_args p;
+    PGresult *res = NULL;
+    roster_arena_init(&a, 0);
+    int code = pg_tx_start(c, true, err);
+    if (code)
+        goto out;
+    pg_args_init(&p, &a);
+    pg_arg_str(&p, ch->job_id);
+    pg_arg_int(&p, ch->chunk_no);
+    pg_arg_str(&p, results_json);
+    pg_arg_int(&p, now_ms);
+    pg_arg_int(&p, ch->lease_token);
+    code = pg_run(c, PG_CHUNK_DONE,
+                  "UPDATE chunks SET done = true, results_json = $3, done_ms = $4"
+                  " WHERE job_id = $1 AND chunk_no = $2 AND NOT done AND lease_token = $5"
+                  " RETURNING count",
+                  &p, &res, err);
+    if (code)
+        goto fail;
+    if (PQntuples(res) != 1) {
+        code = roster_err_set(err, ROSTER_ESTALE, "lease on chunk %lld of job \"%s\" was lost",
+                              (long long)ch->chunk_no, ch->job_id);
+        goto fail;
+    }
+    int64_t count = pg_col_int(res, 0, 0);
+    PQclear(res);
+    res = NULL;
+    pg_args_init(&p, &a);
+    pg_arg_str(&p, ch->job_id);
+    pg_arg_int(&p, count);
+    pg_arg_int(&p, nok);
+    pg_arg_int(&p, nfailed);
+    pg_arg_int(&p, ch->chunk_no + 1);
+    pg_arg_int(&p, now_ms);
+    code = pg_run(c, PG_JOB_ADVANCE,
+                  "UPDATE jobs SET done = done + $2, ok = ok + $3, failed = failed + $4,"
+                  " next_chunk = greatest(next_chunk, $5), updated_ms = $6,"
+                  " status = CASE WHEN done + $2 >= total THEN 2 ELSE 1 END WHERE id = $1",
+                  &p, &res, err);
+    if (code)
+        goto fail;
+    PQclear(res);
+    /* The lease stays until it expires: a done chunk is never offered again, and
+     * if the caller rolls this back, the same token may still complete it on a
+     * retry. */
+    code = pg_tx_end(c, true, true, err);
+    roster_arena_release(&a);
+    return code;
+fail:
+    pg_tx_end(c, true, false, NULL);
+out:
+    PQclear(res);
+    roster_arena_release(&a);
+    return code;
+}
+
+int pg_chunk_renew(struct roster_conn *pc, const struct roster_chunk *ch, int64_t until_ms,
+                   struct roster_err *err)
+{
+    struct pg_conn *c = pg_conn_of(pc);
+    struct roster_arena a;
+    struct pg_args p;
+    PGresult *res = NULL;
+    roster_arena_init(&a, 0);
+    pg_args_init(&p, &a);
+    pg_arg_str(&p, ch->job_id);
+    pg_arg_int(&p, ch->chunk_no);
+    pg_arg_int(&p, ch->lease_token);
+    pg_arg_int(&p, until_ms);
+    int code = pg_tx_start(c, false, err);
+    if (code)
+        goto done;
+    code = pg_run(c, PG_CHUNK_RENEW,
+                  "UPDATE chunks SET lease_until_ms = $4"
+                  " WHERE job_id = $1 AND chunk_no = $2 AND lease_token = $3",
+                  &p, &res, err);
+    if (!code && strcmp(PQcmdTuples(res), "0") == 0)
+        code = roster_err_set(err, ROSTER_ESTALE, "lease on chunk %lld of job \"%s\" was lost",
+                              (long long)ch->chunk_no, ch->job_id);
+    int end = pg_tx_end(c, false, code == 0, err);
+    if (!code)
+        code = end;
+done:
+    PQclear(res);
+    roster_arena_release(&a);
+    return code;
+}
+
+int pg_job_results(struct roster_conn *pc, const char *org_id, const char *job_id, int64_t from,
+                   int64_t to, struct roster_arena *a, struct roster_chunk_results **out, size_t *n,
+                   struct roster_err *err)
+{
+    struct pg_conn *c = pg_conn_of(pc);
+    struct pg_args p;
+    PGresult *res = NULL;
+    *out = NULL;
+    *n = 0;
+    if (from < 0)
+        from = 0;
+    pg_args_init(&p, a);
+    pg_arg_str(&p, org_id);
+    pg_arg_str(&p, job_id);
+    int code = pg_run(c, -1, "SELECT 1 FROM jobs WHERE org_id = $1 AND id = $2", &p, &res, err);
+    if (code)
+        goto done;
+    if (PQntuples(res) != 1) {
+        code = roster_err_set(err, ROSTER_ENOTFOUND, "job \"%s\" not found", job_id ? job_id : "");
+        goto done;
+    }
+    PQclear(res);
+    res = NULL;
+    if (to <= from)
+        goto done; /* empty range */
+    pg_args_init(&p, a);
+    pg_arg_str(&p, job_id);
+    pg_arg_int(&p, from);
+    pg_arg_int(&p, to);
+    code = pg_run(c, -1,
+                  "SELECT first_idx, count, results_json, done_ms FROM chunks"
+                  " WHERE job_id = $1 AND first_idx < $3 AND first_idx + count > $2"
+                  " ORDER BY first_idx, chunk_no",
+                  &p, &res, err);
+    if (code)
+        goto done;
+    int rows = PQntuples(res);
+    struct roster_chunk_results *v = roster_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof(*v));
+    for (int i = 0; i < rows; i++) {
+        v[i].first_idx = pg_col_int(res, i, 0);
+        v[i].count = pg_col_int(res, i, 1);
+        v[i].results_json = pg_col_str(res, i, 2, a);
+        v[i].done_ms = pg_col_int(res, i, 3);
+    }
+    *out = v;
+    *n = (size_t)rows;
+done:
+    PQclear(res);
+    return code;
+}
+
+/* Not needed for correctness (expired leases are taken over by the next claim)
+ * and not called by the server for multi-node stores; drops every lease of
+ * unfinished work. */
+int pg_lease_reset_all(struct roster_conn *pc, struct roster_err *err)
+{
+    struct pg_conn *c = pg_conn_of(pc);
+    int code = pg_tx_start(c, true, err);
+    if (code)
+        return code;
+    code = pg_exec(c,
+                   "UPDATE chunks SET lease_token = NULL, lease_until_ms = NULL"
+                   " WHERE NOT done AND lease_token IS NOT NULL",
+                   err);
+    if (!code)
+        code = pg_exec(c,
+                       "UPDATE schedules SET lease_token = NULL, lease_until_ms = NULL"
+                       " WHERE status = 0 AND lease_token IS NOT NULL",
+                       err);
+    int end = pg_tx_end(c, true, code == 0, err);
+    return code ? code : end;
+}

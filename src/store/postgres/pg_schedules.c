@@ -1,0 +1,556 @@
+/* PostgreSQL store: scheduled user state changes and the message outbox
+ * (include/roster/schedule.h), with the SQLite store's semantics. Several
+ * roster processes may share the database: a claim locks due rows (FOR UPDATE
+ * SKIP LOCKED) whose lease is free or expired and writes one random token and
+ * an expiry; finishing a row requires the token and a pending status, so a
+ * scheduler that lost its lease, or raced a cancel, commits nothing. Another
+ * organisation's schedule or message is exactly as absent as a missing one.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "roster/store.h"
+#include "roster/util.h"
+#include "store/postgres/pg_int.h"
+
+#define SCHED_COLS                                                                                 \
+    "s.id, s.user_id, s.state, s.due_ms, s.send_activation_email, "                                \
+    "s.email_override, s.status,"                                                                  \
+    " s.created_ms, s.done_ms, s.outcome, s.message_id, s.lease_token"
+#define ORG_NUM_OF(n) "(SELECT num_id FROM orgs WHERE id = $" #n ")"
+
+/* Reads the SCHED_COLS starting at column col of row. */
+static void read_schedule(const PGresult *r, int row, int col, const char *org_id,
+                          struct roster_schedule *out, struct roster_arena *a)
+{
+    memset(out, 0, sizeof(*out));
+    pg_col_id(r, row, col, out->id);
+    snprintf(out->org_id, sizeof(out->org_id), "%s", org_id);
+    pg_col_id(r, row, col + 1, out->user_id);
+    out->state = (int)pg_col_int(r, row, col + 2);
+    out->due_ms = pg_col_int(r, row, col + 3);
+    out->send_activation_email = pg_col_int(r, row, col + 4) != 0;
+    out->email_override = pg_col_str(r, row, col + 5, a);
+    out->status = (int)pg_col_int(r, row, col + 6);
+    out->created_ms = pg_col_int(r, row, col + 7);
+    out->done_ms = pg_col_int(r, row, col + 8); /* NULL reads as 0 */
+    const char *outcome = pg_col_str(r, row, col + 9, a);
+    out->outcome = outcome ? outcome : "";
+    snprintf(out->message_id, sizeof(out->message_id), "%s",
+             PQgetisnull(r, row, col + 10) ? "" : PQgetvalue(r, row, col + 10));
+    out->lease_token = pg_col_int(r, row, col + 11);
+}
+
+static int by_due_then_id(const void *pa, const void *pb)
+{
+    const struct roster_schedule *x = pa, *y = pb;
+    if (x->due_ms != y->due_ms)
+        return x->due_ms < y->due_ms ? -1 : 1;
+    return strcmp(x->id, y->id);
+}
+
+int pg_schedule_create(struct roster_conn *pc, struct roster_schedule *s, size_t n,
+                       struct roster_err *err)
+{
+    struct pg_conn *c = pg_conn_of(pc);
+    struct roster_arena a;
+    struct pg_args p;
+    PGresult *res = NULL;
+    bool in_tx = false;
+    bool *assigned = NULL;
+    int code = 0;
+    if (n == 0)
+        return 0;
+    assigned = calloc(n, sizeof(*assigned));
+    if (!assigned)
+        return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
+    roster_arena_init(&a, 0);
+    int64_t now = roster_now_ms();
+    code = pg_tx_start(c, true, err);
+    if (code)
+        goto fail;
+    in_tx = true;
+    for (size_t i = 0; i < n; i++) {
+        struct roster_schedule *r = &s[i];
+        if (!r->id[0]) {
+            roster_id_new(r->id);
+            assigned[i] = true;
+        }
+        pg_args_init(&p, &a);
+        pg_arg_str(&p, r->id);
+        pg_arg_str(&p, r->org_id);
+        pg_arg_str(&p, r->user_id);
+        pg_arg_int(&p, r->state);
+        pg_arg_int(&p, r->due_ms);
+        pg_arg_str(&p, r->send_activation_email ? "true" : "false");
+        pg_arg_str(&p, r->email_override);
+        pg_arg_int(&p, now);
+        PQclear(res);
+        code = pg_run(c, PG_SCHED_INSERT,
+                      "INSERT INTO schedules (id, org_num, user_id, state, due_ms,"
+                      " send_activation_email, email_override, status, created_ms, outcome)"
+                      " SELECT $1, o.num_id, $3, $4::integer, $5::bigint, $6::boolean, $7, 0,"
+                      " $8::bigint, '' FROM orgs o WHERE o.id = $2",
+                      &p, &res, err);
+        if (code) {
+            if (!strcmp(pg_sqlstate(res), "23505"))
+                code =
+                    roster_err_set(err, ROSTER_ECONFLICT, "schedule \"%s\" already exists", r->id);
+            goto fail;
+        }
+        if (strcmp(PQcmdTuples(res), "1") != 0) {
+            code =
+                roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found", r->org_id);
+            goto fail;
+        }
+    }
+    in_tx = false;
+    code = pg_tx_end(c, true, true, err);
+    if (code)
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        s[i].status = ROSTER_SCHED_PENDING;
+        s[i].created_ms = now;
+        s[i].done_ms = 0;
+        s[i].outcome = "";
+        s[i].message_id[0] = '\0';
+        s[i].lease_token = 0;
+    }
+    goto done;
+fail:
+    if (in_tx)
+        pg_tx_end(c, true, false, NULL);
+    for (size_t i = 0; i < n; i++)
+        if (assigned[i])
+            s[i].id[0] = '\0';
+done:
+    PQclear(res);
+    free(assigned);
+    roster_arena_release(&a);
+    return code;
+}
+
+/* --- schedule_list --- */
+
+static const char *sched_column(int key)
+{
+    switch (key) {
+    case RQ_ID:
+        return "s.id";
+    case RQ_USER_ID:
+        return "s.user_id";
+    case RQ_STATE:
+        return "s.state";
+    case RQ_DUE:
+        return "s.due_ms";
+    default:
+        return NULL;
+    }
+}
+
+static bool sched_is_int(int key)
+{
+    return key == RQ_STATE || key == RQ_DUE;
+}
+
+static int not_filterable(int key, struct roster_err *err)
+{
+    const char *name = key == RQ_NUM_ID     ? "numeric id"
+                       : key == RQ_CREATED  ? "created"
+                       : key == RQ_MODIFIED ? "modified"
+                                            : NULL;
+    if (key >= 0 && key < RU_NFIELDS)
+        name = roster_ufields[key].label;
+    if (name)
+        return roster_err_set(err, ROSTER_EINVAL,
+                              "field \"%s\" is not filterable on scheduled changes", name);
+    return roster_err_set(err, ROSTER_EINVAL, "field %d is not filterable", key);
+}
+
+int pg_schedule_list(struct roster_conn *pc, const char *org_id, const struct roster_query *q,
+                     struct roster_arena *a, struct roster_schedule **out, size_t *n,
+                     int64_t *total, struct roster_err *err)
+{
+    struct pg_conn *c = pg_conn_of(pc);
+    struct pg_query w = {.a = a, .column = sched_column, .is_int = sched_is_int};
+    struct roster_buf sql;
+    PGresult *res = NULL;
+    int code = 0;
+    roster_buf_init(&w.where);
+    roster_buf_init(&sql);
+    pg_args_init(&w.args, a);
+    pg_arg_str(&w.args, org_id);
+    *out = NULL;
+    *n = 0;
+    if (total)
+        *total = -1;
+    for (size_t i = 0; i < q->nfilters && i < ROSTER_QUERY_MAX_FILTERS; i++) {
+        if (!sched_column(q->filters[i].key)) {
+            code = not_filterable(q->filters[i].key, err);
+            goto done;
+        }
+        code = pg_query_add_filter(&w, &q->filters[i], err);
+        if (code)
+            goto done;
+    }
+    if (q->search && q->search[0]) {
+        code = roster_err_set(err, ROSTER_EINVAL, "scheduled changes have no free-text search");
+        goto done;
+    }
+    const char *where = w.where.data ? w.where.data : "";
+    if (total && q->want_total) {
+        roster_buf_printf(&sql,
+                          "SELECT count(*) FROM schedules s WHERE s.org_num = " ORG_NUM_OF(
+                              1) " AND s.status = 0%s",
+                          where);
+        code = pg_run(c, -1, sql.data, &w.args, &res, err);
+        if (code)
+            goto done;
+        *total = pg_col_int(res, 0, 0);
+        PQclear(res);
+        res = NULL;
+    }
+    if (q->limit == 0)
+        goto done; /* count only */
+    if (q->limit < 0)
+        pg_arg_str(&w.args, NULL); /* a negative limit means no limit */
+    else
+        pg_arg_int(&w.args, q->limit);
+    pg_arg_int(&w.args, q->skip > 0 ? q->skip : 0);
+    roster_buf_reset(&sql);
+    roster_buf_printf(&sql,
+                      "SELECT " SCHED_COLS " FROM schedules s WHERE s.org_num = " ORG_NUM_OF(
+                          1) " AND s.status = 0%s"
+                             " ORDER BY s.due_ms, s.id LIMIT $%zu::bigint OFFSET $%zu::bigint",
+                      where, w.args.n - 1, w.args.n);
+    code = pg_run(c, -1, sql.data, &w.args, &res, err);
+    if (code)
+        goto done;
+    int rows = PQntuples(res);
+    struct roster_schedule *v = roster_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof(*v));
+    for (int i = 0; i < rows; i++)
+        read_schedule(res, i, 0, org_id, &v[i], a);
+    *out = v;
+    *n = (size_t)rows;
+done:
+    PQclear(res);
+    roster_buf_release(&sql);
+    roster_buf_release(&w.where);
+    return code;
+}
+
+int pg_schedule_get(struct roster_conn *pc, const char *org_id, const char *id,
+                    struct roster_schedule *out, struct roster_arena *a, struct roster_err *err)
+{
+    struct pg_conn *c = pg_conn_of(pc);
+    struct pg_args p;
+    PGresult *res = NULL;
+    pg_args_init(&p, a);
+    pg_arg_str(&p, org_id);
+    pg_arg_str(&p, id);
+    int code = pg_run(c, PG_SCHED_GET,
+                      "SELECT " SCHED_COLS
+                      " FROM schedules s WHERE s.org_num = " ORG_NUM_OF(1) " AND s.id = $2",
+                      &p, &res, err);
+    if (!code && PQntuples(res) == 1)
+        read_schedule(res, 0, 0, org_id, out, a);
+    else if (!code)
+        code = roster_err_set(err, ROSTER_ENOTFOUND, "schedule \"%s\" not found", id ? id : "");
+    PQclear(res);
+    return code;
+}
+
+int pg_schedule_cancel(struct roster_conn *pc, const char *org_id, const char *id, int64_t now_ms,
+                       struct roster_err *err)
+{
+    struct pg_conn *c = pg_conn_of(pc);
+    struct roster_arena a;
+    struct pg_args p;
+    PGresult *res = NULL;
+    roster_arena_init(&a, 0);
+    pg_args_init(&p, &a);
+    pg_arg_str(&p, org_id);
+    pg_arg_str(&p, id);
+    pg_arg_int(&p, now_ms);
+    int code = pg_tx_start(c, false, err);
+    if (code)
+        goto done;
+    code = pg_run(c, -1,
+                  "UPDATE schedules SET status = 3, done_ms = $3, lease_token = NULL,"
+                  " lease_until_ms = NULL WHERE org_num = " ORG_NUM_OF(1) " AND id = $2"
+                                                                          " AND status = 0",
+                  &p, &res, err);
+    if (!code && strcmp(PQcmdTuples(res), "0") == 0)
+        code = roster_err_set(err, ROSTER_ENOTFOUND, "schedule \"%s\" not found", id ? id : "");
+    int end = pg_tx_end(c, false, code == 0, err);
+    if (!code)
+        code = end;
+done:
+    PQclear(res);
+    roster_arena_release(&a);
+    return code;
+}
+
+/* Appends s to b as an element of a PostgreSQL array literal ("..." with
+ * \ escapes). */
+static void add_array_elem(struct roster_buf *b, const char *s)
+{
+    roster_buf_addch(b, '"');
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            roster_buf_addch(b, '\\');
+        roster_buf_addch(b, *s);
+    }
+    roster_buf_addch(b, '"');
+}
+
+int pg_schedule_next(struct roster_conn *pc, const char *org_id, const char *const *user_ids,
+                     size_t nusers, struct roster_arena *a, struct roster_schedule **out, size_t *n,
+                     struct roster_err *err)
+{
+    struct pg_conn *c = pg_conn_of(pc);
+    struct roster_buf ids;
+    struct pg_args p;
+    PGresult *res = NULL;
+    *out = NULL;
+    *n = 0;
+    roster_buf_init(&ids);
+    roster_buf_addch(&ids, '{');
+    size_t nids = 0;
+    for (size_t i = 0; i < nusers; i++) {
+        if (!user_ids[i])
+            continue;
+        if (nids++)
+            roster_buf_addch(&ids, ',');
+        add_array_elem(&ids, user_ids[i]);
+    }
+    roster_buf_addch(&ids, '}');
+    int code = 0;
+    if (nids == 0)
+        goto done;
+    pg_args_init(&p, a);
+    pg_arg_str(&p, org_id);
+    pg_arg_str(&p, ids.data);
+    pg_arg_int(&p, ROSTER_ACTIVATED);
+    pg_arg_int(&p, ROSTER_SUSPENDED);
+    /* each (user, state)'s earliest pending change, then in due, id order */
+    code = pg_run(c, PG_SCHED_NEXT,
+                  "SELECT DISTINCT ON (s.user_id, s.state) " SCHED_COLS
+                  " FROM schedules s WHERE s.org_num = " ORG_NUM_OF(
+                      1) " AND s.status = 0"
+                         " AND s.user_id = ANY ($2::text[]) AND s.state IN "
+                         "($3::integer, $4::integer)"
+                         " ORDER BY s.user_id, s.state, s.due_ms, s.id",
+                  &p, &res, err);
+    if (code)
+        goto done;
+    int rows = PQntuples(res);
+    struct roster_schedule *v = roster_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof(*v));
+    for (int i = 0; i < rows; i++)
+        read_schedule(res, i, 0, org_id, &v[i], a);
+    if (rows > 1)
+        qsort(v, (size_t)rows, sizeof(*v), by_due_then_id);
+    *out = v;
+    *n = (size_t)rows;
+done:
+    PQclear(res);
+    roster_buf_release(&ids);
+    return code;
+}
+
+/* --- the scheduler's side: claim, finish, next due --- */
+
+int pg_schedule_claim_due(struct roster_conn *pc, int64_t now_ms, int64_t lease_ms, size_t max,
+                          struct roster_arena *a, struct roster_schedule **out, size_t *n,
+                          struct roster_err *err)
+{
+    struct pg_conn *c = pg_conn_of(pc);
+    struct pg_args p;
+    PGresult *res = NULL;
+    *out = NULL;
+    *n = 0;
+    if (max == 0)
+        return 0;
+    int64_t tok = pg_new_token();
+    pg_args_init(&p, a);
+    pg_arg_int(&p, now_ms);
+    pg_arg_int(&p, max > (size_t)INT64_MAX ? INT64_MAX : (int64_t)max);
+    pg_arg_int(&p, tok);
+    pg_arg_int(&p, now_ms + lease_ms);
+    int code = pg_tx_start(c, false, err);
+    if (code)
+        return code;
+    /* rows another scheduler is claiming or finishing right now are skipped, not
+     * waited for */
+    code = pg_run(c, PG_SCHED_CLAIM,
+                  "WITH pick AS (SELECT num_id FROM schedules WHERE status = 0"
+                  " AND due_ms <= $1::bigint"
+                  " AND (lease_until_ms IS NULL OR lease_until_ms < $1::bigint)"
+                  " ORDER BY due_ms, id LIMIT $2::bigint FOR UPDATE SKIP LOCKED)"
+                  " UPDATE schedules s SET lease_token = $3::bigint, lease_until_ms = "
+                  "$4::bigint"
+                  " FROM pick, orgs o WHERE s.num_id = pick.num_id AND o.num_id = s.org_num"
+                  " RETURNING o.id, " SCHED_COLS,
+                  &p, &res, err);
+    if (!code) {
+        int rows = PQntuples(res);
+        struct roster_schedule *v = roster_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof(*v));
+        for (int i = 0; i < rows; i++)
+            read_schedule(res, i, 1, PQgetvalue(res, i, 0), &v[i], a);
+        if (rows > 1)
+            qsort(v, (size_t)rows, sizeof(*v), by_due_then_id);
+        *out = v;
+        *n = (size_t)rows;
+    }
+    PQclear(res);
+    int end = pg_tx_end(c, false, code == 0, err);
+    if (!code && end) {
+        *out = NULL;
+        *n = 0;
+    }
+    return code ? code : end;
+}
+
+int pg_schedule_finish(struct roster_conn *pc, const struct roster_schedule *sch, int status,
+                       const char *outcome, int64_t now_ms, struct roster_err *err)
+{
+    struct pg_conn *c = pg_conn_of(pc);
+    if (status != ROSTER_SCHED_APPLIED && status != ROSTER_SCHED_FAILED)
+        return roster_err_set(err, ROSTER_EINVAL,
+                              "schedule status %d is not an outcome (use applied or failed)",
+                              status);
+    struct roster_arena a;
+    struct pg_args p;
+    PGresult *res = NULL;
+    roster_arena_init(&a, 0);
+    pg_args_init(&p, &a);
+    pg_arg_str(&p, sch->org_id);
+    pg_arg_str(&p, sch->id);
+    pg_arg_int(&p, sch->lease_token);
+    pg_arg_int(&p, status);
+    pg_arg_str(&p, outcome ? outcome : "");
+    pg_arg_int(&p, now_ms);
+    pg_arg_str(&p, sch->message_id[0] ? sch->message_id : NULL);
+    int code = pg_tx_start(c, false, err);
+    if (code)
+        goto done;
+    code = pg_run(c, PG_SCHED_FINISH,
+                  "UPDATE schedules SET status = $4, outcome = $5, done_ms = $6, "
+                  "message_id = $7,"
+                  " lease_token = NULL, lease_until_ms = NULL"
+                  " WHERE org_num = " ORG_NUM_OF(1) " AND id = $2 AND lease_token = $3"
+                                                    " AND status = 0",
+                  &p, &res, err);
+    if (!code && strcmp(PQcmdTuples(res), "0") == 0)
+        /* the lease expired and was claimed again, or the schedule was cancelled
+         * meanwhile */
+        code = roster_err_set(err, ROSTER_ESTALE, "lease on schedule \"%s\" was lost", sch->id);
+    int end = pg_tx_end(c, false, code == 0, err);
+    if (!code)
+        code = end;
+done:
+    PQclear(res);
+    roster_arena_release(&a);
+    return code;
+}
+
+int pg_schedule_next_due(struct roster_conn *pc, int64_t *due_ms, struct roster_err *err)
+{
+    struct pg_conn *c = pg_conn_of(pc);
+    PGresult *res = NULL;
+    int code =
+        pg_run(c, -1, "SELECT due_ms FROM schedules WHERE status = 0 ORDER BY due_ms LIMIT 1", NULL,
+               &res, err);
+    if (!code && PQntuples(res) == 1)
+        *due_ms = pg_col_int(res, 0, 0);
+    else if (!code)
+        code = roster_err_set(err, ROSTER_ENOTFOUND, "no schedule is pending");
+    PQclear(res);
+    return code;
+}
+
+/* --- message outbox --- */
+
+int pg_message_create(struct roster_conn *pc, struct roster_message *m, struct roster_err *err)
+{
+    struct pg_conn *c = pg_conn_of(pc);
+    if (!m->kind || !m->kind[0])
+        return roster_err_set(err, ROSTER_EINVAL, "message kind is missing");
+    struct roster_arena a;
+    struct pg_args p;
+    PGresult *res = NULL;
+    roster_arena_init(&a, 0);
+    bool new_id = !m->id[0];
+    if (new_id)
+        roster_message_id_new(m->id);
+    const char *status = m->status ? m->status : "ENQUEUED";
+    int64_t now = roster_now_ms();
+    pg_args_init(&p, &a);
+    pg_arg_str(&p, m->id);
+    pg_arg_str(&p, m->org_id);
+    pg_arg_str(&p, m->kind);
+    pg_arg_str(&p, m->source_id);
+    pg_arg_str(&p, m->user_id);
+    pg_arg_str(&p, m->recipient);
+    pg_arg_str(&p, m->content_json);
+    pg_arg_str(&p, status);
+    pg_arg_int(&p, now);
+    int code = pg_tx_start(c, false, err);
+    if (code)
+        goto done;
+    code = pg_run(c, PG_MSG_INSERT,
+                  "INSERT INTO messages (id, org_num, kind, source_id, user_id, recipient,"
+                  " content_json, status, created_ms) SELECT $1, o.num_id, $3, $4, $5, $6, "
+                  "$7,"
+                  " $8, $9::bigint FROM orgs o WHERE o.id = $2",
+                  &p, &res, err);
+    if (code && !strcmp(pg_sqlstate(res), "23505"))
+        code = roster_err_set(err, ROSTER_ECONFLICT, "message \"%s\" already exists", m->id);
+    else if (!code && strcmp(PQcmdTuples(res), "1") != 0)
+        code = roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found", m->org_id);
+    int end = pg_tx_end(c, false, code == 0, err);
+    if (!code)
+        code = end;
+    if (!code) {
+        m->status = status;
+        m->created_ms = now;
+    }
+done:
+    if (code && new_id)
+        m->id[0] = '\0';
+    PQclear(res);
+    roster_arena_release(&a);
+    return code;
+}
+
+int pg_message_get(struct roster_conn *pc, const char *org_id, const char *id,
+                   struct roster_message *out, struct roster_arena *a, struct roster_err *err)
+{
+    struct pg_conn *c = pg_conn_of(pc);
+    struct pg_args p;
+    PGresult *res = NULL;
+    pg_args_init(&p, a);
+    pg_arg_str(&p, org_id);
+    pg_arg_str(&p, id);
+    int code = pg_run(c, PG_MSG_GET,
+                      "SELECT id, kind, source_id, user_id, recipient, content_json, status,"
+                      " created_ms FROM messages WHERE org_num = " ORG_NUM_OF(1) " AND id = $2",
+                      &p, &res, err);
+    if (!code && PQntuples(res) == 1) {
+        memset(out, 0, sizeof(*out));
+        snprintf(out->id, sizeof(out->id), "%s", PQgetvalue(res, 0, 0));
+        snprintf(out->org_id, sizeof(out->org_id), "%s", org_id);
+        out->kind = pg_col_str(res, 0, 1, a);
+        out->source_id = pg_col_str(res, 0, 2, a);
+        out->user_id = pg_col_str(res, 0, 3, a);
+        out->recipient = pg_col_str(res, 0, 4, a);
+        out->content_json = pg_col_str(res, 0, 5, a);
+        out->status = pg_col_str(res, 0, 6, a);
+        out->created_ms = pg_col_int(res, 0, 7);
+    } else if (!code) {
+        code = roster_err_set(err, ROSTER_ENOTFOUND, "message \"%s\" not found", id ? id : "");
+    }
+    PQclear(res);
+    return code;
+}
