@@ -161,8 +161,8 @@ struct sq_query {
     struct sq_qbind *binds;  /* in the arena */
     size_t nbinds, cap;
     struct roster_arena *a;
-    const char *(*column)(int key); /* the column of a filterable key, or NULL */
-    bool (*is_int)(int key);        /* whether the key's values are qval.i */
+    const char *(*column)(int key); /* the column of a filterable key, or NULL; the values of
+                                       a key are qval.i when roster_qkey_is_int(key) */
 };
 void sq_query_add_bind(struct sq_query *q, bool is_int, int64_t i, const char *s);
 /* Appends filter f; ROSTER_EINVAL for an unknown key or operator, a missing value, or search

@@ -23,7 +23,7 @@ void sq_query_add_bind(struct sq_query *q, bool is_int, int64_t i, const char *s
 
 static void add_value(struct sq_query *q, int key, const struct roster_qval *v)
 {
-    if (q->is_int(key))
+    if (roster_qkey_is_int(key))
         sq_query_add_bind(q, true, v->i, NULL);
     else
         sq_query_add_bind(q, false, 0, v->s);
@@ -80,13 +80,13 @@ int sq_query_add_filter(struct sq_query *q, const struct roster_filter *f, struc
         roster_buf_addch(&q->where, ')');
         break;
     case ROSTER_OP_SEARCH:
-        if (q->is_int(f->key))
+        if (roster_qkey_is_int(f->key))
             return roster_err_set(err, ROSTER_EINVAL, "field \"%s\" does not support search", col);
         roster_buf_printf(&q->where, " AND instr(lower(%s), lower(?)) > 0", col);
         sq_query_add_bind(q, false, 0, f->vals[0].s ? f->vals[0].s : "");
         break;
     case ROSTER_OP_PREFIX: {
-        if (q->is_int(f->key))
+        if (roster_qkey_is_int(f->key))
             return roster_err_set(err, ROSTER_EINVAL, "field \"%s\" does not support prefix", col);
         /* a range, not LIKE, so that an index on the column can serve it */
         const char *lo = f->vals[0].s ? f->vals[0].s : "";

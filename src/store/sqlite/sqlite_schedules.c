@@ -149,11 +149,6 @@ static const char *sched_column(int key)
     }
 }
 
-static bool sched_is_int(int key)
-{
-    return key == RQ_STATE || key == RQ_DUE;
-}
-
 static int not_filterable(int key, struct roster_err *err)
 {
     const char *name = key == RQ_NUM_ID     ? "numeric id"
@@ -173,7 +168,7 @@ int sq_schedule_list(struct roster_conn *pc, const char *org_id, const struct ro
                      int64_t *total, struct roster_err *err)
 {
     struct sq_conn *c = sq_conn_of(pc);
-    struct sq_query w = {.a = a, .column = sched_column, .is_int = sched_is_int};
+    struct sq_query w = {.a = a, .column = sched_column};
     struct roster_buf sql;
     sqlite3_stmt *s = NULL;
     int code = 0, rc;

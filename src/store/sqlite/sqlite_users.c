@@ -302,11 +302,6 @@ int sq_user_delete(struct roster_conn *pc, const char *org_id, const char *user_
 
 /* --- user_list: struct roster_query -> SQL with bound parameters --- */
 
-static bool key_is_int(int key)
-{
-    return key == RQ_NUM_ID || key == RQ_STATE || key == RQ_CREATED || key == RQ_MODIFIED;
-}
-
 /* The column of a query key, or NULL if the key is unknown. */
 static const char *key_column(int key)
 {
@@ -333,7 +328,7 @@ int sq_user_list(struct roster_conn *pc, const char *org_id, const struct roster
                  struct roster_err *err)
 {
     struct sq_conn *c = sq_conn_of(pc);
-    struct sq_query w = {.a = a, .column = key_column, .is_int = key_is_int};
+    struct sq_query w = {.a = a, .column = key_column};
     struct roster_buf sql;
     sqlite3_stmt *s = NULL;
     int code = 0, rc;
