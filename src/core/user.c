@@ -257,8 +257,8 @@ static bool is_null(const struct roster_jsonr_val *v)
 
 static int check_attribute(const struct roster_jsonr_val *el, size_t idx, struct roster_err *err)
 {
-    struct roster_jsonr_val name, value;
-    bool has_name, has_value;
+    struct roster_jsonr_val name = {0}, value = {0};
+    bool has_name = false, has_value = false;
     if (members(el, "name", &name, &has_name, "value", &value, &has_value))
         return reject(err, RU_ATTRIBUTES, NULL, "is not valid JSON");
     if (!has_name || is_null(&name))
@@ -286,8 +286,8 @@ static int check_attribute(const struct roster_jsonr_val *el, size_t idx, struct
 
 static int check_phone(const struct roster_jsonr_val *el, size_t idx, struct roster_err *err)
 {
-    struct roster_jsonr_val number, type;
-    bool has_number, has_type;
+    struct roster_jsonr_val number = {0}, type = {0};
+    bool has_number = false, has_type = false;
     if (members(el, "number", &number, &has_number, "type", &type, &has_type))
         return reject(err, RU_PHONES, NULL, "is not valid JSON");
     if (!has_number || is_null(&number))
