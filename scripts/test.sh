@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: C unit tests and the store contract suite on SQLite and on a throwaway
 # PostgreSQL cluster (scripts/pg.sh) (normal and ASan+UBSan builds),
-# the API tests (Node's test runner against a real server), cppcheck and the format check.
+# the API tests (Node's test runner against a real server) on SQLite and on PostgreSQL
+# (a fresh database per server in the same throwaway cluster), cppcheck and the format check.
 # Prints one closing line "tests: N passed, N failed" and exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -52,9 +53,11 @@ done
 # the contract suite on PostgreSQL: a throwaway cluster (its own temp dir: the postgres
 # user must reach the socket), a fresh database per build
 pgdir=$(mktemp -d)
+pg_up=0
 trap 'scripts/pg.sh stop "$pgdir" >/dev/null 2>&1; rm -rf "$tmp" "$pgdir"' EXIT
 if [ -x "$BUILD/contract" ] || [ -x "$BUILD_SAN/contract" ]; then
   if scripts/pg.sh start "$pgdir" >"$tmp/pg.txt" 2>&1; then
+    pg_up=1
     n=0
     for dir in "$BUILD" "$BUILD_SAN"; do
       [ -x "$dir/contract" ] || continue
@@ -93,18 +96,36 @@ fi
 if [ -f package-lock.json ] && [ ! -d node_modules ]; then
   npm ci --no-audit --no-fund >/dev/null || { echo "FAIL npm ci"; failed=$((failed + 1)); }
 fi
-ROSTER_BIN="$PWD/$BUILD/roster" node --test --test-concurrency=1 tests/api/ >"$tmp/api.txt" 2>&1
-api_rc=$?
-cat "$tmp/api.txt" | grep -E '^(not ok|ok|# )' | grep -vE '^# (Subtest|duration_ms|todo|cancelled|start)' | tail -n 200
-ap=$(grep -E '^# pass ' "$tmp/api.txt" | tail -n 1 | awk '{print $3}')
-af=$(grep -E '^# fail ' "$tmp/api.txt" | tail -n 1 | awk '{print $3}')
-ac=$(grep -E '^# cancelled ' "$tmp/api.txt" | tail -n 1 | awk '{print $3}')
-as=$(grep -E '^# skipped ' "$tmp/api.txt" | tail -n 1 | awk '{print $3}')
-passed=$((passed + ${ap:-0})); failed=$((failed + ${af:-0} + ${ac:-0} + ${as:-0}))
-if [ "$api_rc" -ne 0 ] || [ -z "$ap" ]; then
-  echo "FAIL api tests (exit $api_rc)"; grep -B2 -A25 '^not ok' "$tmp/api.txt" | head -n 150
-  [ -z "$ap" ] && failed=$((failed + 1))
-  failures+=(api)
+# run_api LABEL [ENV=VALUE...]: runs the API suite once, adds its pass/fail counts
+run_api() {
+  local name=$1; shift
+  local out="$tmp/api.txt"
+  env ROSTER_BIN="$PWD/$BUILD/roster" "$@" node --test --test-concurrency=1 tests/api/ >"$out" 2>&1
+  local rc=$?
+  echo "-- $name"
+  grep -E '^(not ok|ok|# )' "$out" | grep -vE '^# (Subtest|duration_ms|todo|cancelled|start)' | tail -n 200
+  local ap af ac as
+  ap=$(grep -E '^# pass ' "$out" | tail -n 1 | awk '{print $3}')
+  af=$(grep -E '^# fail ' "$out" | tail -n 1 | awk '{print $3}')
+  ac=$(grep -E '^# cancelled ' "$out" | tail -n 1 | awk '{print $3}')
+  as=$(grep -E '^# skipped ' "$out" | tail -n 1 | awk '{print $3}')
+  passed=$((passed + ${ap:-0})); failed=$((failed + ${af:-0} + ${ac:-0} + ${as:-0}))
+  if [ "$rc" -ne 0 ] || [ -z "$ap" ]; then
+    echo "FAIL $name (exit $rc)"; grep -B2 -A25 '^not ok' "$out" | head -n 150
+    [ -z "$ap" ] && failed=$((failed + 1))
+    failures+=("$name")
+  else
+    echo "ok   $name: ${ap} passed, ${af:-0} failed"
+  fi
+}
+run_api "api sqlite"
+# the same suite on PostgreSQL, in the contract suite's cluster (started here if it was not)
+if [ "$pg_up" -eq 0 ] && scripts/pg.sh start "$pgdir" >>"$tmp/pg.txt" 2>&1; then pg_up=1; fi
+if [ "$pg_up" -eq 1 ]; then
+  run_api "api postgres" ROSTER_TEST_STORE=postgres ROSTER_TEST_PG_DIR="$pgdir"
+else
+  echo "FAIL api postgres: cannot start a cluster"; tail -n 30 "$tmp/pg.txt"
+  failed=$((failed + 1)); failures+=("api postgres")
 fi
 
 echo

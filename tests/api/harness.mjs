@@ -2,9 +2,11 @@
 // port with a fresh temp store, runs the offline CLI on the same store, and wraps the HTTP
 // API (global fetch) with helpers that check the JumpCloud error shape and poll bulk jobs.
 // Binary: $ROSTER_BIN, else <repo>/build/roster. Not a test file itself (no .test. in name).
+// ROSTER_TEST_STORE=postgres with ROSTER_TEST_PG_DIR=<cluster dir> (scripts/pg.sh start):
+// each new data dir gets a fresh PostgreSQL database instead of a SQLite file.
 
-import { spawn, execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { spawn, execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -42,6 +44,28 @@ export function tempDir(tag = 'api') {
     return mkdtempSync(path.join(os.tmpdir(), `roster-${tag}-`));
 }
 
+export const PG = process.env.ROSTER_TEST_STORE === 'postgres';
+if (PG && !process.env.ROSTER_TEST_PG_DIR) throw new Error('ROSTER_TEST_STORE=postgres needs ROSTER_TEST_PG_DIR');
+
+/**
+ * The store of a data dir: SQLite mode: <dir>/roster.db. PostgreSQL mode: the URL kept in
+ * <dir>/pg-url, made on first use with `scripts/pg.sh newdb` (a restart on the same dir gets
+ * the same database). Returns {store, fresh}.
+ */
+function storeFor(dir) {
+    if (!PG) {
+        const store = path.join(dir, 'roster.db');
+        return { store, fresh: !existsSync(store) };
+    }
+    const file = path.join(dir, 'pg-url');
+    if (existsSync(file)) return { store: readFileSync(file, 'utf8').trim(), fresh: false };
+    const name = `api_${process.pid}_${path.basename(dir).replace(/[^A-Za-z0-9]/g, '_')}`.toLowerCase();
+    const url = execFileSync(path.join(REPO, 'scripts', 'pg.sh'), ['newdb', process.env.ROSTER_TEST_PG_DIR, name],
+        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+    writeFileSync(file, url + '\n');
+    return { store: url, fresh: true };
+}
+
 /** Polls fn() until it returns a truthy value or the deadline passes (then throws with what). */
 export async function pollUntil(what, fn, { timeoutMs = 60000, intervalMs = 50 } = {}) {
     const deadline = Date.now() + timeoutMs;
@@ -62,8 +86,8 @@ export async function pollUntil(what, fn, { timeoutMs = 60000, intervalMs = 50 }
  */
 export async function startServer(opts = {}) {
     const dir = opts.dir || tempDir();
-    const store = path.join(dir, 'roster.db');
-    const expectFresh = opts.expectFresh ?? !existsSync(store);
+    const { store, fresh } = storeFor(dir);
+    const expectFresh = opts.expectFresh ?? fresh;
     const env = { ...process.env, ...(opts.env || {}) };
     for (const k of ['ROSTER_LISTEN', 'ROSTER_STORE', 'ROSTER_WORKERS', 'ROSTER_MAX_BODY',
         'ROSTER_LOG_LEVEL', 'ROSTER_BOOTSTRAP_KEY']) {
@@ -185,9 +209,21 @@ export function cli(store, ...args) {
  * White-box read of a SQLite store with the sqlite3 CLI (read-only; the server may be
  * running): resolves the output lines of `sql`. scripts/deps.sh installs the sqlite3 CLI; a
  * missing one is an error, never a silently skipped check.
+ * A PostgreSQL store (postgresql:// URL) is read with psql in the same output format
+ * (unaligned, `|` between columns, no headers).
  * Only for facts the API does not expose (e.g. a user's version counter).
  */
 export function storeQuery(store, sql) {
+    if (/^postgres(ql)?:/.test(store)) {
+        return new Promise((resolve, reject) => {
+            execFile('psql', ['-X', '-q', '-A', '-t', '-F', '|', '-v', 'ON_ERROR_STOP=1', '-d', store, '-c', sql],
+                { timeout: 30000 }, (err, stdout, stderr) => {
+                    if (err && err.code === 'ENOENT') reject(new Error('the psql command is missing (install postgresql-client)'));
+                    else if (err) reject(new Error(`psql ${sql}: ${stderr || err.message}`));
+                    else resolve(stdout.split('\n').filter((l) => l.length > 0));
+                });
+        });
+    }
     return new Promise((resolve, reject) => {
         execFile('sqlite3', ['-readonly', '-batch', store, sql], { timeout: 30000 }, (err, stdout, stderr) => {
             if (err && err.code === 'ENOENT') reject(new Error('the sqlite3 command is missing (scripts/deps.sh installs it)'));

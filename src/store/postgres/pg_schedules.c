@@ -439,8 +439,12 @@ int pg_schedule_finish(struct roster_conn *pc, const struct roster_schedule *sch
                   "UPDATE schedules SET status = $4, outcome = $5, done_ms = $6, "
                   "message_id = $7,"
                   " lease_token = NULL, lease_until_ms = NULL"
-                  " WHERE org_num = " ORG_NUM_OF(1) " AND id = $2 AND lease_token = $3"
-                                                    " AND status = 0",
+                  /* the row by its unique (org_num, id) first: with status = 0 in the
+                   * same WHERE, the cached generic plan picks a partial status = 0
+                   * index on org_num alone and scans every pending change of the org */
+                  " WHERE num_id = (SELECT num_id FROM schedules WHERE org_num = " ORG_NUM_OF(
+                      1) " AND id = $2)"
+                         " AND lease_token = $3 AND status = 0",
                   &p, &res, err);
     if (!code && strcmp(PQcmdTuples(res), "0") == 0)
         /* the lease expired and was claimed again, or the schedule was cancelled
