@@ -108,7 +108,6 @@ struct pg_query {
     struct pg_args args;
     struct roster_arena *a;
     const char *(*column)(int key); /* the column of a filterable key, or NULL */
-    bool (*is_int)(int key);        /* whether the key's values are qval.i */
 };
 /* Appends filter f; ROSTER_EINVAL for an unknown key or operator, a missing
  * value, or search or prefix on an integer key. */

@@ -13,7 +13,7 @@
  * "$n::text"). */
 static const char *add_value(struct pg_query *q, int key, const struct roster_qval *v)
 {
-    if (q->is_int(key)) {
+    if (roster_qkey_is_int(key)) {
         pg_arg_int(&q->args, v->i);
         return roster_arena_printf(q->a, "$%zu::bigint", q->args.n);
     }
@@ -59,14 +59,14 @@ int pg_query_add_filter(struct pg_query *q, const struct roster_filter *f, struc
         roster_buf_addch(&q->where, ')');
         break;
     case ROSTER_OP_SEARCH:
-        if (q->is_int(f->key))
+        if (roster_qkey_is_int(f->key))
             return roster_err_set(err, ROSTER_EINVAL, "field \"%s\" does not support search", col);
         pg_arg_str(&q->args, f->vals[0].s ? f->vals[0].s : "");
         roster_buf_printf(&q->where, " AND strpos(lower(%s), lower($%zu::text)) > 0", col,
                           q->args.n);
         break;
     case ROSTER_OP_PREFIX:
-        if (q->is_int(f->key))
+        if (roster_qkey_is_int(f->key))
             return roster_err_set(err, ROSTER_EINVAL, "field \"%s\" does not support prefix", col);
         pg_arg_str(&q->args, f->vals[0].s ? f->vals[0].s : "");
         roster_buf_printf(&q->where, " AND starts_with(%s, $%zu::text)", col, q->args.n);

@@ -13,6 +13,7 @@
 #include "roster/store.h"
 #include "roster/util.h"
 #include "store/postgres/pg_int.h"
+#include "store/store_keys.h"
 
 #define SCHED_COLS                                                                                 \
     "s.id, s.user_id, s.state, s.due_ms, s.send_activation_email, "                                \
@@ -149,31 +150,12 @@ static const char *sched_column(int key)
     }
 }
 
-static bool sched_is_int(int key)
-{
-    return key == RQ_STATE || key == RQ_DUE;
-}
-
-static int not_filterable(int key, struct roster_err *err)
-{
-    const char *name = key == RQ_NUM_ID     ? "numeric id"
-                       : key == RQ_CREATED  ? "created"
-                       : key == RQ_MODIFIED ? "modified"
-                                            : NULL;
-    if (key >= 0 && key < RU_NFIELDS)
-        name = roster_ufields[key].label;
-    if (name)
-        return roster_err_set(err, ROSTER_EINVAL,
-                              "field \"%s\" is not filterable on scheduled changes", name);
-    return roster_err_set(err, ROSTER_EINVAL, "field %d is not filterable", key);
-}
-
 int pg_schedule_list(struct roster_conn *pc, const char *org_id, const struct roster_query *q,
                      struct roster_arena *a, struct roster_schedule **out, size_t *n,
                      int64_t *total, struct roster_err *err)
 {
     struct pg_conn *c = pg_conn_of(pc);
-    struct pg_query w = {.a = a, .column = sched_column, .is_int = sched_is_int};
+    struct pg_query w = {.a = a, .column = sched_column};
     struct roster_buf sql;
     PGresult *res = NULL;
     int code = 0;
@@ -187,7 +169,7 @@ int pg_schedule_list(struct roster_conn *pc, const char *org_id, const struct ro
         *total = -1;
     for (size_t i = 0; i < q->nfilters && i < ROSTER_QUERY_MAX_FILTERS; i++) {
         if (!sched_column(q->filters[i].key)) {
-            code = not_filterable(q->filters[i].key, err);
+            code = roster_store_not_filterable(q->filters[i].key, "scheduled changes", err);
             goto done;
         }
         code = pg_query_add_filter(&w, &q->filters[i], err);

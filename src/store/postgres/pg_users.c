@@ -12,6 +12,7 @@
 #include "roster/store.h"
 #include "roster/util.h"
 #include "store/postgres/pg_int.h"
+#include "store/store_keys.h"
 
 /* result columns of the user SELECT */
 enum {
@@ -311,38 +312,12 @@ done:
 
 /* --- user_list: struct roster_query -> SQL with parameters --- */
 
-static bool key_is_int(int key)
-{
-    return key == RQ_NUM_ID || key == RQ_STATE || key == RQ_CREATED || key == RQ_MODIFIED;
-}
-
-/* The column of a query key, or NULL if the key is unknown. */
-static const char *key_column(int key)
-{
-    if (key >= 0 && key < RU_NFIELDS)
-        return roster_ufields[key].column;
-    switch (key) {
-    case RQ_ID:
-        return "id";
-    case RQ_NUM_ID:
-        return "num_id";
-    case RQ_STATE:
-        return "state";
-    case RQ_CREATED:
-        return "created_ms";
-    case RQ_MODIFIED:
-        return "modified_ms";
-    default:
-        return NULL;
-    }
-}
-
 int pg_user_list(struct roster_conn *pc, const char *org_id, const struct roster_query *q,
                  struct roster_arena *a, struct roster_user **out, size_t *n, int64_t *total,
                  struct roster_err *err)
 {
     struct pg_conn *c = pg_conn_of(pc);
-    struct pg_query w = {.a = a, .column = key_column, .is_int = key_is_int};
+    struct pg_query w = {.a = a, .column = roster_store_user_column};
     struct roster_buf sql;
     PGresult *res = NULL;
     int code = 0;
@@ -389,7 +364,7 @@ int pg_user_list(struct roster_conn *pc, const char *org_id, const struct roster
     add_columns(&sql);
     roster_buf_printf(&sql, " FROM users WHERE org_num = " ORG_NUM_OF(1) "%s ORDER BY ", where);
     for (size_t i = 0; i < q->nsorts && i < ROSTER_QUERY_MAX_SORTS; i++) {
-        const char *col = key_column(q->sorts[i].key);
+        const char *col = roster_store_user_column(q->sorts[i].key);
         if (!col) {
             code = roster_err_set(err, ROSTER_EINVAL, "unknown sort field %d", q->sorts[i].key);
             goto done;

@@ -16,6 +16,7 @@
 #include "roster/store.h"
 #include "roster/util.h"
 #include "store/sqlite/sqlite_int.h"
+#include "store/store_keys.h"
 
 /* Reads the SQ_SCHED_COLS starting at column col. */
 static void read_schedule(sqlite3_stmt *s, int col, const char *org_id, struct roster_schedule *out,
@@ -149,20 +150,6 @@ static const char *sched_column(int key)
     }
 }
 
-static int not_filterable(int key, struct roster_err *err)
-{
-    const char *name = key == RQ_NUM_ID     ? "numeric id"
-                       : key == RQ_CREATED  ? "created"
-                       : key == RQ_MODIFIED ? "modified"
-                                            : NULL;
-    if (key >= 0 && key < RU_NFIELDS)
-        name = roster_ufields[key].label;
-    if (name)
-        return roster_err_set(err, ROSTER_EINVAL,
-                              "field \"%s\" is not filterable on scheduled changes", name);
-    return roster_err_set(err, ROSTER_EINVAL, "field %d is not filterable", key);
-}
-
 int sq_schedule_list(struct roster_conn *pc, const char *org_id, const struct roster_query *q,
                      struct roster_arena *a, struct roster_schedule **out, size_t *n,
                      int64_t *total, struct roster_err *err)
@@ -181,7 +168,7 @@ int sq_schedule_list(struct roster_conn *pc, const char *org_id, const struct ro
     /* validate the query before looking at the organisation: a bad request is bad for all */
     for (size_t i = 0; i < q->nfilters && i < ROSTER_QUERY_MAX_FILTERS; i++) {
         if (!sched_column(q->filters[i].key)) {
-            code = not_filterable(q->filters[i].key, err);
+            code = roster_store_not_filterable(q->filters[i].key, "scheduled changes", err);
             goto done;
         }
         code = sq_query_add_filter(&w, &q->filters[i], err);

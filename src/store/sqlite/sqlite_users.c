@@ -10,6 +10,7 @@
 #include "roster/store.h"
 #include "roster/util.h"
 #include "store/sqlite/sqlite_int.h"
+#include "store/store_keys.h"
 
 /* result columns of USER_SELECT */
 enum {
@@ -302,33 +303,12 @@ int sq_user_delete(struct roster_conn *pc, const char *org_id, const char *user_
 
 /* --- user_list: struct roster_query -> SQL with bound parameters --- */
 
-/* The column of a query key, or NULL if the key is unknown. */
-static const char *key_column(int key)
-{
-    if (key >= 0 && key < RU_NFIELDS)
-        return roster_ufields[key].column;
-    switch (key) {
-    case RQ_ID:
-        return "id";
-    case RQ_NUM_ID:
-        return "num_id";
-    case RQ_STATE:
-        return "state";
-    case RQ_CREATED:
-        return "created_ms";
-    case RQ_MODIFIED:
-        return "modified_ms";
-    default:
-        return NULL;
-    }
-}
-
 int sq_user_list(struct roster_conn *pc, const char *org_id, const struct roster_query *q,
                  struct roster_arena *a, struct roster_user **out, size_t *n, int64_t *total,
                  struct roster_err *err)
 {
     struct sq_conn *c = sq_conn_of(pc);
-    struct sq_query w = {.a = a, .column = key_column};
+    struct sq_query w = {.a = a, .column = roster_store_user_column};
     struct roster_buf sql;
     sqlite3_stmt *s = NULL;
     int code = 0, rc;
@@ -393,7 +373,7 @@ int sq_user_list(struct roster_conn *pc, const char *org_id, const struct roster
     roster_buf_printf(&sql, " FROM users WHERE org_num = ?%s ORDER BY ",
                       w.where.data ? w.where.data : "");
     for (size_t i = 0; i < q->nsorts && i < ROSTER_QUERY_MAX_SORTS; i++) {
-        const char *col = key_column(q->sorts[i].key);
+        const char *col = roster_store_user_column(q->sorts[i].key);
         if (!col) {
             code = roster_err_set(err, ROSTER_EINVAL, "unknown sort field %d", q->sorts[i].key);
             goto done;
