@@ -115,3 +115,21 @@ int sq_query_bind_all(struct sq_conn *c, sqlite3_stmt *s, int64_t org_num, const
     }
     return rc == SQLITE_OK ? 0 : sq_fail(c, rc, err);
 }
+
+int sq_query_count(struct sq_conn *c, const char *sql, int64_t org_num, const struct sq_query *q,
+                   int64_t *total, struct roster_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int code = sq_prepare(c, sql, &s, err);
+    if (!code)
+        code = sq_query_bind_all(c, s, org_num, q, err);
+    if (!code) {
+        int rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW)
+            *total = sqlite3_column_int64(s, 0);
+        else
+            code = sq_fail(c, rc, err);
+    }
+    sqlite3_finalize(s);
+    return code;
+}

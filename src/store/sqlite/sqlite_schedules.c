@@ -210,20 +210,9 @@ int sq_schedule_list(struct roster_conn *pc, const char *org_id, const struct ro
     if (total && q->want_total) {
         roster_buf_printf(&sql, "SELECT count(*) FROM %s WHERE org_num = ? AND status = 0%s", from,
                           where);
-        code = sq_prepare(c, sql.data, &s, err);
+        code = sq_query_count(c, sql.data, org_num, &w, total, err);
         if (code)
             goto done;
-        code = sq_query_bind_all(c, s, org_num, &w, err);
-        if (code)
-            goto done;
-        rc = sqlite3_step(s);
-        if (rc != SQLITE_ROW) {
-            code = sq_fail(c, rc, err);
-            goto done;
-        }
-        *total = sqlite3_column_int64(s, 0);
-        sqlite3_finalize(s);
-        s = NULL;
     }
     if (q->limit == 0)
         goto done; /* count only */
