@@ -1257,6 +1257,41 @@ static void test_concurrent_claims(void)
     }
 }
 
+/* A job can be submitted while another connection holds a write transaction open (the
+ * job applier does, for whole batches): submission must not wait for it. The job stays
+ * open across a reopen (the reopen test claims it). */
+static char kept_open_job[ROSTER_ID_LEN + 1];
+
+static void test_submit_during_write(void)
+{
+    struct roster_err err = {0};
+    struct roster_conn *c2 = NULL;
+    CHECK_EQ_INT(roster_conn_open(st, &c2, &err), 0);
+    if (!c2)
+        return;
+    CHECK_EQ_INT(roster_store_begin(conn, &err), 0);
+    struct roster_user u;
+    make_user(&u, "writer-holds-lock", "writer-holds-lock@example.com");
+    CHECK_EQ_INT(create(org_a.id, &u, &err), 0);
+    const char *items[] = {"[\"w0\",\"w1\"]"};
+    const int64_t counts[] = {2};
+    struct roster_job j = {0};
+    memcpy(j.org_id, org_a.id, sizeof(j.org_id));
+    j.kind = ROSTER_JOB_USERS_CREATE;
+    j.params_json = "{}";
+    int rc = roster_store_job_create(c2, &j, items, counts, 1, &err);
+    CHECK_EQ_INT(rc, 0);
+    if (rc)
+        fprintf(stderr, "    job_create during a write: %s (%s)\n", err.msg, err.detail);
+    struct roster_job got;
+    CHECK_EQ_INT(roster_store_job_get(c2, org_a.id, j.id, &got, &A, &err), 0);
+    CHECK_EQ_INT(got.status, ROSTER_JOB_PENDING);
+    CHECK_EQ_INT(got.total, 2);
+    CHECK_EQ_INT(roster_store_commit(conn, &err), 0);
+    memcpy(kept_open_job, j.id, sizeof(kept_open_job));
+    roster_conn_close(c2);
+}
+
 /* --- scheduled state changes --- */
 
 /* Every schedule the tests create, by label, so that results read as "r2,r4,r3". */
@@ -2219,6 +2254,23 @@ static void test_reopen(void)
     CHECK_EQ_INT(roster_store_job_get(conn, org_a.id, kept_job, &j, &A, &err), 0);
     CHECK_EQ_INT(j.status, ROSTER_JOB_FINISHED);
     CHECK_EQ_INT(j.done, 6);
+    /* a job still to do before the reopen can be claimed after it, with its input */
+    if (kept_open_job[0]) {
+        CHECK_EQ_INT(roster_store_lease_reset_all(conn, &err), 0);
+        bool seen = false;
+        struct roster_chunk ch;
+        for (int i = 0; i < 1000 && !seen; i++) {
+            if (roster_store_chunk_claim(conn, roster_now_ms(), 60000, &ch, &A, &err) != 0)
+                break;
+            seen = strcmp(ch.job_id, kept_open_job) == 0;
+        }
+        CHECK(seen);
+        if (seen) {
+            CHECK_EQ_STR(ch.items_json, "[\"w0\",\"w1\"]");
+            CHECK_EQ_INT(ch.count, 2);
+            CHECK_EQ_INT(ch.first_idx, 0);
+        }
+    }
     /* ids keep growing after a reopen */
     struct roster_user nu;
     make_user(&nu, "after-reopen", "after-reopen@example.com");
@@ -2283,6 +2335,7 @@ int main(int argc, char **argv)
     test_list();
     test_jobs();
     test_concurrent_claims();
+    test_submit_during_write();
     test_schedule_create();
     test_schedule_list();
     test_schedule_next();

@@ -49,12 +49,17 @@ enum sq_stmt_id {
     SQ_USER_EXISTS,
     SQ_USER_DELETE,
     SQ_KEY_FIND,
-    SQ_CHUNK_PICK,
-    SQ_CHUNK_ITEMS,
-    SQ_CHUNK_DONE,
-    SQ_JOB_ADVANCE,
-    SQ_CHUNK_INSERT,
-    SQ_ITEMS_INSERT,
+    SQ_PROGRESS_GET,
+    SQ_CHUNK_RESULT_INSERT,
+    SQ_PROGRESS_ADVANCE,
+    /* on the intake handle (sq_conn.idb) */
+    SQ_IBEGIN,
+    SQ_ICOMMIT,
+    SQ_IROLLBACK,
+    SQ_JOB_INSERT,
+    SQ_JOB_DEF,
+    SQ_CHUNK_INPUT_INSERT,
+    SQ_CHUNK_INPUT_GET,
     SQ_SCHED_INSERT,
     SQ_SCHED_GET,
     SQ_SCHED_CANCEL,
@@ -72,6 +77,8 @@ enum sq_stmt_id {
 struct sq_store {
     struct roster_store pub; /* first: the public struct */
     char *path;
+    char *intake_path; /* path + ".jobs" */
+    bool sync_init;    /* mu and cv are initialised */
     /* Writers of this process wait for each other here instead of in SQLite's sleeping
      * busy handler: every commit bumps `commits` and wakes the waiters at once. */
     pthread_mutex_t mu;
@@ -82,6 +89,16 @@ struct sq_store {
      * which empties the page cache of the connection that applies chunks. Guarded by mu. */
     struct sq_lease *leases;
     size_t nleases, cap_leases;
+    /* The jobs not finished yet, oldest (lowest intake seq) first: what a claim walks. Loaded
+     * at open, added to by job_create after its commit, pruned by claims that find a job
+     * finished. In memory for the same reason as the leases. Guarded by mu. */
+    struct sq_open_job *open_jobs;
+    size_t nopen, cap_open;
+};
+
+struct sq_open_job {
+    int64_t seq;
+    char id[ROSTER_ID_LEN + 1];
 };
 
 struct sq_lease {
@@ -102,8 +119,9 @@ struct sq_org_slot {
 
 struct sq_conn {
     struct roster_conn pub; /* first: the public struct */
-    sqlite3 *db;
-    bool in_txn;            /* the caller opened a transaction with begin() */
+    sqlite3 *db;  /* the main file: organisations, keys, users, job progress and results */
+    sqlite3 *idb; /* the intake file (<path>.jobs): job definitions and input items */
+    bool in_txn;  /* the caller opened a transaction with begin() */
     struct sq_store *store; /* NULL for the bootstrap handle used by open */
     int64_t busy_since_ms;  /* when the current wait for the write lock began */
     sqlite3_stmt *stmts[SQ_NSTMTS];
@@ -119,11 +137,16 @@ static inline struct sq_conn *sq_conn_of(struct roster_conn *c)
 /* Maps a failed SQLite call: SQLITE_BUSY/LOCKED -> ROSTER_EBUSY, anything else ->
  * ROSTER_EIO, with sqlite3_errmsg in err->detail. Returns the roster code. */
 int sq_fail(struct sq_conn *c, int rc, struct roster_err *err);
+/* The same for a call on handle db (the intake handle, say). */
+int sq_fail_on(sqlite3 *db, int rc, struct roster_err *err);
 /* Maps a constraint violation of a write on users (or another table) to ROSTER_ECONFLICT
  * naming the field and value (u: the row that was written), a missing organisation to
  * ROSTER_ENOTFOUND, anything else as sq_fail. The statement must not be reset yet. */
 int sq_user_write_fail(struct sq_conn *c, int rc, const struct roster_user *u, const char *org_id,
                        struct roster_err *err);
+
+/* Adds job (seq, id) to st->open_jobs in seq order; ROSTER_ENOMEM on failure. Takes mu. */
+int sq_open_job_add(struct sq_store *st, int64_t seq, const char *id);
 
 /* Finds the num_id of organisation org_id: 0, ROSTER_ENOTFOUND (err untouched: the caller
  * says what was not found), or a store error. */

@@ -1,11 +1,21 @@
 /* SQLite store: durable bulk jobs and their chunks (see include/roster/job.h).
  *
- * DESIGN: a job row keeps next_chunk, the lowest chunk not done yet; only that chunk can be
- * claimed, so one job's chunks run in order and never two at once. A claim walks the open
- * jobs (partial index jobs_open) oldest first and takes the first whose next chunk has no
- * live lease: its cost grows with the number of jobs being worked on right now, not with
- * the number of chunks ever stored. A lease is a random token plus an expiry; completing a
- * chunk requires the token, so a worker that lost its lease cannot commit twice.
+ * DESIGN: two files, so that submitting a job never waits for the applier. A job's
+ * definition and input (job_inputs, chunk_inputs) are written once, by the submitter, to
+ * the intake file (sq_conn.idb); what the job workers write — each job's progress
+ * (job_progress: next_chunk, the lowest chunk not done, and the counts) and each done
+ * chunk's results (chunk_results) — goes to the main file, in the applier's transaction
+ * that also wrote the items' effects. SQLite has one write lock per file: with both in one
+ * file, a POST waited behind the applier's whole batch (100-250 ms under load), and each
+ * submission's commit emptied the applier's page cache.
+ *
+ * Only a job's next chunk can be claimed, so one job's chunks run in order and never two
+ * at once. A claim walks the open jobs (st->open_jobs, in memory: loaded at open, added to
+ * after each job_create commit, pruned when a claim finds a job finished) oldest first and
+ * takes the first whose next chunk has no live lease: its cost grows with the number of
+ * jobs being worked on right now, not with the number of chunks ever stored. A lease is a
+ * random token plus an expiry; completing a chunk requires the token (and a chunk's
+ * results row can be written once), so a worker that lost its lease cannot commit twice.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,100 +25,162 @@
 #include "roster/util.h"
 #include "store/sqlite/sqlite_int.h"
 
-#define JOB_COLS                                                                                   \
-    "id, org_id, kind, status, total, done, ok, failed, params_json, created_ms, updated_ms"
+#define OPEN_JOBS_SLACK 64 /* free slots kept before a job_create commits */
 
-int sq_job_create(struct roster_conn *pc, struct roster_job *job, const char *const *items_json,
-                  const int64_t *counts, size_t nchunks, struct roster_err *err)
+/* --- the open-job list (in the store object, see struct sq_store) --- */
+
+static bool open_jobs_grow(struct sq_store *st, size_t need)
 {
-    struct sq_conn *c = sq_conn_of(pc);
-    sqlite3_stmt *s = NULL;
-    bool new_id = !job->id[0], in_tx = false;
-    int64_t total = 0, now = roster_now_ms();
-    int code, rc;
-    for (size_t i = 0; i < nchunks; i++) {
-        if (!items_json[i] || counts[i] < 0)
-            return roster_err_set(err, ROSTER_EINVAL, "chunk %zu of the job is malformed", i);
-        total += counts[i];
-    }
-    if (new_id)
-        roster_id_new(job->id);
-    int status = total == 0 ? ROSTER_JOB_FINISHED : ROSTER_JOB_PENDING;
+    if (st->cap_open >= need)
+        return true;
+    size_t cap = st->cap_open ? st->cap_open : 64;
+    while (cap < need)
+        cap *= 2;
+    struct sq_open_job *grown = realloc(st->open_jobs, cap * sizeof(*grown));
+    if (!grown)
+        return false;
+    st->open_jobs = grown;
+    st->cap_open = cap;
+    return true;
+}
 
-    code = sq_tx_start(c, err);
+int sq_open_job_add(struct sq_store *st, int64_t seq, const char *id)
+{
+    int code = 0;
+    pthread_mutex_lock(&st->mu);
+    if (!open_jobs_grow(st, st->nopen + 1)) {
+        code = ROSTER_ENOMEM;
+        goto done;
+    }
+    /* usually the newest: insert from the end */
+    size_t at = st->nopen;
+    while (at > 0 && st->open_jobs[at - 1].seq > seq)
+        at--;
+    memmove(&st->open_jobs[at + 1], &st->open_jobs[at], (st->nopen - at) * sizeof(*st->open_jobs));
+    st->open_jobs[at].seq = seq;
+    snprintf(st->open_jobs[at].id, sizeof(st->open_jobs[at].id), "%s", id);
+    st->nopen++;
+done:
+    pthread_mutex_unlock(&st->mu);
+    return code;
+}
+
+static void open_job_remove(struct sq_store *st, const char *id)
+{
+    pthread_mutex_lock(&st->mu);
+    for (size_t i = 0; i < st->nopen; i++) {
+        if (strcmp(st->open_jobs[i].id, id) == 0) {
+            memmove(&st->open_jobs[i], &st->open_jobs[i + 1],
+                    (st->nopen - i - 1) * sizeof(*st->open_jobs));
+            st->nopen--;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&st->mu);
+}
+
+/* --- jobs --- */
+
+/* Writes the job and its chunks to the intake file in one transaction of its own (not the
+ * caller's: that one is on the main file). Returns the job's intake seq in *seq. */
+static int intake_insert(struct sq_conn *c, struct roster_job *job, const char *const *items_json,
+                         const int64_t *counts, size_t nchunks, int64_t total, int64_t now,
+                         int64_t *seq, struct roster_err *err)
+{
+    int code = sq_exec_cached(c, SQ_IBEGIN, err);
     if (code)
+        return code;
+    sqlite3_stmt *s = sq_stmt(c, SQ_JOB_INSERT, err);
+    if (!s) {
+        code = err ? err->code : ROSTER_EIO;
         goto fail;
-    in_tx = true;
-    code = sq_prepare(c,
-                      "INSERT INTO jobs (id, org_id, kind, status, total, params_json,"
-                      " created_ms, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
-                      &s, err);
-    if (code)
-        goto fail;
+    }
     sq_bind_str(s, 1, job->id);
     sq_bind_str(s, 2, job->org_id);
     sqlite3_bind_int(s, 3, job->kind);
-    sqlite3_bind_int(s, 4, status);
-    sqlite3_bind_int64(s, 5, total);
+    sqlite3_bind_int64(s, 4, total);
+    sqlite3_bind_int64(s, 5, (int64_t)nchunks);
     sq_bind_str(s, 6, job->params_json);
     sqlite3_bind_int64(s, 7, now);
-    rc = sqlite3_step(s);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
     if (rc != SQLITE_DONE) {
-        if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-            code =
-                roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found", job->org_id);
-        else if (rc == SQLITE_CONSTRAINT_UNIQUE)
-            code = roster_err_set(err, ROSTER_ECONFLICT, "job \"%s\" already exists", job->id);
-        else
-            code = sq_fail(c, rc, err);
+        code = (rc & 0xff) == SQLITE_CONSTRAINT
+                   ? roster_err_set(err, ROSTER_ECONFLICT, "job \"%s\" already exists", job->id)
+                   : sq_fail_on(c->idb, rc, err);
         goto fail;
     }
-    sqlite3_finalize(s);
-    s = NULL;
-
-    sqlite3_stmt *ins = sq_stmt(c, SQ_CHUNK_INSERT, err);
-    sqlite3_stmt *items = ins ? sq_stmt(c, SQ_ITEMS_INSERT, err) : NULL;
-    if (!items) {
+    *seq = sqlite3_last_insert_rowid(c->idb);
+    s = sq_stmt(c, SQ_CHUNK_INPUT_INSERT, err);
+    if (!s) {
         code = err ? err->code : ROSTER_EIO;
         goto fail;
     }
     int64_t first = 0;
     for (size_t i = 0; i < nchunks; i++) {
-        sq_bind_str(ins, 1, job->id);
-        sqlite3_bind_int64(ins, 2, (int64_t)i);
-        sqlite3_bind_int64(ins, 3, first);
-        sqlite3_bind_int64(ins, 4, counts[i]);
-        rc = sqlite3_step(ins);
-        sqlite3_reset(ins);
-        if (rc == SQLITE_DONE) {
-            sq_bind_str(items, 1, job->id);
-            sqlite3_bind_int64(items, 2, (int64_t)i);
-            sq_bind_str(items, 3, items_json[i]);
-            rc = sqlite3_step(items);
-            sqlite3_reset(items);
-        }
+        sq_bind_str(s, 1, job->id);
+        sqlite3_bind_int64(s, 2, (int64_t)i);
+        sqlite3_bind_int64(s, 3, first);
+        sqlite3_bind_int64(s, 4, counts[i]);
+        sq_bind_str(s, 5, items_json[i]);
+        rc = sqlite3_step(s);
+        sqlite3_reset(s);
         if (rc != SQLITE_DONE) {
-            code = sq_fail(c, rc, err);
+            code = sq_fail_on(c->idb, rc, err);
             goto fail;
         }
         first += counts[i];
     }
-    in_tx = false;
-    code = sq_tx_end(c, true, err);
+    code = sq_exec_cached(c, SQ_ICOMMIT, err);
+    if (code == 0)
+        return 0;
+fail:
+    if (!sqlite3_get_autocommit(c->idb))
+        sq_exec_cached(c, SQ_IROLLBACK, NULL);
+    return code;
+}
+
+int sq_job_create(struct roster_conn *pc, struct roster_job *job, const char *const *items_json,
+                  const int64_t *counts, size_t nchunks, struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    bool new_id = !job->id[0];
+    int64_t total = 0, now = roster_now_ms(), seq = 0, org_num;
+    for (size_t i = 0; i < nchunks; i++) {
+        if (!items_json[i] || counts[i] < 0)
+            return roster_err_set(err, ROSTER_EINVAL, "chunk %zu of the job is malformed", i);
+        total += counts[i];
+    }
+    int code = sq_org_num(c, job->org_id, &org_num, err);
+    if (code == ROSTER_ENOTFOUND)
+        return roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found", job->org_id);
     if (code)
-        goto fail;
-    job->status = status;
+        return code;
+    if (c->store) {
+        /* room for this job in the open list before it is committed */
+        pthread_mutex_lock(&c->store->mu);
+        bool room = open_jobs_grow(c->store, c->store->nopen + OPEN_JOBS_SLACK);
+        pthread_mutex_unlock(&c->store->mu);
+        if (!room)
+            return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
+    }
+    if (new_id)
+        roster_id_new(job->id);
+    code = intake_insert(c, job, items_json, counts, nchunks, total, now, &seq, err);
+    if (code) {
+        if (new_id)
+            job->id[0] = '\0';
+        return code;
+    }
+    /* cannot fail but for memory, and room was made above; the job would otherwise wait
+     * for the next start, which loads every open job */
+    if (c->store && total > 0)
+        (void)sq_open_job_add(c->store, seq, job->id);
+    job->status = total == 0 ? ROSTER_JOB_FINISHED : ROSTER_JOB_PENDING;
     job->total = total;
     job->done = job->ok = job->failed = 0;
     job->created_ms = job->updated_ms = now;
     return 0;
-fail:
-    sqlite3_finalize(s);
-    if (in_tx)
-        sq_tx_end(c, false, NULL);
-    if (new_id)
-        job->id[0] = '\0';
-    return code;
 }
 
 int sq_job_get(struct roster_conn *pc, const char *org_id, const char *job_id,
@@ -116,34 +188,51 @@ int sq_job_get(struct roster_conn *pc, const char *org_id, const char *job_id,
 {
     struct sq_conn *c = sq_conn_of(pc);
     sqlite3_stmt *s = NULL;
-    int code =
-        sq_prepare(c, "SELECT " JOB_COLS " FROM jobs WHERE org_id = ?1 AND id = ?2", &s, err);
-    if (code)
-        goto fail;
+    int rc, code = 0;
+    if (sqlite3_prepare_v2(c->idb,
+                           "SELECT id, org_id, kind, total, params_json, created_ms"
+                           " FROM job_inputs WHERE org_id = ?1 AND id = ?2",
+                           -1, &s, NULL) != SQLITE_OK)
+        return sq_fail_on(c->idb, sqlite3_errcode(c->idb), err);
     sq_bind_str(s, 1, org_id);
     sq_bind_str(s, 2, job_id);
-    int rc = sqlite3_step(s);
+    rc = sqlite3_step(s);
     if (rc == SQLITE_DONE) {
         code = roster_err_set(err, ROSTER_ENOTFOUND, "job \"%s\" not found", job_id ? job_id : "");
-        goto fail;
+        goto done;
     }
     if (rc != SQLITE_ROW) {
-        code = sq_fail(c, rc, err);
-        goto fail;
+        code = sq_fail_on(c->idb, rc, err);
+        goto done;
     }
     memset(out, 0, sizeof(*out));
     sq_col_id(s, 0, out->id);
     sq_col_id(s, 1, out->org_id);
     out->kind = sqlite3_column_int(s, 2);
-    out->status = sqlite3_column_int(s, 3);
-    out->total = sqlite3_column_int64(s, 4);
-    out->done = sqlite3_column_int64(s, 5);
-    out->ok = sqlite3_column_int64(s, 6);
-    out->failed = sqlite3_column_int64(s, 7);
-    out->params_json = sq_col_str(s, 8, a);
-    out->created_ms = sqlite3_column_int64(s, 9);
-    out->updated_ms = sqlite3_column_int64(s, 10);
-fail:
+    out->total = sqlite3_column_int64(s, 3);
+    out->params_json = sq_col_str(s, 4, a);
+    out->created_ms = out->updated_ms = sqlite3_column_int64(s, 5);
+    sqlite3_finalize(s);
+    s = NULL;
+    code = sq_prepare(c, "SELECT done, ok, failed, updated_ms FROM job_progress WHERE job_id = ?1",
+                      &s, err);
+    if (code)
+        goto done;
+    sq_bind_str(s, 1, out->id);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        out->done = sqlite3_column_int64(s, 0);
+        out->ok = sqlite3_column_int64(s, 1);
+        out->failed = sqlite3_column_int64(s, 2);
+        out->updated_ms = sqlite3_column_int64(s, 3);
+    } else if (rc != SQLITE_DONE) {
+        code = sq_fail(c, rc, err);
+        goto done;
+    }
+    out->status = out->done >= out->total ? ROSTER_JOB_FINISHED
+                  : out->done > 0         ? ROSTER_JOB_RUNNING
+                                          : ROSTER_JOB_PENDING;
+done:
     sqlite3_finalize(s);
     return code;
 }
@@ -184,7 +273,9 @@ static bool lease_take(struct sq_store *st, const char *job_id, int64_t chunk_no
         st->cap_leases = cap;
     }
     struct sq_lease *l = &st->leases[st->nleases++];
-    snprintf(l->job_id, sizeof(l->job_id), "%s", job_id);
+    size_t idlen = strnlen(job_id, ROSTER_ID_LEN);
+    memcpy(l->job_id, job_id, idlen);
+    l->job_id[idlen] = '\0';
     l->chunk_no = chunk_no;
     l->token = token;
     l->until_ms = until_ms;
@@ -206,6 +297,42 @@ static bool lease_check(struct sq_store *st, const struct roster_chunk *ch, int6
     return ok;
 }
 
+/* The next chunk of open job id: *chunk_no and the job's definition, or ROSTER_ENOTFOUND
+ * once every chunk is done (or the job is gone). */
+static int next_chunk_of(struct sq_conn *c, const char id[ROSTER_ID_LEN + 1], int64_t *chunk_no,
+                         struct roster_chunk *out, struct roster_arena *a, struct roster_err *err)
+{
+    sqlite3_stmt *s = sq_stmt(c, SQ_PROGRESS_GET, err);
+    if (!s)
+        return err ? err->code : ROSTER_EIO;
+    sq_bind_str(s, 1, id);
+    int rc = sqlite3_step(s);
+    *chunk_no = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return sq_fail(c, rc, err);
+    s = sq_stmt(c, SQ_JOB_DEF, err);
+    if (!s)
+        return err ? err->code : ROSTER_EIO;
+    sq_bind_str(s, 1, id);
+    rc = sqlite3_step(s);
+    int code = 0;
+    if (rc == SQLITE_ROW && *chunk_no < sqlite3_column_int64(s, 3)) {
+        memset(out, 0, sizeof(*out));
+        memcpy(out->job_id, id, sizeof(out->job_id));
+        sq_col_id(s, 0, out->org_id);
+        out->kind = sqlite3_column_int(s, 1);
+        out->params_json = sq_col_str(s, 2, a);
+        out->chunk_no = *chunk_no;
+    } else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+        code = ROSTER_ENOTFOUND;
+    } else {
+        code = sq_fail_on(c->idb, rc, err);
+    }
+    sqlite3_reset(s);
+    return code;
+}
+
 int sq_chunk_claim(struct roster_conn *pc, int64_t now_ms, int64_t lease_ms,
                    struct roster_chunk *out, struct roster_arena *a, struct roster_err *err)
 {
@@ -219,47 +346,43 @@ int sq_chunk_claim(struct roster_conn *pc, int64_t now_ms, int64_t lease_ms,
     int64_t tok = (int64_t)(token & INT64_MAX);
     if (tok == 0)
         tok = 1;
-    /* a read: the oldest open jobs' next chunks; the first one nobody holds is ours */
-    sqlite3_stmt *s = sq_stmt(c, SQ_CHUNK_PICK, err);
-    if (!s)
-        return err ? err->code : ROSTER_EIO;
-    sqlite3_bind_int64(s, 1, PICK_CANDIDATES);
+    /* the oldest open jobs' next chunks; the first one nobody holds is ours */
+    char ids[PICK_CANDIDATES][ROSTER_ID_LEN + 1];
+    size_t n = 0;
+    pthread_mutex_lock(&st->mu);
+    for (; n < st->nopen && n < PICK_CANDIDATES; n++)
+        memcpy(ids[n], st->open_jobs[n].id, sizeof(ids[n]));
+    pthread_mutex_unlock(&st->mu);
     bool found = false;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        const char *job_id = (const char *)sqlite3_column_text(s, 0);
-        int64_t chunk_no = sqlite3_column_int64(s, 4);
-        if (!job_id || !lease_take(st, job_id, chunk_no, now_ms, now_ms + lease_ms, tok))
+    for (size_t i = 0; i < n && !found; i++) {
+        int64_t chunk_no = 0;
+        code = next_chunk_of(c, ids[i], &chunk_no, out, a, err);
+        if (code == ROSTER_ENOTFOUND) {
+            open_job_remove(st, ids[i]);
+            code = 0;
             continue;
-        memset(out, 0, sizeof(*out));
-        sq_col_id(s, 0, out->job_id);
-        sq_col_id(s, 1, out->org_id);
-        out->kind = sqlite3_column_int(s, 2);
-        out->params_json = sq_col_str(s, 3, a);
-        out->chunk_no = chunk_no;
-        out->first_idx = sqlite3_column_int64(s, 5);
-        out->count = sqlite3_column_int64(s, 6);
-        out->lease_token = tok;
-        found = true;
-        break;
+        }
+        if (code)
+            return code;
+        found = lease_take(st, ids[i], chunk_no, now_ms, now_ms + lease_ms, tok);
     }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        code = sq_fail(c, rc, err);
-    sqlite3_reset(s);
-    if (code)
-        return code;
     if (!found)
         return roster_err_set(err, ROSTER_ENOTFOUND, "no chunk to run");
-    s = sq_stmt(c, SQ_CHUNK_ITEMS, err);
+    out->lease_token = tok;
+    sqlite3_stmt *s = sq_stmt(c, SQ_CHUNK_INPUT_GET, err);
     if (!s)
         return err ? err->code : ROSTER_EIO;
     sq_bind_str(s, 1, out->job_id);
     sqlite3_bind_int64(s, 2, out->chunk_no);
     rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        out->items_json = sq_col_str(s, 0, a);
-    else
+    if (rc == SQLITE_ROW) {
+        out->first_idx = sqlite3_column_int64(s, 0);
+        out->count = sqlite3_column_int64(s, 1);
+        out->items_json = sq_col_str(s, 2, a);
+    } else {
         code = rc == SQLITE_DONE ? roster_err_set(err, ROSTER_EIO, "chunk input missing")
-                                 : sq_fail(c, rc, err);
+                                 : sq_fail_on(c->idb, rc, err);
+    }
     sqlite3_reset(s);
     return code;
 }
@@ -276,40 +399,35 @@ int sq_chunk_complete(struct roster_conn *pc, const struct roster_chunk *ch,
     int code = sq_tx_start(c, err);
     if (code)
         return code;
-    s = sq_stmt(c, SQ_CHUNK_DONE, err);
+    s = sq_stmt(c, SQ_CHUNK_RESULT_INSERT, err);
     if (!s) {
         code = err ? err->code : ROSTER_EIO;
         goto fail;
     }
     sq_bind_str(s, 1, ch->job_id);
     sqlite3_bind_int64(s, 2, ch->chunk_no);
-    sq_bind_str(s, 3, results_json);
-    sqlite3_bind_int64(s, 4, now_ms);
+    sqlite3_bind_int64(s, 3, now_ms);
+    sq_bind_str(s, 4, results_json ? results_json : "[]");
     int rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE) {
+    if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+        /* done already: by a worker whose lease expired before ours was taken */
         code = roster_err_set(err, ROSTER_ESTALE, "lease on chunk %lld of job \"%s\" was lost",
                               (long long)ch->chunk_no, ch->job_id);
         goto fail;
     }
-    if (rc != SQLITE_ROW) {
-        code = sq_fail(c, rc, err);
-        goto fail;
-    }
-    int64_t count = sqlite3_column_int64(s, 0);
-    rc = sqlite3_step(s);
     if (rc != SQLITE_DONE) {
         code = sq_fail(c, rc, err);
         goto fail;
     }
     sqlite3_reset(s);
 
-    s = sq_stmt(c, SQ_JOB_ADVANCE, err);
+    s = sq_stmt(c, SQ_PROGRESS_ADVANCE, err);
     if (!s) {
         code = err ? err->code : ROSTER_EIO;
         goto fail;
     }
     sq_bind_str(s, 1, ch->job_id);
-    sqlite3_bind_int64(s, 2, count);
+    sqlite3_bind_int64(s, 2, ch->count);
     sqlite3_bind_int64(s, 3, nok);
     sqlite3_bind_int64(s, 4, nfailed);
     sqlite3_bind_int64(s, 5, ch->chunk_no + 1);
@@ -320,8 +438,9 @@ int sq_chunk_complete(struct roster_conn *pc, const struct roster_chunk *ch,
         goto fail;
     }
     sqlite3_reset(s);
-    /* The lease stays until it expires: a done chunk is never offered again (done = 1),
-     * and if the caller rolls this back, the same token may still complete it on a retry. */
+    /* The lease stays until it expires: a done chunk is never offered again (next_chunk
+     * moved past it), and if the caller rolls this back, the same token may still complete
+     * it on a retry. */
     return sq_tx_end(c, true, err);
 fail:
     if (s)
@@ -346,81 +465,107 @@ int sq_job_results(struct roster_conn *pc, const char *org_id, const char *job_i
 {
     struct sq_conn *c = sq_conn_of(pc);
     sqlite3_stmt *s = NULL;
-    int rc;
+    int rc, code = 0;
     *out = NULL;
     *n = 0;
     if (from < 0)
         from = 0;
-    int code = sq_prepare(c, "SELECT 1 FROM jobs WHERE org_id = ?1 AND id = ?2", &s, err);
-    if (code)
-        goto fail;
+    if (sqlite3_prepare_v2(c->idb, "SELECT 1 FROM job_inputs WHERE org_id = ?1 AND id = ?2", -1, &s,
+                           NULL) != SQLITE_OK)
+        return sq_fail_on(c->idb, sqlite3_errcode(c->idb), err);
     sq_bind_str(s, 1, org_id);
     sq_bind_str(s, 2, job_id);
     rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE) {
-        code = roster_err_set(err, ROSTER_ENOTFOUND, "job \"%s\" not found", job_id ? job_id : "");
-        goto fail;
-    }
-    if (rc != SQLITE_ROW) {
-        code = sq_fail(c, rc, err);
-        goto fail;
-    }
     sqlite3_finalize(s);
     s = NULL;
+    if (rc == SQLITE_DONE)
+        return roster_err_set(err, ROSTER_ENOTFOUND, "job \"%s\" not found", job_id ? job_id : "");
+    if (rc != SQLITE_ROW)
+        return sq_fail_on(c->idb, rc, err);
     if (to <= from)
-        goto fail; /* empty range */
+        return 0; /* empty range */
 
-    /* start at the chunk holding item `from` (the last one starting at or before it) so that
-     * chunks_job_idx serves the range instead of a scan over the job's chunks */
-    code = sq_prepare(c,
-                      "SELECT first_idx, count, results_json, done_ms FROM chunks"
-                      " WHERE job_id = ?1 AND first_idx < ?3 AND first_idx + count > ?2"
-                      " AND first_idx >= coalesce((SELECT max(first_idx) FROM chunks"
-                      " WHERE job_id = ?1 AND first_idx <= ?2), 0)"
-                      " ORDER BY first_idx, chunk_no",
-                      &s, err);
-    if (code)
-        goto fail;
+    /* the chunks' places, from the intake file: start at the chunk holding item `from` (the
+     * last one starting at or before it) so that chunk_inputs_idx serves the range instead
+     * of a scan over the job's chunks */
+    if (sqlite3_prepare_v2(c->idb,
+                           "SELECT chunk_no, first_idx, count FROM chunk_inputs"
+                           " WHERE job_id = ?1 AND first_idx < ?3 AND first_idx + count > ?2"
+                           " AND first_idx >= coalesce((SELECT max(first_idx) FROM chunk_inputs"
+                           " WHERE job_id = ?1 AND first_idx <= ?2), 0)"
+                           " ORDER BY first_idx, chunk_no",
+                           -1, &s, NULL) != SQLITE_OK)
+        return sq_fail_on(c->idb, sqlite3_errcode(c->idb), err);
     sq_bind_str(s, 1, job_id);
     sqlite3_bind_int64(s, 2, from);
     sqlite3_bind_int64(s, 3, to);
     size_t cap = 8, len = 0;
-    struct roster_chunk_results *v = roster_arena_alloc(a, cap * sizeof(*v));
+    struct roster_chunk_results *v = roster_arena_zalloc(a, cap * sizeof(*v));
+    int64_t *nos = roster_arena_alloc(a, cap * sizeof(*nos));
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         if (len == cap) {
-            struct roster_chunk_results *nv = roster_arena_alloc(a, 2 * cap * sizeof(*v));
+            struct roster_chunk_results *nv = roster_arena_zalloc(a, 2 * cap * sizeof(*v));
+            int64_t *nn = roster_arena_alloc(a, 2 * cap * sizeof(*nos));
             memcpy(nv, v, len * sizeof(*v));
+            memcpy(nn, nos, len * sizeof(*nos));
             v = nv;
+            nos = nn;
             cap *= 2;
         }
-        struct roster_chunk_results *r = &v[len++];
-        r->first_idx = sqlite3_column_int64(s, 0);
-        r->count = sqlite3_column_int64(s, 1);
-        r->results_json = sq_col_str(s, 2, a);
-        r->done_ms = sqlite3_column_int64(s, 3);
+        nos[len] = sqlite3_column_int64(s, 0);
+        v[len].first_idx = sqlite3_column_int64(s, 1);
+        v[len].count = sqlite3_column_int64(s, 2);
+        len++;
     }
-    if (rc != SQLITE_DONE) {
+    sqlite3_finalize(s);
+    s = NULL;
+    if (rc != SQLITE_DONE)
+        return sq_fail_on(c->idb, rc, err);
+    if (len == 0)
+        return 0;
+
+    /* their results, from the main file (rows only for done chunks) */
+    int64_t lo = nos[0], hi = nos[0];
+    for (size_t i = 1; i < len; i++) {
+        lo = nos[i] < lo ? nos[i] : lo;
+        hi = nos[i] > hi ? nos[i] : hi;
+    }
+    code = sq_prepare(c,
+                      "SELECT chunk_no, results_json, done_ms FROM chunk_results"
+                      " WHERE job_id = ?1 AND chunk_no BETWEEN ?2 AND ?3",
+                      &s, err);
+    if (code)
+        return code;
+    sq_bind_str(s, 1, job_id);
+    sqlite3_bind_int64(s, 2, lo);
+    sqlite3_bind_int64(s, 3, hi);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int64_t no = sqlite3_column_int64(s, 0);
+        for (size_t i = 0; i < len; i++) {
+            if (nos[i] == no) {
+                v[i].results_json = sq_col_str(s, 1, a);
+                v[i].done_ms = sqlite3_column_int64(s, 2);
+                break;
+            }
+        }
+    }
+    if (rc != SQLITE_DONE)
         code = sq_fail(c, rc, err);
-        goto fail;
-    }
+    sqlite3_finalize(s);
+    if (code)
+        return code;
     *out = v;
     *n = len;
-fail:
-    sqlite3_finalize(s);
-    return code;
+    return 0;
 }
 
 int sq_lease_reset_all(struct roster_conn *pc, struct roster_err *err)
 {
-    static const char *const sql[] = {
-        /* chunk leases of stores written before leases moved into memory */
-        "UPDATE chunks SET lease_token = NULL, lease_until_ms = NULL"
-        " WHERE done = 0 AND (lease_token IS NOT NULL OR lease_until_ms IS NOT NULL)",
-        /* one pass over the table: walking a partial index of the pending rows instead
-         * looks every row up at random (measured 4x slower at 100,000 pending) */
+    /* one pass over the table: walking a partial index of the pending rows instead looks
+     * every row up at random (measured 4x slower at 100,000 pending) */
+    static const char sql[] =
         "UPDATE schedules NOT INDEXED SET lease_token = NULL, lease_until_ms = NULL"
-        " WHERE status = 0 AND (lease_token IS NOT NULL OR lease_until_ms IS NOT NULL)",
-    };
+        " WHERE status = 0 AND (lease_token IS NOT NULL OR lease_until_ms IS NOT NULL)";
     struct sq_conn *c = sq_conn_of(pc);
     sqlite3_stmt *s;
     if (c->store) {
@@ -431,17 +576,15 @@ int sq_lease_reset_all(struct roster_conn *pc, struct roster_err *err)
     int code = sq_tx_start(c, err);
     if (code)
         return code;
-    for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
-        code = sq_prepare(c, sql[i], &s, err);
-        if (code)
-            goto fail;
-        int rc = sqlite3_step(s);
-        if (rc != SQLITE_DONE)
-            code = sq_fail(c, rc, err);
-        sqlite3_finalize(s);
-        if (code)
-            goto fail;
-    }
+    code = sq_prepare(c, sql, &s, err);
+    if (code)
+        goto fail;
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE)
+        code = sq_fail(c, rc, err);
+    sqlite3_finalize(s);
+    if (code)
+        goto fail;
     return sq_tx_end(c, true, err);
 fail:
     sq_tx_end(c, false, NULL);

@@ -41,27 +41,24 @@ static const char *const fixed_sql[SQ_NSTMTS] = {
     [SQ_USER_DELETE] = "DELETE FROM users WHERE org_num = ?1 AND id = ?2",
     [SQ_KEY_FIND] = "SELECT id, org_id, name, hash, all_orgs, created_ms, revoked_ms"
                     " FROM api_keys WHERE hash = ?1 AND revoked_ms IS NULL",
-    /* one chunk per open job (its next_chunk), oldest job first: CROSS JOIN makes SQLite walk
-     * jobs_open in seq order and look each job's chunk up by key, instead of scanning every
-     * chunk still to do and sorting */
-    [SQ_CHUNK_PICK] = "SELECT j.id, j.org_id, j.kind, j.params_json, c.chunk_no, c.first_idx,"
-                      " c.count"
-                      " FROM jobs AS j CROSS JOIN chunks AS c"
-                      " ON c.job_id = j.id AND c.chunk_no = j.next_chunk"
-                      " WHERE j.status < 2 AND c.done = 0"
-                      " ORDER BY j.seq LIMIT ?1",
-    [SQ_CHUNK_ITEMS] = "SELECT items_json FROM chunk_items WHERE job_id = ?1 AND chunk_no = ?2",
-    [SQ_CHUNK_DONE] = "UPDATE chunks SET done = 1, results_json = ?3, done_ms = ?4"
-                      " WHERE job_id = ?1 AND chunk_no = ?2 AND done = 0"
-                      " RETURNING count",
-    [SQ_JOB_ADVANCE] = "UPDATE jobs SET done = done + ?2, ok = ok + ?3, failed = failed + ?4,"
-                       " next_chunk = max(next_chunk, ?5), updated_ms = ?6,"
-                       " status = CASE WHEN done + ?2 >= total THEN 2 ELSE 1 END"
-                       " WHERE id = ?1",
-    [SQ_CHUNK_INSERT] = "INSERT INTO chunks (job_id, chunk_no, first_idx, count)"
-                        " VALUES (?1, ?2, ?3, ?4)",
-    [SQ_ITEMS_INSERT] = "INSERT INTO chunk_items (job_id, chunk_no, items_json)"
-                        " VALUES (?1, ?2, ?3)",
+    [SQ_PROGRESS_GET] = "SELECT next_chunk FROM job_progress WHERE job_id = ?1",
+    [SQ_CHUNK_RESULT_INSERT] = "INSERT INTO chunk_results (job_id, chunk_no, done_ms, results_json)"
+                               " VALUES (?1, ?2, ?3, ?4)",
+    [SQ_PROGRESS_ADVANCE] = "INSERT INTO job_progress (job_id, done, ok, failed, next_chunk,"
+                            " updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+                            " ON CONFLICT (job_id) DO UPDATE SET done = done + ?2,"
+                            " ok = ok + ?3, failed = failed + ?4,"
+                            " next_chunk = max(next_chunk, ?5), updated_ms = ?6",
+    [SQ_IBEGIN] = "BEGIN IMMEDIATE",
+    [SQ_ICOMMIT] = "COMMIT",
+    [SQ_IROLLBACK] = "ROLLBACK",
+    [SQ_JOB_INSERT] = "INSERT INTO job_inputs (id, org_id, kind, total, nchunks, params_json,"
+                      " created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [SQ_JOB_DEF] = "SELECT org_id, kind, params_json, nchunks FROM job_inputs WHERE id = ?1",
+    [SQ_CHUNK_INPUT_INSERT] = "INSERT INTO chunk_inputs (job_id, chunk_no, first_idx, count,"
+                              " items_json) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [SQ_CHUNK_INPUT_GET] = "SELECT first_idx, count, items_json FROM chunk_inputs"
+                           " WHERE job_id = ?1 AND chunk_no = ?2",
     [SQ_SCHED_INSERT] = "INSERT INTO schedules (id, org_num, user_id, state, due_ms,"
                         " send_activation_email, email_override, status, created_ms, outcome)"
                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, '')",
@@ -97,7 +94,42 @@ static const char *const fixed_sql[SQ_NSTMTS] = {
                    " created_ms FROM messages WHERE org_num = ?1 AND id = ?2",
 };
 
+/* the statements prepared on the intake handle */
+static bool on_intake(int id)
+{
+    return id >= SQ_IBEGIN && id <= SQ_CHUNK_INPUT_GET;
+}
+
+/* The intake file's schema, applied (idempotently) at every open. A later change bumps
+ * user_version and adds its statements here, guarded by the version read first. */
+static const char intake_schema[] =
+    "PRAGMA intake.journal_mode = WAL;"
+    " CREATE TABLE IF NOT EXISTS intake.job_inputs ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " id TEXT NOT NULL UNIQUE,"
+    " org_id TEXT NOT NULL," /* orgs.id of the main file */
+    " kind INTEGER NOT NULL,"
+    " total INTEGER NOT NULL,"
+    " nchunks INTEGER NOT NULL,"
+    " params_json TEXT,"
+    " created_ms INTEGER NOT NULL);"
+    /* items_json last: reading a chunk's place does not read its items */
+    " CREATE TABLE IF NOT EXISTS intake.chunk_inputs ("
+    " job_id TEXT NOT NULL,"
+    " chunk_no INTEGER NOT NULL,"
+    " first_idx INTEGER NOT NULL,"
+    " count INTEGER NOT NULL,"
+    " items_json TEXT NOT NULL,"
+    " PRIMARY KEY (job_id, chunk_no));"
+    " CREATE INDEX IF NOT EXISTS intake.chunk_inputs_idx ON chunk_inputs (job_id, first_idx);"
+    " PRAGMA intake.user_version = 1;";
+
 int sq_fail(struct sq_conn *c, int rc, struct roster_err *err)
+{
+    return sq_fail_on(c ? c->db : NULL, rc, err);
+}
+
+int sq_fail_on(sqlite3 *db, int rc, struct roster_err *err)
 {
     int code;
     int primary = rc & 0xff;
@@ -105,8 +137,7 @@ int sq_fail(struct sq_conn *c, int rc, struct roster_err *err)
         code = roster_err_set(err, ROSTER_EBUSY, "store is busy, try again");
     else
         code = roster_err_set(err, ROSTER_EIO, "store error");
-    roster_err_detail(err, "sqlite: %s (%d)",
-                      c && c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc), rc);
+    roster_err_detail(err, "sqlite: %s (%d)", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc), rc);
     return code;
 }
 
@@ -130,11 +161,12 @@ sqlite3_stmt *sq_stmt(struct sq_conn *c, int id, struct roster_err *err)
         roster_buf_addstr(&b, fixed_sql[id]);
     else
         sq_users_sql(id, &b);
-    int rc = sqlite3_prepare_v3(c->db, b.data, -1, SQLITE_PREPARE_PERSISTENT, &c->stmts[id], NULL);
+    sqlite3 *db = on_intake(id) ? c->idb : c->db;
+    int rc = sqlite3_prepare_v3(db, b.data, -1, SQLITE_PREPARE_PERSISTENT, &c->stmts[id], NULL);
     roster_buf_release(&b);
     if (rc != SQLITE_OK) {
         c->stmts[id] = NULL;
-        sq_fail(c, rc, err);
+        sq_fail_on(db, rc, err);
         return NULL;
     }
     return c->stmts[id];
@@ -146,7 +178,7 @@ int sq_exec_cached(struct sq_conn *c, int id, struct roster_err *err)
     if (!s)
         return err ? err->code : ROSTER_EIO;
     int rc = sqlite3_step(s);
-    int code = rc == SQLITE_DONE ? 0 : sq_fail(c, rc, err);
+    int code = rc == SQLITE_DONE ? 0 : sq_fail_on(sqlite3_db_handle(s), rc, err);
     sqlite3_reset(s);
     return code;
 }
@@ -359,22 +391,23 @@ static int sq_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 
 /* Opens a handle on path with the pragmas every roster connection runs with. st is NULL
  * for the bootstrap handle (SQLite's own busy handler and checkpoints then). */
-static int open_db(struct sq_conn *c, const char *path, int flags, struct sq_store *st,
-                   struct roster_err *err)
+static int open_db(struct sq_conn *c, sqlite3 **dbp, const char *path, int flags,
+                   struct sq_store *st, struct roster_err *err)
 {
     char *errmsg = NULL;
-    int rc = sqlite3_open_v2(path, &c->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+    int rc = sqlite3_open_v2(path, dbp, flags | SQLITE_OPEN_NOMUTEX, NULL);
+    sqlite3 *db = *dbp;
     if (rc != SQLITE_OK) {
         roster_err_set(err, ROSTER_EIO, "cannot open store \"%s\"", path);
-        roster_err_detail(err, "sqlite: %s", c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+        roster_err_detail(err, "sqlite: %s", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
         goto fail;
     }
-    sqlite3_extended_result_codes(c->db, 1);
+    sqlite3_extended_result_codes(db, 1);
     /* A WAL of up to SQ_CHECKPOINT_PAGES (40 MB) before a checkpoint: bulk inserts re-dirty
      * the same index pages commit after commit, and a checkpoint copies each page once
      * however often it was written (measured: +30% users/s over the default 1,000 pages).
      * mmap saves a copy per page read. */
-    rc = sqlite3_exec(c->db,
+    rc = sqlite3_exec(db,
                       "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
                       " PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;"
                       " PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = 10000;"
@@ -387,16 +420,16 @@ static int open_db(struct sq_conn *c, const char *path, int flags, struct sq_sto
     }
     c->store = st;
     if (st) {
-        sqlite3_busy_handler(c->db, sq_busy, c);
-        sqlite3_wal_hook(c->db, sq_wal_hook, st); /* replaces wal_autocheckpoint */
+        sqlite3_busy_handler(db, sq_busy, c);
+        sqlite3_wal_hook(db, sq_wal_hook, st); /* replaces wal_autocheckpoint */
     } else {
-        sqlite3_busy_timeout(c->db, SQ_BUSY_TIMEOUT_MS);
+        sqlite3_busy_timeout(db, SQ_BUSY_TIMEOUT_MS);
     }
     return 0;
 fail:
     sqlite3_free(errmsg);
-    sqlite3_close(c->db);
-    c->db = NULL;
+    sqlite3_close(db);
+    *dbp = NULL;
     return err ? err->code : ROSTER_EIO;
 }
 
@@ -478,47 +511,117 @@ fail:
     return code;
 }
 
+static void sq_close(struct roster_store *pst);
+
+/* "<path>.jobs": the intake file beside the main one */
+static char *intake_path(const char *path)
+{
+    size_t n = strlen(path);
+    char *p = malloc(n + sizeof(".jobs"));
+    if (p) {
+        memcpy(p, path, n);
+        memcpy(p + n, ".jobs", sizeof(".jobs"));
+    }
+    return p;
+}
+
+/* true if schema `name` of the handle runs in WAL mode */
+static bool uses_wal(struct sq_conn *c, const char *name)
+{
+    char sql[64];
+    sqlite3_stmt *s = NULL;
+    snprintf(sql, sizeof(sql), "PRAGMA %s.journal_mode", name);
+    if (sq_prepare(c, sql, &s, NULL) != 0)
+        return false;
+    bool wal = sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0) &&
+               sqlite3_stricmp((const char *)sqlite3_column_text(s, 0), "wal") == 0;
+    sqlite3_finalize(s);
+    return wal;
+}
+
+/* Fills st->open_jobs with the jobs that still have a chunk to do, oldest first (the
+ * bootstrap handle has the intake file attached). */
+static int load_open_jobs(struct sq_conn *boot, struct sq_store *st, struct roster_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int code = sq_prepare(boot,
+                          "SELECT j.seq, j.id FROM intake.job_inputs AS j"
+                          " LEFT JOIN main.job_progress AS p ON p.job_id = j.id"
+                          " WHERE coalesce(p.next_chunk, 0) < j.nchunks ORDER BY j.seq",
+                          &s, err);
+    if (code)
+        return code;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(s, 1);
+        if (id && sq_open_job_add(st, sqlite3_column_int64(s, 0), id) != 0) {
+            code = roster_err_set(err, ROSTER_ENOMEM, "out of memory");
+            break;
+        }
+    }
+    if (!code && rc != SQLITE_DONE)
+        code = sq_fail(boot, rc, err);
+    sqlite3_finalize(s);
+    return code;
+}
+
 static int sq_open(const char *url, struct roster_store **out, struct roster_err *err)
 {
     struct sq_conn boot = {0};
     struct sq_store *st = NULL;
+    char *ipath = NULL;
+    sqlite3_stmt *s = NULL;
     *out = NULL;
     int code = make_parent_dirs(url, err);
     if (code)
         goto fail;
-    code = open_db(&boot, url, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL, err);
+    st = calloc(1, sizeof(*st));
+    ipath = intake_path(url);
+    if (!st || !ipath || !(st->path = strdup(url))) {
+        code = roster_err_set(err, ROSTER_ENOMEM, "out of memory");
+        goto fail;
+    }
+    st->intake_path = ipath;
+    ipath = NULL;
+    st->pub.m = &roster_store_sqlite;
+    pthread_mutex_init(&st->mu, NULL);
+    pthread_cond_init(&st->cv, NULL);
+    st->sync_init = true;
+
+    code = open_db(&boot, &boot.db, url, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL, err);
     if (code)
         goto fail;
-    sqlite3_stmt *s = NULL;
-    code = sq_prepare(&boot, "PRAGMA journal_mode", &s, err);
+    code = sq_prepare(&boot, "ATTACH DATABASE ?1 AS intake", &s, err);
     if (code)
         goto fail;
-    bool wal = sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0) &&
-               sqlite3_stricmp((const char *)sqlite3_column_text(s, 0), "wal") == 0;
+    sqlite3_bind_text(s, 1, st->intake_path, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
     sqlite3_finalize(s);
-    if (!wal) {
+    if (rc != SQLITE_DONE) {
+        code = roster_err_set(err, ROSTER_EIO, "cannot open store \"%s\"", st->intake_path);
+        roster_err_detail(err, "sqlite: %s", sqlite3_errmsg(boot.db));
+        goto fail;
+    }
+    code = exec_sql(&boot, intake_schema, "intake schema", err);
+    if (code)
+        goto fail;
+    if (!uses_wal(&boot, "main") || !uses_wal(&boot, "intake")) {
         code = roster_err_set(err, ROSTER_EIO, "store \"%s\" cannot use write-ahead logging", url);
         goto fail;
     }
     code = migrate(&boot, err);
     if (code)
         goto fail;
-    st = calloc(1, sizeof(*st));
-    if (!st || !(st->path = strdup(url))) {
-        code = roster_err_set(err, ROSTER_ENOMEM, "out of memory");
+    code = load_open_jobs(&boot, st, err);
+    if (code)
         goto fail;
-    }
-    st->pub.m = &roster_store_sqlite;
-    pthread_mutex_init(&st->mu, NULL);
-    pthread_cond_init(&st->cv, NULL);
     sqlite3_close(boot.db);
     *out = &st->pub;
     return 0;
 fail:
-    if (st)
-        free(st->path);
-    free(st);
     sqlite3_close(boot.db);
+    free(ipath);
+    sq_close(st ? &st->pub : NULL);
     return code;
 }
 
@@ -527,9 +630,13 @@ static void sq_close(struct roster_store *pst)
     struct sq_store *st = (struct sq_store *)pst;
     if (!st)
         return;
-    pthread_mutex_destroy(&st->mu);
-    pthread_cond_destroy(&st->cv);
+    if (st->sync_init) {
+        pthread_mutex_destroy(&st->mu);
+        pthread_cond_destroy(&st->cv);
+    }
     free(st->leases);
+    free(st->open_jobs);
+    free(st->intake_path);
     free(st->path);
     free(st);
 }
@@ -541,8 +648,15 @@ static int sq_conn_open(struct roster_store *pst, struct roster_conn **out, stru
     struct sq_conn *c = calloc(1, sizeof(*c));
     if (!c)
         return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
-    int code = open_db(c, st->path, SQLITE_OPEN_READWRITE, st, err);
+    int code = open_db(c, &c->db, st->path, SQLITE_OPEN_READWRITE, st, err);
+    if (code == 0)
+        code = open_db(c, &c->idb, st->intake_path, SQLITE_OPEN_READWRITE, st, err);
+    /* intake pages are written once and read once: no need to keep many */
+    if (code == 0 &&
+        sqlite3_exec(c->idb, "PRAGMA cache_size = -2048", NULL, NULL, NULL) != SQLITE_OK)
+        code = sq_fail_on(c->idb, sqlite3_errcode(c->idb), err);
     if (code) {
+        sqlite3_close(c->db);
         free(c);
         return code;
     }
@@ -559,8 +673,11 @@ static void sq_conn_close(struct roster_conn *pc)
         return;
     if (c->db && !sqlite3_get_autocommit(c->db))
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    if (c->idb && !sqlite3_get_autocommit(c->idb))
+        sqlite3_exec(c->idb, "ROLLBACK", NULL, NULL, NULL);
     for (int i = 0; i < SQ_NSTMTS; i++)
         sqlite3_finalize(c->stmts[i]);
+    sqlite3_close(c->idb);
     sqlite3_close(c->db);
     free(c);
 }
