@@ -376,17 +376,59 @@ static int sq_busy(void *arg, int count)
 }
 
 /* Runs after every commit, with the write lock already released: wakes the waiting writers,
- * and checkpoints once the WAL holds SQ_CHECKPOINT_PAGES pages. */
+ * and asks the checkpoint thread for a checkpoint once the WAL holds SQ_CHECKPOINT_PAGES
+ * pages. */
 static int sq_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
-    struct sq_store *st = arg;
+    (void)db;
+    (void)name;
+    struct sq_hook *h = arg;
+    struct sq_store *st = h->st;
     pthread_mutex_lock(&st->mu);
     st->commits++;
     pthread_cond_broadcast(&st->cv);
+    if (pages >= SQ_CHECKPOINT_PAGES && !(st->ckpt_want & h->file)) {
+        st->ckpt_want |= h->file;
+        pthread_cond_signal(&st->ckpt_cv);
+    }
     pthread_mutex_unlock(&st->mu);
-    if (pages >= SQ_CHECKPOINT_PAGES)
-        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
     return SQLITE_OK;
+}
+
+static int open_db(struct sq_conn *c, sqlite3 **dbp, const char *path, int flags,
+                   struct sq_store *st, struct roster_err *err);
+
+/* The checkpoint thread: a PASSIVE checkpoint of each file whose bit is set, on handles of
+ * its own (opened on first use). A checkpoint copies WAL pages into the file while readers
+ * and the writer go on; it never waits for them. */
+static void *checkpointer_main(void *arg)
+{
+    struct sq_store *st = arg;
+    sqlite3 *dbs[2] = {NULL, NULL};
+    const char *paths[2] = {st->path, st->intake_path};
+    pthread_mutex_lock(&st->mu);
+    for (;;) {
+        while (!st->ckpt_stop && !st->ckpt_want)
+            pthread_cond_wait(&st->ckpt_cv, &st->mu);
+        if (st->ckpt_stop)
+            break;
+        unsigned want = st->ckpt_want;
+        st->ckpt_want = 0;
+        pthread_mutex_unlock(&st->mu);
+        for (int i = 0; i < 2; i++) {
+            if (!(want & (1u << i)))
+                continue;
+            struct sq_conn ck = {0};
+            if (!dbs[i] && open_db(&ck, &dbs[i], paths[i], SQLITE_OPEN_READWRITE, NULL, NULL) != 0)
+                continue;
+            sqlite3_wal_checkpoint_v2(dbs[i], "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        }
+        pthread_mutex_lock(&st->mu);
+    }
+    pthread_mutex_unlock(&st->mu);
+    sqlite3_close(dbs[0]);
+    sqlite3_close(dbs[1]);
+    return NULL;
 }
 
 /* Opens a handle on path with the pragmas every roster connection runs with. st is NULL
@@ -421,7 +463,8 @@ static int open_db(struct sq_conn *c, sqlite3 **dbp, const char *path, int flags
     c->store = st;
     if (st) {
         sqlite3_busy_handler(db, sq_busy, c);
-        sqlite3_wal_hook(db, sq_wal_hook, st); /* replaces wal_autocheckpoint */
+        /* replaces wal_autocheckpoint */
+        sqlite3_wal_hook(db, sq_wal_hook, &st->hooks[dbp == &c->idb ? 1 : 0]);
     } else {
         sqlite3_busy_timeout(db, SQ_BUSY_TIMEOUT_MS);
     }
@@ -586,7 +629,10 @@ static int sq_open(const char *url, struct roster_store **out, struct roster_err
     st->pub.m = &roster_store_sqlite;
     pthread_mutex_init(&st->mu, NULL);
     pthread_cond_init(&st->cv, NULL);
+    pthread_cond_init(&st->ckpt_cv, NULL);
     st->sync_init = true;
+    st->hooks[0] = (struct sq_hook){st, 1u};
+    st->hooks[1] = (struct sq_hook){st, 2u};
 
     code = open_db(&boot, &boot.db, url, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL, err);
     if (code)
@@ -615,6 +661,11 @@ static int sq_open(const char *url, struct roster_store **out, struct roster_err
     code = load_open_jobs(&boot, st, err);
     if (code)
         goto fail;
+    if (pthread_create(&st->ckpt_thread, NULL, checkpointer_main, st) != 0) {
+        code = roster_err_set(err, ROSTER_EIO, "cannot start the checkpoint thread");
+        goto fail;
+    }
+    st->ckpt_started = true;
     sqlite3_close(boot.db);
     *out = &st->pub;
     return 0;
@@ -630,9 +681,17 @@ static void sq_close(struct roster_store *pst)
     struct sq_store *st = (struct sq_store *)pst;
     if (!st)
         return;
+    if (st->ckpt_started) {
+        pthread_mutex_lock(&st->mu);
+        st->ckpt_stop = true;
+        pthread_cond_signal(&st->ckpt_cv);
+        pthread_mutex_unlock(&st->mu);
+        pthread_join(st->ckpt_thread, NULL);
+    }
     if (st->sync_init) {
         pthread_mutex_destroy(&st->mu);
         pthread_cond_destroy(&st->cv);
+        pthread_cond_destroy(&st->ckpt_cv);
     }
     free(st->leases);
     free(st->open_jobs);
