@@ -21,7 +21,9 @@ static const struct subcommand commands[] = {
     {"serve", roster_cmd_serve,
      "serve [--listen HOST:PORT] [--store PATH|URL] [--workers N] [--max-body BYTES] "
      "[--log-level debug|info|warn|error]"},
-    {"org", roster_cmd_org, "org create NAME | org list   [--store PATH|URL]"},
+    {"org", roster_cmd_org,
+     "org create NAME | org list | org set ORG_ID [--name N] [--address A] [--city C] "
+     "[--state S] [--zip Z] [--country C]   [--store PATH|URL]"},
     {"key", roster_cmd_key,
      "key create --org ORG_ID [--name NAME] [--all-orgs] | key list | key revoke KEY_ID   "
      "[--store PATH|URL]"},
@@ -84,18 +86,29 @@ static void close_store(struct roster_store *st, struct roster_conn *c)
     roster_store_close(st);
 }
 
-/* Parses the options shared by org/key: --store, --org, --name, --all-orgs. */
+/* Parses the options shared by org/key: --store, --org, --name, --all-orgs, and the company
+ * block of org set (--address, --city, --state, --zip, --country). */
 struct admin_opts {
     const char *store, *org, *name;
     int all_orgs;
+    const char *address, *city, *state, *zip, *country;
+    int name_given;
 };
 
 static int parse_admin(int argc, char **argv, struct admin_opts *o)
 {
     static const struct option longopts[] = {
-        {"store", required_argument, NULL, 's'}, {"org", required_argument, NULL, 'o'},
-        {"name", required_argument, NULL, 'n'},  {"all-orgs", no_argument, NULL, 'a'},
-        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
+        {"store", required_argument, NULL, 's'},
+        {"org", required_argument, NULL, 'o'},
+        {"name", required_argument, NULL, 'n'},
+        {"all-orgs", no_argument, NULL, 'a'},
+        {"address", required_argument, NULL, 'A'},
+        {"city", required_argument, NULL, 'C'},
+        {"state", required_argument, NULL, 'S'},
+        {"zip", required_argument, NULL, 'Z'},
+        {"country", required_argument, NULL, 'K'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof(*o));
     optind = 1;
@@ -110,9 +123,25 @@ static int parse_admin(int argc, char **argv, struct admin_opts *o)
             break;
         case 'n':
             o->name = optarg;
+            o->name_given = 1;
             break;
         case 'a':
             o->all_orgs = 1;
+            break;
+        case 'A':
+            o->address = optarg;
+            break;
+        case 'C':
+            o->city = optarg;
+            break;
+        case 'S':
+            o->state = optarg;
+            break;
+        case 'Z':
+            o->zip = optarg;
+            break;
+        case 'K':
+            o->country = optarg;
             break;
         default:
             return -1;
@@ -121,11 +150,46 @@ static int parse_admin(int argc, char **argv, struct admin_opts *o)
     return 0;
 }
 
+/* A given option replaces the field; an empty one clears it (no value). */
+static const char *opt_value(const char *given, const char *current)
+{
+    if (!given)
+        return current;
+    return *given ? given : NULL;
+}
+
+/* org set ORG_ID: replaces the given fields of the name and company block (Concur's
+ * `company`), keeps the others. */
+static int org_set(struct roster_conn *c, const char *org_id, const struct admin_opts *o,
+                   struct roster_arena *a)
+{
+    struct roster_err err = {0};
+    struct roster_org org;
+    if (!roster_id_valid(org_id) || roster_store_org_get(c, org_id, &org, a, &err) != 0) {
+        fprintf(stderr, "roster: organization \"%s\" not found\n", org_id);
+        return 1;
+    }
+    org.name = o->name_given ? opt_value(o->name, org.name) : org.name;
+    org.address = opt_value(o->address, org.address);
+    org.city = opt_value(o->city, org.city);
+    org.region = opt_value(o->state, org.region);
+    org.zip = opt_value(o->zip, org.zip);
+    org.country = opt_value(o->country, org.country);
+    if (roster_store_org_update(c, &org, &err) != 0) {
+        fprintf(stderr, "roster: %s %s\n", err.msg, err.detail);
+        return 1;
+    }
+    printf("updated %s\n", org.id);
+    return 0;
+}
+
 int roster_cmd_org(int argc, char **argv)
 {
     struct admin_opts o;
     if (parse_admin(argc, argv, &o) != 0 || optind >= argc) {
-        fprintf(stderr, "usage: roster org create NAME | roster org list [--store PATH]\n");
+        fprintf(stderr, "usage: roster org create NAME | roster org list | roster org set ORG_ID "
+                        "[--name N] [--address A] [--city C] [--state S] [--zip Z] [--country C] "
+                        "[--store PATH]\n");
         return 2;
     }
     const char *verb = argv[optind];
@@ -134,7 +198,7 @@ int roster_cmd_org(int argc, char **argv)
     struct roster_err err = {0};
     struct roster_arena a;
     int rc = 1;
-    if (strcmp(verb, "create") != 0 && strcmp(verb, "list") != 0) {
+    if (strcmp(verb, "create") != 0 && strcmp(verb, "list") != 0 && strcmp(verb, "set") != 0) {
         fprintf(stderr, "roster: unknown org command \"%s\"\n", verb);
         return 2;
     }
@@ -142,9 +206,19 @@ int roster_cmd_org(int argc, char **argv)
         fprintf(stderr, "usage: roster org create NAME\n");
         return 2;
     }
+    if (strcmp(verb, "set") == 0 && (optind + 1 >= argc || !(o.name_given || o.address || o.city ||
+                                                             o.state || o.zip || o.country))) {
+        fprintf(stderr, "usage: roster org set ORG_ID [--name N] [--address A] [--city C] "
+                        "[--state S] [--zip Z] [--country C]  (at least one; \"\" clears)\n");
+        return 2;
+    }
     if (open_store(o.store, &st, &c) != 0)
         return 1;
     roster_arena_init(&a, 0);
+    if (strcmp(verb, "set") == 0) {
+        rc = org_set(c, argv[optind + 1], &o, &a);
+        goto done;
+    }
     if (strcmp(verb, "create") == 0) {
         struct roster_org org = {0};
         org.name = argv[optind + 1];

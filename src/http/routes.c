@@ -2,6 +2,7 @@
  * `roster routes` prints it; docs are checked against it. */
 #include "roster/http.h"
 
+#include "dialect/concur/concur.h"
 #include "dialect/jumpcloud/jumpcloud.h"
 
 static void health(struct roster_req *r)
@@ -14,6 +15,7 @@ static void health(struct roster_req *r)
 }
 
 #define JC (&roster_jumpcloud_dialect)
+#define CONCUR (&roster_concur_dialect)
 #define JSON ROSTER_ROUTE_JSON_BODY
 
 const struct roster_route roster_routes[] = {
@@ -47,6 +49,12 @@ const struct roster_route roster_routes[] = {
      "JumpCloud v2: cancel a pending scheduled state change"},
     {"GET", "/api/v2/messages/{message_id}", JC, jc_messages_get, 0,
      "roster extension: one outbox message (e.g. an activation e-mail)"},
+
+    /* both spellings: Concur's doc moved from /users to /users/, its example still shows
+     * /users */
+    {"GET", "/users", CONCUR, concur_users_list, 0,
+     "SAP Concur: list users (offset, limit, exact filters, total)"},
+    {"GET", "/users/", CONCUR, concur_users_list, 0, "SAP Concur: list users (the same as /users)"},
 };
 
 const size_t roster_nroutes = sizeof(roster_routes) / sizeof(roster_routes[0]);

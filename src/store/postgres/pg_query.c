@@ -44,6 +44,9 @@ int pg_query_add_filter(struct pg_query *q, const struct roster_filter *f, struc
     case ROSTER_OP_LE: {
         const char *v = add_value(q, f->key, &f->vals[0]);
         roster_buf_printf(&q->where, " AND %s %s %s", col, cmp[f->op], v);
+        if (f->op == ROSTER_OP_EQ && (f->key == RU_USERNAME || f->key == RU_EMAIL))
+            /* implied by the exact match; lets PostgreSQL use the unique lower() index */
+            roster_buf_printf(&q->where, " AND lower(%s) = lower(%s)", col, v);
         break;
     }
     case ROSTER_OP_BETWEEN: {

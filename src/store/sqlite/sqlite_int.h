@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "roster/store.h"
@@ -30,6 +31,11 @@ extern const struct roster_sqlite_migration roster_sqlite_migrations[];
 #define SQ_SCHED_COLS_S                                                                            \
     "s.id, s.user_id, s.state, s.due_ms, s.send_activation_email, s.email_override, s.status,"     \
     " s.created_ms, s.done_ms, s.outcome, s.message_id, s.lease_token"
+
+/* The columns every organisation read returns, in the order sqlite_orgs.c reads them. */
+#define SQ_ORG_COLS                                                                                \
+    "num_id, id, name, address, city, region, zip, country, default_state_bulk,"                   \
+    " default_state_app_import, default_state_manual, created_ms"
 
 /* Cached statements, prepared on first use on each connection. */
 enum sq_stmt_id {
@@ -71,6 +77,10 @@ enum sq_stmt_id {
     SQ_SCHED_NEXT_DUE,
     SQ_MSG_INSERT,
     SQ_MSG_GET,
+    SQ_BEGIN_READ,   /* a deferred transaction: one read snapshot for a list */
+    SQ_DATA_VERSION, /* PRAGMA data_version: did another process commit? */
+    SQ_USER_BY_NUM,  /* one user by rowid (num_id), in its organisation */
+    SQ_ORG_GET,
     SQ_NSTMTS
 };
 
@@ -105,6 +115,15 @@ struct sq_store {
         struct sq_store *st;
         unsigned file; /* its bit in ckpt_want */
     } hooks[2];
+    /* The list cache (sqlite_listcache.c): the write generation, bumped after every commit
+     * of this process and when a reader sees another process's commit, and the cached
+     * rowid lists of user lists, guarded by lc_mu. */
+    _Atomic uint64_t list_gen;
+    pthread_mutex_t lc_mu;
+    pthread_cond_t lc_cv;
+    struct sq_list_entry *lc_head;
+    size_t lc_bytes, lc_count;
+    uint64_t lc_clock;
 };
 
 struct sq_open_job {
@@ -137,7 +156,8 @@ struct sq_conn {
     int64_t busy_since_ms;  /* when the current wait for the write lock began */
     sqlite3_stmt *stmts[SQ_NSTMTS];
     struct sq_org_slot orgs[SQ_ORG_CACHE];
-    unsigned org_next; /* slot to replace next */
+    unsigned org_next;         /* slot to replace next */
+    int64_t last_data_version; /* PRAGMA data_version at this connection's last list */
 };
 
 static inline struct sq_conn *sq_conn_of(struct roster_conn *c)
@@ -209,6 +229,27 @@ int sq_query_count(struct sq_conn *c, const char *sql, int64_t org_num, const st
                    int64_t *total, struct roster_err *err);
 int sq_query_bind_all(struct sq_conn *c, sqlite3_stmt *s, int64_t org_num, const struct sq_query *q,
                       struct roster_err *err);
+
+/* --- the list cache (sqlite_listcache.c; its DESIGN comment explains validity) --- */
+struct sq_list_entry;
+void sq_list_cache_init(struct sq_store *st);
+void sq_list_cache_free(struct sq_store *st);
+/* The write generation; bumped (thread-safe) after every commit of this process. */
+uint64_t sq_list_gen(struct sq_store *st);
+void sq_list_gen_bump(struct sq_store *st);
+/* Inside the caller's read transaction: runs PRAGMA data_version; *fresh = false (and the
+ * generation is bumped) when it moved since this connection's last look. */
+int sq_list_check_version(struct sq_conn *c, bool *fresh, struct roster_err *err);
+/* The rowids, in id order, of the users that ids_sql ("SELECT num_id FROM users WHERE
+ * org_num = ?<w's clauses> ORDER BY id") returns: the cached entry of generation gen (gen
+ * read before the caller's snapshot began) or one built now from the caller's snapshot
+ * (kept only when fresh). Release *out with sq_list_ids_release. */
+int sq_list_ids_get(struct sq_conn *c, uint64_t gen, bool fresh, int64_t org_num,
+                    const struct sq_query *w, const char *ids_sql, struct sq_list_entry **out,
+                    struct roster_err *err);
+void sq_list_ids_release(struct sq_conn *c, struct sq_list_entry *e);
+int64_t sq_list_ids_count(const struct sq_list_entry *e);
+const int64_t *sq_list_ids_rowids(const struct sq_list_entry *e);
 
 /* Appends the SQL of a cached users statement (built from roster_ufields[]) to b. */
 void sq_users_sql(int id, struct roster_buf *b);

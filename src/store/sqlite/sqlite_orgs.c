@@ -8,9 +8,7 @@
 #include "roster/util.h"
 #include "store/sqlite/sqlite_int.h"
 
-#define ORG_COLS                                                                                   \
-    "num_id, id, name, address, city, region, zip, country, default_state_bulk,"                   \
-    " default_state_app_import, default_state_manual, created_ms"
+#define ORG_COLS SQ_ORG_COLS
 #define KEY_COLS "id, org_id, name, hash, all_orgs, created_ms, revoked_ms"
 
 /* A failed insert of an org or key: duplicate id/hash, or a key for a missing org. */
@@ -97,10 +95,11 @@ int sq_org_get(struct roster_conn *pc, const char *org_id, struct roster_org *ou
                struct roster_arena *a, struct roster_err *err)
 {
     struct sq_conn *c = sq_conn_of(pc);
-    sqlite3_stmt *s = NULL;
-    int code = sq_prepare(c, "SELECT " ORG_COLS " FROM orgs WHERE id = ?1", &s, err);
-    if (code)
-        goto fail;
+    /* cached: read on every Concur list (the company block) */
+    sqlite3_stmt *s = sq_stmt(c, SQ_ORG_GET, err);
+    if (!s)
+        return err ? err->code : ROSTER_EIO;
+    int code = 0;
     sq_bind_str(s, 1, org_id);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)
@@ -110,8 +109,7 @@ int sq_org_get(struct roster_conn *pc, const char *org_id, struct roster_org *ou
                               org_id ? org_id : "");
     else
         code = sq_fail(c, rc, err);
-fail:
-    sqlite3_finalize(s);
+    sqlite3_reset(s);
     return code;
 }
 

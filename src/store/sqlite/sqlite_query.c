@@ -65,6 +65,12 @@ int sq_query_add_filter(struct sq_query *q, const struct roster_filter *f, struc
     case ROSTER_OP_LE:
         roster_buf_printf(&q->where, " AND %s %s ?", col, cmp[f->op]);
         add_value(q, f->key, &f->vals[0]);
+        if (f->op == ROSTER_OP_EQ && (f->key == RU_USERNAME || f->key == RU_EMAIL)) {
+            /* implied by the exact match; lets SQLite find the row through the unique
+             * NOCASE index of the column instead of scanning the organisation */
+            roster_buf_printf(&q->where, " AND %s = ? COLLATE NOCASE", col);
+            add_value(q, f->key, &f->vals[0]);
+        }
         break;
     case ROSTER_OP_BETWEEN:
         roster_buf_printf(&q->where, " AND %s BETWEEN ? AND ?", col);

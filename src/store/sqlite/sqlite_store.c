@@ -92,6 +92,9 @@ static const char *const fixed_sql[SQ_NSTMTS] = {
                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [SQ_MSG_GET] = "SELECT id, kind, source_id, user_id, recipient, content_json, status,"
                    " created_ms FROM messages WHERE org_num = ?1 AND id = ?2",
+    [SQ_BEGIN_READ] = "BEGIN",
+    [SQ_DATA_VERSION] = "PRAGMA data_version",
+    [SQ_ORG_GET] = "SELECT " SQ_ORG_COLS " FROM orgs WHERE id = ?1",
 };
 
 /* the statements prepared on the intake handle */
@@ -384,6 +387,10 @@ static int sq_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
     (void)name;
     struct sq_hook *h = arg;
     struct sq_store *st = h->st;
+    /* a commit to the main file (users, orgs): list cache entries built before it are void
+     * from now on (the intake file holds only job input) */
+    if (h == &st->hooks[0])
+        sq_list_gen_bump(st);
     pthread_mutex_lock(&st->mu);
     st->commits++;
     pthread_cond_broadcast(&st->cv);
@@ -608,9 +615,19 @@ static int load_open_jobs(struct sq_conn *boot, struct sq_store *st, struct rost
     return code;
 }
 
+/* Process-wide SQLite settings, before SQLite initialises: without memory statistics no
+ * allocation takes SQLite's global memory mutex, which every connection (one per thread)
+ * otherwise contends on (measured: a tenth of the time of a 100-user list page). */
+static pthread_once_t sq_global_once = PTHREAD_ONCE_INIT;
+static void sq_global_init(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static int sq_open(const char *url, struct roster_store **out, struct roster_err *err)
 {
     struct sq_conn boot = {0};
+    pthread_once(&sq_global_once, sq_global_init);
     struct sq_store *st = NULL;
     char *ipath = NULL;
     sqlite3_stmt *s = NULL;
@@ -631,6 +648,7 @@ static int sq_open(const char *url, struct roster_store **out, struct roster_err
     pthread_cond_init(&st->cv, NULL);
     pthread_cond_init(&st->ckpt_cv, NULL);
     st->sync_init = true;
+    sq_list_cache_init(st);
     st->hooks[0] = (struct sq_hook){st, 1u};
     st->hooks[1] = (struct sq_hook){st, 2u};
 
@@ -692,6 +710,7 @@ static void sq_close(struct roster_store *pst)
         pthread_mutex_destroy(&st->mu);
         pthread_cond_destroy(&st->cv);
         pthread_cond_destroy(&st->ckpt_cv);
+        sq_list_cache_free(st);
     }
     free(st->leases);
     free(st->open_jobs);
@@ -721,6 +740,7 @@ static int sq_conn_open(struct roster_store *pst, struct roster_conn **out, stru
     }
     c->pub.m = &roster_store_sqlite;
     c->pub.st = pst;
+    c->last_data_version = -1; /* the first list of a connection never trusts the cache */
     *out = &c->pub;
     return 0;
 }

@@ -57,6 +57,11 @@ void sq_users_sql(int id, struct roster_buf *b)
         add_columns(b);
         roster_buf_addstr(b, " FROM users WHERE org_num = ?1 AND id = ?2");
         break;
+    case SQ_USER_BY_NUM:
+        roster_buf_addstr(b, "SELECT ");
+        add_columns(b);
+        roster_buf_addstr(b, " FROM users WHERE num_id = ?1 AND org_num = ?2");
+        break;
     case SQ_USER_UPDATE:
         roster_buf_addstr(b, "UPDATE users SET ");
         for (int i = 0; i < RU_NFIELDS; i++)
@@ -303,6 +308,74 @@ int sq_user_delete(struct roster_conn *pc, const char *org_id, const char *user_
 
 /* --- user_list: struct roster_query -> SQL with bound parameters --- */
 
+/* A list in id order through the list cache (sqlite_listcache.c): the total is the length
+ * of the cached rowid array of these filters, and a page at any offset is that many
+ * primary-key look-ups. Runs in one read transaction, so the rows come from one snapshot. */
+static int list_cached(struct sq_conn *c, int64_t org_num, const char *org_id,
+                       const struct sq_query *w, const struct roster_query *q,
+                       struct roster_arena *a, struct roster_user **out, size_t *n, int64_t *total,
+                       struct roster_err *err)
+{
+    /* read before the snapshot begins: see the DESIGN comment of sqlite_listcache.c */
+    uint64_t gen = sq_list_gen(c->store);
+    struct sq_list_entry *e = NULL;
+    struct roster_buf sql;
+    roster_buf_init(&sql);
+    int code = sq_exec_cached(c, SQ_BEGIN_READ, err);
+    if (code)
+        return code;
+    bool fresh = false;
+    code = sq_list_check_version(c, &fresh, err);
+    if (code)
+        goto done;
+    roster_buf_printf(&sql, "SELECT num_id FROM users WHERE org_num = ?%s ORDER BY id",
+                      w->where.data ? w->where.data : "");
+    code = sq_list_ids_get(c, gen, fresh, org_num, w, sql.data, &e, err);
+    if (code)
+        goto done;
+    int64_t count = sq_list_ids_count(e);
+    const int64_t *rowids = sq_list_ids_rowids(e);
+    if (total && q->want_total)
+        *total = count;
+    int64_t from = q->skip > 0 ? q->skip : 0;
+    int64_t to = count;
+    if (q->limit >= 0 && from < count && q->limit < count - from)
+        to = from + q->limit;
+    if (from >= to)
+        goto done;
+    sqlite3_stmt *s = sq_stmt(c, SQ_USER_BY_NUM, err);
+    if (!s) {
+        code = err ? err->code : ROSTER_EIO;
+        goto done;
+    }
+    struct roster_user *v = roster_arena_alloc(a, (size_t)(to - from) * sizeof(*v));
+    size_t len = 0;
+    for (int64_t i = from; i < to; i++) {
+        sqlite3_bind_int64(s, 1, rowids[i]);
+        sqlite3_bind_int64(s, 2, org_num);
+        int rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW)
+            read_user(s, org_id, &v[len++], a);
+        sqlite3_reset(s);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+            code = sq_fail(c, rc, err);
+            goto done;
+        }
+    }
+    *out = v;
+    *n = len;
+done:
+    sq_list_ids_release(c, e);
+    roster_buf_release(&sql);
+    if (code) {
+        sq_exec_cached(c, SQ_ROLLBACK, NULL);
+        *out = NULL;
+        *n = 0;
+        return code;
+    }
+    return sq_exec_cached(c, SQ_COMMIT, err);
+}
+
 int sq_user_list(struct roster_conn *pc, const char *org_id, const struct roster_query *q,
                  struct roster_arena *a, struct roster_user **out, size_t *n, int64_t *total,
                  struct roster_err *err)
@@ -344,6 +417,13 @@ int sq_user_list(struct roster_conn *pc, const char *org_id, const struct roster
             sq_query_add_bind(&w, false, 0, q->search);
         }
         roster_buf_addch(&w.where, ')');
+    }
+
+    /* id order without a search, outside a caller's transaction: through the list cache */
+    if (q->nsorts == 0 && !(q->search && q->search[0]) && c->store &&
+        sqlite3_get_autocommit(c->db)) {
+        code = list_cached(c, org_num, org_id, &w, q, a, out, n, total, err);
+        goto done;
     }
 
     if (total && q->want_total) {

@@ -1,0 +1,342 @@
+/* SQLite store: the list cache, which makes a deep page and the total of a user list cost
+ * O(page) instead of O(offset) and O(matches). For one (organisation, filters) it keeps the
+ * rowids of every matching user in id order and their count; a page at any offset is then
+ * `limit` primary-key look-ups, and the total is the array's length.
+ *
+ * DESIGN
+ * - Validity: a store-wide write generation (st->list_gen). The commit hook of every
+ *   connection of this process (sq_wal_hook, which SQLite calls after the commit is
+ *   visible and before the writer's call returns) bumps it, and so does a reader that sees
+ *   the file changed behind its back (PRAGMA data_version differs from what its connection
+ *   saw last: another process, e.g. an offline CLI command, committed). An entry is tagged
+ *   with the generation its builder read BEFORE its read snapshot began, and is used only
+ *   by a reader that read the same generation, also before its snapshot began. So an entry
+ *   is never older than a write that was acknowledged before the reader started: that write
+ *   bumped the generation before it was acknowledged, hence before the entry's builder read
+ *   the generation, hence before the builder's snapshot began.
+ * - A reader whose connection just noticed an outside change (data_version moved) neither
+ *   uses nor stores an entry: it builds a private one from its own snapshot. A connection
+ *   inside a transaction never comes here (its own uncommitted writes would leak).
+ * - Threads: entries live in one list per store under lc_mu. An entry is immutable once
+ *   built and reference-counted, so readers use its rowids without the lock while another
+ *   thread evicts it. Only one thread builds an entry for a (key, generation); the others
+ *   wait for it (lc_cv) instead of scanning the same rows at the same time.
+ * - Memory: at most SQ_LC_MAX_BYTES of rowids and SQ_LC_MAX_ENTRIES entries; entries of an
+ *   older generation are dropped first (they can never be valid again), then the least
+ *   recently used. A larger result is built privately for its request and not kept.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "roster/util.h"
+#include "store/sqlite/sqlite_int.h"
+
+#define SQ_LC_MAX_ENTRIES 64
+#define SQ_LC_MAX_BYTES (256u * 1024u * 1024u)
+
+struct sq_list_entry {
+    struct sq_list_entry *next;
+    uint64_t gen; /* the generation it was built at */
+    int64_t org_num;
+    char *key; /* the filters: WHERE text and bound values */
+    size_t keylen;
+    int64_t n;       /* matching rows */
+    int64_t *rowids; /* n rowids in id order */
+    size_t cap;
+    size_t charged; /* bytes counted in lc_bytes (0 until built) */
+    int refs;       /* the cache's reference (while listed) + one per reader */
+    bool building;  /* its builder has not finished yet */
+    bool failed;    /* its build failed: waiters retry */
+    bool listed;
+    uint64_t used; /* lc_clock at the last use, for LRU eviction */
+};
+
+void sq_list_cache_init(struct sq_store *st)
+{
+    atomic_init(&st->list_gen, 1);
+    pthread_mutex_init(&st->lc_mu, NULL);
+    pthread_cond_init(&st->lc_cv, NULL);
+    st->lc_head = NULL;
+    st->lc_bytes = 0;
+    st->lc_count = 0;
+    st->lc_clock = 0;
+}
+
+static void entry_free(struct sq_list_entry *e)
+{
+    if (!e)
+        return;
+    free(e->key);
+    free(e->rowids);
+    free(e);
+}
+
+void sq_list_cache_free(struct sq_store *st)
+{
+    struct sq_list_entry *e = st->lc_head;
+    while (e) {
+        struct sq_list_entry *next = e->next;
+        entry_free(e);
+        e = next;
+    }
+    st->lc_head = NULL;
+    pthread_mutex_destroy(&st->lc_mu);
+    pthread_cond_destroy(&st->lc_cv);
+}
+
+void sq_list_gen_bump(struct sq_store *st)
+{
+    atomic_fetch_add(&st->list_gen, 1);
+}
+
+uint64_t sq_list_gen(struct sq_store *st)
+{
+    return atomic_load(&st->list_gen);
+}
+
+int sq_list_check_version(struct sq_conn *c, bool *fresh, struct roster_err *err)
+{
+    sqlite3_stmt *s = sq_stmt(c, SQ_DATA_VERSION, err);
+    if (!s)
+        return err ? err->code : ROSTER_EIO;
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+        int code = sq_fail(c, rc, err);
+        sqlite3_reset(s);
+        return code;
+    }
+    int64_t dv = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    *fresh = dv == c->last_data_version;
+    if (!*fresh) {
+        c->last_data_version = dv;
+        sq_list_gen_bump(c->store);
+    }
+    return 0;
+}
+
+/* Unlinks e from the list (lc_mu held) and drops the cache's reference. */
+static void unlink_entry(struct sq_store *st, struct sq_list_entry *e)
+{
+    for (struct sq_list_entry **p = &st->lc_head; *p; p = &(*p)->next) {
+        if (*p != e)
+            continue;
+        *p = e->next;
+        e->listed = false;
+        st->lc_bytes -= e->charged;
+        e->charged = 0;
+        st->lc_count--;
+        if (--e->refs == 0)
+            entry_free(e);
+        return;
+    }
+}
+
+/* Drops entries of generations before gen, then least recently used ones until one more
+ * entry of `bytes` fits (lc_mu held). Entries being built are kept. */
+static void make_room(struct sq_store *st, uint64_t gen, size_t bytes)
+{
+    struct sq_list_entry *e = st->lc_head;
+    while (e) {
+        struct sq_list_entry *next = e->next;
+        if (e->gen < gen && !e->building)
+            unlink_entry(st, e);
+        e = next;
+    }
+    while (st->lc_count >= SQ_LC_MAX_ENTRIES || st->lc_bytes + bytes > SQ_LC_MAX_BYTES) {
+        struct sq_list_entry *lru = NULL;
+        for (e = st->lc_head; e; e = e->next)
+            if (!e->building && (!lru || e->used < lru->used))
+                lru = e;
+        if (!lru)
+            break;
+        unlink_entry(st, lru);
+    }
+}
+
+static int grow(struct sq_list_entry *e)
+{
+    size_t cap = e->cap ? 2 * e->cap : 1024;
+    int64_t *v = realloc(e->rowids, cap * sizeof(*v));
+    if (!v)
+        return -1;
+    e->rowids = v;
+    e->cap = cap;
+    return 0;
+}
+
+/* Runs ids_sql (parameters: org_num then w's values) and collects the rowids into e. */
+static int build(struct sq_conn *c, const char *ids_sql, int64_t org_num, const struct sq_query *w,
+                 struct sq_list_entry *e, struct roster_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int code = sq_prepare(c, ids_sql, &s, err);
+    if (!code)
+        code = sq_query_bind_all(c, s, org_num, w, err);
+    int rc = SQLITE_DONE;
+    while (!code && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if ((size_t)e->n == e->cap && grow(e) != 0) {
+            code = roster_err_set(err, ROSTER_ENOMEM, "out of memory");
+            break;
+        }
+        e->rowids[e->n++] = sqlite3_column_int64(s, 0);
+    }
+    if (!code && rc != SQLITE_DONE)
+        code = sq_fail(c, rc, err);
+    sqlite3_finalize(s);
+    return code;
+}
+
+/* The cache key of w: its WHERE text, then each bound value with its type and length. */
+static char *make_key(const struct sq_query *w, size_t *len)
+{
+    struct roster_buf b;
+    roster_buf_init(&b);
+    roster_buf_addstr(&b, w->where.data ? w->where.data : "");
+    for (size_t i = 0; i < w->nbinds; i++) {
+        const struct sq_qbind *v = &w->binds[i];
+        if (v->is_int)
+            roster_buf_printf(&b, "%ci%lld", '\0', (long long)v->i);
+        else if (!v->s)
+            roster_buf_printf(&b, "%cn", '\0');
+        else {
+            roster_buf_printf(&b, "%cs%zu:", '\0', strlen(v->s));
+            roster_buf_addstr(&b, v->s);
+        }
+    }
+    if (!b.data)
+        roster_buf_addstr(&b, "");
+    return roster_buf_detach(&b, len);
+}
+
+int sq_list_ids_get(struct sq_conn *c, uint64_t gen, bool fresh, int64_t org_num,
+                    const struct sq_query *w, const char *ids_sql, struct sq_list_entry **out,
+                    struct roster_err *err)
+{
+    struct sq_store *st = c->store;
+    *out = NULL;
+    struct sq_list_entry *e = calloc(1, sizeof(*e));
+    if (!e)
+        return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
+    e->key = make_key(w, &e->keylen);
+    e->gen = gen;
+    e->org_num = org_num;
+    e->refs = 1;
+    if (!fresh) {
+        /* private: this snapshot saw a change that other entries may not have */
+        int code = build(c, ids_sql, org_num, w, e, err);
+        if (code) {
+            entry_free(e);
+            return code;
+        }
+        *out = e;
+        return 0;
+    }
+
+    pthread_mutex_lock(&st->lc_mu);
+    for (;;) {
+        struct sq_list_entry *hit = NULL;
+        for (struct sq_list_entry *x = st->lc_head; x; x = x->next) {
+            if (x->org_num == org_num && x->keylen == e->keylen &&
+                memcmp(x->key, e->key, e->keylen) == 0) {
+                hit = x;
+                break;
+            }
+        }
+        if (hit && hit->gen == gen && hit->building) {
+            pthread_cond_wait(&st->lc_cv, &st->lc_mu);
+            continue; /* look again: it may have failed or been evicted */
+        }
+        if (hit && hit->gen == gen) {
+            hit->refs++;
+            hit->used = ++st->lc_clock;
+            pthread_mutex_unlock(&st->lc_mu);
+            entry_free(e);
+            *out = hit;
+            return 0;
+        }
+        if (hit && hit->gen > gen) {
+            /* a newer generation is cached: build ours privately, keep theirs */
+            pthread_mutex_unlock(&st->lc_mu);
+            int code = build(c, ids_sql, org_num, w, e, err);
+            if (code) {
+                entry_free(e);
+                return code;
+            }
+            *out = e;
+            return 0;
+        }
+        if (hit)
+            unlink_entry(st, hit); /* an older generation: never valid again */
+        break;
+    }
+    /* list the entry as being built, so that others with the same key wait for it */
+    make_room(st, gen, 0);
+    e->building = true;
+    e->listed = true;
+    e->refs = 2; /* the cache's and ours */
+    e->used = ++st->lc_clock;
+    e->next = st->lc_head;
+    st->lc_head = e;
+    st->lc_count++;
+    pthread_mutex_unlock(&st->lc_mu);
+
+    int code = build(c, ids_sql, org_num, w, e, err);
+
+    if (!code && e->n > 0 && (size_t)e->n < e->cap) {
+        int64_t *v = realloc(e->rowids, (size_t)e->n * sizeof(*v));
+        if (v) {
+            e->rowids = v;
+            e->cap = (size_t)e->n;
+        }
+    }
+    pthread_mutex_lock(&st->lc_mu);
+    if (code) {
+        e->failed = true;
+        if (e->listed)
+            unlink_entry(st, e); /* waiters find no entry and build themselves */
+    } else if (e->listed) {
+        size_t bytes = e->cap * sizeof(int64_t);
+        make_room(st, gen, bytes); /* still marked building: not evicted itself */
+        if (st->lc_bytes + bytes > SQ_LC_MAX_BYTES) {
+            unlink_entry(st, e); /* too big to keep: serves this request only */
+        } else {
+            e->charged = bytes;
+            st->lc_bytes += bytes;
+        }
+    }
+    e->building = false;
+    pthread_cond_broadcast(&st->lc_cv);
+    if (code) {
+        if (--e->refs == 0)
+            entry_free(e);
+        pthread_mutex_unlock(&st->lc_mu);
+        return code;
+    }
+    pthread_mutex_unlock(&st->lc_mu);
+    *out = e;
+    return 0;
+}
+
+void sq_list_ids_release(struct sq_conn *c, struct sq_list_entry *e)
+{
+    if (!e)
+        return;
+    struct sq_store *st = c->store;
+    pthread_mutex_lock(&st->lc_mu);
+    bool last = --e->refs == 0;
+    pthread_mutex_unlock(&st->lc_mu);
+    if (last)
+        entry_free(e);
+}
+
+int64_t sq_list_ids_count(const struct sq_list_entry *e)
+{
+    return e->n;
+}
+
+const int64_t *sq_list_ids_rowids(const struct sq_list_entry *e)
+{
+    return e->rowids;
+}
