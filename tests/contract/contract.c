@@ -873,6 +873,209 @@ static void test_list(void)
     }
 }
 
+/* --- list paging and totals under writes (the SQLite list cache must never be stale) --- */
+
+static struct roster_org org_p;
+
+/* Lists org_p on connection c with q; returns the count of rows and writes the usernames
+ * joined by ',' into *names (arena). -1 on error. */
+static long plist(struct roster_conn *c, const struct roster_query *q, int64_t *total,
+                  const char **names)
+{
+    struct roster_err err = {0};
+    struct roster_user *rows = NULL;
+    size_t n = 0;
+    if (roster_store_user_list(c, org_p.id, q, &A, &rows, &n, total, &err)) {
+        fprintf(stderr, "    user_list: %s (%s)\n", err.msg, err.detail);
+        return -1;
+    }
+    struct roster_buf b;
+    roster_buf_init(&b);
+    roster_buf_addstr(&b, "");
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            roster_buf_addch(&b, ',');
+        roster_buf_addstr(&b, rows[i].f[RU_USERNAME] ? rows[i].f[RU_USERNAME] : "(null)");
+        if (strcmp(rows[i].org_id, org_p.id) != 0)
+            roster_buf_addstr(&b, "(other org)");
+    }
+    if (names)
+        *names = roster_arena_strdup(&A, b.data);
+    roster_buf_release(&b);
+    return (long)n;
+}
+
+/* The total of org_p's users matching one optional filter, read on connection c. */
+static int64_t ptotal(struct roster_conn *c, int key, int op, struct roster_qval *v)
+{
+    struct roster_query q;
+    qinit(&q);
+    q.limit = 0;
+    q.want_total = true;
+    if (v)
+        qfilter(&q, key, op, v, 1);
+    int64_t total = -7;
+    if (plist(c, &q, &total, NULL) < 0)
+        return -1;
+    return total;
+}
+
+#define NP 300
+
+static void test_list_paging_writes(void)
+{
+    struct roster_err err = {0};
+    make_org(&org_p, "Org P");
+    static struct roster_user pu[NP];
+    static char names[NP][32], emails[NP][48];
+    /* created in a scrambled order: the list order is the id order, not the insert order */
+    for (int k = 0; k < NP; k++) {
+        int i = (k * 7) % NP;
+        snprintf(names[i], sizeof(names[i]), "p%03d", i);
+        snprintf(emails[i], sizeof(emails[i]), "p%03d@p.test", i);
+        make_user(&pu[i], names[i], emails[i]);
+        user_id_for(pu[i].id, org_p.id, i + 1);
+        pu[i].f[RU_LAST_NAME] = i % 3 == 0 ? "Three" : "Other";
+        pu[i].state = i % 5 == 0 ? ROSTER_SUSPENDED : ROSTER_ACTIVATED;
+        CHECK_EQ_INT(create(org_p.id, &pu[i], &err), 0);
+    }
+
+    /* pages of 7 from every offset: each user exactly once, in id order, total stable */
+    struct roster_buf all;
+    roster_buf_init(&all);
+    roster_buf_addstr(&all, "");
+    for (int i = 0; i < NP; i++) {
+        if (i)
+            roster_buf_addch(&all, ',');
+        roster_buf_addstr(&all, names[i]);
+    }
+    struct roster_buf got;
+    roster_buf_init(&got);
+    roster_buf_addstr(&got, "");
+    bool totals_ok = true;
+    for (int off = 0; off < NP + 7; off += 7) {
+        struct roster_query q;
+        qinit(&q);
+        q.skip = off;
+        q.limit = 7;
+        q.want_total = true;
+        int64_t total = 0;
+        const char *page = NULL;
+        long n = plist(conn, &q, &total, &page);
+        totals_ok = totals_ok && total == NP;
+        if (n > 0) {
+            if (got.len)
+                roster_buf_addch(&got, ',');
+            roster_buf_addstr(&got, page);
+        }
+    }
+    CHECK(totals_ok);
+    CHECK_EQ_STR(got.data, all.data);
+    roster_buf_release(&got);
+    roster_buf_release(&all);
+
+    /* filtered pages: offsets count matching rows only */
+    struct roster_query q;
+    qinit(&q);
+    qfilter(&q, RU_LAST_NAME, ROSTER_OP_EQ, svals(1, "Three"), 1);
+    qfilter(&q, RQ_STATE, ROSTER_OP_EQ, ivals(1, (int64_t)ROSTER_ACTIVATED), 1);
+    q.skip = 2;
+    q.limit = 3;
+    q.want_total = true;
+    int64_t total = 0;
+    const char *page = NULL;
+    CHECK_EQ_INT(plist(conn, &q, &total, &page), 3);
+    CHECK_EQ_STR(page, "p009,p012,p018"); /* 3, 6, 9, 12, 18 match (0 and 15 are suspended) */
+    CHECK_EQ_INT(total, 80);              /* multiples of 3 below 300 (100) but not of 15 (20) */
+
+    struct roster_qval *three = svals(1, "Three");
+    struct roster_qval *active = ivals(1, (int64_t)ROSTER_ACTIVATED);
+    CHECK_EQ_INT(ptotal(conn, -1, 0, NULL), NP);
+    CHECK_EQ_INT(ptotal(conn, RQ_STATE, ROSTER_OP_EQ, active), 240);
+    CHECK_EQ_INT(ptotal(conn, RU_LAST_NAME, ROSTER_OP_EQ, three), 100);
+
+    /* every kind of write shows in the next list of the same connection */
+    struct roster_user nu;
+    make_user(&nu, "p-new", "p-new@p.test");
+    nu.f[RU_LAST_NAME] = "Three";
+    CHECK_EQ_INT(create(org_p.id, &nu, &err), 0);
+    CHECK_EQ_INT(ptotal(conn, -1, 0, NULL), NP + 1);
+    CHECK_EQ_INT(ptotal(conn, RU_LAST_NAME, ROSTER_OP_EQ, three), 101);
+    struct roster_user s1 = pu[3];
+    s1.set = ROSTER_USET_STATE; /* the state-only update path */
+    s1.state = ROSTER_SUSPENDED;
+    CHECK_EQ_INT(roster_store_user_update(conn, org_p.id, &s1, &err), 0);
+    CHECK_EQ_INT(ptotal(conn, RQ_STATE, ROSTER_OP_EQ, active), 240);
+    struct roster_user s2 = pu[6];
+    s2.f[RU_LAST_NAME] = "Renamed";
+    CHECK_EQ_INT(roster_store_user_update(conn, org_p.id, &s2, &err), 0);
+    CHECK_EQ_INT(ptotal(conn, RU_LAST_NAME, ROSTER_OP_EQ, three), 100);
+    CHECK_EQ_INT(roster_store_user_delete(conn, org_p.id, pu[9].id, &err), 0);
+    CHECK_EQ_INT(ptotal(conn, -1, 0, NULL), NP);
+    CHECK_EQ_INT(ptotal(conn, RU_LAST_NAME, ROSTER_OP_EQ, three), 99);
+    qinit(&q);
+    q.skip = NP - 2;
+    q.limit = 10;
+    CHECK_EQ_INT(plist(conn, &q, NULL, &page), 2);
+    CHECK_EQ_STR(page, "p299,p-new");
+
+    /* writes on another connection of the same store, and on another handle of the same
+     * store (as another process would write it), show in this connection's next list */
+    struct roster_conn *c2 = NULL;
+    CHECK_EQ_INT(roster_conn_open(st, &c2, &err), 0);
+    struct roster_store *st3 = NULL;
+    struct roster_conn *c3 = NULL;
+    CHECK_EQ_INT(roster_store_open(url, &st3, &err), 0);
+    if (st3)
+        CHECK_EQ_INT(roster_conn_open(st3, &c3, &err), 0);
+    if (c2 && c3) {
+        CHECK_EQ_INT(ptotal(c2, -1, 0, NULL), NP); /* c2 and c3 have looked once */
+        CHECK_EQ_INT(ptotal(c3, -1, 0, NULL), NP);
+        CHECK_EQ_INT(roster_store_user_delete(c2, org_p.id, pu[12].id, &err), 0);
+        CHECK_EQ_INT(ptotal(conn, -1, 0, NULL), NP - 1);
+        CHECK_EQ_INT(ptotal(c3, -1, 0, NULL), NP - 1);
+        CHECK_EQ_INT(roster_store_user_delete(c3, org_p.id, pu[15].id, &err), 0);
+        CHECK_EQ_INT(ptotal(conn, -1, 0, NULL), NP - 2);
+        CHECK_EQ_INT(ptotal(c2, -1, 0, NULL), NP - 2);
+        CHECK_EQ_INT(ptotal(conn, RU_LAST_NAME, ROSTER_OP_EQ, three), 97);
+        struct roster_user s3 = pu[18];
+        s3.set = ROSTER_USET_STATE;
+        s3.state = ROSTER_SUSPENDED;
+        CHECK_EQ_INT(roster_store_user_update(c3, org_p.id, &s3, &err), 0);
+        CHECK_EQ_INT(ptotal(conn, RQ_STATE, ROSTER_OP_EQ, active), 237);
+        CHECK_EQ_INT(ptotal(c2, RQ_STATE, ROSTER_OP_EQ, active), 237);
+    }
+
+    /* a transaction: its own uncommitted rows are listed inside it, never after a rollback,
+     * and others never see them */
+    CHECK_EQ_INT(roster_store_begin(conn, &err), 0);
+    struct roster_user tu;
+    make_user(&tu, "p-txn", "p-txn@p.test");
+    tu.f[RU_LAST_NAME] = "Three";
+    CHECK_EQ_INT(create(org_p.id, &tu, &err), 0);
+    CHECK_EQ_INT(ptotal(conn, -1, 0, NULL), NP - 1);
+    CHECK_EQ_INT(ptotal(conn, RU_LAST_NAME, ROSTER_OP_EQ, three), 98);
+    if (c2)
+        CHECK_EQ_INT(ptotal(c2, -1, 0, NULL), NP - 2);
+    roster_store_rollback(conn);
+    CHECK_EQ_INT(ptotal(conn, -1, 0, NULL), NP - 2);
+    CHECK_EQ_INT(ptotal(conn, RU_LAST_NAME, ROSTER_OP_EQ, three), 97);
+    if (c2)
+        CHECK_EQ_INT(ptotal(c2, -1, 0, NULL), NP - 2);
+    CHECK_EQ_INT(roster_store_begin(conn, &err), 0);
+    make_user(&tu, "p-txn2", "p-txn2@p.test");
+    CHECK_EQ_INT(create(org_p.id, &tu, &err), 0);
+    CHECK_EQ_INT(roster_store_commit(conn, &err), 0);
+    CHECK_EQ_INT(ptotal(conn, -1, 0, NULL), NP - 1);
+    if (c2)
+        CHECK_EQ_INT(ptotal(c2, -1, 0, NULL), NP - 1);
+    if (c3)
+        CHECK_EQ_INT(ptotal(c3, -1, 0, NULL), NP - 1);
+    roster_conn_close(c3);
+    roster_store_close(st3);
+    roster_conn_close(c2);
+}
+
 /* --- bulk jobs --- */
 
 static int claim(int64_t now, int64_t lease, struct roster_chunk *ch)
@@ -2333,6 +2536,7 @@ int main(int argc, char **argv)
     test_state_only_update();
     test_transactions();
     test_list();
+    test_list_paging_writes();
     test_jobs();
     test_concurrent_claims();
     test_submit_during_write();
