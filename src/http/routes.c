@@ -2,6 +2,7 @@
  * `roster routes` prints it; docs are checked against it. */
 #include "roster/http.h"
 
+#include "dialect/admin/admin.h"
 #include "dialect/concur/concur.h"
 #include "dialect/jumpcloud/jumpcloud.h"
 
@@ -55,6 +56,11 @@ const struct roster_route roster_routes[] = {
     {"GET", "/users", CONCUR, concur_users_list, 0,
      "SAP Concur: list users (offset, limit, exact filters, total)"},
     {"GET", "/users/", CONCUR, concur_users_list, 0, "SAP Concur: list users (the same as /users)"},
+
+    {"GET", "/admin/orgs/{id}", &roster_admin_dialect, admin_org_get, 0,
+     "roster admin: an organisation's name and company block"},
+    {"PATCH", "/admin/orgs/{id}", &roster_admin_dialect, admin_org_patch, JSON,
+     "roster admin: set an organisation's name and company block"},
 };
 
 const size_t roster_nroutes = sizeof(roster_routes) / sizeof(roster_routes[0]);

@@ -378,3 +378,47 @@ test('writes show in the very next page and total (nothing stale)', async () => 
     assert.equal((await page('lastname=Zebra&limit=0')).total, 31);
     assert.equal((await page('limit=0')).total, beforeAll.total + 30);
 });
+
+test('the company block through the admin API: PATCH /admin/orgs/{id}, own organisation only', async () => {
+    const call = async (method, path, body, key = keyA) => {
+        const res = await fetch(srv.url + path, {
+            method,
+            headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+            body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+        });
+        const text = await res.text();
+        return { status: res.status, json: text ? JSON.parse(text) : undefined, text };
+    };
+    let r = await call('PATCH', `/admin/orgs/${orgA}`, { name: 'Acme Travel', address: '1 Main St', city: 'Springfield', state: 'IL', zip: '62701', country: 'US' });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.id, orgA);
+    assert.equal(r.json.city, 'Springfield');
+    let p = await page('limit=1');
+    assert.deepEqual(p.company, { name: 'Acme Travel', address: '1 Main St', city: 'Springfield', state: 'IL', zip: '62701', country: 'US' });
+    r = await call('PATCH', `/admin/orgs/${orgA}`, { zip: null, city: 'Chicago' });
+    assert.equal(r.status, 200, r.text);
+    p = await page('limit=1');
+    assert.deepEqual(p.company, { name: 'Acme Travel', address: '1 Main St', city: 'Chicago', state: 'IL', zip: null, country: 'US' });
+    r = await call('GET', `/admin/orgs/${orgA}`);
+    assert.equal(r.status, 200);
+    assert.equal(r.json.city, 'Chicago');
+    assert.equal(r.json.zip, null);
+
+    for (const [body, re] of [[{ zip: 5 }, /zip must be a string/], [{ street: 'x' }, /unknown field "street"/], ['[1]', /JSON object/], ['{', /invalid JSON/]]) {
+        r = await call('PATCH', `/admin/orgs/${orgA}`, body);
+        assert.equal(r.status, 400, r.text);
+        assert.equal(r.json.code, 400);
+        assert.match(r.json.message, re);
+    }
+    // another organisation's key: 404, as if it did not exist, and nothing changes
+    r = await call('PATCH', `/admin/orgs/${orgA}`, { name: 'Hijacked' }, keyB);
+    assert.equal(r.status, 404, r.text);
+    assert.equal((await call('GET', `/admin/orgs/${orgA}`, undefined, keyB)).status, 404);
+    assert.equal((await call('GET', '/admin/orgs/0123456789abcdef01234567')).status, 404);
+    assert.equal((await page('limit=1')).company.name, 'Acme Travel');
+    r = await call('PATCH', `/admin/orgs/${orgB}`, { name: 'B Corp' }, keyB);
+    assert.equal(r.status, 200, r.text);
+    assert.equal((await page('limit=1', keyB)).company.name, 'B Corp');
+    const noKey = await fetch(`${srv.url}/admin/orgs/${orgA}`);
+    assert.equal(noKey.status, 401);
+});
