@@ -25,6 +25,9 @@ struct roster_config {
     size_t max_body;       /* bytes */
     int log_level;
     int http_threads;
+    /* HTTPS: PEM text of the certificate chain and its private key (both or neither);
+     * NULL = plain HTTP. */
+    const char *tls_cert_pem, *tls_key_pem;
 };
 
 /* Server-wide state, shared by every thread (read-only after start, except jobs). */

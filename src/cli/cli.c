@@ -20,7 +20,7 @@ struct subcommand {
 static const struct subcommand commands[] = {
     {"serve", roster_cmd_serve,
      "serve [--listen HOST:PORT] [--store PATH|URL] [--workers N] [--max-body BYTES] "
-     "[--log-level debug|info|warn|error]"},
+     "[--log-level debug|info|warn|error] [--tls-cert PEM_FILE --tls-key PEM_FILE]"},
     {"org", roster_cmd_org,
      "org create NAME | org list | org set ORG_ID [--name N] [--address A] [--city C] "
      "[--state S] [--zip Z] [--country C]   [--store PATH|URL]"},
@@ -35,9 +35,10 @@ static void usage(FILE *f)
     fprintf(f, "usage: roster <command> [options]\n\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         fprintf(f, "  roster %s\n", commands[i].usage);
-    fprintf(f, "\nEvery option also reads an environment variable: ROSTER_LISTEN, ROSTER_STORE,\n"
-               "ROSTER_WORKERS, ROSTER_MAX_BODY, ROSTER_LOG_LEVEL. ROSTER_BOOTSTRAP_KEY sets the\n"
-               "first admin key of a fresh store.\n");
+    fprintf(f,
+            "\nEvery option also reads an environment variable: ROSTER_LISTEN, "
+            "ROSTER_STORE,\nROSTER_WORKERS, ROSTER_MAX_BODY, ROSTER_LOG_LEVEL, ROSTER_TLS_CERT, "
+            "ROSTER_TLS_KEY.\nROSTER_BOOTSTRAP_KEY sets the first admin key of a fresh store.\n");
 }
 
 int roster_cli_main(int argc, char **argv)

@@ -32,6 +32,33 @@ static int parse_size(const char *what, const char *s, int64_t min, int64_t *out
     return 0;
 }
 
+/* Reads a whole (small) file into a NUL-terminated heap string; prints what failed. */
+static char *read_file(const char *what, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "roster: cannot read %s %s: %s\n", what, path, strerror(errno));
+        return NULL;
+    }
+    struct roster_buf b;
+    roster_buf_init(&b);
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && b.len < (1u << 20))
+        roster_buf_add(&b, chunk, n);
+    bool bad = ferror(f) != 0;
+    fclose(f);
+    if (bad || b.len == 0 || b.len >= (1u << 20)) {
+        fprintf(stderr, "roster: %s %s is %s\n", what, path,
+                bad     ? "unreadable"
+                : b.len ? "too large"
+                        : "empty");
+        roster_buf_release(&b);
+        return NULL;
+    }
+    return roster_buf_detach(&b, NULL);
+}
+
 /* One serving process per SQLite file: a second one would reset the first one's leases. */
 static int lock_embedded_store(const char *url)
 {
@@ -96,6 +123,8 @@ int roster_cmd_serve(int argc, char **argv)
         {"max-body", required_argument, NULL, 'b'},
         {"log-level", required_argument, NULL, 'v'},
         {"http-threads", required_argument, NULL, 't'},
+        {"tls-cert", required_argument, NULL, 'C'},
+        {"tls-key", required_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -108,6 +137,8 @@ int roster_cmd_serve(int argc, char **argv)
     const char *max_body = env_or("ROSTER_MAX_BODY", "33554432");
     const char *level = env_or("ROSTER_LOG_LEVEL", "info");
     const char *http_threads = env_or("ROSTER_HTTP_THREADS", NULL);
+    const char *tls_cert = env_or("ROSTER_TLS_CERT", NULL);
+    const char *tls_key = env_or("ROSTER_TLS_KEY", NULL);
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -130,9 +161,16 @@ int roster_cmd_serve(int argc, char **argv)
         case 't':
             http_threads = optarg;
             break;
+        case 'C':
+            tls_cert = optarg;
+            break;
+        case 'K':
+            tls_key = optarg;
+            break;
         case 'h':
             printf("usage: roster serve [--listen HOST:PORT] [--store PATH|URL] [--workers N] "
-                   "[--max-body BYTES] [--log-level debug|info|warn|error]\n");
+                   "[--max-body BYTES] [--log-level debug|info|warn|error] "
+                   "[--tls-cert PEM_FILE --tls-key PEM_FILE]\n");
             return 0;
         default:
             return 2;
@@ -162,6 +200,21 @@ int roster_cmd_serve(int argc, char **argv)
         return 2;
     }
     roster_log_set_level(app.cfg.log_level);
+    if ((tls_cert != NULL) != (tls_key != NULL)) {
+        fprintf(stderr, "roster: --tls-cert and --tls-key go together (one of them is missing)\n");
+        return 2;
+    }
+    char *cert_pem = NULL, *key_pem = NULL;
+    if (tls_cert) {
+        cert_pem = read_file("--tls-cert", tls_cert);
+        key_pem = cert_pem ? read_file("--tls-key", tls_key) : NULL;
+        if (!key_pem) {
+            free(cert_pem);
+            return 2;
+        }
+        app.cfg.tls_cert_pem = cert_pem;
+        app.cfg.tls_key_pem = key_pem;
+    }
 
     /* Block the stop signals in every thread; the main thread waits for them below. */
     sigset_t stop_sigs;
@@ -178,6 +231,8 @@ int roster_cmd_serve(int argc, char **argv)
     if (roster_store_open(app.cfg.store_url, &app.store, &err) != 0) {
         fprintf(stderr, "roster: cannot open store %s: %s %s\n", app.cfg.store_url, err.msg,
                 err.detail);
+        free(cert_pem);
+        free(key_pem);
         return 1;
     }
     if ((roster_store_flags(app.store) & ROSTER_STORE_EMBEDDED) &&
@@ -216,7 +271,7 @@ int roster_cmd_serve(int argc, char **argv)
         *colon = '\0';
     if (!host[0] || strcmp(host, "0.0.0.0") == 0)
         snprintf(host, sizeof(host), "127.0.0.1");
-    printf("listening http://%s:%d\n", host, roster_server_port(srv));
+    printf("listening %s://%s:%d\n", cert_pem ? "https" : "http", host, roster_server_port(srv));
     fflush(stdout);
     roster_log(ROSTER_LOG_INFO, "listening", "addr=%s:%d store=%s workers=%d", host,
                roster_server_port(srv), app.cfg.store_url, app.cfg.workers);
@@ -231,6 +286,8 @@ done:
     roster_jobs_stop(app.jobs);           /* and workers finish or roll back their chunk */
     roster_conn_close(c);
     roster_store_close(app.store);
+    free(cert_pem);
+    free(key_pem);
     if (rc == 0)
         roster_log(ROSTER_LOG_INFO, "stopped", "exit=%d", rc);
     return rc;

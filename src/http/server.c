@@ -578,14 +578,36 @@ int roster_server_start(struct roster_app *app, struct roster_server **out, stru
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     unsigned threads = app->cfg.http_threads > 0 ? (unsigned)app->cfg.http_threads : 4;
+    /* TLS (libmicrohttpd's GnuTLS): the PEM texts stay in app->cfg for the daemon's life.
+     * Without TLS the two options are skipped (MHD_OPTION_ARRAY of nothing). */
+    bool tls = app->cfg.tls_cert_pem && app->cfg.tls_key_pem;
+    struct MHD_OptionItem tls_opts[] = {
+        {tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)app->cfg.tls_cert_pem},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)app->cfg.tls_key_pem},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    if (tls) {
+        if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+            free(s);
+            return roster_err_set(err, ROSTER_EUNSUPPORTED,
+                                  "this libmicrohttpd was built without TLS support");
+        }
+        flags |= MHD_USE_TLS;
+    }
     s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, app, MHD_OPTION_EXTERNAL_LOGGER,
                                  mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
                                  MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED,
                                  on_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
-                                 MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+                                 MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_ARRAY,
+                                 tls_opts, MHD_OPTION_END);
     if (!s->daemon) {
         free(s);
+        if (tls)
+            return roster_err_set(err, ROSTER_EIO,
+                                  "cannot listen on %s with TLS (is the key the certificate's, "
+                                  "both PEM?)",
+                                  app->cfg.listen);
         return roster_err_set(err, ROSTER_EIO, "cannot listen on %s", app->cfg.listen);
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);

@@ -8,6 +8,7 @@
 import { spawn, execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,7 +91,7 @@ export async function startServer(opts = {}) {
     const expectFresh = opts.expectFresh ?? fresh;
     const env = { ...process.env, ...(opts.env || {}) };
     for (const k of ['ROSTER_LISTEN', 'ROSTER_STORE', 'ROSTER_WORKERS', 'ROSTER_MAX_BODY',
-        'ROSTER_LOG_LEVEL', 'ROSTER_BOOTSTRAP_KEY']) {
+        'ROSTER_LOG_LEVEL', 'ROSTER_BOOTSTRAP_KEY', 'ROSTER_TLS_CERT', 'ROSTER_TLS_KEY']) {
         if (!(opts.env && k in opts.env)) delete env[k];
     }
     if (opts.bootstrapKey) env.ROSTER_BOOTSTRAP_KEY = opts.bootstrapKey;
@@ -105,10 +106,12 @@ export async function startServer(opts = {}) {
             ROSTER_WORKERS: settings.workers, ROSTER_MAX_BODY: settings.maxBody,
             ROSTER_LOG_LEVEL: settings.logLevel,
         });
+        if (opts.tls) Object.assign(env, { ROSTER_TLS_CERT: opts.tls.cert, ROSTER_TLS_KEY: opts.tls.key });
     } else {
         args = args.concat(['--listen', settings.listen, '--store', settings.store,
             '--workers', settings.workers, '--max-body', settings.maxBody,
             '--log-level', settings.logLevel]);
+        if (opts.tls) args = args.concat(['--tls-cert', opts.tls.cert, '--tls-key', opts.tls.key]);
     }
     const proc = spawn(BIN, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     live.add(proc);
@@ -117,6 +120,7 @@ export async function startServer(opts = {}) {
     let stderr = '';
     const srv = {
         proc, pid: proc.pid, dir, store, url: null, port: null, adminKey: null, orgId: null,
+        ca: opts.tls ? readFileSync(opts.tls.cert, 'utf8') : null, // trusted by Api over https
         exited: false, exitCode: null, exitSignal: null,
         stdout: () => stdout, stderr: () => stderr,
     };
@@ -137,7 +141,7 @@ export async function startServer(opts = {}) {
     proc.stdout.setEncoding('utf8');
     const ready = new Promise((resolve, reject) => {
         const check = () => {
-            const m = stdout.match(/^listening (http:\/\/[^\s:]+:(\d+))\s*$/m);
+            const m = stdout.match(/^listening (https?:\/\/[^\s:]+:(\d+))\s*$/m);
             const a = stdout.match(/^admin key (\S+) org ([0-9a-f]{24})\s*$/m);
             if (m && (!expectFresh || a)) {
                 srv.url = m[1];
@@ -285,8 +289,15 @@ export class Api {
         let res;
         let text;
         try {
-            res = await fetch(this.url + p, { method, headers, body });
-            text = await res.text();
+            if (this.srv?.ca) {
+                // https with the test's self-signed certificate as the only trusted CA
+                const r = await httpsRequest(this.url + p, { method, headers, body, ca: this.srv.ca });
+                res = { status: r.status, headers: r.headers };
+                text = r.text;
+            } else {
+                res = await fetch(this.url + p, { method, headers, body });
+                text = await res.text();
+            }
         } catch (e) {
             const s = this.srv;
             await sleep(200); // let an exit event arrive
@@ -496,5 +507,43 @@ export function rawRequest(url, { method = 'POST', path: p, headers = {}, body }
             if (!req.res) reject(e);
         });
         if (body) req.end(body); else req.end();
+    });
+}
+
+/**
+ * A self-signed certificate for 127.0.0.1 (SAN IP:127.0.0.1 and DNS:localhost) made with the
+ * openssl command in dir: {cert, key} file paths and certPem (its text, to trust it).
+ */
+export function tlsFiles(dir) {
+    const cert = path.join(dir, 'tls-cert.pem');
+    const key = path.join(dir, 'tls-key.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert,
+        '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'],
+    { stdio: ['ignore', 'ignore', 'pipe'] });
+    return { cert, key, certPem: readFileSync(cert, 'utf8') };
+}
+
+/** One https request trusting only ca; resolves {status, headers (a Headers), text, json}. */
+export function httpsRequest(url, { method = 'GET', headers = {}, body, ca }) {
+    return new Promise((resolve, reject) => {
+        const u = new URL(url);
+        const req = https.request({
+            host: u.hostname, port: u.port, method, path: u.pathname + u.search, headers, ca,
+            agent: false,
+        }, (res) => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (d) => { text += d; });
+            res.on('end', () => {
+                let json;
+                try { json = JSON.parse(text); } catch { json = undefined; }
+                const h = new Headers();
+                for (const [k, v] of Object.entries(res.headers)) h.set(k, Array.isArray(v) ? v.join(', ') : v);
+                resolve({ status: res.statusCode, headers: h, text, json });
+            });
+            res.on('error', reject);
+        });
+        req.on('error', reject);
+        if (body !== undefined) req.end(body); else req.end();
     });
 }
