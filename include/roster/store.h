@@ -25,6 +25,7 @@
 
 #include "roster/arena.h"
 #include "roster/err.h"
+#include "roster/group.h"
 #include "roster/job.h"
 #include "roster/query.h"
 #include "roster/schedule.h"
@@ -166,6 +167,58 @@ struct roster_store_methods {
     int (*message_create)(struct roster_conn *c, struct roster_message *m, struct roster_err *err);
     int (*message_get)(struct roster_conn *c, const char *org_id, const char *id,
                        struct roster_message *out, struct roster_arena *a, struct roster_err *err);
+
+    /* --- service-account keys (include/roster/group.h) --- */
+    /* Stores k (org must exist: else ROSTER_ENOTFOUND); assigns id (if empty), created_ms. */
+    int (*sa_key_create)(struct roster_conn *c, struct roster_sa_key *k, struct roster_err *err);
+    /* An active (not revoked) key by id; ROSTER_ENOTFOUND otherwise. */
+    int (*sa_key_find)(struct roster_conn *c, const char *key_id, struct roster_sa_key *out,
+                       struct roster_arena *a, struct roster_err *err);
+    /* Revokes key_id (again: keeps the first time); ROSTER_ENOTFOUND if there is none. */
+    int (*sa_key_revoke)(struct roster_conn *c, const char *key_id, struct roster_err *err);
+
+    /* --- typed groups and memberships (include/roster/group.h) --- */
+    /* Stores g in org_id; assigns num_id, created_ms, modified_ms. A name already used by a
+     * group of the same kind: ROSTER_ECONFLICT (err->field "name"). */
+    int (*group_create)(struct roster_conn *c, const char *org_id, struct roster_group *g,
+                        struct roster_err *err);
+    /* Groups of org_id matching q, ordered by num_id, from q->skip, at most q->limit;
+     * *total = all matching when q->want_total (else -1). */
+    int (*group_list)(struct roster_conn *c, const char *org_id, const struct roster_group_query *q,
+                      struct roster_arena *a, struct roster_group **out, size_t *n, int64_t *total,
+                      struct roster_err *err);
+    /* Writes name, parent and extra of the group (g->num_id, g->kind) of org_id and sets
+     * g->modified_ms; ROSTER_ENOTFOUND, ROSTER_ECONFLICT as for create. */
+    int (*group_update)(struct roster_conn *c, const char *org_id, struct roster_group *g,
+                        struct roster_err *err);
+    /* Deletes the group (num_id of kind in org_id), its memberships, and the groups whose
+     * parent it is with theirs; ROSTER_ENOTFOUND if there is no such group. */
+    int (*group_delete)(struct roster_conn *c, const char *org_id, int kind, int64_t num_id,
+                        struct roster_err *err);
+    /* Adds (bind) or removes (!bind) every pair of groups[0..ng) x users[0..nu) (num ids),
+     * all or nothing; already in / not in is fine. A group or user that is not org_id's:
+     * ROSTER_ENOTFOUND naming it. */
+    int (*group_bind)(struct roster_conn *c, const char *org_id, const int64_t *groups, size_t ng,
+                      const int64_t *users, size_t nu, bool bind, struct roster_err *err);
+    /* The memberships of users[0..nu) (num ids) in groups of kind, ordered by user (in the
+     * order of users) then group num_id. */
+    int (*group_memberships)(struct roster_conn *c, const char *org_id, const int64_t *users,
+                             size_t nu, int kind, struct roster_arena *a,
+                             struct roster_membership **out, size_t *n, struct roster_err *err);
+    /* user_list with membership conditions conds[0..ncond) ANDed to q's filters. */
+    int (*user_list_grouped)(struct roster_conn *c, const char *org_id,
+                             const struct roster_query *q, const struct roster_group_cond *conds,
+                             size_t ncond, struct roster_arena *a, struct roster_user **out,
+                             size_t *n, int64_t *total, struct roster_err *err);
+
+    /* --- user password hashes --- */
+    /* Sets (hash) or removes (NULL) the password hash of user user_id (24 hex) of org_id;
+     * ROSTER_ENOTFOUND for a missing user. Deleted with the user. */
+    int (*user_secret_set)(struct roster_conn *c, const char *org_id, const char *user_id,
+                           const char *hash, struct roster_err *err);
+    /* The hash (*hash = NULL when none is set); ROSTER_ENOTFOUND for a missing user. */
+    int (*user_secret_get)(struct roster_conn *c, const char *org_id, const char *user_id,
+                           struct roster_arena *a, const char **hash, struct roster_err *err);
 };
 
 struct roster_store {
@@ -334,6 +387,56 @@ ROSTER_STORE_WRAP(roster_store_message_get, message_get,
                   (struct roster_conn * c, const char *org_id, const char *id,
                    struct roster_message *out, struct roster_arena *a, struct roster_err *err),
                   (c, org_id, id, out, a, err))
+
+ROSTER_STORE_WRAP(roster_store_sa_key_create, sa_key_create,
+                  (struct roster_conn * c, struct roster_sa_key *k, struct roster_err *err),
+                  (c, k, err))
+ROSTER_STORE_WRAP(roster_store_sa_key_find, sa_key_find,
+                  (struct roster_conn * c, const char *key_id, struct roster_sa_key *out,
+                   struct roster_arena *a, struct roster_err *err),
+                  (c, key_id, out, a, err))
+ROSTER_STORE_WRAP(roster_store_sa_key_revoke, sa_key_revoke,
+                  (struct roster_conn * c, const char *key_id, struct roster_err *err),
+                  (c, key_id, err))
+ROSTER_STORE_WRAP(roster_store_group_create, group_create,
+                  (struct roster_conn * c, const char *org_id, struct roster_group *g,
+                   struct roster_err *err),
+                  (c, org_id, g, err))
+ROSTER_STORE_WRAP(roster_store_group_list, group_list,
+                  (struct roster_conn * c, const char *org_id, const struct roster_group_query *q,
+                   struct roster_arena *a, struct roster_group **out, size_t *n, int64_t *total,
+                   struct roster_err *err),
+                  (c, org_id, q, a, out, n, total, err))
+ROSTER_STORE_WRAP(roster_store_group_update, group_update,
+                  (struct roster_conn * c, const char *org_id, struct roster_group *g,
+                   struct roster_err *err),
+                  (c, org_id, g, err))
+ROSTER_STORE_WRAP(roster_store_group_delete, group_delete,
+                  (struct roster_conn * c, const char *org_id, int kind, int64_t num_id,
+                   struct roster_err *err),
+                  (c, org_id, kind, num_id, err))
+ROSTER_STORE_WRAP(roster_store_group_bind, group_bind,
+                  (struct roster_conn * c, const char *org_id, const int64_t *groups, size_t ng,
+                   const int64_t *users, size_t nu, bool bind, struct roster_err *err),
+                  (c, org_id, groups, ng, users, nu, bind, err))
+ROSTER_STORE_WRAP(roster_store_group_memberships, group_memberships,
+                  (struct roster_conn * c, const char *org_id, const int64_t *users, size_t nu,
+                   int kind, struct roster_arena *a, struct roster_membership **out, size_t *n,
+                   struct roster_err *err),
+                  (c, org_id, users, nu, kind, a, out, n, err))
+ROSTER_STORE_WRAP(roster_store_user_list_grouped, user_list_grouped,
+                  (struct roster_conn * c, const char *org_id, const struct roster_query *q,
+                   const struct roster_group_cond *conds, size_t ncond, struct roster_arena *a,
+                   struct roster_user **out, size_t *n, int64_t *total, struct roster_err *err),
+                  (c, org_id, q, conds, ncond, a, out, n, total, err))
+ROSTER_STORE_WRAP(roster_store_user_secret_set, user_secret_set,
+                  (struct roster_conn * c, const char *org_id, const char *user_id,
+                   const char *hash, struct roster_err *err),
+                  (c, org_id, user_id, hash, err))
+ROSTER_STORE_WRAP(roster_store_user_secret_get, user_secret_get,
+                  (struct roster_conn * c, const char *org_id, const char *user_id,
+                   struct roster_arena *a, const char **hash, struct roster_err *err),
+                  (c, org_id, user_id, a, hash, err))
 
 /* backends */
 extern const struct roster_store_methods roster_store_sqlite;

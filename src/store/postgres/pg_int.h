@@ -179,4 +179,32 @@ int pg_message_create(struct roster_conn *c, struct roster_message *m, struct ro
 int pg_message_get(struct roster_conn *c, const char *org_id, const char *id,
                    struct roster_message *out, struct roster_arena *a, struct roster_err *err);
 
+/* Service-account keys, typed groups, memberships and password hashes (pg_groups.c) */
+int pg_sa_key_create(struct roster_conn *c, struct roster_sa_key *k, struct roster_err *err);
+int pg_sa_key_find(struct roster_conn *c, const char *key_id, struct roster_sa_key *out,
+                   struct roster_arena *a, struct roster_err *err);
+int pg_sa_key_revoke(struct roster_conn *c, const char *key_id, struct roster_err *err);
+int pg_group_create(struct roster_conn *c, const char *org_id, struct roster_group *g,
+                    struct roster_err *err);
+int pg_group_list(struct roster_conn *c, const char *org_id, const struct roster_group_query *q,
+                  struct roster_arena *a, struct roster_group **out, size_t *n, int64_t *total,
+                  struct roster_err *err);
+int pg_group_update(struct roster_conn *c, const char *org_id, struct roster_group *g,
+                    struct roster_err *err);
+int pg_group_delete(struct roster_conn *c, const char *org_id, int kind, int64_t num_id,
+                    struct roster_err *err);
+int pg_group_bind(struct roster_conn *c, const char *org_id, const int64_t *groups, size_t ng,
+                  const int64_t *users, size_t nu, bool bind, struct roster_err *err);
+int pg_group_memberships(struct roster_conn *c, const char *org_id, const int64_t *users, size_t nu,
+                         int kind, struct roster_arena *a, struct roster_membership **out,
+                         size_t *n, struct roster_err *err);
+int pg_user_list_grouped(struct roster_conn *c, const char *org_id, const struct roster_query *q,
+                         const struct roster_group_cond *conds, size_t ncond,
+                         struct roster_arena *a, struct roster_user **out, size_t *n,
+                         int64_t *total, struct roster_err *err);
+int pg_user_secret_set(struct roster_conn *c, const char *org_id, const char *user_id,
+                       const char *hash, struct roster_err *err);
+int pg_user_secret_get(struct roster_conn *c, const char *org_id, const char *user_id,
+                       struct roster_arena *a, const char **hash, struct roster_err *err);
+
 #endif

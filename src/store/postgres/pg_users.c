@@ -316,6 +316,15 @@ int pg_user_list(struct roster_conn *pc, const char *org_id, const struct roster
                  struct roster_arena *a, struct roster_user **out, size_t *n, int64_t *total,
                  struct roster_err *err)
 {
+    return pg_user_list_grouped(pc, org_id, q, NULL, 0, a, out, n, total, err);
+}
+
+/* user_list with group membership conditions (pg_groups.c has the other group methods) */
+int pg_user_list_grouped(struct roster_conn *pc, const char *org_id, const struct roster_query *q,
+                         const struct roster_group_cond *conds, size_t ncond,
+                         struct roster_arena *a, struct roster_user **out, size_t *n,
+                         int64_t *total, struct roster_err *err)
+{
     struct pg_conn *c = pg_conn_of(pc);
     struct pg_query w = {.a = a, .column = roster_store_user_column};
     struct roster_buf sql;
@@ -343,6 +352,13 @@ int pg_user_list(struct roster_conn *pc, const char *org_id, const struct roster
             roster_buf_printf(&w.where, "%sstrpos(lower(%s), lower($%zu::text)) > 0",
                               i ? " OR " : "", roster_ufields[searched[i]].column, w.args.n);
         roster_buf_addch(&w.where, ')');
+    }
+    for (size_t i = 0; i < ncond; i++) {
+        pg_arg_int(&w.args, conds[i].group_num_id);
+        roster_buf_printf(&w.where,
+                          " AND num_id %sIN (SELECT user_num FROM group_members"
+                          " WHERE group_num = $%zu::bigint)",
+                          conds[i].member ? "" : "NOT ", w.args.n);
     }
     const char *where = w.where.data ? w.where.data : "";
 

@@ -380,6 +380,15 @@ int sq_user_list(struct roster_conn *pc, const char *org_id, const struct roster
                  struct roster_arena *a, struct roster_user **out, size_t *n, int64_t *total,
                  struct roster_err *err)
 {
+    return sq_user_list_grouped(pc, org_id, q, NULL, 0, a, out, n, total, err);
+}
+
+/* user_list with group membership conditions (sqlite_groups.c has the other group methods) */
+int sq_user_list_grouped(struct roster_conn *pc, const char *org_id, const struct roster_query *q,
+                         const struct roster_group_cond *conds, size_t ncond,
+                         struct roster_arena *a, struct roster_user **out, size_t *n,
+                         int64_t *total, struct roster_err *err)
+{
     struct sq_conn *c = sq_conn_of(pc);
     struct sq_query w = {.a = a, .column = roster_store_user_column};
     struct roster_buf sql;
@@ -417,6 +426,12 @@ int sq_user_list(struct roster_conn *pc, const char *org_id, const struct roster
             sq_query_add_bind(&w, false, 0, q->search);
         }
         roster_buf_addch(&w.where, ')');
+    }
+    for (size_t i = 0; i < ncond; i++) {
+        roster_buf_printf(
+            &w.where, " AND num_id %sIN (SELECT user_num FROM group_members WHERE group_num = ?)",
+            conds[i].member ? "" : "NOT ");
+        sq_query_add_bind(&w, true, conds[i].group_num_id, NULL);
     }
 
     /* id order without a search, outside a caller's transaction: through the list cache */

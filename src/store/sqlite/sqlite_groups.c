@@ -1,0 +1,531 @@
+/* SQLite store: service-account keys, typed groups (applications, skills, ACD queues) with
+ * their memberships, and user password hashes (schema/0004_groups_service_keys.sql).
+ * Every group statement is scoped by the organisation's num_id, so another organisation's
+ * group or user is exactly as absent as a missing one. Memberships and hashes go with their
+ * user or group (ON DELETE CASCADE; the store runs with foreign_keys on).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "roster/store.h"
+#include "roster/util.h"
+#include "store/sqlite/sqlite_int.h"
+
+#define SA_COLS "id, org_id, name, public_key, created_ms, revoked_ms"
+#define GROUP_COLS "g.num_id, g.kind, g.name, g.parent_num, g.extra, g.created_ms, g.modified_ms"
+
+static void read_sa(sqlite3_stmt *s, struct roster_sa_key *k, struct roster_arena *a)
+{
+    memset(k, 0, sizeof(*k));
+    sq_col_id(s, 0, k->id);
+    sq_col_id(s, 1, k->org_id);
+    k->name = sq_col_str(s, 2, a);
+    k->public_key_pem = sq_col_str(s, 3, a);
+    k->created_ms = sqlite3_column_int64(s, 4);
+    k->revoked_ms = sqlite3_column_int64(s, 5);
+}
+
+int sq_sa_key_create(struct roster_conn *pc, struct roster_sa_key *k, struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    sqlite3_stmt *s = NULL;
+    if (!k->id[0])
+        roster_id_new(k->id);
+    int64_t now = roster_now_ms();
+    int code = sq_prepare(c,
+                          "INSERT INTO service_keys (id, org_id, name, public_key, created_ms)"
+                          " VALUES (?1, ?2, ?3, ?4, ?5)",
+                          &s, err);
+    if (code)
+        goto done;
+    sq_bind_str(s, 1, k->id);
+    sq_bind_str(s, 2, k->org_id);
+    sq_bind_str(s, 3, k->name);
+    sq_bind_str(s, 4, k->public_key_pem ? k->public_key_pem : "");
+    sqlite3_bind_int64(s, 5, now);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+        code = roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found", k->org_id);
+    else if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+        code = roster_err_set(err, ROSTER_ECONFLICT, "service key \"%s\" already exists", k->id);
+    else if (rc != SQLITE_DONE)
+        code = sq_fail(c, rc, err);
+    else
+        k->created_ms = now;
+done:
+    sqlite3_finalize(s);
+    return code;
+}
+
+int sq_sa_key_find(struct roster_conn *pc, const char *key_id, struct roster_sa_key *out,
+                   struct roster_arena *a, struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    sqlite3_stmt *s = NULL;
+    int code = sq_prepare(c,
+                          "SELECT " SA_COLS " FROM service_keys WHERE id = ?1"
+                          " AND revoked_ms IS NULL",
+                          &s, err);
+    if (code)
+        goto done;
+    sq_bind_str(s, 1, key_id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        read_sa(s, out, a);
+    else if (rc == SQLITE_DONE)
+        code = roster_err_set(err, ROSTER_ENOTFOUND, "service key not found");
+    else
+        code = sq_fail(c, rc, err);
+done:
+    sqlite3_finalize(s);
+    return code;
+}
+
+int sq_sa_key_revoke(struct roster_conn *pc, const char *key_id, struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    sqlite3_stmt *s = NULL;
+    int code = sq_prepare(
+        c, "UPDATE service_keys SET revoked_ms = coalesce(revoked_ms, ?2) WHERE id = ?1", &s, err);
+    if (code)
+        goto done;
+    sq_bind_str(s, 1, key_id);
+    sqlite3_bind_int64(s, 2, roster_now_ms());
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE)
+        code = sq_fail(c, rc, err);
+    else if (sqlite3_changes(c->db) == 0)
+        code = roster_err_set(err, ROSTER_ENOTFOUND, "service key \"%s\" not found",
+                              key_id ? key_id : "");
+done:
+    sqlite3_finalize(s);
+    return code;
+}
+
+/* --- groups --- */
+
+static void read_group(sqlite3_stmt *s, int col, const char *org_id, struct roster_group *g,
+                       struct roster_arena *a)
+{
+    memset(g, 0, sizeof(*g));
+    g->num_id = sqlite3_column_int64(s, col);
+    snprintf(g->org_id, sizeof(g->org_id), "%s", org_id);
+    g->kind = sqlite3_column_int(s, col + 1);
+    g->name = sq_col_str(s, col + 2, a);
+    g->parent_num_id = sqlite3_column_int64(s, col + 3);
+    g->extra = sq_col_str(s, col + 4, a);
+    g->created_ms = sqlite3_column_int64(s, col + 5);
+    g->modified_ms = sqlite3_column_int64(s, col + 6);
+}
+
+/* The organisation's num_id, ROSTER_ENOTFOUND naming it when there is none. */
+static int org_num_of(struct sq_conn *c, const char *org_id, int64_t *num, struct roster_err *err)
+{
+    int code = sq_org_num(c, org_id, num, err);
+    if (code == ROSTER_ENOTFOUND)
+        return roster_err_set(err, code, "organization \"%s\" not found", org_id ? org_id : "");
+    return code;
+}
+
+/* 0 when row num_id exists in table (groups or users) for org_num, else ROSTER_ENOTFOUND
+ * naming what. */
+static int owned(struct sq_conn *c, sqlite3_stmt *s, int64_t org_num, int64_t num_id,
+                 const char *what, struct roster_err *err)
+{
+    sqlite3_reset(s);
+    sqlite3_bind_int64(s, 1, num_id);
+    sqlite3_bind_int64(s, 2, org_num);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        return 0;
+    if (rc == SQLITE_DONE)
+        return roster_err_set(err, ROSTER_ENOTFOUND, "%s %lld not found", what, (long long)num_id);
+    return sq_fail(c, rc, err);
+}
+
+static int parent_check(struct sq_conn *c, int64_t org_num, const struct roster_group *g,
+                        struct roster_err *err)
+{
+    if (!g->parent_num_id)
+        return 0;
+    sqlite3_stmt *s = NULL;
+    int code = sq_prepare(c, "SELECT 1 FROM groups WHERE num_id = ?1 AND org_num = ?2", &s, err);
+    if (!code)
+        code = owned(c, s, org_num, g->parent_num_id, "group", err);
+    sqlite3_finalize(s);
+    return code;
+}
+
+static int group_write_fail(struct sq_conn *c, int rc, const struct roster_group *g,
+                            struct roster_err *err)
+{
+    if (rc == SQLITE_CONSTRAINT_UNIQUE) {
+        roster_err_set(err, ROSTER_ECONFLICT, "name \"%.64s\" is already used", g->name);
+        if (err)
+            err->field = "name";
+        return ROSTER_ECONFLICT;
+    }
+    if (rc == SQLITE_CONSTRAINT_NOTNULL)
+        return roster_err_set(err, ROSTER_EINVAL, "a group needs a name");
+    return sq_fail(c, rc, err);
+}
+
+int sq_group_create(struct roster_conn *pc, const char *org_id, struct roster_group *g,
+                    struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    sqlite3_stmt *s = NULL;
+    int64_t org_num, now = roster_now_ms();
+    int code = org_num_of(c, org_id, &org_num, err);
+    if (!code)
+        code = parent_check(c, org_num, g, err);
+    if (!code)
+        code = sq_prepare(c,
+                          "INSERT INTO groups (org_num, kind, name, parent_num, extra, created_ms,"
+                          " modified_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING num_id",
+                          &s, err);
+    if (code)
+        goto done;
+    sqlite3_bind_int64(s, 1, org_num);
+    sqlite3_bind_int(s, 2, g->kind);
+    sq_bind_str(s, 3, g->name);
+    if (g->parent_num_id)
+        sqlite3_bind_int64(s, 4, g->parent_num_id);
+    sq_bind_str(s, 5, g->extra);
+    sqlite3_bind_int64(s, 6, now);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+        code = group_write_fail(c, rc, g, err);
+        goto done;
+    }
+    g->num_id = sqlite3_column_int64(s, 0);
+    snprintf(g->org_id, sizeof(g->org_id), "%s", org_id);
+    g->created_ms = g->modified_ms = now;
+    rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE)
+        code = sq_fail(c, rc, err);
+done:
+    sqlite3_finalize(s);
+    return code;
+}
+
+int sq_group_list(struct roster_conn *pc, const char *org_id, const struct roster_group_query *q,
+                  struct roster_arena *a, struct roster_group **out, size_t *n, int64_t *total,
+                  struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    struct sq_query w = {.a = a};
+    struct roster_buf sql;
+    sqlite3_stmt *s = NULL;
+    roster_buf_init(&w.where);
+    roster_buf_init(&sql);
+    *out = NULL;
+    *n = 0;
+    if (total)
+        *total = q->want_total ? 0 : -1;
+    int64_t org_num;
+    int code = sq_org_num(c, org_id, &org_num, err);
+    if (code == ROSTER_ENOTFOUND) {
+        code = 0; /* an unknown organisation has no groups */
+        goto done;
+    }
+    if (code)
+        goto done;
+    if (q->kind) {
+        roster_buf_addstr(&w.where, " AND g.kind = ?");
+        sq_query_add_bind(&w, true, q->kind, NULL);
+    }
+    if (q->num_id) {
+        roster_buf_addstr(&w.where, " AND g.num_id = ?");
+        sq_query_add_bind(&w, true, q->num_id, NULL);
+    }
+    if (q->name) {
+        roster_buf_addstr(&w.where, " AND g.name = ?");
+        sq_query_add_bind(&w, false, 0, q->name);
+    }
+    if (q->name_part && q->name_part[0]) {
+        roster_buf_addstr(&w.where, " AND instr(lower(g.name), lower(?)) > 0");
+        sq_query_add_bind(&w, false, 0, q->name_part);
+    }
+    if (q->parent_num_id) {
+        roster_buf_addstr(&w.where, " AND g.parent_num = ?");
+        sq_query_add_bind(&w, true, q->parent_num_id, NULL);
+    }
+    const char *where = w.where.data ? w.where.data : "";
+    if (total && q->want_total) {
+        roster_buf_printf(&sql, "SELECT count(*) FROM groups AS g WHERE g.org_num = ?%s", where);
+        code = sq_query_count(c, sql.data, org_num, &w, total, err);
+        if (code)
+            goto done;
+    }
+    if (q->limit == 0)
+        goto done;
+    roster_buf_reset(&sql);
+    roster_buf_printf(&sql,
+                      "SELECT " GROUP_COLS " FROM groups AS g WHERE g.org_num = ?%s"
+                      " ORDER BY g.num_id LIMIT ? OFFSET ?",
+                      where);
+    code = sq_prepare(c, sql.data, &s, err);
+    if (!code)
+        code = sq_query_bind_all(c, s, org_num, &w, err);
+    if (code)
+        goto done;
+    int np = sqlite3_bind_parameter_count(s);
+    sqlite3_bind_int64(s, np - 1, q->limit < 0 ? -1 : q->limit);
+    sqlite3_bind_int64(s, np, q->skip > 0 ? q->skip : 0);
+    size_t cap = 16, len = 0;
+    struct roster_group *v = roster_arena_alloc(a, cap * sizeof(*v));
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (len == cap) {
+            struct roster_group *nv = roster_arena_alloc(a, 2 * cap * sizeof(*v));
+            memcpy(nv, v, len * sizeof(*v));
+            v = nv;
+            cap *= 2;
+        }
+        read_group(s, 0, org_id, &v[len++], a);
+    }
+    if (rc != SQLITE_DONE) {
+        code = sq_fail(c, rc, err);
+        goto done;
+    }
+    *out = v;
+    *n = len;
+done:
+    sqlite3_finalize(s);
+    roster_buf_release(&sql);
+    roster_buf_release(&w.where);
+    return code;
+}
+
+int sq_group_update(struct roster_conn *pc, const char *org_id, struct roster_group *g,
+                    struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    sqlite3_stmt *s = NULL;
+    int64_t org_num, now = roster_now_ms();
+    int code = org_num_of(c, org_id, &org_num, err);
+    if (!code)
+        code = parent_check(c, org_num, g, err);
+    if (!code)
+        code = sq_prepare(c,
+                          "UPDATE groups SET name = ?4, parent_num = ?5, extra = ?6,"
+                          " modified_ms = ?7 WHERE org_num = ?1 AND kind = ?2 AND num_id = ?3",
+                          &s, err);
+    if (code)
+        goto done;
+    sqlite3_bind_int64(s, 1, org_num);
+    sqlite3_bind_int(s, 2, g->kind);
+    sqlite3_bind_int64(s, 3, g->num_id);
+    sq_bind_str(s, 4, g->name);
+    if (g->parent_num_id)
+        sqlite3_bind_int64(s, 5, g->parent_num_id);
+    sq_bind_str(s, 6, g->extra);
+    sqlite3_bind_int64(s, 7, now);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE)
+        code = group_write_fail(c, rc, g, err);
+    else if (sqlite3_changes(c->db) == 0)
+        code = roster_err_set(err, ROSTER_ENOTFOUND, "group %lld not found", (long long)g->num_id);
+    else
+        g->modified_ms = now;
+done:
+    sqlite3_finalize(s);
+    return code;
+}
+
+int sq_group_delete(struct roster_conn *pc, const char *org_id, int kind, int64_t num_id,
+                    struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    sqlite3_stmt *s = NULL;
+    int64_t org_num;
+    int code = org_num_of(c, org_id, &org_num, err);
+    if (code == ROSTER_ENOTFOUND)
+        return roster_err_set(err, code, "group %lld not found", (long long)num_id);
+    if (!code)
+        code = sq_prepare(c, "DELETE FROM groups WHERE org_num = ?1 AND kind = ?2 AND num_id = ?3",
+                          &s, err);
+    if (code)
+        goto done;
+    sqlite3_bind_int64(s, 1, org_num);
+    sqlite3_bind_int(s, 2, kind);
+    sqlite3_bind_int64(s, 3, num_id);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE)
+        code = sq_fail(c, rc, err);
+    else if (sqlite3_changes(c->db) == 0)
+        code = roster_err_set(err, ROSTER_ENOTFOUND, "group %lld not found", (long long)num_id);
+done:
+    sqlite3_finalize(s);
+    return code;
+}
+
+int sq_group_bind(struct roster_conn *pc, const char *org_id, const int64_t *groups, size_t ng,
+                  const int64_t *users, size_t nu, bool bind, struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    sqlite3_stmt *gs = NULL, *us = NULL, *ws = NULL;
+    int64_t org_num;
+    int code = org_num_of(c, org_id, &org_num, err);
+    if (code == ROSTER_ENOTFOUND && ng)
+        return roster_err_set(err, code, "group %lld not found", (long long)groups[0]);
+    if (code)
+        return code;
+    code = sq_tx_start(c, err);
+    if (code)
+        return code;
+    code = sq_prepare(c, "SELECT 1 FROM groups WHERE num_id = ?1 AND org_num = ?2", &gs, err);
+    if (!code)
+        code = sq_prepare(c, "SELECT 1 FROM users WHERE num_id = ?1 AND org_num = ?2", &us, err);
+    if (!code)
+        code = sq_prepare(c,
+                          bind ? "INSERT OR IGNORE INTO group_members (group_num, user_num)"
+                                 " VALUES (?1, ?2)"
+                               : "DELETE FROM group_members WHERE group_num = ?1 AND user_num = ?2",
+                          &ws, err);
+    for (size_t i = 0; !code && i < ng; i++)
+        code = owned(c, gs, org_num, groups[i], "group", err);
+    for (size_t j = 0; !code && j < nu; j++)
+        code = owned(c, us, org_num, users[j], "user", err);
+    for (size_t i = 0; !code && i < ng; i++) {
+        for (size_t j = 0; !code && j < nu; j++) {
+            sqlite3_reset(ws);
+            sqlite3_bind_int64(ws, 1, groups[i]);
+            sqlite3_bind_int64(ws, 2, users[j]);
+            int rc = sqlite3_step(ws);
+            if (rc != SQLITE_DONE)
+                code = sq_fail(c, rc, err);
+        }
+    }
+    sqlite3_finalize(gs);
+    sqlite3_finalize(us);
+    sqlite3_finalize(ws);
+    int end = sq_tx_end(c, code == 0, err);
+    return code ? code : end;
+}
+
+int sq_group_memberships(struct roster_conn *pc, const char *org_id, const int64_t *users,
+                         size_t nu, int kind, struct roster_arena *a,
+                         struct roster_membership **out, size_t *n, struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    sqlite3_stmt *s = NULL;
+    *out = NULL;
+    *n = 0;
+    int64_t org_num;
+    int code = sq_org_num(c, org_id, &org_num, err);
+    if (code == ROSTER_ENOTFOUND)
+        return 0;
+    if (!code)
+        code = sq_prepare(c,
+                          "SELECT " GROUP_COLS " FROM group_members AS m JOIN groups AS g"
+                          " ON g.num_id = m.group_num WHERE m.user_num = ?1 AND g.org_num = ?2"
+                          " AND g.kind = ?3 ORDER BY g.num_id",
+                          &s, err);
+    if (code)
+        return code;
+    size_t cap = 16, len = 0;
+    struct roster_membership *v = roster_arena_alloc(a, cap * sizeof(*v));
+    for (size_t i = 0; !code && i < nu; i++) {
+        sqlite3_reset(s);
+        sqlite3_bind_int64(s, 1, users[i]);
+        sqlite3_bind_int64(s, 2, org_num);
+        sqlite3_bind_int(s, 3, kind);
+        int rc;
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+            if (len == cap) {
+                struct roster_membership *nv = roster_arena_alloc(a, 2 * cap * sizeof(*v));
+                memcpy(nv, v, len * sizeof(*v));
+                v = nv;
+                cap *= 2;
+            }
+            v[len].user_num_id = users[i];
+            read_group(s, 0, org_id, &v[len].g, a);
+            len++;
+        }
+        if (rc != SQLITE_DONE)
+            code = sq_fail(c, rc, err);
+    }
+    sqlite3_finalize(s);
+    if (!code) {
+        *out = v;
+        *n = len;
+    }
+    return code;
+}
+
+/* --- password hashes --- */
+
+static int user_num_of(struct sq_conn *c, const char *org_id, const char *user_id, int64_t *num,
+                       struct roster_err *err)
+{
+    int64_t org_num;
+    int code = sq_org_num(c, org_id, &org_num, err);
+    sqlite3_stmt *s = NULL;
+    if (!code)
+        code = sq_prepare(c, "SELECT num_id FROM users WHERE org_num = ?1 AND id = ?2", &s, err);
+    if (!code) {
+        sqlite3_bind_int64(s, 1, org_num);
+        sq_bind_str(s, 2, user_id);
+        int rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW)
+            *num = sqlite3_column_int64(s, 0);
+        else if (rc == SQLITE_DONE)
+            code = ROSTER_ENOTFOUND;
+        else
+            code = sq_fail(c, rc, err);
+    }
+    sqlite3_finalize(s);
+    if (code == ROSTER_ENOTFOUND)
+        roster_err_set(err, code, "user \"%s\" not found", user_id ? user_id : "");
+    return code;
+}
+
+int sq_user_secret_set(struct roster_conn *pc, const char *org_id, const char *user_id,
+                       const char *hash, struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    sqlite3_stmt *s = NULL;
+    int64_t num;
+    int code = user_num_of(c, org_id, user_id, &num, err);
+    if (!code)
+        code =
+            sq_prepare(c,
+                       hash ? "INSERT INTO user_secrets (user_num, password_hash) VALUES (?1, ?2)"
+                              " ON CONFLICT (user_num) DO UPDATE SET password_hash = ?2"
+                            : "DELETE FROM user_secrets WHERE user_num = ?1",
+                       &s, err);
+    if (!code) {
+        sqlite3_bind_int64(s, 1, num);
+        if (hash)
+            sq_bind_str(s, 2, hash);
+        int rc = sqlite3_step(s);
+        if (rc != SQLITE_DONE)
+            code = sq_fail(c, rc, err);
+    }
+    sqlite3_finalize(s);
+    return code;
+}
+
+int sq_user_secret_get(struct roster_conn *pc, const char *org_id, const char *user_id,
+                       struct roster_arena *a, const char **hash, struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    sqlite3_stmt *s = NULL;
+    int64_t num;
+    *hash = NULL;
+    int code = user_num_of(c, org_id, user_id, &num, err);
+    if (!code)
+        code = sq_prepare(c, "SELECT password_hash FROM user_secrets WHERE user_num = ?1", &s, err);
+    if (!code) {
+        sqlite3_bind_int64(s, 1, num);
+        int rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW)
+            *hash = sq_col_str(s, 0, a);
+        else if (rc != SQLITE_DONE)
+            code = sq_fail(c, rc, err);
+    }
+    sqlite3_finalize(s);
+    return code;
+}
