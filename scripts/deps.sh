@@ -5,7 +5,8 @@
 # the tests make their certificates with the openssl command.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev
-      libssl-dev sqlite3 libpq-dev postgresql nodejs npm clang-format cppcheck openssl)
+      libssl-dev sqlite3 libpq-dev postgresql nodejs npm clang-format cppcheck openssl
+      libcrypt-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

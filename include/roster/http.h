@@ -24,6 +24,7 @@ enum roster_auth_kind {
     ROSTER_AUTH_NONE,
     ROSTER_AUTH_API_KEY, /* x-api-key header, optional x-org-id (JumpCloud) */
     ROSTER_AUTH_BEARER,  /* Authorization: Bearer <api key> (Courier, Concur) */
+    ROSTER_AUTH_JWT,     /* Authorization: Bearer <RS256 JWT of a service account> (Voximplant) */
 };
 
 struct roster_dialect {

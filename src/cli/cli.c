@@ -1,12 +1,14 @@
 /* Subcommand table and the offline admin commands (org, key, routes), which use the same
  * core and store as the server and may run while it serves the same store. */
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "roster/cli.h"
 #include "roster/http.h"
+#include "roster/jwt.h"
 #include "roster/store.h"
 
 #define DEFAULT_STORE "./roster-data/roster.db"
@@ -25,8 +27,8 @@ static const struct subcommand commands[] = {
      "org create NAME | org list | org set ORG_ID [--name N] [--address A] [--city C] "
      "[--state S] [--zip Z] [--country C]   [--store PATH|URL]"},
     {"key", roster_cmd_key,
-     "key create --org ORG_ID [--name NAME] [--all-orgs] | key list | key revoke KEY_ID   "
-     "[--store PATH|URL]"},
+     "key create --org ORG_ID [--name NAME] [--all-orgs] | key list | key revoke KEY_ID | "
+     "key create-service-account --org ORG_ID [--name NAME]   [--store PATH|URL]"},
     {"routes", roster_cmd_routes, "routes   (print every HTTP route)"},
 };
 
@@ -269,12 +271,66 @@ int roster_cli_make_key(struct roster_conn *c, const char *org_id, const char *n
     return roster_store_key_create(c, key, err);
 }
 
+/* Wipes a secret string before it is freed. */
+static void wipe_str(char *s)
+{
+    volatile char *p = s;
+    while (*p)
+        *p++ = 0;
+}
+
+/* `key create-service-account`: a new RSA key pair for org_id; stores the public key and
+ * prints credentials.json as the Voximplant clients read it (account_id is the
+ * organisation's numeric id, key_id the JWT kid). The private key is never stored. */
+static int create_service_account(struct roster_conn *c, const char *org_id, const char *name,
+                                  struct roster_arena *a)
+{
+    struct roster_err err = {0};
+    struct roster_org org;
+    if (!roster_id_valid(org_id) || roster_store_org_get(c, org_id, &org, a, &err) != 0) {
+        fprintf(stderr, "roster: organization \"%s\" not found\n", org_id);
+        return 1;
+    }
+    char *priv = NULL, *pub = NULL;
+    if (roster_rsa_keypair(2048, &priv, &pub, &err) != 0) {
+        fprintf(stderr, "roster: %s\n", err.msg);
+        return 1;
+    }
+    struct roster_sa_key k = {0};
+    snprintf(k.org_id, sizeof(k.org_id), "%s", org_id);
+    k.name = name;
+    k.public_key_pem = pub;
+    int rc = 1;
+    if (roster_store_sa_key_create(c, &k, &err) != 0) {
+        fprintf(stderr, "roster: %s %s\n", err.msg, err.detail);
+        goto done;
+    }
+    char email[128];
+    snprintf(email, sizeof(email), "%s@%lld.roster.invalid", k.id, (long long)org.num_id);
+    json_t *j = json_pack("{s:s, s:I, s:s, s:s}", "account_email", email, "account_id",
+                          (json_int_t)org.num_id, "key_id", k.id, "private_key", priv);
+    char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    if (text) {
+        printf("%s\n", text);
+        rc = 0;
+    }
+    free(text);
+    json_decref(j);
+done:
+    if (priv)
+        wipe_str(priv);
+    free(priv);
+    free(pub);
+    return rc;
+}
+
 int roster_cmd_key(int argc, char **argv)
 {
     struct admin_opts o;
     if (parse_admin(argc, argv, &o) != 0 || optind >= argc) {
         fprintf(stderr, "usage: roster key create --org ORG_ID [--name NAME] [--all-orgs] | "
-                        "key list | key revoke KEY_ID [--store PATH]\n");
+                        "key list | key revoke KEY_ID | key create-service-account --org ORG_ID "
+                        "[--name NAME] [--store PATH]\n");
         return 2;
     }
     const char *verb = argv[optind];
@@ -283,21 +339,27 @@ int roster_cmd_key(int argc, char **argv)
     struct roster_err err = {0};
     struct roster_arena a;
     int rc = 1;
-    if (strcmp(verb, "create") == 0 && !o.org) {
-        fprintf(stderr, "roster: key create needs --org ORG_ID\n");
+    bool sa = strcmp(verb, "create-service-account") == 0;
+    if ((strcmp(verb, "create") == 0 || sa) && !o.org) {
+        fprintf(stderr, "roster: key %s needs --org ORG_ID\n", verb);
         return 2;
     }
     if (strcmp(verb, "revoke") == 0 && optind + 1 >= argc) {
         fprintf(stderr, "usage: roster key revoke KEY_ID\n");
         return 2;
     }
-    if (strcmp(verb, "create") != 0 && strcmp(verb, "list") != 0 && strcmp(verb, "revoke") != 0) {
+    if (strcmp(verb, "create") != 0 && strcmp(verb, "list") != 0 && strcmp(verb, "revoke") != 0 &&
+        !sa) {
         fprintf(stderr, "roster: unknown key command \"%s\"\n", verb);
         return 2;
     }
     if (open_store(o.store, &st, &c) != 0)
         return 1;
     roster_arena_init(&a, 0);
+    if (sa) {
+        rc = create_service_account(c, o.org, o.name, &a);
+        goto done;
+    }
     if (strcmp(verb, "create") == 0) {
         struct roster_org org;
         if (!roster_id_valid(o.org) || roster_store_org_get(c, o.org, &org, &a, &err) != 0) {
@@ -326,7 +388,11 @@ int roster_cmd_key(int argc, char **argv)
                    keys[i].revoked_ms ? "revoked" : "active", keys[i].all_orgs ? "\tall-orgs" : "");
         }
     } else {
-        if (roster_store_key_revoke(c, argv[optind + 1], &err) != 0) {
+        /* an API key or, failing that, a service-account key (ids never collide) */
+        int r = roster_store_key_revoke(c, argv[optind + 1], &err);
+        if (r == ROSTER_ENOTFOUND)
+            r = roster_store_sa_key_revoke(c, argv[optind + 1], &err);
+        if (r != 0) {
             fprintf(stderr, "roster: %s\n", err.msg);
             goto done;
         }

@@ -5,6 +5,7 @@
 #include "dialect/admin/admin.h"
 #include "dialect/concur/concur.h"
 #include "dialect/jumpcloud/jumpcloud.h"
+#include "dialect/voximplant/voximplant.h"
 
 static void health(struct roster_req *r)
 {
@@ -17,6 +18,7 @@ static void health(struct roster_req *r)
 
 #define JC (&roster_jumpcloud_dialect)
 #define CONCUR (&roster_concur_dialect)
+#define VOX (&roster_voximplant_dialect)
 #define JSON ROSTER_ROUTE_JSON_BODY
 
 const struct roster_route roster_routes[] = {
@@ -61,6 +63,20 @@ const struct roster_route roster_routes[] = {
      "roster admin: an organisation's name and company block"},
     {"PATCH", "/admin/orgs/{id}", &roster_admin_dialect, admin_org_patch, JSON,
      "roster admin: set an organisation's name and company block"},
+
+    /* Voximplant: the method in the cmd parameter, or in the path (query-string style) */
+    {"POST", "/platform_api", VOX, vox_platform_api, 0,
+     "Voximplant: call the method named by cmd (multipart, urlencoded or JSON body)"},
+    {"GET", "/platform_api", VOX, vox_platform_api, 0,
+     "Voximplant: call the method named by cmd (query string)"},
+    {"POST", "/platform_api/{method}", VOX, vox_platform_api, 0,
+     "Voximplant: call {method} (GetUsers, AddUser, ...)"},
+    {"GET", "/platform_api/{method}", VOX, vox_platform_api, 0,
+     "Voximplant: call {method} (GetUsers, AddUser, ...)"},
+    {"POST", "/platform_api/{method}/", VOX, vox_platform_api, 0,
+     "Voximplant: call {method} (legacy trailing slash)"},
+    {"GET", "/platform_api/{method}/", VOX, vox_platform_api, 0,
+     "Voximplant: call {method} (legacy trailing slash)"},
 };
 
 const size_t roster_nroutes = sizeof(roster_routes) / sizeof(roster_routes[0]);

@@ -23,6 +23,7 @@
 #include <strings.h>
 
 #include "roster/http.h"
+#include "roster/jwt.h"
 #include "roster/log.h"
 
 struct roster_server {
@@ -316,12 +317,76 @@ static void find_route(struct pending *pd, const char *method, const char *path)
 
 /* --- auth --- */
 
+/* Bearer JWT of a service account (Voximplant): only RS256; the key found by kid (active,
+ * not revoked); iss = the numeric id of the key's organisation; iat and exp present with
+ * 0 < exp - iat <= 3600; not expired and not issued in the future beyond the clock skew.
+ * Every refusal is a 401 in the route's dialect (Voximplant: code 100). */
+#define JWT_MAX_LIFETIME_S 3600
+#define JWT_CLOCK_SKEW_S 60
+
+static int jwt_refuse(struct roster_req *r, const char *why)
+{
+    roster_resp_error(r, 401, "authorization failed: %s", why);
+    return -1;
+}
+
+static int authenticate_jwt(struct roster_req *r)
+{
+    const char *h = roster_req_header(r, "Authorization");
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0 || !h[7])
+        return jwt_refuse(r, "missing bearer token in the Authorization header");
+    struct roster_err err = {0};
+    struct roster_jwt t;
+    if (roster_jwt_parse(h + 7, r->ctx.arena, &t, &err) != 0)
+        return jwt_refuse(r, err.msg);
+    if (!t.alg || strcmp(t.alg, "RS256") != 0)
+        return jwt_refuse(r, "the token must be signed with RS256");
+    if (!t.kid || !*t.kid)
+        return jwt_refuse(r, "the token has no kid header");
+    if (!t.has_iat || !t.has_exp)
+        return jwt_refuse(r, "the token needs integer iat and exp claims");
+    if (t.exp <= t.iat || t.exp - t.iat > JWT_MAX_LIFETIME_S)
+        return jwt_refuse(r, "the token's exp must be after iat by at most 3600 seconds");
+    int64_t now = roster_now_ms() / 1000;
+    if (now > t.exp + JWT_CLOCK_SKEW_S)
+        return jwt_refuse(r, "the token has expired");
+    if (t.iat > now + JWT_CLOCK_SKEW_S)
+        return jwt_refuse(r, "the token is issued in the future");
+    struct roster_sa_key key;
+    int rc = roster_store_sa_key_find(r->ctx.conn, t.kid, &key, r->ctx.arena, &err);
+    if (rc == ROSTER_ENOTFOUND)
+        return jwt_refuse(r, "unknown or revoked key");
+    struct roster_org org;
+    if (rc == 0)
+        rc = roster_store_org_get(r->ctx.conn, key.org_id, &org, r->ctx.arena, &err);
+    if (rc != 0) {
+        roster_log(ROSTER_LOG_ERROR, "service key lookup failed", "code=%s detail=\"%s\"",
+                   roster_code_name(rc), err.detail);
+        roster_resp_error(r, roster_http_status(rc), "%s", err.msg);
+        return -1;
+    }
+    int64_t iss = -1;
+    if (t.iss_is_int)
+        iss = t.iss;
+    else if (!t.iss_str || roster_parse_i64(t.iss_str, &iss) != 0)
+        iss = -1;
+    if (iss != org.num_id)
+        return jwt_refuse(r, "the token's iss is not the account of its key");
+    if (roster_jwt_verify_rs256(&t, key.public_key_pem, &err) != 0)
+        return jwt_refuse(r, err.msg);
+    r->ctx.key = NULL;
+    r->ctx.org_id = roster_arena_strdup(r->ctx.arena, key.org_id);
+    return 0;
+}
+
 static int authenticate(struct roster_req *r)
 {
     const struct roster_dialect *d = r->route->dialect;
     const char *secret = NULL;
     if (d->auth == ROSTER_AUTH_NONE)
         return 0;
+    if (d->auth == ROSTER_AUTH_JWT)
+        return authenticate_jwt(r);
     if (d->auth == ROSTER_AUTH_API_KEY) {
         secret = roster_req_header(r, "x-api-key");
         if (!secret || !*secret) {

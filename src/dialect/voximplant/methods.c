@@ -1,0 +1,1064 @@
+/* Voximplant methods: users (the directory users every dialect sees), applications, skills
+ * and ACD queues (typed groups). Each method reads its parameters, calls the core/store and
+ * writes Voximplant's JSON. Choices where Voximplant's contract is open: docs/voximplant.md.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dialect/voximplant/voximplant.h"
+#include "roster/core.h"
+#include "roster/jsonutil.h"
+#include "roster/password.h"
+#include "roster/query.h"
+#include "roster/store.h"
+
+#define VOX_COUNT_DEFAULT 20
+#define VOX_COUNT_MAX 1000
+#define ID_MAX INT64_MAX
+
+static struct roster_arena *arena(struct vox_call *c)
+{
+    return c->r->ctx.arena;
+}
+
+static struct roster_conn *conn(struct vox_call *c)
+{
+    return c->r->ctx.conn;
+}
+
+static const char *org(struct vox_call *c)
+{
+    return c->r->ctx.org_id;
+}
+
+/* {"result": 1} plus nothing else */
+static void ok1(struct vox_call *c)
+{
+    struct roster_jsonw w;
+    roster_resp_json(c->r, 200, &w);
+    roster_jsonw_obj_begin(&w);
+    roster_jsonw_kint(&w, "result", 1);
+    roster_jsonw_obj_end(&w);
+}
+
+/* count (default 20, 1..1000) and offset (default 0) */
+static int paging(struct vox_call *c, int64_t *count, int64_t *offset)
+{
+    *count = VOX_COUNT_DEFAULT;
+    *offset = 0;
+    if (vox_int(c, "count", 0, VOX_COUNT_MAX, count, NULL) != 0)
+        return -1;
+    return vox_int(c, "offset", 0, ID_MAX, offset, NULL);
+}
+
+/* --- groups --- */
+
+static const char *kind_name(int kind)
+{
+    switch (kind) {
+    case ROSTER_GROUP_APPLICATION:
+        return "application";
+    case ROSTER_GROUP_SKILL:
+        return "skill";
+    default:
+        return "ACD queue";
+    }
+}
+
+/* Every group of kind (optionally with parent), in num_id order. */
+static int all_groups(struct vox_call *c, int kind, int64_t parent, struct roster_group **out,
+                      size_t *n)
+{
+    struct roster_err err = {0};
+    struct roster_group_query q = {.kind = kind, .parent_num_id = parent, .limit = -1};
+    if (roster_store_group_list(conn(c), org(c), &q, arena(c), out, n, NULL, &err) != 0)
+        return vox_fail_err(c, &err);
+    return 0;
+}
+
+/* The group of kind named by <id_param> (an id) or <name_param> (an exact name); *has =
+ * false when neither is given. A missing one: error 101 naming it. */
+static int one_group(struct vox_call *c, int kind, const char *id_param, const char *name_param,
+                     struct roster_group *out, bool *has)
+{
+    int64_t id = 0;
+    bool has_id;
+    if (vox_int(c, id_param, 1, ID_MAX, &id, &has_id) != 0)
+        return -1;
+    const char *name = has_id ? NULL : vox_param(c, name_param);
+    *has = has_id || name;
+    if (!*has)
+        return 0;
+    struct roster_err err = {0};
+    struct roster_group_query q = {.kind = kind, .num_id = id, .name = name, .limit = 1};
+    struct roster_group *v;
+    size_t n;
+    if (roster_store_group_list(conn(c), org(c), &q, arena(c), &v, &n, NULL, &err) != 0)
+        return vox_fail_err(c, &err);
+    if (n == 0) {
+        if (has_id)
+            return vox_fail(c, VOX_EINVAL, "%s %s=%lld not found", kind_name(kind), id_param,
+                            (long long)id);
+        return vox_fail(c, VOX_EINVAL, "%s %s=\"%.64s\" not found", kind_name(kind), name_param,
+                        name);
+    }
+    *out = v[0];
+    return 0;
+}
+
+/* Groups of kind chosen by <id_param> (ids or "all") or <name_param> (names); *has = false
+ * when neither is given. Every id and name must exist (else error 101 naming it). */
+static int some_groups(struct vox_call *c, int kind, const char *id_param, const char *name_param,
+                       int64_t parent, int64_t **out, size_t *n, bool *has)
+{
+    int64_t *ids;
+    size_t nids, nnames;
+    bool all, has_ids, has_names;
+    const char **names;
+    if (vox_intlist(c, id_param, &ids, &nids, &all, &has_ids) != 0 ||
+        vox_strlist(c, name_param, &names, &nnames, &has_names) != 0)
+        return -1;
+    *has = has_ids || has_names;
+    *out = NULL;
+    *n = 0;
+    if (!*has)
+        return 0;
+    struct roster_group *g;
+    size_t ng;
+    if (all_groups(c, kind, parent, &g, &ng) != 0)
+        return -1;
+    if (all) {
+        int64_t *v = roster_arena_alloc(arena(c), (ng ? ng : 1) * sizeof(*v));
+        for (size_t i = 0; i < ng; i++)
+            v[i] = g[i].num_id;
+        *out = v;
+        *n = ng;
+        return 0;
+    }
+    size_t cnt = has_ids ? nids : nnames;
+    int64_t *v = roster_arena_alloc(arena(c), cnt * sizeof(*v));
+    for (size_t i = 0; i < cnt; i++) {
+        size_t j = 0;
+        while (j < ng && (has_ids ? g[j].num_id != ids[i] : strcmp(g[j].name, names[i]) != 0))
+            j++;
+        if (j == ng) {
+            if (has_ids)
+                return vox_fail(c, VOX_EINVAL, "%s %s=%lld not found", kind_name(kind), id_param,
+                                (long long)ids[i]);
+            return vox_fail(c, VOX_EINVAL, "%s %s=\"%.64s\" not found", kind_name(kind),
+                            name_param, names[i]);
+        }
+        v[i] = g[j].num_id;
+    }
+    *out = v;
+    *n = cnt;
+    return 0;
+}
+
+/* The application of application_id / application_name. */
+static int application(struct vox_call *c, bool required, struct roster_group *out, bool *has)
+{
+    if (one_group(c, ROSTER_GROUP_APPLICATION, "application_id", "application_name", out, has) !=
+        0)
+        return -1;
+    if (required && !*has)
+        return vox_fail(c, VOX_EINVAL, "application_id or application_name is required");
+    return 0;
+}
+
+/* --- users --- */
+
+/* The users chosen by user_id (ids or "all") or user_name (names), in the application app
+ * when app_num != 0 (required with user_name, as in Voximplant). Every id and name must
+ * exist (else error 101 naming it). */
+static int some_users(struct vox_call *c, int64_t app_num, struct roster_user **out, size_t *n,
+                      bool *has)
+{
+    int64_t *ids;
+    size_t nids, nnames;
+    bool all, has_ids, has_names;
+    const char **names;
+    if (vox_intlist(c, "user_id", &ids, &nids, &all, &has_ids) != 0 ||
+        vox_strlist(c, "user_name", &names, &nnames, &has_names) != 0)
+        return -1;
+    *has = has_ids || has_names;
+    *out = NULL;
+    *n = 0;
+    if (!*has)
+        return 0;
+    struct roster_query q;
+    roster_query_init(&q);
+    q.limit = -1;
+    size_t cnt = has_ids ? nids : nnames;
+    if (!all) {
+        struct roster_qval *vals = roster_arena_zalloc(arena(c), cnt * sizeof(*vals));
+        for (size_t i = 0; i < cnt; i++) {
+            if (has_ids)
+                vals[i].i = ids[i];
+            else
+                vals[i].s = names[i];
+        }
+        q.filters[0] = (struct roster_filter){has_ids ? RQ_NUM_ID : RU_USERNAME, ROSTER_OP_IN,
+                                              vals, cnt};
+        q.nfilters = 1;
+    }
+    struct roster_group_cond cond = {app_num, true};
+    struct roster_err err = {0};
+    struct roster_user *u;
+    size_t nu;
+    if (roster_store_user_list_grouped(conn(c), org(c), &q, &cond, app_num ? 1 : 0, arena(c), &u,
+                                       &nu, NULL, &err) != 0)
+        return vox_fail_err(c, &err);
+    if (!all) {
+        for (size_t i = 0; i < cnt; i++) {
+            bool found = false;
+            for (size_t j = 0; j < nu && !found; j++)
+                found = has_ids ? u[j].num_id == ids[i] : strcmp(u[j].f[RU_USERNAME], names[i]) == 0;
+            if (!found) {
+                if (has_ids)
+                    return vox_fail(c, VOX_EINVAL, "user user_id=%lld not found",
+                                    (long long)ids[i]);
+                return vox_fail(c, VOX_EINVAL, "user user_name=\"%.64s\" not found", names[i]);
+            }
+        }
+    }
+    *out = u;
+    *n = nu;
+    return 0;
+}
+
+/* Voximplant's user_name rule: [a-z0-9][a-z0-9_-]{2,49} */
+static bool user_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 3 || n > 50)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+        if (!alnum && (i == 0 || (ch != '_' && ch != '-')))
+            return false;
+    }
+    return true;
+}
+
+/* At least 8 characters with an upper-case letter, a lower-case letter, a digit and a
+ * character that is none of these. */
+static bool password_ok(const char *s)
+{
+    bool up = false, low = false, dig = false, other = false;
+    size_t n = 0;
+    for (const char *p = s; *p; p++, n++) {
+        if (*p >= 'A' && *p <= 'Z')
+            up = true;
+        else if (*p >= 'a' && *p <= 'z')
+            low = true;
+        else if (*p >= '0' && *p <= '9')
+            dig = true;
+        else
+            other = true;
+    }
+    return n >= 8 && up && low && dig && other;
+}
+
+static int check_password(struct vox_call *c, const char *pw)
+{
+    if (!password_ok(pw))
+        return vox_fail(c, VOX_EPASSWORD,
+                        "Invalid argument 'user_password': it must have at least 8 characters "
+                        "with an upper-case letter, a lower-case letter, a digit and a special "
+                        "character");
+    return 0;
+}
+
+static int user_fields(struct vox_call *c, struct roster_user *u, bool update)
+{
+    const char *dn = vox_param(c, "user_display_name");
+    if (dn) {
+        if (strlen(dn) >= 256)
+            return vox_fail(c, VOX_EINVAL,
+                            "Invalid argument 'user_display_name': longer than 255 characters");
+        u->f[RU_DISPLAY_NAME] = dn;
+        u->set |= 1ull << RU_DISPLAY_NAME;
+    }
+    const char *cd = vox_param(c, "user_custom_data");
+    if (cd) {
+        u->f[RU_CUSTOM_DATA] = *cd ? cd : NULL;
+        u->set |= 1ull << RU_CUSTOM_DATA;
+    }
+    bool active, has_active;
+    if (vox_bool(c, "user_active", true, &active, &has_active) != 0)
+        return -1;
+    if (has_active || !update) {
+        u->state = active ? ROSTER_ACTIVATED : ROSTER_SUSPENDED;
+        u->set |= ROSTER_USET_STATE;
+    }
+    bool pa;
+    return vox_bool(c, "parent_accounting", true, &pa, NULL); /* accepted; see docs */
+}
+
+static void add_user(struct vox_call *c)
+{
+    const char *name = vox_param(c, "user_name");
+    const char *dn = vox_param(c, "user_display_name");
+    const char *pw = vox_param(c, "user_password");
+    if (!name || !dn || !pw) {
+        vox_fail(c, VOX_EINVAL, "Invalid arguments: %s is required",
+                 !name ? "user_name" : !dn ? "user_display_name" : "user_password");
+        return;
+    }
+    if (!user_name_ok(name)) {
+        vox_fail(c, VOX_EINVAL,
+                 "Invalid argument 'user_name': \"%.64s\" must be 3 to 50 of a-z, 0-9, '_' and "
+                 "'-', starting with a letter or digit",
+                 name);
+        return;
+    }
+    if (check_password(c, pw) != 0)
+        return;
+    struct roster_group app = {0};
+    bool has_app;
+    if (application(c, true, &app, &has_app) != 0)
+        return;
+    struct roster_user u;
+    memset(&u, 0, sizeof(u));
+    u.f[RU_USERNAME] = name;
+    /* the directory needs an e-mail address: a placeholder until another dialect sets one */
+    u.f[RU_EMAIL] = roster_arena_printf(arena(c), "%s@users.voximplant.invalid", name);
+    if (user_fields(c, &u, false) != 0)
+        return;
+    u.set &= ROSTER_USET_STATE; /* the state given (user_active): not the org's default */
+    struct roster_err err = {0};
+    const char *hash;
+    if (roster_password_hash(pw, arena(c), &hash, &err) != 0) {
+        vox_fail_err(c, &err);
+        return;
+    }
+    /* the user, its password hash and its application binding: all or nothing */
+    if (roster_store_begin(conn(c), &err) != 0) {
+        vox_fail_err(c, &err);
+        return;
+    }
+    int rc = roster_user_create(&c->r->ctx, &u, ROSTER_ACTIVATED, &err);
+    if (rc == 0)
+        rc = roster_store_user_secret_set(conn(c), org(c), u.id, hash, &err);
+    if (rc == 0)
+        rc = roster_store_group_bind(conn(c), org(c), &app.num_id, 1, &u.num_id, 1, true, &err);
+    if (rc == 0)
+        rc = roster_store_commit(conn(c), &err);
+    else
+        roster_store_rollback(conn(c));
+    if (rc != 0) {
+        if (rc == ROSTER_ECONFLICT && err.field && strcmp(err.field, "username") == 0)
+            vox_fail(c, VOX_EINVAL, "user_name \"%.64s\" is already used", name);
+        else
+            vox_fail_err(c, &err);
+        return;
+    }
+    struct roster_jsonw w;
+    roster_resp_json(c->r, 200, &w);
+    roster_jsonw_obj_begin(&w);
+    roster_jsonw_kint(&w, "result", 1);
+    roster_jsonw_kint(&w, "user_id", u.num_id);
+    roster_jsonw_obj_end(&w);
+}
+
+/* The application a user_name list is scoped by: required with user_name. */
+static int user_scope(struct vox_call *c, int64_t *app_num)
+{
+    struct roster_group app = {0};
+    bool has_app;
+    *app_num = 0;
+    if (application(c, false, &app, &has_app) != 0)
+        return -1;
+    if (has_app)
+        *app_num = app.num_id;
+    else if (vox_param(c, "user_name") && !vox_param(c, "user_id"))
+        return vox_fail(c, VOX_EINVAL,
+                        "application_id or application_name is required with user_name");
+    return 0;
+}
+
+static void del_user(struct vox_call *c)
+{
+    int64_t app_num;
+    if (user_scope(c, &app_num) != 0)
+        return;
+    struct roster_user *u;
+    size_t n;
+    bool has;
+    if (some_users(c, app_num, &u, &n, &has) != 0)
+        return;
+    if (!has) {
+        vox_fail(c, VOX_EINVAL, "user_id or user_name is required");
+        return;
+    }
+    struct roster_err err = {0};
+    int rc = roster_store_begin(conn(c), &err);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = roster_store_user_delete(conn(c), org(c), u[i].id, &err);
+    if (rc == 0)
+        rc = roster_store_commit(conn(c), &err);
+    else
+        roster_store_rollback(conn(c));
+    if (rc != 0) {
+        vox_fail_err(c, &err);
+        return;
+    }
+    ok1(c);
+}
+
+static void set_user_info(struct vox_call *c)
+{
+    int64_t app_num;
+    if (user_scope(c, &app_num) != 0)
+        return;
+    struct roster_user *u;
+    size_t n;
+    bool has;
+    if (some_users(c, app_num, &u, &n, &has) != 0)
+        return;
+    if (!has || n != 1) {
+        vox_fail(c, VOX_EINVAL, "one user_id or user_name is required");
+        return;
+    }
+    struct roster_user patch;
+    memset(&patch, 0, sizeof(patch));
+    const char *nn = vox_param(c, "new_user_name");
+    if (nn) {
+        if (!user_name_ok(nn)) {
+            vox_fail(c, VOX_EINVAL,
+                     "Invalid argument 'new_user_name': \"%.64s\" must be 3 to 50 of a-z, 0-9, "
+                     "'_' and '-', starting with a letter or digit",
+                     nn);
+            return;
+        }
+        patch.f[RU_USERNAME] = nn;
+        patch.set |= 1ull << RU_USERNAME;
+    }
+    if (user_fields(c, &patch, true) != 0)
+        return;
+    const char *pw = vox_param(c, "user_password");
+    struct roster_err err = {0};
+    const char *hash = NULL;
+    if (pw && (check_password(c, pw) != 0 || roster_password_hash(pw, arena(c), &hash, &err) != 0)) {
+        if (!c->failed)
+            vox_fail_err(c, &err);
+        return;
+    }
+    int rc = roster_store_begin(conn(c), &err);
+    if (rc == 0 && patch.set)
+        rc = roster_user_update(&c->r->ctx, u[0].id, &patch, false, NULL, &err);
+    if (rc == 0 && hash)
+        rc = roster_store_user_secret_set(conn(c), org(c), u[0].id, hash, &err);
+    if (rc == 0)
+        rc = roster_store_commit(conn(c), &err);
+    else
+        roster_store_rollback(conn(c));
+    if (rc != 0) {
+        if (rc == ROSTER_ECONFLICT && err.field && strcmp(err.field, "username") == 0)
+            vox_fail(c, VOX_EINVAL, "new_user_name \"%.64s\" is already used", nn ? nn : "");
+        else
+            vox_fail_err(c, &err);
+        return;
+    }
+    ok1(c);
+}
+
+static const char *const acd_statuses[] = {"OFFLINE", "ONLINE",        "READY",   "BANNED",
+                                           "IN_SERVICE", "AFTER_SERVICE", "TIMEOUT", "DND"};
+
+static void write_groups(struct roster_jsonw *w, const char *key, const char *id_key,
+                         const char *name_key, const struct roster_membership *m, size_t nm,
+                         int64_t user, int64_t only, bool queue)
+{
+    roster_jsonw_key(w, key);
+    roster_jsonw_arr_begin(w);
+    for (size_t i = 0; i < nm; i++) {
+        if (m[i].user_num_id != user || (only && m[i].g.num_id != only))
+            continue;
+        roster_jsonw_obj_begin(w);
+        roster_jsonw_kint(w, id_key, m[i].g.num_id);
+        roster_jsonw_kstr(w, name_key, m[i].g.name);
+        if (queue)
+            roster_jsonw_kbool(w, "auto_link", false);
+        roster_jsonw_obj_end(w);
+    }
+    roster_jsonw_arr_end(w);
+}
+
+static void get_users(struct vox_call *c)
+{
+    struct roster_query q;
+    roster_query_init(&q);
+    q.want_total = true;
+    struct roster_group_cond conds[5];
+    size_t nc = 0;
+    struct roster_group app = {0};
+    bool has_app = false;
+    int64_t id = 0;
+    bool has;
+    /* application_id, else application_name (exact): a filter, optional here */
+    if (vox_int(c, "application_id", 1, ID_MAX, &id, &has) != 0)
+        return;
+    const char *app_name = has ? NULL : vox_param(c, "application_name");
+    if (has || app_name) {
+        struct roster_err err = {0};
+        struct roster_group_query gq = {
+            .kind = ROSTER_GROUP_APPLICATION, .num_id = id, .name = app_name, .limit = 1};
+        struct roster_group *gv;
+        size_t gn;
+        if (roster_store_group_list(conn(c), org(c), &gq, arena(c), &gv, &gn, NULL, &err) != 0) {
+            vox_fail_err(c, &err);
+            return;
+        }
+        has_app = gn == 1;
+        if (has_app)
+            app = gv[0];
+        conds[nc++] = (struct roster_group_cond){has_app ? app.num_id : -1, true};
+    }
+    static const struct {
+        const char *param;
+        bool member;
+    } gparams[] = {{"skill_id", true},
+                   {"excluded_skill_id", false},
+                   {"acd_queue_id", true},
+                   {"excluded_acd_queue_id", false}};
+    for (size_t i = 0; i < sizeof(gparams) / sizeof(gparams[0]); i++) {
+        if (vox_int(c, gparams[i].param, 1, ID_MAX, &id, &has) != 0)
+            return;
+        if (has)
+            conds[nc++] = (struct roster_group_cond){id, gparams[i].member};
+    }
+    struct roster_qval *v;
+    if (vox_int(c, "user_id", 1, ID_MAX, &id, &has) != 0)
+        return;
+    if (has) {
+        v = roster_arena_zalloc(arena(c), sizeof(*v));
+        v->i = id;
+        q.filters[q.nfilters++] = (struct roster_filter){RQ_NUM_ID, ROSTER_OP_EQ, v, 1};
+    }
+    static const struct {
+        const char *param;
+        int key;
+    } parts[] = {{"user_name", RU_USERNAME}, {"user_display_name", RU_DISPLAY_NAME}};
+    for (size_t i = 0; i < 2; i++) {
+        const char *s = vox_param(c, parts[i].param);
+        if (s && *s) {
+            v = roster_arena_zalloc(arena(c), sizeof(*v));
+            v->s = s;
+            q.filters[q.nfilters++] = (struct roster_filter){parts[i].key, ROSTER_OP_SEARCH, v, 1};
+        }
+    }
+    bool active;
+    if (vox_bool(c, "user_active", true, &active, &has) != 0)
+        return;
+    if (has) {
+        v = roster_arena_zalloc(arena(c), sizeof(*v));
+        v->i = ROSTER_ACTIVATED;
+        q.filters[q.nfilters++] =
+            (struct roster_filter){RQ_STATE, active ? ROSTER_OP_EQ : ROSTER_OP_NE, v, 1};
+    }
+    /* acd_status: every roster user is OFFLINE (roster runs no ACD) */
+    const char **st;
+    size_t nst;
+    if (vox_strlist(c, "acd_status", &st, &nst, &has) != 0)
+        return;
+    if (has) {
+        bool offline = false;
+        for (size_t i = 0; i < nst; i++) {
+            bool known = false;
+            for (size_t j = 0; j < sizeof(acd_statuses) / sizeof(acd_statuses[0]); j++)
+                known = known || strcmp(st[i], acd_statuses[j]) == 0;
+            if (!known) {
+                vox_fail(c, VOX_EINVAL,
+                         "Invalid argument 'acd_status': \"%.64s\" is not one of OFFLINE, "
+                         "ONLINE, READY, BANNED, IN_SERVICE, AFTER_SERVICE, TIMEOUT, DND",
+                         st[i]);
+                return;
+            }
+            offline = offline || strcmp(st[i], "OFFLINE") == 0;
+        }
+        if (!offline)
+            conds[nc++] = (struct roster_group_cond){-1, true}; /* nobody */
+    }
+    bool with_skills, with_queues, live;
+    int64_t showing = 0;
+    if (vox_bool(c, "with_skills", false, &with_skills, NULL) != 0 ||
+        vox_bool(c, "with_queues", false, &with_queues, NULL) != 0 ||
+        vox_bool(c, "return_live_balance", true, &live, NULL) != 0 ||
+        vox_int(c, "showing_skill_id", 1, ID_MAX, &showing, &has) != 0)
+        return;
+    if (has)
+        with_skills = true;
+    const char *order = vox_param(c, "order_by");
+    int sort_key = RU_USERNAME;
+    if (order && strcmp(order, "user_id") == 0)
+        sort_key = RQ_NUM_ID;
+    else if (order && strcmp(order, "user_display_name") == 0)
+        sort_key = RU_DISPLAY_NAME;
+    else if (order && strcmp(order, "user_name") != 0) {
+        vox_fail(c, VOX_EINVAL,
+                 "Invalid argument 'order_by': \"%.64s\" is not user_id, user_name or "
+                 "user_display_name",
+                 order);
+        return;
+    }
+    q.sorts[0] = (struct roster_sort){sort_key, false};
+    q.nsorts = 1;
+    if (paging(c, &q.limit, &q.skip) != 0)
+        return;
+
+    struct roster_err err = {0};
+    struct roster_user *u;
+    size_t n;
+    int64_t total = 0;
+    if (roster_store_user_list_grouped(conn(c), org(c), &q, conds, nc, arena(c), &u, &n, &total,
+                                       &err) != 0) {
+        vox_fail_err(c, &err);
+        return;
+    }
+    int64_t *nums = roster_arena_alloc(arena(c), (n ? n : 1) * sizeof(*nums));
+    for (size_t i = 0; i < n; i++)
+        nums[i] = u[i].num_id;
+    struct roster_membership *ms = NULL, *mq = NULL;
+    size_t nms = 0, nmq = 0;
+    if (with_skills && n && roster_store_group_memberships(conn(c), org(c), nums, n, ROSTER_GROUP_SKILL,
+                                                      arena(c), &ms, &nms, &err) != 0) {
+        vox_fail_err(c, &err);
+        return;
+    }
+    if (with_queues && n && roster_store_group_memberships(conn(c), org(c), nums, n, ROSTER_GROUP_QUEUE,
+                                                      arena(c), &mq, &nmq, &err) != 0) {
+        vox_fail_err(c, &err);
+        return;
+    }
+    struct roster_jsonw w;
+    roster_resp_json(c->r, 200, &w);
+    roster_jsonw_obj_begin(&w);
+    roster_jsonw_key(&w, "result");
+    roster_jsonw_arr_begin(&w);
+    for (size_t i = 0; i < n; i++) {
+        const struct roster_user *x = &u[i];
+        roster_jsonw_obj_begin(&w);
+        roster_jsonw_kint(&w, "user_id", x->num_id);
+        roster_jsonw_kstr(&w, "user_name", x->f[RU_USERNAME]);
+        roster_jsonw_kstr(&w, "user_display_name",
+                          x->f[RU_DISPLAY_NAME] ? x->f[RU_DISPLAY_NAME] : "");
+        roster_jsonw_kbool(&w, "user_active", x->state == ROSTER_ACTIVATED);
+        roster_jsonw_kbool(&w, "parent_accounting", true);
+        roster_jsonw_key(&w, "live_balance");
+        roster_jsonw_int(&w, 0);
+        roster_jsonw_key(&w, "balance");
+        roster_jsonw_int(&w, 0);
+        roster_jsonw_key(&w, "fixed_balance");
+        roster_jsonw_int(&w, 0);
+        if (x->f[RU_CUSTOM_DATA])
+            roster_jsonw_kstr(&w, "user_custom_data", x->f[RU_CUSTOM_DATA]);
+        if (has_app) {
+            roster_jsonw_key(&w, "applications");
+            roster_jsonw_arr_begin(&w);
+            roster_jsonw_obj_begin(&w);
+            roster_jsonw_kint(&w, "application_id", app.num_id);
+            roster_jsonw_kstr(&w, "application_name", app.name);
+            roster_jsonw_kstr(&w, "modified", vox_time(arena(c), app.modified_ms));
+            roster_jsonw_kbool(&w, "secure_record_storage",
+                               app.extra && strstr(app.extra, "\"secure_record_storage\":true"));
+            roster_jsonw_obj_end(&w);
+            roster_jsonw_arr_end(&w);
+        }
+        if (with_skills)
+            write_groups(&w, "skills", "skill_id", "skill_name", ms, nms, x->num_id, showing,
+                         false);
+        if (with_queues)
+            write_groups(&w, "acd_queues", "acd_queue_id", "acd_queue_name", mq, nmq, x->num_id,
+                         0, true);
+        roster_jsonw_kstr(&w, "acd_status", "OFFLINE");
+        roster_jsonw_kstr(&w, "acd_status_change_time", vox_time(arena(c), x->created_ms));
+        roster_jsonw_kstr(&w, "created", vox_time(arena(c), x->created_ms));
+        roster_jsonw_kstr(&w, "modified", vox_time(arena(c), x->modified_ms));
+        roster_jsonw_kbool(&w, "frozen", false);
+        roster_jsonw_obj_end(&w);
+    }
+    roster_jsonw_arr_end(&w);
+    roster_jsonw_kint(&w, "total_count", total);
+    roster_jsonw_kint(&w, "count", (int64_t)n);
+    roster_jsonw_obj_end(&w);
+}
+
+/* --- applications --- */
+
+/* Voximplant's short application names: a letter or digit, then letters, digits, '-' and
+ * '.', 64 characters at most (lower case). */
+static bool app_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > 64)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+        if (!alnum && (i == 0 || (ch != '-' && ch != '.')))
+            return false;
+    }
+    return true;
+}
+
+static bool extra_bool(const char *extra, const char *key)
+{
+    char pat[96];
+    snprintf(pat, sizeof(pat), "\"%s\":true", key);
+    return extra && strstr(extra, pat);
+}
+
+static void add_application(struct vox_call *c)
+{
+    const char *name = vox_param(c, "application_name");
+    if (!name) {
+        vox_fail(c, VOX_EINVAL, "Invalid arguments: application_name is required");
+        return;
+    }
+    if (!app_name_ok(name)) {
+        vox_fail(c, VOX_EAPPNAME,
+                 "Invalid application name \"%.64s\": 1 to 64 of a-z, 0-9, '-' and '.', "
+                 "starting with a letter or digit",
+                 name);
+        return;
+    }
+    bool srs;
+    if (vox_bool(c, "secure_record_storage", false, &srs, NULL) != 0)
+        return;
+    struct roster_group g = {0};
+    g.kind = ROSTER_GROUP_APPLICATION;
+    g.name = name;
+    g.extra = srs ? "{\"secure_record_storage\":true}" : "{\"secure_record_storage\":false}";
+    struct roster_err err = {0};
+    int rc = roster_store_group_create(conn(c), org(c), &g, &err);
+    if (rc == ROSTER_ECONFLICT) {
+        vox_fail(c, VOX_EAPPNAME, "Invalid application name \"%.64s\": it is already used", name);
+        return;
+    }
+    if (rc != 0) {
+        vox_fail_err(c, &err);
+        return;
+    }
+    struct roster_jsonw w;
+    roster_resp_json(c->r, 200, &w);
+    roster_jsonw_obj_begin(&w);
+    roster_jsonw_kint(&w, "result", 1);
+    roster_jsonw_kint(&w, "application_id", g.num_id);
+    roster_jsonw_kstr(&w, "application_name", g.name);
+    roster_jsonw_kbool(&w, "secure_record_storage", srs);
+    roster_jsonw_obj_end(&w);
+}
+
+/* GetApplications, GetSkills, GetQueues: a page of groups of kind */
+static void list_groups(struct vox_call *c, int kind, const char *id_param,
+                        const char *name_param)
+{
+    struct roster_group_query q = {.kind = kind, .want_total = true};
+    if (vox_int(c, id_param, 1, ID_MAX, &q.num_id, NULL) != 0 ||
+        paging(c, &q.limit, &q.skip) != 0)
+        return;
+    q.name_part = vox_param(c, name_param);
+    if (kind == ROSTER_GROUP_QUEUE) {
+        struct roster_group app = {0};
+        bool has_app;
+        if (application(c, false, &app, &has_app) != 0)
+            return;
+        if (has_app)
+            q.parent_num_id = app.num_id;
+    }
+    struct roster_err err = {0};
+    struct roster_group *g;
+    size_t n;
+    int64_t total = 0;
+    if (roster_store_group_list(conn(c), org(c), &q, arena(c), &g, &n, &total, &err) != 0) {
+        vox_fail_err(c, &err);
+        return;
+    }
+    struct roster_jsonw w;
+    roster_resp_json(c->r, 200, &w);
+    roster_jsonw_obj_begin(&w);
+    roster_jsonw_key(&w, "result");
+    roster_jsonw_arr_begin(&w);
+    for (size_t i = 0; i < n; i++) {
+        roster_jsonw_obj_begin(&w);
+        if (kind == ROSTER_GROUP_APPLICATION) {
+            roster_jsonw_kint(&w, "application_id", g[i].num_id);
+            roster_jsonw_kstr(&w, "application_name", g[i].name);
+            roster_jsonw_kstr(&w, "modified", vox_time(arena(c), g[i].modified_ms));
+            roster_jsonw_kbool(&w, "secure_record_storage",
+                               extra_bool(g[i].extra, "secure_record_storage"));
+        } else if (kind == ROSTER_GROUP_SKILL) {
+            roster_jsonw_kint(&w, "skill_id", g[i].num_id);
+            roster_jsonw_kstr(&w, "skill_name", g[i].name);
+        } else {
+            roster_jsonw_kint(&w, "acd_queue_id", g[i].num_id);
+            roster_jsonw_kstr(&w, "acd_queue_name", g[i].name);
+            roster_jsonw_kint(&w, "application_id", g[i].parent_num_id);
+            /* the settings given to AddQueue, as stored */
+            json_t *x = g[i].extra ? json_loads(g[i].extra, 0, NULL) : NULL;
+            const char *k;
+            json_t *v;
+            json_object_foreach(x, k, v)
+            {
+                if (json_is_integer(v))
+                    roster_jsonw_kint(&w, k, json_integer_value(v));
+                else if (json_is_boolean(v))
+                    roster_jsonw_kbool(&w, k, json_is_true(v));
+            }
+            json_decref(x);
+            roster_jsonw_kstr(&w, "created", vox_time(arena(c), g[i].created_ms));
+            roster_jsonw_kstr(&w, "modified", vox_time(arena(c), g[i].modified_ms));
+        }
+        roster_jsonw_obj_end(&w);
+    }
+    roster_jsonw_arr_end(&w);
+    roster_jsonw_kint(&w, "total_count", total);
+    roster_jsonw_kint(&w, "count", (int64_t)n);
+    roster_jsonw_obj_end(&w);
+}
+
+static void get_applications(struct vox_call *c)
+{
+    list_groups(c, ROSTER_GROUP_APPLICATION, "application_id", "application_name");
+}
+
+/* DelApplication, DelSkill, DelQueue */
+static void del_groups(struct vox_call *c, int kind, const char *id_param, const char *name_param)
+{
+    int64_t *ids;
+    size_t n;
+    bool has;
+    if (some_groups(c, kind, id_param, name_param, 0, &ids, &n, &has) != 0)
+        return;
+    if (!has) {
+        vox_fail(c, VOX_EINVAL, "Invalid arguments: %s or %s is required", id_param, name_param);
+        return;
+    }
+    struct roster_err err = {0};
+    int rc = roster_store_begin(conn(c), &err);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        rc = roster_store_group_delete(conn(c), org(c), kind, ids[i], &err);
+        if (rc == ROSTER_ENOTFOUND && kind == ROSTER_GROUP_QUEUE)
+            rc = 0; /* went with its application earlier in this list */
+    }
+    if (rc == 0)
+        rc = roster_store_commit(conn(c), &err);
+    else
+        roster_store_rollback(conn(c));
+    if (rc != 0) {
+        vox_fail_err(c, &err);
+        return;
+    }
+    ok1(c);
+}
+
+static void del_application(struct vox_call *c)
+{
+    del_groups(c, ROSTER_GROUP_APPLICATION, "application_id", "application_name");
+}
+
+/* --- skills --- */
+
+static void add_skill(struct vox_call *c)
+{
+    const char *name = vox_param(c, "skill_name");
+    if (!name || !*name || strlen(name) >= 512) {
+        vox_fail(c, VOX_EINVAL, "Invalid argument 'skill_name': 1 to 511 characters required");
+        return;
+    }
+    struct roster_group g = {0};
+    g.kind = ROSTER_GROUP_SKILL;
+    g.name = name;
+    struct roster_err err = {0};
+    int rc = roster_store_group_create(conn(c), org(c), &g, &err);
+    if (rc != 0) {
+        vox_fail_err(c, &err);
+        return;
+    }
+    struct roster_jsonw w;
+    roster_resp_json(c->r, 200, &w);
+    roster_jsonw_obj_begin(&w);
+    roster_jsonw_kint(&w, "result", 1);
+    roster_jsonw_kint(&w, "skill_id", g.num_id);
+    roster_jsonw_obj_end(&w);
+}
+
+static void del_skill(struct vox_call *c)
+{
+    del_groups(c, ROSTER_GROUP_SKILL, "skill_id", "skill_name");
+}
+
+static void set_skill_info(struct vox_call *c)
+{
+    struct roster_group g = {0};
+    bool has;
+    if (one_group(c, ROSTER_GROUP_SKILL, "skill_id", "skill_name", &g, &has) != 0)
+        return;
+    const char *nn = vox_param(c, "new_skill_name");
+    if (!has || !nn) {
+        vox_fail(c, VOX_EINVAL, "Invalid arguments: %s is required",
+                 !has ? "skill_id or skill_name" : "new_skill_name");
+        return;
+    }
+    if (!*nn || strlen(nn) >= 512) {
+        vox_fail(c, VOX_EINVAL, "Invalid argument 'new_skill_name': 1 to 511 characters required");
+        return;
+    }
+    g.name = nn;
+    struct roster_err err = {0};
+    if (roster_store_group_update(conn(c), org(c), &g, &err) != 0) {
+        vox_fail_err(c, &err);
+        return;
+    }
+    ok1(c);
+}
+
+static void get_skills(struct vox_call *c)
+{
+    list_groups(c, ROSTER_GROUP_SKILL, "skill_id", "skill_name");
+}
+
+/* BindSkill (skills x users) and BindUserToQueue (queues x users) */
+static void bind_users(struct vox_call *c, int kind, const char *id_param, const char *name_param,
+                       bool app_required)
+{
+    bool bind;
+    if (vox_bool(c, "bind", true, &bind, NULL) != 0)
+        return;
+    struct roster_group app = {0};
+    bool has_app;
+    if (application(c, app_required, &app, &has_app) != 0)
+        return;
+    if (!has_app && vox_param(c, "user_name") && !vox_param(c, "user_id")) {
+        vox_fail(c, VOX_EINVAL, "application_id or application_name is required with user_name");
+        return;
+    }
+    if (kind == ROSTER_GROUP_SKILL &&
+        (vox_param(c, "acd_queue_id") || vox_param(c, "acd_queue_name"))) {
+        vox_fail(c, VOX_EINVAL, "binding skills to ACD queues is not supported by roster");
+        return;
+    }
+    int64_t *groups;
+    size_t ng;
+    bool has;
+    if (some_groups(c, kind, id_param, name_param, 0, &groups, &ng, &has) != 0)
+        return;
+    if (!has) {
+        vox_fail(c, VOX_EINVAL, "Invalid arguments: %s or %s is required", id_param, name_param);
+        return;
+    }
+    struct roster_user *u;
+    size_t nu;
+    if (some_users(c, has_app ? app.num_id : 0, &u, &nu, &has) != 0)
+        return;
+    if (!has) {
+        vox_fail(c, VOX_EINVAL, "Invalid arguments: user_id or user_name is required");
+        return;
+    }
+    int64_t *nums = roster_arena_alloc(arena(c), (nu ? nu : 1) * sizeof(*nums));
+    for (size_t i = 0; i < nu; i++)
+        nums[i] = u[i].num_id;
+    struct roster_err err = {0};
+    if (ng && nu && roster_store_group_bind(conn(c), org(c), groups, ng, nums, nu, bind, &err) != 0) {
+        vox_fail_err(c, &err);
+        return;
+    }
+    ok1(c);
+}
+
+static void bind_skill(struct vox_call *c)
+{
+    bind_users(c, ROSTER_GROUP_SKILL, "skill_id", "skill_name", false);
+}
+
+/* --- ACD queues --- */
+
+static void add_queue(struct vox_call *c)
+{
+    const char *name = vox_param(c, "acd_queue_name");
+    if (!name || !*name || strlen(name) > 255) {
+        vox_fail(c, VOX_EINVAL, "Invalid argument 'acd_queue_name': 1 to 255 characters required");
+        return;
+    }
+    struct roster_group app = {0};
+    bool has_app;
+    if (application(c, true, &app, &has_app) != 0)
+        return;
+    /* the queue settings are kept as given (integers and auto_binding) */
+    static const char *const ints[] = {"acd_queue_priority", "service_probability",
+                                       "max_queue_size", "max_waiting_time",
+                                       "average_service_time"};
+    json_t *extra = json_object();
+    for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+        int64_t v;
+        bool has;
+        if (vox_int(c, ints[i], 0, ID_MAX, &v, &has) != 0) {
+            json_decref(extra);
+            return;
+        }
+        if (has)
+            json_object_set_new(extra, ints[i], json_integer(v));
+    }
+    bool ab, has_ab;
+    if (vox_bool(c, "auto_binding", false, &ab, &has_ab) != 0) {
+        json_decref(extra);
+        return;
+    }
+    json_object_set_new(extra, "auto_binding", json_boolean(ab));
+    struct roster_group g = {0};
+    g.kind = ROSTER_GROUP_QUEUE;
+    g.name = name;
+    g.parent_num_id = app.num_id;
+    g.extra = roster_json_dump_arena(extra, arena(c));
+    json_decref(extra);
+    struct roster_err err = {0};
+    if (roster_store_group_create(conn(c), org(c), &g, &err) != 0) {
+        vox_fail_err(c, &err);
+        return;
+    }
+    struct roster_jsonw w;
+    roster_resp_json(c->r, 200, &w);
+    roster_jsonw_obj_begin(&w);
+    roster_jsonw_kint(&w, "result", 1);
+    roster_jsonw_kint(&w, "acd_queue_id", g.num_id);
+    roster_jsonw_obj_end(&w);
+}
+
+static void get_queues(struct vox_call *c)
+{
+    list_groups(c, ROSTER_GROUP_QUEUE, "acd_queue_id", "acd_queue_name");
+}
+
+static void del_queue(struct vox_call *c)
+{
+    del_groups(c, ROSTER_GROUP_QUEUE, "acd_queue_id", "acd_queue_name");
+}
+
+static void bind_user_to_queue(struct vox_call *c)
+{
+    bind_users(c, ROSTER_GROUP_QUEUE, "acd_queue_id", "acd_queue_name", true);
+}
+
+const struct vox_method vox_methods[] = {
+    {"AddUser", add_user},
+    {"DelUser", del_user},
+    {"SetUserInfo", set_user_info},
+    {"GetUsers", get_users},
+    {"AddApplication", add_application},
+    {"GetApplications", get_applications},
+    {"DelApplication", del_application},
+    {"AddSkill", add_skill},
+    {"DelSkill", del_skill},
+    {"SetSkillInfo", set_skill_info},
+    {"GetSkills", get_skills},
+    {"BindSkill", bind_skill},
+    {"AddQueue", add_queue},
+    {"GetQueues", get_queues},
+    {"DelQueue", del_queue},
+    {"BindUserToQueue", bind_user_to_queue},
+    {NULL, NULL},
+};

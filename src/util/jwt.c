@@ -1,0 +1,199 @@
+/* RS256 JWTs with OpenSSL's EVP interface (include/roster/jwt.h). */
+#include <jansson.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "roster/jwt.h"
+
+/* base64url (no padding; padding tolerated) -> bytes in the arena; -1 on a bad character. */
+static int b64url_decode(const char *s, size_t n, struct roster_arena *a, unsigned char **out,
+                         size_t *outlen)
+{
+    while (n > 0 && s[n - 1] == '=')
+        n--;
+    unsigned char *o = roster_arena_alloc(a, n * 3 / 4 + 3);
+    size_t len = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        int v;
+        if (c >= 'A' && c <= 'Z')
+            v = c - 'A';
+        else if (c >= 'a' && c <= 'z')
+            v = c - 'a' + 26;
+        else if (c >= '0' && c <= '9')
+            v = c - '0' + 52;
+        else if (c == '-')
+            v = 62;
+        else if (c == '_')
+            v = 63;
+        else
+            return -1;
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            o[len++] = (unsigned char)(acc >> bits);
+        }
+    }
+    if (n % 4 == 1)
+        return -1;
+    o[len] = 0;
+    *out = o;
+    *outlen = len;
+    return 0;
+}
+
+static json_t *decode_json_part(const char *s, size_t n, const char *what, struct roster_arena *a,
+                                struct roster_err *err)
+{
+    unsigned char *raw;
+    size_t len;
+    if (b64url_decode(s, n, a, &raw, &len) != 0) {
+        roster_err_set(err, ROSTER_EINVAL, "the token's %s is not base64url", what);
+        return NULL;
+    }
+    json_t *j = json_loadb((const char *)raw, len, JSON_REJECT_DUPLICATES, NULL);
+    if (!j || !json_is_object(j)) {
+        json_decref(j);
+        roster_err_set(err, ROSTER_EINVAL, "the token's %s is not a JSON object", what);
+        return NULL;
+    }
+    return j;
+}
+
+static const char *str_of(json_t *o, const char *k, struct roster_arena *a)
+{
+    json_t *v = json_object_get(o, k);
+    return json_is_string(v) ? roster_arena_strdup(a, json_string_value(v)) : NULL;
+}
+
+int roster_jwt_parse(const char *token, struct roster_arena *a, struct roster_jwt *out,
+                     struct roster_err *err)
+{
+    memset(out, 0, sizeof(*out));
+    const char *d1 = strchr(token, '.');
+    const char *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
+    if (!d1 || !d2 || strchr(d2 + 1, '.'))
+        return roster_err_set(err, ROSTER_EINVAL, "the bearer token is not a JWT (three parts)");
+    json_t *h = decode_json_part(token, (size_t)(d1 - token), "header", a, err);
+    if (!h)
+        return ROSTER_EINVAL;
+    json_t *p = decode_json_part(d1 + 1, (size_t)(d2 - d1 - 1), "payload", a, err);
+    if (!p) {
+        json_decref(h);
+        return ROSTER_EINVAL;
+    }
+    out->alg = str_of(h, "alg", a);
+    out->kid = str_of(h, "kid", a);
+    json_t *iss = json_object_get(p, "iss");
+    if (json_is_integer(iss)) {
+        out->iss_is_int = true;
+        out->iss = json_integer_value(iss);
+    } else if (json_is_string(iss)) {
+        out->iss_str = roster_arena_strdup(a, json_string_value(iss));
+    }
+    json_t *iat = json_object_get(p, "iat"), *exp = json_object_get(p, "exp");
+    out->has_iat = json_is_integer(iat);
+    out->iat = out->has_iat ? json_integer_value(iat) : 0;
+    out->has_exp = json_is_integer(exp);
+    out->exp = out->has_exp ? json_integer_value(exp) : 0;
+    json_decref(h);
+    json_decref(p);
+    out->signing_input = token;
+    out->signing_len = (size_t)(d2 - token);
+    if (b64url_decode(d2 + 1, strlen(d2 + 1), a, &out->sig, &out->sig_len) != 0)
+        return roster_err_set(err, ROSTER_EINVAL, "the token's signature is not base64url");
+    return 0;
+}
+
+/* Per-thread cache of parsed public keys, by PEM text (a revoked key is never looked up:
+ * the caller checks the store first). */
+#define KEY_CACHE 8
+struct key_slot {
+    char *pem;     /* cppcheck-suppress unusedStructMember ; used through key_cache */
+    EVP_PKEY *key; /* cppcheck-suppress unusedStructMember */
+};
+static _Thread_local struct key_slot key_cache[KEY_CACHE];
+static _Thread_local unsigned key_next;
+
+static EVP_PKEY *public_key(const char *pem)
+{
+    for (unsigned i = 0; i < KEY_CACHE; i++)
+        if (key_cache[i].pem && strcmp(key_cache[i].pem, pem) == 0)
+            return key_cache[i].key;
+    BIO *bio = BIO_new_mem_buf(pem, -1);
+    EVP_PKEY *k = bio ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
+    BIO_free(bio);
+    if (!k)
+        return NULL;
+    char *copy = strdup(pem);
+    if (!copy) {
+        EVP_PKEY_free(k);
+        return NULL;
+    }
+    unsigned slot = key_next++ % KEY_CACHE;
+    free(key_cache[slot].pem);
+    EVP_PKEY_free(key_cache[slot].key);
+    key_cache[slot].pem = copy;
+    key_cache[slot].key = k;
+    return k;
+}
+
+int roster_jwt_verify_rs256(const struct roster_jwt *t, const char *public_pem,
+                            struct roster_err *err)
+{
+    EVP_PKEY *k = public_key(public_pem);
+    if (!k)
+        return roster_err_set(err, ROSTER_EINVAL, "the service account's public key is unreadable");
+    if (EVP_PKEY_get_base_id(k) != EVP_PKEY_RSA)
+        return roster_err_set(err, ROSTER_EINVAL, "the service account's key is not an RSA key");
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    int ok = ctx && EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, k) == 1 &&
+             EVP_DigestVerify(ctx, t->sig, t->sig_len, (const unsigned char *)t->signing_input,
+                              t->signing_len) == 1;
+    EVP_MD_CTX_free(ctx);
+    return ok ? 0 : roster_err_set(err, ROSTER_EAUTH, "the token's signature is not valid");
+}
+
+static char *bio_text(BIO *b)
+{
+    char *data;
+    long n = BIO_get_mem_data(b, &data);
+    char *s = n > 0 ? malloc((size_t)n + 1) : NULL;
+    if (s) {
+        memcpy(s, data, (size_t)n);
+        s[n] = '\0';
+    }
+    return s;
+}
+
+int roster_rsa_keypair(int bits, char **private_pem, char **public_pem, struct roster_err *err)
+{
+    *private_pem = *public_pem = NULL;
+    EVP_PKEY *k = EVP_RSA_gen((unsigned)bits);
+    BIO *priv = BIO_new(BIO_s_mem()), *pub = BIO_new(BIO_s_mem());
+    int ok = k && priv && pub &&
+             PEM_write_bio_PrivateKey_traditional(priv, k, NULL, NULL, 0, NULL, NULL) == 1 &&
+             PEM_write_bio_PUBKEY(pub, k) == 1;
+    if (ok) {
+        *private_pem = bio_text(priv);
+        *public_pem = bio_text(pub);
+        ok = *private_pem && *public_pem;
+    }
+    BIO_free(priv);
+    BIO_free(pub);
+    EVP_PKEY_free(k);
+    if (!ok) {
+        free(*private_pem);
+        free(*public_pem);
+        *private_pem = *public_pem = NULL;
+        return roster_err_set(err, ROSTER_EIO, "cannot generate an RSA key pair");
+    }
+    return 0;
+}
