@@ -146,8 +146,8 @@ static int some_groups(struct vox_call *c, int kind, const char *id_param, const
             if (has_ids)
                 return vox_fail(c, VOX_EINVAL, "%s %s=%lld not found", kind_name(kind), id_param,
                                 (long long)ids[i]);
-            return vox_fail(c, VOX_EINVAL, "%s %s=\"%.64s\" not found", kind_name(kind),
-                            name_param, names[i]);
+            return vox_fail(c, VOX_EINVAL, "%s %s=\"%.64s\" not found", kind_name(kind), name_param,
+                            names[i]);
         }
         v[i] = g[j].num_id;
     }
@@ -159,8 +159,7 @@ static int some_groups(struct vox_call *c, int kind, const char *id_param, const
 /* The application of application_id / application_name. */
 static int application(struct vox_call *c, bool required, struct roster_group *out, bool *has)
 {
-    if (one_group(c, ROSTER_GROUP_APPLICATION, "application_id", "application_name", out, has) !=
-        0)
+    if (one_group(c, ROSTER_GROUP_APPLICATION, "application_id", "application_name", out, has) != 0)
         return -1;
     if (required && !*has)
         return vox_fail(c, VOX_EINVAL, "application_id or application_name is required");
@@ -199,8 +198,8 @@ static int some_users(struct vox_call *c, int64_t app_num, struct roster_user **
             else
                 vals[i].s = names[i];
         }
-        q.filters[0] = (struct roster_filter){has_ids ? RQ_NUM_ID : RU_USERNAME, ROSTER_OP_IN,
-                                              vals, cnt};
+        q.filters[0] =
+            (struct roster_filter){has_ids ? RQ_NUM_ID : RU_USERNAME, ROSTER_OP_IN, vals, cnt};
         q.nfilters = 1;
     }
     struct roster_group_cond cond = {app_num, true};
@@ -214,7 +213,8 @@ static int some_users(struct vox_call *c, int64_t app_num, struct roster_user **
         for (size_t i = 0; i < cnt; i++) {
             bool found = false;
             for (size_t j = 0; j < nu && !found; j++)
-                found = has_ids ? u[j].num_id == ids[i] : strcmp(u[j].f[RU_USERNAME], names[i]) == 0;
+                found =
+                    has_ids ? u[j].num_id == ids[i] : strcmp(u[j].f[RU_USERNAME], names[i]) == 0;
             if (!found) {
                 if (has_ids)
                     return vox_fail(c, VOX_EINVAL, "user user_id=%lld not found",
@@ -305,7 +305,9 @@ static void add_user(struct vox_call *c)
     const char *pw = vox_param(c, "user_password");
     if (!name || !dn || !pw) {
         vox_fail(c, VOX_EINVAL, "Invalid arguments: %s is required",
-                 !name ? "user_name" : !dn ? "user_display_name" : "user_password");
+                 !name ? "user_name"
+                 : !dn ? "user_display_name"
+                       : "user_password");
         return;
     }
     if (!user_name_ok(name)) {
@@ -442,7 +444,8 @@ static void set_user_info(struct vox_call *c)
     const char *pw = vox_param(c, "user_password");
     struct roster_err err = {0};
     const char *hash = NULL;
-    if (pw && (check_password(c, pw) != 0 || roster_password_hash(pw, arena(c), &hash, &err) != 0)) {
+    if (pw &&
+        (check_password(c, pw) != 0 || roster_password_hash(pw, arena(c), &hash, &err) != 0)) {
         if (!c->failed)
             vox_fail_err(c, &err);
         return;
@@ -466,7 +469,7 @@ static void set_user_info(struct vox_call *c)
     ok1(c);
 }
 
-static const char *const acd_statuses[] = {"OFFLINE", "ONLINE",        "READY",   "BANNED",
+static const char *const acd_statuses[] = {"OFFLINE",    "ONLINE",        "READY",   "BANNED",
                                            "IN_SERVICE", "AFTER_SERVICE", "TIMEOUT", "DND"};
 
 static void write_groups(struct roster_jsonw *w, const char *key, const char *id_key,
@@ -516,8 +519,8 @@ static void get_users(struct vox_call *c)
         has_app = gn == 1;
         if (has_app)
             app = gv[0];
-        conds[nc++] = (struct roster_group_cond){has_app ? app.num_id : -1, true};
     }
+    bool app_filter = has || app_name;
     static const struct {
         const char *param;
         bool member;
@@ -583,6 +586,9 @@ static void get_users(struct vox_call *c)
         if (!offline)
             conds[nc++] = (struct roster_group_cond){-1, true}; /* nobody */
     }
+    /* the application last: skills and queues are the small groups the store can start from */
+    if (app_filter)
+        conds[nc++] = (struct roster_group_cond){has_app ? app.num_id : -1, true};
     bool with_skills, with_queues, live;
     int64_t showing = 0;
     if (vox_bool(c, "with_skills", false, &with_skills, NULL) != 0 ||
@@ -624,13 +630,15 @@ static void get_users(struct vox_call *c)
         nums[i] = u[i].num_id;
     struct roster_membership *ms = NULL, *mq = NULL;
     size_t nms = 0, nmq = 0;
-    if (with_skills && n && roster_store_group_memberships(conn(c), org(c), nums, n, ROSTER_GROUP_SKILL,
-                                                      arena(c), &ms, &nms, &err) != 0) {
+    if (with_skills && n &&
+        roster_store_group_memberships(conn(c), org(c), nums, n, ROSTER_GROUP_SKILL, arena(c), &ms,
+                                       &nms, &err) != 0) {
         vox_fail_err(c, &err);
         return;
     }
-    if (with_queues && n && roster_store_group_memberships(conn(c), org(c), nums, n, ROSTER_GROUP_QUEUE,
-                                                      arena(c), &mq, &nmq, &err) != 0) {
+    if (with_queues && n &&
+        roster_store_group_memberships(conn(c), org(c), nums, n, ROSTER_GROUP_QUEUE, arena(c), &mq,
+                                       &nmq, &err) != 0) {
         vox_fail_err(c, &err);
         return;
     }
@@ -672,8 +680,8 @@ static void get_users(struct vox_call *c)
             write_groups(&w, "skills", "skill_id", "skill_name", ms, nms, x->num_id, showing,
                          false);
         if (with_queues)
-            write_groups(&w, "acd_queues", "acd_queue_id", "acd_queue_name", mq, nmq, x->num_id,
-                         0, true);
+            write_groups(&w, "acd_queues", "acd_queue_id", "acd_queue_name", mq, nmq, x->num_id, 0,
+                         true);
         roster_jsonw_kstr(&w, "acd_status", "OFFLINE");
         roster_jsonw_kstr(&w, "acd_status_change_time", vox_time(arena(c), x->created_ms));
         roster_jsonw_kstr(&w, "created", vox_time(arena(c), x->created_ms));
@@ -754,12 +762,10 @@ static void add_application(struct vox_call *c)
 }
 
 /* GetApplications, GetSkills, GetQueues: a page of groups of kind */
-static void list_groups(struct vox_call *c, int kind, const char *id_param,
-                        const char *name_param)
+static void list_groups(struct vox_call *c, int kind, const char *id_param, const char *name_param)
 {
     struct roster_group_query q = {.kind = kind, .want_total = true};
-    if (vox_int(c, id_param, 1, ID_MAX, &q.num_id, NULL) != 0 ||
-        paging(c, &q.limit, &q.skip) != 0)
+    if (vox_int(c, id_param, 1, ID_MAX, &q.num_id, NULL) != 0 || paging(c, &q.limit, &q.skip) != 0)
         return;
     q.name_part = vox_param(c, name_param);
     if (kind == ROSTER_GROUP_QUEUE) {
@@ -963,7 +969,45 @@ static void bind_users(struct vox_call *c, int kind, const char *id_param, const
     for (size_t i = 0; i < nu; i++)
         nums[i] = u[i].num_id;
     struct roster_err err = {0};
-    if (ng && nu && roster_store_group_bind(conn(c), org(c), groups, ng, nums, nu, bind, &err) != 0) {
+    if (ng && nu &&
+        roster_store_group_bind(conn(c), org(c), groups, ng, nums, nu, bind, &err) != 0) {
+        vox_fail_err(c, &err);
+        return;
+    }
+    ok1(c);
+}
+
+/* BindUser (legacy docs): binds users (user_id ids or "all" / user_name names) to
+ * applications (application_id ids or "all" / application_name names), or unbinds them. */
+static void bind_user(struct vox_call *c)
+{
+    bool bind;
+    if (vox_bool(c, "bind", true, &bind, NULL) != 0)
+        return;
+    int64_t *apps;
+    size_t na;
+    bool has;
+    if (some_groups(c, ROSTER_GROUP_APPLICATION, "application_id", "application_name", 0, &apps,
+                    &na, &has) != 0)
+        return;
+    if (!has) {
+        vox_fail(c, VOX_EINVAL,
+                 "Invalid arguments: application_id or application_name is required");
+        return;
+    }
+    struct roster_user *u;
+    size_t nu;
+    if (some_users(c, 0, &u, &nu, &has) != 0)
+        return;
+    if (!has) {
+        vox_fail(c, VOX_EINVAL, "Invalid arguments: user_id or user_name is required");
+        return;
+    }
+    int64_t *nums = roster_arena_alloc(arena(c), (nu ? nu : 1) * sizeof(*nums));
+    for (size_t i = 0; i < nu; i++)
+        nums[i] = u[i].num_id;
+    struct roster_err err = {0};
+    if (na && nu && roster_store_group_bind(conn(c), org(c), apps, na, nums, nu, bind, &err) != 0) {
         vox_fail_err(c, &err);
         return;
     }
@@ -1051,6 +1095,7 @@ const struct vox_method vox_methods[] = {
     {"AddApplication", add_application},
     {"GetApplications", get_applications},
     {"DelApplication", del_application},
+    {"BindUser", bind_user},
     {"AddSkill", add_skill},
     {"DelSkill", del_skill},
     {"SetSkillInfo", set_skill_info},

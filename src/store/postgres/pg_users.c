@@ -356,8 +356,8 @@ int pg_user_list_grouped(struct roster_conn *pc, const char *org_id, const struc
     for (size_t i = 0; i < ncond; i++) {
         pg_arg_int(&w.args, conds[i].group_num_id);
         roster_buf_printf(&w.where,
-                          " AND num_id %sIN (SELECT user_num FROM group_members"
-                          " WHERE group_num = $%zu::bigint)",
+                          " AND %sEXISTS (SELECT 1 FROM group_members AS m"
+                          " WHERE m.group_num = $%zu::bigint AND m.user_num = users.num_id)",
                           conds[i].member ? "" : "NOT ", w.args.n);
     }
     const char *where = w.where.data ? w.where.data : "";

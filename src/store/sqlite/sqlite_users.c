@@ -383,6 +383,25 @@ int sq_user_list(struct roster_conn *pc, const char *org_id, const struct roster
     return sq_user_list_grouped(pc, org_id, q, NULL, 0, a, out, n, total, err);
 }
 
+/* Whether group num_id has at most SMALL_GROUP members (a bounded count: cheap for big
+ * groups too). */
+#define SMALL_GROUP 20000
+static bool group_is_small(struct sq_conn *c, int64_t num_id)
+{
+    sqlite3_stmt *s = NULL;
+    bool small = false;
+    if (sq_prepare(c,
+                   "SELECT count(*) FROM (SELECT 1 FROM group_members WHERE group_num = ?1"
+                   " LIMIT ?2)",
+                   &s, NULL) == 0) {
+        sqlite3_bind_int64(s, 1, num_id);
+        sqlite3_bind_int64(s, 2, SMALL_GROUP + 1);
+        small = sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int64(s, 0) <= SMALL_GROUP;
+    }
+    sqlite3_finalize(s);
+    return small;
+}
+
 /* user_list with group membership conditions (sqlite_groups.c has the other group methods) */
 int sq_user_list_grouped(struct roster_conn *pc, const char *org_id, const struct roster_query *q,
                          const struct roster_group_cond *conds, size_t ncond,
@@ -427,10 +446,23 @@ int sq_user_list_grouped(struct roster_conn *pc, const char *org_id, const struc
         }
         roster_buf_addch(&w.where, ')');
     }
+    /* Membership: a point lookup per candidate row (EXISTS), never a whole group read into
+     * a temporary table. The first member condition on a small group drives the query
+     * instead (its members joined to users): GetUsers by skill then reads a few thousand
+     * rows, not every user of the organisation. */
+    const char *from = "users";
+    bool driven = false;
     for (size_t i = 0; i < ncond; i++) {
-        roster_buf_printf(
-            &w.where, " AND num_id %sIN (SELECT user_num FROM group_members WHERE group_num = ?)",
-            conds[i].member ? "" : "NOT ");
+        if (!driven && conds[i].member && group_is_small(c, conds[i].group_num_id)) {
+            driven = true;
+            from = "group_members AS m0 CROSS JOIN users";
+            roster_buf_addstr(&w.where, " AND m0.group_num = ? AND users.num_id = m0.user_num");
+        } else {
+            roster_buf_printf(&w.where,
+                              " AND %sEXISTS (SELECT 1 FROM group_members AS m WHERE"
+                              " m.group_num = ? AND m.user_num = users.num_id)",
+                              conds[i].member ? "" : "NOT ");
+        }
         sq_query_add_bind(&w, true, conds[i].group_num_id, NULL);
     }
 
@@ -442,7 +474,7 @@ int sq_user_list_grouped(struct roster_conn *pc, const char *org_id, const struc
     }
 
     if (total && q->want_total) {
-        roster_buf_printf(&sql, "SELECT count(*) FROM users WHERE org_num = ?%s",
+        roster_buf_printf(&sql, "SELECT count(*) FROM %s WHERE org_num = ?%s", from,
                           w.where.data ? w.where.data : "");
         code = sq_query_count(c, sql.data, org_num, &w, total, err);
         if (code)
@@ -454,7 +486,7 @@ int sq_user_list_grouped(struct roster_conn *pc, const char *org_id, const struc
     roster_buf_reset(&sql);
     roster_buf_addstr(&sql, "SELECT ");
     add_columns(&sql);
-    roster_buf_printf(&sql, " FROM users WHERE org_num = ?%s ORDER BY ",
+    roster_buf_printf(&sql, " FROM %s WHERE org_num = ?%s ORDER BY ", from,
                       w.where.data ? w.where.data : "");
     for (size_t i = 0; i < q->nsorts && i < ROSTER_QUERY_MAX_SORTS; i++) {
         const char *col = roster_store_user_column(q->sorts[i].key);
