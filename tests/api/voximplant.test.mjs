@@ -588,6 +588,26 @@ async function runTests() {
         });
     });
 
+    describe('BindUser (legacy): existing directory users into an application', () => {
+        test('bind and unbind by ids and names; unknown ids change nothing', async () => {
+            const jc = srv.api(srv.adminKey);
+            const c = await jc.post('/api/systemusers', { username: 'jcbind', email: 'jcbind@example.test' });
+            assert.equal(c.status, 200, c.text);
+            const id = (await voxOk('Users', 'getUsers', { userName: 'jcbind' })).result[0].userId;
+            const form = 'application/x-www-form-urlencoded';
+            let r = await raw('/platform_api', { body: `cmd=BindUser&user_id=${id}&application_name=sales`, contentType: form });
+            assert.equal(r.json.result, 1, r.text);
+            expectNames(await voxOk('Users', 'getUsers', { applicationName: 'sales', userName: 'jcbind' }), ['jcbind']);
+            r = await raw('/platform_api', { body: `cmd=BindUser&user_name=jcbind&application_id=${apps.sales}&bind=false`, contentType: form });
+            assert.equal(r.json.result, 1, r.text);
+            expectNames(await voxOk('Users', 'getUsers', { applicationName: 'sales', userName: 'jcbind' }), []);
+            r = await raw('/platform_api', { body: `cmd=BindUser&user_id=${id};999999&application_id=${apps.sales}`, contentType: form });
+            assert.equal(r.json.error.code, 101);
+            expectNames(await voxOk('Users', 'getUsers', { applicationName: 'sales', userName: 'jcbind' }), []);
+            await jc.del(`/api/systemusers/${c.json._id}`);
+        });
+    });
+
     describe('one directory: JumpCloud and Voximplant see the same users', () => {
         test('a JumpCloud user appears in GetUsers; a Voximplant user in /api/systemusers', async () => {
             const jc = srv.api(srv.adminKey);
