@@ -466,8 +466,9 @@ int sq_user_list_grouped(struct roster_conn *pc, const char *org_id, const struc
         sq_query_add_bind(&w, true, conds[i].group_num_id, NULL);
     }
 
-    /* id order without a search, outside a caller's transaction: through the list cache */
-    if (q->nsorts == 0 && !(q->search && q->search[0]) && c->store &&
+    /* id order without a search or group conditions (memberships are not part of the list
+     * cache's write generation), outside a caller's transaction: through the list cache */
+    if (q->nsorts == 0 && !(q->search && q->search[0]) && ncond == 0 && c->store &&
         sqlite3_get_autocommit(c->db)) {
         code = list_cached(c, org_num, org_id, &w, q, a, out, n, total, err);
         goto done;
