@@ -52,10 +52,15 @@ struct pg_store {
     char *url;
 };
 
+/* One connection. A dropped connection (server restart, pg_terminate_backend) is
+ * replaced before the next statement that runs outside a transaction (see pg_run); the
+ * statements of an open transaction never move to a new connection: they fail, and so
+ * does the transaction. */
 struct pg_conn {
     struct roster_conn pub; /* first: the public struct */
     PGconn *db;
-    bool in_txn; /* the caller opened a transaction with begin() */
+    bool in_txn;     /* the caller opened a transaction with begin() */
+    bool method_txn; /* a method opened its own transaction (pg_tx_start, multi) */
     bool prepared[PG_NSTMTS];
 };
 
@@ -77,10 +82,17 @@ void pg_arg_int(struct pg_args *p, int64_t i);
 /* Runs sql with p's parameters: a prepared statement id (prepared on first use)
  * or, with id < 0, a one-off statement. *res is the result (or NULL), which the
  * caller clears also on failure (to read the SQLSTATE). Returns 0 or the mapped
- * roster code with err set. */
+ * roster code with err set.
+ * Outside a transaction, a connection found dropped is reconnected first, and a
+ * statement refused because the server terminated the session (SQLSTATE 57P01:
+ * it was not executed) is run once more on a new connection; a reconnection that
+ * fails is ROSTER_EBUSY ("store unavailable", nothing was executed). A
+ * connection lost while a statement ran is ROSTER_EIO ("store connection lost":
+ * the statement may or may not have committed); the next statement reconnects. */
 int pg_run(struct pg_conn *c, int id, const char *sql, const struct pg_args *p, PGresult **res,
            struct roster_err *err);
-/* Runs a statement without parameters or results (BEGIN, SAVEPOINT...). */
+/* Runs a statement without parameters or results (BEGIN, SAVEPOINT...; several
+ * statements separated by ';' are allowed), with pg_run's reconnection rules. */
 int pg_exec(struct pg_conn *c, const char *sql, struct roster_err *err);
 /* Maps a failed result (NULL: connection lost) to a roster code with err set.
  */

@@ -3,10 +3,13 @@
  * statements, transactions and the mapping of PostgreSQL errors to roster
  * codes. Methods live in pg_orgs.c, pg_users.c, pg_jobs.c and pg_schedules.c.
  */
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "roster/log.h"
 #include "roster/store.h"
 #include "roster/util.h"
 #include "store/postgres/pg_int.h"
@@ -75,12 +78,17 @@ int pg_fail(struct pg_conn *c, const PGresult *res, struct roster_err *err)
     if (!msg || !*msg)
         msg = PQerrorMessage(c->db);
     int code = ROSTER_EIO;
+    const char *what = "store error";
     /* serialization failure, deadlock, lock not available, too many connections
      */
     if (!strcmp(state, "40001") || !strcmp(state, "40P01") || !strcmp(state, "55P03") ||
-        !strcmp(state, "53300"))
+        !strcmp(state, "53300")) {
         code = ROSTER_EBUSY;
-    roster_err_set(err, code, code == ROSTER_EBUSY ? "store busy" : "store error");
+        what = "store busy";
+    } else if (PQstatus(c->db) != CONNECTION_OK) {
+        what = "store connection lost";
+    }
+    roster_err_set(err, code, "%s", what);
     return roster_err_detail(err, "postgres %s: %s", state, msg);
 }
 
@@ -90,13 +98,118 @@ static bool result_ok(const PGresult *res)
     return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
 }
 
-int pg_run(struct pg_conn *c, int id, const char *sql, const struct pg_args *p, PGresult **res,
-           struct roster_err *err)
+/* --- the connection: dropped connections are replaced outside transactions --- */
+
+/* Server messages outside a result (warnings, and the FATAL error of a terminated
+ * session) go to the log instead of libpq's bare lines on stderr. */
+static void log_notice(void *arg, const char *message)
+{
+    (void)arg;
+    size_t n = strlen(message);
+    while (n > 0 && (message[n - 1] == '\n' || message[n - 1] == ' '))
+        n--;
+    roster_log(ROSTER_LOG_WARN, "store notice", "detail=\"%.*s\"", (int)n, message);
+}
+
+/* Settings of every session; run after each (re)connection. */
+static void session_setup(PGconn *db)
+{
+    PQclear(PQexec(db, "SET client_min_messages = warning"));
+}
+
+/* A new connection to url (NULL only when out of memory); check PQstatus. */
+static PGconn *session_open(const char *url)
+{
+    PGconn *db = PQconnectdb(url);
+    if (!db)
+        return NULL;
+    PQsetNoticeProcessor(db, log_notice, NULL); /* kept by PQreset */
+    if (PQstatus(db) == CONNECTION_OK)
+        session_setup(db);
+    return db;
+}
+
+/* Whether statements on c belong to an open transaction: they must never move to a
+ * new connection, where they would run (and commit) outside it. */
+static bool txn_open(const struct pg_conn *c)
+{
+    return c->in_txn || c->method_txn;
+}
+
+/* Reads what an idle connection has received. A backend that was terminated
+ * (pg_terminate_backend, server shutdown or restart) sends an error and closes its
+ * socket, and libpq only notices when it reads: a poll() that finds nothing costs
+ * about a microsecond. The second read after the error sees the end of the stream
+ * and marks the connection bad. */
+static void drain_idle(struct pg_conn *c)
+{
+    for (int i = 0; i < 4 && PQstatus(c->db) == CONNECTION_OK; i++) {
+        struct pollfd pfd = {.fd = PQsocket(c->db), .events = POLLIN};
+        if (pfd.fd < 0 || poll(&pfd, 1, 0) <= 0 || !PQconsumeInput(c->db))
+            return;
+    }
+}
+
+/* Replaces c's session with a new one (same URL); its prepared statements are gone.
+ * ROSTER_EBUSY when the server cannot be reached: nothing was executed. */
+static int reconnect(struct pg_conn *c, struct roster_err *err)
+{
+    PQreset(c->db);
+    memset(c->prepared, 0, sizeof(c->prepared));
+    if (PQstatus(c->db) != CONNECTION_OK) {
+        roster_err_set(err, ROSTER_EBUSY, "store unavailable");
+        return roster_err_detail(err, "postgres: cannot reconnect: %s", PQerrorMessage(c->db));
+    }
+    session_setup(c->db);
+    roster_log(ROSTER_LOG_WARN, "store connection was lost; reconnected", "backend_pid=%d",
+               PQbackendPID(c->db));
+    return 0;
+}
+
+/* Before a statement that is not part of a transaction: a dropped connection is
+ * replaced now, while that is still safe. */
+static int ready(struct pg_conn *c, struct roster_err *err)
+{
+    if (txn_open(c))
+        return 0;
+    drain_idle(c);
+    return PQstatus(c->db) == CONNECTION_OK ? 0 : reconnect(c, err);
+}
+
+/* Whether sql changes nothing when it runs on its own (outside a transaction): a
+ * read, or BEGIN. */
+static bool changes_nothing(const char *sql)
+{
+    while (*sql == ' ' || *sql == '\n')
+        sql++;
+    return !strncasecmp(sql, "SELECT ", 7) || !strcasecmp(sql, "BEGIN");
+}
+
+/* Whether a statement outside a transaction that failed on a lost connection may run
+ * again on a new one: when it changes nothing, or when the server refused it because
+ * it terminated the session (SQLSTATE 57P01, admin_shutdown: a backend told to exit
+ * does so at an interrupt check, and interrupts are held from writing a commit until
+ * it is reported, so the statement took no effect). A write that lost its connection
+ * without that answer may have committed: it is not repeated. */
+static bool may_retry(const struct pg_conn *c, const char *sql, const PGresult *res)
+{
+    if (PQstatus(c->db) == CONNECTION_OK)
+        return false;
+    return changes_nothing(sql) || !strcmp(pg_sqlstate(res), "57P01");
+}
+
+/* One attempt of a statement: prepared statement id (prepared on first use), a
+ * one-off statement with parameters (id < 0 and simple == false) or, with simple, the
+ * simple protocol (several statements allowed, no parameters). */
+static int run_once(struct pg_conn *c, int id, bool simple, const char *sql,
+                    const struct pg_args *p, PGresult **res, struct roster_err *err)
 {
     int n = p ? (int)p->n : 0;
     const char *const *v = p ? p->v : NULL;
     *res = NULL;
-    if (id < 0) {
+    if (simple) {
+        *res = PQexec(c->db, sql);
+    } else if (id < 0) {
         *res = PQexecParams(c->db, sql, n, NULL, v, NULL, NULL, 0);
     } else {
         char name[16];
@@ -118,21 +231,59 @@ int pg_run(struct pg_conn *c, int id, const char *sql, const struct pg_args *p, 
     return pg_fail(c, *res, err);
 }
 
+static int run(struct pg_conn *c, int id, bool simple, const char *sql, const struct pg_args *p,
+               PGresult **res, struct roster_err *err)
+{
+    *res = NULL;
+    bool idle = !txn_open(c);
+    int code = ready(c, err);
+    if (code)
+        return code;
+    code = run_once(c, id, simple, sql, p, res, err);
+    if (code && idle && may_retry(c, sql, *res)) {
+        PQclear(*res);
+        *res = NULL;
+        code = reconnect(c, err);
+        if (!code)
+            code = run_once(c, id, simple, sql, p, res, err);
+    }
+    return code;
+}
+
+int pg_run(struct pg_conn *c, int id, const char *sql, const struct pg_args *p, PGresult **res,
+           struct roster_err *err)
+{
+    return run(c, id, false, sql, p, res, err);
+}
+
 int pg_exec(struct pg_conn *c, const char *sql, struct roster_err *err)
 {
-    PGresult *res = PQexec(c->db, sql);
-    int code = result_ok(res) ? 0 : pg_fail(c, res, err);
+    PGresult *res;
+    int code = run(c, -1, true, sql, NULL, &res, err);
     PQclear(res);
     return code;
 }
 
 /* --- transactions --- */
 
+/* Ends whatever transaction is open on c, without reconnecting: on a lost connection
+ * the server has already rolled it back. */
+static void abort_txn(struct pg_conn *c)
+{
+    c->method_txn = false;
+    if (PQstatus(c->db) == CONNECTION_OK && PQtransactionStatus(c->db) != PQTRANS_IDLE)
+        PQclear(PQexec(c->db, "ROLLBACK"));
+}
+
 int pg_tx_start(struct pg_conn *c, bool multi, struct roster_err *err)
 {
     if (c->in_txn)
         return pg_exec(c, "SAVEPOINT roster_m", err);
-    return multi ? pg_exec(c, "BEGIN", err) : 0;
+    if (!multi)
+        return 0;
+    int code = pg_exec(c, "BEGIN", err);
+    c->method_txn = code == 0;
+    return code;
 }
 
 int pg_tx_end(struct pg_conn *c, bool multi, bool ok, struct roster_err *err)
@@ -145,12 +296,13 @@ int pg_tx_end(struct pg_conn *c, bool multi, bool ok, struct roster_err *err)
     if (!multi)
         return 0;
     if (!ok) {
-        pg_exec(c, "ROLLBACK", NULL);
+        abort_txn(c);
         return 0;
     }
-    int code = pg_exec(c, "COMMIT", err);
+    int code = pg_exec(c, "COMMIT", err); /* method_txn still set: COMMIT never reconnects */
     if (code)
-        pg_exec(c, "ROLLBACK", NULL);
+        abort_txn(c);
+    c->method_txn = false;
     return code;
 }
 
@@ -171,10 +323,11 @@ static int pg_commit(struct roster_conn *pc, struct roster_err *err)
         return roster_err_set(err, ROSTER_EINVAL, "no transaction is open");
     c->in_txn = false;
     if (PQtransactionStatus(c->db) == PQTRANS_INERROR) {
-        pg_exec(c, "ROLLBACK", NULL);
+        abort_txn(c);
         return roster_err_set(err, ROSTER_EIO, "transaction was rolled back after an error");
     }
-    /* COMMIT of a failed transaction answers "ROLLBACK" without an error */
+    /* COMMIT of a failed transaction answers "ROLLBACK" without an error; PQexec
+     * directly: a commit never reconnects */
     PGresult *res = PQexec(c->db, "COMMIT");
     int code = 0;
     if (!result_ok(res))
@@ -182,8 +335,8 @@ static int pg_commit(struct roster_conn *pc, struct roster_err *err)
     else if (strcmp(PQcmdStatus(res), "COMMIT") != 0)
         code = roster_err_set(err, ROSTER_EIO, "transaction was rolled back");
     PQclear(res);
-    if (code && PQtransactionStatus(c->db) != PQTRANS_IDLE)
-        pg_exec(c, "ROLLBACK", NULL);
+    if (code)
+        abort_txn(c);
     return code;
 }
 
@@ -191,15 +344,14 @@ static void pg_rollback(struct roster_conn *pc)
 {
     struct pg_conn *c = pg_conn_of(pc);
     c->in_txn = false;
-    if (PQtransactionStatus(c->db) != PQTRANS_IDLE)
-        pg_exec(c, "ROLLBACK", NULL);
+    abort_txn(c);
 }
 
 /* --- opening --- */
 
 static int connect_db(const char *url, PGconn **out, struct roster_err *err)
 {
-    PGconn *db = PQconnectdb(url);
+    PGconn *db = session_open(url);
     *out = NULL;
     if (!db)
         return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
@@ -209,8 +361,6 @@ static int connect_db(const char *url, PGconn **out, struct roster_err *err)
         PQfinish(db);
         return err ? err->code : ROSTER_EIO;
     }
-    PGresult *res = PQexec(db, "SET client_min_messages = warning");
-    PQclear(res);
     *out = db;
     return 0;
 }
@@ -224,7 +374,7 @@ static int migrate(struct pg_conn *c, struct roster_err *err)
     struct roster_arena a;
     struct pg_args p;
     roster_arena_init(&a, 0);
-    int code = pg_exec(c, "BEGIN", err);
+    int code = pg_tx_start(c, true, err);
     if (code)
         goto done;
     char lock[80];
@@ -274,11 +424,11 @@ static int migrate(struct pg_conn *c, struct roster_err *err)
                               (long long)current, (long long)newest);
         goto fail;
     }
-    code = pg_exec(c, "COMMIT", err);
+    code = pg_tx_end(c, true, true, err);
     goto done;
 fail:
     PQclear(res);
-    pg_exec(c, "ROLLBACK", NULL);
+    pg_tx_end(c, true, false, NULL);
 done:
     roster_arena_release(&a);
     return code;
@@ -329,11 +479,17 @@ static int pg_conn_open(struct roster_store *pst, struct roster_conn **out, stru
     struct pg_conn *c = calloc(1, sizeof(*c));
     if (!c)
         return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
-    int code = connect_db(st->url, &c->db, err);
-    if (code) {
+    /* The store was reachable at open (migrations ran). A server that cannot be reached
+     * now (restarting) does not fail the connection: its first statement connects again,
+     * so a worker thread opened during an outage recovers instead of giving up. */
+    c->db = session_open(st->url);
+    if (!c->db) {
         free(c);
-        return code;
+        return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
     }
+    if (PQstatus(c->db) != CONNECTION_OK)
+        roster_log(ROSTER_LOG_WARN, "cannot connect to the store now; retrying on first use",
+                   "detail=\"%s\"", PQerrorMessage(c->db));
     c->pub.m = &roster_store_postgres;
     c->pub.st = pst;
     *out = &c->pub;
