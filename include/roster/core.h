@@ -28,6 +28,7 @@ struct roster_config {
     /* HTTPS: PEM text of the certificate chain and its private key (both or neither);
      * NULL = plain HTTP. */
     const char *tls_cert_pem, *tls_key_pem;
+    int64_t job_lease_ms; /* how long a claimed job chunk stays reserved; 0: the default */
 };
 
 /* Server-wide state, shared by every thread (read-only after start, except jobs). */

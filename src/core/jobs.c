@@ -29,7 +29,7 @@
 #include "roster/log.h"
 #include "roster/wake.h"
 
-#define LEASE_MS 60000
+#define LEASE_MS 60000 /* default of --job-lease-ms */
 #define IDLE_POLL_MS 1000
 #define BATCH_CHUNKS 16   /* chunks applied in one transaction at most */
 #define BATCH_ITEMS 10000 /* stop claiming once a batch has this many items */
@@ -294,7 +294,7 @@ static void prepare_items(const struct roster_chunk *ch, struct roster_ctx *ctx,
  * write the chunk's results. A store failure or a lost lease is returned (the caller rolls
  * the whole transaction back); item failures are results. */
 static int apply_chunk(struct roster_conn *conn, const struct roster_chunk *ch,
-                       struct roster_arena *a, struct item *items, struct roster_buf *results,
+                       struct roster_arena *a, const struct item *items, struct roster_buf *results,
                        struct roster_err *err)
 {
     struct roster_ctx ctx = {.conn = conn, .arena = a, .org_id = ch->org_id};
@@ -304,7 +304,9 @@ static int apply_chunk(struct roster_conn *conn, const struct roster_chunk *ch,
     roster_jsonw_arr_begin(&w);
     int64_t nok = 0, nfailed = 0;
     for (int64_t i = 0; i < ch->count; i++) {
-        struct item *it = &items[i];
+        /* a copy: the prepared item must survive this attempt unchanged, since a rolled-back
+         * batch is applied again chunk by chunk (an update's result replaces its patch) */
+        struct item res = items[i], *it = &res;
         if (it->rc == 0 && ch->kind == ROSTER_JOB_USERS_CREATE) {
             it->rc = roster_store_user_create(conn, ch->org_id, &it->u, &it->err);
         } else if (it->rc == 0) {
@@ -424,6 +426,7 @@ struct roster_jobs {
     struct prepared *head, *tail;
     int queued;
     bool stop;
+    bool preparers_done; /* set once every preparer has exited: nothing more gets queued */
 };
 
 void roster_jobs_notify(struct roster_jobs *jobs)
@@ -461,7 +464,8 @@ static void *preparer_main(void *arg)
             roster_arena_init(&p->arena, 64 * 1024);
         }
         roster_err_clear(&err);
-        int rc = roster_store_chunk_claim(conn, roster_now_ms(), LEASE_MS, &p->ch, &p->arena, &err);
+        int64_t lease = jobs->app->cfg.job_lease_ms > 0 ? jobs->app->cfg.job_lease_ms : LEASE_MS;
+        int rc = roster_store_chunk_claim(conn, roster_now_ms(), lease, &p->ch, &p->arena, &err);
         if (rc == 0)
             rc = prepare_chunk(p, conn, &err);
         if (rc == 0) {
@@ -514,8 +518,10 @@ static void *applier_main(void *arg)
         size_t n = 0;
         int64_t items = 0;
         pthread_mutex_lock(&jobs->mu);
-        /* on stop, whatever is already prepared is still applied */
-        while (!jobs->head && !jobs->stop)
+        /* on stop, whatever is already prepared is still applied, including what a
+         * preparer is still preparing: its chunk is claimed, and a chunk left claimed
+         * would hold up every other process sharing the store until its lease expires */
+        while (!jobs->head && !(jobs->stop && jobs->preparers_done))
             pthread_cond_wait(&jobs->queue_cv, &jobs->mu);
         /* Under load, let a batch grow for up to BATCH_LINGER_MS after the previous commit:
          * with random usernames and e-mails a commit rewrites most pages of those indexes
@@ -537,7 +543,7 @@ static void *applier_main(void *arg)
             items += p->ch.count;
             batch[n++] = p;
         }
-        bool stop = jobs->stop;
+        bool stop = jobs->stop && jobs->preparers_done;
         pthread_cond_broadcast(&jobs->queue_cv);
         pthread_mutex_unlock(&jobs->mu);
         if (n == 0 && stop)
@@ -610,6 +616,10 @@ void roster_jobs_stop(struct roster_jobs *jobs)
     roster_wake_stop(&jobs->wake);
     for (int i = 0; i < jobs->nthreads; i++)
         pthread_join(jobs->threads[i], NULL);
+    pthread_mutex_lock(&jobs->mu);
+    jobs->preparers_done = true;
+    pthread_cond_broadcast(&jobs->queue_cv);
+    pthread_mutex_unlock(&jobs->mu);
     if (jobs->applier_started)
         pthread_join(jobs->applier, NULL);
     /* prepared but unapplied chunks (only if the applier could not start) */
