@@ -77,7 +77,13 @@ static int lock_embedded_store(const char *url)
     return fd; /* held until the process exits */
 }
 
-/* On an empty store: the default organisation and its first admin key, printed once. */
+/* The id of the first admin key. Fixed, so that two processes bootstrapping an empty
+ * multi-node store at the same moment collide on it: the second one's insert waits for the
+ * first one's transaction and then fails, and it rolls back its organisation and key. */
+#define BOOTSTRAP_KEY_ID "000000000000000000000001"
+
+/* On an empty store: the default organisation and its first admin key, printed once, in one
+ * transaction. */
 static int bootstrap(struct roster_conn *c)
 {
     struct roster_err err = {0};
@@ -85,28 +91,54 @@ static int bootstrap(struct roster_conn *c)
     roster_arena_init(&a, 0);
     struct roster_org *orgs;
     size_t n;
-    int rc = roster_store_org_list(c, &a, &orgs, &n, &err);
-    if (rc != 0 || n > 0)
+    int rc = roster_store_begin(c, &err);
+    if (rc != 0)
         goto done;
+    rc = roster_store_org_list(c, &a, &orgs, &n, &err);
+    if (rc != 0 || n > 0)
+        goto rollback;
     struct roster_org org = {0};
     org.name = "default";
     org.default_state_bulk = org.default_state_app_import = org.default_state_manual =
         ROSTER_ACTIVATED;
     rc = roster_store_org_create(c, &org, &err);
     if (rc != 0)
-        goto done;
+        goto rollback;
     const char *given = getenv("ROSTER_BOOTSTRAP_KEY");
-    if (given && !*given)
-        given = NULL;
     char secret[41];
+    if (given && *given) {
+        snprintf(secret, sizeof(secret), "%s", given);
+    } else {
+        unsigned char raw[20];
+        roster_random(raw, sizeof(raw));
+        roster_hex(raw, sizeof(raw), secret);
+        given = secret;
+    }
     struct roster_key key;
-    rc = roster_cli_make_key(c, org.id, "bootstrap admin", 1, given, secret, &key, &err);
+    memset(&key, 0, sizeof(key));
+    snprintf(key.id, sizeof(key.id), "%s", BOOTSTRAP_KEY_ID);
+    snprintf(key.org_id, sizeof(key.org_id), "%s", org.id);
+    key.name = "bootstrap admin";
+    key.all_orgs = true;
+    roster_sha256_hex(given, strlen(given), key.hash);
+    rc = roster_store_key_create(c, &key, &err);
+    if (rc != 0)
+        goto rollback;
+    rc = roster_store_commit(c, &err);
     if (rc != 0)
         goto done;
-    printf("admin key %s org %s\n", given ? given : secret, org.id);
+    printf("admin key %s org %s\n", given, org.id);
     fflush(stdout);
     roster_log(ROSTER_LOG_INFO, "created the default organization and its admin key",
                "org=%s key_id=%s", org.id, key.id);
+    goto done;
+rollback:
+    roster_store_rollback(c);
+    if (rc == ROSTER_ECONFLICT) {
+        /* another process sharing the store bootstrapped it meanwhile */
+        roster_log(ROSTER_LOG_INFO, "the store was bootstrapped by another process", NULL);
+        rc = 0;
+    }
 done:
     if (rc != 0)
         fprintf(stderr, "roster: bootstrap failed: %s %s\n", err.msg, err.detail);
@@ -125,6 +157,7 @@ int roster_cmd_serve(int argc, char **argv)
         {"http-threads", required_argument, NULL, 't'},
         {"tls-cert", required_argument, NULL, 'C'},
         {"tls-key", required_argument, NULL, 'K'},
+        {"job-lease-ms", required_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -139,6 +172,7 @@ int roster_cmd_serve(int argc, char **argv)
     const char *http_threads = env_or("ROSTER_HTTP_THREADS", NULL);
     const char *tls_cert = env_or("ROSTER_TLS_CERT", NULL);
     const char *tls_key = env_or("ROSTER_TLS_KEY", NULL);
+    const char *job_lease = env_or("ROSTER_JOB_LEASE_MS", NULL);
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -167,10 +201,14 @@ int roster_cmd_serve(int argc, char **argv)
         case 'K':
             tls_key = optarg;
             break;
+        case 'j':
+            job_lease = optarg;
+            break;
         case 'h':
             printf("usage: roster serve [--listen HOST:PORT] [--store PATH|URL] [--workers N] "
                    "[--max-body BYTES] [--log-level debug|info|warn|error] "
-                   "[--tls-cert PEM_FILE --tls-key PEM_FILE]\n");
+                   "[--http-threads N] [--tls-cert PEM_FILE --tls-key PEM_FILE] "
+                   "[--job-lease-ms MS]\n");
             return 0;
         default:
             return 2;
@@ -193,6 +231,13 @@ int roster_cmd_serve(int argc, char **argv)
         if (parse_size("--http-threads", http_threads, 1, &v) != 0)
             return 2;
         app.cfg.http_threads = (int)v;
+    }
+    if (job_lease) {
+        /* another process takes over a chunk of a crashed one after this long: keep it
+         * well above the time a batch of chunks takes to apply */
+        if (parse_size("--job-lease-ms", job_lease, 100, &v) != 0)
+            return 2;
+        app.cfg.job_lease_ms = v;
     }
     app.cfg.log_level = roster_log_level_parse(level);
     if (app.cfg.log_level < 0) {
