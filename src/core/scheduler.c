@@ -161,7 +161,10 @@ static int apply_one(struct roster_conn *conn, struct roster_schedule *s, struct
                 return rc;
         }
     }
-    return roster_store_schedule_finish(conn, s, status, outcome, roster_now_ms(), err);
+    rc = roster_store_schedule_finish(conn, s, status, outcome, roster_now_ms(), err);
+    if (rc == 0)
+        s->status = status;
+    return rc;
 }
 
 int roster_scheduler_run_due(struct roster_conn *conn, int64_t now_ms, size_t max,
@@ -213,6 +216,12 @@ int roster_scheduler_run_due(struct roster_conn *conn, int64_t now_ms, size_t ma
     rc = roster_store_commit(conn, err);
     if (rc == 0)
         *done = n;
+    /* one line per change this process applied: with several processes on one store, each
+     * change shows up in exactly one process's log */
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        roster_log(ROSTER_LOG_DEBUG, "scheduled change done", "schedule=%s user=%s status=%s",
+                   s[i].id, s[i].user_id,
+                   s[i].status == ROSTER_SCHED_APPLIED ? "applied" : "failed");
     if (n > 0)
         roster_log(ROSTER_LOG_DEBUG, "scheduler batch timing",
                    "n=%zu lock_wait_ms=%lld claim_ms=%lld apply_ms=%lld commit_ms=%lld", n,
