@@ -4,12 +4,14 @@
  * - Submission stores the job and its input, cut into chunks of ROSTER_JOB_CHUNK items, in
  *   one transaction; the client gets the job id only after that commit.
  * - A preparer thread leases one chunk (store chunk_claim) and decodes and validates its
- *   items without touching the store. The applier thread then, in ONE transaction, applies
- *   every item (user create/update through the same core path as single-user requests) and
- *   writes the chunk's results with chunk_complete, which fails if the lease was lost. So
- *   after a crash a chunk is either fully applied with its results or not at all, and it
- *   is simply claimed again: no item is lost or applied twice. The applier puts every chunk
- *   that is ready into the same transaction (group commit).
+ *   items without touching the store. The applier thread then, in ONE transaction, renews
+ *   the chunk's lease (a chunk that another process sharing the store took over while it
+ *   waited is left out), applies every item (user create/update through the same core path
+ *   as single-user requests) and writes the chunk's results with chunk_complete, which
+ *   fails if the lease was lost. So after a crash a chunk is either fully applied with its
+ *   results or not at all, and it is simply claimed again: no item is lost or applied
+ *   twice. The applier puts every chunk that is ready into the same transaction (group
+ *   commit).
  * - An item's failure (decode, validation, conflict, unknown id) is a result, never an
  *   abort. Only store failures (I/O, busy) roll the chunk back for a later retry.
  * - Threads: each preparer and the applier own their store connection. A prepared chunk
@@ -336,6 +338,7 @@ struct prepared {
     struct roster_arena arena;
     struct roster_chunk ch;
     struct item *items;
+    bool lost; /* its lease was taken over while it waited (see renew_leases) */
 };
 
 static void prepared_free(struct prepared *p)
@@ -358,8 +361,34 @@ static int prepare_chunk(struct prepared *p, struct roster_conn *conn, struct ro
     return 0;
 }
 
+/* Inside the batch's transaction, extends the lease of every chunk of p[0..n) (by lease_ms
+ * from now) and marks those whose lease is gone. A chunk may wait in the queue for longer
+ * than its lease, and another process sharing the store may then have claimed it: such a
+ * chunk is left out of the batch instead of making its commit fail. On a multi-node store
+ * the renewal also locks the chunk's row until the commit, so that no other process can
+ * claim it while it is being applied. */
+static int renew_leases(struct roster_conn *conn, struct prepared **p, size_t n, int64_t lease_ms,
+                        struct roster_err *err)
+{
+    int64_t until = roster_now_ms() + lease_ms;
+    for (size_t c = 0; c < n; c++) {
+        int rc = roster_store_chunk_renew(conn, &p[c]->ch, until, err);
+        p[c]->lost = rc == ROSTER_ESTALE;
+        if (p[c]->lost) {
+            roster_log(ROSTER_LOG_WARN,
+                       "chunk waited longer than its lease and another worker took it over",
+                       "job=%s chunk=%lld lease_ms=%lld", p[c]->ch.job_id,
+                       (long long)p[c]->ch.chunk_no, (long long)lease_ms);
+            roster_err_clear(err);
+        } else if (rc != 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
 /* Phase 2 for p[0..n) in ONE transaction (group commit: one fsync for all of them). */
-static int apply_batch(struct roster_conn *conn, struct prepared **p, size_t n,
+static int apply_batch(struct roster_conn *conn, struct prepared **p, size_t n, int64_t lease_ms,
                        struct roster_err *err)
 {
     int rc = 0;
@@ -370,8 +399,10 @@ static int apply_batch(struct roster_conn *conn, struct prepared **p, size_t n,
     if (rc != 0)
         goto done;
     int64_t t_locked = roster_monotonic_ms();
+    rc = renew_leases(conn, p, n, lease_ms, err);
     for (size_t c = 0; c < n && rc == 0; c++)
-        rc = apply_chunk(conn, &p[c]->ch, &p[c]->arena, p[c]->items, &results, err);
+        if (!p[c]->lost)
+            rc = apply_chunk(conn, &p[c]->ch, &p[c]->arena, p[c]->items, &results, err);
     if (rc != 0) {
         roster_store_rollback(conn);
         goto done;
@@ -398,7 +429,7 @@ int roster_jobs_run_chunk(struct roster_conn *conn, const struct roster_chunk *c
     p->ch = *ch;
     int rc = prepare_chunk(p, conn, err);
     if (rc == 0)
-        rc = apply_batch(conn, &p, 1, err);
+        rc = apply_batch(conn, &p, 1, LEASE_MS, err);
     prepared_free(p);
     return rc;
 }
@@ -428,6 +459,11 @@ struct roster_jobs {
     bool stop;
     bool preparers_done; /* set once every preparer has exited: nothing more gets queued */
 };
+
+static int64_t job_lease_ms(const struct roster_jobs *jobs)
+{
+    return jobs->app->cfg.job_lease_ms > 0 ? jobs->app->cfg.job_lease_ms : LEASE_MS;
+}
 
 void roster_jobs_notify(struct roster_jobs *jobs)
 {
@@ -464,8 +500,8 @@ static void *preparer_main(void *arg)
             roster_arena_init(&p->arena, 64 * 1024);
         }
         roster_err_clear(&err);
-        int64_t lease = jobs->app->cfg.job_lease_ms > 0 ? jobs->app->cfg.job_lease_ms : LEASE_MS;
-        int rc = roster_store_chunk_claim(conn, roster_now_ms(), lease, &p->ch, &p->arena, &err);
+        int rc = roster_store_chunk_claim(conn, roster_now_ms(), job_lease_ms(jobs), &p->ch,
+                                          &p->arena, &err);
         if (rc == 0)
             rc = prepare_chunk(p, conn, &err);
         if (rc == 0) {
@@ -549,20 +585,20 @@ static void *applier_main(void *arg)
         if (n == 0 && stop)
             break;
         roster_err_clear(&err);
-        int rc = apply_batch(conn, batch, n, &err);
+        int rc = apply_batch(conn, batch, n, job_lease_ms(jobs), &err);
         last_commit_ms = roster_monotonic_ms();
-        if (rc != 0 && n > 1) {
-            /* one chunk's trouble must not hold back the others: retry them one by one */
+        if (rc != 0) {
+            /* one chunk's trouble must not hold back the others: retry them one by one (also
+             * a batch of one: a dropped store connection is back by now, and the chunk would
+             * otherwise wait for its lease to expire) */
             roster_log(ROSTER_LOG_WARN, "batch rolled back; retrying its chunks one by one",
                        "chunks=%zu code=%s detail=\"%s\"", n, roster_code_name(rc), err.detail);
             for (size_t i = 0; i < n; i++) {
                 roster_err_clear(&err);
-                rc = apply_batch(conn, &batch[i], 1, &err);
+                rc = apply_batch(conn, &batch[i], 1, job_lease_ms(jobs), &err);
                 if (rc != 0)
                     log_chunk_failure(&batch[i]->ch, rc, &err);
             }
-        } else if (rc != 0) {
-            log_chunk_failure(&batch[0]->ch, rc, &err);
         }
         for (size_t i = 0; i < n; i++)
             prepared_free(batch[i]);
