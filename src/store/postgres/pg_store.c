@@ -176,12 +176,14 @@ static int ready(struct pg_conn *c, struct roster_err *err)
     return PQstatus(c->db) == CONNECTION_OK ? 0 : reconnect(c, err);
 }
 
-/* Whether sql changes nothing when it runs on its own (outside a transaction): a
- * read, or BEGIN. */
+/* Whether sql changes nothing when it runs on its own (outside a transaction): one
+ * read (the store's SELECTs call no function that writes), or BEGIN. */
 static bool changes_nothing(const char *sql)
 {
     while (*sql == ' ' || *sql == '\n')
         sql++;
+    if (strchr(sql, ';'))
+        return false; /* several statements */
     return !strncasecmp(sql, "SELECT ", 7) || !strcasecmp(sql, "BEGIN");
 }
 
