@@ -2,7 +2,8 @@
 # Runs every test: C unit tests and the store contract suite on SQLite and on a throwaway
 # PostgreSQL cluster (scripts/pg.sh) (normal and ASan+UBSan builds),
 # the API tests (Node's test runner against a real server) on SQLite and on PostgreSQL
-# (a fresh database per server in the same throwaway cluster), cppcheck and the format check.
+# (a fresh database per server in the same throwaway cluster; the multi-process tests on
+# PostgreSQL only), cppcheck and the format check.
 # Prints one closing line "tests: N passed, N failed" and exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -96,11 +97,19 @@ fi
 if [ -f package-lock.json ] && [ ! -d node_modules ]; then
   npm ci --no-audit --no-fund >/dev/null || { echo "FAIL npm ci"; failed=$((failed + 1)); }
 fi
-# run_api LABEL [ENV=VALUE...]: runs the API suite once, adds its pass/fail counts
+# the API test files; multiproc.test.mjs runs several roster processes on one store, which
+# only PostgreSQL allows: it runs in the PostgreSQL pass only (on SQLite it would fail)
+api_pg=(tests/api/*.test.mjs)
+api_sqlite=()
+for f in "${api_pg[@]}"; do
+  [ "$(basename "$f")" = multiproc.test.mjs ] || api_sqlite+=("$f")
+done
+# run_api LABEL "FILES" [ENV=VALUE...]: runs these API test files, adds their pass/fail counts
 run_api() {
-  local name=$1; shift
+  local name=$1 files=$2; shift 2
   local out="$tmp/api.txt"
-  env ROSTER_BIN="$PWD/$BUILD/roster" "$@" node --test --test-concurrency=1 tests/api/ >"$out" 2>&1
+  # shellcheck disable=SC2086 # FILES is a space-separated list of paths without spaces
+  env ROSTER_BIN="$PWD/$BUILD/roster" "$@" node --test --test-concurrency=1 $files >"$out" 2>&1
   local rc=$?
   echo "-- $name"
   grep -E '^(not ok|ok|# )' "$out" | grep -vE '^# (Subtest|duration_ms|todo|cancelled|start)' | tail -n 200
@@ -118,11 +127,11 @@ run_api() {
     echo "ok   $name: ${ap} passed, ${af:-0} failed"
   fi
 }
-run_api "api sqlite"
+run_api "api sqlite" "${api_sqlite[*]}"
 # the same suite on PostgreSQL, in the contract suite's cluster (started here if it was not)
 if [ "$pg_up" -eq 0 ] && scripts/pg.sh start "$pgdir" >>"$tmp/pg.txt" 2>&1; then pg_up=1; fi
 if [ "$pg_up" -eq 1 ]; then
-  run_api "api postgres" ROSTER_TEST_STORE=postgres ROSTER_TEST_PG_DIR="$pgdir"
+  run_api "api postgres" "${api_pg[*]}" ROSTER_TEST_STORE=postgres ROSTER_TEST_PG_DIR="$pgdir"
 else
   echo "FAIL api postgres: cannot start a cluster"; tail -n 30 "$tmp/pg.txt"
   failed=$((failed + 1)); failures+=("api postgres")

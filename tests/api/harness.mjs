@@ -83,7 +83,10 @@ export async function pollUntil(what, fn, { timeoutMs = 60000, intervalMs = 50 }
  * Starts `roster serve` and resolves once it prints `listening http://...`.
  * opts: dir (data dir, default fresh temp), workers, maxBody, logLevel, env (extra env),
  *       bootstrapKey (sets ROSTER_BOOTSTRAP_KEY), useEnv (configure via ROSTER_* env, no flags),
- *       expectFresh (wait for the `admin key` line too; default: true when the store file is new)
+ *       expectFresh (wait for the `admin key` line too; default: true when the store file is new),
+ *       jobLeaseMs (--job-lease-ms / ROSTER_JOB_LEASE_MS).
+ * Several servers on one store: pass the first one's dir (a PostgreSQL data dir keeps its
+ * database URL, so they share the database).
  */
 export async function startServer(opts = {}) {
     const dir = opts.dir || tempDir();
@@ -91,7 +94,8 @@ export async function startServer(opts = {}) {
     const expectFresh = opts.expectFresh ?? fresh;
     const env = { ...process.env, ...(opts.env || {}) };
     for (const k of ['ROSTER_LISTEN', 'ROSTER_STORE', 'ROSTER_WORKERS', 'ROSTER_MAX_BODY',
-        'ROSTER_LOG_LEVEL', 'ROSTER_BOOTSTRAP_KEY', 'ROSTER_TLS_CERT', 'ROSTER_TLS_KEY']) {
+        'ROSTER_LOG_LEVEL', 'ROSTER_BOOTSTRAP_KEY', 'ROSTER_TLS_CERT', 'ROSTER_TLS_KEY',
+        'ROSTER_JOB_LEASE_MS']) {
         if (!(opts.env && k in opts.env)) delete env[k];
     }
     if (opts.bootstrapKey) env.ROSTER_BOOTSTRAP_KEY = opts.bootstrapKey;
@@ -107,11 +111,13 @@ export async function startServer(opts = {}) {
             ROSTER_LOG_LEVEL: settings.logLevel,
         });
         if (opts.tls) Object.assign(env, { ROSTER_TLS_CERT: opts.tls.cert, ROSTER_TLS_KEY: opts.tls.key });
+        if (opts.jobLeaseMs !== undefined) env.ROSTER_JOB_LEASE_MS = String(opts.jobLeaseMs);
     } else {
         args = args.concat(['--listen', settings.listen, '--store', settings.store,
             '--workers', settings.workers, '--max-body', settings.maxBody,
             '--log-level', settings.logLevel]);
         if (opts.tls) args = args.concat(['--tls-cert', opts.tls.cert, '--tls-key', opts.tls.key]);
+        if (opts.jobLeaseMs !== undefined) args.push('--job-lease-ms', String(opts.jobLeaseMs));
     }
     const proc = spawn(BIN, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     live.add(proc);
@@ -235,6 +241,26 @@ export function storeQuery(store, sql) {
             else resolve(stdout.split('\n').filter((l) => l.length > 0));
         });
     });
+}
+
+/**
+ * PostgreSQL stores only: terminates every other session on the store's database (the
+ * sessions of the roster processes using it) with pg_terminate_backend, and waits until
+ * those backends have exited. Resolves the number of sessions terminated.
+ */
+export async function pgTerminateBackends(store) {
+    assert.match(store, /^postgres(ql)?:/, 'pgTerminateBackends needs a PostgreSQL store');
+    const pids = await storeQuery(store, 'SELECT pid FROM pg_stat_activity'
+        + ' WHERE datname = current_database() AND pid <> pg_backend_pid()');
+    const rows = await storeQuery(store, 'SELECT pg_terminate_backend(pid) FROM pg_stat_activity'
+        + ' WHERE datname = current_database() AND pid <> pg_backend_pid()');
+    if (pids.length > 0) {
+        await pollUntil('terminated backends gone', async () => {
+            const left = await storeQuery(store, `SELECT count(*) FROM pg_stat_activity WHERE pid IN (${pids.join(',')})`);
+            return left[0] === '0';
+        }, { timeoutMs: 10000, intervalMs: 20 });
+    }
+    return rows.filter((r) => r === 't').length;
 }
 
 /** Creates an org with the CLI and returns its id. */
