@@ -244,23 +244,41 @@ export function storeQuery(store, sql) {
 }
 
 /**
- * PostgreSQL stores only: terminates every other session on the store's database (the
- * sessions of the roster processes using it) with pg_terminate_backend, and waits until
- * those backends have exited. Resolves the number of sessions terminated.
+ * PostgreSQL stores only: the store's database name and the URL of the cluster's
+ * maintenance database (postgres), for statements about the store's database from outside.
+ */
+function pgAdmin(store) {
+    const u = new URL(store);
+    assert.match(u.protocol, /^postgres(ql)?:$/, 'a PostgreSQL store is needed');
+    const db = decodeURIComponent(u.pathname.replace(/^\//, ''));
+    assert.match(db, /^[a-z0-9_]+$/, `database name ${db}`);
+    u.pathname = '/postgres';
+    return { db, admin: u.toString() };
+}
+
+/**
+ * PostgreSQL stores only: terminates every session on the store's database (the sessions of
+ * the roster processes using it) with pg_terminate_backend, and waits until those backends
+ * have exited. Resolves the number of sessions terminated.
  */
 export async function pgTerminateBackends(store) {
-    assert.match(store, /^postgres(ql)?:/, 'pgTerminateBackends needs a PostgreSQL store');
-    const pids = await storeQuery(store, 'SELECT pid FROM pg_stat_activity'
-        + ' WHERE datname = current_database() AND pid <> pg_backend_pid()');
-    const rows = await storeQuery(store, 'SELECT pg_terminate_backend(pid) FROM pg_stat_activity'
-        + ' WHERE datname = current_database() AND pid <> pg_backend_pid()');
+    const { db, admin } = pgAdmin(store);
+    const pids = await storeQuery(admin, 'WITH s AS MATERIALIZED (SELECT pid FROM pg_stat_activity'
+        + ` WHERE datname = '${db}' AND pid <> pg_backend_pid())`
+        + ' SELECT pid FROM s WHERE pg_terminate_backend(pid)');
     if (pids.length > 0) {
         await pollUntil('terminated backends gone', async () => {
-            const left = await storeQuery(store, `SELECT count(*) FROM pg_stat_activity WHERE pid IN (${pids.join(',')})`);
+            const left = await storeQuery(admin, `SELECT count(*) FROM pg_stat_activity WHERE pid IN (${pids.join(',')})`);
             return left[0] === '0';
         }, { timeoutMs: 10000, intervalMs: 20 });
     }
-    return rows.filter((r) => r === 't').length;
+    return pids.length;
+}
+
+/** PostgreSQL stores only: lets the store's database accept new sessions, or not. */
+export async function pgAllowConnections(store, allow) {
+    const { db, admin } = pgAdmin(store);
+    await storeQuery(admin, `ALTER DATABASE ${db} WITH ALLOW_CONNECTIONS ${allow ? 'true' : 'false'}`);
 }
 
 /** Creates an org with the CLI and returns its id. */
