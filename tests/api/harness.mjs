@@ -275,6 +275,15 @@ export async function pgTerminateBackends(store) {
     return pids.length;
 }
 
+/**
+ * PostgreSQL stores only: drops the store's database (its sessions are ended first), so that
+ * a big test database leaves no background work (autovacuum) behind in the shared cluster.
+ */
+export async function pgDropDatabase(store) {
+    const { db, admin } = pgAdmin(store);
+    await storeQuery(admin, `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+}
+
 /** PostgreSQL stores only: lets the store's database accept new sessions, or not. */
 export async function pgAllowConnections(store, allow) {
     const { db, admin } = pgAdmin(store);

@@ -11,7 +11,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
     PG, startServer, cleanup, cli, makeUsers, listAll, pollUntil, uniq, storeQuery, tempDir,
-    pgTerminateBackends, pgAllowConnections, assertError, HEX24,
+    pgTerminateBackends, pgAllowConnections, pgDropDatabase, assertError, HEX24,
 } from './harness.mjs';
 
 if (!PG) {
@@ -26,6 +26,8 @@ const iso = (ms) => new Date(ms).toISOString();
 const servers = [];
 after(async () => {
     for (const s of servers) await cleanup(s);
+    // the databases are big: leave no autovacuum work behind for the next test files
+    for (const store of new Set(servers.map((s) => s.store))) await pgDropDatabase(store);
 });
 
 async function start(opts = {}) {
