@@ -219,6 +219,18 @@ struct roster_store_methods {
     /* The hash (*hash = NULL when none is set); ROSTER_ENOTFOUND for a missing user. */
     int (*user_secret_get)(struct roster_conn *c, const char *org_id, const char *user_id,
                            struct roster_arena *a, const char **hash, struct roster_err *err);
+    /* --- bulk user creation --- appended in version 1 */
+    /* Inserts u[0..n) (already validated) into org_id in order, with exactly the effects
+     * and outcomes of n user_create calls: for each i, rcs[i] is 0 (u[i] got its id if
+     * empty, num_id, created_ms, modified_ms and version 1) or what user_create would
+     * return, with errs[i] filled: ROSTER_ECONFLICT (errs[i].field and the same message)
+     * when u[i] collides with an existing row or with an earlier item of this call (the
+     * first one wins), ROSTER_ENOTFOUND when the organisation is missing. Such items do
+     * not stop the others. Returns non-zero (err set; rcs undefined, nothing written) only
+     * for a store failure; the caller then rolls its transaction back. Atomic on its own
+     * outside a transaction. */
+    int (*user_create_many)(struct roster_conn *c, const char *org_id, struct roster_user *u,
+                            size_t n, int *rcs, struct roster_err *errs, struct roster_err *err);
 };
 
 struct roster_store {
@@ -437,6 +449,10 @@ ROSTER_STORE_WRAP(roster_store_user_secret_get, user_secret_get,
                   (struct roster_conn * c, const char *org_id, const char *user_id,
                    struct roster_arena *a, const char **hash, struct roster_err *err),
                   (c, org_id, user_id, a, hash, err))
+ROSTER_STORE_WRAP(roster_store_user_create_many, user_create_many,
+                  (struct roster_conn * c, const char *org_id, struct roster_user *u, size_t n,
+                   int *rcs, struct roster_err *errs, struct roster_err *err),
+                  (c, org_id, u, n, rcs, errs, err))
 
 /* backends */
 extern const struct roster_store_methods roster_store_sqlite;

@@ -2825,6 +2825,354 @@ static void test_groups(void)
     CHECK_EQ_STR(glist(og.id, &gq, NULL), "app2,app3");
 }
 
+/* --- bulk user creation (user_create_many) --- */
+
+/* The users an org starts with in the many tests: "Pre" (with an explicit id and employee
+ * id) and "pre2". */
+static const char *const MANY_PRE_ID = "0000000000000000000000a1";
+
+static void many_seed(const char *org_id)
+{
+    struct roster_err err = {0};
+    struct roster_user u;
+    make_user(&u, "Pre", "pre@example.com");
+    u.f[RU_EMPLOYEE_ID] = "E-PRE";
+    snprintf(u.id, sizeof(u.id), "%s", MANY_PRE_ID);
+    CHECK_EQ_INT(create(org_id, &u, &err), 0);
+    make_user(&u, "pre2", "pre2@example.com");
+    CHECK_EQ_INT(create(org_id, &u, &err), 0);
+}
+
+/* Calls user_create_many and reports a store failure. */
+static int create_many(const char *org_id, struct roster_user *u, size_t n, int *rcs,
+                       struct roster_err *errs)
+{
+    struct roster_err err = {0};
+    for (size_t i = 0; i < n; i++)
+        rcs[i] = -1;
+    int rc = roster_store_user_create_many(conn, org_id, u, n, rcs, errs, &err);
+    if (rc)
+        fprintf(stderr, "    user_create_many: %s (%s)\n", err.msg, err.detail);
+    return rc;
+}
+
+enum { MANY_N = 17 };
+
+/* Fills the mixed batch: every kind of collision, with existing rows and inside the call. */
+static void many_batch(struct roster_user *u)
+{
+    make_user(&u[0], "m0", "m0@example.com");
+    u[0].f[RU_EMPLOYEE_ID] = "E0";
+    make_user(&u[1], "PRE", "new1@example.com"); /* username of an existing row, other case */
+    make_user(&u[2], "n2", "Pre@Example.com");   /* e-mail of an existing row */
+    make_user(&u[3], "n3", "n3@example.com");    /* employee id of an existing row */
+    u[3].f[RU_EMPLOYEE_ID] = "E-PRE";
+    make_user(&u[4], "M0", "n4@example.com"); /* username of item 0, other case */
+    make_user(&u[5], "n5", "M0@EXAMPLE.com"); /* e-mail of item 0 */
+    make_user(&u[6], "n6", "n6@example.com"); /* employee id of item 0 */
+    u[6].f[RU_EMPLOYEE_ID] = "E0";
+    make_user(&u[7], "n7", "n7@example.com"); /* no employee id: never collides */
+    make_user(&u[8], "n8", "n8@example.com");
+    make_user(&u[9], "pre", "m0@example.com");      /* an existing username and item 0's email */
+    make_user(&u[10], "later", "PRE2@example.com"); /* e-mail taken; its username is free... */
+    make_user(&u[11], "later", "l11@example.com");  /* ...so this later item gets it */
+    make_user(&u[12], "n12", "new1@example.com");   /* e-mail of item 1, which failed */
+    make_user(&u[13], "n13", "n13@example.com");    /* the id of an existing row */
+    snprintf(u[13].id, sizeof(u[13].id), "%s", MANY_PRE_ID);
+    make_user(&u[14], "n14", "n14@example.com"); /* text that needs quoting in SQL forms */
+    u[14].f[RU_DISPLAY_NAME] = "tab\there \"quoted\" back\\slash\nnew line\r, {braces} NULL";
+    u[14].f[RU_CUSTOM_DATA] = "\\N";
+    u[14].f[RU_EXTRA] = "{\"k\":\"a\\\"b\\\\c\"}";
+    u[14].state = ROSTER_STAGED;
+    make_user(&u[15], "n15", "n15@example.com"); /* the employee id of item 16, which follows */
+    u[15].f[RU_EMPLOYEE_ID] = "E16";
+    make_user(&u[16], "n16", "n16@example.com");
+    u[16].f[RU_EMPLOYEE_ID] = "E16";
+}
+
+static void test_user_create_many(void)
+{
+    struct roster_err err = {0};
+    struct roster_org m1, m2;
+    make_org(&m1, "Many 1");
+    make_org(&m2, "Many 2");
+    many_seed(m1.id);
+    many_seed(m2.id);
+
+    struct roster_user u[MANY_N], seq[MANY_N];
+    int rcs[MANY_N];
+    struct roster_err errs[MANY_N];
+    many_batch(u);
+    many_batch(seq);
+    CHECK_EQ_INT(create_many(m1.id, u, MANY_N, rcs, errs), 0);
+
+    /* what the method must match: one user_create per item, in another organisation
+     * that holds the same rows */
+    for (int i = 0; i < MANY_N; i++) {
+        struct roster_err e = {0};
+        int rc = create(m2.id, &seq[i], &e);
+        CHECK_EQ_INT(rcs[i], rc);
+        if (rc && rcs[i] == rc) {
+            CHECK_EQ_STR(errs[i].field, e.field);
+            CHECK_EQ_STR(errs[i].msg, e.msg);
+        }
+    }
+
+    static const int ok[] = {0, 7, 8, 11, 12, 14, 15};
+    /* two keys taken: which one is named is the backend's (the same as user_create's,
+     * checked above) */
+    CHECK_EQ_INT(rcs[9], ROSTER_ECONFLICT);
+    CHECK(errs[9].field && (!strcmp(errs[9].field, "username") || !strcmp(errs[9].field, "email")));
+    static const struct {
+        int i;
+        const char *field, *msg;
+    } bad[] = {
+        {1, "username", "username \"PRE\" already exists"},
+        {2, "email", "email \"Pre@Example.com\" already exists"},
+        {3, "employeeIdentifier", "employeeIdentifier \"E-PRE\" already exists"},
+        {4, "username", "username \"M0\" already exists"},
+        {5, "email", "email \"M0@EXAMPLE.com\" already exists"},
+        {6, "employeeIdentifier", "employeeIdentifier \"E0\" already exists"},
+        {10, "email", "email \"PRE2@example.com\" already exists"},
+        {13, "id", "user id \"0000000000000000000000a1\" already exists"},
+        {16, "employeeIdentifier", "employeeIdentifier \"E16\" already exists"},
+    };
+    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+        int i = bad[k].i;
+        CHECK_EQ_INT(rcs[i], ROSTER_ECONFLICT);
+        CHECK_EQ_STR(errs[i].field, bad[k].field);
+        CHECK_EQ_STR(errs[i].msg, bad[k].msg);
+        CHECK(u[i].num_id == 0);
+        if (i != 13)
+            CHECK_EQ_STR(u[i].id, ""); /* a generated id is taken back, as by user_create */
+    }
+    for (size_t k = 0; k < sizeof(ok) / sizeof(ok[0]); k++) {
+        int i = ok[k];
+        CHECK_EQ_INT(rcs[i], 0);
+        CHECK(roster_id_valid(u[i].id));
+        CHECK(u[i].num_id > 0);
+        CHECK_EQ_INT(u[i].version, 1);
+        CHECK(u[i].created_ms > 0);
+        CHECK_EQ_INT(u[i].modified_ms, u[i].created_ms);
+        CHECK_EQ_STR(u[i].org_id, m1.id);
+        for (size_t l = 0; l < k; l++) {
+            CHECK(strcmp(u[i].id, u[ok[l]].id) != 0);
+            CHECK(u[i].num_id != u[ok[l]].num_id);
+        }
+        struct roster_user got;
+        CHECK_EQ_INT(roster_store_user_get(conn, m1.id, u[i].id, &got, &A, &err), 0);
+        CHECK_EQ_INT(got.num_id, u[i].num_id);
+        CHECK_EQ_INT(got.created_ms, u[i].created_ms);
+        CHECK_EQ_INT(got.version, 1);
+        CHECK_EQ_INT(got.state, u[i].state);
+        for (int f = 0; f < RU_NFIELDS; f++)
+            CHECK_EQ_STR(got.f[f], u[i].f[f]);
+    }
+    /* the two seeded rows and the items that succeeded, nothing else */
+    struct roster_query q = {.limit = 0, .want_total = true};
+    struct roster_user *rows;
+    size_t n;
+    int64_t total = -1;
+    CHECK_EQ_INT(roster_store_user_list(conn, m1.id, &q, &A, &rows, &n, &total, &err), 0);
+    CHECK_EQ_INT(total, 2 + (int64_t)(sizeof(ok) / sizeof(ok[0])));
+
+    /* tenant scoping: the same names in a third organisation are all new */
+    struct roster_org m3;
+    make_org(&m3, "Many 3");
+    struct roster_user v[3];
+    make_user(&v[0], "m0", "m0@example.com");
+    v[0].f[RU_EMPLOYEE_ID] = "E0";
+    make_user(&v[1], "Pre", "pre@example.com");
+    v[1].f[RU_EMPLOYEE_ID] = "E-PRE";
+    make_user(&v[2], "n13", "n13@example.com");
+    snprintf(v[2].id, sizeof(v[2].id), "%s", MANY_PRE_ID);
+    CHECK_EQ_INT(create_many(m3.id, v, 3, rcs, errs), 0);
+    for (int i = 0; i < 3; i++)
+        CHECK_EQ_INT(rcs[i], 0);
+    CHECK_EQ_STR(v[2].id, MANY_PRE_ID);
+    /* ...and were not written into the other organisations */
+    CHECK_EQ_INT(roster_store_user_get(conn, m1.id, v[0].id, &seq[0], &A, &err), ROSTER_ENOTFOUND);
+
+    /* an organisation that does not exist: every item is not found, like user_create */
+    struct roster_user w[2];
+    make_user(&w[0], "w0", "w0@example.com");
+    make_user(&w[1], "w1", "w1@example.com");
+    CHECK_EQ_INT(create_many("ffffffffffffffffffffffff", w, 2, rcs, errs), 0);
+    CHECK_EQ_INT(rcs[0], ROSTER_ENOTFOUND);
+    CHECK_EQ_INT(rcs[1], ROSTER_ENOTFOUND);
+    CHECK_EQ_STR(errs[0].msg, "organization \"ffffffffffffffffffffffff\" not found");
+
+    /* nothing to do */
+    CHECK_EQ_INT(create_many(m1.id, w, 0, rcs, errs), 0);
+}
+
+/* Two items with the same given id: the second is an id conflict. */
+static void test_user_create_many_ids(void)
+{
+    struct roster_org o;
+    make_org(&o, "Many ids");
+    struct roster_user u[3];
+    int rcs[3];
+    struct roster_err errs[3];
+    make_user(&u[0], "i0", "i0@example.com");
+    make_user(&u[1], "i1", "i1@example.com");
+    make_user(&u[2], "i2", "i2@example.com");
+    snprintf(u[0].id, sizeof(u[0].id), "%s", "0000000000000000000000b1");
+    snprintf(u[1].id, sizeof(u[1].id), "%s", "0000000000000000000000b1");
+    CHECK_EQ_INT(create_many(o.id, u, 3, rcs, errs), 0);
+    CHECK_EQ_INT(rcs[0], 0);
+    CHECK_EQ_INT(rcs[1], ROSTER_ECONFLICT);
+    CHECK_EQ_STR(errs[1].field, "id");
+    CHECK_EQ_INT(rcs[2], 0);
+    CHECK(roster_id_valid(u[2].id));
+}
+
+/* Inside the caller's transaction: items that collide leave it usable, and a rollback
+ * takes back every item. */
+static void test_user_create_many_txn(void)
+{
+    struct roster_err err = {0};
+    struct roster_org o;
+    make_org(&o, "Many txn");
+    struct roster_user u[3], x;
+    int rcs[3];
+    struct roster_err errs[3];
+    make_user(&u[0], "t0", "t0@example.com");
+    make_user(&u[1], "T0", "t1@example.com");
+    make_user(&u[2], "t2", "t2@example.com");
+    CHECK_EQ_INT(roster_store_begin(conn, &err), 0);
+    CHECK_EQ_INT(create_many(o.id, u, 3, rcs, errs), 0);
+    CHECK_EQ_INT(rcs[0], 0);
+    CHECK_EQ_INT(rcs[1], ROSTER_ECONFLICT);
+    CHECK_EQ_INT(rcs[2], 0);
+    make_user(&x, "t3", "t3@example.com");
+    CHECK_EQ_INT(create(o.id, &x, &err), 0);
+    CHECK_EQ_INT(roster_store_commit(conn, &err), 0);
+    struct roster_user got;
+    CHECK_EQ_INT(roster_store_user_get(conn, o.id, u[0].id, &got, &A, &err), 0);
+    CHECK_EQ_INT(roster_store_user_get(conn, o.id, u[2].id, &got, &A, &err), 0);
+    CHECK_EQ_INT(roster_store_user_get(conn, o.id, x.id, &got, &A, &err), 0);
+
+    struct roster_user r[2];
+    make_user(&r[0], "r0", "r0@example.com");
+    make_user(&r[1], "r1", "r1@example.com");
+    CHECK_EQ_INT(roster_store_begin(conn, &err), 0);
+    CHECK_EQ_INT(create_many(o.id, r, 2, rcs, errs), 0);
+    CHECK_EQ_INT(rcs[0], 0);
+    CHECK_EQ_INT(rcs[1], 0);
+    roster_store_rollback(conn);
+    CHECK_EQ_INT(roster_store_user_get(conn, o.id, r[0].id, &got, &A, &err), ROSTER_ENOTFOUND);
+    CHECK_EQ_INT(roster_store_user_get(conn, o.id, r[1].id, &got, &A, &err), ROSTER_ENOTFOUND);
+    /* the same names are free again */
+    make_user(&r[0], "r0", "r0@example.com");
+    CHECK_EQ_INT(create_many(o.id, r, 1, rcs, errs), 0);
+    CHECK_EQ_INT(rcs[0], 0);
+}
+
+/* A big batch with duplicates spread through it, then clean batches (a backend may switch
+ * between a fast path and a conflict-handling one; both must give exact results). */
+enum { MANY_BIG = 2500 };
+static void test_user_create_many_big(void)
+{
+    struct roster_err err = {0};
+    struct roster_org o;
+    make_org(&o, "Many big");
+    struct roster_user *u = calloc(MANY_BIG, sizeof(*u));
+    int *rcs = calloc(MANY_BIG, sizeof(*rcs));
+    struct roster_err *errs = calloc(MANY_BIG, sizeof(*errs));
+    char(*names)[32] = calloc(MANY_BIG, sizeof(*names));
+    char(*mails)[48] = calloc(MANY_BIG, sizeof(*mails));
+    if (!u || !rcs || !errs || !names || !mails) {
+        CHECK(!"out of memory");
+        goto done;
+    }
+    for (int round = 0; round < 3; round++) {
+        int expect_ok = 0;
+        for (int i = 0; i < MANY_BIG; i++) {
+            /* round 0: every 97th item repeats the username of the item 50 before it */
+            int k = round == 0 && i % 97 == 96 ? i - 50 : i;
+            snprintf(names[i], sizeof(names[i]), "big%d.%d", round, k);
+            snprintf(mails[i], sizeof(mails[i]), "big%d.%d@example.com", round, i);
+            make_user(&u[i], names[i], mails[i]);
+            expect_ok += k == i;
+        }
+        CHECK_EQ_INT(create_many(o.id, u, MANY_BIG, rcs, errs), 0);
+        int nok = 0, bad = 0;
+        for (int i = 0; i < MANY_BIG; i++) {
+            bool dup = round == 0 && i % 97 == 96;
+            nok += rcs[i] == 0;
+            if (dup && (rcs[i] != ROSTER_ECONFLICT || strcmp(errs[i].field, "username") != 0))
+                bad++;
+            if (!dup && (rcs[i] != 0 || u[i].num_id <= 0))
+                bad++;
+        }
+        CHECK_EQ_INT(nok, expect_ok);
+        CHECK_EQ_INT(bad, 0);
+        struct roster_user got;
+        CHECK_EQ_INT(roster_store_user_get(conn, o.id, u[MANY_BIG - 2].id, &got, &A, &err), 0);
+        CHECK_EQ_STR(got.f[RU_USERNAME], names[MANY_BIG - 2]);
+        CHECK_EQ_INT(got.num_id, u[MANY_BIG - 2].num_id);
+    }
+    struct roster_query q = {.limit = 0, .want_total = true};
+    struct roster_user *rows;
+    size_t n;
+    int64_t total = -1;
+    CHECK_EQ_INT(roster_store_user_list(conn, o.id, &q, &A, &rows, &n, &total, &err), 0);
+    CHECK_EQ_INT(total, 3 * MANY_BIG - MANY_BIG / 97);
+done:
+    free(u);
+    free(rcs);
+    free(errs);
+    free(names);
+    free(mails);
+}
+
+/* A row that another connection commits while the call waits for it is a conflict. */
+static struct roster_org org_race;
+static atomic_int race_rc = -1;
+static int race_rcs[2];
+static struct roster_err race_errs[2];
+
+static void *race_worker(void *arg)
+{
+    (void)arg;
+    struct roster_conn *c2 = NULL;
+    struct roster_err err = {0};
+    if (roster_conn_open(st, &c2, &err) != 0) {
+        atomic_store(&race_rc, 100);
+        return NULL;
+    }
+    struct roster_user u[2];
+    make_user(&u[0], "race", "race2@example.com");
+    make_user(&u[1], "race-ok", "race-ok@example.com");
+    atomic_store(&race_rc,
+                 roster_store_user_create_many(c2, org_race.id, u, 2, race_rcs, race_errs, &err));
+    roster_conn_close(c2);
+    return NULL;
+}
+
+static void test_user_create_many_race(void)
+{
+    struct roster_err err = {0};
+    make_org(&org_race, "Many race");
+    struct roster_user first;
+    make_user(&first, "race", "race@example.com");
+    CHECK_EQ_INT(roster_store_begin(conn, &err), 0);
+    CHECK_EQ_INT(create(org_race.id, &first, &err), 0);
+    pthread_t th;
+    bool started = pthread_create(&th, NULL, race_worker, NULL) == 0;
+    CHECK(started);
+    sleep_ms(300); /* the worker now waits for our row (or for the write lock) */
+    CHECK_EQ_INT(roster_store_commit(conn, &err), 0);
+    if (!started)
+        return;
+    pthread_join(th, NULL);
+    CHECK_EQ_INT(atomic_load(&race_rc), 0);
+    CHECK_EQ_INT(race_rcs[0], ROSTER_ECONFLICT);
+    CHECK_EQ_STR(race_errs[0].field, "username");
+    CHECK_EQ_INT(race_rcs[1], 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -2869,6 +3217,11 @@ int main(int argc, char **argv)
     test_messages();
     test_service_keys();
     test_groups();
+    test_user_create_many();
+    test_user_create_many_ids();
+    test_user_create_many_txn();
+    test_user_create_many_big();
+    test_user_create_many_race();
     test_reopen();
     roster_conn_close(conn);
     roster_store_close(st);

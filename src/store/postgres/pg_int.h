@@ -44,6 +44,10 @@ enum pg_stmt_id {
     PG_SCHED_FINISH,
     PG_MSG_INSERT,
     PG_MSG_GET,
+    PG_ORG_NUM,
+    PG_USER_INSERT_MANY,
+    PG_USER_CONFLICTS,
+    PG_USER_NUM_IDS,
     PG_NSTMTS
 };
 
@@ -62,6 +66,9 @@ struct pg_conn {
     bool in_txn;     /* the caller opened a transaction with begin() */
     bool method_txn; /* a method opened its own transaction (pg_tx_start, multi) */
     bool prepared[PG_NSTMTS];
+    /* user_create_many: the last batch had conflicts, so the next one goes straight to
+     * INSERT ... ON CONFLICT instead of trying COPY first */
+    bool many_conflicts;
 };
 
 static inline struct pg_conn *pg_conn_of(struct roster_conn *c)
@@ -144,6 +151,8 @@ int pg_key_list(struct roster_conn *c, struct roster_arena *a, struct roster_key
 int pg_key_revoke(struct roster_conn *c, const char *key_id, struct roster_err *err);
 int pg_user_create(struct roster_conn *c, const char *org_id, struct roster_user *u,
                    struct roster_err *err);
+int pg_user_create_many(struct roster_conn *c, const char *org_id, struct roster_user *u, size_t n,
+                        int *rcs, struct roster_err *errs, struct roster_err *err);
 int pg_user_get(struct roster_conn *c, const char *org_id, const char *user_id,
                 struct roster_user *out, struct roster_arena *a, struct roster_err *err);
 int pg_user_update(struct roster_conn *c, const char *org_id, struct roster_user *u,

@@ -560,4 +560,5 @@ const struct roster_store_methods roster_store_postgres = {
     .user_list_grouped = pg_user_list_grouped,
     .user_secret_set = pg_user_secret_set,
     .user_secret_get = pg_user_secret_get,
+    .user_create_many = pg_user_create_many,
 };

@@ -7,6 +7,7 @@
  * user is exactly as absent as a missing one.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "roster/store.h"
@@ -409,5 +410,477 @@ done:
     PQclear(res);
     roster_buf_release(&sql);
     roster_buf_release(&w.where);
+    return code;
+}
+
+/* --- user_create_many: one INSERT for a whole batch --- */
+
+/* Conflict precedence: the order in which PostgreSQL checks the unique indexes (by OID,
+ * i.e. creation order in 0001_init.sql), so that a row colliding on two keys names the
+ * same one as user_create would. */
+enum { MK_ID, MK_USERNAME, MK_EMAIL, MK_EMPLOYEE_ID, MK_NONE };
+static const int mk_field[] = {-1, RU_USERNAME, RU_EMAIL, RU_EMPLOYEE_ID};
+
+/* Appends v as one element of a PostgreSQL array literal (NULL -> NULL). */
+static void add_array_elem(struct roster_buf *b, const char *v)
+{
+    if (!v) {
+        roster_buf_addstr(b, "NULL");
+        return;
+    }
+    roster_buf_addch(b, '"');
+    const char *run = v;
+    for (const char *p = v; *p; p++) {
+        if (*p == '"' || *p == '\\') {
+            roster_buf_add(b, run, (size_t)(p - run));
+            roster_buf_addch(b, '\\');
+            run = p;
+        }
+    }
+    roster_buf_addstr(b, run);
+    roster_buf_addch(b, '"');
+}
+
+/* The text of u[idx[k]]'s key or field: field -1 is the id. */
+static const char *item_text(const struct roster_user *u, int field)
+{
+    return field < 0 ? u->id : u->f[field];
+}
+
+/* Array literals {..} of the given fields of u[idx[0..m)], one after another in b (each
+ * NUL-terminated); off[k] receives the offset of the k-th. */
+static void add_arrays(struct roster_buf *b, const struct roster_user *u, const size_t *idx,
+                       size_t m, const int *fields, size_t nfields, size_t *off)
+{
+    for (size_t k = 0; k < nfields; k++) {
+        off[k] = b->len;
+        roster_buf_addch(b, '{');
+        for (size_t j = 0; j < m; j++) {
+            if (j)
+                roster_buf_addch(b, ',');
+            add_array_elem(b, item_text(&u[idx[j]], fields[k]));
+        }
+        roster_buf_addch(b, '}');
+        roster_buf_addch(b, '\0');
+    }
+}
+
+static void many_sql(int id, struct roster_buf *b)
+{
+    if (id == PG_ORG_NUM) {
+        roster_buf_addstr(b, "SELECT num_id FROM orgs WHERE id = $1");
+    } else if (id == PG_USER_INSERT_MANY) {
+        /* ON CONFLICT DO NOTHING with every unique index as arbiter: a row colliding with
+         * an existing one or with an earlier row of the statement (rows go in ord order)
+         * is skipped, and concurrent inserts are waited for, not raised */
+        roster_buf_addstr(b, "INSERT INTO users (id, org_num");
+        for (int i = 0; i < RU_NFIELDS; i++)
+            roster_buf_printf(b, ", %s", roster_ufields[i].column);
+        roster_buf_addstr(b, ", state, created_ms, modified_ms, version) SELECT t.id, $1::bigint");
+        for (int i = 0; i < RU_NFIELDS; i++)
+            roster_buf_printf(b, ", t.c%d", i);
+        roster_buf_addstr(b, ", t.state, $2::bigint, $2::bigint, 1 FROM unnest($3::text[]");
+        for (int i = 0; i < RU_NFIELDS; i++)
+            roster_buf_printf(b, ", $%d::text[]", 4 + i);
+        roster_buf_printf(b, ", $%d::integer[]) WITH ORDINALITY AS t(id", 4 + RU_NFIELDS);
+        for (int i = 0; i < RU_NFIELDS; i++)
+            roster_buf_printf(b, ", c%d", i);
+        roster_buf_addstr(b, ", state, ord) ORDER BY t.ord ON CONFLICT DO NOTHING"
+                             " RETURNING num_id, id");
+    } else if (id == PG_USER_NUM_IDS) {
+        roster_buf_addstr(b, "SELECT nextval(q.s) FROM (SELECT pg_get_serial_sequence('users',"
+                             " 'num_id')::regclass AS s) q, generate_series(1, $1::integer)");
+    } else if (id == PG_USER_CONFLICTS) {
+        /* every row holding a key of a skipped item, with which key (MK_*); the same
+         * expressions and collation as the unique indexes */
+        roster_buf_addstr(
+            b, "WITH s AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[])"
+               " WITH ORDINALITY AS s(id, un, em, eid, ord))"
+               " SELECT s.ord, 0, u.num_id FROM s JOIN users u"
+               " ON u.org_num = $1::bigint AND u.id = (s.id COLLATE \"C\")"
+               " UNION ALL SELECT s.ord, 1, u.num_id FROM s JOIN users u"
+               " ON u.org_num = $1::bigint AND lower(u.username) = lower(s.un COLLATE \"C\")"
+               " UNION ALL SELECT s.ord, 2, u.num_id FROM s JOIN users u"
+               " ON u.org_num = $1::bigint AND lower(u.email) = lower(s.em COLLATE \"C\")"
+               " UNION ALL SELECT s.ord, 3, u.num_id FROM s JOIN users u"
+               " ON u.org_num = $1::bigint AND u.employee_id = (s.eid COLLATE \"C\")");
+    }
+}
+
+static int run_many(struct pg_conn *c, int id, const struct pg_args *p, PGresult **res,
+                    struct roster_err *err)
+{
+    struct roster_buf sql;
+    roster_buf_init(&sql);
+    many_sql(id, &sql);
+    int code = pg_run(c, id, sql.data, p, res, err);
+    roster_buf_release(&sql);
+    return code;
+}
+
+/* a row inserted by this call: its num_id and the item it came from */
+struct ins_row {
+    int64_t num_id;
+    size_t item;
+};
+
+static int cmp_ins(const void *a, const void *b)
+{
+    int64_t x = ((const struct ins_row *)a)->num_id, y = ((const struct ins_row *)b)->num_id;
+    return (x > y) - (x < y);
+}
+
+/* item index sorted by id, for mapping RETURNING rows back */
+struct id_ref {
+    const char *id;
+    size_t item;
+};
+
+static int cmp_id_ref(const void *a, const void *b)
+{
+    return strcmp(((const struct id_ref *)a)->id, ((const struct id_ref *)b)->id);
+}
+
+static bool is_failure(int rc)
+{
+    return rc == ROSTER_EIO || rc == ROSTER_EBUSY || rc == ROSTER_ENOMEM;
+}
+
+/* The exact path: user_create for each item, each in its own savepoint (c->in_txn is set
+ * by the caller). */
+static int create_each(struct roster_conn *pc, const char *org_id, struct roster_user *u, size_t n,
+                       int *rcs, struct roster_err *errs, struct roster_err *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        roster_err_clear(&errs[i]);
+        rcs[i] = pg_user_create(pc, org_id, &u[i], &errs[i]);
+        if (is_failure(rcs[i])) {
+            if (err)
+                *err = errs[i];
+            return rcs[i];
+        }
+    }
+    return 0;
+}
+
+/* Appends v as a field of COPY's text format (NULL -> \N). */
+static void add_copy_field(struct roster_buf *b, const char *v)
+{
+    if (!v) {
+        roster_buf_addstr(b, "\\N");
+        return;
+    }
+    const char *run = v;
+    for (const char *p = v; *p; p++) {
+        char esc = *p == '\\' ? '\\' : *p == '\t' ? 't' : *p == '\n' ? 'n' : *p == '\r' ? 'r' : 0;
+        if (!esc)
+            continue;
+        roster_buf_add(b, run, (size_t)(p - run));
+        roster_buf_addch(b, '\\');
+        roster_buf_addch(b, esc);
+        run = p + 1;
+    }
+    roster_buf_addstr(b, run);
+}
+
+/* Drains the results of a COPY; 0, or the mapped failure of the first failed one. */
+static int copy_finish(struct pg_conn *c, struct roster_err *err)
+{
+    int code = 0;
+    PGresult *r;
+    while ((r = PQgetResult(c->db)) != NULL) {
+        if (!code && PQresultStatus(r) != PGRES_COMMAND_OK)
+            code = pg_fail(c, r, err);
+        if (code && !strcmp(pg_sqlstate(r), "23505"))
+            code = ROSTER_ESTALE;
+        PQclear(r);
+    }
+    return code;
+}
+
+/* The fast path: every item in one COPY, with num_ids taken from the sequence first. It
+ * has no conflict handling: any unique violation (with a row or between items) fails it
+ * with ROSTER_ESTALE, and the caller rolls back to its savepoint and takes create_batch. */
+static int copy_batch(struct pg_conn *c, int64_t org_num, struct roster_user *u, size_t n, int *rcs,
+                      struct roster_arena *a, struct roster_err *err)
+{
+    struct pg_args p;
+    PGresult *res = NULL;
+    struct roster_buf rows, sql;
+    roster_buf_init(&rows);
+    roster_buf_init(&sql);
+    pg_args_init(&p, a);
+    pg_arg_int(&p, (int64_t)n);
+    int code = run_many(c, PG_USER_NUM_IDS, &p, &res, err);
+    if (code)
+        goto done;
+    if ((size_t)PQntuples(res) != n) {
+        code = roster_err_set(err, ROSTER_EIO, "store returned %d user numbers for %zu users",
+                              PQntuples(res), n);
+        goto done;
+    }
+    int64_t now = roster_now_ms();
+    char org_num_s[24], now_s[24];
+    snprintf(org_num_s, sizeof(org_num_s), "%lld", (long long)org_num);
+    snprintf(now_s, sizeof(now_s), "%lld", (long long)now);
+    for (size_t i = 0; i < n; i++) {
+        u[i].num_id = pg_col_int(res, (int)i, 0);
+        roster_buf_printf(&rows, "%lld\t", (long long)u[i].num_id);
+        add_copy_field(&rows, u[i].id);
+        roster_buf_addch(&rows, '\t');
+        roster_buf_addstr(&rows, org_num_s);
+        for (int f = 0; f < RU_NFIELDS; f++) {
+            roster_buf_addch(&rows, '\t');
+            add_copy_field(&rows, u[i].f[f]);
+        }
+        roster_buf_printf(&rows, "\t%d\t%s\t%s\t1\n", u[i].state, now_s, now_s);
+    }
+    PQclear(res);
+    roster_buf_addstr(&sql, "COPY users (num_id, id, org_num");
+    for (int f = 0; f < RU_NFIELDS; f++)
+        roster_buf_printf(&sql, ", %s", roster_ufields[f].column);
+    roster_buf_addstr(&sql, ", state, created_ms, modified_ms, version) FROM STDIN");
+    res = PQexec(c->db, sql.data);
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        code = pg_fail(c, res, err);
+        goto done;
+    }
+    if (PQputCopyData(c->db, rows.data, (int)rows.len) != 1 || PQputCopyEnd(c->db, NULL) != 1) {
+        code = roster_err_set(err, ROSTER_EIO, "store error");
+        roster_err_detail(err, "postgres COPY: %s", PQerrorMessage(c->db));
+        copy_finish(c, NULL);
+        goto done;
+    }
+    code = copy_finish(c, err);
+    if (code)
+        goto done;
+    for (size_t i = 0; i < n; i++) {
+        u[i].created_ms = u[i].modified_ms = now;
+        u[i].version = 1;
+        rcs[i] = 0;
+    }
+done:
+    PQclear(res);
+    roster_buf_release(&rows);
+    roster_buf_release(&sql);
+    return code;
+}
+
+/* One INSERT for all items, then, for the items it skipped, one query for the rows that
+ * hold their keys. Returns 0 with every rcs[i] set; ROSTER_ESTALE when the outcome cannot
+ * be stated exactly (an error in the INSERT, e.g. a unique violation raised by a
+ * concurrent writer, or a skipped item whose colliding row is gone): the caller then rolls
+ * back to its savepoint and takes the exact path; or a store failure. */
+static int create_batch(struct pg_conn *c, int64_t org_num, struct roster_user *u, size_t n,
+                        bool *new_id, int *rcs, struct roster_err *errs, struct roster_arena *a,
+                        struct roster_err *err)
+{
+    int ins_fields[RU_NFIELDS + 1]; /* the id, then every field */
+    size_t *idx = roster_arena_alloc(a, n * sizeof(*idx));
+    struct id_ref *refs = roster_arena_alloc(a, n * sizeof(*refs));
+    struct ins_row *ins = roster_arena_alloc(a, n * sizeof(*ins));
+    unsigned char *best = roster_arena_alloc(a, n);
+    size_t off[RU_NFIELDS + 2];
+    struct roster_buf arr;
+    struct pg_args p;
+    PGresult *res = NULL;
+    int code = 0;
+    roster_buf_init(&arr);
+    ins_fields[0] = -1;
+    for (int i = 0; i < RU_NFIELDS; i++)
+        ins_fields[i + 1] = i;
+    for (size_t i = 0; i < n; i++) {
+        idx[i] = i;
+        refs[i] = (struct id_ref){u[i].id, i};
+        best[i] = MK_NONE;
+    }
+    /* RETURNING gives ids, so ids must tell the items apart (given ids may repeat) */
+    qsort(refs, n, sizeof(*refs), cmp_id_ref);
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(refs[i - 1].id, refs[i].id) == 0) {
+            code = ROSTER_ESTALE;
+            goto done;
+        }
+
+    add_arrays(&arr, u, idx, n, ins_fields, RU_NFIELDS + 1, off);
+    off[RU_NFIELDS + 1] = arr.len;
+    roster_buf_addch(&arr, '{');
+    for (size_t i = 0; i < n; i++)
+        roster_buf_printf(&arr, "%s%d", i ? "," : "", u[i].state);
+    roster_buf_addch(&arr, '}');
+    roster_buf_addch(&arr, '\0');
+    int64_t now = roster_now_ms();
+    pg_args_init(&p, a);
+    pg_arg_int(&p, org_num);
+    pg_arg_int(&p, now);
+    for (size_t k = 0; k < RU_NFIELDS + 2; k++)
+        pg_arg_str(&p, arr.data + off[k]);
+    code = run_many(c, PG_USER_INSERT_MANY, &p, &res, err);
+    if (code) {
+        code = PQstatus(c->db) == CONNECTION_OK ? ROSTER_ESTALE : code;
+        goto done;
+    }
+    size_t nins = (size_t)PQntuples(res);
+    bool *inserted = roster_arena_zalloc(a, n * sizeof(bool));
+    for (size_t r = 0; r < nins; r++) {
+        struct id_ref key = {PQgetvalue(res, (int)r, 1), 0};
+        const struct id_ref *hit = bsearch(&key, refs, n, sizeof(*refs), cmp_id_ref);
+        if (!hit || inserted[hit->item]) {
+            code = roster_err_set(err, ROSTER_EIO, "store returned an unknown user id");
+            goto done;
+        }
+        inserted[hit->item] = true;
+        ins[r] = (struct ins_row){pg_col_int(res, (int)r, 0), hit->item};
+        struct roster_user *w = &u[hit->item];
+        w->num_id = ins[r].num_id;
+        w->created_ms = w->modified_ms = now;
+        w->version = 1;
+        rcs[hit->item] = 0;
+    }
+    PQclear(res);
+    res = NULL;
+    qsort(ins, nins, sizeof(*ins), cmp_ins);
+    c->many_conflicts = nins < n;
+
+    if (nins < n) {
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++)
+            if (!inserted[i])
+                idx[m++] = i;
+        roster_buf_reset(&arr);
+        add_arrays(&arr, u, idx, m, mk_field, MK_NONE, off);
+        pg_args_init(&p, a);
+        pg_arg_int(&p, org_num);
+        for (size_t k = 0; k < 4; k++)
+            pg_arg_str(&p, arr.data + off[k]);
+        code = run_many(c, PG_USER_CONFLICTS, &p, &res, err);
+        if (code)
+            goto done;
+        for (int r = 0; r < PQntuples(res); r++) {
+            int64_t ord = pg_col_int(res, r, 0);
+            int key = (int)pg_col_int(res, r, 1);
+            struct ins_row probe = {pg_col_int(res, r, 2), 0};
+            if (ord < 1 || (size_t)ord > m || key < 0 || key >= MK_NONE)
+                continue;
+            size_t j = idx[ord - 1];
+            /* a row this call inserted from a later item did not exist when item j was
+             * (logically) created */
+            const struct ins_row *mine = bsearch(&probe, ins, nins, sizeof(*ins), cmp_ins);
+            if (mine && mine->item > j)
+                continue;
+            if (key < best[j])
+                best[j] = (unsigned char)key;
+        }
+        for (size_t k = 0; k < m; k++) {
+            size_t j = idx[k];
+            if (best[j] == MK_NONE) {
+                code = ROSTER_ESTALE; /* its colliding row is gone: decide one by one */
+                goto done;
+            }
+            struct roster_err *e = &errs[j];
+            if (best[j] == MK_ID) {
+                rcs[j] =
+                    roster_err_set(e, ROSTER_ECONFLICT, "user id \"%s\" already exists", u[j].id);
+                e->field = "id";
+            } else {
+                const struct roster_ufield_info *f = &roster_ufields[mk_field[best[j]]];
+                const char *v = u[j].f[mk_field[best[j]]];
+                rcs[j] = roster_err_set(e, ROSTER_ECONFLICT, "%s \"%s\" already exists", f->label,
+                                        v ? v : "");
+                e->field = f->label;
+            }
+            if (new_id[j])
+                u[j].id[0] = '\0';
+            u[j].num_id = 0;
+        }
+    }
+done:
+    PQclear(res);
+    roster_buf_release(&arr);
+    return code;
+}
+
+int pg_user_create_many(struct roster_conn *pc, const char *org_id, struct roster_user *u, size_t n,
+                        int *rcs, struct roster_err *errs, struct roster_err *err)
+{
+    struct pg_conn *c = pg_conn_of(pc);
+    struct roster_arena a;
+    struct pg_args p;
+    PGresult *res = NULL;
+    bool own = !c->in_txn;
+    int code = 0;
+    roster_arena_init(&a, 0);
+    if (n == 0)
+        goto out;
+    /* the exact path runs user_create in savepoints: inside our own transaction too */
+    if (own) {
+        code = pg_exec(c, "BEGIN", err);
+        if (code)
+            goto out;
+        c->in_txn = true;
+    }
+    code = pg_exec(c, "SAVEPOINT roster_many", err);
+    if (code)
+        goto end;
+    pg_args_init(&p, &a);
+    pg_arg_str(&p, org_id ? org_id : "");
+    code = run_many(c, PG_ORG_NUM, &p, &res, err);
+    if (code)
+        goto undo;
+    if (PQntuples(res) != 1) {
+        for (size_t i = 0; i < n; i++) {
+            roster_err_clear(&errs[i]);
+            rcs[i] = roster_err_set(&errs[i], ROSTER_ENOTFOUND, "organization \"%s\" not found",
+                                    org_id ? org_id : "");
+        }
+        goto release;
+    }
+    int64_t org_num = pg_col_int(res, 0, 0);
+    bool *new_id = roster_arena_alloc(&a, n * sizeof(bool));
+    for (size_t i = 0; i < n; i++) {
+        roster_err_clear(&errs[i]);
+        new_id[i] = !u[i].id[0];
+        if (new_id[i])
+            roster_id_new(u[i].id);
+        snprintf(u[i].org_id, sizeof(u[i].org_id), "%s", org_id);
+    }
+    code = ROSTER_ESTALE;
+    if (!c->many_conflicts) {
+        code = copy_batch(c, org_num, u, n, rcs, &a, err);
+        if (code == ROSTER_ESTALE) {
+            int rb = pg_exec(c, "ROLLBACK TO SAVEPOINT roster_many", err);
+            if (rb)
+                code = rb;
+        }
+    }
+    if (code == ROSTER_ESTALE)
+        code = create_batch(c, org_num, u, n, new_id, rcs, errs, &a, err);
+    if (code == ROSTER_ESTALE) {
+        for (size_t i = 0; i < n; i++)
+            if (new_id[i])
+                u[i].id[0] = '\0';
+        code = pg_exec(c, "ROLLBACK TO SAVEPOINT roster_many", err);
+        if (!code)
+            code = create_each(pc, org_id, u, n, rcs, errs, err);
+    }
+    if (code)
+        goto undo;
+release:
+    code = pg_exec(c, "RELEASE SAVEPOINT roster_many", err);
+    goto end;
+undo:
+    /* nothing of this call stays; the caller's transaction stays usable */
+    if (pg_exec(c, "ROLLBACK TO SAVEPOINT roster_many", NULL) == 0)
+        pg_exec(c, "RELEASE SAVEPOINT roster_many", NULL);
+end:
+    if (own) {
+        c->in_txn = false;
+        int end = pg_tx_end(c, true, code == 0, code ? NULL : err);
+        if (!code)
+            code = end;
+    }
+out:
+    PQclear(res);
+    roster_arena_release(&a);
     return code;
 }

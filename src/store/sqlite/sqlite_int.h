@@ -270,6 +270,8 @@ int sq_key_list(struct roster_conn *c, struct roster_arena *a, struct roster_key
 int sq_key_revoke(struct roster_conn *c, const char *key_id, struct roster_err *err);
 int sq_user_create(struct roster_conn *c, const char *org_id, struct roster_user *u,
                    struct roster_err *err);
+int sq_user_create_many(struct roster_conn *c, const char *org_id, struct roster_user *u, size_t n,
+                        int *rcs, struct roster_err *errs, struct roster_err *err);
 int sq_user_get(struct roster_conn *c, const char *org_id, const char *user_id,
                 struct roster_user *out, struct roster_arena *a, struct roster_err *err);
 int sq_user_update(struct roster_conn *c, const char *org_id, struct roster_user *u,

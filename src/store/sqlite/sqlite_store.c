@@ -814,4 +814,5 @@ const struct roster_store_methods roster_store_sqlite = {
     .user_list_grouped = sq_user_list_grouped,
     .user_secret_set = sq_user_secret_set,
     .user_secret_get = sq_user_secret_get,
+    .user_create_many = sq_user_create_many,
 };

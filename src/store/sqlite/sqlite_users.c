@@ -186,6 +186,30 @@ done:
     return code;
 }
 
+/* The embedded store writes each row with the same cached statement as user_create:
+ * there is no round trip to save, and one statement per row keeps every item's outcome
+ * exact. A savepoint (or transaction) around the loop makes the call atomic on its own. */
+int sq_user_create_many(struct roster_conn *pc, const char *org_id, struct roster_user *u, size_t n,
+                        int *rcs, struct roster_err *errs, struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    int code = sq_tx_start(c, err);
+    if (code)
+        return code;
+    for (size_t i = 0; i < n; i++) {
+        roster_err_clear(&errs[i]);
+        rcs[i] = sq_user_create(pc, org_id, &u[i], &errs[i]);
+        if (rcs[i] == ROSTER_EIO || rcs[i] == ROSTER_EBUSY || rcs[i] == ROSTER_ENOMEM) {
+            code = rcs[i];
+            if (err)
+                *err = errs[i];
+            sq_tx_end(c, false, NULL);
+            return code;
+        }
+    }
+    return sq_tx_end(c, true, err);
+}
+
 int sq_user_get(struct roster_conn *pc, const char *org_id, const char *user_id,
                 struct roster_user *out, struct roster_arena *a, struct roster_err *err)
 {
