@@ -4,18 +4,19 @@
  * - Submission stores the job and its input, cut into chunks of ROSTER_JOB_CHUNK items, in
  *   one transaction; the client gets the job id only after that commit.
  * - A preparer thread leases one chunk (store chunk_claim) and decodes and validates its
- *   items without touching the store. The applier thread then, in ONE transaction, renews
+ *   items without touching the store. An applier thread then, in ONE transaction, renews
  *   the chunk's lease (a chunk that another process sharing the store took over while it
- *   waited is left out), applies every item (user create/update through the same core path
- *   as single-user requests) and writes the chunk's results with chunk_complete, which
- *   fails if the lease was lost. So after a crash a chunk is either fully applied with its
- *   results or not at all, and it is simply claimed again: no item is lost or applied
- *   twice. The applier puts every chunk that is ready into the same transaction (group
- *   commit).
+ *   waited is left out), applies every item (creates with one store user_create_many call
+ *   per chunk, updates through the same core path as single-user requests) and writes the
+ *   chunk's results with chunk_complete, which fails if the lease was lost. So after a
+ *   crash a chunk is either fully applied with its results or not at all, and it is simply
+ *   claimed again: no item is lost or applied twice. An applier puts every chunk that is
+ *   ready into the same transaction (group commit). There is one applier on an embedded
+ *   store, --workers of them on a multi-node one.
  * - An item's failure (decode, validation, conflict, unknown id) is a result, never an
  *   abort. Only store failures (I/O, busy) roll the chunk back for a later retry.
- * - Threads: each preparer and the applier own their store connection. A prepared chunk
- *   (with its arena) moves from a preparer to the applier through a bounded queue under the
+ * - Threads: each preparer and applier owns its store connection. A prepared chunk
+ *   (with its arena) moves from a preparer to an applier through a bounded queue under the
  *   engine mutex; the other shared state is the wake-up condition (condvar + generation
  *   counter) and the codec table, which is written before the threads start.
  */
@@ -491,12 +492,15 @@ int roster_jobs_run_chunk(struct roster_conn *conn, const struct roster_chunk *c
 
 /* --- threads --- */
 
-/* Preparers (--workers of them) claim chunks and decode/validate them in parallel; ONE
- * applier writes them, as many as are ready in one transaction. A single writing
- * connection keeps its page cache warm (SQLite drops a connection's cache whenever another
- * connection has committed) and batches grow by themselves when writes are the bottleneck.
- * Measured (bench/bulk_create, 100,000 users, random usernames): two workers that each
- * prepared and wrote reached 29-31k users/s, one such worker 41-44k. */
+/* Preparers (--workers of them) claim chunks and decode/validate them in parallel; on an
+ * embedded store ONE applier writes them, as many as are ready in one transaction. A
+ * single writing connection keeps its page cache warm (SQLite drops a connection's cache
+ * whenever another connection has committed) and batches grow by themselves when writes
+ * are the bottleneck. Measured (bench/bulk_create, 100,000 users, random usernames): two
+ * workers that each prepared and wrote reached 29-31k users/s, one such worker 41-44k.
+ * A multi-node store runs each applier's transaction in its own server process, so there
+ * --workers appliers write in parallel (PostgreSQL, 1 roster process, alternating runs:
+ * 16-31k users/s with two appliers, 12-18k with one). */
 #define QUEUE_MAX BATCH_CHUNKS /* prepared chunks waiting for the applier (bounds memory) */
 #define BATCH_LINGER_MS 100
 
@@ -504,8 +508,8 @@ struct roster_jobs {
     struct roster_app *app;
     pthread_t *threads; /* preparers */
     int nthreads;
-    pthread_t applier;
-    bool applier_started;
+    pthread_t *appliers;
+    int nappliers;
     struct roster_wake wake; /* new work stored (a job, or a chunk became claimable), stop */
     pthread_mutex_t mu;      /* guards the queue and stop */
     pthread_cond_t queue_cv; /* queue changed (item added or removed), or stop */
@@ -679,9 +683,20 @@ int roster_jobs_start(struct roster_app *app, int nworkers, struct roster_jobs *
     jobs->threads = calloc((size_t)nworkers, sizeof(pthread_t));
     if (!jobs->threads)
         goto fail;
-    if (pthread_create(&jobs->applier, NULL, applier_main, jobs) != 0)
+    /* Several appliers only where several writers make sense: an embedded store has one
+     * writer at a time (and keeps its page cache warm with one), a multi-node store takes
+     * each applier's transaction in its own server process. */
+    int nappliers = roster_store_flags(app->store) & ROSTER_STORE_MULTI_NODE ? nworkers : 1;
+    jobs->appliers = calloc((size_t)nappliers, sizeof(pthread_t));
+    if (!jobs->appliers)
         goto fail;
-    jobs->applier_started = true;
+    for (int i = 0; i < nappliers; i++) {
+        if (pthread_create(&jobs->appliers[i], NULL, applier_main, jobs) != 0)
+            break;
+        jobs->nappliers++;
+    }
+    if (jobs->nappliers == 0)
+        goto fail;
     for (int i = 0; i < nworkers; i++) {
         if (pthread_create(&jobs->threads[i], NULL, preparer_main, jobs) != 0)
             break;
@@ -711,8 +726,8 @@ void roster_jobs_stop(struct roster_jobs *jobs)
     jobs->preparers_done = true;
     pthread_cond_broadcast(&jobs->queue_cv);
     pthread_mutex_unlock(&jobs->mu);
-    if (jobs->applier_started)
-        pthread_join(jobs->applier, NULL);
+    for (int i = 0; i < jobs->nappliers; i++)
+        pthread_join(jobs->appliers[i], NULL);
     /* prepared but unapplied chunks (only if the applier could not start) */
     while (jobs->head) {
         struct prepared *p = jobs->head;
@@ -723,5 +738,6 @@ void roster_jobs_stop(struct roster_jobs *jobs)
     pthread_mutex_destroy(&jobs->mu);
     pthread_cond_destroy(&jobs->queue_cv);
     free(jobs->threads);
+    free(jobs->appliers);
     free(jobs);
 }
