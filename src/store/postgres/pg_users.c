@@ -227,6 +227,83 @@ done:
     return code;
 }
 
+/* The result of the next query of a pipeline, and the NULL that ends it; *broken when
+ * either is missing (the connection failed). */
+static PGresult *pipeline_take(struct pg_conn *c, bool *broken)
+{
+    PGresult *r = PQgetResult(c->db);
+    if (!r) {
+        *broken = true;
+        return NULL;
+    }
+    PGresult *end = PQgetResult(c->db);
+    if (end) {
+        PQclear(end);
+        *broken = true;
+    }
+    return r;
+}
+
+/* Runs the prepared users statement id inside SAVEPOINT ... RELEASE, the three in one round
+ * trip (pipeline mode) instead of three: a bulk update job sends one such statement per
+ * item. On failure (*res holds the statement's error, or is NULL) the savepoint is rolled
+ * back, so the caller's transaction stays usable. Only inside a caller's transaction. */
+static int run_user_savepointed(struct pg_conn *c, int id, const struct pg_args *p, PGresult **res,
+                                struct roster_err *err)
+{
+    char name[16];
+    snprintf(name, sizeof(name), "r%d", id);
+    *res = NULL;
+    if (!c->prepared[id]) {
+        struct roster_buf sql;
+        roster_buf_init(&sql);
+        users_sql(id, &sql);
+        PGresult *pr = PQprepare(c->db, name, sql.data, (int)p->n, NULL);
+        roster_buf_release(&sql);
+        int code = PQresultStatus(pr) == PGRES_COMMAND_OK ? 0 : pg_fail(c, pr, err);
+        PQclear(pr);
+        if (code)
+            return code;
+        c->prepared[id] = true;
+    }
+    if (!PQenterPipelineMode(c->db))
+        return pg_fail(c, NULL, err);
+    bool broken =
+        !PQsendQueryParams(c->db, "SAVEPOINT roster_m", 0, NULL, NULL, NULL, NULL, 0) ||
+        !PQsendQueryPrepared(c->db, name, (int)p->n, p->v, NULL, NULL, 0) ||
+        !PQsendQueryParams(c->db, "RELEASE SAVEPOINT roster_m", 0, NULL, NULL, NULL, NULL, 0) ||
+        !PQpipelineSync(c->db);
+    PGresult *sp = NULL, *st = NULL, *rel = NULL;
+    if (!broken) {
+        sp = pipeline_take(c, &broken);
+        st = broken ? NULL : pipeline_take(c, &broken);
+        rel = broken ? NULL : pipeline_take(c, &broken);
+        PGresult *sync = broken ? NULL : PQgetResult(c->db);
+        broken = broken || !sync || PQresultStatus(sync) != PGRES_PIPELINE_SYNC;
+        PQclear(sync);
+    }
+    PQexitPipelineMode(c->db);
+    int code = 0;
+    bool in_savepoint = !broken && PQresultStatus(sp) == PGRES_COMMAND_OK;
+    if (broken)
+        code = pg_fail(c, NULL, err);
+    else if (!in_savepoint)
+        code = pg_fail(c, sp, err); /* the transaction had already failed */
+    else if (PQresultStatus(st) != PGRES_TUPLES_OK)
+        code = pg_fail(c, st, err);
+    else if (PQresultStatus(rel) != PGRES_COMMAND_OK)
+        code = pg_fail(c, rel, err);
+    PQclear(sp);
+    PQclear(rel);
+    *res = st;
+    /* the statement failed inside our savepoint: take back only that */
+    if (code && in_savepoint &&
+        (pg_exec(c, "ROLLBACK TO SAVEPOINT roster_m", NULL) != 0 ||
+         pg_exec(c, "RELEASE SAVEPOINT roster_m", NULL) != 0))
+        return ROSTER_EIO;
+    return code;
+}
+
 int pg_user_update(struct roster_conn *pc, const char *org_id, struct roster_user *u,
                    struct roster_err *err)
 {
@@ -247,10 +324,15 @@ int pg_user_update(struct roster_conn *pc, const char *org_id, struct roster_use
         user_args(&p, org_id, u, now);
     }
     pg_arg_int(&p, u->version);
-    int code = pg_tx_start(c, false, err);
+    int stmt = state_only ? PG_USER_UPDATE_STATE : PG_USER_UPDATE;
+    /* in a caller's transaction the savepoint travels with the statement; a read after a
+     * failure needs none (nothing was written) */
+    bool pipelined = c->in_txn;
+    int code = pipelined ? 0 : pg_tx_start(c, false, err);
     if (code)
         goto done;
-    code = run_user(c, state_only ? PG_USER_UPDATE_STATE : PG_USER_UPDATE, &p, &res, err);
+    code =
+        pipelined ? run_user_savepointed(c, stmt, &p, &res, err) : run_user(c, stmt, &p, &res, err);
     if (code) {
         code = user_write_fail(c, res, u, err);
     } else if (PQntuples(res) == 1) {
@@ -275,9 +357,11 @@ int pg_user_update(struct roster_conn *pc, const char *org_id, struct roster_use
         else if (!code)
             code = roster_err_set(err, ROSTER_ENOTFOUND, "user \"%s\" not found", u->id);
     }
-    int end = pg_tx_end(c, false, code == 0, err);
-    if (!code)
-        code = end;
+    if (!pipelined) {
+        int end = pg_tx_end(c, false, code == 0, err);
+        if (!code)
+            code = end;
+    }
 done:
     PQclear(res);
     roster_arena_release(&a);
