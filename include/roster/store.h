@@ -231,6 +231,21 @@ struct roster_store_methods {
      * outside a transaction. */
     int (*user_create_many)(struct roster_conn *c, const char *org_id, struct roster_user *u,
                             size_t n, int *rcs, struct roster_err *errs, struct roster_err *err);
+    /* Reads the users ids[0..n) of org_id into out[i] (strings in a), as n user_get calls
+     * would: rcs[i] is 0 or ROSTER_ENOTFOUND (missing, or of another organisation). An id
+     * may repeat. Returns non-zero (err set) only for a store failure. */
+    int (*user_get_many)(struct roster_conn *c, const char *org_id, const char *const *ids,
+                         size_t n, struct roster_user *out, int *rcs, struct roster_arena *a,
+                         struct roster_err *err);
+    /* Writes u[0..n) (full users, already validated, each with the version it was read at)
+     * in order, with exactly the effects and outcomes of n user_update calls: rcs[i] is 0
+     * (u[i] gets modified_ms, version + 1, num_id, created_ms) or what user_update would
+     * return, with errs[i] filled: ROSTER_ESTALE, ROSTER_ENOTFOUND, ROSTER_ECONFLICT (a
+     * key held by another row at that point of the sequence). Such items do not stop the
+     * others. Returns non-zero (err set; nothing written) only for a store failure. Atomic
+     * on its own outside a transaction. */
+    int (*user_update_many)(struct roster_conn *c, const char *org_id, struct roster_user *u,
+                            size_t n, int *rcs, struct roster_err *errs, struct roster_err *err);
 };
 
 struct roster_store {
@@ -450,6 +465,15 @@ ROSTER_STORE_WRAP(roster_store_user_secret_get, user_secret_get,
                    struct roster_arena *a, const char **hash, struct roster_err *err),
                   (c, org_id, user_id, a, hash, err))
 ROSTER_STORE_WRAP(roster_store_user_create_many, user_create_many,
+                  (struct roster_conn * c, const char *org_id, struct roster_user *u, size_t n,
+                   int *rcs, struct roster_err *errs, struct roster_err *err),
+                  (c, org_id, u, n, rcs, errs, err))
+ROSTER_STORE_WRAP(roster_store_user_get_many, user_get_many,
+                  (struct roster_conn * c, const char *org_id, const char *const *ids, size_t n,
+                   struct roster_user *out, int *rcs, struct roster_arena *a,
+                   struct roster_err *err),
+                  (c, org_id, ids, n, out, rcs, a, err))
+ROSTER_STORE_WRAP(roster_store_user_update_many, user_update_many,
                   (struct roster_conn * c, const char *org_id, struct roster_user *u, size_t n,
                    int *rcs, struct roster_err *errs, struct roster_err *err),
                   (c, org_id, u, n, rcs, errs, err))

@@ -3173,6 +3173,281 @@ static void test_user_create_many_race(void)
     CHECK_EQ_INT(race_rcs[1], 0);
 }
 
+/* --- bulk user updates (user_get_many, user_update_many) --- */
+
+static void test_user_get_many(void)
+{
+    struct roster_err err = {0};
+    struct roster_org o, other;
+    make_org(&o, "Get many");
+    make_org(&other, "Get many other");
+    struct roster_user a, b, x;
+    make_user(&a, "ga", "ga@example.com");
+    make_user(&b, "gb", "gb@example.com");
+    b.f[RU_DEPARTMENT] = "Sales";
+    make_user(&x, "gx", "gx@example.com");
+    CHECK_EQ_INT(create(o.id, &a, &err), 0);
+    CHECK_EQ_INT(create(o.id, &b, &err), 0);
+    CHECK_EQ_INT(create(other.id, &x, &err), 0);
+    const char *ids[] = {b.id, "ffffffffffffffffffffffff", a.id, x.id, b.id};
+    struct roster_user out[5];
+    int rcs[5];
+    memset(out, 0, sizeof(out));
+    CHECK_EQ_INT(roster_store_user_get_many(conn, o.id, ids, 5, out, rcs, &A, &err), 0);
+    CHECK_EQ_INT(rcs[0], 0);
+    CHECK_EQ_STR(out[0].id, b.id);
+    CHECK_EQ_STR(out[0].f[RU_DEPARTMENT], "Sales");
+    CHECK_EQ_INT(out[0].num_id, b.num_id);
+    CHECK_EQ_INT(out[0].version, 1);
+    CHECK_EQ_INT(rcs[1], ROSTER_ENOTFOUND);
+    CHECK_EQ_INT(rcs[2], 0);
+    CHECK_EQ_STR(out[2].f[RU_USERNAME], "ga");
+    CHECK_EQ_INT(rcs[3], ROSTER_ENOTFOUND); /* another organisation's user */
+    CHECK_EQ_INT(rcs[4], 0);
+    CHECK_EQ_STR(out[4].id, b.id);
+    CHECK_EQ_INT(roster_store_user_get_many(conn, o.id, ids, 0, out, rcs, &A, &err), 0);
+}
+
+enum { UPD_USERS = 6, UPD_N = 11 };
+
+/* Seeds org with users u0..u5 (u0 has employee id "UE0"); their ids go to ids[]. */
+static void upd_seed(const char *org_id, char ids[UPD_USERS][ROSTER_ID_LEN + 1])
+{
+    struct roster_err err = {0};
+    static const char *const names[UPD_USERS] = {"u0", "u1", "u2", "u3", "u4", "u5"};
+    static const char *const mails[UPD_USERS] = {"u0@example.com", "u1@example.com",
+                                                 "u2@example.com", "u3@example.com",
+                                                 "u4@example.com", "u5@example.com"};
+    for (int i = 0; i < UPD_USERS; i++) {
+        struct roster_user u;
+        make_user(&u, names[i], mails[i]);
+        if (i == 0)
+            u.f[RU_EMPLOYEE_ID] = "UE0";
+        CHECK_EQ_INT(create(org_id, &u, &err), 0);
+        memcpy(ids[i], u.id, ROSTER_ID_LEN + 1);
+    }
+}
+
+/* The updates of the mixed batch, as full users read from org (version as read). */
+static void upd_batch(const char *org_id, char ids[UPD_USERS][ROSTER_ID_LEN + 1],
+                      struct roster_user *w)
+{
+    struct roster_err err = {0};
+    struct roster_user cur[UPD_USERS];
+    for (int i = 0; i < UPD_USERS; i++)
+        CHECK_EQ_INT(roster_store_user_get(conn, org_id, ids[i], &cur[i], &A, &err), 0);
+    /* 0: a plain change */
+    w[0] = cur[0];
+    w[0].f[RU_FIRST_NAME] = "Zero";
+    /* 1: u1 takes u2's username (other case) before u2 gives it up (item 2): a conflict */
+    w[1] = cur[1];
+    w[1].f[RU_USERNAME] = "U2";
+    /* 2: u2 renames itself */
+    w[2] = cur[2];
+    w[2].f[RU_USERNAME] = "u2-new";
+    /* 3: u3 takes the name u2 had: free now */
+    w[3] = cur[3];
+    w[3].f[RU_USERNAME] = "u2";
+    /* 4: u4 takes u0's employee id: a conflict */
+    w[4] = cur[4];
+    w[4].f[RU_EMPLOYEE_ID] = "UE0";
+    /* 5: a version that is no longer current */
+    w[5] = cur[5];
+    w[5].version = 7;
+    /* 6: a user that does not exist */
+    make_user(&w[6], "ghost", "ghost@example.com");
+    snprintf(w[6].id, sizeof(w[6].id), "%s", "eeeeeeeeeeeeeeeeeeeeeeee");
+    w[6].version = 1;
+    /* 7: u5 gets u1's e-mail (other case): u1 still holds it (item 1 failed) */
+    w[7] = cur[5];
+    w[7].f[RU_EMAIL] = "U1@example.com";
+    /* 8: a change of state alone */
+    w[8] = cur[1];
+    w[8].state = ROSTER_SUSPENDED;
+    w[8].set = ROSTER_USET_STATE;
+    /* 9: u0 gives its employee id up, 10: u4 takes it (both succeed, in this order) */
+    w[9] = w[0];
+    w[9].version = cur[0].version + 1; /* after item 0 */
+    w[9].f[RU_EMPLOYEE_ID] = NULL;
+    w[10] = cur[4];
+    w[10].f[RU_EMPLOYEE_ID] = "UE0";
+}
+
+static void test_user_update_many(void)
+{
+    struct roster_err err = {0};
+    struct roster_org m1, m2;
+    make_org(&m1, "Update many 1");
+    make_org(&m2, "Update many 2");
+    char ids1[UPD_USERS][ROSTER_ID_LEN + 1], ids2[UPD_USERS][ROSTER_ID_LEN + 1];
+    upd_seed(m1.id, ids1);
+    upd_seed(m2.id, ids2);
+    struct roster_user w[UPD_N], seq[UPD_N];
+    upd_batch(m1.id, ids1, w);
+    upd_batch(m2.id, ids2, seq);
+    int rcs[UPD_N];
+    struct roster_err errs[UPD_N];
+    for (int i = 0; i < UPD_N; i++)
+        rcs[i] = -1;
+    CHECK_EQ_INT(roster_store_user_update_many(conn, m1.id, w, UPD_N, rcs, errs, &err), 0);
+
+    /* what it must match: one user_update per item on the same rows in another org
+     * (whose user ids differ: a message naming the id is compared with it swapped) */
+    for (int i = 0; i < UPD_N; i++) {
+        struct roster_err e = {0};
+        int rc = roster_store_user_update(conn, m2.id, &seq[i], &e);
+        CHECK_EQ_INT(rcs[i], rc);
+        if (rc && rcs[i] == rc) {
+            CHECK_EQ_STR(errs[i].field, e.field);
+            struct roster_buf want_msg;
+            roster_buf_init(&want_msg);
+            const char *at = strstr(e.msg, seq[i].id);
+            if (at) {
+                roster_buf_add(&want_msg, e.msg, (size_t)(at - e.msg));
+                roster_buf_addstr(&want_msg, w[i].id);
+                roster_buf_addstr(&want_msg, at + strlen(seq[i].id));
+            } else {
+                roster_buf_addstr(&want_msg, e.msg);
+            }
+            CHECK_EQ_STR(errs[i].msg, want_msg.data);
+            roster_buf_release(&want_msg);
+        }
+    }
+    static const int want[UPD_N] = {0,
+                                    ROSTER_ECONFLICT,
+                                    0,
+                                    0,
+                                    ROSTER_ECONFLICT,
+                                    ROSTER_ESTALE,
+                                    ROSTER_ENOTFOUND,
+                                    ROSTER_ECONFLICT,
+                                    0,
+                                    0,
+                                    0};
+    for (int i = 0; i < UPD_N; i++)
+        CHECK_EQ_INT(rcs[i], want[i]);
+    CHECK_EQ_STR(errs[1].field, "username");
+    CHECK_EQ_STR(errs[1].msg, "username \"U2\" already exists");
+    CHECK_EQ_STR(errs[4].field, "employeeIdentifier");
+    CHECK_EQ_STR(errs[7].field, "email");
+    CHECK_EQ_STR(errs[7].msg, "email \"U1@example.com\" already exists");
+    CHECK_EQ_INT(w[0].version, 2);
+    CHECK_EQ_INT(w[9].version, 3);
+    CHECK(w[0].modified_ms >= w[0].created_ms);
+
+    struct roster_user got;
+    CHECK_EQ_INT(roster_store_user_get(conn, m1.id, ids1[0], &got, &A, &err), 0);
+    CHECK_EQ_STR(got.f[RU_FIRST_NAME], "Zero");
+    CHECK(got.f[RU_EMPLOYEE_ID] == NULL);
+    CHECK_EQ_INT(got.version, 3);
+    CHECK_EQ_INT(roster_store_user_get(conn, m1.id, ids1[1], &got, &A, &err), 0);
+    CHECK_EQ_STR(got.f[RU_USERNAME], "u1");
+    CHECK_EQ_INT(got.state, ROSTER_SUSPENDED);
+    CHECK_EQ_INT(got.version, 2);
+    CHECK_EQ_INT(roster_store_user_get(conn, m1.id, ids1[3], &got, &A, &err), 0);
+    CHECK_EQ_STR(got.f[RU_USERNAME], "u2");
+    CHECK_EQ_INT(roster_store_user_get(conn, m1.id, ids1[4], &got, &A, &err), 0);
+    CHECK_EQ_STR(got.f[RU_EMPLOYEE_ID], "UE0");
+    CHECK_EQ_INT(roster_store_user_get(conn, m1.id, ids1[5], &got, &A, &err), 0);
+    CHECK_EQ_STR(got.f[RU_EMAIL], "u5@example.com");
+    CHECK_EQ_INT(got.version, 1);
+
+    /* tenant scoping: another org's user is not found, and stays as it was */
+    struct roster_user cross = got;
+    snprintf(cross.id, sizeof(cross.id), "%s", ids2[2]);
+    cross.version = 2;
+    cross.f[RU_FIRST_NAME] = "Cross";
+    CHECK_EQ_INT(roster_store_user_update_many(conn, m1.id, &cross, 1, rcs, errs, &err), 0);
+    CHECK_EQ_INT(rcs[0], ROSTER_ENOTFOUND);
+    CHECK_EQ_INT(roster_store_user_get(conn, m2.id, ids2[2], &got, &A, &err), 0);
+    CHECK(got.f[RU_FIRST_NAME] == NULL);
+
+    /* in a caller's transaction: usable after a conflict; a rollback takes all back */
+    struct roster_user t[2];
+    CHECK_EQ_INT(roster_store_user_get(conn, m1.id, ids1[2], &t[0], &A, &err), 0);
+    CHECK_EQ_INT(roster_store_user_get(conn, m1.id, ids1[3], &t[1], &A, &err), 0);
+    t[0].f[RU_LAST_NAME] = "Rolled";
+    t[1].f[RU_USERNAME] = "u0";
+    CHECK_EQ_INT(roster_store_begin(conn, &err), 0);
+    CHECK_EQ_INT(roster_store_user_update_many(conn, m1.id, t, 2, rcs, errs, &err), 0);
+    CHECK_EQ_INT(rcs[0], 0);
+    CHECK_EQ_INT(rcs[1], ROSTER_ECONFLICT);
+    struct roster_user more;
+    make_user(&more, "after-conflict", "after-conflict@example.com");
+    CHECK_EQ_INT(create(m1.id, &more, &err), 0);
+    roster_store_rollback(conn);
+    CHECK_EQ_INT(roster_store_user_get(conn, m1.id, ids1[2], &got, &A, &err), 0);
+    CHECK(got.f[RU_LAST_NAME] == NULL);
+    CHECK_EQ_INT(roster_store_user_get(conn, m1.id, more.id, &got, &A, &err), ROSTER_ENOTFOUND);
+}
+
+/* Many updates with a conflict every so often (a backend may send them in groups and
+ * resume after a failure), checked one by one. */
+enum { UPD_BIG = 700 };
+static void test_user_update_many_big(void)
+{
+    struct roster_err err = {0};
+    struct roster_org o;
+    make_org(&o, "Update many big");
+    struct roster_user *u = calloc(UPD_BIG, sizeof(*u));
+    int *rcs = calloc(UPD_BIG, sizeof(*rcs));
+    struct roster_err *errs = calloc(UPD_BIG, sizeof(*errs));
+    char(*names)[32] = calloc(UPD_BIG, sizeof(*names));
+    char(*mails)[48] = calloc(UPD_BIG, sizeof(*mails));
+    if (!u || !rcs || !errs || !names || !mails) {
+        CHECK(!"out of memory");
+        goto done;
+    }
+    for (int i = 0; i < UPD_BIG; i++) {
+        snprintf(names[i], sizeof(names[i]), "ub.%d", i);
+        snprintf(mails[i], sizeof(mails[i]), "ub.%d@example.com", i);
+        make_user(&u[i], names[i], mails[i]);
+    }
+    CHECK_EQ_INT(roster_store_user_create_many(conn, o.id, u, UPD_BIG, rcs, errs, &err), 0);
+    int expect_ok = 0;
+    for (int i = 0; i < UPD_BIG; i++) {
+        /* every 37th takes the username of user 0 (which keeps it): a conflict; the
+         * others rename */
+        if (i % 37 == 36) {
+            u[i].f[RU_USERNAME] = "ub.0";
+        } else if (i == 0) {
+            u[i].f[RU_FIRST_NAME] = "Keeps";
+            expect_ok++;
+        } else {
+            snprintf(names[i], sizeof(names[i]), "ub2.%d", i);
+            u[i].f[RU_USERNAME] = names[i];
+            expect_ok++;
+        }
+        rcs[i] = -1;
+    }
+    CHECK_EQ_INT(roster_store_user_update_many(conn, o.id, u, UPD_BIG, rcs, errs, &err), 0);
+    int nok = 0, bad = 0;
+    for (int i = 0; i < UPD_BIG; i++) {
+        bool conflict = i % 37 == 36;
+        nok += rcs[i] == 0;
+        if (conflict && (rcs[i] != ROSTER_ECONFLICT || strcmp(errs[i].field, "username") != 0))
+            bad++;
+        if (!conflict && (rcs[i] != 0 || u[i].version != 2))
+            bad++;
+    }
+    CHECK_EQ_INT(nok, expect_ok);
+    CHECK_EQ_INT(bad, 0);
+    struct roster_user got;
+    CHECK_EQ_INT(roster_store_user_get(conn, o.id, u[UPD_BIG - 1].id, &got, &A, &err), 0);
+    CHECK_EQ_STR(got.f[RU_USERNAME], names[UPD_BIG - 1]);
+    CHECK_EQ_INT(roster_store_user_get(conn, o.id, u[0].id, &got, &A, &err), 0);
+    CHECK_EQ_STR(got.f[RU_FIRST_NAME], "Keeps");
+    CHECK_EQ_INT(roster_store_user_get(conn, o.id, u[36].id, &got, &A, &err), 0);
+    CHECK_EQ_STR(got.f[RU_USERNAME], "ub.36");
+    CHECK_EQ_INT(got.version, 1);
+done:
+    free(u);
+    free(rcs);
+    free(errs);
+    free(names);
+    free(mails);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -3222,6 +3497,9 @@ int main(int argc, char **argv)
     test_user_create_many_txn();
     test_user_create_many_big();
     test_user_create_many_race();
+    test_user_get_many();
+    test_user_update_many();
+    test_user_update_many_big();
     test_reopen();
     roster_conn_close(conn);
     roster_store_close(st);

@@ -48,6 +48,8 @@ enum pg_stmt_id {
     PG_USER_INSERT_MANY,
     PG_USER_CONFLICTS,
     PG_USER_NUM_IDS,
+    PG_USER_GET_MANY,
+    PG_USER_EXISTS_MANY,
     PG_NSTMTS
 };
 
@@ -152,6 +154,11 @@ int pg_key_revoke(struct roster_conn *c, const char *key_id, struct roster_err *
 int pg_user_create(struct roster_conn *c, const char *org_id, struct roster_user *u,
                    struct roster_err *err);
 int pg_user_create_many(struct roster_conn *c, const char *org_id, struct roster_user *u, size_t n,
+                        int *rcs, struct roster_err *errs, struct roster_err *err);
+int pg_user_get_many(struct roster_conn *c, const char *org_id, const char *const *ids, size_t n,
+                     struct roster_user *out, int *rcs, struct roster_arena *a,
+                     struct roster_err *err);
+int pg_user_update_many(struct roster_conn *c, const char *org_id, struct roster_user *u, size_t n,
                         int *rcs, struct roster_err *errs, struct roster_err *err);
 int pg_user_get(struct roster_conn *c, const char *org_id, const char *user_id,
                 struct roster_user *out, struct roster_arena *a, struct roster_err *err);

@@ -561,4 +561,6 @@ const struct roster_store_methods roster_store_postgres = {
     .user_secret_set = pg_user_secret_set,
     .user_secret_get = pg_user_secret_get,
     .user_create_many = pg_user_create_many,
+    .user_get_many = pg_user_get_many,
+    .user_update_many = pg_user_update_many,
 };

@@ -84,6 +84,16 @@ static void users_sql(int id, struct roster_buf *b)
                " WHERE org_num = " ORG_NUM_OF(2) " AND id = $1 AND version = $5"
                                                  " RETURNING num_id, created_ms, version");
         break;
+    case PG_USER_GET_MANY:
+        roster_buf_addstr(b, "SELECT ");
+        add_columns(b);
+        roster_buf_addstr(b,
+                          " FROM users WHERE org_num = " ORG_NUM_OF(1) " AND id = ANY($2::text[])");
+        break;
+    case PG_USER_EXISTS_MANY:
+        roster_buf_addstr(
+            b, "SELECT id FROM users WHERE org_num = " ORG_NUM_OF(1) " AND id = ANY($2::text[])");
+        break;
     case PG_USER_EXISTS:
         roster_buf_addstr(b, "SELECT 1 FROM users WHERE org_num = " ORG_NUM_OF(1) " AND id = $2");
         break;
@@ -131,6 +141,24 @@ static void user_args(struct pg_args *p, const char *org_id, const struct roster
         pg_arg_str(p, u->f[i]);
     pg_arg_int(p, u->state);
     pg_arg_int(p, now);
+}
+
+/* The parameters of the update of u; returns its statement (a change of state alone
+ * writes just that, see user_update in store.h). */
+static int update_args(struct pg_args *p, const char *org_id, const struct roster_user *u,
+                       int64_t now)
+{
+    bool state_only = u->set == ROSTER_USET_STATE;
+    if (state_only) {
+        pg_arg_str(p, u->id);
+        pg_arg_str(p, org_id);
+        pg_arg_int(p, u->state);
+        pg_arg_int(p, now);
+    } else {
+        user_args(p, org_id, u, now);
+    }
+    pg_arg_int(p, u->version);
+    return state_only ? PG_USER_UPDATE_STATE : PG_USER_UPDATE;
 }
 
 /* Maps a failed write of u: a unique index -> ROSTER_ECONFLICT naming the
@@ -227,6 +255,25 @@ done:
     return code;
 }
 
+/* Prepares the users statement id (as r<id>) on c unless done: pipelines can only
+ * execute prepared statements. */
+static int prepare_user(struct pg_conn *c, int id, int nparams, struct roster_err *err)
+{
+    if (c->prepared[id])
+        return 0;
+    char name[16];
+    snprintf(name, sizeof(name), "r%d", id);
+    struct roster_buf sql;
+    roster_buf_init(&sql);
+    users_sql(id, &sql);
+    PGresult *pr = PQprepare(c->db, name, sql.data, nparams, NULL);
+    roster_buf_release(&sql);
+    int code = PQresultStatus(pr) == PGRES_COMMAND_OK ? 0 : pg_fail(c, pr, err);
+    PQclear(pr);
+    c->prepared[id] = code == 0;
+    return code;
+}
+
 /* The result of the next query of a pipeline, and the NULL that ends it; *broken when
  * either is missing (the connection failed). */
 static PGresult *pipeline_take(struct pg_conn *c, bool *broken)
@@ -254,18 +301,9 @@ static int run_user_savepointed(struct pg_conn *c, int id, const struct pg_args 
     char name[16];
     snprintf(name, sizeof(name), "r%d", id);
     *res = NULL;
-    if (!c->prepared[id]) {
-        struct roster_buf sql;
-        roster_buf_init(&sql);
-        users_sql(id, &sql);
-        PGresult *pr = PQprepare(c->db, name, sql.data, (int)p->n, NULL);
-        roster_buf_release(&sql);
-        int code = PQresultStatus(pr) == PGRES_COMMAND_OK ? 0 : pg_fail(c, pr, err);
-        PQclear(pr);
-        if (code)
-            return code;
-        c->prepared[id] = true;
-    }
+    int prep = prepare_user(c, id, (int)p->n, err);
+    if (prep)
+        return prep;
     if (!PQenterPipelineMode(c->db))
         return pg_fail(c, NULL, err);
     bool broken =
@@ -313,18 +351,8 @@ int pg_user_update(struct roster_conn *pc, const char *org_id, struct roster_use
     PGresult *res = NULL;
     roster_arena_init(&a, 0);
     pg_args_init(&p, &a);
-    bool state_only = u->set == ROSTER_USET_STATE;
     int64_t now = roster_now_ms();
-    if (state_only) {
-        pg_arg_str(&p, u->id);
-        pg_arg_str(&p, org_id);
-        pg_arg_int(&p, u->state);
-        pg_arg_int(&p, now);
-    } else {
-        user_args(&p, org_id, u, now);
-    }
-    pg_arg_int(&p, u->version);
-    int stmt = state_only ? PG_USER_UPDATE_STATE : PG_USER_UPDATE;
+    int stmt = update_args(&p, org_id, u, now);
     /* in a caller's transaction the savepoint travels with the statement; a read after a
      * failure needs none (nothing was written) */
     bool pipelined = c->in_txn;
@@ -970,6 +998,233 @@ end:
     }
 out:
     PQclear(res);
+    roster_arena_release(&a);
+    return code;
+}
+
+/* --- user_get_many, user_update_many: bulk update jobs --- */
+
+/* The array literal {..} of ids[0..n) in b. */
+static const char *id_array(struct roster_buf *b, const char *const *ids, size_t n)
+{
+    roster_buf_addch(b, '{');
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            roster_buf_addch(b, ',');
+        add_array_elem(b, ids[i] ? ids[i] : "");
+    }
+    roster_buf_addch(b, '}');
+    return b->data;
+}
+
+/* rows of a result, sorted by their id column, to find each requested id */
+static int cmp_id_ref_row(const void *a, const void *b)
+{
+    return strcmp(((const struct id_ref *)a)->id, ((const struct id_ref *)b)->id);
+}
+
+/* One SELECT ... WHERE id = ANY(ids) for all of them. */
+int pg_user_get_many(struct roster_conn *pc, const char *org_id, const char *const *ids, size_t n,
+                     struct roster_user *out, int *rcs, struct roster_arena *a,
+                     struct roster_err *err)
+{
+    struct pg_conn *c = pg_conn_of(pc);
+    struct roster_buf arr;
+    struct pg_args p;
+    PGresult *res = NULL;
+    if (n == 0)
+        return 0;
+    roster_buf_init(&arr);
+    pg_args_init(&p, a);
+    pg_arg_str(&p, org_id ? org_id : "");
+    pg_arg_str(&p, id_array(&arr, ids, n));
+    int code = run_user(c, PG_USER_GET_MANY, &p, &res, err);
+    if (code)
+        goto done;
+    size_t rows = (size_t)PQntuples(res);
+    struct id_ref *by_id = roster_arena_alloc(a, (rows ? rows : 1) * sizeof(*by_id));
+    for (size_t r = 0; r < rows; r++)
+        by_id[r] = (struct id_ref){PQgetvalue(res, (int)r, UC_ID), r};
+    qsort(by_id, rows, sizeof(*by_id), cmp_id_ref_row);
+    for (size_t i = 0; i < n; i++) {
+        struct id_ref key = {ids[i] ? ids[i] : "", 0};
+        const struct id_ref *hit =
+            rows ? bsearch(&key, by_id, rows, sizeof(*by_id), cmp_id_ref_row) : NULL;
+        rcs[i] = hit ? 0 : ROSTER_ENOTFOUND;
+        if (hit)
+            read_user(res, (int)hit->item, org_id, &out[i], a);
+    }
+done:
+    PQclear(res);
+    roster_buf_release(&arr);
+    return code;
+}
+
+/* items per pipeline: its results (about 100 bytes an item) must fit the socket buffers,
+ * since all of them are sent before any is read */
+#define UPDATE_PIPELINE 200
+
+/* Sends u[from..to) as SAVEPOINT, UPDATE, RELEASE each, and reads the outcomes in order.
+ * *failed = the index of the first item whose UPDATE failed (the ones after it were not
+ * run: the server skips the rest of a pipeline after an error), or to. Items that
+ * matched no row get rcs = ROSTER_ESTALE for now (nothing was written for them). */
+static int update_pipeline(struct pg_conn *c, const char *org_id, struct roster_user *u,
+                           size_t from, size_t to, int64_t now, int *rcs, struct roster_err *errs,
+                           size_t *failed, struct roster_arena *a, struct roster_err *err)
+{
+    *failed = to;
+    if (!PQenterPipelineMode(c->db))
+        return pg_fail(c, NULL, err);
+    bool broken = false;
+    for (size_t i = from; i < to && !broken; i++) {
+        struct pg_args p;
+        pg_args_init(&p, a);
+        int stmt = update_args(&p, org_id, &u[i], now);
+        char name[16];
+        snprintf(name, sizeof(name), "r%d", stmt);
+        broken =
+            !PQsendQueryParams(c->db, "SAVEPOINT roster_m", 0, NULL, NULL, NULL, NULL, 0) ||
+            !PQsendQueryPrepared(c->db, name, (int)p.n, p.v, NULL, NULL, 0) ||
+            !PQsendQueryParams(c->db, "RELEASE SAVEPOINT roster_m", 0, NULL, NULL, NULL, NULL, 0);
+    }
+    broken = broken || !PQpipelineSync(c->db);
+    int code = 0;
+    for (size_t i = from; i < to && !broken; i++) {
+        PGresult *sp = pipeline_take(c, &broken);
+        PGresult *st = broken ? NULL : pipeline_take(c, &broken);
+        PGresult *rel = broken ? NULL : pipeline_take(c, &broken);
+        if (!broken && *failed == to) {
+            if (PQresultStatus(sp) != PGRES_COMMAND_OK) {
+                code = pg_fail(c, sp, err); /* the transaction had failed before */
+            } else if (PQresultStatus(st) != PGRES_TUPLES_OK) {
+                *failed = i;
+                roster_err_clear(&errs[i]);
+                rcs[i] = user_write_fail(c, st, &u[i], &errs[i]);
+                if (rcs[i] != ROSTER_ECONFLICT) {
+                    code = rcs[i];
+                    if (err)
+                        *err = errs[i];
+                }
+            } else if (PQresultStatus(rel) != PGRES_COMMAND_OK) {
+                code = pg_fail(c, rel, err);
+            } else if (PQntuples(st) == 1) {
+                rcs[i] = 0;
+                u[i].num_id = pg_col_int(st, 0, 0);
+                u[i].created_ms = pg_col_int(st, 0, 1);
+                u[i].version = pg_col_int(st, 0, 2);
+                u[i].modified_ms = now;
+                snprintf(u[i].org_id, sizeof(u[i].org_id), "%s", org_id);
+            } else {
+                rcs[i] = ROSTER_ESTALE;
+            }
+        }
+        PQclear(sp);
+        PQclear(st);
+        PQclear(rel);
+    }
+    PGresult *sync = broken ? NULL : PQgetResult(c->db);
+    broken = broken || !sync || PQresultStatus(sync) != PGRES_PIPELINE_SYNC;
+    PQclear(sync);
+    PQexitPipelineMode(c->db);
+    if (broken && !code)
+        code = pg_fail(c, NULL, err);
+    return code;
+}
+
+/* The updates go in order through pipelines of SAVEPOINT/UPDATE/RELEASE (the server runs
+ * them one after the other, so every item sees exactly the rows the previous ones left,
+ * as with n user_update calls), a few hundred items a round trip. After a failed item the
+ * server skips the rest of its pipeline: its savepoint is rolled back and the rest sent
+ * again. Items that matched no row are then told apart (gone or changed) with one query. */
+int pg_user_update_many(struct roster_conn *pc, const char *org_id, struct roster_user *u, size_t n,
+                        int *rcs, struct roster_err *errs, struct roster_err *err)
+{
+    struct pg_conn *c = pg_conn_of(pc);
+    struct roster_arena a;
+    bool own = !c->in_txn;
+    int code = 0;
+    roster_arena_init(&a, 0);
+    if (n == 0)
+        goto out;
+    org_id = org_id ? org_id : "";
+    code = prepare_user(c, PG_USER_UPDATE, UP_VERSION, err);
+    if (!code)
+        code = prepare_user(c, PG_USER_UPDATE_STATE, 5, err);
+    if (!code && own) {
+        code = pg_exec(c, "BEGIN", err);
+        c->in_txn = code == 0;
+    }
+    if (code)
+        goto out;
+    code = pg_exec(c, "SAVEPOINT roster_many", err);
+    if (code)
+        goto end;
+    int64_t now = roster_now_ms();
+    for (size_t from = 0; from < n && !code;) {
+        size_t to = n - from > UPDATE_PIPELINE ? from + UPDATE_PIPELINE : n, failed;
+        code = update_pipeline(c, org_id, u, from, to, now, rcs, errs, &failed, &a, err);
+        if (!code && failed < to) {
+            code = pg_exec(c, "ROLLBACK TO SAVEPOINT roster_m", err);
+            if (!code)
+                code = pg_exec(c, "RELEASE SAVEPOINT roster_m", err);
+            from = failed + 1;
+        } else {
+            from = to;
+        }
+        roster_arena_clear(&a);
+    }
+    /* items that matched no row: still there (changed since read) or gone */
+    size_t nstale = 0;
+    for (size_t i = 0; i < n && !code; i++)
+        nstale += rcs[i] == ROSTER_ESTALE;
+    if (!code && nstale) {
+        const char **ids = roster_arena_alloc(&a, nstale * sizeof(*ids));
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (rcs[i] == ROSTER_ESTALE)
+                ids[k++] = u[i].id;
+        struct roster_buf arr;
+        struct pg_args p;
+        PGresult *res = NULL;
+        roster_buf_init(&arr);
+        pg_args_init(&p, &a);
+        pg_arg_str(&p, org_id);
+        pg_arg_str(&p, id_array(&arr, ids, nstale));
+        code = run_user(c, PG_USER_EXISTS_MANY, &p, &res, err);
+        if (!code) {
+            size_t rows = (size_t)PQntuples(res);
+            struct id_ref *by_id = roster_arena_alloc(&a, (rows ? rows : 1) * sizeof(*by_id));
+            for (size_t r = 0; r < rows; r++)
+                by_id[r] = (struct id_ref){PQgetvalue(res, (int)r, 0), r};
+            qsort(by_id, rows, sizeof(*by_id), cmp_id_ref_row);
+            for (size_t i = 0; i < n; i++) {
+                if (rcs[i] != ROSTER_ESTALE)
+                    continue;
+                struct id_ref key = {u[i].id, 0};
+                if (rows && bsearch(&key, by_id, rows, sizeof(*by_id), cmp_id_ref_row))
+                    roster_err_set(&errs[i], ROSTER_ESTALE,
+                                   "user \"%s\" was changed by another request", u[i].id);
+                else
+                    rcs[i] = roster_err_set(&errs[i], ROSTER_ENOTFOUND, "user \"%s\" not found",
+                                            u[i].id);
+            }
+        }
+        PQclear(res);
+        roster_buf_release(&arr);
+    }
+    if (!code) {
+        code = pg_exec(c, "RELEASE SAVEPOINT roster_many", err);
+    } else if (pg_exec(c, "ROLLBACK TO SAVEPOINT roster_many", NULL) == 0) {
+        pg_exec(c, "RELEASE SAVEPOINT roster_many", NULL);
+    }
+end:
+    if (own) {
+        c->in_txn = false;
+        int e = pg_tx_end(c, true, code == 0, code ? NULL : err);
+        if (!code)
+            code = e;
+    }
+out:
     roster_arena_release(&a);
     return code;
 }

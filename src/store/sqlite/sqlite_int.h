@@ -272,6 +272,11 @@ int sq_user_create(struct roster_conn *c, const char *org_id, struct roster_user
                    struct roster_err *err);
 int sq_user_create_many(struct roster_conn *c, const char *org_id, struct roster_user *u, size_t n,
                         int *rcs, struct roster_err *errs, struct roster_err *err);
+int sq_user_get_many(struct roster_conn *c, const char *org_id, const char *const *ids, size_t n,
+                     struct roster_user *out, int *rcs, struct roster_arena *a,
+                     struct roster_err *err);
+int sq_user_update_many(struct roster_conn *c, const char *org_id, struct roster_user *u, size_t n,
+                        int *rcs, struct roster_err *errs, struct roster_err *err);
 int sq_user_get(struct roster_conn *c, const char *org_id, const char *user_id,
                 struct roster_user *out, struct roster_arena *a, struct roster_err *err);
 int sq_user_update(struct roster_conn *c, const char *org_id, struct roster_user *u,

@@ -815,4 +815,6 @@ const struct roster_store_methods roster_store_sqlite = {
     .user_secret_set = sq_user_secret_set,
     .user_secret_get = sq_user_secret_get,
     .user_create_many = sq_user_create_many,
+    .user_get_many = sq_user_get_many,
+    .user_update_many = sq_user_update_many,
 };

@@ -556,3 +556,42 @@ done:
     roster_buf_release(&w.where);
     return code;
 }
+
+/* As for creates: the cached statements of user_get / user_update, one per item. */
+int sq_user_get_many(struct roster_conn *pc, const char *org_id, const char *const *ids, size_t n,
+                     struct roster_user *out, int *rcs, struct roster_arena *a,
+                     struct roster_err *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct roster_err e;
+        roster_err_clear(&e);
+        rcs[i] = sq_user_get(pc, org_id, ids[i], &out[i], a, &e);
+        if (rcs[i] != 0 && rcs[i] != ROSTER_ENOTFOUND) {
+            if (err)
+                *err = e;
+            return rcs[i];
+        }
+    }
+    return 0;
+}
+
+int sq_user_update_many(struct roster_conn *pc, const char *org_id, struct roster_user *u, size_t n,
+                        int *rcs, struct roster_err *errs, struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    int code = sq_tx_start(c, err);
+    if (code)
+        return code;
+    for (size_t i = 0; i < n; i++) {
+        roster_err_clear(&errs[i]);
+        rcs[i] = sq_user_update(pc, org_id, &u[i], &errs[i]);
+        if (rcs[i] == ROSTER_EIO || rcs[i] == ROSTER_EBUSY || rcs[i] == ROSTER_ENOMEM) {
+            code = rcs[i];
+            if (err)
+                *err = errs[i];
+            sq_tx_end(c, false, NULL);
+            return code;
+        }
+    }
+    return sq_tx_end(c, true, err);
+}
