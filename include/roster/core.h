@@ -59,6 +59,13 @@ int roster_user_create(struct roster_ctx *ctx, struct roster_user *u, int defaul
  * validation. Lets the job engine validate a chunk before it takes the write lock. */
 int roster_user_prepare_create(struct roster_ctx *ctx, struct roster_user *u, int default_state,
                                struct roster_err *err);
+/* The part of roster_user_update that needs no store: applies patch onto *cur (the user
+ * as stored, read by the caller; the STAGED rule, the key-by-key merge of extra) and
+ * validates the result. On success *cur is the user to write with user_update (cur->set
+ * names the patched fields). Strings go to ctx->arena. */
+int roster_user_prepare_update(struct roster_ctx *ctx, struct roster_user *cur,
+                               const struct roster_user *patch, bool allow_staged,
+                               struct roster_err *err);
 /* Loads user_id, applies patch, validates and stores; retries on a concurrent write.
  * The patch's extra object is merged key by key into the stored one (null removes a key).
  * allow_staged: whether the patch may set state STAGED. On success *out is the new user. */

@@ -7,12 +7,13 @@
  *   items without touching the store. An applier thread then, in ONE transaction, renews
  *   the chunk's lease (a chunk that another process sharing the store took over while it
  *   waited is left out), applies every item (creates with one store user_create_many call
- *   per chunk, updates through the same core path as single-user requests) and writes the
- *   chunk's results with chunk_complete, which fails if the lease was lost. So after a
- *   crash a chunk is either fully applied with its results or not at all, and it is simply
- *   claimed again: no item is lost or applied twice. An applier puts every chunk that is
- *   ready into the same transaction (group commit). There is one applier on an embedded
- *   store, --workers of them on a multi-node one.
+ *   per chunk; updates with one user_get_many and one user_update_many per run of distinct
+ *   users, patched and validated by the same core code as single-user requests) and
+ *   writes the chunk's results with chunk_complete, which fails if the lease was lost. So
+ *   after a crash a chunk is either fully applied with its results or not at all, and it
+ *   is simply claimed again: no item is lost or applied twice. An applier puts every chunk
+ *   that is ready into the same transaction (group commit). There is one applier on an
+ *   embedded store, --workers of them on a multi-node one.
  * - An item's failure (decode, validation, conflict, unknown id) is a result, never an
  *   abort. Only store failures (I/O, busy) roll the chunk back for a later retry.
  * - Threads: each preparer and applier owns its store connection. A prepared chunk
@@ -338,6 +339,134 @@ done:
     return rc;
 }
 
+/* The end of the run of update items from `from` whose user ids are all different: an
+ * item that patches a user already patched in the run must start from that patch's
+ * outcome, so it opens the next run. */
+static size_t distinct_run(const struct item *items, size_t from, size_t n, const char **slots,
+                           size_t nslots)
+{
+    memset(slots, 0, nslots * sizeof(*slots));
+    for (size_t i = from; i < n; i++) {
+        if (items[i].rc != 0)
+            continue;
+        const char *id = items[i].u.id;
+        uint64_t h = 1469598103934665603ull; /* FNV-1a */
+        for (const char *p = id; *p; p++)
+            h = (h ^ (unsigned char)*p) * 1099511628211ull;
+        size_t k = (size_t)h & (nslots - 1);
+        while (slots[k] && strcmp(slots[k], id) != 0)
+            k = (k + 1) & (nslots - 1);
+        if (slots[k])
+            return i;
+        slots[k] = id;
+    }
+    return n;
+}
+
+/* Update items[0..n) (patches with distinct ids) with one read and one write call to the
+ * store, with the outcomes of roster_user_update on each in turn: the users are read
+ * together, each patch is applied and validated as roster_user_update does, and the
+ * writes go in order in one user_update_many. An item whose user changed after the read
+ * (another writer) takes the single-user path, which reads it again. */
+static int update_run(struct roster_ctx *ctx, struct item *items, size_t n, struct roster_err *err)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct item *it = &items[i];
+        if (it->rc == 0 && !roster_id_valid(it->u.id))
+            it->rc =
+                roster_err_set(&it->err, ROSTER_ENOTFOUND, "user \"%.64s\" not found", it->u.id);
+        m += it->rc == 0;
+    }
+    if (m == 0)
+        return 0;
+    const char **ids = malloc(m * sizeof(*ids));
+    size_t *of = malloc(m * sizeof(*of)); /* item of each read */
+    struct roster_user *cur = malloc(m * sizeof(*cur));
+    int *rcs = malloc(m * sizeof(*rcs));
+    size_t *wof = malloc(m * sizeof(*wof)); /* item of each write */
+    struct roster_user *w = malloc(m * sizeof(*w));
+    struct roster_err *errs = malloc(m * sizeof(*errs));
+    int rc = 0;
+    if (!ids || !of || !cur || !rcs || !wof || !w || !errs) {
+        rc = roster_err_set(err, ROSTER_ENOMEM, "out of memory");
+        goto done;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (items[i].rc == 0) {
+            of[k] = i;
+            ids[k++] = items[i].u.id;
+        }
+    rc = roster_store_user_get_many(ctx->conn, ctx->org_id, ids, m, cur, rcs, ctx->arena, err);
+    if (rc != 0)
+        goto done;
+    size_t nw = 0;
+    for (k = 0; k < m; k++) {
+        struct item *it = &items[of[k]];
+        if (rcs[k] == ROSTER_ENOTFOUND) {
+            it->rc =
+                roster_err_set(&it->err, ROSTER_ENOTFOUND, "user \"%.64s\" not found", it->u.id);
+            continue;
+        }
+        w[nw] = cur[k];
+        it->rc = roster_user_prepare_update(ctx, &w[nw], &it->u, false, &it->err);
+        if (it->rc == 0)
+            wof[nw++] = of[k];
+    }
+    rc = roster_store_user_update_many(ctx->conn, ctx->org_id, w, nw, rcs, errs, err);
+    if (rc != 0)
+        goto done;
+    for (k = 0; k < nw; k++) {
+        struct item *it = &items[wof[k]];
+        if (rcs[k] == 0) {
+            w[k].set = 0;
+            it->u = w[k];
+        } else if (rcs[k] == ROSTER_ESTALE) {
+            struct roster_user updated;
+            it->rc = roster_user_update(ctx, it->u.id, &it->u, false, &updated, &it->err);
+            if (it->rc == 0)
+                it->u = updated;
+            else if (is_store_failure(it->rc))
+                break; /* the chunk is rolled back */
+        } else if (rcs[k] == ROSTER_ENOTFOUND) {
+            it->rc =
+                roster_err_set(&it->err, ROSTER_ENOTFOUND, "user \"%.64s\" not found", it->u.id);
+        } else {
+            it->rc = rcs[k];
+            it->err = errs[k];
+        }
+    }
+done:
+    free(ids);
+    free(of);
+    free(cur);
+    free(rcs);
+    free(wof);
+    free(w);
+    free(errs);
+    return rc;
+}
+
+static int update_items(struct roster_ctx *ctx, struct item *items, int64_t count,
+                        struct roster_err *err)
+{
+    size_t n = (size_t)count, nslots = 16;
+    while (nslots < 2 * n)
+        nslots *= 2;
+    const char **slots = malloc(nslots * sizeof(*slots));
+    if (!slots)
+        return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
+    int rc = 0;
+    for (size_t from = 0; from < n && rc == 0;) {
+        size_t to = distinct_run(items, from, n, slots, nslots);
+        rc = update_run(ctx, items + from, to - from, err);
+        from = to;
+    }
+    free(slots);
+    return rc;
+}
+
 /* Phase 2 for one chunk, inside the caller's transaction: apply every prepared item and
  * write the chunk's results. A store failure or a lost lease is returned (the caller rolls
  * the whole transaction back); item failures are results. */
@@ -359,16 +488,10 @@ static int apply_chunk(struct roster_conn *conn, const struct roster_chunk *ch,
         return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
     if (count)
         memcpy(work, items, count * sizeof(*work));
-    bool creates = ch->kind == ROSTER_JOB_USERS_CREATE;
-    int rc = creates ? create_items(conn, ch, work, err) : 0;
+    int rc = ch->kind == ROSTER_JOB_USERS_CREATE ? create_items(conn, ch, work, err)
+                                                 : update_items(&ctx, work, ch->count, err);
     for (size_t i = 0; i < count && rc == 0; i++) {
         struct item *it = &work[i];
-        if (it->rc == 0 && !creates) {
-            struct roster_user updated;
-            it->rc = roster_user_update(&ctx, it->u.id, &it->u, false, &updated, &it->err);
-            if (it->rc == 0)
-                it->u = updated;
-        }
         if (is_store_failure(it->rc)) {
             *err = it->err;
             rc = it->rc;

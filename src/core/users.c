@@ -71,6 +71,33 @@ fail:
     return rc;
 }
 
+int roster_user_prepare_update(struct roster_ctx *ctx, struct roster_user *cur,
+                               const struct roster_user *patch, bool allow_staged,
+                               struct roster_err *err)
+{
+    if ((patch->set & ROSTER_USET_STATE) && patch->state == ROSTER_STAGED &&
+        cur->state != ROSTER_STAGED && !allow_staged) {
+        int rc = roster_err_set(err, ROSTER_EINVAL,
+                                "state \"STAGED\" is not allowed for updates (use ACTIVATED or "
+                                "SUSPENDED)");
+        if (err)
+            err->field = "state";
+        return rc;
+    }
+    struct roster_user p = *patch;
+    if (ROSTER_USER_FIELD_SET(patch, RU_EXTRA)) {
+        int rc = merge_extra(ctx->arena, cur->f[RU_EXTRA], patch->f[RU_EXTRA], &p.f[RU_EXTRA], err);
+        if (rc)
+            return rc;
+    }
+    roster_user_apply_patch(cur, &p);
+    int rc = roster_user_validate(cur, ROSTER_VALIDATE_UPDATE, err);
+    if (rc)
+        return rc;
+    cur->set = p.set; /* tells the store which fields changed (see user_update) */
+    return 0;
+}
+
 int roster_user_update(struct roster_ctx *ctx, const char *user_id, const struct roster_user *patch,
                        bool allow_staged, struct roster_user *out, struct roster_err *err)
 {
@@ -87,26 +114,9 @@ int roster_user_update(struct roster_ctx *ctx, const char *user_id, const struct
             rc = roster_err_set(err, ROSTER_ENOTFOUND, "user \"%.64s\" not found", user_id);
         if (rc)
             goto fail;
-        if ((patch->set & ROSTER_USET_STATE) && patch->state == ROSTER_STAGED &&
-            cur.state != ROSTER_STAGED && !allow_staged) {
-            rc = roster_err_set(err, ROSTER_EINVAL,
-                                "state \"STAGED\" is not allowed for updates (use ACTIVATED or "
-                                "SUSPENDED)");
-            if (err)
-                err->field = "state";
-            goto fail;
-        }
-        struct roster_user p = *patch;
-        if (ROSTER_USER_FIELD_SET(patch, RU_EXTRA)) {
-            rc = merge_extra(ctx->arena, cur.f[RU_EXTRA], patch->f[RU_EXTRA], &p.f[RU_EXTRA], err);
-            if (rc)
-                goto fail;
-        }
-        roster_user_apply_patch(&cur, &p);
-        rc = roster_user_validate(&cur, ROSTER_VALIDATE_UPDATE, err);
+        rc = roster_user_prepare_update(ctx, &cur, patch, allow_staged, err);
         if (rc)
             goto fail;
-        cur.set = p.set; /* tells the store which fields changed (see user_update) */
         rc = roster_store_user_update(ctx->conn, ctx->org_id, &cur, err);
         cur.set = 0;
         if (rc == ROSTER_ESTALE)

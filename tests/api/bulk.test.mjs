@@ -294,6 +294,34 @@ describe('bulk update (PATCH)', () => {
         assert.equal(await a.totalCount(), 8, 'updates never create users');
     });
 
+    test('one job patching the same users several times applies the items in order', async () => {
+        const a = await freshOrg('upd4');
+        const p = uniq('t');
+        const users = makeUsers(3, p);
+        const rs = await a.finishedResults(await a.bulkCreate(users), 3);
+        const ids = rs.map((r) => r.persistedFields._id);
+        const items = [
+            /* 0 */ { id: ids[0], username: `${p}renamed` },
+            /* 1 */ { id: ids[1], username: users[0].username.toUpperCase() }, // freed by item 0
+            /* 2 */ { id: ids[0], lastname: 'Again' }, // on top of item 0
+            /* 3 */ { id: ids[2], username: `${p}renamed` }, // taken by item 0
+            /* 4 */ { id: ids[0], username: users[2].username }, // u2 kept it (item 3 failed)
+            /* 5 */ { id: ids[0], firstname: 'Third' },
+            /* 6 */ { id: ids[2], username: users[1].username }, // freed by item 1
+        ];
+        const us = await a.finishedResults(await a.bulkUpdate(items), items.length);
+        for (const i of [0, 1, 2, 5, 6]) assert.equal(us[i].status, 'succeeded', `item ${i}: ${JSON.stringify(us[i])}`);
+        assertFailed(us[3], 'username', `${p}renamed`, /already exists/);
+        assertFailed(us[4], 'username', users[2].username, /already exists/);
+        const g = async (i) => (await a.get(`/api/systemusers/${ids[i]}`)).json;
+        const u0 = await g(0);
+        assert.equal(u0.username, `${p}renamed`);
+        assert.equal(u0.lastname, 'Again');
+        assert.equal(u0.firstname, 'Third');
+        assert.equal((await g(1)).username, users[0].username.toUpperCase());
+        assert.equal((await g(2)).username, users[1].username);
+    });
+
     test('update to ACTIVATED from SUSPENDED, and STAGED -> ACTIVATED', async () => {
         const a = await freshOrg('upd2');
         const p = uniq('v');
