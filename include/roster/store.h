@@ -226,9 +226,9 @@ struct roster_store_methods {
      * return, with errs[i] filled: ROSTER_ECONFLICT (errs[i].field and the same message)
      * when u[i] collides with an existing row or with an earlier item of this call (the
      * first one wins), ROSTER_ENOTFOUND when the organisation is missing. Such items do
-     * not stop the others. Returns non-zero (err set; rcs undefined, nothing written) only
-     * for a store failure; the caller then rolls its transaction back. Atomic on its own
-     * outside a transaction. */
+     * not stop the others. Returns non-zero (err set; nothing written; u, rcs and errs
+     * undefined) only for a store failure; the caller then rolls its transaction back.
+     * Atomic on its own outside a transaction. */
     int (*user_create_many)(struct roster_conn *c, const char *org_id, struct roster_user *u,
                             size_t n, int *rcs, struct roster_err *errs, struct roster_err *err);
     /* Reads the users ids[0..n) of org_id into out[i] (strings in a), as n user_get calls
@@ -242,8 +242,8 @@ struct roster_store_methods {
      * (u[i] gets modified_ms, version + 1, num_id, created_ms) or what user_update would
      * return, with errs[i] filled: ROSTER_ESTALE, ROSTER_ENOTFOUND, ROSTER_ECONFLICT (a
      * key held by another row at that point of the sequence). Such items do not stop the
-     * others. Returns non-zero (err set; nothing written) only for a store failure. Atomic
-     * on its own outside a transaction. */
+     * others. Returns non-zero (err set; nothing written; u, rcs and errs undefined) only
+     * for a store failure. Atomic on its own outside a transaction. */
     int (*user_update_many)(struct roster_conn *c, const char *org_id, struct roster_user *u,
                             size_t n, int *rcs, struct roster_err *errs, struct roster_err *err);
 };

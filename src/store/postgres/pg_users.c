@@ -953,13 +953,15 @@ int pg_user_create_many(struct roster_conn *pc, const char *org_id, struct roste
         goto release;
     }
     int64_t org_num = pg_col_int(res, 0, 0);
+    /* the items as given: the exact path starts from them again */
+    struct roster_user *given = roster_arena_alloc(&a, n * sizeof(*given));
+    memcpy(given, u, n * sizeof(*given));
     bool *new_id = roster_arena_alloc(&a, n * sizeof(bool));
     for (size_t i = 0; i < n; i++) {
         roster_err_clear(&errs[i]);
         new_id[i] = !u[i].id[0];
         if (new_id[i])
             roster_id_new(u[i].id);
-        snprintf(u[i].org_id, sizeof(u[i].org_id), "%s", org_id);
     }
     code = ROSTER_ESTALE;
     if (!c->many_conflicts) {
@@ -973,15 +975,16 @@ int pg_user_create_many(struct roster_conn *pc, const char *org_id, struct roste
     if (code == ROSTER_ESTALE)
         code = create_batch(c, org_num, u, n, new_id, rcs, errs, &a, err);
     if (code == ROSTER_ESTALE) {
-        for (size_t i = 0; i < n; i++)
-            if (new_id[i])
-                u[i].id[0] = '\0';
+        memcpy(u, given, n * sizeof(*u));
         code = pg_exec(c, "ROLLBACK TO SAVEPOINT roster_many", err);
         if (!code)
             code = create_each(pc, org_id, u, n, rcs, errs, err);
     }
     if (code)
         goto undo;
+    for (size_t i = 0; i < n; i++)
+        if (rcs[i] == 0)
+            snprintf(u[i].org_id, sizeof(u[i].org_id), "%s", org_id);
 release:
     code = pg_exec(c, "RELEASE SAVEPOINT roster_many", err);
     goto end;
