@@ -929,9 +929,10 @@ int pg_user_create_many(struct roster_conn *pc, const char *org_id, struct roste
     roster_arena_init(&a, 0);
     if (n == 0)
         goto out;
-    /* the exact path runs user_create in savepoints: inside our own transaction too */
+    /* the exact path runs user_create in savepoints: inside our own transaction too
+     * (opened by pg_tx_start, so that its COMMIT never moves to a new connection) */
     if (own) {
-        code = pg_exec(c, "BEGIN", err);
+        code = pg_tx_start(c, true, err);
         if (code)
             goto out;
         c->in_txn = true;
@@ -1150,16 +1151,19 @@ int pg_user_update_many(struct roster_conn *pc, const char *org_id, struct roste
     if (n == 0)
         goto out;
     org_id = org_id ? org_id : "";
+    /* our own transaction (not reconnected mid-way, see pg_tx_start), in which the
+     * statements take savepoints as in a caller's */
+    if (own) {
+        code = pg_tx_start(c, true, err);
+        if (code)
+            goto out;
+        c->in_txn = true;
+    }
     code = prepare_user(c, PG_USER_UPDATE, UP_VERSION, err);
     if (!code)
         code = prepare_user(c, PG_USER_UPDATE_STATE, 5, err);
-    if (!code && own) {
-        code = pg_exec(c, "BEGIN", err);
-        c->in_txn = code == 0;
-    }
-    if (code)
-        goto out;
-    code = pg_exec(c, "SAVEPOINT roster_many", err);
+    if (!code)
+        code = pg_exec(c, "SAVEPOINT roster_many", err);
     if (code)
         goto end;
     int64_t now = roster_now_ms();
