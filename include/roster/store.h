@@ -246,6 +246,43 @@ struct roster_store_methods {
      * for a store failure. Atomic on its own outside a transaction. */
     int (*user_update_many)(struct roster_conn *c, const char *org_id, struct roster_user *u,
                             size_t n, int *rcs, struct roster_err *errs, struct roster_err *err);
+    /* --- message jobs (include/roster/job.h) --- appended in version 1
+     * job_open, job_append and job_start are atomic and durable on their own, like
+     * job_create; they are not meant to run inside a caller's transaction (a backend may
+     * keep job input apart from it). */
+    /* Stores job (org_id, kind, params_json) with no items in status ROSTER_JOB_CREATED, in
+     * which it is never claimed. Assigns id (if empty), status, total 0 and timestamps. */
+    int (*job_open)(struct roster_conn *c, struct roster_job *job, struct roster_err *err);
+    /* Appends chunks (chunk i holds items_json[i], counts[i] > 0 items) to job_id of org_id
+     * after its existing ones and adds their items to its total, in one transaction;
+     * *first_idx receives the index of the first appended item. Only while the job is
+     * ROSTER_JOB_CREATED: ROSTER_ECONFLICT once started, ROSTER_ENOTFOUND for a missing or
+     * foreign job (nchunks == 0 only checks that). Appends to one job are serialised: the
+     * items of two of them never interleave. */
+    int (*job_append)(struct roster_conn *c, const char *org_id, const char *job_id,
+                      const char *const *items_json, const int64_t *counts, size_t nchunks,
+                      int64_t *first_idx, struct roster_err *err);
+    /* ROSTER_JOB_CREATED -> ROSTER_JOB_PENDING (ROSTER_JOB_FINISHED when it has no items),
+     * after which its chunks are claimed like any job's. ROSTER_ECONFLICT if it was started
+     * before (nothing changes), ROSTER_ENOTFOUND for a missing or foreign job. */
+    int (*job_start)(struct roster_conn *c, const char *org_id, const char *job_id, int64_t now_ms,
+                     struct roster_err *err);
+    /* The chunks of job_id (in org_id) that overlap items [from, to), in order, with their
+     * input and results; ROSTER_ENOTFOUND for a missing or foreign job. */
+    int (*job_chunks)(struct roster_conn *c, const char *org_id, const char *job_id, int64_t from,
+                      int64_t to, struct roster_arena *a, struct roster_chunk_page **out, size_t *n,
+                      struct roster_err *err);
+    /* For each keys[i] (i < n): the user of org_id whose id is keys[i], else the one whose
+     * username equals it ignoring ASCII case, into out[i]; out[i].id is "" when none
+     * matches or keys[i] is NULL. Only id, org_id and the fields username, email,
+     * first/last name and phones are filled in. */
+    int (*user_resolve)(struct roster_conn *c, const char *org_id, const char *const *keys,
+                        size_t n, struct roster_arena *a, struct roster_user *out,
+                        struct roster_err *err);
+    /* Stores m[0..n) as message_create does each one, all or nothing: after a failure none
+     * of them is stored and the caller's transaction is still usable. */
+    int (*message_create_many)(struct roster_conn *c, struct roster_message *m, size_t n,
+                               struct roster_err *err);
 };
 
 struct roster_store {
@@ -477,6 +514,31 @@ ROSTER_STORE_WRAP(roster_store_user_update_many, user_update_many,
                   (struct roster_conn * c, const char *org_id, struct roster_user *u, size_t n,
                    int *rcs, struct roster_err *errs, struct roster_err *err),
                   (c, org_id, u, n, rcs, errs, err))
+ROSTER_STORE_WRAP(roster_store_job_open, job_open,
+                  (struct roster_conn * c, struct roster_job *job, struct roster_err *err),
+                  (c, job, err))
+ROSTER_STORE_WRAP(roster_store_job_append, job_append,
+                  (struct roster_conn * c, const char *org_id, const char *job_id,
+                   const char *const *items_json, const int64_t *counts, size_t nchunks,
+                   int64_t *first_idx, struct roster_err *err),
+                  (c, org_id, job_id, items_json, counts, nchunks, first_idx, err))
+ROSTER_STORE_WRAP(roster_store_job_start, job_start,
+                  (struct roster_conn * c, const char *org_id, const char *job_id, int64_t now_ms,
+                   struct roster_err *err),
+                  (c, org_id, job_id, now_ms, err))
+ROSTER_STORE_WRAP(roster_store_job_chunks, job_chunks,
+                  (struct roster_conn * c, const char *org_id, const char *job_id, int64_t from,
+                   int64_t to, struct roster_arena *a, struct roster_chunk_page **out, size_t *n,
+                   struct roster_err *err),
+                  (c, org_id, job_id, from, to, a, out, n, err))
+ROSTER_STORE_WRAP(roster_store_user_resolve, user_resolve,
+                  (struct roster_conn * c, const char *org_id, const char *const *keys, size_t n,
+                   struct roster_arena *a, struct roster_user *out, struct roster_err *err),
+                  (c, org_id, keys, n, a, out, err))
+ROSTER_STORE_WRAP(roster_store_message_create_many, message_create_many,
+                  (struct roster_conn * c, struct roster_message *m, size_t n,
+                   struct roster_err *err),
+                  (c, m, n, err))
 
 /* backends */
 extern const struct roster_store_methods roster_store_sqlite;

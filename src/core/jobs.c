@@ -26,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/msgjobs.h"
 #include "roster/core.h"
 #include "roster/jsonr.h"
 #include "roster/jsonutil.h"
@@ -171,6 +172,8 @@ int roster_job_results(struct roster_ctx *ctx, const char *job_id, int64_t skip,
     *out = NULL;
     *n = 0;
     int rc = roster_store_job_get(ctx->conn, ctx->org_id, job_id, job, ctx->arena, err);
+    if (rc == 0 && job->kind == ROSTER_JOB_MESSAGE) /* listed by roster_msgjob_items */
+        rc = roster_err_set(err, ROSTER_ENOTFOUND, "job \"%s\" not found", job_id);
     if (rc != 0)
         return rc;
     int64_t from = skip < 0 ? 0 : skip;
@@ -518,6 +521,7 @@ struct prepared {
     struct roster_chunk ch;
     struct item *items;
     bool lost; /* its lease was taken over while it waited (see renew_leases) */
+    struct roster_msg_prepared *msg; /* message chunks (core/msgjobs.c), in arena */
 };
 
 static void prepared_free(struct prepared *p)
@@ -532,6 +536,8 @@ static void prepared_free(struct prepared *p)
 /* Phase 1 for a claimed chunk (no store access but the codec's). */
 static int prepare_chunk(struct prepared *p, struct roster_conn *conn, struct roster_err *err)
 {
+    if (p->ch.kind == ROSTER_JOB_MESSAGE)
+        return roster_msgjob_prepare(conn, &p->ch, &p->arena, &p->msg, err);
     p->items = calloc((size_t)p->ch.count, sizeof(struct item));
     if (!p->items)
         return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
@@ -581,7 +587,9 @@ static int apply_batch(struct roster_conn *conn, struct prepared **p, size_t n, 
     rc = renew_leases(conn, p, n, lease_ms, err);
     for (size_t c = 0; c < n && rc == 0; c++)
         if (!p[c]->lost)
-            rc = apply_chunk(conn, &p[c]->ch, &p[c]->arena, p[c]->items, &results, err);
+            rc = p[c]->ch.kind == ROSTER_JOB_MESSAGE
+                     ? roster_msgjob_apply(conn, &p[c]->ch, p[c]->msg, err)
+                     : apply_chunk(conn, &p[c]->ch, &p[c]->arena, p[c]->items, &results, err);
     if (rc != 0) {
         roster_store_rollback(conn);
         goto done;
@@ -705,6 +713,7 @@ static void *preparer_main(void *arg)
         roster_arena_clear(&p->arena);
         free(p->items);
         p->items = NULL;
+        p->msg = NULL;
         /* idle (or backing off after a failure): wait for a notify or the poll interval */
         roster_wake_wait(&jobs->wake, gen, rc == ROSTER_ENOTFOUND ? IDLE_POLL_MS : 100);
     }

@@ -4,6 +4,7 @@
 
 #include "dialect/admin/admin.h"
 #include "dialect/concur/concur.h"
+#include "dialect/courier/courier.h"
 #include "dialect/jumpcloud/jumpcloud.h"
 #include "dialect/voximplant/voximplant.h"
 
@@ -19,6 +20,7 @@ static void health(struct roster_req *r)
 #define JC (&roster_jumpcloud_dialect)
 #define CONCUR (&roster_concur_dialect)
 #define VOX (&roster_voximplant_dialect)
+#define CR (&roster_courier_dialect)
 #define JSON ROSTER_ROUTE_JSON_BODY
 
 const struct roster_route roster_routes[] = {
@@ -77,6 +79,18 @@ const struct roster_route roster_routes[] = {
      "Voximplant: call {method} (legacy trailing slash)"},
     {"GET", "/platform_api/{method}/", VOX, vox_platform_api, 0,
      "Voximplant: call {method} (legacy trailing slash)"},
+
+    {"POST", "/bulk", CR, courier_bulk_create, JSON, "Courier: create a bulk message job"},
+    {"POST", "/bulk/{job_id}", CR, courier_bulk_add_users, JSON,
+     "Courier: add users to a bulk job that has not run yet"},
+    {"POST", "/bulk/{job_id}/run", CR, courier_bulk_run, 0,
+     "Courier: run a bulk job (202; the job engine sends one message per user)"},
+    {"GET", "/bulk/{job_id}", CR, courier_bulk_get, 0,
+     "Courier: a bulk job's definition, counts and status"},
+    {"GET", "/bulk/{job_id}/users", CR, courier_bulk_users, 0,
+     "Courier: a bulk job's users with status and messageId (cursor pages)"},
+    {"GET", "/messages/{message_id}", CR, courier_message_get, 0,
+     "Courier: one outbox message (what a bulk job enqueued)"},
 };
 
 const size_t roster_nroutes = sizeof(roster_routes) / sizeof(roster_routes[0]);

@@ -50,6 +50,11 @@ enum pg_stmt_id {
     PG_USER_NUM_IDS,
     PG_USER_GET_MANY,
     PG_USER_EXISTS_MANY,
+    PG_JOB_APPEND,
+    PG_CHUNK_NEXT_NO,
+    PG_USER_RESOLVE,
+    PG_MSG_INSERT_MANY,
+    PG_JOB_ADVANCE_ANY,
     PG_NSTMTS
 };
 
@@ -206,6 +211,20 @@ int pg_schedule_next_due(struct roster_conn *c, int64_t *due_ms, struct roster_e
 int pg_message_create(struct roster_conn *c, struct roster_message *m, struct roster_err *err);
 int pg_message_get(struct roster_conn *c, const char *org_id, const char *id,
                    struct roster_message *out, struct roster_arena *a, struct roster_err *err);
+/* message jobs (pg_msgjobs.c) */
+int pg_job_open(struct roster_conn *c, struct roster_job *job, struct roster_err *err);
+int pg_job_append(struct roster_conn *c, const char *org_id, const char *job_id,
+                  const char *const *items_json, const int64_t *counts, size_t nchunks,
+                  int64_t *first_idx, struct roster_err *err);
+int pg_job_start(struct roster_conn *c, const char *org_id, const char *job_id, int64_t now_ms,
+                 struct roster_err *err);
+int pg_job_chunks(struct roster_conn *c, const char *org_id, const char *job_id, int64_t from,
+                  int64_t to, struct roster_arena *a, struct roster_chunk_page **out, size_t *n,
+                  struct roster_err *err);
+int pg_user_resolve(struct roster_conn *c, const char *org_id, const char *const *keys, size_t n,
+                    struct roster_arena *a, struct roster_user *out, struct roster_err *err);
+int pg_message_create_many(struct roster_conn *c, struct roster_message *m, size_t n,
+                           struct roster_err *err);
 
 /* Service-account keys, typed groups, memberships and password hashes (pg_groups.c) */
 int pg_sa_key_create(struct roster_conn *c, struct roster_sa_key *k, struct roster_err *err);

@@ -7,6 +7,12 @@
  * and writes a random token and an expiry; completing or renewing requires the
  * token (ROSTER_ESTALE otherwise), so a worker that lost its lease cannot
  * commit twice. Nothing has to be reset at start.
+ *
+ * Only a job's next chunk (its lowest not done) can be claimed, so one job's chunks run in
+ * order. Message jobs are the exception: their items are independent, so any of their
+ * chunks still to do can be claimed (several at once), and completing one sets next_chunk
+ * to the lowest still to do (a stale, lower value only makes the next claim skip a few
+ * done chunks).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,14 +169,17 @@ int pg_chunk_claim(struct roster_conn *pc, int64_t now_ms, int64_t lease_ms,
     int code = pg_tx_start(c, false, err);
     if (code)
         return code;
-    /* the next chunk of the oldest open job nobody holds; chunks locked by
-     * another claim or completion right now are skipped, not waited for */
+    /* the next chunk of the oldest open job nobody holds (of a message job: any chunk
+     * from its next one on); chunks locked by another claim or completion right now are
+     * skipped, not waited for */
     code = pg_run(c, PG_CHUNK_CLAIM,
                   "WITH pick AS (SELECT ch.job_id, ch.chunk_no FROM jobs j"
-                  " JOIN chunks ch ON ch.job_id = j.id AND ch.chunk_no = j.next_chunk"
+                  " JOIN chunks ch ON ch.job_id = j.id AND ch.chunk_no >= j.next_chunk"
+                  " AND ch.chunk_no <= CASE WHEN j.kind = 3 THEN 9223372036854775807"
+                  " ELSE j.next_chunk END"
                   " WHERE j.status < 2 AND NOT ch.done"
                   " AND (ch.lease_until_ms IS NULL OR ch.lease_until_ms < $1::bigint)"
-                  " ORDER BY j.seq LIMIT 1 FOR UPDATE OF ch SKIP LOCKED)"
+                  " ORDER BY j.seq, ch.chunk_no LIMIT 1 FOR UPDATE OF ch SKIP LOCKED)"
                   " UPDATE chunks ch SET lease_token = $3::bigint, lease_until_ms = "
                   "$2::bigint"
                   " FROM pick, jobs j WHERE ch.job_id = pick.job_id"
@@ -237,11 +246,20 @@ int pg_chunk_complete(struct roster_conn *pc, const struct roster_chunk *ch,
     pg_arg_int(&p, nfailed);
     pg_arg_int(&p, ch->chunk_no + 1);
     pg_arg_int(&p, now_ms);
-    code = pg_run(c, PG_JOB_ADVANCE,
-                  "UPDATE jobs SET done = done + $2, ok = ok + $3, failed = failed + $4,"
-                  " next_chunk = greatest(next_chunk, $5), updated_ms = $6,"
-                  " status = CASE WHEN done + $2 >= total THEN 2 ELSE 1 END WHERE id = $1",
-                  &p, &res, err);
+    if (ch->kind == ROSTER_JOB_MESSAGE) /* chunks complete in any order */
+        code = pg_run(c, PG_JOB_ADVANCE_ANY,
+                      "UPDATE jobs SET done = done + $2, ok = ok + $3, failed = failed + $4,"
+                      " next_chunk = coalesce((SELECT min(chunk_no) FROM chunks"
+                      " WHERE job_id = $1 AND NOT done), greatest(next_chunk, $5)),"
+                      " updated_ms = $6,"
+                      " status = CASE WHEN done + $2 >= total THEN 2 ELSE 1 END WHERE id = $1",
+                      &p, &res, err);
+    else
+        code = pg_run(c, PG_JOB_ADVANCE,
+                      "UPDATE jobs SET done = done + $2, ok = ok + $3, failed = failed + $4,"
+                      " next_chunk = greatest(next_chunk, $5), updated_ms = $6,"
+                      " status = CASE WHEN done + $2 >= total THEN 2 ELSE 1 END WHERE id = $1",
+                      &p, &res, err);
     if (code)
         goto fail;
     PQclear(res);

@@ -563,4 +563,10 @@ const struct roster_store_methods roster_store_postgres = {
     .user_create_many = pg_user_create_many,
     .user_get_many = pg_user_get_many,
     .user_update_many = pg_user_update_many,
+    .job_open = pg_job_open,
+    .job_append = pg_job_append,
+    .job_start = pg_job_start,
+    .job_chunks = pg_job_chunks,
+    .user_resolve = pg_user_resolve,
+    .message_create_many = pg_message_create_many,
 };

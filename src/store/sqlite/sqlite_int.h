@@ -37,6 +37,9 @@ extern const struct roster_sqlite_migration roster_sqlite_migrations[];
     "num_id, id, name, address, city, region, zip, country, default_state_bulk,"                   \
     " default_state_app_import, default_state_manual, created_ms"
 
+/* Rows of SQ_MSG_INSERT_MANY (9 parameters each, ?1.. in row order). */
+#define SQ_MSG_ROWS 16
+
 /* Cached statements, prepared on first use on each connection. */
 enum sq_stmt_id {
     SQ_BEGIN,
@@ -81,6 +84,13 @@ enum sq_stmt_id {
     SQ_DATA_VERSION, /* PRAGMA data_version: did another process commit? */
     SQ_USER_BY_NUM,  /* one user by rowid (num_id), in its organisation */
     SQ_ORG_GET,
+    /* message jobs (sqlite_msgjobs.c, sqlite_jobs.c), on the main handle */
+    SQ_USER_RESOLVE_ID,
+    SQ_USER_RESOLVE_NAME,
+    SQ_MSG_INSERT_MANY,
+    SQ_RESULTS_AFTER,
+    SQ_LOWEST_TODO,
+    SQ_PROGRESS_ADVANCE_ANY,
     SQ_NSTMTS
 };
 
@@ -178,6 +188,9 @@ int sq_user_write_fail(struct sq_conn *c, int rc, const struct roster_user *u, c
 
 /* Adds job (seq, id) to st->open_jobs in seq order; ROSTER_ENOMEM on failure. Takes mu. */
 int sq_open_job_add(struct sq_store *st, int64_t seq, const char *id);
+/* Makes room for extra more jobs in st->open_jobs (so that adding them cannot fail);
+ * ROSTER_ENOMEM on failure. Takes mu. */
+int sq_open_jobs_reserve(struct sq_store *st, size_t extra);
 
 /* Finds the num_id of organisation org_id: 0, ROSTER_ENOTFOUND (err untouched: the caller
  * says what was not found), or a store error. */
@@ -322,6 +335,20 @@ int sq_schedule_next_due(struct roster_conn *c, int64_t *due_ms, struct roster_e
 int sq_message_create(struct roster_conn *c, struct roster_message *m, struct roster_err *err);
 int sq_message_get(struct roster_conn *c, const char *org_id, const char *id,
                    struct roster_message *out, struct roster_arena *a, struct roster_err *err);
+/* message jobs (sqlite_msgjobs.c) */
+int sq_job_open(struct roster_conn *c, struct roster_job *job, struct roster_err *err);
+int sq_job_append(struct roster_conn *c, const char *org_id, const char *job_id,
+                  const char *const *items_json, const int64_t *counts, size_t nchunks,
+                  int64_t *first_idx, struct roster_err *err);
+int sq_job_start(struct roster_conn *c, const char *org_id, const char *job_id, int64_t now_ms,
+                 struct roster_err *err);
+int sq_job_chunks(struct roster_conn *c, const char *org_id, const char *job_id, int64_t from,
+                  int64_t to, struct roster_arena *a, struct roster_chunk_page **out, size_t *n,
+                  struct roster_err *err);
+int sq_user_resolve(struct roster_conn *c, const char *org_id, const char *const *keys, size_t n,
+                    struct roster_arena *a, struct roster_user *out, struct roster_err *err);
+int sq_message_create_many(struct roster_conn *c, struct roster_message *m, size_t n,
+                           struct roster_err *err);
 
 /* Service-account keys, typed groups, memberships and password hashes (sqlite_groups.c) */
 int sq_sa_key_create(struct roster_conn *c, struct roster_sa_key *k, struct roster_err *err);

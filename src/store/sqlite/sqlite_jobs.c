@@ -10,12 +10,15 @@
  * submission's commit emptied the applier's page cache.
  *
  * Only a job's next chunk can be claimed, so one job's chunks run in order and never two
- * at once. A claim walks the open jobs (st->open_jobs, in memory: loaded at open, added to
- * after each job_create commit, pruned when a claim finds a job finished) oldest first and
- * takes the first whose next chunk has no live lease: its cost grows with the number of
- * jobs being worked on right now, not with the number of chunks ever stored. A lease is a
- * random token plus an expiry; completing a chunk requires the token (and a chunk's
- * results row can be written once), so a worker that lost its lease cannot commit twice.
+ * at once. Message jobs are the exception: their items are independent, so when their next
+ * chunk is taken a claim takes a later one still to do (no chunk_results row), several run
+ * at once, and completing one sets next_chunk to the lowest still to do. A claim walks the open
+ * jobs (st->open_jobs, in memory: loaded at open, added to after each job_create commit, pruned
+ * when a claim finds a job finished) oldest first and takes the first whose next chunk has no live
+ * lease: its cost grows with the number of jobs being worked on right now, not with the number of
+ * chunks ever stored. A lease is a random token plus an expiry; completing a chunk requires the
+ * token (and a chunk's results row can be written once), so a worker that lost its lease cannot
+ * commit twice.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +66,14 @@ int sq_open_job_add(struct sq_store *st, int64_t seq, const char *id)
 done:
     pthread_mutex_unlock(&st->mu);
     return code;
+}
+
+int sq_open_jobs_reserve(struct sq_store *st, size_t extra)
+{
+    pthread_mutex_lock(&st->mu);
+    bool room = open_jobs_grow(st, st->nopen + extra);
+    pthread_mutex_unlock(&st->mu);
+    return room ? 0 : ROSTER_ENOMEM;
 }
 
 static void open_job_remove(struct sq_store *st, const char *id)
@@ -232,6 +243,22 @@ int sq_job_get(struct roster_conn *pc, const char *org_id, const char *job_id,
     out->status = out->done >= out->total ? ROSTER_JOB_FINISHED
                   : out->done > 0         ? ROSTER_JOB_RUNNING
                                           : ROSTER_JOB_PENDING;
+    if (out->kind == ROSTER_JOB_MESSAGE) {
+        /* still taking items (sqlite_msgjobs.c)? */
+        sqlite3_finalize(s);
+        s = NULL;
+        if (sqlite3_prepare_v2(c->idb, "SELECT 1 FROM job_holds WHERE job_id = ?1", -1, &s, NULL) !=
+            SQLITE_OK) {
+            code = sq_fail_on(c->idb, sqlite3_errcode(c->idb), err);
+            goto done;
+        }
+        sq_bind_str(s, 1, out->id);
+        rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW)
+            out->status = ROSTER_JOB_CREATED;
+        else if (rc != SQLITE_DONE)
+            code = sq_fail_on(c->idb, rc, err);
+    }
 done:
     sqlite3_finalize(s);
     return code;
@@ -300,7 +327,8 @@ static bool lease_check(struct sq_store *st, const struct roster_chunk *ch, int6
 /* The next chunk of open job id: *chunk_no and the job's definition, or ROSTER_ENOTFOUND
  * once every chunk is done (or the job is gone). */
 static int next_chunk_of(struct sq_conn *c, const char id[ROSTER_ID_LEN + 1], int64_t *chunk_no,
-                         struct roster_chunk *out, struct roster_arena *a, struct roster_err *err)
+                         int64_t *nchunks, struct roster_chunk *out, struct roster_arena *a,
+                         struct roster_err *err)
 {
     sqlite3_stmt *s = sq_stmt(c, SQ_PROGRESS_GET, err);
     if (!s)
@@ -317,7 +345,8 @@ static int next_chunk_of(struct sq_conn *c, const char id[ROSTER_ID_LEN + 1], in
     sq_bind_str(s, 1, id);
     rc = sqlite3_step(s);
     int code = 0;
-    if (rc == SQLITE_ROW && *chunk_no < sqlite3_column_int64(s, 3)) {
+    *nchunks = rc == SQLITE_ROW ? sqlite3_column_int64(s, 3) : 0;
+    if (rc == SQLITE_ROW && *chunk_no < *nchunks) {
         memset(out, 0, sizeof(*out));
         memcpy(out->job_id, id, sizeof(out->job_id));
         sq_col_id(s, 0, out->org_id);
@@ -328,6 +357,43 @@ static int next_chunk_of(struct sq_conn *c, const char id[ROSTER_ID_LEN + 1], in
         code = ROSTER_ENOTFOUND;
     } else {
         code = sq_fail_on(c->idb, rc, err);
+    }
+    sqlite3_reset(s);
+    return code;
+}
+
+/* A message job's chunks may run at once: takes the lease of the first chunk after `next`
+ * (below nchunks) that is neither done (a chunk_results row) nor leased, looking at
+ * PICK_CANDIDATES of them at most; *taken false when there is none. */
+static int claim_later_chunk(struct sq_conn *c, const char *job_id, int64_t next, int64_t nchunks,
+                             int64_t now_ms, int64_t until_ms, int64_t tok, int64_t *chunk_no,
+                             bool *taken, struct roster_err *err)
+{
+    sqlite3_stmt *s = sq_stmt(c, SQ_RESULTS_AFTER, err);
+    if (!s)
+        return err ? err->code : ROSTER_EIO;
+    sq_bind_str(s, 1, job_id);
+    sqlite3_bind_int64(s, 2, next);
+    int rc = SQLITE_ROW, code = 0, tries = 0;
+    int64_t done_no = -1; /* the next done chunk (results are read in chunk order) */
+    *taken = false;
+    for (int64_t cand = next + 1; cand < nchunks && tries < PICK_CANDIDATES; cand++) {
+        while (rc == SQLITE_ROW && done_no < cand) {
+            rc = sqlite3_step(s);
+            done_no = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : INT64_MAX;
+        }
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+            code = sq_fail(c, rc, err);
+            break;
+        }
+        if (done_no == cand)
+            continue;
+        tries++;
+        if (lease_take(c->store, job_id, cand, now_ms, until_ms, tok)) {
+            *chunk_no = cand;
+            *taken = true;
+            break;
+        }
     }
     sqlite3_reset(s);
     return code;
@@ -355,8 +421,8 @@ int sq_chunk_claim(struct roster_conn *pc, int64_t now_ms, int64_t lease_ms,
     pthread_mutex_unlock(&st->mu);
     bool found = false;
     for (size_t i = 0; i < n && !found; i++) {
-        int64_t chunk_no = 0;
-        code = next_chunk_of(c, ids[i], &chunk_no, out, a, err);
+        int64_t chunk_no = 0, nchunks = 0;
+        code = next_chunk_of(c, ids[i], &chunk_no, &nchunks, out, a, err);
         if (code == ROSTER_ENOTFOUND) {
             open_job_remove(st, ids[i]);
             code = 0;
@@ -365,6 +431,12 @@ int sq_chunk_claim(struct roster_conn *pc, int64_t now_ms, int64_t lease_ms,
         if (code)
             return code;
         found = lease_take(st, ids[i], chunk_no, now_ms, now_ms + lease_ms, tok);
+        if (!found && out->kind == ROSTER_JOB_MESSAGE) {
+            code = claim_later_chunk(c, ids[i], chunk_no, nchunks, now_ms, now_ms + lease_ms, tok,
+                                     &out->chunk_no, &found, err);
+            if (code)
+                return code;
+        }
     }
     if (!found)
         return roster_err_set(err, ROSTER_ENOTFOUND, "no chunk to run");
@@ -385,6 +457,32 @@ int sq_chunk_claim(struct roster_conn *pc, int64_t now_ms, int64_t lease_ms,
     }
     sqlite3_reset(s);
     return code;
+}
+
+/* The lowest chunk of job_id without a result, from its current next_chunk on (after this
+ * transaction's result row was written). */
+static int lowest_to_do(struct sq_conn *c, const char *job_id, int64_t *next,
+                        struct roster_err *err)
+{
+    sqlite3_stmt *s = sq_stmt(c, SQ_PROGRESS_GET, err);
+    if (!s)
+        return err ? err->code : ROSTER_EIO;
+    sq_bind_str(s, 1, job_id);
+    int rc = sqlite3_step(s);
+    int64_t from = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return sq_fail(c, rc, err);
+    s = sq_stmt(c, SQ_LOWEST_TODO, err);
+    if (!s)
+        return err ? err->code : ROSTER_EIO;
+    sq_bind_str(s, 1, job_id);
+    sqlite3_bind_int64(s, 2, from);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *next = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW ? 0 : sq_fail(c, rc, err);
 }
 
 int sq_chunk_complete(struct roster_conn *pc, const struct roster_chunk *ch,
@@ -421,7 +519,15 @@ int sq_chunk_complete(struct roster_conn *pc, const struct roster_chunk *ch,
     }
     sqlite3_reset(s);
 
-    s = sq_stmt(c, SQ_PROGRESS_ADVANCE, err);
+    int64_t next = ch->chunk_no + 1;
+    if (ch->kind == ROSTER_JOB_MESSAGE) {
+        /* chunks done in any order (claim_later_chunk): the lowest one still to do */
+        code = lowest_to_do(c, ch->job_id, &next, err);
+        if (code)
+            goto fail;
+    }
+    s = sq_stmt(c, ch->kind == ROSTER_JOB_MESSAGE ? SQ_PROGRESS_ADVANCE_ANY : SQ_PROGRESS_ADVANCE,
+                err);
     if (!s) {
         code = err ? err->code : ROSTER_EIO;
         goto fail;
@@ -430,7 +536,7 @@ int sq_chunk_complete(struct roster_conn *pc, const struct roster_chunk *ch,
     sqlite3_bind_int64(s, 2, ch->count);
     sqlite3_bind_int64(s, 3, nok);
     sqlite3_bind_int64(s, 4, nfailed);
-    sqlite3_bind_int64(s, 5, ch->chunk_no + 1);
+    sqlite3_bind_int64(s, 5, next);
     sqlite3_bind_int64(s, 6, now_ms);
     rc = sqlite3_step(s);
     if (rc != SQLITE_DONE) {

@@ -26,6 +26,10 @@
 #define SQ_BUSY_TIMEOUT_MS 10000
 #define SQ_CHECKPOINT_PAGES 10000
 
+#define MSG_ROW "(?,?,?,?,?,?,?,?,?)"
+#define MSG_ROWS4 MSG_ROW "," MSG_ROW "," MSG_ROW "," MSG_ROW
+_Static_assert(SQ_MSG_ROWS == 16, "SQ_MSG_INSERT_MANY has 16 rows");
+
 /* fixed SQL of the cached statements; NULL: built by sq_users_sql() */
 static const char *const fixed_sql[SQ_NSTMTS] = {
     [SQ_BEGIN] = "BEGIN IMMEDIATE",
@@ -95,6 +99,30 @@ static const char *const fixed_sql[SQ_NSTMTS] = {
     [SQ_BEGIN_READ] = "BEGIN",
     [SQ_DATA_VERSION] = "PRAGMA data_version",
     [SQ_ORG_GET] = "SELECT " SQ_ORG_COLS " FROM orgs WHERE id = ?1",
+    /* message jobs (sqlite_msgjobs.c) */
+    [SQ_USER_RESOLVE_ID] = "SELECT id, username, email, first_name, last_name, phones"
+                           " FROM users WHERE org_num = ?1 AND id = ?2",
+    /* COLLATE NOCASE: the collation of users_org_username, which serves it */
+    [SQ_USER_RESOLVE_NAME] = "SELECT id, username, email, first_name, last_name, phones"
+                             " FROM users WHERE org_num = ?1 AND username = ?2 COLLATE NOCASE",
+    /* a message job's chunks done after its next one (sqlite_jobs.c, claim_later_chunk) */
+    [SQ_RESULTS_AFTER] = "SELECT chunk_no FROM chunk_results WHERE job_id = ?1 AND chunk_no > ?2"
+                         " ORDER BY chunk_no",
+    /* the lowest chunk from ?2 on without a result: ?2 itself or one after a done chunk */
+    [SQ_LOWEST_TODO] = "SELECT min(n) FROM (SELECT ?2 AS n UNION ALL SELECT chunk_no + 1"
+                       " FROM chunk_results WHERE job_id = ?1 AND chunk_no >= ?2) AS c"
+                       " WHERE NOT EXISTS (SELECT 1 FROM chunk_results AS r"
+                       " WHERE r.job_id = ?1 AND r.chunk_no = c.n)",
+    /* as SQ_PROGRESS_ADVANCE, for chunks done in any order: next_chunk as computed */
+    [SQ_PROGRESS_ADVANCE_ANY] = "INSERT INTO job_progress (job_id, done, ok, failed, next_chunk,"
+                                " updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+                                " ON CONFLICT (job_id) DO UPDATE SET done = done + ?2,"
+                                " ok = ok + ?3, failed = failed + ?4, next_chunk = ?5,"
+                                " updated_ms = ?6",
+    /* SQ_MSG_ROWS outbox rows in one statement (sqlite_msgjobs.c) */
+    [SQ_MSG_INSERT_MANY] = "INSERT INTO messages (id, org_num, kind, source_id, user_id, recipient,"
+                           " content_json, status, created_ms) VALUES " MSG_ROWS4 "," MSG_ROWS4
+                           "," MSG_ROWS4 "," MSG_ROWS4,
 };
 
 /* the statements prepared on the intake handle */
@@ -125,7 +153,11 @@ static const char intake_schema[] =
     " items_json TEXT NOT NULL,"
     " PRIMARY KEY (job_id, chunk_no));"
     " CREATE INDEX IF NOT EXISTS intake.chunk_inputs_idx ON chunk_inputs (job_id, first_idx);"
-    " PRAGMA intake.user_version = 1;";
+    /* message jobs still taking items (include/roster/job.h, ROSTER_JOB_CREATED): never
+     * claimed; job_start deletes the row. In this file, so that an append and the start
+     * of one job are serialised by its write lock. */
+    " CREATE TABLE IF NOT EXISTS intake.job_holds (job_id TEXT PRIMARY KEY) WITHOUT ROWID;"
+    " PRAGMA intake.user_version = 2;";
 
 int sq_fail(struct sq_conn *c, int rc, struct roster_err *err)
 {
@@ -597,7 +629,9 @@ static int load_open_jobs(struct sq_conn *boot, struct sq_store *st, struct rost
     int code = sq_prepare(boot,
                           "SELECT j.seq, j.id FROM intake.job_inputs AS j"
                           " LEFT JOIN main.job_progress AS p ON p.job_id = j.id"
-                          " WHERE coalesce(p.next_chunk, 0) < j.nchunks ORDER BY j.seq",
+                          " WHERE coalesce(p.next_chunk, 0) < j.nchunks"
+                          " AND NOT EXISTS (SELECT 1 FROM intake.job_holds AS h"
+                          " WHERE h.job_id = j.id) ORDER BY j.seq",
                           &s, err);
     if (code)
         return code;
@@ -817,4 +851,10 @@ const struct roster_store_methods roster_store_sqlite = {
     .user_create_many = sq_user_create_many,
     .user_get_many = sq_user_get_many,
     .user_update_many = sq_user_update_many,
+    .job_open = sq_job_open,
+    .job_append = sq_job_append,
+    .job_start = sq_job_start,
+    .job_chunks = sq_job_chunks,
+    .user_resolve = sq_user_resolve,
+    .message_create_many = sq_message_create_many,
 };

@@ -1,0 +1,744 @@
+/* Message jobs (Courier bulk jobs): a job created empty, items added in several requests,
+ * started, then run by the job engine, one outbox message per reachable item.
+ *
+ * DESIGN
+ * - States: CREATED (takes items, never claimed) -> PENDING/RUNNING (chunks claimed and
+ *   applied in order, like every job) -> FINISHED. Items are only ever added while CREATED
+ *   (the store's job_append refuses once job_start has flipped the status, atomically), so
+ *   a started job's item list is final and every item gets exactly one result.
+ * - Each add request is stored in its own chunks (at most ROSTER_JOB_CHUNK items) in one
+ *   transaction before it is answered: an answered add is durable.
+ * - Running a chunk: phase 1 (roster_msgjob_prepare, preparer threads, no transaction)
+ *   resolves every recipient with one batch look-up (store user_resolve), merges the
+ *   recipient's profile and the data, and builds the messages and the chunk's results;
+ *   phase 2 (roster_msgjob_apply, the applier's transaction) writes the messages
+ *   (message_create_many) and completes the chunk (chunk_complete, refused if the lease was
+ *   lost). After a crash a chunk is either fully written with its results or not at all,
+ *   and it is prepared again from scratch (new message ids): one outcome per item, never a
+ *   message without its result.
+ * - A recipient is resolved at phase 1, so a directory change that commits between the two
+ *   phases of a chunk is not seen by it (as if the message had been sent a moment earlier).
+ * - results_json of a message chunk (written and read only here): one entry per item,
+ *   [1, "<message id>"] for ENQUEUED or [2, "<reason>"] for ERROR.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/msgjobs.h"
+#include "roster/jsonr.h"
+#include "roster/jsonw.h"
+
+#define MSG_KIND "bulk_message"
+
+/* --- the message definition --- */
+
+/* The parts of a definition that a message carries. */
+struct definition {
+    struct roster_jsonr_val obj;
+    const char *event, *template, *brand; /* unescaped, or NULL */
+    bool has_data, has_nested_data;
+    struct roster_jsonr_val data, nested_data; /* objects */
+};
+
+/* Reads member key of obj as a string (NULL when absent, null or not a string). */
+static const char *member_str(const struct roster_jsonr_val *obj, const char *key,
+                              struct roster_arena *a)
+{
+    struct roster_jsonr_val v;
+    const char *s = NULL;
+    if (roster_jsonr_get(obj, key, &v) == 1 && v.type == ROSTER_JSONR_STRING)
+        roster_jsonr_str(&v, a, &s, NULL);
+    return s;
+}
+
+static bool member_obj(const struct roster_jsonr_val *obj, const char *key,
+                       struct roster_jsonr_val *out)
+{
+    return roster_jsonr_get(obj, key, out) == 1 && out->type == ROSTER_JSONR_OBJECT;
+}
+
+/* Checks that member key of obj, if present and not null, has JSON type want. */
+static int check_type(const struct roster_jsonr_val *obj, const char *path, const char *key,
+                      int want, struct roster_err *err)
+{
+    struct roster_jsonr_val v;
+    int got = roster_jsonr_get(obj, key, &v);
+    if (got != 1 || v.type == ROSTER_JSONR_NULL || v.type == want)
+        return 0;
+    return roster_err_set(err, ROSTER_EINVAL, "%s%s must be %s", path, key,
+                          want == ROSTER_JSONR_STRING ? "a string" : "an object");
+}
+
+static int definition_read(const char *text, size_t len, struct definition *d,
+                           struct roster_arena *a, struct roster_err *err)
+{
+    memset(d, 0, sizeof(*d));
+    if (roster_jsonr_parse(text, len, &d->obj) != 0 || d->obj.type != ROSTER_JSONR_OBJECT)
+        return roster_err_set(err, ROSTER_EINVAL, "message must be an object");
+    static const char *const strs[] = {"event", "template", "brand"};
+    static const char *const objs[] = {"data", "locale", "override", "content", "message"};
+    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+        if (check_type(&d->obj, "message.", strs[i], ROSTER_JSONR_STRING, err))
+            return err->code;
+    for (size_t i = 0; i < sizeof(objs) / sizeof(objs[0]); i++)
+        if (check_type(&d->obj, "message.", objs[i], ROSTER_JSONR_OBJECT, err))
+            return err->code;
+    d->event = member_str(&d->obj, "event", a);
+    d->template = member_str(&d->obj, "template", a);
+    d->brand = member_str(&d->obj, "brand", a);
+    d->has_data = member_obj(&d->obj, "data", &d->data);
+    struct roster_jsonr_val nested, v;
+    bool has_content = member_obj(&d->obj, "content", &v);
+    if (member_obj(&d->obj, "message", &nested)) {
+        /* the legacy shape: a send-API message nested in the definition */
+        if (check_type(&nested, "message.message.", "template", ROSTER_JSONR_STRING, err) ||
+            check_type(&nested, "message.message.", "data", ROSTER_JSONR_OBJECT, err) ||
+            check_type(&nested, "message.message.", "content", ROSTER_JSONR_OBJECT, err))
+            return err->code;
+        if (!d->template)
+            d->template = member_str(&nested, "template", a);
+        has_content = has_content || member_obj(&nested, "content", &v);
+        d->has_nested_data = member_obj(&nested, "data", &d->nested_data);
+    }
+    bool named = (d->event && d->event[0]) || (d->template && d->template[0]) || has_content;
+    if (!named)
+        return roster_err_set(err, ROSTER_EINVAL,
+                              "message needs an \"event\", a \"template\" or \"content\" (or a "
+                              "nested legacy \"message\" with a \"template\" or \"content\")");
+    return 0;
+}
+
+/* --- submission --- */
+
+static bool is_message_job(const struct roster_job *job)
+{
+    return job->kind == ROSTER_JOB_MESSAGE;
+}
+
+int roster_msgjob_create(struct roster_ctx *ctx, const char *definition, size_t len,
+                         struct roster_job *out, struct roster_err *err)
+{
+    struct definition d;
+    int rc = definition_read(definition, len, &d, ctx->arena, err);
+    if (rc)
+        return rc;
+    memset(out, 0, sizeof(*out));
+    memcpy(out->org_id, ctx->org_id, ROSTER_ID_LEN);
+    out->kind = ROSTER_JOB_MESSAGE;
+    /* the definition exactly as given: GET /bulk/{id} shows it back */
+    out->params_json =
+        roster_arena_printf(ctx->arena, "{\"definition\":%.*s}", (int)len, definition);
+    return roster_store_job_open(ctx->conn, out, err);
+}
+
+/* The definition's text inside a job's params_json. */
+static const char *params_definition(const char *params, struct roster_arena *a, size_t *len)
+{
+    struct roster_jsonr_val obj, def;
+    *len = 2;
+    if (!params || roster_jsonr_parse(params, strlen(params), &obj) != 0 ||
+        roster_jsonr_get(&obj, "definition", &def) != 1)
+        return "{}";
+    *len = def.len;
+    return roster_arena_strndup(a, def.raw, def.len);
+}
+
+int roster_msgjob_get(struct roster_ctx *ctx, const char *job_id, struct roster_job *job,
+                      const char **definition, struct roster_err *err)
+{
+    int rc = roster_store_job_get(ctx->conn, ctx->org_id, job_id, job, ctx->arena, err);
+    if (rc == 0 && !is_message_job(job))
+        rc = roster_err_set(err, ROSTER_ENOTFOUND, "job \"%s\" not found", job_id);
+    if (rc == 0 && definition) {
+        size_t len;
+        *definition = params_definition(job->params_json, ctx->arena, &len);
+    }
+    return rc;
+}
+
+/* A member that must have one JSON type (null allowed: "not given"). */
+struct typed_member {
+    const char *name;
+    int type;
+};
+
+/* One pass over the members of obj: each member named in want[0..n) must have its type.
+ * (One pass, not a look-up per name: ingest checks every user of every request.) */
+static int check_members(const struct roster_jsonr_val *obj, const char *path,
+                         const struct typed_member *want, size_t n, struct roster_err *err)
+{
+    struct roster_jsonr it;
+    struct roster_jsonr_val key, val;
+    if (roster_jsonr_open(&it, obj) != 0)
+        return roster_err_set(err, ROSTER_EINVAL, "%s must be an object", path);
+    int got;
+    while ((got = roster_jsonr_next(&it, &key, &val)) == 1) {
+        if (val.type == ROSTER_JSONR_NULL)
+            continue;
+        for (size_t i = 0; i < n; i++) {
+            if (!roster_jsonr_str_eq(&key, want[i].name))
+                continue;
+            if (val.type != want[i].type)
+                return roster_err_set(
+                    err, ROSTER_EINVAL, "%s%s%s must be %s", path, path[0] ? "." : "", want[i].name,
+                    want[i].type == ROSTER_JSONR_STRING ? "a string" : "an object");
+            static const struct typed_member addr[] = {{"email", ROSTER_JSONR_STRING},
+                                                       {"phone_number", ROSTER_JSONR_STRING},
+                                                       {"user_id", ROSTER_JSONR_STRING}};
+            /* the members of profile and to that run reads */
+            if (!path[0] && strcmp(want[i].name, "profile") == 0 &&
+                check_members(&val, "profile", addr, 2, err))
+                return err->code;
+            if (!path[0] && strcmp(want[i].name, "to") == 0 &&
+                check_members(&val, "to", addr, 3, err))
+                return err->code;
+            break;
+        }
+    }
+    if (got < 0)
+        return roster_err_set(err, ROSTER_EINVAL, "%s is not valid JSON", path[0] ? path : "user");
+    return 0;
+}
+
+int roster_msgjob_item_check(const char *json, size_t len, struct roster_err *err)
+{
+    static const struct typed_member top[] = {
+        {"recipient", ROSTER_JSONR_STRING},   {"profile", ROSTER_JSONR_OBJECT},
+        {"to", ROSTER_JSONR_OBJECT},          {"data", ROSTER_JSONR_OBJECT},
+        {"preferences", ROSTER_JSONR_OBJECT},
+    };
+    struct roster_jsonr_val item;
+    if (roster_jsonr_parse(json, len, &item) != 0 || item.type != ROSTER_JSONR_OBJECT)
+        return roster_err_set(err, ROSTER_EINVAL, "a user must be an object");
+    return check_members(&item, "", top, sizeof(top) / sizeof(top[0]), err);
+}
+
+int roster_msgjob_add(struct roster_ctx *ctx, const char *job_id, const char *raw,
+                      const struct roster_json_span *spans, size_t n, int64_t *first_idx,
+                      struct roster_err *err)
+{
+    struct roster_job job;
+    *first_idx = 0;
+    int rc = roster_msgjob_get(ctx, job_id, &job, NULL, err);
+    if (rc)
+        return rc;
+    size_t nchunks = (n + ROSTER_JOB_CHUNK - 1) / ROSTER_JOB_CHUNK;
+    const char **texts = roster_arena_alloc(ctx->arena, (nchunks ? nchunks : 1) * sizeof(*texts));
+    int64_t *counts = roster_arena_alloc(ctx->arena, (nchunks ? nchunks : 1) * sizeof(*counts));
+    struct roster_buf b;
+    roster_buf_init(&b);
+    for (size_t c = 0; c < nchunks; c++) {
+        size_t first = c * ROSTER_JOB_CHUNK;
+        size_t cnt = n - first < ROSTER_JOB_CHUNK ? n - first : ROSTER_JOB_CHUNK;
+        /* "[" + the items, each exactly as received, joined by "," + "]" */
+        roster_buf_reset(&b);
+        roster_buf_addch(&b, '[');
+        for (size_t i = first; i < first + cnt; i++) {
+            if (i > first)
+                roster_buf_addch(&b, ',');
+            roster_buf_add(&b, raw + spans[i].start, spans[i].end - spans[i].start);
+        }
+        roster_buf_addch(&b, ']');
+        texts[c] = roster_arena_strndup(ctx->arena, b.data, b.len);
+        counts[c] = (int64_t)cnt;
+    }
+    roster_buf_release(&b);
+    return roster_store_job_append(ctx->conn, ctx->org_id, job_id, texts, counts, nchunks,
+                                   first_idx, err);
+}
+
+int roster_msgjob_start(struct roster_ctx *ctx, const char *job_id, bool *started,
+                        struct roster_err *err)
+{
+    struct roster_job job;
+    *started = false;
+    int rc = roster_msgjob_get(ctx, job_id, &job, NULL, err);
+    if (rc)
+        return rc;
+    rc = roster_store_job_start(ctx->conn, ctx->org_id, job_id, roster_now_ms(), err);
+    if (rc == ROSTER_ECONFLICT) {
+        roster_err_clear(err);
+        return 0; /* started before: running it again changes nothing */
+    }
+    if (rc)
+        return rc;
+    *started = true;
+    if (ctx->app)
+        roster_jobs_notify(ctx->app->jobs);
+    return 0;
+}
+
+/* --- the item listing --- */
+
+/* Fills r from one results entry ([1, "id"] or [2, "reason"]). */
+static void item_result(const struct roster_jsonr_val *entry, struct roster_msg_item *r,
+                        struct roster_arena *a)
+{
+    struct roster_jsonr it;
+    struct roster_jsonr_val st, text;
+    int64_t status;
+    if (roster_jsonr_open(&it, entry) != 0 || roster_jsonr_next(&it, NULL, &st) != 1 ||
+        roster_jsonr_int(&st, &status) != 0 || roster_jsonr_next(&it, NULL, &text) != 1 ||
+        text.type != ROSTER_JSONR_STRING)
+        return;
+    const char *s = NULL;
+    roster_jsonr_str(&text, a, &s, NULL);
+    if (status == ROSTER_MSG_ENQUEUED) {
+        r->status = ROSTER_MSG_ENQUEUED;
+        r->message_id = s;
+    } else if (status == ROSTER_MSG_ERROR) {
+        r->status = ROSTER_MSG_ERROR;
+        r->error = s;
+    }
+}
+
+int roster_msgjob_items(struct roster_ctx *ctx, const char *job_id, int64_t from, int64_t limit,
+                        struct roster_job *job, struct roster_msg_item **out, size_t *n,
+                        struct roster_err *err)
+{
+    *out = NULL;
+    *n = 0;
+    int rc = roster_msgjob_get(ctx, job_id, job, NULL, err);
+    if (rc)
+        return rc;
+    if (from < 0)
+        from = 0;
+    int64_t to = limit < 0 || from + limit > job->total ? job->total : from + limit;
+    if (from >= to)
+        return 0;
+    struct roster_chunk_page *chunks;
+    size_t nchunks;
+    rc = roster_store_job_chunks(ctx->conn, ctx->org_id, job_id, from, to, ctx->arena, &chunks,
+                                 &nchunks, err);
+    if (rc)
+        return rc;
+    struct roster_msg_item *items =
+        roster_arena_zalloc(ctx->arena, sizeof(*items) * (size_t)(to - from));
+    size_t got = 0;
+    for (size_t c = 0; c < nchunks; c++) {
+        const struct roster_chunk_page *ch = &chunks[c];
+        struct roster_json_span *spans;
+        size_t nspans;
+        char top;
+        const char *text = ch->items_json ? ch->items_json : "";
+        if (roster_json_scan(text, strlen(text), ctx->arena, &spans, &nspans, &top, err) != 0 ||
+            top != '[' || (int64_t)nspans != ch->count)
+            return roster_err_set(err, ROSTER_EIO, "stored items of job \"%s\" are unreadable",
+                                  job_id);
+        struct roster_jsonr res;
+        bool has_results = false;
+        struct roster_jsonr_val arr;
+        if (ch->results_json &&
+            roster_jsonr_parse(ch->results_json, strlen(ch->results_json), &arr) == 0 &&
+            roster_jsonr_open(&res, &arr) == 0)
+            has_results = true;
+        for (int64_t i = 0; i < ch->count; i++) {
+            int64_t idx = ch->first_idx + i;
+            struct roster_jsonr_val entry;
+            bool has_entry = has_results && roster_jsonr_next(&res, NULL, &entry) == 1;
+            if (idx < from || idx >= to)
+                continue;
+            struct roster_msg_item *r = &items[idx - from];
+            r->index = idx;
+            r->item_json = text + spans[i].start;
+            r->item_len = spans[i].end - spans[i].start;
+            r->status = ROSTER_MSG_PENDING;
+            if (has_entry)
+                item_result(&entry, r, ctx->arena);
+            got++;
+        }
+    }
+    if (got != (size_t)(to - from))
+        return roster_err_set(err, ROSTER_EIO, "items %lld to %lld of job \"%s\" are missing",
+                              (long long)from, (long long)to - 1, job_id);
+    *out = items;
+    *n = got;
+    return 0;
+}
+
+/* --- running a chunk ---
+ *
+ * Phase 1 builds every message's content by copying JSON tokens: members of the stored
+ * users and of the definition are taken as raw text (the text was validated at ingest), so
+ * nothing is unescaped and escaped again. A merge keeps a member of an earlier layer only if
+ * no later layer has a member with the same key text; two spellings of one key ("a" and
+ * "\u0061") would both be written, the later one last, which is how JSON parsers read a
+ * repeated key anyway. */
+
+struct roster_msg_prepared {
+    struct roster_message *msgs; /* the messages of the ENQUEUED items */
+    size_t nmsgs;
+    const char *results_json;
+    int64_t nok, nfailed;
+};
+
+/* One member as JSON text: the key token (quotes included) and the value. */
+struct member {
+    const char *key, *val;
+    size_t klen, vlen;
+    int type; /* enum roster_jsonr_type of the value */
+};
+
+/* The members of one layer of a merged object, in order. */
+struct layer {
+    struct member *m;
+    size_t n;
+};
+
+/* The members of obj (an object value) into l, in a. */
+static void layer_of(const struct roster_jsonr_val *obj, struct layer *l, struct roster_arena *a)
+{
+    struct roster_jsonr it;
+    struct roster_jsonr_val key, val;
+    size_t cap = 8;
+    l->n = 0;
+    l->m = roster_arena_alloc(a, cap * sizeof(*l->m));
+    if (roster_jsonr_open(&it, obj) != 0)
+        return;
+    while (roster_jsonr_next(&it, &key, &val) == 1) {
+        if (l->n == cap) {
+            struct member *grown = roster_arena_alloc(a, 2 * cap * sizeof(*grown));
+            memcpy(grown, l->m, l->n * sizeof(*grown));
+            l->m = grown;
+            cap *= 2;
+        }
+        l->m[l->n++] = (struct member){key.raw, val.raw, key.len, val.len, val.type};
+    }
+}
+
+static bool same_key(const struct member *x, const char *key, size_t klen)
+{
+    return x->klen == klen && memcmp(x->key, key, klen) == 0;
+}
+
+/* The member named by the key token key[0..klen) in the merge of ls[0..nl) (the last layer
+ * that has it), or NULL. */
+static const struct member *merged_member(const struct layer *ls, size_t nl, const char *key,
+                                          size_t klen)
+{
+    for (size_t i = nl; i-- > 0;)
+        for (size_t k = ls[i].n; k-- > 0;)
+            if (same_key(&ls[i].m[k], key, klen))
+                return &ls[i].m[k];
+    return NULL;
+}
+
+/* Appends the merge of ls[0..nl) to b: every member of every layer that no later layer
+ * overrides, in layer order (a shallow merge: later wins). */
+static void write_merged(struct roster_buf *b, const struct layer *ls, size_t nl)
+{
+    bool first = true;
+    roster_buf_addch(b, '{');
+    for (size_t i = 0; i < nl; i++) {
+        for (size_t k = 0; k < ls[i].n; k++) {
+            const struct member *m = &ls[i].m[k];
+            bool overridden = false;
+            for (size_t j = i + 1; j < nl && !overridden; j++)
+                for (size_t q = 0; q < ls[j].n && !overridden; q++)
+                    overridden = same_key(&ls[j].m[q], m->key, m->klen);
+            /* a repeated key inside one layer: only its last member counts (jansson) */
+            for (size_t q = k + 1; q < ls[i].n && !overridden; q++)
+                overridden = same_key(&ls[i].m[q], m->key, m->klen);
+            if (overridden)
+                continue;
+            if (!first)
+                roster_buf_addch(b, ',');
+            first = false;
+            roster_buf_add(b, m->key, m->klen);
+            roster_buf_addch(b, ':');
+            roster_buf_add(b, m->val, m->vlen);
+        }
+    }
+    roster_buf_addch(b, '}');
+}
+
+/* s as a JSON string token, in a. */
+static const char *json_token(const char *s, struct roster_arena *a, size_t *len)
+{
+    struct roster_buf b;
+    struct roster_jsonw w;
+    roster_buf_init(&b);
+    roster_jsonw_init(&w, &b);
+    roster_jsonw_str(&w, s);
+    const char *out = roster_arena_strndup(a, b.data, b.len);
+    *len = b.len;
+    roster_buf_release(&b);
+    return out;
+}
+
+/* Unescaped value of a string member (NULL if it is not a non-empty string). */
+static const char *member_text(const struct member *m, struct roster_arena *a)
+{
+    if (!m || m->type != ROSTER_JSONR_STRING || m->vlen <= 2)
+        return NULL;
+    struct roster_jsonr_val v;
+    const char *s = NULL;
+    if (roster_jsonr_parse(m->val, m->vlen, &v) != 0 || roster_jsonr_str(&v, a, &s, NULL) != 0)
+        return NULL;
+    return s && s[0] ? s : NULL;
+}
+
+/* The first "number" of a user's phones array, or NULL. */
+static const char *first_phone(const char *phones, struct roster_arena *a)
+{
+    struct roster_jsonr_val arr, e;
+    struct roster_jsonr it;
+    if (!phones || roster_jsonr_parse(phones, strlen(phones), &arr) != 0 ||
+        roster_jsonr_open(&it, &arr) != 0)
+        return NULL;
+    while (roster_jsonr_next(&it, NULL, &e) == 1) {
+        const char *num = e.type == ROSTER_JSONR_OBJECT ? member_str(&e, "number", a) : NULL;
+        if (num && num[0])
+            return num;
+    }
+    return NULL;
+}
+
+/* The parts of the definition every message of a chunk copies, as JSON text. */
+struct def_text {
+    struct roster_buf head; /* "\"event\":..,\"template\":..,\"brand\":..," */
+    struct layer data[2];   /* the nested legacy message's data, the definition's data */
+    size_t ndata;
+};
+
+static void def_text_init(struct def_text *t, const struct definition *d, struct roster_arena *a)
+{
+    roster_buf_init(&t->head);
+    static const char *const names[] = {"event", "template", "brand"};
+    const char *const vals[] = {d->event, d->template, d->brand};
+    for (size_t i = 0; i < 3; i++) {
+        if (!vals[i])
+            continue;
+        size_t len;
+        const char *tok = json_token(vals[i], a, &len);
+        roster_buf_printf(&t->head, "\"%s\":", names[i]);
+        roster_buf_add(&t->head, tok, len);
+        roster_buf_addch(&t->head, ',');
+    }
+    t->ndata = 0;
+    if (d->has_nested_data)
+        layer_of(&d->nested_data, &t->data[t->ndata++], a);
+    if (d->has_data)
+        layer_of(&d->data, &t->data[t->ndata++], a);
+}
+
+/* One item of a chunk on its way: what phase 1 read from it. */
+struct pitem {
+    bool readable;
+    struct roster_jsonr_val to, profile, data;
+    bool has_to, has_profile, has_data;
+    const char *key; /* to.user_id, else recipient: the directory look-up key */
+};
+
+/* One pass over the item's members (the last of a repeated name wins, as in jansson). */
+static void read_item(const struct roster_jsonr_val *obj, struct pitem *p, struct roster_arena *a)
+{
+    memset(p, 0, sizeof(*p));
+    struct roster_jsonr it;
+    struct roster_jsonr_val key, val, recipient = {0};
+    if (obj->type != ROSTER_JSONR_OBJECT || roster_jsonr_open(&it, obj) != 0)
+        return;
+    p->readable = true;
+    while (roster_jsonr_next(&it, &key, &val) == 1) {
+        bool isobj = val.type == ROSTER_JSONR_OBJECT;
+        if (roster_jsonr_str_eq(&key, "to")) {
+            p->has_to = isobj;
+            p->to = val;
+        } else if (roster_jsonr_str_eq(&key, "profile")) {
+            p->has_profile = isobj;
+            p->profile = val;
+        } else if (roster_jsonr_str_eq(&key, "data")) {
+            p->has_data = isobj;
+            p->data = val;
+        } else if (roster_jsonr_str_eq(&key, "recipient")) {
+            recipient = val;
+        }
+    }
+    const char *k = p->has_to ? member_str(&p->to, "user_id", a) : NULL;
+    if ((!k || !k[0]) && recipient.type == ROSTER_JSONR_STRING)
+        roster_jsonr_str(&recipient, a, &k, NULL);
+    p->key = k && k[0] ? k : NULL;
+}
+
+/* A Courier-style message id, "1-<8 hex seconds>-<24 hex>", whose last part is a roster
+ * object id (include/roster/util.h): ids made by one process increase, so a chunk's
+ * messages are appended at the right edge of the outbox's id index instead of on random
+ * pages, and no random bytes are drawn per message. Message ids are not secrets: every
+ * read is scoped by organisation. */
+static void message_id_new(char out[ROSTER_MESSAGE_ID_MAX])
+{
+    char oid[ROSTER_ID_LEN + 1];
+    roster_id_new(oid);
+    snprintf(out, ROSTER_MESSAGE_ID_MAX, "1-%.8s-%s", oid, oid);
+}
+
+/* The directory user's profile as a layer of members. */
+static void directory_layer(const struct roster_user *dir, const char *key, struct layer *l,
+                            struct roster_arena *a)
+{
+    static const char *const names[] = {"\"user_id\"",      "\"username\"",   "\"email\"",
+                                        "\"phone_number\"", "\"given_name\"", "\"family_name\""};
+    const char *vals[6] = {key};
+    if (dir->id[0]) {
+        vals[0] = dir->id;
+        vals[1] = dir->f[RU_USERNAME];
+        vals[2] = dir->f[RU_EMAIL];
+        vals[3] = first_phone(dir->f[RU_PHONES], a);
+        vals[4] = dir->f[RU_FIRST_NAME];
+        vals[5] = dir->f[RU_LAST_NAME];
+    }
+    l->m = roster_arena_alloc(a, 6 * sizeof(*l->m));
+    l->n = 0;
+    for (size_t i = 0; i < 6; i++) {
+        if (!vals[i])
+            continue;
+        struct member *m = &l->m[l->n++];
+        m->key = names[i];
+        m->klen = strlen(names[i]);
+        m->val = json_token(vals[i], a, &m->vlen);
+        m->type = ROSTER_JSONR_STRING;
+    }
+}
+
+#define KEY_TOKEN(s) s, sizeof(s) - 1
+
+/* Builds item p's message into m (its content in content) or returns the reason it has
+ * none. */
+static const char *build_message(const struct roster_chunk *ch, const struct def_text *d,
+                                 const struct pitem *p, const struct roster_user *dir,
+                                 struct roster_message *m, struct roster_buf *content,
+                                 struct roster_arena *a)
+{
+    if (!p->readable)
+        return "the stored user is not a JSON object";
+    bool matched = dir->id[0] != '\0';
+    struct layer to[3];
+    size_t nto = 0;
+    directory_layer(dir, p->key, &to[nto++], a);
+    if (p->has_profile)
+        layer_of(&p->profile, &to[nto++], a);
+    if (p->has_to)
+        layer_of(&p->to, &to[nto++], a);
+    const char *email = member_text(merged_member(to, nto, KEY_TOKEN("\"email\"")), a);
+    const char *phone = member_text(merged_member(to, nto, KEY_TOKEN("\"phone_number\"")), a);
+    if (!email && !phone) {
+        if (p->key && !matched)
+            return roster_arena_printf(a,
+                                       "recipient \"%.200s\" is not a user of the directory and "
+                                       "no email or phone_number was given",
+                                       p->key);
+        if (matched)
+            return roster_arena_printf(a, "recipient \"%.200s\" has no email or phone_number",
+                                       p->key);
+        return "no recipient: give to.user_id or recipient (a user of the directory), or an "
+               "email or phone_number in profile or to";
+    }
+    struct layer data[3];
+    size_t ndata = 0;
+    for (size_t i = 0; i < d->ndata; i++)
+        data[ndata++] = d->data[i];
+    if (p->has_data)
+        layer_of(&p->data, &data[ndata++], a);
+
+    roster_buf_reset(content);
+    roster_buf_addch(content, '{');
+    roster_buf_add(content, d->head.data, d->head.len);
+    roster_buf_addstr(content, "\"data\":");
+    write_merged(content, data, ndata);
+    roster_buf_addstr(content, ",\"to\":");
+    write_merged(content, to, nto);
+    roster_buf_addch(content, '}');
+
+    memset(m, 0, sizeof(*m));
+    message_id_new(m->id);
+    memcpy(m->org_id, ch->org_id, sizeof(m->org_id));
+    m->kind = MSG_KIND;
+    m->source_id = ch->job_id;
+    m->user_id = matched ? roster_arena_strdup(a, dir->id) : NULL;
+    m->recipient = matched ? m->user_id : p->key ? p->key : email ? email : phone;
+    m->content_json = roster_arena_strndup(a, content->data, content->len);
+    m->status = "ENQUEUED";
+    return NULL;
+}
+
+int roster_msgjob_prepare(struct roster_conn *conn, const struct roster_chunk *ch,
+                          struct roster_arena *a, struct roster_msg_prepared **out,
+                          struct roster_err *err)
+{
+    struct roster_msg_prepared *p = roster_arena_zalloc(a, sizeof(*p));
+    *out = p;
+    size_t n = ch->count > 0 ? (size_t)ch->count : 0;
+    struct definition d;
+    size_t dlen;
+    const char *dtext = params_definition(ch->params_json, a, &dlen);
+    struct roster_err derr;
+    roster_err_clear(&derr);
+    bool def_ok = definition_read(dtext, dlen, &d, a, &derr) == 0;
+    struct def_text dt;
+    def_text_init(&dt, &d, a);
+
+    /* the items: the stored array was validated when it was added, so it is read without
+     * a second validation (jsonr never reads outside it whatever it holds) */
+    struct pitem *items = roster_arena_zalloc(a, (n ? n : 1) * sizeof(*items));
+    const char **keys = roster_arena_zalloc(a, (n ? n : 1) * sizeof(*keys));
+    const char *text = ch->items_json ? ch->items_json : "";
+    struct roster_jsonr_val arr, el;
+    struct roster_jsonr it;
+    if (roster_jsonr_parse(text, strlen(text), &arr) == 0 && roster_jsonr_open(&it, &arr) == 0)
+        for (size_t i = 0; i < n && roster_jsonr_next(&it, NULL, &el) == 1; i++) {
+            read_item(&el, &items[i], a);
+            keys[i] = items[i].key;
+        }
+    struct roster_user *dir = roster_arena_zalloc(a, (n ? n : 1) * sizeof(*dir));
+    int rc = roster_store_user_resolve(conn, ch->org_id, keys, n, a, dir, err);
+    if (rc) {
+        roster_buf_release(&dt.head);
+        return rc;
+    }
+
+    p->msgs = roster_arena_zalloc(a, (n ? n : 1) * sizeof(*p->msgs));
+    struct roster_buf content, results;
+    roster_buf_init(&content);
+    roster_buf_init(&results);
+    struct roster_jsonw w;
+    roster_jsonw_init(&w, &results);
+    roster_jsonw_arr_begin(&w);
+    for (size_t i = 0; i < n; i++) {
+        const char *why;
+        if (!def_ok)
+            why = roster_arena_printf(a, "the job's message is unreadable: %s", derr.msg);
+        else
+            why = build_message(ch, &dt, &items[i], &dir[i], &p->msgs[p->nmsgs], &content, a);
+        roster_jsonw_arr_begin(&w);
+        if (why) {
+            roster_jsonw_int(&w, ROSTER_MSG_ERROR);
+            roster_jsonw_str(&w, why);
+            p->nfailed++;
+        } else {
+            roster_jsonw_int(&w, ROSTER_MSG_ENQUEUED);
+            roster_jsonw_str(&w, p->msgs[p->nmsgs].id);
+            p->nmsgs++;
+            p->nok++;
+        }
+        roster_jsonw_arr_end(&w);
+    }
+    roster_jsonw_arr_end(&w);
+    p->results_json = roster_arena_strndup(a, results.data, results.len);
+    roster_buf_release(&content);
+    roster_buf_release(&results);
+    roster_buf_release(&dt.head);
+    return 0;
+}
+
+int roster_msgjob_apply(struct roster_conn *conn, const struct roster_chunk *ch,
+                        struct roster_msg_prepared *p, struct roster_err *err)
+{
+    if (!p)
+        return roster_err_set(err, ROSTER_EINVAL, "chunk %lld of job \"%s\" was not prepared",
+                              (long long)ch->chunk_no, ch->job_id);
+    int rc = roster_store_message_create_many(conn, p->msgs, p->nmsgs, err);
+    if (rc)
+        return rc;
+    return roster_store_chunk_complete(conn, ch, p->results_json, p->nok, p->nfailed,
+                                       roster_now_ms(), err);
+}

@@ -1,0 +1,325 @@
+/* Courier bulk jobs: POST /bulk (create), POST /bulk/{job_id} (add users), POST
+ * /bulk/{job_id}/run, GET /bulk/{job_id} and GET /bulk/{job_id}/users (cursor pages). The
+ * job itself is a core message job (include/roster/job.h); this file only reads Courier's
+ * request bodies and writes its response shapes.
+ */
+#include <string.h>
+
+#include "dialect/courier/courier.h"
+#include "roster/jsonr.h"
+#include "roster/log.h"
+
+#define QUOTE_MAX 64 /* characters of a client's value quoted back in a message */
+
+/* Sends the error for a core failure: not found -> 404, bad input -> 400, else the
+ * store's trouble (logged). */
+static void send_err(struct roster_req *r, int rc, const struct roster_err *err, const char *job_id)
+{
+    if (rc == ROSTER_ENOTFOUND) {
+        roster_resp_error(r, 404, "job \"%.*s\" not found", QUOTE_MAX, job_id ? job_id : "");
+        return;
+    }
+    if (rc != ROSTER_EINVAL)
+        roster_log(ROSTER_LOG_ERROR, "courier bulk request failed", "code=%s detail=\"%s\"",
+                   roster_code_name(rc), err->detail);
+    roster_resp_error(r, roster_http_status(rc), "%s", err->msg);
+}
+
+/* The job id of the path, or NULL after answering 404 (roster job ids are 24 hex). */
+static const char *path_job(struct roster_req *r)
+{
+    const char *id = r->nparams > 0 ? r->params[0] : "";
+    if (roster_id_valid(id))
+        return id;
+    roster_resp_error(r, 404, "job \"%.*s\" not found", QUOTE_MAX, id);
+    return NULL;
+}
+
+/* Reads the body as one JSON object into *body; answers 400 and returns -1 otherwise. */
+static int body_object(struct roster_req *r, struct roster_jsonr_val *body)
+{
+    struct roster_err err = {0};
+    struct roster_json_span *spans;
+    size_t n;
+    char top;
+    if (roster_json_scan(r->body, r->body_len, r->ctx.arena, &spans, &n, &top, &err) != 0) {
+        roster_resp_error(r, 400, "%s", err.msg);
+        return -1;
+    }
+    if (roster_jsonr_parse(r->body, r->body_len, body) != 0 || body->type != ROSTER_JSONR_OBJECT) {
+        roster_resp_error(r, 400, "body must be a JSON object");
+        return -1;
+    }
+    return 0;
+}
+
+void courier_bulk_create(struct roster_req *r)
+{
+    struct roster_jsonr_val body, msg;
+    if (body_object(r, &body) != 0)
+        return;
+    int got = roster_jsonr_get(&body, "message", &msg);
+    if (got != 1 || msg.type == ROSTER_JSONR_NULL) {
+        roster_resp_error(r, 400, "body needs a \"message\": the message definition to send");
+        return;
+    }
+    if (msg.type != ROSTER_JSONR_OBJECT) {
+        roster_resp_error(r, 400, "message must be an object");
+        return;
+    }
+    struct roster_err err = {0};
+    struct roster_job job;
+    int rc = roster_msgjob_create(&r->ctx, msg.raw, msg.len, &job, &err);
+    if (rc) {
+        send_err(r, rc, &err, NULL);
+        return;
+    }
+    struct roster_jsonw w;
+    roster_resp_json(r, 200, &w);
+    roster_jsonw_obj_begin(&w);
+    roster_jsonw_kstr(&w, "jobId", job.id);
+    roster_jsonw_obj_end(&w);
+}
+
+void courier_bulk_add_users(struct roster_req *r)
+{
+    const char *job_id = path_job(r);
+    if (!job_id)
+        return;
+    struct roster_jsonr_val body, users;
+    if (body_object(r, &body) != 0)
+        return;
+    if (roster_jsonr_get(&body, "users", &users) != 1 || users.type != ROSTER_JSONR_ARRAY) {
+        roster_resp_error(r, 400, "body needs a \"users\" array");
+        return;
+    }
+    struct roster_err err = {0};
+    /* the elements' byte ranges in users.raw (the body was validated by the scan) */
+    size_t cap = 1024, n = 0;
+    struct roster_json_span *spans = roster_arena_alloc(r->ctx.arena, cap * sizeof(*spans));
+    struct roster_jsonr it;
+    struct roster_jsonr_val el;
+    int more = roster_jsonr_open(&it, &users);
+    while (more == 0 && (more = roster_jsonr_next(&it, NULL, &el)) == 1) {
+        if (n == cap) {
+            struct roster_json_span *grown =
+                roster_arena_alloc(r->ctx.arena, 2 * cap * sizeof(*spans));
+            memcpy(grown, spans, n * sizeof(*spans));
+            spans = grown;
+            cap *= 2;
+        }
+        spans[n].start = (size_t)(el.raw - users.raw);
+        spans[n].end = spans[n].start + el.len;
+        spans[n].type = el.raw[0];
+        n++;
+        more = 0;
+    }
+    if (more < 0) {
+        roster_resp_error(r, 400, "users is not a valid JSON array");
+        return;
+    }
+    struct roster_json_span *ok = roster_arena_alloc(r->ctx.arena, (n ? n : 1) * sizeof(*ok));
+    size_t nok = 0, nbad = 0;
+    size_t *bad = roster_arena_alloc(r->ctx.arena, (n ? n : 1) * sizeof(*bad));
+    const char **why = roster_arena_alloc(r->ctx.arena, (n ? n : 1) * sizeof(*why));
+    for (size_t i = 0; i < n; i++) {
+        roster_err_clear(&err);
+        if (roster_msgjob_item_check(users.raw + spans[i].start, spans[i].end - spans[i].start,
+                                     &err) == 0) {
+            ok[nok++] = spans[i];
+            continue;
+        }
+        bad[nbad] = i;
+        why[nbad++] = roster_arena_printf(r->ctx.arena, "users[%zu]: %s", i, err.msg);
+    }
+    int64_t first;
+    roster_err_clear(&err);
+    int rc = roster_msgjob_add(&r->ctx, job_id, users.raw, ok, nok, &first, &err);
+    if (rc == ROSTER_ECONFLICT) {
+        roster_resp_error(r, 400,
+                          "job \"%s\" has already been run; users can only be added before "
+                          "POST /bulk/%s/run",
+                          job_id, job_id);
+        return;
+    }
+    if (rc) {
+        send_err(r, rc, &err, job_id);
+        return;
+    }
+    struct roster_jsonw w;
+    roster_resp_json(r, 200, &w);
+    roster_jsonw_obj_begin(&w);
+    roster_jsonw_kint(&w, "total", (int64_t)nok);
+    roster_jsonw_key(&w, "errors");
+    roster_jsonw_arr_begin(&w);
+    for (size_t k = 0; k < nbad; k++) {
+        const struct roster_json_span *sp = &spans[bad[k]];
+        roster_jsonw_obj_begin(&w);
+        roster_jsonw_key(&w, "user");
+        roster_jsonw_raw(
+            &w, roster_arena_strndup(r->ctx.arena, users.raw + sp->start, sp->end - sp->start));
+        roster_jsonw_kstr(&w, "error", why[k]);
+        roster_jsonw_obj_end(&w);
+    }
+    roster_jsonw_arr_end(&w);
+    roster_jsonw_obj_end(&w);
+}
+
+void courier_bulk_run(struct roster_req *r)
+{
+    const char *job_id = path_job(r);
+    if (!job_id)
+        return;
+    struct roster_err err = {0};
+    bool started;
+    int rc = roster_msgjob_start(&r->ctx, job_id, &started, &err);
+    if (rc) {
+        send_err(r, rc, &err, job_id);
+        return;
+    }
+    /* 202 also when it was run before: a client that retries a run whose answer it lost
+     * must not see an error */
+    roster_resp_empty(r, 202);
+}
+
+static const char *job_status_name(int status)
+{
+    switch (status) {
+    case ROSTER_JOB_CREATED:
+        return "CREATED";
+    case ROSTER_JOB_FINISHED:
+        return "COMPLETED";
+    default:
+        return "PROCESSING";
+    }
+}
+
+void courier_bulk_get(struct roster_req *r)
+{
+    const char *job_id = path_job(r);
+    if (!job_id)
+        return;
+    struct roster_err err = {0};
+    struct roster_job job;
+    const char *definition;
+    int rc = roster_msgjob_get(&r->ctx, job_id, &job, &definition, &err);
+    if (rc) {
+        send_err(r, rc, &err, job_id);
+        return;
+    }
+    struct roster_jsonw w;
+    roster_resp_json(r, 200, &w);
+    roster_jsonw_obj_begin(&w);
+    roster_jsonw_key(&w, "job");
+    roster_jsonw_obj_begin(&w);
+    roster_jsonw_kraw(&w, "definition", definition);
+    roster_jsonw_kint(&w, "enqueued", job.ok);
+    roster_jsonw_kint(&w, "failures", job.failed);
+    roster_jsonw_kint(&w, "received", job.total);
+    roster_jsonw_kstr(&w, "status", job_status_name(job.status));
+    roster_jsonw_obj_end(&w);
+    roster_jsonw_obj_end(&w);
+}
+
+static const char *item_status_name(int status)
+{
+    switch (status) {
+    case ROSTER_MSG_ENQUEUED:
+        return "ENQUEUED";
+    case ROSTER_MSG_ERROR:
+        return "ERROR";
+    default:
+        return "PENDING";
+    }
+}
+
+/* One listed item: the user as ingested, then status, messageId and error (members of the
+ * ingested user with those names are left out: roster's own values replace them). */
+static void write_item(struct roster_jsonw *w, const struct roster_msg_item *it,
+                       struct roster_arena *a)
+{
+    static const char *const own[] = {"status", "messageId", "error"};
+    struct roster_jsonr_val obj, key, val;
+    struct roster_jsonr iter;
+    roster_jsonw_obj_begin(w);
+    if (roster_jsonr_parse(it->item_json, it->item_len, &obj) == 0 &&
+        roster_jsonr_open(&iter, &obj) == 0) {
+        while (roster_jsonr_next(&iter, &key, &val) == 1) {
+            const char *k = NULL;
+            if (roster_jsonr_str(&key, a, &k, NULL) != 0)
+                continue;
+            bool skip = false;
+            for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+                skip = skip || strcmp(k, own[i]) == 0;
+            if (skip)
+                continue;
+            roster_jsonw_key(w, k);
+            roster_jsonw_raw(w, roster_jsonr_compact(&val, a, NULL));
+        }
+    }
+    roster_jsonw_kstr(w, "status", item_status_name(it->status));
+    if (it->message_id)
+        roster_jsonw_kstr(w, "messageId", it->message_id);
+    if (it->error)
+        roster_jsonw_kstr(w, "error", it->error);
+    roster_jsonw_obj_end(w);
+}
+
+void courier_bulk_users(struct roster_req *r)
+{
+    const char *job_id = path_job(r);
+    if (!job_id)
+        return;
+    struct roster_err err = {0};
+    struct roster_job job;
+    /* the job first: a missing or foreign job is 404 whatever the cursor */
+    int rc = roster_msgjob_get(&r->ctx, job_id, &job, NULL, &err);
+    if (rc) {
+        send_err(r, rc, &err, job_id);
+        return;
+    }
+    int64_t from = 0;
+    const char *cursor = roster_req_query(r, "cursor");
+    if (cursor && cursor[0]) {
+        char cjob[ROSTER_ID_LEN + 1];
+        if (courier_cursor_decode(cursor, cjob, &from) != 0) {
+            roster_resp_error(r, 400, "cursor \"%.*s\" is not a cursor of this API", QUOTE_MAX,
+                              cursor);
+            return;
+        }
+        if (strcmp(cjob, job_id) != 0) {
+            roster_resp_error(r, 400, "cursor \"%.*s\" belongs to another job, not \"%s\"",
+                              QUOTE_MAX, cursor, job_id);
+            return;
+        }
+    }
+    struct roster_msg_item *items;
+    size_t n;
+    rc = roster_msgjob_items(&r->ctx, job_id, from, COURIER_USERS_PAGE, &job, &items, &n, &err);
+    if (rc) {
+        send_err(r, rc, &err, job_id);
+        return;
+    }
+    int64_t next = from + (int64_t)n;
+    bool more = next < job.total;
+    struct roster_jsonw w;
+    roster_resp_json(r, 200, &w);
+    roster_jsonw_obj_begin(&w);
+    roster_jsonw_key(&w, "items");
+    roster_jsonw_arr_begin(&w);
+    for (size_t i = 0; i < n; i++)
+        write_item(&w, &items[i], r->ctx.arena);
+    roster_jsonw_arr_end(&w);
+    roster_jsonw_key(&w, "paging");
+    roster_jsonw_obj_begin(&w);
+    if (more) {
+        char next_cursor[COURIER_CURSOR_MAX];
+        courier_cursor_encode(job_id, next, next_cursor);
+        roster_jsonw_kstr(&w, "cursor", next_cursor);
+    } else {
+        roster_jsonw_knull(&w, "cursor");
+    }
+    roster_jsonw_kbool(&w, "more", more);
+    roster_jsonw_obj_end(&w);
+    roster_jsonw_obj_end(&w);
+}

@@ -1,0 +1,71 @@
+/* GET /messages/{message_id}: one message of the caller's outbox in the shape of Courier's
+ * MessageDetails (id, status, enqueued, event, notification, recipient), plus what roster
+ * recorded for it: the merged data and recipient profile ("data", "to"), "template",
+ * "brand", the bulk job that made it ("jobId") and the directory user ("userId").
+ */
+#include <string.h>
+
+#include "dialect/courier/courier.h"
+#include "roster/jsonr.h"
+#include "roster/log.h"
+
+/* A string member of the stored content, or NULL. */
+static const char *content_str(const struct roster_jsonr_val *content, bool ok, const char *key,
+                               struct roster_arena *a)
+{
+    struct roster_jsonr_val v;
+    const char *s = NULL;
+    if (ok && roster_jsonr_get(content, key, &v) == 1 && v.type == ROSTER_JSONR_STRING)
+        roster_jsonr_str(&v, a, &s, NULL);
+    return s;
+}
+
+void courier_message_get(struct roster_req *r)
+{
+    const char *id = r->nparams > 0 ? r->params[0] : "";
+    struct roster_err err = {0};
+    struct roster_message m;
+    int rc = roster_store_message_get(r->ctx.conn, r->ctx.org_id, id, &m, r->ctx.arena, &err);
+    if (rc == ROSTER_ENOTFOUND) {
+        roster_resp_error(r, 404, "message \"%.64s\" not found", id);
+        return;
+    }
+    if (rc) {
+        roster_log(ROSTER_LOG_ERROR, "message read failed", "code=%s detail=\"%s\"",
+                   roster_code_name(rc), err.detail);
+        roster_resp_error(r, roster_http_status(rc), "%s", err.msg);
+        return;
+    }
+    /* content_json is written by roster (core/msgjobs.c, core/scheduler.c): valid JSON */
+    struct roster_jsonr_val content, v;
+    bool ok = m.content_json &&
+              roster_jsonr_parse(m.content_json, strlen(m.content_json), &content) == 0 &&
+              content.type == ROSTER_JSONR_OBJECT;
+    struct roster_arena *a = r->ctx.arena;
+    const char *event = content_str(&content, ok, "event", a);
+    const char *template = content_str(&content, ok, "template", a);
+    const char *brand = content_str(&content, ok, "brand", a);
+    struct roster_jsonw w;
+    roster_resp_json(r, 200, &w);
+    roster_jsonw_obj_begin(&w);
+    roster_jsonw_kstr(&w, "id", m.id);
+    roster_jsonw_kstr(&w, "status", m.status);
+    roster_jsonw_kint(&w, "enqueued", m.created_ms);
+    roster_jsonw_kstr(&w, "event", event ? event : template ? template : m.kind);
+    roster_jsonw_kstr(&w, "notification", template ? template : event ? event : m.kind);
+    roster_jsonw_kstr(&w, "recipient", m.recipient ? m.recipient : "");
+    if (template)
+        roster_jsonw_kstr(&w, "template", template);
+    if (brand)
+        roster_jsonw_kstr(&w, "brand", brand);
+    if (ok && roster_jsonr_get(&content, "data", &v) == 1)
+        roster_jsonw_kraw(&w, "data", roster_jsonr_compact(&v, a, NULL));
+    if (ok && roster_jsonr_get(&content, "to", &v) == 1)
+        roster_jsonw_kraw(&w, "to", roster_jsonr_compact(&v, a, NULL));
+    roster_jsonw_kstr(&w, "kind", m.kind);
+    if (m.source_id)
+        roster_jsonw_kstr(&w, "jobId", m.source_id);
+    if (m.user_id)
+        roster_jsonw_kstr(&w, "userId", m.user_id);
+    roster_jsonw_obj_end(&w);
+}

@@ -1,0 +1,401 @@
+/* PostgreSQL store: the methods message jobs add (include/roster/job.h): a job opened empty
+ * in status ROSTER_JOB_CREATED, items appended in chunks while it stays so, started later;
+ * the item listing with each chunk's input; batch look-ups of recipients; batch outbox
+ * writes.
+ *
+ * DESIGN: a CREATED job (status 3) is never claimed (the claim takes status < 2). An append
+ * bumps the job's total with an UPDATE guarded by status = 3, which locks the job row until
+ * the append commits: a concurrent append waits for it, and job_start (the same row, status
+ * 3 -> 0) either runs before it, and the append then finds no row, or after it. So items of
+ * two appends never interleave and none is added to a started job. The batch methods
+ * send one statement per call (arrays unnested on the server), not one per row: the
+ * applier writes a chunk of 1,000 messages in one round trip.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "roster/store.h"
+#include "roster/util.h"
+#include "store/postgres/pg_int.h"
+
+/* A PostgreSQL array literal of the n strings v[i] (NULL elements allowed), in a. */
+static const char *text_array(struct roster_arena *a, const char *const *v, size_t n)
+{
+    struct roster_buf b;
+    roster_buf_init(&b);
+    roster_buf_addch(&b, '{');
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            roster_buf_addch(&b, ',');
+        if (!v[i]) {
+            roster_buf_addstr(&b, "NULL");
+            continue;
+        }
+        roster_buf_addch(&b, '"');
+        const char *s = v[i];
+        for (const char *p = s;; p++) {
+            if (*p == '"' || *p == '\\' || !*p) {
+                roster_buf_add(&b, s, (size_t)(p - s));
+                if (!*p)
+                    break;
+                roster_buf_addch(&b, '\\');
+                s = p; /* the quote or backslash itself goes with the next run */
+            }
+        }
+        roster_buf_addch(&b, '"');
+    }
+    roster_buf_addch(&b, '}');
+    const char *out = roster_arena_strndup(a, b.data, b.len);
+    roster_buf_release(&b);
+    return out;
+}
+
+/* Which of "missing" and "started" explains that a guarded update touched no row. */
+static int job_not_open(struct pg_conn *c, const char *org_id, const char *job_id,
+                        struct roster_arena *a, struct roster_err *err)
+{
+    struct pg_args p;
+    PGresult *res = NULL;
+    pg_args_init(&p, a);
+    pg_arg_str(&p, org_id);
+    pg_arg_str(&p, job_id);
+    int code = pg_run(c, -1, "SELECT 1 FROM jobs WHERE org_id = $1 AND id = $2", &p, &res, err);
+    if (!code && PQntuples(res) == 1)
+        code = roster_err_set(err, ROSTER_ECONFLICT, "job \"%s\" has already been started",
+                              job_id ? job_id : "");
+    else if (!code)
+        code = roster_err_set(err, ROSTER_ENOTFOUND, "job \"%s\" not found", job_id ? job_id : "");
+    PQclear(res);
+    return code;
+}
+
+int pg_job_open(struct roster_conn *pc, struct roster_job *job, struct roster_err *err)
+{
+    struct pg_conn *c = pg_conn_of(pc);
+    struct roster_arena a;
+    struct pg_args p;
+    PGresult *res = NULL;
+    bool new_id = !job->id[0];
+    int64_t now = roster_now_ms();
+    roster_arena_init(&a, 0);
+    if (new_id)
+        roster_id_new(job->id);
+    pg_args_init(&p, &a);
+    pg_arg_str(&p, job->id);
+    pg_arg_str(&p, job->org_id);
+    pg_arg_int(&p, job->kind);
+    pg_arg_str(&p, job->params_json);
+    pg_arg_int(&p, now);
+    int code = pg_run(c, -1,
+                      "INSERT INTO jobs (id, org_id, kind, status, total, params_json, created_ms,"
+                      " updated_ms) VALUES ($1, $2, $3, 3, 0, $4, $5, $5)",
+                      &p, &res, err);
+    if (code) {
+        const char *state = pg_sqlstate(res);
+        if (!strcmp(state, "23503"))
+            code =
+                roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found", job->org_id);
+        else if (!strcmp(state, "23505"))
+            code = roster_err_set(err, ROSTER_ECONFLICT, "job \"%s\" already exists", job->id);
+        if (new_id)
+            job->id[0] = '\0';
+    } else {
+        job->status = ROSTER_JOB_CREATED;
+        job->total = job->done = job->ok = job->failed = 0;
+        job->created_ms = job->updated_ms = now;
+    }
+    PQclear(res);
+    roster_arena_release(&a);
+    return code;
+}
+
+int pg_job_append(struct roster_conn *pc, const char *org_id, const char *job_id,
+                  const char *const *items_json, const int64_t *counts, size_t nchunks,
+                  int64_t *first_idx, struct roster_err *err)
+{
+    struct pg_conn *c = pg_conn_of(pc);
+    struct roster_arena a;
+    struct pg_args p;
+    PGresult *res = NULL;
+    int64_t total = 0;
+    bool in_tx = false;
+    int code = 0;
+    roster_arena_init(&a, 0);
+    *first_idx = 0;
+    for (size_t i = 0; i < nchunks; i++) {
+        if (!items_json[i] || counts[i] <= 0) {
+            code = roster_err_set(err, ROSTER_EINVAL, "chunk %zu to append is malformed", i);
+            goto done;
+        }
+        total += counts[i];
+    }
+    code = pg_tx_start(c, true, err);
+    if (code)
+        goto done;
+    in_tx = true;
+    pg_args_init(&p, &a);
+    pg_arg_str(&p, job_id);
+    pg_arg_str(&p, org_id);
+    pg_arg_int(&p, total);
+    pg_arg_int(&p, roster_now_ms());
+    code = pg_run(c, PG_JOB_APPEND,
+                  "UPDATE jobs SET total = total + $3::bigint, updated_ms = $4::bigint"
+                  " WHERE id = $1 AND org_id = $2 AND status = 3 RETURNING total - $3::bigint",
+                  &p, &res, err);
+    if (code)
+        goto done;
+    if (PQntuples(res) != 1) {
+        code = job_not_open(c, org_id, job_id, &a, err);
+        goto done;
+    }
+    int64_t first = pg_col_int(res, 0, 0);
+    PQclear(res);
+    res = NULL;
+    if (nchunks > 0) {
+        pg_args_init(&p, &a);
+        pg_arg_str(&p, job_id);
+        code = pg_run(c, PG_CHUNK_NEXT_NO,
+                      "SELECT coalesce(max(chunk_no) + 1, 0) FROM chunks WHERE job_id = $1", &p,
+                      &res, err);
+        if (code)
+            goto done;
+        int64_t chunk_no = pg_col_int(res, 0, 0);
+        int64_t idx = first;
+        for (size_t i = 0; i < nchunks; i++, chunk_no++) {
+            PQclear(res);
+            res = NULL;
+            pg_args_init(&p, &a);
+            pg_arg_str(&p, job_id);
+            pg_arg_int(&p, chunk_no);
+            pg_arg_int(&p, idx);
+            pg_arg_int(&p, counts[i]);
+            pg_arg_str(&p, items_json[i]);
+            /* the same text as job_create's: one prepared statement for both */
+            code = pg_run(c, PG_CHUNK_INSERT,
+                          "INSERT INTO chunks (job_id, chunk_no, first_idx, count, items_json)"
+                          " VALUES ($1, $2, $3, $4, $5)",
+                          &p, &res, err);
+            if (code)
+                goto done;
+            idx += counts[i];
+        }
+    }
+    in_tx = false;
+    code = pg_tx_end(c, true, true, err);
+    if (code == 0)
+        *first_idx = first;
+done:
+    if (in_tx)
+        pg_tx_end(c, true, false, NULL);
+    PQclear(res);
+    roster_arena_release(&a);
+    return code;
+}
+
+int pg_job_start(struct roster_conn *pc, const char *org_id, const char *job_id, int64_t now_ms,
+                 struct roster_err *err)
+{
+    struct pg_conn *c = pg_conn_of(pc);
+    struct roster_arena a;
+    struct pg_args p;
+    PGresult *res = NULL;
+    roster_arena_init(&a, 0);
+    pg_args_init(&p, &a);
+    pg_arg_str(&p, org_id);
+    pg_arg_str(&p, job_id);
+    pg_arg_int(&p, now_ms);
+    int code = pg_tx_start(c, false, err);
+    if (code)
+        goto done;
+    code = pg_run(c, -1,
+                  "UPDATE jobs SET status = CASE WHEN total = 0 THEN 2 ELSE 0 END,"
+                  " updated_ms = $3 WHERE org_id = $1 AND id = $2 AND status = 3",
+                  &p, &res, err);
+    if (!code && strcmp(PQcmdTuples(res), "0") == 0)
+        code = job_not_open(c, org_id, job_id, &a, err);
+    int end = pg_tx_end(c, false, code == 0, err);
+    if (!code)
+        code = end;
+done:
+    PQclear(res);
+    roster_arena_release(&a);
+    return code;
+}
+
+int pg_job_chunks(struct roster_conn *pc, const char *org_id, const char *job_id, int64_t from,
+                  int64_t to, struct roster_arena *a, struct roster_chunk_page **out, size_t *n,
+                  struct roster_err *err)
+{
+    struct pg_conn *c = pg_conn_of(pc);
+    struct pg_args p;
+    PGresult *res = NULL;
+    *out = NULL;
+    *n = 0;
+    if (from < 0)
+        from = 0;
+    pg_args_init(&p, a);
+    pg_arg_str(&p, org_id);
+    pg_arg_str(&p, job_id);
+    int code = pg_run(c, -1, "SELECT 1 FROM jobs WHERE org_id = $1 AND id = $2", &p, &res, err);
+    if (code)
+        goto done;
+    if (PQntuples(res) != 1) {
+        code = roster_err_set(err, ROSTER_ENOTFOUND, "job \"%s\" not found", job_id ? job_id : "");
+        goto done;
+    }
+    PQclear(res);
+    res = NULL;
+    if (to <= from)
+        goto done;
+    pg_args_init(&p, a);
+    pg_arg_str(&p, job_id);
+    pg_arg_int(&p, from);
+    pg_arg_int(&p, to);
+    code = pg_run(c, -1,
+                  "SELECT first_idx, count, items_json, results_json, done_ms FROM chunks"
+                  " WHERE job_id = $1 AND first_idx < $3 AND first_idx + count > $2"
+                  " ORDER BY first_idx, chunk_no",
+                  &p, &res, err);
+    if (code)
+        goto done;
+    int rows = PQntuples(res);
+    struct roster_chunk_page *v = roster_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof(*v));
+    for (int i = 0; i < rows; i++) {
+        v[i].first_idx = pg_col_int(res, i, 0);
+        v[i].count = pg_col_int(res, i, 1);
+        v[i].items_json = pg_col_str(res, i, 2, a);
+        v[i].results_json = pg_col_str(res, i, 3, a);
+        v[i].done_ms = pg_col_int(res, i, 4);
+    }
+    *out = v;
+    *n = (size_t)rows;
+done:
+    PQclear(res);
+    return code;
+}
+
+int pg_user_resolve(struct roster_conn *pc, const char *org_id, const char *const *keys, size_t n,
+                    struct roster_arena *a, struct roster_user *out, struct roster_err *err)
+{
+    struct pg_conn *c = pg_conn_of(pc);
+    struct pg_args p;
+    PGresult *res = NULL;
+    for (size_t i = 0; i < n; i++)
+        memset(&out[i], 0, sizeof(out[i]));
+    if (n == 0)
+        return 0;
+    pg_args_init(&p, a);
+    pg_arg_str(&p, org_id);
+    pg_arg_str(&p, text_array(a, keys, n));
+    /* one look-up per key, by id first, then by username (lower(): users_org_username) */
+    int code = pg_run(c, PG_USER_RESOLVE,
+                      "WITH o AS (SELECT num_id FROM orgs WHERE id = $1)"
+                      " SELECT k.i, u.id, u.username, u.email, u.first_name, u.last_name,"
+                      " u.phones FROM unnest($2::text[]) WITH ORDINALITY AS k(key, i)"
+                      " CROSS JOIN LATERAL ("
+                      "(SELECT 0 AS pri, id, username, email, first_name, last_name, phones"
+                      " FROM users WHERE org_num = (SELECT num_id FROM o) AND id = k.key)"
+                      " UNION ALL"
+                      " (SELECT 1, id, username, email, first_name, last_name, phones"
+                      " FROM users WHERE org_num = (SELECT num_id FROM o)"
+                      " AND lower(username) = lower(k.key))"
+                      " ORDER BY pri LIMIT 1) AS u"
+                      " WHERE k.key <> ''",
+                      &p, &res, err);
+    if (code)
+        goto done;
+    int rows = PQntuples(res);
+    for (int r = 0; r < rows; r++) {
+        int64_t i = pg_col_int(res, r, 0) - 1;
+        if (i < 0 || (size_t)i >= n)
+            continue;
+        struct roster_user *u = &out[i];
+        pg_col_id(res, r, 1, u->id);
+        snprintf(u->org_id, sizeof(u->org_id), "%s", org_id);
+        u->f[RU_USERNAME] = pg_col_str(res, r, 2, a);
+        u->f[RU_EMAIL] = pg_col_str(res, r, 3, a);
+        u->f[RU_FIRST_NAME] = pg_col_str(res, r, 4, a);
+        u->f[RU_LAST_NAME] = pg_col_str(res, r, 5, a);
+        u->f[RU_PHONES] = pg_col_str(res, r, 6, a);
+    }
+done:
+    PQclear(res);
+    return code;
+}
+
+int pg_message_create_many(struct roster_conn *pc, struct roster_message *m, size_t n,
+                           struct roster_err *err)
+{
+    struct pg_conn *c = pg_conn_of(pc);
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!m[i].kind || !m[i].kind[0])
+            return roster_err_set(err, ROSTER_EINVAL, "message kind is missing");
+        if (strcmp(m[i].org_id, m[0].org_id) != 0)
+            return roster_err_set(err, ROSTER_EINVAL, "messages of one call need one organization");
+    }
+    struct roster_arena a;
+    struct pg_args p;
+    PGresult *res = NULL;
+    roster_arena_init(&a, 0);
+    const char **col = roster_arena_alloc(&a, n * sizeof(*col));
+    bool *new_id = roster_arena_zalloc(&a, n * sizeof(*new_id));
+    pg_args_init(&p, &a);
+    pg_arg_str(&p, m[0].org_id);
+    int64_t now = roster_now_ms();
+    pg_arg_int(&p, now);
+    for (int k = 0; k < 7; k++) {
+        for (size_t i = 0; i < n; i++) {
+            if (k == 0 && !m[i].id[0]) {
+                roster_message_id_new(m[i].id);
+                new_id[i] = true;
+            }
+            const char *const v[7] = {m[i].id,
+                                      m[i].kind,
+                                      m[i].source_id,
+                                      m[i].user_id,
+                                      m[i].recipient,
+                                      m[i].content_json,
+                                      m[i].status ? m[i].status : "ENQUEUED"};
+            col[i] = v[k];
+        }
+        pg_arg_str(&p, text_array(&a, col, n));
+    }
+    int code = pg_tx_start(c, false, err);
+    if (code)
+        goto done;
+    code = pg_run(c, PG_MSG_INSERT_MANY,
+                  "INSERT INTO messages (id, org_num, kind, source_id, user_id, recipient,"
+                  " content_json, status, created_ms)"
+                  " SELECT v.id, o.num_id, v.kind, v.source_id, v.user_id, v.recipient,"
+                  " v.content_json, v.status, $2::bigint FROM orgs o,"
+                  " unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[],"
+                  " $8::text[], $9::text[])"
+                  " AS v(id, kind, source_id, user_id, recipient, content_json, status)"
+                  " WHERE o.id = $1",
+                  &p, &res, err);
+    if (code) {
+        const char *state = pg_sqlstate(res);
+        if (!strcmp(state, "23505"))
+            code = roster_err_set(err, ROSTER_ECONFLICT, "a message id already exists");
+    } else if (strtoll(PQcmdTuples(res), NULL, 10) != (long long)n) {
+        code = roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found", m[0].org_id);
+    }
+    int end = pg_tx_end(c, false, code == 0, err);
+    if (!code)
+        code = end;
+done:
+    for (size_t i = 0; i < n; i++) {
+        if (code && new_id[i])
+            m[i].id[0] = '\0';
+        if (!code) {
+            m[i].status = m[i].status ? m[i].status : "ENQUEUED";
+            m[i].created_ms = now;
+        }
+    }
+    PQclear(res);
+    roster_arena_release(&a);
+    return code;
+}

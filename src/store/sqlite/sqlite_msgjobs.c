@@ -1,0 +1,471 @@
+/* SQLite store: the methods message jobs add (include/roster/job.h): a job opened empty in
+ * status ROSTER_JOB_CREATED, items appended in chunks while it stays so, started later;
+ * the item listing with each chunk's input; batch look-ups of recipients; batch outbox
+ * writes.
+ *
+ * DESIGN: a message job's definition and input live in the intake file like every job's
+ * (sqlite_jobs.c). While it takes items it also has a row in intake.job_holds, and it is
+ * not in the open-job list, so no claim sees it (and a restart does not load it). An append
+ * (chunks after the job's last one, its total and chunk count bumped) and the start (the
+ * hold deleted, the job added to the open list) are transactions on the intake file: its
+ * write lock serialises them, so items of two appends never interleave and none is added
+ * once the start has committed. Like job_create, these three commit on their own (the
+ * intake file is not part of a caller's transaction on the main file).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "roster/store.h"
+#include "roster/util.h"
+#include "store/sqlite/sqlite_int.h"
+
+/* Runs a one-off statement on the intake handle: the intake statements of message jobs
+ * run once per request, not per item. */
+static int intake_prepare(struct sq_conn *c, const char *sql, sqlite3_stmt **s,
+                          struct roster_err *err)
+{
+    if (sqlite3_prepare_v2(c->idb, sql, -1, s, NULL) == SQLITE_OK)
+        return 0;
+    *s = NULL;
+    return sq_fail_on(c->idb, sqlite3_errcode(c->idb), err);
+}
+
+static void intake_rollback(struct sq_conn *c)
+{
+    if (!sqlite3_get_autocommit(c->idb))
+        sq_exec_cached(c, SQ_IROLLBACK, NULL);
+}
+
+/* Inside an intake transaction: job_id of org_id as it stands (seq, total, nchunks, held).
+ * ROSTER_ENOTFOUND for a missing or foreign job. */
+struct intake_job {
+    int64_t seq, total, nchunks;
+    bool held;
+};
+
+static int intake_job_read(struct sq_conn *c, const char *org_id, const char *job_id,
+                           struct intake_job *out, struct roster_err *err)
+{
+    sqlite3_stmt *s;
+    int code = intake_prepare(c,
+                              "SELECT seq, total, nchunks, EXISTS (SELECT 1 FROM job_holds AS h"
+                              " WHERE h.job_id = j.id) FROM job_inputs AS j"
+                              " WHERE org_id = ?1 AND id = ?2",
+                              &s, err);
+    if (code)
+        return code;
+    sq_bind_str(s, 1, org_id);
+    sq_bind_str(s, 2, job_id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        out->seq = sqlite3_column_int64(s, 0);
+        out->total = sqlite3_column_int64(s, 1);
+        out->nchunks = sqlite3_column_int64(s, 2);
+        out->held = sqlite3_column_int(s, 3) != 0;
+    } else if (rc == SQLITE_DONE) {
+        code = roster_err_set(err, ROSTER_ENOTFOUND, "job \"%s\" not found", job_id ? job_id : "");
+    } else {
+        code = sq_fail_on(c->idb, rc, err);
+    }
+    sqlite3_finalize(s);
+    return code;
+}
+
+/* Runs sql (one parameter: job_id) on the intake handle, inside the caller's intake
+ * transaction. */
+static int intake_exec_job(struct sq_conn *c, const char *sql, const char *job_id,
+                           struct roster_err *err)
+{
+    sqlite3_stmt *s;
+    int code = intake_prepare(c, sql, &s, err);
+    if (code)
+        return code;
+    sq_bind_str(s, 1, job_id);
+    int rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? 0 : sq_fail_on(c->idb, rc, err);
+}
+
+int sq_job_open(struct roster_conn *pc, struct roster_job *job, struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    bool new_id = !job->id[0];
+    int64_t now = roster_now_ms(), org_num;
+    int code = sq_org_num(c, job->org_id, &org_num, err);
+    if (code == ROSTER_ENOTFOUND)
+        return roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found", job->org_id);
+    if (code)
+        return code;
+    if (new_id)
+        roster_id_new(job->id);
+    code = sq_exec_cached(c, SQ_IBEGIN, err);
+    if (code)
+        goto fail;
+    sqlite3_stmt *s = sq_stmt(c, SQ_JOB_INSERT, err);
+    if (!s) {
+        code = err ? err->code : ROSTER_EIO;
+        goto fail;
+    }
+    sq_bind_str(s, 1, job->id);
+    sq_bind_str(s, 2, job->org_id);
+    sqlite3_bind_int(s, 3, job->kind);
+    sqlite3_bind_int64(s, 4, 0);
+    sqlite3_bind_int64(s, 5, 0);
+    sq_bind_str(s, 6, job->params_json);
+    sqlite3_bind_int64(s, 7, now);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        code = (rc & 0xff) == SQLITE_CONSTRAINT
+                   ? roster_err_set(err, ROSTER_ECONFLICT, "job \"%s\" already exists", job->id)
+                   : sq_fail_on(c->idb, rc, err);
+        goto fail;
+    }
+    code = intake_exec_job(c, "INSERT INTO job_holds (job_id) VALUES (?1)", job->id, err);
+    if (!code)
+        code = sq_exec_cached(c, SQ_ICOMMIT, err);
+    if (code)
+        goto fail;
+    job->status = ROSTER_JOB_CREATED;
+    job->total = job->done = job->ok = job->failed = 0;
+    job->created_ms = job->updated_ms = now;
+    return 0;
+fail:
+    intake_rollback(c);
+    if (new_id)
+        job->id[0] = '\0';
+    return code;
+}
+
+int sq_job_append(struct roster_conn *pc, const char *org_id, const char *job_id,
+                  const char *const *items_json, const int64_t *counts, size_t nchunks,
+                  int64_t *first_idx, struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    int64_t total = 0;
+    for (size_t i = 0; i < nchunks; i++) {
+        if (!items_json[i] || counts[i] <= 0)
+            return roster_err_set(err, ROSTER_EINVAL, "chunk %zu to append is malformed", i);
+        total += counts[i];
+    }
+    *first_idx = 0;
+    /* the intake's write lock serialises this with other appends and with job_start */
+    int code = sq_exec_cached(c, SQ_IBEGIN, err);
+    if (code)
+        return code;
+    struct intake_job j;
+    code = intake_job_read(c, org_id, job_id, &j, err);
+    if (!code && !j.held)
+        code = roster_err_set(err, ROSTER_ECONFLICT, "job \"%s\" has already been started", job_id);
+    if (code || nchunks == 0)
+        goto done;
+    sqlite3_stmt *s = sq_stmt(c, SQ_CHUNK_INPUT_INSERT, err);
+    if (!s) {
+        code = err ? err->code : ROSTER_EIO;
+        goto done;
+    }
+    int64_t idx = j.total;
+    for (size_t i = 0; i < nchunks; i++) {
+        sq_bind_str(s, 1, job_id);
+        sqlite3_bind_int64(s, 2, j.nchunks + (int64_t)i);
+        sqlite3_bind_int64(s, 3, idx);
+        sqlite3_bind_int64(s, 4, counts[i]);
+        sq_bind_str(s, 5, items_json[i]);
+        int rc = sqlite3_step(s);
+        sqlite3_reset(s);
+        if (rc != SQLITE_DONE) {
+            code = sq_fail_on(c->idb, rc, err);
+            goto done;
+        }
+        idx += counts[i];
+    }
+    sqlite3_stmt *u;
+    code = intake_prepare(c,
+                          "UPDATE job_inputs SET total = total + ?2, nchunks = nchunks + ?3"
+                          " WHERE id = ?1",
+                          &u, err);
+    if (code)
+        goto done;
+    sq_bind_str(u, 1, job_id);
+    sqlite3_bind_int64(u, 2, total);
+    sqlite3_bind_int64(u, 3, (int64_t)nchunks);
+    int rc = sqlite3_step(u);
+    sqlite3_finalize(u);
+    if (rc != SQLITE_DONE)
+        code = sq_fail_on(c->idb, rc, err);
+done:
+    if (!code)
+        code = sq_exec_cached(c, SQ_ICOMMIT, err);
+    if (code)
+        intake_rollback(c);
+    else
+        *first_idx = j.total;
+    return code;
+}
+
+int sq_job_start(struct roster_conn *pc, const char *org_id, const char *job_id, int64_t now_ms,
+                 struct roster_err *err)
+{
+    (void)now_ms; /* the start time is not kept: a job's progress row comes with a chunk */
+    struct sq_conn *c = sq_conn_of(pc);
+    /* room in the open-job list before the start commits: adding cannot fail after it */
+    if (c->store && sq_open_jobs_reserve(c->store, 1) != 0)
+        return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
+    int code = sq_exec_cached(c, SQ_IBEGIN, err);
+    if (code)
+        return code;
+    struct intake_job j;
+    code = intake_job_read(c, org_id, job_id, &j, err);
+    if (!code && !j.held)
+        code = roster_err_set(err, ROSTER_ECONFLICT, "job \"%s\" has already been started", job_id);
+    if (!code)
+        code = intake_exec_job(c, "DELETE FROM job_holds WHERE job_id = ?1", job_id, err);
+    if (!code)
+        code = sq_exec_cached(c, SQ_ICOMMIT, err);
+    if (code) {
+        intake_rollback(c);
+        return code;
+    }
+    /* now claimable (a job without items is finished at once) */
+    if (c->store && j.nchunks > 0)
+        (void)sq_open_job_add(c->store, j.seq, job_id);
+    return 0;
+}
+
+int sq_job_chunks(struct roster_conn *pc, const char *org_id, const char *job_id, int64_t from,
+                  int64_t to, struct roster_arena *a, struct roster_chunk_page **out, size_t *n,
+                  struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    sqlite3_stmt *s = NULL;
+    int rc, code = 0;
+    *out = NULL;
+    *n = 0;
+    if (from < 0)
+        from = 0;
+    code = intake_prepare(c, "SELECT 1 FROM job_inputs WHERE org_id = ?1 AND id = ?2", &s, err);
+    if (code)
+        return code;
+    sq_bind_str(s, 1, org_id);
+    sq_bind_str(s, 2, job_id);
+    rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    if (rc == SQLITE_DONE)
+        return roster_err_set(err, ROSTER_ENOTFOUND, "job \"%s\" not found", job_id ? job_id : "");
+    if (rc != SQLITE_ROW)
+        return sq_fail_on(c->idb, rc, err);
+    if (to <= from)
+        return 0;
+    /* the chunks and their input from the intake file (as job_results: start at the chunk
+     * holding `from`, so that chunk_inputs_idx serves the range), their results from the
+     * main file */
+    code = intake_prepare(c,
+                          "SELECT chunk_no, first_idx, count, items_json FROM chunk_inputs"
+                          " WHERE job_id = ?1 AND first_idx < ?3 AND first_idx + count > ?2"
+                          " AND first_idx >= coalesce((SELECT max(first_idx) FROM chunk_inputs"
+                          " WHERE job_id = ?1 AND first_idx <= ?2), 0)"
+                          " ORDER BY first_idx, chunk_no",
+                          &s, err);
+    if (code)
+        return code;
+    sq_bind_str(s, 1, job_id);
+    sqlite3_bind_int64(s, 2, from);
+    sqlite3_bind_int64(s, 3, to);
+    size_t cap = 4, len = 0;
+    struct roster_chunk_page *v = roster_arena_zalloc(a, cap * sizeof(*v));
+    int64_t *nos = roster_arena_alloc(a, cap * sizeof(*nos));
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (len == cap) {
+            struct roster_chunk_page *nv = roster_arena_zalloc(a, 2 * cap * sizeof(*v));
+            int64_t *nn = roster_arena_alloc(a, 2 * cap * sizeof(*nos));
+            memcpy(nv, v, len * sizeof(*v));
+            memcpy(nn, nos, len * sizeof(*nos));
+            v = nv;
+            nos = nn;
+            cap *= 2;
+        }
+        nos[len] = sqlite3_column_int64(s, 0);
+        v[len].first_idx = sqlite3_column_int64(s, 1);
+        v[len].count = sqlite3_column_int64(s, 2);
+        v[len].items_json = sq_col_str(s, 3, a);
+        len++;
+    }
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE)
+        return sq_fail_on(c->idb, rc, err);
+    if (len == 0)
+        return 0;
+    code = sq_prepare(c,
+                      "SELECT results_json, done_ms FROM chunk_results"
+                      " WHERE job_id = ?1 AND chunk_no = ?2",
+                      &s, err);
+    if (code)
+        return code;
+    for (size_t i = 0; i < len && !code; i++) {
+        sq_bind_str(s, 1, job_id);
+        sqlite3_bind_int64(s, 2, nos[i]);
+        rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW) {
+            v[i].results_json = sq_col_str(s, 0, a);
+            v[i].done_ms = sqlite3_column_int64(s, 1);
+        } else if (rc != SQLITE_DONE) {
+            code = sq_fail(c, rc, err);
+        }
+        sqlite3_reset(s);
+    }
+    sqlite3_finalize(s);
+    if (code)
+        return code;
+    *out = v;
+    *n = len;
+    return 0;
+}
+
+/* Runs one of the resolve statements for key; 1 found (out filled), 0 not, or -code. */
+static int resolve_one(struct sq_conn *c, int stmt, int64_t org_num, const char *org_id,
+                       const char *key, struct roster_arena *a, struct roster_user *out,
+                       struct roster_err *err)
+{
+    sqlite3_stmt *s = sq_stmt(c, stmt, err);
+    if (!s)
+        return -(err ? err->code : ROSTER_EIO);
+    sqlite3_bind_int64(s, 1, org_num);
+    sq_bind_str(s, 2, key);
+    int rc = sqlite3_step(s);
+    int found = 0;
+    if (rc == SQLITE_ROW) {
+        memset(out, 0, sizeof(*out));
+        sq_col_id(s, 0, out->id);
+        snprintf(out->org_id, sizeof(out->org_id), "%s", org_id);
+        out->f[RU_USERNAME] = sq_col_str(s, 1, a);
+        out->f[RU_EMAIL] = sq_col_str(s, 2, a);
+        out->f[RU_FIRST_NAME] = sq_col_str(s, 3, a);
+        out->f[RU_LAST_NAME] = sq_col_str(s, 4, a);
+        out->f[RU_PHONES] = sq_col_str(s, 5, a);
+        found = 1;
+    } else if (rc != SQLITE_DONE) {
+        found = -sq_fail(c, rc, err);
+    }
+    sqlite3_reset(s);
+    return found;
+}
+
+int sq_user_resolve(struct roster_conn *pc, const char *org_id, const char *const *keys, size_t n,
+                    struct roster_arena *a, struct roster_user *out, struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    for (size_t i = 0; i < n; i++)
+        memset(&out[i], 0, sizeof(out[i]));
+    int64_t org_num;
+    int code = sq_org_num(c, org_id, &org_num, err);
+    if (code == ROSTER_ENOTFOUND)
+        return 0; /* no organisation: nobody matches */
+    if (code)
+        return code;
+    for (size_t i = 0; i < n; i++) {
+        if (!keys[i] || !keys[i][0])
+            continue;
+        int found = 0;
+        if (roster_id_valid(keys[i]))
+            found = resolve_one(c, SQ_USER_RESOLVE_ID, org_num, org_id, keys[i], a, &out[i], err);
+        if (found == 0)
+            found = resolve_one(c, SQ_USER_RESOLVE_NAME, org_num, org_id, keys[i], a, &out[i], err);
+        if (found < 0)
+            return -found;
+    }
+    return 0;
+}
+
+/* Binds message m as the row starting at parameter base of an outbox insert. */
+static void bind_message(sqlite3_stmt *s, int base, const struct roster_message *m, int64_t org_num,
+                         int64_t now)
+{
+    sqlite3_bind_text(s, base, m->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, base + 1, org_num);
+    sq_bind_str(s, base + 2, m->kind);
+    sq_bind_str(s, base + 3, m->source_id);
+    sq_bind_str(s, base + 4, m->user_id);
+    sq_bind_str(s, base + 5, m->recipient);
+    sq_bind_str(s, base + 6, m->content_json);
+    sq_bind_str(s, base + 7, m->status ? m->status : "ENQUEUED");
+    sqlite3_bind_int64(s, base + 8, now);
+}
+
+/* Runs s (bound) and maps a failure of an outbox insert. */
+static int step_insert(struct sq_conn *c, sqlite3_stmt *s, const char *org_id,
+                       struct roster_err *err)
+{
+    int rc = sqlite3_step(s);
+    int code = 0;
+    if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+        code = roster_err_set(err, ROSTER_ECONFLICT, "a message id already exists");
+    else if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+        code = roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found", org_id);
+    else if (rc != SQLITE_DONE)
+        code = sq_fail(c, rc, err);
+    sqlite3_reset(s);
+    return code;
+}
+
+int sq_message_create_many(struct roster_conn *pc, struct roster_message *m, size_t n,
+                           struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!m[i].kind || !m[i].kind[0])
+            return roster_err_set(err, ROSTER_EINVAL, "message kind is missing");
+        if (strcmp(m[i].org_id, m[0].org_id) != 0)
+            return roster_err_set(err, ROSTER_EINVAL, "messages of one call need one organization");
+    }
+    int64_t org_num;
+    int code = sq_org_num(c, m[0].org_id, &org_num, err);
+    if (code == ROSTER_ENOTFOUND)
+        return roster_err_set(err, code, "organization \"%s\" not found", m[0].org_id);
+    if (code)
+        return code;
+    bool *made = calloc(n, sizeof(*made)); /* ids made up here, taken back on failure */
+    if (!made)
+        return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        made[i] = m[i].id[0] == '\0';
+        if (made[i])
+            roster_message_id_new(m[i].id);
+    }
+    int64_t now = roster_now_ms();
+    code = sq_tx_start(c, err);
+    /* SQ_MSG_ROWS rows per statement run instead of one (measured with bench/courier_bulk:
+     * the job applier's CPU for 100,000 messages went from 0.62 s to 0.50 s) */
+    size_t i = 0;
+    sqlite3_stmt *s = code ? NULL : sq_stmt(c, SQ_MSG_INSERT_MANY, err);
+    if (!code && !s)
+        code = err ? err->code : ROSTER_EIO;
+    for (; !code && i + SQ_MSG_ROWS <= n; i += SQ_MSG_ROWS) {
+        for (int r = 0; r < SQ_MSG_ROWS; r++)
+            bind_message(s, 1 + 9 * r, &m[i + (size_t)r], org_num, now);
+        code = step_insert(c, s, m[0].org_id, err);
+    }
+    s = code ? NULL : sq_stmt(c, SQ_MSG_INSERT, err);
+    if (!code && !s)
+        code = err ? err->code : ROSTER_EIO;
+    for (; !code && i < n; i++) {
+        bind_message(s, 1, &m[i], org_num, now);
+        code = step_insert(c, s, m[0].org_id, err);
+    }
+    if (code == 0)
+        code = sq_tx_end(c, true, err);
+    else
+        sq_tx_end(c, false, NULL); /* drops the ones already written */
+    for (i = 0; i < n; i++) {
+        if (code && made[i])
+            m[i].id[0] = '\0';
+        if (!code) {
+            m[i].status = m[i].status ? m[i].status : "ENQUEUED";
+            m[i].created_ms = now;
+        }
+    }
+    free(made);
+    return code;
+}
