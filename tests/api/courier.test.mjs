@@ -305,6 +305,24 @@ test('bad requests answer 400 with Courier\'s error body, bad keys 401', async (
     assert.equal(res.status, 401);
 });
 
+test('one add of 2,345 users is stored in order across chunks and runs completely', async () => {
+    const { jobId } = await client.bulk.createJob({ message: { event: 'big' } });
+    const users = Array.from({ length: 2345 }, (_, i) => ({ recipient: `big-${i}`, to: { email: `big${i}@example.com` } }));
+    assert.deepEqual(await client.bulk.addUsers(jobId, { users }), { total: 2345, errors: [] });
+    await client.bulk.runJob(jobId);
+    const job = await waitCompleted(client, jobId);
+    assert.equal(job.enqueued, 2345);
+    const items = await allUsers(client, jobId);
+    assert.deepEqual(items.map((x) => x.recipient), users.map((u) => u.recipient));
+    assert.ok(items.every((x) => x.status === 'ENQUEUED'));
+    assert.equal(new Set(items.map((x) => x.messageId)).size, 2345);
+    for (const i of [0, 999, 1000, 2344]) {
+        const m = await client.messages.retrieve(items[i].messageId);
+        assert.equal(m.recipient, `big-${i}`);
+        assert.equal(m.to.email, `big${i}@example.com`);
+    }
+});
+
 test('legacy definitions with a nested message are stored as given and run', async () => {
     const message = {
         brand: 'b1', data: { b: 2 },
