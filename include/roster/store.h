@@ -40,6 +40,19 @@
 struct roster_store;
 struct roster_conn;
 
+/* How user_list_render turns a user into text: one dialect's encoding of a user. Must be a
+ * static object: a store may key text it keeps by its address. */
+struct roster_user_render {
+    /* (1ull << RU_x) for each field render reads. The user render gets carries only these
+     * fields (the others are NULL), besides id, num_id, org_id and state; created_ms,
+     * modified_ms and version are 0. */
+    uint64_t fields;
+    /* Appends the text of u to out (a arena for scratch). The text must depend on nothing
+     * but what u carries: a store may hand it out again for as long as the user's row is
+     * unchanged. */
+    void (*render)(const struct roster_user *u, struct roster_buf *out, struct roster_arena *a);
+};
+
 struct roster_store_methods {
     int version; /* ROSTER_STORE_VERSION this table was written for */
     const char *name;
@@ -283,6 +296,18 @@ struct roster_store_methods {
      * of them is stored and the caller's transaction is still usable. */
     int (*message_create_many)(struct roster_conn *c, struct roster_message *m, size_t n,
                                struct roster_err *err);
+    /* --- rendered user lists --- appended in version 1 */
+    /* The page user_list(org_id, q) would return, each user turned into text by rd->render
+     * and appended to out, with sep (may be NULL) between two users; *n = users rendered,
+     * *total as user_list. q must list in id order: no sorts, no search (else
+     * ROSTER_EINVAL). Same snapshot and organisation rules as user_list. A store may keep
+     * rendered text and append it again instead of rendering (the SQLite store does, never
+     * stale: sqlite_listcache.c); a backend may also use
+     * roster_store_user_list_render_generic (user_list, then render each user). */
+    int (*user_list_render)(struct roster_conn *c, const char *org_id, const struct roster_query *q,
+                            const struct roster_user_render *rd, const char *sep,
+                            struct roster_buf *out, struct roster_arena *a, size_t *n,
+                            int64_t *total, struct roster_err *err);
 };
 
 struct roster_store {
@@ -539,6 +564,19 @@ ROSTER_STORE_WRAP(roster_store_message_create_many, message_create_many,
                   (struct roster_conn * c, struct roster_message *m, size_t n,
                    struct roster_err *err),
                   (c, m, n, err))
+ROSTER_STORE_WRAP(roster_store_user_list_render, user_list_render,
+                  (struct roster_conn * c, const char *org_id, const struct roster_query *q,
+                   const struct roster_user_render *rd, const char *sep, struct roster_buf *out,
+                   struct roster_arena *a, size_t *n, int64_t *total, struct roster_err *err),
+                  (c, org_id, q, rd, sep, out, a, n, total, err))
+
+/* user_list_render through user_list: lists the page, then renders each user (src/store/
+ * store.c). For backends that keep no rendered text. */
+int roster_store_user_list_render_generic(struct roster_conn *c, const char *org_id,
+                                          const struct roster_query *q,
+                                          const struct roster_user_render *rd, const char *sep,
+                                          struct roster_buf *out, struct roster_arena *a, size_t *n,
+                                          int64_t *total, struct roster_err *err);
 
 /* backends */
 extern const struct roster_store_methods roster_store_sqlite;

@@ -569,4 +569,5 @@ const struct roster_store_methods roster_store_postgres = {
     .job_chunks = pg_job_chunks,
     .user_resolve = pg_user_resolve,
     .message_create_many = pg_message_create_many,
+    .user_list_render = roster_store_user_list_render_generic,
 };

@@ -91,6 +91,10 @@ enum sq_stmt_id {
     SQ_RESULTS_AFTER,
     SQ_LOWEST_TODO,
     SQ_PROGRESS_ADVANCE_ANY,
+    /* two slots for user_list_render's "one user by rowid, only the renderer's columns";
+     * prepared by sqlite_users.c for the mask in sq_conn.render_mask */
+    SQ_USER_RENDER,
+    SQ_USER_RENDER_LAST = SQ_USER_RENDER + 1,
     SQ_NSTMTS
 };
 
@@ -134,6 +138,8 @@ struct sq_store {
     struct sq_list_entry *lc_head;
     size_t lc_bytes, lc_count;
     uint64_t lc_clock;
+    /* rendered text of user rows, valid for one write generation (sqlite_listcache.c) */
+    struct sq_render_cache *rc;
 };
 
 struct sq_open_job {
@@ -168,6 +174,8 @@ struct sq_conn {
     struct sq_org_slot orgs[SQ_ORG_CACHE];
     unsigned org_next;         /* slot to replace next */
     int64_t last_data_version; /* PRAGMA data_version at this connection's last list */
+    uint64_t render_mask[2];   /* the field masks of stmts[SQ_USER_RENDER + i] */
+    unsigned render_next;      /* the slot to replace next */
 };
 
 static inline struct sq_conn *sq_conn_of(struct roster_conn *c)
@@ -264,6 +272,25 @@ void sq_list_ids_release(struct sq_conn *c, struct sq_list_entry *e);
 int64_t sq_list_ids_count(const struct sq_list_entry *e);
 const int64_t *sq_list_ids_rowids(const struct sq_list_entry *e);
 
+/* Rendered text of user rows (sqlite_listcache.c; same validity rules as the lists).
+ * init/free with the store (init: -1 when out of memory). A reader takes the read lock
+ * around sq_render_get calls; a get appends the text kept for (rd, rowid) at generation
+ * gen to out and returns true, or returns false. A put keeps out's pieces v[0..n) (text at
+ * base + off) for generation gen; it takes the write lock itself. */
+struct sq_render_cache;
+struct sq_rendered {
+    int64_t rowid;
+    size_t off, len;
+};
+int sq_render_cache_init(struct sq_store *st);
+void sq_render_cache_free(struct sq_store *st);
+void sq_render_rdlock(struct sq_store *st);
+void sq_render_unlock(struct sq_store *st);
+bool sq_render_get(struct sq_store *st, uint64_t gen, int64_t org_num, const void *rd,
+                   int64_t rowid, struct roster_buf *out);
+void sq_render_put(struct sq_store *st, uint64_t gen, int64_t org_num, const void *rd,
+                   const char *base, const struct sq_rendered *v, size_t n);
+
 /* Appends the SQL of a cached users statement (built from roster_ufields[]) to b. */
 void sq_users_sql(int id, struct roster_buf *b);
 
@@ -299,6 +326,10 @@ int sq_user_delete(struct roster_conn *c, const char *org_id, const char *user_i
 int sq_user_list(struct roster_conn *c, const char *org_id, const struct roster_query *q,
                  struct roster_arena *a, struct roster_user **out, size_t *n, int64_t *total,
                  struct roster_err *err);
+int sq_user_list_render(struct roster_conn *c, const char *org_id, const struct roster_query *q,
+                        const struct roster_user_render *rd, const char *sep,
+                        struct roster_buf *out, struct roster_arena *a, size_t *n, int64_t *total,
+                        struct roster_err *err);
 int sq_job_create(struct roster_conn *c, struct roster_job *job, const char *const *items_json,
                   const int64_t *counts, size_t nchunks, struct roster_err *err);
 int sq_job_get(struct roster_conn *c, const char *org_id, const char *job_id,

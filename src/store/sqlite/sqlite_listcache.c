@@ -61,6 +61,7 @@ void sq_list_cache_init(struct sq_store *st)
     st->lc_bytes = 0;
     st->lc_count = 0;
     st->lc_clock = 0;
+    sq_render_cache_init(st); /* st->rc stays NULL when out of memory: nothing is kept */
 }
 
 static void entry_free(struct sq_list_entry *e)
@@ -81,6 +82,7 @@ void sq_list_cache_free(struct sq_store *st)
         e = next;
     }
     st->lc_head = NULL;
+    sq_render_cache_free(st);
     pthread_mutex_destroy(&st->lc_mu);
     pthread_cond_destroy(&st->lc_cv);
 }
@@ -339,4 +341,212 @@ int64_t sq_list_ids_count(const struct sq_list_entry *e)
 const int64_t *sq_list_ids_rowids(const struct sq_list_entry *e)
 {
     return e->rowids;
+}
+
+/* --- rendered text ---
+ *
+ * The text a renderer (struct roster_user_render, a dialect's encoding of a user) made of a
+ * user row, so that the next page with that user appends it instead of reading and
+ * encoding the row again (sq_user_list_render).
+ *
+ * DESIGN
+ * - Validity: the same write generation and the same rules as the rowid lists above. Text
+ *   is kept only when rendered by a reader that may use the list cache (gen read before its
+ *   snapshot began, its connection saw no outside change), and tagged with that gen; it is
+ *   handed out only to such a reader of the same gen. The whole cache holds one generation:
+ *   a put of a newer one drops every entry first (they can never be valid again), a put of
+ *   an older one is ignored, a get of another generation misses.
+ * - Key: (renderer address, rowid), checked against the organisation too. A rowid names one
+ *   row of one organisation in one generation; the text depends only on that row (the
+ *   renderer's contract in store.h).
+ * - Threads: a rwlock. Readers copy hits into their output under the read lock, taken once
+ *   per run of hits (released while a miss is read from SQLite); puts and evictions take the
+ *   write lock once per page; freed entries are freed after it is released.
+ * - Memory: at most SQ_RC_MAX_BYTES (text plus entry headers); evicts in insertion order,
+ *   with a second chance for an entry that was hit since it was queued (so a walk through
+ *   every user does not push out the pages that are read again and again).
+ */
+
+#define SQ_RC_MAX_BYTES (64u * 1024u * 1024u)
+#define SQ_RC_MAX_TEXT (64u * 1024u) /* longer text is not kept */
+#define SQ_RC_BUCKETS (1u << 17)
+
+struct sq_rtext {
+    struct sq_rtext *hnext; /* hash chain */
+    struct sq_rtext *qnext; /* insertion order */
+    const void *rd;
+    int64_t rowid, org_num;
+    atomic_bool hit; /* read since it was queued: gets a second chance */
+    uint32_t len;
+    char text[];
+};
+
+struct sq_render_cache {
+    pthread_rwlock_t lock;
+    uint64_t gen;
+    struct sq_rtext **buckets; /* SQ_RC_BUCKETS, allocated by the first put */
+    struct sq_rtext *qhead, *qtail;
+    size_t bytes, count;
+};
+
+static size_t rt_bucket(const void *rd, int64_t rowid)
+{
+    uint64_t h = ((uint64_t)rowid ^ ((uint64_t)(uintptr_t)rd >> 4)) * 0x9E3779B97F4A7C15ull;
+    return (size_t)(h >> 47) & (SQ_RC_BUCKETS - 1);
+}
+
+static size_t rt_charge(const struct sq_rtext *e)
+{
+    return sizeof(*e) + e->len;
+}
+
+int sq_render_cache_init(struct sq_store *st)
+{
+    struct sq_render_cache *rc = calloc(1, sizeof(*rc));
+    if (!rc || pthread_rwlock_init(&rc->lock, NULL) != 0) {
+        free(rc);
+        st->rc = NULL;
+        return -1;
+    }
+    st->rc = rc;
+    return 0;
+}
+
+static void rt_free_list(struct sq_rtext *e)
+{
+    while (e) {
+        struct sq_rtext *next = e->qnext;
+        free(e);
+        e = next;
+    }
+}
+
+void sq_render_cache_free(struct sq_store *st)
+{
+    struct sq_render_cache *rc = st->rc;
+    if (!rc)
+        return;
+    rt_free_list(rc->qhead);
+    free(rc->buckets);
+    pthread_rwlock_destroy(&rc->lock);
+    free(rc);
+    st->rc = NULL;
+}
+
+void sq_render_rdlock(struct sq_store *st)
+{
+    pthread_rwlock_rdlock(&st->rc->lock);
+}
+
+void sq_render_unlock(struct sq_store *st)
+{
+    pthread_rwlock_unlock(&st->rc->lock);
+}
+
+bool sq_render_get(struct sq_store *st, uint64_t gen, int64_t org_num, const void *rd,
+                   int64_t rowid, struct roster_buf *out)
+{
+    struct sq_render_cache *rc = st->rc;
+    if (rc->gen != gen || !rc->buckets)
+        return false;
+    for (struct sq_rtext *e = rc->buckets[rt_bucket(rd, rowid)]; e; e = e->hnext) {
+        if (e->rowid != rowid || e->rd != rd)
+            continue;
+        if (e->org_num != org_num)
+            return false; /* cannot happen (a rowid is one row); never hand it out */
+        roster_buf_add(out, e->text, e->len);
+        if (!atomic_load_explicit(&e->hit, memory_order_relaxed))
+            atomic_store_explicit(&e->hit, true, memory_order_relaxed);
+        return true;
+    }
+    return false;
+}
+
+/* Unlinks e from its hash chain (write lock held). */
+static void rt_unhash(struct sq_render_cache *rc, struct sq_rtext *e)
+{
+    for (struct sq_rtext **p = &rc->buckets[rt_bucket(e->rd, e->rowid)]; *p; p = &(*p)->hnext) {
+        if (*p == e) {
+            *p = e->hnext;
+            return;
+        }
+    }
+}
+
+void sq_render_put(struct sq_store *st, uint64_t gen, int64_t org_num, const void *rd,
+                   const char *base, const struct sq_rendered *v, size_t n)
+{
+    struct sq_render_cache *rc = st->rc;
+    struct sq_rtext *dead = NULL, *dead_tail = NULL;
+    if (!n)
+        return;
+    pthread_rwlock_wrlock(&rc->lock);
+    if (gen < rc->gen)
+        goto out; /* a newer generation is kept: this text is already void */
+    if (gen > rc->gen) {
+        /* drop everything: older generations are never valid again */
+        for (struct sq_rtext *e = rc->qhead; e; e = e->qnext)
+            rc->buckets[rt_bucket(e->rd, e->rowid)] = NULL;
+        dead = rc->qhead;
+        dead_tail = rc->qtail;
+        rc->qhead = rc->qtail = NULL;
+        rc->bytes = rc->count = 0;
+        rc->gen = gen;
+    }
+    if (!rc->buckets && !(rc->buckets = calloc(SQ_RC_BUCKETS, sizeof(*rc->buckets))))
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].len > SQ_RC_MAX_TEXT)
+            continue;
+        size_t b = rt_bucket(rd, v[i].rowid);
+        bool have = false;
+        for (struct sq_rtext *e = rc->buckets[b]; e && !have; e = e->hnext)
+            have = e->rowid == v[i].rowid && e->rd == rd;
+        if (have)
+            continue; /* another reader of this generation put it: the same text */
+        struct sq_rtext *e = malloc(sizeof(*e) + v[i].len);
+        if (!e)
+            break;
+        e->rd = rd;
+        e->rowid = v[i].rowid;
+        e->org_num = org_num;
+        atomic_init(&e->hit, false);
+        e->len = (uint32_t)v[i].len;
+        memcpy(e->text, base + v[i].off, v[i].len);
+        e->hnext = rc->buckets[b];
+        rc->buckets[b] = e;
+        e->qnext = NULL;
+        if (rc->qtail)
+            rc->qtail->qnext = e;
+        else
+            rc->qhead = e;
+        rc->qtail = e;
+        rc->bytes += rt_charge(e);
+        rc->count++;
+    }
+    /* evict in insertion order; an entry hit since it was queued goes to the back once */
+    while (rc->bytes > SQ_RC_MAX_BYTES && rc->qhead) {
+        struct sq_rtext *e = rc->qhead;
+        rc->qhead = e->qnext;
+        if (!rc->qhead)
+            rc->qtail = NULL;
+        e->qnext = NULL;
+        if (atomic_load_explicit(&e->hit, memory_order_relaxed) && rc->qhead) {
+            atomic_store_explicit(&e->hit, false, memory_order_relaxed);
+            rc->qtail->qnext = e;
+            rc->qtail = e;
+            continue;
+        }
+        rt_unhash(rc, e);
+        rc->bytes -= rt_charge(e);
+        rc->count--;
+        if (dead_tail)
+            dead_tail->qnext = e;
+        else
+            dead = e;
+        dead_tail = e;
+    }
+out:
+    pthread_rwlock_unlock(&rc->lock);
+    rt_free_list(dead);
 }

@@ -857,4 +857,5 @@ const struct roster_store_methods roster_store_sqlite = {
     .job_chunks = sq_job_chunks,
     .user_resolve = sq_user_resolve,
     .message_create_many = sq_message_create_many,
+    .user_list_render = sq_user_list_render,
 };

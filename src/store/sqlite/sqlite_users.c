@@ -332,50 +332,109 @@ int sq_user_delete(struct roster_conn *pc, const char *org_id, const char *user_
 
 /* --- user_list: struct roster_query -> SQL with bound parameters --- */
 
-/* A list in id order through the list cache (sqlite_listcache.c): the total is the length
- * of the cached rowid array of these filters, and a page at any offset is that many
- * primary-key look-ups. Runs in one read transaction, so the rows come from one snapshot. */
+/* q's filters and search as " AND ..." clauses with bound values in w. */
+static int build_where(const struct roster_query *q, struct sq_query *w, struct roster_err *err)
+{
+    for (size_t i = 0; i < q->nfilters && i < ROSTER_QUERY_MAX_FILTERS; i++) {
+        int code = sq_query_add_filter(w, &q->filters[i], err);
+        if (code)
+            return code;
+    }
+    if (q->search && q->search[0]) {
+        roster_buf_addstr(&w->where, " AND (");
+        static const int searched[] = {RU_USERNAME, RU_EMAIL, RU_FIRST_NAME, RU_LAST_NAME};
+        for (size_t i = 0; i < sizeof(searched) / sizeof(searched[0]); i++) {
+            roster_buf_printf(&w->where, "%sinstr(lower(%s), lower(?)) > 0", i ? " OR " : "",
+                              roster_ufields[searched[i]].column);
+            sq_query_add_bind(w, false, 0, q->search);
+        }
+        roster_buf_addch(&w->where, ')');
+    }
+    return 0;
+}
+
+/* One page of a list in id order, read through the list cache (sqlite_listcache.c) in one
+ * read transaction: the total is the length of the cached rowid array of these filters,
+ * and the page, rowids[from..to), is that many primary-key look-ups at any offset. */
+struct sq_page {
+    uint64_t gen; /* the write generation, read before the snapshot began */
+    bool fresh;   /* this connection saw no outside change: cached data may be used */
+    bool began;
+    struct sq_list_entry *e;
+    const int64_t *rowids;
+    int64_t count, from, to;
+};
+
+static int page_begin(struct sq_conn *c, int64_t org_num, const struct sq_query *w,
+                      const struct roster_query *q, struct sq_page *p, struct roster_err *err)
+{
+    memset(p, 0, sizeof(*p));
+    /* read before the snapshot begins: see the DESIGN comment of sqlite_listcache.c */
+    p->gen = sq_list_gen(c->store);
+    int code = sq_exec_cached(c, SQ_BEGIN_READ, err);
+    if (code)
+        return code;
+    p->began = true;
+    code = sq_list_check_version(c, &p->fresh, err);
+    if (code)
+        return code;
+    struct roster_buf sql;
+    roster_buf_init(&sql);
+    roster_buf_printf(&sql, "SELECT num_id FROM users WHERE org_num = ?%s ORDER BY id",
+                      w->where.data ? w->where.data : "");
+    code = sq_list_ids_get(c, p->gen, p->fresh, org_num, w, sql.data, &p->e, err);
+    roster_buf_release(&sql);
+    if (code)
+        return code;
+    p->count = sq_list_ids_count(p->e);
+    p->rowids = sq_list_ids_rowids(p->e);
+    p->from = q->skip > 0 ? q->skip : 0;
+    p->to = p->count;
+    if (q->limit >= 0 && p->from < p->count && q->limit < p->count - p->from)
+        p->to = p->from + q->limit;
+    if (p->from > p->to)
+        p->from = p->to;
+    return 0;
+}
+
+/* Ends the page's read transaction (commit when code is 0) and returns code, or the
+ * commit's failure. */
+static int page_end(struct sq_conn *c, struct sq_page *p, int code, struct roster_err *err)
+{
+    sq_list_ids_release(c, p->e);
+    p->e = NULL;
+    if (!p->began)
+        return code;
+    p->began = false;
+    if (code) {
+        sq_exec_cached(c, SQ_ROLLBACK, NULL);
+        return code;
+    }
+    return sq_exec_cached(c, SQ_COMMIT, err);
+}
+
 static int list_cached(struct sq_conn *c, int64_t org_num, const char *org_id,
                        const struct sq_query *w, const struct roster_query *q,
                        struct roster_arena *a, struct roster_user **out, size_t *n, int64_t *total,
                        struct roster_err *err)
 {
-    /* read before the snapshot begins: see the DESIGN comment of sqlite_listcache.c */
-    uint64_t gen = sq_list_gen(c->store);
-    struct sq_list_entry *e = NULL;
-    struct roster_buf sql;
-    roster_buf_init(&sql);
-    int code = sq_exec_cached(c, SQ_BEGIN_READ, err);
-    if (code)
-        return code;
-    bool fresh = false;
-    code = sq_list_check_version(c, &fresh, err);
+    struct sq_page p;
+    int code = page_begin(c, org_num, w, q, &p, err); /* sets p before it can fail */
     if (code)
         goto done;
-    roster_buf_printf(&sql, "SELECT num_id FROM users WHERE org_num = ?%s ORDER BY id",
-                      w->where.data ? w->where.data : "");
-    code = sq_list_ids_get(c, gen, fresh, org_num, w, sql.data, &e, err);
-    if (code)
-        goto done;
-    int64_t count = sq_list_ids_count(e);
-    const int64_t *rowids = sq_list_ids_rowids(e);
     if (total && q->want_total)
-        *total = count;
-    int64_t from = q->skip > 0 ? q->skip : 0;
-    int64_t to = count;
-    if (q->limit >= 0 && from < count && q->limit < count - from)
-        to = from + q->limit;
-    if (from >= to)
+        *total = p.count;
+    if (p.from >= p.to)
         goto done;
     sqlite3_stmt *s = sq_stmt(c, SQ_USER_BY_NUM, err);
     if (!s) {
         code = err ? err->code : ROSTER_EIO;
         goto done;
     }
-    struct roster_user *v = roster_arena_alloc(a, (size_t)(to - from) * sizeof(*v));
+    struct roster_user *v = roster_arena_alloc(a, (size_t)(p.to - p.from) * sizeof(*v));
     size_t len = 0;
-    for (int64_t i = from; i < to; i++) {
-        sqlite3_bind_int64(s, 1, rowids[i]);
+    for (int64_t i = p.from; i < p.to; i++) {
+        sqlite3_bind_int64(s, 1, p.rowids[i]);
         sqlite3_bind_int64(s, 2, org_num);
         int rc = sqlite3_step(s);
         if (rc == SQLITE_ROW)
@@ -389,15 +448,12 @@ static int list_cached(struct sq_conn *c, int64_t org_num, const char *org_id,
     *out = v;
     *n = len;
 done:
-    sq_list_ids_release(c, e);
-    roster_buf_release(&sql);
+    code = page_end(c, &p, code, err);
     if (code) {
-        sq_exec_cached(c, SQ_ROLLBACK, NULL);
         *out = NULL;
         *n = 0;
-        return code;
     }
-    return sq_exec_cached(c, SQ_COMMIT, err);
+    return code;
 }
 
 int sq_user_list(struct roster_conn *pc, const char *org_id, const struct roster_query *q,
@@ -454,22 +510,9 @@ int sq_user_list_grouped(struct roster_conn *pc, const char *org_id, const struc
     }
     if (code)
         goto done;
-
-    for (size_t i = 0; i < q->nfilters && i < ROSTER_QUERY_MAX_FILTERS; i++) {
-        code = sq_query_add_filter(&w, &q->filters[i], err);
-        if (code)
-            goto done;
-    }
-    if (q->search && q->search[0]) {
-        roster_buf_addstr(&w.where, " AND (");
-        static const int searched[] = {RU_USERNAME, RU_EMAIL, RU_FIRST_NAME, RU_LAST_NAME};
-        for (size_t i = 0; i < sizeof(searched) / sizeof(searched[0]); i++) {
-            roster_buf_printf(&w.where, "%sinstr(lower(%s), lower(?)) > 0", i ? " OR " : "",
-                              roster_ufields[searched[i]].column);
-            sq_query_add_bind(&w, false, 0, q->search);
-        }
-        roster_buf_addch(&w.where, ')');
-    }
+    code = build_where(q, &w, err);
+    if (code)
+        goto done;
     /* Membership: a point lookup per candidate row (EXISTS), never a whole group read into
      * a temporary table. The first member condition on a small group drives the query
      * instead (its members joined to users): GetUsers by skill then reads a few thousand
@@ -594,4 +637,165 @@ int sq_user_update_many(struct roster_conn *pc, const char *org_id, struct roste
         }
     }
     return sq_tx_end(c, true, err);
+}
+
+/* --- user_list_render: a page turned into text, reading only the renderer's columns --- */
+
+/* The statement "one user by rowid, in its organisation" with the columns num_id, id, state
+ * and then each field of mask in field order; one of two per-connection slots. */
+static sqlite3_stmt *render_stmt(struct sq_conn *c, uint64_t mask, struct roster_err *err)
+{
+    for (int i = 0; i < 2; i++)
+        if (c->stmts[SQ_USER_RENDER + i] && c->render_mask[i] == mask)
+            return c->stmts[SQ_USER_RENDER + i];
+    int slot = (int)(c->render_next++ % 2u);
+    sqlite3_stmt **s = &c->stmts[SQ_USER_RENDER + slot];
+    sqlite3_finalize(*s);
+    *s = NULL;
+    struct roster_buf b;
+    roster_buf_init(&b);
+    roster_buf_addstr(&b, "SELECT num_id, id, state");
+    for (int i = 0; i < RU_NFIELDS; i++)
+        if ((mask >> i) & 1u)
+            roster_buf_printf(&b, ", %s", roster_ufields[i].column);
+    roster_buf_addstr(&b, " FROM users WHERE num_id = ?1 AND org_num = ?2");
+    int rc = sqlite3_prepare_v3(c->db, b.data, -1, SQLITE_PREPARE_PERSISTENT, s, NULL);
+    roster_buf_release(&b);
+    if (rc != SQLITE_OK) {
+        *s = NULL;
+        sq_fail(c, rc, err);
+        return NULL;
+    }
+    c->render_mask[slot] = mask;
+    return *s;
+}
+
+/* The user of render_stmt's current row; its strings point into SQLite's row (valid until
+ * the statement is stepped or reset): nothing is copied. */
+static void read_render_user(sqlite3_stmt *s, uint64_t mask, const char *org_id,
+                             struct roster_user *u)
+{
+    memset(u, 0, sizeof(*u));
+    u->num_id = sqlite3_column_int64(s, 0);
+    sq_col_id(s, 1, u->id);
+    memcpy(u->org_id, org_id, strnlen(org_id, ROSTER_ID_LEN));
+    u->state = sqlite3_column_int(s, 2);
+    int col = 3;
+    for (int i = 0; i < RU_NFIELDS; i++)
+        if ((mask >> i) & 1u)
+            u->f[i] = (const char *)sqlite3_column_text(s, col++);
+}
+
+/* Renders rowids[from..to) of p into out: kept text where there is some (p->fresh), else
+ * the row read with only the renderer's columns. The rendered pieces that may be kept are
+ * listed in *kept (arena). */
+static int render_page(struct sq_conn *c, int64_t org_num, const char *org_id,
+                       const struct sq_page *p, const struct roster_user_render *rd,
+                       const char *sep, struct roster_buf *out, struct roster_arena *a, size_t *n,
+                       struct sq_rendered **kept, size_t *nkept, struct roster_err *err)
+{
+    struct sq_store *st = c->store;
+    sqlite3_stmt *s = render_stmt(c, rd->fields, err);
+    if (!s)
+        return err ? err->code : ROSTER_EIO;
+    bool cache = p->fresh && st->rc;
+    bool locked = false;
+    struct sq_rendered *v = NULL;
+    size_t nv = 0;
+    int code = 0;
+    for (int64_t i = p->from; i < p->to && !code; i++) {
+        int64_t rowid = p->rowids[i];
+        size_t start = out->len;
+        if (*n && sep)
+            roster_buf_addstr(out, sep);
+        size_t item = out->len;
+        if (cache) {
+            if (!locked)
+                sq_render_rdlock(st);
+            locked = true;
+            if (sq_render_get(st, p->gen, org_num, rd, rowid, out)) {
+                (*n)++;
+                continue;
+            }
+            sq_render_unlock(st); /* not while SQLite reads */
+            locked = false;
+        }
+        sqlite3_bind_int64(s, 1, rowid);
+        sqlite3_bind_int64(s, 2, org_num);
+        int rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW) {
+            struct roster_user u;
+            read_render_user(s, rd->fields, org_id, &u);
+            rd->render(&u, out, a);
+            (*n)++;
+            if (cache) {
+                if (!v)
+                    v = roster_arena_alloc(a, (size_t)(p->to - i) * sizeof(*v));
+                v[nv++] = (struct sq_rendered){rowid, item, out->len - item};
+            }
+        } else {
+            /* gone since the cached rowids were read (a concurrent delete): skip it */
+            out->len = start;
+            if (out->data)
+                out->data[start] = '\0';
+            if (rc != SQLITE_DONE)
+                code = sq_fail(c, rc, err);
+        }
+        sqlite3_reset(s);
+    }
+    if (locked)
+        sq_render_unlock(st);
+    *kept = v;
+    *nkept = nv;
+    return code;
+}
+
+int sq_user_list_render(struct roster_conn *pc, const char *org_id, const struct roster_query *q,
+                        const struct roster_user_render *rd, const char *sep,
+                        struct roster_buf *out, struct roster_arena *a, size_t *n, int64_t *total,
+                        struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    *n = 0;
+    if (total)
+        *total = -1;
+    if (q->nsorts || (q->search && q->search[0]))
+        return roster_err_set(err, ROSTER_EINVAL,
+                              "a rendered list is in id order: no sorts, no search");
+    /* inside the caller's transaction (its own writes show, nothing is cached) */
+    if (!c->store || !sqlite3_get_autocommit(c->db))
+        return roster_store_user_list_render_generic(pc, org_id, q, rd, sep, out, a, n, total, err);
+    int64_t org_num;
+    int code = sq_org_num(c, org_id, &org_num, err);
+    if (code == ROSTER_ENOTFOUND) {
+        /* an unknown organisation has no users */
+        if (total && q->want_total)
+            *total = 0;
+        return 0;
+    }
+    if (code)
+        return code;
+    struct sq_query w = {.a = a, .column = roster_store_user_column};
+    roster_buf_init(&w.where);
+    struct sq_page p;
+    memset(&p, 0, sizeof(p));
+    struct sq_rendered *kept = NULL;
+    size_t nkept = 0;
+    code = build_where(q, &w, err);
+    if (!code)
+        code = page_begin(c, org_num, &w, q, &p, err);
+    if (!code && total && q->want_total)
+        *total = p.count;
+    if (!code && p.from < p.to)
+        code = render_page(c, org_num, org_id, &p, rd, sep, out, a, n, &kept, &nkept, err);
+    uint64_t gen = p.gen;
+    code = page_end(c, &p, code, err);
+    roster_buf_release(&w.where);
+    if (code) {
+        *n = 0;
+        return code;
+    }
+    if (nkept)
+        sq_render_put(c->store, gen, org_num, rd, out->data, kept, nkept);
+    return 0;
 }
