@@ -40,6 +40,8 @@ extern const struct roster_dialect roster_plain_dialect;
 typedef void (*roster_handler_fn)(struct roster_req *r);
 
 #define ROSTER_ROUTE_JSON_BODY 0x1u /* the body must be JSON (415 otherwise) */
+/* the handler only reads: auth and handler run in one store read span (read_begin) */
+#define ROSTER_ROUTE_READ_SPAN 0x2u
 
 struct roster_route {
     const char *method;  /* "GET", "POST", ... */

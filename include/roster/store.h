@@ -308,6 +308,16 @@ struct roster_store_methods {
                             const struct roster_user_render *rd, const char *sep,
                             struct roster_buf *out, struct roster_arena *a, size_t *n,
                             int64_t *total, struct roster_err *err);
+
+    /* --- read spans --- appended in version 1 */
+    /* Starts a read-only span on c, ended by read_end (always, also after a failed read):
+     * the reads in between may share one snapshot, so that a request's key, organisation
+     * and list are read at one moment and cost one snapshot instead of one each (SQLite: one
+     * read transaction). No writes in between. ROSTER_EINVAL inside a transaction or span.
+     * A backend may do nothing (roster_store_read_begin_noop): each read then has its own
+     * snapshot, as outside a span. */
+    int (*read_begin)(struct roster_conn *c, struct roster_err *err);
+    void (*read_end)(struct roster_conn *c);
 };
 
 struct roster_store {
@@ -577,6 +587,17 @@ int roster_store_user_list_render_generic(struct roster_conn *c, const char *org
                                           const struct roster_user_render *rd, const char *sep,
                                           struct roster_buf *out, struct roster_arena *a, size_t *n,
                                           int64_t *total, struct roster_err *err);
+
+ROSTER_STORE_WRAP(roster_store_read_begin, read_begin,
+                  (struct roster_conn * c, struct roster_err *err), (c, err))
+static inline void roster_store_read_end(struct roster_conn *c)
+{
+    if (c->m->read_end)
+        c->m->read_end(c);
+}
+/* read_begin/read_end that do nothing (src/store/store.c). */
+int roster_store_read_begin_noop(struct roster_conn *c, struct roster_err *err);
+void roster_store_read_end_noop(struct roster_conn *c);
 
 /* backends */
 extern const struct roster_store_methods roster_store_sqlite;

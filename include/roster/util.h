@@ -44,6 +44,8 @@ struct roster_buf {
 void roster_buf_init(struct roster_buf *b);
 void roster_buf_release(struct roster_buf *b);
 void roster_buf_reset(struct roster_buf *b); /* len = 0, keeps memory */
+/* Makes room for n more bytes (and the NUL) without reallocating until then. */
+void roster_buf_reserve(struct roster_buf *b, size_t n);
 void roster_buf_add(struct roster_buf *b, const void *p, size_t n);
 void roster_buf_addstr(struct roster_buf *b, const char *s);
 void roster_buf_addch(struct roster_buf *b, char c);

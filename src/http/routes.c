@@ -22,6 +22,7 @@ static void health(struct roster_req *r)
 #define VOX (&roster_voximplant_dialect)
 #define CR (&roster_courier_dialect)
 #define JSON ROSTER_ROUTE_JSON_BODY
+#define READ ROSTER_ROUTE_READ_SPAN
 
 const struct roster_route roster_routes[] = {
     {"GET", "/healthz", &roster_plain_dialect, health, 0,
@@ -57,9 +58,10 @@ const struct roster_route roster_routes[] = {
 
     /* both spellings: Concur's doc moved from /users to /users/, its example still shows
      * /users */
-    {"GET", "/users", CONCUR, concur_users_list, 0,
+    {"GET", "/users", CONCUR, concur_users_list, READ,
      "SAP Concur: list users (offset, limit, exact filters, total)"},
-    {"GET", "/users/", CONCUR, concur_users_list, 0, "SAP Concur: list users (the same as /users)"},
+    {"GET", "/users/", CONCUR, concur_users_list, READ,
+     "SAP Concur: list users (the same as /users)"},
 
     {"GET", "/admin/orgs/{id}", &roster_admin_dialect, admin_org_get, 0,
      "roster admin: an organisation's name and company block"},

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -207,10 +208,23 @@ int roster_time_parse(const char *s, int64_t *ms)
     return 0;
 }
 
+/* SHA256() looks the algorithm up in OpenSSL's provider store on every call (and takes its
+ * locks): ~1-3 us, on every authenticated request. The digest fetched once costs ~0.4 us. */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 void roster_sha256_hex(const void *data, size_t n, char out[65])
 {
     unsigned char md[SHA256_DIGEST_LENGTH];
-    SHA256(data, n, md);
+    unsigned int len = 0;
+    pthread_once(&sha256_once, sha256_fetch);
+    if (!sha256_md || !EVP_Digest(data, n, md, &len, sha256_md, NULL) || len != sizeof(md))
+        SHA256(data, n, md);
     roster_hex(md, sizeof(md), out);
 }
 
@@ -253,6 +267,11 @@ static void grow(struct roster_buf *b, size_t extra)
         oom();
     b->data = p;
     b->cap = cap;
+}
+
+void roster_buf_reserve(struct roster_buf *b, size_t n)
+{
+    grow(b, n);
 }
 
 void roster_buf_add(struct roster_buf *b, const void *p, size_t n)

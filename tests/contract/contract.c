@@ -1403,6 +1403,110 @@ static void test_list_render(void)
     roster_conn_close(c2);
 }
 
+/* --- read spans (read_begin/read_end): reads inside agree with reads outside, and a span
+ * never shows anything older than what was acknowledged before it began --- */
+
+static void test_read_span(void)
+{
+    struct roster_err err = {0};
+    struct roster_key k = {0}, got;
+    char secret[33];
+    roster_id_new(secret);
+    roster_sha256_hex(secret, strlen(secret), k.hash);
+    memcpy(k.org_id, org_r.id, sizeof(k.org_id));
+    k.name = "span key";
+    CHECK_EQ_INT(roster_store_key_create(conn, &k, &err), 0);
+    struct roster_query q;
+    qinit(&q);
+    q.limit = 3;
+    q.want_total = true;
+    int64_t total = -1, total_in = -2;
+    const char *outside = rlist(conn, &q, &total); /* also fills the caches */
+
+    /* the request path: key, organisation, then the list, in one span */
+    CHECK_EQ_INT(roster_store_read_begin(conn, &err), 0);
+    CHECK_EQ_INT(roster_store_key_find(conn, k.hash, &got, &A, &err), 0);
+    CHECK_EQ_STR(got.org_id, org_r.id);
+    struct roster_org o;
+    CHECK_EQ_INT(roster_store_org_get(conn, org_r.id, &o, &A, &err), 0);
+    CHECK_EQ_STR(o.name, "Org R");
+    CHECK_EQ_STR(rlist(conn, &q, &total_in), outside);
+    CHECK_EQ_INT(total_in, total);
+    CHECK_EQ_STR(rexpect(conn, &q), outside);
+    roster_store_read_end(conn);
+
+    /* writes acknowledged before a span began show in it, cached pages or not: on this
+     * connection, another one, and another handle of the store (another process) */
+    struct roster_conn *c2 = NULL;
+    struct roster_store *st3 = NULL;
+    struct roster_conn *c3 = NULL;
+    CHECK_EQ_INT(roster_conn_open(st, &c2, &err), 0);
+    CHECK_EQ_INT(roster_store_open(url, &st3, &err), 0);
+    if (st3)
+        CHECK_EQ_INT(roster_conn_open(st3, &c3, &err), 0);
+    struct roster_conn *writers[3] = {conn, c2, c3};
+    const char *names[3] = {"SpanA", "SpanB", "SpanC"};
+    for (int i = 0; i < 3; i++) {
+        if (!writers[i])
+            continue;
+        struct roster_user u;
+        /* the first user of the page */
+        struct roster_user *rows = NULL;
+        size_t n = 0;
+        struct roster_query q1;
+        qinit(&q1);
+        q1.limit = 1;
+        CHECK_EQ_INT(roster_store_user_list(writers[i], org_r.id, &q1, &A, &rows, &n, NULL, &err),
+                     0);
+        if (n != 1)
+            continue;
+        u = rows[0];
+        u.f[RU_LAST_NAME] = names[i];
+        CHECK_EQ_INT(roster_store_user_update(writers[i], org_r.id, &u, &err), 0);
+        CHECK_EQ_INT(roster_store_read_begin(conn, &err), 0);
+        const char *in = rlist(conn, &q, NULL);
+        CHECK(strstr(in, names[i]) != NULL);
+        roster_store_read_end(conn);
+        /* and the same in a span of the writer's own connection */
+        CHECK_EQ_INT(roster_store_read_begin(writers[i], &err), 0);
+        CHECK(strstr(rlist(writers[i], &q, NULL), names[i]) != NULL);
+        roster_store_read_end(writers[i]);
+    }
+
+    /* after a span: writes and transactions work again on the connection, and what another
+     * connection wrote during the span shows */
+    CHECK_EQ_INT(roster_store_read_begin(conn, &err), 0);
+    CHECK(strstr(rlist(conn, &q, NULL), "SpanC") != NULL || !c3);
+    if (c2) {
+        struct roster_user nu;
+        make_user(&nu, "r-span", "r-span@r.test");
+        nu.f[RU_LAST_NAME] = "Four";
+        roster_err_clear(&err);
+        CHECK_EQ_INT(roster_store_user_create(c2, org_r.id, &nu, &err), 0);
+    }
+    roster_store_read_end(conn);
+    qinit(&q);
+    qfilter(&q, RU_LAST_NAME, ROSTER_OP_EQ, svals(1, "Four"), 1);
+    q.limit = 0;
+    q.want_total = true;
+    CHECK_EQ_INT(roster_store_read_begin(conn, &err), 0);
+    int64_t fours = -1;
+    rlist(conn, &q, &fours);
+    roster_store_read_end(conn);
+    CHECK_EQ_INT(fours, c2 ? 10 : 9); /* 4, 8, ..., 36 (r000 was renamed) and r-span */
+    CHECK_EQ_INT(roster_store_begin(conn, &err), 0); /* a transaction after a span */
+    CHECK_EQ_INT(roster_store_commit(conn, &err), 0);
+    /* a key revoked by another process no longer authenticates in the next span */
+    struct roster_conn *revoker = c3 ? c3 : conn;
+    CHECK_EQ_INT(roster_store_key_revoke(revoker, k.id, &err), 0);
+    CHECK_EQ_INT(roster_store_read_begin(conn, &err), 0);
+    CHECK_EQ_INT(roster_store_key_find(conn, k.hash, &got, &A, &err), ROSTER_ENOTFOUND);
+    roster_store_read_end(conn);
+    roster_conn_close(c3);
+    roster_store_close(st3);
+    roster_conn_close(c2);
+}
+
 /* --- bulk jobs --- */
 
 static int claim(int64_t now, int64_t lease, struct roster_chunk *ch)
@@ -4198,6 +4302,7 @@ int main(int argc, char **argv)
     test_list();
     test_list_paging_writes();
     test_list_render();
+    test_read_span();
     test_jobs();
     test_concurrent_claims();
     test_submit_during_write();

@@ -261,40 +261,51 @@ void concur_users_list(struct roster_req *r)
     if (decode(r, &c, &q) != 0)
         return;
 
+    /* The Users are rendered straight into the response body, then the envelope (which
+     * needs the total, known only after the list) is put in front of them: one copy of the
+     * page, no second buffer. */
+    struct roster_jsonw w;
+    roster_resp_json(r, 200, &w); /* status, content type, an empty body */
+    struct roster_buf *body = &r->resp;
+    roster_buf_reserve(body, (size_t)(q.limit < 1000 ? q.limit : 1000) * 400 + 2048);
     struct roster_org org;
-    struct roster_buf items; /* the Users, comma-separated */
-    roster_buf_init(&items);
     size_t n = 0;
     int64_t total = 0;
     if (roster_store_org_get(r->ctx.conn, r->ctx.org_id, &org, a, &err) ||
         roster_store_user_list_render(r->ctx.conn, r->ctx.org_id, &q, &concur_user_render, ",",
-                                      &items, a, &n, &total, &err)) {
-        roster_buf_release(&items);
+                                      body, a, &n, &total, &err)) {
         roster_resp_error(r, roster_http_status(err.code), "%s", err.msg);
         return;
     }
+    size_t items_len = body->len;
 
-    struct roster_jsonw wbuf;
-    struct roster_jsonw *w = roster_resp_json(r, 200, &wbuf);
-    roster_jsonw_obj_begin(w);
-    roster_jsonw_kint(w, "total", total);
-    roster_jsonw_kint(w, "offset", q.skip);
-    roster_jsonw_kint(w, "limit", q.limit);
-    roster_jsonw_key(w, "company");
-    roster_jsonw_obj_begin(w);
-    roster_jsonw_kstr(w, "name", org.name);
-    roster_jsonw_kstr(w, "address", org.address);
-    roster_jsonw_kstr(w, "city", org.city);
-    roster_jsonw_kstr(w, "state", org.region);
-    roster_jsonw_kstr(w, "zip", org.zip);
-    roster_jsonw_kstr(w, "country", org.country);
-    roster_jsonw_obj_end(w);
-    roster_jsonw_key(w, "Items");
-    roster_jsonw_arr_begin(w);
-    /* already JSON: n Users separated by commas */
-    if (items.len)
-        roster_buf_add(w->out, items.data, items.len);
-    roster_jsonw_arr_end(w);
-    roster_jsonw_obj_end(w);
-    roster_buf_release(&items);
+    struct roster_buf head;
+    roster_buf_init(&head);
+    roster_jsonw_init(&w, &head);
+    roster_jsonw_obj_begin(&w);
+    roster_jsonw_kint(&w, "total", total);
+    roster_jsonw_kint(&w, "offset", q.skip);
+    roster_jsonw_kint(&w, "limit", q.limit);
+    roster_jsonw_key(&w, "company");
+    roster_jsonw_obj_begin(&w);
+    roster_jsonw_kstr(&w, "name", org.name);
+    roster_jsonw_kstr(&w, "address", org.address);
+    roster_jsonw_kstr(&w, "city", org.city);
+    roster_jsonw_kstr(&w, "state", org.region);
+    roster_jsonw_kstr(&w, "zip", org.zip);
+    roster_jsonw_kstr(&w, "country", org.country);
+    roster_jsonw_obj_end(&w);
+    roster_jsonw_key(&w, "Items");
+    roster_jsonw_arr_begin(&w);
+
+    /* body = head + the n Users (already JSON, comma-separated) + "]}" */
+    roster_buf_reserve(body, head.len + 2);
+    memmove(body->data + head.len, body->data, items_len);
+    memcpy(body->data, head.data, head.len);
+    body->len = head.len + items_len;
+    body->data[body->len] = '\0';
+    roster_buf_release(&head);
+    w.out = body;
+    roster_jsonw_arr_end(&w);
+    roster_jsonw_obj_end(&w);
 }

@@ -570,4 +570,6 @@ const struct roster_store_methods roster_store_postgres = {
     .user_resolve = pg_user_resolve,
     .message_create_many = pg_message_create_many,
     .user_list_render = roster_store_user_list_render_generic,
+    .read_begin = roster_store_read_begin_noop,
+    .read_end = roster_store_read_end_noop,
 };

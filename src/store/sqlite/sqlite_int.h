@@ -174,8 +174,12 @@ struct sq_conn {
     struct sq_org_slot orgs[SQ_ORG_CACHE];
     unsigned org_next;         /* slot to replace next */
     int64_t last_data_version; /* PRAGMA data_version at this connection's last list */
-    uint64_t render_mask[2];   /* the field masks of stmts[SQ_USER_RENDER + i] */
-    unsigned render_next;      /* the slot to replace next */
+    /* a read span (read_begin): its read transaction's generation (read before the
+     * snapshot began) and whether the connection had seen no outside change */
+    bool rs_active, rs_fresh;
+    uint64_t rs_gen;
+    uint64_t render_mask[2]; /* the field masks of stmts[SQ_USER_RENDER + i] */
+    unsigned render_next;    /* the slot to replace next */
 };
 
 static inline struct sq_conn *sq_conn_of(struct roster_conn *c)
@@ -261,13 +265,12 @@ void sq_list_gen_bump(struct sq_store *st);
 /* Inside the caller's read transaction: runs PRAGMA data_version; *fresh = false (and the
  * generation is bumped) when it moved since this connection's last look. */
 int sq_list_check_version(struct sq_conn *c, bool *fresh, struct roster_err *err);
-/* The rowids, in id order, of the users that ids_sql ("SELECT num_id FROM users WHERE
- * org_num = ?<w's clauses> ORDER BY id") returns: the cached entry of generation gen (gen
- * read before the caller's snapshot began) or one built now from the caller's snapshot
- * (kept only when fresh). Release *out with sq_list_ids_release. */
+/* The rowids, in id order, of the users of org_num that w's clauses select: the cached
+ * entry of generation gen (gen read before the caller's snapshot began) or one built now
+ * from the caller's snapshot (kept only when fresh). Release *out with
+ * sq_list_ids_release. */
 int sq_list_ids_get(struct sq_conn *c, uint64_t gen, bool fresh, int64_t org_num,
-                    const struct sq_query *w, const char *ids_sql, struct sq_list_entry **out,
-                    struct roster_err *err);
+                    const struct sq_query *w, struct sq_list_entry **out, struct roster_err *err);
 void sq_list_ids_release(struct sq_conn *c, struct sq_list_entry *e);
 int64_t sq_list_ids_count(const struct sq_list_entry *e);
 const int64_t *sq_list_ids_rowids(const struct sq_list_entry *e);
@@ -326,6 +329,8 @@ int sq_user_delete(struct roster_conn *c, const char *org_id, const char *user_i
 int sq_user_list(struct roster_conn *c, const char *org_id, const struct roster_query *q,
                  struct roster_arena *a, struct roster_user **out, size_t *n, int64_t *total,
                  struct roster_err *err);
+int sq_read_begin(struct roster_conn *c, struct roster_err *err);
+void sq_read_end(struct roster_conn *c);
 int sq_user_list_render(struct roster_conn *c, const char *org_id, const struct roster_query *q,
                         const struct roster_user_render *rd, const char *sep,
                         struct roster_buf *out, struct roster_arena *a, size_t *n, int64_t *total,

@@ -16,7 +16,11 @@
  *   the generation, hence before the builder's snapshot began.
  * - A reader whose connection just noticed an outside change (data_version moved) neither
  *   uses nor stores an entry: it builds a private one from its own snapshot. A connection
- *   inside a transaction never comes here (its own uncommitted writes would leak).
+ *   reads its first data_version when it is opened, and that check bumps the generation:
+ *   outside commits from before it was opened, which no other connection may have noticed
+ *   yet, void every entry once. A connection inside a transaction never comes here (its
+ *   own uncommitted writes would leak); one inside a read span (sq_read_begin: no writes)
+ *   does, with the generation and freshness of the span's snapshot.
  * - Threads: entries live in one list per store under lc_mu. An entry is immutable once
  *   built and reference-counted, so readers use its rowids without the lock while another
  *   thread evicts it. Only one thread builds an entry for a (key, generation); the others
@@ -118,6 +122,41 @@ int sq_list_check_version(struct sq_conn *c, bool *fresh, struct roster_err *err
     return 0;
 }
 
+/* A read span: one read transaction for several reads (a request's key, organisation and
+ * list). The generation is read before the snapshot begins and the data_version check
+ * starts the snapshot, exactly as for a single list, so lists inside the span use the
+ * caches under the same rules. */
+int sq_read_begin(struct roster_conn *pc, struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    if (c->rs_active || !c->store || !sqlite3_get_autocommit(c->db))
+        return roster_err_set(err, ROSTER_EINVAL, "a transaction is already open");
+    uint64_t gen = sq_list_gen(c->store);
+    int code = sq_exec_cached(c, SQ_BEGIN_READ, err);
+    if (code)
+        return code;
+    bool fresh = false;
+    code = sq_list_check_version(c, &fresh, err);
+    if (code) {
+        sq_exec_cached(c, SQ_ROLLBACK, NULL);
+        return code;
+    }
+    c->rs_active = true;
+    c->rs_fresh = fresh;
+    c->rs_gen = gen;
+    return 0;
+}
+
+void sq_read_end(struct roster_conn *pc)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    if (!c->rs_active)
+        return;
+    c->rs_active = false;
+    if (!sqlite3_get_autocommit(c->db) && sq_exec_cached(c, SQ_COMMIT, NULL) != 0)
+        sq_exec_cached(c, SQ_ROLLBACK, NULL);
+}
+
 /* Unlinks e from the list (lc_mu held) and drops the cache's reference. */
 static void unlink_entry(struct sq_store *st, struct sq_list_entry *e)
 {
@@ -168,12 +207,18 @@ static int grow(struct sq_list_entry *e)
     return 0;
 }
 
-/* Runs ids_sql (parameters: org_num then w's values) and collects the rowids into e. */
-static int build(struct sq_conn *c, const char *ids_sql, int64_t org_num, const struct sq_query *w,
+/* Runs "SELECT num_id FROM users WHERE org_num = ?<w's clauses> ORDER BY id" (parameters:
+ * org_num then w's values) and collects the rowids into e. */
+static int build(struct sq_conn *c, int64_t org_num, const struct sq_query *w,
                  struct sq_list_entry *e, struct roster_err *err)
 {
     sqlite3_stmt *s = NULL;
-    int code = sq_prepare(c, ids_sql, &s, err);
+    struct roster_buf sql;
+    roster_buf_init(&sql);
+    roster_buf_printf(&sql, "SELECT num_id FROM users WHERE org_num = ?%s ORDER BY id",
+                      w->where.data ? w->where.data : "");
+    int code = sq_prepare(c, sql.data, &s, err);
+    roster_buf_release(&sql);
     if (!code)
         code = sq_query_bind_all(c, s, org_num, w, err);
     int rc = SQLITE_DONE;
@@ -190,7 +235,8 @@ static int build(struct sq_conn *c, const char *ids_sql, int64_t org_num, const 
     return code;
 }
 
-/* The cache key of w: its WHERE text, then each bound value with its type and length. */
+/* The cache key of w: its WHERE text, then each bound value with its type and length
+ * (integers and lengths as raw bytes: unambiguous, and no printf on every request). */
 static char *make_key(const struct sq_query *w, size_t *len)
 {
     struct roster_buf b;
@@ -198,13 +244,17 @@ static char *make_key(const struct sq_query *w, size_t *len)
     roster_buf_addstr(&b, w->where.data ? w->where.data : "");
     for (size_t i = 0; i < w->nbinds; i++) {
         const struct sq_qbind *v = &w->binds[i];
-        if (v->is_int)
-            roster_buf_printf(&b, "%ci%lld", '\0', (long long)v->i);
-        else if (!v->s)
-            roster_buf_printf(&b, "%cn", '\0');
-        else {
-            roster_buf_printf(&b, "%cs%zu:", '\0', strlen(v->s));
-            roster_buf_addstr(&b, v->s);
+        roster_buf_addch(&b, '\0');
+        if (v->is_int) {
+            roster_buf_addch(&b, 'i');
+            roster_buf_add(&b, &v->i, sizeof(v->i));
+        } else if (!v->s) {
+            roster_buf_addch(&b, 'n');
+        } else {
+            size_t n = strlen(v->s);
+            roster_buf_addch(&b, 's');
+            roster_buf_add(&b, &n, sizeof(n));
+            roster_buf_add(&b, v->s, n);
         }
     }
     if (!b.data)
@@ -213,8 +263,7 @@ static char *make_key(const struct sq_query *w, size_t *len)
 }
 
 int sq_list_ids_get(struct sq_conn *c, uint64_t gen, bool fresh, int64_t org_num,
-                    const struct sq_query *w, const char *ids_sql, struct sq_list_entry **out,
-                    struct roster_err *err)
+                    const struct sq_query *w, struct sq_list_entry **out, struct roster_err *err)
 {
     struct sq_store *st = c->store;
     *out = NULL;
@@ -227,7 +276,7 @@ int sq_list_ids_get(struct sq_conn *c, uint64_t gen, bool fresh, int64_t org_num
     e->refs = 1;
     if (!fresh) {
         /* private: this snapshot saw a change that other entries may not have */
-        int code = build(c, ids_sql, org_num, w, e, err);
+        int code = build(c, org_num, w, e, err);
         if (code) {
             entry_free(e);
             return code;
@@ -261,7 +310,7 @@ int sq_list_ids_get(struct sq_conn *c, uint64_t gen, bool fresh, int64_t org_num
         if (hit && hit->gen > gen) {
             /* a newer generation is cached: build ours privately, keep theirs */
             pthread_mutex_unlock(&st->lc_mu);
-            int code = build(c, ids_sql, org_num, w, e, err);
+            int code = build(c, org_num, w, e, err);
             if (code) {
                 entry_free(e);
                 return code;
@@ -284,7 +333,7 @@ int sq_list_ids_get(struct sq_conn *c, uint64_t gen, bool fresh, int64_t org_num
     st->lc_count++;
     pthread_mutex_unlock(&st->lc_mu);
 
-    int code = build(c, ids_sql, org_num, w, e, err);
+    int code = build(c, org_num, w, e, err);
 
     if (!code && e->n > 0 && (size_t)e->n < e->cap) {
         int64_t *v = realloc(e->rowids, (size_t)e->n * sizeof(*v));

@@ -288,6 +288,8 @@ static bool caller_txn(struct sq_conn *c)
 
 int sq_tx_start(struct sq_conn *c, struct roster_err *err)
 {
+    if (c->rs_active)
+        return roster_err_set(err, ROSTER_EINVAL, "no writes inside a read span");
     return sq_exec_cached(c, caller_txn(c) ? SQ_SAVEPOINT : SQ_BEGIN, err);
 }
 
@@ -324,7 +326,7 @@ int sq_tx_end(struct sq_conn *c, bool ok, struct roster_err *err)
 static int sq_begin(struct roster_conn *pc, struct roster_err *err)
 {
     struct sq_conn *c = sq_conn_of(pc);
-    if (caller_txn(c))
+    if (caller_txn(c) || c->rs_active)
         return roster_err_set(err, ROSTER_EINVAL, "a transaction is already open");
     int code = sq_exec_cached(c, SQ_BEGIN, err);
     c->in_txn = code == 0;
@@ -753,6 +755,8 @@ static void sq_close(struct roster_store *pst)
     free(st);
 }
 
+static void sq_conn_close(struct roster_conn *pc);
+
 static int sq_conn_open(struct roster_store *pst, struct roster_conn **out, struct roster_err *err)
 {
     struct sq_store *st = (struct sq_store *)pst;
@@ -774,7 +778,16 @@ static int sq_conn_open(struct roster_store *pst, struct roster_conn **out, stru
     }
     c->pub.m = &roster_store_sqlite;
     c->pub.st = pst;
-    c->last_data_version = -1; /* the first list of a connection never trusts the cache */
+    /* this connection's baseline for noticing other processes' commits; the commits it
+     * cannot know about (before now, not noticed by another connection yet) void every
+     * cached list once (the check bumps the write generation): sqlite_listcache.c */
+    c->last_data_version = -1;
+    bool fresh;
+    code = sq_list_check_version(c, &fresh, err);
+    if (code) {
+        sq_conn_close(&c->pub);
+        return code;
+    }
     *out = &c->pub;
     return 0;
 }
@@ -858,4 +871,6 @@ const struct roster_store_methods roster_store_sqlite = {
     .user_resolve = sq_user_resolve,
     .message_create_many = sq_message_create_many,
     .user_list_render = sq_user_list_render,
+    .read_begin = sq_read_begin,
+    .read_end = sq_read_end,
 };

@@ -369,21 +369,23 @@ static int page_begin(struct sq_conn *c, int64_t org_num, const struct sq_query 
                       const struct roster_query *q, struct sq_page *p, struct roster_err *err)
 {
     memset(p, 0, sizeof(*p));
-    /* read before the snapshot begins: see the DESIGN comment of sqlite_listcache.c */
-    p->gen = sq_list_gen(c->store);
-    int code = sq_exec_cached(c, SQ_BEGIN_READ, err);
-    if (code)
-        return code;
-    p->began = true;
-    code = sq_list_check_version(c, &p->fresh, err);
-    if (code)
-        return code;
-    struct roster_buf sql;
-    roster_buf_init(&sql);
-    roster_buf_printf(&sql, "SELECT num_id FROM users WHERE org_num = ?%s ORDER BY id",
-                      w->where.data ? w->where.data : "");
-    code = sq_list_ids_get(c, p->gen, p->fresh, org_num, w, sql.data, &p->e, err);
-    roster_buf_release(&sql);
+    int code;
+    if (c->rs_active) {
+        /* inside a read span: its snapshot, generation and freshness */
+        p->gen = c->rs_gen;
+        p->fresh = c->rs_fresh;
+    } else {
+        /* read before the snapshot begins: see the DESIGN comment of sqlite_listcache.c */
+        p->gen = sq_list_gen(c->store);
+        code = sq_exec_cached(c, SQ_BEGIN_READ, err);
+        if (code)
+            return code;
+        p->began = true;
+        code = sq_list_check_version(c, &p->fresh, err);
+        if (code)
+            return code;
+    }
+    code = sq_list_ids_get(c, p->gen, p->fresh, org_num, w, &p->e, err);
     if (code)
         return code;
     p->count = sq_list_ids_count(p->e);
@@ -534,9 +536,10 @@ int sq_user_list_grouped(struct roster_conn *pc, const char *org_id, const struc
     }
 
     /* id order without a search or group conditions (memberships are not part of the list
-     * cache's write generation), outside a caller's transaction: through the list cache */
+     * cache's write generation), outside a caller's transaction (a read span is fine):
+     * through the list cache */
     if (q->nsorts == 0 && !(q->search && q->search[0]) && ncond == 0 && c->store &&
-        sqlite3_get_autocommit(c->db)) {
+        (sqlite3_get_autocommit(c->db) || c->rs_active)) {
         code = list_cached(c, org_num, org_id, &w, q, a, out, n, total, err);
         goto done;
     }
@@ -763,7 +766,7 @@ int sq_user_list_render(struct roster_conn *pc, const char *org_id, const struct
         return roster_err_set(err, ROSTER_EINVAL,
                               "a rendered list is in id order: no sorts, no search");
     /* inside the caller's transaction (its own writes show, nothing is cached) */
-    if (!c->store || !sqlite3_get_autocommit(c->db))
+    if (!c->store || !(sqlite3_get_autocommit(c->db) || c->rs_active))
         return roster_store_user_list_render_generic(pc, org_id, q, rd, sep, out, a, n, total, err);
     int64_t org_num;
     int code = sq_org_num(c, org_id, &org_num, err);
