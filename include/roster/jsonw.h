@@ -29,6 +29,10 @@ void roster_jsonw_obj_end(struct roster_jsonw *w);
 void roster_jsonw_arr_begin(struct roster_jsonw *w);
 void roster_jsonw_arr_end(struct roster_jsonw *w);
 void roster_jsonw_key(struct roster_jsonw *w, const char *key);
+/* A key that needs no escaping (a literal of printable ASCII without '"' or '\\'), n
+ * bytes: copied as is, for encoders that write the same keys millions of times. */
+void roster_jsonw_key_lit(struct roster_jsonw *w, const char *key, size_t n);
+#define ROSTER_JSONW_KEY_LIT(w, lit) roster_jsonw_key_lit((w), (lit), sizeof(lit) - 1)
 
 void roster_jsonw_str(struct roster_jsonw *w, const char *s); /* NULL writes null */
 void roster_jsonw_strn(struct roster_jsonw *w, const char *s, size_t n);

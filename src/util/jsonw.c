@@ -246,6 +246,19 @@ void roster_jsonw_key(struct roster_jsonw *w, const char *key)
     w->after_key = true;
 }
 
+void roster_jsonw_key_lit(struct roster_jsonw *w, const char *key, size_t n)
+{
+    sep(w);
+    char *d = reserve(w->out, n + 3);
+    d[0] = '"';
+    memcpy(d + 1, key, n);
+    d[n + 1] = '"';
+    d[n + 2] = ':';
+    w->out->len += n + 3;
+    w->out->data[w->out->len] = '\0';
+    w->after_key = true;
+}
+
 void roster_jsonw_str(struct roster_jsonw *w, const char *s)
 {
     if (!s) {

@@ -44,6 +44,7 @@ function seed(i) {
     if (i % 4 === 0) u.phoneNumbers = [{ type: 'work', number: `+1 555 ${n}` }, { type: 'mobile', number: `+1 666 ${n}` }];
     else if (i % 4 === 2) u.phoneNumbers = [{ type: 'home', number: `+1 777 ${n}` }];
     else if (i % 8 === 1) u.phoneNumbers = [{ type: 'Cell', number: `+1 888 ${n}` }];
+    else if (i % 8 === 3) u.phoneNumbers = [{ type: 'MOBILE', number: `+1 "999" \\ ${n} \u00e9\u2603` }];
     return u;
 }
 
@@ -161,6 +162,7 @@ test('every field maps from the roster user, with exact casing and null for no v
     }
     // the data set covers each case at least once
     assert.ok(items.some((u) => u.CellPhoneNumber === null) && items.some((u) => u.CellPhoneNumber?.startsWith('+1 888')));
+    assert.ok(items.some((u) => u.CellPhoneNumber?.startsWith('+1 "999" \\ ') && u.CellPhoneNumber.endsWith(' \u00e9\u2603')));
     assert.ok(items.some((u) => u.Emails.length === 2) && items.some((u) => u.Active === false));
     assert.ok(items.some((u) => u.MiddleName === null) && items.some((u) => u.OrganizationUnit === null));
 });

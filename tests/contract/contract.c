@@ -1079,6 +1079,7 @@ static void test_list_paging_writes(void)
 /* --- rendered user lists (user_list_render; the SQLite store keeps rendered text) --- */
 
 static struct roster_org org_r;
+static const char *rtest_org_id; /* the organisation the renderer expects */
 
 /* A renderer that reads username and last name only. It writes "username:last:state" and
  * flags anything it should not have been given (a field outside its mask, times). */
@@ -1089,7 +1090,7 @@ static void rtest_render(const struct roster_user *u, struct roster_buf *out,
     roster_buf_printf(out, "%s:%s:%d", u->f[RU_USERNAME] ? u->f[RU_USERNAME] : "(null)",
                       u->f[RU_LAST_NAME] ? u->f[RU_LAST_NAME] : "(null)", u->state);
     bool extra = u->created_ms || u->modified_ms || u->version || !roster_id_valid(u->id) ||
-                 u->num_id <= 0 || strcmp(u->org_id, org_r.id) != 0;
+                 u->num_id <= 0 || strcmp(u->org_id, rtest_org_id) != 0;
     for (int f = 0; f < RU_NFIELDS; f++)
         extra = extra || (f != RU_USERNAME && f != RU_LAST_NAME && u->f[f]);
     if (extra)
@@ -1136,12 +1137,13 @@ static const char *rlist(struct roster_conn *c, const struct roster_query *q, in
 }
 
 /* The page's text as user_list + rtest_render would make it, for comparison. */
-static const char *rexpect(struct roster_conn *c, const struct roster_query *q)
+static const char *rexpect_on(struct roster_conn *c, const char *org_id,
+                              const struct roster_query *q)
 {
     struct roster_err err = {0};
     struct roster_user *rows = NULL;
     size_t n = 0;
-    if (roster_store_user_list(c, org_r.id, q, &A, &rows, &n, NULL, &err))
+    if (roster_store_user_list(c, org_id, q, &A, &rows, &n, NULL, &err))
         return "ERR";
     struct roster_buf b;
     roster_buf_init(&b);
@@ -1153,6 +1155,11 @@ static const char *rexpect(struct roster_conn *c, const struct roster_query *q)
     const char *res = roster_arena_strdup(&A, b.data);
     roster_buf_release(&b);
     return res;
+}
+
+static const char *rexpect(struct roster_conn *c, const struct roster_query *q)
+{
+    return rexpect_on(c, org_r.id, q);
 }
 
 #define NRENDER 40
@@ -1209,6 +1216,7 @@ static void test_list_render(void)
 {
     struct roster_err err = {0};
     make_org(&org_r, "Org R");
+    rtest_org_id = org_r.id;
     static struct roster_user ru[NRENDER];
     static char names[NRENDER][16], emails[NRENDER][32];
     for (int k = 0; k < NRENDER; k++) {
@@ -1401,6 +1409,61 @@ static void test_list_render(void)
     if (c2)
         CHECK_EQ_STR(rlist(c2, &q, NULL), "r000:v150:2");
     roster_conn_close(c2);
+}
+
+/* Pages of users created in id order (the SQLite store reads such a page with one range
+ * scan): kept and fresh text mixed, a row deleted and one changed in the middle. */
+static void test_list_render_dense(void)
+{
+    struct roster_err err = {0};
+    static struct roster_org org_d;
+    make_org(&org_d, "Org D");
+    rtest_org_id = org_d.id;
+    static struct roster_user du[60];
+    static char names[60][16], emails[60][32];
+    for (int i = 0; i < 60; i++) {
+        snprintf(names[i], sizeof(names[i]), "d%03d", i);
+        snprintf(emails[i], sizeof(emails[i]), "d%03d@d.test", i);
+        make_user(&du[i], names[i], emails[i]);
+        user_id_for(du[i].id, org_d.id, i + 1);
+        du[i].f[RU_LAST_NAME] = i % 2 ? "Odd" : "Even";
+        CHECK_EQ_INT(create(org_d.id, &du[i], &err), 0);
+    }
+    struct roster_query q;
+    bool same = true;
+    const char *got, *want;
+    /* 10 users rendered twice (kept from the second time on), then 50 with those 10 in
+     * the middle, three times */
+    for (int round = 0; round < 5; round++) {
+        qinit(&q);
+        q.skip = round < 2 ? 20 : 5;
+        q.limit = round < 2 ? 10 : 50;
+        got = rlist_on(conn, org_d.id, &rtest_r, &q, NULL, NULL);
+        want = rexpect_on(conn, org_d.id, &q);
+        same = same && strcmp(got, want) == 0;
+    }
+    CHECK(same);
+    CHECK(strncmp(got, "d005:Odd:1,d006:Even:1,", 23) == 0);
+    CHECK(strstr(got, "(too much)") == NULL);
+    /* a row deleted and one changed in the middle of a kept page */
+    CHECK_EQ_INT(roster_store_user_delete(conn, org_d.id, du[25].id, &err), 0);
+    struct roster_user w = du[26];
+    w.f[RU_LAST_NAME] = "Changed";
+    CHECK_EQ_INT(roster_store_user_update(conn, org_d.id, &w, &err), 0);
+    for (int round = 0; round < 3; round++) {
+        got = rlist_on(conn, org_d.id, &rtest_r, &q, NULL, NULL);
+        want = rexpect_on(conn, org_d.id, &q);
+        CHECK_EQ_STR(got, want);
+        CHECK(strstr(got, "d025:") == NULL);
+        CHECK(strstr(got, "d026:Changed:1") != NULL);
+    }
+    /* the whole organisation, the last page cut short */
+    qinit(&q);
+    q.skip = 40;
+    q.limit = 30;
+    CHECK_EQ_STR(rlist_on(conn, org_d.id, &rtest_r, &q, NULL, NULL),
+                 rexpect_on(conn, org_d.id, &q));
+    rtest_org_id = org_r.id;
 }
 
 /* --- read spans (read_begin/read_end): reads inside agree with reads outside, and a span
@@ -4302,6 +4365,7 @@ int main(int argc, char **argv)
     test_list();
     test_list_paging_writes();
     test_list_render();
+    test_list_render_dense();
     test_read_span();
     test_jobs();
     test_concurrent_claims();

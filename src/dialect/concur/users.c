@@ -176,45 +176,61 @@ static int decode(struct roster_req *r, const struct collected *c, struct roster
     return 0;
 }
 
-/* The number of the first phone of type mobile or cell (any case), or NULL. */
-static const char *cell_phone(const char *phones, struct roster_arena *a)
+/* The number of the first phone of type mobile or cell (any case): 0 and *num, *n (a view
+ * into phones, or an unescaped copy in a), or -1 when there is none. */
+static int cell_phone(const char *phones, struct roster_arena *a, const char **num, size_t *n)
 {
-    struct roster_jsonr_val arr, el, type, num;
+    struct roster_jsonr_val arr, el, type, number;
     struct roster_jsonr it;
     if (!phones || roster_jsonr_parse(phones, strlen(phones), &arr) != 0 ||
         arr.type != ROSTER_JSONR_ARRAY || roster_jsonr_open(&it, &arr) != 0)
-        return NULL;
+        return -1;
     while (roster_jsonr_next(&it, NULL, &el) == 1) {
         if (el.type != ROSTER_JSONR_OBJECT || roster_jsonr_get(&el, "type", &type) != 1 ||
             type.type != ROSTER_JSONR_STRING)
             continue;
         const char *t;
-        if (roster_jsonr_str(&type, a, &t, NULL) != 0 ||
-            (strcasecmp(t, "mobile") != 0 && strcasecmp(t, "cell") != 0))
+        size_t tn;
+        if (roster_jsonr_str_view(&type, a, &t, &tn) != 0 ||
+            !((tn == 6 && strncasecmp(t, "mobile", 6) == 0) ||
+              (tn == 4 && strncasecmp(t, "cell", 4) == 0)))
             continue;
-        const char *number;
-        if (roster_jsonr_get(&el, "number", &num) == 1 && num.type == ROSTER_JSONR_STRING &&
-            roster_jsonr_str(&num, a, &number, NULL) == 0)
-            return number;
+        if (roster_jsonr_get(&el, "number", &number) == 1 && number.type == ROSTER_JSONR_STRING &&
+            roster_jsonr_str_view(&number, a, num, n) == 0)
+            return 0;
     }
-    return NULL;
+    return -1;
 }
+
+/* A string member: the value escaped, or null. */
+#define KSTR(w, lit, s)                                                                            \
+    do {                                                                                           \
+        ROSTER_JSONW_KEY_LIT(w, lit);                                                              \
+        roster_jsonw_str(w, s);                                                                    \
+    } while (0)
 
 void concur_user_encode(struct roster_jsonw *w, const struct roster_user *u, struct roster_arena *a)
 {
     roster_jsonw_obj_begin(w);
-    roster_jsonw_kstr(w, "ID", u->id);
-    roster_jsonw_kbool(w, "Active", u->state == ROSTER_ACTIVATED);
-    roster_jsonw_kstr(w, "CountryCode", u->f[RU_COUNTRY_CODE]);
-    roster_jsonw_kstr(w, "CellPhoneNumber", cell_phone(u->f[RU_PHONES], a));
-    roster_jsonw_kstr(w, "PrimaryEmail", u->f[RU_EMAIL]);
-    roster_jsonw_kstr(w, "EmployeeID", u->f[RU_EMPLOYEE_ID]);
-    roster_jsonw_kstr(w, "OrganizationUnit", u->f[RU_DEPARTMENT]);
-    roster_jsonw_kstr(w, "FirstName", u->f[RU_FIRST_NAME]);
-    roster_jsonw_kstr(w, "MiddleName", u->f[RU_MIDDLE_NAME]);
-    roster_jsonw_kstr(w, "LastName", u->f[RU_LAST_NAME]);
-    roster_jsonw_kstr(w, "LoginID", u->f[RU_USERNAME]);
-    roster_jsonw_key(w, "Emails");
+    KSTR(w, "ID", u->id);
+    ROSTER_JSONW_KEY_LIT(w, "Active");
+    roster_jsonw_bool(w, u->state == ROSTER_ACTIVATED);
+    KSTR(w, "CountryCode", u->f[RU_COUNTRY_CODE]);
+    const char *cell;
+    size_t cell_len;
+    ROSTER_JSONW_KEY_LIT(w, "CellPhoneNumber");
+    if (cell_phone(u->f[RU_PHONES], a, &cell, &cell_len) == 0)
+        roster_jsonw_strn(w, cell, cell_len);
+    else
+        roster_jsonw_null(w);
+    KSTR(w, "PrimaryEmail", u->f[RU_EMAIL]);
+    KSTR(w, "EmployeeID", u->f[RU_EMPLOYEE_ID]);
+    KSTR(w, "OrganizationUnit", u->f[RU_DEPARTMENT]);
+    KSTR(w, "FirstName", u->f[RU_FIRST_NAME]);
+    KSTR(w, "MiddleName", u->f[RU_MIDDLE_NAME]);
+    KSTR(w, "LastName", u->f[RU_LAST_NAME]);
+    KSTR(w, "LoginID", u->f[RU_USERNAME]);
+    ROSTER_JSONW_KEY_LIT(w, "Emails");
     roster_jsonw_arr_begin(w);
     const char *primary = u->f[RU_EMAIL], *alt = u->f[RU_ALTERNATE_EMAIL];
     if (primary && *primary)

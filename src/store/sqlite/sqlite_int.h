@@ -40,6 +40,8 @@ extern const struct roster_sqlite_migration roster_sqlite_migrations[];
 /* Rows of SQ_MSG_INSERT_MANY (9 parameters each, ?1.. in row order). */
 #define SQ_MSG_ROWS 16
 
+#define SQ_USER_RENDER_SLOTS 4
+
 /* Cached statements, prepared on first use on each connection. */
 enum sq_stmt_id {
     SQ_BEGIN,
@@ -91,10 +93,10 @@ enum sq_stmt_id {
     SQ_RESULTS_AFTER,
     SQ_LOWEST_TODO,
     SQ_PROGRESS_ADVANCE_ANY,
-    /* two slots for user_list_render's "one user by rowid, only the renderer's columns";
-     * prepared by sqlite_users.c for the mask in sq_conn.render_mask */
+    /* SQ_USER_RENDER_SLOTS slots for user_list_render's reads of the renderer's columns
+     * (by rowid or a rowid range); prepared by sqlite_users.c for sq_conn.render_mask[i] */
     SQ_USER_RENDER,
-    SQ_USER_RENDER_LAST = SQ_USER_RENDER + 1,
+    SQ_USER_RENDER_LAST = SQ_USER_RENDER + 3,
     SQ_NSTMTS
 };
 
@@ -178,7 +180,7 @@ struct sq_conn {
      * snapshot began) and whether the connection had seen no outside change */
     bool rs_active, rs_fresh;
     uint64_t rs_gen;
-    uint64_t render_mask[2]; /* the field masks of stmts[SQ_USER_RENDER + i] */
+    uint64_t render_mask[4]; /* field mask (bit 63: range) of stmts[SQ_USER_RENDER + i] */
     unsigned render_next;    /* the slot to replace next */
 };
 
@@ -279,7 +281,9 @@ const int64_t *sq_list_ids_rowids(const struct sq_list_entry *e);
  * init/free with the store (init: -1 when out of memory). A reader takes the read lock
  * around sq_render_get calls; a get appends the text kept for (rd, rowid) at generation
  * gen to out and returns true, or returns false. A put keeps out's pieces v[0..n) (text at
- * base + off) for generation gen; it takes the write lock itself. */
+ * base + off) for generation gen; it takes the write lock itself. On a miss, *admit says
+ * whether the text about to be rendered is worth a put: rows are kept from their second
+ * rendering on (a walk through every user once does not churn the cache). */
 struct sq_render_cache;
 struct sq_rendered {
     int64_t rowid;
@@ -290,7 +294,7 @@ void sq_render_cache_free(struct sq_store *st);
 void sq_render_rdlock(struct sq_store *st);
 void sq_render_unlock(struct sq_store *st);
 bool sq_render_get(struct sq_store *st, uint64_t gen, int64_t org_num, const void *rd,
-                   int64_t rowid, struct roster_buf *out);
+                   int64_t rowid, struct roster_buf *out, bool *admit);
 void sq_render_put(struct sq_store *st, uint64_t gen, int64_t org_num, const void *rd,
                    const char *base, const struct sq_rendered *v, size_t n);
 

@@ -412,13 +412,16 @@ const int64_t *sq_list_ids_rowids(const struct sq_list_entry *e)
  *   per run of hits (released while a miss is read from SQLite); puts and evictions take the
  *   write lock once per page; freed entries are freed after it is released.
  * - Memory: at most SQ_RC_MAX_BYTES (text plus entry headers); evicts in insertion order,
- *   with a second chance for an entry that was hit since it was queued (so a walk through
- *   every user does not push out the pages that are read again and again).
+ *   with a second chance for an entry that was hit since it was queued. A row is kept from
+ *   its second rendering on (a doorkeeper bitset remembers the first): a walk through every
+ *   user once neither pays for keeping 1,000,000 texts nor pushes out the pages that are
+ *   read again and again.
  */
 
 #define SQ_RC_MAX_BYTES (64u * 1024u * 1024u)
 #define SQ_RC_MAX_TEXT (64u * 1024u) /* longer text is not kept */
 #define SQ_RC_BUCKETS (1u << 17)
+#define SQ_RC_SEEN_BITS (1u << 21) /* the doorkeeper: 256 KB */
 
 struct sq_rtext {
     struct sq_rtext *hnext; /* hash chain */
@@ -436,6 +439,11 @@ struct sq_render_cache {
     struct sq_rtext **buckets; /* SQ_RC_BUCKETS, allocated by the first put */
     struct sq_rtext *qhead, *qtail;
     size_t bytes, count;
+    /* The doorkeeper: a bit per (renderer, rowid) hash, set when a row is rendered without
+     * being kept; the next rendering keeps it. Emptied when a quarter of it is set. Only
+     * decides what is worth keeping, never what is valid. */
+    _Atomic uint64_t *seen;
+    atomic_size_t nseen;
 };
 
 static size_t rt_bucket(const void *rd, int64_t rowid)
@@ -452,11 +460,16 @@ static size_t rt_charge(const struct sq_rtext *e)
 int sq_render_cache_init(struct sq_store *st)
 {
     struct sq_render_cache *rc = calloc(1, sizeof(*rc));
-    if (!rc || pthread_rwlock_init(&rc->lock, NULL) != 0) {
+    if (rc)
+        rc->seen = calloc(SQ_RC_SEEN_BITS / 64, sizeof(*rc->seen));
+    if (!rc || !rc->seen || pthread_rwlock_init(&rc->lock, NULL) != 0) {
+        if (rc)
+            free((void *)rc->seen);
         free(rc);
         st->rc = NULL;
         return -1;
     }
+    atomic_init(&rc->nseen, 0);
     st->rc = rc;
     return 0;
 }
@@ -477,6 +490,7 @@ void sq_render_cache_free(struct sq_store *st)
         return;
     rt_free_list(rc->qhead);
     free(rc->buckets);
+    free((void *)rc->seen);
     pthread_rwlock_destroy(&rc->lock);
     free(rc);
     st->rc = NULL;
@@ -492,22 +506,42 @@ void sq_render_unlock(struct sq_store *st)
     pthread_rwlock_unlock(&st->rc->lock);
 }
 
+/* Whether (rd, rowid) was rendered before (since the doorkeeper was last emptied); marks
+ * it rendered. */
+static bool rt_seen_before(struct sq_render_cache *rc, const void *rd, int64_t rowid)
+{
+    uint64_t h = ((uint64_t)rowid ^ ((uint64_t)(uintptr_t)rd >> 4)) * 0xD6E8FEB86659FD93ull;
+    size_t bit = (size_t)(h >> 40) & (SQ_RC_SEEN_BITS - 1);
+    uint64_t mask = 1ull << (bit & 63);
+    uint64_t old = atomic_fetch_or_explicit(&rc->seen[bit / 64], mask, memory_order_relaxed);
+    if (old & mask)
+        return true;
+    if (atomic_fetch_add_explicit(&rc->nseen, 1, memory_order_relaxed) + 1 == SQ_RC_SEEN_BITS / 4) {
+        /* one thread gets here per round: empty it */
+        for (size_t i = 0; i < SQ_RC_SEEN_BITS / 64; i++)
+            atomic_store_explicit(&rc->seen[i], 0, memory_order_relaxed);
+        atomic_store_explicit(&rc->nseen, 0, memory_order_relaxed);
+    }
+    return false;
+}
+
 bool sq_render_get(struct sq_store *st, uint64_t gen, int64_t org_num, const void *rd,
-                   int64_t rowid, struct roster_buf *out)
+                   int64_t rowid, struct roster_buf *out, bool *admit)
 {
     struct sq_render_cache *rc = st->rc;
-    if (rc->gen != gen || !rc->buckets)
-        return false;
-    for (struct sq_rtext *e = rc->buckets[rt_bucket(rd, rowid)]; e; e = e->hnext) {
-        if (e->rowid != rowid || e->rd != rd)
-            continue;
-        if (e->org_num != org_num)
-            return false; /* cannot happen (a rowid is one row); never hand it out */
-        roster_buf_add(out, e->text, e->len);
-        if (!atomic_load_explicit(&e->hit, memory_order_relaxed))
-            atomic_store_explicit(&e->hit, true, memory_order_relaxed);
-        return true;
+    if (rc->gen == gen && rc->buckets) {
+        for (struct sq_rtext *e = rc->buckets[rt_bucket(rd, rowid)]; e; e = e->hnext) {
+            if (e->rowid != rowid || e->rd != rd)
+                continue;
+            if (e->org_num != org_num)
+                break; /* cannot happen (a rowid is one row); never hand it out */
+            roster_buf_add(out, e->text, e->len);
+            if (!atomic_load_explicit(&e->hit, memory_order_relaxed))
+                atomic_store_explicit(&e->hit, true, memory_order_relaxed);
+            return true;
+        }
     }
+    *admit = rt_seen_before(rc, rd, rowid);
     return false;
 }
 

@@ -644,14 +644,18 @@ int sq_user_update_many(struct roster_conn *pc, const char *org_id, struct roste
 
 /* --- user_list_render: a page turned into text, reading only the renderer's columns --- */
 
-/* The statement "one user by rowid, in its organisation" with the columns num_id, id, state
- * and then each field of mask in field order; one of two per-connection slots. */
-static sqlite3_stmt *render_stmt(struct sq_conn *c, uint64_t mask, struct roster_err *err)
+/* The statement that reads users with the columns num_id, id, state and then each field of
+ * mask in field order: one user by rowid (?1) in its organisation (?2), or (range) every
+ * user of the organisation (?3) whose rowid is in [?1, ?2], in rowid order. Kept in one of
+ * SQ_USER_RENDER_SLOTS per-connection slots. */
+static sqlite3_stmt *render_stmt(struct sq_conn *c, uint64_t mask, bool range,
+                                 struct roster_err *err)
 {
-    for (int i = 0; i < 2; i++)
-        if (c->stmts[SQ_USER_RENDER + i] && c->render_mask[i] == mask)
+    uint64_t key = mask | (range ? 1ull << 63 : 0);
+    for (int i = 0; i < SQ_USER_RENDER_SLOTS; i++)
+        if (c->stmts[SQ_USER_RENDER + i] && c->render_mask[i] == key)
             return c->stmts[SQ_USER_RENDER + i];
-    int slot = (int)(c->render_next++ % 2u);
+    int slot = (int)(c->render_next++ % SQ_USER_RENDER_SLOTS);
     sqlite3_stmt **s = &c->stmts[SQ_USER_RENDER + slot];
     sqlite3_finalize(*s);
     *s = NULL;
@@ -661,7 +665,11 @@ static sqlite3_stmt *render_stmt(struct sq_conn *c, uint64_t mask, struct roster
     for (int i = 0; i < RU_NFIELDS; i++)
         if ((mask >> i) & 1u)
             roster_buf_printf(&b, ", %s", roster_ufields[i].column);
-    roster_buf_addstr(&b, " FROM users WHERE num_id = ?1 AND org_num = ?2");
+    /* "+org_num": without statistics the planner would rather scan the organisation's
+     * index than the rowid range */
+    roster_buf_addstr(&b, range ? " FROM users WHERE num_id BETWEEN ?1 AND ?2 AND +org_num = ?3"
+                                  " ORDER BY num_id"
+                                : " FROM users WHERE num_id = ?1 AND org_num = ?2");
     int rc = sqlite3_prepare_v3(c->db, b.data, -1, SQLITE_PREPARE_PERSISTENT, s, NULL);
     roster_buf_release(&b);
     if (rc != SQLITE_OK) {
@@ -669,7 +677,7 @@ static sqlite3_stmt *render_stmt(struct sq_conn *c, uint64_t mask, struct roster
         sq_fail(c, rc, err);
         return NULL;
     }
-    c->render_mask[slot] = mask;
+    c->render_mask[slot] = key;
     return *s;
 }
 
@@ -680,13 +688,73 @@ static void read_render_user(sqlite3_stmt *s, uint64_t mask, const char *org_id,
 {
     memset(u, 0, sizeof(*u));
     u->num_id = sqlite3_column_int64(s, 0);
-    sq_col_id(s, 1, u->id);
+    const unsigned char *id = sqlite3_column_text(s, 1);
+    int idn = sqlite3_column_bytes(s, 1);
+    if (id)
+        memcpy(u->id, id, idn < ROSTER_ID_LEN ? (size_t)idn : ROSTER_ID_LEN);
     memcpy(u->org_id, org_id, strnlen(org_id, ROSTER_ID_LEN));
     u->state = sqlite3_column_int(s, 2);
     int col = 3;
     for (int i = 0; i < RU_NFIELDS; i++)
         if ((mask >> i) & 1u)
             u->f[i] = (const char *)sqlite3_column_text(s, col++);
+}
+
+/* Whether rowids[from..to) ascend and lie close together: then one range scan reads them
+ * (and the few rows between them) for less than a look-up each. Users created in bulk get
+ * rowids in id order, so an unfiltered page usually qualifies. */
+static bool page_is_dense(const int64_t *rowids, int64_t from, int64_t to)
+{
+    if (to - from < 16)
+        return false;
+    for (int64_t i = from + 1; i < to; i++)
+        if (rowids[i] <= rowids[i - 1])
+            return false;
+    return rowids[to - 1] - rowids[from] < 2 * (to - from);
+}
+
+/* Reads the rows of a page for render_page: by look-up, or by one range scan (dense
+ * pages). */
+struct row_reader {
+    sqlite3_stmt *s;
+    bool range;
+    bool scanning; /* the range scan was started */
+    bool done;     /* it reached its end */
+    int64_t org_num, last;
+};
+
+/* Positions r's statement on the row rowid: 1 when it is there, 0 when it is not (deleted
+ * since the rowids were read), or a negative SQLite code. */
+static int row_seek(struct row_reader *r, int64_t rowid)
+{
+    if (!r->range) {
+        sqlite3_reset(r->s);
+        sqlite3_bind_int64(r->s, 1, rowid);
+        sqlite3_bind_int64(r->s, 2, r->org_num);
+        int rc = sqlite3_step(r->s);
+        return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -rc;
+    }
+    if (!r->scanning) {
+        sqlite3_reset(r->s);
+        sqlite3_bind_int64(r->s, 1, rowid);
+        sqlite3_bind_int64(r->s, 2, r->last);
+        sqlite3_bind_int64(r->s, 3, r->org_num);
+        r->scanning = true;
+        r->done = false;
+        int rc = sqlite3_step(r->s);
+        if (rc == SQLITE_DONE)
+            r->done = true;
+        else if (rc != SQLITE_ROW)
+            return -rc;
+    }
+    while (!r->done && sqlite3_column_int64(r->s, 0) < rowid) {
+        int rc = sqlite3_step(r->s);
+        if (rc == SQLITE_DONE)
+            r->done = true;
+        else if (rc != SQLITE_ROW)
+            return -rc;
+    }
+    return !r->done && sqlite3_column_int64(r->s, 0) == rowid;
 }
 
 /* Renders rowids[from..to) of p into out: kept text where there is some (p->fresh), else
@@ -698,8 +766,10 @@ static int render_page(struct sq_conn *c, int64_t org_num, const char *org_id,
                        struct sq_rendered **kept, size_t *nkept, struct roster_err *err)
 {
     struct sq_store *st = c->store;
-    sqlite3_stmt *s = render_stmt(c, rd->fields, err);
-    if (!s)
+    struct row_reader rr = {.org_num = org_num, .last = p->rowids[p->to - 1]};
+    rr.range = page_is_dense(p->rowids, p->from, p->to);
+    rr.s = render_stmt(c, rd->fields, rr.range, err);
+    if (!rr.s)
         return err ? err->code : ROSTER_EIO;
     bool cache = p->fresh && st->rc;
     bool locked = false;
@@ -712,26 +782,25 @@ static int render_page(struct sq_conn *c, int64_t org_num, const char *org_id,
         if (*n && sep)
             roster_buf_addstr(out, sep);
         size_t item = out->len;
+        bool admit = false;
         if (cache) {
             if (!locked)
                 sq_render_rdlock(st);
             locked = true;
-            if (sq_render_get(st, p->gen, org_num, rd, rowid, out)) {
+            if (sq_render_get(st, p->gen, org_num, rd, rowid, out, &admit)) {
                 (*n)++;
                 continue;
             }
             sq_render_unlock(st); /* not while SQLite reads */
             locked = false;
         }
-        sqlite3_bind_int64(s, 1, rowid);
-        sqlite3_bind_int64(s, 2, org_num);
-        int rc = sqlite3_step(s);
-        if (rc == SQLITE_ROW) {
+        int rc = row_seek(&rr, rowid);
+        if (rc == 1) {
             struct roster_user u;
-            read_render_user(s, rd->fields, org_id, &u);
+            read_render_user(rr.s, rd->fields, org_id, &u);
             rd->render(&u, out, a);
             (*n)++;
-            if (cache) {
+            if (admit) {
                 if (!v)
                     v = roster_arena_alloc(a, (size_t)(p->to - i) * sizeof(*v));
                 v[nv++] = (struct sq_rendered){rowid, item, out->len - item};
@@ -741,13 +810,13 @@ static int render_page(struct sq_conn *c, int64_t org_num, const char *org_id,
             out->len = start;
             if (out->data)
                 out->data[start] = '\0';
-            if (rc != SQLITE_DONE)
-                code = sq_fail(c, rc, err);
+            if (rc < 0)
+                code = sq_fail(c, -rc, err);
         }
-        sqlite3_reset(s);
     }
     if (locked)
         sq_render_unlock(st);
+    sqlite3_reset(rr.s);
     *kept = v;
     *nkept = nv;
     return code;

@@ -397,6 +397,37 @@ static void test_nesting(void)
     roster_buf_release(&b);
 }
 
+/* Literal keys: copied as they are, with commas where needed, in objects at any depth. */
+static void test_key_lit(void)
+{
+    struct roster_buf b;
+    roster_buf_init(&b);
+    struct roster_jsonw w;
+    roster_jsonw_init(&w, &b);
+    roster_jsonw_arr_begin(&w);
+    for (int i = 0; i < 2; i++) {
+        roster_jsonw_obj_begin(&w);
+        ROSTER_JSONW_KEY_LIT(&w, "ID");
+        roster_jsonw_str(&w, "x\"y");
+        ROSTER_JSONW_KEY_LIT(&w, "Active");
+        roster_jsonw_bool(&w, true);
+        roster_jsonw_key_lit(&w, "Emails and more", 6);
+        roster_jsonw_arr_begin(&w);
+        roster_jsonw_str(&w, "a@b");
+        roster_jsonw_arr_end(&w);
+        roster_jsonw_key(&w, "k");
+        roster_jsonw_null(&w);
+        roster_jsonw_obj_end(&w);
+    }
+    roster_jsonw_arr_end(&w);
+    const char *one = "{\"ID\":\"x\\\"y\",\"Active\":true,\"Emails\":[\"a@b\"],\"k\":null}";
+    char want[256];
+    snprintf(want, sizeof(want), "[%s,%s]", one, one);
+    CHECK_EQ_STR(b.data, want);
+    CHECK_EQ_INT(b.len, strlen(want));
+    roster_buf_release(&b);
+}
+
 int main(void)
 {
     test_control_chars();
@@ -407,5 +438,6 @@ int main(void)
     test_numbers();
     test_values_and_keys();
     test_nesting();
+    test_key_lit();
     return test_finish();
 }
