@@ -1559,6 +1559,57 @@ static void test_read_span(void)
     CHECK_EQ_INT(fours, c2 ? 10 : 9); /* 4, 8, ..., 36 (r000 was renamed) and r-span */
     CHECK_EQ_INT(roster_store_begin(conn, &err), 0); /* a transaction after a span */
     CHECK_EQ_INT(roster_store_commit(conn, &err), 0);
+
+    /* keys and organisations read in spans (a store may keep them): a change by this
+     * connection, another one, or another process shows in the next span */
+    struct roster_key keys[3];
+    for (int i = 0; i < 3; i++) {
+        memset(&keys[i], 0, sizeof(keys[i]));
+        char sec[33];
+        roster_id_new(sec);
+        roster_sha256_hex(sec, strlen(sec), keys[i].hash);
+        memcpy(keys[i].org_id, org_r.id, sizeof(keys[i].org_id));
+        keys[i].name = "span key";
+        CHECK_EQ_INT(roster_store_key_create(conn, &keys[i], &err), 0);
+    }
+    struct roster_org ro = org_r;
+    for (int i = 0; i < 3; i++) {
+        if (!writers[i])
+            continue;
+        for (int round = 0; round < 2; round++) { /* read twice: the second may be kept */
+            CHECK_EQ_INT(roster_store_read_begin(conn, &err), 0);
+            for (int j = i; j < 3; j++)
+                CHECK_EQ_INT(roster_store_key_find(conn, keys[j].hash, &got, &A, &err), 0);
+            CHECK_EQ_INT(roster_store_org_get(conn, org_r.id, &o, &A, &err), 0);
+            roster_store_read_end(conn);
+        }
+        CHECK_EQ_INT(roster_store_key_revoke(writers[i], keys[i].id, &err), 0);
+        ro.name = names[i];
+        ro.city = i == 1 ? NULL : names[i];
+        CHECK_EQ_INT(roster_store_org_update(writers[i], &ro, &err), 0);
+        CHECK_EQ_INT(roster_store_read_begin(conn, &err), 0);
+        CHECK_EQ_INT(roster_store_key_find(conn, keys[i].hash, &got, &A, &err), ROSTER_ENOTFOUND);
+        if (i < 2)
+            CHECK_EQ_INT(roster_store_key_find(conn, keys[i + 1].hash, &got, &A, &err), 0);
+        CHECK_EQ_INT(roster_store_org_get(conn, org_r.id, &o, &A, &err), 0);
+        CHECK_EQ_STR(o.name, names[i]);
+        CHECK_EQ_STR(o.city, i == 1 ? NULL : names[i]);
+        roster_store_read_end(conn);
+    }
+    ro.name = "Org R";
+    ro.city = NULL;
+    CHECK_EQ_INT(roster_store_org_update(conn, &ro, &err), 0);
+    /* another organisation is not this one, read in the same span */
+    CHECK_EQ_INT(roster_store_read_begin(conn, &err), 0);
+    CHECK_EQ_INT(roster_store_org_get(conn, org_b.id, &o, &A, &err), 0);
+    CHECK_EQ_STR(o.name, "Org B");
+    CHECK_EQ_INT(roster_store_org_get(conn, org_r.id, &o, &A, &err), 0);
+    CHECK_EQ_STR(o.name, "Org R");
+    char nowhere[ROSTER_ID_LEN + 1];
+    roster_id_new(nowhere);
+    CHECK_EQ_INT(roster_store_org_get(conn, nowhere, &o, &A, &err), ROSTER_ENOTFOUND);
+    roster_store_read_end(conn);
+
     /* a key revoked by another process no longer authenticates in the next span */
     struct roster_conn *revoker = c3 ? c3 : conn;
     CHECK_EQ_INT(roster_store_key_revoke(revoker, k.id, &err), 0);

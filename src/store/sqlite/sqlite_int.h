@@ -298,6 +298,20 @@ bool sq_render_get(struct sq_store *st, uint64_t gen, int64_t org_num, const voi
 void sq_render_put(struct sq_store *st, uint64_t gen, int64_t org_num, const void *rd,
                    const char *base, const struct sq_rendered *v, size_t n);
 
+/* API keys (by hash) and organisations (by id) kept for read spans (sqlite_listcache.c):
+ * only a span that may use the caches (sq_span_caches) gets or puts them, with its
+ * generation. A get copies the strings into a. */
+bool sq_span_key_get(struct sq_store *st, uint64_t gen, const char *hash, struct roster_key *out,
+                     struct roster_arena *a);
+void sq_span_key_put(struct sq_store *st, uint64_t gen, const struct roster_key *k);
+bool sq_span_org_get(struct sq_store *st, uint64_t gen, const char *org_id, struct roster_org *out,
+                     struct roster_arena *a);
+void sq_span_org_put(struct sq_store *st, uint64_t gen, const struct roster_org *o);
+static inline bool sq_span_caches(const struct sq_conn *c)
+{
+    return c->rs_active && c->rs_fresh && c->store && c->store->rc;
+}
+
 /* Appends the SQL of a cached users statement (built from roster_ufields[]) to b. */
 void sq_users_sql(int id, struct roster_buf *b);
 

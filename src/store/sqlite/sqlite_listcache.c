@@ -433,6 +433,27 @@ struct sq_rtext {
     char text[];
 };
 
+/* organisations and API keys read inside read spans: see the end of this file */
+#define SQ_ROW_SLOTS 32
+
+struct sq_row_slot {
+    bool used;
+    bool is_key;
+    char name[65];  /* the key's hash or the organisation's id */
+    uint64_t clock; /* last use */
+    char *strs;     /* the strings below point into this block */
+    union {
+        struct roster_key key;
+        struct roster_org org;
+    } v;
+};
+
+struct sq_row_cache {
+    pthread_mutex_t mu;
+    uint64_t gen, clock;
+    struct sq_row_slot slot[SQ_ROW_SLOTS];
+};
+
 struct sq_render_cache {
     pthread_rwlock_t lock;
     uint64_t gen;
@@ -444,7 +465,13 @@ struct sq_render_cache {
      * decides what is worth keeping, never what is valid. */
     _Atomic uint64_t *seen;
     atomic_size_t nseen;
+    struct sq_row_cache rows;
 };
+
+static struct sq_row_cache *rows_of(struct sq_store *st)
+{
+    return &st->rc->rows;
+}
 
 static size_t rt_bucket(const void *rd, int64_t rowid)
 {
@@ -469,6 +496,7 @@ int sq_render_cache_init(struct sq_store *st)
         st->rc = NULL;
         return -1;
     }
+    pthread_mutex_init(&rc->rows.mu, NULL);
     atomic_init(&rc->nseen, 0);
     st->rc = rc;
     return 0;
@@ -491,6 +519,9 @@ void sq_render_cache_free(struct sq_store *st)
     rt_free_list(rc->qhead);
     free(rc->buckets);
     free((void *)rc->seen);
+    for (int i = 0; i < SQ_ROW_SLOTS; i++)
+        free(rc->rows.slot[i].strs);
+    pthread_mutex_destroy(&rc->rows.mu);
     pthread_rwlock_destroy(&rc->lock);
     free(rc);
     st->rc = NULL;
@@ -632,4 +663,161 @@ void sq_render_put(struct sq_store *st, uint64_t gen, int64_t org_num, const voi
 out:
     pthread_rwlock_unlock(&rc->lock);
     rt_free_list(dead);
+}
+
+/* --- organisations and API keys read inside a read span ---
+ *
+ * A request in a read span reads its API key (by hash) and its organisation (the Concur
+ * company block) before its list; both are kept here, tagged with the span's generation
+ * and handed out only to a span of the same generation whose connection saw no outside
+ * change: the same rules as the lists and texts above, so a revoked key or a changed
+ * company block shows in the first span that begins after the write was acknowledged.
+ * A few slots (most recently used kept), under a mutex; a miss reads SQLite as usual. */
+
+static const char *arena_copy(struct roster_arena *a, const char *s)
+{
+    return s ? roster_arena_strdup(a, s) : NULL;
+}
+
+/* The slot of (is_key, name), or NULL (mu held). */
+static struct sq_row_slot *row_find(struct sq_row_cache *rc, bool is_key, const char *name)
+{
+    for (int i = 0; i < SQ_ROW_SLOTS; i++) {
+        struct sq_row_slot *s = &rc->slot[i];
+        if (s->used && s->is_key == is_key && strcmp(s->name, name) == 0)
+            return s;
+    }
+    return NULL;
+}
+
+/* A free or the least recently used slot, emptied, for generation gen (mu held); NULL when
+ * gen is older than what is kept. */
+static struct sq_row_slot *row_slot_for(struct sq_row_cache *rc, uint64_t gen)
+{
+    if (gen < rc->gen)
+        return NULL;
+    if (gen > rc->gen) {
+        for (int i = 0; i < SQ_ROW_SLOTS; i++) {
+            free(rc->slot[i].strs);
+            memset(&rc->slot[i], 0, sizeof(rc->slot[i]));
+        }
+        rc->gen = gen;
+    }
+    struct sq_row_slot *s = &rc->slot[0];
+    for (int i = 0; i < SQ_ROW_SLOTS && s->used; i++)
+        if (!rc->slot[i].used || rc->slot[i].clock < s->clock)
+            s = &rc->slot[i];
+    free(s->strs);
+    memset(s, 0, sizeof(*s));
+    return s;
+}
+
+/* Copies the n strings *p[i] into one block owned by the slot and points them at it. */
+static bool row_own(struct sq_row_slot *s, const char **p[], int n)
+{
+    size_t len = 0;
+    for (int i = 0; i < n; i++)
+        len += *p[i] ? strlen(*p[i]) + 1 : 0;
+    s->strs = malloc(len ? len : 1);
+    if (!s->strs)
+        return false;
+    char *d = s->strs;
+    for (int i = 0; i < n; i++) {
+        if (!*p[i])
+            continue;
+        size_t k = strlen(*p[i]) + 1;
+        memcpy(d, *p[i], k);
+        *p[i] = d;
+        d += k;
+    }
+    return true;
+}
+
+bool sq_span_key_get(struct sq_store *st, uint64_t gen, const char *hash, struct roster_key *out,
+                     struct roster_arena *a)
+{
+    struct sq_row_cache *rc = rows_of(st);
+    bool hit = false;
+    pthread_mutex_lock(&rc->mu);
+    struct sq_row_slot *s = rc->gen == gen ? row_find(rc, true, hash) : NULL;
+    if (s) {
+        *out = s->v.key;
+        out->name = arena_copy(a, s->v.key.name);
+        s->clock = ++rc->clock;
+        hit = true;
+    }
+    pthread_mutex_unlock(&rc->mu);
+    return hit;
+}
+
+void sq_span_key_put(struct sq_store *st, uint64_t gen, const struct roster_key *k)
+{
+    struct sq_row_cache *rc = rows_of(st);
+    if (strlen(k->hash) >= sizeof(rc->slot[0].name))
+        return;
+    pthread_mutex_lock(&rc->mu);
+    struct sq_row_slot *s = row_find(rc, true, k->hash);
+    if (!s || rc->gen != gen)
+        s = row_slot_for(rc, gen);
+    else
+        s = NULL; /* already kept for this generation */
+    if (s) {
+        s->v.key = *k;
+        const char **p[] = {&s->v.key.name};
+        if (row_own(s, p, 1)) {
+            s->used = true;
+            s->is_key = true;
+            snprintf(s->name, sizeof(s->name), "%s", k->hash);
+            s->clock = ++rc->clock;
+        }
+    }
+    pthread_mutex_unlock(&rc->mu);
+}
+
+bool sq_span_org_get(struct sq_store *st, uint64_t gen, const char *org_id, struct roster_org *out,
+                     struct roster_arena *a)
+{
+    struct sq_row_cache *rc = rows_of(st);
+    bool hit = false;
+    if (!org_id)
+        return false;
+    pthread_mutex_lock(&rc->mu);
+    struct sq_row_slot *s = rc->gen == gen ? row_find(rc, false, org_id) : NULL;
+    if (s) {
+        const struct roster_org *o = &s->v.org;
+        *out = *o;
+        out->name = arena_copy(a, o->name);
+        out->address = arena_copy(a, o->address);
+        out->city = arena_copy(a, o->city);
+        out->region = arena_copy(a, o->region);
+        out->zip = arena_copy(a, o->zip);
+        out->country = arena_copy(a, o->country);
+        s->clock = ++rc->clock;
+        hit = true;
+    }
+    pthread_mutex_unlock(&rc->mu);
+    return hit;
+}
+
+void sq_span_org_put(struct sq_store *st, uint64_t gen, const struct roster_org *o)
+{
+    struct sq_row_cache *rc = rows_of(st);
+    pthread_mutex_lock(&rc->mu);
+    struct sq_row_slot *s = row_find(rc, false, o->id);
+    if (!s || rc->gen != gen)
+        s = row_slot_for(rc, gen);
+    else
+        s = NULL;
+    if (s) {
+        s->v.org = *o;
+        struct roster_org *v = &s->v.org;
+        const char **p[] = {&v->name, &v->address, &v->city, &v->region, &v->zip, &v->country};
+        if (row_own(s, p, 6)) {
+            s->used = true;
+            s->is_key = false;
+            snprintf(s->name, sizeof(s->name), "%s", o->id);
+            s->clock = ++rc->clock;
+        }
+    }
+    pthread_mutex_unlock(&rc->mu);
 }

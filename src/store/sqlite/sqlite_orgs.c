@@ -95,16 +95,21 @@ int sq_org_get(struct roster_conn *pc, const char *org_id, struct roster_org *ou
                struct roster_arena *a, struct roster_err *err)
 {
     struct sq_conn *c = sq_conn_of(pc);
-    /* cached: read on every Concur list (the company block) */
+    /* read on every Concur list (the company block): kept for read spans */
+    bool span = sq_span_caches(c);
+    if (span && sq_span_org_get(c->store, c->rs_gen, org_id, out, a))
+        return 0;
     sqlite3_stmt *s = sq_stmt(c, SQ_ORG_GET, err);
     if (!s)
         return err ? err->code : ROSTER_EIO;
     int code = 0;
     sq_bind_str(s, 1, org_id);
     int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
+    if (rc == SQLITE_ROW) {
         read_org(s, out, a);
-    else if (rc == SQLITE_DONE)
+        if (span)
+            sq_span_org_put(c->store, c->rs_gen, out);
+    } else if (rc == SQLITE_DONE)
         code = roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found",
                               org_id ? org_id : "");
     else
@@ -221,15 +226,21 @@ int sq_key_find(struct roster_conn *pc, const char *hash_hex, struct roster_key 
                 struct roster_arena *a, struct roster_err *err)
 {
     struct sq_conn *c = sq_conn_of(pc);
+    /* read on every request: kept for read spans (found keys only) */
+    bool span = sq_span_caches(c) && hash_hex;
+    if (span && sq_span_key_get(c->store, c->rs_gen, hash_hex, out, a))
+        return 0;
     sqlite3_stmt *s = sq_stmt(c, SQ_KEY_FIND, err);
     if (!s)
         return err ? err->code : ROSTER_EIO;
     int code = 0;
     sq_bind_str(s, 1, hash_hex);
     int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
+    if (rc == SQLITE_ROW) {
         read_key(s, out, a);
-    else if (rc == SQLITE_DONE)
+        if (span)
+            sq_span_key_put(c->store, c->rs_gen, out);
+    } else if (rc == SQLITE_DONE)
         code = roster_err_set(err, ROSTER_ENOTFOUND, "api key not found");
     else
         code = sq_fail(c, rc, err);
