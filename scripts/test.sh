@@ -94,7 +94,10 @@ if command -v clang-format >/dev/null; then
 fi
 
 # API tests: a real server per test file, started by tests/api/harness.mjs
-if [ -f package-lock.json ] && [ ! -d node_modules ]; then
+# (again when package-lock.json changed since: npm records what it installed in
+# node_modules/.package-lock.json)
+if [ -f package-lock.json ] && { [ ! -f node_modules/.package-lock.json ] ||
+  [ package-lock.json -nt node_modules/.package-lock.json ]; }; then
   npm ci --no-audit --no-fund >/dev/null || { echo "FAIL npm ci"; failed=$((failed + 1)); }
 fi
 # the API test files; multiproc.test.mjs runs several roster processes on one store, which
