@@ -33,8 +33,11 @@ struct roster_jwt {
 int roster_jwt_parse(const char *token, struct roster_arena *a, struct roster_jwt *out,
                      struct roster_err *err);
 /* Verifies t's RS256 signature (RSASSA-PKCS1-v1_5 with SHA-256) with public_pem (an RSA
- * SubjectPublicKeyInfo PEM). Parsed keys are cached per thread by their PEM text. 0 when
- * valid, ROSTER_EAUTH when not, ROSTER_EINVAL when the key cannot be read. */
+ * SubjectPublicKeyInfo PEM). Parsed keys are cached per thread by their PEM text, and so
+ * are successful verifications, by the exact signing input, signature, exp and PEM (a
+ * repeated token is not verified again; time, issuer and revocation stay the caller's
+ * checks). 0 when valid, ROSTER_EAUTH when not, ROSTER_EINVAL when the key cannot be
+ * read. */
 int roster_jwt_verify_rs256(const struct roster_jwt *t, const char *public_pem,
                             struct roster_err *err);
 /* A new RSA key pair of bits bits: *private_pem ("BEGIN RSA PRIVATE KEY", PKCS#1) and
