@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "dialect/voximplant/voximplant.h"
 #include "roster/jsonutil.h"
@@ -434,12 +433,65 @@ int vox_strlist(struct vox_call *c, const char *name, const char ***out, size_t 
     return 0;
 }
 
+/* days since 1970-01-01 -> civil date (proleptic Gregorian; H. Hinnant's algorithm) */
+static void civil(int64_t days, int64_t *y, unsigned *m, unsigned *d)
+{
+    days += 719468;
+    int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+    unsigned doe = (unsigned)(days - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+static void put2(char *p, unsigned v)
+{
+    p[0] = (char)('0' + v / 10 % 10);
+    p[1] = (char)('0' + v % 10);
+}
+
+void vox_time_buf(char out[VOX_TIME_LEN + 1], int64_t ms)
+{
+    int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+    int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+    unsigned sod = (unsigned)(secs - days * 86400);
+    /* the date of the previous call, per thread: a page's users mostly share a few days */
+    static _Thread_local int64_t last_days = INT64_MIN;
+    static _Thread_local char last_date[11];
+    if (days != last_days) {
+        int64_t y;
+        unsigned m, d;
+        civil(days, &y, &m, &d);
+        if (y < 0 || y > 9999) {
+            snprintf(out, VOX_TIME_LEN + 1, "%s",
+                     y < 0 ? "0000-01-01 00:00:00" : "9999-12-31 23:59:59");
+            return;
+        }
+        /* "YYYY-MM-DD " */
+        put2(last_date, (unsigned)(y / 100));
+        put2(last_date + 2, (unsigned)(y % 100));
+        last_date[4] = '-';
+        put2(last_date + 5, m);
+        last_date[7] = '-';
+        put2(last_date + 8, d);
+        last_date[10] = ' ';
+        last_days = days;
+    }
+    memcpy(out, last_date, 11);
+    put2(out + 11, sod / 3600);
+    out[13] = ':';
+    put2(out + 14, sod / 60 % 60);
+    out[16] = ':';
+    put2(out + 17, sod % 60);
+    out[19] = '\0';
+}
+
 const char *vox_time(struct roster_arena *a, int64_t ms)
 {
-    time_t secs = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    char buf[32];
-    strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
+    char buf[VOX_TIME_LEN + 1];
+    vox_time_buf(buf, ms);
     return roster_arena_strdup(a, buf);
 }

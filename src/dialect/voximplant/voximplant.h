@@ -57,8 +57,10 @@ int vox_intlist(struct vox_call *c, const char *name, int64_t **out, size_t *n, 
 /* "a;b;c" */
 int vox_strlist(struct vox_call *c, const char *name, const char ***out, size_t *n, bool *has);
 
-/* "YYYY-MM-DD HH:mm:ss" UTC in the arena */
+/* "YYYY-MM-DD HH:mm:ss" UTC in the arena, or in out (VOX_TIME_LEN characters and a NUL) */
+#define VOX_TIME_LEN 19
 const char *vox_time(struct roster_arena *a, int64_t ms);
+void vox_time_buf(char out[VOX_TIME_LEN + 1], int64_t ms);
 
 typedef void (*vox_method_fn)(struct vox_call *c);
 struct vox_method {
