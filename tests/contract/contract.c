@@ -4382,6 +4382,189 @@ static void test_message_jobs(void)
     }
 }
 
+/* "username/display name/A|S,..." of a page of a grouped list on connection cn */
+static const char *gpage(struct roster_conn *cn, const char *org_id, const struct roster_query *q,
+                         const struct roster_group_cond *c, size_t nc, int64_t *total)
+{
+    struct roster_err err = {0};
+    struct roster_user *v;
+    size_t n;
+    int rc = roster_store_user_list_grouped(cn, org_id, q, c, nc, &A, &v, &n, total, &err);
+    if (rc)
+        return roster_arena_printf(&A, "error %d %s", rc, err.msg);
+    struct roster_buf b;
+    roster_buf_init(&b);
+    roster_buf_addstr(&b, "");
+    for (size_t i = 0; i < n; i++) {
+        CHECK_EQ_STR(v[i].org_id, org_id);
+        roster_buf_printf(&b, "%s%s/%s/%c", i ? "," : "", v[i].f[RU_USERNAME],
+                          v[i].f[RU_DISPLAY_NAME] ? v[i].f[RU_DISPLAY_NAME] : "-",
+                          v[i].state == ROSTER_ACTIVATED ? 'A' : 'S');
+    }
+    const char *out = roster_arena_strdup(&A, b.data);
+    roster_buf_release(&b);
+    return out;
+}
+
+/* Grouped lists are read through caches (SQLite: the ordered matches and the rows of a
+ * page); whatever is written (a user's fields, its state, memberships, groups, on this
+ * connection, another one or another handle of the store) shows in the very next list,
+ * and two organisations asking the same never see each other's users. */
+static void test_grouped_list_writes(void)
+{
+    struct roster_err err = {0};
+    struct roster_org o1, o2;
+    make_org(&o1, "grouped-cache-1");
+    make_org(&o2, "grouped-cache-2");
+    struct roster_group app = mk_group(o1.id, ROSTER_GROUP_APPLICATION, "gc-app", 0, 0);
+    struct roster_group sk = mk_group(o1.id, ROSTER_GROUP_SKILL, "gc-skill", 0, 0);
+    struct roster_group app2 = mk_group(o2.id, ROSTER_GROUP_APPLICATION, "gc-app", 0, 0);
+    struct roster_group sk2 = mk_group(o2.id, ROSTER_GROUP_SKILL, "gc-skill", 0, 0);
+#define GN 12
+    static struct roster_user u[GN], w[GN];
+    static char names[GN][16], emails[GN][32], wnames[GN][16], wemails[GN][32];
+    int64_t un[GN], wn[GN];
+    for (int i = 0; i < GN; i++) {
+        snprintf(names[i], sizeof(names[i]), "gc%02d", i);
+        snprintf(emails[i], sizeof(emails[i]), "gc%02d@g.test", i);
+        make_user(&u[i], names[i], emails[i]);
+        u[i].f[RU_DISPLAY_NAME] = "D";
+        CHECK_EQ_INT(create(o1.id, &u[i], &err), 0);
+        un[i] = u[i].num_id;
+        snprintf(wnames[i], sizeof(wnames[i]), "gw%02d", i);
+        snprintf(wemails[i], sizeof(wemails[i]), "gw%02d@g.test", i);
+        make_user(&w[i], wnames[i], wemails[i]);
+        CHECK_EQ_INT(create(o2.id, &w[i], &err), 0);
+        wn[i] = w[i].num_id;
+    }
+    int64_t a1[1] = {app.num_id}, s1[1] = {sk.num_id}, a2[1] = {app2.num_id}, s2[1] = {sk2.num_id};
+    CHECK_EQ_INT(roster_store_group_bind(conn, o1.id, a1, 1, un, GN, true, &err), 0);
+    int64_t even[GN / 2];
+    for (int i = 0; i < GN / 2; i++)
+        even[i] = un[2 * i];
+    CHECK_EQ_INT(roster_store_group_bind(conn, o1.id, s1, 1, even, GN / 2, true, &err), 0);
+    CHECK_EQ_INT(roster_store_group_bind(conn, o2.id, a2, 1, wn, GN, true, &err), 0);
+    CHECK_EQ_INT(roster_store_group_bind(conn, o2.id, s2, 1, wn, 3, true, &err), 0);
+
+    struct roster_query q;
+    qinit(&q);
+    q.want_total = true;
+    q.sorts[0] = (struct roster_sort){RU_USERNAME, false};
+    q.nsorts = 1;
+    q.skip = 1;
+    q.limit = 3;
+    struct roster_group_cond c[2] = {{sk.num_id, true}, {app.num_id, true}};
+    struct roster_group_cond c2[2] = {{sk2.num_id, true}, {app2.num_id, true}};
+    int64_t total = -1;
+    const char *p1 = "gc02/D/A,gc04/D/A,gc06/D/A";
+    for (int k = 0; k < 3; k++) { /* the first read fills the caches, the others use them */
+        CHECK_EQ_STR(gpage(conn, o1.id, &q, c, 2, &total), p1);
+        CHECK_EQ_INT(total, GN / 2);
+        CHECK_EQ_STR(gpage(conn, o2.id, &q, c2, 2, &total), "gw01/-/A,gw02/-/A");
+        CHECK_EQ_INT(total, 3);
+    }
+    /* every match (no limit: read directly, not through the caches on SQLite) */
+    q.skip = 0;
+    q.limit = -1;
+    CHECK_EQ_STR(gpage(conn, o1.id, &q, c, 2, &total),
+                 "gc00/D/A,gc02/D/A,gc04/D/A,gc06/D/A,gc08/D/A,gc10/D/A");
+    CHECK_EQ_INT(total, GN / 2);
+    q.limit = 3;
+    /* a page past the end: no users, the total of every match */
+    q.skip = 100;
+    CHECK_EQ_STR(gpage(conn, o1.id, &q, c, 2, &total), "");
+    CHECK_EQ_INT(total, GN / 2);
+    q.skip = 1;
+    /* another organisation's groups as conditions: nobody */
+    CHECK_EQ_STR(gpage(conn, o2.id, &q, c, 2, &total), "");
+    CHECK_EQ_INT(total, 0);
+    CHECK_EQ_STR(gpage(conn, o1.id, &q, c2, 1, &total), "");
+    CHECK_EQ_INT(total, 0);
+
+    /* a field of a listed user */
+    struct roster_user e = u[4];
+    e.f[RU_DISPLAY_NAME] = "Renamed";
+    CHECK_EQ_INT(roster_store_user_update(conn, o1.id, &e, &err), 0);
+    CHECK_EQ_STR(gpage(conn, o1.id, &q, c, 2, &total), "gc02/D/A,gc04/Renamed/A,gc06/D/A");
+    /* the state alone */
+    struct roster_user st6 = u[6];
+    st6.set = ROSTER_USET_STATE;
+    st6.state = ROSTER_SUSPENDED;
+    CHECK_EQ_INT(roster_store_user_update(conn, o1.id, &st6, &err), 0);
+    CHECK_EQ_STR(gpage(conn, o1.id, &q, c, 2, &total), "gc02/D/A,gc04/Renamed/A,gc06/D/S");
+    /* the sort key: gc02 becomes the last one */
+    struct roster_user r2 = u[2];
+    r2.f[RU_USERNAME] = "gc99";
+    CHECK_EQ_INT(roster_store_user_update(conn, o1.id, &r2, &err), 0);
+    CHECK_EQ_STR(gpage(conn, o1.id, &q, c, 2, &total), "gc04/Renamed/A,gc06/D/S,gc08/D/A");
+    CHECK_EQ_INT(total, GN / 2);
+    /* memberships: bind and unbind */
+    CHECK_EQ_INT(roster_store_group_bind(conn, o1.id, s1, 1, &un[5], 1, true, &err), 0);
+    CHECK_EQ_STR(gpage(conn, o1.id, &q, c, 2, &total), "gc04/Renamed/A,gc05/D/A,gc06/D/S");
+    CHECK_EQ_INT(total, GN / 2 + 1);
+    CHECK_EQ_INT(roster_store_group_bind(conn, o1.id, a1, 1, &un[4], 1, false, &err), 0);
+    CHECK_EQ_STR(gpage(conn, o1.id, &q, c, 2, &total), "gc05/D/A,gc06/D/S,gc08/D/A");
+    CHECK_EQ_INT(total, GN / 2);
+    /* a deleted user */
+    CHECK_EQ_INT(roster_store_user_delete(conn, o1.id, u[6].id, &err), 0);
+    CHECK_EQ_STR(gpage(conn, o1.id, &q, c, 2, &total), "gc05/D/A,gc08/D/A,gc10/D/A");
+    CHECK_EQ_INT(total, GN / 2 - 1);
+    q.skip = 0;
+    q.limit = -1;
+    CHECK_EQ_STR(gpage(conn, o1.id, &q, c, 2, &total),
+                 "gc00/D/A,gc05/D/A,gc08/D/A,gc10/D/A,gc99/D/A");
+    q.skip = 1;
+    q.limit = 3;
+    /* the other organisation never changed */
+    CHECK_EQ_STR(gpage(conn, o2.id, &q, c2, 2, &total), "gw01/-/A,gw02/-/A");
+
+    /* writes through another connection and another handle of the store (as another
+     * process writes) */
+    struct roster_conn *cb = NULL, *cc = NULL;
+    struct roster_store *stc = NULL;
+    CHECK_EQ_INT(roster_conn_open(st, &cb, &err), 0);
+    CHECK_EQ_INT(roster_store_open(url, &stc, &err), 0);
+    if (stc)
+        CHECK_EQ_INT(roster_conn_open(stc, &cc, &err), 0);
+    if (cb && cc) {
+        CHECK_EQ_STR(gpage(cb, o1.id, &q, c, 2, &total), "gc05/D/A,gc08/D/A,gc10/D/A");
+        CHECK_EQ_STR(gpage(cc, o1.id, &q, c, 2, &total), "gc05/D/A,gc08/D/A,gc10/D/A");
+        struct roster_user e8 = u[8];
+        e8.f[RU_DISPLAY_NAME] = "FromB";
+        CHECK_EQ_INT(roster_store_user_update(cb, o1.id, &e8, &err), 0);
+        CHECK_EQ_STR(gpage(conn, o1.id, &q, c, 2, &total), "gc05/D/A,gc08/FromB/A,gc10/D/A");
+        CHECK_EQ_STR(gpage(cc, o1.id, &q, c, 2, &total), "gc05/D/A,gc08/FromB/A,gc10/D/A");
+        struct roster_user e10 = u[10];
+        e10.f[RU_DISPLAY_NAME] = "FromC";
+        CHECK_EQ_INT(roster_store_user_update(cc, o1.id, &e10, &err), 0);
+        CHECK_EQ_STR(gpage(conn, o1.id, &q, c, 2, &total), "gc05/D/A,gc08/FromB/A,gc10/FromC/A");
+        CHECK_EQ_STR(gpage(cb, o1.id, &q, c, 2, &total), "gc05/D/A,gc08/FromB/A,gc10/FromC/A");
+        CHECK_EQ_INT(roster_store_group_bind(cc, o1.id, s1, 1, &un[1], 1, true, &err), 0);
+        CHECK_EQ_STR(gpage(conn, o1.id, &q, c, 2, &total), "gc01/D/A,gc05/D/A,gc08/FromB/A");
+        CHECK_EQ_INT(total, GN / 2);
+        CHECK_EQ_STR(gpage(cb, o1.id, &q, c, 2, &total), "gc01/D/A,gc05/D/A,gc08/FromB/A");
+    }
+    roster_conn_close(cc);
+    roster_store_close(stc);
+    roster_conn_close(cb);
+
+    /* inside a transaction its own uncommitted membership is listed; after the rollback
+     * it is not */
+    CHECK_EQ_INT(roster_store_begin(conn, &err), 0);
+    CHECK_EQ_INT(roster_store_group_bind(conn, o1.id, s1, 1, &un[3], 1, true, &err), 0);
+    CHECK_EQ_STR(gpage(conn, o1.id, &q, c, 2, &total), "gc01/D/A,gc03/D/A,gc05/D/A");
+    roster_store_rollback(conn);
+    CHECK_EQ_STR(gpage(conn, o1.id, &q, c, 2, &total), "gc01/D/A,gc05/D/A,gc08/FromB/A");
+    CHECK_EQ_INT(total, GN / 2);
+    /* a deleted group: its members are gone from the list */
+    CHECK_EQ_INT(roster_store_group_delete(conn, o1.id, ROSTER_GROUP_SKILL, sk.num_id, &err), 0);
+    CHECK_EQ_STR(gpage(conn, o1.id, &q, c, 2, &total), "");
+    CHECK_EQ_INT(total, 0);
+    CHECK_EQ_STR(gpage(conn, o2.id, &q, c2, 2, &total), "gw01/-/A,gw02/-/A");
+    CHECK_EQ_INT(total, 3);
+#undef GN
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -4437,6 +4620,7 @@ int main(int argc, char **argv)
     test_user_get_many();
     test_user_update_many();
     test_user_update_many_big();
+    test_grouped_list_writes();
     test_reopen();
     if (conn)
         test_message_jobs();

@@ -11,8 +11,8 @@
 #include "roster/util.h"
 #include "store/sqlite/sqlite_int.h"
 
-#define SA_COLS "id, org_id, name, public_key, created_ms, revoked_ms"
-#define GROUP_COLS "g.num_id, g.kind, g.name, g.parent_num, g.extra, g.created_ms, g.modified_ms"
+#define SA_COLS SQ_SA_COLS
+#define GROUP_COLS SQ_GROUP_COLS
 
 static void read_sa(sqlite3_stmt *s, struct roster_sa_key *k, struct roster_arena *a)
 {
@@ -61,13 +61,10 @@ int sq_sa_key_find(struct roster_conn *pc, const char *key_id, struct roster_sa_
                    struct roster_arena *a, struct roster_err *err)
 {
     struct sq_conn *c = sq_conn_of(pc);
-    sqlite3_stmt *s = NULL;
-    int code = sq_prepare(c,
-                          "SELECT " SA_COLS " FROM service_keys WHERE id = ?1"
-                          " AND revoked_ms IS NULL",
-                          &s, err);
-    if (code)
-        goto done;
+    sqlite3_stmt *s = sq_stmt(c, SQ_SA_KEY_FIND, err); /* cached: runs on every JWT request */
+    if (!s)
+        return err ? err->code : ROSTER_EIO;
+    int code = 0;
     sq_bind_str(s, 1, key_id);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)
@@ -76,8 +73,7 @@ int sq_sa_key_find(struct roster_conn *pc, const char *key_id, struct roster_sa_
         code = roster_err_set(err, ROSTER_ENOTFOUND, "service key not found");
     else
         code = sq_fail(c, rc, err);
-done:
-    sqlite3_finalize(s);
+    sqlite3_reset(s);
     return code;
 }
 
@@ -209,6 +205,31 @@ done:
     return code;
 }
 
+/* group_list of one group by num_id and kind (a cached statement: GetUsers looks its
+ * application up on every request) */
+static int group_get(struct sq_conn *c, int64_t org_num, const char *org_id,
+                     const struct roster_group_query *q, struct roster_arena *a,
+                     struct roster_group **out, size_t *n, struct roster_err *err)
+{
+    sqlite3_stmt *s = sq_stmt(c, SQ_GROUP_GET, err);
+    if (!s)
+        return err ? err->code : ROSTER_EIO;
+    sqlite3_bind_int64(s, 1, org_num);
+    sqlite3_bind_int64(s, 2, q->num_id);
+    sqlite3_bind_int(s, 3, q->kind);
+    int code = 0, rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        struct roster_group *v = roster_arena_alloc(a, sizeof(*v));
+        read_group(s, 0, org_id, v, a);
+        *out = v;
+        *n = 1;
+    } else if (rc != SQLITE_DONE) {
+        code = sq_fail(c, rc, err);
+    }
+    sqlite3_reset(s);
+    return code;
+}
+
 int sq_group_list(struct roster_conn *pc, const char *org_id, const struct roster_group_query *q,
                   struct roster_arena *a, struct roster_group **out, size_t *n, int64_t *total,
                   struct roster_err *err)
@@ -231,6 +252,11 @@ int sq_group_list(struct roster_conn *pc, const char *org_id, const struct roste
     }
     if (code)
         goto done;
+    if (q->kind && q->num_id && !q->name && !(q->name_part && q->name_part[0]) &&
+        !q->parent_num_id && !(total && q->want_total) && q->limit != 0 && q->skip <= 0) {
+        code = group_get(c, org_num, org_id, q, a, out, n, err);
+        goto done;
+    }
     if (q->kind) {
         roster_buf_addstr(&w.where, " AND g.kind = ?");
         sq_query_add_bind(&w, true, q->kind, NULL);

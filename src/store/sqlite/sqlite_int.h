@@ -39,6 +39,8 @@ extern const struct roster_sqlite_migration roster_sqlite_migrations[];
 
 /* Rows of SQ_MSG_INSERT_MANY (9 parameters each, ?1.. in row order). */
 #define SQ_MSG_ROWS 16
+#define SQ_SA_COLS "id, org_id, name, public_key, created_ms, revoked_ms"
+#define SQ_GROUP_COLS "g.num_id, g.kind, g.name, g.parent_num, g.extra, g.created_ms, g.modified_ms"
 
 #define SQ_USER_RENDER_SLOTS 4
 
@@ -97,6 +99,8 @@ enum sq_stmt_id {
      * (by rowid or a rowid range); prepared by sqlite_users.c for sq_conn.render_mask[i] */
     SQ_USER_RENDER,
     SQ_USER_RENDER_LAST = SQ_USER_RENDER + 3,
+    SQ_SA_KEY_FIND, /* an active service key by id (every JWT-authenticated request) */
+    SQ_GROUP_GET,   /* one group by num_id and kind, in its organisation */
     SQ_NSTMTS
 };
 
@@ -142,6 +146,8 @@ struct sq_store {
     uint64_t lc_clock;
     /* rendered text of user rows, valid for one write generation (sqlite_listcache.c) */
     struct sq_render_cache *rc;
+    /* The user row cache (sqlite_rowcache.c), valid by the same generation. */
+    struct sq_urow_cache *urows;
 };
 
 struct sq_open_job {
@@ -244,6 +250,9 @@ struct sq_query {
     struct roster_arena *a;
     const char *(*column)(int key); /* the column of a filterable key, or NULL; the values of
                                        a key are qval.i when roster_qkey_is_int(key) */
+    /* the list cache: the whole rowid statement of a grouped list (its joins and order), or
+     * NULL for "SELECT num_id FROM users WHERE org_num = ?<where> ORDER BY id" */
+    const char *ids_sql;
 };
 void sq_query_add_bind(struct sq_query *q, bool is_int, int64_t i, const char *s);
 /* Appends filter f; ROSTER_EINVAL for an unknown key or operator, a missing value, or search
@@ -270,7 +279,9 @@ int sq_list_check_version(struct sq_conn *c, bool *fresh, struct roster_err *err
 /* The rowids, in id order, of the users of org_num that w's clauses select: the cached
  * entry of generation gen (gen read before the caller's snapshot began) or one built now
  * from the caller's snapshot (kept only when fresh). Release *out with
- * sq_list_ids_release. */
+ * sq_list_ids_release. A grouped list (sqlite_users.c, grouped_cached) sets
+ * w->ids_sql to its own statement (joins, order) and w's WHERE text to that whole
+ * statement, so that its entries have keys of their own. */
 int sq_list_ids_get(struct sq_conn *c, uint64_t gen, bool fresh, int64_t org_num,
                     const struct sq_query *w, struct sq_list_entry **out, struct roster_err *err);
 void sq_list_ids_release(struct sq_conn *c, struct sq_list_entry *e);
@@ -311,6 +322,20 @@ static inline bool sq_span_caches(const struct sq_conn *c)
 {
     return c->rs_active && c->rs_fresh && c->store && c->store->rc;
 }
+/* --- the user row cache (sqlite_rowcache.c; validity as the list cache's) --- */
+struct sq_urow_cache;
+/* 0, or -1 when out of memory (the store then runs without it). */
+int sq_urow_init(struct sq_store *st);
+void sq_urow_free(struct sq_store *st);
+/* For each rowids[i] cached for generation gen in org_num: a copy in out[i] (strings in a)
+ * and hit[i] = true. Returns the number of hits. gen: read before the caller's snapshot
+ * began, and that snapshot saw no outside change (fresh). */
+size_t sq_urow_get(struct sq_store *st, uint64_t gen, int64_t org_num, const char *org_id,
+                   const int64_t *rowids, size_t n, struct roster_user *out, bool *hit,
+                   struct roster_arena *a);
+/* Keeps copies of users[0..n), read from such a snapshot, for generation gen. */
+void sq_urow_put(struct sq_store *st, uint64_t gen, int64_t org_num,
+                 const struct roster_user *users, size_t n);
 
 /* Appends the SQL of a cached users statement (built from roster_ufields[]) to b. */
 void sq_users_sql(int id, struct roster_buf *b);

@@ -207,16 +207,20 @@ static int grow(struct sq_list_entry *e)
     return 0;
 }
 
-/* Runs "SELECT num_id FROM users WHERE org_num = ?<w's clauses> ORDER BY id" (parameters:
- * org_num then w's values) and collects the rowids into e. */
+/* Runs "SELECT num_id FROM users WHERE org_num = ?<w's clauses> ORDER BY id", or w->ids_sql
+ * when set (a grouped list), (parameters: org_num then w's values) and collects the rowids
+ * into e. */
 static int build(struct sq_conn *c, int64_t org_num, const struct sq_query *w,
                  struct sq_list_entry *e, struct roster_err *err)
 {
     sqlite3_stmt *s = NULL;
     struct roster_buf sql;
     roster_buf_init(&sql);
-    roster_buf_printf(&sql, "SELECT num_id FROM users WHERE org_num = ?%s ORDER BY id",
-                      w->where.data ? w->where.data : "");
+    if (w->ids_sql)
+        roster_buf_addstr(&sql, w->ids_sql);
+    else
+        roster_buf_printf(&sql, "SELECT num_id FROM users WHERE org_num = ?%s ORDER BY id",
+                          w->where.data ? w->where.data : "");
     int code = sq_prepare(c, sql.data, &s, err);
     roster_buf_release(&sql);
     if (!code)

@@ -123,6 +123,10 @@ static const char *const fixed_sql[SQ_NSTMTS] = {
     [SQ_MSG_INSERT_MANY] = "INSERT INTO messages (id, org_num, kind, source_id, user_id, recipient,"
                            " content_json, status, created_ms) VALUES " MSG_ROWS4 "," MSG_ROWS4
                            "," MSG_ROWS4 "," MSG_ROWS4,
+    [SQ_SA_KEY_FIND] = "SELECT " SQ_SA_COLS " FROM service_keys WHERE id = ?1"
+                       " AND revoked_ms IS NULL",
+    [SQ_GROUP_GET] = "SELECT " SQ_GROUP_COLS " FROM groups AS g"
+                     " WHERE g.org_num = ?1 AND g.num_id = ?2 AND g.kind = ?3",
 };
 
 /* the statements prepared on the intake handle */
@@ -685,6 +689,7 @@ static int sq_open(const char *url, struct roster_store **out, struct roster_err
     pthread_cond_init(&st->ckpt_cv, NULL);
     st->sync_init = true;
     sq_list_cache_init(st);
+    sq_urow_init(st); /* without it (out of memory) pages read every row */
     st->hooks[0] = (struct sq_hook){st, 1u};
     st->hooks[1] = (struct sq_hook){st, 2u};
 
@@ -747,6 +752,7 @@ static void sq_close(struct roster_store *pst)
         pthread_cond_destroy(&st->cv);
         pthread_cond_destroy(&st->ckpt_cv);
         sq_list_cache_free(st);
+        sq_urow_free(st);
     }
     free(st->leases);
     free(st->open_jobs);

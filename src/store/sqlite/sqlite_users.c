@@ -465,11 +465,101 @@ int sq_user_list(struct roster_conn *pc, const char *org_id, const struct roster
     return sq_user_list_grouped(pc, org_id, q, NULL, 0, a, out, n, total, err);
 }
 
+/* A page of a grouped list through the list cache (sqlite_listcache.c): ids_sql selects the
+ * rowids of every match in the list's order; the entry is keyed by that whole statement and
+ * its bound values (a copy of w whose WHERE text is ids_sql: it starts with "SELECT", so it
+ * never equals the WHERE fragment of an id-ordered list). Validity is the store's write
+ * generation, bumped by every commit to the main file, memberships included. The total is
+ * the array's length; the page's users come from the user row cache (sqlite_rowcache.c,
+ * same validity) or by primary key, all in one read snapshot (the read span's, if any). */
+static int grouped_cached(struct sq_conn *c, int64_t org_num, const char *org_id,
+                          const struct sq_query *w, const char *ids_sql,
+                          const struct roster_query *q, struct roster_arena *a,
+                          struct roster_user **out, size_t *n, int64_t *total,
+                          struct roster_err *err)
+{
+    struct sq_query key = *w;
+    roster_buf_init(&key.where);
+    roster_buf_addstr(&key.where, ids_sql);
+    key.ids_sql = ids_sql;
+    struct sq_page p;
+    int code = page_begin(c, org_num, &key, q, &p, err); /* sets p before it can fail */
+    if (code)
+        goto done;
+    if (total && q->want_total)
+        *total = p.count;
+    if (p.from >= p.to)
+        goto done;
+    /* the page: rows from the row cache (same validity rule as the entry), the others read
+     * by primary key and offered to it */
+    size_t np = (size_t)(p.to - p.from), len = 0, nread = 0;
+    struct roster_user *v = roster_arena_alloc(a, np * sizeof(*v));
+    bool *hit = roster_arena_alloc(a, np * sizeof(*hit));
+    size_t hits = 0;
+    if (p.fresh)
+        hits = sq_urow_get(c->store, p.gen, org_num, org_id, p.rowids + p.from, np, v, hit, a);
+    else
+        memset(hit, 0, np * sizeof(*hit));
+    struct roster_user *rd = hits < np ? roster_arena_alloc(a, (np - hits) * sizeof(*rd)) : NULL;
+    sqlite3_stmt *s = hits < np ? sq_stmt(c, SQ_USER_BY_NUM, err) : NULL;
+    if (hits < np && !s) {
+        code = err ? err->code : ROSTER_EIO;
+        goto done;
+    }
+    for (size_t i = 0; i < np; i++) {
+        if (hit[i]) {
+            if (len != i)
+                v[len] = v[i];
+            len++;
+            continue;
+        }
+        sqlite3_bind_int64(s, 1, p.rowids[p.from + (int64_t)i]);
+        sqlite3_bind_int64(s, 2, org_num);
+        int rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW) {
+            read_user(s, org_id, &v[len], a);
+            rd[nread++] = v[len++];
+        }
+        sqlite3_reset(s);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+            code = sq_fail(c, rc, err);
+            goto done;
+        }
+    }
+    if (p.fresh && nread)
+        sq_urow_put(c->store, p.gen, org_num, rd, nread);
+    *out = v;
+    *n = len;
+done:
+    code = page_end(c, &p, code, err);
+    roster_buf_release(&key.where);
+    if (code) {
+        *out = NULL;
+        *n = 0;
+    }
+    return code;
+}
+
 /* Whether group num_id has at most SMALL_GROUP members (a bounded count: cheap for big
- * groups too). */
+ * groups too). Only a plan choice (which member condition drives the query), never a
+ * result: the answer is remembered per thread for the store's write generation it was
+ * counted at, so a repeated list (a cache hit) counts nothing. */
 #define SMALL_GROUP 20000
+#define SMALL_MEMO 64
+struct small_memo {
+    const struct sq_store *st; /* cppcheck-suppress unusedStructMember ; used below */
+    uint64_t gen;
+    int64_t group; /* cppcheck-suppress unusedStructMember */
+    bool small;    /* cppcheck-suppress unusedStructMember */
+};
+static _Thread_local struct small_memo small_memo[SMALL_MEMO];
+
 static bool group_is_small(struct sq_conn *c, int64_t num_id)
 {
+    uint64_t gen = c->store ? sq_list_gen(c->store) : 0;
+    struct small_memo *m = &small_memo[(uint64_t)num_id % SMALL_MEMO];
+    if (c->store && m->st == c->store && m->gen == gen && m->group == num_id)
+        return m->small;
     sqlite3_stmt *s = NULL;
     bool small = false;
     if (sq_prepare(c,
@@ -481,7 +571,22 @@ static bool group_is_small(struct sq_conn *c, int64_t num_id)
         small = sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int64(s, 0) <= SMALL_GROUP;
     }
     sqlite3_finalize(s);
+    if (c->store)
+        *m = (struct small_memo){c->store, gen, num_id, small};
     return small;
+}
+
+/* The ORDER BY terms of q, then id (the tiebreak). */
+static int add_order(struct roster_buf *sql, const struct roster_query *q, struct roster_err *err)
+{
+    for (size_t i = 0; i < q->nsorts && i < ROSTER_QUERY_MAX_SORTS; i++) {
+        const char *col = roster_store_user_column(q->sorts[i].key);
+        if (!col)
+            return roster_err_set(err, ROSTER_EINVAL, "unknown sort field %d", q->sorts[i].key);
+        roster_buf_printf(sql, "%s%s, ", col, q->sorts[i].desc ? " DESC" : "");
+    }
+    roster_buf_addstr(sql, "id");
+    return 0;
 }
 
 /* user_list with group membership conditions (sqlite_groups.c has the other group methods) */
@@ -544,6 +649,18 @@ int sq_user_list_grouped(struct roster_conn *pc, const char *org_id, const struc
         goto done;
     }
 
+    /* a page (not "every match": those callers look users up to write them) with group
+     * conditions, outside a caller's transaction: the ordered rowids of every match are
+     * cached (a page and the total then read no other row) */
+    if (ncond > 0 && q->limit >= 0 && c->store && (sqlite3_get_autocommit(c->db) || c->rs_active)) {
+        roster_buf_printf(&sql, "SELECT users.num_id FROM %s WHERE org_num = ?%s ORDER BY ", from,
+                          w.where.data ? w.where.data : "");
+        code = add_order(&sql, q, err);
+        if (!code)
+            code = grouped_cached(c, org_num, org_id, &w, sql.data, q, a, out, n, total, err);
+        goto done;
+    }
+
     if (total && q->want_total) {
         roster_buf_printf(&sql, "SELECT count(*) FROM %s WHERE org_num = ?%s", from,
                           w.where.data ? w.where.data : "");
@@ -559,16 +676,11 @@ int sq_user_list_grouped(struct roster_conn *pc, const char *org_id, const struc
     add_columns(&sql);
     roster_buf_printf(&sql, " FROM %s WHERE org_num = ?%s ORDER BY ", from,
                       w.where.data ? w.where.data : "");
-    for (size_t i = 0; i < q->nsorts && i < ROSTER_QUERY_MAX_SORTS; i++) {
-        const char *col = roster_store_user_column(q->sorts[i].key);
-        if (!col) {
-            code = roster_err_set(err, ROSTER_EINVAL, "unknown sort field %d", q->sorts[i].key);
-            goto done;
-        }
-        roster_buf_printf(&sql, "%s%s, ", col, q->sorts[i].desc ? " DESC" : "");
-    }
+    code = add_order(&sql, q, err);
+    if (code)
+        goto done;
     /* a negative limit means no limit (SQLite's LIMIT -1) */
-    roster_buf_addstr(&sql, "id LIMIT ? OFFSET ?");
+    roster_buf_addstr(&sql, " LIMIT ? OFFSET ?");
     code = sq_prepare(c, sql.data, &s, err);
     if (code)
         goto done;
