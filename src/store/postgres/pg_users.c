@@ -474,8 +474,13 @@ int pg_user_list_grouped(struct roster_conn *pc, const char *org_id, const struc
                           conds[i].member ? "" : "NOT ", w.args.n);
     }
     const char *where = w.where.data ? w.where.data : "";
+    /* With group conditions the matches are found by probing memberships, and counting
+     * them is as costly as the page: one statement returns the page and the count of every
+     * match (a window over the matches, before LIMIT). Only an empty page (an offset past
+     * the end) needs the count separately. */
+    bool windowed = ncond > 0 && total && q->want_total && q->limit != 0;
 
-    if (total && q->want_total) {
+    if (total && q->want_total && !windowed) {
         roster_buf_printf(&sql, "SELECT count(*) FROM users WHERE org_num = " ORG_NUM_OF(1) "%s",
                           where);
         code = pg_run(c, -1, sql.data, &w.args, &res, err);
@@ -491,6 +496,8 @@ int pg_user_list_grouped(struct roster_conn *pc, const char *org_id, const struc
     roster_buf_reset(&sql);
     roster_buf_addstr(&sql, "SELECT ");
     add_columns(&sql);
+    if (windowed)
+        roster_buf_addstr(&sql, ", count(*) OVER ()");
     roster_buf_printf(&sql, " FROM users WHERE org_num = " ORG_NUM_OF(1) "%s ORDER BY ", where);
     for (size_t i = 0; i < q->nsorts && i < ROSTER_QUERY_MAX_SORTS; i++) {
         const char *col = roster_store_user_column(q->sorts[i].key);
@@ -518,6 +525,23 @@ int pg_user_list_grouped(struct roster_conn *pc, const char *org_id, const struc
         read_user(res, i, org_id, &v[i], a);
     *out = v;
     *n = (size_t)rows;
+    if (windowed && rows > 0) {
+        *total = pg_col_int(res, 0, UC_VERSION + 1);
+    } else if (windowed) {
+        PQclear(res);
+        res = NULL;
+        w.args.n -= 2; /* without LIMIT and OFFSET */
+        roster_buf_reset(&sql);
+        roster_buf_printf(&sql, "SELECT count(*) FROM users WHERE org_num = " ORG_NUM_OF(1) "%s",
+                          where);
+        code = pg_run(c, -1, sql.data, &w.args, &res, err);
+        if (code) {
+            *out = NULL;
+            *n = 0;
+            goto done;
+        }
+        *total = pg_col_int(res, 0, 0);
+    }
 done:
     PQclear(res);
     roster_buf_release(&sql);
