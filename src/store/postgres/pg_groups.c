@@ -26,18 +26,6 @@ static void read_sa(const PGresult *r, int row, struct roster_sa_key *k, struct 
     k->revoked_ms = pg_col_int(r, row, 5);
 }
 
-/* Runs one statement that writes, inside pg_tx_start/pg_tx_end(multi = false). */
-static int write1(struct pg_conn *c, const char *sql, const struct pg_args *p, PGresult **res,
-                  struct roster_err *err)
-{
-    int code = pg_tx_start(c, false, err);
-    if (code)
-        return code;
-    code = pg_run(c, -1, sql, p, res, err);
-    int end = pg_tx_end(c, false, code == 0, NULL);
-    return code ? code : end;
-}
-
 int pg_sa_key_create(struct roster_conn *pc, struct roster_sa_key *k, struct roster_err *err)
 {
     struct pg_conn *c = pg_conn_of(pc);
@@ -54,10 +42,10 @@ int pg_sa_key_create(struct roster_conn *pc, struct roster_sa_key *k, struct ros
     pg_arg_str(&p, k->name);
     pg_arg_str(&p, k->public_key_pem ? k->public_key_pem : "");
     pg_arg_int(&p, now);
-    int code = write1(c,
-                      "INSERT INTO service_keys (id, org_id, name, public_key, created_ms)"
-                      " VALUES ($1, $2, $3, $4, $5)",
-                      &p, &res, err);
+    int code = pg_write1(c, -1,
+                         "INSERT INTO service_keys (id, org_id, name, public_key, created_ms)"
+                         " VALUES ($1, $2, $3, $4, $5)",
+                         &p, &res, err);
     if (code) {
         const char *state = pg_sqlstate(res);
         if (!strcmp(state, "23503"))
@@ -105,10 +93,10 @@ int pg_sa_key_revoke(struct roster_conn *pc, const char *key_id, struct roster_e
     pg_args_init(&p, &a);
     pg_arg_str(&p, key_id);
     pg_arg_int(&p, roster_now_ms());
-    int code = write1(c,
-                      "UPDATE service_keys SET revoked_ms = coalesce(revoked_ms, $2::bigint)"
-                      " WHERE id = $1",
-                      &p, &res, err);
+    int code = pg_write1(c, -1,
+                         "UPDATE service_keys SET revoked_ms = coalesce(revoked_ms, $2::bigint)"
+                         " WHERE id = $1",
+                         &p, &res, err);
     if (!code && strcmp(PQcmdTuples(res), "0") == 0)
         code = roster_err_set(err, ROSTER_ENOTFOUND, "service key \"%s\" not found",
                               key_id ? key_id : "");
@@ -172,10 +160,9 @@ static int owned(struct pg_conn *c, const char *table, int64_t org_num, int64_t 
     return code;
 }
 
-static int group_write_fail(struct pg_conn *c, const PGresult *res, const struct roster_group *g,
-                            int code, struct roster_err *err)
+static int group_write_fail(const PGresult *res, const struct roster_group *g, int code,
+                            struct roster_err *err)
 {
-    (void)c;
     const char *state = pg_sqlstate(res);
     if (!strcmp(state, "23505")) {
         roster_err_set(err, ROSTER_ECONFLICT, "name \"%.64s\" is already used", g->name);
@@ -212,12 +199,12 @@ int pg_group_create(struct roster_conn *pc, const char *org_id, struct roster_gr
         pg_arg_str(&p, NULL);
     pg_arg_str(&p, g->extra);
     pg_arg_int(&p, now);
-    code = write1(c,
-                  "INSERT INTO groups (org_num, kind, name, parent_num, extra, created_ms,"
-                  " modified_ms) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING num_id",
-                  &p, &res, err);
+    code = pg_write1(c, -1,
+                     "INSERT INTO groups (org_num, kind, name, parent_num, extra, created_ms,"
+                     " modified_ms) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING num_id",
+                     &p, &res, err);
     if (code) {
-        code = group_write_fail(c, res, g, code, err);
+        code = group_write_fail(res, g, code, err);
         goto done;
     }
     g->num_id = pg_col_int(res, 0, 0);
@@ -333,12 +320,12 @@ int pg_group_update(struct roster_conn *pc, const char *org_id, struct roster_gr
         pg_arg_str(&p, NULL);
     pg_arg_str(&p, g->extra);
     pg_arg_int(&p, now);
-    code = write1(c,
-                  "UPDATE groups SET name = $4, parent_num = $5, extra = $6, modified_ms = $7"
-                  " WHERE org_num = $1 AND kind = $2 AND num_id = $3",
-                  &p, &res, err);
+    code = pg_write1(c, -1,
+                     "UPDATE groups SET name = $4, parent_num = $5, extra = $6, modified_ms = $7"
+                     " WHERE org_num = $1 AND kind = $2 AND num_id = $3",
+                     &p, &res, err);
     if (code)
-        code = group_write_fail(c, res, g, code, err);
+        code = group_write_fail(res, g, code, err);
     else if (strcmp(PQcmdTuples(res), "0") == 0)
         code = roster_err_set(err, ROSTER_ENOTFOUND, "group %lld not found", (long long)g->num_id);
     else
@@ -361,10 +348,11 @@ int pg_group_delete(struct roster_conn *pc, const char *org_id, int kind, int64_
     pg_arg_str(&p, org_id);
     pg_arg_int(&p, kind);
     pg_arg_int(&p, num_id);
-    int code = write1(c,
-                      "DELETE FROM groups WHERE org_num = (SELECT num_id FROM orgs WHERE id = $1)"
-                      " AND kind = $2 AND num_id = $3",
-                      &p, &res, err);
+    int code =
+        pg_write1(c, -1,
+                  "DELETE FROM groups WHERE org_num = (SELECT num_id FROM orgs WHERE id = $1)"
+                  " AND kind = $2 AND num_id = $3",
+                  &p, &res, err);
     if (!code && strcmp(PQcmdTuples(res), "0") == 0)
         code = roster_err_set(err, ROSTER_ENOTFOUND, "group %lld not found", (long long)num_id);
     PQclear(res);
@@ -433,13 +421,13 @@ int pg_group_bind(struct roster_conn *pc, const char *org_id, const int64_t *gro
     pg_args_init(&p, &a);
     pg_arg_str(&p, int_array(groups, ng, &a));
     pg_arg_str(&p, int_array(users, nu, &a));
-    code = write1(c,
-                  bind ? "INSERT INTO group_members (group_num, user_num)"
-                         " SELECT g, u FROM unnest($1::bigint[]) AS g, unnest($2::bigint[]) AS u"
-                         " ON CONFLICT DO NOTHING"
-                       : "DELETE FROM group_members WHERE group_num = ANY ($1::bigint[])"
-                         " AND user_num = ANY ($2::bigint[])",
-                  &p, &res, err);
+    code = pg_write1(c, -1,
+                     bind ? "INSERT INTO group_members (group_num, user_num)"
+                            " SELECT g, u FROM unnest($1::bigint[]) AS g, unnest($2::bigint[]) AS u"
+                            " ON CONFLICT DO NOTHING"
+                          : "DELETE FROM group_members WHERE group_num = ANY ($1::bigint[])"
+                            " AND user_num = ANY ($2::bigint[])",
+                     &p, &res, err);
 done:
     PQclear(res);
     roster_arena_release(&a);
@@ -495,19 +483,19 @@ int pg_user_secret_set(struct roster_conn *pc, const char *org_id, const char *u
     pg_arg_str(&p, user_id);
     pg_arg_str(&p, hash);
     /* one statement: the user's row (or none) drives both the write and the answer */
-    int code = write1(c,
-                      hash ? "WITH u AS (SELECT num_id FROM users WHERE org_num ="
-                             " (SELECT num_id FROM orgs WHERE id = $1) AND id = $2)"
-                             " , w AS (INSERT INTO user_secrets (user_num, password_hash)"
-                             " SELECT num_id, $3 FROM u ON CONFLICT (user_num) DO UPDATE"
-                             " SET password_hash = excluded.password_hash)"
-                             " SELECT count(*) FROM u"
-                           : "WITH u AS (SELECT num_id FROM users WHERE org_num ="
-                             " (SELECT num_id FROM orgs WHERE id = $1) AND id = $2)"
-                             " , w AS (DELETE FROM user_secrets WHERE user_num IN"
-                             " (SELECT num_id FROM u) AND $3::text IS NULL)"
-                             " SELECT count(*) FROM u",
-                      &p, &res, err);
+    int code = pg_write1(c, -1,
+                         hash ? "WITH u AS (SELECT num_id FROM users WHERE org_num ="
+                                " (SELECT num_id FROM orgs WHERE id = $1) AND id = $2)"
+                                " , w AS (INSERT INTO user_secrets (user_num, password_hash)"
+                                " SELECT num_id, $3 FROM u ON CONFLICT (user_num) DO UPDATE"
+                                " SET password_hash = excluded.password_hash)"
+                                " SELECT count(*) FROM u"
+                              : "WITH u AS (SELECT num_id FROM users WHERE org_num ="
+                                " (SELECT num_id FROM orgs WHERE id = $1) AND id = $2)"
+                                " , w AS (DELETE FROM user_secrets WHERE user_num IN"
+                                " (SELECT num_id FROM u) AND $3::text IS NULL)"
+                                " SELECT count(*) FROM u",
+                         &p, &res, err);
     if (!code && pg_col_int(res, 0, 0) == 0)
         code =
             roster_err_set(err, ROSTER_ENOTFOUND, "user \"%s\" not found", user_id ? user_id : "");

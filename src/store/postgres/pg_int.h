@@ -120,6 +120,12 @@ const char *pg_sqlstate(const PGresult *res);
  * commits/releases when ok, else rolls back only what this method wrote. */
 int pg_tx_start(struct pg_conn *c, bool multi, struct roster_err *err);
 int pg_tx_end(struct pg_conn *c, bool multi, bool ok, struct roster_err *err);
+/* Runs one statement that writes (pg_run's id, sql and p) as a method of its own:
+ * inside pg_tx_start/pg_tx_end(multi = false), i.e. in a SAVEPOINT when the caller has a
+ * transaction open. A statement that ran but matched no row is a success here: nothing
+ * was written, and the caller reads *res (cleared by the caller) to say what is missing. */
+int pg_write1(struct pg_conn *c, int id, const char *sql, const struct pg_args *p, PGresult **res,
+              struct roster_err *err);
 
 /* Result helpers: a copy in the arena (NULL for SQL NULL), an integer (0 for
  * NULL), an id. */

@@ -166,27 +166,24 @@ int pg_chunk_claim(struct roster_conn *pc, int64_t now_ms, int64_t lease_ms,
     pg_arg_int(&p, now_ms);
     pg_arg_int(&p, now_ms + lease_ms);
     pg_arg_int(&p, tok);
-    int code = pg_tx_start(c, false, err);
-    if (code)
-        return code;
     /* the next chunk of the oldest open job nobody holds (of a message job: any chunk
      * from its next one on); chunks locked by another claim or completion right now are
      * skipped, not waited for */
-    code = pg_run(c, PG_CHUNK_CLAIM,
-                  "WITH pick AS (SELECT ch.job_id, ch.chunk_no FROM jobs j"
-                  " JOIN chunks ch ON ch.job_id = j.id AND ch.chunk_no >= j.next_chunk"
-                  " AND ch.chunk_no <= CASE WHEN j.kind = 3 THEN 9223372036854775807"
-                  " ELSE j.next_chunk END"
-                  " WHERE j.status < 2 AND NOT ch.done"
-                  " AND (ch.lease_until_ms IS NULL OR ch.lease_until_ms < $1::bigint)"
-                  " ORDER BY j.seq, ch.chunk_no LIMIT 1 FOR UPDATE OF ch SKIP LOCKED)"
-                  " UPDATE chunks ch SET lease_token = $3::bigint, lease_until_ms = "
-                  "$2::bigint"
-                  " FROM pick, jobs j WHERE ch.job_id = pick.job_id"
-                  " AND ch.chunk_no = pick.chunk_no AND j.id = ch.job_id"
-                  " RETURNING ch.job_id, j.org_id, j.kind, j.params_json, ch.chunk_no,"
-                  " ch.first_idx, ch.count, ch.items_json",
-                  &p, &res, err);
+    int code = pg_write1(c, PG_CHUNK_CLAIM,
+                         "WITH pick AS (SELECT ch.job_id, ch.chunk_no FROM jobs j"
+                         " JOIN chunks ch ON ch.job_id = j.id AND ch.chunk_no >= j.next_chunk"
+                         " AND ch.chunk_no <= CASE WHEN j.kind = 3 THEN 9223372036854775807"
+                         " ELSE j.next_chunk END"
+                         " WHERE j.status < 2 AND NOT ch.done"
+                         " AND (ch.lease_until_ms IS NULL OR ch.lease_until_ms < $1::bigint)"
+                         " ORDER BY j.seq, ch.chunk_no LIMIT 1 FOR UPDATE OF ch SKIP LOCKED)"
+                         " UPDATE chunks ch SET lease_token = $3::bigint, lease_until_ms = "
+                         "$2::bigint"
+                         " FROM pick, jobs j WHERE ch.job_id = pick.job_id"
+                         " AND ch.chunk_no = pick.chunk_no AND j.id = ch.job_id"
+                         " RETURNING ch.job_id, j.org_id, j.kind, j.params_json, ch.chunk_no,"
+                         " ch.first_idx, ch.count, ch.items_json",
+                         &p, &res, err);
     if (!code && PQntuples(res) == 1) {
         memset(out, 0, sizeof(*out));
         pg_col_id(res, 0, 0, out->job_id);
@@ -202,8 +199,7 @@ int pg_chunk_claim(struct roster_conn *pc, int64_t now_ms, int64_t lease_ms,
         code = roster_err_set(err, ROSTER_ENOTFOUND, "no chunk to run");
     }
     PQclear(res);
-    int end = pg_tx_end(c, false, code == 0, err);
-    return code ? code : end;
+    return code;
 }
 
 int pg_chunk_complete(struct roster_conn *pc, const struct roster_chunk *ch,
@@ -290,20 +286,13 @@ int pg_chunk_renew(struct roster_conn *pc, const struct roster_chunk *ch, int64_
     pg_arg_int(&p, ch->chunk_no);
     pg_arg_int(&p, ch->lease_token);
     pg_arg_int(&p, until_ms);
-    int code = pg_tx_start(c, false, err);
-    if (code)
-        goto done;
-    code = pg_run(c, PG_CHUNK_RENEW,
-                  "UPDATE chunks SET lease_until_ms = $4"
-                  " WHERE job_id = $1 AND chunk_no = $2 AND lease_token = $3",
-                  &p, &res, err);
+    int code = pg_write1(c, PG_CHUNK_RENEW,
+                         "UPDATE chunks SET lease_until_ms = $4"
+                         " WHERE job_id = $1 AND chunk_no = $2 AND lease_token = $3",
+                         &p, &res, err);
     if (!code && strcmp(PQcmdTuples(res), "0") == 0)
         code = roster_err_set(err, ROSTER_ESTALE, "lease on chunk %lld of job \"%s\" was lost",
                               (long long)ch->chunk_no, ch->job_id);
-    int end = pg_tx_end(c, false, code == 0, err);
-    if (!code)
-        code = end;
-done:
     PQclear(res);
     roster_arena_release(&a);
     return code;

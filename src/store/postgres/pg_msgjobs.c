@@ -205,19 +205,12 @@ int pg_job_start(struct roster_conn *pc, const char *org_id, const char *job_id,
     pg_arg_str(&p, org_id);
     pg_arg_str(&p, job_id);
     pg_arg_int(&p, now_ms);
-    int code = pg_tx_start(c, false, err);
-    if (code)
-        goto done;
-    code = pg_run(c, -1,
-                  "UPDATE jobs SET status = CASE WHEN total = 0 THEN 2 ELSE 0 END,"
-                  " updated_ms = $3 WHERE org_id = $1 AND id = $2 AND status = 3",
-                  &p, &res, err);
+    int code = pg_write1(c, -1,
+                         "UPDATE jobs SET status = CASE WHEN total = 0 THEN 2 ELSE 0 END,"
+                         " updated_ms = $3 WHERE org_id = $1 AND id = $2 AND status = 3",
+                         &p, &res, err);
     if (!code && strcmp(PQcmdTuples(res), "0") == 0)
         code = job_not_open(c, org_id, job_id, &a, err);
-    int end = pg_tx_end(c, false, code == 0, err);
-    if (!code)
-        code = end;
-done:
     PQclear(res);
     roster_arena_release(&a);
     return code;
@@ -363,19 +356,16 @@ int pg_message_create_many(struct roster_conn *pc, struct roster_message *m, siz
         }
         pg_arg_str(&p, text_array(&a, col, n));
     }
-    int code = pg_tx_start(c, false, err);
-    if (code)
-        goto done;
-    code = pg_run(c, PG_MSG_INSERT_MANY,
-                  "INSERT INTO messages (id, org_num, kind, source_id, user_id, recipient,"
-                  " content_json, status, created_ms)"
-                  " SELECT v.id, o.num_id, v.kind, v.source_id, v.user_id, v.recipient,"
-                  " v.content_json, v.status, $2::bigint FROM orgs o,"
-                  " unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[],"
-                  " $8::text[], $9::text[])"
-                  " AS v(id, kind, source_id, user_id, recipient, content_json, status)"
-                  " WHERE o.id = $1",
-                  &p, &res, err);
+    int code = pg_write1(c, PG_MSG_INSERT_MANY,
+                         "INSERT INTO messages (id, org_num, kind, source_id, user_id, recipient,"
+                         " content_json, status, created_ms)"
+                         " SELECT v.id, o.num_id, v.kind, v.source_id, v.user_id, v.recipient,"
+                         " v.content_json, v.status, $2::bigint FROM orgs o,"
+                         " unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[],"
+                         " $8::text[], $9::text[])"
+                         " AS v(id, kind, source_id, user_id, recipient, content_json, status)"
+                         " WHERE o.id = $1",
+                         &p, &res, err);
     if (code) {
         const char *state = pg_sqlstate(res);
         if (!strcmp(state, "23505"))
@@ -383,10 +373,6 @@ int pg_message_create_many(struct roster_conn *pc, struct roster_message *m, siz
     } else if (strtoll(PQcmdTuples(res), NULL, 10) != (long long)n) {
         code = roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found", m[0].org_id);
     }
-    int end = pg_tx_end(c, false, code == 0, err);
-    if (!code)
-        code = end;
-done:
     for (size_t i = 0; i < n; i++) {
         if (code && new_id[i])
             m[i].id[0] = '\0';

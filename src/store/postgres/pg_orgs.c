@@ -13,10 +13,10 @@
     " default_state_app_import, default_state_manual, created_ms"
 #define KEY_COLS "id, org_id, name, hash, all_orgs, created_ms, revoked_ms"
 
-/* A failed insert of an org or key: duplicate id/hash, or a key for a missing
- * org. */
-static int write_fail(struct pg_conn *c, const PGresult *res, const char *what, const char *id,
-                      const char *org_id, struct roster_err *err)
+/* A failed insert (code, err set) of an org or key: duplicate id/hash, or a key for a
+ * missing org; any other failure stays as it is. */
+static int write_fail(const PGresult *res, const char *what, const char *id, const char *org_id,
+                      int code, struct roster_err *err)
 {
     const char *state = pg_sqlstate(res);
     if (!strcmp(state, "23505")) {
@@ -32,7 +32,7 @@ static int write_fail(struct pg_conn *c, const PGresult *res, const char *what, 
     if (!strcmp(state, "23503"))
         return roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found",
                               org_id ? org_id : "");
-    return pg_fail(c, res, err);
+    return code;
 }
 
 static void read_org(const PGresult *r, int row, struct roster_org *o, struct roster_arena *a)
@@ -80,25 +80,18 @@ int pg_org_create(struct roster_conn *pc, struct roster_org *org, struct roster_
     pg_arg_str(&p, org->id);
     org_args(&p, org);
     pg_arg_int(&p, now);
-    int code = pg_tx_start(c, false, err);
-    if (code)
-        goto done;
-    code = pg_run(c, -1,
-                  "INSERT INTO orgs (id, name, address, city, region, zip, country,"
-                  " default_state_bulk, default_state_app_import, default_state_manual,"
-                  " created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-                  " RETURNING num_id",
-                  &p, &res, err);
+    int code = pg_write1(c, -1,
+                         "INSERT INTO orgs (id, name, address, city, region, zip, country,"
+                         " default_state_bulk, default_state_app_import, default_state_manual,"
+                         " created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                         " RETURNING num_id",
+                         &p, &res, err);
     if (code) {
-        code = write_fail(c, res, "organization", org->id, NULL, err);
+        code = write_fail(res, "organization", org->id, NULL, code, err);
     } else {
         org->num_id = pg_col_int(res, 0, 0);
         org->created_ms = now;
     }
-    int end = pg_tx_end(c, false, code == 0, err);
-    if (!code)
-        code = end;
-done:
     PQclear(res);
     roster_arena_release(&a);
     return code;
@@ -156,21 +149,14 @@ int pg_org_update(struct roster_conn *pc, const struct roster_org *org, struct r
     pg_args_init(&p, &a);
     pg_arg_str(&p, org->id);
     org_args(&p, org);
-    int code = pg_tx_start(c, false, err);
-    if (code)
-        goto done;
-    code = pg_run(c, -1,
-                  "UPDATE orgs SET name = $2, address = $3, city = $4, region = $5,"
-                  " zip = $6, country = $7, default_state_bulk = $8,"
-                  " default_state_app_import = $9, default_state_manual = $10"
-                  " WHERE id = $1",
-                  &p, &res, err);
+    int code = pg_write1(c, -1,
+                         "UPDATE orgs SET name = $2, address = $3, city = $4, region = $5,"
+                         " zip = $6, country = $7, default_state_bulk = $8,"
+                         " default_state_app_import = $9, default_state_manual = $10"
+                         " WHERE id = $1",
+                         &p, &res, err);
     if (!code && strcmp(PQcmdTuples(res), "0") == 0)
         code = roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found", org->id);
-    int end = pg_tx_end(c, false, code == 0, err);
-    if (!code)
-        code = end;
-done:
     PQclear(res);
     roster_arena_release(&a);
     return code;
@@ -209,21 +195,14 @@ int pg_key_create(struct roster_conn *pc, struct roster_key *key, struct roster_
         pg_arg_int(&p, key->revoked_ms);
     else
         pg_arg_str(&p, NULL);
-    int code = pg_tx_start(c, false, err);
+    int code = pg_write1(c, -1,
+                         "INSERT INTO api_keys (id, org_id, name, hash, all_orgs, created_ms,"
+                         " revoked_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                         &p, &res, err);
     if (code)
-        goto done;
-    code = pg_run(c, -1,
-                  "INSERT INTO api_keys (id, org_id, name, hash, all_orgs, created_ms,"
-                  " revoked_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                  &p, &res, err);
-    if (code)
-        code = write_fail(c, res, "key", key->id, key->org_id, err);
+        code = write_fail(res, "key", key->id, key->org_id, code, err);
     else
         key->created_ms = now;
-    int end = pg_tx_end(c, false, code == 0, err);
-    if (!code)
-        code = end;
-done:
     PQclear(res);
     roster_arena_release(&a);
     return code;
@@ -284,17 +263,11 @@ int pg_key_revoke(struct roster_conn *pc, const char *key_id, struct roster_err 
     pg_args_init(&p, &a);
     pg_arg_str(&p, key_id);
     pg_arg_int(&p, roster_now_ms());
-    int code = pg_tx_start(c, false, err);
-    if (code)
-        goto done;
-    code = pg_run(c, -1, "UPDATE api_keys SET revoked_ms = coalesce(revoked_ms, $2) WHERE id = $1",
+    int code =
+        pg_write1(c, -1, "UPDATE api_keys SET revoked_ms = coalesce(revoked_ms, $2) WHERE id = $1",
                   &p, &res, err);
     if (!code && strcmp(PQcmdTuples(res), "0") == 0)
         code = roster_err_set(err, ROSTER_ENOTFOUND, "key \"%s\" not found", key_id ? key_id : "");
-    int end = pg_tx_end(c, false, code == 0, err);
-    if (!code)
-        code = end;
-done:
     PQclear(res);
     roster_arena_release(&a);
     return code;

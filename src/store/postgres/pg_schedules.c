@@ -255,20 +255,13 @@ int pg_schedule_cancel(struct roster_conn *pc, const char *org_id, const char *i
     pg_arg_str(&p, org_id);
     pg_arg_str(&p, id);
     pg_arg_int(&p, now_ms);
-    int code = pg_tx_start(c, false, err);
-    if (code)
-        goto done;
-    code = pg_run(c, -1,
-                  "UPDATE schedules SET status = 3, done_ms = $3, lease_token = NULL,"
-                  " lease_until_ms = NULL WHERE org_num = " ORG_NUM_OF(1) " AND id = $2"
-                                                                          " AND status = 0",
-                  &p, &res, err);
+    int code = pg_write1(c, -1,
+                         "UPDATE schedules SET status = 3, done_ms = $3, lease_token = NULL,"
+                         " lease_until_ms = NULL WHERE org_num = " ORG_NUM_OF(1) " AND id = $2"
+                                                                                 " AND status = 0",
+                         &p, &res, err);
     if (!code && strcmp(PQcmdTuples(res), "0") == 0)
         code = roster_err_set(err, ROSTER_ENOTFOUND, "schedule \"%s\" not found", id ? id : "");
-    int end = pg_tx_end(c, false, code == 0, err);
-    if (!code)
-        code = end;
-done:
     PQclear(res);
     roster_arena_release(&a);
     return code;
@@ -360,21 +353,18 @@ int pg_schedule_claim_due(struct roster_conn *pc, int64_t now_ms, int64_t lease_
     pg_arg_int(&p, max > (size_t)INT64_MAX ? INT64_MAX : (int64_t)max);
     pg_arg_int(&p, tok);
     pg_arg_int(&p, now_ms + lease_ms);
-    int code = pg_tx_start(c, false, err);
-    if (code)
-        return code;
     /* rows another scheduler is claiming or finishing right now are skipped, not
      * waited for */
-    code = pg_run(c, PG_SCHED_CLAIM,
-                  "WITH pick AS (SELECT num_id FROM schedules WHERE status = 0"
-                  " AND due_ms <= $1::bigint"
-                  " AND (lease_until_ms IS NULL OR lease_until_ms < $1::bigint)"
-                  " ORDER BY due_ms, id LIMIT $2::bigint FOR UPDATE SKIP LOCKED)"
-                  " UPDATE schedules s SET lease_token = $3::bigint, lease_until_ms = "
-                  "$4::bigint"
-                  " FROM pick, orgs o WHERE s.num_id = pick.num_id AND o.num_id = s.org_num"
-                  " RETURNING o.id, " SCHED_COLS,
-                  &p, &res, err);
+    int code = pg_write1(c, PG_SCHED_CLAIM,
+                         "WITH pick AS (SELECT num_id FROM schedules WHERE status = 0"
+                         " AND due_ms <= $1::bigint"
+                         " AND (lease_until_ms IS NULL OR lease_until_ms < $1::bigint)"
+                         " ORDER BY due_ms, id LIMIT $2::bigint FOR UPDATE SKIP LOCKED)"
+                         " UPDATE schedules s SET lease_token = $3::bigint, lease_until_ms = "
+                         "$4::bigint"
+                         " FROM pick, orgs o WHERE s.num_id = pick.num_id AND o.num_id = s.org_num"
+                         " RETURNING o.id, " SCHED_COLS,
+                         &p, &res, err);
     if (!code) {
         int rows = PQntuples(res);
         struct roster_schedule *v = roster_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof(*v));
@@ -386,12 +376,7 @@ int pg_schedule_claim_due(struct roster_conn *pc, int64_t now_ms, int64_t lease_
         *n = (size_t)rows;
     }
     PQclear(res);
-    int end = pg_tx_end(c, false, code == 0, err);
-    if (!code && end) {
-        *out = NULL;
-        *n = 0;
-    }
-    return code ? code : end;
+    return code;
 }
 
 int pg_schedule_finish(struct roster_conn *pc, const struct roster_schedule *sch, int status,
@@ -414,10 +399,8 @@ int pg_schedule_finish(struct roster_conn *pc, const struct roster_schedule *sch
     pg_arg_str(&p, outcome ? outcome : "");
     pg_arg_int(&p, now_ms);
     pg_arg_str(&p, sch->message_id[0] ? sch->message_id : NULL);
-    int code = pg_tx_start(c, false, err);
-    if (code)
-        goto done;
-    code = pg_run(c, PG_SCHED_FINISH,
+    int code =
+        pg_write1(c, PG_SCHED_FINISH,
                   "UPDATE schedules SET status = $4, outcome = $5, done_ms = $6, "
                   "message_id = $7,"
                   " lease_token = NULL, lease_until_ms = NULL"
@@ -432,10 +415,6 @@ int pg_schedule_finish(struct roster_conn *pc, const struct roster_schedule *sch
         /* the lease expired and was claimed again, or the schedule was cancelled
          * meanwhile */
         code = roster_err_set(err, ROSTER_ESTALE, "lease on schedule \"%s\" was lost", sch->id);
-    int end = pg_tx_end(c, false, code == 0, err);
-    if (!code)
-        code = end;
-done:
     PQclear(res);
     roster_arena_release(&a);
     return code;
@@ -482,27 +461,20 @@ int pg_message_create(struct roster_conn *pc, struct roster_message *m, struct r
     pg_arg_str(&p, m->content_json);
     pg_arg_str(&p, status);
     pg_arg_int(&p, now);
-    int code = pg_tx_start(c, false, err);
-    if (code)
-        goto done;
-    code = pg_run(c, PG_MSG_INSERT,
-                  "INSERT INTO messages (id, org_num, kind, source_id, user_id, recipient,"
-                  " content_json, status, created_ms) SELECT $1, o.num_id, $3, $4, $5, $6, "
-                  "$7,"
-                  " $8, $9::bigint FROM orgs o WHERE o.id = $2",
-                  &p, &res, err);
+    int code = pg_write1(c, PG_MSG_INSERT,
+                         "INSERT INTO messages (id, org_num, kind, source_id, user_id, recipient,"
+                         " content_json, status, created_ms) SELECT $1, o.num_id, $3, $4, $5, $6, "
+                         "$7,"
+                         " $8, $9::bigint FROM orgs o WHERE o.id = $2",
+                         &p, &res, err);
     if (code && !strcmp(pg_sqlstate(res), "23505"))
         code = roster_err_set(err, ROSTER_ECONFLICT, "message \"%s\" already exists", m->id);
     else if (!code && strcmp(PQcmdTuples(res), "1") != 0)
         code = roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found", m->org_id);
-    int end = pg_tx_end(c, false, code == 0, err);
-    if (!code)
-        code = end;
     if (!code) {
         m->status = status;
         m->created_ms = now;
     }
-done:
     if (code && new_id)
         m->id[0] = '\0';
     PQclear(res);

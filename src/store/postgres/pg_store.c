@@ -308,6 +308,18 @@ int pg_tx_end(struct pg_conn *c, bool multi, bool ok, struct roster_err *err)
     return code;
 }
 
+int pg_write1(struct pg_conn *c, int id, const char *sql, const struct pg_args *p, PGresult **res,
+              struct roster_err *err)
+{
+    *res = NULL;
+    int code = pg_tx_start(c, false, err);
+    if (code)
+        return code;
+    code = pg_run(c, id, sql, p, res, err);
+    int end = pg_tx_end(c, false, code == 0, err);
+    return code ? code : end;
+}
+
 static int pg_begin(struct roster_conn *pc, struct roster_err *err)
 {
     struct pg_conn *c = pg_conn_of(pc);

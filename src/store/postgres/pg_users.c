@@ -105,14 +105,16 @@ static void users_sql(int id, struct roster_buf *b)
     }
 }
 
-/* Runs the prepared users statement id (its SQL built on first use). */
-static int run_user(struct pg_conn *c, int id, const struct pg_args *p, PGresult **res,
+/* Runs the prepared users statement id (its SQL built on first use); one that writes
+ * (write) as a method of its own, through pg_write1. */
+static int run_user(struct pg_conn *c, int id, bool write, const struct pg_args *p, PGresult **res,
                     struct roster_err *err)
 {
     struct roster_buf sql;
     roster_buf_init(&sql);
     users_sql(id, &sql);
-    int code = pg_run(c, id, sql.data, p, res, err);
+    int code =
+        write ? pg_write1(c, id, sql.data, p, res, err) : pg_run(c, id, sql.data, p, res, err);
     roster_buf_release(&sql);
     return code;
 }
@@ -207,18 +209,12 @@ int pg_user_create(struct roster_conn *pc, const char *org_id, struct roster_use
         roster_id_new(u->id);
     int64_t now = roster_now_ms();
     user_args(&p, org_id ? org_id : "", u, now);
-    int code = pg_tx_start(c, false, err);
-    if (code)
-        goto done;
-    code = run_user(c, PG_USER_INSERT, &p, &res, err);
-    if (code)
+    int code = run_user(c, PG_USER_INSERT, true, &p, &res, err);
+    if (code && !strcmp(pg_sqlstate(res), "23505"))
         code = user_write_fail(c, res, u, err);
-    else if (PQntuples(res) != 1)
+    else if (!code && PQntuples(res) != 1)
         code = roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found",
                               org_id ? org_id : "");
-    int end = pg_tx_end(c, false, code == 0, err);
-    if (!code)
-        code = end;
     if (code)
         goto done;
     u->num_id = pg_col_int(res, 0, 0);
@@ -242,7 +238,7 @@ int pg_user_get(struct roster_conn *pc, const char *org_id, const char *user_id,
     pg_args_init(&p, a);
     pg_arg_str(&p, org_id);
     pg_arg_str(&p, user_id);
-    int code = run_user(c, PG_USER_GET, &p, &res, err);
+    int code = run_user(c, PG_USER_GET, false, &p, &res, err);
     if (code)
         goto done;
     if (PQntuples(res) == 1)
@@ -359,8 +355,8 @@ int pg_user_update(struct roster_conn *pc, const char *org_id, struct roster_use
     int code = pipelined ? 0 : pg_tx_start(c, false, err);
     if (code)
         goto done;
-    code =
-        pipelined ? run_user_savepointed(c, stmt, &p, &res, err) : run_user(c, stmt, &p, &res, err);
+    code = pipelined ? run_user_savepointed(c, stmt, &p, &res, err)
+                     : run_user(c, stmt, false, &p, &res, err);
     if (code) {
         code = user_write_fail(c, res, u, err);
     } else if (PQntuples(res) == 1) {
@@ -378,7 +374,7 @@ int pg_user_update(struct roster_conn *pc, const char *org_id, struct roster_use
         pg_args_init(&e, &a);
         pg_arg_str(&e, org_id);
         pg_arg_str(&e, u->id);
-        code = run_user(c, PG_USER_EXISTS, &e, &res, err);
+        code = run_user(c, PG_USER_EXISTS, false, &e, &res, err);
         if (!code && PQntuples(res) > 0)
             code = roster_err_set(err, ROSTER_ESTALE, "user \"%s\" was changed by another request",
                                   u->id);
@@ -407,17 +403,10 @@ int pg_user_delete(struct roster_conn *pc, const char *org_id, const char *user_
     pg_args_init(&p, &a);
     pg_arg_str(&p, org_id);
     pg_arg_str(&p, user_id);
-    int code = pg_tx_start(c, false, err);
-    if (code)
-        goto done;
-    code = run_user(c, PG_USER_DELETE, &p, &res, err);
+    int code = run_user(c, PG_USER_DELETE, true, &p, &res, err);
     if (!code && strcmp(PQcmdTuples(res), "0") == 0)
         code =
             roster_err_set(err, ROSTER_ENOTFOUND, "user \"%s\" not found", user_id ? user_id : "");
-    int end = pg_tx_end(c, false, code == 0, err);
-    if (!code)
-        code = end;
-done:
     PQclear(res);
     roster_arena_release(&a);
     return code;
@@ -1066,7 +1055,7 @@ int pg_user_get_many(struct roster_conn *pc, const char *org_id, const char *con
     pg_args_init(&p, a);
     pg_arg_str(&p, org_id ? org_id : "");
     pg_arg_str(&p, id_array(&arr, ids, n));
-    int code = run_user(c, PG_USER_GET_MANY, &p, &res, err);
+    int code = run_user(c, PG_USER_GET_MANY, false, &p, &res, err);
     if (code)
         goto done;
     size_t rows = (size_t)PQntuples(res);
@@ -1221,7 +1210,7 @@ int pg_user_update_many(struct roster_conn *pc, const char *org_id, struct roste
         pg_args_init(&p, &a);
         pg_arg_str(&p, org_id);
         pg_arg_str(&p, id_array(&arr, ids, nstale));
-        code = run_user(c, PG_USER_EXISTS_MANY, &p, &res, err);
+        code = run_user(c, PG_USER_EXISTS_MANY, false, &p, &res, err);
         if (!code) {
             size_t rows = (size_t)PQntuples(res);
             struct id_ref *by_id = roster_arena_alloc(&a, (rows ? rows : 1) * sizeof(*by_id));
