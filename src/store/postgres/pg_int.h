@@ -148,6 +148,26 @@ int pg_query_add_filter(struct pg_query *q, const struct roster_filter *f, struc
 /* A random positive lease token. */
 int64_t pg_new_token(void);
 
+/* Jobs and chunks (pg_jobs.c), shared with message jobs (pg_msgjobs.c). */
+/* Inserts job's row (id, org_id, kind, params_json as given) with status and total, created
+ * at now: a missing organisation is ROSTER_ENOTFOUND, a taken id ROSTER_ECONFLICT. */
+int pg_job_insert(struct pg_conn *c, const struct roster_job *job, int status, int64_t total,
+                  int64_t now, struct roster_arena *a, struct roster_err *err);
+/* Inserts the n chunks items_json[i] (counts[i] items) of job_id, numbered from chunk_no
+ * and holding the items from first_idx on. */
+int pg_chunks_insert(struct pg_conn *c, const char *job_id, int64_t chunk_no, int64_t first_idx,
+                     const char *const *items_json, const int64_t *counts, size_t n,
+                     struct roster_arena *a, struct roster_err *err);
+/* 0 when job_id is a job of org_id, else ROSTER_ENOTFOUND naming it (or a store error). */
+int pg_job_exists(struct pg_conn *c, const char *org_id, const char *job_id, struct roster_arena *a,
+                  struct roster_err *err);
+/* The chunks of job_id (ROSTER_ENOTFOUND unless it is a job of org_id) holding items of
+ * [from, to), by first_idx: columns first_idx, count, results_json, done_ms and, with
+ * items, items_json. *res (cleared by the caller) stays NULL for an empty range. */
+int pg_job_range(struct pg_conn *c, const char *org_id, const char *job_id, int64_t from,
+                 int64_t to, bool items, struct roster_arena *a, PGresult **res,
+                 struct roster_err *err);
+
 /* The methods, one file per area (pg_orgs.c, pg_users.c, pg_jobs.c,
  * pg_schedules.c). */
 int pg_org_create(struct roster_conn *c, struct roster_org *org, struct roster_err *err);

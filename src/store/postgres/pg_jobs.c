@@ -26,13 +26,65 @@
     "id, org_id, kind, status, total, done, ok, failed, params_json, "                             \
     "created_ms, updated_ms"
 
+int pg_job_insert(struct pg_conn *c, const struct roster_job *job, int status, int64_t total,
+                  int64_t now, struct roster_arena *a, struct roster_err *err)
+{
+    struct pg_args p;
+    PGresult *res = NULL;
+    pg_args_init(&p, a);
+    pg_arg_str(&p, job->id);
+    pg_arg_str(&p, job->org_id);
+    pg_arg_int(&p, job->kind);
+    pg_arg_int(&p, status);
+    pg_arg_int(&p, total);
+    pg_arg_str(&p, job->params_json);
+    pg_arg_int(&p, now);
+    int code = pg_run(c, PG_JOB_INSERT,
+                      "INSERT INTO jobs (id, org_id, kind, status, total, "
+                      "params_json, created_ms,"
+                      " updated_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+                      &p, &res, err);
+    if (code) {
+        const char *state = pg_sqlstate(res);
+        if (!strcmp(state, "23503"))
+            code =
+                roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found", job->org_id);
+        else if (!strcmp(state, "23505"))
+            code = roster_err_set(err, ROSTER_ECONFLICT, "job \"%s\" already exists", job->id);
+    }
+    PQclear(res);
+    return code;
+}
+
+int pg_chunks_insert(struct pg_conn *c, const char *job_id, int64_t chunk_no, int64_t first_idx,
+                     const char *const *items_json, const int64_t *counts, size_t n,
+                     struct roster_arena *a, struct roster_err *err)
+{
+    int code = 0;
+    for (size_t i = 0; i < n && !code; i++) {
+        struct pg_args p;
+        PGresult *res = NULL;
+        pg_args_init(&p, a);
+        pg_arg_str(&p, job_id);
+        pg_arg_int(&p, chunk_no + (int64_t)i);
+        pg_arg_int(&p, first_idx);
+        pg_arg_int(&p, counts[i]);
+        pg_arg_str(&p, items_json[i]);
+        code = pg_run(c, PG_CHUNK_INSERT,
+                      "INSERT INTO chunks (job_id, chunk_no, first_idx, count, items_json)"
+                      " VALUES ($1, $2, $3, $4, $5)",
+                      &p, &res, err);
+        PQclear(res);
+        first_idx += counts[i];
+    }
+    return code;
+}
+
 int pg_job_create(struct roster_conn *pc, struct roster_job *job, const char *const *items_json,
                   const int64_t *counts, size_t nchunks, struct roster_err *err)
 {
     struct pg_conn *c = pg_conn_of(pc);
     struct roster_arena a;
-    struct pg_args p;
-    PGresult *res = NULL;
     bool new_id = !job->id[0], in_tx = false;
     int64_t total = 0, now = roster_now_ms();
     int code = 0;
@@ -51,46 +103,11 @@ int pg_job_create(struct roster_conn *pc, struct roster_job *job, const char *co
     if (code)
         goto fail;
     in_tx = true;
-    pg_args_init(&p, &a);
-    pg_arg_str(&p, job->id);
-    pg_arg_str(&p, job->org_id);
-    pg_arg_int(&p, job->kind);
-    pg_arg_int(&p, status);
-    pg_arg_int(&p, total);
-    pg_arg_str(&p, job->params_json);
-    pg_arg_int(&p, now);
-    code = pg_run(c, PG_JOB_INSERT,
-                  "INSERT INTO jobs (id, org_id, kind, status, total, "
-                  "params_json, created_ms,"
-                  " updated_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
-                  &p, &res, err);
-    if (code) {
-        const char *state = pg_sqlstate(res);
-        if (!strcmp(state, "23503"))
-            code =
-                roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found", job->org_id);
-        else if (!strcmp(state, "23505"))
-            code = roster_err_set(err, ROSTER_ECONFLICT, "job \"%s\" already exists", job->id);
+    code = pg_job_insert(c, job, status, total, now, &a, err);
+    if (!code)
+        code = pg_chunks_insert(c, job->id, 0, 0, items_json, counts, nchunks, &a, err);
+    if (code)
         goto fail;
-    }
-    int64_t first = 0;
-    for (size_t i = 0; i < nchunks; i++) {
-        PQclear(res);
-        res = NULL;
-        pg_args_init(&p, &a);
-        pg_arg_str(&p, job->id);
-        pg_arg_int(&p, (int64_t)i);
-        pg_arg_int(&p, first);
-        pg_arg_int(&p, counts[i]);
-        pg_arg_str(&p, items_json[i]);
-        code = pg_run(c, PG_CHUNK_INSERT,
-                      "INSERT INTO chunks (job_id, chunk_no, first_idx, count, items_json)"
-                      " VALUES ($1, $2, $3, $4, $5)",
-                      &p, &res, err);
-        if (code)
-            goto fail;
-        first += counts[i];
-    }
     in_tx = false;
     code = pg_tx_end(c, true, true, err);
     if (code)
@@ -99,11 +116,9 @@ int pg_job_create(struct roster_conn *pc, struct roster_job *job, const char *co
     job->total = total;
     job->done = job->ok = job->failed = 0;
     job->created_ms = job->updated_ms = now;
-    PQclear(res);
     roster_arena_release(&a);
     return 0;
 fail:
-    PQclear(res);
     if (in_tx)
         pg_tx_end(c, true, false, NULL);
     if (new_id)
@@ -298,41 +313,56 @@ int pg_chunk_renew(struct roster_conn *pc, const struct roster_chunk *ch, int64_
     return code;
 }
 
-int pg_job_results(struct roster_conn *pc, const char *org_id, const char *job_id, int64_t from,
-                   int64_t to, struct roster_arena *a, struct roster_chunk_results **out, size_t *n,
-                   struct roster_err *err)
+int pg_job_exists(struct pg_conn *c, const char *org_id, const char *job_id, struct roster_arena *a,
+                  struct roster_err *err)
 {
-    struct pg_conn *c = pg_conn_of(pc);
     struct pg_args p;
     PGresult *res = NULL;
-    *out = NULL;
-    *n = 0;
-    if (from < 0)
-        from = 0;
     pg_args_init(&p, a);
     pg_arg_str(&p, org_id);
     pg_arg_str(&p, job_id);
     int code = pg_run(c, -1, "SELECT 1 FROM jobs WHERE org_id = $1 AND id = $2", &p, &res, err);
-    if (code)
-        goto done;
-    if (PQntuples(res) != 1) {
+    if (!code && PQntuples(res) != 1)
         code = roster_err_set(err, ROSTER_ENOTFOUND, "job \"%s\" not found", job_id ? job_id : "");
-        goto done;
-    }
     PQclear(res);
-    res = NULL;
-    if (to <= from)
-        goto done; /* empty range */
+    return code;
+}
+
+#define RANGE_COLS "first_idx, count, results_json, done_ms"
+#define RANGE_WHERE                                                                                \
+    " FROM chunks WHERE job_id = $1 AND first_idx < $3 AND first_idx + count > $2"                 \
+    " ORDER BY first_idx, chunk_no"
+
+int pg_job_range(struct pg_conn *c, const char *org_id, const char *job_id, int64_t from,
+                 int64_t to, bool items, struct roster_arena *a, PGresult **res,
+                 struct roster_err *err)
+{
+    struct pg_args p;
+    *res = NULL;
+    if (from < 0)
+        from = 0;
+    int code = pg_job_exists(c, org_id, job_id, a, err);
+    if (code || to <= from)
+        return code; /* missing, or an empty range */
     pg_args_init(&p, a);
     pg_arg_str(&p, job_id);
     pg_arg_int(&p, from);
     pg_arg_int(&p, to);
-    code = pg_run(c, -1,
-                  "SELECT first_idx, count, results_json, done_ms FROM chunks"
-                  " WHERE job_id = $1 AND first_idx < $3 AND first_idx + count > $2"
-                  " ORDER BY first_idx, chunk_no",
-                  &p, &res, err);
-    if (code)
+    return pg_run(c, -1,
+                  items ? "SELECT " RANGE_COLS ", items_json" RANGE_WHERE
+                        : "SELECT " RANGE_COLS RANGE_WHERE,
+                  &p, res, err);
+}
+
+int pg_job_results(struct roster_conn *pc, const char *org_id, const char *job_id, int64_t from,
+                   int64_t to, struct roster_arena *a, struct roster_chunk_results **out, size_t *n,
+                   struct roster_err *err)
+{
+    PGresult *res = NULL;
+    *out = NULL;
+    *n = 0;
+    int code = pg_job_range(pg_conn_of(pc), org_id, job_id, from, to, false, a, &res, err);
+    if (code || !res)
         goto done;
     int rows = PQntuples(res);
     struct roster_chunk_results *v = roster_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof(*v));

@@ -55,49 +55,24 @@ static const char *text_array(struct roster_arena *a, const char *const *v, size
 static int job_not_open(struct pg_conn *c, const char *org_id, const char *job_id,
                         struct roster_arena *a, struct roster_err *err)
 {
-    struct pg_args p;
-    PGresult *res = NULL;
-    pg_args_init(&p, a);
-    pg_arg_str(&p, org_id);
-    pg_arg_str(&p, job_id);
-    int code = pg_run(c, -1, "SELECT 1 FROM jobs WHERE org_id = $1 AND id = $2", &p, &res, err);
-    if (!code && PQntuples(res) == 1)
-        code = roster_err_set(err, ROSTER_ECONFLICT, "job \"%s\" has already been started",
-                              job_id ? job_id : "");
-    else if (!code)
-        code = roster_err_set(err, ROSTER_ENOTFOUND, "job \"%s\" not found", job_id ? job_id : "");
-    PQclear(res);
-    return code;
+    int code = pg_job_exists(c, org_id, job_id, a, err);
+    if (code)
+        return code;
+    return roster_err_set(err, ROSTER_ECONFLICT, "job \"%s\" has already been started",
+                          job_id ? job_id : "");
 }
 
 int pg_job_open(struct roster_conn *pc, struct roster_job *job, struct roster_err *err)
 {
     struct pg_conn *c = pg_conn_of(pc);
     struct roster_arena a;
-    struct pg_args p;
-    PGresult *res = NULL;
     bool new_id = !job->id[0];
     int64_t now = roster_now_ms();
     roster_arena_init(&a, 0);
     if (new_id)
         roster_id_new(job->id);
-    pg_args_init(&p, &a);
-    pg_arg_str(&p, job->id);
-    pg_arg_str(&p, job->org_id);
-    pg_arg_int(&p, job->kind);
-    pg_arg_str(&p, job->params_json);
-    pg_arg_int(&p, now);
-    int code = pg_run(c, -1,
-                      "INSERT INTO jobs (id, org_id, kind, status, total, params_json, created_ms,"
-                      " updated_ms) VALUES ($1, $2, $3, 3, 0, $4, $5, $5)",
-                      &p, &res, err);
+    int code = pg_job_insert(c, job, ROSTER_JOB_CREATED, 0, now, &a, err);
     if (code) {
-        const char *state = pg_sqlstate(res);
-        if (!strcmp(state, "23503"))
-            code =
-                roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found", job->org_id);
-        else if (!strcmp(state, "23505"))
-            code = roster_err_set(err, ROSTER_ECONFLICT, "job \"%s\" already exists", job->id);
         if (new_id)
             job->id[0] = '\0';
     } else {
@@ -105,7 +80,6 @@ int pg_job_open(struct roster_conn *pc, struct roster_job *job, struct roster_er
         job->total = job->done = job->ok = job->failed = 0;
         job->created_ms = job->updated_ms = now;
     }
-    PQclear(res);
     roster_arena_release(&a);
     return code;
 }
@@ -161,25 +135,9 @@ int pg_job_append(struct roster_conn *pc, const char *org_id, const char *job_id
         if (code)
             goto done;
         int64_t chunk_no = pg_col_int(res, 0, 0);
-        int64_t idx = first;
-        for (size_t i = 0; i < nchunks; i++, chunk_no++) {
-            PQclear(res);
-            res = NULL;
-            pg_args_init(&p, &a);
-            pg_arg_str(&p, job_id);
-            pg_arg_int(&p, chunk_no);
-            pg_arg_int(&p, idx);
-            pg_arg_int(&p, counts[i]);
-            pg_arg_str(&p, items_json[i]);
-            /* the same text as job_create's: one prepared statement for both */
-            code = pg_run(c, PG_CHUNK_INSERT,
-                          "INSERT INTO chunks (job_id, chunk_no, first_idx, count, items_json)"
-                          " VALUES ($1, $2, $3, $4, $5)",
-                          &p, &res, err);
-            if (code)
-                goto done;
-            idx += counts[i];
-        }
+        code = pg_chunks_insert(c, job_id, chunk_no, first, items_json, counts, nchunks, &a, err);
+        if (code)
+            goto done;
     }
     in_tx = false;
     code = pg_tx_end(c, true, true, err);
@@ -220,46 +178,20 @@ int pg_job_chunks(struct roster_conn *pc, const char *org_id, const char *job_id
                   int64_t to, struct roster_arena *a, struct roster_chunk_page **out, size_t *n,
                   struct roster_err *err)
 {
-    struct pg_conn *c = pg_conn_of(pc);
-    struct pg_args p;
     PGresult *res = NULL;
     *out = NULL;
     *n = 0;
-    if (from < 0)
-        from = 0;
-    pg_args_init(&p, a);
-    pg_arg_str(&p, org_id);
-    pg_arg_str(&p, job_id);
-    int code = pg_run(c, -1, "SELECT 1 FROM jobs WHERE org_id = $1 AND id = $2", &p, &res, err);
-    if (code)
-        goto done;
-    if (PQntuples(res) != 1) {
-        code = roster_err_set(err, ROSTER_ENOTFOUND, "job \"%s\" not found", job_id ? job_id : "");
-        goto done;
-    }
-    PQclear(res);
-    res = NULL;
-    if (to <= from)
-        goto done;
-    pg_args_init(&p, a);
-    pg_arg_str(&p, job_id);
-    pg_arg_int(&p, from);
-    pg_arg_int(&p, to);
-    code = pg_run(c, -1,
-                  "SELECT first_idx, count, items_json, results_json, done_ms FROM chunks"
-                  " WHERE job_id = $1 AND first_idx < $3 AND first_idx + count > $2"
-                  " ORDER BY first_idx, chunk_no",
-                  &p, &res, err);
-    if (code)
+    int code = pg_job_range(pg_conn_of(pc), org_id, job_id, from, to, true, a, &res, err);
+    if (code || !res)
         goto done;
     int rows = PQntuples(res);
     struct roster_chunk_page *v = roster_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof(*v));
     for (int i = 0; i < rows; i++) {
         v[i].first_idx = pg_col_int(res, i, 0);
         v[i].count = pg_col_int(res, i, 1);
-        v[i].items_json = pg_col_str(res, i, 2, a);
-        v[i].results_json = pg_col_str(res, i, 3, a);
-        v[i].done_ms = pg_col_int(res, i, 4);
+        v[i].results_json = pg_col_str(res, i, 2, a);
+        v[i].done_ms = pg_col_int(res, i, 3);
+        v[i].items_json = pg_col_str(res, i, 4, a);
     }
     *out = v;
     *n = (size_t)rows;
