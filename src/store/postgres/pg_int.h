@@ -127,6 +127,12 @@ int pg_tx_end(struct pg_conn *c, bool multi, bool ok, struct roster_err *err);
 int pg_write1(struct pg_conn *c, int id, const char *sql, const struct pg_args *p, PGresult **res,
               struct roster_err *err);
 
+/* PostgreSQL array literals, for a whole array in one parameter ($n::text[]): v as one
+ * element ("..." with backslash escapes; NULL -> NULL) appended to b; the literal {..} of
+ * v[0..n) in a. */
+void pg_array_elem(struct roster_buf *b, const char *v);
+const char *pg_text_array(struct roster_arena *a, const char *const *v, size_t n);
+
 /* Result helpers: a copy in the arena (NULL for SQL NULL), an integer (0 for
  * NULL), an id. */
 const char *pg_col_str(const PGresult *r, int row, int col, struct roster_arena *a);

@@ -19,38 +19,6 @@
 #include "roster/util.h"
 #include "store/postgres/pg_int.h"
 
-/* A PostgreSQL array literal of the n strings v[i] (NULL elements allowed), in a. */
-static const char *text_array(struct roster_arena *a, const char *const *v, size_t n)
-{
-    struct roster_buf b;
-    roster_buf_init(&b);
-    roster_buf_addch(&b, '{');
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            roster_buf_addch(&b, ',');
-        if (!v[i]) {
-            roster_buf_addstr(&b, "NULL");
-            continue;
-        }
-        roster_buf_addch(&b, '"');
-        const char *s = v[i];
-        for (const char *p = s;; p++) {
-            if (*p == '"' || *p == '\\' || !*p) {
-                roster_buf_add(&b, s, (size_t)(p - s));
-                if (!*p)
-                    break;
-                roster_buf_addch(&b, '\\');
-                s = p; /* the quote or backslash itself goes with the next run */
-            }
-        }
-        roster_buf_addch(&b, '"');
-    }
-    roster_buf_addch(&b, '}');
-    const char *out = roster_arena_strndup(a, b.data, b.len);
-    roster_buf_release(&b);
-    return out;
-}
-
 /* Which of "missing" and "started" explains that a guarded update touched no row. */
 static int job_not_open(struct pg_conn *c, const char *org_id, const char *job_id,
                         struct roster_arena *a, struct roster_err *err)
@@ -212,7 +180,7 @@ int pg_user_resolve(struct roster_conn *pc, const char *org_id, const char *cons
         return 0;
     pg_args_init(&p, a);
     pg_arg_str(&p, org_id);
-    pg_arg_str(&p, text_array(a, keys, n));
+    pg_arg_str(&p, pg_text_array(a, keys, n));
     /* one look-up per key, by id first, then by username (lower(): users_org_username) */
     int code = pg_run(c, PG_USER_RESOLVE,
                       "WITH o AS (SELECT num_id FROM orgs WHERE id = $1)"
@@ -286,7 +254,7 @@ int pg_message_create_many(struct roster_conn *pc, struct roster_message *m, siz
                                       m[i].status ? m[i].status : "ENQUEUED"};
             col[i] = v[k];
         }
-        pg_arg_str(&p, text_array(&a, col, n));
+        pg_arg_str(&p, pg_text_array(&a, col, n));
     }
     int code = pg_write1(c, PG_MSG_INSERT_MANY,
                          "INSERT INTO messages (id, org_num, kind, source_id, user_id, recipient,"

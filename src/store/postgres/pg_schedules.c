@@ -267,19 +267,6 @@ int pg_schedule_cancel(struct roster_conn *pc, const char *org_id, const char *i
     return code;
 }
 
-/* Appends s to b as an element of a PostgreSQL array literal ("..." with
- * \ escapes). */
-static void add_array_elem(struct roster_buf *b, const char *s)
-{
-    roster_buf_addch(b, '"');
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            roster_buf_addch(b, '\\');
-        roster_buf_addch(b, *s);
-    }
-    roster_buf_addch(b, '"');
-}
-
 int pg_schedule_next(struct roster_conn *pc, const char *org_id, const char *const *user_ids,
                      size_t nusers, struct roster_arena *a, struct roster_schedule **out, size_t *n,
                      struct roster_err *err)
@@ -298,7 +285,7 @@ int pg_schedule_next(struct roster_conn *pc, const char *org_id, const char *con
             continue;
         if (nids++)
             roster_buf_addch(&ids, ',');
-        add_array_elem(&ids, user_ids[i]);
+        pg_array_elem(&ids, user_ids[i]);
     }
     roster_buf_addch(&ids, '}');
     int code = 0;

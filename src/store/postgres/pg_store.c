@@ -43,6 +43,41 @@ void pg_arg_int(struct pg_args *p, int64_t i)
     pg_arg_str(p, roster_arena_printf(p->a, "%lld", (long long)i));
 }
 
+void pg_array_elem(struct roster_buf *b, const char *v)
+{
+    if (!v) {
+        roster_buf_addstr(b, "NULL");
+        return;
+    }
+    roster_buf_addch(b, '"');
+    const char *span = v;
+    for (const char *p = v; *p; p++) {
+        if (*p == '"' || *p == '\\') {
+            roster_buf_add(b, span, (size_t)(p - span));
+            roster_buf_addch(b, '\\');
+            span = p; /* the quote or backslash itself goes with the next span */
+        }
+    }
+    roster_buf_addstr(b, span);
+    roster_buf_addch(b, '"');
+}
+
+const char *pg_text_array(struct roster_arena *a, const char *const *v, size_t n)
+{
+    struct roster_buf b;
+    roster_buf_init(&b);
+    roster_buf_addch(&b, '{');
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            roster_buf_addch(&b, ',');
+        pg_array_elem(&b, v[i]);
+    }
+    roster_buf_addch(&b, '}');
+    const char *out = roster_arena_strndup(a, b.data, b.len);
+    roster_buf_release(&b);
+    return out;
+}
+
 const char *pg_col_str(const PGresult *r, int row, int col, struct roster_arena *a)
 {
     if (PQgetisnull(r, row, col))

@@ -546,26 +546,6 @@ done:
 enum { MK_ID, MK_USERNAME, MK_EMAIL, MK_EMPLOYEE_ID, MK_NONE };
 static const int mk_field[] = {-1, RU_USERNAME, RU_EMAIL, RU_EMPLOYEE_ID};
 
-/* Appends v as one element of a PostgreSQL array literal (NULL -> NULL). */
-static void add_array_elem(struct roster_buf *b, const char *v)
-{
-    if (!v) {
-        roster_buf_addstr(b, "NULL");
-        return;
-    }
-    roster_buf_addch(b, '"');
-    const char *run = v;
-    for (const char *p = v; *p; p++) {
-        if (*p == '"' || *p == '\\') {
-            roster_buf_add(b, run, (size_t)(p - run));
-            roster_buf_addch(b, '\\');
-            run = p;
-        }
-    }
-    roster_buf_addstr(b, run);
-    roster_buf_addch(b, '"');
-}
-
 /* The text of u[idx[k]]'s key or field: field -1 is the id. */
 static const char *item_text(const struct roster_user *u, int field)
 {
@@ -583,7 +563,7 @@ static void add_arrays(struct roster_buf *b, const struct roster_user *u, const 
         for (size_t j = 0; j < m; j++) {
             if (j)
                 roster_buf_addch(b, ',');
-            add_array_elem(b, item_text(&u[idx[j]], fields[k]));
+            pg_array_elem(b, item_text(&u[idx[j]], fields[k]));
         }
         roster_buf_addch(b, '}');
         roster_buf_addch(b, '\0');
@@ -1028,7 +1008,7 @@ static const char *id_array(struct roster_buf *b, const char *const *ids, size_t
     for (size_t i = 0; i < n; i++) {
         if (i)
             roster_buf_addch(b, ',');
-        add_array_elem(b, ids[i] ? ids[i] : "");
+        pg_array_elem(b, ids[i] ? ids[i] : "");
     }
     roster_buf_addch(b, '}');
     return b->data;
