@@ -635,7 +635,8 @@ static int cmp_ins(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* item index sorted by id, for mapping RETURNING rows back */
+/* an id and what it stands for (an item, or a result row), sorted by id (cmp_id_ref) to
+ * map RETURNING rows back to items, or requested ids to result rows */
 struct id_ref {
     const char *id;
     size_t item;
@@ -1014,12 +1015,6 @@ static const char *id_array(struct roster_buf *b, const char *const *ids, size_t
     return b->data;
 }
 
-/* rows of a result, sorted by their id column, to find each requested id */
-static int cmp_id_ref_row(const void *a, const void *b)
-{
-    return strcmp(((const struct id_ref *)a)->id, ((const struct id_ref *)b)->id);
-}
-
 /* One SELECT ... WHERE id = ANY(ids) for all of them. */
 int pg_user_get_many(struct roster_conn *pc, const char *org_id, const char *const *ids, size_t n,
                      struct roster_user *out, int *rcs, struct roster_arena *a,
@@ -1042,11 +1037,11 @@ int pg_user_get_many(struct roster_conn *pc, const char *org_id, const char *con
     struct id_ref *by_id = roster_arena_alloc(a, (rows ? rows : 1) * sizeof(*by_id));
     for (size_t r = 0; r < rows; r++)
         by_id[r] = (struct id_ref){PQgetvalue(res, (int)r, UC_ID), r};
-    qsort(by_id, rows, sizeof(*by_id), cmp_id_ref_row);
+    qsort(by_id, rows, sizeof(*by_id), cmp_id_ref);
     for (size_t i = 0; i < n; i++) {
         struct id_ref key = {ids[i] ? ids[i] : "", 0};
         const struct id_ref *hit =
-            rows ? bsearch(&key, by_id, rows, sizeof(*by_id), cmp_id_ref_row) : NULL;
+            rows ? bsearch(&key, by_id, rows, sizeof(*by_id), cmp_id_ref) : NULL;
         rcs[i] = hit ? 0 : ROSTER_ENOTFOUND;
         if (hit)
             read_user(res, (int)hit->item, org_id, &out[i], a);
@@ -1196,12 +1191,12 @@ int pg_user_update_many(struct roster_conn *pc, const char *org_id, struct roste
             struct id_ref *by_id = roster_arena_alloc(&a, (rows ? rows : 1) * sizeof(*by_id));
             for (size_t r = 0; r < rows; r++)
                 by_id[r] = (struct id_ref){PQgetvalue(res, (int)r, 0), r};
-            qsort(by_id, rows, sizeof(*by_id), cmp_id_ref_row);
+            qsort(by_id, rows, sizeof(*by_id), cmp_id_ref);
             for (size_t i = 0; i < n; i++) {
                 if (rcs[i] != ROSTER_ESTALE)
                     continue;
                 struct id_ref key = {u[i].id, 0};
-                if (rows && bsearch(&key, by_id, rows, sizeof(*by_id), cmp_id_ref_row))
+                if (rows && bsearch(&key, by_id, rows, sizeof(*by_id), cmp_id_ref))
                     roster_err_set(&errs[i], ROSTER_ESTALE,
                                    "user \"%s\" was changed by another request", u[i].id);
                 else
