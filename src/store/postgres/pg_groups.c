@@ -121,23 +121,14 @@ static void read_group(const PGresult *r, int row, int col, const char *org_id,
     g->modified_ms = pg_col_int(r, row, col + 6);
 }
 
-/* The organisation's num_id: 0, ROSTER_ENOTFOUND (err set naming it) or a store error. */
+/* pg_org_num, with a missing organisation ROSTER_ENOTFOUND (err set naming it). */
 static int org_num_of(struct pg_conn *c, const char *org_id, int64_t *num, struct roster_arena *a,
                       struct roster_err *err)
 {
-    struct pg_args p;
-    PGresult *res = NULL;
-    pg_args_init(&p, a);
-    pg_arg_str(&p, org_id);
-    int code = pg_run(c, -1, "SELECT num_id FROM orgs WHERE id = $1", &p, &res, err);
-    if (!code) {
-        if (PQntuples(res) == 1)
-            *num = pg_col_int(res, 0, 0);
-        else
-            code = roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found",
-                                  org_id ? org_id : "");
-    }
-    PQclear(res);
+    int code = pg_org_num(c, org_id, num, a, err);
+    if (!code && !*num)
+        code = roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found",
+                              org_id ? org_id : "");
     return code;
 }
 

@@ -151,6 +151,13 @@ struct pg_query {
  * value, or search or prefix on an integer key. */
 int pg_query_add_filter(struct pg_query *q, const struct roster_filter *f, struct roster_err *err);
 
+/* SQL for the num_id of the organisation whose id is parameter $n (NULL when none). */
+#define ORG_NUM_OF(n) "(SELECT num_id FROM orgs WHERE id = $" #n ")"
+/* The num_id of organisation org_id into *num: 0 when there is none (num_ids start at
+ * 1). Returns 0 or a store error. */
+int pg_org_num(struct pg_conn *c, const char *org_id, int64_t *num, struct roster_arena *a,
+               struct roster_err *err);
+
 /* A random positive lease token. */
 int64_t pg_new_token(void);
 

@@ -118,6 +118,21 @@ done:
     return code;
 }
 
+int pg_org_num(struct pg_conn *c, const char *org_id, int64_t *num, struct roster_arena *a,
+               struct roster_err *err)
+{
+    struct pg_args p;
+    PGresult *res = NULL;
+    pg_args_init(&p, a);
+    pg_arg_str(&p, org_id);
+    *num = 0;
+    int code = pg_run(c, PG_ORG_NUM, "SELECT num_id FROM orgs WHERE id = $1", &p, &res, err);
+    if (!code && PQntuples(res) == 1)
+        *num = pg_col_int(res, 0, 0);
+    PQclear(res);
+    return code;
+}
+
 int pg_org_list(struct roster_conn *pc, struct roster_arena *a, struct roster_org **out, size_t *n,
                 struct roster_err *err)
 {

@@ -19,7 +19,6 @@
     "s.id, s.user_id, s.state, s.due_ms, s.send_activation_email, "                                \
     "s.email_override, s.status,"                                                                  \
     " s.created_ms, s.done_ms, s.outcome, s.message_id, s.lease_token"
-#define ORG_NUM_OF(n) "(SELECT num_id FROM orgs WHERE id = $" #n ")"
 
 /* Reads the SCHED_COLS starting at column col of row. */
 static void read_schedule(const PGresult *r, int row, int col, const char *org_id,

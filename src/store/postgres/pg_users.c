@@ -35,8 +35,6 @@ enum {
     UP_VERSION, /* update: the version the caller read */
 };
 
-#define ORG_NUM_OF(n) "(SELECT num_id FROM orgs WHERE id = $" #n ")"
-
 static void add_columns(struct roster_buf *b)
 {
     roster_buf_addstr(b, "num_id, id");
@@ -572,9 +570,7 @@ static void add_arrays(struct roster_buf *b, const struct roster_user *u, const 
 
 static void many_sql(int id, struct roster_buf *b)
 {
-    if (id == PG_ORG_NUM) {
-        roster_buf_addstr(b, "SELECT num_id FROM orgs WHERE id = $1");
-    } else if (id == PG_USER_INSERT_MANY) {
+    if (id == PG_USER_INSERT_MANY) {
         /* ON CONFLICT DO NOTHING with every unique index as arbiter: a row colliding with
          * an existing one or with an earlier row of the statement (rows go in ord order)
          * is skipped, and concurrent inserts are waited for, not raised */
@@ -916,8 +912,6 @@ int pg_user_create_many(struct roster_conn *pc, const char *org_id, struct roste
 {
     struct pg_conn *c = pg_conn_of(pc);
     struct roster_arena a;
-    struct pg_args p;
-    PGresult *res = NULL;
     bool own = !c->in_txn;
     int code = 0;
     roster_arena_init(&a, 0);
@@ -934,12 +928,11 @@ int pg_user_create_many(struct roster_conn *pc, const char *org_id, struct roste
     code = pg_exec(c, "SAVEPOINT roster_many", err);
     if (code)
         goto end;
-    pg_args_init(&p, &a);
-    pg_arg_str(&p, org_id ? org_id : "");
-    code = run_many(c, PG_ORG_NUM, &p, &res, err);
+    int64_t org_num;
+    code = pg_org_num(c, org_id ? org_id : "", &org_num, &a, err);
     if (code)
         goto undo;
-    if (PQntuples(res) != 1) {
+    if (!org_num) {
         for (size_t i = 0; i < n; i++) {
             roster_err_clear(&errs[i]);
             rcs[i] = roster_err_set(&errs[i], ROSTER_ENOTFOUND, "organization \"%s\" not found",
@@ -947,7 +940,6 @@ int pg_user_create_many(struct roster_conn *pc, const char *org_id, struct roste
         }
         goto release;
     }
-    int64_t org_num = pg_col_int(res, 0, 0);
     /* the items as given: the exact path starts from them again */
     struct roster_user *given = roster_arena_alloc(&a, n * sizeof(*given));
     memcpy(given, u, n * sizeof(*given));
@@ -995,7 +987,6 @@ end:
             code = end;
     }
 out:
-    PQclear(res);
     roster_arena_release(&a);
     return code;
 }
