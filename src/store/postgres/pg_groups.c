@@ -166,21 +166,22 @@ static int group_write_fail(const PGresult *res, const struct roster_group *g, i
     return code;
 }
 
-int pg_group_create(struct roster_conn *pc, const char *org_id, struct roster_group *g,
-                    struct roster_err *err)
+/* Writes g with sql, a create or an update (update: g->num_id is $7), once the organisation
+ * is found and owns g's parent: $1 org_num, $2 kind, $3 name, $4 parent_num, $5 extra, $6
+ * now. A taken or missing name is mapped by group_write_fail. */
+static int group_write(struct pg_conn *c, const char *org_id, const struct roster_group *g,
+                       bool update, const char *sql, int64_t now, struct roster_arena *a,
+                       PGresult **res, struct roster_err *err)
 {
-    struct pg_conn *c = pg_conn_of(pc);
-    struct roster_arena a;
     struct pg_args p;
-    PGresult *res = NULL;
-    roster_arena_init(&a, 0);
-    int64_t org_num, now = roster_now_ms();
-    int code = org_num_of(c, org_id, &org_num, &a, err);
+    int64_t org_num;
+    *res = NULL;
+    int code = org_num_of(c, org_id, &org_num, a, err);
     if (!code && g->parent_num_id)
-        code = owned(c, "groups", org_num, g->parent_num_id, "group", &a, err);
+        code = owned(c, "groups", org_num, g->parent_num_id, "group", a, err);
     if (code)
-        goto done;
-    pg_args_init(&p, &a);
+        return code;
+    pg_args_init(&p, a);
     pg_arg_int(&p, org_num);
     pg_arg_int(&p, g->kind);
     pg_arg_str(&p, g->name);
@@ -190,18 +191,28 @@ int pg_group_create(struct roster_conn *pc, const char *org_id, struct roster_gr
         pg_arg_str(&p, NULL);
     pg_arg_str(&p, g->extra);
     pg_arg_int(&p, now);
-    code = pg_write1(c, -1,
-                     "INSERT INTO groups (org_num, kind, name, parent_num, extra, created_ms,"
-                     " modified_ms) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING num_id",
-                     &p, &res, err);
-    if (code) {
-        code = group_write_fail(res, g, code, err);
-        goto done;
+    if (update)
+        pg_arg_int(&p, g->num_id);
+    code = pg_write1(c, -1, sql, &p, res, err);
+    return code ? group_write_fail(*res, g, code, err) : 0;
+}
+
+int pg_group_create(struct roster_conn *pc, const char *org_id, struct roster_group *g,
+                    struct roster_err *err)
+{
+    struct roster_arena a;
+    PGresult *res = NULL;
+    roster_arena_init(&a, 0);
+    int64_t now = roster_now_ms();
+    int code = group_write(pg_conn_of(pc), org_id, g, false,
+                           "INSERT INTO groups (org_num, kind, name, parent_num, extra, created_ms,"
+                           " modified_ms) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING num_id",
+                           now, &a, &res, err);
+    if (!code) {
+        g->num_id = pg_col_int(res, 0, 0);
+        snprintf(g->org_id, sizeof(g->org_id), "%s", org_id);
+        g->created_ms = g->modified_ms = now;
     }
-    g->num_id = pg_col_int(res, 0, 0);
-    snprintf(g->org_id, sizeof(g->org_id), "%s", org_id);
-    g->created_ms = g->modified_ms = now;
-done:
     PQclear(res);
     roster_arena_release(&a);
     return code;
@@ -289,39 +300,18 @@ done:
 int pg_group_update(struct roster_conn *pc, const char *org_id, struct roster_group *g,
                     struct roster_err *err)
 {
-    struct pg_conn *c = pg_conn_of(pc);
     struct roster_arena a;
-    struct pg_args p;
     PGresult *res = NULL;
     roster_arena_init(&a, 0);
-    int64_t org_num, now = roster_now_ms();
-    int code = org_num_of(c, org_id, &org_num, &a, err);
-    if (!code && g->parent_num_id)
-        code = owned(c, "groups", org_num, g->parent_num_id, "group", &a, err);
-    if (code)
-        goto done;
-    pg_args_init(&p, &a);
-    pg_arg_int(&p, org_num);
-    pg_arg_int(&p, g->kind);
-    pg_arg_int(&p, g->num_id);
-    pg_arg_str(&p, g->name);
-    if (g->parent_num_id)
-        pg_arg_int(&p, g->parent_num_id);
-    else
-        pg_arg_str(&p, NULL);
-    pg_arg_str(&p, g->extra);
-    pg_arg_int(&p, now);
-    code = pg_write1(c, -1,
-                     "UPDATE groups SET name = $4, parent_num = $5, extra = $6, modified_ms = $7"
-                     " WHERE org_num = $1 AND kind = $2 AND num_id = $3",
-                     &p, &res, err);
-    if (code)
-        code = group_write_fail(res, g, code, err);
-    else if (strcmp(PQcmdTuples(res), "0") == 0)
+    int64_t now = roster_now_ms();
+    int code = group_write(pg_conn_of(pc), org_id, g, true,
+                           "UPDATE groups SET name = $3, parent_num = $4, extra = $5,"
+                           " modified_ms = $6 WHERE org_num = $1 AND kind = $2 AND num_id = $7",
+                           now, &a, &res, err);
+    if (!code && strcmp(PQcmdTuples(res), "0") == 0)
         code = roster_err_set(err, ROSTER_ENOTFOUND, "group %lld not found", (long long)g->num_id);
-    else
+    else if (!code)
         g->modified_ms = now;
-done:
     PQclear(res);
     roster_arena_release(&a);
     return code;
