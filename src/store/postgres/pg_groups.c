@@ -261,26 +261,18 @@ int pg_group_list(struct roster_conn *pc, const char *org_id, const struct roste
                           "SELECT count(*) FROM groups AS g WHERE g.org_num ="
                           " (SELECT num_id FROM orgs WHERE id = $1)%s",
                           w);
-        code = pg_run(c, -1, sql.data, &p, &res, err);
+        code = pg_count(c, sql.data, &p, total, err);
         if (code)
             goto done;
-        *total = pg_col_int(res, 0, 0);
-        PQclear(res);
-        res = NULL;
     }
     if (q->limit == 0)
         goto done;
-    if (q->limit < 0)
-        pg_arg_str(&p, NULL);
-    else
-        pg_arg_int(&p, q->limit);
-    pg_arg_int(&p, q->skip > 0 ? q->skip : 0);
+    const char *page = pg_query_page(&p, q->limit, q->skip);
     roster_buf_reset(&sql);
     roster_buf_printf(&sql,
                       "SELECT " GROUP_COLS " FROM groups AS g WHERE g.org_num ="
-                      " (SELECT num_id FROM orgs WHERE id = $1)%s ORDER BY g.num_id"
-                      " LIMIT $%zu::bigint OFFSET $%zu::bigint",
-                      w, p.n - 1, p.n);
+                      " (SELECT num_id FROM orgs WHERE id = $1)%s ORDER BY g.num_id%s",
+                      w, page);
     code = pg_run(c, -1, sql.data, &p, &res, err);
     if (code)
         goto done;

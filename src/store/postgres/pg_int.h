@@ -150,6 +150,12 @@ struct pg_query {
 /* Appends filter f; ROSTER_EINVAL for an unknown key or operator, a missing
  * value, or search or prefix on an integer key. */
 int pg_query_add_filter(struct pg_query *q, const struct roster_filter *f, struct roster_err *err);
+/* Appends the parameters of a page of a list, limit (a negative one: no limit) and skip (at
+ * least 0); returns its SQL, " LIMIT $n::bigint OFFSET $m::bigint", in p's arena. */
+const char *pg_query_page(struct pg_args *p, int64_t limit, int64_t skip);
+/* Runs sql, a SELECT count(*), with p's parameters; the count into *total. */
+int pg_count(struct pg_conn *c, const char *sql, const struct pg_args *p, int64_t *total,
+             struct roster_err *err);
 
 /* SQL for the num_id of the organisation whose id is parameter $n (NULL when none). */
 #define ORG_NUM_OF(n) "(SELECT num_id FROM orgs WHERE id = $" #n ")"

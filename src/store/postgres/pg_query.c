@@ -79,3 +79,24 @@ int pg_query_add_filter(struct pg_query *q, const struct roster_filter *f, struc
     }
     return 0;
 }
+
+const char *pg_query_page(struct pg_args *p, int64_t limit, int64_t skip)
+{
+    if (limit < 0)
+        pg_arg_str(p, NULL); /* LIMIT NULL: no limit */
+    else
+        pg_arg_int(p, limit);
+    pg_arg_int(p, skip > 0 ? skip : 0);
+    return roster_arena_printf(p->a, " LIMIT $%zu::bigint OFFSET $%zu::bigint", p->n - 1, p->n);
+}
+
+int pg_count(struct pg_conn *c, const char *sql, const struct pg_args *p, int64_t *total,
+             struct roster_err *err)
+{
+    PGresult *res = NULL;
+    int code = pg_run(c, -1, sql, p, &res, err);
+    if (!code)
+        *total = pg_col_int(res, 0, 0);
+    PQclear(res);
+    return code;
+}

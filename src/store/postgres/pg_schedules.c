@@ -185,26 +185,18 @@ int pg_schedule_list(struct roster_conn *pc, const char *org_id, const struct ro
                           "SELECT count(*) FROM schedules s WHERE s.org_num = " ORG_NUM_OF(
                               1) " AND s.status = 0%s",
                           where);
-        code = pg_run(c, -1, sql.data, &w.args, &res, err);
+        code = pg_count(c, sql.data, &w.args, total, err);
         if (code)
             goto done;
-        *total = pg_col_int(res, 0, 0);
-        PQclear(res);
-        res = NULL;
     }
     if (q->limit == 0)
         goto done; /* count only */
-    if (q->limit < 0)
-        pg_arg_str(&w.args, NULL); /* a negative limit means no limit */
-    else
-        pg_arg_int(&w.args, q->limit);
-    pg_arg_int(&w.args, q->skip > 0 ? q->skip : 0);
+    const char *page = pg_query_page(&w.args, q->limit, q->skip);
     roster_buf_reset(&sql);
     roster_buf_printf(&sql,
                       "SELECT " SCHED_COLS " FROM schedules s WHERE s.org_num = " ORG_NUM_OF(
-                          1) " AND s.status = 0%s"
-                             " ORDER BY s.due_ms, s.id LIMIT $%zu::bigint OFFSET $%zu::bigint",
-                      where, w.args.n - 1, w.args.n);
+                          1) " AND s.status = 0%s ORDER BY s.due_ms, s.id%s",
+                      where, page);
     code = pg_run(c, -1, sql.data, &w.args, &res, err);
     if (code)
         goto done;

@@ -470,12 +470,9 @@ int pg_user_list_grouped(struct roster_conn *pc, const char *org_id, const struc
     if (total && q->want_total && !windowed) {
         roster_buf_printf(&sql, "SELECT count(*) FROM users WHERE org_num = " ORG_NUM_OF(1) "%s",
                           where);
-        code = pg_run(c, -1, sql.data, &w.args, &res, err);
+        code = pg_count(c, sql.data, &w.args, total, err);
         if (code)
             goto done;
-        *total = pg_col_int(res, 0, 0);
-        PQclear(res);
-        res = NULL;
     }
     if (q->limit == 0)
         goto done; /* count only */
@@ -496,13 +493,7 @@ int pg_user_list_grouped(struct roster_conn *pc, const char *org_id, const struc
         roster_buf_printf(&sql, "%s%s, ", col,
                           q->sorts[i].desc ? " DESC NULLS LAST" : " ASC NULLS FIRST");
     }
-    /* a negative limit means no limit (LIMIT NULL) */
-    if (q->limit < 0)
-        pg_arg_str(&w.args, NULL);
-    else
-        pg_arg_int(&w.args, q->limit);
-    pg_arg_int(&w.args, q->skip > 0 ? q->skip : 0);
-    roster_buf_printf(&sql, "id LIMIT $%zu::bigint OFFSET $%zu::bigint", w.args.n - 1, w.args.n);
+    roster_buf_printf(&sql, "id%s", pg_query_page(&w.args, q->limit, q->skip));
     code = pg_run(c, -1, sql.data, &w.args, &res, err);
     if (code)
         goto done;
@@ -515,19 +506,15 @@ int pg_user_list_grouped(struct roster_conn *pc, const char *org_id, const struc
     if (windowed && rows > 0) {
         *total = pg_col_int(res, 0, UC_VERSION + 1);
     } else if (windowed) {
-        PQclear(res);
-        res = NULL;
         w.args.n -= 2; /* without LIMIT and OFFSET */
         roster_buf_reset(&sql);
         roster_buf_printf(&sql, "SELECT count(*) FROM users WHERE org_num = " ORG_NUM_OF(1) "%s",
                           where);
-        code = pg_run(c, -1, sql.data, &w.args, &res, err);
+        code = pg_count(c, sql.data, &w.args, total, err);
         if (code) {
             *out = NULL;
             *n = 0;
-            goto done;
         }
-        *total = pg_col_int(res, 0, 0);
     }
 done:
     PQclear(res);
