@@ -212,6 +212,18 @@ int sq_open_job_add(struct sq_store *st, int64_t seq, const char *id);
  * ROSTER_ENOMEM on failure. Takes mu. */
 int sq_open_jobs_reserve(struct sq_store *st, size_t extra);
 
+/* Writes to the intake file (sqlite_jobs.c), inside the caller's intake transaction
+ * (SQ_IBEGIN): job's job_inputs row with total items in nchunks chunks (*seq: its intake
+ * seq, when seq is not NULL; ROSTER_ECONFLICT when its id is taken), and chunks
+ * items_json[0..n) of job_id numbered from first_chunk, their items from first_idx on.
+ * sq_intake_rollback ends that transaction if it is still open. */
+int sq_intake_job_insert(struct sq_conn *c, const struct roster_job *job, int64_t total,
+                         int64_t nchunks, int64_t now, int64_t *seq, struct roster_err *err);
+int sq_intake_chunks_insert(struct sq_conn *c, const char *job_id, int64_t first_chunk,
+                            int64_t first_idx, const char *const *items_json, const int64_t *counts,
+                            size_t n, struct roster_err *err);
+void sq_intake_rollback(struct sq_conn *c);
+
 /* Finds the num_id of organisation org_id: 0, ROSTER_ENOTFOUND (err untouched: the caller
  * says what was not found), or a store error. */
 int sq_org_num(struct sq_conn *c, const char *org_id, int64_t *num, struct roster_err *err);
@@ -221,6 +233,8 @@ void sq_org_cache_clear(struct sq_conn *c);
 sqlite3_stmt *sq_stmt(struct sq_conn *c, int id, struct roster_err *err);
 /* Prepares a one-off statement (caller finalizes). */
 int sq_prepare(struct sq_conn *c, const char *sql, sqlite3_stmt **out, struct roster_err *err);
+/* The same on the intake handle (sq_conn.idb). */
+int sq_iprepare(struct sq_conn *c, const char *sql, sqlite3_stmt **out, struct roster_err *err);
 /* Runs a cached statement that returns no rows, then resets it. */
 int sq_exec_cached(struct sq_conn *c, int id, struct roster_err *err);
 

@@ -92,6 +92,58 @@ static void open_job_remove(struct sq_store *st, const char *id)
 
 /* --- jobs --- */
 
+void sq_intake_rollback(struct sq_conn *c)
+{
+    if (!sqlite3_get_autocommit(c->idb))
+        sq_exec_cached(c, SQ_IROLLBACK, NULL);
+}
+
+int sq_intake_job_insert(struct sq_conn *c, const struct roster_job *job, int64_t total,
+                         int64_t nchunks, int64_t now, int64_t *seq, struct roster_err *err)
+{
+    sqlite3_stmt *s = sq_stmt(c, SQ_JOB_INSERT, err);
+    if (!s)
+        return err ? err->code : ROSTER_EIO;
+    sq_bind_str(s, 1, job->id);
+    sq_bind_str(s, 2, job->org_id);
+    sqlite3_bind_int(s, 3, job->kind);
+    sqlite3_bind_int64(s, 4, total);
+    sqlite3_bind_int64(s, 5, nchunks);
+    sq_bind_str(s, 6, job->params_json);
+    sqlite3_bind_int64(s, 7, now);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return (rc & 0xff) == SQLITE_CONSTRAINT
+                   ? roster_err_set(err, ROSTER_ECONFLICT, "job \"%s\" already exists", job->id)
+                   : sq_fail_on(c->idb, rc, err);
+    if (seq)
+        *seq = sqlite3_last_insert_rowid(c->idb);
+    return 0;
+}
+
+int sq_intake_chunks_insert(struct sq_conn *c, const char *job_id, int64_t first_chunk,
+                            int64_t first_idx, const char *const *items_json, const int64_t *counts,
+                            size_t n, struct roster_err *err)
+{
+    sqlite3_stmt *s = sq_stmt(c, SQ_CHUNK_INPUT_INSERT, err);
+    if (!s)
+        return err ? err->code : ROSTER_EIO;
+    for (size_t i = 0; i < n; i++) {
+        sq_bind_str(s, 1, job_id);
+        sqlite3_bind_int64(s, 2, first_chunk + (int64_t)i);
+        sqlite3_bind_int64(s, 3, first_idx);
+        sqlite3_bind_int64(s, 4, counts[i]);
+        sq_bind_str(s, 5, items_json[i]);
+        int rc = sqlite3_step(s);
+        sqlite3_reset(s);
+        if (rc != SQLITE_DONE)
+            return sq_fail_on(c->idb, rc, err);
+        first_idx += counts[i];
+    }
+    return 0;
+}
+
 /* Writes the job and its chunks to the intake file in one transaction of its own (not the
  * caller's: that one is on the main file). Returns the job's intake seq in *seq. */
 static int intake_insert(struct sq_conn *c, struct roster_job *job, const char *const *items_json,
@@ -101,53 +153,13 @@ static int intake_insert(struct sq_conn *c, struct roster_job *job, const char *
     int code = sq_exec_cached(c, SQ_IBEGIN, err);
     if (code)
         return code;
-    sqlite3_stmt *s = sq_stmt(c, SQ_JOB_INSERT, err);
-    if (!s) {
-        code = err ? err->code : ROSTER_EIO;
-        goto fail;
-    }
-    sq_bind_str(s, 1, job->id);
-    sq_bind_str(s, 2, job->org_id);
-    sqlite3_bind_int(s, 3, job->kind);
-    sqlite3_bind_int64(s, 4, total);
-    sqlite3_bind_int64(s, 5, (int64_t)nchunks);
-    sq_bind_str(s, 6, job->params_json);
-    sqlite3_bind_int64(s, 7, now);
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE) {
-        code = (rc & 0xff) == SQLITE_CONSTRAINT
-                   ? roster_err_set(err, ROSTER_ECONFLICT, "job \"%s\" already exists", job->id)
-                   : sq_fail_on(c->idb, rc, err);
-        goto fail;
-    }
-    *seq = sqlite3_last_insert_rowid(c->idb);
-    s = sq_stmt(c, SQ_CHUNK_INPUT_INSERT, err);
-    if (!s) {
-        code = err ? err->code : ROSTER_EIO;
-        goto fail;
-    }
-    int64_t first = 0;
-    for (size_t i = 0; i < nchunks; i++) {
-        sq_bind_str(s, 1, job->id);
-        sqlite3_bind_int64(s, 2, (int64_t)i);
-        sqlite3_bind_int64(s, 3, first);
-        sqlite3_bind_int64(s, 4, counts[i]);
-        sq_bind_str(s, 5, items_json[i]);
-        rc = sqlite3_step(s);
-        sqlite3_reset(s);
-        if (rc != SQLITE_DONE) {
-            code = sq_fail_on(c->idb, rc, err);
-            goto fail;
-        }
-        first += counts[i];
-    }
-    code = sq_exec_cached(c, SQ_ICOMMIT, err);
-    if (code == 0)
-        return 0;
-fail:
-    if (!sqlite3_get_autocommit(c->idb))
-        sq_exec_cached(c, SQ_IROLLBACK, NULL);
+    code = sq_intake_job_insert(c, job, total, (int64_t)nchunks, now, seq, err);
+    if (!code)
+        code = sq_intake_chunks_insert(c, job->id, 0, 0, items_json, counts, nchunks, err);
+    if (!code)
+        code = sq_exec_cached(c, SQ_ICOMMIT, err);
+    if (code)
+        sq_intake_rollback(c);
     return code;
 }
 

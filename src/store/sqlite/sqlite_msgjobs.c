@@ -20,23 +20,6 @@
 #include "roster/util.h"
 #include "store/sqlite/sqlite_int.h"
 
-/* Runs a one-off statement on the intake handle: the intake statements of message jobs
- * run once per request, not per item. */
-static int intake_prepare(struct sq_conn *c, const char *sql, sqlite3_stmt **s,
-                          struct roster_err *err)
-{
-    if (sqlite3_prepare_v2(c->idb, sql, -1, s, NULL) == SQLITE_OK)
-        return 0;
-    *s = NULL;
-    return sq_fail_on(c->idb, sqlite3_errcode(c->idb), err);
-}
-
-static void intake_rollback(struct sq_conn *c)
-{
-    if (!sqlite3_get_autocommit(c->idb))
-        sq_exec_cached(c, SQ_IROLLBACK, NULL);
-}
-
 /* Inside an intake transaction: job_id of org_id as it stands (seq, total, nchunks, held).
  * ROSTER_ENOTFOUND for a missing or foreign job. */
 struct intake_job {
@@ -48,11 +31,11 @@ static int intake_job_read(struct sq_conn *c, const char *org_id, const char *jo
                            struct intake_job *out, struct roster_err *err)
 {
     sqlite3_stmt *s;
-    int code = intake_prepare(c,
-                              "SELECT seq, total, nchunks, EXISTS (SELECT 1 FROM job_holds AS h"
-                              " WHERE h.job_id = j.id) FROM job_inputs AS j"
-                              " WHERE org_id = ?1 AND id = ?2",
-                              &s, err);
+    int code = sq_iprepare(c,
+                           "SELECT seq, total, nchunks, EXISTS (SELECT 1 FROM job_holds AS h"
+                           " WHERE h.job_id = j.id) FROM job_inputs AS j"
+                           " WHERE org_id = ?1 AND id = ?2",
+                           &s, err);
     if (code)
         return code;
     sq_bind_str(s, 1, org_id);
@@ -78,7 +61,7 @@ static int intake_exec_job(struct sq_conn *c, const char *sql, const char *job_i
                            struct roster_err *err)
 {
     sqlite3_stmt *s;
-    int code = intake_prepare(c, sql, &s, err);
+    int code = sq_iprepare(c, sql, &s, err);
     if (code)
         return code;
     sq_bind_str(s, 1, job_id);
@@ -102,26 +85,9 @@ int sq_job_open(struct roster_conn *pc, struct roster_job *job, struct roster_er
     code = sq_exec_cached(c, SQ_IBEGIN, err);
     if (code)
         goto fail;
-    sqlite3_stmt *s = sq_stmt(c, SQ_JOB_INSERT, err);
-    if (!s) {
-        code = err ? err->code : ROSTER_EIO;
+    code = sq_intake_job_insert(c, job, 0, 0, now, NULL, err);
+    if (code)
         goto fail;
-    }
-    sq_bind_str(s, 1, job->id);
-    sq_bind_str(s, 2, job->org_id);
-    sqlite3_bind_int(s, 3, job->kind);
-    sqlite3_bind_int64(s, 4, 0);
-    sqlite3_bind_int64(s, 5, 0);
-    sq_bind_str(s, 6, job->params_json);
-    sqlite3_bind_int64(s, 7, now);
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE) {
-        code = (rc & 0xff) == SQLITE_CONSTRAINT
-                   ? roster_err_set(err, ROSTER_ECONFLICT, "job \"%s\" already exists", job->id)
-                   : sq_fail_on(c->idb, rc, err);
-        goto fail;
-    }
     code = intake_exec_job(c, "INSERT INTO job_holds (job_id) VALUES (?1)", job->id, err);
     if (!code)
         code = sq_exec_cached(c, SQ_ICOMMIT, err);
@@ -132,7 +98,7 @@ int sq_job_open(struct roster_conn *pc, struct roster_job *job, struct roster_er
     job->created_ms = job->updated_ms = now;
     return 0;
 fail:
-    intake_rollback(c);
+    sq_intake_rollback(c);
     if (new_id)
         job->id[0] = '\0';
     return code;
@@ -160,31 +126,14 @@ int sq_job_append(struct roster_conn *pc, const char *org_id, const char *job_id
         code = roster_err_set(err, ROSTER_ECONFLICT, "job \"%s\" has already been started", job_id);
     if (code || nchunks == 0)
         goto done;
-    sqlite3_stmt *s = sq_stmt(c, SQ_CHUNK_INPUT_INSERT, err);
-    if (!s) {
-        code = err ? err->code : ROSTER_EIO;
+    code = sq_intake_chunks_insert(c, job_id, j.nchunks, j.total, items_json, counts, nchunks, err);
+    if (code)
         goto done;
-    }
-    int64_t idx = j.total;
-    for (size_t i = 0; i < nchunks; i++) {
-        sq_bind_str(s, 1, job_id);
-        sqlite3_bind_int64(s, 2, j.nchunks + (int64_t)i);
-        sqlite3_bind_int64(s, 3, idx);
-        sqlite3_bind_int64(s, 4, counts[i]);
-        sq_bind_str(s, 5, items_json[i]);
-        int rc = sqlite3_step(s);
-        sqlite3_reset(s);
-        if (rc != SQLITE_DONE) {
-            code = sq_fail_on(c->idb, rc, err);
-            goto done;
-        }
-        idx += counts[i];
-    }
     sqlite3_stmt *u;
-    code = intake_prepare(c,
-                          "UPDATE job_inputs SET total = total + ?2, nchunks = nchunks + ?3"
-                          " WHERE id = ?1",
-                          &u, err);
+    code = sq_iprepare(c,
+                       "UPDATE job_inputs SET total = total + ?2, nchunks = nchunks + ?3"
+                       " WHERE id = ?1",
+                       &u, err);
     if (code)
         goto done;
     sq_bind_str(u, 1, job_id);
@@ -198,7 +147,7 @@ done:
     if (!code)
         code = sq_exec_cached(c, SQ_ICOMMIT, err);
     if (code)
-        intake_rollback(c);
+        sq_intake_rollback(c);
     else
         *first_idx = j.total;
     return code;
@@ -224,7 +173,7 @@ int sq_job_start(struct roster_conn *pc, const char *org_id, const char *job_id,
     if (!code)
         code = sq_exec_cached(c, SQ_ICOMMIT, err);
     if (code) {
-        intake_rollback(c);
+        sq_intake_rollback(c);
         return code;
     }
     /* now claimable (a job without items is finished at once) */
@@ -244,7 +193,7 @@ int sq_job_chunks(struct roster_conn *pc, const char *org_id, const char *job_id
     *n = 0;
     if (from < 0)
         from = 0;
-    code = intake_prepare(c, "SELECT 1 FROM job_inputs WHERE org_id = ?1 AND id = ?2", &s, err);
+    code = sq_iprepare(c, "SELECT 1 FROM job_inputs WHERE org_id = ?1 AND id = ?2", &s, err);
     if (code)
         return code;
     sq_bind_str(s, 1, org_id);
@@ -260,13 +209,13 @@ int sq_job_chunks(struct roster_conn *pc, const char *org_id, const char *job_id
     /* the chunks and their input from the intake file (as job_results: start at the chunk
      * holding `from`, so that chunk_inputs_idx serves the range), their results from the
      * main file */
-    code = intake_prepare(c,
-                          "SELECT chunk_no, first_idx, count, items_json FROM chunk_inputs"
-                          " WHERE job_id = ?1 AND first_idx < ?3 AND first_idx + count > ?2"
-                          " AND first_idx >= coalesce((SELECT max(first_idx) FROM chunk_inputs"
-                          " WHERE job_id = ?1 AND first_idx <= ?2), 0)"
-                          " ORDER BY first_idx, chunk_no",
-                          &s, err);
+    code = sq_iprepare(c,
+                       "SELECT chunk_no, first_idx, count, items_json FROM chunk_inputs"
+                       " WHERE job_id = ?1 AND first_idx < ?3 AND first_idx + count > ?2"
+                       " AND first_idx >= coalesce((SELECT max(first_idx) FROM chunk_inputs"
+                       " WHERE job_id = ?1 AND first_idx <= ?2), 0)"
+                       " ORDER BY first_idx, chunk_no",
+                       &s, err);
     if (code)
         return code;
     sq_bind_str(s, 1, job_id);

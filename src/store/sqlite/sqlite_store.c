@@ -180,14 +180,24 @@ int sq_fail_on(sqlite3 *db, int rc, struct roster_err *err)
     return code;
 }
 
-int sq_prepare(struct sq_conn *c, const char *sql, sqlite3_stmt **out, struct roster_err *err)
+static int prepare_on(sqlite3 *db, const char *sql, sqlite3_stmt **out, struct roster_err *err)
 {
-    int rc = sqlite3_prepare_v2(c->db, sql, -1, out, NULL);
+    int rc = sqlite3_prepare_v2(db, sql, -1, out, NULL);
     if (rc != SQLITE_OK) {
         *out = NULL;
-        return sq_fail(c, rc, err);
+        return sq_fail_on(db, rc, err);
     }
     return 0;
+}
+
+int sq_prepare(struct sq_conn *c, const char *sql, sqlite3_stmt **out, struct roster_err *err)
+{
+    return prepare_on(c->db, sql, out, err);
+}
+
+int sq_iprepare(struct sq_conn *c, const char *sql, sqlite3_stmt **out, struct roster_err *err)
+{
+    return prepare_on(c->idb, sql, out, err);
 }
 
 sqlite3_stmt *sq_stmt(struct sq_conn *c, int id, struct roster_err *err)
