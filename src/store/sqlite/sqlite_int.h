@@ -428,7 +428,7 @@ int sq_schedule_next_due(struct roster_conn *c, int64_t *due_ms, struct roster_e
 int sq_message_create(struct roster_conn *c, struct roster_message *m, struct roster_err *err);
 int sq_message_get(struct roster_conn *c, const char *org_id, const char *id,
                    struct roster_message *out, struct roster_arena *a, struct roster_err *err);
-/* message jobs (sqlite_msgjobs.c) */
+/* message jobs (sqlite_msgjobs.c; job_chunks in sqlite_jobs.c, beside job_results) */
 int sq_job_open(struct roster_conn *c, struct roster_job *job, struct roster_err *err);
 int sq_job_append(struct roster_conn *c, const char *org_id, const char *job_id,
                   const char *const *items_json, const int64_t *counts, size_t nchunks,

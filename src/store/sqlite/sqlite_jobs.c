@@ -577,20 +577,22 @@ int sq_chunk_renew(struct roster_conn *pc, const struct roster_chunk *ch, int64_
     return 0;
 }
 
-int sq_job_results(struct roster_conn *pc, const char *org_id, const char *job_id, int64_t from,
-                   int64_t to, struct roster_arena *a, struct roster_chunk_results **out, size_t *n,
-                   struct roster_err *err)
+/* The chunks of job_id (of org_id) that hold items [from, to), in item order: their places,
+ * their input when items, and the results of the done ones (job_results and job_chunks).
+ * ROSTER_ENOTFOUND for a missing or foreign job; none for an empty range. */
+static int chunk_span(struct sq_conn *c, const char *org_id, const char *job_id, int64_t from,
+                      int64_t to, bool items, struct roster_arena *a,
+                      struct roster_chunk_page **out, size_t *n, struct roster_err *err)
 {
-    struct sq_conn *c = sq_conn_of(pc);
     sqlite3_stmt *s = NULL;
     int rc, code = 0;
     *out = NULL;
     *n = 0;
     if (from < 0)
         from = 0;
-    if (sqlite3_prepare_v2(c->idb, "SELECT 1 FROM job_inputs WHERE org_id = ?1 AND id = ?2", -1, &s,
-                           NULL) != SQLITE_OK)
-        return sq_fail_on(c->idb, sqlite3_errcode(c->idb), err);
+    code = sq_iprepare(c, "SELECT 1 FROM job_inputs WHERE org_id = ?1 AND id = ?2", &s, err);
+    if (code)
+        return code;
     sq_bind_str(s, 1, org_id);
     sq_bind_str(s, 2, job_id);
     rc = sqlite3_step(s);
@@ -603,26 +605,29 @@ int sq_job_results(struct roster_conn *pc, const char *org_id, const char *job_i
     if (to <= from)
         return 0; /* empty range */
 
-    /* the chunks' places, from the intake file: start at the chunk holding item `from` (the
-     * last one starting at or before it) so that chunk_inputs_idx serves the range instead
-     * of a scan over the job's chunks */
-    if (sqlite3_prepare_v2(c->idb,
-                           "SELECT chunk_no, first_idx, count FROM chunk_inputs"
-                           " WHERE job_id = ?1 AND first_idx < ?3 AND first_idx + count > ?2"
-                           " AND first_idx >= coalesce((SELECT max(first_idx) FROM chunk_inputs"
-                           " WHERE job_id = ?1 AND first_idx <= ?2), 0)"
-                           " ORDER BY first_idx, chunk_no",
-                           -1, &s, NULL) != SQLITE_OK)
-        return sq_fail_on(c->idb, sqlite3_errcode(c->idb), err);
+        /* the chunks' places (and input), from the intake file: start at the chunk holding item
+         * `from` (the last one starting at or before it) so that chunk_inputs_idx serves the
+         * range instead of a scan over the job's chunks */
+#define SPAN_WHERE                                                                                 \
+    " FROM chunk_inputs WHERE job_id = ?1 AND first_idx < ?3 AND first_idx + count > ?2"           \
+    " AND first_idx >= coalesce((SELECT max(first_idx) FROM chunk_inputs"                          \
+    " WHERE job_id = ?1 AND first_idx <= ?2), 0) ORDER BY first_idx, chunk_no"
+    code = sq_iprepare(c,
+                       items ? "SELECT chunk_no, first_idx, count, items_json" SPAN_WHERE
+                             : "SELECT chunk_no, first_idx, count" SPAN_WHERE,
+                       &s, err);
+#undef SPAN_WHERE
+    if (code)
+        return code;
     sq_bind_str(s, 1, job_id);
     sqlite3_bind_int64(s, 2, from);
     sqlite3_bind_int64(s, 3, to);
     size_t cap = 8, len = 0;
-    struct roster_chunk_results *v = roster_arena_zalloc(a, cap * sizeof(*v));
+    struct roster_chunk_page *v = roster_arena_zalloc(a, cap * sizeof(*v));
     int64_t *nos = roster_arena_alloc(a, cap * sizeof(*nos));
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         if (len == cap) {
-            struct roster_chunk_results *nv = roster_arena_zalloc(a, 2 * cap * sizeof(*v));
+            struct roster_chunk_page *nv = roster_arena_zalloc(a, 2 * cap * sizeof(*v));
             int64_t *nn = roster_arena_alloc(a, 2 * cap * sizeof(*nos));
             memcpy(nv, v, len * sizeof(*v));
             memcpy(nn, nos, len * sizeof(*nos));
@@ -633,6 +638,8 @@ int sq_job_results(struct roster_conn *pc, const char *org_id, const char *job_i
         nos[len] = sqlite3_column_int64(s, 0);
         v[len].first_idx = sqlite3_column_int64(s, 1);
         v[len].count = sqlite3_column_int64(s, 2);
+        if (items)
+            v[len].items_json = sq_col_str(s, 3, a);
         len++;
     }
     sqlite3_finalize(s);
@@ -675,6 +682,34 @@ int sq_job_results(struct roster_conn *pc, const char *org_id, const char *job_i
     *out = v;
     *n = len;
     return 0;
+}
+
+int sq_job_results(struct roster_conn *pc, const char *org_id, const char *job_id, int64_t from,
+                   int64_t to, struct roster_arena *a, struct roster_chunk_results **out, size_t *n,
+                   struct roster_err *err)
+{
+    struct roster_chunk_page *p;
+    size_t len;
+    *out = NULL;
+    *n = 0;
+    int code = chunk_span(sq_conn_of(pc), org_id, job_id, from, to, false, a, &p, &len, err);
+    if (code || len == 0)
+        return code;
+    struct roster_chunk_results *v = roster_arena_alloc(a, len * sizeof(*v));
+    for (size_t i = 0; i < len; i++)
+        v[i] = (struct roster_chunk_results){p[i].first_idx, p[i].count, p[i].results_json,
+                                             p[i].done_ms};
+    *out = v;
+    *n = len;
+    return 0;
+}
+
+/* A message job's items (sqlite_msgjobs.c has its other methods): the chunks' input too. */
+int sq_job_chunks(struct roster_conn *pc, const char *org_id, const char *job_id, int64_t from,
+                  int64_t to, struct roster_arena *a, struct roster_chunk_page **out, size_t *n,
+                  struct roster_err *err)
+{
+    return chunk_span(sq_conn_of(pc), org_id, job_id, from, to, true, a, out, n, err);
 }
 
 int sq_lease_reset_all(struct roster_conn *pc, struct roster_err *err)

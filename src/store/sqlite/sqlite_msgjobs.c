@@ -1,7 +1,7 @@
 /* SQLite store: the methods message jobs add (include/roster/job.h): a job opened empty in
  * status ROSTER_JOB_CREATED, items appended in chunks while it stays so, started later;
- * the item listing with each chunk's input; batch look-ups of recipients; batch outbox
- * writes.
+ * batch look-ups of recipients; batch outbox writes. The item listing with each chunk's
+ * input (job_chunks) is job_results' read, in sqlite_jobs.c.
  *
  * DESIGN: a message job's definition and input live in the intake file like every job's
  * (sqlite_jobs.c). While it takes items it also has a row in intake.job_holds, and it is
@@ -179,95 +179,6 @@ int sq_job_start(struct roster_conn *pc, const char *org_id, const char *job_id,
     /* now claimable (a job without items is finished at once) */
     if (c->store && j.nchunks > 0)
         (void)sq_open_job_add(c->store, j.seq, job_id);
-    return 0;
-}
-
-int sq_job_chunks(struct roster_conn *pc, const char *org_id, const char *job_id, int64_t from,
-                  int64_t to, struct roster_arena *a, struct roster_chunk_page **out, size_t *n,
-                  struct roster_err *err)
-{
-    struct sq_conn *c = sq_conn_of(pc);
-    sqlite3_stmt *s = NULL;
-    int rc, code = 0;
-    *out = NULL;
-    *n = 0;
-    if (from < 0)
-        from = 0;
-    code = sq_iprepare(c, "SELECT 1 FROM job_inputs WHERE org_id = ?1 AND id = ?2", &s, err);
-    if (code)
-        return code;
-    sq_bind_str(s, 1, org_id);
-    sq_bind_str(s, 2, job_id);
-    rc = sqlite3_step(s);
-    sqlite3_finalize(s);
-    if (rc == SQLITE_DONE)
-        return roster_err_set(err, ROSTER_ENOTFOUND, "job \"%s\" not found", job_id ? job_id : "");
-    if (rc != SQLITE_ROW)
-        return sq_fail_on(c->idb, rc, err);
-    if (to <= from)
-        return 0;
-    /* the chunks and their input from the intake file (as job_results: start at the chunk
-     * holding `from`, so that chunk_inputs_idx serves the range), their results from the
-     * main file */
-    code = sq_iprepare(c,
-                       "SELECT chunk_no, first_idx, count, items_json FROM chunk_inputs"
-                       " WHERE job_id = ?1 AND first_idx < ?3 AND first_idx + count > ?2"
-                       " AND first_idx >= coalesce((SELECT max(first_idx) FROM chunk_inputs"
-                       " WHERE job_id = ?1 AND first_idx <= ?2), 0)"
-                       " ORDER BY first_idx, chunk_no",
-                       &s, err);
-    if (code)
-        return code;
-    sq_bind_str(s, 1, job_id);
-    sqlite3_bind_int64(s, 2, from);
-    sqlite3_bind_int64(s, 3, to);
-    size_t cap = 4, len = 0;
-    struct roster_chunk_page *v = roster_arena_zalloc(a, cap * sizeof(*v));
-    int64_t *nos = roster_arena_alloc(a, cap * sizeof(*nos));
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (len == cap) {
-            struct roster_chunk_page *nv = roster_arena_zalloc(a, 2 * cap * sizeof(*v));
-            int64_t *nn = roster_arena_alloc(a, 2 * cap * sizeof(*nos));
-            memcpy(nv, v, len * sizeof(*v));
-            memcpy(nn, nos, len * sizeof(*nos));
-            v = nv;
-            nos = nn;
-            cap *= 2;
-        }
-        nos[len] = sqlite3_column_int64(s, 0);
-        v[len].first_idx = sqlite3_column_int64(s, 1);
-        v[len].count = sqlite3_column_int64(s, 2);
-        v[len].items_json = sq_col_str(s, 3, a);
-        len++;
-    }
-    sqlite3_finalize(s);
-    if (rc != SQLITE_DONE)
-        return sq_fail_on(c->idb, rc, err);
-    if (len == 0)
-        return 0;
-    code = sq_prepare(c,
-                      "SELECT results_json, done_ms FROM chunk_results"
-                      " WHERE job_id = ?1 AND chunk_no = ?2",
-                      &s, err);
-    if (code)
-        return code;
-    for (size_t i = 0; i < len && !code; i++) {
-        sq_bind_str(s, 1, job_id);
-        sqlite3_bind_int64(s, 2, nos[i]);
-        rc = sqlite3_step(s);
-        if (rc == SQLITE_ROW) {
-            v[i].results_json = sq_col_str(s, 0, a);
-            v[i].done_ms = sqlite3_column_int64(s, 1);
-        } else if (rc != SQLITE_DONE) {
-            code = sq_fail(c, rc, err);
-        }
-        sqlite3_reset(s);
-    }
-    sqlite3_finalize(s);
-    if (code)
-        return code;
-    *out = v;
-    *n = len;
     return 0;
 }
 
