@@ -179,14 +179,9 @@ int sq_job_create(struct roster_conn *pc, struct roster_job *job, const char *co
         return roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found", job->org_id);
     if (code)
         return code;
-    if (c->store) {
-        /* room for this job in the open list before it is committed */
-        pthread_mutex_lock(&c->store->mu);
-        bool room = open_jobs_grow(c->store, c->store->nopen + OPEN_JOBS_SLACK);
-        pthread_mutex_unlock(&c->store->mu);
-        if (!room)
-            return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
-    }
+    /* room for this job in the open list before it is committed */
+    if (c->store && sq_open_jobs_reserve(c->store, OPEN_JOBS_SLACK) != 0)
+        return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
     if (new_id)
         roster_id_new(job->id);
     code = intake_insert(c, job, items_json, counts, nchunks, total, now, &seq, err);
@@ -211,12 +206,15 @@ int sq_job_get(struct roster_conn *pc, const char *org_id, const char *job_id,
 {
     struct sq_conn *c = sq_conn_of(pc);
     sqlite3_stmt *s = NULL;
-    int rc, code = 0;
-    if (sqlite3_prepare_v2(c->idb,
-                           "SELECT id, org_id, kind, total, params_json, created_ms"
-                           " FROM job_inputs WHERE org_id = ?1 AND id = ?2",
-                           -1, &s, NULL) != SQLITE_OK)
-        return sq_fail_on(c->idb, sqlite3_errcode(c->idb), err);
+    int rc;
+    /* with whether a message job still takes items (sqlite_msgjobs.c: job_holds) */
+    int code = sq_iprepare(c,
+                           "SELECT id, org_id, kind, total, params_json, created_ms,"
+                           " EXISTS (SELECT 1 FROM job_holds AS h WHERE h.job_id = j.id)"
+                           " FROM job_inputs AS j WHERE org_id = ?1 AND id = ?2",
+                           &s, err);
+    if (code)
+        return code;
     sq_bind_str(s, 1, org_id);
     sq_bind_str(s, 2, job_id);
     rc = sqlite3_step(s);
@@ -235,6 +233,7 @@ int sq_job_get(struct roster_conn *pc, const char *org_id, const char *job_id,
     out->total = sqlite3_column_int64(s, 3);
     out->params_json = sq_col_str(s, 4, a);
     out->created_ms = out->updated_ms = sqlite3_column_int64(s, 5);
+    bool held = sqlite3_column_int(s, 6) != 0;
     sqlite3_finalize(s);
     s = NULL;
     code = sq_prepare(c, "SELECT done, ok, failed, updated_ms FROM job_progress WHERE job_id = ?1",
@@ -255,22 +254,8 @@ int sq_job_get(struct roster_conn *pc, const char *org_id, const char *job_id,
     out->status = out->done >= out->total ? ROSTER_JOB_FINISHED
                   : out->done > 0         ? ROSTER_JOB_RUNNING
                                           : ROSTER_JOB_PENDING;
-    if (out->kind == ROSTER_JOB_MESSAGE) {
-        /* still taking items (sqlite_msgjobs.c)? */
-        sqlite3_finalize(s);
-        s = NULL;
-        if (sqlite3_prepare_v2(c->idb, "SELECT 1 FROM job_holds WHERE job_id = ?1", -1, &s, NULL) !=
-            SQLITE_OK) {
-            code = sq_fail_on(c->idb, sqlite3_errcode(c->idb), err);
-            goto done;
-        }
-        sq_bind_str(s, 1, out->id);
-        rc = sqlite3_step(s);
-        if (rc == SQLITE_ROW)
-            out->status = ROSTER_JOB_CREATED;
-        else if (rc != SQLITE_DONE)
-            code = sq_fail_on(c->idb, rc, err);
-    }
+    if (out->kind == ROSTER_JOB_MESSAGE && held)
+        out->status = ROSTER_JOB_CREATED;
 done:
     sqlite3_finalize(s);
     return code;
