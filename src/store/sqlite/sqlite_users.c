@@ -186,11 +186,13 @@ done:
     return code;
 }
 
-/* The embedded store writes each row with the same cached statement as user_create:
- * there is no round trip to save, and one statement per row keeps every item's outcome
- * exact. A savepoint (or transaction) around the loop makes the call atomic on its own. */
-int sq_user_create_many(struct roster_conn *pc, const char *org_id, struct roster_user *u, size_t n,
-                        int *rcs, struct roster_err *errs, struct roster_err *err)
+/* Runs one(pc, org_id, &u[i], &errs[i]) for every item inside one savepoint (or
+ * transaction), which makes the call atomic on its own: an item's own failure (conflict,
+ * not found, stale) is its outcome; a store failure rolls every item back. */
+static int each_in_tx(struct roster_conn *pc, const char *org_id, struct roster_user *u, size_t n,
+                      int (*one)(struct roster_conn *, const char *, struct roster_user *,
+                                 struct roster_err *),
+                      int *rcs, struct roster_err *errs, struct roster_err *err)
 {
     struct sq_conn *c = sq_conn_of(pc);
     int code = sq_tx_start(c, err);
@@ -198,7 +200,7 @@ int sq_user_create_many(struct roster_conn *pc, const char *org_id, struct roste
         return code;
     for (size_t i = 0; i < n; i++) {
         roster_err_clear(&errs[i]);
-        rcs[i] = sq_user_create(pc, org_id, &u[i], &errs[i]);
+        rcs[i] = one(pc, org_id, &u[i], &errs[i]);
         if (rcs[i] == ROSTER_EIO || rcs[i] == ROSTER_EBUSY || rcs[i] == ROSTER_ENOMEM) {
             code = rcs[i];
             if (err)
@@ -208,6 +210,15 @@ int sq_user_create_many(struct roster_conn *pc, const char *org_id, struct roste
         }
     }
     return sq_tx_end(c, true, err);
+}
+
+/* The embedded store writes each row with the same cached statement as user_create:
+ * there is no round trip to save, and one statement per row keeps every item's outcome
+ * exact. */
+int sq_user_create_many(struct roster_conn *pc, const char *org_id, struct roster_user *u, size_t n,
+                        int *rcs, struct roster_err *errs, struct roster_err *err)
+{
+    return each_in_tx(pc, org_id, u, n, sq_user_create, rcs, errs, err);
 }
 
 int sq_user_get(struct roster_conn *pc, const char *org_id, const char *user_id,
@@ -736,22 +747,7 @@ int sq_user_get_many(struct roster_conn *pc, const char *org_id, const char *con
 int sq_user_update_many(struct roster_conn *pc, const char *org_id, struct roster_user *u, size_t n,
                         int *rcs, struct roster_err *errs, struct roster_err *err)
 {
-    struct sq_conn *c = sq_conn_of(pc);
-    int code = sq_tx_start(c, err);
-    if (code)
-        return code;
-    for (size_t i = 0; i < n; i++) {
-        roster_err_clear(&errs[i]);
-        rcs[i] = sq_user_update(pc, org_id, &u[i], &errs[i]);
-        if (rcs[i] == ROSTER_EIO || rcs[i] == ROSTER_EBUSY || rcs[i] == ROSTER_ENOMEM) {
-            code = rcs[i];
-            if (err)
-                *err = errs[i];
-            sq_tx_end(c, false, NULL);
-            return code;
-        }
-    }
-    return sq_tx_end(c, true, err);
+    return each_in_tx(pc, org_id, u, n, sq_user_update, rcs, errs, err);
 }
 
 /* --- user_list_render: a page turned into text, reading only the renderer's columns --- */
