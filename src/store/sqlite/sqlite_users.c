@@ -364,9 +364,10 @@ static int build_where(const struct roster_query *q, struct sq_query *w, struct 
     return 0;
 }
 
-/* One page of a list in id order, read through the list cache (sqlite_listcache.c) in one
- * read transaction: the total is the length of the cached rowid array of these filters,
- * and the page, rowids[from..to), is that many primary-key look-ups at any offset. */
+/* One page of a list, read through the list cache (sqlite_listcache.c) in one read
+ * transaction: the total is the length of the cached rowid array of these filters (and, for
+ * a grouped list, its order), and the page, rowids[from..to), is that many primary-key
+ * look-ups at any offset. */
 struct sq_page {
     uint64_t gen; /* the write generation, read before the snapshot began */
     bool fresh;   /* this connection saw no outside change: cached data may be used */
@@ -426,10 +427,14 @@ static int page_end(struct sq_conn *c, struct sq_page *p, int code, struct roste
     return sq_exec_cached(c, SQ_COMMIT, err);
 }
 
-static int list_cached(struct sq_conn *c, int64_t org_num, const char *org_id,
-                       const struct sq_query *w, const struct roster_query *q,
-                       struct roster_arena *a, struct roster_user **out, size_t *n, int64_t *total,
-                       struct roster_err *err)
+/* A page of a list through the list cache: the total and rowids[from..to) of w (page_begin),
+ * that many primary-key look-ups. With rows (grouped lists), the page's users come from the
+ * user row cache (sqlite_rowcache.c, same validity as the entry) where it has them, and the
+ * ones read here are offered to it. */
+static int list_page(struct sq_conn *c, int64_t org_num, const char *org_id,
+                     const struct sq_query *w, bool rows, const struct roster_query *q,
+                     struct roster_arena *a, struct roster_user **out, size_t *n, int64_t *total,
+                     struct roster_err *err)
 {
     struct sq_page p;
     int code = page_begin(c, org_num, w, q, &p, err); /* sets p before it can fail */
@@ -439,25 +444,44 @@ static int list_cached(struct sq_conn *c, int64_t org_num, const char *org_id,
         *total = p.count;
     if (p.from >= p.to)
         goto done;
-    sqlite3_stmt *s = sq_stmt(c, SQ_USER_BY_NUM, err);
-    if (!s) {
+    size_t np = (size_t)(p.to - p.from), len = 0, nread = 0, hits = 0;
+    struct roster_user *v = roster_arena_alloc(a, np * sizeof(*v));
+    bool *hit = NULL;              /* v[i] came from the row cache */
+    struct roster_user *rd = NULL; /* the users read here, for the row cache */
+    if (rows && p.fresh) {
+        hit = roster_arena_alloc(a, np * sizeof(*hit));
+        hits = sq_urow_get(c->store, p.gen, org_num, org_id, p.rowids + p.from, np, v, hit, a);
+        rd = hits < np ? roster_arena_alloc(a, (np - hits) * sizeof(*rd)) : NULL;
+    }
+    sqlite3_stmt *s = hits < np ? sq_stmt(c, SQ_USER_BY_NUM, err) : NULL;
+    if (hits < np && !s) {
         code = err ? err->code : ROSTER_EIO;
         goto done;
     }
-    struct roster_user *v = roster_arena_alloc(a, (size_t)(p.to - p.from) * sizeof(*v));
-    size_t len = 0;
-    for (int64_t i = p.from; i < p.to; i++) {
-        sqlite3_bind_int64(s, 1, p.rowids[i]);
+    for (size_t i = 0; i < np; i++) {
+        if (hit && hit[i]) {
+            if (len != i)
+                v[len] = v[i];
+            len++;
+            continue;
+        }
+        sqlite3_bind_int64(s, 1, p.rowids[p.from + (int64_t)i]);
         sqlite3_bind_int64(s, 2, org_num);
         int rc = sqlite3_step(s);
-        if (rc == SQLITE_ROW)
-            read_user(s, org_id, &v[len++], a);
+        if (rc == SQLITE_ROW) {
+            read_user(s, org_id, &v[len], a);
+            if (rd)
+                rd[nread++] = v[len];
+            len++;
+        }
         sqlite3_reset(s);
         if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
             code = sq_fail(c, rc, err);
             goto done;
         }
     }
+    if (nread)
+        sq_urow_put(c->store, p.gen, org_num, rd, nread);
     *out = v;
     *n = len;
 done:
@@ -493,61 +517,8 @@ static int grouped_cached(struct sq_conn *c, int64_t org_num, const char *org_id
     roster_buf_init(&key.where);
     roster_buf_addstr(&key.where, ids_sql);
     key.ids_sql = ids_sql;
-    struct sq_page p;
-    int code = page_begin(c, org_num, &key, q, &p, err); /* sets p before it can fail */
-    if (code)
-        goto done;
-    if (total && q->want_total)
-        *total = p.count;
-    if (p.from >= p.to)
-        goto done;
-    /* the page: rows from the row cache (same validity rule as the entry), the others read
-     * by primary key and offered to it */
-    size_t np = (size_t)(p.to - p.from), len = 0, nread = 0;
-    struct roster_user *v = roster_arena_alloc(a, np * sizeof(*v));
-    bool *hit = roster_arena_alloc(a, np * sizeof(*hit));
-    size_t hits = 0;
-    if (p.fresh)
-        hits = sq_urow_get(c->store, p.gen, org_num, org_id, p.rowids + p.from, np, v, hit, a);
-    else
-        memset(hit, 0, np * sizeof(*hit));
-    struct roster_user *rd = hits < np ? roster_arena_alloc(a, (np - hits) * sizeof(*rd)) : NULL;
-    sqlite3_stmt *s = hits < np ? sq_stmt(c, SQ_USER_BY_NUM, err) : NULL;
-    if (hits < np && !s) {
-        code = err ? err->code : ROSTER_EIO;
-        goto done;
-    }
-    for (size_t i = 0; i < np; i++) {
-        if (hit[i]) {
-            if (len != i)
-                v[len] = v[i];
-            len++;
-            continue;
-        }
-        sqlite3_bind_int64(s, 1, p.rowids[p.from + (int64_t)i]);
-        sqlite3_bind_int64(s, 2, org_num);
-        int rc = sqlite3_step(s);
-        if (rc == SQLITE_ROW) {
-            read_user(s, org_id, &v[len], a);
-            rd[nread++] = v[len++];
-        }
-        sqlite3_reset(s);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-            code = sq_fail(c, rc, err);
-            goto done;
-        }
-    }
-    if (p.fresh && nread)
-        sq_urow_put(c->store, p.gen, org_num, rd, nread);
-    *out = v;
-    *n = len;
-done:
-    code = page_end(c, &p, code, err);
+    int code = list_page(c, org_num, org_id, &key, true, q, a, out, n, total, err);
     roster_buf_release(&key.where);
-    if (code) {
-        *out = NULL;
-        *n = 0;
-    }
     return code;
 }
 
@@ -651,12 +622,11 @@ int sq_user_list_grouped(struct roster_conn *pc, const char *org_id, const struc
         sq_query_add_bind(&w, true, conds[i].group_num_id, NULL);
     }
 
-    /* id order without a search or group conditions (memberships are not part of the list
-     * cache's write generation), outside a caller's transaction (a read span is fine):
-     * through the list cache */
+    /* id order without a search or group conditions, outside a caller's transaction (a
+     * read span is fine): through the list cache */
     if (q->nsorts == 0 && !(q->search && q->search[0]) && ncond == 0 && c->store &&
         (sqlite3_get_autocommit(c->db) || c->rs_active)) {
-        code = list_cached(c, org_num, org_id, &w, q, a, out, n, total, err);
+        code = list_page(c, org_num, org_id, &w, false, q, a, out, n, total, err);
         goto done;
     }
 
