@@ -166,29 +166,45 @@ static int group_write_fail(struct sq_conn *c, int rc, const struct roster_group
     return sq_fail(c, rc, err);
 }
 
-int sq_group_create(struct roster_conn *pc, const char *org_id, struct roster_group *g,
-                    struct roster_err *err)
+/* What group_create and group_update do first: finds the organisation, checks the parent
+ * (when one is set) and prepares sql with the parameters both writes have bound: ?1 org_num,
+ * ?2 kind, ?3 name, ?4 parent (NULL for none), ?5 extra, ?6 now. */
+static int group_write_prepare(struct sq_conn *c, const char *org_id, const struct roster_group *g,
+                               const char *sql, int64_t now, sqlite3_stmt **s,
+                               struct roster_err *err)
 {
-    struct sq_conn *c = sq_conn_of(pc);
-    sqlite3_stmt *s = NULL;
-    int64_t org_num, now = roster_now_ms();
+    int64_t org_num;
+    *s = NULL;
     int code = org_num_of(c, org_id, &org_num, err);
     if (!code)
         code = parent_check(c, org_num, g, err);
     if (!code)
-        code = sq_prepare(c,
-                          "INSERT INTO groups (org_num, kind, name, parent_num, extra, created_ms,"
-                          " modified_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING num_id",
-                          &s, err);
+        code = sq_prepare(c, sql, s, err);
+    if (code)
+        return code;
+    sqlite3_bind_int64(*s, 1, org_num);
+    sqlite3_bind_int(*s, 2, g->kind);
+    sq_bind_str(*s, 3, g->name);
+    if (g->parent_num_id)
+        sqlite3_bind_int64(*s, 4, g->parent_num_id);
+    sq_bind_str(*s, 5, g->extra);
+    sqlite3_bind_int64(*s, 6, now);
+    return 0;
+}
+
+int sq_group_create(struct roster_conn *pc, const char *org_id, struct roster_group *g,
+                    struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    sqlite3_stmt *s;
+    int64_t now = roster_now_ms();
+    int code = group_write_prepare(c, org_id, g,
+                                   "INSERT INTO groups (org_num, kind, name, parent_num, extra,"
+                                   " created_ms, modified_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)"
+                                   " RETURNING num_id",
+                                   now, &s, err);
     if (code)
         goto done;
-    sqlite3_bind_int64(s, 1, org_num);
-    sqlite3_bind_int(s, 2, g->kind);
-    sq_bind_str(s, 3, g->name);
-    if (g->parent_num_id)
-        sqlite3_bind_int64(s, 4, g->parent_num_id);
-    sq_bind_str(s, 5, g->extra);
-    sqlite3_bind_int64(s, 6, now);
     int rc = sqlite3_step(s);
     if (rc != SQLITE_ROW) {
         code = group_write_fail(c, rc, g, err);
@@ -328,26 +344,16 @@ int sq_group_update(struct roster_conn *pc, const char *org_id, struct roster_gr
                     struct roster_err *err)
 {
     struct sq_conn *c = sq_conn_of(pc);
-    sqlite3_stmt *s = NULL;
-    int64_t org_num, now = roster_now_ms();
-    int code = org_num_of(c, org_id, &org_num, err);
-    if (!code)
-        code = parent_check(c, org_num, g, err);
-    if (!code)
-        code = sq_prepare(c,
-                          "UPDATE groups SET name = ?4, parent_num = ?5, extra = ?6,"
-                          " modified_ms = ?7 WHERE org_num = ?1 AND kind = ?2 AND num_id = ?3",
-                          &s, err);
+    sqlite3_stmt *s;
+    int64_t now = roster_now_ms();
+    int code = group_write_prepare(c, org_id, g,
+                                   "UPDATE groups SET name = ?3, parent_num = ?4, extra = ?5,"
+                                   " modified_ms = ?6 WHERE org_num = ?1 AND kind = ?2"
+                                   " AND num_id = ?7",
+                                   now, &s, err);
     if (code)
         goto done;
-    sqlite3_bind_int64(s, 1, org_num);
-    sqlite3_bind_int(s, 2, g->kind);
-    sqlite3_bind_int64(s, 3, g->num_id);
-    sq_bind_str(s, 4, g->name);
-    if (g->parent_num_id)
-        sqlite3_bind_int64(s, 5, g->parent_num_id);
-    sq_bind_str(s, 6, g->extra);
-    sqlite3_bind_int64(s, 7, now);
+    sqlite3_bind_int64(s, 7, g->num_id);
     int rc = sqlite3_step(s);
     if (rc != SQLITE_DONE)
         code = group_write_fail(c, rc, g, err);
