@@ -562,6 +562,17 @@ int sq_chunk_renew(struct roster_conn *pc, const struct roster_chunk *ch, int64_
     return 0;
 }
 
+/* chunk_span's one read of the intake file: the job (no row: missing or another
+ * organisation's), LEFT JOINed to the chunks' places, none when the range is empty (?4).
+ * They start at the chunk holding item `from` (the last one starting at or before it) so
+ * that chunk_inputs_idx serves the range instead of a scan over the job's chunks. */
+#define SPAN_FROM                                                                                  \
+    " FROM job_inputs AS j LEFT JOIN chunk_inputs AS c ON c.job_id = j.id AND ?4"                  \
+    " AND c.first_idx < ?3 AND c.first_idx + c.count > ?2"                                         \
+    " AND c.first_idx >= coalesce((SELECT max(first_idx) FROM chunk_inputs"                        \
+    " WHERE job_id = ?1 AND first_idx <= ?2), 0)"                                                  \
+    " WHERE j.org_id = ?5 AND j.id = ?1 ORDER BY c.first_idx, c.chunk_no"
+
 /* The chunks of job_id (of org_id) that hold items [from, to), in item order: their places,
  * their input when items, and the results of the done ones (job_results and job_chunks).
  * ROSTER_ENOTFOUND for a missing or foreign job; none for an empty range. */
@@ -575,42 +586,25 @@ static int chunk_span(struct sq_conn *c, const char *org_id, const char *job_id,
     *n = 0;
     if (from < 0)
         from = 0;
-    code = sq_iprepare(c, "SELECT 1 FROM job_inputs WHERE org_id = ?1 AND id = ?2", &s, err);
-    if (code)
-        return code;
-    sq_bind_str(s, 1, org_id);
-    sq_bind_str(s, 2, job_id);
-    rc = sqlite3_step(s);
-    sqlite3_finalize(s);
-    s = NULL;
-    if (rc == SQLITE_DONE)
-        return roster_err_set(err, ROSTER_ENOTFOUND, "job \"%s\" not found", job_id ? job_id : "");
-    if (rc != SQLITE_ROW)
-        return sq_fail_on(c->idb, rc, err);
-    if (to <= from)
-        return 0; /* empty range */
-
-        /* the chunks' places (and input), from the intake file: start at the chunk holding item
-         * `from` (the last one starting at or before it) so that chunk_inputs_idx serves the
-         * range instead of a scan over the job's chunks */
-#define SPAN_WHERE                                                                                 \
-    " FROM chunk_inputs WHERE job_id = ?1 AND first_idx < ?3 AND first_idx + count > ?2"           \
-    " AND first_idx >= coalesce((SELECT max(first_idx) FROM chunk_inputs"                          \
-    " WHERE job_id = ?1 AND first_idx <= ?2), 0) ORDER BY first_idx, chunk_no"
     code = sq_iprepare(c,
-                       items ? "SELECT chunk_no, first_idx, count, items_json" SPAN_WHERE
-                             : "SELECT chunk_no, first_idx, count" SPAN_WHERE,
+                       items ? "SELECT c.chunk_no, c.first_idx, c.count, c.items_json" SPAN_FROM
+                             : "SELECT c.chunk_no, c.first_idx, c.count" SPAN_FROM,
                        &s, err);
-#undef SPAN_WHERE
     if (code)
         return code;
     sq_bind_str(s, 1, job_id);
     sqlite3_bind_int64(s, 2, from);
     sqlite3_bind_int64(s, 3, to);
+    sqlite3_bind_int(s, 4, to > from);
+    sq_bind_str(s, 5, org_id);
     size_t cap = 8, len = 0;
     struct roster_chunk_page *v = roster_arena_zalloc(a, cap * sizeof(*v));
     int64_t *nos = roster_arena_alloc(a, cap * sizeof(*nos));
+    bool found = false;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        found = true;
+        if (sqlite3_column_type(s, 0) == SQLITE_NULL)
+            continue; /* the job without a chunk in the range */
         if (len == cap) {
             struct roster_chunk_page *nv = roster_arena_zalloc(a, 2 * cap * sizeof(*v));
             int64_t *nn = roster_arena_alloc(a, 2 * cap * sizeof(*nos));
@@ -631,6 +625,8 @@ static int chunk_span(struct sq_conn *c, const char *org_id, const char *job_id,
     s = NULL;
     if (rc != SQLITE_DONE)
         return sq_fail_on(c->idb, rc, err);
+    if (!found)
+        return roster_err_set(err, ROSTER_ENOTFOUND, "job \"%s\" not found", job_id ? job_id : "");
     if (len == 0)
         return 0;
 
