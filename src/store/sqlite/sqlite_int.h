@@ -272,11 +272,11 @@ void sq_query_add_bind(struct sq_query *q, bool is_int, int64_t i, const char *s
 /* Appends filter f; ROSTER_EINVAL for an unknown key or operator, a missing value, or search
  * or prefix on an integer key. */
 int sq_query_add_filter(struct sq_query *q, const struct roster_filter *f, struct roster_err *err);
-/* Binds org_num to parameter 1 and the collected values to 2, 3, ... */
 /* Runs a "SELECT count(*) ..." whose parameters are org_num then q's binds (as
  * sq_query_bind_all) and stores the count in *total. */
 int sq_query_count(struct sq_conn *c, const char *sql, int64_t org_num, const struct sq_query *q,
                    int64_t *total, struct roster_err *err);
+/* Binds org_num to parameter 1 and the collected values to 2, 3, ... */
 int sq_query_bind_all(struct sq_conn *c, sqlite3_stmt *s, int64_t org_num, const struct sq_query *q,
                       struct roster_err *err);
 

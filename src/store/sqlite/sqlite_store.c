@@ -2,14 +2,15 @@
  * applying the embedded schema migrations once, per-thread connections with their cache of
  * prepared statements, transactions, error mapping, and the method table.
  *
- * DESIGN: one struct sq_store per file, shared read-only by all threads (it only keeps the
- * path); one struct sq_conn (its own sqlite3 handle, opened without SQLite's mutexes) per
- * thread. Every write transaction starts with BEGIN IMMEDIATE so that two writers queue
- * instead of failing on a lock upgrade. They queue on a condition variable of the store that
- * every commit signals (SQLite's own busy handler sleeps up to 100 ms between tries, which
- * cost more than the writes themselves); WAL checkpoints run from the same commit hook,
- * after the write lock is released. A method that runs several statements
- * opens its own transaction, or a SAVEPOINT when the caller already holds one (c->in_txn).
+ * DESIGN: one struct sq_store per file, shared by all threads (its paths, and the state
+ * under its locks: see struct sq_store); one struct sq_conn (its own sqlite3 handles,
+ * opened without SQLite's mutexes) per thread. Every write transaction starts with BEGIN
+ * IMMEDIATE so that two writers queue instead of failing on a lock upgrade. They queue on a
+ * condition variable of the store that every commit signals (SQLite's own busy handler
+ * sleeps up to 100 ms between tries, which cost more than the writes themselves); the same
+ * commit hook asks the checkpoint thread for WAL checkpoints. A method that runs several
+ * statements opens its own transaction, or a SAVEPOINT when the caller already holds one
+ * (c->in_txn).
  */
 #include <errno.h>
 #include <stdio.h>
