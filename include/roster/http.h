@@ -97,6 +97,10 @@ void roster_resp_header(struct roster_req *r, const char *name, const char *valu
 /* Sends the route dialect's error body. */
 void roster_resp_error(struct roster_req *r, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Sends a core or store failure in the route's dialect: status roster_http_status(code),
+ * err->msg as the message. A 5xx (the store's or the server's trouble, not the caller's)
+ * is also logged with err->detail. */
+void roster_resp_fail(struct roster_req *r, int code, const struct roster_err *err);
 /* Maps a core error code to an HTTP status: EINVAL 400, ENOTFOUND 404, ECONFLICT 409,
  * EAUTH 401, EFORBIDDEN 403, ETOOBIG 413, else 500. */
 int roster_http_status(int code);

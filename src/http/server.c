@@ -214,6 +214,16 @@ void roster_resp_error(struct roster_req *r, int status, const char *fmt, ...)
     d->error(r, status, msg);
 }
 
+void roster_resp_fail(struct roster_req *r, int code, const struct roster_err *err)
+{
+    int status = roster_http_status(code);
+    if (status >= 500)
+        roster_log(ROSTER_LOG_ERROR, "request failed",
+                   "method=%s path=\"%.200s\" code=%s detail=\"%s\"", r->method, r->path,
+                   roster_code_name(code), err->detail);
+    roster_resp_error(r, status, "%s", err->msg);
+}
+
 int roster_http_status(int code)
 {
     switch (code) {
@@ -351,6 +361,13 @@ static void find_route(struct pending *pd, const char *method, const char *path)
 
 /* --- auth --- */
 
+/* The token of "Authorization: Bearer <token>", or NULL when there is none. */
+static const char *bearer_token(struct roster_req *r)
+{
+    const char *h = roster_req_header(r, "Authorization");
+    return h && strncasecmp(h, "Bearer ", 7) == 0 && h[7] ? h + 7 : NULL;
+}
+
 /* Bearer JWT of a service account (Voximplant): only RS256; the key found by kid (active,
  * not revoked); iss = the numeric id of the key's organisation; iat and exp present with
  * 0 < exp - iat <= 3600; not expired and not issued in the future beyond the clock skew.
@@ -366,12 +383,12 @@ static int jwt_refuse(struct roster_req *r, const char *why)
 
 static int authenticate_jwt(struct roster_req *r)
 {
-    const char *h = roster_req_header(r, "Authorization");
-    if (!h || strncasecmp(h, "Bearer ", 7) != 0 || !h[7])
+    const char *token = bearer_token(r);
+    if (!token)
         return jwt_refuse(r, "missing bearer token in the Authorization header");
     struct roster_err err = {0};
     struct roster_jwt t;
-    if (roster_jwt_parse(h + 7, r->ctx.arena, &t, &err) != 0)
+    if (roster_jwt_parse(token, r->ctx.arena, &t, &err) != 0)
         return jwt_refuse(r, err.msg);
     if (!t.alg || strcmp(t.alg, "RS256") != 0)
         return jwt_refuse(r, "the token must be signed with RS256");
@@ -394,9 +411,7 @@ static int authenticate_jwt(struct roster_req *r)
     if (rc == 0)
         rc = roster_store_org_get(r->ctx.conn, key.org_id, &org, r->ctx.arena, &err);
     if (rc != 0) {
-        roster_log(ROSTER_LOG_ERROR, "service key lookup failed", "code=%s detail=\"%s\"",
-                   roster_code_name(rc), err.detail);
-        roster_resp_error(r, roster_http_status(rc), "%s", err.msg);
+        roster_resp_fail(r, rc, &err);
         return -1;
     }
     int64_t iss = -1;
@@ -428,12 +443,11 @@ static int authenticate(struct roster_req *r)
             return -1;
         }
     } else {
-        const char *h = roster_req_header(r, "Authorization");
-        if (!h || strncasecmp(h, "Bearer ", 7) != 0 || !h[7]) {
+        secret = bearer_token(r);
+        if (!secret) {
             roster_resp_error(r, 401, "missing bearer token in the Authorization header");
             return -1;
         }
-        secret = h + 7;
     }
     char hash[65];
     roster_sha256_hex(secret, strlen(secret), hash);
@@ -445,9 +459,7 @@ static int authenticate(struct roster_req *r)
         return -1;
     }
     if (rc != 0) {
-        roster_log(ROSTER_LOG_ERROR, "key lookup failed", "code=%s detail=\"%s\"",
-                   roster_code_name(rc), err.detail);
-        roster_resp_error(r, roster_http_status(rc), "%s", err.msg);
+        roster_resp_fail(r, rc, &err);
         return -1;
     }
     r->ctx.key = key;
@@ -469,7 +481,7 @@ static int authenticate(struct roster_req *r)
         return -1;
     }
     if (rc != 0) {
-        roster_resp_error(r, roster_http_status(rc), "%s", err.msg);
+        roster_resp_fail(r, rc, &err);
         return -1;
     }
     r->ctx.org_id = roster_arena_strdup(r->ctx.arena, org);

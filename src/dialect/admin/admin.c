@@ -35,7 +35,7 @@ static int load_org(struct roster_req *r, struct roster_org *org)
         return -1;
     }
     if (rc) {
-        roster_resp_error(r, roster_http_status(rc), "%s", err.msg);
+        roster_resp_fail(r, rc, &err);
         return -1;
     }
     return 0;
@@ -116,7 +116,7 @@ void admin_org_patch(struct roster_req *r)
     struct roster_err err;
     roster_err_clear(&err);
     if (roster_store_org_update(r->ctx.conn, &org, &err) != 0) {
-        roster_resp_error(r, roster_http_status(err.code), "%s", err.msg);
+        roster_resp_fail(r, err.code, &err);
         goto done;
     }
     send_org(r, &org);

@@ -290,7 +290,7 @@ void concur_users_list(struct roster_req *r)
     if (roster_store_org_get(r->ctx.conn, r->ctx.org_id, &org, a, &err) ||
         roster_store_user_list_render(r->ctx.conn, r->ctx.org_id, &q, &concur_user_render, ",",
                                       body, a, &n, &total, &err)) {
-        roster_resp_error(r, roster_http_status(err.code), "%s", err.msg);
+        roster_resp_fail(r, err.code, &err);
         return;
     }
     size_t items_len = body->len;

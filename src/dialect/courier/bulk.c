@@ -7,22 +7,17 @@
 
 #include "dialect/courier/courier.h"
 #include "roster/jsonr.h"
-#include "roster/log.h"
 
 #define QUOTE_MAX 64 /* characters of a client's value quoted back in a message */
 
-/* Sends the error for a core failure: not found -> 404, bad input -> 400, else the
- * store's trouble (logged). */
+/* Sends the error for a core failure: not found -> 404 naming the job, else as
+ * roster_resp_fail. */
 static void send_err(struct roster_req *r, int rc, const struct roster_err *err, const char *job_id)
 {
-    if (rc == ROSTER_ENOTFOUND) {
+    if (rc == ROSTER_ENOTFOUND)
         roster_resp_error(r, 404, "job \"%.*s\" not found", QUOTE_MAX, job_id ? job_id : "");
-        return;
-    }
-    if (rc != ROSTER_EINVAL)
-        roster_log(ROSTER_LOG_ERROR, "courier bulk request failed", "code=%s detail=\"%s\"",
-                   roster_code_name(rc), err->detail);
-    roster_resp_error(r, roster_http_status(rc), "%s", err->msg);
+    else
+        roster_resp_fail(r, rc, err);
 }
 
 /* The job id of the path, or NULL after answering 404 (roster job ids are 24 hex). */

@@ -7,7 +7,6 @@
 
 #include "dialect/courier/courier.h"
 #include "roster/jsonr.h"
-#include "roster/log.h"
 
 /* A string member of the stored content, or NULL. */
 static const char *content_str(const struct roster_jsonr_val *content, bool ok, const char *key,
@@ -31,9 +30,7 @@ void courier_message_get(struct roster_req *r)
         return;
     }
     if (rc) {
-        roster_log(ROSTER_LOG_ERROR, "message read failed", "code=%s detail=\"%s\"",
-                   roster_code_name(rc), err.detail);
-        roster_resp_error(r, roster_http_status(rc), "%s", err.msg);
+        roster_resp_fail(r, rc, &err);
         return;
     }
     /* content_json is written by roster (core/msgjobs.c, core/scheduler.c): valid JSON */

@@ -58,7 +58,7 @@ static void submit(struct roster_req *r, int kind)
         struct roster_org org;
         rc = roster_store_org_get(r->ctx.conn, r->ctx.org_id, &org, r->ctx.arena, &err);
         if (rc != 0) {
-            roster_resp_error(r, roster_http_status(rc), "%s", err.msg);
+            roster_resp_fail(r, rc, &err);
             goto done;
         }
         default_state = strcmp(source, "jumpcloud:bulk") == 0 ? org.default_state_bulk
@@ -73,10 +73,7 @@ static void submit(struct roster_req *r, int kind)
     roster_log(ROSTER_LOG_DEBUG, "job stored", "items=%zu ms=%lld", n,
                (long long)(roster_monotonic_ms() - t0));
     if (rc != 0) {
-        if (rc != ROSTER_EINVAL)
-            roster_log(ROSTER_LOG_ERROR, "job submit failed", "code=%s detail=\"%s\"",
-                       roster_code_name(rc), err.detail);
-        roster_resp_error(r, roster_http_status(rc), "%s", err.msg);
+        roster_resp_fail(r, rc, &err);
         goto done;
     }
     struct roster_jsonw w;
@@ -152,7 +149,7 @@ void jc_bulk_users_results(struct roster_req *r)
         return;
     }
     if (rc != 0) {
-        roster_resp_error(r, roster_http_status(rc), "%s", err.msg);
+        roster_resp_fail(r, rc, &err);
         return;
     }
     struct roster_jsonw w;

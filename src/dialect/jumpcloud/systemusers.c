@@ -1,7 +1,7 @@
 /* JumpCloud v1 system users: GET/POST /api/systemusers and GET/PUT/DELETE
  * /api/systemusers/{id}. Each handler decodes the request (user_json.c), calls one core
  * operation or store read, and encodes the result as systemuserreturn. Status mapping:
- * core codes through roster_http_status(); bodies through the dialect's error encoder.
+ * core failures through roster_resp_fail (roster_http_status, the dialect's error body).
  */
 #include "dialect/jumpcloud/jumpcloud.h"
 #include "roster/jsonscan.h"
@@ -31,11 +31,6 @@ static int check_body(struct roster_req *r)
         return -1;
     }
     return 0;
-}
-
-static void send_err(struct roster_req *r, const struct roster_err *err)
-{
-    roster_resp_error(r, roster_http_status(err->code), "%s", err->msg);
 }
 
 static void send_user(struct roster_req *r, const struct roster_user *u)
@@ -155,7 +150,7 @@ void jc_systemusers_list(struct roster_req *r)
     roster_jsonw_obj_end(w);
     return;
 fail:
-    send_err(r, &err);
+    roster_resp_fail(r, err.code, &err);
 }
 
 /* --- single users --- */
@@ -171,7 +166,7 @@ void jc_systemusers_create(struct roster_req *r)
     if (jc_user_decode(r->body, r->body_len, JC_DECODE_CREATE, &u, r->ctx.arena, &err) ||
         roster_store_org_get(r->ctx.conn, r->ctx.org_id, &org, r->ctx.arena, &err) ||
         roster_user_create(&r->ctx, &u, org.default_state_manual, &err)) {
-        send_err(r, &err);
+        roster_resp_fail(r, err.code, &err);
         return;
     }
     send_user(r, &u);
@@ -195,7 +190,7 @@ void jc_systemusers_get(struct roster_req *r)
     roster_err_clear(&err);
     struct roster_user u;
     if (load_user(r, &u, &err)) {
-        send_err(r, &err);
+        roster_resp_fail(r, err.code, &err);
         return;
     }
     send_user(r, &u);
@@ -211,7 +206,7 @@ void jc_systemusers_put(struct roster_req *r)
     struct roster_user patch, out;
     if (jc_user_decode(r->body, r->body_len, JC_DECODE_PUT, &patch, r->ctx.arena, &err) ||
         roster_user_update(&r->ctx, id, &patch, false, &out, &err)) {
-        send_err(r, &err);
+        roster_resp_fail(r, err.code, &err);
         return;
     }
     send_user(r, &out);
@@ -229,7 +224,7 @@ void jc_systemusers_delete(struct roster_req *r)
             roster_err_set(&err, ROSTER_ENOTFOUND, "user \"%.64s\" not found", u.id);
     }
     if (rc) {
-        send_err(r, &err);
+        roster_resp_fail(r, err.code, &err);
         return;
     }
     send_user(r, &u);

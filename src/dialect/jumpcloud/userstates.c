@@ -12,7 +12,6 @@
 
 #include "dialect/jumpcloud/jumpcloud.h"
 #include "roster/jsonscan.h"
-#include "roster/log.h"
 #include "roster/schedule.h"
 
 #define MAX_USER_IDS 1000   /* user_ids of one POST */
@@ -28,15 +27,6 @@ static const struct roster_qname userstate_qnames[] = {
     {"scheduledJobId", RQ_ID},
     {NULL, 0},
 };
-
-static void send_err(struct roster_req *r, const struct roster_err *err)
-{
-    if (err->code != ROSTER_EINVAL && err->code != ROSTER_ENOTFOUND)
-        roster_log(ROSTER_LOG_ERROR, "userstates request failed",
-                   "code=%s msg=\"%s\" detail=\"%s\"", roster_code_name(err->code), err->msg,
-                   err->detail);
-    roster_resp_error(r, roster_http_status(err->code), "%s", err->msg);
-}
 
 /* A wrong value as a message quotes it: a string in double quotes, anything
  * else as its JSON text; at most QUOTE_MAX bytes either way. */
@@ -277,7 +267,7 @@ void jc_userstates_create(struct roster_req *r)
         s[i].email_override = c.email_override;
     }
     if (roster_schedule_submit(&r->ctx, s, n, &err) != 0) {
-        send_err(r, &err);
+        roster_resp_fail(r, err.code, &err);
         goto done;
     }
     struct roster_jsonw w;
@@ -335,7 +325,7 @@ void jc_userstates_list(struct roster_req *r)
     roster_jsonw_arr_end(&w);
     return;
 fail:
-    send_err(r, &err);
+    roster_resp_fail(r, err.code, &err);
 }
 
 /* --- DELETE and GET /api/v2/bulk/userstates/{id} --- */
@@ -358,7 +348,7 @@ void jc_userstates_delete(struct roster_req *r)
         return;
     }
     if (rc != 0) {
-        send_err(r, &err);
+        roster_resp_fail(r, err.code, &err);
         return;
     }
     roster_resp_empty(r, 204);
@@ -379,7 +369,7 @@ void jc_userstates_get(struct roster_req *r)
         return;
     }
     if (rc != 0) {
-        send_err(r, &err);
+        roster_resp_fail(r, err.code, &err);
         return;
     }
     struct roster_message m;
@@ -387,7 +377,7 @@ void jc_userstates_get(struct roster_req *r)
     if (s.message_id[0]) {
         rc = roster_store_message_get(r->ctx.conn, r->ctx.org_id, s.message_id, &m, a, &err);
         if (rc != 0 && rc != ROSTER_ENOTFOUND) {
-            send_err(r, &err);
+            roster_resp_fail(r, err.code, &err);
             return;
         }
         have_msg = rc == 0;
@@ -462,7 +452,7 @@ void jc_userstates_next(struct roster_req *r)
     size_t n = 0;
     if (roster_store_schedule_next(r->ctx.conn, r->ctx.org_id, ids, nids, a, &rows, &n, &err) !=
         0) {
-        send_err(r, &err);
+        roster_resp_fail(r, err.code, &err);
         return;
     }
     struct roster_jsonw w;
@@ -494,7 +484,7 @@ void jc_messages_get(struct roster_req *r)
         return;
     }
     if (rc != 0) {
-        send_err(r, &err);
+        roster_resp_fail(r, err.code, &err);
         return;
     }
     struct roster_jsonw w;
