@@ -1,10 +1,29 @@
-/* Helpers shared by the JumpCloud dialect's list endpoints: the filter= parameter
- * (<field>:<operator>:<value>, repeated or comma-joined) parsed into the query AST with each
- * endpoint's own table of field names.
+/* Helpers shared by the JumpCloud dialect's endpoints: the check of a JSON object body, and
+ * the filter= parameter (<field>:<operator>:<value>, repeated or comma-joined) parsed into
+ * the query AST with each endpoint's own table of field names.
  */
 #include <string.h>
 
 #include "dialect/jumpcloud/jumpcloud.h"
+#include "roster/jsonscan.h"
+
+int jc_body_object(struct roster_req *r)
+{
+    struct roster_err err;
+    roster_err_clear(&err);
+    struct roster_json_span *spans;
+    size_t n;
+    char top;
+    if (roster_json_scan(r->body, r->body_len, r->ctx.arena, &spans, &n, &top, &err)) {
+        roster_resp_error(r, 400, "%s", err.msg);
+        return -1;
+    }
+    if (top != '{') {
+        roster_resp_error(r, 400, "body must be a JSON object");
+        return -1;
+    }
+    return 0;
+}
 
 /* true if s starts with "<a field name of names>:" */
 static bool starts_with_field(const char *s, const struct roster_qname *names)

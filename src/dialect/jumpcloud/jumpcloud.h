@@ -60,6 +60,11 @@ void jc_bulk_users_create(struct roster_req *r);
 void jc_bulk_users_update(struct roster_req *r);
 void jc_bulk_users_results(struct roster_req *r);
 
+/* Validates the request body with roster_json_scan (the text codec reads only validated
+ * text; its messages name line and column) and requires an object; otherwise sends 400 and
+ * returns -1 (common.c). */
+int jc_body_object(struct roster_req *r);
+
 #define JC_FILTER_V1_OPS 0x1u /* also the v1 spellings "$eq", "$gte", "$lte" */
 
 /* Adds the filter expressions of one filter= value to q (common.c). Clients send an array

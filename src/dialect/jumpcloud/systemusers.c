@@ -4,34 +4,12 @@
  * core failures through roster_resp_fail (roster_http_status, the dialect's error body).
  */
 #include "dialect/jumpcloud/jumpcloud.h"
-#include "roster/jsonscan.h"
 
 #include <stdint.h>
 #include <string.h>
 
 #define MAX_FILTER_PARAMS 64
 #define MAX_FIELDS 64
-
-/* Validates the request body (the text codec reads only validated text) and requires an
- * object; otherwise sends 400 and returns -1. */
-static int check_body(struct roster_req *r)
-{
-    struct roster_err err;
-    roster_err_clear(&err);
-    struct roster_json_span *spans;
-    size_t n;
-    char top;
-    const char *body = r->body ? r->body : "";
-    if (roster_json_scan(body, r->body ? r->body_len : 0, r->ctx.arena, &spans, &n, &top, &err)) {
-        roster_resp_error(r, 400, "%s", err.msg);
-        return -1;
-    }
-    if (top != '{') {
-        roster_resp_error(r, 400, "body must be a JSON object");
-        return -1;
-    }
-    return 0;
-}
 
 static void send_user(struct roster_req *r, const struct roster_user *u)
 {
@@ -159,7 +137,7 @@ void jc_systemusers_create(struct roster_req *r)
 {
     struct roster_err err;
     roster_err_clear(&err);
-    if (check_body(r))
+    if (jc_body_object(r))
         return;
     struct roster_user u;
     struct roster_org org;
@@ -201,7 +179,7 @@ void jc_systemusers_put(struct roster_req *r)
     struct roster_err err;
     roster_err_clear(&err);
     const char *id = r->nparams > 0 ? r->params[0] : "";
-    if (check_body(r))
+    if (jc_body_object(r))
         return;
     struct roster_user patch, out;
     if (jc_user_decode(r->body, r->body_len, JC_DECODE_PUT, &patch, r->ctx.arena, &err) ||

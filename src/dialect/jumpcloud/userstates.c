@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "dialect/jumpcloud/jumpcloud.h"
-#include "roster/jsonscan.h"
 #include "roster/schedule.h"
 
 #define MAX_USER_IDS 1000   /* user_ids of one POST */
@@ -233,19 +232,10 @@ void jc_userstates_create(struct roster_req *r)
     struct roster_err err;
     roster_err_clear(&err);
     json_t *body = NULL;
-    struct roster_json_span *spans;
-    size_t nspans;
-    char top = 0;
     /* the scanner's messages name line and column; jansson then reads the small
      * body */
-    if (roster_json_scan(r->body, r->body_len, a, &spans, &nspans, &top, &err) != 0) {
-        roster_resp_error(r, 400, "%s", err.msg);
+    if (jc_body_object(r) != 0)
         goto done;
-    }
-    if (top != '{') {
-        roster_resp_error(r, 400, "body must be a JSON object");
-        goto done;
-    }
     json_error_t jerr;
     body = json_loadb(r->body, r->body_len, 0, &jerr);
     if (!json_is_object(body)) {
