@@ -267,26 +267,29 @@ void courier_bulk_users(struct roster_req *r)
         return;
     struct roster_err err = {0};
     struct roster_job job;
-    /* the job first: a missing or foreign job is 404 whatever the cursor */
-    int rc = roster_msgjob_get(&r->ctx, job_id, &job, NULL, &err);
-    if (rc) {
-        send_err(r, rc, &err, job_id);
-        return;
-    }
     int64_t from = 0;
+    const char *bad = NULL; /* the 400's message when the cursor is not one of this job's */
     const char *cursor = roster_req_query(r, "cursor");
     if (cursor && cursor[0]) {
         char cjob[ROSTER_ID_LEN + 1];
-        if (courier_cursor_decode(cursor, cjob, &from) != 0) {
-            roster_resp_error(r, 400, "cursor \"%.*s\" is not a cursor of this API", QUOTE_MAX,
-                              cursor);
-            return;
-        }
-        if (strcmp(cjob, job_id) != 0) {
-            roster_resp_error(r, 400, "cursor \"%.*s\" belongs to another job, not \"%s\"",
-                              QUOTE_MAX, cursor, job_id);
-            return;
-        }
+        if (courier_cursor_decode(cursor, cjob, &from) != 0)
+            bad = roster_arena_printf(r->ctx.arena, "cursor \"%.*s\" is not a cursor of this API",
+                                      QUOTE_MAX, cursor);
+        else if (strcmp(cjob, job_id) != 0)
+            bad = roster_arena_printf(r->ctx.arena,
+                                      "cursor \"%.*s\" belongs to another job, not \"%s\"",
+                                      QUOTE_MAX, cursor, job_id);
+    }
+    int rc;
+    if (bad) {
+        /* a missing or foreign job is 404 whatever the cursor (with a good cursor,
+         * roster_msgjob_items reads the job itself) */
+        rc = roster_msgjob_get(&r->ctx, job_id, &job, NULL, &err);
+        if (rc)
+            send_err(r, rc, &err, job_id);
+        else
+            roster_resp_error(r, 400, "%s", bad);
+        return;
     }
     struct roster_msg_item *items;
     size_t n;
