@@ -32,13 +32,15 @@ static const char *org(struct vox_call *c)
     return c->r->ctx.org_id;
 }
 
-/* {"result": 1} plus nothing else */
-static void ok1(struct vox_call *c)
+/* {"result": 1}, plus "<key>": id when key is not NULL (the id of what was added) */
+static void ok1(struct vox_call *c, const char *key, int64_t id)
 {
     struct roster_jsonw w;
     roster_resp_json(c->r, 200, &w);
     roster_jsonw_obj_begin(&w);
     roster_jsonw_kint(&w, "result", 1);
+    if (key)
+        roster_jsonw_kint(&w, key, id);
     roster_jsonw_obj_end(&w);
 }
 
@@ -243,6 +245,17 @@ static bool user_name_ok(const char *s)
     return true;
 }
 
+/* Error 101 naming param unless s is a valid user_name. */
+static int check_user_name(struct vox_call *c, const char *param, const char *s)
+{
+    if (!user_name_ok(s))
+        return vox_fail(c, VOX_EINVAL,
+                        "Invalid argument '%s': \"%.64s\" must be 3 to 50 of a-z, 0-9, '_' and "
+                        "'-', starting with a letter or digit",
+                        param, s);
+    return 0;
+}
+
 /* At least 8 characters with an upper-case letter, a lower-case letter, a digit and a
  * character that is none of these. */
 static bool password_ok(const char *s)
@@ -310,14 +323,7 @@ static void add_user(struct vox_call *c)
                        : "user_password");
         return;
     }
-    if (!user_name_ok(name)) {
-        vox_fail(c, VOX_EINVAL,
-                 "Invalid argument 'user_name': \"%.64s\" must be 3 to 50 of a-z, 0-9, '_' and "
-                 "'-', starting with a letter or digit",
-                 name);
-        return;
-    }
-    if (check_password(c, pw) != 0)
+    if (check_user_name(c, "user_name", name) != 0 || check_password(c, pw) != 0)
         return;
     struct roster_group app = {0};
     bool has_app;
@@ -358,12 +364,7 @@ static void add_user(struct vox_call *c)
             vox_fail_err(c, &err);
         return;
     }
-    struct roster_jsonw w;
-    roster_resp_json(c->r, 200, &w);
-    roster_jsonw_obj_begin(&w);
-    roster_jsonw_kint(&w, "result", 1);
-    roster_jsonw_kint(&w, "user_id", u.num_id);
-    roster_jsonw_obj_end(&w);
+    ok1(c, "user_id", u.num_id);
 }
 
 /* The application a user_name list is scoped by: required with user_name. */
@@ -408,7 +409,7 @@ static void del_user(struct vox_call *c)
         vox_fail_err(c, &err);
         return;
     }
-    ok1(c);
+    ok1(c, NULL, 0);
 }
 
 static void set_user_info(struct vox_call *c)
@@ -429,13 +430,8 @@ static void set_user_info(struct vox_call *c)
     memset(&patch, 0, sizeof(patch));
     const char *nn = vox_param(c, "new_user_name");
     if (nn) {
-        if (!user_name_ok(nn)) {
-            vox_fail(c, VOX_EINVAL,
-                     "Invalid argument 'new_user_name': \"%.64s\" must be 3 to 50 of a-z, 0-9, "
-                     "'_' and '-', starting with a letter or digit",
-                     nn);
+        if (check_user_name(c, "new_user_name", nn) != 0)
             return;
-        }
         patch.f[RU_USERNAME] = nn;
         patch.set |= 1ull << RU_USERNAME;
     }
@@ -466,7 +462,7 @@ static void set_user_info(struct vox_call *c)
             vox_fail_err(c, &err);
         return;
     }
-    ok1(c);
+    ok1(c, NULL, 0);
 }
 
 static const char *const acd_statuses[] = {"OFFLINE",    "ONLINE",        "READY",   "BANNED",
@@ -903,7 +899,7 @@ static void del_groups(struct vox_call *c, int kind, const char *id_param, const
         vox_fail_err(c, &err);
         return;
     }
-    ok1(c);
+    ok1(c, NULL, 0);
 }
 
 static void del_application(struct vox_call *c)
@@ -929,12 +925,7 @@ static void add_skill(struct vox_call *c)
         vox_fail_err(c, &err);
         return;
     }
-    struct roster_jsonw w;
-    roster_resp_json(c->r, 200, &w);
-    roster_jsonw_obj_begin(&w);
-    roster_jsonw_kint(&w, "result", 1);
-    roster_jsonw_kint(&w, "skill_id", g.num_id);
-    roster_jsonw_obj_end(&w);
+    ok1(c, "skill_id", g.num_id);
 }
 
 static void del_skill(struct vox_call *c)
@@ -964,12 +955,38 @@ static void set_skill_info(struct vox_call *c)
         vox_fail_err(c, &err);
         return;
     }
-    ok1(c);
+    ok1(c, NULL, 0);
 }
 
 static void get_skills(struct vox_call *c)
 {
     list_groups(c, ROSTER_GROUP_SKILL, "skill_id", "skill_name");
+}
+
+/* The end of every Bind method: the users of user_id / user_name (in the application
+ * app_num when it is not 0) bound to (or unbound from) the groups. */
+static void bind_chosen_users(struct vox_call *c, const int64_t *groups, size_t ng, int64_t app_num,
+                              bool bind)
+{
+    struct roster_user *u;
+    size_t nu;
+    bool has;
+    if (some_users(c, app_num, &u, &nu, &has) != 0)
+        return;
+    if (!has) {
+        vox_fail(c, VOX_EINVAL, "Invalid arguments: user_id or user_name is required");
+        return;
+    }
+    int64_t *nums = roster_arena_alloc(arena(c), (nu ? nu : 1) * sizeof(*nums));
+    for (size_t i = 0; i < nu; i++)
+        nums[i] = u[i].num_id;
+    struct roster_err err = {0};
+    if (ng && nu &&
+        roster_store_group_bind(conn(c), org(c), groups, ng, nums, nu, bind, &err) != 0) {
+        vox_fail_err(c, &err);
+        return;
+    }
+    ok1(c, NULL, 0);
 }
 
 /* BindSkill (skills x users) and BindUserToQueue (queues x users) */
@@ -1001,24 +1018,7 @@ static void bind_users(struct vox_call *c, int kind, const char *id_param, const
         vox_fail(c, VOX_EINVAL, "Invalid arguments: %s or %s is required", id_param, name_param);
         return;
     }
-    struct roster_user *u;
-    size_t nu;
-    if (some_users(c, has_app ? app.num_id : 0, &u, &nu, &has) != 0)
-        return;
-    if (!has) {
-        vox_fail(c, VOX_EINVAL, "Invalid arguments: user_id or user_name is required");
-        return;
-    }
-    int64_t *nums = roster_arena_alloc(arena(c), (nu ? nu : 1) * sizeof(*nums));
-    for (size_t i = 0; i < nu; i++)
-        nums[i] = u[i].num_id;
-    struct roster_err err = {0};
-    if (ng && nu &&
-        roster_store_group_bind(conn(c), org(c), groups, ng, nums, nu, bind, &err) != 0) {
-        vox_fail_err(c, &err);
-        return;
-    }
-    ok1(c);
+    bind_chosen_users(c, groups, ng, has_app ? app.num_id : 0, bind);
 }
 
 /* BindUser (legacy docs): binds users (user_id ids or "all" / user_name names) to
@@ -1039,23 +1039,7 @@ static void bind_user(struct vox_call *c)
                  "Invalid arguments: application_id or application_name is required");
         return;
     }
-    struct roster_user *u;
-    size_t nu;
-    if (some_users(c, 0, &u, &nu, &has) != 0)
-        return;
-    if (!has) {
-        vox_fail(c, VOX_EINVAL, "Invalid arguments: user_id or user_name is required");
-        return;
-    }
-    int64_t *nums = roster_arena_alloc(arena(c), (nu ? nu : 1) * sizeof(*nums));
-    for (size_t i = 0; i < nu; i++)
-        nums[i] = u[i].num_id;
-    struct roster_err err = {0};
-    if (na && nu && roster_store_group_bind(conn(c), org(c), apps, na, nums, nu, bind, &err) != 0) {
-        vox_fail_err(c, &err);
-        return;
-    }
-    ok1(c);
+    bind_chosen_users(c, apps, na, 0, bind);
 }
 
 static void bind_skill(struct vox_call *c)
@@ -1108,12 +1092,7 @@ static void add_queue(struct vox_call *c)
         vox_fail_err(c, &err);
         return;
     }
-    struct roster_jsonw w;
-    roster_resp_json(c->r, 200, &w);
-    roster_jsonw_obj_begin(&w);
-    roster_jsonw_kint(&w, "result", 1);
-    roster_jsonw_kint(&w, "acd_queue_id", g.num_id);
-    roster_jsonw_obj_end(&w);
+    ok1(c, "acd_queue_id", g.num_id);
 }
 
 static void get_queues(struct vox_call *c)
