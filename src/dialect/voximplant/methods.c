@@ -510,6 +510,24 @@ static void write_groups(struct roster_buf *b, const char *key, const char *id_k
     roster_jsonw_arr_end(&w);
 }
 
+static bool extra_bool(const char *extra, const char *key)
+{
+    char pat[96];
+    snprintf(pat, sizeof(pat), "\"%s\":true", key);
+    return extra && strstr(extra, pat);
+}
+
+/* The members of an application object (GetApplications, and GetUsers' applications). */
+static void put_app_fields(struct roster_jsonw *w, const struct roster_group *g)
+{
+    char modified[VOX_TIME_LEN + 1];
+    vox_time_buf(modified, g->modified_ms);
+    roster_jsonw_kint(w, "application_id", g->num_id);
+    roster_jsonw_kstr(w, "application_name", g->name);
+    roster_jsonw_kstr(w, "modified", modified);
+    roster_jsonw_kbool(w, "secure_record_storage", extra_bool(g->extra, "secure_record_storage"));
+}
+
 static void get_users(struct vox_call *c)
 {
     struct roster_query q;
@@ -666,19 +684,13 @@ static void get_users(struct vox_call *c)
      * of the request. Strings from users still go through the escaping writer. */
     const char *apps = NULL;
     if (has_app) {
-        char modified[VOX_TIME_LEN + 1];
-        vox_time_buf(modified, app.modified_ms);
         struct roster_buf ab;
         roster_buf_init(&ab);
         struct roster_jsonw aw;
         roster_jsonw_init(&aw, &ab);
         roster_jsonw_arr_begin(&aw);
         roster_jsonw_obj_begin(&aw);
-        roster_jsonw_kint(&aw, "application_id", app.num_id);
-        roster_jsonw_kstr(&aw, "application_name", app.name);
-        roster_jsonw_kstr(&aw, "modified", modified);
-        roster_jsonw_kbool(&aw, "secure_record_storage",
-                           app.extra && strstr(app.extra, "\"secure_record_storage\":true"));
+        put_app_fields(&aw, &app);
         roster_jsonw_obj_end(&aw);
         roster_jsonw_arr_end(&aw);
         apps = roster_arena_strdup(arena(c), ab.data);
@@ -753,13 +765,6 @@ static bool app_name_ok(const char *s)
     return true;
 }
 
-static bool extra_bool(const char *extra, const char *key)
-{
-    char pat[96];
-    snprintf(pat, sizeof(pat), "\"%s\":true", key);
-    return extra && strstr(extra, pat);
-}
-
 static void add_application(struct vox_call *c)
 {
     const char *name = vox_param(c, "application_name");
@@ -832,11 +837,7 @@ static void list_groups(struct vox_call *c, int kind, const char *id_param, cons
     for (size_t i = 0; i < n; i++) {
         roster_jsonw_obj_begin(&w);
         if (kind == ROSTER_GROUP_APPLICATION) {
-            roster_jsonw_kint(&w, "application_id", g[i].num_id);
-            roster_jsonw_kstr(&w, "application_name", g[i].name);
-            roster_jsonw_kstr(&w, "modified", vox_time(arena(c), g[i].modified_ms));
-            roster_jsonw_kbool(&w, "secure_record_storage",
-                               extra_bool(g[i].extra, "secure_record_storage"));
+            put_app_fields(&w, &g[i]);
         } else if (kind == ROSTER_GROUP_SKILL) {
             roster_jsonw_kint(&w, "skill_id", g[i].num_id);
             roster_jsonw_kstr(&w, "skill_name", g[i].name);
