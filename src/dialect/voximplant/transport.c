@@ -373,6 +373,23 @@ int vox_bool(struct vox_call *c, const char *name, bool def, bool *out, bool *ha
     return 0;
 }
 
+/* The items of "a;b;c" (empty ones included), copied into a. */
+static const char **split_list(const char *v, struct roster_arena *a, size_t *n)
+{
+    size_t cnt = 1;
+    for (const char *p = v; *p; p++)
+        cnt += *p == ';';
+    const char **items = roster_arena_alloc(a, cnt * sizeof(*items));
+    const char *p = v;
+    for (size_t i = 0; i < cnt; i++) {
+        size_t len = strcspn(p, ";");
+        items[i] = roster_arena_strndup(a, p, len);
+        p += len + (p[len] ? 1 : 0);
+    }
+    *n = cnt;
+    return items;
+}
+
 int vox_intlist(struct vox_call *c, const char *name, int64_t **out, size_t *n, bool *all,
                 bool *has)
 {
@@ -387,21 +404,15 @@ int vox_intlist(struct vox_call *c, const char *name, int64_t **out, size_t *n, 
         *all = true;
         return 0;
     }
-    size_t cnt = 1;
-    for (const char *p = v; *p; p++)
-        cnt += *p == ';';
+    size_t cnt;
+    const char **items = split_list(v, c->r->ctx.arena, &cnt);
     int64_t *ids = roster_arena_alloc(c->r->ctx.arena, cnt * sizeof(*ids));
-    const char *p = v;
-    for (size_t i = 0; i < cnt; i++) {
-        size_t len = strcspn(p, ";");
-        char *item = roster_arena_strndup(c->r->ctx.arena, p, len);
-        if (roster_parse_i64(item, &ids[i]) != 0 || ids[i] < 1)
+    for (size_t i = 0; i < cnt; i++)
+        if (roster_parse_i64(items[i], &ids[i]) != 0 || ids[i] < 1)
             return vox_fail(c, VOX_EINVAL,
                             "Invalid argument '%s': \"%.64s\" is not a list of ids separated by "
                             "';' or 'all'",
                             name, v);
-        p += len + (p[len] ? 1 : 0);
-    }
     *out = ids;
     *n = cnt;
     return 0;
@@ -415,19 +426,12 @@ int vox_strlist(struct vox_call *c, const char *name, const char ***out, size_t 
     *n = 0;
     if (!v)
         return 0;
-    size_t cnt = 1;
-    for (const char *p = v; *p; p++)
-        cnt += *p == ';';
-    const char **items = roster_arena_alloc(c->r->ctx.arena, cnt * sizeof(*items));
-    const char *p = v;
-    for (size_t i = 0; i < cnt; i++) {
-        size_t len = strcspn(p, ";");
-        items[i] = roster_arena_strndup(c->r->ctx.arena, p, len);
+    size_t cnt;
+    const char **items = split_list(v, c->r->ctx.arena, &cnt);
+    for (size_t i = 0; i < cnt; i++)
         if (!*items[i])
             return vox_fail(c, VOX_EINVAL, "Invalid argument '%s': empty item in \"%.64s\"", name,
                             v);
-        p += len + (p[len] ? 1 : 0);
-    }
     *out = items;
     *n = cnt;
     return 0;
