@@ -32,6 +32,10 @@ int roster_time_parse(const char *s, int64_t *ms);
 /* SHA-256 of data as 64 lower-case hex chars + NUL. */
 void roster_sha256_hex(const void *data, size_t n, char out[65]);
 void roster_hex(const void *data, size_t n, char *out); /* out holds 2n+1 */
+/* Decodes base64url (RFC 4648 section 5; trailing '=' padding tolerated) s[0..n) into out,
+ * which holds n * 3 / 4 bytes; *outlen = the bytes written. -1 on a character outside the
+ * alphabet or a length no encoding has. */
+int roster_b64url_decode(const char *s, size_t n, unsigned char *out, size_t *outlen);
 
 /* Constant-time comparison of two equal-length strings. */
 bool roster_ct_equal(const char *a, const char *b, size_t n);

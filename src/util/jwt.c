@@ -8,44 +8,18 @@
 #include <string.h>
 
 #include "roster/jwt.h"
+#include "roster/util.h"
 
-/* base64url (no padding; padding tolerated) -> bytes in the arena; -1 on a bad character. */
+/* base64url (no padding; padding tolerated) -> bytes in the arena, NUL-terminated; -1 on a
+ * bad character. */
 static int b64url_decode(const char *s, size_t n, struct roster_arena *a, unsigned char **out,
                          size_t *outlen)
 {
-    while (n > 0 && s[n - 1] == '=')
-        n--;
-    unsigned char *o = roster_arena_alloc(a, n * 3 / 4 + 3);
-    size_t len = 0;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        int v;
-        if (c >= 'A' && c <= 'Z')
-            v = c - 'A';
-        else if (c >= 'a' && c <= 'z')
-            v = c - 'a' + 26;
-        else if (c >= '0' && c <= '9')
-            v = c - '0' + 52;
-        else if (c == '-')
-            v = 62;
-        else if (c == '_')
-            v = 63;
-        else
-            return -1;
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            o[len++] = (unsigned char)(acc >> bits);
-        }
-    }
-    if (n % 4 == 1)
+    unsigned char *o = roster_arena_alloc(a, n * 3 / 4 + 1);
+    if (roster_b64url_decode(s, n, o, outlen) != 0)
         return -1;
-    o[len] = 0;
+    o[*outlen] = 0;
     *out = o;
-    *outlen = len;
     return 0;
 }
 

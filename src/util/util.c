@@ -47,6 +47,41 @@ void roster_hex(const void *data, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
+int roster_b64url_decode(const char *s, size_t n, unsigned char *out, size_t *outlen)
+{
+    while (n > 0 && s[n - 1] == '=')
+        n--;
+    if (n % 4 == 1)
+        return -1;
+    size_t len = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        int v;
+        if (c >= 'A' && c <= 'Z')
+            v = c - 'A';
+        else if (c >= 'a' && c <= 'z')
+            v = c - 'a' + 26;
+        else if (c >= '0' && c <= '9')
+            v = c - '0' + 52;
+        else if (c == '-')
+            v = 62;
+        else if (c == '_')
+            v = 63;
+        else
+            return -1;
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[len++] = (unsigned char)(acc >> bits);
+        }
+    }
+    *outlen = len;
+    return 0;
+}
+
 /* MongoDB ObjectId layout: 4 bytes of seconds, 5 random bytes fixed per process, 3 bytes of
  * a counter that starts at a random value. Ids made by one process increase, so inserts land
  * at the right edge of every id index instead of on random pages (measured: fewer dirty

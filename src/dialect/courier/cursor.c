@@ -62,20 +62,10 @@ void courier_cursor_encode(const char *job_id, int64_t index, char out[COURIER_C
 int courier_cursor_decode(const char *s, char job_id[ROSTER_ID_LEN + 1], int64_t *index)
 {
     unsigned char raw[RAW_LEN];
-    if (!s || strlen(s) != RAW_LEN / 3 * 4)
+    size_t len;
+    if (!s || strlen(s) != RAW_LEN / 3 * 4 ||
+        roster_b64url_decode(s, RAW_LEN / 3 * 4, raw, &len) != 0 || len != RAW_LEN)
         return -1;
-    for (size_t i = 0, o = 0; i < RAW_LEN / 3 * 4; i += 4) {
-        unsigned v = 0;
-        for (size_t k = 0; k < 4; k++) {
-            const char *p = strchr(b64, s[i + k]);
-            if (!s[i + k] || !p)
-                return -1;
-            v = v << 6 | (unsigned)(p - b64);
-        }
-        raw[o++] = (unsigned char)(v >> 16);
-        raw[o++] = (unsigned char)(v >> 8);
-        raw[o++] = (unsigned char)v;
-    }
     unsigned char check[CHECK_LEN];
     check_bytes(raw, check);
     if (raw[0] != 1 || memcmp(check, raw + BODY_LEN, CHECK_LEN) != 0)
