@@ -3622,15 +3622,12 @@ static void test_user_create_many_big(void)
     struct roster_err err = {0};
     struct roster_org o;
     make_org(&o, "Many big");
-    struct roster_user *u = calloc(MANY_BIG, sizeof(*u));
-    int *rcs = calloc(MANY_BIG, sizeof(*rcs));
-    struct roster_err *errs = calloc(MANY_BIG, sizeof(*errs));
-    char(*names)[32] = calloc(MANY_BIG, sizeof(*names));
-    char(*mails)[48] = calloc(MANY_BIG, sizeof(*mails));
-    if (!u || !rcs || !errs || !names || !mails) {
-        CHECK(!"out of memory");
-        goto done;
-    }
+    /* in the tests' arena, like the other big arrays here (it aborts if memory runs out) */
+    struct roster_user *u = roster_arena_zalloc(&A, MANY_BIG * sizeof(*u));
+    int *rcs = roster_arena_zalloc(&A, MANY_BIG * sizeof(*rcs));
+    struct roster_err *errs = roster_arena_zalloc(&A, MANY_BIG * sizeof(*errs));
+    char(*names)[32] = roster_arena_zalloc(&A, MANY_BIG * sizeof(*names));
+    char(*mails)[48] = roster_arena_zalloc(&A, MANY_BIG * sizeof(*mails));
     for (int round = 0; round < 3; round++) {
         int expect_ok = 0;
         for (int i = 0; i < MANY_BIG; i++) {
@@ -3664,12 +3661,6 @@ static void test_user_create_many_big(void)
     int64_t total = -1;
     CHECK_EQ_INT(roster_store_user_list(conn, o.id, &q, &A, &rows, &n, &total, &err), 0);
     CHECK_EQ_INT(total, 3 * MANY_BIG - MANY_BIG / 97);
-done:
-    free(u);
-    free(rcs);
-    free(errs);
-    free(names);
-    free(mails);
 }
 
 /* A row that another connection commits while the call waits for it is a conflict. */
@@ -3934,15 +3925,12 @@ static void test_user_update_many_big(void)
     struct roster_err err = {0};
     struct roster_org o;
     make_org(&o, "Update many big");
-    struct roster_user *u = calloc(UPD_BIG, sizeof(*u));
-    int *rcs = calloc(UPD_BIG, sizeof(*rcs));
-    struct roster_err *errs = calloc(UPD_BIG, sizeof(*errs));
-    char(*names)[32] = calloc(UPD_BIG, sizeof(*names));
-    char(*mails)[48] = calloc(UPD_BIG, sizeof(*mails));
-    if (!u || !rcs || !errs || !names || !mails) {
-        CHECK(!"out of memory");
-        goto done;
-    }
+    /* in the tests' arena, like the other big arrays here (it aborts if memory runs out) */
+    struct roster_user *u = roster_arena_zalloc(&A, UPD_BIG * sizeof(*u));
+    int *rcs = roster_arena_zalloc(&A, UPD_BIG * sizeof(*rcs));
+    struct roster_err *errs = roster_arena_zalloc(&A, UPD_BIG * sizeof(*errs));
+    char(*names)[32] = roster_arena_zalloc(&A, UPD_BIG * sizeof(*names));
+    char(*mails)[48] = roster_arena_zalloc(&A, UPD_BIG * sizeof(*mails));
     for (int i = 0; i < UPD_BIG; i++) {
         snprintf(names[i], sizeof(names[i]), "ub.%d", i);
         snprintf(mails[i], sizeof(mails[i]), "ub.%d@example.com", i);
@@ -3985,12 +3973,6 @@ static void test_user_update_many_big(void)
     CHECK_EQ_INT(roster_store_user_get(conn, o.id, u[36].id, &got, &A, &err), 0);
     CHECK_EQ_STR(got.f[RU_USERNAME], "ub.36");
     CHECK_EQ_INT(got.version, 1);
-done:
-    free(u);
-    free(rcs);
-    free(errs);
-    free(names);
-    free(mails);
 }
 
 /* --- message jobs (appended methods: job_open, job_append, job_start, job_chunks,
