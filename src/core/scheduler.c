@@ -53,30 +53,44 @@ int roster_schedule_submit(struct roster_ctx *ctx, struct roster_schedule *s, si
 {
     if (n == 0)
         return roster_err_set(err, ROSTER_EINVAL, "no user state change to schedule");
-    for (size_t i = 0; i < n; i++) {
-        if (s[i].state != ROSTER_ACTIVATED && s[i].state != ROSTER_SUSPENDED) {
-            roster_err_set(err, ROSTER_EINVAL, "state \"%s\" is not one of ACTIVATED, SUSPENDED",
-                           roster_state_name(s[i].state));
-            if (err)
-                err->field = "state";
-            return ROSTER_EINVAL;
-        }
-        struct roster_user u;
-        int rc = ROSTER_ENOTFOUND;
+    /* the changes are checked in order, each its state and then its user; the users up to
+     * the first bad state are read with one store call (one query on PostgreSQL instead of
+     * a round trip per change) */
+    size_t nstate = 0;
+    while (nstate < n &&
+           (s[nstate].state == ROSTER_ACTIVATED || s[nstate].state == ROSTER_SUSPENDED))
+        nstate++;
+    const char **ids = roster_arena_alloc(ctx->arena, (nstate ? nstate : 1) * sizeof(*ids));
+    struct roster_user *users =
+        roster_arena_alloc(ctx->arena, (nstate ? nstate : 1) * sizeof(*users));
+    int *found = roster_arena_alloc(ctx->arena, (nstate ? nstate : 1) * sizeof(*found));
+    size_t nids = 0;
+    for (size_t i = 0; i < nstate; i++)
         if (roster_id_valid(s[i].user_id))
-            rc = roster_store_user_get(ctx->conn, ctx->org_id, s[i].user_id, &u, ctx->arena, err);
-        if (rc == ROSTER_ENOTFOUND) {
+            ids[nids++] = s[i].user_id;
+    int rc = roster_store_user_get_many(ctx->conn, ctx->org_id, ids, nids, users, found, ctx->arena,
+                                        err);
+    if (rc)
+        return rc;
+    for (size_t i = 0, k = 0; i < nstate; i++) {
+        /* found[k] belongs to the k-th valid id */
+        if (!roster_id_valid(s[i].user_id) || found[k++] != 0) {
             roster_err_set(err, ROSTER_EINVAL, "user \"%.64s\" not found", s[i].user_id);
             if (err)
                 err->field = "user_ids";
             return ROSTER_EINVAL;
         }
-        if (rc)
-            return rc;
         memcpy(s[i].org_id, ctx->org_id, ROSTER_ID_LEN);
         s[i].org_id[ROSTER_ID_LEN] = '\0';
     }
-    int rc = roster_store_schedule_create(ctx->conn, s, n, err);
+    if (nstate < n) {
+        roster_err_set(err, ROSTER_EINVAL, "state \"%s\" is not one of ACTIVATED, SUSPENDED",
+                       roster_state_name(s[nstate].state));
+        if (err)
+            err->field = "state";
+        return ROSTER_EINVAL;
+    }
+    rc = roster_store_schedule_create(ctx->conn, s, n, err);
     if (rc == 0)
         roster_scheduler_notify(ctx->app ? ctx->app->scheduler : NULL);
     return rc;
