@@ -6,7 +6,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-    startServer, cleanup, cliOrg, assertError, makeUsers, uniq, listAll, CREATION_SOURCES, HEX24,
+    startServer, cleanup, assertError, makeUsers, uniq, listAll, CREATION_SOURCES, HEX24,
 } from './harness.mjs';
 
 let srv;
@@ -19,10 +19,6 @@ before(async () => {
 after(async () => {
     await cleanup(srv);
 });
-
-async function freshOrg(tag) {
-    return admin.withOrg(await cliOrg(srv.store, uniq(tag)));
-}
 
 /** Asserts a failed result whose statusMsg names the field and (optionally) the value. */
 function assertFailed(r, field, value, extra) {
@@ -38,7 +34,7 @@ function assertFailed(r, field, value, extra) {
 
 describe('bulk create', () => {
     test('2,500 users in 3 requests: results, order, persistedFields, totalCount', async () => {
-        const a = await freshOrg('big');
+        const a = await admin.inNewOrg('big');
         const p = uniq('b');
         const users = makeUsers(2500, p);
         const batches = [users.slice(0, 1000), users.slice(1000, 2000), users.slice(2000)];
@@ -74,7 +70,7 @@ describe('bulk create', () => {
     });
 
     test('explicit states; default ACTIVATED; every creation-source accepted', async () => {
-        const a = await freshOrg('states');
+        const a = await admin.inNewOrg('states');
         const p = uniq('s');
         const items = [
             { username: `${p}a`, email: `${p}a@example.test`, state: 'STAGED' },
@@ -104,7 +100,7 @@ describe('bulk create', () => {
     });
 
     test('request errors: not an array, empty array, bad creation-source', async () => {
-        const a = await freshOrg('reqerr');
+        const a = await admin.inNewOrg('reqerr');
         for (const body of [{ username: 'x', email: 'x@example.test' }, 'str', 5, null]) {
             const r = await a.req('POST', '/api/v2/bulk/users', { body, headers: { 'creation-source': 'jumpcloud:bulk' } });
             assertError(r, 400, /array/i);
@@ -120,7 +116,7 @@ describe('bulk create', () => {
     });
 
     test('per-item failures of every kind, each naming field and value', async () => {
-        const a = await freshOrg('fail');
+        const a = await admin.inNewOrg('fail');
         const p = uniq('f');
         const existing = { username: `${p}exist`, email: `${p}exist@example.test`, employeeIdentifier: `${p}EMP` };
         const c = await a.post('/api/systemusers', existing);
@@ -181,7 +177,7 @@ describe('bulk create', () => {
     });
 
     test('duplicates across chunk boundaries and across jobs: the first occurrence wins', async () => {
-        const a = await freshOrg('chunk');
+        const a = await admin.inNewOrg('chunk');
         const p = uniq('c');
         const users = makeUsers(2100, p);
         users[1500] = { ...users[1500], username: users[10].username };
@@ -201,19 +197,19 @@ describe('bulk create', () => {
     });
 
     test('job results 404: unknown job, malformed id, other org', async () => {
-        const a = await freshOrg('j404');
+        const a = await admin.inNewOrg('j404');
         assertError(await a.get('/api/v2/bulk/users/0123456789abcdef01234567/results'), 404);
         const r = await a.get('/api/v2/bulk/users/nope/results');
         assert.ok([400, 404].includes(r.status), `malformed job id -> ${r.status}`);
         assertError(r, r.status);
         const job = await a.bulkCreate([{ username: 'j404', email: 'j404@example.test' }]);
         await a.waitJob(job, 1);
-        const other = await freshOrg('j404b');
+        const other = await admin.inNewOrg('j404b');
         assertError(await other.get(`/api/v2/bulk/users/${job}/results`), 404);
     });
 
     test('pending is a legal status; results are readable while a job runs', async () => {
-        const a = await freshOrg('run');
+        const a = await admin.inNewOrg('run');
         const p = uniq('r');
         const users = makeUsers(5000, p);
         const job = await a.bulkCreate(users);
@@ -230,7 +226,7 @@ describe('bulk create', () => {
 
 describe('bulk update (PATCH)', () => {
     test('updates users and fails bad items individually', async () => {
-        const a = await freshOrg('upd');
+        const a = await admin.inNewOrg('upd');
         const p = uniq('u');
         const users = makeUsers(8, p);
         users[2].state = 'ACTIVATED';
@@ -295,7 +291,7 @@ describe('bulk update (PATCH)', () => {
     });
 
     test('one job patching the same users several times applies the items in order', async () => {
-        const a = await freshOrg('upd4');
+        const a = await admin.inNewOrg('upd4');
         const p = uniq('t');
         const users = makeUsers(3, p);
         const rs = await a.finishedResults(await a.bulkCreate(users), 3);
@@ -323,7 +319,7 @@ describe('bulk update (PATCH)', () => {
     });
 
     test('update to ACTIVATED from SUSPENDED, and STAGED -> ACTIVATED', async () => {
-        const a = await freshOrg('upd2');
+        const a = await admin.inNewOrg('upd2');
         const p = uniq('v');
         const job = await a.bulkCreate([
             { username: `${p}a`, email: `${p}a@example.test`, state: 'SUSPENDED' },
@@ -337,7 +333,7 @@ describe('bulk update (PATCH)', () => {
     });
 
     test('PATCH request errors: not an array, empty array', async () => {
-        const a = await freshOrg('upderr');
+        const a = await admin.inNewOrg('upderr');
         for (const body of [{ id: '0123456789abcdef01234567' }, 'x', 1]) {
             assertError(await a.patch('/api/v2/bulk/users', body), 400, /array/i);
         }
@@ -345,7 +341,7 @@ describe('bulk update (PATCH)', () => {
     });
 
     test('update job results carry the job id and update ids', async () => {
-        const a = await freshOrg('upd3');
+        const a = await admin.inNewOrg('upd3');
         const p = uniq('w');
         const job = await a.bulkCreate(makeUsers(3, p));
         const rs = await a.finishedResults(job, 3);

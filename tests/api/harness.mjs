@@ -320,6 +320,11 @@ export class Api {
         return new Api(this.url, this.key, org, this.srv);
     }
 
+    /** This key on a new org (made with the CLI on the server's store, named uniq(tag)). */
+    async inNewOrg(tag) {
+        return this.withOrg(await cliOrg(this.srv.store, uniq(tag)));
+    }
+
     /**
      * req(method, path, {body, raw, contentType, headers, key, org, noKey})
      * body: JSON-encoded; raw: sent as is. Returns {status, headers, text, json}.
@@ -540,20 +545,27 @@ export function uniq(tag) {
     return `${tag}${process.pid.toString(36)}x${seq}x`;
 }
 
+/** Reads a node:http(s) response to its end: {status, headers (as given), text, json}. */
+function readReply(res, headers) {
+    return new Promise((resolve, reject) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => { text += d; });
+        res.on('end', () => {
+            let json;
+            try { json = JSON.parse(text); } catch { json = undefined; }
+            resolve({ status: res.statusCode, headers, text, json });
+        });
+        res.on('error', reject);
+    });
+}
+
 /** Raw node:http request (for cases where fetch would abort, e.g. 413 before the body is read). */
 export function rawRequest(url, { method = 'POST', path: p, headers = {}, body }) {
     return new Promise((resolve, reject) => {
         const u = new URL(url);
         const req = http.request({ host: u.hostname, port: u.port, method, path: p, headers }, (res) => {
-            let text = '';
-            res.setEncoding('utf8');
-            res.on('data', (d) => { text += d; });
-            res.on('end', () => {
-                let json;
-                try { json = JSON.parse(text); } catch { json = undefined; }
-                resolve({ status: res.statusCode, headers: new Headers(res.headers), text, json });
-            });
-            res.on('error', reject);
+            readReply(res, new Headers(res.headers)).then(resolve, reject);
         });
         req.on('error', (e) => {
             // the server may close the socket after answering early; a reply already read wins
@@ -584,17 +596,9 @@ export function httpsRequest(url, { method = 'GET', headers = {}, body, ca }) {
             host: u.hostname, port: u.port, method, path: u.pathname + u.search, headers, ca,
             agent: false,
         }, (res) => {
-            let text = '';
-            res.setEncoding('utf8');
-            res.on('data', (d) => { text += d; });
-            res.on('end', () => {
-                let json;
-                try { json = JSON.parse(text); } catch { json = undefined; }
-                const h = new Headers();
-                for (const [k, v] of Object.entries(res.headers)) h.set(k, Array.isArray(v) ? v.join(', ') : v);
-                resolve({ status: res.statusCode, headers: h, text, json });
-            });
-            res.on('error', reject);
+            const h = new Headers();
+            for (const [k, v] of Object.entries(res.headers)) h.set(k, Array.isArray(v) ? v.join(', ') : v);
+            readReply(res, h).then(resolve, reject);
         });
         req.on('error', reject);
         if (body !== undefined) req.end(body); else req.end();

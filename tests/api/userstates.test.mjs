@@ -40,13 +40,9 @@ after(async () => {
     await cleanup(srv);
 });
 
-async function freshOrg(tag) {
-    return admin.withOrg(await cliOrg(srv.store, uniq(tag)));
-}
-
 /** A new org holding n users (overrides applied to every user); returns {api, ids, users}. */
 async function orgWithUsers(tag, n, overrides = {}) {
-    const api = await freshOrg(tag);
+    const api = await admin.inNewOrg(tag);
     const users = makeUsers(n, uniq(tag)).map((u) => ({ ...u, ...overrides }));
     const ids = await api.createUsers(users);
     return { api, ids, users };
@@ -474,7 +470,7 @@ describe('DELETE /api/v2/bulk/userstates/{id}', () => {
         assertError(await api.del(`${US}/${UNKNOWN_ID}`), 404, msg(`scheduled job "${UNKNOWN_ID}" not found`));
         assertError(await api.del(`${US}/nope`), 404);
         assertError(await api.get(`${US}/${UNKNOWN_ID}`), 404);
-        const other = await freshOrg('delb');
+        const other = await admin.inNewOrg('delb');
         assertError(await other.del(`${US}/${j1.scheduledJobId}`), 404, msg(`scheduled job "${j1.scheduledJobId}" not found`));
         assertError(await other.get(`${US}/${j1.scheduledJobId}`), 404);
         assert.deepEqual(await listPending(api), [j1], 'still pending for its owner');
@@ -716,7 +712,7 @@ describe('scheduler', () => {
             }, 'message content');
         }
         assert.equal(msgIds.size, 3, 'one message per e-mail');
-        const other = await freshOrg('mailx');
+        const other = await admin.inNewOrg('mailx');
         assertError(await other.get(`/api/v2/messages/${done[uMail].activationEmail.messageId}`), 404);
         assertError(await api.get('/api/v2/messages/1-00000000-0123456789abcdef01234567'), 404);
         assertError(await api.get('/api/v2/messages/nope'), 404);
