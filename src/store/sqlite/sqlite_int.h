@@ -243,6 +243,12 @@ int sq_exec_cached(struct sq_conn *c, int id, struct roster_err *err);
  * rolls back only what this method wrote. */
 int sq_tx_start(struct sq_conn *c, struct roster_err *err);
 int sq_tx_end(struct sq_conn *c, bool ok, struct roster_err *err);
+/* For a method whose store failure its caller must roll back (the interface says so):
+ * BEGIN IMMEDIATE (*own = true; end it with sq_tx_end) when the caller has no transaction
+ * open, else nothing at all (*own = false). Under a savepoint SQLite copies every page
+ * before its first change (a 16 KiB memcpy for each index leaf a bulk insert touches);
+ * bench/bulk_create on 16 KiB pages, medians of 5 runs: 44,400 -> 52,400 users/s. */
+int sq_tx_start_or_join(struct sq_conn *c, bool *own, struct roster_err *err);
 
 /* Column helpers: copy into the arena (NULL for SQL NULL). */
 const char *sq_col_str(sqlite3_stmt *s, int col, struct roster_arena *a);

@@ -186,16 +186,18 @@ done:
     return code;
 }
 
-/* Runs one(pc, org_id, &u[i], &errs[i]) for every item inside one savepoint (or
- * transaction), which makes the call atomic on its own: an item's own failure (conflict,
- * not found, stale) is its outcome; a store failure rolls every item back. */
+/* Runs one(pc, org_id, &u[i], &errs[i]) for every item: an item's own failure (conflict,
+ * not found, stale) is its outcome. Outside a transaction it opens one, so that a store
+ * failure rolls every item back; inside the caller's, the caller does that (see
+ * sq_tx_start_or_join: no savepoint). */
 static int each_in_tx(struct roster_conn *pc, const char *org_id, struct roster_user *u, size_t n,
                       int (*one)(struct roster_conn *, const char *, struct roster_user *,
                                  struct roster_err *),
                       int *rcs, struct roster_err *errs, struct roster_err *err)
 {
     struct sq_conn *c = sq_conn_of(pc);
-    int code = sq_tx_start(c, err);
+    bool own;
+    int code = sq_tx_start_or_join(c, &own, err);
     if (code)
         return code;
     for (size_t i = 0; i < n; i++) {
@@ -205,11 +207,12 @@ static int each_in_tx(struct roster_conn *pc, const char *org_id, struct roster_
             code = rcs[i];
             if (err)
                 *err = errs[i];
-            sq_tx_end(c, false, NULL);
+            if (own)
+                sq_tx_end(c, false, NULL);
             return code;
         }
     }
-    return sq_tx_end(c, true, err);
+    return own ? sq_tx_end(c, true, err) : 0;
 }
 
 /* The embedded store writes each row with the same cached statement as user_create:
