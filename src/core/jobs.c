@@ -36,8 +36,12 @@
 
 #define LEASE_MS 60000 /* default of --job-lease-ms */
 #define IDLE_POLL_MS 1000
-#define BATCH_CHUNKS 16   /* chunks applied in one transaction at most */
+#define BATCH_CHUNKS 16   /* chunks applied in one transaction at most (embedded store) */
 #define BATCH_ITEMS 10000 /* stop claiming once a batch has this many items */
+/* On a multi-node store each applier takes at most this many chunks a transaction: the
+ * appliers write in parallel there, and a commit costs one WAL flush, so a large batch
+ * only keeps the other appliers idle (PostgreSQL, bench/bulk_create: see applier_main) */
+#define MULTI_NODE_BATCH_CHUNKS 2
 #define MAX_CODECS 8
 
 struct codec {
@@ -648,6 +652,8 @@ struct roster_jobs {
     int queued;
     bool stop;
     bool preparers_done; /* set once every preparer has exited: nothing more gets queued */
+    size_t batch_chunks; /* chunks an applier takes for one transaction at most */
+    int64_t linger_ms;   /* how long a batch may grow after the previous commit */
 };
 
 static int64_t job_lease_ms(const struct roster_jobs *jobs)
@@ -750,17 +756,17 @@ static void *applier_main(void *arg)
          * would hold up every other process sharing the store until its lease expires */
         while (!jobs->head && !(jobs->stop && jobs->preparers_done))
             pthread_cond_wait(&jobs->queue_cv, &jobs->mu);
-        /* Under load, let a batch grow for up to BATCH_LINGER_MS after the previous commit:
-         * with random usernames and e-mails a commit rewrites most pages of those indexes
-         * whatever its size, so fewer, larger commits write far less. An idle server (last
-         * commit long ago) commits at once. */
+        /* Under load, let a batch grow for up to BATCH_LINGER_MS after the previous commit
+         * (embedded store only): with random usernames and e-mails a commit rewrites most
+         * pages of those indexes whatever its size, so fewer, larger commits write far
+         * less. An idle server (last commit long ago) commits at once. */
         struct timespec linger;
-        roster_deadline_after(&linger, last_commit_ms + BATCH_LINGER_MS - roster_monotonic_ms());
-        while (!jobs->stop && jobs->queued < BATCH_CHUNKS / 2 &&
-               roster_monotonic_ms() < last_commit_ms + BATCH_LINGER_MS)
+        roster_deadline_after(&linger, last_commit_ms + jobs->linger_ms - roster_monotonic_ms());
+        while (!jobs->stop && (size_t)jobs->queued < jobs->batch_chunks / 2 &&
+               roster_monotonic_ms() < last_commit_ms + jobs->linger_ms)
             if (pthread_cond_timedwait(&jobs->queue_cv, &jobs->mu, &linger) != 0)
                 break;
-        while (jobs->head && n < BATCH_CHUNKS && items < BATCH_ITEMS) {
+        while (jobs->head && n < jobs->batch_chunks && items < BATCH_ITEMS) {
             struct prepared *p = jobs->head;
             jobs->head = p->next;
             if (!jobs->head)
@@ -818,7 +824,10 @@ int roster_jobs_start(struct roster_app *app, int nworkers, struct roster_jobs *
     /* Several appliers only where several writers make sense: an embedded store has one
      * writer at a time (and keeps its page cache warm with one), a multi-node store takes
      * each applier's transaction in its own server process. */
-    int nappliers = roster_store_flags(app->store) & ROSTER_STORE_MULTI_NODE ? nworkers : 1;
+    bool multi_node = roster_store_flags(app->store) & ROSTER_STORE_MULTI_NODE;
+    int nappliers = multi_node ? nworkers : 1;
+    jobs->batch_chunks = multi_node ? MULTI_NODE_BATCH_CHUNKS : BATCH_CHUNKS;
+    jobs->linger_ms = multi_node ? 0 : BATCH_LINGER_MS;
     jobs->appliers = calloc((size_t)nappliers, sizeof(pthread_t));
     if (!jobs->appliers)
         goto fail;
