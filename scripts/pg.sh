@@ -3,6 +3,7 @@
 # (unix socket in DIR only, no TCP), creates database roster and prints its store URL;
 # `scripts/pg.sh newdb DIR NAME` adds a fresh database NAME and prints its URL;
 # `scripts/pg.sh stop DIR` stops it. Installs postgresql and libpq-dev first if missing.
+# ROSTER_PG_OPTS (e.g. "-c log_checkpoints=on") is added to the server's options at start.
 set -euo pipefail
 cmd=${1:-}
 dir=${2:-}
@@ -38,7 +39,7 @@ start)
   as_pg "$bin/initdb" -D "$dir/data" -A trust -U roster --no-sync >"$dir/initdb.log" 2>&1 || {
     cat "$dir/initdb.log" >&2; exit 1; }
   as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -s \
-    -o "-c listen_addresses='' -c unix_socket_directories='$dir' -c fsync=on" start >&2 || {
+    -o "-c listen_addresses='' -c unix_socket_directories='$dir' -c fsync=on ${ROSTER_PG_OPTS:-}" start >&2 || {
     cat "$dir/server.log" >&2; exit 1; }
   as_pg "$bin/createdb" -h "$dir" -U roster roster >&2
   echo "postgresql:///roster?host=$dir&user=roster"
