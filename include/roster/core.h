@@ -37,6 +37,7 @@ struct roster_app {
     struct roster_store *store;
     struct roster_jobs *jobs;           /* NULL in offline CLI commands */
     struct roster_scheduler *scheduler; /* NULL in offline CLI commands */
+    struct roster_lists *lists;         /* kept list state (list.h); NULL: none */
 };
 
 /* What one operation runs with: the caller's organisation and this thread's store

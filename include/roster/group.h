@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "roster/query.h"
 #include "roster/util.h"
 
 enum roster_group_kind {
@@ -43,13 +44,6 @@ struct roster_group_query {
 struct roster_membership {
     int64_t user_num_id;
     struct roster_group g;
-};
-
-/* A membership condition on a user list: the user is (member) or is not (!member) in the
- * group group_num_id. */
-struct roster_group_cond {
-    int64_t group_num_id;
-    bool member;
 };
 
 /* A service-account key: roster keeps only the public key (PEM SubjectPublicKeyInfo). */

@@ -57,17 +57,31 @@ struct roster_sort {
     bool desc;
 };
 
+/* A membership condition on a user list: the user is (member) or is not (!member) in the
+ * group group_num_id (include/roster/group.h). A group that does not exist has no members. */
+struct roster_group_cond {
+    int64_t group_num_id;
+    bool member;
+};
+
 #define ROSTER_QUERY_MAX_FILTERS 32
 #define ROSTER_QUERY_MAX_SORTS 8
+#define ROSTER_QUERY_MAX_CONDS 8
 
+/* A user list and one page of it. The order is the sorts, then the id as the tiebreak in
+ * the direction of the last sort (ascending without sorts). Text keys compare as bytes,
+ * except username and email, which sort ignoring ASCII case (they are unique that way);
+ * a missing value (NULL) sorts before every value. docs/lists.md has the access paths. */
 struct roster_query {
     struct roster_filter filters[ROSTER_QUERY_MAX_FILTERS]; /* ANDed */
     size_t nfilters;
-    struct roster_sort sorts[ROSTER_QUERY_MAX_SORTS]; /* id ascending is always the tiebreak */
+    struct roster_sort sorts[ROSTER_QUERY_MAX_SORTS];
     size_t nsorts;
+    struct roster_group_cond conds[ROSTER_QUERY_MAX_CONDS]; /* ANDed with the filters */
+    size_t nconds;
     const char *search; /* free text: substring of username, email, first, last name */
     int64_t skip;
-    int64_t limit;   /* 0 = no rows (count only) */
+    int64_t limit;   /* 0 = no rows (count only); < 0: every row */
     bool want_total; /* compute the number of matching rows */
 };
 

@@ -27,6 +27,7 @@
 #include "roster/err.h"
 #include "roster/group.h"
 #include "roster/job.h"
+#include "roster/list.h"
 #include "roster/query.h"
 #include "roster/schedule.h"
 #include "roster/user.h"
@@ -39,19 +40,6 @@
 
 struct roster_store;
 struct roster_conn;
-
-/* How user_list_render turns a user into text: one dialect's encoding of a user. Must be a
- * static object: a store may key text it keeps by its address. */
-struct roster_user_render {
-    /* (1ull << RU_x) for each field render reads. The user render gets carries only these
-     * fields (the others are NULL), besides id, num_id, org_id and state; created_ms,
-     * modified_ms and version are 0. */
-    uint64_t fields;
-    /* Appends the text of u to out (a arena for scratch). The text must depend on nothing
-     * but what u carries: a store may hand it out again for as long as the user's row is
-     * unchanged. */
-    void (*render)(const struct roster_user *u, struct roster_buf *out, struct roster_arena *a);
-};
 
 struct roster_store_methods {
     int version; /* ROSTER_STORE_VERSION this table was written for */
@@ -105,12 +93,6 @@ struct roster_store_methods {
                        struct roster_err *err);
     int (*user_delete)(struct roster_conn *c, const char *org_id, const char *user_id,
                        struct roster_err *err);
-    /* Rows matching q (filters ANDed, search, sort then id) from q->skip, at most q->limit;
-     * *total = all matching rows when q->want_total (else -1). */
-    int (*user_list)(struct roster_conn *c, const char *org_id, const struct roster_query *q,
-                     struct roster_arena *a, struct roster_user **out, size_t *n, int64_t *total,
-                     struct roster_err *err);
-
     /* --- bulk jobs --- */
     /* Stores the job row and its chunks (chunk i holds items_json[i], counts[i] items) in
      * one transaction. Assigns job->id (if empty) and timestamps. */
@@ -218,12 +200,6 @@ struct roster_store_methods {
     int (*group_memberships)(struct roster_conn *c, const char *org_id, const int64_t *users,
                              size_t nu, int kind, struct roster_arena *a,
                              struct roster_membership **out, size_t *n, struct roster_err *err);
-    /* user_list with membership conditions conds[0..ncond) ANDed to q's filters. */
-    int (*user_list_grouped)(struct roster_conn *c, const char *org_id,
-                             const struct roster_query *q, const struct roster_group_cond *conds,
-                             size_t ncond, struct roster_arena *a, struct roster_user **out,
-                             size_t *n, int64_t *total, struct roster_err *err);
-
     /* --- user password hashes --- */
     /* Sets (hash) or removes (NULL) the password hash of user user_id (24 hex) of org_id;
      * ROSTER_ENOTFOUND for a missing user. Deleted with the user. */
@@ -296,18 +272,33 @@ struct roster_store_methods {
      * of them is stored and the caller's transaction is still usable. */
     int (*message_create_many)(struct roster_conn *c, struct roster_message *m, size_t n,
                                struct roster_err *err);
-    /* --- rendered user lists --- appended in version 1 */
-    /* The page user_list(org_id, q) would return, each user turned into text by rd->render
-     * and appended to out, with sep (may be NULL) between two users; *n = users rendered,
-     * *total as user_list. q must list in id order: no sorts, no search (else
-     * ROSTER_EINVAL). Same snapshot and organisation rules as user_list. A store may keep
-     * rendered text and append it again instead of rendering (the SQLite store does, never
-     * stale: sqlite_listcache.c); a backend may also use
-     * roster_store_user_list_render_generic (user_list, then render each user). */
-    int (*user_list_render)(struct roster_conn *c, const char *org_id, const struct roster_query *q,
-                            const struct roster_user_render *rd, const char *sep,
-                            struct roster_buf *out, struct roster_arena *a, size_t *n,
-                            int64_t *total, struct roster_err *err);
+
+    /* --- user lists (include/roster/list.h, docs/lists.md) --- */
+    /* The list version of org_id: 0 until its first write, then bumped by every committed
+     * write that can change one of its user lists (users, memberships, groups). */
+    int (*list_version)(struct roster_conn *c, const char *org_id, int64_t *ver,
+                        struct roster_err *err);
+    /* The change records of org_id with since < ver <= until, in version order (strings in
+     * a); ROSTER_ESTALE when some of them are no longer kept (the caller starts afresh). */
+    int (*list_changes)(struct roster_conn *c, const char *org_id, int64_t since, int64_t until,
+                        struct roster_arena *a, struct roster_change **out, size_t *n,
+                        struct roster_err *err);
+    /* The users of the list q (filters, search, membership conditions, order; q's own skip
+     * and limit are ignored) that follow `after` in q's order (NULL: from the first; only
+     * with at most one sort key), from the skip-th on, at most limit (< 0: all); *ver the
+     * list version the rows were read at (may be NULL). Rows have every field. */
+    int (*user_page)(struct roster_conn *c, const char *org_id, const struct roster_query *q,
+                     const struct roster_user *after, int64_t skip, int64_t limit,
+                     struct roster_arena *a, struct roster_user **out, size_t *n, int64_t *ver,
+                     struct roster_err *err);
+    /* The number of users in the list q; *ver as for user_page. */
+    int (*user_count)(struct roster_conn *c, const char *org_id, const struct roster_query *q,
+                      int64_t *count, int64_t *ver, struct roster_err *err);
+    /* Makes the reads until snapshot_end share one snapshot: *began is true when this call
+     * started one (SQLite: a read transaction; PostgreSQL: REPEATABLE READ, READ ONLY),
+     * false inside a transaction or read span, whose snapshot they already share. */
+    int (*snapshot_begin)(struct roster_conn *c, bool *began, struct roster_err *err);
+    void (*snapshot_end)(struct roster_conn *c, bool began);
 
     /* --- read spans --- appended in version 1 */
     /* Starts a read-only span on c, ended by read_end (always, also after a failed read):
@@ -412,11 +403,6 @@ ROSTER_STORE_WRAP(roster_store_user_delete, user_delete,
                   (struct roster_conn * c, const char *org_id, const char *user_id,
                    struct roster_err *err),
                   (c, org_id, user_id, err))
-ROSTER_STORE_WRAP(roster_store_user_list, user_list,
-                  (struct roster_conn * c, const char *org_id, const struct roster_query *q,
-                   struct roster_arena *a, struct roster_user **out, size_t *n, int64_t *total,
-                   struct roster_err *err),
-                  (c, org_id, q, a, out, n, total, err))
 ROSTER_STORE_WRAP(roster_store_job_create, job_create,
                   (struct roster_conn * c, struct roster_job *job, const char *const *items_json,
                    const int64_t *counts, size_t nchunks, struct roster_err *err),
@@ -523,11 +509,6 @@ ROSTER_STORE_WRAP(roster_store_group_memberships, group_memberships,
                    int kind, struct roster_arena *a, struct roster_membership **out, size_t *n,
                    struct roster_err *err),
                   (c, org_id, users, nu, kind, a, out, n, err))
-ROSTER_STORE_WRAP(roster_store_user_list_grouped, user_list_grouped,
-                  (struct roster_conn * c, const char *org_id, const struct roster_query *q,
-                   const struct roster_group_cond *conds, size_t ncond, struct roster_arena *a,
-                   struct roster_user **out, size_t *n, int64_t *total, struct roster_err *err),
-                  (c, org_id, q, conds, ncond, a, out, n, total, err))
 ROSTER_STORE_WRAP(roster_store_user_secret_set, user_secret_set,
                   (struct roster_conn * c, const char *org_id, const char *user_id,
                    const char *hash, struct roster_err *err),
@@ -574,19 +555,33 @@ ROSTER_STORE_WRAP(roster_store_message_create_many, message_create_many,
                   (struct roster_conn * c, struct roster_message *m, size_t n,
                    struct roster_err *err),
                   (c, m, n, err))
-ROSTER_STORE_WRAP(roster_store_user_list_render, user_list_render,
-                  (struct roster_conn * c, const char *org_id, const struct roster_query *q,
-                   const struct roster_user_render *rd, const char *sep, struct roster_buf *out,
-                   struct roster_arena *a, size_t *n, int64_t *total, struct roster_err *err),
-                  (c, org_id, q, rd, sep, out, a, n, total, err))
 
-/* user_list_render through user_list: lists the page, then renders each user (src/store/
- * store.c). For backends that keep no rendered text. */
-int roster_store_user_list_render_generic(struct roster_conn *c, const char *org_id,
-                                          const struct roster_query *q,
-                                          const struct roster_user_render *rd, const char *sep,
-                                          struct roster_buf *out, struct roster_arena *a, size_t *n,
-                                          int64_t *total, struct roster_err *err);
+ROSTER_STORE_WRAP(roster_store_list_version, list_version,
+                  (struct roster_conn * c, const char *org_id, int64_t *ver,
+                   struct roster_err *err),
+                  (c, org_id, ver, err))
+ROSTER_STORE_WRAP(roster_store_list_changes, list_changes,
+                  (struct roster_conn * c, const char *org_id, int64_t since, int64_t until,
+                   struct roster_arena *a, struct roster_change **out, size_t *n,
+                   struct roster_err *err),
+                  (c, org_id, since, until, a, out, n, err))
+ROSTER_STORE_WRAP(roster_store_user_page, user_page,
+                  (struct roster_conn * c, const char *org_id, const struct roster_query *q,
+                   const struct roster_user *after, int64_t skip, int64_t limit,
+                   struct roster_arena *a, struct roster_user **out, size_t *n, int64_t *ver,
+                   struct roster_err *err),
+                  (c, org_id, q, after, skip, limit, a, out, n, ver, err))
+ROSTER_STORE_WRAP(roster_store_user_count, user_count,
+                  (struct roster_conn * c, const char *org_id, const struct roster_query *q,
+                   int64_t *count, int64_t *ver, struct roster_err *err),
+                  (c, org_id, q, count, ver, err))
+ROSTER_STORE_WRAP(roster_store_snapshot_begin, snapshot_begin,
+                  (struct roster_conn * c, bool *began, struct roster_err *err), (c, began, err))
+static inline void roster_store_snapshot_end(struct roster_conn *c, bool began)
+{
+    if (c->m->snapshot_end)
+        c->m->snapshot_end(c, began);
+}
 
 ROSTER_STORE_WRAP(roster_store_read_begin, read_begin,
                   (struct roster_conn * c, struct roster_err *err), (c, err))

@@ -297,6 +297,8 @@ int roster_cmd_serve(int argc, char **argv)
         goto done;
     }
     roster_dialects_init();
+    /* user lists kept between requests (src/core/lists.c); without memory, none are */
+    app.lists = roster_lists_new(ROSTER_LISTS_MAX_BYTES);
     if (roster_jobs_start(&app, app.cfg.workers, &app.jobs, &err) != 0) {
         fprintf(stderr, "roster: %s\n", err.msg);
         goto done;
@@ -331,6 +333,7 @@ done:
     roster_jobs_stop(app.jobs);           /* and workers finish or roll back their chunk */
     roster_conn_close(c);
     roster_store_close(app.store);
+    roster_lists_free(app.lists);
     free(cert_pem);
     free(key_pem);
     if (rc == 0)

@@ -1,7 +1,7 @@
 /* Concur bulk user listing: GET /users and GET /users/ with offset, limit and exact-match
  * filters (ANDed). Decodes the query string into a struct roster_query (users in id order,
- * total wanted), reads the company block from the organisation, lists through the store
- * (whose list cache makes deep offsets and totals cheap, see sqlite_listcache.c), and
+ * total wanted), reads the company block from the organisation, lists through core
+ * (roster_users_list: index-served, deep offsets and totals cheap, see docs/lists.md), and
  * encodes Concur's response. docs/concur.md has the contract and the choices.
  */
 #include "dialect/concur/concur.h"
@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "roster/jsonr.h"
+#include "roster/list.h"
 #include "roster/query.h"
 #include "roster/store.h"
 
@@ -241,13 +242,6 @@ void concur_user_encode(struct roster_jsonw *w, const struct roster_user *u, str
     roster_jsonw_obj_end(w);
 }
 
-/* The user fields concur_user_encode reads (besides id and state). */
-#define CONCUR_USER_FIELDS                                                                         \
-    ((1ull << RU_COUNTRY_CODE) | (1ull << RU_PHONES) | (1ull << RU_EMAIL) |                        \
-     (1ull << RU_EMPLOYEE_ID) | (1ull << RU_DEPARTMENT) | (1ull << RU_FIRST_NAME) |                \
-     (1ull << RU_MIDDLE_NAME) | (1ull << RU_LAST_NAME) | (1ull << RU_USERNAME) |                   \
-     (1ull << RU_ALTERNATE_EMAIL))
-
 static void render_user(const struct roster_user *u, struct roster_buf *out, struct roster_arena *a)
 {
     struct roster_jsonw w;
@@ -255,10 +249,9 @@ static void render_user(const struct roster_user *u, struct roster_buf *out, str
     concur_user_encode(&w, u, a);
 }
 
-/* A page of Concur Users, through the store's user_list_render: the SQLite store reads only
- * these columns and keeps the rendered text of each user for as long as nothing is written
- * (docs/concur.md, "Speed"). */
-static const struct roster_user_render concur_user_render = {CONCUR_USER_FIELDS, render_user};
+/* A page of Concur Users is rendered through core's list operation, which keeps the text of
+ * a page until a write changes the page (docs/lists.md). */
+static const struct roster_user_render concur_user_render = {render_user};
 
 void concur_users_list(struct roster_req *r)
 {
@@ -285,14 +278,13 @@ void concur_users_list(struct roster_req *r)
     struct roster_buf *body = &r->resp;
     roster_buf_reserve(body, (size_t)(q.limit < 1000 ? q.limit : 1000) * 400 + 2048);
     struct roster_org org;
-    size_t n = 0;
-    int64_t total = 0;
+    struct roster_list_result res;
     if (roster_store_org_get(r->ctx.conn, r->ctx.org_id, &org, a, &err) ||
-        roster_store_user_list_render(r->ctx.conn, r->ctx.org_id, &q, &concur_user_render, ",",
-                                      body, a, &n, &total, &err)) {
+        roster_users_list(&r->ctx, &q, &concur_user_render, ",", body, &res, &err)) {
         roster_resp_fail(r, err.code, &err);
         return;
     }
+    int64_t total = res.total;
     size_t items_len = body->len;
 
     struct roster_buf head;

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "roster/list.h"
+
 #define MAX_FILTER_PARAMS 64
 #define MAX_FIELDS 64
 
@@ -110,11 +112,12 @@ void jc_systemusers_list(struct roster_req *r)
     const char *fspec = roster_req_query(r, "fields");
     size_t nfields = fspec ? parse_fields(fspec, a, &fields) : 0;
 
-    struct roster_user *users = NULL;
-    size_t n = 0;
-    int64_t total = 0;
-    if (roster_store_user_list(r->ctx.conn, r->ctx.org_id, &q, a, &users, &n, &total, &err))
+    struct roster_list_result res;
+    if (roster_users_list(&r->ctx, &q, NULL, NULL, NULL, &res, &err))
         goto fail;
+    struct roster_user *users = res.rows;
+    size_t n = res.n;
+    int64_t total = res.total;
 
     struct roster_jsonw wbuf;
     struct roster_jsonw *w = roster_resp_json(r, 200, &wbuf);

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "dialect/voximplant/voximplant.h"
+
+#include "roster/list.h"
 #include "roster/core.h"
 #include "roster/jsonutil.h"
 #include "roster/password.h"
@@ -204,13 +206,14 @@ static int some_users(struct vox_call *c, int64_t app_num, struct roster_user **
             (struct roster_filter){has_ids ? RQ_NUM_ID : RU_USERNAME, ROSTER_OP_IN, vals, cnt};
         q.nfilters = 1;
     }
-    struct roster_group_cond cond = {app_num, true};
+    if (app_num)
+        q.conds[q.nconds++] = (struct roster_group_cond){app_num, true};
     struct roster_err err = {0};
-    struct roster_user *u;
-    size_t nu;
-    if (roster_store_user_list_grouped(conn(c), org(c), &q, &cond, app_num ? 1 : 0, arena(c), &u,
-                                       &nu, NULL, &err) != 0)
+    struct roster_list_result res;
+    if (roster_users_list(&c->r->ctx, &q, NULL, NULL, NULL, &res, &err) != 0)
         return vox_fail_err(c, &err);
+    struct roster_user *u = res.rows;
+    size_t nu = res.n;
     if (!all) {
         for (size_t i = 0; i < cnt; i++) {
             bool found = false;
@@ -533,7 +536,7 @@ static void get_users(struct vox_call *c)
     struct roster_query q;
     roster_query_init(&q);
     q.want_total = true;
-    struct roster_group_cond conds[5];
+    struct roster_group_cond *conds = q.conds;
     size_t nc = 0;
     struct roster_group app = {0};
     bool has_app = false;
@@ -653,15 +656,16 @@ static void get_users(struct vox_call *c)
     if (paging(c, &q.limit, &q.skip) != 0)
         return;
 
+    q.nconds = nc;
     struct roster_err err = {0};
-    struct roster_user *u;
-    size_t n;
-    int64_t total = 0;
-    if (roster_store_user_list_grouped(conn(c), org(c), &q, conds, nc, arena(c), &u, &n, &total,
-                                       &err) != 0) {
+    struct roster_list_result res;
+    if (roster_users_list(&c->r->ctx, &q, NULL, NULL, NULL, &res, &err) != 0) {
         vox_fail_err(c, &err);
         return;
     }
+    struct roster_user *u = res.rows;
+    size_t n = res.n;
+    int64_t total = res.total;
     int64_t *nums = roster_arena_alloc(arena(c), (n ? n : 1) * sizeof(*nums));
     for (size_t i = 0; i < n; i++)
         nums[i] = u[i].num_id;

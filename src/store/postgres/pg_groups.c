@@ -321,13 +321,21 @@ int pg_group_delete(struct roster_conn *pc, const char *org_id, int kind, int64_
     pg_arg_str(&p, org_id);
     pg_arg_int(&p, kind);
     pg_arg_int(&p, num_id);
-    int code =
-        pg_write1(c, -1,
+    int code = pg_tx_start(c, true, err);
+    if (code)
+        goto out;
+    code = pg_run(c, -1,
                   "DELETE FROM groups WHERE org_num = (SELECT num_id FROM orgs WHERE id = $1)"
                   " AND kind = $2 AND num_id = $3",
                   &p, &res, err);
     if (!code && strcmp(PQcmdTuples(res), "0") == 0)
         code = roster_err_set(err, ROSTER_ENOTFOUND, "group %lld not found", (long long)num_id);
+    if (!code) /* its memberships went with it: every list on it changed */
+        code = pg_list_record(c, org_id, NULL, err);
+    int end = pg_tx_end(c, true, code == 0, code ? NULL : err);
+    if (!code)
+        code = end;
+out:
     PQclear(res);
     roster_arena_release(&a);
     return code;
@@ -369,6 +377,9 @@ static int first_missing(struct pg_conn *c, const char *table, int64_t org_num, 
     return code;
 }
 
+/* binds of at most this many (group, user) pairs are recorded user by user */
+#define BIND_DETAIL_MAX 16
+
 int pg_group_bind(struct roster_conn *pc, const char *org_id, const int64_t *groups, size_t ng,
                   const int64_t *users, size_t nu, bool bind, struct roster_err *err)
 {
@@ -391,16 +402,47 @@ int pg_group_bind(struct roster_conn *pc, const char *org_id, const int64_t *gro
         code = roster_err_set(err, ROSTER_ENOTFOUND, "user %lld not found", (long long)missing);
     if (code)
         goto done;
-    pg_args_init(&p, &a);
-    pg_arg_str(&p, int_array(groups, ng, &a));
-    pg_arg_str(&p, int_array(users, nu, &a));
-    code = pg_write1(c, -1,
-                     bind ? "INSERT INTO group_members (group_num, user_num)"
-                            " SELECT g, u FROM unnest($1::bigint[]) AS g, unnest($2::bigint[]) AS u"
-                            " ON CONFLICT DO NOTHING"
-                          : "DELETE FROM group_members WHERE group_num = ANY ($1::bigint[])"
-                            " AND user_num = ANY ($2::bigint[])",
-                     &p, &res, err);
+    code = pg_tx_start(c, true, err);
+    if (code)
+        goto done;
+    /* the lists: each user's change when there are few, else one reset */
+    bool detail = ng * nu <= BIND_DETAIL_MAX && pg_list_wants_detail(c, org_id);
+    struct roster_user **img = roster_arena_zalloc(&a, (nu + 1) * sizeof(*img));
+    int64_t **gb = roster_arena_zalloc(&a, (nu + 1) * sizeof(*gb));
+    size_t *ngb = roster_arena_zalloc(&a, (nu + 1) * sizeof(*ngb));
+    for (size_t j = 0; !code && detail && j < nu; j++)
+        code = pg_user_image(c, org_id, NULL, users[j], &a, &img[j], &gb[j], &ngb[j], err);
+    if (!code) {
+        pg_args_init(&p, &a);
+        pg_arg_str(&p, int_array(groups, ng, &a));
+        pg_arg_str(&p, int_array(users, nu, &a));
+        code = pg_run(c, -1,
+                      bind ? "INSERT INTO group_members (group_num, user_num, uname, dname, uid)"
+                             " SELECT g, x.num_id, lower(x.username), x.display_name, x.id"
+                             " FROM unnest($1::bigint[]) AS g, unnest($2::bigint[]) AS u"
+                             " JOIN users AS x ON x.num_id = u"
+                             " ON CONFLICT DO NOTHING"
+                           : "DELETE FROM group_members WHERE group_num = ANY ($1::bigint[])"
+                             " AND user_num = ANY ($2::bigint[])",
+                      &p, &res, err);
+    }
+    for (size_t j = 0; !code && j < nu; j++) {
+        if (!detail) {
+            code = pg_list_record(c, org_id, NULL, err);
+            break;
+        }
+        struct roster_user *now = NULL;
+        int64_t *ga = NULL;
+        size_t nga = 0;
+        code = pg_user_image(c, org_id, NULL, users[j], &a, &now, &ga, &nga, err);
+        if (!code) {
+            struct roster_change ch = {0, ROSTER_CHANGE_USER, img[j], now, gb[j], ga, ngb[j], nga};
+            code = pg_list_record(c, org_id, &ch, err);
+        }
+    }
+    int end = pg_tx_end(c, true, code == 0, code ? NULL : err);
+    if (!code)
+        code = end;
 done:
     PQclear(res);
     roster_arena_release(&a);

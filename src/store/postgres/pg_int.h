@@ -58,6 +58,15 @@ enum pg_stmt_id {
     PG_NSTMTS
 };
 
+/* Statements built at run time (lists), prepared on first use and kept per connection. */
+#define PG_DYN_SLOTS 96
+struct pg_dyn {
+    uint64_t hash;
+    char *sql;
+    unsigned name; /* prepared as d<name> */
+    uint64_t used;
+};
+
 struct pg_store {
     struct roster_store pub; /* first: the public struct */
     char *url;
@@ -76,6 +85,13 @@ struct pg_conn {
     /* user_create_many: the last batch had conflicts, so the next one goes straight to
      * INSERT ... ON CONFLICT instead of trying COPY first */
     bool many_conflicts;
+    struct pg_dyn dyn[PG_DYN_SLOTS];
+    unsigned dyn_names;
+    uint64_t dyn_clock;
+    /* list change records of the current transaction (pg_lists.c) */
+    char lc_org[ROSTER_ID_LEN + 1];
+    unsigned lc_count;
+    bool lc_reset;
 };
 
 static inline struct pg_conn *pg_conn_of(struct roster_conn *c)
@@ -105,6 +121,11 @@ void pg_arg_int(struct pg_args *p, int64_t i);
  * the statement may or may not have committed); the next statement reconnects. */
 int pg_run(struct pg_conn *c, int id, const char *sql, const struct pg_args *p, PGresult **res,
            struct roster_err *err);
+/* pg_run for a statement built at run time: prepared on first use and kept (per
+ * connection, the most recently used PG_DYN_SLOTS), so that a list statement is planned
+ * once, not at every request. */
+int pg_run_dyn(struct pg_conn *c, const char *sql, const struct pg_args *p, PGresult **res,
+               struct roster_err *err);
 /* Runs a statement without parameters or results (BEGIN, SAVEPOINT...; several
  * statements separated by ';' are allowed), with pg_run's reconnection rules. */
 int pg_exec(struct pg_conn *c, const char *sql, struct roster_err *err);
@@ -139,23 +160,45 @@ const char *pg_col_str(const PGresult *r, int row, int col, struct roster_arena 
 int64_t pg_col_int(const PGresult *r, int row, int col);
 void pg_col_id(const PGresult *r, int row, int col, char out[ROSTER_ID_LEN + 1]);
 
-/* Filters of a struct roster_query as SQL " AND ..." clauses whose values are
- * appended to args as parameters ($1 is left for the organisation). */
-struct pg_query {
-    struct roster_buf where; /* " AND ..." clauses */
-    struct pg_args args;
-    struct roster_arena *a;
-    const char *(*column)(int key); /* the column of a filterable key, or NULL */
-};
-/* Appends filter f; ROSTER_EINVAL for an unknown key or operator, a missing
- * value, or search or prefix on an integer key. */
-int pg_query_add_filter(struct pg_query *q, const struct roster_filter *f, struct roster_err *err);
-/* Appends the parameters of a page of a list, limit (a negative one: no limit) and skip (at
- * least 0); returns its SQL, " LIMIT $n::bigint OFFSET $m::bigint", in p's arena. */
+struct sg;
+/* The values of g (src/store/sqlgen.h) as the parameters of p. */
+void pg_args_sg(struct pg_args *p, const struct sg *g);
+/* Appends " LIMIT $n OFFSET $m" to sql with their values in p (limit < 0: no limit). */
 const char *pg_query_page(struct pg_args *p, int64_t limit, int64_t skip);
 /* Runs sql, a SELECT count(*), with p's parameters; the count into *total. */
 int pg_count(struct pg_conn *c, const char *sql, const struct pg_args *p, int64_t *total,
              struct roster_err *err);
+
+/* --- user lists (pg_lists.c) --- */
+/* Records a change of a list of org_id in the current write transaction (ch NULL: a
+ * reset); after PG_LIST_MAX_TXN_CHANGES of one organisation in one transaction, a reset
+ * replaces the rest. */
+#define PG_LIST_MAX_TXN_CHANGES 64
+int pg_list_record(struct pg_conn *c, const char *org_id, const struct roster_change *ch,
+                   struct roster_err *err);
+bool pg_list_wants_detail(struct pg_conn *c, const char *org_id);
+void pg_list_txn_end(struct pg_conn *c);
+/* The image of user id (or num_id when id is NULL) of org_id with its memberships, for a
+ * change record; ROSTER_ENOTFOUND when it is not there. */
+int pg_user_image(struct pg_conn *c, const char *org_id, const char *id, int64_t num_id,
+                  struct roster_arena *a, struct roster_user **u, int64_t **groups, size_t *ng,
+                  struct roster_err *err);
+/* Reads the users row at columns col.. (the sg_user_columns order of SG_PG). */
+void pg_read_user(const PGresult *r, int row, int col, const char *org_id, struct roster_user *u,
+                  struct roster_arena *a);
+int pg_list_version(struct roster_conn *c, const char *org_id, int64_t *ver,
+                    struct roster_err *err);
+int pg_list_changes(struct roster_conn *c, const char *org_id, int64_t since, int64_t until,
+                    struct roster_arena *a, struct roster_change **out, size_t *n,
+                    struct roster_err *err);
+int pg_user_page(struct roster_conn *c, const char *org_id, const struct roster_query *q,
+                 const struct roster_user *after, int64_t skip, int64_t limit,
+                 struct roster_arena *a, struct roster_user **out, size_t *n, int64_t *ver,
+                 struct roster_err *err);
+int pg_user_count(struct roster_conn *c, const char *org_id, const struct roster_query *q,
+                  int64_t *count, int64_t *ver, struct roster_err *err);
+int pg_snapshot_begin(struct roster_conn *c, bool *began, struct roster_err *err);
+void pg_snapshot_end(struct roster_conn *c, bool began);
 
 /* SQL for the num_id of the organisation whose id is parameter $n (NULL when none). */
 #define ORG_NUM_OF(n) "(SELECT num_id FROM orgs WHERE id = $" #n ")"
@@ -216,10 +259,6 @@ int pg_user_update(struct roster_conn *c, const char *org_id, struct roster_user
                    struct roster_err *err);
 int pg_user_delete(struct roster_conn *c, const char *org_id, const char *user_id,
                    struct roster_err *err);
-int pg_user_list(struct roster_conn *c, const char *org_id, const struct roster_query *q,
-                 struct roster_arena *a, struct roster_user **out, size_t *n, int64_t *total,
-                 struct roster_err *err);
-
 int pg_job_create(struct roster_conn *c, struct roster_job *job, const char *const *items_json,
                   const int64_t *counts, size_t nchunks, struct roster_err *err);
 int pg_job_get(struct roster_conn *c, const char *org_id, const char *job_id,
@@ -290,10 +329,6 @@ int pg_group_bind(struct roster_conn *c, const char *org_id, const int64_t *grou
 int pg_group_memberships(struct roster_conn *c, const char *org_id, const int64_t *users, size_t nu,
                          int kind, struct roster_arena *a, struct roster_membership **out,
                          size_t *n, struct roster_err *err);
-int pg_user_list_grouped(struct roster_conn *c, const char *org_id, const struct roster_query *q,
-                         const struct roster_group_cond *conds, size_t ncond,
-                         struct roster_arena *a, struct roster_user **out, size_t *n,
-                         int64_t *total, struct roster_err *err);
 int pg_user_secret_set(struct roster_conn *c, const char *org_id, const char *user_id,
                        const char *hash, struct roster_err *err);
 int pg_user_secret_get(struct roster_conn *c, const char *org_id, const char *user_id,

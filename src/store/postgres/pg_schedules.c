@@ -13,6 +13,7 @@
 #include "roster/store.h"
 #include "roster/util.h"
 #include "store/postgres/pg_int.h"
+#include "store/sqlgen.h"
 #include "store/store_keys.h"
 
 #define SCHED_COLS                                                                                 \
@@ -137,13 +138,13 @@ static const char *sched_column(int key)
 {
     switch (key) {
     case RQ_ID:
-        return "s.id";
+        return "id";
     case RQ_USER_ID:
-        return "s.user_id";
+        return "user_id";
     case RQ_STATE:
-        return "s.state";
+        return "state";
     case RQ_DUE:
-        return "s.due_ms";
+        return "due_ms";
     default:
         return NULL;
     }
@@ -154,50 +155,46 @@ int pg_schedule_list(struct roster_conn *pc, const char *org_id, const struct ro
                      int64_t *total, struct roster_err *err)
 {
     struct pg_conn *c = pg_conn_of(pc);
-    struct pg_query w = {.a = a, .column = sched_column};
+    struct sg w;
+    sg_init(&w, SG_PG, a);
     struct roster_buf sql;
     PGresult *res = NULL;
     int code = 0;
-    roster_buf_init(&w.where);
     roster_buf_init(&sql);
-    pg_args_init(&w.args, a);
-    pg_arg_str(&w.args, org_id);
+    sg_add(&w, (struct sg_val){SG_TEXT, 0, org_id}); /* $1 */
     *out = NULL;
     *n = 0;
     if (total)
         *total = -1;
-    for (size_t i = 0; i < q->nfilters && i < ROSTER_QUERY_MAX_FILTERS; i++) {
-        if (!sched_column(q->filters[i].key)) {
-            code = roster_store_not_filterable(q->filters[i].key, "scheduled changes", err);
-            goto done;
-        }
-        code = pg_query_add_filter(&w, &q->filters[i], err);
-        if (code)
-            goto done;
-    }
+    code = sg_filters(&w, q, "s", sched_column, "scheduled changes", err);
+    if (code)
+        goto done;
     if (q->search && q->search[0]) {
         code = roster_err_set(err, ROSTER_EINVAL, "scheduled changes have no free-text search");
         goto done;
     }
-    const char *where = w.where.data ? w.where.data : "";
+    struct pg_args args;
+    pg_args_init(&args, a);
+    pg_args_sg(&args, &w);
+    const char *where = w.sql.data ? w.sql.data : "";
     if (total && q->want_total) {
         roster_buf_printf(&sql,
                           "SELECT count(*) FROM schedules s WHERE s.org_num = " ORG_NUM_OF(
                               1) " AND s.status = 0%s",
                           where);
-        code = pg_count(c, sql.data, &w.args, total, err);
+        code = pg_count(c, sql.data, &args, total, err);
         if (code)
             goto done;
     }
     if (q->limit == 0)
         goto done; /* count only */
-    const char *page = pg_query_page(&w.args, q->limit, q->skip);
+    const char *page = pg_query_page(&args, q->limit, q->skip);
     roster_buf_reset(&sql);
     roster_buf_printf(&sql,
                       "SELECT " SCHED_COLS " FROM schedules s WHERE s.org_num = " ORG_NUM_OF(
                           1) " AND s.status = 0%s ORDER BY s.due_ms, s.id%s",
                       where, page);
-    code = pg_run(c, -1, sql.data, &w.args, &res, err);
+    code = pg_run(c, -1, sql.data, &args, &res, err);
     if (code)
         goto done;
     int rows = PQntuples(res);
@@ -209,7 +206,7 @@ int pg_schedule_list(struct roster_conn *pc, const char *org_id, const struct ro
 done:
     PQclear(res);
     roster_buf_release(&sql);
-    roster_buf_release(&w.where);
+    sg_release(&w);
     return code;
 }
 

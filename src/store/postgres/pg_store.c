@@ -185,12 +185,22 @@ static void drain_idle(struct pg_conn *c)
     }
 }
 
+/* The statements prepared by pg_run_dyn are gone with the session. */
+static void dyn_forget(struct pg_conn *c)
+{
+    for (size_t i = 0; i < PG_DYN_SLOTS; i++) {
+        free(c->dyn[i].sql);
+        c->dyn[i] = (struct pg_dyn){0};
+    }
+}
+
 /* Replaces c's session with a new one (same URL); its prepared statements are gone.
  * ROSTER_EBUSY when the server cannot be reached: nothing was executed. */
 static int reconnect(struct pg_conn *c, struct roster_err *err)
 {
     PQreset(c->db);
     memset(c->prepared, 0, sizeof(c->prepared));
+    dyn_forget(c);
     if (PQstatus(c->db) != CONNECTION_OK) {
         roster_err_set(err, ROSTER_EBUSY, "store unavailable");
         return roster_err_detail(err, "postgres: cannot reconnect: %s", PQerrorMessage(c->db));
@@ -235,6 +245,63 @@ static bool may_retry(const struct pg_conn *c, const char *sql, const PGresult *
     return changes_nothing(sql) || !strcmp(pg_sqlstate(res), "57P01");
 }
 
+#define PG_DYN (-2)
+
+static uint64_t hash_sql(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+/* One attempt of a run-time statement: its kept prepared statement, or prepared now in the
+ * least recently used slot (whose statement is deallocated first). */
+static int run_dyn_once(struct pg_conn *c, const char *sql, int n, const char *const *v,
+                        PGresult **res, struct roster_err *err)
+{
+    uint64_t h = hash_sql(sql);
+    struct pg_dyn *d = NULL, *lru = &c->dyn[0];
+    for (size_t i = 0; i < PG_DYN_SLOTS && !d; i++) {
+        struct pg_dyn *s = &c->dyn[i];
+        if (s->sql && s->hash == h && strcmp(s->sql, sql) == 0)
+            d = s;
+        else if (!s->sql || (lru->sql && s->used < lru->used))
+            lru = s;
+    }
+    char name[24];
+    if (!d) {
+        d = lru;
+        if (d->sql) {
+            snprintf(name, sizeof(name), "DEALLOCATE d%u", d->name);
+            PQclear(PQexec(c->db, name));
+            free(d->sql);
+            d->sql = NULL;
+        }
+        d->name = ++c->dyn_names;
+        snprintf(name, sizeof(name), "d%u", d->name);
+        PGresult *pr = PQprepare(c->db, name, sql, n, NULL);
+        if (!result_ok(pr)) {
+            int code = pg_fail(c, pr, err);
+            *res = pr;
+            return code;
+        }
+        PQclear(pr);
+        d->sql = strdup(sql);
+        d->hash = h;
+        if (!d->sql) {
+            *res = NULL;
+            return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
+        }
+    }
+    d->used = ++c->dyn_clock;
+    snprintf(name, sizeof(name), "d%u", d->name);
+    *res = PQexecPrepared(c->db, name, n, v, NULL, NULL, 0);
+    if (result_ok(*res))
+        return 0;
+    return pg_fail(c, *res, err);
+}
+
 /* One attempt of a statement: prepared statement id (prepared on first use), a
  * one-off statement with parameters (id < 0 and simple == false) or, with simple, the
  * simple protocol (several statements allowed, no parameters). */
@@ -246,6 +313,8 @@ static int run_once(struct pg_conn *c, int id, bool simple, const char *sql,
     *res = NULL;
     if (simple) {
         *res = PQexec(c->db, sql);
+    } else if (id == PG_DYN) {
+        return run_dyn_once(c, sql, n, v, res, err);
     } else if (id < 0) {
         *res = PQexecParams(c->db, sql, n, NULL, v, NULL, NULL, 0);
     } else {
@@ -293,6 +362,12 @@ int pg_run(struct pg_conn *c, int id, const char *sql, const struct pg_args *p, 
     return run(c, id, false, sql, p, res, err);
 }
 
+int pg_run_dyn(struct pg_conn *c, const char *sql, const struct pg_args *p, PGresult **res,
+               struct roster_err *err)
+{
+    return run(c, PG_DYN, false, sql, p, res, err);
+}
+
 int pg_exec(struct pg_conn *c, const char *sql, struct roster_err *err)
 {
     PGresult *res;
@@ -308,6 +383,7 @@ int pg_exec(struct pg_conn *c, const char *sql, struct roster_err *err)
 static void abort_txn(struct pg_conn *c)
 {
     c->method_txn = false;
+    pg_list_txn_end(c);
     if (PQstatus(c->db) == CONNECTION_OK && PQtransactionStatus(c->db) != PQTRANS_IDLE)
         PQclear(PQexec(c->db, "ROLLBACK"));
 }
@@ -326,6 +402,8 @@ int pg_tx_start(struct pg_conn *c, bool multi, struct roster_err *err)
 int pg_tx_end(struct pg_conn *c, bool multi, bool ok, struct roster_err *err)
 {
     if (c->in_txn) {
+        if (!ok)
+            pg_list_txn_end(c); /* what it recorded is gone: record again from here */
         if (!ok && pg_exec(c, "ROLLBACK TO SAVEPOINT roster_m", NULL) != 0)
             return ROSTER_EIO;
         return pg_exec(c, "RELEASE SAVEPOINT roster_m", ok ? err : NULL);
@@ -340,6 +418,7 @@ int pg_tx_end(struct pg_conn *c, bool multi, bool ok, struct roster_err *err)
     if (code)
         abort_txn(c);
     c->method_txn = false;
+    pg_list_txn_end(c);
     return code;
 }
 
@@ -378,6 +457,7 @@ static int pg_commit(struct roster_conn *pc, struct roster_err *err)
     /* COMMIT of a failed transaction answers "ROLLBACK" without an error; PQexec
      * directly: a commit never reconnects */
     PGresult *res = PQexec(c->db, "COMMIT");
+    pg_list_txn_end(c);
     int code = 0;
     if (!result_ok(res))
         code = pg_fail(c, res, err);
@@ -551,6 +631,7 @@ static void pg_conn_close(struct roster_conn *pc)
     if (!c)
         return;
     PQfinish(c->db); /* the server rolls back an open transaction */
+    dyn_forget(c);
     free(c);
 }
 
@@ -577,7 +658,6 @@ const struct roster_store_methods roster_store_postgres = {
     .user_get = pg_user_get,
     .user_update = pg_user_update,
     .user_delete = pg_user_delete,
-    .user_list = pg_user_list,
     .job_create = pg_job_create,
     .job_get = pg_job_get,
     .chunk_claim = pg_chunk_claim,
@@ -604,7 +684,6 @@ const struct roster_store_methods roster_store_postgres = {
     .group_delete = pg_group_delete,
     .group_bind = pg_group_bind,
     .group_memberships = pg_group_memberships,
-    .user_list_grouped = pg_user_list_grouped,
     .user_secret_set = pg_user_secret_set,
     .user_secret_get = pg_user_secret_get,
     .user_create_many = pg_user_create_many,
@@ -616,7 +695,12 @@ const struct roster_store_methods roster_store_postgres = {
     .job_chunks = pg_job_chunks,
     .user_resolve = pg_user_resolve,
     .message_create_many = pg_message_create_many,
-    .user_list_render = roster_store_user_list_render_generic,
+    .list_version = pg_list_version,
+    .list_changes = pg_list_changes,
+    .user_page = pg_user_page,
+    .user_count = pg_user_count,
+    .snapshot_begin = pg_snapshot_begin,
+    .snapshot_end = pg_snapshot_end,
     .read_begin = roster_store_read_begin_noop,
     .read_end = roster_store_read_end_noop,
 };

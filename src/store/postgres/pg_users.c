@@ -117,19 +117,25 @@ static int run_user(struct pg_conn *c, int id, bool write, const struct pg_args 
     return code;
 }
 
+void pg_read_user(const PGresult *r, int row, int col, const char *org_id, struct roster_user *u,
+                  struct roster_arena *a)
+{
+    memset(u, 0, sizeof(*u));
+    u->num_id = pg_col_int(r, row, col + UC_NUM_ID);
+    pg_col_id(r, row, col + UC_ID, u->id);
+    snprintf(u->org_id, sizeof(u->org_id), "%s", org_id);
+    for (int i = 0; i < RU_NFIELDS; i++)
+        u->f[i] = pg_col_str(r, row, col + UC_FIELDS + i, a);
+    u->state = (int)pg_col_int(r, row, col + UC_STATE);
+    u->created_ms = pg_col_int(r, row, col + UC_CREATED);
+    u->modified_ms = pg_col_int(r, row, col + UC_MODIFIED);
+    u->version = pg_col_int(r, row, col + UC_VERSION);
+}
+
 static void read_user(const PGresult *r, int row, const char *org_id, struct roster_user *u,
                       struct roster_arena *a)
 {
-    memset(u, 0, sizeof(*u));
-    u->num_id = pg_col_int(r, row, UC_NUM_ID);
-    pg_col_id(r, row, UC_ID, u->id);
-    snprintf(u->org_id, sizeof(u->org_id), "%s", org_id);
-    for (int i = 0; i < RU_NFIELDS; i++)
-        u->f[i] = pg_col_str(r, row, UC_FIELDS + i, a);
-    u->state = (int)pg_col_int(r, row, UC_STATE);
-    u->created_ms = pg_col_int(r, row, UC_CREATED);
-    u->modified_ms = pg_col_int(r, row, UC_MODIFIED);
-    u->version = pg_col_int(r, row, UC_VERSION);
+    pg_read_user(r, row, 0, org_id, u, a);
 }
 
 static void user_args(struct pg_args *p, const char *org_id, const struct roster_user *u,
@@ -207,7 +213,11 @@ int pg_user_create(struct roster_conn *pc, const char *org_id, struct roster_use
         roster_id_new(u->id);
     int64_t now = roster_now_ms();
     user_args(&p, org_id ? org_id : "", u, now);
-    int code = run_user(c, PG_USER_INSERT, true, &p, &res, err);
+    /* the row and its list change record in one transaction (a savepoint in the caller's) */
+    int code = pg_tx_start(c, true, err);
+    if (code)
+        goto out;
+    code = run_user(c, PG_USER_INSERT, false, &p, &res, err);
     if (code && !strcmp(pg_sqlstate(res), "23505"))
         code = user_write_fail(c, res, u, err);
     else if (!code && PQntuples(res) != 1)
@@ -219,7 +229,17 @@ int pg_user_create(struct roster_conn *pc, const char *org_id, struct roster_use
     snprintf(u->org_id, sizeof(u->org_id), "%s", org_id);
     u->created_ms = u->modified_ms = now;
     u->version = 1;
-done:
+    if (pg_list_wants_detail(c, org_id)) {
+        struct roster_change ch = {0, ROSTER_CHANGE_USER, NULL, u, NULL, NULL, 0, 0};
+        code = pg_list_record(c, org_id, &ch, err);
+    } else {
+        code = pg_list_record(c, org_id, NULL, err);
+    }
+done:;
+    int end = pg_tx_end(c, true, code == 0, code ? NULL : err);
+    if (!code)
+        code = end;
+out:
     if (code && new_id)
         u->id[0] = '\0';
     PQclear(res);
@@ -347,12 +367,25 @@ int pg_user_update(struct roster_conn *pc, const char *org_id, struct roster_use
     pg_args_init(&p, &a);
     int64_t now = roster_now_ms();
     int stmt = update_args(&p, org_id, u, now);
-    /* in a caller's transaction the savepoint travels with the statement; a read after a
-     * failure needs none (nothing was written) */
+    /* in a caller's transaction the savepoint travels with the statement; else our own
+     * transaction holds the row and its list change record */
     bool pipelined = c->in_txn;
-    int code = pipelined ? 0 : pg_tx_start(c, false, err);
+    int code = pipelined ? 0 : pg_tx_start(c, true, err);
     if (code)
-        goto done;
+        goto out;
+    bool detail = pg_list_wants_detail(c, org_id);
+    struct roster_user *before = NULL;
+    int64_t *groups = NULL;
+    size_t ng = 0;
+    if (detail) {
+        code = pg_user_image(c, org_id, u->id, 0, &a, &before, &groups, &ng, err);
+        if (code == ROSTER_ENOTFOUND) {
+            code = roster_err_set(err, ROSTER_ENOTFOUND, "user \"%s\" not found", u->id);
+            goto end;
+        }
+        if (code)
+            goto end;
+    }
     code = pipelined ? run_user_savepointed(c, stmt, &p, &res, err)
                      : run_user(c, stmt, false, &p, &res, err);
     if (code) {
@@ -379,12 +412,26 @@ int pg_user_update(struct roster_conn *pc, const char *org_id, struct roster_use
         else if (!code)
             code = roster_err_set(err, ROSTER_ENOTFOUND, "user \"%s\" not found", u->id);
     }
-    if (!pipelined) {
-        int end = pg_tx_end(c, false, code == 0, err);
-        if (!code)
-            code = end;
+    if (!code && !detail) {
+        code = pg_list_record(c, org_id, NULL, err);
+    } else if (!code) {
+        struct roster_user after = *u;
+        if (u->set == ROSTER_USET_STATE) { /* only the state was written */
+            after = *before;
+            after.state = u->state;
+            after.version = u->version;
+            after.modified_ms = u->modified_ms;
+        }
+        struct roster_change ch = {0, ROSTER_CHANGE_USER, before, &after, groups, groups, ng, ng};
+        code = pg_list_record(c, org_id, &ch, err);
     }
-done:
+end:
+    if (!pipelined) {
+        int e = pg_tx_end(c, true, code == 0, code ? NULL : err);
+        if (!code)
+            code = e;
+    }
+out:
     PQclear(res);
     roster_arena_release(&a);
     return code;
@@ -401,125 +448,35 @@ int pg_user_delete(struct roster_conn *pc, const char *org_id, const char *user_
     pg_args_init(&p, &a);
     pg_arg_str(&p, org_id);
     pg_arg_str(&p, user_id);
-    int code = run_user(c, PG_USER_DELETE, true, &p, &res, err);
+    int code = pg_tx_start(c, true, err);
+    if (code)
+        goto out;
+    bool detail = pg_list_wants_detail(c, org_id);
+    struct roster_user *before = NULL;
+    int64_t *groups = NULL;
+    size_t ng = 0;
+    if (detail) {
+        code = pg_user_image(c, org_id, user_id ? user_id : "", 0, &a, &before, &groups, &ng, err);
+        if (code == ROSTER_ENOTFOUND)
+            code = 0; /* the delete says so */
+    }
+    if (!code)
+        code = run_user(c, PG_USER_DELETE, false, &p, &res, err);
     if (!code && strcmp(PQcmdTuples(res), "0") == 0)
         code =
             roster_err_set(err, ROSTER_ENOTFOUND, "user \"%s\" not found", user_id ? user_id : "");
+    if (!code && detail && before) {
+        struct roster_change ch = {0, ROSTER_CHANGE_USER, before, NULL, groups, NULL, ng, 0};
+        code = pg_list_record(c, org_id, &ch, err);
+    } else if (!code) {
+        code = pg_list_record(c, org_id, NULL, err);
+    }
+    int end = pg_tx_end(c, true, code == 0, code ? NULL : err);
+    if (!code)
+        code = end;
+out:
     PQclear(res);
     roster_arena_release(&a);
-    return code;
-}
-
-/* --- user_list: struct roster_query -> SQL with parameters --- */
-
-int pg_user_list(struct roster_conn *pc, const char *org_id, const struct roster_query *q,
-                 struct roster_arena *a, struct roster_user **out, size_t *n, int64_t *total,
-                 struct roster_err *err)
-{
-    return pg_user_list_grouped(pc, org_id, q, NULL, 0, a, out, n, total, err);
-}
-
-/* user_list with group membership conditions (pg_groups.c has the other group methods) */
-int pg_user_list_grouped(struct roster_conn *pc, const char *org_id, const struct roster_query *q,
-                         const struct roster_group_cond *conds, size_t ncond,
-                         struct roster_arena *a, struct roster_user **out, size_t *n,
-                         int64_t *total, struct roster_err *err)
-{
-    struct pg_conn *c = pg_conn_of(pc);
-    struct pg_query w = {.a = a, .column = roster_store_user_column};
-    struct roster_buf sql;
-    PGresult *res = NULL;
-    int code = 0;
-    roster_buf_init(&w.where);
-    roster_buf_init(&sql);
-    pg_args_init(&w.args, a);
-    pg_arg_str(&w.args, org_id);
-    *out = NULL;
-    *n = 0;
-    if (total)
-        *total = -1;
-
-    for (size_t i = 0; i < q->nfilters && i < ROSTER_QUERY_MAX_FILTERS; i++) {
-        code = pg_query_add_filter(&w, &q->filters[i], err);
-        if (code)
-            goto done;
-    }
-    if (q->search && q->search[0]) {
-        pg_arg_str(&w.args, q->search);
-        roster_buf_addstr(&w.where, " AND (");
-        static const int searched[] = {RU_USERNAME, RU_EMAIL, RU_FIRST_NAME, RU_LAST_NAME};
-        for (size_t i = 0; i < sizeof(searched) / sizeof(searched[0]); i++)
-            roster_buf_printf(&w.where, "%sstrpos(lower(%s), lower($%zu::text)) > 0",
-                              i ? " OR " : "", roster_ufields[searched[i]].column, w.args.n);
-        roster_buf_addch(&w.where, ')');
-    }
-    for (size_t i = 0; i < ncond; i++) {
-        pg_arg_int(&w.args, conds[i].group_num_id);
-        roster_buf_printf(&w.where,
-                          " AND %sEXISTS (SELECT 1 FROM group_members AS m"
-                          " WHERE m.group_num = $%zu::bigint AND m.user_num = users.num_id)",
-                          conds[i].member ? "" : "NOT ", w.args.n);
-    }
-    const char *where = w.where.data ? w.where.data : "";
-    /* With group conditions the matches are found by probing memberships, and counting
-     * them is as costly as the page: one statement returns the page and the count of every
-     * match (a window over the matches, before LIMIT). Only an empty page (an offset past
-     * the end) needs the count separately. */
-    bool windowed = ncond > 0 && total && q->want_total && q->limit != 0;
-
-    if (total && q->want_total && !windowed) {
-        roster_buf_printf(&sql, "SELECT count(*) FROM users WHERE org_num = " ORG_NUM_OF(1) "%s",
-                          where);
-        code = pg_count(c, sql.data, &w.args, total, err);
-        if (code)
-            goto done;
-    }
-    if (q->limit == 0)
-        goto done; /* count only */
-
-    roster_buf_reset(&sql);
-    roster_buf_addstr(&sql, "SELECT ");
-    add_columns(&sql);
-    if (windowed)
-        roster_buf_addstr(&sql, ", count(*) OVER ()");
-    roster_buf_printf(&sql, " FROM users WHERE org_num = " ORG_NUM_OF(1) "%s ORDER BY ", where);
-    for (size_t i = 0; i < q->nsorts && i < ROSTER_QUERY_MAX_SORTS; i++) {
-        const char *col = roster_store_user_column(q->sorts[i].key);
-        if (!col) {
-            code = roster_err_set(err, ROSTER_EINVAL, "unknown sort field %d", q->sorts[i].key);
-            goto done;
-        }
-        /* like SQLite: NULL sorts before every value */
-        roster_buf_printf(&sql, "%s%s, ", col,
-                          q->sorts[i].desc ? " DESC NULLS LAST" : " ASC NULLS FIRST");
-    }
-    roster_buf_printf(&sql, "id%s", pg_query_page(&w.args, q->limit, q->skip));
-    code = pg_run(c, -1, sql.data, &w.args, &res, err);
-    if (code)
-        goto done;
-    int rows = PQntuples(res);
-    struct roster_user *v = roster_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof(*v));
-    for (int i = 0; i < rows; i++)
-        read_user(res, i, org_id, &v[i], a);
-    *out = v;
-    *n = (size_t)rows;
-    if (windowed && rows > 0) {
-        *total = pg_col_int(res, 0, UC_VERSION + 1);
-    } else if (windowed) {
-        w.args.n -= 2; /* without LIMIT and OFFSET */
-        roster_buf_reset(&sql);
-        roster_buf_printf(&sql, "SELECT count(*) FROM users WHERE org_num = " ORG_NUM_OF(1) "%s",
-                          where);
-        code = pg_count(c, sql.data, &w.args, total, err);
-        if (code) {
-            *out = NULL;
-            *n = 0;
-        }
-    }
-done:
-    PQclear(res);
-    roster_buf_release(&sql);
-    roster_buf_release(&w.where);
     return code;
 }
 
@@ -957,6 +914,9 @@ int pg_user_create_many(struct roster_conn *pc, const char *org_id, struct roste
         if (!code)
             code = create_each(pc, org_id, u, n, rcs, errs, err);
     }
+    /* last: the organisation's list version stays locked from here until the commit */
+    if (!code)
+        code = pg_list_record(c, org_id, NULL, err);
     if (code)
         goto undo;
     for (size_t i = 0; i < n; i++)
@@ -1188,6 +1148,9 @@ int pg_user_update_many(struct roster_conn *pc, const char *org_id, struct roste
         PQclear(res);
         roster_buf_release(&arr);
     }
+    /* last: the organisation's list version stays locked from here until the commit */
+    if (!code)
+        code = pg_list_record(c, org_id, NULL, err);
     if (!code) {
         code = pg_exec(c, "RELEASE SAVEPOINT roster_many", err);
     } else if (pg_exec(c, "ROLLBACK TO SAVEPOINT roster_many", NULL) == 0) {

@@ -9,6 +9,7 @@
 
 #include "roster/store.h"
 #include "roster/util.h"
+#include "store/sqlgen.h"
 #include "store/sqlite/sqlite_int.h"
 
 #define SA_COLS SQ_SA_COLS
@@ -251,10 +252,10 @@ int sq_group_list(struct roster_conn *pc, const char *org_id, const struct roste
                   struct roster_err *err)
 {
     struct sq_conn *c = sq_conn_of(pc);
-    struct sq_query w = {.a = a};
+    struct sg w;
+    sg_init(&w, SG_SQLITE, a);
     struct roster_buf sql;
     sqlite3_stmt *s = NULL;
-    roster_buf_init(&w.where);
     roster_buf_init(&sql);
     *out = NULL;
     *n = 0;
@@ -273,30 +274,44 @@ int sq_group_list(struct roster_conn *pc, const char *org_id, const struct roste
         code = group_get(c, org_num, org_id, q, a, out, n, err);
         goto done;
     }
+    roster_buf_addstr(&w.sql, "g.org_num = ");
+    sg_int(&w, org_num);
     if (q->kind) {
-        roster_buf_addstr(&w.where, " AND g.kind = ?");
-        sq_query_add_bind(&w, true, q->kind, NULL);
+        roster_buf_addstr(&w.sql, " AND g.kind = ");
+        sg_int(&w, q->kind);
     }
     if (q->num_id) {
-        roster_buf_addstr(&w.where, " AND g.num_id = ?");
-        sq_query_add_bind(&w, true, q->num_id, NULL);
+        roster_buf_addstr(&w.sql, " AND g.num_id = ");
+        sg_int(&w, q->num_id);
     }
     if (q->name) {
-        roster_buf_addstr(&w.where, " AND g.name = ?");
-        sq_query_add_bind(&w, false, 0, q->name);
+        roster_buf_addstr(&w.sql, " AND g.name = ");
+        sg_text(&w, q->name);
     }
     if (q->name_part && q->name_part[0]) {
-        roster_buf_addstr(&w.where, " AND instr(lower(g.name), lower(?)) > 0");
-        sq_query_add_bind(&w, false, 0, q->name_part);
+        roster_buf_addstr(&w.sql, " AND instr(lower(g.name), lower(");
+        sg_text(&w, q->name_part);
+        roster_buf_addstr(&w.sql, ")) > 0");
     }
     if (q->parent_num_id) {
-        roster_buf_addstr(&w.where, " AND g.parent_num = ?");
-        sq_query_add_bind(&w, true, q->parent_num_id, NULL);
+        roster_buf_addstr(&w.sql, " AND g.parent_num = ");
+        sg_int(&w, q->parent_num_id);
     }
-    const char *where = w.where.data ? w.where.data : "";
+    const char *where = w.sql.data;
     if (total && q->want_total) {
-        roster_buf_printf(&sql, "SELECT count(*) FROM groups AS g WHERE g.org_num = ?%s", where);
-        code = sq_query_count(c, sql.data, org_num, &w, total, err);
+        roster_buf_printf(&sql, "SELECT count(*) FROM groups AS g WHERE %s", where);
+        code = sq_prepare(c, sql.data, &s, err);
+        if (!code)
+            code = sq_bind_sg(c, s, &w, err);
+        if (!code) {
+            int rc = sqlite3_step(s);
+            if (rc == SQLITE_ROW)
+                *total = sqlite3_column_int64(s, 0);
+            else
+                code = sq_fail(c, rc, err);
+        }
+        sqlite3_finalize(s);
+        s = NULL;
         if (code)
             goto done;
     }
@@ -304,17 +319,16 @@ int sq_group_list(struct roster_conn *pc, const char *org_id, const struct roste
         goto done;
     roster_buf_reset(&sql);
     roster_buf_printf(&sql,
-                      "SELECT " GROUP_COLS " FROM groups AS g WHERE g.org_num = ?%s"
-                      " ORDER BY g.num_id LIMIT ? OFFSET ?",
-                      where);
+                      "SELECT " GROUP_COLS " FROM groups AS g WHERE %s"
+                      " ORDER BY g.num_id LIMIT ?%zu OFFSET ?%zu",
+                      where, w.nvals + 1, w.nvals + 2);
     code = sq_prepare(c, sql.data, &s, err);
     if (!code)
-        code = sq_query_bind_all(c, s, org_num, &w, err);
+        code = sq_bind_sg(c, s, &w, err);
     if (code)
         goto done;
-    int np = sqlite3_bind_parameter_count(s);
-    sqlite3_bind_int64(s, np - 1, q->limit < 0 ? -1 : q->limit);
-    sqlite3_bind_int64(s, np, q->skip > 0 ? q->skip : 0);
+    sqlite3_bind_int64(s, (int)w.nvals + 1, q->limit < 0 ? -1 : q->limit);
+    sqlite3_bind_int64(s, (int)w.nvals + 2, q->skip > 0 ? q->skip : 0);
     size_t cap = 16, len = 0;
     struct roster_group *v = roster_arena_alloc(a, cap * sizeof(*v));
     int rc;
@@ -336,7 +350,7 @@ int sq_group_list(struct roster_conn *pc, const char *org_id, const struct roste
 done:
     sqlite3_finalize(s);
     roster_buf_release(&sql);
-    roster_buf_release(&w.where);
+    sg_release(&w);
     return code;
 }
 
@@ -383,15 +397,29 @@ int sq_group_delete(struct roster_conn *pc, const char *org_id, int kind, int64_
     sqlite3_bind_int64(s, 1, org_num);
     sqlite3_bind_int(s, 2, kind);
     sqlite3_bind_int64(s, 3, num_id);
+    bool own;
+    code = sq_tx_start_or_join(c, &own, err);
+    if (code)
+        goto done;
     int rc = sqlite3_step(s);
     if (rc != SQLITE_DONE)
         code = sq_fail(c, rc, err);
     else if (sqlite3_changes(c->db) == 0)
         code = roster_err_set(err, ROSTER_ENOTFOUND, "group %lld not found", (long long)num_id);
+    else /* its memberships went with it: every list on it changed */
+        code = sq_list_record(c, org_num, NULL, err);
+    sqlite3_reset(s);
+    if (own) {
+        int end = sq_tx_end(c, code == 0, code ? NULL : err);
+        code = code ? code : end;
+    }
 done:
     sqlite3_finalize(s);
     return code;
 }
+
+/* binds of at most this many (group, user) pairs are recorded user by user */
+#define BIND_DETAIL_MAX 16
 
 int sq_group_bind(struct roster_conn *pc, const char *org_id, const int64_t *groups, size_t ng,
                   const int64_t *users, size_t nu, bool bind, struct roster_err *err)
@@ -412,14 +440,24 @@ int sq_group_bind(struct roster_conn *pc, const char *org_id, const int64_t *gro
         code = sq_prepare(c, "SELECT 1 FROM users WHERE num_id = ?1 AND org_num = ?2", &us, err);
     if (!code)
         code = sq_prepare(c,
-                          bind ? "INSERT OR IGNORE INTO group_members (group_num, user_num)"
-                                 " VALUES (?1, ?2)"
+                          bind ? "INSERT OR IGNORE INTO group_members (group_num, user_num,"
+                                 " uname, dname, uid) SELECT ?1, num_id, lower(username),"
+                                 " display_name, id FROM users WHERE num_id = ?2"
                                : "DELETE FROM group_members WHERE group_num = ?1 AND user_num = ?2",
                           &ws, err);
     for (size_t i = 0; !code && i < ng; i++)
         code = owned(c, gs, org_num, groups[i], "group", err);
     for (size_t j = 0; !code && j < nu; j++)
         code = owned(c, us, org_num, users[j], "user", err);
+    /* the lists: each user's change when there are few, else one reset */
+    struct roster_arena a;
+    roster_arena_init(&a, 4096);
+    bool detail = ng * nu <= BIND_DETAIL_MAX && sq_list_wants_detail(c, org_num);
+    struct roster_user **img = detail ? roster_arena_zalloc(&a, (nu + 1) * sizeof(*img)) : NULL;
+    int64_t **gb = detail ? roster_arena_zalloc(&a, (nu + 1) * sizeof(*gb)) : NULL;
+    size_t *ngb = detail ? roster_arena_zalloc(&a, (nu + 1) * sizeof(*ngb)) : NULL;
+    for (size_t j = 0; !code && detail && j < nu; j++)
+        code = sq_user_image(c, org_num, NULL, users[j], &a, &img[j], &gb[j], &ngb[j], err);
     for (size_t i = 0; !code && i < ng; i++) {
         for (size_t j = 0; !code && j < nu; j++) {
             sqlite3_reset(ws);
@@ -430,6 +468,21 @@ int sq_group_bind(struct roster_conn *pc, const char *org_id, const int64_t *gro
                 code = sq_fail(c, rc, err);
         }
     }
+    for (size_t j = 0; !code && j < nu; j++) {
+        if (!detail) {
+            code = sq_list_record(c, org_num, NULL, err);
+            break;
+        }
+        size_t nga = 0;
+        int64_t *ga = NULL;
+        struct roster_user *now = NULL;
+        code = sq_user_image(c, org_num, NULL, users[j], &a, &now, &ga, &nga, err);
+        if (!code) {
+            struct roster_change ch = {0, ROSTER_CHANGE_USER, img[j], now, gb[j], ga, ngb[j], nga};
+            code = sq_list_record(c, org_num, &ch, err);
+        }
+    }
+    roster_arena_release(&a);
     sqlite3_finalize(gs);
     sqlite3_finalize(us);
     sqlite3_finalize(ws);

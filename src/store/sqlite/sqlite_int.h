@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "roster/list.h"
 #include "roster/store.h"
 #include "roster/util.h"
 
@@ -41,8 +42,6 @@ extern const struct roster_sqlite_migration roster_sqlite_migrations[];
 #define SQ_MSG_ROWS 16
 #define SQ_SA_COLS "id, org_id, name, public_key, created_ms, revoked_ms"
 #define SQ_GROUP_COLS "g.num_id, g.kind, g.name, g.parent_num, g.extra, g.created_ms, g.modified_ms"
-
-#define SQ_USER_RENDER_SLOTS 4
 
 /* Cached statements, prepared on first use on each connection. */
 enum sq_stmt_id {
@@ -95,13 +94,37 @@ enum sq_stmt_id {
     SQ_RESULTS_AFTER,
     SQ_LOWEST_TODO,
     SQ_PROGRESS_ADVANCE_ANY,
-    /* SQ_USER_RENDER_SLOTS slots for user_list_render's reads of the renderer's columns
-     * (by rowid or a rowid range); prepared by sqlite_users.c for sq_conn.render_mask[i] */
-    SQ_USER_RENDER,
-    SQ_USER_RENDER_LAST = SQ_USER_RENDER + 3,
     SQ_SA_KEY_FIND, /* an active service key by id (every JWT-authenticated request) */
     SQ_GROUP_GET,   /* one group by num_id and kind, in its organisation */
+    /* user lists (sqlite_lists.c) */
+    SQ_LIST_VERSION,
+    SQ_LIST_BUMP,
+    SQ_LIST_RECORD,
+    SQ_LIST_PRUNE,
+    SQ_LIST_CHANGES,
+    SQ_USER_GROUPS,
+    SQ_SPARSE_UPSERT,
+    SQ_SPARSE_DELETE,
     SQ_NSTMTS
+};
+
+/* organisations and API keys read inside read spans (sqlite_spans.c) */
+#define SQ_ROW_SLOTS 32
+struct sq_row_slot {
+    bool used;
+    bool is_key;
+    char name[65];  /* the key's hash or the organisation's id */
+    uint64_t clock; /* last use */
+    char *strs;     /* the strings below point into this block */
+    union {
+        struct roster_key key;
+        struct roster_org org;
+    } v;
+};
+struct sq_row_cache {
+    pthread_mutex_t mu;
+    uint64_t gen, clock;
+    struct sq_row_slot slot[SQ_ROW_SLOTS];
 };
 
 struct sq_store {
@@ -135,19 +158,11 @@ struct sq_store {
         struct sq_store *st;
         unsigned file; /* its bit in ckpt_want */
     } hooks[2];
-    /* The list cache (sqlite_listcache.c): the write generation, bumped after every commit
-     * of this process and when a reader sees another process's commit, and the cached
-     * rowid lists of user lists, guarded by lc_mu. */
+    /* Read spans (sqlite_spans.c): the write generation, bumped after every commit of this
+     * process and when a reader sees another process's commit, and the API keys and
+     * organisations read in spans. */
     _Atomic uint64_t list_gen;
-    pthread_mutex_t lc_mu;
-    pthread_cond_t lc_cv;
-    struct sq_list_entry *lc_head;
-    size_t lc_bytes, lc_count;
-    uint64_t lc_clock;
-    /* rendered text of user rows, valid for one write generation (sqlite_listcache.c) */
-    struct sq_render_cache *rc;
-    /* The user row cache (sqlite_rowcache.c), valid by the same generation. */
-    struct sq_urow_cache *urows;
+    struct sq_row_cache rows;
 };
 
 struct sq_open_job {
@@ -186,8 +201,11 @@ struct sq_conn {
      * snapshot began) and whether the connection had seen no outside change */
     bool rs_active, rs_fresh;
     uint64_t rs_gen;
-    uint64_t render_mask[4]; /* field mask (bit 63: range) of stmts[SQ_USER_RENDER + i] */
-    unsigned render_next;    /* the slot to replace next */
+    /* change records written in the current write transaction (sqlite_lists.c): of which
+     * organisation, how many, and whether a reset ended the individual records */
+    int64_t lc_org;
+    unsigned lc_count;
+    bool lc_reset;
 };
 
 static inline struct sq_conn *sq_conn_of(struct roster_conn *c)
@@ -256,82 +274,18 @@ void sq_col_id(sqlite3_stmt *s, int col, char out[ROSTER_ID_LEN + 1]);
 /* Binds s as text (SQLITE_STATIC: inputs outlive the statement's use) or NULL. */
 int sq_bind_str(sqlite3_stmt *st, int idx, const char *s);
 
-/* Filters of a struct roster_query as SQL: " AND ..." clauses with `?` parameters, whose
- * values are collected in binds (parameter 1 is left for the organisation's num_id). */
-struct sq_qbind {
-    bool is_int;
-    int64_t i;
-    const char *s;
-};
-struct sq_query {
-    struct roster_buf where; /* " AND ..." clauses after "org_num = ?" */
-    struct sq_qbind *binds;  /* in the arena */
-    size_t nbinds, cap;
-    struct roster_arena *a;
-    const char *(*column)(int key); /* the column of a filterable key, or NULL; the values of
-                                       a key are qval.i when roster_qkey_is_int(key) */
-    /* the list cache: the whole rowid statement of a grouped list (its joins and order), or
-     * NULL for "SELECT num_id FROM users WHERE org_num = ?<where> ORDER BY id" */
-    const char *ids_sql;
-};
-void sq_query_add_bind(struct sq_query *q, bool is_int, int64_t i, const char *s);
-/* Appends filter f; ROSTER_EINVAL for an unknown key or operator, a missing value, or search
- * or prefix on an integer key. */
-int sq_query_add_filter(struct sq_query *q, const struct roster_filter *f, struct roster_err *err);
-/* Runs a "SELECT count(*) ..." whose parameters are org_num then q's binds (as
- * sq_query_bind_all) and stores the count in *total. */
-int sq_query_count(struct sq_conn *c, const char *sql, int64_t org_num, const struct sq_query *q,
-                   int64_t *total, struct roster_err *err);
-/* Binds org_num to parameter 1 and the collected values to 2, 3, ... */
-int sq_query_bind_all(struct sq_conn *c, sqlite3_stmt *s, int64_t org_num, const struct sq_query *q,
-                      struct roster_err *err);
-
-/* --- the list cache (sqlite_listcache.c; its DESIGN comment explains validity) --- */
-struct sq_list_entry;
-void sq_list_cache_init(struct sq_store *st);
-void sq_list_cache_free(struct sq_store *st);
+/* --- read spans (sqlite_spans.c; its DESIGN comment explains validity) --- */
+void sq_spans_init(struct sq_store *st);
+void sq_spans_free(struct sq_store *st);
 /* The write generation; bumped (thread-safe) after every commit of this process. */
 uint64_t sq_list_gen(struct sq_store *st);
 void sq_list_gen_bump(struct sq_store *st);
 /* Inside the caller's read transaction: runs PRAGMA data_version; *fresh = false (and the
  * generation is bumped) when it moved since this connection's last look. */
 int sq_list_check_version(struct sq_conn *c, bool *fresh, struct roster_err *err);
-/* The rowids, in id order, of the users of org_num that w's clauses select: the cached
- * entry of generation gen (gen read before the caller's snapshot began) or one built now
- * from the caller's snapshot (kept only when fresh). Release *out with
- * sq_list_ids_release. A grouped list (sqlite_users.c, grouped_cached) sets
- * w->ids_sql to its own statement (joins, order) and w's WHERE text to that whole
- * statement, so that its entries have keys of their own. */
-int sq_list_ids_get(struct sq_conn *c, uint64_t gen, bool fresh, int64_t org_num,
-                    const struct sq_query *w, struct sq_list_entry **out, struct roster_err *err);
-void sq_list_ids_release(struct sq_conn *c, struct sq_list_entry *e);
-int64_t sq_list_ids_count(const struct sq_list_entry *e);
-const int64_t *sq_list_ids_rowids(const struct sq_list_entry *e);
-
-/* Rendered text of user rows (sqlite_listcache.c; same validity rules as the lists).
- * init/free with the store (init: -1 when out of memory). A reader takes the read lock
- * around sq_render_get calls; a get appends the text kept for (rd, rowid) at generation
- * gen to out and returns true, or returns false. A put keeps out's pieces v[0..n) (text at
- * base + off) for generation gen; it takes the write lock itself. On a miss, *admit says
- * whether the text about to be rendered is worth a put: rows are kept from their second
- * rendering on (a walk through every user once does not churn the cache). */
-struct sq_render_cache;
-struct sq_rendered {
-    int64_t rowid;
-    size_t off, len;
-};
-int sq_render_cache_init(struct sq_store *st);
-void sq_render_cache_free(struct sq_store *st);
-void sq_render_rdlock(struct sq_store *st);
-void sq_render_unlock(struct sq_store *st);
-bool sq_render_get(struct sq_store *st, uint64_t gen, int64_t org_num, const void *rd,
-                   int64_t rowid, struct roster_buf *out, bool *admit);
-void sq_render_put(struct sq_store *st, uint64_t gen, int64_t org_num, const void *rd,
-                   const char *base, const struct sq_rendered *v, size_t n);
-
-/* API keys (by hash) and organisations (by id) kept for read spans (sqlite_listcache.c):
- * only a span that may use the caches (sq_span_caches) gets or puts them, with its
- * generation. A get copies the strings into a. */
+/* API keys (by hash) and organisations (by id) kept for read spans: only a span that may
+ * use them (sq_span_caches) gets or puts them, with its generation. A get copies the
+ * strings into a. */
 bool sq_span_key_get(struct sq_store *st, uint64_t gen, const char *hash, struct roster_key *out,
                      struct roster_arena *a);
 void sq_span_key_put(struct sq_store *st, uint64_t gen, const struct roster_key *k);
@@ -340,22 +294,49 @@ bool sq_span_org_get(struct sq_store *st, uint64_t gen, const char *org_id, stru
 void sq_span_org_put(struct sq_store *st, uint64_t gen, const struct roster_org *o);
 static inline bool sq_span_caches(const struct sq_conn *c)
 {
-    return c->rs_active && c->rs_fresh && c->store && c->store->rc;
+    return c->rs_active && c->rs_fresh && c->store;
 }
-/* --- the user row cache (sqlite_rowcache.c; validity as the list cache's) --- */
-struct sq_urow_cache;
-/* 0, or -1 when out of memory (the store then runs without it). */
-int sq_urow_init(struct sq_store *st);
-void sq_urow_free(struct sq_store *st);
-/* For each rowids[i] cached for generation gen in org_num: a copy in out[i] (strings in a)
- * and hit[i] = true. Returns the number of hits. gen: read before the caller's snapshot
- * began, and that snapshot saw no outside change (fresh). */
-size_t sq_urow_get(struct sq_store *st, uint64_t gen, int64_t org_num, const char *org_id,
-                   const int64_t *rowids, size_t n, struct roster_user *out, bool *hit,
-                   struct roster_arena *a);
-/* Keeps copies of users[0..n), read from such a snapshot, for generation gen. */
-void sq_urow_put(struct sq_store *st, uint64_t gen, int64_t org_num,
-                 const struct roster_user *users, size_t n);
+
+/* --- user lists (sqlite_lists.c) --- */
+struct sg;
+/* Binds the values of g (src/store/sqlgen.h) to parameters 1.. of s. */
+int sq_bind_sg(struct sq_conn *c, sqlite3_stmt *s, const struct sg *g, struct roster_err *err);
+/* Reads a users row whose columns start at col (sg_user_columns order). */
+void sq_read_user(sqlite3_stmt *s, int col, const char *org_id, struct roster_user *u,
+                  struct roster_arena *a);
+/* Records a change of a list of org_num in the caller's write transaction: ch (a USER
+ * change) or, with ch NULL, a reset. After SQ_LIST_MAX_TXN_CHANGES records of one
+ * organisation in one transaction, a reset replaces the rest (a bulk write). */
+#define SQ_LIST_MAX_TXN_CHANGES 64
+int sq_list_record(struct sq_conn *c, int64_t org_num, const struct roster_change *ch,
+                   struct roster_err *err);
+/* Whether the next user change of org_num in this transaction is still recorded one by one
+ * (else a reset covers it: no before image is needed). */
+bool sq_list_wants_detail(struct sq_conn *c, int64_t org_num);
+/* Forgets the records of the current transaction (it ended). */
+void sq_list_txn_end(struct sq_conn *c);
+/* The image a change record carries of user (num_id, or id when num_id is 0) of org_num,
+ * with its memberships; ROSTER_ENOTFOUND when it is not there. */
+int sq_user_image(struct sq_conn *c, int64_t org_num, const char *id, int64_t num_id,
+                  struct roster_arena *a, struct roster_user **u, int64_t **groups, size_t *ng,
+                  struct roster_err *err);
+/* Keeps user_sparse in step with a user just written (before: its previous image, NULL
+ * for a new user or when not read; a trigger keeps the memberships' sort keys). */
+int sq_user_side_write(struct sq_conn *c, int64_t org_num, const struct roster_user *before,
+                       const struct roster_user *u, struct roster_err *err);
+int sq_list_version(struct roster_conn *c, const char *org_id, int64_t *ver,
+                    struct roster_err *err);
+int sq_list_changes(struct roster_conn *c, const char *org_id, int64_t since, int64_t until,
+                    struct roster_arena *a, struct roster_change **out, size_t *n,
+                    struct roster_err *err);
+int sq_user_page(struct roster_conn *c, const char *org_id, const struct roster_query *q,
+                 const struct roster_user *after, int64_t skip, int64_t limit,
+                 struct roster_arena *a, struct roster_user **out, size_t *n, int64_t *ver,
+                 struct roster_err *err);
+int sq_user_count(struct roster_conn *c, const char *org_id, const struct roster_query *q,
+                  int64_t *count, int64_t *ver, struct roster_err *err);
+int sq_snapshot_begin(struct roster_conn *c, bool *began, struct roster_err *err);
+void sq_snapshot_end(struct roster_conn *c, bool began);
 
 /* Appends the SQL of a cached users statement (built from roster_ufields[]) to b. */
 void sq_users_sql(int id, struct roster_buf *b);
@@ -389,15 +370,8 @@ int sq_user_update(struct roster_conn *c, const char *org_id, struct roster_user
                    struct roster_err *err);
 int sq_user_delete(struct roster_conn *c, const char *org_id, const char *user_id,
                    struct roster_err *err);
-int sq_user_list(struct roster_conn *c, const char *org_id, const struct roster_query *q,
-                 struct roster_arena *a, struct roster_user **out, size_t *n, int64_t *total,
-                 struct roster_err *err);
 int sq_read_begin(struct roster_conn *c, struct roster_err *err);
 void sq_read_end(struct roster_conn *c);
-int sq_user_list_render(struct roster_conn *c, const char *org_id, const struct roster_query *q,
-                        const struct roster_user_render *rd, const char *sep,
-                        struct roster_buf *out, struct roster_arena *a, size_t *n, int64_t *total,
-                        struct roster_err *err);
 int sq_job_create(struct roster_conn *c, struct roster_job *job, const char *const *items_json,
                   const int64_t *counts, size_t nchunks, struct roster_err *err);
 int sq_job_get(struct roster_conn *c, const char *org_id, const char *job_id,
@@ -468,10 +442,6 @@ int sq_group_bind(struct roster_conn *c, const char *org_id, const int64_t *grou
 int sq_group_memberships(struct roster_conn *c, const char *org_id, const int64_t *users, size_t nu,
                          int kind, struct roster_arena *a, struct roster_membership **out,
                          size_t *n, struct roster_err *err);
-int sq_user_list_grouped(struct roster_conn *c, const char *org_id, const struct roster_query *q,
-                         const struct roster_group_cond *conds, size_t ncond,
-                         struct roster_arena *a, struct roster_user **out, size_t *n,
-                         int64_t *total, struct roster_err *err);
 int sq_user_secret_set(struct roster_conn *c, const char *org_id, const char *user_id,
                        const char *hash, struct roster_err *err);
 int sq_user_secret_get(struct roster_conn *c, const char *org_id, const char *user_id,

@@ -15,6 +15,7 @@
 
 #include "roster/store.h"
 #include "roster/util.h"
+#include "store/sqlgen.h"
 #include "store/sqlite/sqlite_int.h"
 #include "store/store_keys.h"
 
@@ -155,31 +156,23 @@ int sq_schedule_list(struct roster_conn *pc, const char *org_id, const struct ro
                      int64_t *total, struct roster_err *err)
 {
     struct sq_conn *c = sq_conn_of(pc);
-    struct sq_query w = {.a = a, .column = sched_column};
-    struct roster_buf sql;
+    struct sg w;
+    sg_init(&w, SG_SQLITE, a);
     sqlite3_stmt *s = NULL;
     int code = 0, rc;
-    roster_buf_init(&w.where);
-    roster_buf_init(&sql);
     *out = NULL;
     *n = 0;
     if (total)
         *total = -1;
     /* validate the query before looking at the organisation: a bad request is bad for all */
-    for (size_t i = 0; i < q->nfilters && i < ROSTER_QUERY_MAX_FILTERS; i++) {
-        if (!sched_column(q->filters[i].key)) {
-            code = roster_store_not_filterable(q->filters[i].key, "scheduled changes", err);
-            goto done;
-        }
-        code = sq_query_add_filter(&w, &q->filters[i], err);
-        if (code)
-            goto done;
-    }
     if (q->search && q->search[0]) {
         code = roster_err_set(err, ROSTER_EINVAL, "scheduled changes have no free-text search");
         goto done;
     }
     int64_t org_num;
+    code = sg_filters(&w, q, "t", sched_column, "scheduled changes", err);
+    if (code)
+        goto done;
     code = sq_org_num(c, org_id, &org_num, err);
     if (code == ROSTER_ENOTFOUND) {
         /* an unknown organisation has no schedules */
@@ -190,49 +183,66 @@ int sq_schedule_list(struct roster_conn *pc, const char *org_id, const struct ro
     }
     if (code)
         goto done;
-    const char *where = w.where.data ? w.where.data : "";
     /* Without statistics SQLite prefers walking schedules_org_due in ORDER BY order and
      * filtering, which reads every pending row of the organisation to find a few: filters
      * that pin ids or users look them up by their index instead. */
-    const char *from = "schedules";
+    const char *from = "schedules AS t";
     for (size_t i = 0; i < q->nfilters && i < ROSTER_QUERY_MAX_FILTERS; i++) {
         const struct roster_filter *f = &q->filters[i];
         if (f->op != ROSTER_OP_EQ && f->op != ROSTER_OP_IN)
             continue;
         if (f->key == RQ_ID) {
-            from = "schedules INDEXED BY schedules_org_id";
+            from = "schedules AS t INDEXED BY schedules_org_id";
             break;
         }
         if (f->key == RQ_USER_ID)
-            from = "schedules INDEXED BY schedules_org_user";
+            from = "schedules AS t INDEXED BY schedules_org_user";
     }
-
+    const char *where = w.sql.data ? w.sql.data : ""; /* ?1..: the filters' values */
+    struct roster_buf sql;
+    roster_buf_init(&sql);
     if (total && q->want_total) {
-        roster_buf_printf(&sql, "SELECT count(*) FROM %s WHERE org_num = ? AND status = 0%s", from,
-                          where);
-        code = sq_query_count(c, sql.data, org_num, &w, total, err);
-        if (code)
+        roster_buf_printf(&sql, "SELECT count(*) FROM %s WHERE t.org_num = ?%zu AND t.status = 0%s",
+                          from, w.nvals + 1, where);
+        code = sq_prepare(c, sql.data, &s, err);
+        if (!code)
+            code = sq_bind_sg(c, s, &w, err);
+        if (!code) {
+            sqlite3_bind_int64(s, (int)w.nvals + 1, org_num);
+            rc = sqlite3_step(s);
+            if (rc == SQLITE_ROW)
+                *total = sqlite3_column_int64(s, 0);
+            else
+                code = sq_fail(c, rc, err);
+        }
+        sqlite3_finalize(s);
+        s = NULL;
+        if (code) {
+            roster_buf_release(&sql);
             goto done;
+        }
     }
-    if (q->limit == 0)
+    if (q->limit == 0) {
+        roster_buf_release(&sql);
         goto done; /* count only */
+    }
 
     /* status = 0 is a literal so that the partial indexes apply; a negative limit means no
      * limit (SQLite's LIMIT -1) */
     roster_buf_reset(&sql);
     roster_buf_printf(&sql,
-                      "SELECT " SQ_SCHED_COLS " FROM %s WHERE org_num = ? AND status = 0%s"
-                      " ORDER BY due_ms, id LIMIT ? OFFSET ?",
-                      from, where);
+                      "SELECT " SQ_SCHED_COLS " FROM %s WHERE t.org_num = ?%zu AND t.status = 0%s"
+                      " ORDER BY t.due_ms, t.id LIMIT ?%zu OFFSET ?%zu",
+                      from, w.nvals + 1, where, w.nvals + 2, w.nvals + 3);
     code = sq_prepare(c, sql.data, &s, err);
+    roster_buf_release(&sql);
+    if (!code)
+        code = sq_bind_sg(c, s, &w, err);
     if (code)
         goto done;
-    code = sq_query_bind_all(c, s, org_num, &w, err);
-    if (code)
-        goto done;
-    int nparams = sqlite3_bind_parameter_count(s);
-    sqlite3_bind_int64(s, nparams - 1, q->limit < 0 ? -1 : q->limit);
-    sqlite3_bind_int64(s, nparams, q->skip > 0 ? q->skip : 0);
+    sqlite3_bind_int64(s, (int)w.nvals + 1, org_num);
+    sqlite3_bind_int64(s, (int)w.nvals + 2, q->limit < 0 ? -1 : q->limit);
+    sqlite3_bind_int64(s, (int)w.nvals + 3, q->skip > 0 ? q->skip : 0);
 
     size_t cap = 0, len = 0;
     struct roster_schedule *v = NULL;
@@ -249,8 +259,7 @@ int sq_schedule_list(struct roster_conn *pc, const char *org_id, const struct ro
     *n = len;
 done:
     sqlite3_finalize(s);
-    roster_buf_release(&sql);
-    roster_buf_release(&w.where);
+    sg_release(&w);
     return code;
 }
 

@@ -103,9 +103,9 @@ static const char *const fixed_sql[SQ_NSTMTS] = {
     /* message jobs (sqlite_msgjobs.c) */
     [SQ_USER_RESOLVE_ID] = "SELECT id, username, email, first_name, last_name, phones"
                            " FROM users WHERE org_num = ?1 AND id = ?2",
-    /* COLLATE NOCASE: the collation of users_org_username, which serves it */
+    /* lower(): the expression of users_org_username, which serves it */
     [SQ_USER_RESOLVE_NAME] = "SELECT id, username, email, first_name, last_name, phones"
-                             " FROM users WHERE org_num = ?1 AND username = ?2 COLLATE NOCASE",
+                             " FROM users WHERE org_num = ?1 AND lower(username) = lower(?2)",
     /* a message job's chunks done after its next one (sqlite_jobs.c, claim_later_chunk) */
     [SQ_RESULTS_AFTER] = "SELECT chunk_no FROM chunk_results WHERE job_id = ?1 AND chunk_no > ?2"
                          " ORDER BY chunk_no",
@@ -128,6 +128,29 @@ static const char *const fixed_sql[SQ_NSTMTS] = {
                        " AND revoked_ms IS NULL",
     [SQ_GROUP_GET] = "SELECT " SQ_GROUP_COLS " FROM groups AS g"
                      " WHERE g.org_num = ?1 AND g.num_id = ?2 AND g.kind = ?3",
+    /* user lists (sqlite_lists.c) */
+    [SQ_LIST_VERSION] = "SELECT v FROM list_versions WHERE org_num = ?1",
+    [SQ_LIST_BUMP] = "INSERT INTO list_versions (org_num, v) VALUES (?1, 1)"
+                     " ON CONFLICT (org_num) DO UPDATE SET v = v + 1 RETURNING v",
+    [SQ_LIST_RECORD] =
+        "INSERT INTO list_changes (org_num, v, kind, payload) VALUES (?1, ?2, ?3, ?4)",
+    [SQ_LIST_PRUNE] = "DELETE FROM list_changes WHERE org_num = ?1 AND v <= ?2",
+    [SQ_LIST_CHANGES] = "SELECT v, kind, payload FROM list_changes"
+                        " WHERE org_num = ?1 AND v > ?2 AND v <= ?3 ORDER BY v",
+    [SQ_USER_GROUPS] = "SELECT group_num FROM group_members WHERE user_num = ?1 ORDER BY group_num",
+    /* the columns in sg_sparse() order (roster_ufields order) */
+    [SQ_SPARSE_UPSERT] =
+        "INSERT INTO user_sparse (num_id, org_num, id, middle_name, display_name, department, "
+        "cost_center, company, job_title, location, manager, country_code, alternate_email, "
+        "description, employee_type) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+        "?13, ?14, ?15)"
+        " ON CONFLICT (num_id) DO UPDATE SET middle_name = excluded.middle_name, display_name = "
+        "excluded.display_name, department = excluded.department, cost_center = "
+        "excluded.cost_center, company = excluded.company, job_title = excluded.job_title, "
+        "location = excluded.location, manager = excluded.manager, country_code = "
+        "excluded.country_code, alternate_email = excluded.alternate_email, description = "
+        "excluded.description, employee_type = excluded.employee_type",
+    [SQ_SPARSE_DELETE] = "DELETE FROM user_sparse WHERE num_id = ?1",
 };
 
 /* the statements prepared on the intake handle */
@@ -312,7 +335,8 @@ int sq_tx_start_or_join(struct sq_conn *c, bool *own, struct roster_err *err)
 {
     if (c->rs_active)
         return roster_err_set(err, ROSTER_EINVAL, "no writes inside a read span");
-    *own = !caller_txn(c);
+    /* joins any open transaction: the caller's, or one a store method opened around this */
+    *own = !caller_txn(c) && sqlite3_get_autocommit(c->db);
     return *own ? sq_exec_cached(c, SQ_BEGIN, err) : 0;
 }
 
@@ -327,6 +351,8 @@ static void rollback_all(struct sq_conn *c)
 int sq_tx_end(struct sq_conn *c, bool ok, struct roster_err *err)
 {
     if (caller_txn(c)) {
+        if (!ok)
+            sq_list_txn_end(c); /* what it recorded is gone: record again from here */
         if (!ok && sq_exec_cached(c, SQ_ROLLBACK_TO, NULL) != 0)
             return ROSTER_EIO;
         return sq_exec_cached(c, SQ_RELEASE, ok ? err : NULL);
@@ -712,8 +738,7 @@ static int sq_open(const char *url, struct roster_store **out, struct roster_err
     pthread_cond_init(&st->cv, NULL);
     pthread_cond_init(&st->ckpt_cv, NULL);
     st->sync_init = true;
-    sq_list_cache_init(st);
-    sq_urow_init(st); /* without it (out of memory) pages read every row */
+    sq_spans_init(st);
     st->hooks[0] = (struct sq_hook){st, 1u};
     st->hooks[1] = (struct sq_hook){st, 2u};
 
@@ -775,8 +800,7 @@ static void sq_close(struct roster_store *pst)
         pthread_mutex_destroy(&st->mu);
         pthread_cond_destroy(&st->cv);
         pthread_cond_destroy(&st->ckpt_cv);
-        sq_list_cache_free(st);
-        sq_urow_free(st);
+        sq_spans_free(st);
     }
     free(st->leases);
     free(st->open_jobs);
@@ -786,6 +810,18 @@ static void sq_close(struct roster_store *pst)
 }
 
 static void sq_conn_close(struct roster_conn *pc);
+
+/* The change records of a transaction (sqlite_lists.c) are counted until it ends. */
+static int on_commit(void *arg)
+{
+    sq_list_txn_end(arg);
+    return 0;
+}
+
+static void on_rollback(void *arg)
+{
+    sq_list_txn_end(arg);
+}
 
 static int sq_conn_open(struct roster_store *pst, struct roster_conn **out, struct roster_err *err)
 {
@@ -808,6 +844,8 @@ static int sq_conn_open(struct roster_store *pst, struct roster_conn **out, stru
     }
     c->pub.m = &roster_store_sqlite;
     c->pub.st = pst;
+    sqlite3_commit_hook(c->db, on_commit, c);
+    sqlite3_rollback_hook(c->db, on_rollback, c);
     /* this connection's baseline for noticing other processes' commits; the commits it
      * cannot know about (before now, not noticed by another connection yet) void every
      * cached list once (the check bumps the write generation): sqlite_listcache.c */
@@ -861,7 +899,6 @@ const struct roster_store_methods roster_store_sqlite = {
     .user_get = sq_user_get,
     .user_update = sq_user_update,
     .user_delete = sq_user_delete,
-    .user_list = sq_user_list,
     .job_create = sq_job_create,
     .job_get = sq_job_get,
     .chunk_claim = sq_chunk_claim,
@@ -888,7 +925,6 @@ const struct roster_store_methods roster_store_sqlite = {
     .group_delete = sq_group_delete,
     .group_bind = sq_group_bind,
     .group_memberships = sq_group_memberships,
-    .user_list_grouped = sq_user_list_grouped,
     .user_secret_set = sq_user_secret_set,
     .user_secret_get = sq_user_secret_get,
     .user_create_many = sq_user_create_many,
@@ -900,7 +936,12 @@ const struct roster_store_methods roster_store_sqlite = {
     .job_chunks = sq_job_chunks,
     .user_resolve = sq_user_resolve,
     .message_create_many = sq_message_create_many,
-    .user_list_render = sq_user_list_render,
     .read_begin = sq_read_begin,
     .read_end = sq_read_end,
+    .list_version = sq_list_version,
+    .list_changes = sq_list_changes,
+    .user_page = sq_user_page,
+    .user_count = sq_user_count,
+    .snapshot_begin = sq_snapshot_begin,
+    .snapshot_end = sq_snapshot_end,
 };

@@ -1,0 +1,406 @@
+/* PostgreSQL store: user lists. The read side runs the statements of the shared translator
+ * (src/store/sqlgen.c), each prepared once per connection (pg_run_dyn), with the list
+ * version read in the same statement: a page or a count is one round trip. The write side
+ * records list changes in the writer's transaction: the organisation's list_versions row is
+ * locked by the first write until commit, so versions commit in order and a reader that
+ * sees version v sees every record up to v. docs/lists.md explains how core uses them.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "roster/list.h"
+#include "store/postgres/pg_int.h"
+#include "store/sqlgen.h"
+
+#define PG_LIST_KEEP 4096
+
+#define ORG_OF_PARAM(n) "(SELECT num_id FROM orgs WHERE id = $" #n "::text)"
+#define VERSION_OF(org) "coalesce((SELECT v FROM list_versions WHERE org_num = " org "), 0)"
+
+/* --- the write side --- */
+
+void pg_list_txn_end(struct pg_conn *c)
+{
+    c->lc_org[0] = '\0';
+    c->lc_count = 0;
+    c->lc_reset = false;
+}
+
+bool pg_list_wants_detail(struct pg_conn *c, const char *org_id)
+{
+    if (strcmp(c->lc_org, org_id ? org_id : "") != 0)
+        return true;
+    return !c->lc_reset && c->lc_count < PG_LIST_MAX_TXN_CHANGES;
+}
+
+int pg_list_record(struct pg_conn *c, const char *org_id, const struct roster_change *ch,
+                   struct roster_err *err)
+{
+    org_id = org_id ? org_id : "";
+    if (strcmp(c->lc_org, org_id) != 0) {
+        snprintf(c->lc_org, sizeof(c->lc_org), "%s", org_id);
+        c->lc_count = 0;
+        c->lc_reset = false;
+    }
+    if (c->lc_reset)
+        return 0;
+    bool reset = !ch || c->lc_count >= PG_LIST_MAX_TXN_CHANGES;
+    struct roster_arena a;
+    roster_arena_init(&a, 1024);
+    struct roster_buf payload;
+    roster_buf_init(&payload);
+    if (!reset)
+        roster_change_encode(ch, &payload);
+    struct pg_args p;
+    pg_args_init(&p, &a);
+    pg_arg_str(&p, org_id);
+    pg_arg_int(&p, reset ? ROSTER_CHANGE_RESET : ROSTER_CHANGE_USER);
+    pg_arg_str(&p, reset ? NULL : payload.data);
+    PGresult *res = NULL;
+    int code = pg_run_dyn(c,
+                          "WITH b AS (INSERT INTO list_versions (org_num, v)"
+                          " SELECT num_id, 1 FROM orgs WHERE id = $1::text"
+                          " ON CONFLICT (org_num) DO UPDATE SET v = list_versions.v + 1"
+                          " RETURNING org_num, v)"
+                          " INSERT INTO list_changes (org_num, v, kind, payload)"
+                          " SELECT org_num, v, $2::integer, $3::text FROM b RETURNING v",
+                          &p, &res, err);
+    int64_t v = !code && PQntuples(res) == 1 ? pg_col_int(res, 0, 0) : 0;
+    PQclear(res);
+    res = NULL;
+    if (!code && v % 256 == 0 && v > PG_LIST_KEEP) {
+        struct pg_args d;
+        pg_args_init(&d, &a);
+        pg_arg_str(&d, org_id);
+        pg_arg_int(&d, v - PG_LIST_KEEP);
+        code = pg_run_dyn(
+            c, "DELETE FROM list_changes WHERE org_num = " ORG_OF_PARAM(1) " AND v <= $2::bigint",
+            &d, &res, err);
+        PQclear(res);
+    }
+    roster_buf_release(&payload);
+    roster_arena_release(&a);
+    if (code)
+        return code;
+    c->lc_count++;
+    if (reset)
+        c->lc_reset = true;
+    return 0;
+}
+
+/* "{1,2,3}" -> ascending num_ids in a */
+static void parse_groups(const char *s, struct roster_arena *a, int64_t **out, size_t *n)
+{
+    size_t cap = 1;
+    for (const char *p = s; p && *p; p++)
+        cap += *p == ',';
+    int64_t *g = roster_arena_alloc(a, cap * sizeof(*g));
+    size_t len = 0;
+    for (const char *p = s && *s == '{' ? s + 1 : s; p && *p && *p != '}';) {
+        char *end;
+        long long v = strtoll(p, &end, 10);
+        if (end == p)
+            break;
+        g[len++] = v;
+        p = *end == ',' ? end + 1 : end;
+    }
+    *out = g;
+    *n = len;
+}
+
+int pg_user_image(struct pg_conn *c, const char *org_id, const char *id, int64_t num_id,
+                  struct roster_arena *a, struct roster_user **u, int64_t **groups, size_t *ng,
+                  struct roster_err *err)
+{
+    *u = NULL;
+    *groups = NULL;
+    *ng = 0;
+    struct roster_buf sql;
+    roster_buf_init(&sql);
+    roster_buf_addstr(&sql, "SELECT ");
+    sg_user_columns(&sql, SG_PG, "users");
+    roster_buf_printf(
+        &sql,
+        ", ARRAY(SELECT group_num FROM group_members WHERE user_num = users.num_id"
+        " ORDER BY group_num)::text FROM users WHERE org_num = " ORG_OF_PARAM(1) " AND %s",
+        id ? "id = $2::text" : "num_id = $2::bigint");
+    struct pg_args p;
+    pg_args_init(&p, a);
+    pg_arg_str(&p, org_id);
+    if (id)
+        pg_arg_str(&p, id);
+    else
+        pg_arg_int(&p, num_id);
+    PGresult *res = NULL;
+    int code = pg_run_dyn(c, sql.data, &p, &res, err);
+    roster_buf_release(&sql);
+    if (!code && PQntuples(res) != 1)
+        code = ROSTER_ENOTFOUND;
+    if (!code) {
+        struct roster_user *img = roster_arena_alloc(a, sizeof(*img));
+        pg_read_user(res, 0, 0, org_id, img, a);
+        int gcol = PQnfields(res) - 1;
+        parse_groups(PQgetvalue(res, 0, gcol), a, groups, ng);
+        *u = img;
+    }
+    PQclear(res);
+    return code;
+}
+
+/* --- the read side --- */
+
+int pg_snapshot_begin(struct roster_conn *pc, bool *began, struct roster_err *err)
+{
+    struct pg_conn *c = pg_conn_of(pc);
+    *began = false;
+    if (c->in_txn || c->method_txn)
+        return 0;
+    int code = pg_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", err);
+    if (code)
+        return code;
+    c->in_txn = true; /* no statement moves to another session until the end */
+    *began = true;
+    return 0;
+}
+
+void pg_snapshot_end(struct roster_conn *pc, bool began)
+{
+    struct pg_conn *c = pg_conn_of(pc);
+    if (!began)
+        return;
+    c->in_txn = false;
+    if (PQstatus(c->db) == CONNECTION_OK && PQtransactionStatus(c->db) != PQTRANS_IDLE) {
+        PGresult *r =
+            PQexec(c->db, PQtransactionStatus(c->db) == PQTRANS_INERROR ? "ROLLBACK" : "COMMIT");
+        PQclear(r);
+    }
+}
+
+int pg_list_version(struct roster_conn *pc, const char *org_id, int64_t *ver,
+                    struct roster_err *err)
+{
+    struct pg_conn *c = pg_conn_of(pc);
+    struct roster_arena a;
+    roster_arena_init(&a, 256);
+    struct pg_args p;
+    pg_args_init(&p, &a);
+    pg_arg_str(&p, org_id ? org_id : "");
+    PGresult *res = NULL;
+    int code = pg_run_dyn(c, "SELECT " VERSION_OF(ORG_OF_PARAM(1)), &p, &res, err);
+    *ver = !code && PQntuples(res) == 1 ? pg_col_int(res, 0, 0) : 0;
+    PQclear(res);
+    roster_arena_release(&a);
+    return code;
+}
+
+int pg_list_changes(struct roster_conn *pc, const char *org_id, int64_t since, int64_t until,
+                    struct roster_arena *a, struct roster_change **out, size_t *n,
+                    struct roster_err *err)
+{
+    struct pg_conn *c = pg_conn_of(pc);
+    *out = NULL;
+    *n = 0;
+    if (until <= since)
+        return 0;
+    if (until - since > PG_LIST_KEEP)
+        return roster_err_set(err, ROSTER_ESTALE, "list changes since %lld are not kept",
+                              (long long)since);
+    struct pg_args p;
+    pg_args_init(&p, a);
+    pg_arg_str(&p, org_id ? org_id : "");
+    pg_arg_int(&p, since);
+    pg_arg_int(&p, until);
+    PGresult *res = NULL;
+    int code = pg_run_dyn(c,
+                          "SELECT v, kind, payload FROM list_changes WHERE org_num = " ORG_OF_PARAM(
+                              1) " AND v > $2::bigint AND v <= $3::bigint ORDER BY v",
+                          &p, &res, err);
+    if (code) {
+        PQclear(res);
+        return code;
+    }
+    size_t rows = (size_t)PQntuples(res), want = (size_t)(until - since);
+    if (rows != want) {
+        PQclear(res);
+        return roster_err_set(err, ROSTER_ESTALE, "list changes after %lld are not kept",
+                              (long long)since);
+    }
+    struct roster_change *v = roster_arena_zalloc(a, want * sizeof(*v));
+    for (size_t i = 0; i < rows; i++) {
+        struct roster_change *ch = &v[i];
+        ch->ver = pg_col_int(res, (int)i, 0);
+        ch->kind = (int)pg_col_int(res, (int)i, 1);
+        if (ch->kind == ROSTER_CHANGE_USER) {
+            const char *text = PQgetvalue(res, (int)i, 2);
+            if (PQgetisnull(res, (int)i, 2) ||
+                roster_change_decode(text, strlen(text), ch, a, NULL) != 0)
+                ch->kind = ROSTER_CHANGE_RESET;
+        }
+    }
+    PQclear(res);
+    *out = v;
+    *n = rows;
+    return 0;
+}
+
+/* Wraps the statement in g so that its first column is the list version (one row with
+ * NULL users columns when it has no rows). */
+static void with_version(struct sg *g, struct roster_buf *out)
+{
+    roster_buf_printf(out,
+                      "SELECT lv.v, p.* FROM (SELECT " VERSION_OF(
+                          "(SELECT num_id FROM orgs WHERE id = $%zu::text)") " AS v) AS lv"
+                                                                             " LEFT JOIN "
+                                                                             "LATERAL (%s) AS p "
+                                                                             "ON true",
+                      g->org_param, g->sql.data);
+}
+
+struct rows {
+    struct roster_user *v;
+    size_t n, cap;
+};
+
+static int page_segment(struct pg_conn *c, const char *org_id, const struct roster_query *q,
+                        int seg, const struct roster_user *after, bool want_ver, int64_t *ver,
+                        int64_t *skip, int64_t *remaining, struct roster_arena *a, struct rows *r,
+                        struct roster_err *err)
+{
+    struct sg g;
+    sg_init(&g, SG_PG, a);
+    struct sg_org org = {0, org_id};
+    struct roster_buf sql;
+    roster_buf_init(&sql);
+    PGresult *res = NULL;
+    int code = sg_user_list(&g, q, &org, SG_PAGE, seg, after, err);
+    if (code)
+        goto done;
+    char *base = roster_arena_strndup(a, g.sql.data, g.sql.len);
+    size_t nbase = g.nvals;
+    sg_page(&g, *remaining, *skip);
+    if (want_ver)
+        with_version(&g, &sql);
+    else
+        roster_buf_addstr(&sql, g.sql.data);
+    struct pg_args p;
+    pg_args_init(&p, a);
+    pg_args_sg(&p, &g);
+    code = pg_run_dyn(c, sql.data, &p, &res, err);
+    if (code)
+        goto done;
+    int col = want_ver ? 1 : 0;
+    size_t got = 0;
+    for (int i = 0; i < PQntuples(res); i++) {
+        if (want_ver && i == 0)
+            *ver = pg_col_int(res, 0, 0);
+        if (PQgetisnull(res, i, col))
+            continue; /* the version's row of an empty page */
+        if (r->n == r->cap) {
+            size_t cap = r->cap ? 2 * r->cap : 64;
+            struct roster_user *nv = roster_arena_alloc(a, cap * sizeof(*nv));
+            if (r->n)
+                memcpy(nv, r->v, r->n * sizeof(*nv));
+            r->v = nv;
+            r->cap = cap;
+        }
+        pg_read_user(res, i, col, org_id, &r->v[r->n++], a);
+        got++;
+    }
+    PQclear(res);
+    res = NULL;
+    if (got > 0) {
+        *skip = 0;
+        if (*remaining > 0)
+            *remaining -= (int64_t)got;
+    } else if (*skip > 0) {
+        /* the segment ended before the page began: how much of the skip did it take? */
+        g.nvals = nbase;
+        roster_buf_reset(&g.sql);
+        roster_buf_printf(&g.sql, "SELECT count(*) FROM (%s LIMIT ", base);
+        sg_int(&g, *skip);
+        roster_buf_addstr(&g.sql, ") AS s");
+        pg_args_init(&p, a);
+        pg_args_sg(&p, &g);
+        code = pg_run_dyn(c, g.sql.data, &p, &res, err);
+        if (!code)
+            *skip -= pg_col_int(res, 0, 0);
+    }
+done:
+    PQclear(res);
+    roster_buf_release(&sql);
+    sg_release(&g);
+    return code;
+}
+
+int pg_user_page(struct roster_conn *pc, const char *org_id, const struct roster_query *q,
+                 const struct roster_user *after, int64_t skip, int64_t limit,
+                 struct roster_arena *a, struct roster_user **out, size_t *n, int64_t *ver,
+                 struct roster_err *err)
+{
+    struct pg_conn *c = pg_conn_of(pc);
+    *out = NULL;
+    *n = 0;
+    int64_t v = 0;
+    if (after && !sg_keyset_ok(q))
+        return roster_err_set(err, ROSTER_EINVAL, "a list with several sort keys has no keyset");
+    int nseg = sg_segments(q, SG_PG);
+    int seg0 = after ? sg_segment_of(q, SG_PG, after) : 0;
+    bool began = false;
+    int code = 0;
+    if (nseg - seg0 > 1)
+        code = pg_snapshot_begin(pc, &began, err); /* several statements: one snapshot */
+    if (code)
+        return code;
+    struct rows r = {0};
+    int64_t remaining = limit < 0 ? -1 : limit;
+    if (skip < 0)
+        skip = 0;
+    for (int seg = seg0; !code && seg < nseg && remaining != 0; seg++)
+        code = page_segment(c, org_id ? org_id : "", q, seg, seg == seg0 ? after : NULL,
+                            seg == seg0, &v, &skip, &remaining, a, &r, err);
+    pg_snapshot_end(pc, began);
+    if (code)
+        return code;
+    if (ver)
+        *ver = v;
+    *out = r.v;
+    *n = r.n;
+    return 0;
+}
+
+int pg_user_count(struct roster_conn *pc, const char *org_id, const struct roster_query *q,
+                  int64_t *count, int64_t *ver, struct roster_err *err)
+{
+    struct pg_conn *c = pg_conn_of(pc);
+    *count = 0;
+    struct roster_arena a;
+    roster_arena_init(&a, 4096);
+    struct sg g;
+    sg_init(&g, SG_PG, &a);
+    struct sg_org org = {0, org_id ? org_id : ""};
+    struct roster_buf sql;
+    roster_buf_init(&sql);
+    PGresult *res = NULL;
+    int code = sg_user_list(&g, q, &org, SG_COUNT, 0, NULL, err);
+    if (code)
+        goto done;
+    roster_buf_printf(
+        &sql, "SELECT " VERSION_OF("(SELECT num_id FROM orgs WHERE id = $%zu::text)") ", (%s)",
+        g.org_param, g.sql.data);
+    struct pg_args p;
+    pg_args_init(&p, &a);
+    pg_args_sg(&p, &g);
+    code = pg_run_dyn(c, sql.data, &p, &res, err);
+    if (!code) {
+        if (ver)
+            *ver = pg_col_int(res, 0, 0);
+        *count = pg_col_int(res, 0, 1);
+    }
+done:
+    PQclear(res);
+    roster_buf_release(&sql);
+    sg_release(&g);
+    roster_arena_release(&a);
+    return code;
+}
