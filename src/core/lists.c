@@ -486,7 +486,8 @@ static void emit_page(struct roster_lists *l, struct roster_ctx *ctx, struct lc_
         free(s);
         return;
     }
-    memcpy(text, out->data + start, len);
+    if (len)
+        memcpy(text, out->data + start, len);
     pthread_mutex_lock(&l->mu);
     struct lc_text *slot = NULL;
     for (int i = 0; i < MAX_TEXTS && !slot; i++)
