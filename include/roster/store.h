@@ -294,6 +294,13 @@ struct roster_store_methods {
     /* The number of users in the list q; *ver as for user_page. */
     int (*user_count)(struct roster_conn *c, const char *org_id, const struct roster_query *q,
                       int64_t *count, int64_t *ver, struct roster_err *err);
+    /* The plan the database chose for the statements of the list q (count: the count; else
+     * its page, after `after` as user_page): each segment's plan, one step a line (SQLite:
+     * EXPLAIN QUERY PLAN; PostgreSQL: EXPLAIN of the generic plan of the prepared statement,
+     * as list requests run it). For tests and operators (docs/lists.md). */
+    int (*list_plan)(struct roster_conn *c, const char *org_id, const struct roster_query *q,
+                     const struct roster_user *after, bool count, struct roster_arena *a,
+                     const char **plan, struct roster_err *err);
     /* Makes the reads until snapshot_end share one snapshot: *began is true when this call
      * started one (SQLite: a read transaction; PostgreSQL: REPEATABLE READ, READ ONLY),
      * false inside a transaction or read span, whose snapshot they already share. */
@@ -575,6 +582,11 @@ ROSTER_STORE_WRAP(roster_store_user_count, user_count,
                   (struct roster_conn * c, const char *org_id, const struct roster_query *q,
                    int64_t *count, int64_t *ver, struct roster_err *err),
                   (c, org_id, q, count, ver, err))
+ROSTER_STORE_WRAP(roster_store_list_plan, list_plan,
+                  (struct roster_conn * c, const char *org_id, const struct roster_query *q,
+                   const struct roster_user *after, bool count, struct roster_arena *a,
+                   const char **plan, struct roster_err *err),
+                  (c, org_id, q, after, count, a, plan, err))
 ROSTER_STORE_WRAP(roster_store_snapshot_begin, snapshot_begin,
                   (struct roster_conn * c, bool *began, struct roster_err *err), (c, began, err))
 static inline void roster_store_snapshot_end(struct roster_conn *c, bool began)

@@ -482,8 +482,18 @@ static void add_order(struct sg *g, const struct roster_query *q, const struct p
     for (size_t i = 0; i < q->nsorts && i < ROSTER_QUERY_MAX_SORTS; i++) {
         int k = q->sorts[i].key;
         desc = q->sorts[i].desc;
-        if (i == 0 && (k == RQ_STATE || (k < RU_NFIELDS && seg_is_null(q, seg))))
+        if (i == 0 && k == RQ_STATE)
             continue; /* one value in this segment */
+        if (i == 0 && k < RU_NFIELDS && seg_is_null(q, seg)) {
+            /* all NULL here; a full index on the field still lists them by id when the key
+             * is named (PostgreSQL does not order by id after "IS NULL" otherwise) */
+            bool full = k == RU_FIRST_NAME || k == RU_LAST_NAME; /* indexes with the NULLs */
+            if ((p->driver == D_USERS && full) || p->driver == D_MEMBERS) {
+                ord(g, p, k);
+                sql(g, desc ? " DESC, " : " ASC, ");
+            }
+            continue;
+        }
         ord(g, p, k);
         sql(g, desc ? " DESC" : " ASC");
         /* later keys may be NULL: NULL first ascending, as SQLite does */
@@ -491,7 +501,47 @@ static void add_order(struct sg *g, const struct roster_query *q, const struct p
             sql(g, desc ? " NULLS LAST" : " NULLS FIRST");
         sql(g, ", ");
     }
+    /* num_id, employee id and (ignoring case) username and email are unique: their order
+     * needs no tiebreak, and their indexes have none */
+    int k0 = q->nsorts == 1 ? q->sorts[0].key : -1;
+    bool unique = k0 == RQ_NUM_ID || ((ci_key(k0) || k0 == RU_EMPLOYEE_ID) && !seg_is_null(q, seg));
+    if ((p->driver == D_USERS && unique) || (p->driver == D_MEMBERS && k0 == RQ_NUM_ID)) {
+        g->sql.len -= 2; /* the ", " after the key */
+        g->sql.data[g->sql.len] = '\0';
+        return;
+    }
     roster_buf_printf(&g->sql, "%s%s", tiebreak(p), desc ? " DESC" : " ASC");
+}
+
+/* The conditions of segment seg and, with after, of the rows after it. */
+static void seg_and_keyset(struct sg *g, const struct roster_query *q, const struct plan *pp,
+                           int seg, const struct roster_user *after)
+{
+    struct plan p = *pp;
+    if (q->nsorts > 0) {
+        int k = q->sorts[0].key;
+        if (k == RQ_STATE) {
+            int st = seg_state(q, seg);
+            roster_buf_printf(&g->sql, " AND users.state = %d%s", st,
+                              st != ROSTER_ACTIVATED ? " AND users.state <> 1" : "");
+        } else if (k >= 0 && k < RU_NFIELDS) {
+            bool null = seg_is_null(q, seg);
+            if (p.driver == D_MEMBERS) {
+                roster_buf_printf(&g->sql, " AND m0.%s IS %sNULL",
+                                  k == RU_USERNAME ? "uname" : "dname", null ? "" : "NOT ");
+            } else {
+                const char *tab = p.driver == D_SPARSE && k == p.sparse_key ? "s" : "users";
+                if (ci_key(k)) /* through the lower() index, both parts */
+                    roster_buf_printf(&g->sql, " AND lower(%s.%s) IS %sNULL", tab,
+                                      roster_store_user_column(k), null ? "" : "NOT ");
+                else
+                    roster_buf_printf(&g->sql, " AND %s.%s IS %sNULL", tab,
+                                      roster_store_user_column(k), null ? "" : "NOT ");
+            }
+        }
+    }
+    if (after)
+        add_keyset(g, q, &p, seg, after);
 }
 
 int sg_user_list(struct sg *g, const struct roster_query *q, const struct sg_org *org, int what,
@@ -506,8 +556,24 @@ int sg_user_list(struct sg *g, const struct roster_query *q, const struct sg_org
         sql(g, "SELECT ");
         sg_user_columns(&g->sql, g->flavor, "users");
     }
+    bool inner_done = false;
     switch (p.driver) {
     case D_MEMBERS:
+        if (g->flavor == SG_PG && what == SG_PAGE) {
+            /* the members in order first (OFFSET 0 keeps PostgreSQL from flattening it: a
+             * generic plan that misjudges the group's size would hash-join and sort), then
+             * their users in that order */
+            sql(g, " FROM (SELECT m0.user_num, m0.uname, m0.dname, m0.uid FROM group_members"
+                   " AS m0 WHERE m0.group_num = ");
+            sg_int(g, p.group);
+            seg_and_keyset(g, q, &p, seg, after);
+            add_order(g, q, &p, seg);
+            sql(g, " OFFSET 0) AS m0 JOIN users ON users.num_id = m0.user_num"
+                   " WHERE users.org_num = ");
+            org_ref(g, org);
+            inner_done = true;
+            break;
+        }
         roster_buf_printf(&g->sql,
                           " FROM group_members AS m0 %s users ON users.num_id = m0.user_num"
                           " WHERE m0.group_num = ",
@@ -563,31 +629,8 @@ int sg_user_list(struct sg *g, const struct roster_query *q, const struct sg_org
     if (what == SG_COUNT)
         return 0;
 
-    /* the segment */
-    if (q->nsorts > 0) {
-        int k = q->sorts[0].key;
-        if (k == RQ_STATE) {
-            int st = seg_state(q, seg);
-            roster_buf_printf(&g->sql, " AND users.state = %d%s", st,
-                              st != ROSTER_ACTIVATED ? " AND users.state <> 1" : "");
-        } else if (k >= 0 && k < RU_NFIELDS) {
-            bool null = seg_is_null(q, seg);
-            if (p.driver == D_MEMBERS) {
-                roster_buf_printf(&g->sql, " AND m0.%s IS %sNULL",
-                                  k == RU_USERNAME ? "uname" : "dname", null ? "" : "NOT ");
-            } else {
-                const char *tab = p.driver == D_SPARSE && k == p.sparse_key ? "s" : "users";
-                if (ci_key(k) && !null)
-                    roster_buf_printf(&g->sql, " AND lower(%s.%s) IS NOT NULL", tab,
-                                      roster_store_user_column(k));
-                else
-                    roster_buf_printf(&g->sql, " AND %s.%s IS %sNULL", tab,
-                                      roster_store_user_column(k), null ? "" : "NOT ");
-            }
-        }
-    }
-    if (after)
-        add_keyset(g, q, &p, seg, after);
+    if (!inner_done)
+        seg_and_keyset(g, q, &p, seg, after);
     add_order(g, q, &p, seg);
     return 0;
 }

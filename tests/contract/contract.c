@@ -4598,6 +4598,301 @@ static void test_grouped_list_writes(void)
 #undef GN
 }
 
+/* --- list access paths and exactness (docs/lists.md) --- */
+
+static const char *const PL_LAST[] = {"Lovelace", "Turing", "Liskov", "Shannon", "Knuth",
+                                      "Dijkstra", "Allen",  "Hopper", "Lamarr",  "Cerf"};
+static const char *const PL_FIRST[] = {"Ada",    "Alan",  "Barbara", "Claude", "Donald",
+                                       "Edsger", "Grace", "Ken",     "Radia",  "Vint"};
+static const char *const PL_DEPT[] = {"Engineering", "Sales", "Support", "Legal"};
+
+static uint64_t pl_rnd = 88172645463325252ull;
+static uint64_t rnd(void)
+{
+    pl_rnd ^= pl_rnd << 13;
+    pl_rnd ^= pl_rnd >> 7;
+    pl_rnd ^= pl_rnd << 17;
+    return pl_rnd;
+}
+
+/* Fills u (strings in A) as user i of a generated directory: every field a list can test,
+ * the rarely set ones on some users only. */
+static void gen_user(struct roster_user *u, int i, const char *tag)
+{
+    memset(u, 0, sizeof(*u));
+    u->f[RU_USERNAME] = roster_arena_printf(&A, "%s.u%06d", tag, i);
+    u->f[RU_EMAIL] = roster_arena_printf(&A, "%s.u%06d@list.test", tag, i);
+    u->f[RU_EMPLOYEE_ID] = roster_arena_printf(&A, "%sE%06d", tag, i);
+    u->f[RU_FIRST_NAME] = PL_FIRST[rnd() % 10];
+    u->f[RU_LAST_NAME] = rnd() % 17 == 0 ? NULL : PL_LAST[rnd() % 10];
+    if (rnd() % 10 == 0)
+        u->f[RU_DEPARTMENT] = PL_DEPT[rnd() % 4];
+    if (rnd() % 3 == 0)
+        u->f[RU_COUNTRY_CODE] = rnd() % 2 ? "US" : "DE";
+    if (rnd() % 4 == 0)
+        u->f[RU_DISPLAY_NAME] = roster_arena_printf(&A, "Agent %03d", (int)(rnd() % 500));
+    if (rnd() % 5 == 0)
+        u->f[RU_JOB_TITLE] = rnd() % 2 ? "Engineer" : "Manager";
+    uint64_t s = rnd() % 20;
+    u->state = s < 17 ? ROSTER_ACTIVATED : s < 19 ? ROSTER_SUSPENDED : ROSTER_STAGED;
+}
+
+static struct roster_qval *pl_s(const char *s)
+{
+    struct roster_qval *v = roster_arena_zalloc(&A, sizeof(*v));
+    v->s = s;
+    return v;
+}
+static struct roster_qval *pl_i(int64_t i)
+{
+    struct roster_qval *v = roster_arena_zalloc(&A, sizeof(*v));
+    v->i = i;
+    return v;
+}
+
+/* The list queries the dialects make: one per filter and order (and membership orders). */
+struct pl_case {
+    const char *name;
+    struct roster_query q;
+    bool scan; /* a substring filter: docs/lists.md names it as a scan */
+    bool sort; /* several sort keys: sorted, not index-ordered (docs/lists.md) */
+};
+
+static size_t pl_cases(struct pl_case *c, size_t max, const char *tag, int64_t app, int64_t skill,
+                       int64_t other)
+{
+    size_t n = 0;
+#define PL_NEW(label)                                                                              \
+    (n < max ? (memset(&c[n], 0, sizeof(c[n])), roster_query_init(&c[n].q), c[n].q.limit = 100,    \
+                c[n].name = (label), &c[n++].q)                                                    \
+             : &c[0].q)
+#define PL_F(q, k, op, v)                                                                          \
+    ((q)->filters[(q)->nfilters++] = (struct roster_filter){(k), (op), (v), 1})
+    struct roster_query *q;
+    q = PL_NEW("all, id order");
+    q = PL_NEW("state eq ACTIVATED (isactive=true)");
+    PL_F(q, RQ_STATE, ROSTER_OP_EQ, pl_i(ROSTER_ACTIVATED));
+    q = PL_NEW("state ne ACTIVATED (isactive=false)");
+    PL_F(q, RQ_STATE, ROSTER_OP_NE, pl_i(ROSTER_ACTIVATED));
+    q = PL_NEW("state eq SUSPENDED");
+    PL_F(q, RQ_STATE, ROSTER_OP_EQ, pl_i(ROSTER_SUSPENDED));
+    q = PL_NEW("username eq");
+    PL_F(q, RU_USERNAME, ROSTER_OP_EQ, pl_s(roster_arena_printf(&A, "%s.u000007", tag)));
+    q = PL_NEW("username prefix");
+    PL_F(q, RU_USERNAME, ROSTER_OP_PREFIX, pl_s(roster_arena_printf(&A, "%s.u0001", tag)));
+    q = PL_NEW("email eq");
+    PL_F(q, RU_EMAIL, ROSTER_OP_EQ, pl_s(roster_arena_printf(&A, "%s.u000007@list.test", tag)));
+    q = PL_NEW("employee id eq");
+    PL_F(q, RU_EMPLOYEE_ID, ROSTER_OP_EQ, pl_s(roster_arena_printf(&A, "%sE000007", tag)));
+    q = PL_NEW("id eq");
+    PL_F(q, RQ_ID, ROSTER_OP_EQ, pl_s("000000000000000000000001"));
+    q = PL_NEW("num_id eq (user_id)");
+    PL_F(q, RQ_NUM_ID, ROSTER_OP_EQ, pl_i(7));
+    q = PL_NEW("created ge");
+    PL_F(q, RQ_CREATED, ROSTER_OP_GE, pl_i(0));
+    q = PL_NEW("last name eq");
+    PL_F(q, RU_LAST_NAME, ROSTER_OP_EQ, pl_s("Knuth"));
+    q = PL_NEW("last name prefix");
+    PL_F(q, RU_LAST_NAME, ROSTER_OP_PREFIX, pl_s("La"));
+    q = PL_NEW("first name eq");
+    PL_F(q, RU_FIRST_NAME, ROSTER_OP_EQ, pl_s("Grace"));
+    for (int k = 0; k < RU_NFIELDS; k++) {
+        if (roster_ufields[k].kind != RU_KIND_STR || k == RU_USERNAME || k == RU_EMAIL ||
+            k == RU_EMPLOYEE_ID || k == RU_FIRST_NAME || k == RU_LAST_NAME || k == RU_CUSTOM_DATA)
+            continue;
+        q = PL_NEW(roster_arena_printf(&A, "%s eq", roster_ufields[k].column));
+        PL_F(q, k, ROSTER_OP_EQ, pl_s("Sales"));
+        q = PL_NEW(roster_arena_printf(&A, "%s prefix", roster_ufields[k].column));
+        PL_F(q, k, ROSTER_OP_PREFIX, pl_s("Sa"));
+    }
+    static const int sorts[] = {RU_USERNAME,    RU_EMAIL,         RU_FIRST_NAME,
+                                RU_MIDDLE_NAME, RU_LAST_NAME,     RU_DISPLAY_NAME,
+                                RU_EMPLOYEE_ID, RU_DEPARTMENT,    RU_COST_CENTER,
+                                RU_COMPANY,     RU_JOB_TITLE,     RU_LOCATION,
+                                RU_MANAGER,     RU_EMPLOYEE_TYPE, RU_ALTERNATE_EMAIL,
+                                RU_DESCRIPTION, RU_COUNTRY_CODE,  RQ_STATE,
+                                RQ_ID,          RQ_CREATED,       RQ_NUM_ID};
+    for (size_t i = 0; i < sizeof(sorts) / sizeof(sorts[0]); i++) {
+        for (int d = 0; d < 2; d++) {
+            const char *col = sorts[i] < RU_NFIELDS   ? roster_ufields[sorts[i]].column
+                              : sorts[i] == RQ_STATE  ? "state"
+                              : sorts[i] == RQ_ID     ? "id"
+                              : sorts[i] == RQ_NUM_ID ? "num_id"
+                                                      : "created";
+            q = PL_NEW(roster_arena_printf(&A, "sort %s%s", d ? "-" : "", col));
+            q->sorts[q->nsorts++] = (struct roster_sort){sorts[i], d == 1};
+        }
+    }
+    q = PL_NEW("sort lastname, filter last name eq");
+    PL_F(q, RU_LAST_NAME, ROSTER_OP_EQ, pl_s("Knuth"));
+    q->sorts[q->nsorts++] = (struct roster_sort){RU_LAST_NAME, false};
+    q = PL_NEW("sort lastname -username (two keys)");
+    q->sorts[q->nsorts++] = (struct roster_sort){RU_LAST_NAME, false};
+    q->sorts[q->nsorts++] = (struct roster_sort){RU_USERNAME, true};
+    c[n - 1].sort = true;
+    q = PL_NEW("free-text search");
+    q->search = "u0001";
+    c[n - 1].scan = true;
+    q = PL_NEW("username part (search)");
+    PL_F(q, RU_USERNAME, ROSTER_OP_SEARCH, pl_s("0001"));
+    c[n - 1].scan = true;
+    /* Voximplant GetUsers: membership conditions, user_name / user_id / display name orders */
+    static const int vorders[] = {RU_USERNAME, RQ_NUM_ID, RU_DISPLAY_NAME};
+    for (size_t i = 0; i < 3; i++) {
+        q = PL_NEW(roster_arena_printf(&A, "skill and application members, sort %d", vorders[i]));
+        q->conds[q->nconds++] = (struct roster_group_cond){skill, true};
+        q->conds[q->nconds++] = (struct roster_group_cond){app, true};
+        q->sorts[q->nsorts++] = (struct roster_sort){vorders[i], false};
+        q = PL_NEW(roster_arena_printf(&A, "application members, sort %d", vorders[i]));
+        q->conds[q->nconds++] = (struct roster_group_cond){app, true};
+        q->sorts[q->nsorts++] = (struct roster_sort){vorders[i], false};
+        q = PL_NEW(roster_arena_printf(&A, "all users, sort %d", vorders[i]));
+        q->sorts[q->nsorts++] = (struct roster_sort){vorders[i], false};
+    }
+    q = PL_NEW("skill members, not in the other skill, active");
+    q->conds[q->nconds++] = (struct roster_group_cond){skill, true};
+    q->conds[q->nconds++] = (struct roster_group_cond){other, false};
+    PL_F(q, RQ_STATE, ROSTER_OP_EQ, pl_i(ROSTER_ACTIVATED));
+    q->sorts[q->nsorts++] = (struct roster_sort){RU_USERNAME, false};
+#undef PL_NEW
+#undef PL_F
+    return n;
+}
+
+/* Whether plan (list_plan's text) reads users through an index range only: no full scan,
+ * no sort of every match (unless allowed). */
+static bool is_count; /* the plan being checked is a count's */
+static const char *plan_problem1(const char *plan, bool allow_sort);
+
+/* plan_problem for each segment of the plan text; a segment of the users without a
+ * username or e-mail (their lower() indexes hold no id order) may sort those few. */
+static const char *plan_problem(const char *plan, bool allow_sort)
+{
+    char *copy = roster_arena_strdup(&A, plan);
+    for (char *seg = copy; seg && *seg;) {
+        char *next = strstr(seg + 1, "segment ");
+        if (next)
+            next[-1] = '\0';
+        bool ci_nulls = strstr(seg, "lower(users.username) IS NULL") ||
+                        strstr(seg, "lower(users.email) IS NULL");
+        const char *why = plan_problem1(seg, allow_sort || ci_nulls);
+        if (why)
+            return why;
+        seg = next;
+    }
+    return NULL;
+}
+
+static const char *plan_problem1(const char *plan, bool allow_sort)
+{
+    bool pg = strstr(plan, "Scan") || strstr(plan, "Result");
+    if (pg) {
+        /* PostgreSQL's planner picks by its statistics: a count of most of the table may read
+         * it all (counts run only when the kept list state starts afresh), and a set of
+         * matches it expects to be small may be sorted rather than read in index order */
+        if (strstr(plan, "Seq Scan on users") && !is_count)
+            return "a sequential scan";
+        if (!strstr(plan, "Index") && !is_count)
+            return "no index";
+        return NULL;
+    }
+    for (const char *p = plan; (p = strstr(p, "SCAN ")) != NULL; p++)
+        if (strncmp(p, "SCAN CONSTANT", 13) != 0)
+            return "a full scan";
+    if (!allow_sort && strstr(plan, "TEMP B-TREE FOR ORDER BY"))
+        return "a sort";
+    if (!strstr(plan, "INDEX") && !strstr(plan, "PRIMARY KEY"))
+        return "no index";
+    return NULL;
+}
+
+static struct roster_org org_p;
+
+static void test_list_plans(void)
+{
+    struct roster_err err = {0};
+    make_org(&org_p, "Org P");
+    struct roster_group app = {.kind = ROSTER_GROUP_APPLICATION, .name = "plans-app"};
+    struct roster_group sk1 = {.kind = ROSTER_GROUP_SKILL, .name = "plans-s1"};
+    struct roster_group sk2 = {.kind = ROSTER_GROUP_SKILL, .name = "plans-s2"};
+    CHECK_EQ_INT(roster_store_group_create(conn, org_p.id, &app, &err), 0);
+    CHECK_EQ_INT(roster_store_group_create(conn, org_p.id, &sk1, &err), 0);
+    CHECK_EQ_INT(roster_store_group_create(conn, org_p.id, &sk2, &err), 0);
+    /* 10,000 users, as the plan test asks */
+    enum { PL_N = 10000, PL_BATCH = 1000 };
+    static struct roster_user u[PL_BATCH];
+    static int rcs[PL_BATCH];
+    static struct roster_err errs[PL_BATCH];
+    static int64_t nums[PL_N];
+    size_t nn = 0;
+    for (int b = 0; b < PL_N; b += PL_BATCH) {
+        for (int i = 0; i < PL_BATCH; i++)
+            gen_user(&u[i], b + i, "p");
+        CHECK_EQ_INT(create_many(org_p.id, u, PL_BATCH, rcs, errs), 0);
+        for (int i = 0; i < PL_BATCH; i++)
+            if (rcs[i] == 0)
+                nums[nn++] = u[i].num_id;
+        roster_arena_clear(&A);
+    }
+    CHECK_EQ_INT(nn, PL_N);
+    CHECK_EQ_INT(roster_store_group_bind(conn, org_p.id, &app.num_id, 1, nums, nn, true, &err), 0);
+    static int64_t s1[PL_N / 10], s2[PL_N / 10];
+    for (size_t i = 0; i < PL_N / 10; i++) {
+        s1[i] = nums[i * 10];
+        s2[i] = nums[i * 10 + 1];
+    }
+    CHECK_EQ_INT(roster_store_group_bind(conn, org_p.id, &sk1.num_id, 1, s1, PL_N / 10, true, &err),
+                 0);
+    CHECK_EQ_INT(roster_store_group_bind(conn, org_p.id, &sk2.num_id, 1, s2, PL_N / 10, true, &err),
+                 0);
+    static struct pl_case cases[128];
+    size_t nc = pl_cases(cases, 128, "p", app.num_id, sk1.num_id, sk2.num_id);
+    int bad = 0;
+    struct roster_arena pa;
+    roster_arena_init(&pa, 0);
+    for (size_t i = 0; i < nc; i++) {
+        struct roster_query *q = &cases[i].q;
+        /* a row to resume after: the list's 50th */
+        struct roster_user *rows = NULL;
+        size_t n = 0;
+        CHECK_EQ_INT(
+            roster_store_user_page(conn, org_p.id, q, NULL, 49, 1, &pa, &rows, &n, NULL, &err), 0);
+        for (int v = 0; v < 3; v++) {
+            const struct roster_user *after = v == 1 && n == 1 && q->nsorts <= 1 ? rows : NULL;
+            if (v == 1 && !after)
+                continue;
+            const char *plan = NULL;
+            int rc = roster_store_list_plan(conn, org_p.id, q, after, v == 2, &pa, &plan, &err);
+            CHECK_EQ_INT(rc, 0);
+            if (rc) {
+                fprintf(stderr, "    list_plan %s: %s (%s)\n", cases[i].name, err.msg, err.detail);
+                continue;
+            }
+            /* a prefix or range in id order: an index range finds the matches, which are then
+             * sorted (docs/lists.md) */
+            bool range = q->nsorts == 0 && q->nfilters == 1 && q->filters[0].op != ROSTER_OP_EQ &&
+                         q->filters[0].op != ROSTER_OP_IN;
+            bool unique = q->nfilters == 1 && q->filters[0].op == ROSTER_OP_EQ &&
+                          (q->filters[0].key == RU_USERNAME || q->filters[0].key == RU_EMAIL ||
+                           q->filters[0].key == RU_EMPLOYEE_ID || q->filters[0].key == RQ_ID ||
+                           q->filters[0].key == RQ_NUM_ID);
+            is_count = v == 2;
+            const char *why = plan_problem(plan, cases[i].sort || unique || range || v == 2);
+            if (why && !cases[i].scan) {
+                bad++;
+                fprintf(stderr, "    plan of \"%s\" (%s) has %s:\n%s", cases[i].name,
+                        v == 0   ? "first page"
+                        : v == 1 ? "resumed page"
+                                 : "count",
+                        why, plan);
+            }
+        }
+        roster_arena_clear(&pa);
+    }
+    roster_arena_release(&pa);
+    CHECK_EQ_INT(bad, 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -4654,6 +4949,7 @@ int main(int argc, char **argv)
     test_user_update_many();
     test_user_update_many_big();
     test_grouped_list_writes();
+    test_list_plans();
     test_reopen();
     if (conn)
         test_message_jobs();

@@ -85,6 +85,13 @@ struct pg_conn {
     /* user_create_many: the last batch had conflicts, so the next one goes straight to
      * INSERT ... ON CONFLICT instead of trying COPY first */
     bool many_conflicts;
+    bool snapshot; /* in_txn is a read-only snapshot of pg_snapshot_begin */
+    /* org id -> num_id (organisations are never deleted: a committed mapping stays true) */
+    struct {
+        char id[ROSTER_ID_LEN + 1];
+        int64_t num;
+    } orgs[8];
+    unsigned org_next;
     struct pg_dyn dyn[PG_DYN_SLOTS];
     unsigned dyn_names;
     uint64_t dyn_clock;
@@ -92,6 +99,10 @@ struct pg_conn {
     char lc_org[ROSTER_ID_LEN + 1];
     unsigned lc_count;
     bool lc_reset;
+    /* a reset of a bulk write in the caller's transaction, recorded just before its COMMIT
+     * (pg_list_flush): the organisation's version row stays locked only for the commit, not
+     * while the rest of the transaction runs (two job appliers would wait for each other) */
+    char lc_deferred[ROSTER_ID_LEN + 1];
 };
 
 static inline struct pg_conn *pg_conn_of(struct roster_conn *c)
@@ -177,7 +188,11 @@ int pg_count(struct pg_conn *c, const char *sql, const struct pg_args *p, int64_
 int pg_list_record(struct pg_conn *c, const char *org_id, const struct roster_change *ch,
                    struct roster_err *err);
 bool pg_list_wants_detail(struct pg_conn *c, const char *org_id);
-void pg_list_txn_end(struct pg_conn *c);
+/* The transaction ended (all: also forgets a deferred reset) or a savepoint inside it was
+ * rolled back (!all: what it recorded one by one is gone; a deferred reset stays). */
+void pg_list_txn_end(struct pg_conn *c, bool all);
+/* Records the deferred reset, if any, in the caller's transaction before it commits. */
+int pg_list_flush(struct pg_conn *c, struct roster_err *err);
 /* The image of user id (or num_id when id is NULL) of org_id with its memberships, for a
  * change record; ROSTER_ENOTFOUND when it is not there. */
 int pg_user_image(struct pg_conn *c, const char *org_id, const char *id, int64_t num_id,
@@ -197,6 +212,9 @@ int pg_user_page(struct roster_conn *c, const char *org_id, const struct roster_
                  struct roster_err *err);
 int pg_user_count(struct roster_conn *c, const char *org_id, const struct roster_query *q,
                   int64_t *count, int64_t *ver, struct roster_err *err);
+int pg_list_plan(struct roster_conn *c, const char *org_id, const struct roster_query *q,
+                 const struct roster_user *after, bool count, struct roster_arena *a,
+                 const char **plan, struct roster_err *err);
 int pg_snapshot_begin(struct roster_conn *c, bool *began, struct roster_err *err);
 void pg_snapshot_end(struct roster_conn *c, bool began);
 

@@ -121,15 +121,27 @@ done:
 int pg_org_num(struct pg_conn *c, const char *org_id, int64_t *num, struct roster_arena *a,
                struct roster_err *err)
 {
+    *num = 0;
+    for (size_t i = 0; i < sizeof(c->orgs) / sizeof(c->orgs[0]); i++)
+        if (c->orgs[i].num && strcmp(c->orgs[i].id, org_id ? org_id : "") == 0) {
+            *num = c->orgs[i].num;
+            return 0;
+        }
     struct pg_args p;
     PGresult *res = NULL;
     pg_args_init(&p, a);
     pg_arg_str(&p, org_id);
-    *num = 0;
     int code = pg_run(c, PG_ORG_NUM, "SELECT num_id FROM orgs WHERE id = $1", &p, &res, err);
     if (!code && PQntuples(res) == 1)
         *num = pg_col_int(res, 0, 0);
     PQclear(res);
+    /* kept only when read outside a write transaction (it is committed, then) */
+    bool committed = !c->method_txn && (!c->in_txn || c->snapshot);
+    if (!code && *num && committed && strlen(org_id) <= ROSTER_ID_LEN) {
+        unsigned k = c->org_next++ % (sizeof(c->orgs) / sizeof(c->orgs[0]));
+        snprintf(c->orgs[k].id, sizeof(c->orgs[k].id), "%s", org_id);
+        c->orgs[k].num = *num;
+    }
     return code;
 }
 

@@ -383,7 +383,7 @@ int pg_exec(struct pg_conn *c, const char *sql, struct roster_err *err)
 static void abort_txn(struct pg_conn *c)
 {
     c->method_txn = false;
-    pg_list_txn_end(c);
+    pg_list_txn_end(c, true);
     if (PQstatus(c->db) == CONNECTION_OK && PQtransactionStatus(c->db) != PQTRANS_IDLE)
         PQclear(PQexec(c->db, "ROLLBACK"));
 }
@@ -403,7 +403,7 @@ int pg_tx_end(struct pg_conn *c, bool multi, bool ok, struct roster_err *err)
 {
     if (c->in_txn) {
         if (!ok)
-            pg_list_txn_end(c); /* what it recorded is gone: record again from here */
+            pg_list_txn_end(c, false); /* what it recorded is gone: record again from here */
         if (!ok && pg_exec(c, "ROLLBACK TO SAVEPOINT roster_m", NULL) != 0)
             return ROSTER_EIO;
         return pg_exec(c, "RELEASE SAVEPOINT roster_m", ok ? err : NULL);
@@ -414,11 +414,16 @@ int pg_tx_end(struct pg_conn *c, bool multi, bool ok, struct roster_err *err)
         abort_txn(c);
         return 0;
     }
-    int code = pg_exec(c, "COMMIT", err); /* method_txn still set: COMMIT never reconnects */
+    int code = pg_list_flush(c, err);
+    if (code) {
+        abort_txn(c);
+        return code;
+    }
+    code = pg_exec(c, "COMMIT", err); /* method_txn still set: COMMIT never reconnects */
     if (code)
         abort_txn(c);
     c->method_txn = false;
-    pg_list_txn_end(c);
+    pg_list_txn_end(c, true);
     return code;
 }
 
@@ -454,10 +459,17 @@ static int pg_commit(struct roster_conn *pc, struct roster_err *err)
         abort_txn(c);
         return roster_err_set(err, ROSTER_EIO, "transaction was rolled back after an error");
     }
+    c->in_txn = true; /* the deferred list record runs inside it */
+    int flushed = pg_list_flush(c, err);
+    c->in_txn = false;
+    if (flushed) {
+        abort_txn(c);
+        return flushed;
+    }
     /* COMMIT of a failed transaction answers "ROLLBACK" without an error; PQexec
      * directly: a commit never reconnects */
     PGresult *res = PQexec(c->db, "COMMIT");
-    pg_list_txn_end(c);
+    pg_list_txn_end(c, true);
     int code = 0;
     if (!result_ok(res))
         code = pg_fail(c, res, err);
@@ -699,6 +711,7 @@ const struct roster_store_methods roster_store_postgres = {
     .list_changes = pg_list_changes,
     .user_page = pg_user_page,
     .user_count = pg_user_count,
+    .list_plan = pg_list_plan,
     .snapshot_begin = pg_snapshot_begin,
     .snapshot_end = pg_snapshot_end,
     .read_begin = roster_store_read_begin_noop,

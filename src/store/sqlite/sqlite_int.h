@@ -335,6 +335,9 @@ int sq_user_page(struct roster_conn *c, const char *org_id, const struct roster_
                  struct roster_err *err);
 int sq_user_count(struct roster_conn *c, const char *org_id, const struct roster_query *q,
                   int64_t *count, int64_t *ver, struct roster_err *err);
+int sq_list_plan(struct roster_conn *c, const char *org_id, const struct roster_query *q,
+                 const struct roster_user *after, bool count, struct roster_arena *a,
+                 const char **plan, struct roster_err *err);
 int sq_snapshot_begin(struct roster_conn *c, bool *began, struct roster_err *err);
 void sq_snapshot_end(struct roster_conn *c, bool began);
 

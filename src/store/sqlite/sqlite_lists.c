@@ -487,3 +487,46 @@ done:
     roster_arena_release(&a);
     return code;
 }
+
+int sq_list_plan(struct roster_conn *pc, const char *org_id, const struct roster_query *q,
+                 const struct roster_user *after, bool count, struct roster_arena *a,
+                 const char **plan, struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    *plan = "";
+    int64_t org_num;
+    int code = sq_org_num(c, org_id, &org_num, err);
+    if (code)
+        return code;
+    struct roster_buf out;
+    roster_buf_init(&out);
+    int nseg = count ? 1 : sg_segments(q, SG_SQLITE);
+    int seg0 = after ? sg_segment_of(q, SG_SQLITE, after) : 0;
+    for (int seg = count ? 0 : seg0; !code && seg < nseg; seg++) {
+        struct sg g;
+        sg_init(&g, SG_SQLITE, a);
+        struct sg_org org = {org_num, NULL};
+        code = sg_user_list(&g, q, &org, count ? SG_COUNT : SG_PAGE, seg,
+                            seg == seg0 ? after : NULL, err);
+        if (!code && !count)
+            sg_page(&g, 100, 0);
+        struct roster_buf sql;
+        roster_buf_init(&sql);
+        roster_buf_printf(&sql, "EXPLAIN QUERY PLAN %s", g.sql.data);
+        sqlite3_stmt *s = NULL;
+        if (!code)
+            code = sq_prepare(c, sql.data, &s, err);
+        if (!code)
+            code = sq_bind_sg(c, s, &g, err);
+        roster_buf_printf(&out, "segment %d: %s\n", seg, g.sql.data);
+        int rc;
+        while (!code && (rc = sqlite3_step(s)) == SQLITE_ROW)
+            roster_buf_printf(&out, "  %s\n", (const char *)sqlite3_column_text(s, 3));
+        sqlite3_finalize(s);
+        roster_buf_release(&sql);
+        sg_release(&g);
+    }
+    *plan = roster_arena_strdup(a, out.data ? out.data : "");
+    roster_buf_release(&out);
+    return code;
+}

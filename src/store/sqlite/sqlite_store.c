@@ -942,6 +942,7 @@ const struct roster_store_methods roster_store_sqlite = {
     .list_changes = sq_list_changes,
     .user_page = sq_user_page,
     .user_count = sq_user_count,
+    .list_plan = sq_list_plan,
     .snapshot_begin = sq_snapshot_begin,
     .snapshot_end = sq_snapshot_end,
 };

@@ -7,6 +7,8 @@
 CREATE INDEX users_org_last ON users (org_num, last_name, id);
 CREATE INDEX users_org_first ON users (org_num, first_name, id);
 CREATE INDEX users_org_created ON users (org_num, created_ms, id);
+-- user_id (num_id) order: Voximplant GetUsers order_by=user_id without an application
+CREATE INDEX users_org_num ON users (org_num, num_id);
 -- the inactive states only (most users are ACTIVATED; see the SQLite migration)
 CREATE INDEX users_org_state ON users (org_num, state, id) WHERE state <> 1;
 -- The fields few users have: partial indexes, which an insert of a user without the field
@@ -30,8 +32,9 @@ ALTER TABLE group_members ADD COLUMN dname TEXT COLLATE "C";
 ALTER TABLE group_members ADD COLUMN uid TEXT COLLATE "C";
 UPDATE group_members AS m SET uname = lower(u.username), dname = u.display_name, uid = u.id
 FROM users AS u WHERE u.num_id = m.user_num;
-CREATE INDEX group_members_uname ON group_members (group_num, uname, uid);
-CREATE INDEX group_members_dname ON group_members (group_num, dname, uid);
+-- covering (user_num included): a page of members is an index-only range scan
+CREATE INDEX group_members_uname ON group_members (group_num, uname, uid) INCLUDE (user_num);
+CREATE INDEX group_members_dname ON group_members (group_num, dname, uid) INCLUDE (user_num);
 
 -- List versions and change records (see the SQLite migration). A write locks its
 -- organisation's version row until it commits, so versions commit in order: a reader

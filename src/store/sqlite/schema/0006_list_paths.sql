@@ -15,6 +15,8 @@ CREATE UNIQUE INDEX users_org_email ON users (org_num, lower(email));
 CREATE INDEX users_org_last ON users (org_num, last_name, id);
 CREATE INDEX users_org_first ON users (org_num, first_name, id);
 CREATE INDEX users_org_created ON users (org_num, created_ms, id);
+-- user_id (num_id) order: Voximplant GetUsers order_by=user_id without an application
+CREATE INDEX users_org_num ON users (org_num);
 -- The inactive states only: most users are ACTIVATED, which the id order serves with the
 -- state checked per row; an insert of an active user writes nothing here.
 CREATE INDEX users_org_state ON users (org_num, state, id) WHERE state <> 1;
