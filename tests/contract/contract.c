@@ -4893,6 +4893,336 @@ static void test_list_plans(void)
     CHECK_EQ_INT(bad, 0);
 }
 
+/* --- lists kept by core stay exact under every kind of write --- */
+
+static struct roster_org org_x;
+
+/* Every user of org_x with its memberships (ascending), read straight from the store. */
+struct xuser {
+    struct roster_user u;
+    int64_t g[8];
+    size_t ng;
+};
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static size_t x_all(struct xuser **out, struct roster_arena *a)
+{
+    struct roster_err err = {0};
+    struct roster_query all;
+    roster_query_init(&all);
+    struct roster_user *rows = NULL;
+    size_t n = 0;
+    CHECK_EQ_INT(
+        roster_store_user_page(conn, org_x.id, &all, NULL, 0, -1, a, &rows, &n, NULL, &err), 0);
+    struct xuser *v = roster_arena_zalloc(a, (n ? n : 1) * sizeof(*v));
+    int64_t *nums = roster_arena_alloc(a, (n ? n : 1) * sizeof(*nums));
+    for (size_t i = 0; i < n; i++) {
+        v[i].u = rows[i];
+        nums[i] = rows[i].num_id;
+    }
+    static const int kinds[] = {ROSTER_GROUP_APPLICATION, ROSTER_GROUP_SKILL};
+    for (size_t k = 0; k < 2; k++) {
+        struct roster_membership *ms = NULL;
+        size_t nm = 0;
+        CHECK_EQ_INT(
+            roster_store_group_memberships(conn, org_x.id, nums, n, kinds[k], a, &ms, &nm, &err),
+            0);
+        size_t j = 0;
+        for (size_t i = 0; i < n; i++)
+            while (j < nm && ms[j].user_num_id == nums[i]) {
+                if (v[i].ng < 8)
+                    v[i].g[v[i].ng++] = ms[j].g.num_id;
+                j++;
+            }
+    }
+    for (size_t i = 0; i < n; i++)
+        qsort(v[i].g, v[i].ng, sizeof(v[i].g[0]), cmp_i64);
+    *out = v;
+    return n;
+}
+
+static const struct roster_query *x_sort_q;
+static int x_cmp(const void *a, const void *b)
+{
+    return roster_list_cmp(x_sort_q, *(const struct roster_user *const *)a,
+                           *(const struct roster_user *const *)b);
+}
+
+/* The ids of q's list, brute force: every user tested and sorted in C. */
+static size_t x_expect(const struct roster_query *q, struct xuser *all, size_t n,
+                       const struct roster_user ***out, struct roster_arena *a)
+{
+    const struct roster_user **v = roster_arena_alloc(a, (n ? n : 1) * sizeof(*v));
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++)
+        if (roster_list_match(q, &all[i].u, all[i].g, all[i].ng))
+            v[len++] = &all[i].u;
+    x_sort_q = q;
+    qsort(v, len, sizeof(*v), x_cmp);
+    *out = v;
+    return len;
+}
+
+static void x_id_render(const struct roster_user *u, struct roster_buf *out, struct roster_arena *a)
+{
+    (void)a;
+    roster_buf_addstr(out, u->id);
+}
+static const struct roster_user_render x_ids = {x_id_render};
+
+/* Checks one page of q through core (kept lists) and through the store (uncached) against
+ * the brute force list. Returns the number of mismatches. */
+static int x_check_page(const char *name, struct roster_query q, int64_t skip, int64_t limit,
+                        const struct roster_user **want, size_t nwant, struct roster_arena *a)
+{
+    struct roster_err err = {0};
+    int bad = 0;
+    q.skip = skip;
+    q.limit = limit;
+    q.want_total = true;
+    struct roster_buf got, exp;
+    roster_buf_init(&got);
+    roster_buf_init(&exp);
+    for (int64_t i = skip; i < (int64_t)nwant && i < skip + limit; i++) {
+        if (i > skip)
+            roster_buf_addch(&exp, ',');
+        roster_buf_addstr(&exp, want[i]->id);
+    }
+    size_t n = 0;
+    int64_t total = -1;
+    int rc = list_render(conn, org_x.id, &q, &x_ids, ",", &got, a, &n, &total, &err);
+    const char *g = got.data ? got.data : "", *e = exp.data ? exp.data : "";
+    if (rc || total != (int64_t)nwant || strcmp(g, e) != 0) {
+        bad++;
+        fprintf(stderr, "    kept list \"%s\" skip %lld limit %lld: rc %d total %lld/%zu\n", name,
+                (long long)skip, (long long)limit, rc, (long long)total, nwant);
+    }
+    /* the store's own statements agree with the brute force too */
+    struct roster_user *rows = NULL;
+    size_t rn = 0;
+    int64_t cnt = -1;
+    rc = roster_store_user_count(conn, org_x.id, &q, &cnt, NULL, &err);
+    if (!rc)
+        rc = roster_store_user_page(conn, org_x.id, &q, NULL, skip, limit, a, &rows, &rn, NULL,
+                                    &err);
+    roster_buf_reset(&got);
+    for (size_t i = 0; i < rn; i++) {
+        if (i)
+            roster_buf_addch(&got, ',');
+        roster_buf_addstr(&got, rows[i].id);
+    }
+    g = got.data ? got.data : "";
+    if (rc || cnt != (int64_t)nwant || strcmp(g, e) != 0) {
+        bad++;
+        fprintf(stderr, "    store list \"%s\" skip %lld limit %lld: rc %d count %lld/%zu\n", name,
+                (long long)skip, (long long)limit, rc, (long long)cnt, nwant);
+    }
+    roster_buf_release(&got);
+    roster_buf_release(&exp);
+    return bad;
+}
+
+static void test_list_exact(void)
+{
+    struct roster_err err = {0};
+    make_org(&org_x, "Org X");
+    struct roster_group app = {.kind = ROSTER_GROUP_APPLICATION, .name = "x-app"};
+    struct roster_group sk1 = {.kind = ROSTER_GROUP_SKILL, .name = "x-s1"};
+    struct roster_group sk2 = {.kind = ROSTER_GROUP_SKILL, .name = "x-s2"};
+    CHECK_EQ_INT(roster_store_group_create(conn, org_x.id, &app, &err), 0);
+    CHECK_EQ_INT(roster_store_group_create(conn, org_x.id, &sk1, &err), 0);
+    CHECK_EQ_INT(roster_store_group_create(conn, org_x.id, &sk2, &err), 0);
+    enum { XN = 600 };
+    static struct roster_user u[XN];
+    static int rcs[XN];
+    static struct roster_err errs[XN];
+    static int64_t nums[XN];
+    for (int i = 0; i < XN; i++)
+        gen_user(&u[i], i, "x");
+    CHECK_EQ_INT(create_many(org_x.id, u, XN, rcs, errs), 0);
+    for (int i = 0; i < XN; i++)
+        nums[i] = u[i].num_id;
+    CHECK_EQ_INT(roster_store_group_bind(conn, org_x.id, &app.num_id, 1, nums, XN, true, &err), 0);
+    static int64_t half[XN];
+    size_t nh = 0;
+    for (int i = 0; i < XN; i += 3)
+        half[nh++] = nums[i];
+    CHECK_EQ_INT(roster_store_group_bind(conn, org_x.id, &sk1.num_id, 1, half, nh, true, &err), 0);
+    static struct pl_case cases[128];
+    size_t nc = pl_cases(cases, 128, "x", app.num_id, sk1.num_id, sk2.num_id);
+    int next = XN, bad = 0;
+    struct roster_arena a;
+    roster_arena_init(&a, 0);
+    for (int op = 0; op < 160; op++) {
+        /* one write of some kind */
+        struct xuser *all = NULL;
+        size_t n = x_all(&all, &a);
+        struct roster_user *t = n ? &all[rnd() % n].u : NULL;
+        int kind = (int)(rnd() % 10);
+        int rc = 0;
+        if (kind == 0 || !t) {
+            struct roster_user nu;
+            gen_user(&nu, next++, "x");
+            rc = create(org_x.id, &nu, &err);
+        } else if (kind == 1) {
+            rc = roster_store_user_delete(conn, org_x.id, t->id, &err);
+        } else if (kind <= 4) {
+            /* a field lists filter or sort on */
+            struct roster_user w = *t;
+            int f = (int)(rnd() % 5);
+            if (f == 0)
+                w.f[RU_LAST_NAME] = rnd() % 4 ? PL_LAST[rnd() % 10] : NULL;
+            else if (f == 1)
+                w.f[RU_DEPARTMENT] = rnd() % 2 ? PL_DEPT[rnd() % 4] : NULL;
+            else if (f == 2)
+                w.f[RU_USERNAME] = roster_arena_printf(&a, "x.r%06d", next++);
+            else if (f == 3)
+                w.f[RU_DISPLAY_NAME] =
+                    rnd() % 3 ? roster_arena_printf(&a, "Agent %03d", (int)(rnd() % 500)) : NULL;
+            else
+                w.state = (int)(rnd() % 3);
+            w.set = 0;
+            rc = roster_store_user_update(conn, org_x.id, &w, &err);
+        } else if (kind == 5) {
+            struct roster_user w = *t; /* the state alone, as the scheduler writes it */
+            w.state = w.state == ROSTER_ACTIVATED ? ROSTER_SUSPENDED : ROSTER_ACTIVATED;
+            w.set = ROSTER_USET_STATE;
+            rc = roster_store_user_update(conn, org_x.id, &w, &err);
+        } else if (kind <= 7) {
+            int64_t g = rnd() % 2 ? sk1.num_id : sk2.num_id;
+            rc = roster_store_group_bind(conn, org_x.id, &g, 1, &t->num_id, 1, kind == 6, &err);
+        } else if (kind == 8) {
+            /* a bulk write: the lists start afresh */
+            struct roster_user bu[5];
+            int brc[5];
+            struct roster_err berr[5];
+            for (int i = 0; i < 5; i++)
+                gen_user(&bu[i], next++, "x");
+            rc = create_many(org_x.id, bu, 5, brc, berr);
+        } else {
+            /* a bind of many: recorded as a reset */
+            size_t k = n < 40 ? n : 40;
+            int64_t *us = roster_arena_alloc(&a, k * sizeof(*us));
+            for (size_t i = 0; i < k; i++)
+                us[i] = all[(rnd() % n)].u.num_id;
+            int64_t g = sk2.num_id;
+            rc = roster_store_group_bind(conn, org_x.id, &g, 1, us, k, rnd() % 2, &err);
+        }
+        if (rc && rc != ROSTER_ECONFLICT && rc != ROSTER_ENOTFOUND) {
+            bad++;
+            fprintf(stderr, "    write %d of kind %d: %s (%s)\n", op, kind, err.msg, err.detail);
+        }
+        /* every list a few writes apart, some after each: totals and pages at random offsets
+         * (deep ones too: positions every 256 users) equal the brute force */
+        n = x_all(&all, &a);
+        for (size_t i = 0; i < nc; i++) {
+            if (i % 8 != (size_t)op % 8 && op % 20 != 19)
+                continue;
+            const struct roster_user **want = NULL;
+            size_t nw = x_expect(&cases[i].q, all, n, &want, &a);
+            int64_t skips[4] = {0, (int64_t)(rnd() % (nw + 3)), (int64_t)(rnd() % (nw + 3)),
+                                nw > 300 ? 280 + (int64_t)(rnd() % (nw - 280)) : 0};
+            for (int k = 0; k < 4; k++)
+                bad += x_check_page(cases[i].name, cases[i].q, skips[k], 1 + (int64_t)(rnd() % 40),
+                                    want, nw, &a);
+        }
+        roster_arena_clear(&a);
+    }
+    /* a group deleted: the lists on it start afresh and show it gone */
+    CHECK_EQ_INT(roster_store_group_delete(conn, org_x.id, ROSTER_GROUP_SKILL, sk1.num_id, &err),
+                 0);
+    struct xuser *all = NULL;
+    size_t n = x_all(&all, &a);
+    for (size_t i = 0; i < nc; i++) {
+        const struct roster_user **want = NULL;
+        size_t nw = x_expect(&cases[i].q, all, n, &want, &a);
+        bad += x_check_page(cases[i].name, cases[i].q, 0, 50, want, nw, &a);
+    }
+    roster_arena_release(&a);
+    CHECK_EQ_INT(bad, 0);
+}
+
+/* A reader never sees a total that disagrees with the rows of its own answer while a writer
+ * adds and removes users. */
+static atomic_int xr_stop, xr_bad, xr_reads;
+
+static void *xr_reader(void *arg)
+{
+    (void)arg;
+    struct roster_conn *c = NULL;
+    struct roster_err err = {0};
+    struct roster_arena a;
+    roster_arena_init(&a, 0);
+    if (roster_conn_open(st, &c, &err) != 0) {
+        atomic_fetch_add(&xr_bad, 1);
+        return NULL;
+    }
+    uint64_t r = 12345;
+    while (!atomic_load(&xr_stop)) {
+        struct roster_query q;
+        roster_query_init(&q);
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        bool whole = (r >> 33) % 2;
+        q.skip = whole ? 0 : (int64_t)((r >> 40) % 900);
+        q.limit = whole ? 5000 : 7;
+        q.want_total = true;
+        if ((r >> 20) % 3 == 0) {
+            static struct roster_qval v = {.i = ROSTER_ACTIVATED};
+            q.filters[q.nfilters++] = (struct roster_filter){RQ_STATE, ROSTER_OP_EQ, &v, 1};
+        }
+        struct roster_buf b;
+        roster_buf_init(&b);
+        size_t n = 0;
+        int64_t total = -1;
+        int rc = list_render(c, org_x.id, &q, &x_ids, ",", &b, &a, &n, &total, &err);
+        int64_t want = total - q.skip < 0 ? 0 : total - q.skip;
+        if (want > q.limit)
+            want = q.limit;
+        if (rc == 0 && (int64_t)n != want)
+            atomic_fetch_add(&xr_bad, 1);
+        else if (rc && rc != ROSTER_EBUSY)
+            atomic_fetch_add(&xr_bad, 1);
+        atomic_fetch_add(&xr_reads, 1);
+        roster_buf_release(&b);
+        roster_arena_clear(&a);
+    }
+    roster_conn_close(c);
+    roster_arena_release(&a);
+    return NULL;
+}
+
+static void test_list_reader_writer(void)
+{
+    struct roster_err err = {0};
+    atomic_store(&xr_stop, 0);
+    atomic_store(&xr_bad, 0);
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        pthread_create(&th[i], NULL, xr_reader, NULL);
+    char made[64][ROSTER_ID_LEN + 1];
+    int nmade = 0, next = 100000;
+    for (int op = 0; op < 200; op++) {
+        if (nmade < 64 && (op % 3 != 2 || nmade == 0)) {
+            struct roster_user nu;
+            gen_user(&nu, next++, "xr");
+            if (create(org_x.id, &nu, &err) == 0)
+                snprintf(made[nmade++], sizeof(made[0]), "%s", nu.id);
+        } else {
+            CHECK_EQ_INT(roster_store_user_delete(conn, org_x.id, made[--nmade], &err), 0);
+        }
+    }
+    atomic_store(&xr_stop, 1);
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    CHECK(atomic_load(&xr_reads) > 0);
+    CHECK_EQ_INT(atomic_load(&xr_bad), 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -4950,6 +5280,8 @@ int main(int argc, char **argv)
     test_user_update_many_big();
     test_grouped_list_writes();
     test_list_plans();
+    test_list_exact();
+    test_list_reader_writer();
     test_reopen();
     if (conn)
         test_message_jobs();
