@@ -538,7 +538,11 @@ static int open_db(struct sq_conn *c, sqlite3 **dbp, const char *path, int flags
     /* A WAL of up to SQ_CHECKPOINT_PAGES (40 MB) before a checkpoint: bulk inserts re-dirty
      * the same index pages commit after commit, and a checkpoint copies each page once
      * however often it was written (measured: +30% users/s over the default 1,000 pages).
-     * mmap saves a copy per page read. A new file gets 16 KiB pages (an existing one keeps
+     * No mmap: after a write by one connection, SQLite unmaps the whole mapping of every
+     * other connection at its next read (pager_reset) and each page then faults in again;
+     * with a write every 100 ms, GetUsers (bench/lists vox_skill) served 5,900 requests/s
+     * with mmap and 9,500 without (10,100 / 9,900 without writes). A new file gets 16 KiB
+     * pages (an existing one keeps
      * its own): the four users indexes are a level shallower, and a batch of random keys
      * dirties a quarter as many pages. bench/bulk_create, medians of 7 alternating runs:
      * 4 KiB 45,400, 16 KiB 54,100 users/s; 32 KiB was another 7% faster but made
@@ -548,7 +552,7 @@ static int open_db(struct sq_conn *c, sqlite3 **dbp, const char *path, int flags
                       " PRAGMA synchronous = FULL;"
                       " PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;"
                       " PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = 10000;"
-                      " PRAGMA journal_size_limit = 67108864; PRAGMA mmap_size = 268435456;",
+                      " PRAGMA journal_size_limit = 67108864; PRAGMA mmap_size = 0;",
                       NULL, NULL, &errmsg);
     if (rc != SQLITE_OK) {
         roster_err_set(err, ROSTER_EIO, "cannot configure store \"%s\"", path);
