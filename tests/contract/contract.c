@@ -5223,6 +5223,50 @@ static void test_list_reader_writer(void)
     CHECK_EQ_INT(atomic_load(&xr_bad), 0);
 }
 
+/* What core keeps is used: a list asked again (same page, or another page near a kept
+ * position) reads no count and no page from the store; a write to another list's users
+ * leaves it kept. */
+static void test_list_kept(void)
+{
+    struct roster_err err = {0};
+    struct roster_arena a;
+    roster_arena_init(&a, 0);
+    struct roster_query q;
+    roster_query_init(&q);
+    q.want_total = true;
+    q.limit = 10;
+    q.filters[q.nfilters++] = (struct roster_filter){RU_LAST_NAME, ROSTER_OP_EQ, pl_s("Knuth"), 1};
+    struct roster_buf b;
+    roster_buf_init(&b);
+    size_t n = 0;
+    int64_t total = -1;
+    CHECK_EQ_INT(list_render(conn, org_x.id, &q, &x_ids, ",", &b, &a, &n, &total, &err), 0);
+    struct roster_lists_stats s0, s1;
+    roster_lists_stats(capp.lists, &s0);
+    for (int i = 0; i < 5; i++) {
+        roster_buf_reset(&b);
+        CHECK_EQ_INT(list_render(conn, org_x.id, &q, &x_ids, ",", &b, &a, &n, &total, &err), 0);
+    }
+    roster_lists_stats(capp.lists, &s1);
+    CHECK_EQ_INT(s1.hits - s0.hits, 5);
+    CHECK_EQ_INT(s1.misses - s0.misses, 0);
+    /* a user outside the list changes: the list applies the record and stays kept */
+    struct roster_user nu;
+    gen_user(&nu, 777777, "xk");
+    nu.f[RU_LAST_NAME] = "Hopper";
+    CHECK_EQ_INT(create(org_x.id, &nu, &err), 0);
+    roster_buf_reset(&b);
+    CHECK_EQ_INT(list_render(conn, org_x.id, &q, &x_ids, ",", &b, &a, &n, &total, &err), 0);
+    roster_buf_reset(&b);
+    CHECK_EQ_INT(list_render(conn, org_x.id, &q, &x_ids, ",", &b, &a, &n, &total, &err), 0);
+    roster_lists_stats(capp.lists, &s0);
+    CHECK_EQ_INT(s0.resets - s1.resets, 0);
+    CHECK_EQ_INT(s0.pages_dropped - s1.pages_dropped, 0);
+    CHECK(s0.hits - s1.hits >= 1);
+    roster_buf_release(&b);
+    roster_arena_release(&a);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -5282,6 +5326,7 @@ int main(int argc, char **argv)
     test_list_plans();
     test_list_exact();
     test_list_reader_writer();
+    test_list_kept();
     test_reopen();
     if (conn)
         test_message_jobs();

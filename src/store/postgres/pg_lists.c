@@ -437,9 +437,7 @@ int pg_user_count(struct roster_conn *pc, const char *org_id, const struct roste
     code = sg_user_list(&g, q, &org, SG_COUNT, 0, NULL, err);
     if (code)
         goto done;
-    roster_buf_printf(
-        &sql, "SELECT " VERSION_OF("(SELECT num_id FROM orgs WHERE id = $%zu::text)") ", (%s)",
-        g.org_param, g.sql.data);
+    roster_buf_printf(&sql, "SELECT " VERSION_OF("$%zu::bigint") ", (%s)", g.org_param, g.sql.data);
     struct pg_args p;
     pg_args_init(&p, &a);
     pg_args_sg(&p, &g);
