@@ -5223,9 +5223,8 @@ static void test_list_reader_writer(void)
     CHECK_EQ_INT(atomic_load(&xr_bad), 0);
 }
 
-/* What core keeps is used: a list asked again (same page, or another page near a kept
- * position) reads no count and no page from the store; a write to another list's users
- * leaves it kept. */
+/* What core keeps is used: the same page asked again reads no count and no page from the
+ * store; a write to a user outside the list leaves it kept. */
 static void test_list_kept(void)
 {
     struct roster_err err = {0};
