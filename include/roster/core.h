@@ -50,6 +50,38 @@ struct roster_ctx {
     const struct roster_key *key;
 };
 
+/* --- organisations, keys and read spans (src/core/directory.c) --- */
+
+/* Where a new user comes from: which of its organisation's default states it gets when
+ * the request sets none. */
+enum roster_origin {
+    ROSTER_ORIGIN_MANUAL,     /* one user created by an API call (default_state_manual) */
+    ROSTER_ORIGIN_BULK,       /* a bulk job (default_state_bulk) */
+    ROSTER_ORIGIN_APP_IMPORT, /* a bulk job from an application import (default_state_app_import) */
+};
+/* The state a new user of origin gets in ctx's organisation when none is given. */
+int roster_default_state(struct roster_ctx *ctx, enum roster_origin origin, int *state,
+                         struct roster_err *err);
+
+/* Organisation org_id (ROSTER_ENOTFOUND when missing). The caller decides whether its key
+ * may see it (roster_ctx.org_id, or any for an all-organisations key). */
+int roster_org_get(struct roster_ctx *ctx, const char *org_id, struct roster_org *out,
+                   struct roster_err *err);
+/* Replaces name, company block and default states of org->id. */
+int roster_org_update(struct roster_ctx *ctx, const struct roster_org *org, struct roster_err *err);
+/* The active API key whose secret this is (only its SHA-256 is stored); ROSTER_ENOTFOUND
+ * for an unknown or revoked one. */
+int roster_key_authenticate(struct roster_ctx *ctx, const char *secret, struct roster_key *out,
+                            struct roster_err *err);
+/* The active service-account key kid and its organisation; ROSTER_ENOTFOUND for an
+ * unknown or revoked key. */
+int roster_sa_key_get(struct roster_ctx *ctx, const char *kid, struct roster_sa_key *out,
+                      struct roster_org *org, struct roster_err *err);
+/* A read-only request reads its key, organisation and data in one snapshot: begin (ok to
+ * fail: each read then has its own snapshot, which is also right) and end. */
+bool roster_read_begin(struct roster_ctx *ctx);
+void roster_read_end(struct roster_ctx *ctx);
+
 /* --- single users --- */
 
 /* Applies the default state (if the state is not set), validates and stores u.
@@ -72,6 +104,61 @@ int roster_user_prepare_update(struct roster_ctx *ctx, struct roster_user *cur,
  * allow_staged: whether the patch may set state STAGED. On success *out is the new user. */
 int roster_user_update(struct roster_ctx *ctx, const char *user_id, const struct roster_user *patch,
                        bool allow_staged, struct roster_user *out, struct roster_err *err);
+
+/* User user_id of ctx's organisation (ROSTER_ENOTFOUND, message naming it, when missing
+ * or malformed). */
+int roster_user_get(struct roster_ctx *ctx, const char *user_id, struct roster_user *out,
+                    struct roster_err *err);
+/* Deletes users ids[0..n) of ctx's organisation, all or none. */
+int roster_users_delete(struct roster_ctx *ctx, const char *const *ids, size_t n,
+                        struct roster_err *err);
+
+/* What may come with a user created or updated on its own: a password (hashed here, only
+ * the hash is stored) and groups to bind it to. */
+struct roster_user_extras {
+    const char *password; /* NULL: none (update: unchanged) */
+    const int64_t *groups;
+    size_t ngroups;
+};
+/* roster_user_create, then the extras, in one transaction: all or nothing. */
+int roster_user_create_with(struct roster_ctx *ctx, struct roster_user *u, int default_state,
+                            const struct roster_user_extras *x, struct roster_err *err);
+/* roster_user_update (when patch sets any field), then the extras, in one transaction. */
+int roster_user_update_with(struct roster_ctx *ctx, const char *user_id,
+                            const struct roster_user *patch, bool allow_staged,
+                            const struct roster_user_extras *x, struct roster_err *err);
+
+/* --- groups and memberships (src/core/groups.c) --- */
+
+int roster_group_list(struct roster_ctx *ctx, const struct roster_group_query *q,
+                      struct roster_group **out, size_t *n, int64_t *total, struct roster_err *err);
+/* Assigns num_id and created_ms in *g. ROSTER_ECONFLICT for a name in use. */
+int roster_group_create(struct roster_ctx *ctx, struct roster_group *g, struct roster_err *err);
+int roster_group_update(struct roster_ctx *ctx, struct roster_group *g, struct roster_err *err);
+/* Deletes groups ids[0..n) of kind, all or none. */
+int roster_groups_delete(struct roster_ctx *ctx, int kind, const int64_t *ids, size_t n,
+                         struct roster_err *err);
+/* Binds (bind) or unbinds every user of users[0..nu) to every group of groups[0..ng). */
+int roster_group_bind(struct roster_ctx *ctx, const int64_t *groups, size_t ng,
+                      const int64_t *users, size_t nu, bool bind, struct roster_err *err);
+/* The groups of kind that users[0..nu) are members of. */
+int roster_group_memberships(struct roster_ctx *ctx, const int64_t *users, size_t nu, int kind,
+                             struct roster_membership **out, size_t *n, struct roster_err *err);
+
+/* --- scheduled state changes and outbox messages (src/core/schedules.c) --- */
+
+int roster_schedule_list(struct roster_ctx *ctx, const struct roster_query *q,
+                         struct roster_schedule **out, size_t *n, struct roster_err *err);
+int roster_schedule_get(struct roster_ctx *ctx, const char *id, struct roster_schedule *out,
+                        struct roster_err *err);
+/* Cancels a pending change now; ROSTER_ENOTFOUND for a missing or malformed id. */
+int roster_schedule_cancel(struct roster_ctx *ctx, const char *id, struct roster_err *err);
+/* The pending changes of users ids[0..nids), next first. */
+int roster_schedule_next(struct roster_ctx *ctx, const char *const *ids, size_t nids,
+                         struct roster_schedule **out, size_t *n, struct roster_err *err);
+/* An outbox message of ctx's organisation. */
+int roster_message_get(struct roster_ctx *ctx, const char *id, struct roster_message *out,
+                       struct roster_err *err);
 
 /* --- bulk jobs --- */
 

@@ -4,6 +4,8 @@
  */
 #include "roster/core.h"
 #include "roster/jsonutil.h"
+#include "roster/password.h"
+#include "roster/util.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -132,5 +134,96 @@ int roster_user_update(struct roster_ctx *ctx, const char *user_id, const struct
                         "user \"%.64s\" is being changed by other requests, retry the update",
                         user_id);
 fail:
+    return rc;
+}
+
+int roster_user_get(struct roster_ctx *ctx, const char *user_id, struct roster_user *out,
+                    struct roster_err *err)
+{
+    int rc = ROSTER_ENOTFOUND;
+    if (roster_id_valid(user_id))
+        rc = roster_store_user_get(ctx->conn, ctx->org_id, user_id, out, ctx->arena, err);
+    if (rc == ROSTER_ENOTFOUND)
+        roster_err_set(err, ROSTER_ENOTFOUND, "user \"%.64s\" not found", user_id);
+    return rc;
+}
+
+int roster_users_delete(struct roster_ctx *ctx, const char *const *ids, size_t n,
+                        struct roster_err *err)
+{
+    int rc = roster_store_begin(ctx->conn, err);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        rc = roster_store_user_delete(ctx->conn, ctx->org_id, ids[i], err);
+        if (rc == ROSTER_ENOTFOUND) /* deleted by someone else in between */
+            roster_err_set(err, ROSTER_ENOTFOUND, "user \"%.64s\" not found", ids[i]);
+    }
+    if (rc == 0)
+        return roster_store_commit(ctx->conn, err);
+    roster_store_rollback(ctx->conn);
+    return rc;
+}
+
+/* The extras of a user written in the caller's open transaction; hash: the password's
+ * (made before the transaction: hashing is slow on purpose and must not hold a write lock) */
+static int write_extras(struct roster_ctx *ctx, const char *user_id, int64_t user_num,
+                        const struct roster_user_extras *x, const char *hash,
+                        struct roster_err *err)
+{
+    int rc = 0;
+    if (hash)
+        rc = roster_store_user_secret_set(ctx->conn, ctx->org_id, user_id, hash, err);
+    if (rc == 0 && x && x->ngroups)
+        rc = roster_store_group_bind(ctx->conn, ctx->org_id, x->groups, x->ngroups, &user_num, 1,
+                                     true, err);
+    return rc;
+}
+
+static int hash_password(struct roster_ctx *ctx, const struct roster_user_extras *x,
+                         const char **hash, struct roster_err *err)
+{
+    *hash = NULL;
+    if (!x || !x->password)
+        return 0;
+    return roster_password_hash(x->password, ctx->arena, hash, err);
+}
+
+int roster_user_create_with(struct roster_ctx *ctx, struct roster_user *u, int default_state,
+                            const struct roster_user_extras *x, struct roster_err *err)
+{
+    const char *hash;
+    int rc = hash_password(ctx, x, &hash, err);
+    if (rc == 0)
+        rc = roster_store_begin(ctx->conn, err);
+    if (rc)
+        return rc;
+    rc = roster_user_create(ctx, u, default_state, err);
+    if (rc == 0)
+        rc = write_extras(ctx, u->id, u->num_id, x, hash, err);
+    if (rc == 0)
+        return roster_store_commit(ctx->conn, err);
+    roster_store_rollback(ctx->conn);
+    return rc;
+}
+
+int roster_user_update_with(struct roster_ctx *ctx, const char *user_id,
+                            const struct roster_user *patch, bool allow_staged,
+                            const struct roster_user_extras *x, struct roster_err *err)
+{
+    const char *hash;
+    int rc = hash_password(ctx, x, &hash, err);
+    if (rc == 0)
+        rc = roster_store_begin(ctx->conn, err);
+    if (rc)
+        return rc;
+    struct roster_user cur = {0};
+    if (patch->set)
+        rc = roster_user_update(ctx, user_id, patch, allow_staged, &cur, err);
+    else
+        rc = roster_user_get(ctx, user_id, &cur, err);
+    if (rc == 0)
+        rc = write_extras(ctx, cur.id, cur.num_id, x, hash, err);
+    if (rc == 0)
+        return roster_store_commit(ctx->conn, err);
+    roster_store_rollback(ctx->conn);
     return rc;
 }

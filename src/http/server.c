@@ -404,12 +404,10 @@ static int authenticate_jwt(struct roster_req *r)
     if (t.iat > now + JWT_CLOCK_SKEW_S)
         return jwt_refuse(r, "the token is issued in the future");
     struct roster_sa_key key;
-    int rc = roster_store_sa_key_find(r->ctx.conn, t.kid, &key, r->ctx.arena, &err);
+    struct roster_org org;
+    int rc = roster_sa_key_get(&r->ctx, t.kid, &key, &org, &err);
     if (rc == ROSTER_ENOTFOUND)
         return jwt_refuse(r, "unknown or revoked key");
-    struct roster_org org;
-    if (rc == 0)
-        rc = roster_store_org_get(r->ctx.conn, key.org_id, &org, r->ctx.arena, &err);
     if (rc != 0) {
         roster_resp_fail(r, rc, &err);
         return -1;
@@ -449,11 +447,9 @@ static int authenticate(struct roster_req *r)
             return -1;
         }
     }
-    char hash[65];
-    roster_sha256_hex(secret, strlen(secret), hash);
     struct roster_err err = {0};
     struct roster_key *key = roster_arena_zalloc(r->ctx.arena, sizeof(*key));
-    int rc = roster_store_key_find(r->ctx.conn, hash, key, r->ctx.arena, &err);
+    int rc = roster_key_authenticate(&r->ctx, secret, key, &err);
     if (rc == ROSTER_ENOTFOUND) {
         roster_resp_error(r, 401, "invalid api key");
         return -1;
@@ -474,8 +470,7 @@ static int authenticate(struct roster_req *r)
         return -1;
     }
     struct roster_org o;
-    rc = key->all_orgs ? roster_store_org_get(r->ctx.conn, org, &o, r->ctx.arena, &err)
-                       : ROSTER_ENOTFOUND;
+    rc = key->all_orgs ? roster_org_get(&r->ctx, org, &o, &err) : ROSTER_ENOTFOUND;
     if (rc == ROSTER_ENOTFOUND) {
         roster_resp_error(r, 404, "organization \"%s\" not found", org);
         return -1;
@@ -551,8 +546,7 @@ static void dispatch(struct pending *pd, struct roster_app *app)
     /* a read-only route reads its key, organisation and data in one snapshot (one read
      * transaction on SQLite instead of one per statement); without a span, each read has
      * its own, which is also right */
-    bool span = (r->route->flags & ROSTER_ROUTE_READ_SPAN) &&
-                roster_store_read_begin(r->ctx.conn, &err) == 0;
+    bool span = (r->route->flags & ROSTER_ROUTE_READ_SPAN) && roster_read_begin(&r->ctx);
     if (authenticate(r) != 0)
         goto out;
     if ((r->route->flags & ROSTER_ROUTE_JSON_BODY) &&
@@ -566,7 +560,7 @@ static void dispatch(struct pending *pd, struct roster_app *app)
     r->route->fn(r);
 out:
     if (span)
-        roster_store_read_end(r->ctx.conn);
+        roster_read_end(&r->ctx);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const char *url,

@@ -28,8 +28,7 @@ static int load_org(struct roster_req *r, struct roster_org *org)
     roster_err_clear(&err);
     bool allowed = roster_id_valid(id) && r->ctx.key &&
                    (r->ctx.key->all_orgs || strcmp(id, r->ctx.key->org_id) == 0);
-    int rc =
-        allowed ? roster_store_org_get(r->ctx.conn, id, org, r->ctx.arena, &err) : ROSTER_ENOTFOUND;
+    int rc = allowed ? roster_org_get(&r->ctx, id, org, &err) : ROSTER_ENOTFOUND;
     if (rc == ROSTER_ENOTFOUND) {
         roster_resp_error(r, 404, "organization \"%.64s\" not found", id);
         return -1;
@@ -115,7 +114,7 @@ void admin_org_patch(struct roster_req *r)
     }
     struct roster_err err;
     roster_err_clear(&err);
-    if (roster_store_org_update(r->ctx.conn, &org, &err) != 0) {
+    if (roster_org_update(&r->ctx, &org, &err) != 0) {
         roster_resp_fail(r, err.code, &err);
         goto done;
     }

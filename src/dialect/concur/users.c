@@ -279,7 +279,7 @@ void concur_users_list(struct roster_req *r)
     roster_buf_reserve(body, (size_t)(q.limit < 1000 ? q.limit : 1000) * 400 + 2048);
     struct roster_org org;
     struct roster_list_result res;
-    if (roster_store_org_get(r->ctx.conn, r->ctx.org_id, &org, a, &err) ||
+    if (roster_org_get(&r->ctx, r->ctx.org_id, &org, &err) ||
         roster_users_list(&r->ctx, &q, &concur_user_render, ",", body, &res, &err)) {
         roster_resp_fail(r, err.code, &err);
         return;

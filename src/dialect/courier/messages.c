@@ -24,7 +24,7 @@ void courier_message_get(struct roster_req *r)
     const char *id = r->nparams > 0 ? r->params[0] : "";
     struct roster_err err = {0};
     struct roster_message m;
-    int rc = roster_store_message_get(r->ctx.conn, r->ctx.org_id, id, &m, r->ctx.arena, &err);
+    int rc = roster_message_get(&r->ctx, id, &m, &err);
     if (rc == ROSTER_ENOTFOUND) {
         roster_resp_error(r, 404, "message \"%.64s\" not found", id);
         return;

@@ -55,14 +55,14 @@ static void submit(struct roster_req *r, int kind)
     }
     int default_state = ROSTER_ACTIVATED;
     if (kind == ROSTER_JOB_USERS_CREATE) {
-        struct roster_org org;
-        rc = roster_store_org_get(r->ctx.conn, r->ctx.org_id, &org, r->ctx.arena, &err);
+        rc = roster_default_state(&r->ctx,
+                                  strcmp(source, "jumpcloud:bulk") == 0 ? ROSTER_ORIGIN_BULK
+                                                                        : ROSTER_ORIGIN_APP_IMPORT,
+                                  &default_state, &err);
         if (rc != 0) {
             roster_resp_fail(r, rc, &err);
             goto done;
         }
-        default_state = strcmp(source, "jumpcloud:bulk") == 0 ? org.default_state_bulk
-                                                              : org.default_state_app_import;
     }
     params = json_pack("{s:s, s:i, s:s, s:b}", "codec", "jumpcloud", "default_state", default_state,
                        "creation_source", source, "suppress_email",

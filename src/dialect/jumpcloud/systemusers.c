@@ -143,10 +143,10 @@ void jc_systemusers_create(struct roster_req *r)
     if (jc_body_object(r))
         return;
     struct roster_user u;
-    struct roster_org org;
+    int state;
     if (jc_user_decode(r->body, r->body_len, JC_DECODE_CREATE, &u, r->ctx.arena, &err) ||
-        roster_store_org_get(r->ctx.conn, r->ctx.org_id, &org, r->ctx.arena, &err) ||
-        roster_user_create(&r->ctx, &u, org.default_state_manual, &err)) {
+        roster_default_state(&r->ctx, ROSTER_ORIGIN_MANUAL, &state, &err) ||
+        roster_user_create(&r->ctx, &u, state, &err)) {
         roster_resp_fail(r, err.code, &err);
         return;
     }
@@ -156,13 +156,7 @@ void jc_systemusers_create(struct roster_req *r)
 /* Loads the {id} of the path; a malformed id is "not found", exactly like a missing one. */
 static int load_user(struct roster_req *r, struct roster_user *u, struct roster_err *err)
 {
-    const char *id = r->nparams > 0 ? r->params[0] : "";
-    int rc = ROSTER_ENOTFOUND;
-    if (roster_id_valid(id))
-        rc = roster_store_user_get(r->ctx.conn, r->ctx.org_id, id, u, r->ctx.arena, err);
-    if (rc == ROSTER_ENOTFOUND)
-        roster_err_set(err, ROSTER_ENOTFOUND, "user \"%.64s\" not found", id);
-    return rc;
+    return roster_user_get(&r->ctx, r->nparams > 0 ? r->params[0] : "", u, err);
 }
 
 void jc_systemusers_get(struct roster_req *r)
@@ -200,9 +194,8 @@ void jc_systemusers_delete(struct roster_req *r)
     struct roster_user u;
     int rc = load_user(r, &u, &err);
     if (!rc) {
-        rc = roster_store_user_delete(r->ctx.conn, r->ctx.org_id, u.id, &err);
-        if (rc == ROSTER_ENOTFOUND) /* deleted by someone else in between */
-            roster_err_set(&err, ROSTER_ENOTFOUND, "user \"%.64s\" not found", u.id);
+        const char *ids[] = {u.id};
+        rc = roster_users_delete(&r->ctx, ids, 1, &err);
     }
     if (rc) {
         roster_resp_fail(r, err.code, &err);

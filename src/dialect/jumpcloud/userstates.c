@@ -305,7 +305,7 @@ void jc_userstates_list(struct roster_req *r)
 
     struct roster_schedule *rows = NULL;
     size_t n = 0;
-    if (roster_store_schedule_list(r->ctx.conn, r->ctx.org_id, &q, a, &rows, &n, NULL, &err) != 0)
+    if (roster_schedule_list(&r->ctx, &q, &rows, &n, &err) != 0)
         goto fail;
     struct roster_jsonw w;
     roster_resp_json(r, 200, &w);
@@ -330,9 +330,7 @@ void jc_userstates_delete(struct roster_req *r)
     const char *id = r->nparams > 0 ? r->params[0] : "";
     struct roster_err err;
     roster_err_clear(&err);
-    int rc = ROSTER_ENOTFOUND;
-    if (roster_id_valid(id))
-        rc = roster_store_schedule_cancel(r->ctx.conn, r->ctx.org_id, id, roster_now_ms(), &err);
+    int rc = roster_schedule_cancel(&r->ctx, id, &err);
     if (rc == ROSTER_ENOTFOUND) {
         job_not_found(r, id);
         return;
@@ -347,13 +345,10 @@ void jc_userstates_delete(struct roster_req *r)
 void jc_userstates_get(struct roster_req *r)
 {
     const char *id = r->nparams > 0 ? r->params[0] : "";
-    struct roster_arena *a = r->ctx.arena;
     struct roster_err err;
     roster_err_clear(&err);
     struct roster_schedule s;
-    int rc = ROSTER_ENOTFOUND;
-    if (roster_id_valid(id))
-        rc = roster_store_schedule_get(r->ctx.conn, r->ctx.org_id, id, &s, a, &err);
+    int rc = roster_schedule_get(&r->ctx, id, &s, &err);
     if (rc == ROSTER_ENOTFOUND) {
         job_not_found(r, id);
         return;
@@ -365,7 +360,7 @@ void jc_userstates_get(struct roster_req *r)
     struct roster_message m;
     bool have_msg = false;
     if (s.message_id[0]) {
-        rc = roster_store_message_get(r->ctx.conn, r->ctx.org_id, s.message_id, &m, a, &err);
+        rc = roster_message_get(&r->ctx, s.message_id, &m, &err);
         if (rc != 0 && rc != ROSTER_ENOTFOUND) {
             roster_resp_fail(r, err.code, &err);
             return;
@@ -440,8 +435,7 @@ void jc_userstates_next(struct roster_req *r)
     }
     struct roster_schedule *rows = NULL;
     size_t n = 0;
-    if (roster_store_schedule_next(r->ctx.conn, r->ctx.org_id, ids, nids, a, &rows, &n, &err) !=
-        0) {
+    if (roster_schedule_next(&r->ctx, ids, nids, &rows, &n, &err) != 0) {
         roster_resp_fail(r, err.code, &err);
         return;
     }
@@ -468,7 +462,7 @@ void jc_messages_get(struct roster_req *r)
     struct roster_err err;
     roster_err_clear(&err);
     struct roster_message m;
-    int rc = roster_store_message_get(r->ctx.conn, r->ctx.org_id, id, &m, r->ctx.arena, &err);
+    int rc = roster_message_get(&r->ctx, id, &m, &err);
     if (rc == ROSTER_ENOTFOUND) {
         roster_resp_error(r, 404, "message \"%.*s\" not found", QUOTE_MAX, id);
         return;

@@ -13,7 +13,6 @@
 #include "roster/jsonutil.h"
 #include "roster/password.h"
 #include "roster/query.h"
-#include "roster/store.h"
 
 #define VOX_COUNT_DEFAULT 20
 #define VOX_COUNT_MAX 1000
@@ -22,16 +21,6 @@
 static struct roster_arena *arena(struct vox_call *c)
 {
     return c->r->ctx.arena;
-}
-
-static struct roster_conn *conn(struct vox_call *c)
-{
-    return c->r->ctx.conn;
-}
-
-static const char *org(struct vox_call *c)
-{
-    return c->r->ctx.org_id;
 }
 
 /* {"result": 1}, plus "<key>": id when key is not NULL (the id of what was added) */
@@ -76,7 +65,7 @@ static int all_groups(struct vox_call *c, int kind, int64_t parent, struct roste
 {
     struct roster_err err = {0};
     struct roster_group_query q = {.kind = kind, .parent_num_id = parent, .limit = -1};
-    if (roster_store_group_list(conn(c), org(c), &q, arena(c), out, n, NULL, &err) != 0)
+    if (roster_group_list(&c->r->ctx, &q, out, n, NULL, &err) != 0)
         return vox_fail_err(c, &err);
     return 0;
 }
@@ -98,7 +87,7 @@ static int one_group(struct vox_call *c, int kind, const char *id_param, const c
     struct roster_group_query q = {.kind = kind, .num_id = id, .name = name, .limit = 1};
     struct roster_group *v;
     size_t n;
-    if (roster_store_group_list(conn(c), org(c), &q, arena(c), &v, &n, NULL, &err) != 0)
+    if (roster_group_list(&c->r->ctx, &q, &v, &n, NULL, &err) != 0)
         return vox_fail_err(c, &err);
     if (n == 0) {
         if (has_id)
@@ -341,25 +330,9 @@ static void add_user(struct vox_call *c)
         return;
     u.set &= ROSTER_USET_STATE; /* the state given (user_active): not the org's default */
     struct roster_err err = {0};
-    const char *hash;
-    if (roster_password_hash(pw, arena(c), &hash, &err) != 0) {
-        vox_fail_err(c, &err);
-        return;
-    }
-    /* the user, its password hash and its application binding: all or nothing */
-    if (roster_store_begin(conn(c), &err) != 0) {
-        vox_fail_err(c, &err);
-        return;
-    }
-    int rc = roster_user_create(&c->r->ctx, &u, ROSTER_ACTIVATED, &err);
-    if (rc == 0)
-        rc = roster_store_user_secret_set(conn(c), org(c), u.id, hash, &err);
-    if (rc == 0)
-        rc = roster_store_group_bind(conn(c), org(c), &app.num_id, 1, &u.num_id, 1, true, &err);
-    if (rc == 0)
-        rc = roster_store_commit(conn(c), &err);
-    else
-        roster_store_rollback(conn(c));
+    /* the user, its password and its application binding: all or nothing */
+    struct roster_user_extras x = {pw, &app.num_id, 1};
+    int rc = roster_user_create_with(&c->r->ctx, &u, ROSTER_ACTIVATED, &x, &err);
     if (rc != 0) {
         if (rc == ROSTER_ECONFLICT && err.field && strcmp(err.field, "username") == 0)
             vox_fail(c, VOX_EINVAL, "user_name \"%.64s\" is already used", name);
@@ -401,13 +374,10 @@ static void del_user(struct vox_call *c)
         return;
     }
     struct roster_err err = {0};
-    int rc = roster_store_begin(conn(c), &err);
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        rc = roster_store_user_delete(conn(c), org(c), u[i].id, &err);
-    if (rc == 0)
-        rc = roster_store_commit(conn(c), &err);
-    else
-        roster_store_rollback(conn(c));
+    const char **ids = roster_arena_alloc(arena(c), (n ? n : 1) * sizeof(*ids));
+    for (size_t i = 0; i < n; i++)
+        ids[i] = u[i].id;
+    int rc = roster_users_delete(&c->r->ctx, ids, n, &err);
     if (rc != 0) {
         vox_fail_err(c, &err);
         return;
@@ -442,22 +412,10 @@ static void set_user_info(struct vox_call *c)
         return;
     const char *pw = vox_param(c, "user_password");
     struct roster_err err = {0};
-    const char *hash = NULL;
-    if (pw &&
-        (check_password(c, pw) != 0 || roster_password_hash(pw, arena(c), &hash, &err) != 0)) {
-        if (!c->failed)
-            vox_fail_err(c, &err);
+    if (pw && check_password(c, pw) != 0)
         return;
-    }
-    int rc = roster_store_begin(conn(c), &err);
-    if (rc == 0 && patch.set)
-        rc = roster_user_update(&c->r->ctx, u[0].id, &patch, false, NULL, &err);
-    if (rc == 0 && hash)
-        rc = roster_store_user_secret_set(conn(c), org(c), u[0].id, hash, &err);
-    if (rc == 0)
-        rc = roster_store_commit(conn(c), &err);
-    else
-        roster_store_rollback(conn(c));
+    struct roster_user_extras x = {pw, NULL, 0};
+    int rc = roster_user_update_with(&c->r->ctx, u[0].id, &patch, false, &x, &err);
     if (rc != 0) {
         if (rc == ROSTER_ECONFLICT && err.field && strcmp(err.field, "username") == 0)
             vox_fail(c, VOX_EINVAL, "new_user_name \"%.64s\" is already used", nn ? nn : "");
@@ -552,7 +510,7 @@ static void get_users(struct vox_call *c)
             .kind = ROSTER_GROUP_APPLICATION, .num_id = id, .name = app_name, .limit = 1};
         struct roster_group *gv;
         size_t gn;
-        if (roster_store_group_list(conn(c), org(c), &gq, arena(c), &gv, &gn, NULL, &err) != 0) {
+        if (roster_group_list(&c->r->ctx, &gq, &gv, &gn, NULL, &err) != 0) {
             vox_fail_err(c, &err);
             return;
         }
@@ -672,14 +630,12 @@ static void get_users(struct vox_call *c)
     struct roster_membership *ms = NULL, *mq = NULL;
     size_t nms = 0, nmq = 0;
     if (with_skills && n &&
-        roster_store_group_memberships(conn(c), org(c), nums, n, ROSTER_GROUP_SKILL, arena(c), &ms,
-                                       &nms, &err) != 0) {
+        roster_group_memberships(&c->r->ctx, nums, n, ROSTER_GROUP_SKILL, &ms, &nms, &err) != 0) {
         vox_fail_err(c, &err);
         return;
     }
     if (with_queues && n &&
-        roster_store_group_memberships(conn(c), org(c), nums, n, ROSTER_GROUP_QUEUE, arena(c), &mq,
-                                       &nmq, &err) != 0) {
+        roster_group_memberships(&c->r->ctx, nums, n, ROSTER_GROUP_QUEUE, &mq, &nmq, &err) != 0) {
         vox_fail_err(c, &err);
         return;
     }
@@ -791,7 +747,7 @@ static void add_application(struct vox_call *c)
     g.name = name;
     g.extra = srs ? "{\"secure_record_storage\":true}" : "{\"secure_record_storage\":false}";
     struct roster_err err = {0};
-    int rc = roster_store_group_create(conn(c), org(c), &g, &err);
+    int rc = roster_group_create(&c->r->ctx, &g, &err);
     if (rc == ROSTER_ECONFLICT) {
         vox_fail(c, VOX_EAPPNAME, "Invalid application name \"%.64s\": it is already used", name);
         return;
@@ -829,7 +785,7 @@ static void list_groups(struct vox_call *c, int kind, const char *id_param, cons
     struct roster_group *g;
     size_t n;
     int64_t total = 0;
-    if (roster_store_group_list(conn(c), org(c), &q, arena(c), &g, &n, &total, &err) != 0) {
+    if (roster_group_list(&c->r->ctx, &q, &g, &n, &total, &err) != 0) {
         vox_fail_err(c, &err);
         return;
     }
@@ -890,16 +846,7 @@ static void del_groups(struct vox_call *c, int kind, const char *id_param, const
         return;
     }
     struct roster_err err = {0};
-    int rc = roster_store_begin(conn(c), &err);
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        rc = roster_store_group_delete(conn(c), org(c), kind, ids[i], &err);
-        if (rc == ROSTER_ENOTFOUND && kind == ROSTER_GROUP_QUEUE)
-            rc = 0; /* went with its application earlier in this list */
-    }
-    if (rc == 0)
-        rc = roster_store_commit(conn(c), &err);
-    else
-        roster_store_rollback(conn(c));
+    int rc = roster_groups_delete(&c->r->ctx, kind, ids, n, &err);
     if (rc != 0) {
         vox_fail_err(c, &err);
         return;
@@ -925,7 +872,7 @@ static void add_skill(struct vox_call *c)
     g.kind = ROSTER_GROUP_SKILL;
     g.name = name;
     struct roster_err err = {0};
-    int rc = roster_store_group_create(conn(c), org(c), &g, &err);
+    int rc = roster_group_create(&c->r->ctx, &g, &err);
     if (rc != 0) {
         vox_fail_err(c, &err);
         return;
@@ -956,7 +903,7 @@ static void set_skill_info(struct vox_call *c)
     }
     g.name = nn;
     struct roster_err err = {0};
-    if (roster_store_group_update(conn(c), org(c), &g, &err) != 0) {
+    if (roster_group_update(&c->r->ctx, &g, &err) != 0) {
         vox_fail_err(c, &err);
         return;
     }
@@ -986,8 +933,7 @@ static void bind_chosen_users(struct vox_call *c, const int64_t *groups, size_t 
     for (size_t i = 0; i < nu; i++)
         nums[i] = u[i].num_id;
     struct roster_err err = {0};
-    if (ng && nu &&
-        roster_store_group_bind(conn(c), org(c), groups, ng, nums, nu, bind, &err) != 0) {
+    if (ng && nu && roster_group_bind(&c->r->ctx, groups, ng, nums, nu, bind, &err) != 0) {
         vox_fail_err(c, &err);
         return;
     }
@@ -1093,7 +1039,7 @@ static void add_queue(struct vox_call *c)
     g.extra = roster_json_dump_arena(extra, arena(c));
     json_decref(extra);
     struct roster_err err = {0};
-    if (roster_store_group_create(conn(c), org(c), &g, &err) != 0) {
+    if (roster_group_create(&c->r->ctx, &g, &err) != 0) {
         vox_fail_err(c, &err);
         return;
     }
