@@ -4,7 +4,6 @@
 #ifndef ROSTER_CORE_H
 #define ROSTER_CORE_H
 
-#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -172,14 +171,22 @@ typedef int (*roster_item_decode_fn)(const char *json, size_t len, int kind,
 /* Registers a codec under name (static storage); call before the job engine starts. */
 void roster_job_codec_register(const char *name, roster_item_decode_fn fn);
 
-/* Stores a job durably and wakes the workers; returns once it is committed. raw is the JSON
- * array text of the items and spans[0..n) its elements (from roster_json_scan): chunks are
- * cut from it by byte ranges, and a job that fits one chunk stores raw as is. params is a
- * JSON object (borrowed) that must carry "codec"; the engine also reads "default_state"
- * (int) for creates. */
+/* What a user job runs with (stored with the job). */
+struct roster_job_params {
+    const char *codec;           /* the item codec (roster_job_codec_register); required */
+    int default_state;           /* creates: the state of users that set none */
+    const char *creation_source; /* where the users come from (e.g. "jumpcloud:bulk"), or NULL */
+    bool suppress_email;         /* no activation e-mail for the users */
+};
+
+/* Stores a user job (ROSTER_JOB_USERS_CREATE or _UPDATE) durably and wakes the workers;
+ * returns once it is committed. raw is the JSON array text of the items and spans[0..n)
+ * its elements (from roster_json_scan): chunks are cut from it by byte ranges, and a job
+ * that fits one chunk stores raw as is. (src/core/job_users.c) */
 int roster_job_submit(struct roster_ctx *ctx, int kind, const char *raw,
-                      const struct roster_json_span *spans, size_t n, json_t *params,
-                      struct roster_job *out, struct roster_err *err);
+                      const struct roster_json_span *spans, size_t n,
+                      const struct roster_job_params *params, struct roster_job *out,
+                      struct roster_err *err);
 
 struct roster_item_result {
     int64_t index;

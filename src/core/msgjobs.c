@@ -8,10 +8,11 @@
  *   a started job's item list is final and every item gets exactly one result.
  * - Each add request is stored in its own chunks (at most ROSTER_JOB_CHUNK items) in one
  *   transaction before it is answered: an answered add is durable.
- * - Running a chunk: phase 1 (roster_msgjob_prepare, preparer threads, no transaction)
+ * - Running a chunk (the message job kind, src/core/jobkind.h): phase 1 (prepare, preparer
+ *   threads, no transaction)
  *   resolves every recipient with one batch look-up (store user_resolve), merges the
  *   recipient's profile and the data, and builds the messages and the chunk's results;
- *   phase 2 (roster_msgjob_apply, the applier's transaction) writes the messages
+ *   phase 2 (apply, the applier's transaction) writes the messages
  *   (message_create_many) and completes the chunk (chunk_complete, refused if the lease was
  *   lost). After a crash a chunk is either fully written with its results or not at all,
  *   and it is prepared again from scratch (new message ids): one outcome per item, never a
@@ -24,7 +25,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/msgjobs.h"
+#include "core/jobkind.h"
 #include "roster/jsonr.h"
 #include "roster/jsonw.h"
 
@@ -661,9 +662,11 @@ static const char *build_message(const struct roster_chunk *ch, const struct def
     return NULL;
 }
 
-int roster_msgjob_prepare(struct roster_conn *conn, const struct roster_chunk *ch,
-                          struct roster_arena *a, struct roster_msg_prepared **out,
-                          struct roster_err *err)
+/* Phase 1 (jobkind.h: prepare): reads the chunk's items, looks every recipient up in the
+ * directory with one batch look-up, merges profiles and data and builds each item's
+ * message or failure, all in a. */
+static int msgjob_prepare(struct roster_conn *conn, const struct roster_chunk *ch,
+                          struct roster_arena *a, void **out, struct roster_err *err)
 {
     struct roster_msg_prepared *p = roster_arena_zalloc(a, sizeof(*p));
     *out = p;
@@ -730,9 +733,12 @@ int roster_msgjob_prepare(struct roster_conn *conn, const struct roster_chunk *c
     return 0;
 }
 
-int roster_msgjob_apply(struct roster_conn *conn, const struct roster_chunk *ch,
-                        struct roster_msg_prepared *p, struct roster_err *err)
+/* Phase 2 (jobkind.h: apply): writes the prepared messages and completes the chunk. */
+static int msgjob_apply(struct roster_conn *conn, const struct roster_chunk *ch,
+                        struct roster_arena *a, void *state, struct roster_err *err)
 {
+    (void)a;
+    const struct roster_msg_prepared *p = state;
     if (!p)
         return roster_err_set(err, ROSTER_EINVAL, "chunk %lld of job \"%s\" was not prepared",
                               (long long)ch->chunk_no, ch->job_id);
@@ -742,3 +748,8 @@ int roster_msgjob_apply(struct roster_conn *conn, const struct roster_chunk *ch,
     return roster_store_chunk_complete(conn, ch, p->results_json, p->nok, p->nfailed,
                                        roster_now_ms(), err);
 }
+
+/* Listed by roster_msgjob_items, not as user results: no results function. */
+const struct roster_job_kind_ops roster_job_kind_message = {
+    ROSTER_JOB_MESSAGE, msgjob_prepare, msgjob_apply, NULL, NULL,
+};

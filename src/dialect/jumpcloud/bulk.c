@@ -2,6 +2,7 @@
  * job is durable) and GET /api/v2/bulk/users/{job_id}/results (one job-workresult per input
  * item, in input order). The items themselves are decoded by jc_item_decode on the workers.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "dialect/jumpcloud/jumpcloud.h"
@@ -15,7 +16,6 @@ static const char *const creation_sources[] = {
 static void submit(struct roster_req *r, int kind)
 {
     struct roster_err err = {0};
-    json_t *params = NULL;
     const char *source = roster_req_header(r, "creation-source");
     if (!source)
         source = "jumpcloud:bulk";
@@ -64,12 +64,11 @@ static void submit(struct roster_req *r, int kind)
             goto done;
         }
     }
-    params = json_pack("{s:s, s:i, s:s, s:b}", "codec", "jumpcloud", "default_state", default_state,
-                       "creation_source", source, "suppress_email",
-                       suppress && strcmp(suppress, "true") == 0);
+    struct roster_job_params params = {"jumpcloud", default_state, source,
+                                       suppress && strcmp(suppress, "true") == 0};
     struct roster_job job;
     int64_t t0 = roster_monotonic_ms();
-    rc = roster_job_submit(&r->ctx, kind, r->body, items, n, params, &job, &err);
+    rc = roster_job_submit(&r->ctx, kind, r->body, items, n, &params, &job, &err);
     roster_log(ROSTER_LOG_DEBUG, "job stored", "items=%zu ms=%lld", n,
                (long long)(roster_monotonic_ms() - t0));
     if (rc != 0) {
@@ -82,7 +81,7 @@ static void submit(struct roster_req *r, int kind)
     roster_jsonw_kstr(&w, "jobId", job.id);
     roster_jsonw_obj_end(&w);
 done:
-    json_decref(params);
+    return;
 }
 
 void jc_bulk_users_create(struct roster_req *r)

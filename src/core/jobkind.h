@@ -1,0 +1,43 @@
+/* Private to src/core: a kind of bulk job as the job engine (src/core/jobs.c) knows it.
+ * The engine claims a chunk, has its kind prepare it outside any transaction, and has it
+ * applied inside the batch's transaction; it knows nothing else of what a kind does. Each
+ * kind's file defines one struct roster_job_kind_ops; src/core/job_kinds.c lists them, so
+ * adding a kind adds a file and a line there, and no branch in the engine.
+ */
+#ifndef ROSTER_CORE_JOBKIND_H
+#define ROSTER_CORE_JOBKIND_H
+
+#include "roster/core.h"
+
+struct roster_job_kind_ops {
+    int kind; /* enum roster_job_kind */
+    /* Phase 1 for a claimed chunk, outside any transaction (preparer threads run it in
+     * parallel; store reads on conn are allowed): whatever phase 2 needs, as *state,
+     * allocated in a (the chunk's arena, which lives until the chunk is applied) or
+     * released by release. Non-zero only for a store failure: the chunk is then retried
+     * once its lease expires. */
+    int (*prepare)(struct roster_conn *conn, const struct roster_chunk *ch, struct roster_arena *a,
+                   void **state, struct roster_err *err);
+    /* Phase 2, inside the applier's transaction: applies the chunk and completes it with its
+     * results (roster_store_chunk_complete, refused if the lease was lost). Item failures
+     * are results; any returned failure makes the caller roll the transaction back, after
+     * which the same state is applied again: apply must leave it unchanged. */
+    int (*apply)(struct roster_conn *conn, const struct roster_chunk *ch, struct roster_arena *a,
+                 void *state, struct roster_err *err);
+    /* Frees what prepare allocated outside the arena; NULL when nothing is. */
+    void (*release)(void *state);
+    /* Results of items [skip, skip+limit) of job (roster_job_results); NULL for a kind that
+     * lists its items another way (the job is then "not found" there). */
+    int (*results)(struct roster_ctx *ctx, const struct roster_job *job, int64_t skip,
+                   int64_t limit, struct roster_item_result **out, size_t *n,
+                   struct roster_err *err);
+};
+
+/* The kinds (src/core/job_kinds.c); NULL for an unknown kind. */
+const struct roster_job_kind_ops *roster_job_kind_find(int kind);
+
+extern const struct roster_job_kind_ops roster_job_kind_users_create;
+extern const struct roster_job_kind_ops roster_job_kind_users_update;
+extern const struct roster_job_kind_ops roster_job_kind_message;
+
+#endif
