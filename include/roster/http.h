@@ -52,10 +52,12 @@ struct roster_route {
     const char *summary;
 };
 
-extern const struct roster_route roster_routes[];
-extern const size_t roster_nroutes;
-/* Registers every dialect's job codecs; call once before the job engine starts. */
-void roster_dialects_init(void);
+/* The routes a server answers, in the order they are tried (the first match wins). The
+ * HTTP layer knows no dialect: the table is the dialect layer's (src/dialect/dialects.h). */
+struct roster_routes {
+    const struct roster_route *v;
+    size_t n;
+};
 
 struct roster_resp_header {
     const char *name, *value;
@@ -70,7 +72,8 @@ struct roster_req {
     const char *body; /* NUL-terminated; "" when there is none */
     size_t body_len;
     const struct roster_route *route;
-    void *conn; /* the MHD connection; only http/ touches it */
+    const struct roster_dialect *dialect; /* the route's, or the one owning an unmatched path */
+    void *conn;                           /* the MHD connection; only http/ touches it */
 
     /* response */
     int status;
@@ -114,7 +117,8 @@ int roster_req_query_int(struct roster_req *r, const char *name, int64_t def, in
 
 /* --- server --- */
 struct roster_server;
-int roster_server_start(struct roster_app *app, struct roster_server **out, struct roster_err *err);
+int roster_server_start(struct roster_app *app, const struct roster_routes *routes,
+                        struct roster_server **out, struct roster_err *err);
 /* The port actually bound (useful with port 0). */
 int roster_server_port(const struct roster_server *s);
 void roster_server_stop(struct roster_server *s);

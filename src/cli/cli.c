@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dialect/dialects.h"
 #include "roster/cli.h"
 #include "roster/http.h"
 #include "roster/jwt.h"
@@ -409,8 +410,9 @@ int roster_cmd_routes(int argc, char **argv)
 {
     (void)argc;
     (void)argv;
-    for (size_t i = 0; i < roster_nroutes; i++)
-        printf("%-7s %-42s %-10s %s\n", roster_routes[i].method, roster_routes[i].pattern,
-               roster_routes[i].dialect->name, roster_routes[i].summary);
+    const struct roster_route *rt = roster_dialect_routes.v;
+    for (size_t i = 0; i < roster_dialect_routes.n; i++)
+        printf("%-7s %-42s %-10s %s\n", rt[i].method, rt[i].pattern, rt[i].dialect->name,
+               rt[i].summary);
     return 0;
 }

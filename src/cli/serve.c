@@ -12,6 +12,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "dialect/dialects.h"
 #include "roster/cli.h"
 #include "roster/http.h"
 #include "roster/log.h"
@@ -307,7 +308,7 @@ int roster_cmd_serve(int argc, char **argv)
         fprintf(stderr, "roster: %s\n", err.msg);
         goto done;
     }
-    if (roster_server_start(&app, &srv, &err) != 0) {
+    if (roster_server_start(&app, &roster_dialect_routes, &srv, &err) != 0) {
         fprintf(stderr, "roster: %s\n", err.msg);
         goto done;
     }

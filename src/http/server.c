@@ -29,6 +29,7 @@
 
 struct roster_server {
     struct roster_app *app;
+    struct roster_routes routes; /* the dialect layer's table */
     struct MHD_Daemon *daemon;
     int port;
 };
@@ -199,7 +200,6 @@ static void plain_error(struct roster_req *r, int status, const char *msg)
 }
 
 const struct roster_dialect roster_plain_dialect = {"plain", ROSTER_AUTH_NONE, plain_error};
-static const struct roster_dialect *dialect_for_path(const char *path);
 
 void roster_resp_error(struct roster_req *r, int status, const char *fmt, ...)
 {
@@ -209,7 +209,9 @@ void roster_resp_error(struct roster_req *r, int status, const char *fmt, ...)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     /* unmatched paths answer in the dialect that owns their prefix (/api -> JumpCloud) */
-    const struct roster_dialect *d = r->route ? r->route->dialect : dialect_for_path(r->path);
+    const struct roster_dialect *d = r->route     ? r->route->dialect
+                                     : r->dialect ? r->dialect
+                                                  : &roster_plain_dialect;
     r->nheaders = 0;
     d->error(r, status, msg);
 }
@@ -311,10 +313,11 @@ static bool route_match(const char *pattern, const char *path, struct roster_req
     return true;
 }
 
-static const struct roster_dialect *dialect_for_path(const char *path)
+static const struct roster_dialect *dialect_for_path(const struct roster_routes *routes,
+                                                     const char *path)
 {
-    for (size_t i = 0; i < roster_nroutes; i++) {
-        const struct roster_route *rt = &roster_routes[i];
+    for (size_t i = 0; i < routes->n; i++) {
+        const struct roster_route *rt = &routes->v[i];
         /* the dialect of the longest literal prefix before the first capture that matches */
         const char *brace = strchr(rt->pattern, '{');
         size_t lit = brace ? (size_t)(brace - rt->pattern) : strlen(rt->pattern);
@@ -327,36 +330,40 @@ static const struct roster_dialect *dialect_for_path(const char *path)
 }
 
 /* "GET, POST" for every route of path, for the Allow header of a 405. */
-static const char *allowed_methods(const char *path, struct roster_arena *a)
+static const char *allowed_methods(const struct roster_routes *routes, const char *path,
+                                   struct roster_arena *a)
 {
     struct roster_buf b;
     roster_buf_init(&b);
-    for (size_t i = 0; i < roster_nroutes; i++) {
-        if (!route_match(roster_routes[i].pattern, path, NULL, NULL))
+    for (size_t i = 0; i < routes->n; i++) {
+        if (!route_match(routes->v[i].pattern, path, NULL, NULL))
             continue;
         if (b.len)
             roster_buf_addstr(&b, ", ");
-        roster_buf_addstr(&b, roster_routes[i].method);
+        roster_buf_addstr(&b, routes->v[i].method);
     }
     const char *out = roster_arena_strdup(a, b.data ? b.data : "");
     roster_buf_release(&b);
     return out;
 }
 
-static void find_route(struct pending *pd, const char *method, const char *path)
+static void find_route(const struct roster_routes *routes, struct pending *pd, const char *method,
+                       const char *path)
 {
     struct roster_req *r = &pd->req;
-    for (size_t i = 0; i < roster_nroutes; i++) {
-        const struct roster_route *rt = &roster_routes[i];
+    for (size_t i = 0; i < routes->n; i++) {
+        const struct roster_route *rt = &routes->v[i];
         if (!route_match(rt->pattern, path, NULL, NULL))
             continue;
         pd->path_matched = true;
         if (strcmp(rt->method, method) == 0) {
             route_match(rt->pattern, path, r, &pd->arena);
             r->route = rt;
+            r->dialect = rt->dialect;
             return;
         }
     }
+    r->dialect = dialect_for_path(routes, path);
 }
 
 /* --- auth --- */
@@ -518,12 +525,13 @@ static enum MHD_Result send_response(struct MHD_Connection *mc, struct roster_re
     return ret;
 }
 
-static void dispatch(struct pending *pd, struct roster_app *app)
+static void dispatch(const struct roster_server *s, struct pending *pd)
 {
+    struct roster_app *app = s->app;
     struct roster_req *r = &pd->req;
     if (!r->route) {
         if (pd->path_matched) {
-            const char *allow = allowed_methods(r->path, &pd->arena);
+            const char *allow = allowed_methods(&s->routes, r->path, &pd->arena);
             roster_resp_error(r, 405, "method %s is not allowed on %s (allowed: %s)", r->method,
                               r->path, allow);
             roster_resp_header(r, "Allow", allow);
@@ -568,7 +576,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
                                   size_t *upload_data_size, void **con_cls)
 {
     (void)version;
-    struct roster_app *app = cls;
+    const struct roster_server *s = cls;
+    struct roster_app *app = s->app;
     struct pending *pd = *con_cls;
     if (!pd) {
         pd = calloc(1, sizeof(*pd));
@@ -583,7 +592,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
         pd->req.method = roster_arena_strdup(&pd->arena, method);
         pd->req.path = roster_arena_strdup(&pd->arena, url);
         pd->req.status = 500;
-        find_route(pd, method, url);
+        find_route(&s->routes, pd, method, url);
         const char *cl =
             MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         int64_t n;
@@ -600,7 +609,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
         *upload_data_size = 0;
         return MHD_YES;
     }
-    dispatch(pd, app);
+    dispatch(s, pd);
     return send_response(mc, &pd->req);
 }
 
@@ -676,7 +685,8 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     roster_log(ROSTER_LOG_WARN, "http", "detail=\"%s\"", msg);
 }
 
-int roster_server_start(struct roster_app *app, struct roster_server **out, struct roster_err *err)
+int roster_server_start(struct roster_app *app, const struct roster_routes *routes,
+                        struct roster_server **out, struct roster_err *err)
 {
     /* Response bodies are tens to hundreds of KB, allocated and freed by every request on
      * the pool threads. glibc would give the freed top of a thread's heap back to the
@@ -695,6 +705,7 @@ int roster_server_start(struct roster_app *app, struct roster_server **out, stru
     if (!s)
         return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
     s->app = app;
+    s->routes = *routes;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
@@ -716,7 +727,7 @@ int roster_server_start(struct roster_app *app, struct roster_server **out, stru
         flags |= MHD_USE_TLS;
     }
     preopen_conns(app, threads);
-    s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, app, MHD_OPTION_EXTERNAL_LOGGER,
+    s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
                                  mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
                                  MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED,
                                  on_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,

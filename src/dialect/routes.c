@@ -1,6 +1,7 @@
 /* The route table: every endpoint roster serves, with its dialect (auth + error shape).
- * `roster routes` prints it; docs are checked against it. */
-#include "roster/http.h"
+ * Handed to the HTTP server by `roster serve`; `roster routes` prints it; docs are checked
+ * against it. */
+#include "dialect/dialects.h"
 
 #include "dialect/admin/admin.h"
 #include "dialect/concur/concur.h"
@@ -24,7 +25,7 @@ static void health(struct roster_req *r)
 #define JSON ROSTER_ROUTE_JSON_BODY
 #define READ ROSTER_ROUTE_READ_SPAN
 
-const struct roster_route roster_routes[] = {
+static const struct roster_route routes[] = {
     {"GET", "/healthz", &roster_plain_dialect, health, 0,
      "liveness: 200 once requests are accepted"},
 
@@ -95,7 +96,7 @@ const struct roster_route roster_routes[] = {
      "Courier: one outbox message (what a bulk job enqueued)"},
 };
 
-const size_t roster_nroutes = sizeof(roster_routes) / sizeof(roster_routes[0]);
+const struct roster_routes roster_dialect_routes = {routes, sizeof(routes) / sizeof(routes[0])};
 
 void roster_dialects_init(void)
 {
