@@ -7,18 +7,6 @@
 
 #include <string.h>
 
-void roster_query_init(struct roster_query *q)
-{
-    memset(q, 0, sizeof(*q));
-    q->limit = 10; /* JumpCloud's default page; dialects set their own */
-}
-
-bool roster_qkey_is_int(int key)
-{
-    return key == RQ_NUM_ID || key == RQ_STATE || key == RQ_CREATED || key == RQ_MODIFIED ||
-           key == RQ_DUE;
-}
-
 static const struct {
     const char *name;
     int op;

@@ -1,5 +1,6 @@
-/* The table of user string fields: store column, client-facing label, kind and limit.
- * Dialects and stores map fields through this table instead of code per field. */
+/* The table of user fields (store column, client-facing label, kind and limit) and the
+ * names of user states. Dialects, core and stores map fields through this table instead
+ * of code per field. */
 #include "roster/user.h"
 
 #include <string.h>
