@@ -12,6 +12,7 @@
 #include "roster/err.h"
 #include "roster/job.h"
 #include "roster/jsonscan.h"
+#include "roster/msgjob.h"
 #include "roster/store.h"
 #include "roster/user.h"
 

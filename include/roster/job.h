@@ -75,20 +75,7 @@ enum roster_item_status {
 };
 const char *roster_item_status_name(int status); /* "pending" | "succeeded" | "failed" */
 
-/* --- message jobs (Courier bulk jobs; src/core/msgjobs.c) ---
- *
- * A message job sends one message definition to many users. Unlike a user job it is
- * created empty (status ROSTER_JOB_CREATED), takes its items in any number of add requests
- * (each one stored durably, as new chunks, before it is answered), and becomes runnable only
- * when started. The job engine then runs its chunks like any other: for each item it
- * resolves the recipient, merges the data, and writes one outbox message (struct
- * roster_message) and the item's result in the chunk's transaction.
- *
- * Items are stored as given. Their format is Courier's InboundBulkMessageUser, the one
- * message item format of roster: an object with optional "to" (object: "user_id",
- * "email", "phone_number", ...), "recipient" (string), "profile" (object), "data" (object)
- * and "preferences" (object). The job's params_json is {"definition": <the message
- * definition as given>}. */
+/* --- message jobs (include/roster/msgjob.h) --- */
 
 /* A chunk with its input, as read back for the item listing of a job. */
 struct roster_chunk_page {
@@ -98,65 +85,5 @@ struct roster_chunk_page {
     const char *results_json; /* NULL while the chunk is not done */
     int64_t done_ms;
 };
-
-enum roster_msg_status {
-    ROSTER_MSG_PENDING = 0,  /* the job has not reached the item yet */
-    ROSTER_MSG_ENQUEUED = 1, /* one outbox message was written (message_id) */
-    ROSTER_MSG_ERROR = 2,    /* no message: error says why */
-};
-
-/* One item of a message job as listed. */
-struct roster_msg_item {
-    int64_t index;
-    const char *item_json; /* the item as stored: item_len bytes of JSON object text */
-    size_t item_len;
-    int status;             /* enum roster_msg_status */
-    const char *message_id; /* ENQUEUED: the outbox message, else NULL */
-    const char *error;      /* ERROR: the reason, else NULL */
-};
-
-struct roster_ctx;
-struct roster_err;
-struct roster_json_span;
-
-/* Stores a new message job of ctx's organisation in status ROSTER_JOB_CREATED with no
- * items. definition[0..len) is the message definition as JSON object text (already
- * validated by roster_json_scan); it must name what to send ("event", "template",
- * "content", or a nested legacy "message" with "template" or "content"), and the members
- * roster reads must have the right types; ROSTER_EINVAL naming the field otherwise. */
-int roster_msgjob_create(struct roster_ctx *ctx, const char *definition, size_t len,
-                         struct roster_job *out, struct roster_err *err);
-
-/* The message job job_id of ctx's organisation and its definition (JSON text in ctx's
- * arena). ROSTER_ENOTFOUND for a missing job, another organisation's, or a job that is not a
- * message job. */
-int roster_msgjob_get(struct roster_ctx *ctx, const char *job_id, struct roster_job *job,
-                      const char **definition, struct roster_err *err);
-
-/* Checks one item, json[0..len) (a span accepted by roster_json_scan), against the item
- * format above: ROSTER_EINVAL naming the member when it is not an object or a member roster
- * reads has the wrong type. Items that pass can always be run (a recipient that cannot be
- * reached is the item's result, not an input error). */
-int roster_msgjob_item_check(const char *json, size_t len, struct roster_err *err);
-
-/* Appends the items raw[spans[i]] (i < n, each checked with roster_msgjob_item_check) to
- * the message job job_id, durably, in one transaction, cut into chunks of at most
- * ROSTER_JOB_CHUNK; *first_idx receives the index of the first one. ROSTER_ENOTFOUND as
- * roster_msgjob_get; ROSTER_ECONFLICT once the job was started. n == 0 only checks that. */
-int roster_msgjob_add(struct roster_ctx *ctx, const char *job_id, const char *raw,
-                      const struct roster_json_span *spans, size_t n, int64_t *first_idx,
-                      struct roster_err *err);
-
-/* Makes the message job runnable and wakes the job engine. *started: false when it had been
- * started before (nothing changes). ROSTER_ENOTFOUND as roster_msgjob_get. */
-int roster_msgjob_start(struct roster_ctx *ctx, const char *job_id, bool *started,
-                        struct roster_err *err);
-
-/* Items [from, from + limit) of the message job (fewer at its end), in the order they
- * were added, with their status. *job receives the job. ROSTER_ENOTFOUND as
- * roster_msgjob_get. Everything is allocated in ctx's arena. */
-int roster_msgjob_items(struct roster_ctx *ctx, const char *job_id, int64_t from, int64_t limit,
-                        struct roster_job *job, struct roster_msg_item **out, size_t *n,
-                        struct roster_err *err);
 
 #endif

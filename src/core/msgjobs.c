@@ -1,5 +1,7 @@
-/* Message jobs (Courier bulk jobs): a job created empty, items added in several requests,
- * started, then run by the job engine, one outbox message per reachable item.
+/* Message jobs (include/roster/msgjob.h): a job created empty, items added in several
+ * requests, started, then run by the job engine, one outbox message per reachable item.
+ * The definition and the items are decoded by the message codec of the dialect that
+ * created the job (Courier's: src/dialect/courier/codec.c).
  *
  * DESIGN
  * - States: CREATED (takes items, never claimed) -> PENDING/RUNNING (chunks claimed and
@@ -31,15 +33,31 @@
 
 #define MSG_KIND "bulk_message"
 
-/* --- the message definition --- */
+/* --- message codecs --- */
 
-/* The parts of a definition that a message carries. */
-struct definition {
-    struct roster_jsonr_val obj;
-    const char *event, *template, *brand; /* unescaped, or NULL */
-    bool has_data, has_nested_data;
-    struct roster_jsonr_val data, nested_data; /* objects */
-};
+#define MAX_MSG_CODECS 4
+static const struct roster_msg_codec *codecs[MAX_MSG_CODECS];
+static size_t ncodecs;
+
+void roster_msg_codec_register(const struct roster_msg_codec *c)
+{
+    for (size_t i = 0; i < ncodecs; i++) {
+        if (strcmp(codecs[i]->name, c->name) == 0) {
+            codecs[i] = c;
+            return;
+        }
+    }
+    if (ncodecs < MAX_MSG_CODECS)
+        codecs[ncodecs++] = c;
+}
+
+const struct roster_msg_codec *roster_msg_codec_find(const char *name)
+{
+    for (size_t i = 0; name && i < ncodecs; i++)
+        if (strcmp(codecs[i]->name, name) == 0)
+            return codecs[i];
+    return NULL;
+}
 
 /* Reads member key of obj as a string (NULL when absent, null or not a string). */
 static const char *member_str(const struct roster_jsonr_val *obj, const char *key,
@@ -52,63 +70,6 @@ static const char *member_str(const struct roster_jsonr_val *obj, const char *ke
     return s;
 }
 
-static bool member_obj(const struct roster_jsonr_val *obj, const char *key,
-                       struct roster_jsonr_val *out)
-{
-    return roster_jsonr_get(obj, key, out) == 1 && out->type == ROSTER_JSONR_OBJECT;
-}
-
-/* Checks that member key of obj, if present and not null, has JSON type want. */
-static int check_type(const struct roster_jsonr_val *obj, const char *path, const char *key,
-                      int want, struct roster_err *err)
-{
-    struct roster_jsonr_val v;
-    int got = roster_jsonr_get(obj, key, &v);
-    if (got != 1 || v.type == ROSTER_JSONR_NULL || v.type == want)
-        return 0;
-    return roster_err_set(err, ROSTER_EINVAL, "%s%s must be %s", path, key,
-                          want == ROSTER_JSONR_STRING ? "a string" : "an object");
-}
-
-static int definition_read(const char *text, size_t len, struct definition *d,
-                           struct roster_arena *a, struct roster_err *err)
-{
-    memset(d, 0, sizeof(*d));
-    if (roster_jsonr_parse(text, len, &d->obj) != 0 || d->obj.type != ROSTER_JSONR_OBJECT)
-        return roster_err_set(err, ROSTER_EINVAL, "message must be an object");
-    static const char *const strs[] = {"event", "template", "brand"};
-    static const char *const objs[] = {"data", "locale", "override", "content", "message"};
-    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
-        if (check_type(&d->obj, "message.", strs[i], ROSTER_JSONR_STRING, err))
-            return err->code;
-    for (size_t i = 0; i < sizeof(objs) / sizeof(objs[0]); i++)
-        if (check_type(&d->obj, "message.", objs[i], ROSTER_JSONR_OBJECT, err))
-            return err->code;
-    d->event = member_str(&d->obj, "event", a);
-    d->template = member_str(&d->obj, "template", a);
-    d->brand = member_str(&d->obj, "brand", a);
-    d->has_data = member_obj(&d->obj, "data", &d->data);
-    struct roster_jsonr_val nested, v;
-    bool has_content = member_obj(&d->obj, "content", &v);
-    if (member_obj(&d->obj, "message", &nested)) {
-        /* the legacy shape: a send-API message nested in the definition */
-        if (check_type(&nested, "message.message.", "template", ROSTER_JSONR_STRING, err) ||
-            check_type(&nested, "message.message.", "data", ROSTER_JSONR_OBJECT, err) ||
-            check_type(&nested, "message.message.", "content", ROSTER_JSONR_OBJECT, err))
-            return err->code;
-        if (!d->template)
-            d->template = member_str(&nested, "template", a);
-        has_content = has_content || member_obj(&nested, "content", &v);
-        d->has_nested_data = member_obj(&nested, "data", &d->nested_data);
-    }
-    bool named = (d->event && d->event[0]) || (d->template && d->template[0]) || has_content;
-    if (!named)
-        return roster_err_set(err, ROSTER_EINVAL,
-                              "message needs an \"event\", a \"template\" or \"content\" (or a "
-                              "nested legacy \"message\" with a \"template\" or \"content\")");
-    return 0;
-}
-
 /* --- submission --- */
 
 static bool is_message_job(const struct roster_job *job)
@@ -116,29 +77,40 @@ static bool is_message_job(const struct roster_job *job)
     return job->kind == ROSTER_JOB_MESSAGE;
 }
 
-int roster_msgjob_create(struct roster_ctx *ctx, const char *definition, size_t len,
-                         struct roster_job *out, struct roster_err *err)
+int roster_msgjob_create(struct roster_ctx *ctx, const char *codec, const char *definition,
+                         size_t len, struct roster_job *out, struct roster_err *err)
 {
-    struct definition d;
-    int rc = definition_read(definition, len, &d, ctx->arena, err);
+    const struct roster_msg_codec *c = roster_msg_codec_find(codec);
+    if (!c)
+        return roster_err_set(err, ROSTER_EINVAL, "no message codec \"%s\"", codec);
+    struct roster_msg_def d;
+    int rc = c->definition(definition, len, &d, ctx->arena, err);
     if (rc)
         return rc;
     memset(out, 0, sizeof(*out));
     memcpy(out->org_id, ctx->org_id, ROSTER_ID_LEN);
     out->kind = ROSTER_JOB_MESSAGE;
     /* the definition exactly as given: GET /bulk/{id} shows it back */
-    out->params_json =
-        roster_arena_printf(ctx->arena, "{\"definition\":%.*s}", (int)len, definition);
+    out->params_json = roster_arena_printf(ctx->arena, "{\"codec\":\"%s\",\"definition\":%.*s}",
+                                           c->name, (int)len, definition);
     return roster_store_job_open(ctx->conn, out, err);
 }
 
-/* The definition's text inside a job's params_json. */
-static const char *params_definition(const char *params, struct roster_arena *a, size_t *len)
+/* The definition's text inside a job's params_json, and (when codec is not NULL) its
+ * codec. Jobs stored before codecs were named are all the first codec's (Courier's). */
+static const char *params_definition(const char *params, struct roster_arena *a, size_t *len,
+                                     const struct roster_msg_codec **codec)
 {
-    struct roster_jsonr_val obj, def;
+    struct roster_jsonr_val obj, def, name;
     *len = 2;
-    if (!params || roster_jsonr_parse(params, strlen(params), &obj) != 0 ||
-        roster_jsonr_get(&obj, "definition", &def) != 1)
+    bool ok = params && roster_jsonr_parse(params, strlen(params), &obj) == 0;
+    if (codec) {
+        const char *s = NULL;
+        if (ok && roster_jsonr_get(&obj, "codec", &name) == 1 && name.type == ROSTER_JSONR_STRING)
+            roster_jsonr_str(&name, a, &s, NULL);
+        *codec = s ? roster_msg_codec_find(s) : ncodecs ? codecs[0] : NULL;
+    }
+    if (!ok || roster_jsonr_get(&obj, "definition", &def) != 1)
         return "{}";
     *len = def.len;
     return roster_arena_strndup(a, def.raw, def.len);
@@ -152,66 +124,9 @@ int roster_msgjob_get(struct roster_ctx *ctx, const char *job_id, struct roster_
         rc = roster_err_set(err, ROSTER_ENOTFOUND, "job \"%s\" not found", job_id);
     if (rc == 0 && definition) {
         size_t len;
-        *definition = params_definition(job->params_json, ctx->arena, &len);
+        *definition = params_definition(job->params_json, ctx->arena, &len, NULL);
     }
     return rc;
-}
-
-/* A member that must have one JSON type (null allowed: "not given"). */
-struct typed_member {
-    const char *name;
-    int type;
-};
-
-/* One pass over the members of obj: each member named in want[0..n) must have its type.
- * (One pass, not a look-up per name: ingest checks every user of every request.) */
-static int check_members(const struct roster_jsonr_val *obj, const char *path,
-                         const struct typed_member *want, size_t n, struct roster_err *err)
-{
-    struct roster_jsonr it;
-    struct roster_jsonr_val key, val;
-    if (roster_jsonr_open(&it, obj) != 0)
-        return roster_err_set(err, ROSTER_EINVAL, "%s must be an object", path);
-    int got;
-    while ((got = roster_jsonr_next(&it, &key, &val)) == 1) {
-        if (val.type == ROSTER_JSONR_NULL)
-            continue;
-        for (size_t i = 0; i < n; i++) {
-            if (!roster_jsonr_str_eq(&key, want[i].name))
-                continue;
-            if (val.type != want[i].type)
-                return roster_err_set(
-                    err, ROSTER_EINVAL, "%s%s%s must be %s", path, path[0] ? "." : "", want[i].name,
-                    want[i].type == ROSTER_JSONR_STRING ? "a string" : "an object");
-            static const struct typed_member addr[] = {{"email", ROSTER_JSONR_STRING},
-                                                       {"phone_number", ROSTER_JSONR_STRING},
-                                                       {"user_id", ROSTER_JSONR_STRING}};
-            /* the members of profile and to that run reads */
-            if (!path[0] && strcmp(want[i].name, "profile") == 0 &&
-                check_members(&val, "profile", addr, 2, err))
-                return err->code;
-            if (!path[0] && strcmp(want[i].name, "to") == 0 &&
-                check_members(&val, "to", addr, 3, err))
-                return err->code;
-            break;
-        }
-    }
-    if (got < 0)
-        return roster_err_set(err, ROSTER_EINVAL, "%s is not valid JSON", path[0] ? path : "user");
-    return 0;
-}
-
-int roster_msgjob_item_check(const char *json, size_t len, struct roster_err *err)
-{
-    static const struct typed_member top[] = {
-        {"recipient", ROSTER_JSONR_STRING},   {"profile", ROSTER_JSONR_OBJECT},
-        {"to", ROSTER_JSONR_OBJECT},          {"data", ROSTER_JSONR_OBJECT},
-        {"preferences", ROSTER_JSONR_OBJECT},
-    };
-    struct roster_jsonr_val item;
-    if (roster_jsonr_parse(json, len, &item) != 0 || item.type != ROSTER_JSONR_OBJECT)
-        return roster_err_set(err, ROSTER_EINVAL, "a user must be an object");
-    return check_members(&item, "", top, sizeof(top) / sizeof(top[0]), err);
 }
 
 int roster_msgjob_add(struct roster_ctx *ctx, const char *job_id, const char *raw,
@@ -497,12 +412,14 @@ static const char *first_phone(const char *phones, struct roster_arena *a)
 
 /* The parts of the definition every message of a chunk copies, as JSON text. */
 struct def_text {
-    struct roster_buf head; /* "\"event\":..,\"template\":..,\"brand\":..," */
-    struct layer data[2];   /* the nested legacy message's data, the definition's data */
+    const char *no_recipient; /* the codec's */
+    struct roster_buf head;   /* "\"event\":..,\"template\":..,\"brand\":..," */
+    struct layer data[2];     /* the nested legacy message's data, the definition's data */
     size_t ndata;
 };
 
-static void def_text_init(struct def_text *t, const struct definition *d, struct roster_arena *a)
+static void def_text_init(struct def_text *t, const struct roster_msg_def *d,
+                          struct roster_arena *a)
 {
     roster_buf_init(&t->head);
     static const char *const names[] = {"event", "template", "brand"};
@@ -517,48 +434,8 @@ static void def_text_init(struct def_text *t, const struct definition *d, struct
         roster_buf_addch(&t->head, ',');
     }
     t->ndata = 0;
-    if (d->has_nested_data)
-        layer_of(&d->nested_data, &t->data[t->ndata++], a);
-    if (d->has_data)
-        layer_of(&d->data, &t->data[t->ndata++], a);
-}
-
-/* One item of a chunk on its way: what phase 1 read from it. */
-struct pitem {
-    bool readable;
-    struct roster_jsonr_val to, profile, data;
-    bool has_to, has_profile, has_data;
-    const char *key; /* to.user_id, else recipient: the directory look-up key */
-};
-
-/* One pass over the item's members (the last of a repeated name wins, as in jansson). */
-static void read_item(const struct roster_jsonr_val *obj, struct pitem *p, struct roster_arena *a)
-{
-    memset(p, 0, sizeof(*p));
-    struct roster_jsonr it;
-    struct roster_jsonr_val key, val, recipient = {0};
-    if (obj->type != ROSTER_JSONR_OBJECT || roster_jsonr_open(&it, obj) != 0)
-        return;
-    p->readable = true;
-    while (roster_jsonr_next(&it, &key, &val) == 1) {
-        bool isobj = val.type == ROSTER_JSONR_OBJECT;
-        if (roster_jsonr_str_eq(&key, "to")) {
-            p->has_to = isobj;
-            p->to = val;
-        } else if (roster_jsonr_str_eq(&key, "profile")) {
-            p->has_profile = isobj;
-            p->profile = val;
-        } else if (roster_jsonr_str_eq(&key, "data")) {
-            p->has_data = isobj;
-            p->data = val;
-        } else if (roster_jsonr_str_eq(&key, "recipient")) {
-            recipient = val;
-        }
-    }
-    const char *k = p->has_to ? member_str(&p->to, "user_id", a) : NULL;
-    if ((!k || !k[0]) && recipient.type == ROSTER_JSONR_STRING)
-        roster_jsonr_str(&recipient, a, &k, NULL);
-    p->key = k && k[0] ? k : NULL;
+    for (size_t i = 0; i < d->ndata && i < 2; i++)
+        layer_of(&d->data[i], &t->data[t->ndata++], a);
 }
 
 /* A Courier-style message id, "1-<8 hex seconds>-<24 hex>", whose last part is a roster
@@ -606,7 +483,7 @@ static void directory_layer(const struct roster_user *dir, const char *key, stru
 /* Builds item p's message into m (its content in content) or returns the reason it has
  * none. */
 static const char *build_message(const struct roster_chunk *ch, const struct def_text *d,
-                                 const struct pitem *p, const struct roster_user *dir,
+                                 const struct roster_msg_input *p, const struct roster_user *dir,
                                  struct roster_message *m, struct roster_buf *content,
                                  struct roster_arena *a)
 {
@@ -616,10 +493,8 @@ static const char *build_message(const struct roster_chunk *ch, const struct def
     struct layer to[3];
     size_t nto = 0;
     directory_layer(dir, p->key, &to[nto++], a);
-    if (p->has_profile)
-        layer_of(&p->profile, &to[nto++], a);
-    if (p->has_to)
-        layer_of(&p->to, &to[nto++], a);
+    for (size_t i = 0; i < p->nto && i < 2; i++)
+        layer_of(&p->to[i], &to[nto++], a);
     const char *email = member_text(merged_member(to, nto, KEY_TOKEN("\"email\"")), a);
     const char *phone = member_text(merged_member(to, nto, KEY_TOKEN("\"phone_number\"")), a);
     if (!email && !phone) {
@@ -631,8 +506,7 @@ static const char *build_message(const struct roster_chunk *ch, const struct def
         if (matched)
             return roster_arena_printf(a, "recipient \"%.200s\" has no email or phone_number",
                                        p->key);
-        return "no recipient: give to.user_id or recipient (a user of the directory), or an "
-               "email or phone_number in profile or to";
+        return d->no_recipient;
     }
     struct layer data[3];
     size_t ndata = 0;
@@ -671,25 +545,30 @@ static int msgjob_prepare(struct roster_conn *conn, const struct roster_chunk *c
     struct roster_msg_prepared *p = roster_arena_zalloc(a, sizeof(*p));
     *out = p;
     size_t n = ch->count > 0 ? (size_t)ch->count : 0;
-    struct definition d;
+    struct roster_msg_def d;
+    memset(&d, 0, sizeof(d));
     size_t dlen;
-    const char *dtext = params_definition(ch->params_json, a, &dlen);
+    const struct roster_msg_codec *codec;
+    const char *dtext = params_definition(ch->params_json, a, &dlen, &codec);
     struct roster_err derr;
     roster_err_clear(&derr);
-    bool def_ok = definition_read(dtext, dlen, &d, a, &derr) == 0;
+    bool def_ok = codec ? codec->definition(dtext, dlen, &d, a, &derr) == 0
+                        : roster_err_set(&derr, ROSTER_EINVAL, "no codec for this job") == 0;
     struct def_text dt;
     def_text_init(&dt, &d, a);
+    dt.no_recipient = codec ? codec->no_recipient : "no recipient";
 
     /* the items: the stored array was validated when it was added, so it is read without
      * a second validation (jsonr never reads outside it whatever it holds) */
-    struct pitem *items = roster_arena_zalloc(a, (n ? n : 1) * sizeof(*items));
+    struct roster_msg_input *items = roster_arena_zalloc(a, (n ? n : 1) * sizeof(*items));
     const char **keys = roster_arena_zalloc(a, (n ? n : 1) * sizeof(*keys));
     const char *text = ch->items_json ? ch->items_json : "";
     struct roster_jsonr_val arr, el;
     struct roster_jsonr it;
-    if (roster_jsonr_parse(text, strlen(text), &arr) == 0 && roster_jsonr_open(&it, &arr) == 0)
+    if (codec && roster_jsonr_parse(text, strlen(text), &arr) == 0 &&
+        roster_jsonr_open(&it, &arr) == 0)
         for (size_t i = 0; i < n && roster_jsonr_next(&it, NULL, &el) == 1; i++) {
-            read_item(&el, &items[i], a);
+            codec->item(&el, &items[i], a);
             keys[i] = items[i].key;
         }
     struct roster_user *dir = roster_arena_zalloc(a, (n ? n : 1) * sizeof(*dir));

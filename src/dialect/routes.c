@@ -101,4 +101,5 @@ const struct roster_routes roster_dialect_routes = {routes, sizeof(routes) / siz
 void roster_dialects_init(void)
 {
     roster_job_codec_register("jumpcloud", jc_item_decode);
+    roster_msg_codec_register(&courier_msg_codec);
 }

@@ -64,7 +64,7 @@ void courier_bulk_create(struct roster_req *r)
     }
     struct roster_err err = {0};
     struct roster_job job;
-    int rc = roster_msgjob_create(&r->ctx, msg.raw, msg.len, &job, &err);
+    int rc = roster_msgjob_create(&r->ctx, courier_msg_codec.name, msg.raw, msg.len, &job, &err);
     if (rc) {
         send_err(r, rc, &err, NULL);
         return;
@@ -119,8 +119,8 @@ void courier_bulk_add_users(struct roster_req *r)
     const char **why = roster_arena_alloc(r->ctx.arena, (n ? n : 1) * sizeof(*why));
     for (size_t i = 0; i < n; i++) {
         roster_err_clear(&err);
-        if (roster_msgjob_item_check(users.raw + spans[i].start, spans[i].end - spans[i].start,
-                                     &err) == 0) {
+        if (courier_item_check(users.raw + spans[i].start, spans[i].end - spans[i].start, &err) ==
+            0) {
             ok[nok++] = spans[i];
             continue;
         }

@@ -26,6 +26,12 @@ void courier_cursor_encode(const char *job_id, int64_t index, char out[COURIER_C
  * changed in any way). */
 int courier_cursor_decode(const char *s, char job_id[ROSTER_ID_LEN + 1], int64_t *index);
 
+/* Courier's bulk job definition and users as message-job input (codec.c) */
+extern const struct roster_msg_codec courier_msg_codec;
+/* Checks one user of a bulk job, json[0..len): ROSTER_EINVAL naming the member when it is
+ * not an object or a member roster reads has the wrong type. */
+int courier_item_check(const char *json, size_t len, struct roster_err *err);
+
 /* Handlers (bulk.c, messages.c) */
 void courier_bulk_create(struct roster_req *r);
 void courier_bulk_add_users(struct roster_req *r);

@@ -2,8 +2,8 @@
  * demand: the users-page cursor (src/dialect/courier/cursor.c: round trip, shape, every
  * kind of damage refused) and the error body with its x-should-retry header
  * (src/dialect/courier/dialect.c: no retry of a permanent 408/409/429/5xx), plus the
- * core's item check (roster_msgjob_item_check) that decides which ingested users are
- * refused.
+ * codec's item check (courier_item_check, src/dialect/courier/codec.c) that decides which
+ * ingested users are refused.
  */
 #include "dialect/courier/courier.h"
 #include "test.h"
@@ -91,7 +91,7 @@ static void test_error_body(void)
 static int check(const char *json, struct roster_err *err)
 {
     roster_err_clear(err);
-    return roster_msgjob_item_check(json, strlen(json), err);
+    return courier_item_check(json, strlen(json), err);
 }
 
 static void test_item_check(void)
