@@ -68,6 +68,11 @@ int roster_jsonr_next(struct roster_jsonr *it, struct roster_jsonr_val *key,
 int roster_jsonr_get(const struct roster_jsonr_val *obj, const char *key,
                      struct roster_jsonr_val *out);
 
+/* The unescaped value of obj's string member key as a copy in a; NULL when it is absent,
+ * null, not a string or malformed. */
+const char *roster_jsonr_get_str(const struct roster_jsonr_val *obj, const char *key,
+                                 struct roster_arena *a);
+
 /* --- strings (v must be ROSTER_JSONR_STRING, else -1) --- */
 
 /* The unescaped string as a NUL-terminated copy in a (\u escapes, surrogate pairs

@@ -2,7 +2,7 @@
  * dialects: every call is scoped to the caller's organisation, and a delete of several
  * groups is one transaction.
  */
-#include "roster/core.h"
+#include "core/tx.h"
 
 int roster_group_list(struct roster_ctx *ctx, const struct roster_group_query *q,
                       struct roster_group **out, size_t *n, int64_t *total, struct roster_err *err)
@@ -29,10 +29,7 @@ int roster_groups_delete(struct roster_ctx *ctx, int kind, const int64_t *ids, s
         if (rc == ROSTER_ENOTFOUND && kind == ROSTER_GROUP_QUEUE)
             rc = 0; /* a queue that went with its application earlier in this list */
     }
-    if (rc == 0)
-        return roster_store_commit(ctx->conn, err);
-    roster_store_rollback(ctx->conn);
-    return rc;
+    return core_tx_end(ctx, rc, err);
 }
 
 int roster_group_bind(struct roster_ctx *ctx, const int64_t *groups, size_t ng,

@@ -59,17 +59,6 @@ const struct roster_msg_codec *roster_msg_codec_find(const char *name)
     return NULL;
 }
 
-/* Reads member key of obj as a string (NULL when absent, null or not a string). */
-static const char *member_str(const struct roster_jsonr_val *obj, const char *key,
-                              struct roster_arena *a)
-{
-    struct roster_jsonr_val v;
-    const char *s = NULL;
-    if (roster_jsonr_get(obj, key, &v) == 1 && v.type == ROSTER_JSONR_STRING)
-        roster_jsonr_str(&v, a, &s, NULL);
-    return s;
-}
-
 /* --- submission --- */
 
 static bool is_message_job(const struct roster_job *job)
@@ -101,13 +90,11 @@ int roster_msgjob_create(struct roster_ctx *ctx, const char *codec, const char *
 static const char *params_definition(const char *params, struct roster_arena *a, size_t *len,
                                      const struct roster_msg_codec **codec)
 {
-    struct roster_jsonr_val obj, def, name;
+    struct roster_jsonr_val obj, def;
     *len = 2;
     bool ok = params && roster_jsonr_parse(params, strlen(params), &obj) == 0;
     if (codec) {
-        const char *s = NULL;
-        if (ok && roster_jsonr_get(&obj, "codec", &name) == 1 && name.type == ROSTER_JSONR_STRING)
-            roster_jsonr_str(&name, a, &s, NULL);
+        const char *s = ok ? roster_jsonr_get_str(&obj, "codec", a) : NULL;
         *codec = s ? roster_msg_codec_find(s) : ncodecs ? codecs[0] : NULL;
     }
     if (!ok || roster_jsonr_get(&obj, "definition", &def) != 1)
@@ -403,7 +390,8 @@ static const char *first_phone(const char *phones, struct roster_arena *a)
         roster_jsonr_open(&it, &arr) != 0)
         return NULL;
     while (roster_jsonr_next(&it, NULL, &e) == 1) {
-        const char *num = e.type == ROSTER_JSONR_OBJECT ? member_str(&e, "number", a) : NULL;
+        const char *num =
+            e.type == ROSTER_JSONR_OBJECT ? roster_jsonr_get_str(&e, "number", a) : NULL;
         if (num && num[0])
             return num;
     }

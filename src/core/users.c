@@ -2,6 +2,7 @@
  * (load, patch, validate, store, retried on a concurrent write). Every dialect's
  * single-user paths and the bulk job engine go through these, so the rules live here once.
  */
+#include "core/tx.h"
 #include "roster/core.h"
 #include "roster/jsonutil.h"
 #include "roster/password.h"
@@ -157,10 +158,7 @@ int roster_users_delete(struct roster_ctx *ctx, const char *const *ids, size_t n
         if (rc == ROSTER_ENOTFOUND) /* deleted by someone else in between */
             roster_err_set(err, ROSTER_ENOTFOUND, "user \"%.64s\" not found", ids[i]);
     }
-    if (rc == 0)
-        return roster_store_commit(ctx->conn, err);
-    roster_store_rollback(ctx->conn);
-    return rc;
+    return core_tx_end(ctx, rc, err);
 }
 
 /* The extras of a user written in the caller's open transaction; hash: the password's
@@ -178,31 +176,26 @@ static int write_extras(struct roster_ctx *ctx, const char *user_id, int64_t use
     return rc;
 }
 
-static int hash_password(struct roster_ctx *ctx, const struct roster_user_extras *x,
-                         const char **hash, struct roster_err *err)
+/* Hashes x's password, if any, then begins the transaction. */
+static int begin_with_hash(struct roster_ctx *ctx, const struct roster_user_extras *x,
+                           const char **hash, struct roster_err *err)
 {
     *hash = NULL;
-    if (!x || !x->password)
-        return 0;
-    return roster_password_hash(x->password, ctx->arena, hash, err);
+    int rc = x && x->password ? roster_password_hash(x->password, ctx->arena, hash, err) : 0;
+    return rc ? rc : roster_store_begin(ctx->conn, err);
 }
 
 int roster_user_create_with(struct roster_ctx *ctx, struct roster_user *u, int default_state,
                             const struct roster_user_extras *x, struct roster_err *err)
 {
     const char *hash;
-    int rc = hash_password(ctx, x, &hash, err);
-    if (rc == 0)
-        rc = roster_store_begin(ctx->conn, err);
+    int rc = begin_with_hash(ctx, x, &hash, err);
     if (rc)
         return rc;
     rc = roster_user_create(ctx, u, default_state, err);
     if (rc == 0)
         rc = write_extras(ctx, u->id, u->num_id, x, hash, err);
-    if (rc == 0)
-        return roster_store_commit(ctx->conn, err);
-    roster_store_rollback(ctx->conn);
-    return rc;
+    return core_tx_end(ctx, rc, err);
 }
 
 int roster_user_update_with(struct roster_ctx *ctx, const char *user_id,
@@ -210,9 +203,7 @@ int roster_user_update_with(struct roster_ctx *ctx, const char *user_id,
                             const struct roster_user_extras *x, struct roster_err *err)
 {
     const char *hash;
-    int rc = hash_password(ctx, x, &hash, err);
-    if (rc == 0)
-        rc = roster_store_begin(ctx->conn, err);
+    int rc = begin_with_hash(ctx, x, &hash, err);
     if (rc)
         return rc;
     struct roster_user cur = {0};
@@ -222,8 +213,5 @@ int roster_user_update_with(struct roster_ctx *ctx, const char *user_id,
         rc = roster_user_get(ctx, user_id, &cur, err);
     if (rc == 0)
         rc = write_extras(ctx, cur.id, cur.num_id, x, hash, err);
-    if (rc == 0)
-        return roster_store_commit(ctx->conn, err);
-    roster_store_rollback(ctx->conn);
-    return rc;
+    return core_tx_end(ctx, rc, err);
 }

@@ -555,3 +555,14 @@ const char *roster_jsonr_compact(const struct roster_jsonr_val *v, struct roster
         *n = got;
     return buf;
 }
+
+const char *roster_jsonr_get_str(const struct roster_jsonr_val *obj, const char *key,
+                                 struct roster_arena *a)
+{
+    struct roster_jsonr_val v;
+    const char *s = NULL;
+    if (roster_jsonr_get(obj, key, &v) == 1 && v.type == ROSTER_JSONR_STRING &&
+        roster_jsonr_str(&v, a, &s, NULL) != 0)
+        s = NULL;
+    return s;
+}

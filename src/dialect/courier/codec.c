@@ -24,17 +24,6 @@ struct courier_item {
     bool has_to, has_profile, has_data;
 };
 
-/* Reads member key of obj as a string (NULL when absent, null or not a string). */
-static const char *member_str(const struct roster_jsonr_val *obj, const char *key,
-                              struct roster_arena *a)
-{
-    struct roster_jsonr_val v;
-    const char *s = NULL;
-    if (roster_jsonr_get(obj, key, &v) == 1 && v.type == ROSTER_JSONR_STRING)
-        roster_jsonr_str(&v, a, &s, NULL);
-    return s;
-}
-
 static bool member_obj(const struct roster_jsonr_val *obj, const char *key,
                        struct roster_jsonr_val *out)
 {
@@ -71,9 +60,9 @@ static int definition_read(const char *text, size_t len, struct roster_msg_def *
     for (size_t i = 0; i < sizeof(objs) / sizeof(objs[0]); i++)
         if (check_type(&d->obj, "message.", objs[i], ROSTER_JSONR_OBJECT, err))
             return err->code;
-    d->event = member_str(&d->obj, "event", a);
-    d->template = member_str(&d->obj, "template", a);
-    d->brand = member_str(&d->obj, "brand", a);
+    d->event = roster_jsonr_get_str(&d->obj, "event", a);
+    d->template = roster_jsonr_get_str(&d->obj, "template", a);
+    d->brand = roster_jsonr_get_str(&d->obj, "brand", a);
     d->has_data = member_obj(&d->obj, "data", &d->data);
     struct roster_jsonr_val nested, v;
     bool has_content = member_obj(&d->obj, "content", &v);
@@ -84,7 +73,7 @@ static int definition_read(const char *text, size_t len, struct roster_msg_def *
             check_type(&nested, "message.message.", "content", ROSTER_JSONR_OBJECT, err))
             return err->code;
         if (!d->template)
-            d->template = member_str(&nested, "template", a);
+            d->template = roster_jsonr_get_str(&nested, "template", a);
         has_content = has_content || member_obj(&nested, "content", &v);
         d->has_nested_data = member_obj(&nested, "data", &d->nested_data);
     }
@@ -188,7 +177,7 @@ static void read_item(const struct roster_jsonr_val *obj, struct roster_msg_inpu
             recipient = val;
         }
     }
-    const char *k = p->has_to ? member_str(&p->to, "user_id", a) : NULL;
+    const char *k = p->has_to ? roster_jsonr_get_str(&p->to, "user_id", a) : NULL;
     if ((!k || !k[0]) && recipient.type == ROSTER_JSONR_STRING)
         roster_jsonr_str(&recipient, a, &k, NULL);
     out->key = k && k[0] ? k : NULL;

@@ -12,11 +12,7 @@
 static const char *content_str(const struct roster_jsonr_val *content, bool ok, const char *key,
                                struct roster_arena *a)
 {
-    struct roster_jsonr_val v;
-    const char *s = NULL;
-    if (ok && roster_jsonr_get(content, key, &v) == 1 && v.type == ROSTER_JSONR_STRING)
-        roster_jsonr_str(&v, a, &s, NULL);
-    return s;
+    return ok ? roster_jsonr_get_str(content, key, a) : NULL;
 }
 
 void courier_message_get(struct roster_req *r)

@@ -270,6 +270,15 @@ done:
     json_decref(body);
 }
 
+/* limit (default 10, at most 100) and skip of a userstates list; sends the 400 itself */
+static int page_params(struct roster_req *r, int64_t *limit, int64_t *skip)
+{
+    if (roster_req_query_int(r, "limit", 10, 0, 100, limit) != 0 ||
+        roster_req_query_int(r, "skip", 0, 0, INT64_MAX, skip) != 0)
+        return -1;
+    return 0;
+}
+
 /* --- GET /api/v2/bulk/userstates --- */
 
 void jc_userstates_list(struct roster_req *r)
@@ -278,8 +287,7 @@ void jc_userstates_list(struct roster_req *r)
     struct roster_err err;
     roster_err_clear(&err);
     int64_t limit, skip;
-    if (roster_req_query_int(r, "limit", 10, 0, 100, &limit) != 0 ||
-        roster_req_query_int(r, "skip", 0, 0, INT64_MAX, &skip) != 0)
+    if (page_params(r, &limit, &skip) != 0)
         return;
     struct roster_query q;
     roster_query_init(&q);
@@ -399,8 +407,7 @@ void jc_userstates_next(struct roster_req *r)
     struct roster_err err;
     roster_err_clear(&err);
     int64_t limit, skip;
-    if (roster_req_query_int(r, "limit", 10, 0, 100, &limit) != 0 ||
-        roster_req_query_int(r, "skip", 0, 0, INT64_MAX, &skip) != 0)
+    if (page_params(r, &limit, &skip) != 0)
         return;
     /* users=ID,ID,... (CSV, as the spec says); repeated users= parameters are
      * read too */

@@ -146,15 +146,21 @@ static int user_scope(struct vox_call *c, int64_t *app_num)
     return 0;
 }
 
-void vox_del_user(struct vox_call *c)
+/* The users a DelUser or SetUserInfo names (user_id, or user_name in its application). */
+static int chosen_users(struct vox_call *c, struct roster_user **u, size_t *n, bool *has)
 {
     int64_t app_num;
     if (user_scope(c, &app_num) != 0)
-        return;
+        return -1;
+    return vox_some_users(c, app_num, u, n, has);
+}
+
+void vox_del_user(struct vox_call *c)
+{
     struct roster_user *u;
     size_t n;
     bool has;
-    if (vox_some_users(c, app_num, &u, &n, &has) != 0)
+    if (chosen_users(c, &u, &n, &has) != 0)
         return;
     if (!has) {
         vox_fail(c, VOX_EINVAL, "user_id or user_name is required");
@@ -174,13 +180,10 @@ void vox_del_user(struct vox_call *c)
 
 void vox_set_user_info(struct vox_call *c)
 {
-    int64_t app_num;
-    if (user_scope(c, &app_num) != 0)
-        return;
     struct roster_user *u;
     size_t n;
     bool has;
-    if (vox_some_users(c, app_num, &u, &n, &has) != 0)
+    if (chosen_users(c, &u, &n, &has) != 0)
         return;
     if (!has || n != 1) {
         vox_fail(c, VOX_EINVAL, "one user_id or user_name is required");

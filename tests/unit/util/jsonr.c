@@ -666,6 +666,23 @@ static void test_damaged(void)
     CHECK(texts == 18000 && steps > 0);
 }
 
+/* roster_jsonr_get_str: the string member, unescaped, or NULL for anything else */
+static void test_get_str(void)
+{
+    struct roster_jsonr_val v = parse("{\"a\":\"x\\u00e9\\\"y\",\"n\":null,\"i\":1,\"o\":{},"
+                                      "\"a\":\"last\",\"bad\":\"\\u0000\"}");
+    CHECK_EQ_STR(roster_jsonr_get_str(&v, "a", &arena), "last");
+    CHECK(roster_jsonr_get_str(&v, "n", &arena) == NULL);
+    CHECK(roster_jsonr_get_str(&v, "i", &arena) == NULL);
+    CHECK(roster_jsonr_get_str(&v, "o", &arena) == NULL);
+    CHECK(roster_jsonr_get_str(&v, "missing", &arena) == NULL);
+    CHECK(roster_jsonr_get_str(&v, "bad", &arena) == NULL);
+    struct roster_jsonr_val e = parse("{\"k\":\"x\\u00e9\\\"y\"}");
+    CHECK_EQ_STR(roster_jsonr_get_str(&e, "k", &arena), "x\xc3\xa9\"y");
+    struct roster_jsonr_val arr = parse("[\"k\"]");
+    CHECK(roster_jsonr_get_str(&arr, "k", &arena) == NULL);
+}
+
 int main(void)
 {
     roster_arena_init(&arena, 64 * 1024);
@@ -674,6 +691,7 @@ int main(void)
     test_containers();
     test_differential();
     test_damaged();
+    test_get_str();
     roster_arena_release(&arena);
     return test_finish();
 }

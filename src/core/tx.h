@@ -1,0 +1,16 @@
+/* Private to src/core: the end of a transaction that core began on ctx's connection. */
+#ifndef ROSTER_CORE_TX_H
+#define ROSTER_CORE_TX_H
+
+#include "roster/core.h"
+
+/* Commits when rc is 0, else rolls back; returns the outcome. */
+static inline int core_tx_end(struct roster_ctx *ctx, int rc, struct roster_err *err)
+{
+    if (rc == 0)
+        return roster_store_commit(ctx->conn, err);
+    roster_store_rollback(ctx->conn);
+    return rc;
+}
+
+#endif
