@@ -17,6 +17,7 @@
 #include "roster/user.h"
 
 struct roster_jobs;
+struct roster_wake;
 
 struct roster_config {
     const char *listen;    /* host:port */
@@ -38,6 +39,9 @@ struct roster_app {
     struct roster_jobs *jobs;           /* NULL in offline CLI commands */
     struct roster_scheduler *scheduler; /* NULL in offline CLI commands */
     struct roster_lists *lists;         /* kept list state (list.h); NULL: none */
+    /* the job engine's wake-up signal while it runs (set by roster_jobs_start, cleared by
+     * roster_jobs_stop): whoever stores new work notifies it */
+    struct roster_wake *job_wake;
 };
 
 /* What one operation runs with: the caller's organisation and this thread's store

@@ -1,5 +1,6 @@
-/* Subcommand table and the offline admin commands (org, key, routes), which use the same
- * core and store as the server and may run while it serves the same store. */
+/* The offline admin commands (org, key, routes), which use the same core and store as the
+ * server and may run while it serves the same store, and what `roster serve` shares with
+ * them (the store URL, key creation). */
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -13,51 +14,6 @@
 #include "roster/store.h"
 
 #define DEFAULT_STORE "./roster-data/roster.db"
-
-struct subcommand {
-    const char *name;
-    int (*fn)(int argc, char **argv);
-    const char *usage;
-};
-
-static const struct subcommand commands[] = {
-    {"serve", roster_cmd_serve,
-     "serve [--listen HOST:PORT] [--store PATH|URL] [--workers N] [--max-body BYTES] "
-     "[--log-level debug|info|warn|error] [--tls-cert PEM_FILE --tls-key PEM_FILE]"},
-    {"org", roster_cmd_org,
-     "org create NAME | org list | org set ORG_ID [--name N] [--address A] [--city C] "
-     "[--state S] [--zip Z] [--country C]   [--store PATH|URL]"},
-    {"key", roster_cmd_key,
-     "key create --org ORG_ID [--name NAME] [--all-orgs] | key list | key revoke KEY_ID | "
-     "key create-service-account --org ORG_ID [--name NAME]   [--store PATH|URL]"},
-    {"routes", roster_cmd_routes, "routes   (print every HTTP route)"},
-};
-
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: roster <command> [options]\n\n");
-    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        fprintf(f, "  roster %s\n", commands[i].usage);
-    fprintf(f,
-            "\nEvery option also reads an environment variable: ROSTER_LISTEN, "
-            "ROSTER_STORE,\nROSTER_WORKERS, ROSTER_MAX_BODY, ROSTER_LOG_LEVEL, ROSTER_TLS_CERT, "
-            "ROSTER_TLS_KEY.\nROSTER_BOOTSTRAP_KEY sets the first admin key of a fresh store.\n");
-}
-
-int roster_cli_main(int argc, char **argv)
-{
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-        strcmp(argv[1], "help") == 0) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
-    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        if (strcmp(argv[1], commands[i].name) == 0)
-            return commands[i].fn(argc - 1, argv + 1);
-    fprintf(stderr, "roster: unknown command \"%s\"\n", argv[1]);
-    usage(stderr);
-    return 2;
-}
 
 const char *roster_cli_store_url(const char *flag)
 {

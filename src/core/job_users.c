@@ -142,8 +142,8 @@ int roster_job_submit(struct roster_ctx *ctx, int kind, const char *raw,
     const char *const *chunk_texts = nchunks == 1 ? single : (const char *const *)texts;
     rc = roster_store_job_create(ctx->conn, out, chunk_texts, counts, nchunks, err);
     out->params_json = NULL; /* freed below; callers only need the id */
-    if (rc == 0 && ctx->app)
-        roster_jobs_notify(ctx->app->jobs);
+    if (rc == 0)
+        roster_job_wake(ctx);
 fail:
     if (texts)
         for (size_t c = 0; c < nchunks; c++)

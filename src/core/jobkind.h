@@ -8,6 +8,7 @@
 #define ROSTER_CORE_JOBKIND_H
 
 #include "roster/core.h"
+#include "roster/wake.h"
 
 struct roster_job_kind_ops {
     int kind; /* enum roster_job_kind */
@@ -32,6 +33,13 @@ struct roster_job_kind_ops {
                    int64_t limit, struct roster_item_result **out, size_t *n,
                    struct roster_err *err);
 };
+
+/* Wakes the job engine, if it runs, after new work was committed. */
+static inline void roster_job_wake(const struct roster_ctx *ctx)
+{
+    if (ctx->app && ctx->app->job_wake)
+        roster_wake_notify(ctx->app->job_wake);
+}
 
 /* The kinds (src/core/job_kinds.c); NULL for an unknown kind. */
 const struct roster_job_kind_ops *roster_job_kind_find(int kind);

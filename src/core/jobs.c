@@ -387,6 +387,7 @@ int roster_jobs_start(struct roster_app *app, int nworkers, struct roster_jobs *
     }
     if (jobs->nthreads == 0)
         goto fail;
+    app->job_wake = &jobs->wake;
     *out = jobs;
     return 0;
 fail:
@@ -398,6 +399,8 @@ void roster_jobs_stop(struct roster_jobs *jobs)
 {
     if (!jobs)
         return;
+    if (jobs->app && jobs->app->job_wake == &jobs->wake)
+        jobs->app->job_wake = NULL;
     pthread_mutex_lock(&jobs->mu);
     jobs->stop = true;
     pthread_cond_broadcast(&jobs->queue_cv);

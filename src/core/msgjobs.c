@@ -166,8 +166,7 @@ int roster_msgjob_start(struct roster_ctx *ctx, const char *job_id, bool *starte
     if (rc)
         return rc;
     *started = true;
-    if (ctx->app)
-        roster_jobs_notify(ctx->app->jobs);
+    roster_job_wake(ctx);
     return 0;
 }
 
