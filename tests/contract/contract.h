@@ -25,19 +25,19 @@ extern struct roster_arena A; /* the tests' arena */
 /* the lists kept by core (src/core/lists.c) for this store, as a server keeps them */
 extern struct roster_app capp;
 
-/* objects that the reopen test looks for after close/open */
+/* Organisations "Org A" and "Org B", made by the first test that calls need_orgs, for the
+ * tests that need an organisation or two and count on nothing in them but what they wrote. */
 extern struct roster_org org_a, org_b;
-extern char kept_user[ROSTER_ID_LEN + 1];
-extern char kept_job[ROSTER_ID_LEN + 1];
-extern char kept_key_hash[65];
-extern char kept_open_job[ROSTER_ID_LEN + 1];
-extern char kept_sched_done[ROSTER_ID_LEN + 1], kept_sched_pending[ROSTER_ID_LEN + 1];
-extern char kept_message[ROSTER_MESSAGE_ID_MAX];
-extern int64_t kept_next_due;
+void need_orgs(void);
 
-/* the schedule tests' organisation, its users' ids and their schedules by label */
+/* The scheduled changes the schedule tests leave (schedules.c), for the tests that expect
+ * them: sched_fixture(stage) makes sure the store holds what test_schedule_create
+ * (SCHED_CREATED), then test_schedule_list and test_schedule_next leave, making what those
+ * that did not run would have made. sid(label) is a change's id, slist(org_id, q, total)
+ * the labels of a list of pending changes. */
+enum { SCHED_CREATED = 1, SCHED_LISTED, SCHED_NEXTED };
 extern struct roster_org org_s;
-extern char su[8][ROSTER_ID_LEN + 1];
+void sched_fixture(int stage);
 const char *sid(const char *label);
 const char *slist(const char *org_id, const struct roster_query *q, int64_t *total);
 

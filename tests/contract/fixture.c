@@ -14,9 +14,6 @@ struct roster_conn *conn;
 struct roster_arena A;
 
 struct roster_org org_a, org_b;
-char kept_user[ROSTER_ID_LEN + 1];
-char kept_job[ROSTER_ID_LEN + 1];
-char kept_key_hash[65];
 
 void sleep_ms(long ms)
 {
@@ -36,6 +33,14 @@ void make_org(struct roster_org *o, const char *name)
     CHECK_EQ_INT(rc, 0);
     if (rc)
         fprintf(stderr, "    org_create: %s (%s)\n", err.msg, err.detail);
+}
+
+void need_orgs(void)
+{
+    if (!org_a.id[0])
+        make_org(&org_a, "Org A");
+    if (!org_b.id[0])
+        make_org(&org_b, "Org B");
 }
 
 void make_user(struct roster_user *u, const char *username, const char *email)

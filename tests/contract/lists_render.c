@@ -142,13 +142,15 @@ static void *rw_reader(void *arg)
     return NULL;
 }
 
-void test_list_render(void)
+/* A new org_r named "Org R" (the organisation rtest_render expects from now on) with the
+ * users ru[0..NRENDER): "r000".."r039", ids in that order, last name "Four" for every
+ * fourth, every fifth SUSPENDED. */
+static void render_org(struct roster_user ru[NRENDER])
 {
     struct roster_err err = {0};
+    static char names[NRENDER][16], emails[NRENDER][32];
     make_org(&org_r, "Org R");
     rtest_org_id = org_r.id;
-    static struct roster_user ru[NRENDER];
-    static char names[NRENDER][16], emails[NRENDER][32];
     for (int k = 0; k < NRENDER; k++) {
         int i = (k * 7) % NRENDER; /* scrambled creation order: lists are in id order */
         snprintf(names[i], sizeof(names[i]), "r%03d", i);
@@ -160,6 +162,14 @@ void test_list_render(void)
         ru[i].state = i % 5 == 0 ? ROSTER_SUSPENDED : ROSTER_ACTIVATED;
         CHECK_EQ_INT(create(org_r.id, &ru[i], &err), 0);
     }
+}
+
+void test_list_render(void)
+{
+    struct roster_err err = {0};
+    static struct roster_user ru[NRENDER];
+    need_orgs();
+    render_org(ru);
 
     /* the same users as user_list, in id order, each exactly once across pages, twice (the
      * second time from whatever the store kept) */
@@ -404,6 +414,9 @@ void test_read_span(void)
 {
     struct roster_err err = {0};
     struct roster_key k = {0}, got;
+    static struct roster_user ru[NRENDER];
+    need_orgs();
+    render_org(ru); /* its own: what test_list_render wrote into its org_r does not matter */
     char secret[33];
     roster_id_new(secret);
     roster_sha256_hex(secret, strlen(secret), k.hash);

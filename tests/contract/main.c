@@ -16,7 +16,12 @@
 #define TEST_DEFINE_COUNTERS
 #include "contract.h"
 
-/* Every test, in the order of a whole run. */
+/* Every test, in the order of a whole run. Each also runs alone on a fresh store: what it
+ * needs that another test would make (an organisation, the schedule tests' changes) it
+ * makes through a fixture of contract.h unless a test before it in the same run did. Some
+ * need what only a fresh store has (jobs and concurrent_claims: no chunk to claim;
+ * schedule_create: nothing scheduled) and so come before those that leave such things;
+ * message_jobs completes every chunk it meets and comes last. */
 static const struct {
     const char *name;
     void (*fn)(void);

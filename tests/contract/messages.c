@@ -14,10 +14,14 @@ void test_messages(void)
 {
     struct roster_err err = {0};
     struct roster_message m = {0}, got;
+    char source[ROSTER_ID_LEN + 1], user[ROSTER_ID_LEN + 1]; /* a scheduled change's, a user's */
+    roster_id_new(source);
+    roster_id_new(user);
+    need_orgs();
     memcpy(m.org_id, org_a.id, sizeof(m.org_id));
     m.kind = "activation_email";
-    m.source_id = sid("c1");
-    m.user_id = su[0];
+    m.source_id = source;
+    m.user_id = user;
     m.recipient = "jdoe@example.com";
     m.content_json = "{\"template\":\"activation\",\"data\":{\"name\":\"J\\u00f6rg\"}}";
     int64_t before = roster_now_ms();
@@ -33,14 +37,13 @@ void test_messages(void)
     unsigned long secs = strtoul(m.id + 2, NULL, 16);
     CHECK(secs >= (unsigned long)(before / 1000) &&
           secs <= (unsigned long)(roster_now_ms() / 1000));
-    memcpy(kept_message, m.id, sizeof(kept_message));
 
     CHECK_EQ_INT(roster_store_message_get(conn, org_a.id, m.id, &got, &A, &err), 0);
     CHECK_EQ_STR(got.id, m.id);
     CHECK_EQ_STR(got.org_id, org_a.id);
     CHECK_EQ_STR(got.kind, "activation_email");
-    CHECK_EQ_STR(got.source_id, sid("c1"));
-    CHECK_EQ_STR(got.user_id, su[0]);
+    CHECK_EQ_STR(got.source_id, source);
+    CHECK_EQ_STR(got.user_id, user);
     CHECK_EQ_STR(got.recipient, "jdoe@example.com");
     CHECK_EQ_STR(got.content_json, m.content_json);
     CHECK_EQ_STR(got.status, "ENQUEUED");
@@ -95,8 +98,9 @@ void test_messages(void)
  * user_resolve, message_create_many) --- */
 
 /* Claims chunks until one of job_id comes; 0 and *out, or ROSTER_ENOTFOUND. Chunks of
- * other jobs (left open by the tests before: this runs last) are completed on the way, as a
- * server would, so that they stop standing in the way of later claims. */
+ * other jobs (left open by the tests that ran before in the same store: this one runs last)
+ * are completed on the way, as a server would, so that they stop standing in the way of
+ * later claims. */
 static int claim_of(const char *job_id, int64_t now, int64_t lease_ms, struct roster_chunk *out)
 {
     struct roster_err err = {0};
@@ -140,6 +144,7 @@ void test_message_jobs(void)
 {
     struct roster_err err = {0};
     struct roster_job j, got;
+    need_orgs();
     memset(&j, 0, sizeof(j));
     memcpy(j.org_id, org_a.id, sizeof(j.org_id));
     j.kind = ROSTER_JOB_MESSAGE;

@@ -25,10 +25,8 @@ static const int64_t C = SCHED_C;
 static const int64_t D = SCHED_D;
 
 struct roster_org org_s;
-char su[8][ROSTER_ID_LEN + 1]; /* users of org_s (they need not exist) */
-char kept_sched_done[ROSTER_ID_LEN + 1], kept_sched_pending[ROSTER_ID_LEN + 1];
-char kept_message[ROSTER_MESSAGE_ID_MAX];
-int64_t kept_next_due;
+static char su[8][ROSTER_ID_LEN + 1]; /* users of org_s (they need not exist) */
+static int sched_stage;               /* what the store holds of sched_fixture's stages */
 
 static void sreg_add(const struct roster_schedule *s, const char *label)
 {
@@ -152,6 +150,101 @@ static const char *sclaim(int64_t now, int64_t lease, size_t max)
     return slabels(r, n);
 }
 
+/* org_s ("Org S") and the ids of its users su[0..8): 10, 20, 31, 41, 51, ... (made by the
+ * first test that calls sched_org) */
+static void sched_org(void)
+{
+    if (org_s.id[0])
+        return;
+    make_org(&org_s, "Org S");
+    for (int i = 0; i < 8; i++)
+        user_id_for(su[i], org_s.id, 10 * (i + 1) + (i >= 2 ? 1 : 0));
+}
+
+/* The changes test_schedule_create leaves pending in org_s: k1 with every field and the id
+ * 900, k2 and k3 with ids the store assigns. */
+static void k_fill(struct roster_schedule *s, int k)
+{
+    if (k == 1) {
+        sched_fill(s, org_s.id, su[0], ROSTER_ACTIVATED, D + 1000, 900);
+        s->send_activation_email = true;
+        s->email_override = "first.last@example.com";
+    } else if (k == 2) {
+        sched_fill(s, org_s.id, su[1], ROSTER_SUSPENDED, D + 1001, 0);
+    } else {
+        sched_fill(s, org_s.id, su[3], ROSTER_ACTIVATED, D + 1005, 0);
+    }
+}
+
+/* test_schedule_list's changes r1..r9 in org_s; ids sort like their numbers */
+static const struct {
+    const char *label;
+    int user, state, n;
+    int64_t due;
+} rs[] = {
+    {"r5", 1, ROSTER_ACTIVATED, 105, 400}, {"r1", 0, ROSTER_ACTIVATED, 101, 300},
+    {"r8", 0, ROSTER_ACTIVATED, 108, 50},  {"r3", 0, ROSTER_SUSPENDED, 103, 200},
+    {"r2", 1, ROSTER_SUSPENDED, 102, 100}, {"r7", 0, ROSTER_ACTIVATED, 107, 600},
+    {"r4", 2, ROSTER_ACTIVATED, 104, 100}, {"r6", 2, ROSTER_SUSPENDED, 106, 500},
+    {"r9", 3, ROSTER_ACTIVATED, 111, 700},
+};
+enum { NR = sizeof(rs) / sizeof(rs[0]) };
+
+/* Creates r1..r9 in one call, in no particular order, and registers them; *r8 is r8. */
+static void r_create(struct roster_schedule *r8)
+{
+    struct roster_err err = {0};
+    struct roster_schedule s[NR];
+    for (int i = 0; i < NR; i++)
+        sched_fill(&s[i], org_s.id, su[rs[i].user], rs[i].state, D + rs[i].due, rs[i].n);
+    CHECK_EQ_INT(roster_store_schedule_create(conn, s, NR, &err), 0);
+    for (int i = 0; i < NR; i++) {
+        sreg_add(&s[i], rs[i].label);
+        if (strcmp(rs[i].label, "r8") == 0)
+            *r8 = s[i];
+    }
+}
+
+/* test_schedule_next's changes: su[4] has two due at the same time (t1 has the lower id)
+ * and a later one; org_b has a change for the same user id as org_s's su[0] */
+static void t_create(void)
+{
+    sched_one("t2", org_s.id, su[4], ROSTER_ACTIVATED, D + 800, 132, NULL);
+    sched_one("t1", org_s.id, su[4], ROSTER_ACTIVATED, D + 800, 131, NULL);
+    sched_one("t3", org_s.id, su[4], ROSTER_ACTIVATED, D + 900, 130, NULL);
+    sched_one("b1", org_b.id, su[0], ROSTER_SUSPENDED, D + 1, 0, NULL);
+}
+
+void sched_fixture(int stage)
+{
+    struct roster_err err = {0};
+    need_orgs();
+    sched_org();
+    if (sched_stage < SCHED_CREATED) {
+        static const char *const k[] = {"k1", "k2", "k3"};
+        for (int i = 0; i < 3; i++) {
+            struct roster_schedule s;
+            k_fill(&s, i + 1);
+            CHECK_EQ_INT(roster_store_schedule_create(conn, &s, 1, &err), 0);
+            sreg_add(&s, k[i]);
+        }
+        sched_stage = SCHED_CREATED;
+    }
+    if (stage >= SCHED_LISTED && sched_stage < SCHED_LISTED) {
+        struct roster_schedule r8;
+        r_create(&r8);
+        CHECK_EQ_INT(roster_store_schedule_cancel(conn, org_s.id, sid("k2"), D, &err), 0);
+        CHECK_EQ_INT(roster_store_schedule_cancel(conn, org_s.id, sid("k3"), D, &err), 0);
+        CHECK_EQ_INT(roster_store_schedule_cancel(conn, org_s.id, r8.id, D + 2, &err), 0);
+        sched_stage = SCHED_LISTED;
+    }
+    if (stage >= SCHED_NEXTED && sched_stage < SCHED_NEXTED) {
+        t_create();
+        CHECK_EQ_INT(roster_store_schedule_cancel(conn, org_s.id, sid("t1"), D, &err), 0);
+        sched_stage = SCHED_NEXTED;
+    }
+}
+
 void test_schedule_create(void)
 {
     struct roster_err err = {0};
@@ -163,16 +256,13 @@ void test_schedule_create(void)
     CHECK_EQ_INT(roster_store_schedule_next_due(conn, &due, &err), ROSTER_ENOTFOUND);
     CHECK_EQ_STR(sclaim(D * 2, 1000, 100), "");
 
-    make_org(&org_s, "Org S");
-    for (int i = 0; i < 8; i++)
-        user_id_for(su[i], org_s.id, 10 * (i + 1) + (i >= 2 ? 1 : 0));
+    need_orgs();
+    sched_org();
 
     /* one schedule with every field and a caller-chosen id (kept); created_ms is assigned */
-    sched_fill(&s, org_s.id, su[0], ROSTER_ACTIVATED, D + 1000, 900);
+    k_fill(&s, 1);
     char chosen[ROSTER_ID_LEN + 1];
     memcpy(chosen, s.id, sizeof(chosen));
-    s.send_activation_email = true;
-    s.email_override = "first.last@example.com";
     int64_t before = roster_now_ms();
     CHECK_EQ_INT(roster_store_schedule_create(conn, &s, 1, &err), 0);
     sreg_add(&s, "k1");
@@ -192,10 +282,9 @@ void test_schedule_create(void)
     CHECK_EQ_INT(got.done_ms, 0);
     CHECK_EQ_STR(got.outcome, "");
     CHECK_EQ_STR(got.message_id, "");
-    memcpy(kept_sched_pending, s.id, sizeof(kept_sched_pending));
 
     /* without the e-mail options; the id is assigned */
-    sched_fill(&s, org_s.id, su[1], ROSTER_SUSPENDED, D + 1001, 0);
+    k_fill(&s, 2);
     CHECK_EQ_INT(roster_store_schedule_create(conn, &s, 1, &err), 0);
     sreg_add(&s, "k2");
     CHECK(roster_id_valid(s.id));
@@ -231,7 +320,7 @@ void test_schedule_create(void)
     /* the same, inside the caller's transaction: the transaction goes on */
     CHECK_EQ_INT(roster_store_begin(conn, &err), 0);
     CHECK_EQ_INT(roster_store_schedule_create(conn, batch, 3, &err), ROSTER_ECONFLICT);
-    sched_fill(&s, org_s.id, su[3], ROSTER_ACTIVATED, D + 1005, 0);
+    k_fill(&s, 3);
     CHECK_EQ_INT(roster_store_schedule_create(conn, &s, 1, &err), 0);
     sreg_add(&s, "k3");
     CHECK_EQ_INT(roster_store_commit(conn, &err), 0);
@@ -278,6 +367,7 @@ void test_schedule_create(void)
     for (int i = 0; i < NB; i++)
         cancelled += roster_store_schedule_cancel(conn, org_b.id, big[i].id, C, &err) == 0;
     CHECK_EQ_INT(cancelled, NB);
+    sched_stage = SCHED_CREATED;
 }
 
 void test_schedule_list(void)
@@ -287,28 +377,8 @@ void test_schedule_list(void)
     int64_t total;
     struct roster_schedule r8;
 
-    /* created in one call, in no particular order; ids sort like their numbers */
-    static const struct {
-        const char *label;
-        int user, state, n;
-        int64_t due;
-    } rs[] = {
-        {"r5", 1, ROSTER_ACTIVATED, 105, 400}, {"r1", 0, ROSTER_ACTIVATED, 101, 300},
-        {"r8", 0, ROSTER_ACTIVATED, 108, 50},  {"r3", 0, ROSTER_SUSPENDED, 103, 200},
-        {"r2", 1, ROSTER_SUSPENDED, 102, 100}, {"r7", 0, ROSTER_ACTIVATED, 107, 600},
-        {"r4", 2, ROSTER_ACTIVATED, 104, 100}, {"r6", 2, ROSTER_SUSPENDED, 106, 500},
-        {"r9", 3, ROSTER_ACTIVATED, 111, 700},
-    };
-    enum { NR = sizeof(rs) / sizeof(rs[0]) };
-    struct roster_schedule s[NR];
-    for (int i = 0; i < NR; i++)
-        sched_fill(&s[i], org_s.id, su[rs[i].user], rs[i].state, D + rs[i].due, rs[i].n);
-    CHECK_EQ_INT(roster_store_schedule_create(conn, s, NR, &err), 0);
-    for (int i = 0; i < NR; i++) {
-        sreg_add(&s[i], rs[i].label);
-        if (strcmp(rs[i].label, "r8") == 0)
-            r8 = s[i];
-    }
+    sched_fixture(SCHED_CREATED);
+    r_create(&r8);
     /* the rows of test_schedule_create leave the list: cancel them */
     CHECK_EQ_INT(roster_store_schedule_cancel(conn, org_s.id, sid("k2"), D, &err), 0);
     CHECK_EQ_INT(roster_store_schedule_cancel(conn, org_s.id, sid("k3"), D, &err), 0);
@@ -498,17 +568,16 @@ void test_schedule_list(void)
         CHECK(rows[0].created_ms > 0);
         CHECK_EQ_STR(rows[0].outcome, "");
     }
+    sched_stage = SCHED_LISTED;
 }
 
 void test_schedule_next(void)
 {
     struct roster_err err = {0};
-    /* su[4]: two changes due at the same time, the lower id wins */
-    sched_one("t2", org_s.id, su[4], ROSTER_ACTIVATED, D + 800, 132, NULL);
-    sched_one("t1", org_s.id, su[4], ROSTER_ACTIVATED, D + 800, 131, NULL);
-    sched_one("t3", org_s.id, su[4], ROSTER_ACTIVATED, D + 900, 130, NULL);
-    /* org_b has a change for the same user id: never part of org_s's answer */
-    sched_one("b1", org_b.id, su[0], ROSTER_SUSPENDED, D + 1, 0, NULL);
+    sched_fixture(SCHED_LISTED);
+    /* su[4]: two changes due at the same time, the lower id wins; org_b has a change for
+     * the same user id as su[0]: never part of org_s's answer */
+    t_create();
 
     /* su[0]: ACTIVATED r1 (300; r8 at 50 is cancelled), SUSPENDED r3 (200); su[1]: r2, r5;
      * su[2]: r4, r6; su[3]: only ACTIVATED r9; su[5]: none */
@@ -539,6 +608,7 @@ void test_schedule_next(void)
     for (int i = 0; i < 100; i++)
         many[i] = i < 8 ? su[i] : roster_arena_printf(&A, "%024d", i);
     CHECK_EQ_STR(snext(org_s.id, many, 100), "r2,r4,r3,r1,r5,r6,r9,t2");
+    sched_stage = SCHED_NEXTED;
 }
 
 void test_schedule_claim(void)
@@ -547,6 +617,7 @@ void test_schedule_claim(void)
     struct roster_schedule first_c1, c1, c2, c3, c4, c6, got;
     int64_t due = 0;
 
+    sched_fixture(SCHED_NEXTED); /* the list tests' changes, due long after these */
     sched_one("c0", org_a.id, su[0], ROSTER_ACTIVATED, C + 5, 0, NULL);
     sched_one("c4", org_a.id, su[1], ROSTER_SUSPENDED, C + 30, 304, NULL);
     sched_one("c3", org_a.id, su[2], ROSTER_ACTIVATED, C + 30, 303, NULL);
@@ -637,7 +708,6 @@ void test_schedule_claim(void)
     CHECK_EQ_STR(got.message_id, m.id);
     CHECK_EQ_INT(got.done_ms, C + 1200);
     CHECK_EQ_INT(got.due_ms, C + 10);
-    memcpy(kept_sched_done, c1.id, sizeof(kept_sched_done));
     /* once: not pending any more */
     CHECK_EQ_INT(
         roster_store_schedule_finish(conn, &c1, ROSTER_SCHED_FAILED, "again", C + 1300, &err),
@@ -755,7 +825,6 @@ void test_schedule_claim(void)
     /* what is left: the list tests' changes; the earliest is org_b's b1 at D + 1 */
     CHECK_EQ_INT(roster_store_schedule_next_due(conn, &due, &err), 0);
     CHECK_EQ_INT(due, D + 1);
-    kept_next_due = due;
     CHECK_EQ_STR(sclaim(D - 1, 1000, 10), "");
 }
 
@@ -820,6 +889,8 @@ static void *sc_worker(void *arg)
 void test_schedule_concurrent(void)
 {
     struct roster_err err = {0};
+    need_orgs();
+    sched_org();
     struct roster_schedule *s = roster_arena_zalloc(&A, SC_N * sizeof(*s));
     for (int i = 0; i < SC_N; i++)
         sched_fill(&s[i], i % 2 ? org_a.id : org_b.id, su[i % 8], ROSTER_SUSPENDED,

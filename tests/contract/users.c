@@ -14,6 +14,7 @@
 void test_user_crud(void)
 {
     struct roster_err err = {0};
+    need_orgs();
     struct roster_user u, got;
     make_user(&u, "jdoe", "jdoe@example.com");
     u.f[RU_EMPLOYEE_ID] = "E-100";
@@ -45,7 +46,6 @@ void test_user_crud(void)
     CHECK(u.created_ms >= before && u.created_ms <= roster_now_ms());
     CHECK_EQ_INT(u.modified_ms, u.created_ms);
     CHECK_EQ_INT(u.version, 1);
-    memcpy(kept_user, u.id, sizeof(kept_user));
 
     CHECK_EQ_INT(roster_store_user_get(conn, org_a.id, u.id, &got, &A, &err), 0);
     CHECK_EQ_STR(got.id, u.id);
@@ -148,6 +148,7 @@ void test_user_crud(void)
 void test_conflicts(void)
 {
     struct roster_err err = {0};
+    need_orgs();
     struct roster_user u, d;
     make_user(&u, "alpha", "alpha@example.com");
     u.f[RU_EMPLOYEE_ID] = "EMP-1";
@@ -210,6 +211,7 @@ void test_conflicts(void)
 void test_isolation(void)
 {
     struct roster_err err = {0};
+    need_orgs();
     struct roster_user u, got;
     make_user(&u, "isolated", "isolated@example.com");
     CHECK_EQ_INT(create(org_a.id, &u, &err), 0);
@@ -270,6 +272,7 @@ void test_isolation(void)
 void test_state_only_update(void)
 {
     struct roster_err err = {0};
+    need_orgs();
     struct roster_user u, got;
     make_user(&u, "state-only", "state-only@example.com");
     u.f[RU_FIRST_NAME] = "Kept";
@@ -295,7 +298,10 @@ void test_state_only_update(void)
 void test_transactions(void)
 {
     struct roster_err err = {0};
-    struct roster_user u1, dup, u2, got, u3;
+    struct roster_user u1, dup, u2, got, u3, taken;
+    need_orgs();
+    make_user(&taken, "tx-taken", "tx-taken@example.com"); /* a username taken in org A */
+    CHECK_EQ_INT(create(org_a.id, &taken, &err), 0);
 
     /* a failed insert inside a transaction leaves it usable: the others commit */
     CHECK_EQ_INT(roster_store_begin(conn, &err), 0);
@@ -309,7 +315,7 @@ void test_transactions(void)
     ghost.version = 1;
     CHECK_EQ_INT(roster_store_user_update(conn, org_a.id, &ghost, &err), ROSTER_ENOTFOUND);
     struct roster_user upd = u1;
-    upd.f[RU_USERNAME] = "alpha"; /* taken in org A by test_conflicts */
+    upd.f[RU_USERNAME] = "tx-taken";
     CHECK_EQ_INT(roster_store_user_update(conn, org_a.id, &upd, &err), ROSTER_ECONFLICT);
     make_user(&u2, "tx-two", "tx-two@example.com");
     CHECK_EQ_INT(create(org_a.id, &u2, &err), 0);
