@@ -238,7 +238,7 @@ void test_list_plans(void)
     CHECK_EQ_INT(roster_store_group_create(conn, org_p.id, &sk1, &err), 0);
     CHECK_EQ_INT(roster_store_group_create(conn, org_p.id, &sk2, &err), 0);
     /* 10,000 users, as the plan test asks */
-    enum { PL_N = 10000, PL_BATCH = 1000 };
+    enum { PL_N = 10000, PL_BATCH = 1000, PL_OTHERS = 1000 };
     static struct roster_user u[PL_BATCH];
     static int rcs[PL_BATCH];
     static struct roster_err errs[PL_BATCH];
@@ -254,6 +254,23 @@ void test_list_plans(void)
         roster_arena_clear(&A);
     }
     CHECK_EQ_INT(nn, PL_N);
+    /* users of another organisation, as any store of several organisations has (the whole
+     * run leaves thousands before this test): without them every user of the table has an
+     * employee id, and PostgreSQL plans the first segment of the employee id orders (the
+     * users without one, in id order: all the organisation's when there are none) as a
+     * sequential scan of the table */
+    struct roster_org other;
+    make_org(&other, "Org P other");
+    static char onames[PL_OTHERS][16], omails[PL_OTHERS][32];
+    static struct roster_user ou[PL_OTHERS];
+    static int orcs[PL_OTHERS];
+    static struct roster_err oerrs[PL_OTHERS];
+    for (int i = 0; i < PL_OTHERS; i++) {
+        snprintf(onames[i], sizeof(onames[i]), "po%05d", i);
+        snprintf(omails[i], sizeof(omails[i]), "po%05d@other.test", i);
+        make_user(&ou[i], onames[i], omails[i]);
+    }
+    CHECK_EQ_INT(create_many(other.id, ou, PL_OTHERS, orcs, oerrs), 0);
     CHECK_EQ_INT(roster_store_group_bind(conn, org_p.id, &app.num_id, 1, nums, nn, true, &err), 0);
     static int64_t s1[PL_N / 10], s2[PL_N / 10];
     for (size_t i = 0; i < PL_N / 10; i++) {
