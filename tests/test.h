@@ -1,7 +1,10 @@
 /* Tiny test framework for roster's C unit and contract tests: CHECK macros
  * record pass/fail (printing file:line and the expression on failure) and
  * test_finish() prints the final "N passed, N failed" line and returns the exit
- * code. Header-only: include it from exactly one .c file per test program.
+ * code. Header-only: include it from exactly one .c file per test program, or,
+ * in a program of several files, define TEST_SHARED_COUNTERS before including it
+ * in each of them and TEST_DEFINE_COUNTERS in exactly one of them as well (the
+ * counters are then one pair for the whole program).
  */
 #ifndef ROSTER_TEST_H
 #define ROSTER_TEST_H
@@ -10,7 +13,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#if defined(TEST_DEFINE_COUNTERS)
+int test_passed_, test_failed_;
+#elif defined(TEST_SHARED_COUNTERS)
+extern int test_passed_, test_failed_;
+#else
 static int test_passed_, test_failed_;
+#endif
 
 static inline void test_record_(int ok, const char *file, int line, const char *what)
 {
