@@ -41,8 +41,16 @@ static inline void roster_job_wake(const struct roster_ctx *ctx)
         roster_wake_notify(ctx->app->job_wake);
 }
 
-/* The kinds (src/core/job_kinds.c); NULL for an unknown kind. */
+/* The kinds (src/core/job_kinds.c): the built-in ones, then the registered ones; NULL for
+ * an unknown kind. */
 const struct roster_job_kind_ops *roster_job_kind_find(int kind);
+
+/* Adds a kind at run time, looked up after the built-in ones: for tests and future kinds.
+ * k must outlive every engine and lookup (static storage). Call before the engine starts
+ * (and before any request that lists a job's results): the table is not locked. Returns
+ * ROSTER_ECONFLICT when k->kind is already known, ROSTER_ENOMEM when the (small, fixed)
+ * table of registered kinds is full. */
+int roster_job_kind_register(const struct roster_job_kind_ops *k);
 
 extern const struct roster_job_kind_ops roster_job_kind_users_create;
 extern const struct roster_job_kind_ops roster_job_kind_users_update;
