@@ -220,8 +220,9 @@ void roster_jobs_notify(struct roster_jobs *jobs);
  * picked up again on the next start) and joins them. */
 void roster_jobs_stop(struct roster_jobs *jobs);
 
-/* Runs one claimed chunk to completion on conn (exposed for tests). */
+/* Runs one claimed chunk to completion on conn (exposed for tests); ROSTER_ESTALE (nothing
+ * applied) when its lease is no longer ch's. */
 int roster_jobs_run_chunk(struct roster_conn *conn, const struct roster_chunk *ch,
-                          struct roster_arena *a, struct roster_err *err);
+                          struct roster_err *err);
 
 #endif

@@ -151,9 +151,8 @@ done:
 }
 
 int roster_jobs_run_chunk(struct roster_conn *conn, const struct roster_chunk *ch,
-                          struct roster_arena *a, struct roster_err *err)
+                          struct roster_err *err)
 {
-    (void)a;
     struct prepared *p = calloc(1, sizeof(*p));
     if (!p)
         return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
@@ -162,6 +161,10 @@ int roster_jobs_run_chunk(struct roster_conn *conn, const struct roster_chunk *c
     int rc = prepare_chunk(p, conn, err);
     if (rc == 0)
         rc = apply_batch(conn, &p, 1, LEASE_MS, err);
+    if (rc == 0 && p->lost)
+        rc = roster_err_set(err, ROSTER_ESTALE,
+                            "chunk %lld of job \"%s\" is leased to another worker",
+                            (long long)ch->chunk_no, ch->job_id);
     prepared_free(p);
     return rc;
 }
@@ -242,6 +245,7 @@ static void *preparer_main(void *arg)
         roster_err_clear(&err);
         int rc = roster_store_chunk_claim(conn, roster_now_ms(), job_lease_ms(jobs), &p->ch,
                                           &p->arena, &err);
+        bool claimed = rc == 0;
         if (rc == 0)
             rc = prepare_chunk(p, conn, &err);
         if (rc == 0) {
@@ -257,7 +261,12 @@ static void *preparer_main(void *arg)
             p = NULL;
             continue;
         }
-        if (rc != ROSTER_ENOTFOUND)
+        if (claimed)
+            roster_log(ROSTER_LOG_WARN,
+                       "chunk not prepared; it will be retried when its lease expires",
+                       "job=%s chunk=%lld code=%s msg=\"%s\" detail=\"%s\"", p->ch.job_id,
+                       (long long)p->ch.chunk_no, roster_code_name(rc), err.msg, err.detail);
+        else if (rc != ROSTER_ENOTFOUND)
             roster_log(ROSTER_LOG_WARN, "chunk claim failed", "code=%s detail=\"%s\"",
                        roster_code_name(rc), err.detail);
         prepared_drop(p);

@@ -318,7 +318,8 @@ static const struct roster_dialect *dialect_for_path(const struct roster_routes 
 {
     for (size_t i = 0; i < routes->n; i++) {
         const struct roster_route *rt = &routes->v[i];
-        /* the dialect of the longest literal prefix before the first capture that matches */
+        /* the dialect of the first route whose first path segment is the path's (/api ->
+         * JumpCloud, /bulk -> Courier) */
         const char *brace = strchr(rt->pattern, '{');
         size_t lit = brace ? (size_t)(brace - rt->pattern) : strlen(rt->pattern);
         const char *slash = memchr(rt->pattern + 1, '/', lit > 1 ? lit - 1 : 0);
@@ -337,6 +338,12 @@ static const char *allowed_methods(const struct roster_routes *routes, const cha
     roster_buf_init(&b);
     for (size_t i = 0; i < routes->n; i++) {
         if (!route_match(routes->v[i].pattern, path, NULL, NULL))
+            continue;
+        bool seen = false; /* two routes of one method may match the path */
+        for (size_t k = 0; k < i && !seen; k++)
+            seen = strcmp(routes->v[k].method, routes->v[i].method) == 0 &&
+                   route_match(routes->v[k].pattern, path, NULL, NULL);
+        if (seen)
             continue;
         if (b.len)
             roster_buf_addstr(&b, ", ");

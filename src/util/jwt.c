@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,6 +50,8 @@ static const char *str_of(json_t *o, const char *k, struct roster_arena *a)
     json_t *v = json_object_get(o, k);
     return json_is_string(v) ? roster_arena_strdup(a, json_string_value(v)) : NULL;
 }
+
+static void caches_track(void);
 
 /* Per-thread cache of parsed tokens, by their exact text: a client sends one token on
  * every request for up to an hour, and decoding its two JSON parts was a tenth of a small
@@ -102,6 +105,7 @@ static void parse_remember(const char *token, size_t len, uint64_t h, const stru
     char *block = malloc(need);
     if (!block)
         return;
+    caches_track();
     struct parse_slot *e = &parse_cache[h % PARSE_CACHE];
     free(e->token);
     e->hash = h;
@@ -200,6 +204,7 @@ static EVP_PKEY *public_key(const char *pem)
         EVP_PKEY_free(k);
         return NULL;
     }
+    caches_track();
     unsigned slot = key_next++ % KEY_CACHE;
     free(key_cache[slot].pem);
     EVP_PKEY_free(key_cache[slot].key);
@@ -224,6 +229,45 @@ struct sig_slot {
     char *pem;
 };
 static _Thread_local struct sig_slot sig_cache[SIG_CACHE];
+
+/* The caches above are freed when their thread exits (an HTTP pool thread at server stop):
+ * a thread that fills one sets a thread-specific value whose destructor empties them. */
+static pthread_once_t caches_once = PTHREAD_ONCE_INIT;
+static pthread_key_t caches_key;
+
+static void caches_free(void *unused)
+{
+    (void)unused;
+    for (size_t i = 0; i < PARSE_CACHE; i++) {
+        free(parse_cache[i].token);
+        parse_cache[i].token = NULL;
+    }
+    for (size_t i = 0; i < KEY_CACHE; i++) {
+        free(key_cache[i].pem);
+        EVP_PKEY_free(key_cache[i].key);
+        key_cache[i].pem = NULL;
+        key_cache[i].key = NULL;
+    }
+    for (size_t i = 0; i < SIG_CACHE; i++) {
+        free(sig_cache[i].input);
+        free(sig_cache[i].pem);
+        sig_cache[i].input = sig_cache[i].pem = NULL;
+    }
+}
+
+static void caches_key_init(void)
+{
+    pthread_key_create(&caches_key, caches_free);
+}
+
+/* Called by a thread before it puts anything in a cache. */
+static void caches_track(void)
+{
+    static const char mark = 1;
+    pthread_once(&caches_once, caches_key_init);
+    if (!pthread_getspecific(caches_key))
+        pthread_setspecific(caches_key, &mark);
+}
 
 static uint64_t sig_hash(const struct roster_jwt *t, const char *pem)
 {
@@ -250,6 +294,7 @@ static void sig_remember(const struct roster_jwt *t, const char *pem, uint64_t h
         free(copy);
         return;
     }
+    caches_track();
     memcpy(input, t->signing_input, t->signing_len);
     memcpy(input + t->signing_len, t->sig, t->sig_len);
     free(e->input);

@@ -367,7 +367,9 @@ int main(void)
     roster_conn_close(conn);
     if (st)
         roster_store_close(st);
-    const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
+    /* the store file, its WAL files and its job intake file (<store>.jobs) with its own */
+    const char *suffixes[] = {"",      "-wal",      "-shm",      "-journal",
+                              ".jobs", ".jobs-wal", ".jobs-shm", ".jobs-journal"};
     for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++)
         unlink(roster_arena_printf(&A, "%s/r.db%s", dir, suffixes[i]));
     rmdir(dir);
