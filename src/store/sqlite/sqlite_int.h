@@ -324,130 +324,16 @@ int sq_user_image(struct sq_conn *c, int64_t org_num, const char *id, int64_t nu
  * for a new user or when not read; a trigger keeps the memberships' sort keys). */
 int sq_user_side_write(struct sq_conn *c, int64_t org_num, const struct roster_user *before,
                        const struct roster_user *u, struct roster_err *err);
-int sq_list_version(struct roster_conn *c, const char *org_id, int64_t *ver,
-                    struct roster_err *err);
-int sq_list_changes(struct roster_conn *c, const char *org_id, int64_t since, int64_t until,
-                    struct roster_arena *a, struct roster_change **out, size_t *n,
-                    struct roster_err *err);
-int sq_user_page(struct roster_conn *c, const char *org_id, const struct roster_query *q,
-                 const struct roster_user *after, int64_t skip, int64_t limit,
-                 struct roster_arena *a, struct roster_user **out, size_t *n, int64_t *ver,
-                 struct roster_err *err);
-int sq_user_count(struct roster_conn *c, const char *org_id, const struct roster_query *q,
-                  int64_t *count, int64_t *ver, struct roster_err *err);
-int sq_list_plan(struct roster_conn *c, const char *org_id, const struct roster_query *q,
-                 const struct roster_user *after, bool count, struct roster_arena *a,
-                 const char **plan, struct roster_err *err);
-int sq_snapshot_begin(struct roster_conn *c, bool *began, struct roster_err *err);
-void sq_snapshot_end(struct roster_conn *c, bool began);
 
 /* Appends the SQL of a cached users statement (built from roster_ufields[]) to b. */
 void sq_users_sql(int id, struct roster_buf *b);
 
-/* The methods, one file per area (sqlite_orgs.c, sqlite_users.c, sqlite_jobs.c,
- * sqlite_schedules.c). */
-int sq_org_create(struct roster_conn *c, struct roster_org *org, struct roster_err *err);
-int sq_org_get(struct roster_conn *c, const char *org_id, struct roster_org *out,
-               struct roster_arena *a, struct roster_err *err);
-int sq_org_list(struct roster_conn *c, struct roster_arena *a, struct roster_org **out, size_t *n,
-                struct roster_err *err);
-int sq_org_update(struct roster_conn *c, const struct roster_org *org, struct roster_err *err);
-int sq_key_create(struct roster_conn *c, struct roster_key *key, struct roster_err *err);
-int sq_key_find(struct roster_conn *c, const char *hash_hex, struct roster_key *out,
-                struct roster_arena *a, struct roster_err *err);
-int sq_key_list(struct roster_conn *c, struct roster_arena *a, struct roster_key **out, size_t *n,
-                struct roster_err *err);
-int sq_key_revoke(struct roster_conn *c, const char *key_id, struct roster_err *err);
-int sq_user_create(struct roster_conn *c, const char *org_id, struct roster_user *u,
-                   struct roster_err *err);
-int sq_user_create_many(struct roster_conn *c, const char *org_id, struct roster_user *u, size_t n,
-                        int *rcs, struct roster_err *errs, struct roster_err *err);
-int sq_user_get_many(struct roster_conn *c, const char *org_id, const char *const *ids, size_t n,
-                     struct roster_user *out, int *rcs, struct roster_arena *a,
-                     struct roster_err *err);
-int sq_user_update_many(struct roster_conn *c, const char *org_id, struct roster_user *u, size_t n,
-                        int *rcs, struct roster_err *errs, struct roster_err *err);
-int sq_user_get(struct roster_conn *c, const char *org_id, const char *user_id,
-                struct roster_user *out, struct roster_arena *a, struct roster_err *err);
-int sq_user_update(struct roster_conn *c, const char *org_id, struct roster_user *u,
-                   struct roster_err *err);
-int sq_user_delete(struct roster_conn *c, const char *org_id, const char *user_id,
-                   struct roster_err *err);
-int sq_read_begin(struct roster_conn *c, struct roster_err *err);
-void sq_read_end(struct roster_conn *c);
-int sq_job_create(struct roster_conn *c, struct roster_job *job, const char *const *items_json,
-                  const int64_t *counts, size_t nchunks, struct roster_err *err);
-int sq_job_get(struct roster_conn *c, const char *org_id, const char *job_id,
-               struct roster_job *out, struct roster_arena *a, struct roster_err *err);
-int sq_chunk_claim(struct roster_conn *c, int64_t now_ms, int64_t lease_ms,
-                   struct roster_chunk *out, struct roster_arena *a, struct roster_err *err);
-int sq_chunk_complete(struct roster_conn *c, const struct roster_chunk *ch,
-                      const char *results_json, int64_t nok, int64_t nfailed, int64_t now_ms,
-                      struct roster_err *err);
-int sq_chunk_renew(struct roster_conn *c, const struct roster_chunk *ch, int64_t until_ms,
-                   struct roster_err *err);
-int sq_job_results(struct roster_conn *c, const char *org_id, const char *job_id, int64_t from,
-                   int64_t to, struct roster_arena *a, struct roster_chunk_results **out, size_t *n,
-                   struct roster_err *err);
-int sq_lease_reset_all(struct roster_conn *c, struct roster_err *err);
-int sq_schedule_create(struct roster_conn *c, struct roster_schedule *s, size_t n,
-                       struct roster_err *err);
-int sq_schedule_list(struct roster_conn *c, const char *org_id, const struct roster_query *q,
-                     struct roster_arena *a, struct roster_schedule **out, size_t *n,
-                     int64_t *total, struct roster_err *err);
-int sq_schedule_get(struct roster_conn *c, const char *org_id, const char *id,
-                    struct roster_schedule *out, struct roster_arena *a, struct roster_err *err);
-int sq_schedule_cancel(struct roster_conn *c, const char *org_id, const char *id, int64_t now_ms,
-                       struct roster_err *err);
-int sq_schedule_next(struct roster_conn *c, const char *org_id, const char *const *user_ids,
-                     size_t nusers, struct roster_arena *a, struct roster_schedule **out, size_t *n,
-                     struct roster_err *err);
-int sq_schedule_claim_due(struct roster_conn *c, int64_t now_ms, int64_t lease_ms, size_t max,
-                          struct roster_arena *a, struct roster_schedule **out, size_t *n,
-                          struct roster_err *err);
-int sq_schedule_finish(struct roster_conn *c, const struct roster_schedule *s, int status,
-                       const char *outcome, int64_t now_ms, struct roster_err *err);
-int sq_schedule_next_due(struct roster_conn *c, int64_t *due_ms, struct roster_err *err);
-int sq_message_create(struct roster_conn *c, struct roster_message *m, struct roster_err *err);
-int sq_message_get(struct roster_conn *c, const char *org_id, const char *id,
-                   struct roster_message *out, struct roster_arena *a, struct roster_err *err);
-/* message jobs (sqlite_msgjobs.c; job_chunks in sqlite_jobs.c, beside job_results) */
-int sq_job_open(struct roster_conn *c, struct roster_job *job, struct roster_err *err);
-int sq_job_append(struct roster_conn *c, const char *org_id, const char *job_id,
-                  const char *const *items_json, const int64_t *counts, size_t nchunks,
-                  int64_t *first_idx, struct roster_err *err);
-int sq_job_start(struct roster_conn *c, const char *org_id, const char *job_id, int64_t now_ms,
-                 struct roster_err *err);
-int sq_job_chunks(struct roster_conn *c, const char *org_id, const char *job_id, int64_t from,
-                  int64_t to, struct roster_arena *a, struct roster_chunk_page **out, size_t *n,
-                  struct roster_err *err);
-int sq_user_resolve(struct roster_conn *c, const char *org_id, const char *const *keys, size_t n,
-                    struct roster_arena *a, struct roster_user *out, struct roster_err *err);
-int sq_message_create_many(struct roster_conn *c, struct roster_message *m, size_t n,
-                           struct roster_err *err);
-
-/* Service-account keys, typed groups, memberships and password hashes (sqlite_groups.c) */
-int sq_sa_key_create(struct roster_conn *c, struct roster_sa_key *k, struct roster_err *err);
-int sq_sa_key_find(struct roster_conn *c, const char *key_id, struct roster_sa_key *out,
-                   struct roster_arena *a, struct roster_err *err);
-int sq_sa_key_revoke(struct roster_conn *c, const char *key_id, struct roster_err *err);
-int sq_group_create(struct roster_conn *c, const char *org_id, struct roster_group *g,
-                    struct roster_err *err);
-int sq_group_list(struct roster_conn *c, const char *org_id, const struct roster_group_query *q,
-                  struct roster_arena *a, struct roster_group **out, size_t *n, int64_t *total,
-                  struct roster_err *err);
-int sq_group_update(struct roster_conn *c, const char *org_id, struct roster_group *g,
-                    struct roster_err *err);
-int sq_group_delete(struct roster_conn *c, const char *org_id, int kind, int64_t num_id,
-                    struct roster_err *err);
-int sq_group_bind(struct roster_conn *c, const char *org_id, const int64_t *groups, size_t ng,
-                  const int64_t *users, size_t nu, bool bind, struct roster_err *err);
-int sq_group_memberships(struct roster_conn *c, const char *org_id, const int64_t *users, size_t nu,
-                         int kind, struct roster_arena *a, struct roster_membership **out,
-                         size_t *n, struct roster_err *err);
-int sq_user_secret_set(struct roster_conn *c, const char *org_id, const char *user_id,
-                       const char *hash, struct roster_err *err);
-int sq_user_secret_get(struct roster_conn *c, const char *org_id, const char *user_id,
-                       struct roster_arena *a, const char **hash, struct roster_err *err);
+/* The methods of roster/store_methods.def, each as sq_<method>, one file per area:
+ * sqlite_store.c (open, close, conn_open, conn_close, begin, commit, rollback; and the
+ * table), sqlite_orgs.c, sqlite_users.c, sqlite_jobs.c, sqlite_msgjobs.c,
+ * sqlite_schedules.c, sqlite_groups.c, sqlite_lists.c, sqlite_spans.c (read_begin,
+ * read_end). */
+#define ROSTER_STORE_METHOD(ret, name, params, args) ret sq_##name params;
+#include "roster/store_methods.def"
 
 #endif

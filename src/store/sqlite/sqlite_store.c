@@ -372,7 +372,7 @@ int sq_tx_end(struct sq_conn *c, bool ok, struct roster_err *err)
     return code;
 }
 
-static int sq_begin(struct roster_conn *pc, struct roster_err *err)
+int sq_begin(struct roster_conn *pc, struct roster_err *err)
 {
     struct sq_conn *c = sq_conn_of(pc);
     if (caller_txn(c) || c->rs_active)
@@ -382,7 +382,7 @@ static int sq_begin(struct roster_conn *pc, struct roster_err *err)
     return code;
 }
 
-static int sq_commit(struct roster_conn *pc, struct roster_err *err)
+int sq_commit(struct roster_conn *pc, struct roster_err *err)
 {
     struct sq_conn *c = sq_conn_of(pc);
     if (!c->in_txn)
@@ -399,7 +399,7 @@ static int sq_commit(struct roster_conn *pc, struct roster_err *err)
     return code;
 }
 
-static void sq_rollback(struct roster_conn *pc)
+void sq_rollback(struct roster_conn *pc)
 {
     struct sq_conn *c = sq_conn_of(pc);
     c->in_txn = false;
@@ -653,8 +653,6 @@ fail:
     return code;
 }
 
-static void sq_close(struct roster_store *pst);
-
 /* "<path>.jobs": the intake file beside the main one */
 static char *intake_path(const char *path)
 {
@@ -718,7 +716,7 @@ static void sq_global_init(void)
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
-static int sq_open(const char *url, struct roster_store **out, struct roster_err *err)
+int sq_open(const char *url, struct roster_store **out, struct roster_err *err)
 {
     struct sq_conn boot = {0};
     pthread_once(&sq_global_once, sq_global_init);
@@ -788,7 +786,7 @@ fail:
     return code;
 }
 
-static void sq_close(struct roster_store *pst)
+void sq_close(struct roster_store *pst)
 {
     struct sq_store *st = (struct sq_store *)pst;
     if (!st)
@@ -813,8 +811,6 @@ static void sq_close(struct roster_store *pst)
     free(st);
 }
 
-static void sq_conn_close(struct roster_conn *pc);
-
 /* The change records of a transaction (sqlite_lists.c) are counted until it ends. */
 static int on_commit(void *arg)
 {
@@ -827,7 +823,7 @@ static void on_rollback(void *arg)
     sq_list_txn_end(arg);
 }
 
-static int sq_conn_open(struct roster_store *pst, struct roster_conn **out, struct roster_err *err)
+int sq_conn_open(struct roster_store *pst, struct roster_conn **out, struct roster_err *err)
 {
     struct sq_store *st = (struct sq_store *)pst;
     *out = NULL;
@@ -864,7 +860,7 @@ static int sq_conn_open(struct roster_store *pst, struct roster_conn **out, stru
     return 0;
 }
 
-static void sq_conn_close(struct roster_conn *pc)
+void sq_conn_close(struct roster_conn *pc)
 {
     struct sq_conn *c = sq_conn_of(pc);
     if (!c)
@@ -884,69 +880,6 @@ const struct roster_store_methods roster_store_sqlite = {
     .version = ROSTER_STORE_VERSION,
     .name = "sqlite",
     .flags = ROSTER_STORE_EMBEDDED,
-    .open = sq_open,
-    .close = sq_close,
-    .conn_open = sq_conn_open,
-    .conn_close = sq_conn_close,
-    .begin = sq_begin,
-    .commit = sq_commit,
-    .rollback = sq_rollback,
-    .org_create = sq_org_create,
-    .org_get = sq_org_get,
-    .org_list = sq_org_list,
-    .org_update = sq_org_update,
-    .key_create = sq_key_create,
-    .key_find = sq_key_find,
-    .key_list = sq_key_list,
-    .key_revoke = sq_key_revoke,
-    .user_create = sq_user_create,
-    .user_get = sq_user_get,
-    .user_update = sq_user_update,
-    .user_delete = sq_user_delete,
-    .job_create = sq_job_create,
-    .job_get = sq_job_get,
-    .chunk_claim = sq_chunk_claim,
-    .chunk_complete = sq_chunk_complete,
-    .chunk_renew = sq_chunk_renew,
-    .job_results = sq_job_results,
-    .lease_reset_all = sq_lease_reset_all,
-    .schedule_create = sq_schedule_create,
-    .schedule_list = sq_schedule_list,
-    .schedule_get = sq_schedule_get,
-    .schedule_cancel = sq_schedule_cancel,
-    .schedule_next = sq_schedule_next,
-    .schedule_claim_due = sq_schedule_claim_due,
-    .schedule_finish = sq_schedule_finish,
-    .schedule_next_due = sq_schedule_next_due,
-    .message_create = sq_message_create,
-    .message_get = sq_message_get,
-    .sa_key_create = sq_sa_key_create,
-    .sa_key_find = sq_sa_key_find,
-    .sa_key_revoke = sq_sa_key_revoke,
-    .group_create = sq_group_create,
-    .group_list = sq_group_list,
-    .group_update = sq_group_update,
-    .group_delete = sq_group_delete,
-    .group_bind = sq_group_bind,
-    .group_memberships = sq_group_memberships,
-    .user_secret_set = sq_user_secret_set,
-    .user_secret_get = sq_user_secret_get,
-    .user_create_many = sq_user_create_many,
-    .user_get_many = sq_user_get_many,
-    .user_update_many = sq_user_update_many,
-    .job_open = sq_job_open,
-    .job_append = sq_job_append,
-    .job_start = sq_job_start,
-    .job_chunks = sq_job_chunks,
-    .user_resolve = sq_user_resolve,
-    .message_create_many = sq_message_create_many,
-    .read_begin = sq_read_begin,
-    .read_end = sq_read_end,
-    .list_version = sq_list_version,
-    .list_changes = sq_list_changes,
-    .user_page = sq_user_page,
-    .user_count = sq_user_count,
-    .list_plan = sq_list_plan,
-    .snapshot_begin = sq_snapshot_begin,
-    .snapshot_end = sq_snapshot_end,
+#define ROSTER_STORE_METHOD(ret, method, params, args) .method = sq_##method,
+#include "roster/store_methods.def"
 };
