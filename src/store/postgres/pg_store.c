@@ -1,7 +1,8 @@
 /* PostgreSQL store: opening (schema migrations under an advisory lock, so that
  * several processes may start at once), connections (one PGconn each), prepared
- * statements, transactions and the mapping of PostgreSQL errors to roster
- * codes. Methods live in pg_orgs.c, pg_users.c, pg_jobs.c and pg_schedules.c.
+ * statements, transactions, the mapping of PostgreSQL errors to roster codes, and
+ * the method table. The other methods live in pg_orgs.c, pg_users.c, pg_jobs.c,
+ * pg_msgjobs.c, pg_schedules.c, pg_groups.c and pg_lists.c.
  */
 #include <poll.h>
 #include <stdio.h>

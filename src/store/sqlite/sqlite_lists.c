@@ -31,13 +31,6 @@ int sq_bind_sg(struct sq_conn *c, sqlite3_stmt *s, const struct sg *g, struct ro
 
 /* --- the write side --- */
 
-void sq_list_txn_end(struct sq_conn *c)
-{
-    c->lc_org = 0;
-    c->lc_count = 0;
-    c->lc_reset = false;
-}
-
 bool sq_list_wants_detail(struct sq_conn *c, int64_t org_num)
 {
     if (c->lc_org != org_num)
@@ -112,7 +105,7 @@ int sq_user_image(struct sq_conn *c, int64_t org_num, const char *id, int64_t nu
     *u = NULL;
     *groups = NULL;
     *ng = 0;
-    sqlite3_stmt *s = sq_stmt(c, num_id ? SQ_USER_BY_NUM : SQ_USER_GET, err);
+    sqlite3_stmt *s = sq_user_stmt(c, num_id ? SQ_USER_BY_NUM : SQ_USER_GET, err);
     if (!s)
         return err ? err->code : ROSTER_EIO;
     if (num_id) {
