@@ -283,6 +283,15 @@ int sq_org_num(struct sq_conn *c, const char *org_id, int64_t *num, struct roste
     return code;
 }
 
+int sq_org_num_for(struct sq_conn *c, const char *org_id, int64_t *num, const char *what,
+                   const char *name, struct roster_err *err)
+{
+    int code = sq_org_num(c, org_id, num, err);
+    if (code == ROSTER_ENOTFOUND)
+        return roster_err_set(err, code, "%s \"%s\" not found", what, name ? name : "");
+    return code;
+}
+
 /* --- transactions --- */
 
 void sq_list_txn_end(struct sq_conn *c)

@@ -225,6 +225,11 @@ int sq_fail_on(sqlite3 *db, int rc, struct roster_err *err);
 /* Finds the num_id of organisation org_id: 0, ROSTER_ENOTFOUND (err untouched: the caller
  * says what was not found), or a store error. */
 int sq_org_num(struct sq_conn *c, const char *org_id, int64_t *num, struct roster_err *err);
+/* The same for a method on a `what` named name (a user, a schedule; "organization" and
+ * org_id itself for something new) of org_id: a missing organisation answers as a missing
+ * `what` would, ROSTER_ENOTFOUND with the message "<what> \"<name>\" not found". */
+int sq_org_num_for(struct sq_conn *c, const char *org_id, int64_t *num, const char *what,
+                   const char *name, struct roster_err *err);
 void sq_org_cache_clear(struct sq_conn *c);
 
 /* The cached statement id (prepared on first use), or NULL with err set. */

@@ -217,9 +217,7 @@ int sq_user_create(struct roster_conn *pc, const char *org_id, struct roster_use
 {
     struct sq_conn *c = sq_conn_of(pc);
     int64_t org_num;
-    int code = sq_org_num(c, org_id, &org_num, err);
-    if (code == ROSTER_ENOTFOUND)
-        return roster_err_set(err, code, "organization \"%s\" not found", org_id ? org_id : "");
+    int code = sq_org_num_for(c, org_id, &org_num, "organization", org_id, err);
     if (code)
         return code;
     bool own;
@@ -308,9 +306,7 @@ int sq_user_get(struct roster_conn *pc, const char *org_id, const char *user_id,
 {
     struct sq_conn *c = sq_conn_of(pc);
     int64_t org_num;
-    int code = sq_org_num(c, org_id, &org_num, err);
-    if (code == ROSTER_ENOTFOUND)
-        return roster_err_set(err, code, "user \"%s\" not found", user_id ? user_id : "");
+    int code = sq_org_num_for(c, org_id, &org_num, "user", user_id, err);
     if (code)
         return code;
     sqlite3_stmt *s = sq_user_stmt(c, SQ_USER_GET, err);
@@ -398,9 +394,7 @@ int sq_user_update(struct roster_conn *pc, const char *org_id, struct roster_use
 {
     struct sq_conn *c = sq_conn_of(pc);
     int64_t org_num;
-    int code = sq_org_num(c, org_id, &org_num, err);
-    if (code == ROSTER_ENOTFOUND)
-        return roster_err_set(err, code, "user \"%s\" not found", u->id);
+    int code = sq_org_num_for(c, org_id, &org_num, "user", u->id, err);
     if (code)
         return code;
     bool own;
@@ -449,9 +443,7 @@ int sq_user_delete(struct roster_conn *pc, const char *org_id, const char *user_
 {
     struct sq_conn *c = sq_conn_of(pc);
     int64_t org_num;
-    int code = sq_org_num(c, org_id, &org_num, err);
-    if (code == ROSTER_ENOTFOUND)
-        return roster_err_set(err, code, "user \"%s\" not found", user_id ? user_id : "");
+    int code = sq_org_num_for(c, org_id, &org_num, "user", user_id, err);
     if (code)
         return code;
     bool own;
