@@ -159,6 +159,36 @@ int pg_tx_end(struct pg_conn *c, bool multi, bool ok, struct roster_err *err);
 int pg_write1(struct pg_conn *c, int id, const char *sql, const struct pg_args *p, PGresult **res,
               struct roster_err *err);
 
+/* One statement of a method: its parameters, formatted into the caller's arena (or, for a
+ * NULL arena, into one of q's own), and its result:
+ *     struct pg_call q;
+ *     pg_call_init(&q, c, a);
+ *     pg_arg_str(&q.p, id);
+ *     int code = pg_call_run(&q, PG_X, "SELECT ...", err);
+ *     ... read q.res ...
+ *     return pg_call_end(&q, code);
+ * pg_call_run and pg_call_write1 are pg_run and pg_write1 with q's parameters into q.res
+ * (the result of q's statement before, if any, is cleared first); pg_call_end clears the
+ * result, releases q's own arena and returns code. A method with a second statement sets
+ * its parameters up again with pg_args_init(&q.p, q.a). */
+struct pg_call {
+    struct pg_conn *c;
+    struct roster_arena *a; /* the caller's arena or &own */
+    struct pg_args p;
+    PGresult *res;
+    struct roster_arena own;
+};
+void pg_call_init(struct pg_call *q, struct pg_conn *c, struct roster_arena *a);
+int pg_call_run(struct pg_call *q, int id, const char *sql, struct roster_err *err);
+int pg_call_write1(struct pg_call *q, int id, const char *sql, struct roster_err *err);
+/* Whether the statement of q (an UPDATE or DELETE) changed no row. */
+bool pg_call_none(const struct pg_call *q);
+int pg_call_end(struct pg_call *q, int code);
+
+/* An array in a for the rows of res, room for one at least (never NULL); *n = how many
+ * rows. A list method reads row i into element i. */
+void *pg_rows(const PGresult *res, struct roster_arena *a, size_t size, size_t *n);
+
 /* PostgreSQL array literals, for a whole array in one parameter ($n::text[]): v as one
  * element ("..." with backslash escapes; NULL -> NULL) appended to b; the literal {..} of
  * v[0..n) in a. */

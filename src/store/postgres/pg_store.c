@@ -440,6 +440,47 @@ int pg_write1(struct pg_conn *c, int id, const char *sql, const struct pg_args *
     return code ? code : end;
 }
 
+void pg_call_init(struct pg_call *q, struct pg_conn *c, struct roster_arena *a)
+{
+    q->c = c;
+    q->res = NULL;
+    roster_arena_init(&q->own, 0);
+    q->a = a ? a : &q->own;
+    pg_args_init(&q->p, q->a);
+}
+
+int pg_call_run(struct pg_call *q, int id, const char *sql, struct roster_err *err)
+{
+    PQclear(q->res);
+    return pg_run(q->c, id, sql, &q->p, &q->res, err);
+}
+
+int pg_call_write1(struct pg_call *q, int id, const char *sql, struct roster_err *err)
+{
+    PQclear(q->res);
+    return pg_write1(q->c, id, sql, &q->p, &q->res, err);
+}
+
+bool pg_call_none(const struct pg_call *q)
+{
+    return strcmp(PQcmdTuples(q->res), "0") == 0;
+}
+
+int pg_call_end(struct pg_call *q, int code)
+{
+    PQclear(q->res);
+    q->res = NULL;
+    roster_arena_release(&q->own);
+    return code;
+}
+
+void *pg_rows(const PGresult *res, struct roster_arena *a, size_t size, size_t *n)
+{
+    int rows = PQntuples(res);
+    *n = (size_t)rows;
+    return roster_arena_alloc(a, (size_t)(rows ? rows : 1) * size);
+}
+
 int pg_begin(struct roster_conn *pc, struct roster_err *err)
 {
     struct pg_conn *c = pg_conn_of(pc);
