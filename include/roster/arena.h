@@ -28,5 +28,11 @@ char *roster_arena_strdup(struct roster_arena *a, const char *s);
 char *roster_arena_strndup(struct roster_arena *a, const char *s, size_t n);
 char *roster_arena_printf(struct roster_arena *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* The array v in a (len elements of size bytes, room for *cap) with room for one more: v
+ * itself, or a copy in a with twice the room (16 when *cap is 0) and *cap updated. The old
+ * array stays until the arena is cleared. For arrays that grow row by row:
+ *     v = roster_arena_grow(a, v, len, &cap, sizeof(*v));
+ *     read_row(..., &v[len++]); */
+void *roster_arena_grow(struct roster_arena *a, void *v, size_t len, size_t *cap, size_t size);
 
 #endif

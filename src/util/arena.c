@@ -116,3 +116,15 @@ char *roster_arena_printf(struct roster_arena *a, const char *fmt, ...)
     va_end(ap);
     return p;
 }
+
+void *roster_arena_grow(struct roster_arena *a, void *v, size_t len, size_t *cap, size_t size)
+{
+    if (len < *cap)
+        return v;
+    size_t ncap = *cap ? 2 * *cap : 16;
+    void *nv = roster_arena_alloc(a, ncap * size);
+    if (len)
+        memcpy(nv, v, len * size);
+    *cap = ncap;
+    return nv;
+}

@@ -159,6 +159,36 @@ int pg_tx_end(struct pg_conn *c, bool multi, bool ok, struct roster_err *err);
 int pg_write1(struct pg_conn *c, int id, const char *sql, const struct pg_args *p, PGresult **res,
               struct roster_err *err);
 
+/* One statement of a method: its parameters, formatted into the caller's arena (or, for a
+ * NULL arena, into one of q's own), and its result:
+ *     struct pg_call q;
+ *     pg_call_init(&q, c, a);
+ *     pg_arg_str(&q.p, id);
+ *     int code = pg_call_run(&q, PG_X, "SELECT ...", err);
+ *     ... read q.res ...
+ *     return pg_call_end(&q, code);
+ * pg_call_run and pg_call_write1 are pg_run and pg_write1 with q's parameters into q.res
+ * (the result of q's statement before, if any, is cleared first); pg_call_end clears the
+ * result, releases q's own arena and returns code. A method with a second statement sets
+ * its parameters up again with pg_args_init(&q.p, q.a). */
+struct pg_call {
+    struct pg_conn *c;
+    struct roster_arena *a; /* the caller's arena or &own */
+    struct pg_args p;
+    PGresult *res;
+    struct roster_arena own;
+};
+void pg_call_init(struct pg_call *q, struct pg_conn *c, struct roster_arena *a);
+int pg_call_run(struct pg_call *q, int id, const char *sql, struct roster_err *err);
+int pg_call_write1(struct pg_call *q, int id, const char *sql, struct roster_err *err);
+/* Whether the statement of q (an UPDATE or DELETE) changed no row. */
+bool pg_call_none(const struct pg_call *q);
+int pg_call_end(struct pg_call *q, int code);
+
+/* An array in a for the rows of res, room for one at least (never NULL); *n = how many
+ * rows. A list method reads row i into element i. */
+void *pg_rows(const PGresult *res, struct roster_arena *a, size_t size, size_t *n);
+
 /* PostgreSQL array literals, for a whole array in one parameter ($n::text[]): v as one
  * element ("..." with backslash escapes; NULL -> NULL) appended to b; the literal {..} of
  * v[0..n) in a. */
@@ -201,22 +231,6 @@ int pg_user_image(struct pg_conn *c, const char *org_id, const char *id, int64_t
 /* Reads the users row at columns col.. (the sg_user_columns order of SG_PG). */
 void pg_read_user(const PGresult *r, int row, int col, const char *org_id, struct roster_user *u,
                   struct roster_arena *a);
-int pg_list_version(struct roster_conn *c, const char *org_id, int64_t *ver,
-                    struct roster_err *err);
-int pg_list_changes(struct roster_conn *c, const char *org_id, int64_t since, int64_t until,
-                    struct roster_arena *a, struct roster_change **out, size_t *n,
-                    struct roster_err *err);
-int pg_user_page(struct roster_conn *c, const char *org_id, const struct roster_query *q,
-                 const struct roster_user *after, int64_t skip, int64_t limit,
-                 struct roster_arena *a, struct roster_user **out, size_t *n, int64_t *ver,
-                 struct roster_err *err);
-int pg_user_count(struct roster_conn *c, const char *org_id, const struct roster_query *q,
-                  int64_t *count, int64_t *ver, struct roster_err *err);
-int pg_list_plan(struct roster_conn *c, const char *org_id, const struct roster_query *q,
-                 const struct roster_user *after, bool count, struct roster_arena *a,
-                 const char **plan, struct roster_err *err);
-int pg_snapshot_begin(struct roster_conn *c, bool *began, struct roster_err *err);
-void pg_snapshot_end(struct roster_conn *c, bool began);
 
 /* SQL for the num_id of the organisation whose id is parameter $n (NULL when none). */
 #define ORG_NUM_OF(n) "(SELECT num_id FROM orgs WHERE id = $" #n ")"
@@ -248,108 +262,11 @@ int pg_job_range(struct pg_conn *c, const char *org_id, const char *job_id, int6
                  int64_t to, bool items, struct roster_arena *a, PGresult **res,
                  struct roster_err *err);
 
-/* The methods, one file per area (pg_orgs.c, pg_users.c, pg_jobs.c,
- * pg_schedules.c). */
-int pg_org_create(struct roster_conn *c, struct roster_org *org, struct roster_err *err);
-int pg_org_get(struct roster_conn *c, const char *org_id, struct roster_org *out,
-               struct roster_arena *a, struct roster_err *err);
-int pg_org_list(struct roster_conn *c, struct roster_arena *a, struct roster_org **out, size_t *n,
-                struct roster_err *err);
-int pg_org_update(struct roster_conn *c, const struct roster_org *org, struct roster_err *err);
-int pg_key_create(struct roster_conn *c, struct roster_key *key, struct roster_err *err);
-int pg_key_find(struct roster_conn *c, const char *hash_hex, struct roster_key *out,
-                struct roster_arena *a, struct roster_err *err);
-int pg_key_list(struct roster_conn *c, struct roster_arena *a, struct roster_key **out, size_t *n,
-                struct roster_err *err);
-int pg_key_revoke(struct roster_conn *c, const char *key_id, struct roster_err *err);
-int pg_user_create(struct roster_conn *c, const char *org_id, struct roster_user *u,
-                   struct roster_err *err);
-int pg_user_create_many(struct roster_conn *c, const char *org_id, struct roster_user *u, size_t n,
-                        int *rcs, struct roster_err *errs, struct roster_err *err);
-int pg_user_get_many(struct roster_conn *c, const char *org_id, const char *const *ids, size_t n,
-                     struct roster_user *out, int *rcs, struct roster_arena *a,
-                     struct roster_err *err);
-int pg_user_update_many(struct roster_conn *c, const char *org_id, struct roster_user *u, size_t n,
-                        int *rcs, struct roster_err *errs, struct roster_err *err);
-int pg_user_get(struct roster_conn *c, const char *org_id, const char *user_id,
-                struct roster_user *out, struct roster_arena *a, struct roster_err *err);
-int pg_user_update(struct roster_conn *c, const char *org_id, struct roster_user *u,
-                   struct roster_err *err);
-int pg_user_delete(struct roster_conn *c, const char *org_id, const char *user_id,
-                   struct roster_err *err);
-int pg_job_create(struct roster_conn *c, struct roster_job *job, const char *const *items_json,
-                  const int64_t *counts, size_t nchunks, struct roster_err *err);
-int pg_job_get(struct roster_conn *c, const char *org_id, const char *job_id,
-               struct roster_job *out, struct roster_arena *a, struct roster_err *err);
-int pg_chunk_claim(struct roster_conn *c, int64_t now_ms, int64_t lease_ms,
-                   struct roster_chunk *out, struct roster_arena *a, struct roster_err *err);
-int pg_chunk_complete(struct roster_conn *c, const struct roster_chunk *ch,
-                      const char *results_json, int64_t nok, int64_t nfailed, int64_t now_ms,
-                      struct roster_err *err);
-int pg_chunk_renew(struct roster_conn *c, const struct roster_chunk *ch, int64_t until_ms,
-                   struct roster_err *err);
-int pg_job_results(struct roster_conn *c, const char *org_id, const char *job_id, int64_t from,
-                   int64_t to, struct roster_arena *a, struct roster_chunk_results **out, size_t *n,
-                   struct roster_err *err);
-int pg_lease_reset_all(struct roster_conn *c, struct roster_err *err);
-int pg_schedule_create(struct roster_conn *c, struct roster_schedule *s, size_t n,
-                       struct roster_err *err);
-int pg_schedule_list(struct roster_conn *c, const char *org_id, const struct roster_query *q,
-                     struct roster_arena *a, struct roster_schedule **out, size_t *n,
-                     int64_t *total, struct roster_err *err);
-int pg_schedule_get(struct roster_conn *c, const char *org_id, const char *id,
-                    struct roster_schedule *out, struct roster_arena *a, struct roster_err *err);
-int pg_schedule_cancel(struct roster_conn *c, const char *org_id, const char *id, int64_t now_ms,
-                       struct roster_err *err);
-int pg_schedule_next(struct roster_conn *c, const char *org_id, const char *const *user_ids,
-                     size_t nusers, struct roster_arena *a, struct roster_schedule **out, size_t *n,
-                     struct roster_err *err);
-int pg_schedule_claim_due(struct roster_conn *c, int64_t now_ms, int64_t lease_ms, size_t max,
-                          struct roster_arena *a, struct roster_schedule **out, size_t *n,
-                          struct roster_err *err);
-int pg_schedule_finish(struct roster_conn *c, const struct roster_schedule *s, int status,
-                       const char *outcome, int64_t now_ms, struct roster_err *err);
-int pg_schedule_next_due(struct roster_conn *c, int64_t *due_ms, struct roster_err *err);
-int pg_message_create(struct roster_conn *c, struct roster_message *m, struct roster_err *err);
-int pg_message_get(struct roster_conn *c, const char *org_id, const char *id,
-                   struct roster_message *out, struct roster_arena *a, struct roster_err *err);
-/* message jobs (pg_msgjobs.c) */
-int pg_job_open(struct roster_conn *c, struct roster_job *job, struct roster_err *err);
-int pg_job_append(struct roster_conn *c, const char *org_id, const char *job_id,
-                  const char *const *items_json, const int64_t *counts, size_t nchunks,
-                  int64_t *first_idx, struct roster_err *err);
-int pg_job_start(struct roster_conn *c, const char *org_id, const char *job_id, int64_t now_ms,
-                 struct roster_err *err);
-int pg_job_chunks(struct roster_conn *c, const char *org_id, const char *job_id, int64_t from,
-                  int64_t to, struct roster_arena *a, struct roster_chunk_page **out, size_t *n,
-                  struct roster_err *err);
-int pg_user_resolve(struct roster_conn *c, const char *org_id, const char *const *keys, size_t n,
-                    struct roster_arena *a, struct roster_user *out, struct roster_err *err);
-int pg_message_create_many(struct roster_conn *c, struct roster_message *m, size_t n,
-                           struct roster_err *err);
-
-/* Service-account keys, typed groups, memberships and password hashes (pg_groups.c) */
-int pg_sa_key_create(struct roster_conn *c, struct roster_sa_key *k, struct roster_err *err);
-int pg_sa_key_find(struct roster_conn *c, const char *key_id, struct roster_sa_key *out,
-                   struct roster_arena *a, struct roster_err *err);
-int pg_sa_key_revoke(struct roster_conn *c, const char *key_id, struct roster_err *err);
-int pg_group_create(struct roster_conn *c, const char *org_id, struct roster_group *g,
-                    struct roster_err *err);
-int pg_group_list(struct roster_conn *c, const char *org_id, const struct roster_group_query *q,
-                  struct roster_arena *a, struct roster_group **out, size_t *n, int64_t *total,
-                  struct roster_err *err);
-int pg_group_update(struct roster_conn *c, const char *org_id, struct roster_group *g,
-                    struct roster_err *err);
-int pg_group_delete(struct roster_conn *c, const char *org_id, int kind, int64_t num_id,
-                    struct roster_err *err);
-int pg_group_bind(struct roster_conn *c, const char *org_id, const int64_t *groups, size_t ng,
-                  const int64_t *users, size_t nu, bool bind, struct roster_err *err);
-int pg_group_memberships(struct roster_conn *c, const char *org_id, const int64_t *users, size_t nu,
-                         int kind, struct roster_arena *a, struct roster_membership **out,
-                         size_t *n, struct roster_err *err);
-int pg_user_secret_set(struct roster_conn *c, const char *org_id, const char *user_id,
-                       const char *hash, struct roster_err *err);
-int pg_user_secret_get(struct roster_conn *c, const char *org_id, const char *user_id,
-                       struct roster_arena *a, const char **hash, struct roster_err *err);
+/* The methods of roster/store_methods.def, each as pg_<method>, one file per area:
+ * pg_store.c (open, close, conn_open, conn_close, begin, commit, rollback; and the table),
+ * pg_orgs.c, pg_users.c, pg_jobs.c, pg_msgjobs.c, pg_schedules.c, pg_groups.c,
+ * pg_lists.c. */
+#define ROSTER_STORE_METHOD(ret, name, params, args) ret pg_##name params;
+#include "roster/store_methods.def"
 
 #endif

@@ -334,14 +334,7 @@ static int page_segment(struct pg_conn *c, int64_t org_num, const char *org_id,
             *ver = pg_col_int(res, 0, 0);
         if (PQgetisnull(res, i, col))
             continue; /* the version's row of an empty page */
-        if (r->n == r->cap) {
-            size_t cap = r->cap ? 2 * r->cap : 64;
-            struct roster_user *nv = roster_arena_alloc(a, cap * sizeof(*nv));
-            if (r->n)
-                memcpy(nv, r->v, r->n * sizeof(*nv));
-            r->v = nv;
-            r->cap = cap;
-        }
+        r->v = roster_arena_grow(a, r->v, r->n, &r->cap, sizeof(*r->v));
         pg_read_user(res, i, col, org_id, &r->v[r->n++], a);
         got++;
     }

@@ -57,13 +57,11 @@ int pg_job_append(struct roster_conn *pc, const char *org_id, const char *job_id
                   int64_t *first_idx, struct roster_err *err)
 {
     struct pg_conn *c = pg_conn_of(pc);
-    struct roster_arena a;
-    struct pg_args p;
-    PGresult *res = NULL;
+    struct pg_call q;
     int64_t total = 0;
     bool in_tx = false;
     int code = 0;
-    roster_arena_init(&a, 0);
+    pg_call_init(&q, c, NULL);
     *first_idx = 0;
     for (size_t i = 0; i < nchunks; i++) {
         if (!items_json[i] || counts[i] <= 0) {
@@ -76,34 +74,31 @@ int pg_job_append(struct roster_conn *pc, const char *org_id, const char *job_id
     if (code)
         goto done;
     in_tx = true;
-    pg_args_init(&p, &a);
-    pg_arg_str(&p, job_id);
-    pg_arg_str(&p, org_id);
-    pg_arg_int(&p, total);
-    pg_arg_int(&p, roster_now_ms());
-    code = pg_run(c, PG_JOB_APPEND,
-                  "UPDATE jobs SET total = total + $3::bigint, updated_ms = $4::bigint"
-                  " WHERE id = $1 AND org_id = $2 AND status = 3 RETURNING total - $3::bigint",
-                  &p, &res, err);
+    pg_arg_str(&q.p, job_id);
+    pg_arg_str(&q.p, org_id);
+    pg_arg_int(&q.p, total);
+    pg_arg_int(&q.p, roster_now_ms());
+    code = pg_call_run(&q, PG_JOB_APPEND,
+                       "UPDATE jobs SET total = total + $3::bigint, updated_ms = $4::bigint"
+                       " WHERE id = $1 AND org_id = $2 AND status = 3 RETURNING total - $3::bigint",
+                       err);
     if (code)
         goto done;
-    if (PQntuples(res) != 1) {
-        code = job_not_open(c, org_id, job_id, &a, err);
+    if (PQntuples(q.res) != 1) {
+        code = job_not_open(c, org_id, job_id, q.a, err);
         goto done;
     }
-    int64_t first = pg_col_int(res, 0, 0);
-    PQclear(res);
-    res = NULL;
+    int64_t first = pg_col_int(q.res, 0, 0);
     if (nchunks > 0) {
-        pg_args_init(&p, &a);
-        pg_arg_str(&p, job_id);
-        code = pg_run(c, PG_CHUNK_NEXT_NO,
-                      "SELECT coalesce(max(chunk_no) + 1, 0) FROM chunks WHERE job_id = $1", &p,
-                      &res, err);
+        pg_args_init(&q.p, q.a);
+        pg_arg_str(&q.p, job_id);
+        code =
+            pg_call_run(&q, PG_CHUNK_NEXT_NO,
+                        "SELECT coalesce(max(chunk_no) + 1, 0) FROM chunks WHERE job_id = $1", err);
         if (code)
             goto done;
-        int64_t chunk_no = pg_col_int(res, 0, 0);
-        code = pg_chunks_insert(c, job_id, chunk_no, first, items_json, counts, nchunks, &a, err);
+        int64_t chunk_no = pg_col_int(q.res, 0, 0);
+        code = pg_chunks_insert(c, job_id, chunk_no, first, items_json, counts, nchunks, q.a, err);
         if (code)
             goto done;
     }
@@ -114,32 +109,24 @@ int pg_job_append(struct roster_conn *pc, const char *org_id, const char *job_id
 done:
     if (in_tx)
         pg_tx_end(c, true, false, NULL);
-    PQclear(res);
-    roster_arena_release(&a);
-    return code;
+    return pg_call_end(&q, code);
 }
 
 int pg_job_start(struct roster_conn *pc, const char *org_id, const char *job_id, int64_t now_ms,
                  struct roster_err *err)
 {
-    struct pg_conn *c = pg_conn_of(pc);
-    struct roster_arena a;
-    struct pg_args p;
-    PGresult *res = NULL;
-    roster_arena_init(&a, 0);
-    pg_args_init(&p, &a);
-    pg_arg_str(&p, org_id);
-    pg_arg_str(&p, job_id);
-    pg_arg_int(&p, now_ms);
-    int code = pg_write1(c, -1,
-                         "UPDATE jobs SET status = CASE WHEN total = 0 THEN 2 ELSE 0 END,"
-                         " updated_ms = $3 WHERE org_id = $1 AND id = $2 AND status = 3",
-                         &p, &res, err);
-    if (!code && strcmp(PQcmdTuples(res), "0") == 0)
-        code = job_not_open(c, org_id, job_id, &a, err);
-    PQclear(res);
-    roster_arena_release(&a);
-    return code;
+    struct pg_call q;
+    pg_call_init(&q, pg_conn_of(pc), NULL);
+    pg_arg_str(&q.p, org_id);
+    pg_arg_str(&q.p, job_id);
+    pg_arg_int(&q.p, now_ms);
+    int code = pg_call_write1(&q, -1,
+                              "UPDATE jobs SET status = CASE WHEN total = 0 THEN 2 ELSE 0 END,"
+                              " updated_ms = $3 WHERE org_id = $1 AND id = $2 AND status = 3",
+                              err);
+    if (!code && pg_call_none(&q))
+        code = job_not_open(q.c, org_id, job_id, q.a, err);
+    return pg_call_end(&q, code);
 }
 
 int pg_job_chunks(struct roster_conn *pc, const char *org_id, const char *job_id, int64_t from,
@@ -152,17 +139,15 @@ int pg_job_chunks(struct roster_conn *pc, const char *org_id, const char *job_id
     int code = pg_job_range(pg_conn_of(pc), org_id, job_id, from, to, true, a, &res, err);
     if (code || !res)
         goto done;
-    int rows = PQntuples(res);
-    struct roster_chunk_page *v = roster_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof(*v));
-    for (int i = 0; i < rows; i++) {
-        v[i].first_idx = pg_col_int(res, i, 0);
-        v[i].count = pg_col_int(res, i, 1);
-        v[i].results_json = pg_col_str(res, i, 2, a);
-        v[i].done_ms = pg_col_int(res, i, 3);
-        v[i].items_json = pg_col_str(res, i, 4, a);
+    struct roster_chunk_page *v = pg_rows(res, a, sizeof(*v), n);
+    for (size_t i = 0; i < *n; i++) {
+        v[i].first_idx = pg_col_int(res, (int)i, 0);
+        v[i].count = pg_col_int(res, (int)i, 1);
+        v[i].results_json = pg_col_str(res, (int)i, 2, a);
+        v[i].done_ms = pg_col_int(res, (int)i, 3);
+        v[i].items_json = pg_col_str(res, (int)i, 4, a);
     }
     *out = v;
-    *n = (size_t)rows;
 done:
     PQclear(res);
     return code;
@@ -171,33 +156,32 @@ done:
 int pg_user_resolve(struct roster_conn *pc, const char *org_id, const char *const *keys, size_t n,
                     struct roster_arena *a, struct roster_user *out, struct roster_err *err)
 {
-    struct pg_conn *c = pg_conn_of(pc);
-    struct pg_args p;
-    PGresult *res = NULL;
     for (size_t i = 0; i < n; i++)
         memset(&out[i], 0, sizeof(out[i]));
     if (n == 0)
         return 0;
-    pg_args_init(&p, a);
-    pg_arg_str(&p, org_id);
-    pg_arg_str(&p, pg_text_array(a, keys, n));
+    struct pg_call q;
+    pg_call_init(&q, pg_conn_of(pc), a);
+    pg_arg_str(&q.p, org_id);
+    pg_arg_str(&q.p, pg_text_array(a, keys, n));
     /* one look-up per key, by id first, then by username (lower(): users_org_username) */
-    int code = pg_run(c, PG_USER_RESOLVE,
-                      "WITH o AS (SELECT num_id FROM orgs WHERE id = $1)"
-                      " SELECT k.i, u.id, u.username, u.email, u.first_name, u.last_name,"
-                      " u.phones FROM unnest($2::text[]) WITH ORDINALITY AS k(key, i)"
-                      " CROSS JOIN LATERAL ("
-                      "(SELECT 0 AS pri, id, username, email, first_name, last_name, phones"
-                      " FROM users WHERE org_num = (SELECT num_id FROM o) AND id = k.key)"
-                      " UNION ALL"
-                      " (SELECT 1, id, username, email, first_name, last_name, phones"
-                      " FROM users WHERE org_num = (SELECT num_id FROM o)"
-                      " AND lower(username) = lower(k.key))"
-                      " ORDER BY pri LIMIT 1) AS u"
-                      " WHERE k.key <> ''",
-                      &p, &res, err);
+    int code = pg_call_run(&q, PG_USER_RESOLVE,
+                           "WITH o AS (SELECT num_id FROM orgs WHERE id = $1)"
+                           " SELECT k.i, u.id, u.username, u.email, u.first_name, u.last_name,"
+                           " u.phones FROM unnest($2::text[]) WITH ORDINALITY AS k(key, i)"
+                           " CROSS JOIN LATERAL ("
+                           "(SELECT 0 AS pri, id, username, email, first_name, last_name, phones"
+                           " FROM users WHERE org_num = (SELECT num_id FROM o) AND id = k.key)"
+                           " UNION ALL"
+                           " (SELECT 1, id, username, email, first_name, last_name, phones"
+                           " FROM users WHERE org_num = (SELECT num_id FROM o)"
+                           " AND lower(username) = lower(k.key))"
+                           " ORDER BY pri LIMIT 1) AS u"
+                           " WHERE k.key <> ''",
+                           err);
     if (code)
-        goto done;
+        return pg_call_end(&q, code);
+    const PGresult *res = q.res;
     int rows = PQntuples(res);
     for (int r = 0; r < rows; r++) {
         int64_t i = pg_col_int(res, r, 0) - 1;
@@ -212,9 +196,7 @@ int pg_user_resolve(struct roster_conn *pc, const char *org_id, const char *cons
         u->f[RU_LAST_NAME] = pg_col_str(res, r, 5, a);
         u->f[RU_PHONES] = pg_col_str(res, r, 6, a);
     }
-done:
-    PQclear(res);
-    return code;
+    return pg_call_end(&q, 0);
 }
 
 int pg_message_create_many(struct roster_conn *pc, struct roster_message *m, size_t n,
@@ -229,16 +211,13 @@ int pg_message_create_many(struct roster_conn *pc, struct roster_message *m, siz
         if (strcmp(m[i].org_id, m[0].org_id) != 0)
             return roster_err_set(err, ROSTER_EINVAL, "messages of one call need one organization");
     }
-    struct roster_arena a;
-    struct pg_args p;
-    PGresult *res = NULL;
-    roster_arena_init(&a, 0);
-    const char **col = roster_arena_alloc(&a, n * sizeof(*col));
-    bool *new_id = roster_arena_zalloc(&a, n * sizeof(*new_id));
-    pg_args_init(&p, &a);
-    pg_arg_str(&p, m[0].org_id);
+    struct pg_call q;
+    pg_call_init(&q, c, NULL);
+    const char **col = roster_arena_alloc(q.a, n * sizeof(*col));
+    bool *new_id = roster_arena_zalloc(q.a, n * sizeof(*new_id));
+    pg_arg_str(&q.p, m[0].org_id);
     int64_t now = roster_now_ms();
-    pg_arg_int(&p, now);
+    pg_arg_int(&q.p, now);
     for (int k = 0; k < 7; k++) {
         for (size_t i = 0; i < n; i++) {
             if (k == 0 && !m[i].id[0]) {
@@ -254,23 +233,24 @@ int pg_message_create_many(struct roster_conn *pc, struct roster_message *m, siz
                                       m[i].status ? m[i].status : "ENQUEUED"};
             col[i] = v[k];
         }
-        pg_arg_str(&p, pg_text_array(&a, col, n));
+        pg_arg_str(&q.p, pg_text_array(q.a, col, n));
     }
-    int code = pg_write1(c, PG_MSG_INSERT_MANY,
-                         "INSERT INTO messages (id, org_num, kind, source_id, user_id, recipient,"
-                         " content_json, status, created_ms)"
-                         " SELECT v.id, o.num_id, v.kind, v.source_id, v.user_id, v.recipient,"
-                         " v.content_json, v.status, $2::bigint FROM orgs o,"
-                         " unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[],"
-                         " $8::text[], $9::text[])"
-                         " AS v(id, kind, source_id, user_id, recipient, content_json, status)"
-                         " WHERE o.id = $1",
-                         &p, &res, err);
+    int code =
+        pg_call_write1(&q, PG_MSG_INSERT_MANY,
+                       "INSERT INTO messages (id, org_num, kind, source_id, user_id, recipient,"
+                       " content_json, status, created_ms)"
+                       " SELECT v.id, o.num_id, v.kind, v.source_id, v.user_id, v.recipient,"
+                       " v.content_json, v.status, $2::bigint FROM orgs o,"
+                       " unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[],"
+                       " $8::text[], $9::text[])"
+                       " AS v(id, kind, source_id, user_id, recipient, content_json, status)"
+                       " WHERE o.id = $1",
+                       err);
     if (code) {
-        const char *state = pg_sqlstate(res);
+        const char *state = pg_sqlstate(q.res);
         if (!strcmp(state, "23505"))
             code = roster_err_set(err, ROSTER_ECONFLICT, "a message id already exists");
-    } else if (strtoll(PQcmdTuples(res), NULL, 10) != (long long)n) {
+    } else if (strtoll(PQcmdTuples(q.res), NULL, 10) != (long long)n) {
         code = roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found", m[0].org_id);
     }
     for (size_t i = 0; i < n; i++) {
@@ -281,7 +261,5 @@ int pg_message_create_many(struct roster_conn *pc, struct roster_message *m, siz
             m[i].created_ms = now;
         }
     }
-    PQclear(res);
-    roster_arena_release(&a);
-    return code;
+    return pg_call_end(&q, code);
 }

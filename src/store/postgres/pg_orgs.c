@@ -68,54 +68,43 @@ static void org_args(struct pg_args *p, const struct roster_org *o)
 
 int pg_org_create(struct roster_conn *pc, struct roster_org *org, struct roster_err *err)
 {
-    struct pg_conn *c = pg_conn_of(pc);
-    struct roster_arena a;
-    struct pg_args p;
-    PGresult *res = NULL;
-    roster_arena_init(&a, 0);
-    pg_args_init(&p, &a);
+    struct pg_call q;
+    pg_call_init(&q, pg_conn_of(pc), NULL);
     if (!org->id[0])
         roster_id_new(org->id);
     int64_t now = roster_now_ms();
-    pg_arg_str(&p, org->id);
-    org_args(&p, org);
-    pg_arg_int(&p, now);
-    int code = pg_write1(c, -1,
-                         "INSERT INTO orgs (id, name, address, city, region, zip, country,"
-                         " default_state_bulk, default_state_app_import, default_state_manual,"
-                         " created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-                         " RETURNING num_id",
-                         &p, &res, err);
+    pg_arg_str(&q.p, org->id);
+    org_args(&q.p, org);
+    pg_arg_int(&q.p, now);
+    int code = pg_call_write1(&q, -1,
+                              "INSERT INTO orgs (id, name, address, city, region, zip, country,"
+                              " default_state_bulk, default_state_app_import,"
+                              " default_state_manual, created_ms)"
+                              " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                              " RETURNING num_id",
+                              err);
     if (code) {
-        code = write_fail(res, "organization", org->id, NULL, code, err);
+        code = write_fail(q.res, "organization", org->id, NULL, code, err);
     } else {
-        org->num_id = pg_col_int(res, 0, 0);
+        org->num_id = pg_col_int(q.res, 0, 0);
         org->created_ms = now;
     }
-    PQclear(res);
-    roster_arena_release(&a);
-    return code;
+    return pg_call_end(&q, code);
 }
 
 int pg_org_get(struct roster_conn *pc, const char *org_id, struct roster_org *out,
                struct roster_arena *a, struct roster_err *err)
 {
-    struct pg_conn *c = pg_conn_of(pc);
-    struct pg_args p;
-    PGresult *res = NULL;
-    pg_args_init(&p, a);
-    pg_arg_str(&p, org_id);
-    int code = pg_run(c, -1, "SELECT " ORG_COLS " FROM orgs WHERE id = $1", &p, &res, err);
-    if (code)
-        goto done;
-    if (PQntuples(res) == 1)
-        read_org(res, 0, out, a);
-    else
+    struct pg_call q;
+    pg_call_init(&q, pg_conn_of(pc), a);
+    pg_arg_str(&q.p, org_id);
+    int code = pg_call_run(&q, -1, "SELECT " ORG_COLS " FROM orgs WHERE id = $1", err);
+    if (!code && PQntuples(q.res) == 1)
+        read_org(q.res, 0, out, a);
+    else if (!code)
         code = roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found",
                               org_id ? org_id : "");
-done:
-    PQclear(res);
-    return code;
+    return pg_call_end(&q, code);
 }
 
 int pg_org_num(struct pg_conn *c, const char *org_id, int64_t *num, struct roster_arena *a,
@@ -127,14 +116,13 @@ int pg_org_num(struct pg_conn *c, const char *org_id, int64_t *num, struct roste
             *num = c->orgs[i].num;
             return 0;
         }
-    struct pg_args p;
-    PGresult *res = NULL;
-    pg_args_init(&p, a);
-    pg_arg_str(&p, org_id);
-    int code = pg_run(c, PG_ORG_NUM, "SELECT num_id FROM orgs WHERE id = $1", &p, &res, err);
-    if (!code && PQntuples(res) == 1)
-        *num = pg_col_int(res, 0, 0);
-    PQclear(res);
+    struct pg_call q;
+    pg_call_init(&q, c, a);
+    pg_arg_str(&q.p, org_id);
+    int code = pg_call_run(&q, PG_ORG_NUM, "SELECT num_id FROM orgs WHERE id = $1", err);
+    if (!code && PQntuples(q.res) == 1)
+        *num = pg_col_int(q.res, 0, 0);
+    pg_call_end(&q, code);
     /* kept only when read outside a write transaction (it is committed, then) */
     bool committed = !c->method_txn && (!c->in_txn || c->snapshot);
     if (!code && *num && committed && strlen(org_id) <= ROSTER_ID_LEN) {
@@ -148,45 +136,35 @@ int pg_org_num(struct pg_conn *c, const char *org_id, int64_t *num, struct roste
 int pg_org_list(struct roster_conn *pc, struct roster_arena *a, struct roster_org **out, size_t *n,
                 struct roster_err *err)
 {
-    struct pg_conn *c = pg_conn_of(pc);
-    PGresult *res = NULL;
+    struct pg_call q;
+    pg_call_init(&q, pg_conn_of(pc), a);
     *out = NULL;
     *n = 0;
-    int code = pg_run(c, -1, "SELECT " ORG_COLS " FROM orgs ORDER BY num_id", NULL, &res, err);
-    if (code)
-        goto done;
-    int rows = PQntuples(res);
-    struct roster_org *v = roster_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof(*v));
-    for (int i = 0; i < rows; i++)
-        read_org(res, i, &v[i], a);
-    *out = v;
-    *n = (size_t)rows;
-done:
-    PQclear(res);
-    return code;
+    int code = pg_call_run(&q, -1, "SELECT " ORG_COLS " FROM orgs ORDER BY num_id", err);
+    if (!code) {
+        struct roster_org *v = pg_rows(q.res, a, sizeof(*v), n);
+        for (size_t i = 0; i < *n; i++)
+            read_org(q.res, (int)i, &v[i], a);
+        *out = v;
+    }
+    return pg_call_end(&q, code);
 }
 
 int pg_org_update(struct roster_conn *pc, const struct roster_org *org, struct roster_err *err)
 {
-    struct pg_conn *c = pg_conn_of(pc);
-    struct roster_arena a;
-    struct pg_args p;
-    PGresult *res = NULL;
-    roster_arena_init(&a, 0);
-    pg_args_init(&p, &a);
-    pg_arg_str(&p, org->id);
-    org_args(&p, org);
-    int code = pg_write1(c, -1,
-                         "UPDATE orgs SET name = $2, address = $3, city = $4, region = $5,"
-                         " zip = $6, country = $7, default_state_bulk = $8,"
-                         " default_state_app_import = $9, default_state_manual = $10"
-                         " WHERE id = $1",
-                         &p, &res, err);
-    if (!code && strcmp(PQcmdTuples(res), "0") == 0)
+    struct pg_call q;
+    pg_call_init(&q, pg_conn_of(pc), NULL);
+    pg_arg_str(&q.p, org->id);
+    org_args(&q.p, org);
+    int code = pg_call_write1(&q, -1,
+                              "UPDATE orgs SET name = $2, address = $3, city = $4, region = $5,"
+                              " zip = $6, country = $7, default_state_bulk = $8,"
+                              " default_state_app_import = $9, default_state_manual = $10"
+                              " WHERE id = $1",
+                              err);
+    if (!code && pg_call_none(&q))
         code = roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found", org->id);
-    PQclear(res);
-    roster_arena_release(&a);
-    return code;
+    return pg_call_end(&q, code);
 }
 
 static void read_key(const PGresult *r, int row, struct roster_key *k, struct roster_arena *a)
@@ -203,99 +181,76 @@ static void read_key(const PGresult *r, int row, struct roster_key *k, struct ro
 
 int pg_key_create(struct roster_conn *pc, struct roster_key *key, struct roster_err *err)
 {
-    struct pg_conn *c = pg_conn_of(pc);
-    struct roster_arena a;
-    struct pg_args p;
-    PGresult *res = NULL;
-    roster_arena_init(&a, 0);
-    pg_args_init(&p, &a);
+    struct pg_call q;
+    pg_call_init(&q, pg_conn_of(pc), NULL);
     if (!key->id[0])
         roster_id_new(key->id);
     int64_t now = roster_now_ms();
-    pg_arg_str(&p, key->id);
-    pg_arg_str(&p, key->org_id);
-    pg_arg_str(&p, key->name);
-    pg_arg_str(&p, key->hash);
-    pg_arg_str(&p, key->all_orgs ? "true" : "false");
-    pg_arg_int(&p, now);
+    pg_arg_str(&q.p, key->id);
+    pg_arg_str(&q.p, key->org_id);
+    pg_arg_str(&q.p, key->name);
+    pg_arg_str(&q.p, key->hash);
+    pg_arg_str(&q.p, key->all_orgs ? "true" : "false");
+    pg_arg_int(&q.p, now);
     if (key->revoked_ms)
-        pg_arg_int(&p, key->revoked_ms);
+        pg_arg_int(&q.p, key->revoked_ms);
     else
-        pg_arg_str(&p, NULL);
-    int code = pg_write1(c, -1,
-                         "INSERT INTO api_keys (id, org_id, name, hash, all_orgs, created_ms,"
-                         " revoked_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                         &p, &res, err);
+        pg_arg_str(&q.p, NULL);
+    int code = pg_call_write1(&q, -1,
+                              "INSERT INTO api_keys (id, org_id, name, hash, all_orgs, created_ms,"
+                              " revoked_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                              err);
     if (code)
-        code = write_fail(res, "key", key->id, key->org_id, code, err);
+        code = write_fail(q.res, "key", key->id, key->org_id, code, err);
     else
         key->created_ms = now;
-    PQclear(res);
-    roster_arena_release(&a);
-    return code;
+    return pg_call_end(&q, code);
 }
 
 int pg_key_find(struct roster_conn *pc, const char *hash_hex, struct roster_key *out,
                 struct roster_arena *a, struct roster_err *err)
 {
-    struct pg_conn *c = pg_conn_of(pc);
-    struct pg_args p;
-    PGresult *res = NULL;
-    pg_args_init(&p, a);
-    pg_arg_str(&p, hash_hex);
-    int code = pg_run(c, PG_KEY_FIND,
-                      "SELECT " KEY_COLS " FROM api_keys WHERE hash = $1 AND revoked_ms IS NULL",
-                      &p, &res, err);
-    if (code)
-        goto done;
-    if (PQntuples(res) == 1)
-        read_key(res, 0, out, a);
-    else
+    struct pg_call q;
+    pg_call_init(&q, pg_conn_of(pc), a);
+    pg_arg_str(&q.p, hash_hex);
+    int code = pg_call_run(
+        &q, PG_KEY_FIND, "SELECT " KEY_COLS " FROM api_keys WHERE hash = $1 AND revoked_ms IS NULL",
+        err);
+    if (!code && PQntuples(q.res) == 1)
+        read_key(q.res, 0, out, a);
+    else if (!code)
         code = roster_err_set(err, ROSTER_ENOTFOUND, "api key not found");
-done:
-    PQclear(res);
-    return code;
+    return pg_call_end(&q, code);
 }
 
 int pg_key_list(struct roster_conn *pc, struct roster_arena *a, struct roster_key **out, size_t *n,
                 struct roster_err *err)
 {
-    struct pg_conn *c = pg_conn_of(pc);
-    PGresult *res = NULL;
+    struct pg_call q;
+    pg_call_init(&q, pg_conn_of(pc), a);
     *out = NULL;
     *n = 0;
-    int code = pg_run(c, -1, "SELECT " KEY_COLS " FROM api_keys ORDER BY num_id", NULL, &res, err);
-    if (code)
-        goto done;
-    int rows = PQntuples(res);
-    struct roster_key *v = roster_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof(*v));
-    for (int i = 0; i < rows; i++)
-        read_key(res, i, &v[i], a);
-    *out = v;
-    *n = (size_t)rows;
-done:
-    PQclear(res);
-    return code;
+    int code = pg_call_run(&q, -1, "SELECT " KEY_COLS " FROM api_keys ORDER BY num_id", err);
+    if (!code) {
+        struct roster_key *v = pg_rows(q.res, a, sizeof(*v), n);
+        for (size_t i = 0; i < *n; i++)
+            read_key(q.res, (int)i, &v[i], a);
+        *out = v;
+    }
+    return pg_call_end(&q, code);
 }
 
 /* Revoking a key that is already revoked succeeds and keeps the first
  * revocation time. */
 int pg_key_revoke(struct roster_conn *pc, const char *key_id, struct roster_err *err)
 {
-    struct pg_conn *c = pg_conn_of(pc);
-    struct roster_arena a;
-    struct pg_args p;
-    PGresult *res = NULL;
-    roster_arena_init(&a, 0);
-    pg_args_init(&p, &a);
-    pg_arg_str(&p, key_id);
-    pg_arg_int(&p, roster_now_ms());
-    int code =
-        pg_write1(c, -1, "UPDATE api_keys SET revoked_ms = coalesce(revoked_ms, $2) WHERE id = $1",
-                  &p, &res, err);
-    if (!code && strcmp(PQcmdTuples(res), "0") == 0)
+    struct pg_call q;
+    pg_call_init(&q, pg_conn_of(pc), NULL);
+    pg_arg_str(&q.p, key_id);
+    pg_arg_int(&q.p, roster_now_ms());
+    int code = pg_call_write1(
+        &q, -1, "UPDATE api_keys SET revoked_ms = coalesce(revoked_ms, $2) WHERE id = $1", err);
+    if (!code && pg_call_none(&q))
         code = roster_err_set(err, ROSTER_ENOTFOUND, "key \"%s\" not found", key_id ? key_id : "");
-    PQclear(res);
-    roster_arena_release(&a);
-    return code;
+    return pg_call_end(&q, code);
 }

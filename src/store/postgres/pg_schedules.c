@@ -55,9 +55,7 @@ int pg_schedule_create(struct roster_conn *pc, struct roster_schedule *s, size_t
                        struct roster_err *err)
 {
     struct pg_conn *c = pg_conn_of(pc);
-    struct roster_arena a;
-    struct pg_args p;
-    PGresult *res = NULL;
+    struct pg_call q;
     bool in_tx = false;
     bool *assigned = NULL;
     int code = 0;
@@ -66,7 +64,7 @@ int pg_schedule_create(struct roster_conn *pc, struct roster_schedule *s, size_t
     assigned = calloc(n, sizeof(*assigned));
     if (!assigned)
         return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
-    roster_arena_init(&a, 0);
+    pg_call_init(&q, c, NULL);
     int64_t now = roster_now_ms();
     code = pg_tx_start(c, true, err);
     if (code)
@@ -78,29 +76,28 @@ int pg_schedule_create(struct roster_conn *pc, struct roster_schedule *s, size_t
             roster_id_new(r->id);
             assigned[i] = true;
         }
-        pg_args_init(&p, &a);
-        pg_arg_str(&p, r->id);
-        pg_arg_str(&p, r->org_id);
-        pg_arg_str(&p, r->user_id);
-        pg_arg_int(&p, r->state);
-        pg_arg_int(&p, r->due_ms);
-        pg_arg_str(&p, r->send_activation_email ? "true" : "false");
-        pg_arg_str(&p, r->email_override);
-        pg_arg_int(&p, now);
-        PQclear(res);
-        code = pg_run(c, PG_SCHED_INSERT,
-                      "INSERT INTO schedules (id, org_num, user_id, state, due_ms,"
-                      " send_activation_email, email_override, status, created_ms, outcome)"
-                      " SELECT $1, o.num_id, $3, $4::integer, $5::bigint, $6::boolean, $7, 0,"
-                      " $8::bigint, '' FROM orgs o WHERE o.id = $2",
-                      &p, &res, err);
+        pg_args_init(&q.p, q.a);
+        pg_arg_str(&q.p, r->id);
+        pg_arg_str(&q.p, r->org_id);
+        pg_arg_str(&q.p, r->user_id);
+        pg_arg_int(&q.p, r->state);
+        pg_arg_int(&q.p, r->due_ms);
+        pg_arg_str(&q.p, r->send_activation_email ? "true" : "false");
+        pg_arg_str(&q.p, r->email_override);
+        pg_arg_int(&q.p, now);
+        code = pg_call_run(&q, PG_SCHED_INSERT,
+                           "INSERT INTO schedules (id, org_num, user_id, state, due_ms,"
+                           " send_activation_email, email_override, status, created_ms, outcome)"
+                           " SELECT $1, o.num_id, $3, $4::integer, $5::bigint, $6::boolean, $7, 0,"
+                           " $8::bigint, '' FROM orgs o WHERE o.id = $2",
+                           err);
         if (code) {
-            if (!strcmp(pg_sqlstate(res), "23505"))
+            if (!strcmp(pg_sqlstate(q.res), "23505"))
                 code =
                     roster_err_set(err, ROSTER_ECONFLICT, "schedule \"%s\" already exists", r->id);
             goto fail;
         }
-        if (strcmp(PQcmdTuples(res), "1") != 0) {
+        if (strcmp(PQcmdTuples(q.res), "1") != 0) {
             code =
                 roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found", r->org_id);
             goto fail;
@@ -126,10 +123,8 @@ fail:
         if (assigned[i])
             s[i].id[0] = '\0';
 done:
-    PQclear(res);
     free(assigned);
-    roster_arena_release(&a);
-    return code;
+    return pg_call_end(&q, code);
 }
 
 /* --- schedule_list --- */
@@ -158,7 +153,8 @@ int pg_schedule_list(struct roster_conn *pc, const char *org_id, const struct ro
     struct sg w;
     sg_init(&w, SG_PG, a);
     struct roster_buf sql;
-    PGresult *res = NULL;
+    struct pg_call r;
+    pg_call_init(&r, c, a);
     int code = 0;
     roster_buf_init(&sql);
     sg_add(&w, (struct sg_val){SG_TEXT, 0, org_id}); /* $1 */
@@ -173,86 +169,73 @@ int pg_schedule_list(struct roster_conn *pc, const char *org_id, const struct ro
         code = roster_err_set(err, ROSTER_EINVAL, "scheduled changes have no free-text search");
         goto done;
     }
-    struct pg_args args;
-    pg_args_init(&args, a);
-    pg_args_sg(&args, &w);
+    pg_args_sg(&r.p, &w);
     const char *where = w.sql.data ? w.sql.data : "";
     if (total && q->want_total) {
         roster_buf_printf(&sql,
                           "SELECT count(*) FROM schedules s WHERE s.org_num = " ORG_NUM_OF(
                               1) " AND s.status = 0%s",
                           where);
-        code = pg_count(c, sql.data, &args, total, err);
+        code = pg_count(c, sql.data, &r.p, total, err);
         if (code)
             goto done;
     }
     if (q->limit == 0)
         goto done; /* count only */
-    const char *page = pg_query_page(&args, q->limit, q->skip);
+    const char *page = pg_query_page(&r.p, q->limit, q->skip);
     roster_buf_reset(&sql);
     roster_buf_printf(&sql,
                       "SELECT " SCHED_COLS " FROM schedules s WHERE s.org_num = " ORG_NUM_OF(
                           1) " AND s.status = 0%s ORDER BY s.due_ms, s.id%s",
                       where, page);
-    code = pg_run(c, -1, sql.data, &args, &res, err);
+    code = pg_call_run(&r, -1, sql.data, err);
     if (code)
         goto done;
-    int rows = PQntuples(res);
-    struct roster_schedule *v = roster_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof(*v));
-    for (int i = 0; i < rows; i++)
-        read_schedule(res, i, 0, org_id, &v[i], a);
+    struct roster_schedule *v = pg_rows(r.res, a, sizeof(*v), n);
+    for (size_t i = 0; i < *n; i++)
+        read_schedule(r.res, (int)i, 0, org_id, &v[i], a);
     *out = v;
-    *n = (size_t)rows;
 done:
-    PQclear(res);
     roster_buf_release(&sql);
     sg_release(&w);
-    return code;
+    return pg_call_end(&r, code);
 }
 
 int pg_schedule_get(struct roster_conn *pc, const char *org_id, const char *id,
                     struct roster_schedule *out, struct roster_arena *a, struct roster_err *err)
 {
-    struct pg_conn *c = pg_conn_of(pc);
-    struct pg_args p;
-    PGresult *res = NULL;
-    pg_args_init(&p, a);
-    pg_arg_str(&p, org_id);
-    pg_arg_str(&p, id);
-    int code = pg_run(c, PG_SCHED_GET,
-                      "SELECT " SCHED_COLS
-                      " FROM schedules s WHERE s.org_num = " ORG_NUM_OF(1) " AND s.id = $2",
-                      &p, &res, err);
-    if (!code && PQntuples(res) == 1)
-        read_schedule(res, 0, 0, org_id, out, a);
+    struct pg_call q;
+    pg_call_init(&q, pg_conn_of(pc), a);
+    pg_arg_str(&q.p, org_id);
+    pg_arg_str(&q.p, id);
+    int code = pg_call_run(&q, PG_SCHED_GET,
+                           "SELECT " SCHED_COLS
+                           " FROM schedules s WHERE s.org_num = " ORG_NUM_OF(1) " AND s.id = $2",
+                           err);
+    if (!code && PQntuples(q.res) == 1)
+        read_schedule(q.res, 0, 0, org_id, out, a);
     else if (!code)
         code = roster_err_set(err, ROSTER_ENOTFOUND, "schedule \"%s\" not found", id ? id : "");
-    PQclear(res);
-    return code;
+    return pg_call_end(&q, code);
 }
 
 int pg_schedule_cancel(struct roster_conn *pc, const char *org_id, const char *id, int64_t now_ms,
                        struct roster_err *err)
 {
-    struct pg_conn *c = pg_conn_of(pc);
-    struct roster_arena a;
-    struct pg_args p;
-    PGresult *res = NULL;
-    roster_arena_init(&a, 0);
-    pg_args_init(&p, &a);
-    pg_arg_str(&p, org_id);
-    pg_arg_str(&p, id);
-    pg_arg_int(&p, now_ms);
-    int code = pg_write1(c, -1,
-                         "UPDATE schedules SET status = 3, done_ms = $3, lease_token = NULL,"
-                         " lease_until_ms = NULL WHERE org_num = " ORG_NUM_OF(1) " AND id = $2"
-                                                                                 " AND status = 0",
-                         &p, &res, err);
-    if (!code && strcmp(PQcmdTuples(res), "0") == 0)
+    struct pg_call q;
+    pg_call_init(&q, pg_conn_of(pc), NULL);
+    pg_arg_str(&q.p, org_id);
+    pg_arg_str(&q.p, id);
+    pg_arg_int(&q.p, now_ms);
+    int code =
+        pg_call_write1(&q, -1,
+                       "UPDATE schedules SET status = 3, done_ms = $3, lease_token = NULL,"
+                       " lease_until_ms = NULL WHERE org_num = " ORG_NUM_OF(1) " AND id = $2"
+                                                                               " AND status = 0",
+                       err);
+    if (!code && pg_call_none(&q))
         code = roster_err_set(err, ROSTER_ENOTFOUND, "schedule \"%s\" not found", id ? id : "");
-    PQclear(res);
-    roster_arena_release(&a);
-    return code;
+    return pg_call_end(&q, code);
 }
 
 int pg_schedule_next(struct roster_conn *pc, const char *org_id, const char *const *user_ids,
@@ -261,8 +244,8 @@ int pg_schedule_next(struct roster_conn *pc, const char *org_id, const char *con
 {
     struct pg_conn *c = pg_conn_of(pc);
     struct roster_buf ids;
-    struct pg_args p;
-    PGresult *res = NULL;
+    struct pg_call q;
+    pg_call_init(&q, c, a);
     *out = NULL;
     *n = 0;
     roster_buf_init(&ids);
@@ -279,34 +262,30 @@ int pg_schedule_next(struct roster_conn *pc, const char *org_id, const char *con
     int code = 0;
     if (nids == 0)
         goto done;
-    pg_args_init(&p, a);
-    pg_arg_str(&p, org_id);
-    pg_arg_str(&p, ids.data);
-    pg_arg_int(&p, ROSTER_ACTIVATED);
-    pg_arg_int(&p, ROSTER_SUSPENDED);
+    pg_arg_str(&q.p, org_id);
+    pg_arg_str(&q.p, ids.data);
+    pg_arg_int(&q.p, ROSTER_ACTIVATED);
+    pg_arg_int(&q.p, ROSTER_SUSPENDED);
     /* each (user, state)'s earliest pending change, then in due, id order */
-    code = pg_run(c, PG_SCHED_NEXT,
-                  "SELECT DISTINCT ON (s.user_id, s.state) " SCHED_COLS
-                  " FROM schedules s WHERE s.org_num = " ORG_NUM_OF(
-                      1) " AND s.status = 0"
-                         " AND s.user_id = ANY ($2::text[]) AND s.state IN "
-                         "($3::integer, $4::integer)"
-                         " ORDER BY s.user_id, s.state, s.due_ms, s.id",
-                  &p, &res, err);
+    code = pg_call_run(&q, PG_SCHED_NEXT,
+                       "SELECT DISTINCT ON (s.user_id, s.state) " SCHED_COLS
+                       " FROM schedules s WHERE s.org_num = " ORG_NUM_OF(
+                           1) " AND s.status = 0"
+                              " AND s.user_id = ANY ($2::text[]) AND s.state IN "
+                              "($3::integer, $4::integer)"
+                              " ORDER BY s.user_id, s.state, s.due_ms, s.id",
+                       err);
     if (code)
         goto done;
-    int rows = PQntuples(res);
-    struct roster_schedule *v = roster_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof(*v));
-    for (int i = 0; i < rows; i++)
-        read_schedule(res, i, 0, org_id, &v[i], a);
-    if (rows > 1)
-        qsort(v, (size_t)rows, sizeof(*v), by_due_then_id);
+    struct roster_schedule *v = pg_rows(q.res, a, sizeof(*v), n);
+    for (size_t i = 0; i < *n; i++)
+        read_schedule(q.res, (int)i, 0, org_id, &v[i], a);
+    if (*n > 1)
+        qsort(v, *n, sizeof(*v), by_due_then_id);
     *out = v;
-    *n = (size_t)rows;
 done:
-    PQclear(res);
     roster_buf_release(&ids);
-    return code;
+    return pg_call_end(&q, code);
 }
 
 /* --- the scheduler's side: claim, finish, next due --- */
@@ -315,136 +294,121 @@ int pg_schedule_claim_due(struct roster_conn *pc, int64_t now_ms, int64_t lease_
                           struct roster_arena *a, struct roster_schedule **out, size_t *n,
                           struct roster_err *err)
 {
-    struct pg_conn *c = pg_conn_of(pc);
-    struct pg_args p;
-    PGresult *res = NULL;
     *out = NULL;
     *n = 0;
     if (max == 0)
         return 0;
+    struct pg_call q;
+    pg_call_init(&q, pg_conn_of(pc), a);
     int64_t tok = pg_new_token();
-    pg_args_init(&p, a);
-    pg_arg_int(&p, now_ms);
-    pg_arg_int(&p, max > (size_t)INT64_MAX ? INT64_MAX : (int64_t)max);
-    pg_arg_int(&p, tok);
-    pg_arg_int(&p, now_ms + lease_ms);
+    pg_arg_int(&q.p, now_ms);
+    pg_arg_int(&q.p, max > (size_t)INT64_MAX ? INT64_MAX : (int64_t)max);
+    pg_arg_int(&q.p, tok);
+    pg_arg_int(&q.p, now_ms + lease_ms);
     /* rows another scheduler is claiming or finishing right now are skipped, not
      * waited for */
-    int code = pg_write1(c, PG_SCHED_CLAIM,
-                         "WITH pick AS (SELECT num_id FROM schedules WHERE status = 0"
-                         " AND due_ms <= $1::bigint"
-                         " AND (lease_until_ms IS NULL OR lease_until_ms < $1::bigint)"
-                         " ORDER BY due_ms, id LIMIT $2::bigint FOR UPDATE SKIP LOCKED)"
-                         " UPDATE schedules s SET lease_token = $3::bigint, lease_until_ms = "
-                         "$4::bigint"
-                         " FROM pick, orgs o WHERE s.num_id = pick.num_id AND o.num_id = s.org_num"
-                         " RETURNING o.id, " SCHED_COLS,
-                         &p, &res, err);
+    int code =
+        pg_call_write1(&q, PG_SCHED_CLAIM,
+                       "WITH pick AS (SELECT num_id FROM schedules WHERE status = 0"
+                       " AND due_ms <= $1::bigint"
+                       " AND (lease_until_ms IS NULL OR lease_until_ms < $1::bigint)"
+                       " ORDER BY due_ms, id LIMIT $2::bigint FOR UPDATE SKIP LOCKED)"
+                       " UPDATE schedules s SET lease_token = $3::bigint, lease_until_ms = "
+                       "$4::bigint"
+                       " FROM pick, orgs o WHERE s.num_id = pick.num_id AND o.num_id = s.org_num"
+                       " RETURNING o.id, " SCHED_COLS,
+                       err);
     if (!code) {
-        int rows = PQntuples(res);
-        struct roster_schedule *v = roster_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof(*v));
-        for (int i = 0; i < rows; i++)
-            read_schedule(res, i, 1, PQgetvalue(res, i, 0), &v[i], a);
-        if (rows > 1)
-            qsort(v, (size_t)rows, sizeof(*v), by_due_then_id);
+        struct roster_schedule *v = pg_rows(q.res, a, sizeof(*v), n);
+        for (size_t i = 0; i < *n; i++)
+            read_schedule(q.res, (int)i, 1, PQgetvalue(q.res, (int)i, 0), &v[i], a);
+        if (*n > 1)
+            qsort(v, *n, sizeof(*v), by_due_then_id);
         *out = v;
-        *n = (size_t)rows;
     }
-    PQclear(res);
-    return code;
+    return pg_call_end(&q, code);
 }
 
 int pg_schedule_finish(struct roster_conn *pc, const struct roster_schedule *sch, int status,
                        const char *outcome, int64_t now_ms, struct roster_err *err)
 {
-    struct pg_conn *c = pg_conn_of(pc);
     if (status != ROSTER_SCHED_APPLIED && status != ROSTER_SCHED_FAILED)
         return roster_err_set(err, ROSTER_EINVAL,
                               "schedule status %d is not an outcome (use applied or failed)",
                               status);
-    struct roster_arena a;
-    struct pg_args p;
-    PGresult *res = NULL;
-    roster_arena_init(&a, 0);
-    pg_args_init(&p, &a);
-    pg_arg_str(&p, sch->org_id);
-    pg_arg_str(&p, sch->id);
-    pg_arg_int(&p, sch->lease_token);
-    pg_arg_int(&p, status);
-    pg_arg_str(&p, outcome ? outcome : "");
-    pg_arg_int(&p, now_ms);
-    pg_arg_str(&p, sch->message_id[0] ? sch->message_id : NULL);
+    struct pg_call q;
+    pg_call_init(&q, pg_conn_of(pc), NULL);
+    pg_arg_str(&q.p, sch->org_id);
+    pg_arg_str(&q.p, sch->id);
+    pg_arg_int(&q.p, sch->lease_token);
+    pg_arg_int(&q.p, status);
+    pg_arg_str(&q.p, outcome ? outcome : "");
+    pg_arg_int(&q.p, now_ms);
+    pg_arg_str(&q.p, sch->message_id[0] ? sch->message_id : NULL);
     int code =
-        pg_write1(c, PG_SCHED_FINISH,
-                  "UPDATE schedules SET status = $4, outcome = $5, done_ms = $6, "
-                  "message_id = $7,"
-                  " lease_token = NULL, lease_until_ms = NULL"
-                  /* the row by its unique (org_num, id) first: with status = 0 in the
-                   * same WHERE, the cached generic plan picks a partial status = 0
-                   * index on org_num alone and scans every pending change of the org */
-                  " WHERE num_id = (SELECT num_id FROM schedules WHERE org_num = " ORG_NUM_OF(
-                      1) " AND id = $2)"
-                         " AND lease_token = $3 AND status = 0",
-                  &p, &res, err);
-    if (!code && strcmp(PQcmdTuples(res), "0") == 0)
+        pg_call_write1(&q, PG_SCHED_FINISH,
+                       "UPDATE schedules SET status = $4, outcome = $5, done_ms = $6, "
+                       "message_id = $7,"
+                       " lease_token = NULL, lease_until_ms = NULL"
+                       /* the row by its unique (org_num, id) first: with status = 0 in the
+                        * same WHERE, the cached generic plan picks a partial status = 0
+                        * index on org_num alone and scans every pending change of the org */
+                       " WHERE num_id = (SELECT num_id FROM schedules WHERE org_num = " ORG_NUM_OF(
+                           1) " AND id = $2)"
+                              " AND lease_token = $3 AND status = 0",
+                       err);
+    if (!code && pg_call_none(&q))
         /* the lease expired and was claimed again, or the schedule was cancelled
          * meanwhile */
         code = roster_err_set(err, ROSTER_ESTALE, "lease on schedule \"%s\" was lost", sch->id);
-    PQclear(res);
-    roster_arena_release(&a);
-    return code;
+    return pg_call_end(&q, code);
 }
 
 int pg_schedule_next_due(struct roster_conn *pc, int64_t *due_ms, struct roster_err *err)
 {
-    struct pg_conn *c = pg_conn_of(pc);
-    PGresult *res = NULL;
-    int code =
-        pg_run(c, -1, "SELECT due_ms FROM schedules WHERE status = 0 ORDER BY due_ms LIMIT 1", NULL,
-               &res, err);
-    if (!code && PQntuples(res) == 1)
-        *due_ms = pg_col_int(res, 0, 0);
+    struct pg_call q;
+    pg_call_init(&q, pg_conn_of(pc), NULL);
+    int code = pg_call_run(
+        &q, -1, "SELECT due_ms FROM schedules WHERE status = 0 ORDER BY due_ms LIMIT 1", err);
+    if (!code && PQntuples(q.res) == 1)
+        *due_ms = pg_col_int(q.res, 0, 0);
     else if (!code)
         code = roster_err_set(err, ROSTER_ENOTFOUND, "no schedule is pending");
-    PQclear(res);
-    return code;
+    return pg_call_end(&q, code);
 }
 
 /* --- message outbox --- */
 
 int pg_message_create(struct roster_conn *pc, struct roster_message *m, struct roster_err *err)
 {
-    struct pg_conn *c = pg_conn_of(pc);
     if (!m->kind || !m->kind[0])
         return roster_err_set(err, ROSTER_EINVAL, "message kind is missing");
-    struct roster_arena a;
-    struct pg_args p;
-    PGresult *res = NULL;
-    roster_arena_init(&a, 0);
+    struct pg_call q;
+    pg_call_init(&q, pg_conn_of(pc), NULL);
     bool new_id = !m->id[0];
     if (new_id)
         roster_message_id_new(m->id);
     const char *status = m->status ? m->status : "ENQUEUED";
     int64_t now = roster_now_ms();
-    pg_args_init(&p, &a);
-    pg_arg_str(&p, m->id);
-    pg_arg_str(&p, m->org_id);
-    pg_arg_str(&p, m->kind);
-    pg_arg_str(&p, m->source_id);
-    pg_arg_str(&p, m->user_id);
-    pg_arg_str(&p, m->recipient);
-    pg_arg_str(&p, m->content_json);
-    pg_arg_str(&p, status);
-    pg_arg_int(&p, now);
-    int code = pg_write1(c, PG_MSG_INSERT,
-                         "INSERT INTO messages (id, org_num, kind, source_id, user_id, recipient,"
-                         " content_json, status, created_ms) SELECT $1, o.num_id, $3, $4, $5, $6, "
-                         "$7,"
-                         " $8, $9::bigint FROM orgs o WHERE o.id = $2",
-                         &p, &res, err);
-    if (code && !strcmp(pg_sqlstate(res), "23505"))
+    pg_arg_str(&q.p, m->id);
+    pg_arg_str(&q.p, m->org_id);
+    pg_arg_str(&q.p, m->kind);
+    pg_arg_str(&q.p, m->source_id);
+    pg_arg_str(&q.p, m->user_id);
+    pg_arg_str(&q.p, m->recipient);
+    pg_arg_str(&q.p, m->content_json);
+    pg_arg_str(&q.p, status);
+    pg_arg_int(&q.p, now);
+    int code =
+        pg_call_write1(&q, PG_MSG_INSERT,
+                       "INSERT INTO messages (id, org_num, kind, source_id, user_id, recipient,"
+                       " content_json, status, created_ms) SELECT $1, o.num_id, $3, $4, $5, $6, "
+                       "$7,"
+                       " $8, $9::bigint FROM orgs o WHERE o.id = $2",
+                       err);
+    if (code && !strcmp(pg_sqlstate(q.res), "23505"))
         code = roster_err_set(err, ROSTER_ECONFLICT, "message \"%s\" already exists", m->id);
-    else if (!code && strcmp(PQcmdTuples(res), "1") != 0)
+    else if (!code && strcmp(PQcmdTuples(q.res), "1") != 0)
         code = roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found", m->org_id);
     if (!code) {
         m->status = status;
@@ -452,38 +416,34 @@ int pg_message_create(struct roster_conn *pc, struct roster_message *m, struct r
     }
     if (code && new_id)
         m->id[0] = '\0';
-    PQclear(res);
-    roster_arena_release(&a);
-    return code;
+    return pg_call_end(&q, code);
 }
 
 int pg_message_get(struct roster_conn *pc, const char *org_id, const char *id,
                    struct roster_message *out, struct roster_arena *a, struct roster_err *err)
 {
-    struct pg_conn *c = pg_conn_of(pc);
-    struct pg_args p;
-    PGresult *res = NULL;
-    pg_args_init(&p, a);
-    pg_arg_str(&p, org_id);
-    pg_arg_str(&p, id);
-    int code = pg_run(c, PG_MSG_GET,
-                      "SELECT id, kind, source_id, user_id, recipient, content_json, status,"
-                      " created_ms FROM messages WHERE org_num = " ORG_NUM_OF(1) " AND id = $2",
-                      &p, &res, err);
-    if (!code && PQntuples(res) == 1) {
+    struct pg_call q;
+    pg_call_init(&q, pg_conn_of(pc), a);
+    pg_arg_str(&q.p, org_id);
+    pg_arg_str(&q.p, id);
+    int code =
+        pg_call_run(&q, PG_MSG_GET,
+                    "SELECT id, kind, source_id, user_id, recipient, content_json, status,"
+                    " created_ms FROM messages WHERE org_num = " ORG_NUM_OF(1) " AND id = $2",
+                    err);
+    if (!code && PQntuples(q.res) == 1) {
         memset(out, 0, sizeof(*out));
-        snprintf(out->id, sizeof(out->id), "%s", PQgetvalue(res, 0, 0));
+        snprintf(out->id, sizeof(out->id), "%s", PQgetvalue(q.res, 0, 0));
         snprintf(out->org_id, sizeof(out->org_id), "%s", org_id);
-        out->kind = pg_col_str(res, 0, 1, a);
-        out->source_id = pg_col_str(res, 0, 2, a);
-        out->user_id = pg_col_str(res, 0, 3, a);
-        out->recipient = pg_col_str(res, 0, 4, a);
-        out->content_json = pg_col_str(res, 0, 5, a);
-        out->status = pg_col_str(res, 0, 6, a);
-        out->created_ms = pg_col_int(res, 0, 7);
+        out->kind = pg_col_str(q.res, 0, 1, a);
+        out->source_id = pg_col_str(q.res, 0, 2, a);
+        out->user_id = pg_col_str(q.res, 0, 3, a);
+        out->recipient = pg_col_str(q.res, 0, 4, a);
+        out->content_json = pg_col_str(q.res, 0, 5, a);
+        out->status = pg_col_str(q.res, 0, 6, a);
+        out->created_ms = pg_col_int(q.res, 0, 7);
     } else if (!code) {
         code = roster_err_set(err, ROSTER_ENOTFOUND, "message \"%s\" not found", id ? id : "");
     }
-    PQclear(res);
-    return code;
+    return pg_call_end(&q, code);
 }

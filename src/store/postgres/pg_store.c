@@ -1,7 +1,8 @@
 /* PostgreSQL store: opening (schema migrations under an advisory lock, so that
  * several processes may start at once), connections (one PGconn each), prepared
- * statements, transactions and the mapping of PostgreSQL errors to roster
- * codes. Methods live in pg_orgs.c, pg_users.c, pg_jobs.c and pg_schedules.c.
+ * statements, transactions, the mapping of PostgreSQL errors to roster codes, and
+ * the method table. The other methods live in pg_orgs.c, pg_users.c, pg_jobs.c,
+ * pg_msgjobs.c, pg_schedules.c, pg_groups.c and pg_lists.c.
  */
 #include <poll.h>
 #include <stdio.h>
@@ -439,7 +440,48 @@ int pg_write1(struct pg_conn *c, int id, const char *sql, const struct pg_args *
     return code ? code : end;
 }
 
-static int pg_begin(struct roster_conn *pc, struct roster_err *err)
+void pg_call_init(struct pg_call *q, struct pg_conn *c, struct roster_arena *a)
+{
+    q->c = c;
+    q->res = NULL;
+    roster_arena_init(&q->own, 0);
+    q->a = a ? a : &q->own;
+    pg_args_init(&q->p, q->a);
+}
+
+int pg_call_run(struct pg_call *q, int id, const char *sql, struct roster_err *err)
+{
+    PQclear(q->res);
+    return pg_run(q->c, id, sql, &q->p, &q->res, err);
+}
+
+int pg_call_write1(struct pg_call *q, int id, const char *sql, struct roster_err *err)
+{
+    PQclear(q->res);
+    return pg_write1(q->c, id, sql, &q->p, &q->res, err);
+}
+
+bool pg_call_none(const struct pg_call *q)
+{
+    return strcmp(PQcmdTuples(q->res), "0") == 0;
+}
+
+int pg_call_end(struct pg_call *q, int code)
+{
+    PQclear(q->res);
+    q->res = NULL;
+    roster_arena_release(&q->own);
+    return code;
+}
+
+void *pg_rows(const PGresult *res, struct roster_arena *a, size_t size, size_t *n)
+{
+    int rows = PQntuples(res);
+    *n = (size_t)rows;
+    return roster_arena_alloc(a, (size_t)(rows ? rows : 1) * size);
+}
+
+int pg_begin(struct roster_conn *pc, struct roster_err *err)
 {
     struct pg_conn *c = pg_conn_of(pc);
     if (c->in_txn)
@@ -449,7 +491,7 @@ static int pg_begin(struct roster_conn *pc, struct roster_err *err)
     return code;
 }
 
-static int pg_commit(struct roster_conn *pc, struct roster_err *err)
+int pg_commit(struct roster_conn *pc, struct roster_err *err)
 {
     struct pg_conn *c = pg_conn_of(pc);
     if (!c->in_txn)
@@ -481,7 +523,7 @@ static int pg_commit(struct roster_conn *pc, struct roster_err *err)
     return code;
 }
 
-static void pg_rollback(struct roster_conn *pc)
+void pg_rollback(struct roster_conn *pc)
 {
     struct pg_conn *c = pg_conn_of(pc);
     c->in_txn = false;
@@ -575,7 +617,7 @@ done:
     return code;
 }
 
-static int pg_open(const char *url, struct roster_store **out, struct roster_err *err)
+int pg_open(const char *url, struct roster_store **out, struct roster_err *err)
 {
     struct pg_conn boot = {0};
     struct pg_store *st = NULL;
@@ -604,7 +646,7 @@ fail:
     return code;
 }
 
-static void pg_close(struct roster_store *pst)
+void pg_close(struct roster_store *pst)
 {
     struct pg_store *st = (struct pg_store *)pst;
     if (!st)
@@ -613,7 +655,7 @@ static void pg_close(struct roster_store *pst)
     free(st);
 }
 
-static int pg_conn_open(struct roster_store *pst, struct roster_conn **out, struct roster_err *err)
+int pg_conn_open(struct roster_store *pst, struct roster_conn **out, struct roster_err *err)
 {
     struct pg_store *st = (struct pg_store *)pst;
     *out = NULL;
@@ -637,7 +679,7 @@ static int pg_conn_open(struct roster_store *pst, struct roster_conn **out, stru
     return 0;
 }
 
-static void pg_conn_close(struct roster_conn *pc)
+void pg_conn_close(struct roster_conn *pc)
 {
     struct pg_conn *c = pg_conn_of(pc);
     if (!c)
@@ -647,73 +689,16 @@ static void pg_conn_close(struct roster_conn *pc)
     free(c);
 }
 
+/* Each read has its own snapshot: a read span does nothing here. A method a backend does
+ * not support at all is defined as NULL the same way (its wrapper then answers
+ * ROSTER_EUNSUPPORTED); the prototypes in pg_int.h come before, so they are unaffected. */
+#define pg_read_begin roster_store_read_begin_noop
+#define pg_read_end roster_store_read_end_noop
+
 const struct roster_store_methods roster_store_postgres = {
     .version = ROSTER_STORE_VERSION,
     .name = "postgres",
     .flags = ROSTER_STORE_MULTI_NODE,
-    .open = pg_open,
-    .close = pg_close,
-    .conn_open = pg_conn_open,
-    .conn_close = pg_conn_close,
-    .begin = pg_begin,
-    .commit = pg_commit,
-    .rollback = pg_rollback,
-    .org_create = pg_org_create,
-    .org_get = pg_org_get,
-    .org_list = pg_org_list,
-    .org_update = pg_org_update,
-    .key_create = pg_key_create,
-    .key_find = pg_key_find,
-    .key_list = pg_key_list,
-    .key_revoke = pg_key_revoke,
-    .user_create = pg_user_create,
-    .user_get = pg_user_get,
-    .user_update = pg_user_update,
-    .user_delete = pg_user_delete,
-    .job_create = pg_job_create,
-    .job_get = pg_job_get,
-    .chunk_claim = pg_chunk_claim,
-    .chunk_complete = pg_chunk_complete,
-    .chunk_renew = pg_chunk_renew,
-    .job_results = pg_job_results,
-    .lease_reset_all = pg_lease_reset_all,
-    .schedule_create = pg_schedule_create,
-    .schedule_list = pg_schedule_list,
-    .schedule_get = pg_schedule_get,
-    .schedule_cancel = pg_schedule_cancel,
-    .schedule_next = pg_schedule_next,
-    .schedule_claim_due = pg_schedule_claim_due,
-    .schedule_finish = pg_schedule_finish,
-    .schedule_next_due = pg_schedule_next_due,
-    .message_create = pg_message_create,
-    .message_get = pg_message_get,
-    .sa_key_create = pg_sa_key_create,
-    .sa_key_find = pg_sa_key_find,
-    .sa_key_revoke = pg_sa_key_revoke,
-    .group_create = pg_group_create,
-    .group_list = pg_group_list,
-    .group_update = pg_group_update,
-    .group_delete = pg_group_delete,
-    .group_bind = pg_group_bind,
-    .group_memberships = pg_group_memberships,
-    .user_secret_set = pg_user_secret_set,
-    .user_secret_get = pg_user_secret_get,
-    .user_create_many = pg_user_create_many,
-    .user_get_many = pg_user_get_many,
-    .user_update_many = pg_user_update_many,
-    .job_open = pg_job_open,
-    .job_append = pg_job_append,
-    .job_start = pg_job_start,
-    .job_chunks = pg_job_chunks,
-    .user_resolve = pg_user_resolve,
-    .message_create_many = pg_message_create_many,
-    .list_version = pg_list_version,
-    .list_changes = pg_list_changes,
-    .user_page = pg_user_page,
-    .user_count = pg_user_count,
-    .list_plan = pg_list_plan,
-    .snapshot_begin = pg_snapshot_begin,
-    .snapshot_end = pg_snapshot_end,
-    .read_begin = roster_store_read_begin_noop,
-    .read_end = roster_store_read_end_noop,
+#define ROSTER_STORE_METHOD(ret, method, params, args) .method = pg_##method,
+#include "roster/store_methods.def"
 };

@@ -103,16 +103,13 @@ static void users_sql(int id, struct roster_buf *b)
     }
 }
 
-/* Runs the prepared users statement id (its SQL built on first use); one that writes
- * (write) as a method of its own, through pg_write1. */
-static int run_user(struct pg_conn *c, int id, bool write, const struct pg_args *p, PGresult **res,
-                    struct roster_err *err)
+/* Runs the prepared users statement id (its SQL built on first use) as q's statement. */
+static int run_user(struct pg_call *q, int id, struct roster_err *err)
 {
     struct roster_buf sql;
     roster_buf_init(&sql);
     users_sql(id, &sql);
-    int code =
-        write ? pg_write1(c, id, sql.data, p, res, err) : pg_run(c, id, sql.data, p, res, err);
+    int code = pg_call_run(q, id, sql.data, err);
     roster_buf_release(&sql);
     return code;
 }
@@ -203,29 +200,26 @@ int pg_user_create(struct roster_conn *pc, const char *org_id, struct roster_use
                    struct roster_err *err)
 {
     struct pg_conn *c = pg_conn_of(pc);
-    struct roster_arena a;
-    struct pg_args p;
-    PGresult *res = NULL;
-    roster_arena_init(&a, 0);
-    pg_args_init(&p, &a);
+    struct pg_call q;
+    pg_call_init(&q, c, NULL);
     bool new_id = !u->id[0];
     if (new_id)
         roster_id_new(u->id);
     int64_t now = roster_now_ms();
-    user_args(&p, org_id ? org_id : "", u, now);
+    user_args(&q.p, org_id ? org_id : "", u, now);
     /* the row and its list change record in one transaction (a savepoint in the caller's) */
     int code = pg_tx_start(c, true, err);
     if (code)
         goto out;
-    code = run_user(c, PG_USER_INSERT, false, &p, &res, err);
-    if (code && !strcmp(pg_sqlstate(res), "23505"))
-        code = user_write_fail(c, res, u, err);
-    else if (!code && PQntuples(res) != 1)
+    code = run_user(&q, PG_USER_INSERT, err);
+    if (code && !strcmp(pg_sqlstate(q.res), "23505"))
+        code = user_write_fail(c, q.res, u, err);
+    else if (!code && PQntuples(q.res) != 1)
         code = roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found",
                               org_id ? org_id : "");
     if (code)
         goto done;
-    u->num_id = pg_col_int(res, 0, 0);
+    u->num_id = pg_col_int(q.res, 0, 0);
     snprintf(u->org_id, sizeof(u->org_id), "%s", org_id);
     u->created_ms = u->modified_ms = now;
     u->version = 1;
@@ -242,31 +236,23 @@ done:;
 out:
     if (code && new_id)
         u->id[0] = '\0';
-    PQclear(res);
-    roster_arena_release(&a);
-    return code;
+    return pg_call_end(&q, code);
 }
 
 int pg_user_get(struct roster_conn *pc, const char *org_id, const char *user_id,
                 struct roster_user *out, struct roster_arena *a, struct roster_err *err)
 {
-    struct pg_conn *c = pg_conn_of(pc);
-    struct pg_args p;
-    PGresult *res = NULL;
-    pg_args_init(&p, a);
-    pg_arg_str(&p, org_id);
-    pg_arg_str(&p, user_id);
-    int code = run_user(c, PG_USER_GET, false, &p, &res, err);
-    if (code)
-        goto done;
-    if (PQntuples(res) == 1)
-        read_user(res, 0, org_id, out, a);
-    else
+    struct pg_call q;
+    pg_call_init(&q, pg_conn_of(pc), a);
+    pg_arg_str(&q.p, org_id);
+    pg_arg_str(&q.p, user_id);
+    int code = run_user(&q, PG_USER_GET, err);
+    if (!code && PQntuples(q.res) == 1)
+        read_user(q.res, 0, org_id, out, a);
+    else if (!code)
         code =
             roster_err_set(err, ROSTER_ENOTFOUND, "user \"%s\" not found", user_id ? user_id : "");
-done:
-    PQclear(res);
-    return code;
+    return pg_call_end(&q, code);
 }
 
 /* Prepares the users statement id (as r<id>) on c unless done: pipelines can only
@@ -360,13 +346,10 @@ int pg_user_update(struct roster_conn *pc, const char *org_id, struct roster_use
                    struct roster_err *err)
 {
     struct pg_conn *c = pg_conn_of(pc);
-    struct roster_arena a;
-    struct pg_args p;
-    PGresult *res = NULL;
-    roster_arena_init(&a, 0);
-    pg_args_init(&p, &a);
+    struct pg_call q;
+    pg_call_init(&q, c, NULL);
     int64_t now = roster_now_ms();
-    int stmt = update_args(&p, org_id, u, now);
+    int stmt = update_args(&q.p, org_id, u, now);
     /* in a caller's transaction the savepoint travels with the statement; else our own
      * transaction holds the row and its list change record */
     bool pipelined = c->in_txn;
@@ -378,7 +361,7 @@ int pg_user_update(struct roster_conn *pc, const char *org_id, struct roster_use
     int64_t *groups = NULL;
     size_t ng = 0;
     if (detail) {
-        code = pg_user_image(c, org_id, u->id, 0, &a, &before, &groups, &ng, err);
+        code = pg_user_image(c, org_id, u->id, 0, q.a, &before, &groups, &ng, err);
         if (code == ROSTER_ENOTFOUND) {
             code = roster_err_set(err, ROSTER_ENOTFOUND, "user \"%s\" not found", u->id);
             goto end;
@@ -386,27 +369,23 @@ int pg_user_update(struct roster_conn *pc, const char *org_id, struct roster_use
         if (code)
             goto end;
     }
-    code = pipelined ? run_user_savepointed(c, stmt, &p, &res, err)
-                     : run_user(c, stmt, false, &p, &res, err);
+    code = pipelined ? run_user_savepointed(c, stmt, &q.p, &q.res, err) : run_user(&q, stmt, err);
     if (code) {
-        code = user_write_fail(c, res, u, err);
-    } else if (PQntuples(res) == 1) {
-        u->num_id = pg_col_int(res, 0, 0);
-        u->created_ms = pg_col_int(res, 0, 1);
-        u->version = pg_col_int(res, 0, 2);
+        code = user_write_fail(c, q.res, u, err);
+    } else if (PQntuples(q.res) == 1) {
+        u->num_id = pg_col_int(q.res, 0, 0);
+        u->created_ms = pg_col_int(q.res, 0, 1);
+        u->version = pg_col_int(q.res, 0, 2);
         u->modified_ms = now;
         snprintf(u->org_id, sizeof(u->org_id), "%s", org_id);
     } else {
         /* no row changed: either there is no such user (here) or someone else wrote
          * it */
-        PQclear(res);
-        res = NULL;
-        struct pg_args e;
-        pg_args_init(&e, &a);
-        pg_arg_str(&e, org_id);
-        pg_arg_str(&e, u->id);
-        code = run_user(c, PG_USER_EXISTS, false, &e, &res, err);
-        if (!code && PQntuples(res) > 0)
+        pg_args_init(&q.p, q.a);
+        pg_arg_str(&q.p, org_id);
+        pg_arg_str(&q.p, u->id);
+        code = run_user(&q, PG_USER_EXISTS, err);
+        if (!code && PQntuples(q.res) > 0)
             code = roster_err_set(err, ROSTER_ESTALE, "user \"%s\" was changed by another request",
                                   u->id);
         else if (!code)
@@ -432,22 +411,17 @@ end:
             code = e;
     }
 out:
-    PQclear(res);
-    roster_arena_release(&a);
-    return code;
+    return pg_call_end(&q, code);
 }
 
 int pg_user_delete(struct roster_conn *pc, const char *org_id, const char *user_id,
                    struct roster_err *err)
 {
     struct pg_conn *c = pg_conn_of(pc);
-    struct roster_arena a;
-    struct pg_args p;
-    PGresult *res = NULL;
-    roster_arena_init(&a, 0);
-    pg_args_init(&p, &a);
-    pg_arg_str(&p, org_id);
-    pg_arg_str(&p, user_id);
+    struct pg_call q;
+    pg_call_init(&q, c, NULL);
+    pg_arg_str(&q.p, org_id);
+    pg_arg_str(&q.p, user_id);
     int code = pg_tx_start(c, true, err);
     if (code)
         goto out;
@@ -456,13 +430,13 @@ int pg_user_delete(struct roster_conn *pc, const char *org_id, const char *user_
     int64_t *groups = NULL;
     size_t ng = 0;
     if (detail) {
-        code = pg_user_image(c, org_id, user_id ? user_id : "", 0, &a, &before, &groups, &ng, err);
+        code = pg_user_image(c, org_id, user_id ? user_id : "", 0, q.a, &before, &groups, &ng, err);
         if (code == ROSTER_ENOTFOUND)
             code = 0; /* the delete says so */
     }
     if (!code)
-        code = run_user(c, PG_USER_DELETE, false, &p, &res, err);
-    if (!code && strcmp(PQcmdTuples(res), "0") == 0)
+        code = run_user(&q, PG_USER_DELETE, err);
+    if (!code && pg_call_none(&q))
         code =
             roster_err_set(err, ROSTER_ENOTFOUND, "user \"%s\" not found", user_id ? user_id : "");
     if (!code && detail && before) {
@@ -475,9 +449,7 @@ int pg_user_delete(struct roster_conn *pc, const char *org_id, const char *user_
     if (!code)
         code = end;
 out:
-    PQclear(res);
-    roster_arena_release(&a);
-    return code;
+    return pg_call_end(&q, code);
 }
 
 /* --- user_create_many: one INSERT for a whole batch --- */
@@ -854,24 +826,44 @@ done:
     return code;
 }
 
+/* The batch methods run their items in savepoints, as in a caller's transaction: when the
+ * caller has none (*own), in a transaction of their own (opened by pg_tx_start, so that its
+ * COMMIT never moves to a new connection), with c->in_txn set meanwhile. batch_end ends it
+ * (commits when code is 0) and returns code, or the failure of the commit. */
+static int batch_begin(struct pg_conn *c, bool *own, struct roster_err *err)
+{
+    *own = !c->in_txn;
+    if (!*own)
+        return 0;
+    int code = pg_tx_start(c, true, err);
+    if (!code)
+        c->in_txn = true;
+    return code;
+}
+
+static int batch_end(struct pg_conn *c, bool own, int code, struct roster_err *err)
+{
+    if (!own)
+        return code;
+    c->in_txn = false;
+    int end = pg_tx_end(c, true, code == 0, code ? NULL : err);
+    return code ? code : end;
+}
+
 int pg_user_create_many(struct roster_conn *pc, const char *org_id, struct roster_user *u, size_t n,
                         int *rcs, struct roster_err *errs, struct roster_err *err)
 {
     struct pg_conn *c = pg_conn_of(pc);
     struct roster_arena a;
-    bool own = !c->in_txn;
+    bool own;
     int code = 0;
     roster_arena_init(&a, 0);
     if (n == 0)
         goto out;
-    /* the exact path runs user_create in savepoints: inside our own transaction too
-     * (opened by pg_tx_start, so that its COMMIT never moves to a new connection) */
-    if (own) {
-        code = pg_tx_start(c, true, err);
-        if (code)
-            goto out;
-        c->in_txn = true;
-    }
+    /* the exact path runs user_create in savepoints */
+    code = batch_begin(c, &own, err);
+    if (code)
+        goto out;
     code = pg_exec(c, "SAVEPOINT roster_many", err);
     if (code)
         goto end;
@@ -930,12 +922,7 @@ undo:
     if (pg_exec(c, "ROLLBACK TO SAVEPOINT roster_many", NULL) == 0)
         pg_exec(c, "RELEASE SAVEPOINT roster_many", NULL);
 end:
-    if (own) {
-        c->in_txn = false;
-        int end = pg_tx_end(c, true, code == 0, code ? NULL : err);
-        if (!code)
-            code = end;
-    }
+    code = batch_end(c, own, code, err);
 out:
     roster_arena_release(&a);
     return code;
@@ -961,19 +948,18 @@ int pg_user_get_many(struct roster_conn *pc, const char *org_id, const char *con
                      struct roster_user *out, int *rcs, struct roster_arena *a,
                      struct roster_err *err)
 {
-    struct pg_conn *c = pg_conn_of(pc);
     struct roster_buf arr;
-    struct pg_args p;
-    PGresult *res = NULL;
     if (n == 0)
         return 0;
+    struct pg_call q;
+    pg_call_init(&q, pg_conn_of(pc), a);
     roster_buf_init(&arr);
-    pg_args_init(&p, a);
-    pg_arg_str(&p, org_id ? org_id : "");
-    pg_arg_str(&p, id_array(&arr, ids, n));
-    int code = run_user(c, PG_USER_GET_MANY, false, &p, &res, err);
+    pg_arg_str(&q.p, org_id ? org_id : "");
+    pg_arg_str(&q.p, id_array(&arr, ids, n));
+    int code = run_user(&q, PG_USER_GET_MANY, err);
     if (code)
         goto done;
+    const PGresult *res = q.res;
     size_t rows = (size_t)PQntuples(res);
     struct id_ref *by_id = roster_arena_alloc(a, (rows ? rows : 1) * sizeof(*by_id));
     for (size_t r = 0; r < rows; r++)
@@ -988,9 +974,8 @@ int pg_user_get_many(struct roster_conn *pc, const char *org_id, const char *con
             read_user(res, (int)hit->item, org_id, &out[i], a);
     }
 done:
-    PQclear(res);
     roster_buf_release(&arr);
-    return code;
+    return pg_call_end(&q, code);
 }
 
 /* items per pipeline: its results (about 100 bytes an item) must fit the socket buffers,
@@ -1074,20 +1059,15 @@ int pg_user_update_many(struct roster_conn *pc, const char *org_id, struct roste
 {
     struct pg_conn *c = pg_conn_of(pc);
     struct roster_arena a;
-    bool own = !c->in_txn;
+    bool own;
     int code = 0;
     roster_arena_init(&a, 0);
     if (n == 0)
         goto out;
     org_id = org_id ? org_id : "";
-    /* our own transaction (not reconnected mid-way, see pg_tx_start), in which the
-     * statements take savepoints as in a caller's */
-    if (own) {
-        code = pg_tx_start(c, true, err);
-        if (code)
-            goto out;
-        c->in_txn = true;
-    }
+    code = batch_begin(c, &own, err);
+    if (code)
+        goto out;
     code = prepare_user(c, PG_USER_UPDATE, UP_VERSION, err);
     if (!code)
         code = prepare_user(c, PG_USER_UPDATE_STATE, 5, err);
@@ -1120,14 +1100,14 @@ int pg_user_update_many(struct roster_conn *pc, const char *org_id, struct roste
             if (rcs[i] == ROSTER_ESTALE)
                 ids[k++] = u[i].id;
         struct roster_buf arr;
-        struct pg_args p;
-        PGresult *res = NULL;
+        struct pg_call q;
+        pg_call_init(&q, c, &a);
         roster_buf_init(&arr);
-        pg_args_init(&p, &a);
-        pg_arg_str(&p, org_id);
-        pg_arg_str(&p, id_array(&arr, ids, nstale));
-        code = run_user(c, PG_USER_EXISTS_MANY, false, &p, &res, err);
+        pg_arg_str(&q.p, org_id);
+        pg_arg_str(&q.p, id_array(&arr, ids, nstale));
+        code = run_user(&q, PG_USER_EXISTS_MANY, err);
         if (!code) {
+            const PGresult *res = q.res;
             size_t rows = (size_t)PQntuples(res);
             struct id_ref *by_id = roster_arena_alloc(&a, (rows ? rows : 1) * sizeof(*by_id));
             for (size_t r = 0; r < rows; r++)
@@ -1145,7 +1125,7 @@ int pg_user_update_many(struct roster_conn *pc, const char *org_id, struct roste
                                             u[i].id);
             }
         }
-        PQclear(res);
+        pg_call_end(&q, code);
         roster_buf_release(&arr);
     }
     /* last: the organisation's list version stays locked from here until the commit */
@@ -1157,12 +1137,7 @@ int pg_user_update_many(struct roster_conn *pc, const char *org_id, struct roste
         pg_exec(c, "RELEASE SAVEPOINT roster_many", NULL);
     }
 end:
-    if (own) {
-        c->in_txn = false;
-        int e = pg_tx_end(c, true, code == 0, code ? NULL : err);
-        if (!code)
-            code = e;
-    }
+    code = batch_end(c, own, code, err);
 out:
     roster_arena_release(&a);
     return code;

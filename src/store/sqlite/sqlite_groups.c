@@ -115,15 +115,6 @@ static void read_group(sqlite3_stmt *s, int col, const char *org_id, struct rost
     g->modified_ms = sqlite3_column_int64(s, col + 6);
 }
 
-/* The organisation's num_id, ROSTER_ENOTFOUND naming it when there is none. */
-static int org_num_of(struct sq_conn *c, const char *org_id, int64_t *num, struct roster_err *err)
-{
-    int code = sq_org_num(c, org_id, num, err);
-    if (code == ROSTER_ENOTFOUND)
-        return roster_err_set(err, code, "organization \"%s\" not found", org_id ? org_id : "");
-    return code;
-}
-
 /* 0 when row num_id exists in table (groups or users) for org_num, else ROSTER_ENOTFOUND
  * naming what. */
 static int owned(struct sq_conn *c, sqlite3_stmt *s, int64_t org_num, int64_t num_id,
@@ -176,7 +167,7 @@ static int group_write_prepare(struct sq_conn *c, const char *org_id, const stru
 {
     int64_t org_num;
     *s = NULL;
-    int code = org_num_of(c, org_id, &org_num, err);
+    int code = sq_org_num_for(c, org_id, &org_num, "organization", org_id, err);
     if (!code)
         code = parent_check(c, org_num, g, err);
     if (!code)
@@ -333,12 +324,7 @@ int sq_group_list(struct roster_conn *pc, const char *org_id, const struct roste
     struct roster_group *v = roster_arena_alloc(a, cap * sizeof(*v));
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (len == cap) {
-            struct roster_group *nv = roster_arena_alloc(a, 2 * cap * sizeof(*v));
-            memcpy(nv, v, len * sizeof(*v));
-            v = nv;
-            cap *= 2;
-        }
+        v = roster_arena_grow(a, v, len, &cap, sizeof(*v));
         read_group(s, 0, org_id, &v[len++], a);
     }
     if (rc != SQLITE_DONE) {
@@ -386,7 +372,7 @@ int sq_group_delete(struct roster_conn *pc, const char *org_id, int kind, int64_
     struct sq_conn *c = sq_conn_of(pc);
     sqlite3_stmt *s = NULL;
     int64_t org_num;
-    int code = org_num_of(c, org_id, &org_num, err);
+    int code = sq_org_num(c, org_id, &org_num, err);
     if (code == ROSTER_ENOTFOUND)
         return roster_err_set(err, code, "group %lld not found", (long long)num_id);
     if (!code)
@@ -427,7 +413,7 @@ int sq_group_bind(struct roster_conn *pc, const char *org_id, const int64_t *gro
     struct sq_conn *c = sq_conn_of(pc);
     sqlite3_stmt *gs = NULL, *us = NULL, *ws = NULL;
     int64_t org_num;
-    int code = org_num_of(c, org_id, &org_num, err);
+    int code = sq_org_num_for(c, org_id, &org_num, "organization", org_id, err);
     if (code == ROSTER_ENOTFOUND && ng)
         return roster_err_set(err, code, "group %lld not found", (long long)groups[0]);
     if (code)
@@ -519,12 +505,7 @@ int sq_group_memberships(struct roster_conn *pc, const char *org_id, const int64
         sqlite3_bind_int(s, 3, kind);
         int rc;
         while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-            if (len == cap) {
-                struct roster_membership *nv = roster_arena_alloc(a, 2 * cap * sizeof(*v));
-                memcpy(nv, v, len * sizeof(*v));
-                v = nv;
-                cap *= 2;
-            }
+            v = roster_arena_grow(a, v, len, &cap, sizeof(*v));
             v[len].user_num_id = users[i];
             read_group(s, 0, org_id, &v[len].g, a);
             len++;

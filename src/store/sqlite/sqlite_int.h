@@ -1,7 +1,8 @@
-/* Private to the SQLite store backend: the store and connection structs, the per-connection
- * prepared-statement cache, transaction helpers (BEGIN IMMEDIATE or a SAVEPOINT inside the
- * caller's transaction) and the mapping of SQLite result codes to roster error codes.
- * Only files under src/store/sqlite/ include this header (and sqlite3.h).
+/* Private to the SQLite store backend: the store and connection structs, the cached
+ * statements, the helpers its files share (under the name of the file that defines them:
+ * statements, errors and transactions are sqlite_conn.c's), and the prototypes of the
+ * methods, generated from roster/store_methods.def. Only files under src/store/sqlite/
+ * include this header (and sqlite3.h).
  */
 #ifndef ROSTER_STORE_SQLITE_INT_H
 #define ROSTER_STORE_SQLITE_INT_H
@@ -213,16 +214,59 @@ static inline struct sq_conn *sq_conn_of(struct roster_conn *c)
     return (struct sq_conn *)c;
 }
 
+/* --- statements, errors, organisation numbers, transactions (sqlite_conn.c) --- */
+
 /* Maps a failed SQLite call: SQLITE_BUSY/LOCKED -> ROSTER_EBUSY, anything else ->
  * ROSTER_EIO, with sqlite3_errmsg in err->detail. Returns the roster code. */
 int sq_fail(struct sq_conn *c, int rc, struct roster_err *err);
 /* The same for a call on handle db (the intake handle, say). */
 int sq_fail_on(sqlite3 *db, int rc, struct roster_err *err);
-/* Maps a constraint violation of a write on users (or another table) to ROSTER_ECONFLICT
- * naming the field and value (u: the row that was written), a missing organisation to
- * ROSTER_ENOTFOUND, anything else as sq_fail. The statement must not be reset yet. */
-int sq_user_write_fail(struct sq_conn *c, int rc, const struct roster_user *u, const char *org_id,
-                       struct roster_err *err);
+
+/* Finds the num_id of organisation org_id: 0, ROSTER_ENOTFOUND (err untouched: the caller
+ * says what was not found), or a store error. */
+int sq_org_num(struct sq_conn *c, const char *org_id, int64_t *num, struct roster_err *err);
+/* The same for a method on a `what` named name (a user, a schedule; "organization" and
+ * org_id itself for something new) of org_id: a missing organisation answers as a missing
+ * `what` would, ROSTER_ENOTFOUND with the message "<what> \"<name>\" not found". */
+int sq_org_num_for(struct sq_conn *c, const char *org_id, int64_t *num, const char *what,
+                   const char *name, struct roster_err *err);
+void sq_org_cache_clear(struct sq_conn *c);
+
+/* The cached statement id (prepared on first use), or NULL with err set. */
+sqlite3_stmt *sq_stmt(struct sq_conn *c, int id, struct roster_err *err);
+/* The same for a statement whose SQL is built at run time: build(id, b) appends it to b
+ * when the statement is first prepared on c (sqlite_users.c, sq_user_stmt). */
+sqlite3_stmt *sq_stmt_built(struct sq_conn *c, int id, void (*build)(int id, struct roster_buf *b),
+                            struct roster_err *err);
+/* Prepares a one-off statement (caller finalizes). */
+int sq_prepare(struct sq_conn *c, const char *sql, sqlite3_stmt **out, struct roster_err *err);
+/* The same on the intake handle (sq_conn.idb). */
+int sq_iprepare(struct sq_conn *c, const char *sql, sqlite3_stmt **out, struct roster_err *err);
+/* Runs a cached statement that returns no rows, then resets it. */
+int sq_exec_cached(struct sq_conn *c, int id, struct roster_err *err);
+
+/* Makes a multi-statement method atomic: BEGIN IMMEDIATE when the caller has no
+ * transaction open, else a SAVEPOINT inside it. sq_tx_end commits/releases when ok, else
+ * rolls back only what this method wrote. */
+int sq_tx_start(struct sq_conn *c, struct roster_err *err);
+int sq_tx_end(struct sq_conn *c, bool ok, struct roster_err *err);
+/* For a method whose store failure its caller must roll back (the interface says so):
+ * BEGIN IMMEDIATE (*own = true; end it with sq_tx_end) when the caller has no transaction
+ * open, else nothing at all (*own = false). Under a savepoint SQLite copies every page
+ * before its first change (a 16 KiB memcpy for each index leaf a bulk insert touches);
+ * bench/bulk_create on 16 KiB pages, medians of 5 runs: 44,400 -> 52,400 users/s. */
+int sq_tx_start_or_join(struct sq_conn *c, bool *own, struct roster_err *err);
+/* Forgets the list change records counted for the current transaction (it ended, or the
+ * savepoint that held them was rolled back): sqlite_lists.c records from scratch. */
+void sq_list_txn_end(struct sq_conn *c);
+
+/* Column helpers: copy into the arena (NULL for SQL NULL). */
+const char *sq_col_str(sqlite3_stmt *s, int col, struct roster_arena *a);
+void sq_col_id(sqlite3_stmt *s, int col, char out[ROSTER_ID_LEN + 1]);
+/* Binds s as text (SQLITE_STATIC: inputs outlive the statement's use) or NULL. */
+int sq_bind_str(sqlite3_stmt *st, int idx, const char *s);
+
+/* --- jobs (sqlite_jobs.c) --- */
 
 /* Adds job (seq, id) to st->open_jobs in seq order; ROSTER_ENOMEM on failure. Takes mu. */
 int sq_open_job_add(struct sq_store *st, int64_t seq, const char *id);
@@ -242,37 +286,19 @@ int sq_intake_chunks_insert(struct sq_conn *c, const char *job_id, int64_t first
                             size_t n, struct roster_err *err);
 void sq_intake_rollback(struct sq_conn *c);
 
-/* Finds the num_id of organisation org_id: 0, ROSTER_ENOTFOUND (err untouched: the caller
- * says what was not found), or a store error. */
-int sq_org_num(struct sq_conn *c, const char *org_id, int64_t *num, struct roster_err *err);
-void sq_org_cache_clear(struct sq_conn *c);
+/* --- users (sqlite_users.c) --- */
 
-/* The cached statement id (prepared on first use), or NULL with err set. */
-sqlite3_stmt *sq_stmt(struct sq_conn *c, int id, struct roster_err *err);
-/* Prepares a one-off statement (caller finalizes). */
-int sq_prepare(struct sq_conn *c, const char *sql, sqlite3_stmt **out, struct roster_err *err);
-/* The same on the intake handle (sq_conn.idb). */
-int sq_iprepare(struct sq_conn *c, const char *sql, sqlite3_stmt **out, struct roster_err *err);
-/* Runs a cached statement that returns no rows, then resets it. */
-int sq_exec_cached(struct sq_conn *c, int id, struct roster_err *err);
-
-/* Makes a multi-statement method atomic: BEGIN IMMEDIATE when the caller has no
- * transaction open, else a SAVEPOINT inside it. sq_tx_end commits/releases when ok, else
- * rolls back only what this method wrote. */
-int sq_tx_start(struct sq_conn *c, struct roster_err *err);
-int sq_tx_end(struct sq_conn *c, bool ok, struct roster_err *err);
-/* For a method whose store failure its caller must roll back (the interface says so):
- * BEGIN IMMEDIATE (*own = true; end it with sq_tx_end) when the caller has no transaction
- * open, else nothing at all (*own = false). Under a savepoint SQLite copies every page
- * before its first change (a 16 KiB memcpy for each index leaf a bulk insert touches);
- * bench/bulk_create on 16 KiB pages, medians of 5 runs: 44,400 -> 52,400 users/s. */
-int sq_tx_start_or_join(struct sq_conn *c, bool *own, struct roster_err *err);
-
-/* Column helpers: copy into the arena (NULL for SQL NULL). */
-const char *sq_col_str(sqlite3_stmt *s, int col, struct roster_arena *a);
-void sq_col_id(sqlite3_stmt *s, int col, char out[ROSTER_ID_LEN + 1]);
-/* Binds s as text (SQLITE_STATIC: inputs outlive the statement's use) or NULL. */
-int sq_bind_str(sqlite3_stmt *st, int idx, const char *s);
+/* Maps a constraint violation of a write on users (or another table) to ROSTER_ECONFLICT
+ * naming the field and value (u: the row that was written), a missing organisation to
+ * ROSTER_ENOTFOUND, anything else as sq_fail. The statement must not be reset yet. */
+int sq_user_write_fail(struct sq_conn *c, int rc, const struct roster_user *u, const char *org_id,
+                       struct roster_err *err);
+/* The cached users statement id (SQ_USER_INSERT, _GET, _BY_NUM, _UPDATE, _UPDATE_STATE),
+ * its SQL built from roster_ufields[]; NULL with err set. */
+sqlite3_stmt *sq_user_stmt(struct sq_conn *c, int id, struct roster_err *err);
+/* Reads a users row whose columns start at col (sg_user_columns order). */
+void sq_read_user(sqlite3_stmt *s, int col, const char *org_id, struct roster_user *u,
+                  struct roster_arena *a);
 
 /* --- read spans (sqlite_spans.c; its DESIGN comment explains validity) --- */
 void sq_spans_init(struct sq_store *st);
@@ -301,9 +327,6 @@ static inline bool sq_span_caches(const struct sq_conn *c)
 struct sg;
 /* Binds the values of g (src/store/sqlgen.h) to parameters 1.. of s. */
 int sq_bind_sg(struct sq_conn *c, sqlite3_stmt *s, const struct sg *g, struct roster_err *err);
-/* Reads a users row whose columns start at col (sg_user_columns order). */
-void sq_read_user(sqlite3_stmt *s, int col, const char *org_id, struct roster_user *u,
-                  struct roster_arena *a);
 /* Records a change of a list of org_num in the caller's write transaction: ch (a USER
  * change) or, with ch NULL, a reset. After SQ_LIST_MAX_TXN_CHANGES records of one
  * organisation in one transaction, a reset replaces the rest (a bulk write). */
@@ -313,8 +336,6 @@ int sq_list_record(struct sq_conn *c, int64_t org_num, const struct roster_chang
 /* Whether the next user change of org_num in this transaction is still recorded one by one
  * (else a reset covers it: no before image is needed). */
 bool sq_list_wants_detail(struct sq_conn *c, int64_t org_num);
-/* Forgets the records of the current transaction (it ended). */
-void sq_list_txn_end(struct sq_conn *c);
 /* The image a change record carries of user (num_id, or id when num_id is 0) of org_num,
  * with its memberships; ROSTER_ENOTFOUND when it is not there. */
 int sq_user_image(struct sq_conn *c, int64_t org_num, const char *id, int64_t num_id,
@@ -324,130 +345,13 @@ int sq_user_image(struct sq_conn *c, int64_t org_num, const char *id, int64_t nu
  * for a new user or when not read; a trigger keeps the memberships' sort keys). */
 int sq_user_side_write(struct sq_conn *c, int64_t org_num, const struct roster_user *before,
                        const struct roster_user *u, struct roster_err *err);
-int sq_list_version(struct roster_conn *c, const char *org_id, int64_t *ver,
-                    struct roster_err *err);
-int sq_list_changes(struct roster_conn *c, const char *org_id, int64_t since, int64_t until,
-                    struct roster_arena *a, struct roster_change **out, size_t *n,
-                    struct roster_err *err);
-int sq_user_page(struct roster_conn *c, const char *org_id, const struct roster_query *q,
-                 const struct roster_user *after, int64_t skip, int64_t limit,
-                 struct roster_arena *a, struct roster_user **out, size_t *n, int64_t *ver,
-                 struct roster_err *err);
-int sq_user_count(struct roster_conn *c, const char *org_id, const struct roster_query *q,
-                  int64_t *count, int64_t *ver, struct roster_err *err);
-int sq_list_plan(struct roster_conn *c, const char *org_id, const struct roster_query *q,
-                 const struct roster_user *after, bool count, struct roster_arena *a,
-                 const char **plan, struct roster_err *err);
-int sq_snapshot_begin(struct roster_conn *c, bool *began, struct roster_err *err);
-void sq_snapshot_end(struct roster_conn *c, bool began);
 
-/* Appends the SQL of a cached users statement (built from roster_ufields[]) to b. */
-void sq_users_sql(int id, struct roster_buf *b);
-
-/* The methods, one file per area (sqlite_orgs.c, sqlite_users.c, sqlite_jobs.c,
- * sqlite_schedules.c). */
-int sq_org_create(struct roster_conn *c, struct roster_org *org, struct roster_err *err);
-int sq_org_get(struct roster_conn *c, const char *org_id, struct roster_org *out,
-               struct roster_arena *a, struct roster_err *err);
-int sq_org_list(struct roster_conn *c, struct roster_arena *a, struct roster_org **out, size_t *n,
-                struct roster_err *err);
-int sq_org_update(struct roster_conn *c, const struct roster_org *org, struct roster_err *err);
-int sq_key_create(struct roster_conn *c, struct roster_key *key, struct roster_err *err);
-int sq_key_find(struct roster_conn *c, const char *hash_hex, struct roster_key *out,
-                struct roster_arena *a, struct roster_err *err);
-int sq_key_list(struct roster_conn *c, struct roster_arena *a, struct roster_key **out, size_t *n,
-                struct roster_err *err);
-int sq_key_revoke(struct roster_conn *c, const char *key_id, struct roster_err *err);
-int sq_user_create(struct roster_conn *c, const char *org_id, struct roster_user *u,
-                   struct roster_err *err);
-int sq_user_create_many(struct roster_conn *c, const char *org_id, struct roster_user *u, size_t n,
-                        int *rcs, struct roster_err *errs, struct roster_err *err);
-int sq_user_get_many(struct roster_conn *c, const char *org_id, const char *const *ids, size_t n,
-                     struct roster_user *out, int *rcs, struct roster_arena *a,
-                     struct roster_err *err);
-int sq_user_update_many(struct roster_conn *c, const char *org_id, struct roster_user *u, size_t n,
-                        int *rcs, struct roster_err *errs, struct roster_err *err);
-int sq_user_get(struct roster_conn *c, const char *org_id, const char *user_id,
-                struct roster_user *out, struct roster_arena *a, struct roster_err *err);
-int sq_user_update(struct roster_conn *c, const char *org_id, struct roster_user *u,
-                   struct roster_err *err);
-int sq_user_delete(struct roster_conn *c, const char *org_id, const char *user_id,
-                   struct roster_err *err);
-int sq_read_begin(struct roster_conn *c, struct roster_err *err);
-void sq_read_end(struct roster_conn *c);
-int sq_job_create(struct roster_conn *c, struct roster_job *job, const char *const *items_json,
-                  const int64_t *counts, size_t nchunks, struct roster_err *err);
-int sq_job_get(struct roster_conn *c, const char *org_id, const char *job_id,
-               struct roster_job *out, struct roster_arena *a, struct roster_err *err);
-int sq_chunk_claim(struct roster_conn *c, int64_t now_ms, int64_t lease_ms,
-                   struct roster_chunk *out, struct roster_arena *a, struct roster_err *err);
-int sq_chunk_complete(struct roster_conn *c, const struct roster_chunk *ch,
-                      const char *results_json, int64_t nok, int64_t nfailed, int64_t now_ms,
-                      struct roster_err *err);
-int sq_chunk_renew(struct roster_conn *c, const struct roster_chunk *ch, int64_t until_ms,
-                   struct roster_err *err);
-int sq_job_results(struct roster_conn *c, const char *org_id, const char *job_id, int64_t from,
-                   int64_t to, struct roster_arena *a, struct roster_chunk_results **out, size_t *n,
-                   struct roster_err *err);
-int sq_lease_reset_all(struct roster_conn *c, struct roster_err *err);
-int sq_schedule_create(struct roster_conn *c, struct roster_schedule *s, size_t n,
-                       struct roster_err *err);
-int sq_schedule_list(struct roster_conn *c, const char *org_id, const struct roster_query *q,
-                     struct roster_arena *a, struct roster_schedule **out, size_t *n,
-                     int64_t *total, struct roster_err *err);
-int sq_schedule_get(struct roster_conn *c, const char *org_id, const char *id,
-                    struct roster_schedule *out, struct roster_arena *a, struct roster_err *err);
-int sq_schedule_cancel(struct roster_conn *c, const char *org_id, const char *id, int64_t now_ms,
-                       struct roster_err *err);
-int sq_schedule_next(struct roster_conn *c, const char *org_id, const char *const *user_ids,
-                     size_t nusers, struct roster_arena *a, struct roster_schedule **out, size_t *n,
-                     struct roster_err *err);
-int sq_schedule_claim_due(struct roster_conn *c, int64_t now_ms, int64_t lease_ms, size_t max,
-                          struct roster_arena *a, struct roster_schedule **out, size_t *n,
-                          struct roster_err *err);
-int sq_schedule_finish(struct roster_conn *c, const struct roster_schedule *s, int status,
-                       const char *outcome, int64_t now_ms, struct roster_err *err);
-int sq_schedule_next_due(struct roster_conn *c, int64_t *due_ms, struct roster_err *err);
-int sq_message_create(struct roster_conn *c, struct roster_message *m, struct roster_err *err);
-int sq_message_get(struct roster_conn *c, const char *org_id, const char *id,
-                   struct roster_message *out, struct roster_arena *a, struct roster_err *err);
-/* message jobs (sqlite_msgjobs.c; job_chunks in sqlite_jobs.c, beside job_results) */
-int sq_job_open(struct roster_conn *c, struct roster_job *job, struct roster_err *err);
-int sq_job_append(struct roster_conn *c, const char *org_id, const char *job_id,
-                  const char *const *items_json, const int64_t *counts, size_t nchunks,
-                  int64_t *first_idx, struct roster_err *err);
-int sq_job_start(struct roster_conn *c, const char *org_id, const char *job_id, int64_t now_ms,
-                 struct roster_err *err);
-int sq_job_chunks(struct roster_conn *c, const char *org_id, const char *job_id, int64_t from,
-                  int64_t to, struct roster_arena *a, struct roster_chunk_page **out, size_t *n,
-                  struct roster_err *err);
-int sq_user_resolve(struct roster_conn *c, const char *org_id, const char *const *keys, size_t n,
-                    struct roster_arena *a, struct roster_user *out, struct roster_err *err);
-int sq_message_create_many(struct roster_conn *c, struct roster_message *m, size_t n,
-                           struct roster_err *err);
-
-/* Service-account keys, typed groups, memberships and password hashes (sqlite_groups.c) */
-int sq_sa_key_create(struct roster_conn *c, struct roster_sa_key *k, struct roster_err *err);
-int sq_sa_key_find(struct roster_conn *c, const char *key_id, struct roster_sa_key *out,
-                   struct roster_arena *a, struct roster_err *err);
-int sq_sa_key_revoke(struct roster_conn *c, const char *key_id, struct roster_err *err);
-int sq_group_create(struct roster_conn *c, const char *org_id, struct roster_group *g,
-                    struct roster_err *err);
-int sq_group_list(struct roster_conn *c, const char *org_id, const struct roster_group_query *q,
-                  struct roster_arena *a, struct roster_group **out, size_t *n, int64_t *total,
-                  struct roster_err *err);
-int sq_group_update(struct roster_conn *c, const char *org_id, struct roster_group *g,
-                    struct roster_err *err);
-int sq_group_delete(struct roster_conn *c, const char *org_id, int kind, int64_t num_id,
-                    struct roster_err *err);
-int sq_group_bind(struct roster_conn *c, const char *org_id, const int64_t *groups, size_t ng,
-                  const int64_t *users, size_t nu, bool bind, struct roster_err *err);
-int sq_group_memberships(struct roster_conn *c, const char *org_id, const int64_t *users, size_t nu,
-                         int kind, struct roster_arena *a, struct roster_membership **out,
-                         size_t *n, struct roster_err *err);
-int sq_user_secret_set(struct roster_conn *c, const char *org_id, const char *user_id,
-                       const char *hash, struct roster_err *err);
-int sq_user_secret_get(struct roster_conn *c, const char *org_id, const char *user_id,
-                       struct roster_arena *a, const char **hash, struct roster_err *err);
+/* The methods of roster/store_methods.def, each as sq_<method>, one file per area:
+ * sqlite_open.c (open, close, conn_open, conn_close), sqlite_conn.c (begin, commit,
+ * rollback), sqlite_orgs.c, sqlite_users.c, sqlite_jobs.c, sqlite_msgjobs.c,
+ * sqlite_schedules.c, sqlite_groups.c, sqlite_lists.c, sqlite_spans.c (read_begin,
+ * read_end). The table is sqlite_store.c. */
+#define ROSTER_STORE_METHOD(ret, name, params, args) ret sq_##name params;
+#include "roster/store_methods.def"
 
 #endif

@@ -174,9 +174,7 @@ int sq_job_create(struct roster_conn *pc, struct roster_job *job, const char *co
             return roster_err_set(err, ROSTER_EINVAL, "chunk %zu of the job is malformed", i);
         total += counts[i];
     }
-    int code = sq_org_num(c, job->org_id, &org_num, err);
-    if (code == ROSTER_ENOTFOUND)
-        return roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found", job->org_id);
+    int code = sq_org_num_for(c, job->org_id, &org_num, "organization", job->org_id, err);
     if (code)
         return code;
     /* room for this job in the open list before it is committed */

@@ -31,13 +31,6 @@ int sq_bind_sg(struct sq_conn *c, sqlite3_stmt *s, const struct sg *g, struct ro
 
 /* --- the write side --- */
 
-void sq_list_txn_end(struct sq_conn *c)
-{
-    c->lc_org = 0;
-    c->lc_count = 0;
-    c->lc_reset = false;
-}
-
 bool sq_list_wants_detail(struct sq_conn *c, int64_t org_num)
 {
     if (c->lc_org != org_num)
@@ -112,7 +105,7 @@ int sq_user_image(struct sq_conn *c, int64_t org_num, const char *id, int64_t nu
     *u = NULL;
     *groups = NULL;
     *ng = 0;
-    sqlite3_stmt *s = sq_stmt(c, num_id ? SQ_USER_BY_NUM : SQ_USER_GET, err);
+    sqlite3_stmt *s = sq_user_stmt(c, num_id ? SQ_USER_BY_NUM : SQ_USER_GET, err);
     if (!s)
         return err ? err->code : ROSTER_EIO;
     if (num_id) {
@@ -140,12 +133,7 @@ int sq_user_image(struct sq_conn *c, int64_t org_num, const char *id, int64_t nu
     size_t cap = 8, n = 0;
     int64_t *g = roster_arena_alloc(a, cap * sizeof(*g));
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (n == cap) {
-            int64_t *ngp = roster_arena_alloc(a, 2 * cap * sizeof(*ngp));
-            memcpy(ngp, g, n * sizeof(*g));
-            g = ngp;
-            cap *= 2;
-        }
+        g = roster_arena_grow(a, g, n, &cap, sizeof(*g));
         g[n++] = sqlite3_column_int64(s, 0);
     }
     sqlite3_reset(s);
@@ -352,14 +340,7 @@ static int read_rows(struct sq_conn *c, const struct sg *g, const char *org_id,
         code = sq_bind_sg(c, s, g, err);
     int rc = SQLITE_DONE;
     while (!code && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (r->n == r->cap) {
-            size_t cap = r->cap ? 2 * r->cap : 64;
-            struct roster_user *nv = roster_arena_alloc(a, cap * sizeof(*nv));
-            if (r->n)
-                memcpy(nv, r->v, r->n * sizeof(*nv));
-            r->v = nv;
-            r->cap = cap;
-        }
+        r->v = roster_arena_grow(a, r->v, r->n, &r->cap, sizeof(*r->v));
         sq_read_user(s, 0, org_id, &r->v[r->n++], a);
         (*got)++;
     }

@@ -75,9 +75,7 @@ int sq_job_open(struct roster_conn *pc, struct roster_job *job, struct roster_er
     struct sq_conn *c = sq_conn_of(pc);
     bool new_id = !job->id[0];
     int64_t now = roster_now_ms(), org_num;
-    int code = sq_org_num(c, job->org_id, &org_num, err);
-    if (code == ROSTER_ENOTFOUND)
-        return roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found", job->org_id);
+    int code = sq_org_num_for(c, job->org_id, &org_num, "organization", job->org_id, err);
     if (code)
         return code;
     if (new_id)
@@ -281,9 +279,7 @@ int sq_message_create_many(struct roster_conn *pc, struct roster_message *m, siz
             return roster_err_set(err, ROSTER_EINVAL, "messages of one call need one organization");
     }
     int64_t org_num;
-    int code = sq_org_num(c, m[0].org_id, &org_num, err);
-    if (code == ROSTER_ENOTFOUND)
-        return roster_err_set(err, code, "organization \"%s\" not found", m[0].org_id);
+    int code = sq_org_num_for(c, m[0].org_id, &org_num, "organization", m[0].org_id, err);
     if (code)
         return code;
     bool *made = calloc(n, sizeof(*made)); /* ids made up here, taken back on failure */

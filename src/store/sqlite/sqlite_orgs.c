@@ -132,12 +132,7 @@ int sq_org_list(struct roster_conn *pc, struct roster_arena *a, struct roster_or
         goto fail;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (len == cap) {
-            struct roster_org *nv = roster_arena_alloc(a, 2 * cap * sizeof(*v));
-            memcpy(nv, v, len * sizeof(*v));
-            v = nv;
-            cap *= 2;
-        }
+        v = roster_arena_grow(a, v, len, &cap, sizeof(*v));
         read_org(s, &v[len++], a);
     }
     if (rc != SQLITE_DONE) {
@@ -262,12 +257,7 @@ int sq_key_list(struct roster_conn *pc, struct roster_arena *a, struct roster_ke
         goto fail;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (len == cap) {
-            struct roster_key *nv = roster_arena_alloc(a, 2 * cap * sizeof(*v));
-            memcpy(nv, v, len * sizeof(*v));
-            v = nv;
-            cap *= 2;
-        }
+        v = roster_arena_grow(a, v, len, &cap, sizeof(*v));
         read_key(s, &v[len++], a);
     }
     if (rc != SQLITE_DONE) {

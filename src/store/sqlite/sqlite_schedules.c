@@ -41,18 +41,6 @@ static void read_schedule(sqlite3_stmt *s, int col, const char *org_id, struct r
     out->lease_token = sqlite3_column_int64(s, col + 11);
 }
 
-/* Grows an arena array of schedules (arena memory is never freed one by one). */
-static struct roster_schedule *grow(struct roster_arena *a, struct roster_schedule *v, size_t len,
-                                    size_t *cap)
-{
-    size_t ncap = *cap ? 2 * *cap : 16;
-    struct roster_schedule *nv = roster_arena_alloc(a, ncap * sizeof(*nv));
-    if (len)
-        memcpy(nv, v, len * sizeof(*nv));
-    *cap = ncap;
-    return nv;
-}
-
 int sq_schedule_create(struct roster_conn *pc, struct roster_schedule *s, size_t n,
                        struct roster_err *err)
 {
@@ -79,9 +67,8 @@ int sq_schedule_create(struct roster_conn *pc, struct roster_schedule *s, size_t
     for (size_t i = 0; i < n; i++) {
         struct roster_schedule *r = &s[i];
         int64_t org_num;
-        code = sq_org_num(c, r->org_id, &org_num, err); /* a cache hit after the first row */
-        if (code == ROSTER_ENOTFOUND)
-            code = roster_err_set(err, code, "organization \"%s\" not found", r->org_id);
+        /* a cache hit after the first row */
+        code = sq_org_num_for(c, r->org_id, &org_num, "organization", r->org_id, err);
         if (code)
             goto fail;
         if (!r->id[0]) {
@@ -247,8 +234,7 @@ int sq_schedule_list(struct roster_conn *pc, const char *org_id, const struct ro
     size_t cap = 0, len = 0;
     struct roster_schedule *v = NULL;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (len == cap)
-            v = grow(a, v, len, &cap);
+        v = roster_arena_grow(a, v, len, &cap, sizeof(*v));
         read_schedule(s, 0, org_id, &v[len++], a);
     }
     if (rc != SQLITE_DONE) {
@@ -268,9 +254,7 @@ int sq_schedule_get(struct roster_conn *pc, const char *org_id, const char *id,
 {
     struct sq_conn *c = sq_conn_of(pc);
     int64_t org_num;
-    int code = sq_org_num(c, org_id, &org_num, err);
-    if (code == ROSTER_ENOTFOUND)
-        return roster_err_set(err, code, "schedule \"%s\" not found", id ? id : "");
+    int code = sq_org_num_for(c, org_id, &org_num, "schedule", id, err);
     if (code)
         return code;
     sqlite3_stmt *s = sq_stmt(c, SQ_SCHED_GET, err);
@@ -294,9 +278,7 @@ int sq_schedule_cancel(struct roster_conn *pc, const char *org_id, const char *i
 {
     struct sq_conn *c = sq_conn_of(pc);
     int64_t org_num;
-    int code = sq_org_num(c, org_id, &org_num, err);
-    if (code == ROSTER_ENOTFOUND)
-        return roster_err_set(err, code, "schedule \"%s\" not found", id ? id : "");
+    int code = sq_org_num_for(c, org_id, &org_num, "schedule", id, err);
     if (code)
         return code;
     sqlite3_stmt *s = sq_stmt(c, SQ_SCHED_CANCEL, err);
@@ -359,8 +341,7 @@ int sq_schedule_next(struct roster_conn *pc, const char *org_id, const char *con
             sqlite3_bind_int(s, 3, states[k]);
             int rc = sqlite3_step(s);
             if (rc == SQLITE_ROW) {
-                if (len == cap)
-                    v = grow(a, v, len, &cap);
+                v = roster_arena_grow(a, v, len, &cap, sizeof(*v));
                 read_schedule(s, 0, org_id, &v[len++], a);
             } else if (rc != SQLITE_DONE) {
                 code = sq_fail(c, rc, err);
@@ -424,18 +405,12 @@ int sq_schedule_claim_due(struct roster_conn *pc, int64_t now_ms, int64_t lease_
     }
     sqlite3_bind_int64(s, 1, now_ms);
     sqlite3_bind_int64(s, 2, max > (size_t)INT64_MAX ? INT64_MAX : (int64_t)max);
-    size_t cap = 0, len = 0;
+    size_t cap = 0, ncap = 0, len = 0;
     struct roster_schedule *v = NULL;
     int64_t *nums = NULL;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (len == cap) {
-            size_t ocap = cap;
-            v = grow(a, v, len, &cap);
-            int64_t *nn = roster_arena_alloc(a, cap * sizeof(*nn));
-            if (ocap)
-                memcpy(nn, nums, len * sizeof(*nn));
-            nums = nn;
-        }
+        v = roster_arena_grow(a, v, len, &cap, sizeof(*v));
+        nums = roster_arena_grow(a, nums, len, &ncap, sizeof(*nums));
         nums[len] = sqlite3_column_int64(s, 0);
         const unsigned char *org = sqlite3_column_text(s, 1);
         read_schedule(s, 2, org ? (const char *)org : "", &v[len], a);
@@ -543,9 +518,7 @@ int sq_message_create(struct roster_conn *pc, struct roster_message *m, struct r
     if (!m->kind || !m->kind[0])
         return roster_err_set(err, ROSTER_EINVAL, "message kind is missing");
     int64_t org_num;
-    int code = sq_org_num(c, m->org_id, &org_num, err);
-    if (code == ROSTER_ENOTFOUND)
-        return roster_err_set(err, code, "organization \"%s\" not found", m->org_id);
+    int code = sq_org_num_for(c, m->org_id, &org_num, "organization", m->org_id, err);
     if (code)
         return code;
     sqlite3_stmt *s = sq_stmt(c, SQ_MSG_INSERT, err);
@@ -590,9 +563,7 @@ int sq_message_get(struct roster_conn *pc, const char *org_id, const char *id,
 {
     struct sq_conn *c = sq_conn_of(pc);
     int64_t org_num;
-    int code = sq_org_num(c, org_id, &org_num, err);
-    if (code == ROSTER_ENOTFOUND)
-        return roster_err_set(err, code, "message \"%s\" not found", id ? id : "");
+    int code = sq_org_num_for(c, org_id, &org_num, "message", id, err);
     if (code)
         return code;
     sqlite3_stmt *s = sq_stmt(c, SQ_MSG_GET, err);

@@ -40,7 +40,8 @@ static void add_columns(struct roster_buf *b)
     roster_buf_addstr(b, ", state, created_ms, modified_ms, version");
 }
 
-void sq_users_sql(int id, struct roster_buf *b)
+/* Appends the SQL of the users statement id (built from roster_ufields[]) to b. */
+static void users_sql(int id, struct roster_buf *b)
 {
     switch (id) {
     case SQ_USER_INSERT:
@@ -83,6 +84,11 @@ void sq_users_sql(int id, struct roster_buf *b)
     default:
         break;
     }
+}
+
+sqlite3_stmt *sq_user_stmt(struct sq_conn *c, int id, struct roster_err *err)
+{
+    return sq_stmt_built(c, id, users_sql, err);
 }
 
 void sq_read_user(sqlite3_stmt *s, int col, const char *org_id, struct roster_user *u,
@@ -180,7 +186,7 @@ static int user_written(struct sq_conn *c, int64_t org_num, const struct roster_
 static int insert_user(struct sq_conn *c, int64_t org_num, const char *org_id,
                        struct roster_user *u, struct roster_err *err)
 {
-    sqlite3_stmt *s = sq_stmt(c, SQ_USER_INSERT, err);
+    sqlite3_stmt *s = sq_user_stmt(c, SQ_USER_INSERT, err);
     if (!s)
         return err ? err->code : ROSTER_EIO;
     bool new_id = !u->id[0];
@@ -211,9 +217,7 @@ int sq_user_create(struct roster_conn *pc, const char *org_id, struct roster_use
 {
     struct sq_conn *c = sq_conn_of(pc);
     int64_t org_num;
-    int code = sq_org_num(c, org_id, &org_num, err);
-    if (code == ROSTER_ENOTFOUND)
-        return roster_err_set(err, code, "organization \"%s\" not found", org_id ? org_id : "");
+    int code = sq_org_num_for(c, org_id, &org_num, "organization", org_id, err);
     if (code)
         return code;
     bool own;
@@ -302,12 +306,10 @@ int sq_user_get(struct roster_conn *pc, const char *org_id, const char *user_id,
 {
     struct sq_conn *c = sq_conn_of(pc);
     int64_t org_num;
-    int code = sq_org_num(c, org_id, &org_num, err);
-    if (code == ROSTER_ENOTFOUND)
-        return roster_err_set(err, code, "user \"%s\" not found", user_id ? user_id : "");
+    int code = sq_org_num_for(c, org_id, &org_num, "user", user_id, err);
     if (code)
         return code;
-    sqlite3_stmt *s = sq_stmt(c, SQ_USER_GET, err);
+    sqlite3_stmt *s = sq_user_stmt(c, SQ_USER_GET, err);
     if (!s)
         return err ? err->code : ROSTER_EIO;
     sqlite3_bind_int64(s, 1, org_num);
@@ -344,7 +346,7 @@ static int update_user(struct sq_conn *c, int64_t org_num, const char *org_id,
                        struct roster_user *u, struct roster_err *err)
 {
     bool state_only = u->set == ROSTER_USET_STATE;
-    sqlite3_stmt *s = sq_stmt(c, state_only ? SQ_USER_UPDATE_STATE : SQ_USER_UPDATE, err);
+    sqlite3_stmt *s = sq_user_stmt(c, state_only ? SQ_USER_UPDATE_STATE : SQ_USER_UPDATE, err);
     if (!s)
         return err ? err->code : ROSTER_EIO;
     int64_t now = roster_now_ms();
@@ -392,9 +394,7 @@ int sq_user_update(struct roster_conn *pc, const char *org_id, struct roster_use
 {
     struct sq_conn *c = sq_conn_of(pc);
     int64_t org_num;
-    int code = sq_org_num(c, org_id, &org_num, err);
-    if (code == ROSTER_ENOTFOUND)
-        return roster_err_set(err, code, "user \"%s\" not found", u->id);
+    int code = sq_org_num_for(c, org_id, &org_num, "user", u->id, err);
     if (code)
         return code;
     bool own;
@@ -443,9 +443,7 @@ int sq_user_delete(struct roster_conn *pc, const char *org_id, const char *user_
 {
     struct sq_conn *c = sq_conn_of(pc);
     int64_t org_num;
-    int code = sq_org_num(c, org_id, &org_num, err);
-    if (code == ROSTER_ENOTFOUND)
-        return roster_err_set(err, code, "user \"%s\" not found", user_id ? user_id : "");
+    int code = sq_org_num_for(c, org_id, &org_num, "user", user_id, err);
     if (code)
         return code;
     bool own;
