@@ -81,6 +81,11 @@ int roster_key_authenticate(struct roster_ctx *ctx, const char *secret, struct r
  * unknown or revoked key. */
 int roster_sa_key_get(struct roster_ctx *ctx, const char *kid, struct roster_sa_key *out,
                       struct roster_org *org, struct roster_err *err);
+/* A connection to the app's store for one thread (each thread opens its own and never
+ * shares it), and its end. */
+int roster_app_conn_open(struct roster_app *app, struct roster_conn **out, struct roster_err *err);
+void roster_app_conn_close(struct roster_conn *c);
+
 /* A read-only request reads its key, organisation and data in one snapshot: begin (ok to
  * fail: each read then has its own snapshot, which is also right) and end. */
 bool roster_read_begin(struct roster_ctx *ctx);

@@ -57,6 +57,16 @@ int roster_sa_key_get(struct roster_ctx *ctx, const char *kid, struct roster_sa_
     return rc;
 }
 
+int roster_app_conn_open(struct roster_app *app, struct roster_conn **out, struct roster_err *err)
+{
+    return roster_conn_open(app->store, out, err);
+}
+
+void roster_app_conn_close(struct roster_conn *c)
+{
+    roster_conn_close(c);
+}
+
 bool roster_read_begin(struct roster_ctx *ctx)
 {
     struct roster_err err = {0};

@@ -48,7 +48,7 @@ static pthread_once_t conn_key_once = PTHREAD_ONCE_INIT;
 
 static void conn_destroy(void *p)
 {
-    roster_conn_close(p);
+    roster_app_conn_close(p);
 }
 
 static void conn_key_init(void)
@@ -73,7 +73,7 @@ static struct roster_conn *thread_conn(struct roster_app *app, struct roster_err
     if (npreopen)
         c = preopen[--npreopen];
     pthread_mutex_unlock(&preopen_mu);
-    if (!c && roster_conn_open(app->store, &c, err) != 0)
+    if (!c && roster_app_conn_open(app, &c, err) != 0)
         return NULL;
     pthread_setspecific(conn_key, c);
     return c;
@@ -85,7 +85,7 @@ static void preopen_conns(struct roster_app *app, unsigned n)
     while (npreopen < n && npreopen < PREOPEN_MAX) {
         struct roster_err err = {0};
         struct roster_conn *c = NULL;
-        if (roster_conn_open(app->store, &c, &err) != 0)
+        if (roster_app_conn_open(app, &c, &err) != 0)
             break; /* the threads open their own then */
         preopen[npreopen++] = c;
     }
@@ -96,7 +96,7 @@ static void preopen_close(void)
 {
     pthread_mutex_lock(&preopen_mu);
     while (npreopen)
-        roster_conn_close(preopen[--npreopen]);
+        roster_app_conn_close(preopen[--npreopen]);
     pthread_mutex_unlock(&preopen_mu);
 }
 

@@ -13,7 +13,6 @@
 #include "roster/jsonr.h"
 #include "roster/list.h"
 #include "roster/query.h"
-#include "roster/store.h"
 
 #define CONCUR_DEFAULT_LIMIT 100
 #define CONCUR_MAX_LIMIT 1000
