@@ -61,4 +61,9 @@ char *roster_buf_detach(struct roster_buf *b, size_t *len);
 /* Parses a base-10 int64 with no trailing garbage; returns 0 or -1. */
 int roster_parse_i64(const char *s, int64_t *out);
 
+/* names[v] for an enum value v in [0, n) that has a name, else other. */
+const char *roster_enum_name(const char *const *names, size_t n, int v, const char *other);
+#define ROSTER_ENUM_NAME(names, v, other)                                                          \
+    roster_enum_name((names), sizeof(names) / sizeof((names)[0]), (v), (other))
+
 #endif

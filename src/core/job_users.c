@@ -49,16 +49,12 @@ static roster_item_decode_fn codec_find(const char *name)
     return NULL;
 }
 
+static const char *const item_status_names[] = {
+    [ROSTER_ITEM_SUCCEEDED] = "succeeded", [ROSTER_ITEM_FAILED] = "failed"};
+
 const char *roster_item_status_name(int status)
 {
-    switch (status) {
-    case ROSTER_ITEM_SUCCEEDED:
-        return "succeeded";
-    case ROSTER_ITEM_FAILED:
-        return "failed";
-    default:
-        return "pending";
-    }
+    return ROSTER_ENUM_NAME(item_status_names, status, "pending");
 }
 
 /* --- submission --- */

@@ -6,20 +6,14 @@
 #include "roster/schedule.h"
 #include "roster/util.h"
 
+static const char *const sched_status_names[] = {[ROSTER_SCHED_PENDING] = "pending",
+                                                 [ROSTER_SCHED_APPLIED] = "applied",
+                                                 [ROSTER_SCHED_FAILED] = "failed",
+                                                 [ROSTER_SCHED_CANCELLED] = "cancelled"};
+
 const char *roster_sched_status_name(int status)
 {
-    switch (status) {
-    case ROSTER_SCHED_PENDING:
-        return "pending";
-    case ROSTER_SCHED_APPLIED:
-        return "applied";
-    case ROSTER_SCHED_FAILED:
-        return "failed";
-    case ROSTER_SCHED_CANCELLED:
-        return "cancelled";
-    default:
-        return "unknown";
-    }
+    return ROSTER_ENUM_NAME(sched_status_names, status, "unknown");
 }
 
 void roster_message_id_new(char out[ROSTER_MESSAGE_ID_MAX])

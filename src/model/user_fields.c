@@ -30,18 +30,12 @@ const struct roster_ufield_info roster_ufields[RU_NFIELDS] = {
     [RU_EXTRA] = {"extra", "extra", RU_KIND_JSON_OBJECT, 0},
 };
 
+static const char *const state_names[] = {
+    [ROSTER_STAGED] = "STAGED", [ROSTER_ACTIVATED] = "ACTIVATED", [ROSTER_SUSPENDED] = "SUSPENDED"};
+
 const char *roster_state_name(int state)
 {
-    switch (state) {
-    case ROSTER_STAGED:
-        return "STAGED";
-    case ROSTER_ACTIVATED:
-        return "ACTIVATED";
-    case ROSTER_SUSPENDED:
-        return "SUSPENDED";
-    default:
-        return "UNKNOWN";
-    }
+    return ROSTER_ENUM_NAME(state_names, state, "UNKNOWN");
 }
 
 int roster_state_parse(const char *s, int *state)

@@ -366,3 +366,8 @@ int roster_parse_i64(const char *s, int64_t *out)
     *out = v;
     return 0;
 }
+
+const char *roster_enum_name(const char *const *names, size_t n, int v, const char *other)
+{
+    return v >= 0 && (size_t)v < n && names[v] ? names[v] : other;
+}

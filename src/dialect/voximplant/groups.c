@@ -14,16 +14,7 @@
  * '.', 64 characters at most (lower case). */
 static bool app_name_ok(const char *s)
 {
-    size_t n = strlen(s);
-    if (n < 1 || n > 64)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char ch = s[i];
-        bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
-        if (!alnum && (i == 0 || (ch != '-' && ch != '.')))
-            return false;
-    }
-    return true;
+    return vox_name_ok(s, 1, 64, "-.");
 }
 
 void vox_add_application(struct vox_call *c)

@@ -31,16 +31,12 @@ int vox_paging(struct vox_call *c, int64_t *count, int64_t *offset)
 
 /* --- groups --- */
 
+static const char *const kind_names[] = {
+    [ROSTER_GROUP_APPLICATION] = "application", [ROSTER_GROUP_SKILL] = "skill"};
+
 const char *vox_kind_name(int kind)
 {
-    switch (kind) {
-    case ROSTER_GROUP_APPLICATION:
-        return "application";
-    case ROSTER_GROUP_SKILL:
-        return "skill";
-    default:
-        return "ACD queue";
-    }
+    return ROSTER_ENUM_NAME(kind_names, kind, "ACD queue");
 }
 
 /* Every group of kind (optionally with parent), in num_id order. */
@@ -223,4 +219,18 @@ void vox_put_app_fields(struct roster_jsonw *w, const struct roster_group *g)
     roster_jsonw_kstr(w, "application_name", g->name);
     roster_jsonw_kstr(w, "modified", modified);
     roster_jsonw_kbool(w, "secure_record_storage", extra_bool(g->extra, "secure_record_storage"));
+}
+
+bool vox_name_ok(const char *s, size_t min, size_t max, const char *more)
+{
+    size_t n = strlen(s);
+    if (n < min || n > max)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+        if (!alnum && (i == 0 || !strchr(more, ch)))
+            return false;
+    }
+    return true;
 }

@@ -46,6 +46,10 @@ int vox_some_users(struct vox_call *c, int64_t app_num, struct roster_user **out
 /* The members of an application object (GetApplications, and GetUsers' applications). */
 void vox_put_app_fields(struct roster_jsonw *w, const struct roster_group *g);
 
+/* A Voximplant name: min..max characters, the first a lower-case letter or digit, the
+ * others too or one of the characters of more. */
+bool vox_name_ok(const char *s, size_t min, size_t max, const char *more);
+
 /* --- the methods --- */
 void vox_add_user(struct vox_call *c);
 void vox_del_user(struct vox_call *c);

@@ -12,16 +12,7 @@
 /* Voximplant's user_name rule: [a-z0-9][a-z0-9_-]{2,49} */
 static bool user_name_ok(const char *s)
 {
-    size_t n = strlen(s);
-    if (n < 3 || n > 50)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char ch = s[i];
-        bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
-        if (!alnum && (i == 0 || (ch != '_' && ch != '-')))
-            return false;
-    }
-    return true;
+    return vox_name_ok(s, 3, 50, "_-");
 }
 
 /* Error 101 naming param unless s is a valid user_name. */
@@ -147,25 +138,23 @@ static int user_scope(struct vox_call *c, int64_t *app_num)
 }
 
 /* The users a DelUser or SetUserInfo names (user_id, or user_name in its application). */
-static int chosen_users(struct vox_call *c, struct roster_user **u, size_t *n, bool *has)
+static int chosen_users(struct vox_call *c, bool one, struct roster_user **u, size_t *n)
 {
     int64_t app_num;
-    if (user_scope(c, &app_num) != 0)
+    bool has;
+    if (user_scope(c, &app_num) != 0 || vox_some_users(c, app_num, u, n, &has) != 0)
         return -1;
-    return vox_some_users(c, app_num, u, n, has);
+    if (!has || (one && *n != 1))
+        return vox_fail(c, VOX_EINVAL, "%suser_id or user_name is required", one ? "one " : "");
+    return 0;
 }
 
 void vox_del_user(struct vox_call *c)
 {
     struct roster_user *u;
     size_t n;
-    bool has;
-    if (chosen_users(c, &u, &n, &has) != 0)
+    if (chosen_users(c, false, &u, &n) != 0)
         return;
-    if (!has) {
-        vox_fail(c, VOX_EINVAL, "user_id or user_name is required");
-        return;
-    }
     struct roster_err err = {0};
     const char **ids = roster_arena_alloc(vox_arena(c), (n ? n : 1) * sizeof(*ids));
     for (size_t i = 0; i < n; i++)
@@ -182,13 +171,8 @@ void vox_set_user_info(struct vox_call *c)
 {
     struct roster_user *u;
     size_t n;
-    bool has;
-    if (chosen_users(c, &u, &n, &has) != 0)
+    if (chosen_users(c, true, &u, &n) != 0)
         return;
-    if (!has || n != 1) {
-        vox_fail(c, VOX_EINVAL, "one user_id or user_name is required");
-        return;
-    }
     struct roster_user patch;
     memset(&patch, 0, sizeof(patch));
     const char *nn = vox_param(c, "new_user_name");
