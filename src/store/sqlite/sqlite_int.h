@@ -346,11 +346,16 @@ int sq_user_image(struct sq_conn *c, int64_t org_num, const char *id, int64_t nu
 int sq_user_side_write(struct sq_conn *c, int64_t org_num, const struct roster_user *before,
                        const struct roster_user *u, struct roster_err *err);
 
+/* The open method (sqlite_open.c) with the table m that the store and its connections
+ * point to; sqlite_store.c's sq_open passes its own. */
+int sq_open_store(const struct roster_store_methods *m, const char *url, struct roster_store **out,
+                  struct roster_err *err);
+
 /* The methods of roster/store_methods.def, each as sq_<method>, one file per area:
- * sqlite_open.c (open, close, conn_open, conn_close), sqlite_conn.c (begin, commit,
- * rollback), sqlite_orgs.c, sqlite_users.c, sqlite_jobs.c, sqlite_msgjobs.c,
- * sqlite_schedules.c, sqlite_groups.c, sqlite_lists.c, sqlite_spans.c (read_begin,
- * read_end). The table is sqlite_store.c. */
+ * sqlite_store.c (open, with the table), sqlite_open.c (close, conn_open, conn_close),
+ * sqlite_conn.c (begin, commit, rollback), sqlite_orgs.c, sqlite_users.c,
+ * sqlite_jobs.c, sqlite_msgjobs.c, sqlite_schedules.c, sqlite_groups.c, sqlite_lists.c,
+ * sqlite_spans.c (read_begin, read_end). The table is sqlite_store.c. */
 #define ROSTER_STORE_METHOD(ret, name, params, args) ret sq_##name params;
 #include "roster/store_methods.def"
 
