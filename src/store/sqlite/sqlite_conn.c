@@ -21,7 +21,7 @@
 _Static_assert(SQ_MSG_ROWS == 16, "SQ_MSG_INSERT_MANY has 16 rows");
 
 /* fixed SQL of the cached statements; NULL: built at run time (the users statements,
- * sqlite_users.c: sq_user_stmt) */
+ * sqlite_user_row.c: sq_user_stmt) */
 static const char *const fixed_sql[SQ_NSTMTS] = {
     [SQ_BEGIN] = "BEGIN IMMEDIATE",
     [SQ_COMMIT] = "COMMIT",

@@ -235,7 +235,7 @@ void sq_org_cache_clear(struct sq_conn *c);
 /* The cached statement id (prepared on first use), or NULL with err set. */
 sqlite3_stmt *sq_stmt(struct sq_conn *c, int id, struct roster_err *err);
 /* The same for a statement whose SQL is built at run time: build(id, b) appends it to b
- * when the statement is first prepared on c (sqlite_users.c, sq_user_stmt). */
+ * when the statement is first prepared on c (sqlite_user_row.c, sq_user_stmt). */
 sqlite3_stmt *sq_stmt_built(struct sq_conn *c, int id, void (*build)(int id, struct roster_buf *b),
                             struct roster_err *err);
 /* Prepares a one-off statement (caller finalizes). */
@@ -293,6 +293,17 @@ void sq_intake_rollback(struct sq_conn *c);
  * ROSTER_ENOTFOUND, anything else as sq_fail. The statement must not be reset yet. */
 int sq_user_write_fail(struct sq_conn *c, int rc, const struct roster_user *u, const char *org_id,
                        struct roster_err *err);
+
+/* --- users rows (sqlite_user_row.c) --- */
+
+/* parameters of SQ_USER_INSERT / SQ_USER_UPDATE: ?1 id, ?2 org_num, ?3.. fields, then these */
+enum {
+    UP_FIELDS = 3,
+    UP_STATE = UP_FIELDS + RU_NFIELDS,
+    UP_TIME,    /* created_ms (insert) or modified_ms (update) */
+    UP_VERSION, /* update: the version the caller read */
+};
+
 /* The cached users statement id (SQ_USER_INSERT, _GET, _BY_NUM, _UPDATE, _UPDATE_STATE),
  * its SQL built from roster_ufields[]; NULL with err set. */
 sqlite3_stmt *sq_user_stmt(struct sq_conn *c, int id, struct roster_err *err);
@@ -353,7 +364,7 @@ int sq_open_store(const struct roster_store_methods *m, const char *url, struct 
 
 /* The methods of roster/store_methods.def, each as sq_<method>, one file per area:
  * sqlite_store.c (open, with the table), sqlite_open.c (close, conn_open, conn_close),
- * sqlite_conn.c (begin, commit, rollback), sqlite_orgs.c, sqlite_users.c,
+ * sqlite_conn.c (begin, commit, rollback), sqlite_orgs.c, sqlite_users.c (with sqlite_user_row.c),
  * sqlite_jobs.c, sqlite_msgjobs.c, sqlite_schedules.c, sqlite_groups.c, sqlite_lists.c,
  * sqlite_spans.c (read_begin, read_end). The table is sqlite_store.c. */
 #define ROSTER_STORE_METHOD(ret, name, params, args) ret sq_##name params;
