@@ -235,7 +235,20 @@ int pg_list_flush(struct pg_conn *c, struct roster_err *err);
 int pg_user_image(struct pg_conn *c, const char *org_id, const char *id, int64_t num_id,
                   struct roster_arena *a, struct roster_user **u, int64_t **groups, size_t *ng,
                   struct roster_err *err);
-/* Reads the users row at columns col.. (the sg_user_columns order of SG_PG). */
+/* columns of a users row, from col on: the order of the user SELECTs of pg_users.c
+ * (add_columns) and of sg_user_columns */
+enum {
+    UC_NUM_ID = 0,
+    UC_ID = 1,
+    UC_FIELDS = 2, /* RU_NFIELDS columns */
+    UC_STATE = UC_FIELDS + RU_NFIELDS,
+    UC_CREATED,
+    UC_MODIFIED,
+    UC_VERSION,
+};
+
+/* Reads the users row at columns col.. (the sg_user_columns order of SG_PG;
+ * pg_user_row.c). */
 void pg_read_user(const PGresult *r, int row, int col, const char *org_id, struct roster_user *u,
                   struct roster_arena *a);
 
