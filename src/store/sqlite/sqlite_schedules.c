@@ -100,14 +100,7 @@ int sq_schedule_create(struct roster_conn *pc, struct roster_schedule *s, size_t
     code = sq_tx_end(c, true, err);
     if (code)
         goto fail;
-    for (size_t i = 0; i < n; i++) {
-        s[i].status = ROSTER_SCHED_PENDING;
-        s[i].created_ms = now;
-        s[i].done_ms = 0;
-        s[i].outcome = "";
-        s[i].message_id[0] = '\0';
-        s[i].lease_token = 0;
-    }
+    roster_store_sched_stored(s, n, now);
     free(assigned);
     return 0;
 fail:
@@ -121,22 +114,6 @@ fail:
 }
 
 /* --- schedule_list --- */
-
-static const char *sched_column(int key)
-{
-    switch (key) {
-    case RQ_ID:
-        return "id";
-    case RQ_USER_ID:
-        return "user_id";
-    case RQ_STATE:
-        return "state";
-    case RQ_DUE:
-        return "due_ms";
-    default:
-        return NULL;
-    }
-}
 
 int sq_schedule_list(struct roster_conn *pc, const char *org_id, const struct roster_query *q,
                      struct roster_arena *a, struct roster_schedule **out, size_t *n,
@@ -157,7 +134,7 @@ int sq_schedule_list(struct roster_conn *pc, const char *org_id, const struct ro
         goto done;
     }
     int64_t org_num;
-    code = sg_filters(&w, q, "t", sched_column, "scheduled changes", err);
+    code = sg_filters(&w, q, "t", roster_store_sched_column, "scheduled changes", err);
     if (code)
         goto done;
     code = sq_org_num(c, org_id, &org_num, err);
