@@ -245,6 +245,51 @@ void sq_col_id(sqlite3_stmt *s, int col, char out[ROSTER_ID_LEN + 1])
     snprintf(out, ROSTER_ID_LEN + 1, "%s", t ? (const char *)t : "");
 }
 
+/* --- rows --- */
+
+int sq_row(struct sq_conn *c, sqlite3_stmt *s, sq_reader *read, const void *ctx, void *row,
+           struct roster_arena *a, struct roster_err *err)
+{
+    int rc = sqlite3_step(s);
+    int code = 0;
+    if (rc == SQLITE_ROW)
+        read(s, row, ctx, a);
+    else if (rc == SQLITE_DONE)
+        code = ROSTER_ENOTFOUND;
+    else
+        code = sq_fail(c, rc, err);
+    sqlite3_reset(s);
+    return code;
+}
+
+int sq_rows(struct sq_conn *c, sqlite3_stmt *s, size_t size, sq_reader *read, const void *ctx,
+            struct roster_arena *a, void **out, size_t *n, struct roster_err *err)
+{
+    size_t cap = 16, len = 0;
+    char *v = roster_arena_alloc(a, cap * size);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        v = roster_arena_grow(a, v, len, &cap, size);
+        read(s, v + len++ * size, ctx, a);
+    }
+    if (rc != SQLITE_DONE)
+        return sq_fail(c, rc, err);
+    *out = v;
+    *n = len;
+    return 0;
+}
+
+int sq_select_rows(struct sq_conn *c, const char *sql, size_t size, sq_reader *read,
+                   struct roster_arena *a, void **out, size_t *n, struct roster_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int code = sq_prepare(c, sql, &s, err);
+    if (!code)
+        code = sq_rows(c, s, size, read, NULL, a, out, n, err);
+    sqlite3_finalize(s);
+    return code;
+}
+
 /* --- organisation numbers --- */
 
 void sq_org_cache_clear(struct sq_conn *c)

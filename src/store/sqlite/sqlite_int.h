@@ -266,6 +266,22 @@ void sq_col_id(sqlite3_stmt *s, int col, char out[ROSTER_ID_LEN + 1]);
 /* Binds s as text (SQLITE_STATIC: inputs outlive the statement's use) or NULL. */
 int sq_bind_str(sqlite3_stmt *st, int idx, const char *s);
 
+/* Reads the current row of s into *row (strings in a); ctx is the caller's (e.g. the
+ * organisation id of the rows). */
+typedef void sq_reader(sqlite3_stmt *s, void *row, const void *ctx, struct roster_arena *a);
+/* Steps s (prepared and bound) once: its row into row and 0, ROSTER_ENOTFOUND when there is
+ * none (err untouched: the caller says what is missing), or sq_fail's code. Resets s. */
+int sq_row(struct sq_conn *c, sqlite3_stmt *s, sq_reader *read, const void *ctx, void *row,
+           struct roster_arena *a, struct roster_err *err);
+/* Steps s (prepared and bound) to its end, each row into the next element (size bytes) of
+ * an array in a (room for one at least): *out the array and *n how many, or sq_fail's code
+ * (*out and *n untouched). Neither resets nor finalizes s. */
+int sq_rows(struct sq_conn *c, sqlite3_stmt *s, size_t size, sq_reader *read, const void *ctx,
+            struct roster_arena *a, void **out, size_t *n, struct roster_err *err);
+/* sq_rows of a one-off statement without parameters (ctx NULL). */
+int sq_select_rows(struct sq_conn *c, const char *sql, size_t size, sq_reader *read,
+                   struct roster_arena *a, void **out, size_t *n, struct roster_err *err);
+
 /* --- jobs (sqlite_jobs.c) --- */
 
 /* Adds job (seq, id) to st->open_jobs in seq order; ROSTER_ENOMEM on failure. Takes mu. */
@@ -338,6 +354,10 @@ static inline bool sq_span_caches(const struct sq_conn *c)
 struct sg;
 /* Binds the values of g (src/store/sqlgen.h) to parameters 1.. of s. */
 int sq_bind_sg(struct sq_conn *c, sqlite3_stmt *s, const struct sg *g, struct roster_err *err);
+/* Runs sql, a statement that returns one integer (a count), with g's values as its
+ * parameters; the integer into *out. */
+int sq_count(struct sq_conn *c, const char *sql, const struct sg *g, int64_t *out,
+             struct roster_err *err);
 /* Records a change of a list of org_num in the caller's write transaction: ch (a USER
  * change) or, with ch NULL, a reset. After SQ_LIST_MAX_TXN_CHANGES records of one
  * organisation in one transaction, a reset replaces the rest (a bulk write). */

@@ -305,9 +305,8 @@ int sq_list_changes(struct roster_conn *pc, const char *org_id, int64_t since, i
     return 0;
 }
 
-/* Runs g, a statement that returns one integer. */
-static int run_count(struct sq_conn *c, const char *sql, const struct sg *g, int64_t *out,
-                     struct roster_err *err)
+int sq_count(struct sq_conn *c, const char *sql, const struct sg *g, int64_t *out,
+             struct roster_err *err)
 {
     sqlite3_stmt *s = NULL;
     int code = sq_prepare(c, sql, &s, err);
@@ -381,7 +380,7 @@ static int page_segment(struct sq_conn *c, int64_t org_num, const char *org_id,
         sg_int(&g, *skip);
         roster_buf_addch(&g.sql, ')');
         int64_t cnt = 0;
-        code = run_count(c, g.sql.data, &g, &cnt, err);
+        code = sq_count(c, g.sql.data, &g, &cnt, err);
         if (!code)
             *skip -= cnt;
     }
@@ -461,7 +460,7 @@ int sq_user_count(struct roster_conn *pc, const char *org_id, const struct roste
     if (ver)
         code = read_version(c, org_num, ver, err);
     if (!code)
-        code = run_count(c, g.sql.data, &g, count, err);
+        code = sq_count(c, g.sql.data, &g, count, err);
     sq_snapshot_end(pc, began);
 done:
     sg_release(&g);
