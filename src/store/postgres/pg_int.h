@@ -12,14 +12,7 @@
 
 #include "roster/store.h"
 #include "roster/util.h"
-
-/* The embedded migrations, generated at build time from schema/NNNN_*.sql (see
- * CMakeLists.txt), in file-name order, ended by {NULL, NULL}. */
-struct roster_pg_migration {
-    const char *name; /* "0001_init" */
-    const char *sql;
-};
-extern const struct roster_pg_migration roster_pg_migrations[];
+#include "store/store_migration.h" /* roster_pg_migrations */
 
 /* Statements prepared (PQprepare) on first use on each connection. */
 enum pg_stmt_id {

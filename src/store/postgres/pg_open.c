@@ -59,7 +59,7 @@ static int migrate(struct pg_conn *c, struct roster_err *err)
     PQclear(res);
     res = NULL;
     int64_t newest = 0;
-    for (const struct roster_pg_migration *m = roster_pg_migrations; m->name; m++) {
+    for (const struct roster_store_migration *m = roster_pg_migrations; m->name; m++) {
         int64_t v = strtoll(m->name, NULL, 10);
         if (v > newest)
             newest = v;

@@ -15,15 +15,7 @@
 #include "roster/list.h"
 #include "roster/store.h"
 #include "roster/util.h"
-
-/* The embedded migrations, generated at build time from schema/NNNN_*.sql (see
- * CMakeLists.txt), in file-name order, ended by {NULL, NULL}. The version of a migration is
- * the number its name starts with. */
-struct roster_sqlite_migration {
-    const char *name; /* "0001_init" */
-    const char *sql;
-};
-extern const struct roster_sqlite_migration roster_sqlite_migrations[];
+#include "store/store_migration.h" /* roster_sqlite_migrations */
 
 /* The columns every schedule read returns, in the order sqlite_schedules.c reads them
  * (SQ_SCHED_COLS_S: the same, qualified by the alias s). */

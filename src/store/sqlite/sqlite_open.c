@@ -259,7 +259,7 @@ static int migrate(struct sq_conn *c, struct roster_err *err)
     s = NULL;
 
     int64_t newest = 0;
-    for (const struct roster_sqlite_migration *m = roster_sqlite_migrations; m->name; m++) {
+    for (const struct roster_store_migration *m = roster_sqlite_migrations; m->name; m++) {
         int64_t v = strtoll(m->name, NULL, 10);
         if (v > newest)
             newest = v;
