@@ -368,17 +368,7 @@ static int page_segment(struct sq_conn *c, int64_t org_num, const char *org_id,
     code = read_rows(c, &g, org_id, a, r, &got, err);
     if (code)
         goto done;
-    if (got > 0) {
-        *skip = 0;
-        if (*remaining > 0)
-            *remaining -= (int64_t)got;
-    } else if (*skip > 0) {
-        /* the segment ended before the page began: how much of the skip did it take? */
-        g.nvals = nbase;
-        roster_buf_reset(&g.sql);
-        roster_buf_printf(&g.sql, "SELECT count(*) FROM (%s LIMIT ", base);
-        sg_int(&g, *skip);
-        roster_buf_addch(&g.sql, ')');
+    if (sg_segment_next(&g, base, nbase, got, skip, remaining)) {
         int64_t cnt = 0;
         code = sq_count(c, g.sql.data, &g, &cnt, err);
         if (!code)
