@@ -369,6 +369,14 @@ int sq_tx_start_or_join(struct sq_conn *c, bool *own, struct roster_err *err)
     return *own ? sq_exec_cached(c, SQ_BEGIN, err) : 0;
 }
 
+int sq_tx_end_joined(struct sq_conn *c, bool own, int code, struct roster_err *err)
+{
+    if (!own)
+        return code;
+    int end = sq_tx_end(c, code == 0, code ? NULL : err);
+    return code ? code : end;
+}
+
 /* Ends the whole transaction with ROLLBACK (if SQLite has not already rolled it back). */
 static void rollback_all(struct sq_conn *c)
 {

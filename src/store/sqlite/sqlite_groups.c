@@ -375,10 +375,7 @@ int sq_group_delete(struct roster_conn *pc, const char *org_id, int kind, int64_
     else /* its memberships went with it: every list on it changed */
         code = sq_list_record(c, org_num, NULL, err);
     sqlite3_reset(s);
-    if (own) {
-        int end = sq_tx_end(c, code == 0, code ? NULL : err);
-        code = code ? code : end;
-    }
+    code = sq_tx_end_joined(c, own, code, err);
 done:
     sqlite3_finalize(s);
     return code;

@@ -248,6 +248,10 @@ int sq_tx_end(struct sq_conn *c, bool ok, struct roster_err *err);
  * before its first change (a 16 KiB memcpy for each index leaf a bulk insert touches);
  * bench/bulk_create on 16 KiB pages, medians of 5 runs: 44,400 -> 52,400 users/s. */
 int sq_tx_start_or_join(struct sq_conn *c, bool *own, struct roster_err *err);
+/* Ends what sq_tx_start_or_join began, for a method whose result is code: nothing when it
+ * joined (!own); else commits when code is 0 and rolls back when it is not. Returns code, or
+ * the commit's failure. */
+int sq_tx_end_joined(struct sq_conn *c, bool own, int code, struct roster_err *err);
 /* Forgets the list change records counted for the current transaction (it ended, or the
  * savepoint that held them was rolled back): sqlite_lists.c records from scratch. */
 void sq_list_txn_end(struct sq_conn *c);

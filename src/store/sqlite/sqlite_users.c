@@ -133,11 +133,7 @@ int sq_user_create(struct roster_conn *pc, const char *org_id, struct roster_use
     code = insert_user(c, org_num, org_id, u, err);
     if (!code)
         code = user_written(c, org_num, NULL, NULL, 0, u, sq_list_wants_detail(c, org_num), err);
-    if (own) {
-        int end = sq_tx_end(c, code == 0, code ? NULL : err);
-        return code ? code : end;
-    }
-    return code;
+    return sq_tx_end_joined(c, own, code, err);
 }
 
 /* Runs one(pc, org_id, &u[i], &errs[i]) for every item: an item's own failure (conflict,
@@ -194,11 +190,7 @@ static int many_in_tx(struct roster_conn *pc, const char *org_id, struct roster_
         code = sq_list_record(c, org_num, NULL, err);
     if (!code)
         code = each_in_tx(pc, org_id, u, n, one, rcs, errs, err);
-    if (own) {
-        int end = sq_tx_end(c, code == 0, code ? NULL : err);
-        return code ? code : end;
-    }
-    return code;
+    return sq_tx_end_joined(c, own, code, err);
 }
 
 int sq_user_create_many(struct roster_conn *pc, const char *org_id, struct roster_user *u, size_t n,
@@ -337,11 +329,7 @@ int sq_user_update(struct roster_conn *pc, const char *org_id, struct roster_use
         code = user_written(c, org_num, before, groups, ng, u, detail, err);
     }
     roster_arena_release(&a);
-    if (own) {
-        int end = sq_tx_end(c, code == 0, code ? NULL : err);
-        return code ? code : end;
-    }
-    return code;
+    return sq_tx_end_joined(c, own, code, err);
 }
 
 int sq_user_delete(struct roster_conn *pc, const char *org_id, const char *user_id,
@@ -384,11 +372,7 @@ int sq_user_delete(struct roster_conn *pc, const char *org_id, const char *user_
     if (!code)
         code = user_written(c, org_num, before, groups, ng, NULL, detail && before, err);
     roster_arena_release(&a);
-    if (own) {
-        int end = sq_tx_end(c, code == 0, code ? NULL : err);
-        return code ? code : end;
-    }
-    return code;
+    return sq_tx_end_joined(c, own, code, err);
 }
 
 /* As for creates: the cached statements of user_get / user_update, one per item. */
