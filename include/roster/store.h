@@ -86,7 +86,7 @@ void roster_conn_close(struct roster_conn *c); /* c may be NULL */
 #define ROSTER_STORE_LIFECYCLE(ret, name, params, args)
 #include "roster/store_methods.def"
 
-/* read_begin/read_end that do nothing (src/store/store.c). */
+/* read_begin/read_end that do nothing, for a backend's table (src/store/store_noop.c). */
 int roster_store_read_begin_noop(struct roster_conn *c, struct roster_err *err);
 void roster_store_read_end_noop(struct roster_conn *c);
 

@@ -649,3 +649,22 @@ void sg_page(struct sg *g, int64_t limit, int64_t skip)
     sql(g, " OFFSET ");
     sg_int(g, skip > 0 ? skip : 0);
 }
+
+bool sg_segment_next(struct sg *g, const char *base, size_t nbase, size_t got, int64_t *skip,
+                     int64_t *remaining)
+{
+    if (got > 0) {
+        *skip = 0;
+        if (*remaining > 0)
+            *remaining -= (int64_t)got;
+        return false;
+    }
+    if (*skip <= 0)
+        return false;
+    g->nvals = nbase;
+    roster_buf_reset(&g->sql);
+    roster_buf_printf(&g->sql, "SELECT count(*) FROM (%s LIMIT ", base);
+    sg_int(g, *skip);
+    sql(g, g->flavor == SG_PG ? ") AS s" : ")");
+    return true;
+}

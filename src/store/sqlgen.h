@@ -87,6 +87,13 @@ int sg_user_list(struct sg *g, const struct roster_query *q, const struct sg_org
                  int seg, const struct roster_user *after, struct roster_err *err);
 /* Appends " LIMIT ? OFFSET ?" (limit < 0: no limit). */
 void sg_page(struct sg *g, int64_t limit, int64_t skip);
+/* A page read segment by segment: after segment g (its statement base, with nbase values,
+ * then sg_page) gave got rows, *skip and *remaining (< 0: no limit) move on. Returns true
+ * when the segment ended before the page began (no rows while *skip > 0): g is then
+ * SELECT count(*) FROM (base LIMIT *skip), how much of the skip the segment took, which
+ * the caller runs and subtracts from *skip. */
+bool sg_segment_next(struct sg *g, const char *base, size_t nbase, size_t got, int64_t *skip,
+                     int64_t *remaining);
 
 /* Filters of a list of another table (scheduled changes): " AND tab.<col> <op> <value>"
  * for each filter, columns from column(key) (NULL: ROSTER_EINVAL via

@@ -53,15 +53,3 @@ void roster_conn_close(struct roster_conn *c)
 #define ROSTER_STORE_METHOD(ret, name, params, args) WRAP_##ret(name, params, args)
 #define ROSTER_STORE_LIFECYCLE(ret, name, params, args) /* written out above */
 #include "roster/store_methods.def"
-
-int roster_store_read_begin_noop(struct roster_conn *c, struct roster_err *err)
-{
-    (void)c;
-    (void)err;
-    return 0;
-}
-
-void roster_store_read_end_noop(struct roster_conn *c)
-{
-    (void)c;
-}

@@ -1,7 +1,10 @@
-/* Query-key facts shared by the SQLite and PostgreSQL backends (see store_keys.h). */
+/* Facts and checks shared by the SQLite and PostgreSQL backends (see store_keys.h). */
 #include "store/store_keys.h"
 
+#include <string.h>
+
 #include "roster/query.h"
+#include "roster/schedule.h"
 
 const char *roster_store_user_column(int key)
 {
@@ -35,4 +38,43 @@ int roster_store_not_filterable(int key, const char *what, struct roster_err *er
         return roster_err_set(err, ROSTER_EINVAL, "field \"%s\" is not filterable on %s", name,
                               what);
     return roster_err_set(err, ROSTER_EINVAL, "field %d is not filterable", key);
+}
+
+const char *roster_store_sched_column(int key)
+{
+    switch (key) {
+    case RQ_ID:
+        return "id";
+    case RQ_USER_ID:
+        return "user_id";
+    case RQ_STATE:
+        return "state";
+    case RQ_DUE:
+        return "due_ms";
+    default:
+        return NULL;
+    }
+}
+
+void roster_store_sched_stored(struct roster_schedule *s, size_t n, int64_t now)
+{
+    for (size_t i = 0; i < n; i++) {
+        s[i].status = ROSTER_SCHED_PENDING;
+        s[i].created_ms = now;
+        s[i].done_ms = 0;
+        s[i].outcome = "";
+        s[i].message_id[0] = '\0';
+        s[i].lease_token = 0;
+    }
+}
+
+int roster_store_messages_check(const struct roster_message *m, size_t n, struct roster_err *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!m[i].kind || !m[i].kind[0])
+            return roster_err_set(err, ROSTER_EINVAL, "message kind is missing");
+        if (strcmp(m[i].org_id, m[0].org_id) != 0)
+            return roster_err_set(err, ROSTER_EINVAL, "messages of one call need one organization");
+    }
+    return 0;
 }

@@ -1,8 +1,8 @@
-/* Private to the PostgreSQL store backend: the store and connection structs,
- * the per-connection prepared statements, transaction helpers (BEGIN or a
- * SAVEPOINT inside the caller's transaction) and the mapping of PostgreSQL
- * errors to roster error codes. Only files under src/store/postgres/ include
- * this header (and libpq-fe.h).
+/* Private to the PostgreSQL store backend: the store and connection structs, the
+ * per-connection prepared statements, the helpers its files share (statements, results and
+ * errors: pg_conn.c; transactions, BEGIN or a SAVEPOINT inside the caller's: pg_txn.c) and
+ * the prototypes of the methods, generated from roster/store_methods.def. Only files under
+ * src/store/postgres/ include this header (and libpq-fe.h).
  */
 #ifndef ROSTER_STORE_PG_INT_H
 #define ROSTER_STORE_PG_INT_H
@@ -12,14 +12,7 @@
 
 #include "roster/store.h"
 #include "roster/util.h"
-
-/* The embedded migrations, generated at build time from schema/NNNN_*.sql (see
- * CMakeLists.txt), in file-name order, ended by {NULL, NULL}. */
-struct roster_pg_migration {
-    const char *name; /* "0001_init" */
-    const char *sql;
-};
-extern const struct roster_pg_migration roster_pg_migrations[];
+#include "store/store_migration.h" /* roster_pg_migrations */
 
 /* Statements prepared (PQprepare) on first use on each connection. */
 enum pg_stmt_id {
@@ -140,13 +133,20 @@ int pg_run_dyn(struct pg_conn *c, const char *sql, const struct pg_args *p, PGre
 /* Runs a statement without parameters or results (BEGIN, SAVEPOINT...; several
  * statements separated by ';' are allowed), with pg_run's reconnection rules. */
 int pg_exec(struct pg_conn *c, const char *sql, struct roster_err *err);
+/* Sessions (pg_conn.c): a new connection to url with the settings of every session (NULL
+ * only when out of memory; check PQstatus); forgetting the statements pg_run_dyn prepared
+ * on c's session, which are gone with it. */
+PGconn *pg_session_open(const char *url);
+void pg_dyn_forget(struct pg_conn *c);
+/* Whether res is a success (a command or rows; NULL is not). */
+bool pg_result_ok(const PGresult *res);
 /* Maps a failed result (NULL: connection lost) to a roster code with err set.
  */
 int pg_fail(struct pg_conn *c, const PGresult *res, struct roster_err *err);
 /* The SQLSTATE of a failed result ("" if none). */
 const char *pg_sqlstate(const PGresult *res);
 
-/* Makes a method atomic: BEGIN when the caller has no transaction open (multi:
+/* Makes a method atomic (pg_txn.c): BEGIN when the caller has no transaction open (multi:
  * only if the method runs several statements), else a SAVEPOINT inside it, so
  * that a failure leaves the caller's transaction usable. pg_tx_end
  * commits/releases when ok, else rolls back only what this method wrote. */
@@ -228,7 +228,20 @@ int pg_list_flush(struct pg_conn *c, struct roster_err *err);
 int pg_user_image(struct pg_conn *c, const char *org_id, const char *id, int64_t num_id,
                   struct roster_arena *a, struct roster_user **u, int64_t **groups, size_t *ng,
                   struct roster_err *err);
-/* Reads the users row at columns col.. (the sg_user_columns order of SG_PG). */
+/* columns of a users row, from col on: the order of the user SELECTs of pg_users.c
+ * (add_columns) and of sg_user_columns */
+enum {
+    UC_NUM_ID = 0,
+    UC_ID = 1,
+    UC_FIELDS = 2, /* RU_NFIELDS columns */
+    UC_STATE = UC_FIELDS + RU_NFIELDS,
+    UC_CREATED,
+    UC_MODIFIED,
+    UC_VERSION,
+};
+
+/* Reads the users row at columns col.. (the sg_user_columns order of SG_PG;
+ * pg_user_row.c). */
 void pg_read_user(const PGresult *r, int row, int col, const char *org_id, struct roster_user *u,
                   struct roster_arena *a);
 
@@ -262,10 +275,15 @@ int pg_job_range(struct pg_conn *c, const char *org_id, const char *job_id, int6
                  int64_t to, bool items, struct roster_arena *a, PGresult **res,
                  struct roster_err *err);
 
+/* The open method (pg_open.c) with the table m that the store and its connections point
+ * to; pg_store.c's pg_open passes its own. */
+int pg_open_store(const struct roster_store_methods *m, const char *url, struct roster_store **out,
+                  struct roster_err *err);
+
 /* The methods of roster/store_methods.def, each as pg_<method>, one file per area:
- * pg_store.c (open, close, conn_open, conn_close, begin, commit, rollback; and the table),
- * pg_orgs.c, pg_users.c, pg_jobs.c, pg_msgjobs.c, pg_schedules.c, pg_groups.c,
- * pg_lists.c. */
+ * pg_store.c (open, with the table), pg_open.c (close, conn_open, conn_close), pg_txn.c
+ * (begin, commit, rollback), pg_orgs.c, pg_users.c, pg_jobs.c, pg_msgjobs.c,
+ * pg_schedules.c, pg_groups.c, pg_lists.c. */
 #define ROSTER_STORE_METHOD(ret, name, params, args) ret pg_##name params;
 #include "roster/store_methods.def"
 

@@ -340,17 +340,7 @@ static int page_segment(struct pg_conn *c, int64_t org_num, const char *org_id,
     }
     PQclear(res);
     res = NULL;
-    if (got > 0) {
-        *skip = 0;
-        if (*remaining > 0)
-            *remaining -= (int64_t)got;
-    } else if (*skip > 0) {
-        /* the segment ended before the page began: how much of the skip did it take? */
-        g.nvals = nbase;
-        roster_buf_reset(&g.sql);
-        roster_buf_printf(&g.sql, "SELECT count(*) FROM (%s LIMIT ", base);
-        sg_int(&g, *skip);
-        roster_buf_addstr(&g.sql, ") AS s");
+    if (sg_segment_next(&g, base, nbase, got, skip, remaining)) {
         pg_args_init(&p, a);
         pg_args_sg(&p, &g);
         code = pg_run_dyn(c, g.sql.data, &p, &res, err);

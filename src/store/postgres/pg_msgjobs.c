@@ -18,6 +18,7 @@
 #include "roster/store.h"
 #include "roster/util.h"
 #include "store/postgres/pg_int.h"
+#include "store/store_keys.h"
 
 /* Which of "missing" and "started" explains that a guarded update touched no row. */
 static int job_not_open(struct pg_conn *c, const char *org_id, const char *job_id,
@@ -205,12 +206,9 @@ int pg_message_create_many(struct roster_conn *pc, struct roster_message *m, siz
     struct pg_conn *c = pg_conn_of(pc);
     if (n == 0)
         return 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!m[i].kind || !m[i].kind[0])
-            return roster_err_set(err, ROSTER_EINVAL, "message kind is missing");
-        if (strcmp(m[i].org_id, m[0].org_id) != 0)
-            return roster_err_set(err, ROSTER_EINVAL, "messages of one call need one organization");
-    }
+    int checked = roster_store_messages_check(m, n, err);
+    if (checked)
+        return checked;
     struct pg_call q;
     pg_call_init(&q, c, NULL);
     const char **col = roster_arena_alloc(q.a, n * sizeof(*col));

@@ -107,14 +107,7 @@ int pg_schedule_create(struct roster_conn *pc, struct roster_schedule *s, size_t
     code = pg_tx_end(c, true, true, err);
     if (code)
         goto fail;
-    for (size_t i = 0; i < n; i++) {
-        s[i].status = ROSTER_SCHED_PENDING;
-        s[i].created_ms = now;
-        s[i].done_ms = 0;
-        s[i].outcome = "";
-        s[i].message_id[0] = '\0';
-        s[i].lease_token = 0;
-    }
+    roster_store_sched_stored(s, n, now);
     goto done;
 fail:
     if (in_tx)
@@ -128,22 +121,6 @@ done:
 }
 
 /* --- schedule_list --- */
-
-static const char *sched_column(int key)
-{
-    switch (key) {
-    case RQ_ID:
-        return "id";
-    case RQ_USER_ID:
-        return "user_id";
-    case RQ_STATE:
-        return "state";
-    case RQ_DUE:
-        return "due_ms";
-    default:
-        return NULL;
-    }
-}
 
 int pg_schedule_list(struct roster_conn *pc, const char *org_id, const struct roster_query *q,
                      struct roster_arena *a, struct roster_schedule **out, size_t *n,
@@ -162,7 +139,7 @@ int pg_schedule_list(struct roster_conn *pc, const char *org_id, const struct ro
     *n = 0;
     if (total)
         *total = -1;
-    code = sg_filters(&w, q, "s", sched_column, "scheduled changes", err);
+    code = sg_filters(&w, q, "s", roster_store_sched_column, "scheduled changes", err);
     if (code)
         goto done;
     if (q->search && q->search[0]) {

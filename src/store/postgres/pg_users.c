@@ -15,17 +15,6 @@
 #include "store/postgres/pg_int.h"
 #include "store/store_keys.h"
 
-/* result columns of the user SELECT */
-enum {
-    UC_NUM_ID = 0,
-    UC_ID = 1,
-    UC_FIELDS = 2, /* RU_NFIELDS columns */
-    UC_STATE = UC_FIELDS + RU_NFIELDS,
-    UC_CREATED,
-    UC_MODIFIED,
-    UC_VERSION,
-};
-
 /* parameters of PG_USER_INSERT / PG_USER_UPDATE: $1 id, $2 org id, $3.. fields,
  * then these */
 enum {
@@ -112,21 +101,6 @@ static int run_user(struct pg_call *q, int id, struct roster_err *err)
     int code = pg_call_run(q, id, sql.data, err);
     roster_buf_release(&sql);
     return code;
-}
-
-void pg_read_user(const PGresult *r, int row, int col, const char *org_id, struct roster_user *u,
-                  struct roster_arena *a)
-{
-    memset(u, 0, sizeof(*u));
-    u->num_id = pg_col_int(r, row, col + UC_NUM_ID);
-    pg_col_id(r, row, col + UC_ID, u->id);
-    snprintf(u->org_id, sizeof(u->org_id), "%s", org_id);
-    for (int i = 0; i < RU_NFIELDS; i++)
-        u->f[i] = pg_col_str(r, row, col + UC_FIELDS + i, a);
-    u->state = (int)pg_col_int(r, row, col + UC_STATE);
-    u->created_ms = pg_col_int(r, row, col + UC_CREATED);
-    u->modified_ms = pg_col_int(r, row, col + UC_MODIFIED);
-    u->version = pg_col_int(r, row, col + UC_VERSION);
 }
 
 static void read_user(const PGresult *r, int row, const char *org_id, struct roster_user *u,

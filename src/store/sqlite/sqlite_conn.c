@@ -21,7 +21,7 @@
 _Static_assert(SQ_MSG_ROWS == 16, "SQ_MSG_INSERT_MANY has 16 rows");
 
 /* fixed SQL of the cached statements; NULL: built at run time (the users statements,
- * sqlite_users.c: sq_user_stmt) */
+ * sqlite_user_row.c: sq_user_stmt) */
 static const char *const fixed_sql[SQ_NSTMTS] = {
     [SQ_BEGIN] = "BEGIN IMMEDIATE",
     [SQ_COMMIT] = "COMMIT",
@@ -245,6 +245,51 @@ void sq_col_id(sqlite3_stmt *s, int col, char out[ROSTER_ID_LEN + 1])
     snprintf(out, ROSTER_ID_LEN + 1, "%s", t ? (const char *)t : "");
 }
 
+/* --- rows --- */
+
+int sq_row(struct sq_conn *c, sqlite3_stmt *s, sq_reader *read, const void *ctx, void *row,
+           struct roster_arena *a, struct roster_err *err)
+{
+    int rc = sqlite3_step(s);
+    int code = 0;
+    if (rc == SQLITE_ROW)
+        read(s, row, ctx, a);
+    else if (rc == SQLITE_DONE)
+        code = ROSTER_ENOTFOUND;
+    else
+        code = sq_fail(c, rc, err);
+    sqlite3_reset(s);
+    return code;
+}
+
+int sq_rows(struct sq_conn *c, sqlite3_stmt *s, size_t size, sq_reader *read, const void *ctx,
+            struct roster_arena *a, void **out, size_t *n, struct roster_err *err)
+{
+    size_t cap = 16, len = 0;
+    char *v = roster_arena_alloc(a, cap * size);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        v = roster_arena_grow(a, v, len, &cap, size);
+        read(s, v + len++ * size, ctx, a);
+    }
+    if (rc != SQLITE_DONE)
+        return sq_fail(c, rc, err);
+    *out = v;
+    *n = len;
+    return 0;
+}
+
+int sq_select_rows(struct sq_conn *c, const char *sql, size_t size, sq_reader *read,
+                   struct roster_arena *a, void **out, size_t *n, struct roster_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int code = sq_prepare(c, sql, &s, err);
+    if (!code)
+        code = sq_rows(c, s, size, read, NULL, a, out, n, err);
+    sqlite3_finalize(s);
+    return code;
+}
+
 /* --- organisation numbers --- */
 
 void sq_org_cache_clear(struct sq_conn *c)
@@ -322,6 +367,14 @@ int sq_tx_start_or_join(struct sq_conn *c, bool *own, struct roster_err *err)
     /* joins any open transaction: the caller's, or one a store method opened around this */
     *own = !caller_txn(c) && sqlite3_get_autocommit(c->db);
     return *own ? sq_exec_cached(c, SQ_BEGIN, err) : 0;
+}
+
+int sq_tx_end_joined(struct sq_conn *c, bool own, int code, struct roster_err *err)
+{
+    if (!own)
+        return code;
+    int end = sq_tx_end(c, code == 0, code ? NULL : err);
+    return code ? code : end;
 }
 
 /* Ends the whole transaction with ROLLBACK (if SQLite has not already rolled it back). */

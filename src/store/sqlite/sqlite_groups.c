@@ -15,8 +15,10 @@
 #define SA_COLS SQ_SA_COLS
 #define GROUP_COLS SQ_GROUP_COLS
 
-static void read_sa(sqlite3_stmt *s, struct roster_sa_key *k, struct roster_arena *a)
+static void read_sa(sqlite3_stmt *s, void *row, const void *ctx, struct roster_arena *a)
 {
+    struct roster_sa_key *k = row;
+    (void)ctx;
     memset(k, 0, sizeof(*k));
     sq_col_id(s, 0, k->id);
     sq_col_id(s, 1, k->org_id);
@@ -65,16 +67,10 @@ int sq_sa_key_find(struct roster_conn *pc, const char *key_id, struct roster_sa_
     sqlite3_stmt *s = sq_stmt(c, SQ_SA_KEY_FIND, err); /* cached: runs on every JWT request */
     if (!s)
         return err ? err->code : ROSTER_EIO;
-    int code = 0;
     sq_bind_str(s, 1, key_id);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        read_sa(s, out, a);
-    else if (rc == SQLITE_DONE)
-        code = roster_err_set(err, ROSTER_ENOTFOUND, "service key not found");
-    else
-        code = sq_fail(c, rc, err);
-    sqlite3_reset(s);
+    int code = sq_row(c, s, read_sa, NULL, out, a, err);
+    if (code == ROSTER_ENOTFOUND)
+        return roster_err_set(err, ROSTER_ENOTFOUND, "service key not found");
     return code;
 }
 
@@ -113,6 +109,12 @@ static void read_group(sqlite3_stmt *s, int col, const char *org_id, struct rost
     g->extra = sq_col_str(s, col + 4, a);
     g->created_ms = sqlite3_column_int64(s, col + 5);
     g->modified_ms = sqlite3_column_int64(s, col + 6);
+}
+
+/* read_group of a row that is a group of organisation org_id */
+static void read_group_row(sqlite3_stmt *s, void *row, const void *org_id, struct roster_arena *a)
+{
+    read_group(s, 0, org_id, row, a);
 }
 
 /* 0 when row num_id exists in table (groups or users) for org_num, else ROSTER_ENOTFOUND
@@ -225,16 +227,14 @@ static int group_get(struct sq_conn *c, int64_t org_num, const char *org_id,
     sqlite3_bind_int64(s, 1, org_num);
     sqlite3_bind_int64(s, 2, q->num_id);
     sqlite3_bind_int(s, 3, q->kind);
-    int code = 0, rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        struct roster_group *v = roster_arena_alloc(a, sizeof(*v));
-        read_group(s, 0, org_id, v, a);
+    struct roster_group *v = roster_arena_alloc(a, sizeof(*v));
+    int code = sq_row(c, s, read_group_row, org_id, v, a, err);
+    if (code == ROSTER_ENOTFOUND)
+        return 0; /* no group: an empty list */
+    if (!code) {
         *out = v;
         *n = 1;
-    } else if (rc != SQLITE_DONE) {
-        code = sq_fail(c, rc, err);
     }
-    sqlite3_reset(s);
     return code;
 }
 
@@ -291,18 +291,7 @@ int sq_group_list(struct roster_conn *pc, const char *org_id, const struct roste
     const char *where = w.sql.data;
     if (total && q->want_total) {
         roster_buf_printf(&sql, "SELECT count(*) FROM groups AS g WHERE %s", where);
-        code = sq_prepare(c, sql.data, &s, err);
-        if (!code)
-            code = sq_bind_sg(c, s, &w, err);
-        if (!code) {
-            int rc = sqlite3_step(s);
-            if (rc == SQLITE_ROW)
-                *total = sqlite3_column_int64(s, 0);
-            else
-                code = sq_fail(c, rc, err);
-        }
-        sqlite3_finalize(s);
-        s = NULL;
+        code = sq_count(c, sql.data, &w, total, err);
         if (code)
             goto done;
     }
@@ -320,19 +309,10 @@ int sq_group_list(struct roster_conn *pc, const char *org_id, const struct roste
         goto done;
     sqlite3_bind_int64(s, (int)w.nvals + 1, q->limit < 0 ? -1 : q->limit);
     sqlite3_bind_int64(s, (int)w.nvals + 2, q->skip > 0 ? q->skip : 0);
-    size_t cap = 16, len = 0;
-    struct roster_group *v = roster_arena_alloc(a, cap * sizeof(*v));
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        v = roster_arena_grow(a, v, len, &cap, sizeof(*v));
-        read_group(s, 0, org_id, &v[len++], a);
-    }
-    if (rc != SQLITE_DONE) {
-        code = sq_fail(c, rc, err);
-        goto done;
-    }
-    *out = v;
-    *n = len;
+    void *v = NULL;
+    code = sq_rows(c, s, sizeof(**out), read_group_row, org_id, a, &v, n, err);
+    if (!code)
+        *out = v;
 done:
     sqlite3_finalize(s);
     roster_buf_release(&sql);
@@ -395,10 +375,7 @@ int sq_group_delete(struct roster_conn *pc, const char *org_id, int kind, int64_
     else /* its memberships went with it: every list on it changed */
         code = sq_list_record(c, org_num, NULL, err);
     sqlite3_reset(s);
-    if (own) {
-        int end = sq_tx_end(c, code == 0, code ? NULL : err);
-        code = code ? code : end;
-    }
+    code = sq_tx_end_joined(c, own, code, err);
 done:
     sqlite3_finalize(s);
     return code;

@@ -15,15 +15,7 @@
 #include "roster/list.h"
 #include "roster/store.h"
 #include "roster/util.h"
-
-/* The embedded migrations, generated at build time from schema/NNNN_*.sql (see
- * CMakeLists.txt), in file-name order, ended by {NULL, NULL}. The version of a migration is
- * the number its name starts with. */
-struct roster_sqlite_migration {
-    const char *name; /* "0001_init" */
-    const char *sql;
-};
-extern const struct roster_sqlite_migration roster_sqlite_migrations[];
+#include "store/store_migration.h" /* roster_sqlite_migrations */
 
 /* The columns every schedule read returns, in the order sqlite_schedules.c reads them
  * (SQ_SCHED_COLS_S: the same, qualified by the alias s). */
@@ -235,7 +227,7 @@ void sq_org_cache_clear(struct sq_conn *c);
 /* The cached statement id (prepared on first use), or NULL with err set. */
 sqlite3_stmt *sq_stmt(struct sq_conn *c, int id, struct roster_err *err);
 /* The same for a statement whose SQL is built at run time: build(id, b) appends it to b
- * when the statement is first prepared on c (sqlite_users.c, sq_user_stmt). */
+ * when the statement is first prepared on c (sqlite_user_row.c, sq_user_stmt). */
 sqlite3_stmt *sq_stmt_built(struct sq_conn *c, int id, void (*build)(int id, struct roster_buf *b),
                             struct roster_err *err);
 /* Prepares a one-off statement (caller finalizes). */
@@ -256,6 +248,10 @@ int sq_tx_end(struct sq_conn *c, bool ok, struct roster_err *err);
  * before its first change (a 16 KiB memcpy for each index leaf a bulk insert touches);
  * bench/bulk_create on 16 KiB pages, medians of 5 runs: 44,400 -> 52,400 users/s. */
 int sq_tx_start_or_join(struct sq_conn *c, bool *own, struct roster_err *err);
+/* Ends what sq_tx_start_or_join began, for a method whose result is code: nothing when it
+ * joined (!own); else commits when code is 0 and rolls back when it is not. Returns code, or
+ * the commit's failure. */
+int sq_tx_end_joined(struct sq_conn *c, bool own, int code, struct roster_err *err);
 /* Forgets the list change records counted for the current transaction (it ended, or the
  * savepoint that held them was rolled back): sqlite_lists.c records from scratch. */
 void sq_list_txn_end(struct sq_conn *c);
@@ -265,6 +261,22 @@ const char *sq_col_str(sqlite3_stmt *s, int col, struct roster_arena *a);
 void sq_col_id(sqlite3_stmt *s, int col, char out[ROSTER_ID_LEN + 1]);
 /* Binds s as text (SQLITE_STATIC: inputs outlive the statement's use) or NULL. */
 int sq_bind_str(sqlite3_stmt *st, int idx, const char *s);
+
+/* Reads the current row of s into *row (strings in a); ctx is the caller's (e.g. the
+ * organisation id of the rows). */
+typedef void sq_reader(sqlite3_stmt *s, void *row, const void *ctx, struct roster_arena *a);
+/* Steps s (prepared and bound) once: its row into row and 0, ROSTER_ENOTFOUND when there is
+ * none (err untouched: the caller says what is missing), or sq_fail's code. Resets s. */
+int sq_row(struct sq_conn *c, sqlite3_stmt *s, sq_reader *read, const void *ctx, void *row,
+           struct roster_arena *a, struct roster_err *err);
+/* Steps s (prepared and bound) to its end, each row into the next element (size bytes) of
+ * an array in a (room for one at least): *out the array and *n how many, or sq_fail's code
+ * (*out and *n untouched). Neither resets nor finalizes s. */
+int sq_rows(struct sq_conn *c, sqlite3_stmt *s, size_t size, sq_reader *read, const void *ctx,
+            struct roster_arena *a, void **out, size_t *n, struct roster_err *err);
+/* sq_rows of a one-off statement without parameters (ctx NULL). */
+int sq_select_rows(struct sq_conn *c, const char *sql, size_t size, sq_reader *read,
+                   struct roster_arena *a, void **out, size_t *n, struct roster_err *err);
 
 /* --- jobs (sqlite_jobs.c) --- */
 
@@ -293,6 +305,17 @@ void sq_intake_rollback(struct sq_conn *c);
  * ROSTER_ENOTFOUND, anything else as sq_fail. The statement must not be reset yet. */
 int sq_user_write_fail(struct sq_conn *c, int rc, const struct roster_user *u, const char *org_id,
                        struct roster_err *err);
+
+/* --- users rows (sqlite_user_row.c) --- */
+
+/* parameters of SQ_USER_INSERT / SQ_USER_UPDATE: ?1 id, ?2 org_num, ?3.. fields, then these */
+enum {
+    UP_FIELDS = 3,
+    UP_STATE = UP_FIELDS + RU_NFIELDS,
+    UP_TIME,    /* created_ms (insert) or modified_ms (update) */
+    UP_VERSION, /* update: the version the caller read */
+};
+
 /* The cached users statement id (SQ_USER_INSERT, _GET, _BY_NUM, _UPDATE, _UPDATE_STATE),
  * its SQL built from roster_ufields[]; NULL with err set. */
 sqlite3_stmt *sq_user_stmt(struct sq_conn *c, int id, struct roster_err *err);
@@ -327,6 +350,10 @@ static inline bool sq_span_caches(const struct sq_conn *c)
 struct sg;
 /* Binds the values of g (src/store/sqlgen.h) to parameters 1.. of s. */
 int sq_bind_sg(struct sq_conn *c, sqlite3_stmt *s, const struct sg *g, struct roster_err *err);
+/* Runs sql, a statement that returns one integer (a count), with g's values as its
+ * parameters; the integer into *out. */
+int sq_count(struct sq_conn *c, const char *sql, const struct sg *g, int64_t *out,
+             struct roster_err *err);
 /* Records a change of a list of org_num in the caller's write transaction: ch (a USER
  * change) or, with ch NULL, a reset. After SQ_LIST_MAX_TXN_CHANGES records of one
  * organisation in one transaction, a reset replaces the rest (a bulk write). */
@@ -346,11 +373,16 @@ int sq_user_image(struct sq_conn *c, int64_t org_num, const char *id, int64_t nu
 int sq_user_side_write(struct sq_conn *c, int64_t org_num, const struct roster_user *before,
                        const struct roster_user *u, struct roster_err *err);
 
+/* The open method (sqlite_open.c) with the table m that the store and its connections
+ * point to; sqlite_store.c's sq_open passes its own. */
+int sq_open_store(const struct roster_store_methods *m, const char *url, struct roster_store **out,
+                  struct roster_err *err);
+
 /* The methods of roster/store_methods.def, each as sq_<method>, one file per area:
- * sqlite_open.c (open, close, conn_open, conn_close), sqlite_conn.c (begin, commit,
- * rollback), sqlite_orgs.c, sqlite_users.c, sqlite_jobs.c, sqlite_msgjobs.c,
- * sqlite_schedules.c, sqlite_groups.c, sqlite_lists.c, sqlite_spans.c (read_begin,
- * read_end). The table is sqlite_store.c. */
+ * sqlite_store.c (open, with the table), sqlite_open.c (close, conn_open, conn_close),
+ * sqlite_conn.c (begin, commit, rollback), sqlite_orgs.c, sqlite_users.c (with sqlite_user_row.c),
+ * sqlite_jobs.c, sqlite_msgjobs.c, sqlite_schedules.c, sqlite_groups.c, sqlite_lists.c,
+ * sqlite_spans.c (read_begin, read_end). The table is sqlite_store.c. */
 #define ROSTER_STORE_METHOD(ret, name, params, args) ret sq_##name params;
 #include "roster/store_methods.def"
 

@@ -305,9 +305,8 @@ int sq_list_changes(struct roster_conn *pc, const char *org_id, int64_t since, i
     return 0;
 }
 
-/* Runs g, a statement that returns one integer. */
-static int run_count(struct sq_conn *c, const char *sql, const struct sg *g, int64_t *out,
-                     struct roster_err *err)
+int sq_count(struct sq_conn *c, const char *sql, const struct sg *g, int64_t *out,
+             struct roster_err *err)
 {
     sqlite3_stmt *s = NULL;
     int code = sq_prepare(c, sql, &s, err);
@@ -369,19 +368,9 @@ static int page_segment(struct sq_conn *c, int64_t org_num, const char *org_id,
     code = read_rows(c, &g, org_id, a, r, &got, err);
     if (code)
         goto done;
-    if (got > 0) {
-        *skip = 0;
-        if (*remaining > 0)
-            *remaining -= (int64_t)got;
-    } else if (*skip > 0) {
-        /* the segment ended before the page began: how much of the skip did it take? */
-        g.nvals = nbase;
-        roster_buf_reset(&g.sql);
-        roster_buf_printf(&g.sql, "SELECT count(*) FROM (%s LIMIT ", base);
-        sg_int(&g, *skip);
-        roster_buf_addch(&g.sql, ')');
+    if (sg_segment_next(&g, base, nbase, got, skip, remaining)) {
         int64_t cnt = 0;
-        code = run_count(c, g.sql.data, &g, &cnt, err);
+        code = sq_count(c, g.sql.data, &g, &cnt, err);
         if (!code)
             *skip -= cnt;
     }
@@ -461,7 +450,7 @@ int sq_user_count(struct roster_conn *pc, const char *org_id, const struct roste
     if (ver)
         code = read_version(c, org_num, ver, err);
     if (!code)
-        code = run_count(c, g.sql.data, &g, count, err);
+        code = sq_count(c, g.sql.data, &g, count, err);
     sq_snapshot_end(pc, began);
 done:
     sg_release(&g);

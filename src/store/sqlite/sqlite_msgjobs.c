@@ -19,6 +19,7 @@
 #include "roster/store.h"
 #include "roster/util.h"
 #include "store/sqlite/sqlite_int.h"
+#include "store/store_keys.h"
 
 /* Inside an intake transaction: job_id of org_id as it stands (seq, total, nchunks, held).
  * ROSTER_ENOTFOUND for a missing or foreign job. */
@@ -272,12 +273,9 @@ int sq_message_create_many(struct roster_conn *pc, struct roster_message *m, siz
     struct sq_conn *c = sq_conn_of(pc);
     if (n == 0)
         return 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!m[i].kind || !m[i].kind[0])
-            return roster_err_set(err, ROSTER_EINVAL, "message kind is missing");
-        if (strcmp(m[i].org_id, m[0].org_id) != 0)
-            return roster_err_set(err, ROSTER_EINVAL, "messages of one call need one organization");
-    }
+    int checked = roster_store_messages_check(m, n, err);
+    if (checked)
+        return checked;
     int64_t org_num;
     int code = sq_org_num_for(c, m[0].org_id, &org_num, "organization", m[0].org_id, err);
     if (code)

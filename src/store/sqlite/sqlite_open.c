@@ -1,6 +1,7 @@
 /* SQLite store: opening a store file (WAL, synchronous=FULL, foreign keys), the intake file
  * beside it, the embedded schema migrations (applied once), the checkpoint thread, and
- * per-thread connections (the open, close, conn_open and conn_close methods).
+ * per-thread connections (the close, conn_open and conn_close methods, and the open method
+ * for sqlite_store.c, which passes its table).
  *
  * DESIGN: one struct sq_store per file, shared by all threads (its paths, and the state
  * under its locks: see struct sq_store); one struct sq_conn (its own sqlite3 handles,
@@ -258,7 +259,7 @@ static int migrate(struct sq_conn *c, struct roster_err *err)
     s = NULL;
 
     int64_t newest = 0;
-    for (const struct roster_sqlite_migration *m = roster_sqlite_migrations; m->name; m++) {
+    for (const struct roster_store_migration *m = roster_sqlite_migrations; m->name; m++) {
         int64_t v = strtoll(m->name, NULL, 10);
         if (v > newest)
             newest = v;
@@ -360,7 +361,8 @@ static void sq_global_init(void)
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
-int sq_open(const char *url, struct roster_store **out, struct roster_err *err)
+int sq_open_store(const struct roster_store_methods *m, const char *url, struct roster_store **out,
+                  struct roster_err *err)
 {
     struct sq_conn boot = {0};
     pthread_once(&sq_global_once, sq_global_init);
@@ -379,7 +381,7 @@ int sq_open(const char *url, struct roster_store **out, struct roster_err *err)
     }
     st->intake_path = ipath;
     ipath = NULL;
-    st->pub.m = &roster_store_sqlite;
+    st->pub.m = m;
     pthread_mutex_init(&st->mu, NULL);
     pthread_cond_init(&st->cv, NULL);
     pthread_cond_init(&st->ckpt_cv, NULL);
@@ -486,7 +488,7 @@ int sq_conn_open(struct roster_store *pst, struct roster_conn **out, struct rost
         free(c);
         return code;
     }
-    c->pub.m = &roster_store_sqlite;
+    c->pub.m = pst->m;
     c->pub.st = pst;
     sqlite3_commit_hook(c->db, on_commit, c);
     sqlite3_rollback_hook(c->db, on_rollback, c);

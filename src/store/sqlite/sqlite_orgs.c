@@ -31,8 +31,10 @@ static int write_fail(struct sq_conn *c, int rc, const char *what, const char *i
     return sq_fail(c, rc, err);
 }
 
-static void read_org(sqlite3_stmt *s, struct roster_org *o, struct roster_arena *a)
+static void read_org(sqlite3_stmt *s, void *row, const void *ctx, struct roster_arena *a)
 {
+    struct roster_org *o = row;
+    (void)ctx;
     memset(o, 0, sizeof(*o));
     o->num_id = sqlite3_column_int64(s, 0);
     sq_col_id(s, 1, o->id);
@@ -102,47 +104,25 @@ int sq_org_get(struct roster_conn *pc, const char *org_id, struct roster_org *ou
     sqlite3_stmt *s = sq_stmt(c, SQ_ORG_GET, err);
     if (!s)
         return err ? err->code : ROSTER_EIO;
-    int code = 0;
     sq_bind_str(s, 1, org_id);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        read_org(s, out, a);
-        if (span)
-            sq_span_org_put(c->store, c->rs_gen, out);
-    } else if (rc == SQLITE_DONE)
-        code = roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found",
+    int code = sq_row(c, s, read_org, NULL, out, a, err);
+    if (code == ROSTER_ENOTFOUND)
+        return roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found",
                               org_id ? org_id : "");
-    else
-        code = sq_fail(c, rc, err);
-    sqlite3_reset(s);
+    if (!code && span)
+        sq_span_org_put(c->store, c->rs_gen, out);
     return code;
 }
 
 int sq_org_list(struct roster_conn *pc, struct roster_arena *a, struct roster_org **out, size_t *n,
                 struct roster_err *err)
 {
-    struct sq_conn *c = sq_conn_of(pc);
-    sqlite3_stmt *s = NULL;
-    size_t cap = 16, len = 0;
-    struct roster_org *v = roster_arena_alloc(a, cap * sizeof(*v));
+    void *v = NULL;
     *out = NULL;
     *n = 0;
-    int code = sq_prepare(c, "SELECT " ORG_COLS " FROM orgs ORDER BY num_id", &s, err);
-    if (code)
-        goto fail;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        v = roster_arena_grow(a, v, len, &cap, sizeof(*v));
-        read_org(s, &v[len++], a);
-    }
-    if (rc != SQLITE_DONE) {
-        code = sq_fail(c, rc, err);
-        goto fail;
-    }
+    int code = sq_select_rows(sq_conn_of(pc), "SELECT " ORG_COLS " FROM orgs ORDER BY num_id",
+                              sizeof(**out), read_org, a, &v, n, err);
     *out = v;
-    *n = len;
-fail:
-    sqlite3_finalize(s);
     return code;
 }
 
@@ -170,8 +150,10 @@ fail:
     return code;
 }
 
-static void read_key(sqlite3_stmt *s, struct roster_key *k, struct roster_arena *a)
+static void read_key(sqlite3_stmt *s, void *row, const void *ctx, struct roster_arena *a)
 {
+    struct roster_key *k = row;
+    (void)ctx;
     memset(k, 0, sizeof(*k));
     sq_col_id(s, 0, k->id);
     sq_col_id(s, 1, k->org_id);
@@ -228,46 +210,24 @@ int sq_key_find(struct roster_conn *pc, const char *hash_hex, struct roster_key 
     sqlite3_stmt *s = sq_stmt(c, SQ_KEY_FIND, err);
     if (!s)
         return err ? err->code : ROSTER_EIO;
-    int code = 0;
     sq_bind_str(s, 1, hash_hex);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        read_key(s, out, a);
-        if (span)
-            sq_span_key_put(c->store, c->rs_gen, out);
-    } else if (rc == SQLITE_DONE)
-        code = roster_err_set(err, ROSTER_ENOTFOUND, "api key not found");
-    else
-        code = sq_fail(c, rc, err);
-    sqlite3_reset(s);
+    int code = sq_row(c, s, read_key, NULL, out, a, err);
+    if (code == ROSTER_ENOTFOUND)
+        return roster_err_set(err, ROSTER_ENOTFOUND, "api key not found");
+    if (!code && span)
+        sq_span_key_put(c->store, c->rs_gen, out);
     return code;
 }
 
 int sq_key_list(struct roster_conn *pc, struct roster_arena *a, struct roster_key **out, size_t *n,
                 struct roster_err *err)
 {
-    struct sq_conn *c = sq_conn_of(pc);
-    sqlite3_stmt *s = NULL;
-    size_t cap = 16, len = 0;
-    struct roster_key *v = roster_arena_alloc(a, cap * sizeof(*v));
+    void *v = NULL;
     *out = NULL;
     *n = 0;
-    int code = sq_prepare(c, "SELECT " KEY_COLS " FROM api_keys ORDER BY num_id", &s, err);
-    if (code)
-        goto fail;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        v = roster_arena_grow(a, v, len, &cap, sizeof(*v));
-        read_key(s, &v[len++], a);
-    }
-    if (rc != SQLITE_DONE) {
-        code = sq_fail(c, rc, err);
-        goto fail;
-    }
+    int code = sq_select_rows(sq_conn_of(pc), "SELECT " KEY_COLS " FROM api_keys ORDER BY num_id",
+                              sizeof(**out), read_key, a, &v, n, err);
     *out = v;
-    *n = len;
-fail:
-    sqlite3_finalize(s);
     return code;
 }
 

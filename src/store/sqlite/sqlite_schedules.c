@@ -41,6 +41,13 @@ static void read_schedule(sqlite3_stmt *s, int col, const char *org_id, struct r
     out->lease_token = sqlite3_column_int64(s, col + 11);
 }
 
+/* read_schedule of a row that is a schedule of organisation org_id */
+static void read_schedule_row(sqlite3_stmt *s, void *row, const void *org_id,
+                              struct roster_arena *a)
+{
+    read_schedule(s, 0, org_id, row, a);
+}
+
 int sq_schedule_create(struct roster_conn *pc, struct roster_schedule *s, size_t n,
                        struct roster_err *err)
 {
@@ -100,14 +107,7 @@ int sq_schedule_create(struct roster_conn *pc, struct roster_schedule *s, size_t
     code = sq_tx_end(c, true, err);
     if (code)
         goto fail;
-    for (size_t i = 0; i < n; i++) {
-        s[i].status = ROSTER_SCHED_PENDING;
-        s[i].created_ms = now;
-        s[i].done_ms = 0;
-        s[i].outcome = "";
-        s[i].message_id[0] = '\0';
-        s[i].lease_token = 0;
-    }
+    roster_store_sched_stored(s, n, now);
     free(assigned);
     return 0;
 fail:
@@ -121,22 +121,6 @@ fail:
 }
 
 /* --- schedule_list --- */
-
-static const char *sched_column(int key)
-{
-    switch (key) {
-    case RQ_ID:
-        return "id";
-    case RQ_USER_ID:
-        return "user_id";
-    case RQ_STATE:
-        return "state";
-    case RQ_DUE:
-        return "due_ms";
-    default:
-        return NULL;
-    }
-}
 
 int sq_schedule_list(struct roster_conn *pc, const char *org_id, const struct roster_query *q,
                      struct roster_arena *a, struct roster_schedule **out, size_t *n,
@@ -157,7 +141,7 @@ int sq_schedule_list(struct roster_conn *pc, const char *org_id, const struct ro
         goto done;
     }
     int64_t org_num;
-    code = sg_filters(&w, q, "t", sched_column, "scheduled changes", err);
+    code = sg_filters(&w, q, "t", roster_store_sched_column, "scheduled changes", err);
     if (code)
         goto done;
     code = sq_org_num(c, org_id, &org_num, err);
@@ -231,18 +215,10 @@ int sq_schedule_list(struct roster_conn *pc, const char *org_id, const struct ro
     sqlite3_bind_int64(s, (int)w.nvals + 2, q->limit < 0 ? -1 : q->limit);
     sqlite3_bind_int64(s, (int)w.nvals + 3, q->skip > 0 ? q->skip : 0);
 
-    size_t cap = 0, len = 0;
-    struct roster_schedule *v = NULL;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        v = roster_arena_grow(a, v, len, &cap, sizeof(*v));
-        read_schedule(s, 0, org_id, &v[len++], a);
-    }
-    if (rc != SQLITE_DONE) {
-        code = sq_fail(c, rc, err);
-        goto done;
-    }
-    *out = v;
-    *n = len;
+    void *v = NULL;
+    code = sq_rows(c, s, sizeof(**out), read_schedule_row, org_id, a, &v, n, err);
+    if (!code)
+        *out = v;
 done:
     sqlite3_finalize(s);
     sg_release(&w);
@@ -262,14 +238,9 @@ int sq_schedule_get(struct roster_conn *pc, const char *org_id, const char *id,
         return err ? err->code : ROSTER_EIO;
     sqlite3_bind_int64(s, 1, org_num);
     sq_bind_str(s, 2, id);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        read_schedule(s, 0, org_id, out, a);
-    else if (rc == SQLITE_DONE)
-        code = roster_err_set(err, ROSTER_ENOTFOUND, "schedule \"%s\" not found", id ? id : "");
-    else
-        code = sq_fail(c, rc, err);
-    sqlite3_reset(s);
+    code = sq_row(c, s, read_schedule_row, org_id, out, a, err);
+    if (code == ROSTER_ENOTFOUND)
+        return roster_err_set(err, ROSTER_ENOTFOUND, "schedule \"%s\" not found", id ? id : "");
     return code;
 }
 

@@ -1,8 +1,8 @@
-/* SQLite store: users. create/get/update/delete run through cached statements built from
- * roster_ufields[] (one column per field); user_list translates a struct roster_query into
- * SQL whose values are all bound parameters. Every statement is scoped by the organisation
- * (rows carry its num_id, org_num; see sq_org_num), so another organisation's user is
- * exactly as absent as a missing one.
+/* SQLite store: users. create/get/update/delete run through the cached users statements
+ * (sqlite_user_row.c, built from roster_ufields[]); user_list translates a struct
+ * roster_query into SQL whose values are all bound parameters. Every statement is scoped by
+ * the organisation (rows carry its num_id, org_num; see sq_org_num), so another
+ * organisation's user is exactly as absent as a missing one.
  */
 #include <stdio.h>
 #include <string.h>
@@ -11,100 +11,6 @@
 #include "roster/util.h"
 #include "store/sqlite/sqlite_int.h"
 #include "store/store_keys.h"
-
-/* result columns of USER_SELECT */
-enum {
-    UC_NUM_ID = 0,
-    UC_ID = 1,
-    UC_ORG_NUM = 2,
-    UC_FIELDS = 3, /* RU_NFIELDS columns */
-    UC_STATE = UC_FIELDS + RU_NFIELDS,
-    UC_CREATED,
-    UC_MODIFIED,
-    UC_VERSION,
-};
-
-/* parameters of SQ_USER_INSERT / SQ_USER_UPDATE: ?1 id, ?2 org_num, ?3.. fields, then these */
-enum {
-    UP_FIELDS = 3,
-    UP_STATE = UP_FIELDS + RU_NFIELDS,
-    UP_TIME,    /* created_ms (insert) or modified_ms (update) */
-    UP_VERSION, /* update: the version the caller read */
-};
-
-static void add_columns(struct roster_buf *b)
-{
-    roster_buf_addstr(b, "num_id, id, org_num");
-    for (int i = 0; i < RU_NFIELDS; i++)
-        roster_buf_printf(b, ", %s", roster_ufields[i].column);
-    roster_buf_addstr(b, ", state, created_ms, modified_ms, version");
-}
-
-/* Appends the SQL of the users statement id (built from roster_ufields[]) to b. */
-static void users_sql(int id, struct roster_buf *b)
-{
-    switch (id) {
-    case SQ_USER_INSERT:
-        roster_buf_addstr(b, "INSERT INTO users (id, org_num");
-        for (int i = 0; i < RU_NFIELDS; i++)
-            roster_buf_printf(b, ", %s", roster_ufields[i].column);
-        roster_buf_addstr(b, ", state, created_ms, modified_ms, version) VALUES (?1, ?2");
-        for (int i = 0; i < RU_NFIELDS; i++)
-            roster_buf_printf(b, ", ?%d", UP_FIELDS + i);
-        roster_buf_printf(b, ", ?%d, ?%d, ?%d, 1)", UP_STATE, UP_TIME, UP_TIME);
-        break;
-    case SQ_USER_GET:
-        roster_buf_addstr(b, "SELECT ");
-        add_columns(b);
-        roster_buf_addstr(b, " FROM users WHERE org_num = ?1 AND id = ?2");
-        break;
-    case SQ_USER_BY_NUM:
-        roster_buf_addstr(b, "SELECT ");
-        add_columns(b);
-        roster_buf_addstr(b, " FROM users WHERE num_id = ?1 AND org_num = ?2");
-        break;
-    case SQ_USER_UPDATE:
-        roster_buf_addstr(b, "UPDATE users SET ");
-        for (int i = 0; i < RU_NFIELDS; i++)
-            roster_buf_printf(b, "%s = ?%d, ", roster_ufields[i].column, UP_FIELDS + i);
-        roster_buf_printf(b,
-                          "state = ?%d, modified_ms = ?%d, version = version + 1"
-                          " WHERE org_num = ?2 AND id = ?1 AND version = ?%d"
-                          " RETURNING num_id, created_ms, version",
-                          UP_STATE, UP_TIME, UP_VERSION);
-        break;
-    case SQ_USER_UPDATE_STATE:
-        /* a change of state alone leaves every index but none untouched */
-        roster_buf_printf(b,
-                          "UPDATE users SET state = ?%d, modified_ms = ?%d, version = version + 1"
-                          " WHERE org_num = ?2 AND id = ?1 AND version = ?%d"
-                          " RETURNING num_id, created_ms, version",
-                          UP_STATE, UP_TIME, UP_VERSION);
-        break;
-    default:
-        break;
-    }
-}
-
-sqlite3_stmt *sq_user_stmt(struct sq_conn *c, int id, struct roster_err *err)
-{
-    return sq_stmt_built(c, id, users_sql, err);
-}
-
-void sq_read_user(sqlite3_stmt *s, int col, const char *org_id, struct roster_user *u,
-                  struct roster_arena *a)
-{
-    memset(u, 0, sizeof(*u));
-    u->num_id = sqlite3_column_int64(s, col + UC_NUM_ID);
-    sq_col_id(s, col + UC_ID, u->id);
-    snprintf(u->org_id, sizeof(u->org_id), "%s", org_id);
-    for (int i = 0; i < RU_NFIELDS; i++)
-        u->f[i] = sq_col_str(s, col + UC_FIELDS + i, a);
-    u->state = sqlite3_column_int(s, col + UC_STATE);
-    u->created_ms = sqlite3_column_int64(s, col + UC_CREATED);
-    u->modified_ms = sqlite3_column_int64(s, col + UC_MODIFIED);
-    u->version = sqlite3_column_int64(s, col + UC_VERSION);
-}
 
 static void read_user(sqlite3_stmt *s, const char *org_id, struct roster_user *u,
                       struct roster_arena *a)
@@ -227,11 +133,7 @@ int sq_user_create(struct roster_conn *pc, const char *org_id, struct roster_use
     code = insert_user(c, org_num, org_id, u, err);
     if (!code)
         code = user_written(c, org_num, NULL, NULL, 0, u, sq_list_wants_detail(c, org_num), err);
-    if (own) {
-        int end = sq_tx_end(c, code == 0, code ? NULL : err);
-        return code ? code : end;
-    }
-    return code;
+    return sq_tx_end_joined(c, own, code, err);
 }
 
 /* Runs one(pc, org_id, &u[i], &errs[i]) for every item: an item's own failure (conflict,
@@ -288,11 +190,7 @@ static int many_in_tx(struct roster_conn *pc, const char *org_id, struct roster_
         code = sq_list_record(c, org_num, NULL, err);
     if (!code)
         code = each_in_tx(pc, org_id, u, n, one, rcs, errs, err);
-    if (own) {
-        int end = sq_tx_end(c, code == 0, code ? NULL : err);
-        return code ? code : end;
-    }
-    return code;
+    return sq_tx_end_joined(c, own, code, err);
 }
 
 int sq_user_create_many(struct roster_conn *pc, const char *org_id, struct roster_user *u, size_t n,
@@ -431,11 +329,7 @@ int sq_user_update(struct roster_conn *pc, const char *org_id, struct roster_use
         code = user_written(c, org_num, before, groups, ng, u, detail, err);
     }
     roster_arena_release(&a);
-    if (own) {
-        int end = sq_tx_end(c, code == 0, code ? NULL : err);
-        return code ? code : end;
-    }
-    return code;
+    return sq_tx_end_joined(c, own, code, err);
 }
 
 int sq_user_delete(struct roster_conn *pc, const char *org_id, const char *user_id,
@@ -478,11 +372,7 @@ int sq_user_delete(struct roster_conn *pc, const char *org_id, const char *user_
     if (!code)
         code = user_written(c, org_num, before, groups, ng, NULL, detail && before, err);
     roster_arena_release(&a);
-    if (own) {
-        int end = sq_tx_end(c, code == 0, code ? NULL : err);
-        return code ? code : end;
-    }
-    return code;
+    return sq_tx_end_joined(c, own, code, err);
 }
 
 /* As for creates: the cached statements of user_get / user_update, one per item. */
