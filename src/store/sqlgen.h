@@ -101,4 +101,11 @@ bool sg_segment_next(struct sg *g, const char *base, size_t nbase, size_t got, i
 int sg_filters(struct sg *g, const struct roster_query *q, const char *tab,
                const char *(*column)(int key), const char *what, struct roster_err *err);
 
+/* The rows a page of limit users is read into, allocated once: one array for the page, not
+ * one per doubling (limit < 0: no limit, started at 64 rows and grown). */
+static inline size_t sg_page_cap(int64_t limit)
+{
+    return limit < 0 ? 64 : limit < 1000 ? (size_t)limit : 1000;
+}
+
 #endif

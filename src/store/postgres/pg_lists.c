@@ -381,7 +381,8 @@ int pg_user_page(struct roster_conn *pc, const char *org_id, const struct roster
         pg_snapshot_end(pc, began); /* an unknown organisation has no users */
         return 0;
     }
-    struct rows r = {0};
+    struct rows r = {NULL, 0, sg_page_cap(limit)};
+    r.v = r.cap ? roster_arena_alloc(a, r.cap * sizeof(*r.v)) : NULL;
     int64_t remaining = limit < 0 ? -1 : limit;
     if (skip < 0)
         skip = 0;

@@ -403,7 +403,8 @@ int sq_user_page(struct roster_conn *pc, const char *org_id, const struct roster
         return code;
     if (ver)
         code = read_version(c, org_num, ver, err);
-    struct rows r = {0};
+    struct rows r = {NULL, 0, sg_page_cap(limit)};
+    r.v = r.cap ? roster_arena_alloc(a, r.cap * sizeof(*r.v)) : NULL;
     int nseg = sg_segments(q, SG_SQLITE);
     int seg0 = after ? sg_segment_of(q, SG_SQLITE, after) : 0;
     int64_t remaining = limit < 0 ? -1 : limit;
