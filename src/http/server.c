@@ -410,10 +410,12 @@ static int authenticate_jwt(struct roster_req *r)
         return jwt_refuse(r, "the token has no kid header");
     if (!t.has_iat || !t.has_exp)
         return jwt_refuse(r, "the token needs integer iat and exp claims");
-    if (t.exp <= t.iat || t.exp - t.iat > JWT_MAX_LIFETIME_S)
+    /* exp - iat as an unsigned difference (exp > iat, so it is exact): iat = -2^63 must
+     * not wrap into a short lifetime; the clock checks compare without adding to exp */
+    if (t.exp <= t.iat || (uint64_t)t.exp - (uint64_t)t.iat > JWT_MAX_LIFETIME_S)
         return jwt_refuse(r, "the token's exp must be after iat by at most 3600 seconds");
     int64_t now = roster_now_ms() / 1000;
-    if (now > t.exp + JWT_CLOCK_SKEW_S)
+    if (t.exp < now - JWT_CLOCK_SKEW_S)
         return jwt_refuse(r, "the token has expired");
     if (t.iat > now + JWT_CLOCK_SKEW_S)
         return jwt_refuse(r, "the token is issued in the future");

@@ -708,6 +708,19 @@ static void test_jwt(void)
     CHECK_EQ_STR(
         jwt_refusal(jwt_auth(sa_priv, hdr, jwt_claims(org_b.num_id, now + 3600, now + 4000))),
         "authorization failed: the token is issued in the future");
+    /* lifetimes whose arithmetic would overflow (issue 14): refused, not accepted */
+    CHECK_EQ_STR(
+        jwt_refusal(jwt_auth(sa_priv, hdr, jwt_claims(org_b.num_id, INT64_MIN, now + 315360000))),
+        "authorization failed: the token's exp must be after iat by at most 3600 seconds");
+    CHECK_EQ_STR(
+        jwt_refusal(jwt_auth(sa_priv, hdr, jwt_claims(org_b.num_id, INT64_MIN, INT64_MAX))),
+        "authorization failed: the token's exp must be after iat by at most 3600 seconds");
+    CHECK_EQ_STR(
+        jwt_refusal(jwt_auth(sa_priv, hdr, jwt_claims(org_b.num_id, INT64_MAX - 600, INT64_MAX))),
+        "authorization failed: the token is issued in the future");
+    CHECK_EQ_STR(
+        jwt_refusal(jwt_auth(sa_priv, hdr, jwt_claims(org_b.num_id, INT64_MIN, INT64_MIN + 600))),
+        "authorization failed: the token has expired");
     char unknown[ROSTER_ID_LEN + 1];
     roster_id_new(unknown);
     CHECK_EQ_STR(jwt_refusal(jwt_auth(sa_priv, jwt_header("RS256", unknown),
