@@ -61,6 +61,10 @@ char *roster_buf_detach(struct roster_buf *b, size_t *len);
 /* Parses a base-10 int64 with no trailing garbage; returns 0 or -1. */
 int roster_parse_i64(const char *s, int64_t *out);
 
+/* The end of the page [from, from + limit) of total items, at most total, without
+ * overflowing whatever from (>= 0) and limit are (limit < 0: no limit). */
+int64_t roster_page_end(int64_t from, int64_t limit, int64_t total);
+
 /* names[v] for an enum value v in [0, n) that has a name, else other. */
 const char *roster_enum_name(const char *const *names, size_t n, int v, const char *other);
 #define ROSTER_ENUM_NAME(names, v, other)                                                          \

@@ -184,9 +184,7 @@ static int user_results(struct roster_ctx *ctx, const struct roster_job *job, in
     const char *job_id = job->id;
     int rc;
     int64_t from = skip < 0 ? 0 : skip;
-    int64_t to = limit < 0 ? job->total : from + limit;
-    if (to > job->total)
-        to = job->total;
+    int64_t to = roster_page_end(from, limit, job->total);
     if (from >= to)
         return 0;
     struct roster_chunk_results *chunks;

@@ -205,7 +205,7 @@ int roster_msgjob_items(struct roster_ctx *ctx, const char *job_id, int64_t from
         return rc;
     if (from < 0)
         from = 0;
-    int64_t to = limit < 0 || from + limit > job->total ? job->total : from + limit;
+    int64_t to = roster_page_end(from, limit, job->total);
     if (from >= to)
         return 0;
     struct roster_chunk_page *chunks;

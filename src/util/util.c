@@ -371,3 +371,10 @@ const char *roster_enum_name(const char *const *names, size_t n, int v, const ch
 {
     return v >= 0 && (size_t)v < n && names[v] ? names[v] : other;
 }
+
+int64_t roster_page_end(int64_t from, int64_t limit, int64_t total)
+{
+    if (limit < 0 || from >= total || limit >= total - from)
+        return total;
+    return from + limit;
+}
