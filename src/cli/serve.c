@@ -83,6 +83,23 @@ static int lock_embedded_store(const char *url)
  * first one's transaction and then fails, and it rolls back its organisation and key. */
 #define BOOTSTRAP_KEY_ID "000000000000000000000001"
 
+/* What is wrong with a ROSTER_BOOTSTRAP_KEY (an all-organisations admin key: as hard to
+ * guess as the 40 random hex characters roster makes), or NULL when it is fine or unset. */
+#define BOOTSTRAP_KEY_MIN 32
+#define BOOTSTRAP_KEY_MAX 256
+static const char *bootstrap_key_fault(const char *key)
+{
+    if (!key || !*key)
+        return NULL;
+    size_t n = strlen(key);
+    if (n < BOOTSTRAP_KEY_MIN || n > BOOTSTRAP_KEY_MAX)
+        return "must be 32 to 256 characters long";
+    for (size_t i = 0; i < n; i++)
+        if (key[i] <= ' ' || key[i] > '~')
+            return "must be printable ASCII without spaces (it is sent in a header)";
+    return NULL;
+}
+
 /* On an empty store: the default organisation and its first admin key, printed once, in one
  * transaction. */
 static int bootstrap(struct roster_conn *c)
@@ -248,6 +265,11 @@ int roster_cmd_serve(int argc, char **argv)
     roster_log_set_level(app.cfg.log_level);
     if ((tls_cert != NULL) != (tls_key != NULL)) {
         fprintf(stderr, "roster: --tls-cert and --tls-key go together (one of them is missing)\n");
+        return 2;
+    }
+    const char *why = bootstrap_key_fault(getenv("ROSTER_BOOTSTRAP_KEY"));
+    if (why) {
+        fprintf(stderr, "roster: ROSTER_BOOTSTRAP_KEY %s\n", why);
         return 2;
     }
     char *cert_pem = NULL, *key_pem = NULL;

@@ -4,8 +4,11 @@
 
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import {
-    startServer, cleanup, cliOrg, cliKey, assertError, rawRequest, uniq, HEX24, RFC3339,
+    startServer, cleanup, cliOrg, cliKey, assertError, rawRequest, uniq, tempDir, BIN, HEX24, RFC3339,
 } from './harness.mjs';
 
 let srv;
@@ -442,6 +445,22 @@ describe('configuration through environment variables', () => {
             assert.equal(ok.status, 200, ok.text);
         } finally {
             await cleanup(s);
+        }
+    });
+
+    test('a short or unprintable ROSTER_BOOTSTRAP_KEY is refused at start (exit 2)', () => {
+        const dir = tempDir('bootkey');
+        const run = (key) => spawnSync(BIN, ['serve', '--listen', '127.0.0.1:0', '--store', path.join(dir, 'r.db')],
+            { encoding: 'utf8', timeout: 20000, env: { ...process.env, ROSTER_BOOTSTRAP_KEY: key } });
+        try {
+            for (const key of ['short', 'x'.repeat(31), 'x'.repeat(257), 'with a space 0123456789abcdef012345', 'tab\t0123456789abcdef0123456789abcdef']) {
+                const r = run(key);
+                assert.equal(r.status, 2, `${JSON.stringify(key)}: ${r.stderr}`);
+                assert.match(r.stderr, /ROSTER_BOOTSTRAP_KEY must be/);
+                assert.equal(existsSync(path.join(dir, 'r.db')), false, 'nothing stored with a refused key');
+            }
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
         }
     });
 
