@@ -61,6 +61,11 @@ char *roster_buf_detach(struct roster_buf *b, size_t *len);
 /* Parses a base-10 int64 with no trailing garbage; returns 0 or -1. */
 int roster_parse_i64(const char *s, int64_t *out);
 
+/* url with its passwords replaced by "***" (the password of user:password@ and every
+ * password= parameter of the query), for logs and error messages; in out[cap] (truncated
+ * to fit). A path without "://" is copied as it is. Returns out. */
+char *roster_url_redact(const char *url, char *out, size_t cap);
+
 /* The end of the page [from, from + limit) of total items, at most total, without
  * overflowing whatever from (>= 0) and limit are (limit < 0: no limit). */
 int64_t roster_page_end(int64_t from, int64_t limit, int64_t total);

@@ -28,12 +28,14 @@ static int open_store(const char *flag, struct roster_store **st, struct roster_
 {
     struct roster_err err = {0};
     const char *url = roster_cli_store_url(flag);
+    char shown[1024];
+    roster_url_redact(url, shown, sizeof(shown));
     if (roster_store_open(url, st, &err) != 0) {
-        fprintf(stderr, "roster: cannot open store %s: %s %s\n", url, err.msg, err.detail);
+        fprintf(stderr, "roster: cannot open store %s: %s %s\n", shown, err.msg, err.detail);
         return 1;
     }
     if (roster_conn_open(*st, c, &err) != 0) {
-        fprintf(stderr, "roster: cannot open store %s: %s %s\n", url, err.msg, err.detail);
+        fprintf(stderr, "roster: cannot open store %s: %s %s\n", shown, err.msg, err.detail);
         roster_store_close(*st);
         return 1;
     }

@@ -296,9 +296,10 @@ int roster_cmd_serve(int argc, char **argv)
     struct roster_conn *c = NULL;
     struct roster_server *srv = NULL;
     int rc = 1;
+    char shown[1024]; /* the URL as logs show it: no password */
+    roster_url_redact(app.cfg.store_url, shown, sizeof(shown));
     if (roster_store_open(app.cfg.store_url, &app.store, &err) != 0) {
-        fprintf(stderr, "roster: cannot open store %s: %s %s\n", app.cfg.store_url, err.msg,
-                err.detail);
+        fprintf(stderr, "roster: cannot open store %s: %s %s\n", shown, err.msg, err.detail);
         free(cert_pem);
         free(key_pem);
         return 1;
@@ -307,8 +308,7 @@ int roster_cmd_serve(int argc, char **argv)
         lock_embedded_store(app.cfg.store_url) < 0)
         goto done;
     if (roster_conn_open(app.store, &c, &err) != 0) {
-        fprintf(stderr, "roster: cannot open store %s: %s %s\n", app.cfg.store_url, err.msg,
-                err.detail);
+        fprintf(stderr, "roster: cannot open store %s: %s %s\n", shown, err.msg, err.detail);
         goto done;
     }
     if (bootstrap(c) != 0)
@@ -344,7 +344,7 @@ int roster_cmd_serve(int argc, char **argv)
     printf("listening %s://%s:%d\n", cert_pem ? "https" : "http", host, roster_server_port(srv));
     fflush(stdout);
     roster_log(ROSTER_LOG_INFO, "listening", "addr=%s:%d store=%s workers=%d", host,
-               roster_server_port(srv), app.cfg.store_url, app.cfg.workers);
+               roster_server_port(srv), shown, app.cfg.workers);
 
     int sig = 0;
     sigwait(&stop_sigs, &sig);

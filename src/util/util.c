@@ -378,3 +378,37 @@ int64_t roster_page_end(int64_t from, int64_t limit, int64_t total)
         return total;
     return from + limit;
 }
+
+char *roster_url_redact(const char *url, char *out, size_t cap)
+{
+    struct roster_buf b;
+    roster_buf_init(&b);
+    const char *p = url ? url : "";
+    const char *scheme = strstr(p, "://");
+    if (scheme) {
+        const char *host = scheme + 3;
+        size_t alen = strcspn(host, "/?#");
+        const char *at = memchr(host, '@', alen);
+        const char *colon = at ? memchr(host, ':', (size_t)(at - host)) : NULL;
+        if (colon) { /* user:password@ */
+            roster_buf_add(&b, p, (size_t)(colon + 1 - p));
+            roster_buf_addstr(&b, "***");
+            p = at;
+        }
+        const char *q = strchr(p, '?');
+        while (q) { /* every password= of the query */
+            const char *name = q + 1;
+            size_t nlen = strcspn(name, "&#");
+            if (strncmp(name, "password=", 9) == 0) {
+                roster_buf_add(&b, p, (size_t)(name + 9 - p));
+                roster_buf_addstr(&b, "***");
+                p = name + nlen;
+            }
+            q = name[nlen] == '&' ? name + nlen : NULL;
+        }
+    }
+    roster_buf_addstr(&b, p);
+    snprintf(out, cap, "%s", b.data ? b.data : "");
+    roster_buf_release(&b);
+    return out;
+}

@@ -464,6 +464,19 @@ describe('configuration through environment variables', () => {
         }
     });
 
+    test('store passwords never appear in errors (serve and the admin commands)', () => {
+        // nothing listens on port 1: the connection fails and the URL is shown in the error
+        const url = 'postgresql://alice:S3cretPw@127.0.0.1:1/roster?sslmode=disable&password=Pw2Secret';
+        const serve = spawnSync(BIN, ['serve', '--listen', '127.0.0.1:0', '--store', url],
+            { encoding: 'utf8', timeout: 20000 });
+        const org = spawnSync(BIN, ['org', 'list', '--store', url], { encoding: 'utf8', timeout: 20000 });
+        for (const r of [serve, org]) {
+            assert.equal(r.status, 1, r.stderr);
+            assert.match(r.stderr, /cannot open store postgresql:\/\/alice:\*\*\*@127\.0\.0\.1:1\/roster\?sslmode=disable&password=\*\*\*/);
+            assert.doesNotMatch(r.stderr + r.stdout, /S3cretPw|Pw2Secret/);
+        }
+    });
+
     test('SIGTERM -> exit code 0', async () => {
         const s = await startServer({});
         try {
