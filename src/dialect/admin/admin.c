@@ -6,7 +6,6 @@
 #include <jansson.h>
 #include <string.h>
 
-
 static void admin_error(struct roster_req *r, int status, const char *msg)
 {
     struct roster_jsonw w;
