@@ -4,8 +4,8 @@
 
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import {
     startServer, cleanup, cliOrg, cliKey, assertError, rawRequest, uniq, tempDir, BIN, HEX24, RFC3339,
@@ -474,6 +474,29 @@ describe('configuration through environment variables', () => {
             assert.equal(r.status, 1, r.stderr);
             assert.match(r.stderr, /cannot open store postgresql:\/\/alice:\*\*\*@127\.0\.0\.1:1\/roster\?sslmode=disable&password=\*\*\*/);
             assert.doesNotMatch(r.stderr + r.stdout, /S3cretPw|Pw2Secret/);
+        }
+    });
+
+    test('store files are private: directories 0700, files 0600', async () => {
+        const dir = tempDir('modes');
+        const store = path.join(dir, 'data', 'sub', 'r.db');
+        const proc = spawn(BIN, ['serve', '--listen', '127.0.0.1:0', '--store', store], { stdio: ['ignore', 'pipe', 'pipe'] });
+        try {
+            await new Promise((resolve, reject) => {
+                let out = '';
+                const t = setTimeout(() => reject(new Error(`no listening line: ${out}`)), 20000);
+                proc.stdout.on('data', (d) => { out += d; if (/listening/.test(out)) { clearTimeout(t); resolve(); } });
+                proc.on('exit', (code) => { clearTimeout(t); reject(new Error(`exited ${code}: ${out}`)); });
+            });
+            const mode = (p) => (statSync(p).mode & 0o777).toString(8);
+            assert.equal(mode(path.join(dir, 'data')), '700');
+            assert.equal(mode(path.join(dir, 'data', 'sub')), '700');
+            for (const f of ['r.db', 'r.db-wal', 'r.db-shm', 'r.db.jobs'])
+                assert.equal(mode(path.join(dir, 'data', 'sub', f)), '600', f);
+        } finally {
+            proc.kill('SIGTERM');
+            await new Promise((resolve) => (proc.exitCode !== null ? resolve() : proc.on('exit', resolve)));
+            rmSync(dir, { recursive: true, force: true });
         }
     });
 

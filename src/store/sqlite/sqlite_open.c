@@ -11,11 +11,13 @@
  * the checkpoint thread for WAL checkpoints.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "roster/store.h"
 #include "roster/util.h"
@@ -53,7 +55,8 @@ static const char intake_schema[] =
     " CREATE TABLE IF NOT EXISTS intake.job_holds (job_id TEXT PRIMARY KEY) WITHOUT ROWID;"
     " PRAGMA intake.user_version = 2;";
 
-/* Creates every missing directory above the file path (mkdir -p of its dirname). */
+/* Creates every missing directory above the file path (mkdir -p of its dirname), readable
+ * by the owner only: the store holds password hashes and personal data. */
 static int make_parent_dirs(const char *path, struct roster_err *err)
 {
     char *dir = strdup(path);
@@ -68,20 +71,35 @@ static int make_parent_dirs(const char *path, struct roster_err *err)
         if (*p != '/')
             continue;
         *p = '\0';
-        if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
             code = roster_err_set(err, ROSTER_EIO, "cannot create directory \"%s\"", dir);
             roster_err_detail(err, "mkdir: %s", strerror(errno));
             goto done;
         }
         *p = '/';
     }
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
         code = roster_err_set(err, ROSTER_EIO, "cannot create directory \"%s\"", dir);
         roster_err_detail(err, "mkdir: %s", strerror(errno));
     }
 done:
     free(dir);
     return code;
+}
+
+/* Creates path, if it is missing, readable and writable by its owner only. SQLite gives a
+ * database's WAL, shared-memory and journal files the mode of the database file, so they
+ * are private too. An existing file keeps its mode. */
+static int create_private(const char *path, struct roster_err *err)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        int code = roster_err_set(err, ROSTER_EIO, "cannot create store file \"%s\"", path);
+        roster_err_detail(err, "open: %s", strerror(errno));
+        return code;
+    }
+    close(fd);
+    return 0;
 }
 
 /* Waits for another connection of this process to commit (or 2 ms, for writers in other
@@ -390,7 +408,11 @@ int sq_open_store(const struct roster_store_methods *m, const char *url, struct 
     st->hooks[0] = (struct sq_hook){st, 1u};
     st->hooks[1] = (struct sq_hook){st, 2u};
 
-    code = open_db(&boot, &boot.db, url, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL, err);
+    code = create_private(url, err);
+    if (!code)
+        code = create_private(st->intake_path, err);
+    if (!code)
+        code = open_db(&boot, &boot.db, url, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL, err);
     if (code)
         goto fail;
     code = sq_prepare(&boot, "ATTACH DATABASE ?1 AS intake", &s, err);
