@@ -162,6 +162,27 @@ void roster_req_query_each(struct roster_req *r, bool (*fn)(void *ud, const char
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, query_each_cb, &qe);
 }
 
+/* The first query parameter whose name or value holds a NUL (%00): as a C string it would
+ * be cut short there, so it is refused instead (NULL: none). */
+static enum MHD_Result nul_cb(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+                              const char *value, size_t value_size)
+{
+    (void)kind;
+    const char **bad = cls;
+    if (strlen(key) != key_size || (value && strlen(value) != value_size)) {
+        *bad = key;
+        return MHD_NO;
+    }
+    return MHD_YES;
+}
+
+static const char *query_nul(struct roster_req *r)
+{
+    const char *bad = NULL;
+    MHD_get_connection_values_n(r->conn, MHD_GET_ARGUMENT_KIND, nul_cb, &bad);
+    return bad;
+}
+
 /* --- response helpers --- */
 
 struct roster_jsonw *roster_resp_json(struct roster_req *r, int status, struct roster_jsonw *w)
@@ -566,6 +587,11 @@ static void dispatch(const struct roster_server *s, struct pending *pd)
     bool span = (r->route->flags & ROSTER_ROUTE_READ_SPAN) && roster_read_begin(&r->ctx);
     if (authenticate(r) != 0)
         goto out;
+    const char *nul = query_nul(r);
+    if (nul) {
+        roster_resp_error(r, 400, "query parameter \"%.64s\" contains a NUL character", nul);
+        goto out;
+    }
     if ((r->route->flags & ROSTER_ROUTE_JSON_BODY) &&
         !is_json_type(roster_req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE))) {
         roster_resp_error(r, 415, "content type \"%.64s\" is not supported; send application/json",

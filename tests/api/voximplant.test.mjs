@@ -586,6 +586,28 @@ async function runTests() {
             const xml = await raw('/platform_api', { body: '<a/>', contentType: 'text/xml' });
             assert.equal(xml.json.error.code, 101);
         });
+
+        test('a NUL in a parameter is refused with 101 naming it, never cut short (issue 14)', async () => {
+            const form = 'application/x-www-form-urlencoded';
+            const bob = users.bob;
+            const before = (await raw('/platform_api', { body: `cmd=GetUsers&user_id=${bob}`, contentType: form })).json.result[0];
+            const u = await raw('/platform_api', { body: `cmd=SetUserInfo&user_id=${bob}&user_display_name=ok%00hidden`, contentType: form });
+            assert.equal(u.json.error?.code, 101, u.text);
+            assert.match(u.json.error.msg, /user_display_name/);
+            const fd = new FormData();
+            fd.append('cmd', 'SetUserInfo');
+            fd.append('user_id', String(bob));
+            fd.append('user_display_name', 'ok\u0000hidden');
+            const req = new Request('https://x/', { method: 'POST', body: fd });
+            const m = await raw('/platform_api', { body: Buffer.from(await req.arrayBuffer()), contentType: req.headers.get('content-type') });
+            assert.equal(m.json.error?.code, 101, m.text);
+            assert.match(m.json.error.msg, /user_display_name/);
+            const q = await raw(`/platform_api/SetUserInfo?user_id=${bob}&user_display_name=ok%00hidden`, { method: 'GET' });
+            assert.equal(q.json.error?.code, 101, q.text);
+            assert.match(q.json.error.msg, /user_display_name/);
+            const after = (await raw('/platform_api', { body: `cmd=GetUsers&user_id=${bob}`, contentType: form })).json.result[0];
+            assert.equal(after.user_display_name, before.user_display_name, 'nothing was written');
+        });
     });
 
     describe('BindUser (legacy): existing directory users into an application', () => {

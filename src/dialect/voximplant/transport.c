@@ -111,15 +111,18 @@ static int hexval(char ch)
     return -1;
 }
 
-/* application/x-www-form-urlencoded: '+' is a space, %XX a byte */
-static char *form_decode(const char *s, size_t n, struct roster_arena *a)
+/* application/x-www-form-urlencoded: '+' is a space, %XX a byte; *nul is set when a %00
+ * was decoded (the value would end there as a C string). */
+static char *form_decode(const char *s, size_t n, struct roster_arena *a, bool *nul)
 {
     char *o = roster_arena_alloc(a, n + 1), *p = o;
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '+') {
             *p++ = ' ';
         } else if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-            *p++ = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+            *p = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+            *nul = *nul || *p == '\0';
+            p++;
             i += 2;
         } else {
             *p++ = s[i];
@@ -129,7 +132,13 @@ static char *form_decode(const char *s, size_t n, struct roster_arena *a)
     return o;
 }
 
-static void parse_urlencoded(struct vox_call *c, const char *b, size_t n)
+/* A parameter whose name or value holds a NUL: refused, never cut short at it. */
+static int refuse_nul(struct vox_call *c, const char *name)
+{
+    return vox_fail(c, VOX_EINVAL, "Invalid argument '%.64s': contains a NUL character", name);
+}
+
+static int parse_urlencoded(struct vox_call *c, const char *b, size_t n)
 {
     struct roster_arena *a = c->r->ctx.arena;
     size_t i = 0;
@@ -138,13 +147,18 @@ static void parse_urlencoded(struct vox_call *c, const char *b, size_t n)
         while (j < n && b[j] != '&')
             j++;
         if (j > i) {
+            bool nul = false;
             const char *eq = memchr(b + i, '=', j - i);
             size_t kl = eq ? (size_t)(eq - (b + i)) : j - i;
-            const char *v = eq ? form_decode(eq + 1, (size_t)(b + j - eq - 1), a) : "";
-            add_param(c, form_decode(b + i, kl, a), v);
+            const char *v = eq ? form_decode(eq + 1, (size_t)(b + j - eq - 1), a, &nul) : "";
+            const char *k = form_decode(b + i, kl, a, &nul);
+            if (nul)
+                return refuse_nul(c, k);
+            add_param(c, k, v);
         }
         i = j + 1;
     }
+    return 0;
 }
 
 /* The value of parameter name of a header value ("multipart/form-data; boundary=x"). */
@@ -237,6 +251,8 @@ static int parse_multipart(struct vox_call *c, const char *ct, const char *b, si
                 name = header_param(line, "name", a);
             h = eol ? eol + 1 : NULL;
         }
+        if (name && memchr(val, '\0', (size_t)(vend - val)))
+            return refuse_nul(c, name);
         if (name)
             add_param(c, name, roster_arena_strndup(a, val, (size_t)(vend - val)));
         p = next;
@@ -305,10 +321,8 @@ static int parse_body(struct vox_call *c)
     size_t tl = strcspn(ct, "; \t");
     if (tl == 19 && strncasecmp(ct, "multipart/form-data", 19) == 0)
         return parse_multipart(c, ct, r->body, r->body_len);
-    if (tl == 33 && strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0) {
-        parse_urlencoded(c, r->body, r->body_len);
-        return 0;
-    }
+    if (tl == 33 && strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0)
+        return parse_urlencoded(c, r->body, r->body_len);
     if (tl == 16 && strncasecmp(ct, "application/json", 16) == 0)
         return parse_json(c, r->body, r->body_len);
     return vox_fail(c, VOX_EINVAL,
