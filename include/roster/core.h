@@ -19,6 +19,10 @@
 struct roster_jobs;
 struct roster_wake;
 
+/* TLS 1.2 and 1.3 only, and key exchanges with forward secrecy only (no plain RSA). */
+#define ROSTER_TLS_PRIORITIES_DEFAULT                                                              \
+    "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-RSA:%SERVER_PRECEDENCE"
+
 struct roster_config {
     const char *listen;    /* host:port */
     const char *store_url; /* sqlite file path or postgres:// URL */
@@ -29,6 +33,8 @@ struct roster_config {
     /* HTTPS: PEM text of the certificate chain and its private key (both or neither);
      * NULL = plain HTTP. */
     const char *tls_cert_pem, *tls_key_pem;
+    /* the GnuTLS priority string of HTTPS; NULL: ROSTER_TLS_PRIORITIES_DEFAULT */
+    const char *tls_priorities;
     int64_t job_lease_ms; /* how long a claimed job chunk stays reserved; 0: the default */
 };
 

@@ -175,6 +175,7 @@ int roster_cmd_serve(int argc, char **argv)
         {"http-threads", required_argument, NULL, 't'},
         {"tls-cert", required_argument, NULL, 'C'},
         {"tls-key", required_argument, NULL, 'K'},
+        {"tls-priorities", required_argument, NULL, 'P'},
         {"job-lease-ms", required_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -190,6 +191,7 @@ int roster_cmd_serve(int argc, char **argv)
     const char *http_threads = env_or("ROSTER_HTTP_THREADS", NULL);
     const char *tls_cert = env_or("ROSTER_TLS_CERT", NULL);
     const char *tls_key = env_or("ROSTER_TLS_KEY", NULL);
+    const char *tls_priorities = env_or("ROSTER_TLS_PRIORITIES", NULL);
     const char *job_lease = env_or("ROSTER_JOB_LEASE_MS", NULL);
     int ch;
     optind = 1;
@@ -219,6 +221,9 @@ int roster_cmd_serve(int argc, char **argv)
         case 'K':
             tls_key = optarg;
             break;
+        case 'P':
+            tls_priorities = optarg;
+            break;
         case 'j':
             job_lease = optarg;
             break;
@@ -226,6 +231,7 @@ int roster_cmd_serve(int argc, char **argv)
             printf("usage: roster serve [--listen HOST:PORT] [--store PATH|URL] [--workers N] "
                    "[--max-body BYTES] [--log-level debug|info|warn|error] "
                    "[--http-threads N] [--tls-cert PEM_FILE --tls-key PEM_FILE] "
+                   "[--tls-priorities GNUTLS_PRIORITIES] "
                    "[--job-lease-ms MS]\n");
             return 0;
         default:
@@ -234,6 +240,7 @@ int roster_cmd_serve(int argc, char **argv)
     }
     int64_t v;
     app.cfg.listen = listen;
+    app.cfg.tls_priorities = tls_priorities;
     app.cfg.store_url = roster_cli_store_url(store);
     app.cfg.workers = ncpu > 0 ? (int)ncpu : 2;
     if (workers) {

@@ -751,6 +751,9 @@ int roster_server_start(struct roster_app *app, const struct roster_routes *rout
     struct MHD_OptionItem tls_opts[] = {
         {tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)app->cfg.tls_cert_pem},
         {MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)app->cfg.tls_key_pem},
+        {MHD_OPTION_HTTPS_PRIORITIES, 0,
+         (void *)(app->cfg.tls_priorities ? app->cfg.tls_priorities
+                                          : ROSTER_TLS_PRIORITIES_DEFAULT)},
         {MHD_OPTION_END, 0, NULL},
     };
     if (tls) {
@@ -775,7 +778,7 @@ int roster_server_start(struct roster_app *app, const struct roster_routes *rout
         if (tls)
             return roster_err_set(err, ROSTER_EIO,
                                   "cannot listen on %s with TLS (is the key the certificate's, "
-                                  "both PEM?)",
+                                  "both PEM? is the --tls-priorities string valid?)",
                                   app->cfg.listen);
         return roster_err_set(err, ROSTER_EIO, "cannot listen on %s", app->cfg.listen);
     }

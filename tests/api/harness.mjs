@@ -82,7 +82,7 @@ export async function pollUntil(what, fn, { timeoutMs = 60000, intervalMs = 50 }
 /**
  * Starts `roster serve` and resolves once it prints `listening http://...`.
  * opts: dir (data dir, default fresh temp), workers, maxBody, logLevel, env (extra env),
- *       bootstrapKey (sets ROSTER_BOOTSTRAP_KEY), useEnv (configure via ROSTER_* env, no flags),
+ *       tlsPriorities (--tls-priorities), bootstrapKey (sets ROSTER_BOOTSTRAP_KEY), useEnv (configure via ROSTER_* env, no flags),
  *       expectFresh (wait for the `admin key` line too; default: true when the store file is new),
  *       jobLeaseMs (--job-lease-ms / ROSTER_JOB_LEASE_MS).
  * Several servers on one store: pass the first one's dir (a PostgreSQL data dir keeps its
@@ -118,6 +118,7 @@ export async function startServer(opts = {}) {
             '--log-level', settings.logLevel]);
         if (opts.tls) args = args.concat(['--tls-cert', opts.tls.cert, '--tls-key', opts.tls.key]);
         if (opts.jobLeaseMs !== undefined) args.push('--job-lease-ms', String(opts.jobLeaseMs));
+        if (opts.tlsPriorities !== undefined) args.push('--tls-priorities', opts.tlsPriorities);
     }
     const proc = spawn(BIN, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     live.add(proc);

@@ -92,6 +92,44 @@ describe('HTTPS listener', () => {
     });
 });
 
+/* What openssl s_client negotiates with a server: the protocol and cipher, or null when the
+ * handshake fails. */
+function negotiate(url, args) {
+    const port = new URL(url).port;
+    const r = spawnSync('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, ...args],
+        { input: '', encoding: 'utf8', timeout: 15000 });
+    const m = /^New, (\S+), Cipher is (\S+)/m.exec(r.stdout);
+    return m && m[2] !== '(NONE)' ? `${m[1]} ${m[2]}` : null;
+}
+
+describe('TLS versions and key exchanges (issue 14)', () => {
+    test('TLS 1.0/1.1 and plain-RSA key exchange are refused; ECDHE and TLS 1.3 work', () => {
+        assert.equal(negotiate(srv.url, ['-tls1_1', '-cipher', 'DEFAULT:@SECLEVEL=0']), null);
+        assert.equal(negotiate(srv.url, ['-tls1', '-cipher', 'DEFAULT:@SECLEVEL=0']), null);
+        assert.equal(negotiate(srv.url, ['-tls1_2', '-cipher', 'AES128-SHA']), null);
+        assert.equal(negotiate(srv.url, ['-tls1_2', '-cipher', 'AES128-GCM-SHA256']), null);
+        assert.equal(negotiate(srv.url, ['-tls1_2', '-cipher', 'ECDHE-RSA-AES128-GCM-SHA256']),
+            'TLSv1.2 ECDHE-RSA-AES128-GCM-SHA256');
+        assert.match(negotiate(srv.url, ['-tls1_3']) || '', /^TLSv1\.3 /);
+    });
+
+    test('--tls-priorities changes what is negotiated; a bad string stops the server', async () => {
+        const s = await startServer({ tls, tlsPriorities: 'NORMAL:-VERS-ALL:+VERS-TLS1.2' });
+        try {
+            assert.equal(negotiate(s.url, ['-tls1_2', '-cipher', 'AES128-GCM-SHA256']),
+                'TLSv1.2 AES128-GCM-SHA256');
+            assert.equal(negotiate(s.url, ['-tls1_3']), null);
+        } finally {
+            await cleanup(s);
+        }
+        const r = spawnSync(BIN, ['serve', '--listen', '127.0.0.1:0', '--store', path.join(tlsDir, 'prio.db'),
+            '--tls-cert', tls.cert, '--tls-key', tls.key, '--tls-priorities', 'NOT-A-PRIORITY'],
+        { encoding: 'utf8', timeout: 20000 });
+        assert.equal(r.status, 1, r.stderr);
+        assert.match(r.stderr, /tls-priorities/);
+    });
+});
+
 describe('TLS configuration', () => {
     test('ROSTER_TLS_CERT/ROSTER_TLS_KEY configure HTTPS too', async () => {
         const s = await startServer({ tls, useEnv: true });
