@@ -6,7 +6,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-    startServer, cleanup, assertError, makeUsers, uniq, listAll, CREATION_SOURCES, HEX24,
+    startServer, cleanup, assertError, makeUsers, uniq, listAll, storeQuery, PG, CREATION_SOURCES, HEX24,
 } from './harness.mjs';
 
 let srv;
@@ -206,6 +206,34 @@ describe('bulk create', () => {
         await a.waitJob(job, 1);
         const other = await admin.inNewOrg('j404b');
         assertError(await other.get(`/api/v2/bulk/users/${job}/results`), 404);
+    });
+
+    test('passwords never reach the stored job input or a result (issue 14)', async () => {
+        const a = await admin.inNewOrg('pw');
+        const p = uniq('pw');
+        const users = [
+            { username: `${p}a`, email: `${p}a@example.test`, password: 'Plain-Secret-1' },
+            { username: `${p}b`, email: `${p}b@example.test`, PWKEY: 'Plain-Secret-2' },
+            { username: `${p}c`, email: `${p}c@example.test`, password: 987654321 },
+            { username: `${p}d`, email: `${p}d@example.test`, password: { s: 'Plain-Secret-3' } },
+        ];
+        // the second one's key is written escaped, as a client may send it
+        const body = JSON.stringify(users).replace('"PWKEY"', '"pass\\u0077ord"');
+        assert.match(body, /"pass\\u0077ord":"Plain-Secret-2"/);
+        const r = await a.req('POST', '/api/v2/bulk/users', { raw: body });
+        assert.equal(r.status, 201, r.text);
+        const job = r.json.jobId;
+        const rs = await a.finishedResults(job, users.length);
+        assert.deepEqual(rs.map((x) => x.status), ['succeeded', 'succeeded', 'failed', 'failed']);
+        assert.match(rs[2].statusMsg, /password must be a string/);
+        assert.match(rs[3].statusMsg, /password must be a string/);
+        const stored = PG
+            ? await storeQuery(srv.store, `SELECT items_json FROM chunks WHERE job_id = '${job}'`)
+            : await storeQuery(`${srv.store}.jobs`, `SELECT items_json FROM chunk_inputs WHERE job_id = '${job}'`);
+        assert.equal(stored.length, 1, 'the job input is stored');
+        assert.match(stored.join('\n'), new RegExp(`${p}a`));
+        assert.doesNotMatch(stored.join('\n'), /Plain-Secret|987654321/);
+        assert.doesNotMatch(JSON.stringify(rs), /Plain-Secret|987654321/);
     });
 
     test('pending is a legal status; results are readable while a job runs', async () => {

@@ -13,6 +13,75 @@ static const char *const creation_sources[] = {
     "jumpcloud:scim",  "jumpcloud:bulk", "jumpcloud:custom_integration",
 };
 
+/* An empty value of v's JSON type: what a password is stored as. */
+static const char *placeholder(const struct roster_jsonr_val *v)
+{
+    switch (v->type) {
+    case ROSTER_JSONR_STRING:
+        return "\"\"";
+    case ROSTER_JSONR_INTEGER:
+    case ROSTER_JSONR_REAL:
+        return "0";
+    case ROSTER_JSONR_TRUE:
+    case ROSTER_JSONR_FALSE:
+        return "false";
+    case ROSTER_JSONR_OBJECT:
+        return "{}";
+    case ROSTER_JSONR_ARRAY:
+        return "[]";
+    default:
+        return "null";
+    }
+}
+
+/* Appends item (an element of the body) to b with the value of every top-level "password"
+ * member replaced by an empty value of the same JSON type: the codec still refuses a
+ * password that is not a string, and no password reaches the stored job input or a
+ * result message. */
+static void put_redacted(struct roster_buf *b, const char *item, size_t len)
+{
+    struct roster_jsonr_val obj, key, val;
+    struct roster_jsonr it;
+    const char *from = item;
+    if (roster_jsonr_parse(item, len, &obj) == 0 && obj.type == ROSTER_JSONR_OBJECT &&
+        roster_jsonr_open(&it, &obj) == 0) {
+        while (roster_jsonr_next(&it, &key, &val) == 1) {
+            if (!roster_jsonr_str_eq(&key, "password"))
+                continue;
+            roster_buf_add(b, from, (size_t)(val.raw - from));
+            roster_buf_addstr(b, placeholder(&val));
+            from = val.raw + val.len;
+        }
+    }
+    roster_buf_add(b, from, (size_t)(item + len - from));
+}
+
+/* The body as it is stored: *raw and *spans rewritten with put_redacted when any item may
+ * hold a password (the name, or an escape that could spell it). */
+static void redact_passwords(const char **raw, size_t *len, struct roster_json_span **spans,
+                             size_t n, struct roster_arena *a)
+{
+    if (!memmem(*raw, *len, "password", 8) && !memmem(*raw, *len, "\\u", 2))
+        return;
+    struct roster_buf b;
+    roster_buf_init(&b);
+    struct roster_json_span *out = roster_arena_alloc(a, n * sizeof(*out));
+    roster_buf_addch(&b, '[');
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            roster_buf_addch(&b, ',');
+        out[i].start = b.len;
+        out[i].type = (*spans)[i].type;
+        put_redacted(&b, *raw + (*spans)[i].start, (*spans)[i].end - (*spans)[i].start);
+        out[i].end = b.len;
+    }
+    roster_buf_addch(&b, ']');
+    *raw = roster_arena_strndup(a, b.data, b.len);
+    *len = b.len;
+    *spans = out;
+    roster_buf_release(&b);
+}
+
 static void submit(struct roster_req *r, int kind)
 {
     struct roster_err err = {0};
@@ -68,7 +137,10 @@ static void submit(struct roster_req *r, int kind)
                                        suppress && strcmp(suppress, "true") == 0};
     struct roster_job job;
     int64_t t0 = roster_monotonic_ms();
-    rc = roster_job_submit(&r->ctx, kind, r->body, items, n, &params, &job, &err);
+    const char *raw = r->body;
+    size_t raw_len = r->body_len;
+    redact_passwords(&raw, &raw_len, &items, n, r->ctx.arena);
+    rc = roster_job_submit(&r->ctx, kind, raw, items, n, &params, &job, &err);
     roster_log(ROSTER_LOG_DEBUG, "job stored", "items=%zu ms=%lld", n,
                (long long)(roster_monotonic_ms() - t0));
     if (rc != 0) {
