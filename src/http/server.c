@@ -41,6 +41,8 @@ struct pending {
     struct roster_buf body;
     bool too_big;
     bool path_matched; /* some route has this path (for 405 vs 404) */
+    bool checked;      /* refuse_early passed: the body may be read */
+    bool auth_later;   /* no body announced: auth and the rest in dispatch (in the read span) */
 };
 
 static pthread_key_t conn_key;
@@ -555,7 +557,44 @@ static enum MHD_Result send_response(struct MHD_Connection *mc, struct roster_re
     return ret;
 }
 
-static void dispatch(const struct roster_server *s, struct pending *pd)
+/* This thread's store connection into r, or a 503. */
+static bool attach_conn(struct roster_app *app, struct roster_req *r)
+{
+    struct roster_err err = {0};
+    r->ctx.conn = thread_conn(app, &err);
+    if (r->ctx.conn)
+        return true;
+    roster_log(ROSTER_LOG_ERROR, "store connection failed", "detail=\"%s\"", err.detail);
+    roster_resp_error(r, 503, "store unavailable");
+    return false;
+}
+
+/* The caller's key (401, 404 for a foreign x-org-id), a NUL in the query (400) and the
+ * content type (415); non-zero when r holds the refusal. */
+static int admit(struct roster_req *r)
+{
+    if (authenticate(r) != 0)
+        return -1;
+    const char *nul = query_nul(r);
+    if (nul) {
+        roster_resp_error(r, 400, "query parameter \"%.64s\" contains a NUL character", nul);
+        return -1;
+    }
+    if ((r->route->flags & ROSTER_ROUTE_JSON_BODY) &&
+        !is_json_type(roster_req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE))) {
+        roster_resp_error(r, 415, "content type \"%.64s\" is not supported; send application/json",
+                          roster_req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE));
+        return -1;
+    }
+    return 0;
+}
+
+/* What is decided from the request line and the headers alone, before any byte of the body
+ * is accepted: no route (404, 405), a declared body above the limit (413), the caller's
+ * key (401, 404 for a foreign x-org-id), a NUL in the query (400) and the content type
+ * (415). Returns true when r holds the refusal: it is sent at once, so neither a
+ * "100 Continue" nor a read of the body happens for it. */
+static bool refuse_early(const struct roster_server *s, struct pending *pd)
 {
     struct roster_app *app = s->app;
     struct roster_req *r = &pd->req;
@@ -567,41 +606,50 @@ static void dispatch(const struct roster_server *s, struct pending *pd)
             roster_resp_header(r, "Allow", allow);
         } else
             roster_resp_error(r, 404, "no such endpoint: %s %s", r->method, r->path);
-        return;
+        return true;
     }
     if (pd->too_big) {
         roster_resp_error(r, 413, "request body is larger than the limit of %zu bytes",
                           app->cfg.max_body);
+        return true;
+    }
+    pd->checked = true;
+    /* A request without a body costs nothing to receive: its key is checked in dispatch,
+     * in the same read span as its data (one snapshot instead of two). */
+    const char *cl = roster_req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    int64_t n = 0;
+    pd->auth_later = !roster_req_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING) &&
+                     (!cl || (roster_parse_i64(cl, &n) == 0 && n == 0));
+    if (pd->auth_later)
+        return false;
+    if (!attach_conn(app, r) || admit(r) != 0) {
+        pd->checked = false;
+        return true;
+    }
+    return false;
+}
+
+/* The request after its body: the route's handler (refuse_early has passed). */
+static void dispatch(const struct roster_server *s, struct pending *pd)
+{
+    struct roster_app *app = s->app;
+    struct roster_req *r = &pd->req;
+    if (pd->too_big) { /* a body without a Content-Length that grew past the limit */
+        roster_resp_error(r, 413, "request body is larger than the limit of %zu bytes",
+                          app->cfg.max_body);
         return;
     }
-    struct roster_err err = {0};
-    r->ctx.conn = thread_conn(app, &err);
-    if (!r->ctx.conn) {
-        roster_log(ROSTER_LOG_ERROR, "store connection failed", "detail=\"%s\"", err.detail);
-        roster_resp_error(r, 503, "store unavailable");
+    if (!attach_conn(app, r))
         return;
-    }
     /* a read-only route reads its key, organisation and data in one snapshot (one read
      * transaction on SQLite instead of one per statement); without a span, each read has
      * its own, which is also right */
     bool span = (r->route->flags & ROSTER_ROUTE_READ_SPAN) && roster_read_begin(&r->ctx);
-    if (authenticate(r) != 0)
-        goto out;
-    const char *nul = query_nul(r);
-    if (nul) {
-        roster_resp_error(r, 400, "query parameter \"%.64s\" contains a NUL character", nul);
-        goto out;
+    if (!pd->auth_later || admit(r) == 0) {
+        r->body = pd->body.data ? pd->body.data : "";
+        r->body_len = pd->body.len;
+        r->route->fn(r);
     }
-    if ((r->route->flags & ROSTER_ROUTE_JSON_BODY) &&
-        !is_json_type(roster_req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE))) {
-        roster_resp_error(r, 415, "content type \"%.64s\" is not supported; send application/json",
-                          roster_req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE));
-        goto out;
-    }
-    r->body = pd->body.data ? pd->body.data : "";
-    r->body_len = pd->body.len;
-    r->route->fn(r);
-out:
     if (span)
         roster_read_end(&r->ctx);
 }
@@ -634,9 +682,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
         if (cl && roster_parse_i64(cl, &n) == 0 && n > (int64_t)app->cfg.max_body)
             pd->too_big = true;
         *con_cls = pd;
+        if (refuse_early(s, pd))
+            return send_response(mc, &pd->req); /* before any body byte */
         return MHD_YES;
     }
     if (*upload_data_size) {
+        if (!pd->checked)
+            return MHD_NO; /* a refused request's body is never read */
         if (!pd->too_big && pd->body.len + *upload_data_size <= app->cfg.max_body)
             roster_buf_add(&pd->body, upload_data, *upload_data_size);
         else
@@ -644,6 +696,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
         *upload_data_size = 0;
         return MHD_YES;
     }
+    if (!pd->checked)
+        return MHD_NO; /* answered on the first call */
     dispatch(s, pd);
     return send_response(mc, &pd->req);
 }

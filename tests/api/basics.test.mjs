@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
+import net from 'node:net';
 import {
     startServer, cleanup, cliOrg, cliKey, assertError, rawRequest, uniq, tempDir, BIN, HEX24, RFC3339,
 } from './harness.mjs';
@@ -422,6 +423,46 @@ describe('query parameter validation', () => {
         assertError(await admin.get('/api/systemusers?filter=username:nosuchop:x'), 400, /nosuchop/);
         assertError(await admin.get('/api/systemusers?filter=username'), 400);
         assertError(await admin.get('/api/systemusers?sort=nosuchfield'), 400, /nosuchfield/);
+    });
+});
+
+/* Sends only the request line and headers (a large body announced, none sent) and resolves
+ * the first thing the server writes back (within 5 s), or '' when it writes nothing. */
+function headersOnly(url, lines) {
+    const u = new URL(url);
+    return new Promise((resolve, reject) => {
+        const sock = net.connect(Number(u.port), u.hostname, () => sock.write(`${lines.join('\r\n')}\r\n\r\n`));
+        let got = '';
+        const t = setTimeout(() => { sock.destroy(); resolve(got); }, 5000);
+        sock.on('data', (d) => { got += d; if (/\r\n\r\n/.test(got)) { clearTimeout(t); sock.destroy(); resolve(got); } });
+        sock.on('error', (e) => { clearTimeout(t); reject(e); });
+    });
+}
+
+describe('answers decided before the body (issue 14)', () => {
+    // a body the limit allows (MAX_BODY is 256 KiB here), announced but never sent
+    const big = ['Content-Type: application/json', 'Content-Length: 200000', 'Expect: 100-continue'];
+    test('401, 404, 405, 413 and 415 come without reading the body and without 100 Continue', async () => {
+        const cases = [
+            [['POST /api/v2/bulk/users HTTP/1.1', 'Host: x', ...big], 401],
+            [['POST /api/v2/bulk/users HTTP/1.1', 'Host: x', 'x-api-key: wrong-key', ...big], 401],
+            [['POST /nope HTTP/1.1', 'Host: x', ...big], 404],
+            [['DELETE /api/v2/bulk/users HTTP/1.1', 'Host: x', `x-api-key: ${srv.adminKey}`, ...big], 405],
+            [['POST /api/v2/bulk/users HTTP/1.1', 'Host: x', `x-api-key: ${srv.adminKey}`, 'Content-Type: application/json',
+                `Content-Length: ${MAX_BODY + 1}`, 'Expect: 100-continue'], 413],
+            [['POST /api/v2/bulk/users HTTP/1.1', 'Host: x', `x-api-key: ${srv.adminKey}`, 'Content-Type: text/plain',
+                'Content-Length: 1000', 'Expect: 100-continue'], 415],
+        ];
+        for (const [lines, status] of cases) {
+            const got = await headersOnly(srv.url, lines);
+            assert.match(got, new RegExp(`^HTTP/1\\.1 ${status} `), `${lines[0]} -> ${JSON.stringify(got.slice(0, 80))}`);
+        }
+    });
+
+    test('a request that will be read gets its 100 Continue', async () => {
+        const got = await headersOnly(srv.url, ['POST /api/v2/bulk/users HTTP/1.1', 'Host: x', `x-api-key: ${srv.adminKey}`,
+            'Content-Type: application/json', 'Content-Length: 1000', 'Expect: 100-continue']);
+        assert.match(got, /^HTTP\/1\.1 100 /);
     });
 });
 
