@@ -22,5 +22,11 @@ struct roster_json_span {
  * Errors: ROSTER_EINVAL with a message "invalid JSON at line L column C: <what>". */
 int roster_json_scan(const char *text, size_t len, struct roster_arena *a,
                      struct roster_json_span **spans, size_t *n, char *top, struct roster_err *err);
+/* roster_json_scan that stops at the element after the max-th of a top-level array:
+ * ROSTER_ETOOBIG "the array has more than <max> elements" (the rest is not read, and the
+ * spans never take more than max entries). */
+int roster_json_scan_max(const char *text, size_t len, struct roster_arena *a,
+                         struct roster_json_span **spans, size_t *n, char *top, size_t max,
+                         struct roster_err *err);
 
 #endif

@@ -17,6 +17,8 @@ struct scan {
     size_t len, pos;
     const char *what;       /* error description */
     struct roster_arena *a; /* for the text of numbers too long for a stack buffer */
+    size_t max;             /* elements of the top-level array at most */
+    bool too_many;          /* stopped at the element after the max-th */
 };
 
 static int fail(struct scan *sc, const char *what)
@@ -321,6 +323,10 @@ static int scan_all(struct scan *sc, struct roster_arena *a, struct roster_json_
             skip_ws(sc);
         }
         if (top_array && depth == 1) {
+            if (count == sc->max) {
+                sc->too_many = true;
+                return fail(sc, "too many elements");
+            }
             if (count == cap) {
                 size_t ncap = cap ? cap * 2 : 1024;
                 struct roster_json_span *grown = roster_arena_alloc(a, ncap * sizeof(*grown));
@@ -376,12 +382,24 @@ static int scan_all(struct scan *sc, struct roster_arena *a, struct roster_json_
 int roster_json_scan(const char *text, size_t len, struct roster_arena *a,
                      struct roster_json_span **spans, size_t *n, char *top, struct roster_err *err)
 {
-    struct scan sc = {(const unsigned char *)text, len, 0, NULL, a};
+    return roster_json_scan_max(text, len, a, spans, n, top, SIZE_MAX, err);
+}
+
+int roster_json_scan_max(const char *text, size_t len, struct roster_arena *a,
+                         struct roster_json_span **spans, size_t *n, char *top, size_t max,
+                         struct roster_err *err)
+{
+    struct scan sc = {(const unsigned char *)text, len, 0, NULL, a, max, false};
     *spans = NULL;
     *n = 0;
     *top = 0;
     if (scan_all(&sc, a, spans, n, top) == 0)
         return 0;
+    if (sc.too_many) {
+        *spans = NULL;
+        *n = 0;
+        return roster_err_set(err, ROSTER_ETOOBIG, "the array has more than %zu elements", max);
+    }
     size_t line = 1, col = 1;
     for (size_t i = 0; i < sc.pos && i < len; i++) {
         if (text[i] == '\n') {

@@ -236,6 +236,18 @@ describe('bulk create', () => {
         assert.doesNotMatch(JSON.stringify(rs), /Plain-Secret|987654321/);
     });
 
+    test('at most 10,000 users per request: more is a 400 naming the cap (issue 14)', async () => {
+        const a = await admin.inNewOrg('cap');
+        const p = uniq('cap');
+        const over = await a.req('POST', '/api/v2/bulk/users', { body: makeUsers(10001, p) });
+        assertError(over, 400, /at most 10000 users/);
+        assert.equal(await a.totalCount(), 0, 'nothing of a refused request is stored');
+        const ok = await a.req('POST', '/api/v2/bulk/users', { body: makeUsers(10000, p) });
+        assert.equal(ok.status, 201, ok.text);
+        await a.waitJob(ok.json.jobId, 10000);
+        assert.equal(await a.totalCount(), 10000);
+    });
+
     test('pending is a legal status; results are readable while a job runs', async () => {
         const a = await admin.inNewOrg('run');
         const p = uniq('r');

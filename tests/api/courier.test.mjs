@@ -198,6 +198,15 @@ test('the bulk flow end to end with the official client', { timeout: 300000 }, a
     assert.equal((await client.bulk.retrieveJob(jobId)).job.received, all.length);
 });
 
+test('a request adds at most 10,000 users: more is a 400 naming the cap (issue 14)', async () => {
+    const { jobId } = await client.bulk.createJob({ message: { event: 'cap' } });
+    const users = Array.from({ length: 10001 }, (_, i) => ({ recipient: `cap-${i}` }));
+    await rejects(() => client.bulk.addUsers(jobId, { users }), BadRequestError, 400, /at most 10000 users/);
+    assert.equal((await client.bulk.retrieveJob(jobId)).job.received, 0, 'nothing of a refused request is stored');
+    await client.bulk.addUsers(jobId, { users: users.slice(0, 10000) });
+    assert.equal((await client.bulk.retrieveJob(jobId)).job.received, 10000);
+});
+
 test('cursors: empty is the first page, stable while users are added, tampered or foreign is 400', async () => {
     const { jobId } = await client.bulk.createJob({ message: { event: 'e1' } });
     const users = Array.from({ length: 250 }, (_, i) => ({ to: { email: `c${i}@example.com` } }));

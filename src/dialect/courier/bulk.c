@@ -96,13 +96,13 @@ void courier_bulk_add_users(struct roster_req *r)
     struct roster_jsonr_val el;
     int more = roster_jsonr_open(&it, &users);
     while (more == 0 && (more = roster_jsonr_next(&it, NULL, &el)) == 1) {
-        if (n == cap) {
-            struct roster_json_span *grown =
-                roster_arena_alloc(r->ctx.arena, 2 * cap * sizeof(*spans));
-            memcpy(grown, spans, n * sizeof(*spans));
-            spans = grown;
-            cap *= 2;
+        if (n == COURIER_ADD_MAX_USERS) {
+            roster_resp_error(r, 400,
+                              "a request adds at most %d users to a job; send more in several",
+                              COURIER_ADD_MAX_USERS);
+            return;
         }
+        spans = roster_arena_grow(r->ctx.arena, spans, n, &cap, sizeof(*spans));
         spans[n].start = (size_t)(el.raw - users.raw);
         spans[n].end = spans[n].start + el.len;
         spans[n].type = el.raw[0];

@@ -1064,6 +1064,40 @@ static void test_messages(struct roster_arena *a)
     MSG("[\"abc", "invalid JSON at line 1 column 6: unterminated string");
 }
 
+/* roster_json_scan_max: at most max elements of a top-level array, refused past them before
+ * the rest is read (issue 14: one request's memory stays bounded). */
+static void test_max(struct roster_arena *a)
+{
+    struct roster_json_span *sp;
+    size_t n;
+    char top;
+    struct roster_err err = {0};
+    const char *three = "[1, {\"a\": [2]}, \"x\"]";
+    CHECK_EQ_INT(roster_json_scan_max(three, strlen(three), a, &sp, &n, &top, 3, &err), 0);
+    CHECK_EQ_INT(n, 3);
+    CHECK_EQ_INT(roster_json_scan_max(three, strlen(three), a, &sp, &n, &top, 2, &err),
+                 ROSTER_ETOOBIG);
+    CHECK_EQ_STR(err.msg, "the array has more than 2 elements");
+    CHECK_EQ_INT(n, 0);
+    CHECK(sp == NULL);
+    /* the element after the max-th is not read: what follows it does not matter */
+    const char *bad_tail = "[1,2,3,4,@@@";
+    CHECK_EQ_INT(roster_json_scan_max(bad_tail, strlen(bad_tail), a, &sp, &n, &top, 3, &err),
+                 ROSTER_ETOOBIG);
+    CHECK_EQ_INT(roster_json_scan_max(bad_tail, strlen(bad_tail), a, &sp, &n, &top, 9, &err),
+                 ROSTER_EINVAL);
+    /* an empty array and a top-level object are not limited */
+    CHECK_EQ_INT(roster_json_scan_max("[]", 2, a, &sp, &n, &top, 0, &err), 0);
+    CHECK_EQ_INT(n, 0);
+    const char *obj = "{\"users\": [1, 2, 3, 4]}";
+    CHECK_EQ_INT(roster_json_scan_max(obj, strlen(obj), a, &sp, &n, &top, 1, &err), 0);
+    CHECK_EQ_INT(top, '{');
+    /* the nested elements of an element do not count */
+    const char *nested = "[[1,2,3,4,5]]";
+    CHECK_EQ_INT(roster_json_scan_max(nested, strlen(nested), a, &sp, &n, &top, 1, &err), 0);
+    CHECK_EQ_INT(n, 1);
+}
+
 int main(int argc, char **argv)
 {
     uint64_t seed = argc > 1 ? strtoull(argv[1], NULL, 0) : 20240601;
@@ -1076,6 +1110,7 @@ int main(int argc, char **argv)
     test_fuzz(&a, seed, iterations);
     test_spans(&a);
     test_messages(&a);
+    test_max(&a);
     roster_arena_release(&a);
     return test_finish();
 }
