@@ -587,6 +587,21 @@ async function runTests() {
             assert.equal(xml.json.error.code, 101);
         });
 
+        test('multipart: bare-LF parts read, at most 1000 parts and 8 KiB of part headers (issue 14)', async () => {
+            const ct = 'multipart/form-data; boundary=B0UND';
+            const part = (name, value, extra = '') => `--B0UND\nContent-Disposition: form-data; name="${name}"\n${extra}\n${value}\n`;
+            const ok = await raw('/platform_api', { body: `${part('cmd', 'GetUsers')}${part('user_id', String(users.bob))}--B0UND--\n`, contentType: ct });
+            assert.deepEqual(ok.json.result?.map((u) => u.user_name), ['bob'], ok.text);
+            const many = part('cmd', 'GetUsers') + Array.from({ length: 1000 }, (_, i) => part(`p${i}`, 'v')).join('') + '--B0UND--\n';
+            const r1 = await raw('/platform_api', { body: many, contentType: ct });
+            assert.equal(r1.json.error?.code, 101, r1.text.slice(0, 200));
+            assert.match(r1.json.error.msg, /more than 1000 parts/);
+            const long = `${part('cmd', 'GetUsers', `X-Pad: ${'a'.repeat(9000)}\n`)}--B0UND--\n`;
+            const r2 = await raw('/platform_api', { body: long, contentType: ct });
+            assert.equal(r2.json.error?.code, 101, r2.text.slice(0, 200));
+            assert.match(r2.json.error.msg, /headers are longer than 8192 bytes/);
+        });
+
         test('a NUL in a parameter is refused with 101 naming it, never cut short (issue 14)', async () => {
             const form = 'application/x-www-form-urlencoded';
             const bob = users.bob;

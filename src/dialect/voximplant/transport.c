@@ -195,6 +195,23 @@ static const char *memfind(const char *h, size_t hn, const char *n, size_t nn)
     return NULL;
 }
 
+/* The headers of a multipart part end within this many bytes, and a body has at most this
+ * many parts: each part's headers are looked for in a window of their own, so a body of
+ * many parts is read once, not once per part (issue 14). */
+#define MP_HEADERS_MAX 8192
+#define MP_PARTS_MAX 1000
+
+/* The end of a part's headers (the blank line, CRLF or bare LF) within the first
+ * MP_HEADERS_MAX bytes of p, and the separator's length; NULL when there is none. */
+static const char *headers_end(const char *p, size_t left, size_t *sep)
+{
+    size_t win = left < MP_HEADERS_MAX + 4 ? left : MP_HEADERS_MAX + 4;
+    const char *crlf = memfind(p, win, "\r\n\r\n", 4);
+    const char *lf = memfind(p, crlf ? (size_t)(crlf - p) + 2 : win, "\n\n", 2);
+    *sep = lf ? 2 : 4;
+    return lf ? lf : crlf;
+}
+
 /* multipart/form-data (RFC 7578): every part with a Content-Disposition name is one
  * parameter; its body is the value. */
 static int parse_multipart(struct vox_call *c, const char *ct, const char *b, size_t n)
@@ -209,7 +226,7 @@ static int parse_multipart(struct vox_call *c, const char *ct, const char *b, si
     const char *p = memfind(b, n, delim, dl);
     if (!p)
         return vox_fail(c, VOX_EINVAL, "multipart/form-data body without its boundary");
-    for (;;) {
+    for (size_t parts = 0;; parts++) {
         p += dl;
         size_t left = (size_t)(end - p);
         if (left >= 2 && memcmp(p, "--", 2) == 0)
@@ -224,12 +241,15 @@ static int parse_multipart(struct vox_call *c, const char *ct, const char *b, si
             p++;
         else
             break;
-        const char *hend = memfind(p, (size_t)(end - p), "\r\n\r\n", 4);
-        size_t sep = 4;
-        if (!hend) {
-            hend = memfind(p, (size_t)(end - p), "\n\n", 2);
-            sep = 2;
-        }
+        if (parts == MP_PARTS_MAX)
+            return vox_fail(c, VOX_EINVAL, "multipart/form-data body with more than %d parts",
+                            MP_PARTS_MAX);
+        size_t sep;
+        const char *hend = headers_end(p, (size_t)(end - p), &sep);
+        if (!hend && (size_t)(end - p) > MP_HEADERS_MAX)
+            return vox_fail(c, VOX_EINVAL,
+                            "multipart/form-data part whose headers are longer than %d bytes",
+                            MP_HEADERS_MAX);
         if (!hend)
             break;
         const char *headers = roster_arena_strndup(a, p, (size_t)(hend - p));
