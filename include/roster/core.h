@@ -23,6 +23,12 @@ struct roster_wake;
 #define ROSTER_TLS_PRIORITIES_DEFAULT                                                              \
     "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-RSA:%SERVER_PRECEDENCE"
 
+#define ROSTER_MAX_CONNS_DEFAULT 4096
+#define ROSTER_MAX_CONNS_PER_IP_DEFAULT 256
+#define ROSTER_BODY_TIMEOUT_S_DEFAULT 120
+#define ROSTER_BULK_MAX_ITEMS_DEFAULT 10000
+#define ROSTER_IDLE_TIMEOUT_S 30 /* a connection with nothing to do for this long is closed */
+
 struct roster_config {
     const char *listen;    /* host:port */
     const char *store_url; /* sqlite file path or postgres:// URL */
@@ -30,6 +36,10 @@ struct roster_config {
     size_t max_body;       /* bytes */
     int log_level;
     int http_threads;
+    int max_conns;        /* open connections at most; 0: ROSTER_MAX_CONNS_DEFAULT */
+    int max_conns_per_ip; /* from one address at most; 0: ROSTER_MAX_CONNS_PER_IP_DEFAULT */
+    int body_timeout_s;   /* a request's body must arrive within this; 0: the default */
+    int bulk_max_items;   /* users per bulk request at most; 0: ROSTER_BULK_MAX_ITEMS_DEFAULT */
     /* HTTPS: PEM text of the certificate chain and its private key (both or neither);
      * NULL = plain HTTP. */
     const char *tls_cert_pem, *tls_key_pem;
@@ -96,6 +106,14 @@ void roster_app_conn_close(struct roster_conn *c);
  * fail: each read then has its own snapshot, which is also right) and end. */
 bool roster_read_begin(struct roster_ctx *ctx);
 void roster_read_end(struct roster_ctx *ctx);
+
+/* Users one bulk request may carry (--bulk-max-items; Courier and JumpCloud document no
+ * limit): a request's memory stays proportional to it. */
+static inline int roster_bulk_max_items(const struct roster_ctx *ctx)
+{
+    return ctx->app && ctx->app->cfg.bulk_max_items > 0 ? ctx->app->cfg.bulk_max_items
+                                                        : ROSTER_BULK_MAX_ITEMS_DEFAULT;
+}
 
 /* --- single users --- */
 

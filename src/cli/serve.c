@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "dialect/dialects.h"
@@ -31,6 +32,22 @@ static int parse_size(const char *what, const char *s, int64_t min, int64_t *out
         return -1;
     }
     return 0;
+}
+
+/* Raises the open-file limit to what conns connections need (each one a descriptor, plus the
+ * store's files, the listening socket and the job engine's connections), as far as the hard
+ * limit allows; says so when it cannot. */
+static void raise_nofile(int conns)
+{
+    struct rlimit rl;
+    rlim_t need = (rlim_t)conns + 256;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need)
+        return;
+    rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need ? need : rl.rlim_max;
+    rl.rlim_cur = want;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || want < need)
+        roster_log(ROSTER_LOG_WARN, "open-file limit below what --max-conns needs",
+                   "limit=%llu need=%llu", (unsigned long long)want, (unsigned long long)need);
 }
 
 /* Reads a whole (small) file into a NUL-terminated heap string; prints what failed. */
@@ -176,6 +193,10 @@ int roster_cmd_serve(int argc, char **argv)
         {"tls-cert", required_argument, NULL, 'C'},
         {"tls-key", required_argument, NULL, 'K'},
         {"tls-priorities", required_argument, NULL, 'P'},
+        {"max-conns", required_argument, NULL, 'M'},
+        {"max-conns-per-ip", required_argument, NULL, 'I'},
+        {"body-timeout", required_argument, NULL, 'T'},
+        {"bulk-max-items", required_argument, NULL, 'B'},
         {"job-lease-ms", required_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -192,6 +213,10 @@ int roster_cmd_serve(int argc, char **argv)
     const char *tls_cert = env_or("ROSTER_TLS_CERT", NULL);
     const char *tls_key = env_or("ROSTER_TLS_KEY", NULL);
     const char *tls_priorities = env_or("ROSTER_TLS_PRIORITIES", NULL);
+    const char *max_conns = env_or("ROSTER_MAX_CONNS", NULL);
+    const char *max_conns_ip = env_or("ROSTER_MAX_CONNS_PER_IP", NULL);
+    const char *body_timeout = env_or("ROSTER_BODY_TIMEOUT", NULL);
+    const char *bulk_max = env_or("ROSTER_BULK_MAX_ITEMS", NULL);
     const char *job_lease = env_or("ROSTER_JOB_LEASE_MS", NULL);
     int ch;
     optind = 1;
@@ -224,6 +249,18 @@ int roster_cmd_serve(int argc, char **argv)
         case 'P':
             tls_priorities = optarg;
             break;
+        case 'M':
+            max_conns = optarg;
+            break;
+        case 'I':
+            max_conns_ip = optarg;
+            break;
+        case 'T':
+            body_timeout = optarg;
+            break;
+        case 'B':
+            bulk_max = optarg;
+            break;
         case 'j':
             job_lease = optarg;
             break;
@@ -231,7 +268,8 @@ int roster_cmd_serve(int argc, char **argv)
             printf("usage: roster serve [--listen HOST:PORT] [--store PATH|URL] [--workers N] "
                    "[--max-body BYTES] [--log-level debug|info|warn|error] "
                    "[--http-threads N] [--tls-cert PEM_FILE --tls-key PEM_FILE] "
-                   "[--tls-priorities GNUTLS_PRIORITIES] "
+                   "[--tls-priorities GNUTLS_PRIORITIES] [--max-conns N] "
+                   "[--max-conns-per-ip N] [--body-timeout SECONDS] [--bulk-max-items N] "
                    "[--job-lease-ms MS]\n");
             return 0;
         default:
@@ -251,6 +289,28 @@ int roster_cmd_serve(int argc, char **argv)
     if (parse_size("--max-body", max_body, 1, &v) != 0)
         return 2;
     app.cfg.max_body = (size_t)v;
+    struct {
+        const char *flag, *value;
+        int *out;
+        int64_t max;
+    } limits[] = {
+        {"--max-conns", max_conns, &app.cfg.max_conns, 1000000},
+        {"--max-conns-per-ip", max_conns_ip, &app.cfg.max_conns_per_ip, 1000000},
+        {"--body-timeout", body_timeout, &app.cfg.body_timeout_s, 86400},
+        {"--bulk-max-items", bulk_max, &app.cfg.bulk_max_items, 1000000},
+    };
+    for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+        if (!limits[i].value)
+            continue;
+        if (parse_size(limits[i].flag, limits[i].value, 1, &v) != 0)
+            return 2;
+        if (v > limits[i].max) {
+            fprintf(stderr, "roster: %s is at most %lld\n", limits[i].flag,
+                    (long long)limits[i].max);
+            return 2;
+        }
+        *limits[i].out = (int)v;
+    }
     app.cfg.http_threads = ncpu > 2 ? (int)ncpu * 2 : 4;
     if (http_threads) {
         if (parse_size("--http-threads", http_threads, 1, &v) != 0)
@@ -337,6 +397,7 @@ int roster_cmd_serve(int argc, char **argv)
         fprintf(stderr, "roster: %s\n", err.msg);
         goto done;
     }
+    raise_nofile(app.cfg.max_conns > 0 ? app.cfg.max_conns : ROSTER_MAX_CONNS_DEFAULT);
     if (roster_server_start(&app, &roster_dialect_routes, &srv, &err) != 0) {
         fprintf(stderr, "roster: %s\n", err.msg);
         goto done;

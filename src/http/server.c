@@ -40,9 +40,10 @@ struct pending {
     struct roster_arena arena;
     struct roster_buf body;
     bool too_big;
-    bool path_matched; /* some route has this path (for 405 vs 404) */
-    bool checked;      /* refuse_early passed: the body may be read */
-    bool auth_later;   /* no body announced: auth and the rest in dispatch (in the read span) */
+    bool path_matched;  /* some route has this path (for 405 vs 404) */
+    bool checked;       /* refuse_early passed: the body may be read */
+    bool auth_later;    /* no body announced: auth and the rest in dispatch (in the read span) */
+    int64_t started_ms; /* monotonic: when the headers were in (the body deadline runs from it) */
 };
 
 static pthread_key_t conn_key;
@@ -675,6 +676,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
         pd->req.method = roster_arena_strdup(&pd->arena, method);
         pd->req.path = roster_arena_strdup(&pd->arena, url);
         pd->req.status = 500;
+        pd->started_ms = roster_monotonic_ms();
         find_route(&s->routes, pd, method, url);
         const char *cl =
             MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -689,6 +691,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
     if (*upload_data_size) {
         if (!pd->checked)
             return MHD_NO; /* a refused request's body is never read */
+        int64_t deadline_s =
+            app->cfg.body_timeout_s > 0 ? app->cfg.body_timeout_s : ROSTER_BODY_TIMEOUT_S_DEFAULT;
+        if (roster_monotonic_ms() - pd->started_ms > deadline_s * 1000) {
+            roster_log(ROSTER_LOG_WARN, "request body too slow: connection closed",
+                       "method=%s path=\"%.200s\" body_timeout_s=%lld received=%zu", pd->req.method,
+                       pd->req.path, (long long)deadline_s, pd->body.len);
+            return MHD_NO; /* a body trickling in byte by byte holds no thread for long */
+        }
         if (!pd->too_big && pd->body.len + *upload_data_size <= app->cfg.max_body)
             roster_buf_add(&pd->body, upload_data, *upload_data_size);
         else
@@ -819,13 +829,17 @@ int roster_server_start(struct roster_app *app, const struct roster_routes *rout
         flags |= MHD_USE_TLS;
     }
     preopen_conns(app, threads);
-    s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
-                                 mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-                                 MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED,
-                                 on_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
-                                 MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_ARRAY,
-                                 tls_opts, MHD_OPTION_END);
+    s->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)ROSTER_IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)(app->cfg.max_conns > 0 ? app->cfg.max_conns : ROSTER_MAX_CONNS_DEFAULT),
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)(app->cfg.max_conns_per_ip > 0 ? app->cfg.max_conns_per_ip
+                                                 : ROSTER_MAX_CONNS_PER_IP_DEFAULT),
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_ARRAY, tls_opts,
+        MHD_OPTION_END);
     if (!s->daemon) {
         preopen_close();
         free(s);

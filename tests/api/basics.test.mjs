@@ -466,6 +466,95 @@ describe('answers decided before the body (issue 14)', () => {
     });
 });
 
+/* A server started with these extra flags on a fresh store; resolves {url, key, stop}. */
+async function startWith(flags) {
+    const dir = tempDir('limits');
+    const key = 'limits-test-bootstrap-key-0123456789abcdef';
+    const proc = spawn(BIN, ['serve', '--listen', '127.0.0.1:0', '--store', path.join(dir, 'r.db'), ...flags],
+        { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ROSTER_BOOTSTRAP_KEY: key } });
+    const url = await new Promise((resolve, reject) => {
+        let out = '';
+        const t = setTimeout(() => reject(new Error(`no listening line: ${out}`)), 20000);
+        proc.stdout.on('data', (d) => {
+            out += d;
+            const m = /listening (http:\/\/\S+)/.exec(out);
+            if (m) { clearTimeout(t); resolve(m[1]); }
+        });
+        proc.on('exit', (code) => { clearTimeout(t); reject(new Error(`exited ${code}: ${out}`)); });
+    });
+    const stop = async () => {
+        proc.kill('SIGTERM');
+        await new Promise((resolve) => (proc.exitCode !== null ? resolve() : proc.on('exit', resolve)));
+        rmSync(dir, { recursive: true, force: true });
+    };
+    return { url, key, stop };
+}
+
+/* Opens a connection and resolves it once connected. */
+function connect(url) {
+    const u = new URL(url);
+    return new Promise((resolve, reject) => {
+        const sock = net.connect(Number(u.port), u.hostname, () => resolve(sock));
+        sock.on('error', reject);
+    });
+}
+
+/* Whether the server answers a /healthz request on sock within 3 s. */
+function answers(sock) {
+    return new Promise((resolve) => {
+        let got = '';
+        const t = setTimeout(() => resolve(false), 3000);
+        sock.on('data', (d) => { got += d; if (/\r\n\r\n/.test(got)) { clearTimeout(t); resolve(/^HTTP\/1\.1 200 /.test(got)); } });
+        sock.on('close', () => { clearTimeout(t); resolve(/^HTTP\/1\.1 200 /.test(got)); });
+        sock.on('error', () => {});
+        sock.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    });
+}
+
+describe('connection limits (issue 14)', () => {
+    test('--max-conns-per-ip: the connection past the limit is closed; a freed slot is reused', async () => {
+        const s = await startWith(['--max-conns-per-ip', '4']);
+        const socks = [];
+        try {
+            for (let i = 0; i < 4; i++) socks.push(await connect(s.url));
+            const fifth = await connect(s.url);
+            socks.push(fifth);
+            assert.equal(await answers(fifth), false, 'the fifth connection from one address is refused');
+            assert.equal(await answers(socks[0]), true, 'the first four are served');
+            socks[1].destroy();
+            await new Promise((r) => setTimeout(r, 200));
+            const again = await connect(s.url);
+            socks.push(again);
+            assert.equal(await answers(again), true, 'a freed slot takes a new connection');
+        } finally {
+            socks.forEach((k) => k.destroy());
+            await s.stop();
+        }
+    });
+
+    test('--body-timeout: a body still arriving after the deadline loses its connection', async () => {
+        const s = await startWith(['--body-timeout', '1']);
+        try {
+            const sock = await connect(s.url);
+            const closed = new Promise((resolve) => { sock.on('close', () => resolve(true)); sock.on('error', () => {}); });
+            let got = '';
+            sock.on('data', (d) => { got += d; });
+            sock.write(`POST /api/v2/bulk/users HTTP/1.1\r\nHost: x\r\nx-api-key: ${s.key}\r\n` +
+                'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n[');
+            // one byte every 300 ms: never idle, but slower than the deadline allows
+            for (let i = 0; i < 10 && !sock.destroyed; i++) {
+                await new Promise((r) => setTimeout(r, 300));
+                if (!sock.destroyed) sock.write(' ');
+            }
+            const done = await Promise.race([closed, new Promise((r) => setTimeout(() => r(false), 5000))]);
+            assert.equal(done, true, 'the server closed the connection');
+            assert.doesNotMatch(got, /^HTTP\/1\.1 201/, 'the request was not accepted');
+        } finally {
+            await s.stop();
+        }
+    });
+});
+
 describe('configuration through environment variables', () => {
     test('ROSTER_* env and ROSTER_BOOTSTRAP_KEY', async () => {
         const key = 'bootstrap-key-0123456789abcdef-env';

@@ -15,7 +15,8 @@ after(async () => {
 });
 
 async function start(opts) {
-    const s = await startServer({ bootstrapKey: KEY, ...opts });
+    // jobs of 20,000 users in one request, above the default cap of 10,000
+    const s = await startServer({ bootstrapKey: KEY, bulkMaxItems: 20000, ...opts });
     servers.push(s);
     return s;
 }

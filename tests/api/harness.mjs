@@ -82,7 +82,7 @@ export async function pollUntil(what, fn, { timeoutMs = 60000, intervalMs = 50 }
 /**
  * Starts `roster serve` and resolves once it prints `listening http://...`.
  * opts: dir (data dir, default fresh temp), workers, maxBody, logLevel, env (extra env),
- *       tlsPriorities (--tls-priorities), bootstrapKey (sets ROSTER_BOOTSTRAP_KEY), useEnv (configure via ROSTER_* env, no flags),
+ *       tlsPriorities (--tls-priorities), bulkMaxItems (--bulk-max-items), bootstrapKey (sets ROSTER_BOOTSTRAP_KEY), useEnv (configure via ROSTER_* env, no flags),
  *       expectFresh (wait for the `admin key` line too; default: true when the store file is new),
  *       jobLeaseMs (--job-lease-ms / ROSTER_JOB_LEASE_MS).
  * Several servers on one store: pass the first one's dir (a PostgreSQL data dir keeps its
@@ -95,7 +95,8 @@ export async function startServer(opts = {}) {
     const env = { ...process.env, ...(opts.env || {}) };
     for (const k of ['ROSTER_LISTEN', 'ROSTER_STORE', 'ROSTER_WORKERS', 'ROSTER_MAX_BODY',
         'ROSTER_LOG_LEVEL', 'ROSTER_BOOTSTRAP_KEY', 'ROSTER_TLS_CERT', 'ROSTER_TLS_KEY',
-        'ROSTER_JOB_LEASE_MS']) {
+        'ROSTER_JOB_LEASE_MS', 'ROSTER_TLS_PRIORITIES', 'ROSTER_MAX_CONNS', 'ROSTER_MAX_CONNS_PER_IP',
+        'ROSTER_BODY_TIMEOUT', 'ROSTER_BULK_MAX_ITEMS']) {
         if (!(opts.env && k in opts.env)) delete env[k];
     }
     if (opts.bootstrapKey) env.ROSTER_BOOTSTRAP_KEY = opts.bootstrapKey;
@@ -112,6 +113,7 @@ export async function startServer(opts = {}) {
         });
         if (opts.tls) Object.assign(env, { ROSTER_TLS_CERT: opts.tls.cert, ROSTER_TLS_KEY: opts.tls.key });
         if (opts.jobLeaseMs !== undefined) env.ROSTER_JOB_LEASE_MS = String(opts.jobLeaseMs);
+        if (opts.bulkMaxItems !== undefined) env.ROSTER_BULK_MAX_ITEMS = String(opts.bulkMaxItems);
     } else {
         args = args.concat(['--listen', settings.listen, '--store', settings.store,
             '--workers', settings.workers, '--max-body', settings.maxBody,
@@ -119,6 +121,7 @@ export async function startServer(opts = {}) {
         if (opts.tls) args = args.concat(['--tls-cert', opts.tls.cert, '--tls-key', opts.tls.key]);
         if (opts.jobLeaseMs !== undefined) args.push('--job-lease-ms', String(opts.jobLeaseMs));
         if (opts.tlsPriorities !== undefined) args.push('--tls-priorities', opts.tlsPriorities);
+        if (opts.bulkMaxItems !== undefined) args.push('--bulk-max-items', String(opts.bulkMaxItems));
     }
     const proc = spawn(BIN, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     live.add(proc);

@@ -96,10 +96,10 @@ void courier_bulk_add_users(struct roster_req *r)
     struct roster_jsonr_val el;
     int more = roster_jsonr_open(&it, &users);
     while (more == 0 && (more = roster_jsonr_next(&it, NULL, &el)) == 1) {
-        if (n == COURIER_ADD_MAX_USERS) {
+        if (n == (size_t)roster_bulk_max_items(&r->ctx)) {
             roster_resp_error(r, 400,
                               "a request adds at most %d users to a job; send more in several",
-                              COURIER_ADD_MAX_USERS);
+                              roster_bulk_max_items(&r->ctx));
             return;
         }
         spans = roster_arena_grow(r->ctx.arena, spans, n, &cap, sizeof(*spans));

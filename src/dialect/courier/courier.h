@@ -13,10 +13,6 @@
 
 extern const struct roster_dialect roster_courier_dialect;
 
-/* Users one POST /bulk/{job_id} adds at most (Courier documents no limit): the request's
- * memory stays proportional to a request this size. */
-#define COURIER_ADD_MAX_USERS 10000
-
 /* Items per page of GET /bulk/{job_id}/users (Courier does not document its own). */
 #define COURIER_USERS_PAGE 100
 

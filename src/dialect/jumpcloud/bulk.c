@@ -8,10 +8,6 @@
 #include "dialect/jumpcloud/jumpcloud.h"
 #include "roster/log.h"
 
-/* Users per bulk request at most (JumpCloud documents none): the job input, the scanner's
- * spans and the request's memory stay proportional to a request this size. */
-#define JC_BULK_MAX_USERS 10000
-
 static const char *const creation_sources[] = {
     "jumpcloud:gapps", "jumpcloud:o365", "jumpcloud:workday",
     "jumpcloud:scim",  "jumpcloud:bulk", "jumpcloud:custom_integration",
@@ -113,11 +109,14 @@ static void submit(struct roster_req *r, int kind)
     struct roster_json_span *items;
     size_t n;
     char top;
-    int rc = roster_json_scan_max(r->body, r->body_len, r->ctx.arena, &items, &n, &top,
-                                  JC_BULK_MAX_USERS, &err);
+    /* users per request at most (JumpCloud documents none): the job input, the scanner's
+     * spans and the request's memory stay proportional to a request this size */
+    int max = roster_bulk_max_items(&r->ctx);
+    int rc = roster_json_scan_max(r->body, r->body_len, r->ctx.arena, &items, &n, &top, (size_t)max,
+                                  &err);
     if (rc == ROSTER_ETOOBIG) {
         roster_resp_error(r, 400, "a bulk request takes at most %d users; send more in several",
-                          JC_BULK_MAX_USERS);
+                          max);
         goto done;
     }
     if (rc != 0) {
