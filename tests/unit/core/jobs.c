@@ -11,6 +11,7 @@
 #include "roster/core.h"
 #include "roster/store.h"
 #include "test.h"
+#include "unit/fixture.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -239,12 +240,7 @@ static struct roster_job_kind_ops kind_filler[64];
 
 static void make_org(struct roster_org *o, const char *name)
 {
-    struct roster_err err = {0};
-    memset(o, 0, sizeof(*o));
-    o->name = name;
-    o->default_state_bulk = o->default_state_app_import = o->default_state_manual =
-        ROSTER_ACTIVATED;
-    CHECK_EQ_INT(roster_store_org_create(conn, o, &err), 0);
+    test_make_org(conn, o, name);
 }
 
 /* The items of chunk c: two good ones and c bad ones. */
@@ -667,18 +663,11 @@ int main(void)
     CHECK_EQ_INT(roster_job_kind_register(&kind_nores), 0);
     CHECK_EQ_INT(roster_job_kind_register(&kind_fail), 0);
 
-    char dir[] = "/tmp/roster-jobs-test-XXXXXX";
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
     roster_arena_init(&A, 0);
-    const char *url = roster_arena_printf(&A, "%s/r.db", dir);
-    struct roster_err err = {0};
-    int rc = roster_store_open(url, &st, &err);
-    CHECK_EQ_INT(rc, 0);
-    if (rc == 0)
-        rc = roster_conn_open(st, &conn, &err);
+    struct test_store ts;
+    int rc = test_store_open(&ts, "jobs");
+    st = ts.st;
+    conn = ts.conn;
     CHECK_EQ_INT(rc, 0);
     if (rc == 0) {
         struct roster_org o1, o2, o3, o4;
@@ -690,18 +679,8 @@ int main(void)
         test_engine(&o1, &o2);
         test_failures(&o3);
         test_run_chunk(&o4);
-    } else {
-        fprintf(stderr, "cannot open %s: %s (%s)\n", url, err.msg, err.detail);
     }
-    roster_conn_close(conn);
-    if (st)
-        roster_store_close(st);
-    const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
-    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-        unlink(roster_arena_printf(&A, "%s/r.db%s", dir, suffixes[i]));
-        unlink(roster_arena_printf(&A, "%s/r.db.jobs%s", dir, suffixes[i]));
-    }
-    rmdir(dir);
+    test_store_close(&ts);
     roster_arena_release(&A);
     return test_finish();
 }

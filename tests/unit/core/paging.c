@@ -8,6 +8,7 @@
 #include "roster/jsonscan.h"
 #include "roster/store.h"
 #include "test.h"
+#include "unit/fixture.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -96,39 +97,20 @@ static void test_message_job_pages(void)
 
 int main(void)
 {
-    char dir[] = "/tmp/roster-paging-test-XXXXXX";
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
     roster_arena_init(&A, 0);
     roster_job_codec_register("test", no_item);
     roster_msg_codec_register(&test_msg_codec);
-    const char *url = roster_arena_printf(&A, "%s/r.db", dir);
-    struct roster_err err = {0};
-    int rc = roster_store_open(url, &st, &err);
-    if (rc == 0)
-        rc = roster_conn_open(st, &conn, &err);
+    struct test_store ts;
+    int rc = test_store_open(&ts, "paging");
+    st = ts.st;
+    conn = ts.conn;
     CHECK_EQ_INT(rc, 0);
     if (rc == 0) {
-        memset(&org, 0, sizeof(org));
-        org.name = "paging";
-        org.default_state_bulk = org.default_state_app_import = org.default_state_manual =
-            ROSTER_ACTIVATED;
-        CHECK_EQ_INT(roster_store_org_create(conn, &org, &err), 0);
+        test_make_org(conn, &org, "paging");
         test_user_job_pages();
         test_message_job_pages();
-    } else {
-        fprintf(stderr, "cannot open %s: %s (%s)\n", url, err.msg, err.detail);
     }
-    roster_conn_close(conn);
-    if (st)
-        roster_store_close(st);
-    const char *suffixes[] = {"",      "-wal",      "-shm",      "-journal",
-                              ".jobs", ".jobs-wal", ".jobs-shm", ".jobs-journal"};
-    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++)
-        unlink(roster_arena_printf(&A, "%s/r.db%s", dir, suffixes[i]));
-    rmdir(dir);
+    test_store_close(&ts);
     roster_arena_release(&A);
     return test_finish();
 }

@@ -6,6 +6,7 @@
 #include "roster/core.h"
 #include "roster/store.h"
 #include "test.h"
+#include "unit/fixture.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -18,12 +19,7 @@ static struct roster_org org, org2;
 
 static void make_org(struct roster_org *o, const char *name)
 {
-    struct roster_err err = {0};
-    memset(o, 0, sizeof(*o));
-    o->name = name;
-    o->default_state_bulk = o->default_state_app_import = o->default_state_manual =
-        ROSTER_ACTIVATED;
-    CHECK_EQ_INT(roster_store_org_create(conn, o, &err), 0);
+    test_make_org(conn, o, name);
 }
 
 static struct roster_ctx ctx_for(const struct roster_org *o, struct roster_app *app)
@@ -340,18 +336,11 @@ static void test_thread(void)
 
 int main(void)
 {
-    char dir[] = "/tmp/roster-sched-test-XXXXXX";
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
     roster_arena_init(&A, 0);
-    const char *url = roster_arena_printf(&A, "%s/r.db", dir);
-    struct roster_err err = {0};
-    int rc = roster_store_open(url, &st, &err);
-    CHECK_EQ_INT(rc, 0);
-    if (rc == 0)
-        rc = roster_conn_open(st, &conn, &err);
+    struct test_store ts;
+    int rc = test_store_open(&ts, "sched");
+    st = ts.st;
+    conn = ts.conn;
     CHECK_EQ_INT(rc, 0);
     if (rc == 0) {
         make_org(&org, "sched");
@@ -361,18 +350,8 @@ int main(void)
         test_batches();
         test_leased_elsewhere();
         test_thread();
-    } else {
-        fprintf(stderr, "cannot open %s: %s (%s)\n", url, err.msg, err.detail);
     }
-    roster_conn_close(conn);
-    if (st)
-        roster_store_close(st);
-    /* the store file, its WAL files and its job intake file (<store>.jobs) with its own */
-    const char *suffixes[] = {"",      "-wal",      "-shm",      "-journal",
-                              ".jobs", ".jobs-wal", ".jobs-shm", ".jobs-journal"};
-    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++)
-        unlink(roster_arena_printf(&A, "%s/r.db%s", dir, suffixes[i]));
-    rmdir(dir);
+    test_store_close(&ts);
     roster_arena_release(&A);
     return test_finish();
 }

@@ -10,7 +10,9 @@
 #include "roster/http.h"
 #include "roster/jwt.h"
 #include "roster/store.h"
+#include "jwt_sign.h"
 #include "test.h"
+#include "unit/fixture.h"
 
 #include <arpa/inet.h>
 #include <jansson.h>
@@ -590,52 +592,13 @@ static void test_bearer(void)
     resp_free(&r);
 }
 
-/* base64url without padding (as in tests/unit/util/jwt.c) */
-static char *b64url(const unsigned char *p, size_t n)
-{
-    static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    char *o = roster_arena_alloc(&A, n * 4 / 3 + 4), *q = o;
-    size_t i = 0;
-    for (; i + 2 < n; i += 3) {
-        unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8 | p[i + 2];
-        *q++ = al[v >> 18];
-        *q++ = al[(v >> 12) & 63];
-        *q++ = al[(v >> 6) & 63];
-        *q++ = al[v & 63];
-    }
-    if (n - i == 1) {
-        unsigned v = (unsigned)p[i] << 16;
-        *q++ = al[v >> 18];
-        *q++ = al[(v >> 12) & 63];
-    } else if (n - i == 2) {
-        unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8;
-        *q++ = al[v >> 18];
-        *q++ = al[(v >> 12) & 63];
-        *q++ = al[(v >> 6) & 63];
-    }
-    *q = '\0';
-    return o;
-}
-
 /* "Authorization: Bearer <header>.<payload>.<RS256 signature with private_pem>\r\n" */
 static const char *jwt_auth(const char *private_pem, const char *header, const char *payload)
 {
-    const char *input =
-        roster_arena_printf(&A, "%s.%s", b64url((const unsigned char *)header, strlen(header)),
-                            b64url((const unsigned char *)payload, strlen(payload)));
-    BIO *bio = BIO_new_mem_buf(private_pem, -1);
-    EVP_PKEY *k = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
-    BIO_free(bio);
-    unsigned char sig[512];
-    size_t sl = sizeof(sig);
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    int ok = k && ctx && EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, k) == 1 &&
-             EVP_DigestSign(ctx, sig, &sl, (const unsigned char *)input, strlen(input)) == 1;
-    EVP_MD_CTX_free(ctx);
-    EVP_PKEY_free(k);
+    int ok;
+    const char *t = test_jwt_sign(&A, private_pem, header, payload, &ok);
     CHECK(ok);
-    return roster_arena_printf(&A, "Authorization: Bearer %s.%s\r\n", input,
-                               b64url(sig, ok ? sl : 0));
+    return roster_arena_printf(&A, "Authorization: Bearer %s\r\n", t);
 }
 
 static const char *jwt_header(const char *alg, const char *kid)
@@ -756,12 +719,7 @@ static void test_no_auth(void)
 
 static void make_org(struct roster_org *o, const char *name)
 {
-    struct roster_err err = {0};
-    memset(o, 0, sizeof(*o));
-    o->name = name;
-    o->default_state_bulk = o->default_state_app_import = o->default_state_manual =
-        ROSTER_ACTIVATED;
-    CHECK_EQ_INT(roster_store_org_create(conn, o, &err), 0);
+    test_make_org(conn, o, name);
 }
 
 static void make_key(const struct roster_org *o, const char *secret, bool all_orgs,
@@ -779,13 +737,13 @@ static void make_key(const struct roster_org *o, const char *secret, bool all_or
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
-    char dir[] = "/tmp/roster-router-test-XXXXXX";
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
     roster_arena_init(&A, 0);
-    const char *url = roster_arena_printf(&A, "%s/r.db", dir);
+    struct test_store ts;
+    int rc = test_store_open(&ts, "router");
+    st = ts.st;
+    conn = ts.conn;
+    CHECK_EQ_INT(rc, 0);
+    const char *url = roster_arena_printf(&A, "%s/r.db", ts.dir);
     struct roster_err err = {0};
     struct roster_app app;
     memset(&app, 0, sizeof(app));
@@ -794,11 +752,6 @@ int main(void)
     app.cfg.max_body = MAX_BODY;
     app.cfg.http_threads = 2;
     struct roster_server *srv = NULL;
-    int rc = roster_store_open(url, &st, &err);
-    CHECK_EQ_INT(rc, 0);
-    if (rc == 0)
-        rc = roster_conn_open(st, &conn, &err);
-    CHECK_EQ_INT(rc, 0);
     if (rc == 0) {
         app.store = st;
         make_org(&org_a, "router A");
@@ -820,8 +773,6 @@ int main(void)
         CHECK_EQ_INT(rc, 0);
         if (rc != 0)
             fprintf(stderr, "cannot start the server: %s\n", err.msg);
-    } else {
-        fprintf(stderr, "cannot open %s: %s (%s)\n", url, err.msg, err.detail);
     }
     if (rc == 0) {
         port = roster_server_port(srv);
@@ -838,15 +789,7 @@ int main(void)
         test_no_auth();
     }
     roster_server_stop(srv);
-    roster_conn_close(conn);
-    if (st)
-        roster_store_close(st);
-    const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
-    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-        unlink(roster_arena_printf(&A, "%s/r.db%s", dir, suffixes[i]));
-        unlink(roster_arena_printf(&A, "%s/r.db.jobs%s", dir, suffixes[i]));
-    }
-    rmdir(dir);
+    test_store_close(&ts);
     free(sa_priv);
     free(sa_pub);
     free(other_priv);

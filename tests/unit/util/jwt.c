@@ -4,6 +4,7 @@
  * with another key, and tokens beyond the caches' size.
  */
 #include "roster/jwt.h"
+#include "jwt_sign.h"
 #include "test.h"
 
 #include <openssl/evp.h>
@@ -15,48 +16,16 @@ static struct roster_arena arena;
 
 static char *b64url(const unsigned char *p, size_t n)
 {
-    static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    char *o = roster_arena_alloc(&arena, n * 4 / 3 + 4), *q = o;
-    size_t i = 0;
-    for (; i + 2 < n; i += 3) {
-        unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8 | p[i + 2];
-        *q++ = al[v >> 18];
-        *q++ = al[(v >> 12) & 63];
-        *q++ = al[(v >> 6) & 63];
-        *q++ = al[v & 63];
-    }
-    if (n - i == 1) {
-        unsigned v = (unsigned)p[i] << 16;
-        *q++ = al[v >> 18];
-        *q++ = al[(v >> 12) & 63];
-    } else if (n - i == 2) {
-        unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8;
-        *q++ = al[v >> 18];
-        *q++ = al[(v >> 12) & 63];
-        *q++ = al[(v >> 6) & 63];
-    }
-    *q = '\0';
-    return o;
+    return test_b64url(&arena, p, n);
 }
 
 /* "<header>.<payload>.<RS256 signature with private_pem>" */
 static const char *sign(const char *private_pem, const char *header, const char *payload)
 {
-    const char *input =
-        roster_arena_printf(&arena, "%s.%s", b64url((const unsigned char *)header, strlen(header)),
-                            b64url((const unsigned char *)payload, strlen(payload)));
-    BIO *bio = BIO_new_mem_buf(private_pem, -1);
-    EVP_PKEY *k = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
-    BIO_free(bio);
-    unsigned char sig[512];
-    size_t sl = sizeof(sig);
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    int ok = k && ctx && EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, k) == 1 &&
-             EVP_DigestSign(ctx, sig, &sl, (const unsigned char *)input, strlen(input)) == 1;
-    EVP_MD_CTX_free(ctx);
-    EVP_PKEY_free(k);
+    int ok;
+    const char *t = test_jwt_sign(&arena, private_pem, header, payload, &ok);
     CHECK(ok);
-    return roster_arena_printf(&arena, "%s.%s", input, b64url(sig, ok ? sl : 0));
+    return t;
 }
 
 /* 0 when token parses and verifies with public_pem, else the failing code */
