@@ -102,6 +102,9 @@ int roster_sa_key_get(struct roster_ctx *ctx, const char *kid, struct roster_sa_
 int roster_app_conn_open(struct roster_app *app, struct roster_conn **out, struct roster_err *err);
 void roster_app_conn_close(struct roster_conn *c);
 
+/* Whether the app's store answers (a read of its schema): 0, or the failure. */
+int roster_app_ping(struct roster_ctx *ctx, struct roster_err *err);
+
 /* A read-only request reads its key, organisation and data in one snapshot: begin (ok to
  * fail: each read then has its own snapshot, which is also right) and end. */
 bool roster_read_begin(struct roster_ctx *ctx);

@@ -77,3 +77,8 @@ void roster_read_end(struct roster_ctx *ctx)
 {
     roster_store_read_end(ctx->conn);
 }
+
+int roster_app_ping(struct roster_ctx *ctx, struct roster_err *err)
+{
+    return roster_store_ping(ctx->conn, err);
+}

@@ -8,6 +8,7 @@
 #include "dialect/courier/courier.h"
 #include "dialect/jumpcloud/jumpcloud.h"
 #include "dialect/voximplant/voximplant.h"
+#include "roster/log.h"
 
 static void health(struct roster_req *r)
 {
@@ -15,6 +16,24 @@ static void health(struct roster_req *r)
     roster_resp_json(r, 200, &w);
     roster_jsonw_obj_begin(&w);
     roster_jsonw_kstr(&w, "status", "ok");
+    roster_jsonw_obj_end(&w);
+}
+
+/* 200 while the store answers a read of its schema, 503 naming the failure otherwise (a
+ * load balancer then sends requests elsewhere; /healthz stays the liveness probe). */
+static void ready(struct roster_req *r)
+{
+    struct roster_err err = {0};
+    if (roster_app_ping(&r->ctx, &err) != 0) {
+        roster_log(ROSTER_LOG_WARN, "not ready: the store does not answer", "code=%s detail=\"%s\"",
+                   roster_code_name(err.code), err.detail);
+        roster_resp_error(r, 503, "store unavailable: %s", err.msg);
+        return;
+    }
+    struct roster_jsonw w;
+    roster_resp_json(r, 200, &w);
+    roster_jsonw_obj_begin(&w);
+    roster_jsonw_kstr(&w, "status", "ready");
     roster_jsonw_obj_end(&w);
 }
 
@@ -28,6 +47,8 @@ static void health(struct roster_req *r)
 static const struct roster_route routes[] = {
     {"GET", "/healthz", &roster_plain_dialect, health, 0,
      "liveness: 200 once requests are accepted"},
+    {"GET", "/readyz", &roster_plain_dialect, ready, 0,
+     "readiness: 200 while the store answers, else 503"},
 
     {"GET", "/api/systemusers", JC, jc_systemusers_list, 0, "JumpCloud v1: list system users"},
     {"POST", "/api/systemusers", JC, jc_systemusers_create, JSON, "JumpCloud v1: create a user"},

@@ -42,6 +42,12 @@ describe('server startup', () => {
         assert.equal(r.status, 200);
         assert.deepEqual(await r.json(), { status: 'ok' });
     });
+
+    test('GET /readyz -> 200 {"status":"ready"} while the store answers, without auth', async () => {
+        const r = await fetch(`${srv.url}/readyz`);
+        assert.equal(r.status, 200);
+        assert.deepEqual(await r.json(), { status: 'ready' });
+    });
 });
 
 describe('authentication', () => {

@@ -280,6 +280,12 @@ test('sessions terminated with pg_terminate_backend: single-user calls, new bulk
         await pgAllowConnections(a.store, false);
         try {
             await pgTerminateBackends(a.store);
+            for (const s of [a, b]) { // readiness follows the store; liveness does not
+                const r = await fetch(`${s.url}/readyz`);
+                assert.equal(r.status, 503, 'not ready while the database refuses sessions');
+                assert.match((await r.json()).message, /store unavailable/);
+                assert.equal((await fetch(`${s.url}/healthz`)).status, 200, 'still alive');
+            }
             for (const x of [api, apiB]) {
                 assertError(await x.get(`/api/systemusers/${ids[0]}`), 503, /store unavailable/);
                 assertError(await x.req('POST', '/api/v2/bulk/users',
@@ -289,6 +295,7 @@ test('sessions terminated with pg_terminate_backend: single-user calls, new bulk
             await pgAllowConnections(a.store, true);
         }
         for (const x of [api, apiB]) assert.equal((await x.get(`/api/systemusers/${ids[0]}`)).status, 200, 'back after the outage');
+        for (const s of [a, b]) assert.equal((await fetch(`${s.url}/readyz`)).status, 200, 'ready again');
         // a new bulk job
         await pgTerminateBackends(a.store);
         const more = makeUsers(2000, uniq('rcj'));

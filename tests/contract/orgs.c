@@ -14,6 +14,8 @@ void test_orgs(void)
     struct roster_org got;
 
     need_orgs();
+    /* the store answers (GET /readyz) */
+    CHECK_EQ_INT(roster_store_ping(conn, &err), 0);
     CHECK(roster_id_valid(org_a.id));
     CHECK(org_a.num_id > 0);
     CHECK(org_a.created_ms > 0);

@@ -254,3 +254,17 @@ int pg_key_revoke(struct roster_conn *pc, const char *key_id, struct roster_err 
         code = roster_err_set(err, ROSTER_ENOTFOUND, "key \"%s\" not found", key_id ? key_id : "");
     return pg_call_end(&q, code);
 }
+
+int pg_ping(struct roster_conn *pc, struct roster_err *err)
+{
+    struct pg_conn *c = pg_conn_of(pc);
+    struct roster_arena a;
+    roster_arena_init(&a, 256);
+    struct pg_args p;
+    pg_args_init(&p, &a);
+    PGresult *res = NULL;
+    int code = pg_run_dyn(c, "SELECT 1 FROM orgs LIMIT 1", &p, &res, err);
+    PQclear(res);
+    roster_arena_release(&a);
+    return code;
+}

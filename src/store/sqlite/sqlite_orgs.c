@@ -253,3 +253,17 @@ fail:
     sqlite3_finalize(s);
     return code;
 }
+
+int sq_ping(struct roster_conn *pc, struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    sqlite3_stmt *s = NULL;
+    int code = sq_prepare(c, "SELECT 1 FROM orgs LIMIT 1", &s, err);
+    if (!code) {
+        int rc = sqlite3_step(s);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            code = sq_fail(c, rc, err);
+    }
+    sqlite3_finalize(s);
+    return code;
+}
