@@ -206,10 +206,12 @@ int roster_user_update_with(struct roster_ctx *ctx, const char *user_id,
     int rc = begin_with_hash(ctx, x, &hash, err);
     if (rc)
         return rc;
+    /* the user's number only matters for group bindings: read it only then */
     struct roster_user cur = {0};
+    snprintf(cur.id, sizeof(cur.id), "%s", user_id);
     if (patch->set)
         rc = roster_user_update(ctx, user_id, patch, allow_staged, &cur, err);
-    else
+    else if (x && x->ngroups)
         rc = roster_user_get(ctx, user_id, &cur, err);
     if (rc == 0)
         rc = write_extras(ctx, cur.id, cur.num_id, x, hash, err);

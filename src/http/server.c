@@ -590,6 +590,14 @@ static int admit(struct roster_req *r)
     return 0;
 }
 
+/* 413 for a body above --max-body; returns true (r holds the refusal). */
+static bool refuse_too_big(struct roster_req *r, const struct roster_app *app)
+{
+    roster_resp_error(r, 413, "request body is larger than the limit of %zu bytes",
+                      app->cfg.max_body);
+    return true;
+}
+
 /* What is decided from the request line and the headers alone, before any byte of the body
  * is accepted: no route (404, 405), a declared body above the limit (413), the caller's
  * key (401, 404 for a foreign x-org-id), a NUL in the query (400) and the content type
@@ -609,25 +617,20 @@ static bool refuse_early(const struct roster_server *s, struct pending *pd)
             roster_resp_error(r, 404, "no such endpoint: %s %s", r->method, r->path);
         return true;
     }
-    if (pd->too_big) {
-        roster_resp_error(r, 413, "request body is larger than the limit of %zu bytes",
-                          app->cfg.max_body);
-        return true;
-    }
-    pd->checked = true;
-    /* A request without a body costs nothing to receive: its key is checked in dispatch,
-     * in the same read span as its data (one snapshot instead of two). */
     const char *cl = roster_req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
     int64_t n = 0;
-    pd->auth_later = !roster_req_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING) &&
-                     (!cl || (roster_parse_i64(cl, &n) == 0 && n == 0));
+    bool has_len = cl && roster_parse_i64(cl, &n) == 0;
+    if (has_len && n > (int64_t)app->cfg.max_body) {
+        pd->too_big = true;
+        return refuse_too_big(r, app);
+    }
+    /* A request without a body costs nothing to receive: its key is checked in dispatch,
+     * in the same read span as its data (one snapshot instead of two). */
+    pd->auth_later =
+        !roster_req_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING) && (!cl || (has_len && n == 0));
     if (pd->auth_later)
         return false;
-    if (!attach_conn(app, r) || admit(r) != 0) {
-        pd->checked = false;
-        return true;
-    }
-    return false;
+    return !attach_conn(app, r) || admit(r) != 0;
 }
 
 /* The request after its body: the route's handler (refuse_early has passed). */
@@ -636,8 +639,7 @@ static void dispatch(const struct roster_server *s, struct pending *pd)
     struct roster_app *app = s->app;
     struct roster_req *r = &pd->req;
     if (pd->too_big) { /* a body without a Content-Length that grew past the limit */
-        roster_resp_error(r, 413, "request body is larger than the limit of %zu bytes",
-                          app->cfg.max_body);
+        refuse_too_big(r, app);
         return;
     }
     if (!attach_conn(app, r))
@@ -678,13 +680,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
         pd->req.status = 500;
         pd->started_ms = roster_monotonic_ms();
         find_route(&s->routes, pd, method, url);
-        const char *cl =
-            MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        int64_t n;
-        if (cl && roster_parse_i64(cl, &n) == 0 && n > (int64_t)app->cfg.max_body)
-            pd->too_big = true;
         *con_cls = pd;
-        if (refuse_early(s, pd))
+        pd->checked = !refuse_early(s, pd);
+        if (!pd->checked)
             return send_response(mc, &pd->req); /* before any body byte */
         return MHD_YES;
     }

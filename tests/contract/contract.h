@@ -5,6 +5,7 @@
 #ifndef ROSTER_CONTRACT_H
 #define ROSTER_CONTRACT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,6 +30,9 @@ extern struct roster_app capp;
  * tests that need an organisation or two and count on nothing in them but what they wrote. */
 extern struct roster_org org_a, org_b;
 void need_orgs(void);
+/* A worker thread's own connection to the store with an arena *a (initialised here); NULL,
+ * counted in *errors, when it cannot connect. */
+struct roster_conn *worker_conn(struct roster_arena *a, atomic_int *errors);
 
 /* The scheduled changes the schedule tests leave (schedules.c), for the tests that expect
  * them: sched_fixture(stage) makes sure the store holds what test_schedule_create

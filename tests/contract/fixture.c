@@ -177,3 +177,15 @@ struct roster_group mk_group(const char *org_id, int kind, const char *name, int
         fprintf(stderr, "    group_create %s: %s (%s)\n", name, err.msg, err.detail);
     return g;
 }
+
+struct roster_conn *worker_conn(struct roster_arena *a, atomic_int *errors)
+{
+    struct roster_conn *c = NULL;
+    struct roster_err err = {0};
+    roster_arena_init(a, 0);
+    if (roster_conn_open(st, &c, &err) != 0) {
+        atomic_fetch_add(errors, 1);
+        return NULL;
+    }
+    return c;
+}

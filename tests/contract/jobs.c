@@ -309,14 +309,11 @@ static int cjob_index(const char *job_id)
 static void *cworker(void *arg)
 {
     (void)arg;
-    struct roster_conn *c = NULL;
     struct roster_err err = {0};
     struct roster_arena a;
-    roster_arena_init(&a, 0);
-    if (roster_conn_open(st, &c, &err) != 0) {
-        atomic_fetch_add(&cerrors, 1);
+    struct roster_conn *c = worker_conn(&a, &cerrors);
+    if (!c)
         return NULL;
-    }
     for (;;) {
         struct roster_chunk ch;
         roster_arena_clear(&a);

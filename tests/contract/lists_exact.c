@@ -607,14 +607,11 @@ static atomic_int xr_stop, xr_bad, xr_reads;
 static void *xr_reader(void *arg)
 {
     (void)arg;
-    struct roster_conn *c = NULL;
     struct roster_err err = {0};
     struct roster_arena a;
-    roster_arena_init(&a, 0);
-    if (roster_conn_open(st, &c, &err) != 0) {
-        atomic_fetch_add(&xr_bad, 1);
+    struct roster_conn *c = worker_conn(&a, &xr_bad);
+    if (!c)
         return NULL;
-    }
     uint64_t r = 12345;
     while (!atomic_load(&xr_stop)) {
         struct roster_query q;

@@ -106,14 +106,11 @@ static atomic_int rw_reads;
 static void *rw_reader(void *arg)
 {
     (void)arg;
-    struct roster_conn *c = NULL;
     struct roster_err err = {0};
     struct roster_arena a;
-    roster_arena_init(&a, 0);
-    if (roster_conn_open(st, &c, &err) != 0) {
-        atomic_fetch_add(&rw_errors, 1);
+    struct roster_conn *c = worker_conn(&a, &rw_errors);
+    if (!c)
         return NULL;
-    }
     struct roster_query q;
     qinit(&q);
     q.limit = 5;

@@ -843,14 +843,11 @@ static int sc_cmp(const void *a, const void *b)
 static void *sc_worker(void *arg)
 {
     (void)arg;
-    struct roster_conn *c = NULL;
     struct roster_err err = {0};
     struct roster_arena a;
-    roster_arena_init(&a, 0);
-    if (roster_conn_open(st, &c, &err) != 0) {
-        atomic_fetch_add(&sc_errors, 1);
+    struct roster_conn *c = worker_conn(&a, &sc_errors);
+    if (!c)
         return NULL;
-    }
     for (;;) {
         struct roster_schedule *r = NULL;
         size_t n = 0;

@@ -94,12 +94,12 @@ void courier_bulk_add_users(struct roster_req *r)
     struct roster_json_span *spans = roster_arena_alloc(r->ctx.arena, cap * sizeof(*spans));
     struct roster_jsonr it;
     struct roster_jsonr_val el;
+    int max = roster_bulk_max_items(&r->ctx);
     int more = roster_jsonr_open(&it, &users);
     while (more == 0 && (more = roster_jsonr_next(&it, NULL, &el)) == 1) {
-        if (n == (size_t)roster_bulk_max_items(&r->ctx)) {
-            roster_resp_error(r, 400,
-                              "a request adds at most %d users to a job; send more in several",
-                              roster_bulk_max_items(&r->ctx));
+        if (n == (size_t)max) {
+            roster_resp_error(
+                r, 400, "a request adds at most %d users to a job; send more in several", max);
             return;
         }
         spans = roster_arena_grow(r->ctx.arena, spans, n, &cap, sizeof(*spans));

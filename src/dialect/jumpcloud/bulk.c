@@ -117,19 +117,19 @@ static void submit(struct roster_req *r, int kind)
     if (rc == ROSTER_ETOOBIG) {
         roster_resp_error(r, 400, "a bulk request takes at most %d users; send more in several",
                           max);
-        goto done;
+        return;
     }
     if (rc != 0) {
         roster_resp_error(r, 400, "%s", err.msg);
-        goto done;
+        return;
     }
     if (top != '[') {
         roster_resp_error(r, 400, "body must be a JSON array of users");
-        goto done;
+        return;
     }
     if (n == 0) {
         roster_resp_error(r, 400, "body must contain at least one user");
-        goto done;
+        return;
     }
     int default_state = ROSTER_ACTIVATED;
     if (kind == ROSTER_JOB_USERS_CREATE) {
@@ -139,7 +139,7 @@ static void submit(struct roster_req *r, int kind)
                                   &default_state, &err);
         if (rc != 0) {
             roster_resp_fail(r, rc, &err);
-            goto done;
+            return;
         }
     }
     struct roster_job_params params = {"jumpcloud", default_state, source,
@@ -154,15 +154,13 @@ static void submit(struct roster_req *r, int kind)
                (long long)(roster_monotonic_ms() - t0));
     if (rc != 0) {
         roster_resp_fail(r, rc, &err);
-        goto done;
+        return;
     }
     struct roster_jsonw w;
     roster_resp_json(r, 201, &w);
     roster_jsonw_obj_begin(&w);
     roster_jsonw_kstr(&w, "jobId", job.id);
     roster_jsonw_obj_end(&w);
-done:
-    return;
 }
 
 void jc_bulk_users_create(struct roster_req *r)
