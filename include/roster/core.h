@@ -26,6 +26,7 @@ struct roster_wake;
 #define ROSTER_MAX_CONNS_DEFAULT 4096
 #define ROSTER_MAX_CONNS_PER_IP_DEFAULT 256
 #define ROSTER_BODY_TIMEOUT_S_DEFAULT 120
+#define ROSTER_HEADER_TIMEOUT_S_DEFAULT 30
 #define ROSTER_BULK_MAX_ITEMS_DEFAULT 10000
 #define ROSTER_IDLE_TIMEOUT_S 30 /* a connection with nothing to do for this long is closed */
 
@@ -39,6 +40,7 @@ struct roster_config {
     int max_conns;        /* open connections at most; 0: ROSTER_MAX_CONNS_DEFAULT */
     int max_conns_per_ip; /* from one address at most; 0: ROSTER_MAX_CONNS_PER_IP_DEFAULT */
     int body_timeout_s;   /* a request's body must arrive within this; 0: the default */
+    int header_timeout_s; /* a request's headers must arrive within this; 0: the default */
     int bulk_max_items;   /* users per bulk request at most; 0: ROSTER_BULK_MAX_ITEMS_DEFAULT */
     /* HTTPS: PEM text of the certificate chain and its private key (both or neither);
      * NULL = plain HTTP. */

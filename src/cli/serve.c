@@ -196,6 +196,7 @@ int roster_cmd_serve(int argc, char **argv)
         {"max-conns", required_argument, NULL, 'M'},
         {"max-conns-per-ip", required_argument, NULL, 'I'},
         {"body-timeout", required_argument, NULL, 'T'},
+        {"header-timeout", required_argument, NULL, 'H'},
         {"bulk-max-items", required_argument, NULL, 'B'},
         {"job-lease-ms", required_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
@@ -216,6 +217,7 @@ int roster_cmd_serve(int argc, char **argv)
     const char *max_conns = env_or("ROSTER_MAX_CONNS", NULL);
     const char *max_conns_ip = env_or("ROSTER_MAX_CONNS_PER_IP", NULL);
     const char *body_timeout = env_or("ROSTER_BODY_TIMEOUT", NULL);
+    const char *header_timeout = env_or("ROSTER_HEADER_TIMEOUT", NULL);
     const char *bulk_max = env_or("ROSTER_BULK_MAX_ITEMS", NULL);
     const char *job_lease = env_or("ROSTER_JOB_LEASE_MS", NULL);
     int ch;
@@ -258,6 +260,9 @@ int roster_cmd_serve(int argc, char **argv)
         case 'T':
             body_timeout = optarg;
             break;
+        case 'H':
+            header_timeout = optarg;
+            break;
         case 'B':
             bulk_max = optarg;
             break;
@@ -269,7 +274,8 @@ int roster_cmd_serve(int argc, char **argv)
                    "[--max-body BYTES] [--log-level debug|info|warn|error] "
                    "[--http-threads N] [--tls-cert PEM_FILE --tls-key PEM_FILE] "
                    "[--tls-priorities GNUTLS_PRIORITIES] [--max-conns N] "
-                   "[--max-conns-per-ip N] [--body-timeout SECONDS] [--bulk-max-items N] "
+                   "[--max-conns-per-ip N] [--body-timeout SECONDS] [--header-timeout SECONDS] "
+                   "[--bulk-max-items N] "
                    "[--job-lease-ms MS]\n");
             return 0;
         default:
@@ -297,6 +303,7 @@ int roster_cmd_serve(int argc, char **argv)
         {"--max-conns", max_conns, &app.cfg.max_conns, 1000000},
         {"--max-conns-per-ip", max_conns_ip, &app.cfg.max_conns_per_ip, 1000000},
         {"--body-timeout", body_timeout, &app.cfg.body_timeout_s, 86400},
+        {"--header-timeout", header_timeout, &app.cfg.header_timeout_s, 86400},
         {"--bulk-max-items", bulk_max, &app.cfg.bulk_max_items, 1000000},
     };
     for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {

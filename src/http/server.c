@@ -23,6 +23,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "deadline.h"
 #include "roster/http.h"
 #include "roster/jwt.h"
 #include "roster/log.h"
@@ -657,6 +658,36 @@ static void dispatch(const struct roster_server *s, struct pending *pd)
         roster_read_end(&r->ctx);
 }
 
+/* The connection's deadline record (deadline.c), or NULL. */
+static void *conn_deadline(struct MHD_Connection *mc)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+/* A connection opens or closes: its deadline record comes and goes with it. */
+static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    const struct roster_server *s = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+        const struct roster_config *cfg = &s->app->cfg;
+        *socket_context =
+            ci ? roster_deadline_open(ci->connect_fd,
+                                      cfg->header_timeout_s > 0 ? cfg->header_timeout_s
+                                                                : ROSTER_HEADER_TIMEOUT_S_DEFAULT,
+                                      cfg->body_timeout_s > 0 ? cfg->body_timeout_s
+                                                              : ROSTER_BODY_TIMEOUT_S_DEFAULT)
+               : NULL;
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        roster_deadline_close(*socket_context);
+        *socket_context = NULL;
+    }
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -681,6 +712,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
         pd->started_ms = roster_monotonic_ms();
         find_route(&s->routes, pd, method, url);
         *con_cls = pd;
+        roster_deadline_set(conn_deadline(mc), ROSTER_DEADLINE_BODY);
         pd->checked = !refuse_early(s, pd);
         if (!pd->checked)
             return send_response(mc, &pd->req); /* before any body byte */
@@ -706,6 +738,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
     }
     if (!pd->checked)
         return MHD_NO; /* answered on the first call */
+    roster_deadline_set(conn_deadline(mc), ROSTER_DEADLINE_NONE);
     dispatch(s, pd);
     return send_response(mc, &pd->req);
 }
@@ -714,8 +747,8 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     (void)cls;
-    (void)mc;
     (void)toe;
+    roster_deadline_set(conn_deadline(mc), ROSTER_DEADLINE_HEADERS); /* the next request's */
     struct pending *pd = *con_cls;
     if (!pd)
         return;
@@ -827,11 +860,17 @@ int roster_server_start(struct roster_app *app, const struct roster_routes *rout
         flags |= MHD_USE_TLS;
     }
     preopen_conns(app, threads);
+    if (roster_deadline_start() != 0) {
+        preopen_close();
+        free(s);
+        return roster_err_set(err, ROSTER_ENOMEM, "cannot start the deadline thread");
+    }
     s->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, threads,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)ROSTER_IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION,
+        on_connection, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)ROSTER_IDLE_TIMEOUT_S,
+        MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)(app->cfg.max_conns > 0 ? app->cfg.max_conns : ROSTER_MAX_CONNS_DEFAULT),
         MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         (unsigned)(app->cfg.max_conns_per_ip > 0 ? app->cfg.max_conns_per_ip
@@ -839,6 +878,7 @@ int roster_server_start(struct roster_app *app, const struct roster_routes *rout
         MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_ARRAY, tls_opts,
         MHD_OPTION_END);
     if (!s->daemon) {
+        roster_deadline_stop();
         preopen_close();
         free(s);
         if (tls)
@@ -864,6 +904,7 @@ void roster_server_stop(struct roster_server *s)
     if (!s)
         return;
     MHD_stop_daemon(s->daemon);
+    roster_deadline_stop();
     preopen_close();
     free(s);
 }

@@ -559,6 +559,70 @@ describe('connection limits (issue 14)', () => {
             await s.stop();
         }
     });
+
+    /* Resolves the seconds until the server closed sock, or null when it was still open after
+     * waitMs; meanwhile calls trickle() every 300 ms (a byte at a time: never idle). */
+    async function secondsUntilClosed(sock, trickle, waitMs) {
+        const t0 = Date.now();
+        const closed = new Promise((resolve) => { sock.on('close', () => resolve(true)); sock.on('error', () => {}); });
+        let open = true;
+        closed.then(() => { open = false; });
+        while (open && Date.now() - t0 < waitMs) {
+            await new Promise((r) => setTimeout(r, 300));
+            if (open && trickle) trickle();
+        }
+        return open ? null : (Date.now() - t0) / 1000;
+    }
+
+    test('--header-timeout: headers trickling in byte by byte lose their connection at the deadline', async () => {
+        const s = await startWith(['--header-timeout', '2']);
+        try {
+            const sock = await connect(s.url);
+            let got = '';
+            sock.on('data', (d) => { got += d; });
+            sock.write('GET /healthz HTTP/1.1\r\nHost: x\r\n');
+            let n = 0;
+            const secs = await secondsUntilClosed(sock, () => sock.write(`X-Slow-${n++}: a\r\n`), 8000);
+            assert.notEqual(secs, null, 'the server closed the connection (idle timeout is 30 s)');
+            assert.ok(secs >= 1.5 && secs < 5, `closed after ${secs} s, deadline 2 s`);
+            assert.equal(got, '', 'no answer to an unfinished request');
+            const again = await connect(s.url);
+            assert.equal(await answers(again), true, 'the server still answers');
+            again.destroy();
+        } finally {
+            await s.stop();
+        }
+    });
+
+    test('--header-timeout: a kept-alive connection must start its next request within the deadline', async () => {
+        const s = await startWith(['--header-timeout', '2']);
+        try {
+            const sock = await connect(s.url);
+            assert.equal(await answers(sock), true);
+            const secs = await secondsUntilClosed(sock, null, 8000);
+            assert.notEqual(secs, null, 'the idle kept-alive connection was closed');
+            assert.ok(secs >= 1.5 && secs < 5, `closed after ${secs} s, deadline 2 s`);
+        } finally {
+            await s.stop();
+        }
+    });
+
+    test('--body-timeout: a body that stops arriving loses its connection at the deadline, not at the idle timeout', async () => {
+        const s = await startWith(['--body-timeout', '2']);
+        try {
+            const sock = await connect(s.url);
+            let got = '';
+            sock.on('data', (d) => { got += d; });
+            sock.write(`POST /api/v2/bulk/users HTTP/1.1\r\nHost: x\r\nx-api-key: ${s.key}\r\n` +
+                'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n[');
+            const secs = await secondsUntilClosed(sock, null, 8000);
+            assert.notEqual(secs, null, 'the server closed the connection (idle timeout is 30 s)');
+            assert.ok(secs >= 1.5 && secs < 5, `closed after ${secs} s, deadline 2 s`);
+            assert.doesNotMatch(got, /^HTTP\/1\.1 201/, 'the request was not accepted');
+        } finally {
+            await s.stop();
+        }
+    });
 });
 
 describe('configuration through environment variables', () => {
