@@ -17,6 +17,7 @@
 #include "roster/user.h"
 
 struct roster_jobs;
+struct roster_retention;
 struct roster_wake;
 
 /* TLS 1.2 and 1.3 only, and key exchanges with forward secrecy only (no plain RSA). */
@@ -27,6 +28,7 @@ struct roster_wake;
 #define ROSTER_MAX_CONNS_PER_IP_DEFAULT 256
 #define ROSTER_BODY_TIMEOUT_S_DEFAULT 120
 #define ROSTER_HEADER_TIMEOUT_S_DEFAULT 30
+#define ROSTER_JOB_INPUT_RETENTION_S_DEFAULT (7 * 86400)
 #define ROSTER_BULK_MAX_ITEMS_DEFAULT 10000
 #define ROSTER_IDLE_TIMEOUT_S 30 /* a connection with nothing to do for this long is closed */
 
@@ -48,6 +50,9 @@ struct roster_config {
     /* the GnuTLS priority string of HTTPS; NULL: ROSTER_TLS_PRIORITIES_DEFAULT */
     const char *tls_priorities;
     int64_t job_lease_ms; /* how long a claimed job chunk stays reserved; 0: the default */
+    /* a finished bulk job's input is purged this long after its last item was applied;
+     * 0: ROSTER_JOB_INPUT_RETENTION_S_DEFAULT */
+    int64_t job_input_retention_s;
 };
 
 /* Server-wide state, shared by every thread (read-only after start, except jobs). */
@@ -56,6 +61,7 @@ struct roster_app {
     struct roster_store *store;
     struct roster_jobs *jobs;           /* NULL in offline CLI commands */
     struct roster_scheduler *scheduler; /* NULL in offline CLI commands */
+    struct roster_retention *retention; /* NULL in offline CLI commands */
     struct roster_lists *lists;         /* kept list state (list.h); NULL: none */
     /* the job engine's wake-up signal while it runs (set by roster_jobs_start, cleared by
      * roster_jobs_stop): whoever stores new work notifies it */
@@ -253,6 +259,17 @@ void roster_jobs_notify(struct roster_jobs *jobs);
 /* Stops the workers after their current chunk (an unfinished chunk is rolled back and
  * picked up again on the next start) and joins them. */
 void roster_jobs_stop(struct roster_jobs *jobs);
+
+/* --- retention (src/core/retention.c) --- */
+/* Starts a thread that, every hour (or a quarter of the retention, if shorter) and once at
+ * the start, purges the input of bulk jobs finished more than cfg.job_input_retention_s
+ * ago, for each job kind that does not keep its input. */
+int roster_retention_start(struct roster_app *app, struct roster_retention **out,
+                           struct roster_err *err);
+/* One pass of it on conn at now_ms (exposed for tests): *purged = chunks emptied. */
+int roster_retention_pass(const struct roster_app *app, struct roster_conn *conn, int64_t now_ms,
+                          size_t *purged, struct roster_err *err);
+void roster_retention_stop(struct roster_retention *r);
 
 /* Runs one claimed chunk to completion on conn (exposed for tests); ROSTER_ESTALE (nothing
  * applied) when its lease is no longer ch's. */

@@ -197,6 +197,7 @@ int roster_cmd_serve(int argc, char **argv)
         {"max-conns-per-ip", required_argument, NULL, 'I'},
         {"body-timeout", required_argument, NULL, 'T'},
         {"header-timeout", required_argument, NULL, 'H'},
+        {"job-input-retention", required_argument, NULL, 'R'},
         {"bulk-max-items", required_argument, NULL, 'B'},
         {"job-lease-ms", required_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
@@ -218,6 +219,7 @@ int roster_cmd_serve(int argc, char **argv)
     const char *max_conns_ip = env_or("ROSTER_MAX_CONNS_PER_IP", NULL);
     const char *body_timeout = env_or("ROSTER_BODY_TIMEOUT", NULL);
     const char *header_timeout = env_or("ROSTER_HEADER_TIMEOUT", NULL);
+    const char *retention = env_or("ROSTER_JOB_INPUT_RETENTION", NULL);
     const char *bulk_max = env_or("ROSTER_BULK_MAX_ITEMS", NULL);
     const char *job_lease = env_or("ROSTER_JOB_LEASE_MS", NULL);
     int ch;
@@ -263,6 +265,9 @@ int roster_cmd_serve(int argc, char **argv)
         case 'H':
             header_timeout = optarg;
             break;
+        case 'R':
+            retention = optarg;
+            break;
         case 'B':
             bulk_max = optarg;
             break;
@@ -275,7 +280,7 @@ int roster_cmd_serve(int argc, char **argv)
                    "[--http-threads N] [--tls-cert PEM_FILE --tls-key PEM_FILE] "
                    "[--tls-priorities GNUTLS_PRIORITIES] [--max-conns N] "
                    "[--max-conns-per-ip N] [--body-timeout SECONDS] [--header-timeout SECONDS] "
-                   "[--bulk-max-items N] "
+                   "[--bulk-max-items N] [--job-input-retention SECONDS] "
                    "[--job-lease-ms MS]\n");
             return 0;
         default:
@@ -330,6 +335,11 @@ int roster_cmd_serve(int argc, char **argv)
         if (parse_size("--job-lease-ms", job_lease, 100, &v) != 0)
             return 2;
         app.cfg.job_lease_ms = v;
+    }
+    if (retention) {
+        if (parse_size("--job-input-retention", retention, 1, &v) != 0)
+            return 2;
+        app.cfg.job_input_retention_s = v;
     }
     app.cfg.log_level = roster_log_level_parse(level);
     if (app.cfg.log_level < 0) {
@@ -404,6 +414,10 @@ int roster_cmd_serve(int argc, char **argv)
         fprintf(stderr, "roster: %s\n", err.msg);
         goto done;
     }
+    if (roster_retention_start(&app, &app.retention, &err) != 0) {
+        fprintf(stderr, "roster: %s\n", err.msg);
+        goto done;
+    }
     raise_nofile(app.cfg.max_conns > 0 ? app.cfg.max_conns : ROSTER_MAX_CONNS_DEFAULT);
     if (roster_server_start(&app, &roster_dialect_routes, &srv, &err) != 0) {
         fprintf(stderr, "roster: %s\n", err.msg);
@@ -426,7 +440,8 @@ int roster_cmd_serve(int argc, char **argv)
     roster_log(ROSTER_LOG_INFO, "stopping", "signal=%d", sig);
     rc = 0;
 done:
-    roster_server_stop(srv);              /* first: no new work is accepted */
+    roster_server_stop(srv); /* first: no new work is accepted */
+    roster_retention_stop(app.retention);
     roster_scheduler_stop(app.scheduler); /* then: the current batch commits or rolls back */
     roster_jobs_stop(app.jobs);           /* and workers finish or roll back their chunk */
     roster_conn_close(c);

@@ -25,6 +25,14 @@ const struct roster_job_kind_ops *roster_job_kind_find(int kind)
     return NULL;
 }
 
+const struct roster_job_kind_ops *roster_job_kind_at(size_t i)
+{
+    size_t nbuilt = sizeof(kinds) / sizeof(kinds[0]);
+    if (i < nbuilt)
+        return kinds[i];
+    return i - nbuilt < nextra ? extra[i - nbuilt] : NULL;
+}
+
 int roster_job_kind_register(const struct roster_job_kind_ops *k)
 {
     if (roster_job_kind_find(k->kind))

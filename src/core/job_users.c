@@ -537,9 +537,19 @@ static int prepare_chunk(struct roster_conn *conn, const struct roster_chunk *ch
 }
 
 const struct roster_job_kind_ops roster_job_kind_users_create = {
-    ROSTER_JOB_USERS_CREATE, prepare_chunk, apply_chunk, free, user_results,
+    ROSTER_JOB_USERS_CREATE,
+    prepare_chunk,
+    apply_chunk,
+    free,
+    user_results,
+    false, /* the users as sent: purged after the retention */
 };
 
 const struct roster_job_kind_ops roster_job_kind_users_update = {
-    ROSTER_JOB_USERS_UPDATE, prepare_chunk, apply_chunk, free, user_results,
+    ROSTER_JOB_USERS_UPDATE,
+    prepare_chunk,
+    apply_chunk,
+    free,
+    user_results,
+    false, /* the users as sent: purged after the retention */
 };

@@ -32,6 +32,10 @@ struct roster_job_kind_ops {
     int (*results)(struct roster_ctx *ctx, const struct roster_job *job, int64_t skip,
                    int64_t limit, struct roster_item_result **out, size_t *n,
                    struct roster_err *err);
+    /* Whether the kind reads its items after the job finished (a listing of them): its
+     * input is then kept; otherwise it is purged --job-input-retention after the job
+     * finished (src/core/retention.c). */
+    bool input_kept;
 };
 
 /* Wakes the job engine, if it runs, after new work was committed. */
@@ -44,6 +48,8 @@ static inline void roster_job_wake(const struct roster_ctx *ctx)
 /* The kinds (src/core/job_kinds.c): the built-in ones, then the registered ones; NULL for
  * an unknown kind. */
 const struct roster_job_kind_ops *roster_job_kind_find(int kind);
+/* The i-th kind (built-in, then registered), NULL past the last: for what runs over all. */
+const struct roster_job_kind_ops *roster_job_kind_at(size_t i);
 
 /* Adds a kind at run time, looked up after the built-in ones: for tests and future kinds.
  * k must outlive every engine and lookup (static storage). Call before the engine starts

@@ -617,5 +617,10 @@ static int msgjob_apply(struct roster_conn *conn, const struct roster_chunk *ch,
 
 /* Listed by roster_msgjob_items, not as user results: no results function. */
 const struct roster_job_kind_ops roster_job_kind_message = {
-    ROSTER_JOB_MESSAGE, msgjob_prepare, msgjob_apply, NULL, NULL,
+    ROSTER_JOB_MESSAGE,
+    msgjob_prepare,
+    msgjob_apply,
+    NULL,
+    NULL,
+    true, /* the job's messages are listed from its items */
 };

@@ -398,3 +398,31 @@ describe('bulk update (PATCH)', () => {
         assert.equal(u.json.department, 'R&D');
     });
 });
+
+describe('job input retention (issue 14)', () => {
+    test('--job-input-retention: a finished job\'s input is purged, its results stay', async () => {
+        const s = await startServer({ workers: 2, args: ['--job-input-retention', '2'] });
+        try {
+            const a = await s.api(s.adminKey).inNewOrg('ret');
+            const p = uniq('ret');
+            const users = makeUsers(3, p);
+            const job = await a.bulkCreate(users);
+            const rs = await a.finishedResults(job, users.length);
+            const input = () => (PG
+                ? storeQuery(s.store, `SELECT items_json FROM chunks WHERE job_id = '${job}'`)
+                : storeQuery(`${s.store}.jobs`, `SELECT items_json FROM chunk_inputs WHERE job_id = '${job}'`));
+            const t0 = Date.now();
+            assert.match((await input()).join('\n'), new RegExp(p), 'the input is stored while the job is young');
+            let stored;
+            do {
+                await new Promise((r) => setTimeout(r, 250));
+                stored = (await input()).join('\n');
+            } while (stored !== '[]' && Date.now() - t0 < 15000);
+            assert.equal(stored, '[]', 'the input was purged within 15 s (retention 2 s, a pass every second)');
+            assert.deepEqual(await a.finishedResults(job, users.length), rs, 'the results are unchanged');
+            assert.equal(await a.totalCount(), 3);
+        } finally {
+            await cleanup(s);
+        }
+    });
+});

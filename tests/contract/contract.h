@@ -51,6 +51,10 @@ const char *slist(const char *org_id, const struct roster_query *q, int64_t *tot
 #define SCHED_D INT64_C(4000000000000)
 
 void sleep_ms(long ms);
+/* Claims chunks until one of job_id comes; 0 and *out, or ROSTER_ENOTFOUND. Chunks of other
+ * jobs (left open by the tests before in the same store) are completed on the way, as a
+ * server would (messages.c; for the tests that run last). */
+int claim_of(const char *job_id, int64_t now, int64_t lease_ms, struct roster_chunk *out);
 /* Creates an organisation named name with every default state ACTIVATED (CHECKed). */
 void make_org(struct roster_org *o, const char *name);
 /* A user with only a username, an e-mail and the state ACTIVATED. */
@@ -129,6 +133,7 @@ void test_schedule_concurrent(void);
 /* messages.c */
 void test_messages(void);
 void test_message_jobs(void);
+void test_job_input_purge(void);
 /* groups.c */
 void test_groups(void);
 /* reopen.c */

@@ -64,6 +64,7 @@ static const struct {
     {"list_kept", test_list_kept},
     {"reopen", test_reopen},
     {"message_jobs", test_message_jobs},
+    {"job_input_purge", test_job_input_purge},
 };
 enum { NTESTS = sizeof(tests) / sizeof(tests[0]) };
 

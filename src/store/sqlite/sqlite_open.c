@@ -53,7 +53,9 @@ static const char intake_schema[] =
      * claimed; job_start deletes the row. In this file, so that an append and the start
      * of one job are serialised by its write lock. */
     " CREATE TABLE IF NOT EXISTS intake.job_holds (job_id TEXT PRIMARY KEY) WITHOUT ROWID;"
-    " PRAGMA intake.user_version = 2;";
+    /* jobs whose input job_input_purge emptied (sqlite_retention.c) */
+    " CREATE TABLE IF NOT EXISTS intake.job_purged (job_id TEXT PRIMARY KEY) WITHOUT ROWID;"
+    " PRAGMA intake.user_version = 3;";
 
 /* Creates every missing directory above the file path (mkdir -p of its dirname), readable
  * by the owner only: the store holds password hashes and personal data. */

@@ -24,6 +24,7 @@ enum {
     K_NORES = 98, /* none: its jobs are not found by roster_job_results */
     K_FAIL = 97,  /* apply and prepare fail on purpose (fail_apply, fail_prepare) */
     K_NONE = 96,  /* never registered */
+    K_KEPT = 95,  /* keeps its input after the job finished (input_kept) */
 };
 
 #define MAX_EVENTS 256
@@ -224,16 +225,18 @@ static int fake_results(struct roster_ctx *ctx, const struct roster_job *job, in
     return 0;
 }
 
-static const struct roster_job_kind_ops kind_res = {K_RES, fake_prepare, fake_apply, fake_release,
-                                                    fake_results};
-static const struct roster_job_kind_ops kind_nores = {K_NORES, fake_prepare, fake_apply,
-                                                      fake_release, NULL};
-static const struct roster_job_kind_ops kind_fail = {K_FAIL, fake_prepare, fake_apply, fake_release,
-                                                     NULL};
-static const struct roster_job_kind_ops kind_dup = {K_RES, fake_prepare, fake_apply, fake_release,
-                                                    NULL};
-static const struct roster_job_kind_ops kind_builtin = {ROSTER_JOB_USERS_CREATE, fake_prepare,
-                                                        fake_apply, fake_release, NULL};
+static const struct roster_job_kind_ops kind_res = {K_RES,        fake_prepare, fake_apply,
+                                                    fake_release, fake_results, false};
+static const struct roster_job_kind_ops kind_nores = {K_NORES,      fake_prepare, fake_apply,
+                                                      fake_release, NULL,         false};
+static const struct roster_job_kind_ops kind_fail = {K_FAIL,       fake_prepare, fake_apply,
+                                                     fake_release, NULL,         false};
+static const struct roster_job_kind_ops kind_dup = {K_RES,        fake_prepare, fake_apply,
+                                                    fake_release, NULL,         false};
+static const struct roster_job_kind_ops kind_builtin = {
+    ROSTER_JOB_USERS_CREATE, fake_prepare, fake_apply, fake_release, NULL, false};
+static const struct roster_job_kind_ops kind_kept = {K_KEPT,       fake_prepare, fake_apply,
+                                                     fake_release, NULL,         true};
 static struct roster_job_kind_ops kind_filler[64];
 
 /* --- helpers --- */
@@ -495,6 +498,55 @@ static void test_engine(const struct roster_org *o, const struct roster_org *oth
     CHECK_EQ_INT(res_call.calls, 1);
 }
 
+/* The stored input of job's chunks, joined with "|". */
+static const char *job_input(const struct roster_org *o, const struct roster_job *job)
+{
+    struct roster_err err = {0};
+    struct roster_chunk_page *pages = NULL;
+    size_t n = 0;
+    CHECK_EQ_INT(roster_store_job_chunks(conn, o->id, job->id, 0, job->total, &A, &pages, &n, &err),
+                 0);
+    const char *out = "";
+    for (size_t i = 0; i < n; i++)
+        out = roster_arena_printf(&A, "%s%s%s", out, i ? "|" : "", pages[i].items_json);
+    return out;
+}
+
+/* Retention: a pass empties the input of jobs finished longer than the retention ago, of
+ * every kind but those that keep it; the job still answers. */
+static void test_retention(const struct roster_org *o)
+{
+    const char *items_a[2], *items_k[2];
+    int64_t counts_a[2], counts_k[2];
+    struct roster_job ja = make_job(o, K_NORES, 2, "{}", items_a, counts_a);
+    struct roster_job jk = make_job(o, K_KEPT, 2, "{}", items_k, counts_k);
+    struct roster_app app;
+    struct roster_jobs *jobs = start_engine(&app, 0);
+    roster_jobs_notify(jobs);
+    wait_finished(o, ja.id);
+    wait_finished(o, jk.id);
+    roster_jobs_stop(jobs);
+    const char *before = job_input(o, &ja);
+    CHECK_EQ_STR(before, roster_arena_printf(&A, "%s|%s", items_a[0], items_a[1]));
+
+    struct roster_err err = {0};
+    size_t n = 99;
+    app.cfg.job_input_retention_s = 60;
+    int64_t now = roster_now_ms();
+    CHECK_EQ_INT(roster_retention_pass(&app, conn, now, &n, &err), 0);
+    CHECK_EQ_INT(n, 0); /* finished a moment ago */
+    CHECK_EQ_STR(job_input(o, &ja), before);
+    CHECK_EQ_INT(roster_retention_pass(&app, conn, now + 61000, &n, &err), 0);
+    CHECK(n >= 2); /* ja's two chunks, and those of the jobs of the tests before */
+    CHECK_EQ_STR(job_input(o, &ja), "[]|[]");
+    CHECK_EQ_STR(job_input(o, &jk), roster_arena_printf(&A, "%s|%s", items_k[0], items_k[1]));
+    CHECK_EQ_INT(roster_retention_pass(&app, conn, now + 61000, &n, &err), 0);
+    CHECK_EQ_INT(n, 0);
+    struct roster_job g = get_job(o, ja.id);
+    CHECK_EQ_INT(g.status, ROSTER_JOB_FINISHED);
+    CHECK_EQ_INT(g.done, ja.total);
+}
+
 /* Failures: K_FAIL's chunk 1 fails its first apply (rolled back, applied again at once with
  * the same state), chunk 2 its first two (left until its lease expires, then claimed,
  * prepared and applied again), chunk 3 its first prepare (claimed again later). The job
@@ -662,6 +714,7 @@ int main(void)
     CHECK_EQ_INT(roster_job_kind_register(&kind_res), 0);
     CHECK_EQ_INT(roster_job_kind_register(&kind_nores), 0);
     CHECK_EQ_INT(roster_job_kind_register(&kind_fail), 0);
+    CHECK_EQ_INT(roster_job_kind_register(&kind_kept), 0);
 
     roster_arena_init(&A, 0);
     struct test_store ts;
@@ -670,14 +723,16 @@ int main(void)
     conn = ts.conn;
     CHECK_EQ_INT(rc, 0);
     if (rc == 0) {
-        struct roster_org o1, o2, o3, o4;
+        struct roster_org o1, o2, o3, o4, o5;
         make_org(&o1, "jobs1");
         make_org(&o2, "jobs2");
         make_org(&o3, "jobs3");
         make_org(&o4, "jobs4");
+        make_org(&o5, "jobs5");
         test_register();
         test_engine(&o1, &o2);
         test_failures(&o3);
+        test_retention(&o5);
         test_run_chunk(&o4);
     }
     test_store_close(&ts);
