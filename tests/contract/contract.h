@@ -131,6 +131,10 @@ void test_messages(void);
 void test_message_jobs(void);
 /* groups.c */
 void test_groups(void);
+/* faults.c */
+void test_fault_bulk_job(void);
+void test_fault_scheduler(void);
+void test_fault_message_job(void);
 /* reopen.c */
 void test_reopen(void);
 
