@@ -136,6 +136,10 @@ void test_message_jobs(void);
 void test_job_input_purge(void);
 /* groups.c */
 void test_groups(void);
+/* faults.c */
+void test_fault_bulk_job(void);
+void test_fault_scheduler(void);
+void test_fault_message_job(void);
 /* reopen.c */
 void test_reopen(void);
 

@@ -63,6 +63,9 @@ static const struct {
     {"list_reader_writer", test_list_reader_writer},
     {"list_kept", test_list_kept},
     {"reopen", test_reopen},
+    {"fault_bulk_job", test_fault_bulk_job},
+    {"fault_scheduler", test_fault_scheduler},
+    {"fault_message_job", test_fault_message_job},
     {"message_jobs", test_message_jobs},
     {"job_input_purge", test_job_input_purge},
 };

@@ -160,6 +160,10 @@ int sq_fail_on(sqlite3 *db, int rc, struct roster_err *err)
     int primary = rc & 0xff;
     if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
         code = roster_err_set(err, ROSTER_EBUSY, "store is busy, try again");
+    else if (primary == SQLITE_FULL) /* over when space returns: 503, like busy */
+        code = roster_err_set(err, ROSTER_EBUSY, "store is out of disk space, try again later");
+    else if (primary == SQLITE_IOERR)
+        code = roster_err_set(err, ROSTER_EIO, "store I/O error");
     else
         code = roster_err_set(err, ROSTER_EIO, "store error");
     roster_err_detail(err, "sqlite: %s (%d)", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc), rc);
