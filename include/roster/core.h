@@ -28,6 +28,10 @@ struct roster_wake;
 #define ROSTER_BODY_TIMEOUT_S_DEFAULT 120
 #define ROSTER_HEADER_TIMEOUT_S_DEFAULT 30
 #define ROSTER_BULK_MAX_ITEMS_DEFAULT 10000
+/* requests per second per API key or service-account key, and the burst above it: far
+ * above what one client reaches on a small machine (bench/ peaks near 22,000 a second),
+ * so only a runaway client meets it */
+#define ROSTER_RATE_LIMIT_DEFAULT 50000.0
 #define ROSTER_IDLE_TIMEOUT_S 30 /* a connection with nothing to do for this long is closed */
 
 struct roster_config {
@@ -48,6 +52,10 @@ struct roster_config {
     /* the GnuTLS priority string of HTTPS; NULL: ROSTER_TLS_PRIORITIES_DEFAULT */
     const char *tls_priorities;
     int64_t job_lease_ms; /* how long a claimed job chunk stays reserved; 0: the default */
+    /* requests per second per credential (token bucket); 0: no limit. `roster serve` sets
+     * ROSTER_RATE_LIMIT_DEFAULT unless told otherwise */
+    double rate_limit_per_s;
+    int64_t rate_burst; /* the bucket's size; 0: the rate per second rounded up (at least 1) */
 };
 
 /* Server-wide state, shared by every thread (read-only after start, except jobs). */

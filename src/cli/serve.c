@@ -199,6 +199,8 @@ int roster_cmd_serve(int argc, char **argv)
         {"header-timeout", required_argument, NULL, 'H'},
         {"bulk-max-items", required_argument, NULL, 'B'},
         {"job-lease-ms", required_argument, NULL, 'j'},
+        {"rate-limit", required_argument, NULL, 'r'},
+        {"rate-burst", required_argument, NULL, 'u'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -220,6 +222,8 @@ int roster_cmd_serve(int argc, char **argv)
     const char *header_timeout = env_or("ROSTER_HEADER_TIMEOUT", NULL);
     const char *bulk_max = env_or("ROSTER_BULK_MAX_ITEMS", NULL);
     const char *job_lease = env_or("ROSTER_JOB_LEASE_MS", NULL);
+    const char *rate_limit = env_or("ROSTER_RATE_LIMIT", NULL);
+    const char *rate_burst = env_or("ROSTER_RATE_BURST", NULL);
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -269,6 +273,12 @@ int roster_cmd_serve(int argc, char **argv)
         case 'j':
             job_lease = optarg;
             break;
+        case 'r':
+            rate_limit = optarg;
+            break;
+        case 'u':
+            rate_burst = optarg;
+            break;
         case 'h':
             printf("usage: roster serve [--listen HOST:PORT] [--store PATH|URL] [--workers N] "
                    "[--max-body BYTES] [--log-level debug|info|warn|error] "
@@ -276,7 +286,7 @@ int roster_cmd_serve(int argc, char **argv)
                    "[--tls-priorities GNUTLS_PRIORITIES] [--max-conns N] "
                    "[--max-conns-per-ip N] [--body-timeout SECONDS] [--header-timeout SECONDS] "
                    "[--bulk-max-items N] "
-                   "[--job-lease-ms MS]\n");
+                   "[--job-lease-ms MS] [--rate-limit N[/s|/m|/h]] [--rate-burst N]\n");
             return 0;
         default:
             return 2;
@@ -330,6 +340,18 @@ int roster_cmd_serve(int argc, char **argv)
         if (parse_size("--job-lease-ms", job_lease, 100, &v) != 0)
             return 2;
         app.cfg.job_lease_ms = v;
+    }
+    app.cfg.rate_limit_per_s = ROSTER_RATE_LIMIT_DEFAULT;
+    if (rate_limit && roster_rate_parse(rate_limit, &app.cfg.rate_limit_per_s) != 0) {
+        fprintf(stderr,
+                "roster: --rate-limit \"%s\" is not a rate: N, N/s, N/m or N/h (0: no limit)\n",
+                rate_limit);
+        return 2;
+    }
+    if (rate_burst) {
+        if (parse_size("--rate-burst", rate_burst, 1, &v) != 0)
+            return 2;
+        app.cfg.rate_burst = v;
     }
     app.cfg.log_level = roster_log_level_parse(level);
     if (app.cfg.log_level < 0) {
