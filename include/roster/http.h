@@ -112,7 +112,7 @@ void roster_resp_error(struct roster_req *r, int status, const char *fmt, ...)
  * is also logged with err->detail. */
 void roster_resp_fail(struct roster_req *r, int code, const struct roster_err *err);
 /* Maps a core error code to an HTTP status: EINVAL 400, ENOTFOUND 404, ECONFLICT 409,
- * EAUTH 401, EFORBIDDEN 403, ETOOBIG 413, else 500. */
+ * EAUTH 401, EFORBIDDEN 403, ETOOBIG 413, EQUOTA 429, EBUSY 503, else 500. */
 int roster_http_status(int code);
 /* The reason phrase of an HTTP status ("Not Found"). */
 const char *roster_http_reason(int status);

@@ -200,6 +200,8 @@ int roster_cmd_serve(int argc, char **argv)
         {"bulk-max-items", required_argument, NULL, 'B'},
         {"job-lease-ms", required_argument, NULL, 'j'},
         {"rate-limit", required_argument, NULL, 'r'},
+        {"max-open-jobs", required_argument, NULL, 'o'},
+        {"max-pending-items", required_argument, NULL, 'p'},
         {"rate-burst", required_argument, NULL, 'u'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -223,6 +225,8 @@ int roster_cmd_serve(int argc, char **argv)
     const char *bulk_max = env_or("ROSTER_BULK_MAX_ITEMS", NULL);
     const char *job_lease = env_or("ROSTER_JOB_LEASE_MS", NULL);
     const char *rate_limit = env_or("ROSTER_RATE_LIMIT", NULL);
+    const char *max_open_jobs = env_or("ROSTER_MAX_OPEN_JOBS", NULL);
+    const char *max_pending = env_or("ROSTER_MAX_PENDING_ITEMS", NULL);
     const char *rate_burst = env_or("ROSTER_RATE_BURST", NULL);
     int ch;
     optind = 1;
@@ -276,6 +280,12 @@ int roster_cmd_serve(int argc, char **argv)
         case 'r':
             rate_limit = optarg;
             break;
+        case 'o':
+            max_open_jobs = optarg;
+            break;
+        case 'p':
+            max_pending = optarg;
+            break;
         case 'u':
             rate_burst = optarg;
             break;
@@ -286,7 +296,8 @@ int roster_cmd_serve(int argc, char **argv)
                    "[--tls-priorities GNUTLS_PRIORITIES] [--max-conns N] "
                    "[--max-conns-per-ip N] [--body-timeout SECONDS] [--header-timeout SECONDS] "
                    "[--bulk-max-items N] "
-                   "[--job-lease-ms MS] [--rate-limit N[/s|/m|/h]] [--rate-burst N]\n");
+                   "[--job-lease-ms MS] [--rate-limit N[/s|/m|/h]] [--rate-burst N] "
+                   "[--max-open-jobs N] [--max-pending-items N]\n");
             return 0;
         default:
             return 2;
@@ -315,6 +326,8 @@ int roster_cmd_serve(int argc, char **argv)
         {"--body-timeout", body_timeout, &app.cfg.body_timeout_s, 86400},
         {"--header-timeout", header_timeout, &app.cfg.header_timeout_s, 86400},
         {"--bulk-max-items", bulk_max, &app.cfg.bulk_max_items, 1000000},
+        {"--max-open-jobs", max_open_jobs, &app.cfg.max_open_jobs, 1000000000},
+        {"--max-pending-items", max_pending, &app.cfg.max_pending_items, 1000000000},
     };
     for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
         if (!limits[i].value)

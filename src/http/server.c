@@ -273,6 +273,8 @@ int roster_http_status(int code)
         return 413;
     case ROSTER_EBUSY:
         return 503;
+    case ROSTER_EQUOTA:
+        return 429;
     default:
         return 500;
     }

@@ -97,7 +97,8 @@ export async function startServer(opts = {}) {
     for (const k of ['ROSTER_LISTEN', 'ROSTER_STORE', 'ROSTER_WORKERS', 'ROSTER_MAX_BODY',
         'ROSTER_LOG_LEVEL', 'ROSTER_BOOTSTRAP_KEY', 'ROSTER_TLS_CERT', 'ROSTER_TLS_KEY',
         'ROSTER_JOB_LEASE_MS', 'ROSTER_TLS_PRIORITIES', 'ROSTER_MAX_CONNS', 'ROSTER_MAX_CONNS_PER_IP',
-        'ROSTER_BODY_TIMEOUT', 'ROSTER_BULK_MAX_ITEMS', 'ROSTER_RATE_LIMIT', 'ROSTER_RATE_BURST']) {
+        'ROSTER_BODY_TIMEOUT', 'ROSTER_BULK_MAX_ITEMS', 'ROSTER_RATE_LIMIT', 'ROSTER_RATE_BURST',
+        'ROSTER_MAX_OPEN_JOBS', 'ROSTER_MAX_PENDING_ITEMS']) {
         if (!(opts.env && k in opts.env)) delete env[k];
     }
     if (opts.bootstrapKey) env.ROSTER_BOOTSTRAP_KEY = opts.bootstrapKey;

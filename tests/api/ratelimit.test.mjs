@@ -206,13 +206,15 @@ test('the default limit is not met by a burst of requests', async () => {
     assert.deepEqual([...new Set(rs.map((r) => r.status))], [200]);
 });
 
-test('a bad --rate-limit or --rate-burst is refused at start (exit 2)', () => {
+test('a bad --rate-limit, --rate-burst, --max-open-jobs or --max-pending-items is refused at start (exit 2)', () => {
     const dir = tempDir('ratelimit-flags');
     try {
         for (const [flag, value, re] of [['--rate-limit', 'fast', /--rate-limit "fast" is not a rate/],
             ['--rate-limit', '5/d', /--rate-limit "5\/d" is not a rate/],
             ['--rate-limit', '-1', /--rate-limit "-1" is not a rate/],
-            ['--rate-burst', '0', /--rate-burst "0" must be an integer >= 1/]]) {
+            ['--rate-burst', '0', /--rate-burst "0" must be an integer >= 1/],
+            ['--max-open-jobs', '0', /--max-open-jobs "0" must be an integer >= 1/],
+            ['--max-pending-items', 'many', /--max-pending-items "many" must be an integer >= 1/]]) {
             const r = spawnSync(BIN, ['serve', '--listen', '127.0.0.1:0', '--store', path.join(dir, 'r.db'), flag, value],
                 { encoding: 'utf8', timeout: 20000 });
             assert.equal(r.status, 2, `${flag} ${value}: ${r.stderr}`);

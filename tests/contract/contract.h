@@ -129,6 +129,11 @@ void test_schedule_concurrent(void);
 /* messages.c */
 void test_messages(void);
 void test_message_jobs(void);
+/* Claims chunks until one of job_id comes; 0 and *out, or ROSTER_ENOTFOUND. Chunks of other
+ * jobs are completed on the way, as a server would: only for tests that run late. */
+int claim_of(const char *job_id, int64_t now, int64_t lease_ms, struct roster_chunk *out);
+/* quota.c */
+void test_job_usage(void);
 /* groups.c */
 void test_groups(void);
 /* reopen.c */

@@ -21,7 +21,7 @@
  * makes through a fixture of contract.h unless a test before it in the same run did. Some
  * need what only a fresh store has (jobs and concurrent_claims: no chunk to claim;
  * schedule_create: nothing scheduled) and so come before those that leave such things;
- * message_jobs completes every chunk it meets and comes last. */
+ * job_usage and message_jobs complete every chunk they meet and come last. */
 static const struct {
     const char *name;
     void (*fn)(void);
@@ -63,6 +63,7 @@ static const struct {
     {"list_reader_writer", test_list_reader_writer},
     {"list_kept", test_list_kept},
     {"reopen", test_reopen},
+    {"job_usage", test_job_usage},
     {"message_jobs", test_message_jobs},
 };
 enum { NTESTS = sizeof(tests) / sizeof(tests[0]) };
