@@ -873,14 +873,6 @@ int roster_server_start(struct roster_app *app, const struct roster_routes *rout
         return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
     s->app = app;
     s->routes = *routes;
-    if (app->cfg.rate_limit_per_s > 0) {
-        s->ratelimit =
-            roster_ratelimit_new(app->cfg.rate_limit_per_s, ratelimit_burst(&app->cfg), 0);
-        if (!s->ratelimit) {
-            free(s);
-            return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
-        }
-    }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
@@ -903,6 +895,14 @@ int roster_server_start(struct roster_app *app, const struct roster_routes *rout
                                   "this libmicrohttpd was built without TLS support");
         }
         flags |= MHD_USE_TLS;
+    }
+    if (app->cfg.rate_limit_per_s > 0) {
+        s->ratelimit =
+            roster_ratelimit_new(app->cfg.rate_limit_per_s, ratelimit_burst(&app->cfg), 0);
+        if (!s->ratelimit) {
+            free(s);
+            return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
+        }
     }
     preopen_conns(app, threads);
     if (roster_deadline_start() != 0) {
