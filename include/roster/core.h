@@ -30,6 +30,15 @@ struct roster_wake;
 #define ROSTER_HEADER_TIMEOUT_S_DEFAULT 30
 #define ROSTER_JOB_INPUT_RETENTION_S_DEFAULT (7 * 86400)
 #define ROSTER_BULK_MAX_ITEMS_DEFAULT 10000
+/* requests per second per API key or service-account key, and the burst above it: far
+ * above what one key reaches on this 2-core machine (bench/lists near 40,000 a second, the
+ * lightest JumpCloud list page 48,000-58,000 with wrk), so only a runaway client meets it */
+#define ROSTER_RATE_LIMIT_DEFAULT 200000.0
+/* per organisation: bulk jobs not finished yet, and their items without a result (far
+ * above what the benchmarks hold: bench/bulk_create keeps at most 100 jobs of 1,000 users
+ * open by default) */
+#define ROSTER_MAX_OPEN_JOBS_DEFAULT 10000
+#define ROSTER_MAX_PENDING_ITEMS_DEFAULT 5000000
 #define ROSTER_IDLE_TIMEOUT_S 30 /* a connection with nothing to do for this long is closed */
 
 struct roster_config {
@@ -53,6 +62,12 @@ struct roster_config {
     /* a finished bulk job's input is purged this long after its last item was applied;
      * 0: ROSTER_JOB_INPUT_RETENTION_S_DEFAULT */
     int64_t job_input_retention_s;
+    /* requests per second per credential (token bucket); 0: no limit. `roster serve` sets
+     * ROSTER_RATE_LIMIT_DEFAULT unless told otherwise */
+    double rate_limit_per_s;
+    int64_t rate_burst;    /* the bucket's size; 0: the rate per second rounded up (at least 1) */
+    int max_open_jobs;     /* per organisation; 0: ROSTER_MAX_OPEN_JOBS_DEFAULT */
+    int max_pending_items; /* per organisation; 0: ROSTER_MAX_PENDING_ITEMS_DEFAULT */
 };
 
 /* Server-wide state, shared by every thread (read-only after start, except jobs). */
@@ -125,6 +140,14 @@ static inline int roster_bulk_max_items(const struct roster_ctx *ctx)
     return ctx->app && ctx->app->cfg.bulk_max_items > 0 ? ctx->app->cfg.bulk_max_items
                                                         : ROSTER_BULK_MAX_ITEMS_DEFAULT;
 }
+
+/* Whether ctx's organisation may take jobs more bulk jobs with items more items to do:
+ * 0, or ROSTER_EQUOTA with a message naming the cap, its flag and the organisation's
+ * count when --max-open-jobs or --max-pending-items would be passed. The store counts
+ * (job_usage); two submissions at the same moment may both pass and go over the cap by
+ * one request. (src/core/quota.c) */
+int roster_job_quota_check(struct roster_ctx *ctx, int64_t jobs, int64_t items,
+                           struct roster_err *err);
 
 /* --- single users --- */
 

@@ -21,6 +21,7 @@ enum roster_code {
     ROSTER_EIO = 9,     /* store or system failure */
     ROSTER_ENOMEM = 10,
     ROSTER_EUNSUPPORTED = 11,
+    ROSTER_EQUOTA = 12, /* an organisation's quota is used up (open bulk jobs, pending items) */
 };
 
 #define ROSTER_ERR_MSG_MAX 512

@@ -74,6 +74,13 @@ struct roster_req {
     const struct roster_route *route;
     const struct roster_dialect *dialect; /* the route's, or the one owning an unmatched path */
     void *conn;                           /* the MHD connection; only http/ touches it */
+    /* the authenticated credential ("key:<id>" or "sa:<kid>"), whose bucket a request takes
+     * a token from; NULL before auth and on routes without it */
+    const char *credential;
+    /* set on a refusal that says when to come back (a rate limit's 429): the seconds of its
+     * Retry-After header, which the dialect's error encoder may read (Courier lets its
+     * client retry such a 429); 0 otherwise */
+    int64_t retry_after_s;
 
     /* response */
     int status;
@@ -105,7 +112,7 @@ void roster_resp_error(struct roster_req *r, int status, const char *fmt, ...)
  * is also logged with err->detail. */
 void roster_resp_fail(struct roster_req *r, int code, const struct roster_err *err);
 /* Maps a core error code to an HTTP status: EINVAL 400, ENOTFOUND 404, ECONFLICT 409,
- * EAUTH 401, EFORBIDDEN 403, ETOOBIG 413, else 500. */
+ * EAUTH 401, EFORBIDDEN 403, ETOOBIG 413, EQUOTA 429, EBUSY 503, else 500. */
 int roster_http_status(int code);
 /* The reason phrase of an HTTP status ("Not Found"). */
 const char *roster_http_reason(int status);
@@ -114,6 +121,10 @@ const char *roster_http_reason(int status);
  * the dialect's 400 naming the parameter and returns -1. */
 int roster_req_query_int(struct roster_req *r, const char *name, int64_t def, int64_t min,
                          int64_t max, int64_t *out);
+
+/* Parses a rate: "N", "N/s", "N/m" or "N/h" (N a decimal number >= 0) into requests per
+ * second; -1 when s is none of these. */
+int roster_rate_parse(const char *s, double *per_s);
 
 /* --- server --- */
 struct roster_server;

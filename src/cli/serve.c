@@ -200,6 +200,10 @@ int roster_cmd_serve(int argc, char **argv)
         {"job-input-retention", required_argument, NULL, 'R'},
         {"bulk-max-items", required_argument, NULL, 'B'},
         {"job-lease-ms", required_argument, NULL, 'j'},
+        {"rate-limit", required_argument, NULL, 'r'},
+        {"max-open-jobs", required_argument, NULL, 'o'},
+        {"max-pending-items", required_argument, NULL, 'p'},
+        {"rate-burst", required_argument, NULL, 'u'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -222,6 +226,10 @@ int roster_cmd_serve(int argc, char **argv)
     const char *retention = env_or("ROSTER_JOB_INPUT_RETENTION", NULL);
     const char *bulk_max = env_or("ROSTER_BULK_MAX_ITEMS", NULL);
     const char *job_lease = env_or("ROSTER_JOB_LEASE_MS", NULL);
+    const char *rate_limit = env_or("ROSTER_RATE_LIMIT", NULL);
+    const char *max_open_jobs = env_or("ROSTER_MAX_OPEN_JOBS", NULL);
+    const char *max_pending = env_or("ROSTER_MAX_PENDING_ITEMS", NULL);
+    const char *rate_burst = env_or("ROSTER_RATE_BURST", NULL);
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -274,6 +282,18 @@ int roster_cmd_serve(int argc, char **argv)
         case 'j':
             job_lease = optarg;
             break;
+        case 'r':
+            rate_limit = optarg;
+            break;
+        case 'o':
+            max_open_jobs = optarg;
+            break;
+        case 'p':
+            max_pending = optarg;
+            break;
+        case 'u':
+            rate_burst = optarg;
+            break;
         case 'h':
             printf("usage: roster serve [--listen HOST:PORT] [--store PATH|URL] [--workers N] "
                    "[--max-body BYTES] [--log-level debug|info|warn|error] "
@@ -281,7 +301,8 @@ int roster_cmd_serve(int argc, char **argv)
                    "[--tls-priorities GNUTLS_PRIORITIES] [--max-conns N] "
                    "[--max-conns-per-ip N] [--body-timeout SECONDS] [--header-timeout SECONDS] "
                    "[--bulk-max-items N] [--job-input-retention SECONDS] "
-                   "[--job-lease-ms MS]\n");
+                   "[--job-lease-ms MS] [--rate-limit N[/s|/m|/h]] [--rate-burst N] "
+                   "[--max-open-jobs N] [--max-pending-items N]\n");
             return 0;
         default:
             return 2;
@@ -310,6 +331,8 @@ int roster_cmd_serve(int argc, char **argv)
         {"--body-timeout", body_timeout, &app.cfg.body_timeout_s, 86400},
         {"--header-timeout", header_timeout, &app.cfg.header_timeout_s, 86400},
         {"--bulk-max-items", bulk_max, &app.cfg.bulk_max_items, 1000000},
+        {"--max-open-jobs", max_open_jobs, &app.cfg.max_open_jobs, 1000000000},
+        {"--max-pending-items", max_pending, &app.cfg.max_pending_items, 1000000000},
     };
     for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
         if (!limits[i].value)
@@ -340,6 +363,18 @@ int roster_cmd_serve(int argc, char **argv)
         if (parse_size("--job-input-retention", retention, 1, &v) != 0)
             return 2;
         app.cfg.job_input_retention_s = v;
+    }
+    app.cfg.rate_limit_per_s = ROSTER_RATE_LIMIT_DEFAULT;
+    if (rate_limit && roster_rate_parse(rate_limit, &app.cfg.rate_limit_per_s) != 0) {
+        fprintf(stderr,
+                "roster: --rate-limit \"%s\" is not a rate: N, N/s, N/m or N/h (0: no limit)\n",
+                rate_limit);
+        return 2;
+    }
+    if (rate_burst) {
+        if (parse_size("--rate-burst", rate_burst, 1, &v) != 0)
+            return 2;
+        app.cfg.rate_burst = v;
     }
     app.cfg.log_level = roster_log_level_parse(level);
     if (app.cfg.log_level < 0) {

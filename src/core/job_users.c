@@ -98,6 +98,9 @@ int roster_job_submit(struct roster_ctx *ctx, int kind, const char *raw,
         return roster_err_set(err, ROSTER_EINVAL, "job kind %d is not a user job", kind);
     if (!codec_find(params->codec))
         return roster_err_set(err, ROSTER_EINVAL, "no codec for this job");
+    int qrc = roster_job_quota_check(ctx, 1, (int64_t)n, err);
+    if (qrc)
+        return qrc;
     size_t nchunks = (n + ROSTER_JOB_CHUNK - 1) / ROSTER_JOB_CHUNK;
     int rc = 0;
     char **texts = calloc(nchunks, sizeof(*texts));

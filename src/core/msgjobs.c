@@ -76,6 +76,9 @@ int roster_msgjob_create(struct roster_ctx *ctx, const char *codec, const char *
     int rc = c->definition(definition, len, &d, ctx->arena, err);
     if (rc)
         return rc;
+    rc = roster_job_quota_check(ctx, 1, 0, err);
+    if (rc)
+        return rc;
     memset(out, 0, sizeof(*out));
     memcpy(out->org_id, ctx->org_id, ROSTER_ID_LEN);
     out->kind = ROSTER_JOB_MESSAGE;
@@ -123,6 +126,9 @@ int roster_msgjob_add(struct roster_ctx *ctx, const char *job_id, const char *ra
     struct roster_job job;
     *first_idx = 0;
     int rc = roster_msgjob_get(ctx, job_id, &job, NULL, err);
+    /* a job that has started refuses the items anyway (the store's conflict) */
+    if (rc == 0 && n > 0 && job.status == ROSTER_JOB_CREATED)
+        rc = roster_job_quota_check(ctx, 0, (int64_t)n, err);
     if (rc)
         return rc;
     size_t nchunks = (n + ROSTER_JOB_CHUNK - 1) / ROSTER_JOB_CHUNK;

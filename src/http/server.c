@@ -9,7 +9,8 @@
  * - Each pool thread lazily opens its own store connection (thread-local, closed by a
  *   pthread key destructor when the thread exits).
  * - Order of checks: route (404/405) -> body size (413, as soon as Content-Length or the
- *   streamed bytes exceed the limit) -> auth (401/400/404) -> content type (415) -> handler.
+ *   streamed bytes exceed the limit) -> auth (401/400/404) -> the credential's rate limit
+ *   (429, ratelimit.c) -> content type (415) -> handler.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -24,6 +25,7 @@
 #include <strings.h>
 
 #include "deadline.h"
+#include "ratelimit.h"
 #include "roster/http.h"
 #include "roster/jwt.h"
 #include "roster/log.h"
@@ -32,6 +34,7 @@ struct roster_server {
     struct roster_app *app;
     struct roster_routes routes; /* the dialect layer's table */
     struct MHD_Daemon *daemon;
+    struct roster_ratelimit *ratelimit; /* NULL: no rate limit */
     int port;
 };
 
@@ -270,6 +273,8 @@ int roster_http_status(int code)
         return 413;
     case ROSTER_EBUSY:
         return 503;
+    case ROSTER_EQUOTA:
+        return 429;
     default:
         return 500;
     }
@@ -464,6 +469,7 @@ static int authenticate_jwt(struct roster_req *r)
         return jwt_refuse(r, err.msg);
     r->ctx.key = NULL;
     r->ctx.org_id = roster_arena_strdup(r->ctx.arena, key.org_id);
+    r->credential = roster_arena_printf(r->ctx.arena, "sa:%s", key.id);
     return 0;
 }
 
@@ -501,6 +507,7 @@ static int authenticate(struct roster_req *r)
     }
     r->ctx.key = key;
     r->ctx.org_id = key->org_id;
+    r->credential = roster_arena_printf(r->ctx.arena, "key:%s", key->id);
     if (d->auth != ROSTER_AUTH_API_KEY)
         return 0;
     const char *org = roster_req_header(r, "x-org-id");
@@ -538,6 +545,15 @@ static bool is_json_type(const char *ct)
            strncasecmp(ct + n - 5, "+json", 5) == 0;
 }
 
+/* The bucket size of cfg's rate limit: --rate-burst, or the rate per second rounded up. */
+static int64_t ratelimit_burst(const struct roster_config *cfg)
+{
+    if (cfg->rate_burst > 0)
+        return cfg->rate_burst;
+    int64_t b = (int64_t)cfg->rate_limit_per_s;
+    return b < cfg->rate_limit_per_s ? b + 1 : b > 0 ? b : 1;
+}
+
 /* --- sending --- */
 
 static enum MHD_Result send_response(struct MHD_Connection *mc, struct roster_req *r)
@@ -571,11 +587,32 @@ static bool attach_conn(struct roster_app *app, struct roster_req *r)
     return false;
 }
 
-/* The caller's key (401, 404 for a foreign x-org-id), a NUL in the query (400) and the
- * content type (415); non-zero when r holds the refusal. */
-static int admit(struct roster_req *r)
+/* A token from the caller's bucket, or the dialect's answer to too many requests (429
+ * with Retry-After; Voximplant: its error object, code 340); true when r holds the
+ * refusal. */
+static bool refuse_rate(const struct roster_server *s, struct roster_req *r)
 {
-    if (authenticate(r) != 0)
+    int64_t wait_ms;
+    if (roster_ratelimit_take(s->ratelimit, r->credential, roster_monotonic_ms(), &wait_ms))
+        return false;
+    roster_ratelimit_hit(r->route->dialect->name);
+    r->retry_after_s = (wait_ms + 999) / 1000;
+    const struct roster_config *cfg = &s->app->cfg;
+    roster_resp_error(r, 429,
+                      "too many requests with this key: at most %g a second (bursts of %lld); "
+                      "try again in %lld s",
+                      cfg->rate_limit_per_s, (long long)ratelimit_burst(cfg),
+                      (long long)r->retry_after_s);
+    roster_resp_header(r, "Retry-After",
+                       roster_arena_printf(r->ctx.arena, "%lld", (long long)r->retry_after_s));
+    return true;
+}
+
+/* The caller's key (401, 404 for a foreign x-org-id), its rate limit (429), a NUL in the
+ * query (400) and the content type (415); non-zero when r holds the refusal. */
+static int admit(const struct roster_server *s, struct roster_req *r)
+{
+    if (authenticate(r) != 0 || refuse_rate(s, r))
         return -1;
     const char *nul = query_nul(r);
     if (nul) {
@@ -631,7 +668,7 @@ static bool refuse_early(const struct roster_server *s, struct pending *pd)
         !roster_req_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING) && (!cl || (has_len && n == 0));
     if (pd->auth_later)
         return false;
-    return !attach_conn(app, r) || admit(r) != 0;
+    return !attach_conn(app, r) || admit(s, r) != 0;
 }
 
 /* The request after its body: the route's handler (refuse_early has passed). */
@@ -649,7 +686,7 @@ static void dispatch(const struct roster_server *s, struct pending *pd)
      * transaction on SQLite instead of one per statement); without a span, each read has
      * its own, which is also right */
     bool span = (r->route->flags & ROSTER_ROUTE_READ_SPAN) && roster_read_begin(&r->ctx);
-    if (!pd->auth_later || admit(r) == 0) {
+    if (!pd->auth_later || admit(s, r) == 0) {
         r->body = pd->body.data ? pd->body.data : "";
         r->body_len = pd->body.len;
         r->route->fn(r);
@@ -859,9 +896,18 @@ int roster_server_start(struct roster_app *app, const struct roster_routes *rout
         }
         flags |= MHD_USE_TLS;
     }
+    if (app->cfg.rate_limit_per_s > 0) {
+        s->ratelimit =
+            roster_ratelimit_new(app->cfg.rate_limit_per_s, ratelimit_burst(&app->cfg), 0);
+        if (!s->ratelimit) {
+            free(s);
+            return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
+        }
+    }
     preopen_conns(app, threads);
     if (roster_deadline_start() != 0) {
         preopen_close();
+        roster_ratelimit_free(s->ratelimit);
         free(s);
         return roster_err_set(err, ROSTER_ENOMEM, "cannot start the deadline thread");
     }
@@ -880,6 +926,7 @@ int roster_server_start(struct roster_app *app, const struct roster_routes *rout
     if (!s->daemon) {
         roster_deadline_stop();
         preopen_close();
+        roster_ratelimit_free(s->ratelimit);
         free(s);
         if (tls)
             return roster_err_set(err, ROSTER_EIO,
@@ -906,5 +953,6 @@ void roster_server_stop(struct roster_server *s)
     MHD_stop_daemon(s->daemon);
     roster_deadline_stop();
     preopen_close();
+    roster_ratelimit_free(s->ratelimit);
     free(s);
 }

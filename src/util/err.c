@@ -42,8 +42,8 @@ void roster_err_clear(struct roster_err *err)
 const char *roster_code_name(int code)
 {
     static const char *const names[] = {
-        "ok",      "invalid", "not_found", "conflict", "unauthorized", "forbidden",
-        "too_big", "stale",   "busy",      "io",       "no_memory",    "unsupported",
+        "ok",    "invalid", "not_found", "conflict",  "unauthorized", "forbidden", "too_big",
+        "stale", "busy",    "io",        "no_memory", "unsupported",  "quota",
     };
     if (code < 0 || (size_t)code >= sizeof(names) / sizeof(names[0]))
         return "unknown";

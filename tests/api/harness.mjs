@@ -85,6 +85,8 @@ export async function pollUntil(what, fn, { timeoutMs = 60000, intervalMs = 50 }
  *       tlsPriorities (--tls-priorities), bulkMaxItems (--bulk-max-items), bootstrapKey (sets ROSTER_BOOTSTRAP_KEY), useEnv (configure via ROSTER_* env, no flags),
  *       expectFresh (wait for the `admin key` line too; default: true when the store file is new),
  *       jobLeaseMs (--job-lease-ms / ROSTER_JOB_LEASE_MS), args (more flags, appended as they are).
+ *       jobLeaseMs (--job-lease-ms / ROSTER_JOB_LEASE_MS), rateLimit and rateBurst (--rate-limit,
+ *       --rate-burst / ROSTER_RATE_LIMIT, ROSTER_RATE_BURST).
  * Several servers on one store: pass the first one's dir (a PostgreSQL data dir keeps its
  * database URL, so they share the database).
  */
@@ -96,7 +98,8 @@ export async function startServer(opts = {}) {
     for (const k of ['ROSTER_LISTEN', 'ROSTER_STORE', 'ROSTER_WORKERS', 'ROSTER_MAX_BODY',
         'ROSTER_LOG_LEVEL', 'ROSTER_BOOTSTRAP_KEY', 'ROSTER_TLS_CERT', 'ROSTER_TLS_KEY',
         'ROSTER_JOB_LEASE_MS', 'ROSTER_TLS_PRIORITIES', 'ROSTER_MAX_CONNS', 'ROSTER_MAX_CONNS_PER_IP',
-        'ROSTER_BODY_TIMEOUT', 'ROSTER_BULK_MAX_ITEMS', 'ROSTER_HEADER_TIMEOUT', 'ROSTER_JOB_INPUT_RETENTION']) {
+        'ROSTER_BODY_TIMEOUT', 'ROSTER_BULK_MAX_ITEMS', 'ROSTER_HEADER_TIMEOUT', 'ROSTER_JOB_INPUT_RETENTION',
+        'ROSTER_RATE_LIMIT', 'ROSTER_RATE_BURST', 'ROSTER_MAX_OPEN_JOBS', 'ROSTER_MAX_PENDING_ITEMS']) {
         if (!(opts.env && k in opts.env)) delete env[k];
     }
     if (opts.bootstrapKey) env.ROSTER_BOOTSTRAP_KEY = opts.bootstrapKey;
@@ -114,6 +117,8 @@ export async function startServer(opts = {}) {
         if (opts.tls) Object.assign(env, { ROSTER_TLS_CERT: opts.tls.cert, ROSTER_TLS_KEY: opts.tls.key });
         if (opts.jobLeaseMs !== undefined) env.ROSTER_JOB_LEASE_MS = String(opts.jobLeaseMs);
         if (opts.bulkMaxItems !== undefined) env.ROSTER_BULK_MAX_ITEMS = String(opts.bulkMaxItems);
+        if (opts.rateLimit !== undefined) env.ROSTER_RATE_LIMIT = String(opts.rateLimit);
+        if (opts.rateBurst !== undefined) env.ROSTER_RATE_BURST = String(opts.rateBurst);
     } else {
         args = args.concat(['--listen', settings.listen, '--store', settings.store,
             '--workers', settings.workers, '--max-body', settings.maxBody,
@@ -122,6 +127,8 @@ export async function startServer(opts = {}) {
         if (opts.jobLeaseMs !== undefined) args.push('--job-lease-ms', String(opts.jobLeaseMs));
         if (opts.tlsPriorities !== undefined) args.push('--tls-priorities', opts.tlsPriorities);
         if (opts.bulkMaxItems !== undefined) args.push('--bulk-max-items', String(opts.bulkMaxItems));
+        if (opts.rateLimit !== undefined) args.push('--rate-limit', String(opts.rateLimit));
+        if (opts.rateBurst !== undefined) args.push('--rate-burst', String(opts.rateBurst));
     }
     if (opts.args) args = args.concat(opts.args);
     const proc = spawn(BIN, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -134,6 +134,8 @@ void test_schedule_concurrent(void);
 void test_messages(void);
 void test_message_jobs(void);
 void test_job_input_purge(void);
+/* quota.c */
+void test_job_usage(void);
 /* groups.c */
 void test_groups(void);
 /* faults.c */

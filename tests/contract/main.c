@@ -21,7 +21,7 @@
  * makes through a fixture of contract.h unless a test before it in the same run did. Some
  * need what only a fresh store has (jobs and concurrent_claims: no chunk to claim;
  * schedule_create: nothing scheduled) and so come before those that leave such things;
- * message_jobs completes every chunk it meets and comes last. */
+ * job_usage and message_jobs complete every chunk they meet and come last. */
 static const struct {
     const char *name;
     void (*fn)(void);
@@ -66,6 +66,7 @@ static const struct {
     {"fault_bulk_job", test_fault_bulk_job},
     {"fault_scheduler", test_fault_scheduler},
     {"fault_message_job", test_fault_message_job},
+    {"job_usage", test_job_usage},
     {"message_jobs", test_message_jobs},
     {"job_input_purge", test_job_input_purge},
 };

@@ -23,6 +23,8 @@ static const char *error_name(int status)
         return "method_not_allowed";
     case 413:
         return "request_too_large";
+    case 429:
+        return "too_many_requests";
     case 503:
         return "temporarily_unavailable";
     default:

@@ -35,6 +35,8 @@ static void vox_error(struct roster_req *r, int status, const char *msg)
         code = VOX_EAUTH;
     else if (status == 404 || status == 405)
         code = VOX_EUNKNOWN;
+    else if (status == 429)
+        code = VOX_ERATELIMIT;
     else if (status >= 500)
         code = VOX_EINTERNAL;
     write_error(r, code, msg);

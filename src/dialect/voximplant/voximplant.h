@@ -28,6 +28,7 @@ enum vox_code {
     VOX_EUNKNOWN = 103,
     VOX_EAPPNAME = 107,
     VOX_EPASSWORD = 112,
+    VOX_ERATELIMIT = 340, /* "Rate limit exceed" (APIErrorCode.RATE_LIMIT_EXCEED of the client) */
 };
 
 /* One call: its parameters (query string first, then the body; the first value of a name

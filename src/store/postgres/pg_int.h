@@ -48,6 +48,7 @@ enum pg_stmt_id {
     PG_USER_RESOLVE,
     PG_MSG_INSERT_MANY,
     PG_JOB_ADVANCE_ANY,
+    PG_JOB_USAGE,
     PG_NSTMTS
 };
 

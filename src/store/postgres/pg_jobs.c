@@ -153,6 +153,25 @@ int pg_job_get(struct roster_conn *pc, const char *org_id, const char *job_id,
     return pg_call_end(&q, 0);
 }
 
+/* Over the organisation's unfinished jobs only: the partial index jobs_org_open (schema 6)
+ * holds just them. */
+int pg_job_usage(struct roster_conn *pc, const char *org_id, int64_t *jobs, int64_t *items,
+                 struct roster_err *err)
+{
+    struct pg_call q;
+    pg_call_init(&q, pg_conn_of(pc), NULL);
+    pg_arg_str(&q.p, org_id);
+    int code = pg_call_run(&q, PG_JOB_USAGE,
+                           "SELECT count(*), coalesce(sum(total - done), 0)::bigint FROM jobs"
+                           " WHERE org_id = $1 AND status <> 2",
+                           err);
+    if (code)
+        return pg_call_end(&q, code);
+    *jobs = pg_col_int(q.res, 0, 0);
+    *items = pg_col_int(q.res, 0, 1);
+    return pg_call_end(&q, 0);
+}
+
 /* a random positive lease token */
 int64_t pg_new_token(void)
 {

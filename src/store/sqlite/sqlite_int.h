@@ -140,6 +140,13 @@ struct sq_store {
      * finished. In memory for the same reason as the leases. Guarded by mu. */
     struct sq_open_job *open_jobs;
     size_t nopen, cap_open;
+    /* The jobs that may not be finished yet, with their organisation, also those still
+     * taking items (held): what job_usage reads the counts of, so that it never looks at
+     * an organisation's finished jobs. Loaded at open, added to after each job_create and
+     * job_open commit, pruned by job_usage (and by claims) when a job is found finished.
+     * Guarded by mu. */
+    struct sq_quota_job *quota_jobs;
+    size_t nquota, cap_quota;
     /* WAL checkpoints run on a thread of their own, not in the committing thread (the job
      * applier spent ~9% of its time in them): the commit hook sets a bit of ckpt_want (1:
      * main file, 2: intake file) and signals ckpt_cv. Guarded by mu. */
@@ -160,6 +167,11 @@ struct sq_store {
 
 struct sq_open_job {
     int64_t seq;
+    char id[ROSTER_ID_LEN + 1];
+};
+
+struct sq_quota_job {
+    char org_id[ROSTER_ID_LEN + 1];
     char id[ROSTER_ID_LEN + 1];
 };
 
@@ -285,6 +297,8 @@ int sq_open_job_add(struct sq_store *st, int64_t seq, const char *id);
 /* Makes room for extra more jobs in st->open_jobs (so that adding them cannot fail);
  * ROSTER_ENOMEM on failure. Takes mu. */
 int sq_open_jobs_reserve(struct sq_store *st, size_t extra);
+/* Adds job id of org_id to st->quota_jobs; ROSTER_ENOMEM on failure. Takes mu. */
+int sq_quota_job_add(struct sq_store *st, const char *org_id, const char *id);
 
 /* Writes to the intake file (sqlite_jobs.c), inside the caller's intake transaction
  * (SQ_IBEGIN): job's job_inputs row with total items in nchunks chunks (*seq: its intake

@@ -76,9 +76,13 @@ int sq_open_jobs_reserve(struct sq_store *st, size_t extra)
     return room ? 0 : ROSTER_ENOMEM;
 }
 
+static void quota_job_remove_locked(struct sq_store *st, const char *id);
+
+/* A claim found job id finished: it leaves the open list and the quota list. */
 static void open_job_remove(struct sq_store *st, const char *id)
 {
     pthread_mutex_lock(&st->mu);
+    quota_job_remove_locked(st, id);
     for (size_t i = 0; i < st->nopen; i++) {
         if (strcmp(st->open_jobs[i].id, id) == 0) {
             memmove(&st->open_jobs[i], &st->open_jobs[i + 1],
@@ -88,6 +92,121 @@ static void open_job_remove(struct sq_store *st, const char *id)
         }
     }
     pthread_mutex_unlock(&st->mu);
+}
+
+/* --- the quota list (st->quota_jobs, see struct sq_store) --- */
+
+int sq_quota_job_add(struct sq_store *st, const char *org_id, const char *id)
+{
+    int code = 0;
+    pthread_mutex_lock(&st->mu);
+    if (st->nquota == st->cap_quota) {
+        size_t cap = st->cap_quota ? st->cap_quota * 2 : 64;
+        struct sq_quota_job *grown = realloc(st->quota_jobs, cap * sizeof(*grown));
+        if (!grown) {
+            code = ROSTER_ENOMEM;
+            goto done;
+        }
+        st->quota_jobs = grown;
+        st->cap_quota = cap;
+    }
+    struct sq_quota_job *q = &st->quota_jobs[st->nquota++];
+    snprintf(q->org_id, sizeof(q->org_id), "%s", org_id);
+    snprintf(q->id, sizeof(q->id), "%s", id);
+done:
+    pthread_mutex_unlock(&st->mu);
+    return code;
+}
+
+/* Drops finished job id from the quota list; the caller holds mu. */
+static void quota_job_remove_locked(struct sq_store *st, const char *id)
+{
+    for (size_t i = 0; i < st->nquota; i++) {
+        if (strcmp(st->quota_jobs[i].id, id) == 0) {
+            st->quota_jobs[i] = st->quota_jobs[--st->nquota]; /* order does not matter */
+            return;
+        }
+    }
+}
+
+/* Reads job_id's items and whether it still takes items (intake file) and its done count
+ * (main file); *open = held or not every item done. A job without an intake row is gone. */
+static int usage_of(struct sq_conn *c, sqlite3_stmt *in, sqlite3_stmt *prog, const char *job_id,
+                    bool *open, int64_t *pending, struct roster_err *err)
+{
+    int64_t done = 0, total = 0;
+    bool held = false;
+    sq_bind_str(prog, 1, job_id);
+    int rc = sqlite3_step(prog);
+    if (rc == SQLITE_ROW)
+        done = sqlite3_column_int64(prog, 0);
+    sqlite3_reset(prog);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return sq_fail(c, rc, err);
+    sq_bind_str(in, 1, job_id);
+    rc = sqlite3_step(in);
+    if (rc == SQLITE_ROW) {
+        total = sqlite3_column_int64(in, 0);
+        held = sqlite3_column_int(in, 1) != 0;
+    }
+    sqlite3_reset(in);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return sq_fail_on(c->idb, rc, err);
+    *open = held || done < total;
+    *pending = total > done ? total - done : 0;
+    return 0;
+}
+
+int sq_job_usage(struct roster_conn *pc, const char *org_id, int64_t *jobs, int64_t *items,
+                 struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    struct sq_store *st = c->store;
+    *jobs = *items = 0;
+    if (!st)
+        return 0;
+    /* the organisation's listed jobs, copied out of the lock */
+    pthread_mutex_lock(&st->mu);
+    size_t n = 0;
+    char(*ids)[ROSTER_ID_LEN + 1] = malloc((st->nquota ? st->nquota : 1) * sizeof(*ids));
+    for (size_t i = 0; ids && i < st->nquota; i++)
+        if (strcmp(st->quota_jobs[i].org_id, org_id) == 0)
+            memcpy(ids[n++], st->quota_jobs[i].id, sizeof(ids[0]));
+    pthread_mutex_unlock(&st->mu);
+    if (!ids)
+        return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
+    sqlite3_stmt *in = NULL, *prog = NULL;
+    int code = n ? sq_iprepare(c,
+                               "SELECT total, EXISTS (SELECT 1 FROM job_holds AS h"
+                               " WHERE h.job_id = j.id) FROM job_inputs AS j WHERE id = ?1",
+                               &in, err)
+                 : 0;
+    if (!code && n)
+        code = sq_prepare(c, "SELECT done FROM job_progress WHERE job_id = ?1", &prog, err);
+    size_t nfinished = 0;
+    for (size_t i = 0; !code && i < n; i++) {
+        bool open = false;
+        int64_t pending = 0;
+        code = usage_of(c, in, prog, ids[i], &open, &pending, err);
+        if (code)
+            break;
+        if (open) {
+            (*jobs)++;
+            *items += pending;
+        } else {
+            memcpy(ids[nfinished++], ids[i], sizeof(ids[0])); /* i >= nfinished */
+        }
+    }
+    sqlite3_finalize(in);
+    sqlite3_finalize(prog);
+    if (!code && nfinished) {
+        pthread_mutex_lock(&st->mu);
+        for (size_t i = 0; i < nfinished; i++)
+            quota_job_remove_locked(st, ids[i]);
+        pthread_mutex_unlock(&st->mu);
+    }
+    free(ids);
+    return code;
 }
 
 /* --- jobs --- */
@@ -190,8 +309,11 @@ int sq_job_create(struct roster_conn *pc, struct roster_job *job, const char *co
     }
     /* cannot fail but for memory, and room was made above; the job would otherwise wait
      * for the next start, which loads every open job */
-    if (c->store && total > 0)
+    if (c->store && total > 0) {
         (void)sq_open_job_add(c->store, seq, job->id);
+        /* out of memory: the job is missing from the counts until the next start */
+        (void)sq_quota_job_add(c->store, job->org_id, job->id);
+    }
     job->status = total == 0 ? ROSTER_JOB_FINISHED : ROSTER_JOB_PENDING;
     job->total = total;
     job->done = job->ok = job->failed = 0;

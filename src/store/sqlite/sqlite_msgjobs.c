@@ -92,6 +92,9 @@ int sq_job_open(struct roster_conn *pc, struct roster_job *job, struct roster_er
         code = sq_exec_cached(c, SQ_ICOMMIT, err);
     if (code)
         goto fail;
+    /* out of memory: the job is missing from the counts until the next start */
+    if (c->store)
+        (void)sq_quota_job_add(c->store, job->org_id, job->id);
     job->status = ROSTER_JOB_CREATED;
     job->total = job->done = job->ok = job->failed = 0;
     job->created_ms = job->updated_ms = now;

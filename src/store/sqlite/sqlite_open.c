@@ -344,24 +344,18 @@ static bool uses_wal(struct sq_conn *c, const char *name)
     return wal;
 }
 
-/* Fills st->open_jobs with the jobs that still have a chunk to do, oldest first (the
- * bootstrap handle has the intake file attached). */
-static int load_open_jobs(struct sq_conn *boot, struct sq_store *st, struct roster_err *err)
+/* Runs sql on the bootstrap handle (the intake file attached) and hands each row to add;
+ * ROSTER_ENOMEM when add fails. */
+static int load_jobs(struct sq_conn *boot, struct sq_store *st, const char *sql,
+                     int (*add)(struct sq_store *st, sqlite3_stmt *row), struct roster_err *err)
 {
     sqlite3_stmt *s = NULL;
-    int code = sq_prepare(boot,
-                          "SELECT j.seq, j.id FROM intake.job_inputs AS j"
-                          " LEFT JOIN main.job_progress AS p ON p.job_id = j.id"
-                          " WHERE coalesce(p.next_chunk, 0) < j.nchunks"
-                          " AND NOT EXISTS (SELECT 1 FROM intake.job_holds AS h"
-                          " WHERE h.job_id = j.id) ORDER BY j.seq",
-                          &s, err);
+    int code = sq_prepare(boot, sql, &s, err);
     if (code)
         return code;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        const char *id = (const char *)sqlite3_column_text(s, 1);
-        if (id && sq_open_job_add(st, sqlite3_column_int64(s, 0), id) != 0) {
+        if (add(st, s) != 0) {
             code = roster_err_set(err, ROSTER_ENOMEM, "out of memory");
             break;
         }
@@ -370,6 +364,41 @@ static int load_open_jobs(struct sq_conn *boot, struct sq_store *st, struct rost
         code = sq_fail(boot, rc, err);
     sqlite3_finalize(s);
     return code;
+}
+
+static int add_open_job(struct sq_store *st, sqlite3_stmt *row)
+{
+    const char *id = (const char *)sqlite3_column_text(row, 1);
+    return id ? sq_open_job_add(st, sqlite3_column_int64(row, 0), id) : 0;
+}
+
+static int add_quota_job(struct sq_store *st, sqlite3_stmt *row)
+{
+    const char *org = (const char *)sqlite3_column_text(row, 0);
+    const char *id = (const char *)sqlite3_column_text(row, 1);
+    return org && id ? sq_quota_job_add(st, org, id) : 0;
+}
+
+/* Fills st->open_jobs with the jobs that still have a chunk to do, oldest first, and
+ * st->quota_jobs with the jobs not finished yet (taking items, or with items without a
+ * result). */
+static int load_open_jobs(struct sq_conn *boot, struct sq_store *st, struct roster_err *err)
+{
+    int code = load_jobs(boot, st,
+                         "SELECT j.seq, j.id FROM intake.job_inputs AS j"
+                         " LEFT JOIN main.job_progress AS p ON p.job_id = j.id"
+                         " WHERE coalesce(p.next_chunk, 0) < j.nchunks"
+                         " AND NOT EXISTS (SELECT 1 FROM intake.job_holds AS h"
+                         " WHERE h.job_id = j.id) ORDER BY j.seq",
+                         add_open_job, err);
+    if (code)
+        return code;
+    return load_jobs(boot, st,
+                     "SELECT j.org_id, j.id FROM intake.job_inputs AS j"
+                     " LEFT JOIN main.job_progress AS p ON p.job_id = j.id"
+                     " WHERE coalesce(p.done, 0) < j.total"
+                     " OR EXISTS (SELECT 1 FROM intake.job_holds AS h WHERE h.job_id = j.id)",
+                     add_quota_job, err);
 }
 
 /* Process-wide SQLite settings, before SQLite initialises: without memory statistics no
@@ -476,6 +505,7 @@ void sq_close(struct roster_store *pst)
     }
     free(st->leases);
     free(st->open_jobs);
+    free(st->quota_jobs);
     free(st->intake_path);
     free(st->path);
     free(st);
