@@ -19,6 +19,7 @@
 #define ROSTER_MAX_RESP_HEADERS 8
 
 struct roster_req;
+struct roster_server;
 
 enum roster_auth_kind {
     ROSTER_AUTH_NONE,
@@ -74,6 +75,7 @@ struct roster_req {
     const struct roster_route *route;
     const struct roster_dialect *dialect; /* the route's, or the one owning an unmatched path */
     void *conn;                           /* the MHD connection; only http/ touches it */
+    struct roster_server *server;         /* the server it came to; only http/ touches it */
 
     /* response */
     int status;
@@ -115,8 +117,12 @@ const char *roster_http_reason(int status);
 int roster_req_query_int(struct roster_req *r, const char *name, int64_t def, int64_t min,
                          int64_t max, int64_t *out);
 
+/* Appends what the HTTP layer of r's server counts, in the Prometheus text format:
+ * requests by route and status, their durations by route, connections open and
+ * accepted (GET /metrics; src/http/http_metrics.c). */
+void roster_http_metrics_write(struct roster_req *r, struct roster_buf *out);
+
 /* --- server --- */
-struct roster_server;
 int roster_server_start(struct roster_app *app, const struct roster_routes *routes,
                         struct roster_server **out, struct roster_err *err);
 /* The port actually bound (useful with port 0). */

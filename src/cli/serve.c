@@ -200,6 +200,7 @@ int roster_cmd_serve(int argc, char **argv)
         {"job-input-retention", required_argument, NULL, 'R'},
         {"bulk-max-items", required_argument, NULL, 'B'},
         {"job-lease-ms", required_argument, NULL, 'j'},
+        {"metrics", required_argument, NULL, 'm'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -222,6 +223,7 @@ int roster_cmd_serve(int argc, char **argv)
     const char *retention = env_or("ROSTER_JOB_INPUT_RETENTION", NULL);
     const char *bulk_max = env_or("ROSTER_BULK_MAX_ITEMS", NULL);
     const char *job_lease = env_or("ROSTER_JOB_LEASE_MS", NULL);
+    const char *metrics = env_or("ROSTER_METRICS", "open");
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -274,6 +276,9 @@ int roster_cmd_serve(int argc, char **argv)
         case 'j':
             job_lease = optarg;
             break;
+        case 'm':
+            metrics = optarg;
+            break;
         case 'h':
             printf("usage: roster serve [--listen HOST:PORT] [--store PATH|URL] [--workers N] "
                    "[--max-body BYTES] [--log-level debug|info|warn|error] "
@@ -281,7 +286,7 @@ int roster_cmd_serve(int argc, char **argv)
                    "[--tls-priorities GNUTLS_PRIORITIES] [--max-conns N] "
                    "[--max-conns-per-ip N] [--body-timeout SECONDS] [--header-timeout SECONDS] "
                    "[--bulk-max-items N] [--job-input-retention SECONDS] "
-                   "[--job-lease-ms MS]\n");
+                   "[--job-lease-ms MS] [--metrics open|key|off]\n");
             return 0;
         default:
             return 2;
@@ -340,6 +345,16 @@ int roster_cmd_serve(int argc, char **argv)
         if (parse_size("--job-input-retention", retention, 1, &v) != 0)
             return 2;
         app.cfg.job_input_retention_s = v;
+    }
+    if (strcmp(metrics, "open") == 0)
+        app.cfg.metrics = ROSTER_METRICS_OPEN;
+    else if (strcmp(metrics, "key") == 0)
+        app.cfg.metrics = ROSTER_METRICS_KEY;
+    else if (strcmp(metrics, "off") == 0)
+        app.cfg.metrics = ROSTER_METRICS_OFF;
+    else {
+        fprintf(stderr, "roster: --metrics \"%s\" is not open, key or off\n", metrics);
+        return 2;
     }
     app.cfg.log_level = roster_log_level_parse(level);
     if (app.cfg.log_level < 0) {

@@ -96,7 +96,7 @@ export async function startServer(opts = {}) {
     for (const k of ['ROSTER_LISTEN', 'ROSTER_STORE', 'ROSTER_WORKERS', 'ROSTER_MAX_BODY',
         'ROSTER_LOG_LEVEL', 'ROSTER_BOOTSTRAP_KEY', 'ROSTER_TLS_CERT', 'ROSTER_TLS_KEY',
         'ROSTER_JOB_LEASE_MS', 'ROSTER_TLS_PRIORITIES', 'ROSTER_MAX_CONNS', 'ROSTER_MAX_CONNS_PER_IP',
-        'ROSTER_BODY_TIMEOUT', 'ROSTER_BULK_MAX_ITEMS', 'ROSTER_HEADER_TIMEOUT', 'ROSTER_JOB_INPUT_RETENTION']) {
+        'ROSTER_BODY_TIMEOUT', 'ROSTER_BULK_MAX_ITEMS', 'ROSTER_HEADER_TIMEOUT', 'ROSTER_JOB_INPUT_RETENTION', 'ROSTER_METRICS']) {
         if (!(opts.env && k in opts.env)) delete env[k];
     }
     if (opts.bootstrapKey) env.ROSTER_BOOTSTRAP_KEY = opts.bootstrapKey;
