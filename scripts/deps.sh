@@ -3,11 +3,12 @@
 # As root it runs apt-get (update first); otherwise it prints the exact command to run.
 # HTTPS: Debian's libmicrohttpd is built with GnuTLS (roster serve --tls-cert/--tls-key);
 # the tests make their certificates with the openssl command; tests/api/faults.test.mjs
-# fails the SQLite store's writes with strace's syscall injection.
+# fails the SQLite store's writes with strace's syscall injection. prometheus: only for its
+# promtool, which the API tests run on GET /metrics (the daemon is not used).
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev
       libssl-dev sqlite3 libpq-dev postgresql nodejs npm clang-format cppcheck openssl
-      libcrypt-dev strace)
+      libcrypt-dev strace prometheus)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -41,6 +41,15 @@ struct roster_wake;
 #define ROSTER_MAX_PENDING_ITEMS_DEFAULT 5000000
 #define ROSTER_IDLE_TIMEOUT_S 30 /* a connection with nothing to do for this long is closed */
 
+/* Who may read GET /metrics (--metrics): anyone who reaches the listening address (it holds
+ * counts, never personal data), only a caller with an all-organisations admin key as a
+ * bearer token, or nobody (404). */
+enum roster_metrics_mode {
+    ROSTER_METRICS_OPEN = 0,
+    ROSTER_METRICS_KEY = 1,
+    ROSTER_METRICS_OFF = 2,
+};
+
 struct roster_config {
     const char *listen;    /* host:port */
     const char *store_url; /* sqlite file path or postgres:// URL */
@@ -68,6 +77,7 @@ struct roster_config {
     int64_t rate_burst;    /* the bucket's size; 0: the rate per second rounded up (at least 1) */
     int max_open_jobs;     /* per organisation; 0: ROSTER_MAX_OPEN_JOBS_DEFAULT */
     int max_pending_items; /* per organisation; 0: ROSTER_MAX_PENDING_ITEMS_DEFAULT */
+    int metrics;           /* enum roster_metrics_mode */
 };
 
 /* Server-wide state, shared by every thread (read-only after start, except jobs). */
@@ -127,6 +137,12 @@ void roster_app_conn_close(struct roster_conn *c);
 
 /* Whether the app's store answers (a read of its schema): 0, or the failure. */
 int roster_app_ping(struct roster_ctx *ctx, struct roster_err *err);
+
+/* GET /metrics, what core knows (src/core/metrics.c): appends to out, in the Prometheus
+ * text format, what waits in the store's queues (one read of the store: roster_store_up is
+ * 0 and these gauges are left out when it fails), the list cache's counters and the
+ * process-wide counters of roster/metrics.h. */
+void roster_app_metrics_write(struct roster_ctx *ctx, struct roster_buf *out);
 
 /* A read-only request reads its key, organisation and data in one snapshot: begin (ok to
  * fail: each read then has its own snapshot, which is also right) and end. */

@@ -19,6 +19,7 @@
 #define ROSTER_MAX_RESP_HEADERS 8
 
 struct roster_req;
+struct roster_server;
 
 enum roster_auth_kind {
     ROSTER_AUTH_NONE,
@@ -81,6 +82,7 @@ struct roster_req {
      * Retry-After header, which the dialect's error encoder may read (Courier lets its
      * client retry such a 429); 0 otherwise */
     int64_t retry_after_s;
+    struct roster_server *server; /* the server it came to; only http/ touches it */
 
     /* response */
     int status;
@@ -125,9 +127,12 @@ int roster_req_query_int(struct roster_req *r, const char *name, int64_t def, in
 /* Parses a rate: "N", "N/s", "N/m" or "N/h" (N a decimal number >= 0) into requests per
  * second; -1 when s is none of these. */
 int roster_rate_parse(const char *s, double *per_s);
+/* Appends what the HTTP layer of r's server counts, in the Prometheus text format:
+ * requests by route and status, their durations by route, connections open and
+ * accepted (GET /metrics; src/http/http_metrics.c). */
+void roster_http_metrics_write(struct roster_req *r, struct roster_buf *out);
 
 /* --- server --- */
-struct roster_server;
 int roster_server_start(struct roster_app *app, const struct roster_routes *routes,
                         struct roster_server **out, struct roster_err *err);
 /* The port actually bound (useful with port 0). */

@@ -43,6 +43,16 @@
 struct roster_store;
 struct roster_conn;
 
+/* What waits in the store's queues, for GET /metrics (store method queue_stats). */
+struct roster_queue_stats {
+    int64_t jobs_open;         /* bulk jobs started and not finished (message jobs still
+                                  taking items are not counted) */
+    int64_t items_open;        /* their items without a result yet */
+    int64_t oldest_job_ms;     /* created_ms of the oldest of them; 0 when there is none */
+    int64_t schedules_pending; /* scheduled state changes not applied, failed or cancelled */
+    int64_t earliest_due_ms;   /* the earliest due time among them; 0 when there is none */
+};
+
 struct roster_store_methods {
     int version; /* ROSTER_STORE_VERSION this table was written for */
     const char *name;

@@ -204,6 +204,7 @@ int roster_cmd_serve(int argc, char **argv)
         {"max-open-jobs", required_argument, NULL, 'o'},
         {"max-pending-items", required_argument, NULL, 'p'},
         {"rate-burst", required_argument, NULL, 'u'},
+        {"metrics", required_argument, NULL, 'm'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -230,6 +231,7 @@ int roster_cmd_serve(int argc, char **argv)
     const char *max_open_jobs = env_or("ROSTER_MAX_OPEN_JOBS", NULL);
     const char *max_pending = env_or("ROSTER_MAX_PENDING_ITEMS", NULL);
     const char *rate_burst = env_or("ROSTER_RATE_BURST", NULL);
+    const char *metrics = env_or("ROSTER_METRICS", "open");
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -294,6 +296,9 @@ int roster_cmd_serve(int argc, char **argv)
         case 'u':
             rate_burst = optarg;
             break;
+        case 'm':
+            metrics = optarg;
+            break;
         case 'h':
             printf("usage: roster serve [--listen HOST:PORT] [--store PATH|URL] [--workers N] "
                    "[--max-body BYTES] [--log-level debug|info|warn|error] "
@@ -302,7 +307,7 @@ int roster_cmd_serve(int argc, char **argv)
                    "[--max-conns-per-ip N] [--body-timeout SECONDS] [--header-timeout SECONDS] "
                    "[--bulk-max-items N] [--job-input-retention SECONDS] "
                    "[--job-lease-ms MS] [--rate-limit N[/s|/m|/h]] [--rate-burst N] "
-                   "[--max-open-jobs N] [--max-pending-items N]\n");
+                   "[--max-open-jobs N] [--max-pending-items N] [--metrics open|key|off]\n");
             return 0;
         default:
             return 2;
@@ -375,6 +380,16 @@ int roster_cmd_serve(int argc, char **argv)
         if (parse_size("--rate-burst", rate_burst, 1, &v) != 0)
             return 2;
         app.cfg.rate_burst = v;
+    }
+    if (strcmp(metrics, "open") == 0)
+        app.cfg.metrics = ROSTER_METRICS_OPEN;
+    else if (strcmp(metrics, "key") == 0)
+        app.cfg.metrics = ROSTER_METRICS_KEY;
+    else if (strcmp(metrics, "off") == 0)
+        app.cfg.metrics = ROSTER_METRICS_OFF;
+    else {
+        fprintf(stderr, "roster: --metrics \"%s\" is not open, key or off\n", metrics);
+        return 2;
     }
     app.cfg.log_level = roster_log_level_parse(level);
     if (app.cfg.log_level < 0) {

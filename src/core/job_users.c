@@ -519,8 +519,7 @@ static int apply_chunk(struct roster_conn *conn, const struct roster_chunk *ch,
     free(work);
     if (rc == 0) {
         roster_jsonw_arr_end(&w);
-        rc = roster_store_chunk_complete(conn, ch, results->data, nok, nfailed, roster_now_ms(),
-                                         err);
+        rc = roster_job_chunk_complete(conn, ch, results->data, nok, nfailed, err);
     }
     roster_buf_release(&buf);
     return rc;

@@ -45,6 +45,13 @@ static inline void roster_job_wake(const struct roster_ctx *ctx)
         roster_wake_notify(ctx->app->job_wake);
 }
 
+/* What a kind's apply calls to complete its chunk: roster_store_chunk_complete, and the
+ * chunk's item counts kept for GET /metrics until the batch's transaction commits
+ * (src/core/jobs.c; a rolled-back batch counts nothing). */
+int roster_job_chunk_complete(struct roster_conn *conn, const struct roster_chunk *ch,
+                              const char *results_json, int64_t nok, int64_t nfailed,
+                              struct roster_err *err);
+
 /* The kinds (src/core/job_kinds.c): the built-in ones, then the registered ones; NULL for
  * an unknown kind. */
 const struct roster_job_kind_ops *roster_job_kind_find(int kind);

@@ -28,6 +28,7 @@
 
 #include "core/jobkind.h"
 #include "roster/log.h"
+#include "roster/metrics.h"
 #include "roster/wake.h"
 
 #define LEASE_MS 60000 /* default of --job-lease-ms */
@@ -122,12 +123,33 @@ static int renew_leases(struct roster_conn *conn, struct prepared **p, size_t n,
     return 0;
 }
 
+/* The item counts of the chunks completed in this thread's current batch, by kind, added
+ * to the metrics once the batch commits (apply_batch). */
+#define TALLY_KINDS 8
+static _Thread_local int64_t tally_ok[TALLY_KINDS], tally_failed[TALLY_KINDS];
+
+int roster_job_chunk_complete(struct roster_conn *conn, const struct roster_chunk *ch,
+                              const char *results_json, int64_t nok, int64_t nfailed,
+                              struct roster_err *err)
+{
+    int rc =
+        roster_store_chunk_complete(conn, ch, results_json, nok, nfailed, roster_now_ms(), err);
+    if (rc == 0) {
+        int k = ch->kind > 0 && ch->kind < TALLY_KINDS ? ch->kind : 0;
+        tally_ok[k] += nok;
+        tally_failed[k] += nfailed;
+    }
+    return rc;
+}
+
 /* Phase 2 for p[0..n) in ONE transaction (group commit: one fsync for all of them). */
 static int apply_batch(struct roster_conn *conn, struct prepared **p, size_t n, int64_t lease_ms,
                        struct roster_err *err)
 {
     int rc = 0;
     int64_t t0 = roster_monotonic_ms();
+    memset(tally_ok, 0, sizeof(tally_ok));
+    memset(tally_failed, 0, sizeof(tally_failed));
     rc = roster_store_begin(conn, err);
     if (rc != 0)
         goto done;
@@ -142,6 +164,8 @@ static int apply_batch(struct roster_conn *conn, struct prepared **p, size_t n, 
     }
     int64_t t_applied = roster_monotonic_ms();
     rc = roster_store_commit(conn, err);
+    for (int k = 0; rc == 0 && k < TALLY_KINDS; k++)
+        roster_metrics_items(k, tally_ok[k], tally_failed[k]);
     roster_log(ROSTER_LOG_DEBUG, "batch timing",
                "chunks=%zu lock_wait_ms=%lld apply_ms=%lld commit_ms=%lld", n,
                (long long)(t_locked - t0), (long long)(t_applied - t_locked),

@@ -617,8 +617,7 @@ static int msgjob_apply(struct roster_conn *conn, const struct roster_chunk *ch,
     int rc = roster_store_message_create_many(conn, p->msgs, p->nmsgs, err);
     if (rc)
         return rc;
-    return roster_store_chunk_complete(conn, ch, p->results_json, p->nok, p->nfailed,
-                                       roster_now_ms(), err);
+    return roster_job_chunk_complete(conn, ch, p->results_json, p->nok, p->nfailed, err);
 }
 
 /* Listed by roster_msgjob_items, not as user results: no results function. */

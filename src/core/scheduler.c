@@ -38,6 +38,7 @@
 #include "roster/core.h"
 #include "roster/jsonw.h"
 #include "roster/log.h"
+#include "roster/metrics.h"
 #include "roster/wake.h"
 #include "roster/schedule.h"
 
@@ -181,6 +182,24 @@ static int apply_one(struct roster_conn *conn, struct roster_schedule *s, struct
     return rc;
 }
 
+/* Adds the outcomes of a committed batch to the metrics: applied, failed, and applied
+ * more than ROSTER_SCHED_LATE_MS after the due time (the server was down, or the
+ * scheduler behind). */
+static void count_done(const struct roster_schedule *s, size_t n, int64_t now_ms)
+{
+    int64_t applied = 0, failed = 0, late = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i].status != ROSTER_SCHED_APPLIED) {
+            failed++;
+            continue;
+        }
+        applied++;
+        if (now_ms - s[i].due_ms > ROSTER_SCHED_LATE_MS)
+            late++;
+    }
+    roster_metrics_schedules(applied, failed, late);
+}
+
 int roster_scheduler_run_due(struct roster_conn *conn, int64_t now_ms, size_t max,
                              struct roster_arena *a, size_t *done, struct roster_err *err)
 {
@@ -228,8 +247,10 @@ int roster_scheduler_run_due(struct roster_conn *conn, int64_t now_ms, size_t ma
     int64_t t_applied = roster_monotonic_ms();
     in_tx = false;
     rc = roster_store_commit(conn, err);
-    if (rc == 0)
+    if (rc == 0) {
         *done = n;
+        count_done(s, n, roster_now_ms());
+    }
     /* one line per change this process applied: with several processes on one store, each
      * change shows up in exactly one process's log */
     for (size_t i = 0; rc == 0 && i < n; i++)

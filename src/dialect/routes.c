@@ -1,6 +1,8 @@
 /* The route table: every endpoint roster serves, with its dialect (auth + error shape).
  * Handed to the HTTP server by `roster serve`; `roster routes` prints it; docs are checked
  * against it. */
+#include <strings.h>
+
 #include "dialect/dialects.h"
 
 #include "dialect/admin/admin.h"
@@ -37,6 +39,47 @@ static void ready(struct roster_req *r)
     roster_jsonw_obj_end(&w);
 }
 
+/* Prometheus text format 0.0.4: the HTTP layer's counters, then core's (queues read from
+ * the store, list cache, job items, scheduled changes, store errors). --metrics decides who
+ * may read it (README: "Operator's view"): anyone (open, the default), a caller with an
+ * all-organisations admin key as a bearer token (key), or nobody (off: 404 as for any
+ * unknown path). */
+static void metrics(struct roster_req *r)
+{
+    int mode = r->ctx.app ? r->ctx.app->cfg.metrics : ROSTER_METRICS_OPEN;
+    if (mode == ROSTER_METRICS_OFF) {
+        roster_resp_error(r, 404, "no such endpoint: %s %s", r->method, r->path);
+        return;
+    }
+    if (mode == ROSTER_METRICS_KEY) {
+        const char *h = roster_req_header(r, "Authorization");
+        const char *secret = h && strncasecmp(h, "Bearer ", 7) == 0 && h[7] ? h + 7 : NULL;
+        if (!secret) {
+            roster_resp_error(r, 401, "missing bearer token in the Authorization header");
+            return;
+        }
+        struct roster_err err = {0};
+        struct roster_key key;
+        int rc = roster_key_authenticate(&r->ctx, secret, &key, &err);
+        if (rc == ROSTER_ENOTFOUND) {
+            roster_resp_error(r, 401, "invalid api key");
+            return;
+        }
+        if (rc != 0) {
+            roster_resp_fail(r, rc, &err);
+            return;
+        }
+        if (!key.all_orgs) {
+            roster_resp_error(r, 403, "metrics need an all-organisations admin key");
+            return;
+        }
+    }
+    roster_resp_empty(r, 200);
+    r->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    roster_http_metrics_write(r, &r->resp);
+    roster_app_metrics_write(&r->ctx, &r->resp);
+}
+
 #define JC (&roster_jumpcloud_dialect)
 #define CONCUR (&roster_concur_dialect)
 #define VOX (&roster_voximplant_dialect)
@@ -49,6 +92,8 @@ static const struct roster_route routes[] = {
      "liveness: 200 once requests are accepted"},
     {"GET", "/readyz", &roster_plain_dialect, ready, 0,
      "readiness: 200 while the store answers, else 503"},
+    {"GET", "/metrics", &roster_plain_dialect, metrics, 0,
+     "operator's view: counters and queue gauges in the Prometheus text format (--metrics)"},
 
     {"GET", "/api/systemusers", JC, jc_systemusers_list, 0, "JumpCloud v1: list system users"},
     {"POST", "/api/systemusers", JC, jc_systemusers_create, JSON, "JumpCloud v1: create a user"},

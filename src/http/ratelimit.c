@@ -23,6 +23,7 @@
 
 #include "roster/http.h"
 #include "roster/log.h"
+#include "roster/metrics.h"
 
 #define RL_SHARDS 64
 #define RL_HEADS 256 /* chain heads per shard */
@@ -186,8 +187,8 @@ size_t roster_ratelimit_size(struct roster_ratelimit *rl)
 
 void roster_ratelimit_hit(const char *dialect)
 {
-    /* the metrics counter of refused requests belongs here; until then a debug line (a
-     * warning per refusal would let one client flood the log) */
+    roster_metrics_rate_limited(); /* roster_rate_limited_requests_total of GET /metrics */
+    /* a debug line only: a warning per refusal would let one client flood the log */
     roster_log(ROSTER_LOG_DEBUG, "rate limited", "dialect=%s", dialect);
 }
 

@@ -26,6 +26,7 @@
 
 #include "deadline.h"
 #include "ratelimit.h"
+#include "http/http_metrics.h"
 #include "roster/http.h"
 #include "roster/jwt.h"
 #include "roster/log.h"
@@ -36,6 +37,7 @@ struct roster_server {
     struct MHD_Daemon *daemon;
     struct roster_ratelimit *ratelimit; /* NULL: no rate limit */
     int port;
+    struct http_metrics *metrics; /* GET /metrics: requests, durations, connections */
 };
 
 /* One request in flight. */
@@ -48,6 +50,7 @@ struct pending {
     bool checked;       /* refuse_early passed: the body may be read */
     bool auth_later;    /* no body announced: auth and the rest in dispatch (in the read span) */
     int64_t started_ms; /* monotonic: when the headers were in (the body deadline runs from it) */
+    int64_t started_us; /* the same, in microseconds, for the request duration metric */
 };
 
 static pthread_key_t conn_key;
@@ -575,6 +578,20 @@ static enum MHD_Result send_response(struct MHD_Connection *mc, struct roster_re
     return ret;
 }
 
+/* Sends what r holds and counts it (route, status, time since its headers). */
+static enum MHD_Result answer(const struct roster_server *s, struct MHD_Connection *mc,
+                              struct pending *pd)
+{
+    http_metrics_request(s->metrics, pd->req.route, pd->req.status,
+                         http_metrics_now_us() - pd->started_us);
+    return send_response(mc, &pd->req);
+}
+
+void roster_http_metrics_write(struct roster_req *r, struct roster_buf *out)
+{
+    http_metrics_write(r->server ? r->server->metrics : NULL, out);
+}
+
 /* This thread's store connection into r, or a 503. */
 static bool attach_conn(struct roster_app *app, struct roster_req *r)
 {
@@ -709,6 +726,7 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
 {
     const struct roster_server *s = cls;
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        http_metrics_conn(s->metrics, 1);
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
         const struct roster_config *cfg = &s->app->cfg;
@@ -720,6 +738,7 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
                                                               : ROSTER_BODY_TIMEOUT_S_DEFAULT)
                : NULL;
     } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        http_metrics_conn(s->metrics, -1);
         roster_deadline_close(*socket_context);
         *socket_context = NULL;
     }
@@ -743,16 +762,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
         pd->req.ctx.app = app;
         pd->req.ctx.arena = &pd->arena;
         pd->req.conn = mc;
+        pd->req.server = (struct roster_server *)s;
         pd->req.method = roster_arena_strdup(&pd->arena, method);
         pd->req.path = roster_arena_strdup(&pd->arena, url);
         pd->req.status = 500;
         pd->started_ms = roster_monotonic_ms();
+        pd->started_us = http_metrics_now_us();
         find_route(&s->routes, pd, method, url);
         *con_cls = pd;
         roster_deadline_set(conn_deadline(mc), ROSTER_DEADLINE_BODY);
         pd->checked = !refuse_early(s, pd);
         if (!pd->checked)
-            return send_response(mc, &pd->req); /* before any body byte */
+            return answer(s, mc, pd); /* before any body byte */
         return MHD_YES;
     }
     if (*upload_data_size) {
@@ -777,7 +798,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
         return MHD_NO; /* answered on the first call */
     roster_deadline_set(conn_deadline(mc), ROSTER_DEADLINE_NONE);
     dispatch(s, pd);
-    return send_response(mc, &pd->req);
+    return answer(s, mc, pd);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
@@ -911,6 +932,7 @@ int roster_server_start(struct roster_app *app, const struct roster_routes *rout
         free(s);
         return roster_err_set(err, ROSTER_ENOMEM, "cannot start the deadline thread");
     }
+    s->metrics = http_metrics_new(&s->routes); /* NULL (out of memory): nothing counted */
     s->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, threads,
@@ -927,6 +949,7 @@ int roster_server_start(struct roster_app *app, const struct roster_routes *rout
         roster_deadline_stop();
         preopen_close();
         roster_ratelimit_free(s->ratelimit);
+        http_metrics_free(s->metrics);
         free(s);
         if (tls)
             return roster_err_set(err, ROSTER_EIO,
@@ -954,5 +977,6 @@ void roster_server_stop(struct roster_server *s)
     roster_deadline_stop();
     preopen_close();
     roster_ratelimit_free(s->ratelimit);
+    http_metrics_free(s->metrics);
     free(s);
 }

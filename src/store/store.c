@@ -4,6 +4,7 @@
  */
 #include <string.h>
 
+#include "roster/metrics.h"
 #include "roster/store.h"
 
 int roster_store_open(const char *url, struct roster_store **out, struct roster_err *err)
@@ -36,13 +37,17 @@ void roster_conn_close(struct roster_conn *c)
 /* One wrapper per method of roster/store_methods.def, as declared in store.h. Generated
  * rather than written out so that adding a method to the list is all it takes; the body
  * is picked by the return type (WRAP_int, WRAP_void): a method the backend leaves NULL is
- * ROSTER_EUNSUPPORTED, or does nothing when it returns nothing. */
+ * ROSTER_EUNSUPPORTED, or does nothing when it returns nothing. A failure of the store's
+ * own (busy, I/O, memory; not the caller's input) is counted for GET /metrics. */
 #define WRAP_int(name, params, args)                                                               \
     int roster_store_##name params                                                                 \
     {                                                                                              \
         if (!c->m->name)                                                                           \
             return roster_err_set(err, ROSTER_EUNSUPPORTED, "store does not support " #name);      \
-        return c->m->name args;                                                                    \
+        int rc_ = c->m->name args;                                                                 \
+        if (roster_metrics_is_store_error(rc_))                                                    \
+            roster_metrics_store_error(rc_);                                                       \
+        return rc_;                                                                                \
     }
 #define WRAP_void(name, params, args)                                                              \
     void roster_store_##name params                                                                \

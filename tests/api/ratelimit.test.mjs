@@ -224,3 +224,20 @@ test('a bad --rate-limit, --rate-burst, --max-open-jobs or --max-pending-items i
         rmSync(dir, { recursive: true, force: true });
     }
 });
+
+describe('refusals are counted in GET /metrics', () => {
+    test('roster_rate_limited_requests_total counts each 429 of the limit', async () => {
+        const s = await serve({ rateLimit: '1/m', rateBurst: 1 });
+        const count = async () => {
+            const text = await (await fetch(`${s.url}/metrics`)).text();
+            const m = text.match(/^roster_rate_limited_requests_total (\d+)$/m);
+            assert.ok(m, 'the counter is exposed');
+            return Number(m[1]);
+        };
+        assert.equal(await count(), 0);
+        const api = s.api(KEY);
+        assert.equal((await api.get('/api/systemusers')).status, 200);
+        for (let i = 0; i < 3; i++) assertError(await api.get('/api/systemusers'), 429);
+        assert.equal(await count(), 3);
+    });
+});

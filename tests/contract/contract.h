@@ -130,6 +130,7 @@ void test_schedule_list(void);
 void test_schedule_next(void);
 void test_schedule_claim(void);
 void test_schedule_concurrent(void);
+void test_schedule_queue_stats(void);
 /* messages.c */
 void test_messages(void);
 void test_message_jobs(void);

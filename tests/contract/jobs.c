@@ -20,6 +20,16 @@ static int claim(int64_t now, int64_t lease, struct roster_chunk *ch)
     return rc;
 }
 
+/* What the store's queues hold now (GET /metrics), CHECKed to be read. */
+static struct roster_queue_stats queue(void)
+{
+    struct roster_err err = {0};
+    struct roster_queue_stats q;
+    memset(&q, 0xff, sizeof(q));
+    CHECK_EQ_INT(roster_store_queue_stats(conn, &q, &err), 0);
+    return q;
+}
+
 void test_jobs(void)
 {
     struct roster_err err = {0};
@@ -68,6 +78,13 @@ void test_jobs(void)
     jx.kind = ROSTER_JOB_USERS_CREATE;
     jx.params_json = "{}";
     CHECK(roster_store_job_create(conn, &jx, items2, counts2, 1, &err) != 0);
+
+    /* the queue (GET /metrics): jobs 1 and 2 (the empty job is finished), their 8 items,
+     * job 1 the oldest */
+    struct roster_queue_stats q = queue();
+    CHECK_EQ_INT(q.jobs_open, 2);
+    CHECK_EQ_INT(q.items_open, 8);
+    CHECK_EQ_INT(q.oldest_job_ms, j1.created_ms);
 
     CHECK_EQ_INT(roster_store_job_get(conn, org_a.id, j1.id, &got, &A, &err), 0);
     CHECK_EQ_STR(got.id, j1.id);
@@ -143,6 +160,10 @@ void test_jobs(void)
     CHECK_EQ_INT(got.ok, 1);
     CHECK_EQ_INT(got.failed, 1);
     CHECK(got.updated_ms >= got.created_ms);
+    q = queue(); /* a done chunk's items leave the queue, its job stays in it */
+    CHECK_EQ_INT(q.jobs_open, 2);
+    CHECK_EQ_INT(q.items_open, 6);
+    CHECK_EQ_INT(q.oldest_job_ms, j1.created_ms);
 
     /* now job 1's second chunk is next */
     CHECK_EQ_INT(claim(t0 + 1800, 1000, &ch), 0);
@@ -194,6 +215,10 @@ void test_jobs(void)
     CHECK_EQ_INT(got.ok, 4);
     CHECK_EQ_INT(got.failed, 2);
     CHECK_EQ_INT(got.updated_ms, t0 + 2200);
+    q = queue(); /* a finished job leaves the queue: job 2 is the oldest left */
+    CHECK_EQ_INT(q.jobs_open, 1);
+    CHECK_EQ_INT(q.items_open, 2);
+    CHECK_EQ_INT(q.oldest_job_ms, j2.created_ms);
 
     /* results by item range, in chunk order */
     CHECK_EQ_INT(roster_store_job_results(conn, org_a.id, j1.id, 0, 6, &A, &res, &n, &err), 0);

@@ -46,6 +46,7 @@ static const struct {
     {"schedule_next", test_schedule_next},
     {"schedule_claim", test_schedule_claim},
     {"schedule_concurrent", test_schedule_concurrent},
+    {"schedule_queue_stats", test_schedule_queue_stats},
     {"messages", test_messages},
     {"service_keys", test_service_keys},
     {"groups", test_groups},

@@ -912,3 +912,34 @@ void test_schedule_concurrent(void)
     CHECK_EQ_INT(once, SC_N);
     CHECK_EQ_STR(sclaim(C + 500000, 1000, 10), "");
 }
+
+/* The pending schedules in the store's queue stats (GET /metrics): counted while pending,
+ * not once cancelled; the earliest due time among them. Measured against what the earlier
+ * tests left. */
+void test_schedule_queue_stats(void)
+{
+    struct roster_err err = {0};
+    need_orgs();
+    struct roster_queue_stats before, q;
+    CHECK_EQ_INT(roster_store_queue_stats(conn, &before, &err), 0);
+    int64_t due = SCHED_D + INT64_C(900000000); /* later than any claim of the tests */
+    struct roster_schedule s[2];
+    sched_fill(&s[0], org_a.id, "q-user-0", ROSTER_SUSPENDED, due + 5, 0);
+    sched_fill(&s[1], org_b.id, "q-user-1", ROSTER_ACTIVATED, due, 0);
+    CHECK_EQ_INT(roster_store_schedule_create(conn, s, 2, &err), 0);
+    CHECK_EQ_INT(roster_store_queue_stats(conn, &q, &err), 0);
+    CHECK_EQ_INT(q.schedules_pending, before.schedules_pending + 2);
+    int64_t earliest =
+        before.earliest_due_ms && before.earliest_due_ms < due ? before.earliest_due_ms : due;
+    CHECK_EQ_INT(q.earliest_due_ms, earliest);
+    CHECK_EQ_INT(q.jobs_open, before.jobs_open); /* schedules are no jobs */
+    CHECK_EQ_INT(roster_store_schedule_cancel(conn, org_b.id, s[1].id, roster_now_ms(), &err), 0);
+    CHECK_EQ_INT(roster_store_queue_stats(conn, &q, &err), 0);
+    CHECK_EQ_INT(q.schedules_pending, before.schedules_pending + 1);
+    if (!before.earliest_due_ms || before.earliest_due_ms >= due)
+        CHECK_EQ_INT(q.earliest_due_ms, due + 5);
+    CHECK_EQ_INT(roster_store_schedule_cancel(conn, org_a.id, s[0].id, roster_now_ms(), &err), 0);
+    CHECK_EQ_INT(roster_store_queue_stats(conn, &q, &err), 0);
+    CHECK_EQ_INT(q.schedules_pending, before.schedules_pending);
+    CHECK_EQ_INT(q.earliest_due_ms, before.earliest_due_ms);
+}

@@ -387,3 +387,36 @@ int pg_lease_reset_all(struct roster_conn *pc, struct roster_err *err)
     int end = pg_tx_end(c, true, code == 0, err);
     return code ? code : end;
 }
+
+/* --- the operator's view --- */
+
+int pg_queue_stats(struct roster_conn *pc, struct roster_queue_stats *out, struct roster_err *err)
+{
+    struct pg_conn *c = pg_conn_of(pc);
+    memset(out, 0, sizeof(*out));
+    struct roster_arena a;
+    roster_arena_init(&a, 256);
+    struct pg_args p;
+    pg_args_init(&p, &a);
+    PGresult *res = NULL;
+    /* one statement, two reads: the open jobs through jobs_open (status < 2: message jobs
+     * still taking items have status 3), the pending schedules through schedules_due */
+    int code = pg_run_dyn(c,
+                          "SELECT j.n, j.items, j.oldest, s.n, s.due FROM"
+                          " (SELECT count(*) AS n, coalesce(sum(greatest(total - done, 0)), 0)"
+                          " AS items, coalesce(min(created_ms), 0) AS oldest FROM jobs"
+                          " WHERE status < 2) AS j,"
+                          " (SELECT count(*) AS n, coalesce(min(due_ms), 0) AS due FROM schedules"
+                          " WHERE status = 0) AS s",
+                          &p, &res, err);
+    if (!code && PQntuples(res) == 1) {
+        out->jobs_open = pg_col_int(res, 0, 0);
+        out->items_open = pg_col_int(res, 0, 1);
+        out->oldest_job_ms = pg_col_int(res, 0, 2);
+        out->schedules_pending = pg_col_int(res, 0, 3);
+        out->earliest_due_ms = pg_col_int(res, 0, 4);
+    }
+    PQclear(res);
+    roster_arena_release(&a);
+    return code;
+}

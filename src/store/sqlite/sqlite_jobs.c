@@ -844,3 +844,91 @@ fail:
     sq_tx_end(c, false, NULL);
     return code;
 }
+
+/* --- the operator's view --- */
+
+/* The open jobs walked from the in-memory list (oldest first; a job the claims have not
+ * pruned yet is read and found finished), each with two primary-key reads: its definition
+ * in the intake file and its progress in the main file. The two files answer separately,
+ * so a job finishing in between is seen either way. */
+static int open_jobs_stats(struct sq_conn *c, struct roster_queue_stats *out,
+                           struct roster_err *err)
+{
+    struct sq_store *st = c->store;
+    if (!st)
+        return 0;
+    pthread_mutex_lock(&st->mu);
+    size_t n = st->nopen;
+    int64_t *seqs = n ? malloc(n * sizeof(*seqs)) : NULL;
+    for (size_t i = 0; seqs && i < n; i++)
+        seqs[i] = st->open_jobs[i].seq;
+    pthread_mutex_unlock(&st->mu);
+    if (n && !seqs)
+        return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
+    sqlite3_stmt *def = NULL, *prog = NULL;
+    int code = n ? sq_iprepare(c,
+                               "SELECT j.id, j.total, j.nchunks, j.created_ms FROM job_inputs AS j"
+                               " WHERE j.seq = ?1",
+                               &def, err)
+                 : 0;
+    if (!code && n)
+        code = sq_prepare(c, "SELECT done, next_chunk FROM job_progress WHERE job_id = ?1", &prog,
+                          err);
+    for (size_t i = 0; !code && i < n; i++) {
+        sqlite3_bind_int64(def, 1, seqs[i]);
+        int rc = sqlite3_step(def);
+        if (rc == SQLITE_ROW) {
+            int64_t total = sqlite3_column_int64(def, 1), nchunks = sqlite3_column_int64(def, 2);
+            int64_t created = sqlite3_column_int64(def, 3), done = 0, next = 0;
+            sqlite3_bind_text(prog, 1, (const char *)sqlite3_column_text(def, 0), -1,
+                              SQLITE_TRANSIENT);
+            int prc = sqlite3_step(prog);
+            if (prc == SQLITE_ROW) {
+                done = sqlite3_column_int64(prog, 0);
+                next = sqlite3_column_int64(prog, 1);
+            } else if (prc != SQLITE_DONE) {
+                code = sq_fail(c, prc, err);
+            }
+            sqlite3_reset(prog);
+            if (!code && next < nchunks) {
+                out->jobs_open++;
+                out->items_open += total > done ? total - done : 0;
+                if (!out->oldest_job_ms || created < out->oldest_job_ms)
+                    out->oldest_job_ms = created;
+            }
+        } else if (rc != SQLITE_DONE) {
+            code = sq_fail_on(c->idb, rc, err);
+        }
+        sqlite3_reset(def);
+    }
+    sqlite3_finalize(def);
+    sqlite3_finalize(prog);
+    free(seqs);
+    return code;
+}
+
+int sq_queue_stats(struct roster_conn *pc, struct roster_queue_stats *out, struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    memset(out, 0, sizeof(*out));
+    int code = open_jobs_stats(c, out, err);
+    if (code)
+        return code;
+    /* the partial index of pending schedules (schedules_due) serves both */
+    sqlite3_stmt *s = NULL;
+    code = sq_prepare(c,
+                      "SELECT count(*), coalesce(min(due_ms), 0) FROM schedules"
+                      " WHERE status = 0",
+                      &s, err);
+    if (!code) {
+        int rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW) {
+            out->schedules_pending = sqlite3_column_int64(s, 0);
+            out->earliest_due_ms = sqlite3_column_int64(s, 1);
+        } else {
+            code = sq_fail(c, rc, err);
+        }
+    }
+    sqlite3_finalize(s);
+    return code;
+}
