@@ -234,8 +234,7 @@ int pg_group_delete(struct roster_conn *pc, const char *org_id, int kind, int64_
                     struct roster_err *err)
 {
     struct pg_call q;
-    pg_call_init(&q, pg_conn_of(pc), NULL);
-    int code = pg_tx_start(q.c, true, err);
+    int code = pg_call_tx(&q, pg_conn_of(pc), err);
     if (code)
         return pg_call_end(&q, code);
     code = pg_call_stmt(&q,
@@ -249,10 +248,7 @@ int pg_group_delete(struct roster_conn *pc, const char *org_id, int kind, int64_
         code = roster_err_set(err, ROSTER_ENOTFOUND, "group %lld not found", (long long)num_id);
     if (!code) /* its memberships went with it: every list on it changed */
         code = pg_list_record(q.c, org_id, NULL, err);
-    int end = pg_tx_end(q.c, true, code == 0, code ? NULL : err);
-    if (!code)
-        code = end;
-    return pg_call_end(&q, code);
+    return pg_call_end(&q, pg_tx_finish(q.c, code, err));
 }
 
 /* "{1,2,3}": an int64 array as a PostgreSQL array literal, in the arena. */
@@ -351,9 +347,7 @@ int pg_group_bind(struct roster_conn *pc, const char *org_id, const int64_t *gro
             code = pg_list_record(c, org_id, &ch, err);
         }
     }
-    int end = pg_tx_end(c, true, code == 0, code ? NULL : err);
-    if (!code)
-        code = end;
+    code = pg_tx_finish(c, code, err);
 done:
     return pg_call_end(&q, code);
 }

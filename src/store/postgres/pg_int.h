@@ -138,8 +138,9 @@ struct pg_stmt {
                              (const struct sg_val[]){__VA_ARGS__}})
 #define PG_STMT(id, sql, ...) PG_STMT_OF(id, false, sql, __VA_ARGS__)
 #define PG_WRITE(id, sql, ...) PG_STMT_OF(id, true, sql, __VA_ARGS__)
-/* A read without parameters. */
+/* A read, a write without parameters. */
 #define PG_SQL(id, sql) (&(const struct pg_stmt){(id), false, (sql), 0, NULL})
+#define PG_WRITE_SQL(id, sql) (&(const struct pg_stmt){(id), true, (sql), 0, NULL})
 
 /* Runs sql with p's parameters: a prepared statement id (prepared on first use)
  * or, with id < 0, a one-off statement. *res is the result (or NULL), which the
@@ -180,6 +181,9 @@ const char *pg_sqlstate(const PGresult *res);
  * commits/releases when ok, else rolls back only what this method wrote. */
 int pg_tx_start(struct pg_conn *c, bool multi, struct roster_err *err);
 int pg_tx_end(struct pg_conn *c, bool multi, bool ok, struct roster_err *err);
+/* pg_tx_end(multi) of a method whose work gave code: commits when code is 0, else rolls
+ * back; returns code, or the failure of the commit. */
+int pg_tx_finish(struct pg_conn *c, int code, struct roster_err *err);
 /* Runs one statement that writes (pg_run's id, sql and p) as a method of its own:
  * inside pg_tx_start/pg_tx_end(multi = false), i.e. in a SAVEPOINT when the caller has a
  * transaction open. A statement that ran but matched no row is a success here: nothing
@@ -209,6 +213,10 @@ struct pg_call {
 void pg_call_init(struct pg_call *q, struct pg_conn *c, struct roster_arena *a);
 int pg_call_run(struct pg_call *q, int id, const char *sql, struct roster_err *err);
 int pg_call_write1(struct pg_call *q, int id, const char *sql, struct roster_err *err);
+/* The start of a method of several statements: q (pg_call_init, its own arena) and the
+ * method's transaction (pg_tx_start(multi)), which pg_tx_finish ends; pg_call_end(q) also
+ * when this fails. */
+int pg_call_tx(struct pg_call *q, struct pg_conn *c, struct roster_err *err);
 /* Whether the statement of q (an UPDATE or DELETE) changed no row. */
 bool pg_call_none(const struct pg_call *q);
 int pg_call_end(struct pg_call *q, int code);
@@ -320,20 +328,9 @@ int pg_list_flush(struct pg_conn *c, struct roster_err *err);
 int pg_user_image(struct pg_conn *c, const char *org_id, const char *id, int64_t num_id,
                   struct roster_arena *a, struct roster_user **u, int64_t **groups, size_t *ng,
                   struct roster_err *err);
-/* columns of a users row, from col on: the order of the user SELECTs of pg_users.c
- * (add_columns) and of sg_user_columns */
-enum {
-    UC_NUM_ID = 0,
-    UC_ID = 1,
-    UC_FIELDS = 2, /* RU_NFIELDS columns */
-    UC_STATE = UC_FIELDS + RU_NFIELDS,
-    UC_CREATED,
-    UC_MODIFIED,
-    UC_VERSION,
-};
 
-/* Reads the users row at columns col.. (the sg_user_columns order of SG_PG;
- * pg_user_row.c). */
+/* Reads the users row at columns col.. (the sg_user_columns order of SG_PG: num_id, id,
+ * the roster_ufields columns, state, created_ms, modified_ms, version; pg_user_row.c). */
 void pg_read_user(const PGresult *r, int row, int col, const char *org_id, struct roster_user *u,
                   struct roster_arena *a);
 

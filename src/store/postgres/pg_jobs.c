@@ -182,8 +182,7 @@ int pg_chunk_complete(struct roster_conn *pc, const struct roster_chunk *ch,
                       struct roster_err *err)
 {
     struct pg_call q;
-    pg_call_init(&q, pg_conn_of(pc), NULL);
-    int code = pg_tx_start(q.c, true, err);
+    int code = pg_call_tx(&q, pg_conn_of(pc), err);
     if (code)
         return pg_call_end(&q, code);
     code = pg_call_stmt(
@@ -196,11 +195,11 @@ int pg_chunk_complete(struct roster_conn *pc, const struct roster_chunk *ch,
                 PG_I(ch->lease_token)),
         err);
     if (code)
-        goto fail;
+        goto done;
     if (PQntuples(q.res) != 1) {
         code = roster_err_set(err, ROSTER_ESTALE, "lease on chunk %lld of job \"%s\" was lost",
                               (long long)ch->chunk_no, ch->job_id);
-        goto fail;
+        goto done;
     }
     int64_t count = pg_col_int(q.res, 0, 0);
 #define ADVANCE_VALS                                                                               \
@@ -226,16 +225,11 @@ int pg_chunk_complete(struct roster_conn *pc, const struct roster_chunk *ch,
                     ADVANCE_VALS),
             err);
 #undef ADVANCE_VALS
-    if (code)
-        goto fail;
     /* The lease stays until it expires: a done chunk is never offered again, and
      * if the caller rolls this back, the same token may still complete it on a
      * retry. */
-    code = pg_tx_end(q.c, true, true, err);
-    return pg_call_end(&q, code);
-fail:
-    pg_tx_end(q.c, true, false, NULL);
-    return pg_call_end(&q, code);
+done:
+    return pg_call_end(&q, pg_tx_finish(q.c, code, err));
 }
 
 int pg_chunk_renew(struct roster_conn *pc, const struct roster_chunk *ch, int64_t until_ms,
@@ -311,19 +305,14 @@ int pg_job_results(struct roster_conn *pc, const char *org_id, const char *job_i
  * unfinished work. */
 int pg_lease_reset_all(struct roster_conn *pc, struct roster_err *err)
 {
-    struct pg_conn *c = pg_conn_of(pc);
-    int code = pg_tx_start(c, true, err);
-    if (code)
-        return code;
-    code = pg_exec(c,
-                   "UPDATE chunks SET lease_token = NULL, lease_until_ms = NULL"
-                   " WHERE NOT done AND lease_token IS NOT NULL",
-                   err);
-    if (!code)
-        code = pg_exec(c,
-                       "UPDATE schedules SET lease_token = NULL, lease_until_ms = NULL"
-                       " WHERE status = 0 AND lease_token IS NOT NULL",
-                       err);
-    int end = pg_tx_end(c, true, code == 0, err);
-    return code ? code : end;
+    bool none;
+    /* one statement: both tables or neither */
+    return pg_update(pg_conn_of(pc),
+                     PG_WRITE_SQL(-1,
+                                  "WITH ch AS (UPDATE chunks SET lease_token = NULL,"
+                                  " lease_until_ms = NULL"
+                                  " WHERE NOT done AND lease_token IS NOT NULL)"
+                                  " UPDATE schedules SET lease_token = NULL, lease_until_ms = NULL"
+                                  " WHERE status = 0 AND lease_token IS NOT NULL"),
+                     &none, err);
 }

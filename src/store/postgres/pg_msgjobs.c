@@ -188,25 +188,20 @@ int pg_user_resolve(struct roster_conn *pc, const char *org_id, const char *cons
 int pg_message_create_many(struct roster_conn *pc, struct roster_message *m, size_t n,
                            struct roster_err *err)
 {
-    struct pg_conn *c = pg_conn_of(pc);
     if (n == 0)
         return 0;
-    int checked = roster_store_messages_check(m, n, err);
-    if (checked)
-        return checked;
     struct pg_call q;
-    pg_call_init(&q, c, NULL);
+    pg_call_init(&q, pg_conn_of(pc), NULL);
+    bool *made = roster_arena_zalloc(q.a, n * sizeof(*made));
+    int code = roster_store_messages_ids(m, n, made, err);
+    if (code)
+        return pg_call_end(&q, code);
     const char **col = roster_arena_alloc(q.a, n * sizeof(*col));
-    bool *new_id = roster_arena_zalloc(q.a, n * sizeof(*new_id));
     pg_arg_str(&q.p, m[0].org_id);
     int64_t now = roster_now_ms();
     pg_arg_int(&q.p, now);
     for (int k = 0; k < 7; k++) {
         for (size_t i = 0; i < n; i++) {
-            if (k == 0 && !m[i].id[0]) {
-                roster_message_id_new(m[i].id);
-                new_id[i] = true;
-            }
             const char *const v[7] = {m[i].id,
                                       m[i].kind,
                                       m[i].source_id,
@@ -218,17 +213,16 @@ int pg_message_create_many(struct roster_conn *pc, struct roster_message *m, siz
         }
         pg_arg_str(&q.p, pg_text_array(q.a, col, n));
     }
-    int code =
-        pg_call_write1(&q, PG_MSG_INSERT_MANY,
-                       "INSERT INTO messages (id, org_num, kind, source_id, user_id, recipient,"
-                       " content_json, status, created_ms)"
-                       " SELECT v.id, o.num_id, v.kind, v.source_id, v.user_id, v.recipient,"
-                       " v.content_json, v.status, $2::bigint FROM orgs o,"
-                       " unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[],"
-                       " $8::text[], $9::text[])"
-                       " AS v(id, kind, source_id, user_id, recipient, content_json, status)"
-                       " WHERE o.id = $1",
-                       err);
+    code = pg_call_write1(&q, PG_MSG_INSERT_MANY,
+                          "INSERT INTO messages (id, org_num, kind, source_id, user_id, recipient,"
+                          " content_json, status, created_ms)"
+                          " SELECT v.id, o.num_id, v.kind, v.source_id, v.user_id, v.recipient,"
+                          " v.content_json, v.status, $2::bigint FROM orgs o,"
+                          " unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[],"
+                          " $8::text[], $9::text[])"
+                          " AS v(id, kind, source_id, user_id, recipient, content_json, status)"
+                          " WHERE o.id = $1",
+                          err);
     if (code) {
         const char *state = pg_sqlstate(q.res);
         if (!strcmp(state, "23505"))
@@ -236,13 +230,6 @@ int pg_message_create_many(struct roster_conn *pc, struct roster_message *m, siz
     } else if (strtoll(PQcmdTuples(q.res), NULL, 10) != (long long)n) {
         code = roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found", m[0].org_id);
     }
-    for (size_t i = 0; i < n; i++) {
-        if (code && new_id[i])
-            m[i].id[0] = '\0';
-        if (!code) {
-            m[i].status = m[i].status ? m[i].status : "ENQUEUED";
-            m[i].created_ms = now;
-        }
-    }
+    roster_store_messages_done(m, n, made, code, now);
     return pg_call_end(&q, code);
 }

@@ -107,35 +107,31 @@ int pg_schedule_list(struct roster_conn *pc, const char *org_id, const struct ro
                      struct roster_arena *a, struct roster_schedule **out, size_t *n,
                      int64_t *total, struct roster_err *err)
 {
-    struct pg_conn *c = pg_conn_of(pc);
     struct sg w;
-    sg_init(&w, SG_PG, a);
     struct pg_call r;
-    pg_call_init(&r, c, a);
-    int code = 0;
+    sg_init(&w, SG_PG, a);
     sg_add(&w, PG_S(org_id)); /* $1 */
+    pg_call_init(&r, pg_conn_of(pc), a);
     *out = NULL;
     *n = 0;
     if (total)
         *total = -1;
-    code = sg_filters(&w, q, "s", roster_store_sched_column, "scheduled changes", err);
-    if (code)
-        goto done;
-    if (q->search && q->search[0]) {
+    int code = sg_filters(&w, q, "s", roster_store_sched_column, "scheduled changes", err);
+    if (!code && q->search && q->search[0])
         code = roster_err_set(err, ROSTER_EINVAL, "scheduled changes have no free-text search");
-        goto done;
+    if (!code) {
+        pg_args_sg(&r.p, &w);
+        struct pg_page page = {
+            SCHED_COLS,
+            roster_arena_printf(
+                a, "schedules s WHERE s.org_num = " ORG_NUM_OF(1) " AND s.status = 0%s",
+                w.sql.data ? w.sql.data : ""),
+            "s.due_ms, s.id",
+            total && q->want_total ? total : NULL,
+            q->limit,
+            q->skip};
+        *out = pg_page_rows(&r, &page, &sched_rec, org_id, n, &code, err);
     }
-    pg_args_sg(&r.p, &w);
-    struct pg_page page = {
-        SCHED_COLS,
-        roster_arena_printf(a, "schedules s WHERE s.org_num = " ORG_NUM_OF(1) " AND s.status = 0%s",
-                            w.sql.data ? w.sql.data : ""),
-        "s.due_ms, s.id",
-        total && q->want_total ? total : NULL,
-        q->limit,
-        q->skip};
-    *out = pg_page_rows(&r, &page, &sched_rec, org_id, n, &code, err);
-done:
     sg_release(&w);
     return pg_call_end(&r, code);
 }
