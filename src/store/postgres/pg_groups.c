@@ -26,10 +26,7 @@ static const struct pg_rec sa_rec = PG_REC(struct roster_sa_key, sa_cols, -1);
 int pg_sa_key_create(struct roster_conn *pc, struct roster_sa_key *k, struct roster_err *err)
 {
     struct pg_call q;
-    pg_call_init(&q, pg_conn_of(pc), NULL);
-    if (!k->id[0])
-        roster_id_new(k->id);
-    int64_t now = roster_now_ms();
+    int64_t now = pg_call_create(&q, pg_conn_of(pc), k->id);
     int code =
         pg_call_stmt(&q,
                      PG_WRITE(-1,

@@ -301,6 +301,9 @@ struct pg_page {
 };
 void *pg_page_rows(struct pg_call *q, const struct pg_page *page, const struct pg_rec *rec,
                    const char *org_id, size_t *n, int *code, struct roster_err *err);
+/* The start of a method that creates a row with an id: q (pg_call_init, its own arena) and
+ * id, a new one when it is empty; returns the time of creation (now). */
+int64_t pg_call_create(struct pg_call *q, struct pg_conn *c, char id[ROSTER_ID_LEN + 1]);
 /* q's statement s: its parameters (replacing q's) and a run as pg_call_run (a PG_WRITE as
  * pg_call_write1). */
 int pg_call_stmt(struct pg_call *q, const struct pg_stmt *s, struct roster_err *err);

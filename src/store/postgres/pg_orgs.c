@@ -61,10 +61,7 @@ static const struct pg_rec org_rec = PG_REC(struct roster_org, org_cols, -1);
 int pg_org_create(struct roster_conn *pc, struct roster_org *org, struct roster_err *err)
 {
     struct pg_call q;
-    pg_call_init(&q, pg_conn_of(pc), NULL);
-    if (!org->id[0])
-        roster_id_new(org->id);
-    int64_t now = roster_now_ms();
+    int64_t now = pg_call_create(&q, pg_conn_of(pc), org->id);
     int code = pg_call_stmt(&q,
                             PG_WRITE(-1,
                                      "INSERT INTO orgs (id, name, address, city, region, zip,"
@@ -154,10 +151,7 @@ static const struct pg_rec key_rec = PG_REC(struct roster_key, key_cols, -1);
 int pg_key_create(struct roster_conn *pc, struct roster_key *key, struct roster_err *err)
 {
     struct pg_call q;
-    pg_call_init(&q, pg_conn_of(pc), NULL);
-    if (!key->id[0])
-        roster_id_new(key->id);
-    int64_t now = roster_now_ms();
+    int64_t now = pg_call_create(&q, pg_conn_of(pc), key->id);
     int code =
         pg_call_stmt(&q,
                      PG_WRITE(-1,

@@ -42,6 +42,14 @@ int pg_call_stmt(struct pg_call *q, const struct pg_stmt *s, struct roster_err *
     return s->write ? pg_call_write1(q, s->id, s->sql, err) : pg_call_run(q, s->id, s->sql, err);
 }
 
+int64_t pg_call_create(struct pg_call *q, struct pg_conn *c, char id[ROSTER_ID_LEN + 1])
+{
+    pg_call_init(q, c, NULL);
+    if (!id[0])
+        roster_id_new(id);
+    return roster_now_ms();
+}
+
 int pg_get(struct pg_conn *c, const struct pg_stmt *s, const struct pg_rec *rec, const char *org_id,
            void *out, struct roster_arena *a, const char *what, const char *id,
            struct roster_err *err)
