@@ -117,6 +117,14 @@ void sg_user_columns(struct roster_buf *b, int flavor, const char *alias)
                       alias, alias);
 }
 
+void sg_user_row_columns(struct roster_buf *b, bool num_id)
+{
+    roster_buf_addstr(b, num_id ? "num_id, id, org_num" : "id, org_num");
+    for (int i = 0; i < RU_NFIELDS; i++)
+        roster_buf_printf(b, ", %s", roster_ufields[i].column);
+    roster_buf_addstr(b, ", state, created_ms, modified_ms, version");
+}
+
 /* --- ASCII case folding of values (ci keys) --- */
 
 static const char *lowered(struct sg *g, const char *s)

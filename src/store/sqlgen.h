@@ -69,6 +69,10 @@ enum sg_what {
  * num_id, id, then the roster_ufields columns, state, created_ms, modified_ms, version. */
 void sg_user_columns(struct roster_buf *b, int flavor, const char *alias);
 
+/* The columns of a whole users row as an INSERT or a COPY names them: num_id (with num_id),
+ * id, org_num, the roster_ufields columns, state, created_ms, modified_ms, version. */
+void sg_user_row_columns(struct roster_buf *b, bool num_id);
+
 /* The number of statements ("segments") that list q in order, one after the other: an
  * order on a field whose index holds no NULLs (or on the state, whose index holds only
  * the inactive states) is read as one range per part. Counting is always one statement. */

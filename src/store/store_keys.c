@@ -68,6 +68,44 @@ void roster_store_sched_stored(struct roster_schedule *s, size_t n, int64_t now)
     }
 }
 
+int roster_store_messages_ids(struct roster_message *m, size_t n, bool *made,
+                              struct roster_err *err)
+{
+    int code = roster_store_messages_check(m, n, err);
+    for (size_t i = 0; !code && i < n; i++) {
+        made[i] = !m[i].id[0];
+        if (made[i])
+            roster_message_id_new(m[i].id);
+    }
+    return code;
+}
+
+void roster_store_messages_done(struct roster_message *m, size_t n, const bool *made, int code,
+                                int64_t now)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (code && made[i])
+            m[i].id[0] = '\0';
+        if (!code) {
+            m[i].status = m[i].status ? m[i].status : "ENQUEUED";
+            m[i].created_ms = now;
+        }
+    }
+}
+
+int roster_store_changes_want(int64_t since, int64_t until, int64_t keep,
+                              struct roster_change **out, size_t *n, size_t *want,
+                              struct roster_err *err)
+{
+    *out = NULL;
+    *n = 0;
+    *want = until > since ? (size_t)(until - since) : 0;
+    if (until > since && until - since > keep)
+        return roster_err_set(err, ROSTER_ESTALE, "list changes since %lld are not kept",
+                              (long long)since);
+    return 0;
+}
+
 int roster_store_messages_check(const struct roster_message *m, size_t n, struct roster_err *err)
 {
     for (size_t i = 0; i < n; i++) {

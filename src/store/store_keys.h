@@ -4,11 +4,13 @@
 #ifndef ROSTER_STORE_KEYS_H
 #define ROSTER_STORE_KEYS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "roster/err.h"
 
+struct roster_change;
 struct roster_message;
 struct roster_schedule;
 
@@ -23,5 +25,20 @@ void roster_store_sched_stored(struct roster_schedule *s, size_t n, int64_t now)
 /* ROSTER_EINVAL when a message of m[0..n) has no kind or another organisation than m[0]
  * (message_create_many), else 0. */
 int roster_store_messages_check(const struct roster_message *m, size_t n, struct roster_err *err);
+/* message_create_many around its write: first roster_store_messages_check, then a new id for
+ * each message of m[0..n) without one, marked in made[i]; after the write (code), the ids
+ * made are taken back on failure, and on success every message was stored at now, ENQUEUED
+ * unless its status was given. */
+int roster_store_messages_ids(struct roster_message *m, size_t n, bool *made,
+                              struct roster_err *err);
+void roster_store_messages_done(struct roster_message *m, size_t n, const bool *made, int code,
+                                int64_t now);
+
+/* The start of list_changes: *out and *n emptied; ROSTER_ESTALE when the changes after since
+ * are older than the keep most recent versions; else 0, with *want = until - since records
+ * to read (0: none). */
+int roster_store_changes_want(int64_t since, int64_t until, int64_t keep,
+                              struct roster_change **out, size_t *n, size_t *want,
+                              struct roster_err *err);
 
 #endif

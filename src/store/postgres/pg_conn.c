@@ -41,6 +41,16 @@ void pg_arg_int(struct pg_args *p, int64_t i)
     pg_arg_str(p, roster_arena_printf(p->a, "%lld", (long long)i));
 }
 
+void pg_args_vals(struct pg_args *p, size_t n, const struct sg_val *v)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].type == SG_INT)
+            pg_arg_int(p, v[i].i);
+        else
+            pg_arg_str(p, v[i].s);
+    }
+}
+
 void pg_array_elem(struct roster_buf *b, const char *v)
 {
     if (!v) {
@@ -402,9 +412,51 @@ int pg_call_end(struct pg_call *q, int code)
     return code;
 }
 
-void *pg_rows(const PGresult *res, struct roster_arena *a, size_t size, size_t *n)
+void pg_read_rec(const struct pg_rec *rec, const PGresult *r, int row, const char *org_id,
+                 void *out, struct roster_arena *a)
+{
+    char *base = out;
+    memset(out, 0, rec->size);
+    if (rec->read) {
+        rec->read(r, row, org_id, out, a);
+        return;
+    }
+    for (size_t i = 0; i < rec->ncols; i++) {
+        const struct pg_col *f = &rec->cols[i];
+        char *field = base + f->off;
+        int col = (int)i;
+        switch (f->kind) {
+        case PG_BUF:
+            snprintf(field, f->size, "%s", PQgetvalue(r, row, col)); /* "" for NULL */
+            break;
+        case PG_STR:
+            *(const char **)field = pg_col_str(r, row, col, a);
+            break;
+        case PG_TEXT:
+            *(const char **)field = PQgetisnull(r, row, col) ? "" : pg_col_str(r, row, col, a);
+            break;
+        case PG_I64:
+            *(int64_t *)field = pg_col_int(r, row, col);
+            break;
+        case PG_INT:
+            *(int *)field = (int)pg_col_int(r, row, col);
+            break;
+        default:
+            *(bool *)field = pg_col_int(r, row, col) != 0;
+            break;
+        }
+    }
+    if (rec->org_off >= 0)
+        snprintf(base + rec->org_off, ROSTER_ID_LEN + 1, "%s", org_id ? org_id : "");
+}
+
+void *pg_read_rows(const PGresult *res, const struct pg_rec *rec, const char *org_id,
+                   struct roster_arena *a, size_t *n)
 {
     int rows = PQntuples(res);
+    char *v = roster_arena_alloc(a, (size_t)(rows ? rows : 1) * rec->size);
+    for (int i = 0; i < rows; i++)
+        pg_read_rec(rec, res, i, org_id, v + (size_t)i * rec->size, a);
     *n = (size_t)rows;
-    return roster_arena_alloc(a, (size_t)(rows ? rows : 1) * size);
+    return v;
 }

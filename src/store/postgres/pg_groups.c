@@ -15,94 +15,74 @@
 #define SA_COLS "id, org_id, name, public_key, created_ms, revoked_ms"
 #define GROUP_COLS "g.num_id, g.kind, g.name, g.parent_num, g.extra, g.created_ms, g.modified_ms"
 
-static void read_sa(const PGresult *r, int row, struct roster_sa_key *k, struct roster_arena *a)
-{
-    memset(k, 0, sizeof(*k));
-    pg_col_id(r, row, 0, k->id);
-    pg_col_id(r, row, 1, k->org_id);
-    k->name = pg_col_str(r, row, 2, a);
-    k->public_key_pem = pg_col_str(r, row, 3, a);
-    k->created_ms = pg_col_int(r, row, 4);
-    k->revoked_ms = pg_col_int(r, row, 5);
-}
+#define K(kind, field) PG_COL(kind, struct roster_sa_key, field)
+static const struct pg_col sa_cols[] = {K(PG_BUF, id),         K(PG_BUF, org_id),
+                                        K(PG_STR, name),       K(PG_STR, public_key_pem),
+                                        K(PG_I64, created_ms), K(PG_I64, revoked_ms)};
+#undef K
+/* a row of SA_COLS */
+static const struct pg_rec sa_rec = PG_REC(struct roster_sa_key, sa_cols, -1);
 
 int pg_sa_key_create(struct roster_conn *pc, struct roster_sa_key *k, struct roster_err *err)
 {
     struct pg_call q;
-    pg_call_init(&q, pg_conn_of(pc), NULL);
-    if (!k->id[0])
-        roster_id_new(k->id);
-    int64_t now = roster_now_ms();
-    pg_arg_str(&q.p, k->id);
-    pg_arg_str(&q.p, k->org_id);
-    pg_arg_str(&q.p, k->name);
-    pg_arg_str(&q.p, k->public_key_pem ? k->public_key_pem : "");
-    pg_arg_int(&q.p, now);
-    int code = pg_call_write1(&q, -1,
+    int64_t now = pg_call_create(&q, pg_conn_of(pc), k->id);
+    int code =
+        pg_call_stmt(&q,
+                     PG_WRITE(-1,
                               "INSERT INTO service_keys (id, org_id, name, public_key, created_ms)"
                               " VALUES ($1, $2, $3, $4, $5)",
-                              err);
-    if (code) {
-        const char *state = pg_sqlstate(q.res);
-        if (!strcmp(state, "23503"))
-            code =
-                roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found", k->org_id);
-        else if (!strcmp(state, "23505"))
-            code =
-                roster_err_set(err, ROSTER_ECONFLICT, "service key \"%s\" already exists", k->id);
-    } else {
+                              PG_S(k->id), PG_S(k->org_id), PG_S(k->name),
+                              PG_S(k->public_key_pem ? k->public_key_pem : ""), PG_I(now)),
+                     err);
+    if (code)
+        code = pg_insert_fail(q.res, code, "service key", k->id, k->org_id, err);
+    else
         k->created_ms = now;
-    }
     return pg_call_end(&q, code);
 }
 
 int pg_sa_key_find(struct roster_conn *pc, const char *key_id, struct roster_sa_key *out,
                    struct roster_arena *a, struct roster_err *err)
 {
-    struct pg_call q;
-    pg_call_init(&q, pg_conn_of(pc), a);
-    pg_arg_str(&q.p, key_id);
-    int code = pg_call_run(
-        &q, -1, "SELECT " SA_COLS " FROM service_keys WHERE id = $1 AND revoked_ms IS NULL", err);
-    if (!code && PQntuples(q.res) == 1)
-        read_sa(q.res, 0, out, a);
-    else if (!code)
-        code = roster_err_set(err, ROSTER_ENOTFOUND, "service key not found");
-    return pg_call_end(&q, code);
+    return pg_get(
+        pg_conn_of(pc),
+        PG_STMT(-1, "SELECT " SA_COLS " FROM service_keys WHERE id = $1 AND revoked_ms IS NULL",
+                PG_S(key_id)),
+        &sa_rec, NULL, out, a, "service key", NULL, err);
 }
 
 int pg_sa_key_revoke(struct roster_conn *pc, const char *key_id, struct roster_err *err)
 {
-    struct pg_call q;
-    pg_call_init(&q, pg_conn_of(pc), NULL);
-    pg_arg_str(&q.p, key_id);
-    pg_arg_int(&q.p, roster_now_ms());
-    int code =
-        pg_call_write1(&q, -1,
-                       "UPDATE service_keys SET revoked_ms = coalesce(revoked_ms, $2::bigint)"
-                       " WHERE id = $1",
-                       err);
-    if (!code && pg_call_none(&q))
+    bool none;
+    int code = pg_update(pg_conn_of(pc),
+                         PG_WRITE(-1,
+                                  "UPDATE service_keys SET revoked_ms = coalesce(revoked_ms,"
+                                  " $2::bigint) WHERE id = $1",
+                                  PG_S(key_id), PG_I(roster_now_ms())),
+                         &none, err);
+    if (!code && none)
         code = roster_err_set(err, ROSTER_ENOTFOUND, "service key \"%s\" not found",
                               key_id ? key_id : "");
-    return pg_call_end(&q, code);
+    return code;
 }
 
 /* --- groups --- */
 
-static void read_group(const PGresult *r, int row, int col, const char *org_id,
-                       struct roster_group *g, struct roster_arena *a)
-{
-    memset(g, 0, sizeof(*g));
-    g->num_id = pg_col_int(r, row, col);
-    snprintf(g->org_id, sizeof(g->org_id), "%s", org_id);
-    g->kind = (int)pg_col_int(r, row, col + 1);
-    g->name = pg_col_str(r, row, col + 2, a);
-    g->parent_num_id = pg_col_int(r, row, col + 3);
-    g->extra = pg_col_str(r, row, col + 4, a);
-    g->created_ms = pg_col_int(r, row, col + 5);
-    g->modified_ms = pg_col_int(r, row, col + 6);
-}
+/* the fields of GROUP_COLS in a struct T whose group is at P (empty, or a member and a dot) */
+#define GROUP_FIELDS(T, P)                                                                         \
+    PG_COL(PG_I64, T, P num_id), PG_COL(PG_INT, T, P kind), PG_COL(PG_STR, T, P name),             \
+        PG_COL(PG_I64, T, P parent_num_id), PG_COL(PG_STR, T, P extra),                            \
+        PG_COL(PG_I64, T, P created_ms), PG_COL(PG_I64, T, P modified_ms)
+static const struct pg_col group_cols[] = {GROUP_FIELDS(struct roster_group, )};
+static const struct pg_rec group_rec =
+    PG_REC(struct roster_group, group_cols, offsetof(struct roster_group, org_id));
+/* a group of a user: the user's num_id, then the group */
+static const struct pg_col membership_cols[] = {
+    PG_COL(PG_I64, struct roster_membership, user_num_id),
+    GROUP_FIELDS(struct roster_membership, g.)};
+static const struct pg_rec membership_rec =
+    PG_REC(struct roster_membership, membership_cols, offsetof(struct roster_membership, g.org_id));
 
 /* pg_org_num, with a missing organisation ROSTER_ENOTFOUND (err set naming it). */
 static int org_num_of(struct pg_conn *c, const char *org_id, int64_t *num, struct roster_arena *a,
@@ -147,44 +127,43 @@ static int group_write_fail(const PGresult *res, const struct roster_group *g, i
     return code;
 }
 
-/* Writes g with sql, a create or an update (update: g->num_id is $7), once the organisation
- * is found and owns g's parent: $1 org_num, $2 kind, $3 name, $4 parent_num, $5 extra, $6
- * now, the statement of q. A taken or missing name is mapped by group_write_fail. */
-static int group_write(struct pg_call *q, const char *org_id, const struct roster_group *g,
-                       bool update, const char *sql, int64_t now, struct roster_err *err)
-{
-    int64_t org_num;
-    int code = org_num_of(q->c, org_id, &org_num, q->a, err);
-    if (!code && g->parent_num_id)
-        code = owned(q->c, "groups", org_num, g->parent_num_id, "group", q->a, err);
-    if (code)
-        return code;
-    pg_arg_int(&q->p, org_num);
-    pg_arg_int(&q->p, g->kind);
-    pg_arg_str(&q->p, g->name);
-    if (g->parent_num_id)
-        pg_arg_int(&q->p, g->parent_num_id);
-    else
-        pg_arg_str(&q->p, NULL);
-    pg_arg_str(&q->p, g->extra);
-    pg_arg_int(&q->p, now);
-    if (update)
-        pg_arg_int(&q->p, g->num_id);
-    code = pg_call_write1(q, -1, sql, err);
-    return code ? group_write_fail(q->res, g, code, err) : 0;
-}
+/* the values of g's row, once its organisation is found: $1 org_num, $2 kind, $3 name, $4
+ * parent_num, $5 extra, $6 now */
+#define GROUP_VALS(org_num, g, now)                                                                \
+    PG_I(org_num), PG_I((g)->kind), PG_S((g)->name),                                               \
+        (g)->parent_num_id ? PG_I((g)->parent_num_id) : PG_S(NULL), PG_S((g)->extra), PG_I(now)
 
-int pg_group_create(struct roster_conn *pc, const char *org_id, struct roster_group *g,
-                    struct roster_err *err)
+/* Creates g, or with update writes it over its row (by g->num_id), once the organisation is
+ * found and owns g's parent. A taken or missing name is mapped by group_write_fail. */
+static int group_write(struct roster_conn *pc, const char *org_id, struct roster_group *g,
+                       bool update, struct roster_err *err)
 {
     struct pg_call q;
     pg_call_init(&q, pg_conn_of(pc), NULL);
-    int64_t now = roster_now_ms();
-    int code = group_write(&q, org_id, g, false,
-                           "INSERT INTO groups (org_num, kind, name, parent_num, extra, created_ms,"
-                           " modified_ms) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING num_id",
-                           now, err);
-    if (!code) {
+    int64_t now = roster_now_ms(), org_num;
+    int code = org_num_of(q.c, org_id, &org_num, q.a, err);
+    if (!code && g->parent_num_id)
+        code = owned(q.c, "groups", org_num, g->parent_num_id, "group", q.a, err);
+    if (!code)
+        code = pg_call_stmt(
+            &q,
+            update ? PG_WRITE(-1,
+                              "UPDATE groups SET name = $3, parent_num = $4, extra = $5,"
+                              " modified_ms = $6 WHERE org_num = $1 AND kind = $2 AND num_id = $7",
+                              GROUP_VALS(org_num, g, now), PG_I(g->num_id))
+                   : PG_WRITE(-1,
+                              "INSERT INTO groups (org_num, kind, name, parent_num, extra,"
+                              " created_ms, modified_ms) VALUES ($1, $2, $3, $4, $5, $6, $6)"
+                              " RETURNING num_id",
+                              GROUP_VALS(org_num, g, now)),
+            err);
+    if (code) {
+        code = group_write_fail(q.res, g, code, err);
+    } else if (update && pg_call_none(&q)) {
+        code = roster_err_set(err, ROSTER_ENOTFOUND, "group %lld not found", (long long)g->num_id);
+    } else if (update) {
+        g->modified_ms = now;
+    } else {
         g->num_id = pg_col_int(q.res, 0, 0);
         snprintf(g->org_id, sizeof(g->org_id), "%s", org_id);
         g->created_ms = g->modified_ms = now;
@@ -192,17 +171,21 @@ int pg_group_create(struct roster_conn *pc, const char *org_id, struct roster_gr
     return pg_call_end(&q, code);
 }
 
+int pg_group_create(struct roster_conn *pc, const char *org_id, struct roster_group *g,
+                    struct roster_err *err)
+{
+    return group_write(pc, org_id, g, false, err);
+}
+
 int pg_group_list(struct roster_conn *pc, const char *org_id, const struct roster_group_query *q,
                   struct roster_arena *a, struct roster_group **out, size_t *n, int64_t *total,
                   struct roster_err *err)
 {
-    struct roster_buf where, sql;
+    struct roster_buf where, from;
     struct pg_call r;
     pg_call_init(&r, pg_conn_of(pc), a);
     roster_buf_init(&where);
-    roster_buf_init(&sql);
-    *out = NULL;
-    *n = 0;
+    roster_buf_init(&from);
     if (total)
         *total = q->want_total ? 0 : -1;
     pg_arg_str(&r.p, org_id);
@@ -226,34 +209,14 @@ int pg_group_list(struct roster_conn *pc, const char *org_id, const struct roste
         pg_arg_int(&r.p, q->parent_num_id);
         roster_buf_printf(&where, " AND g.parent_num = $%zu::bigint", r.p.n);
     }
-    const char *w = where.data ? where.data : "";
-    int code = 0;
-    if (total && q->want_total) {
-        roster_buf_printf(&sql,
-                          "SELECT count(*) FROM groups AS g WHERE g.org_num ="
-                          " (SELECT num_id FROM orgs WHERE id = $1)%s",
-                          w);
-        code = pg_count(r.c, sql.data, &r.p, total, err);
-        if (code)
-            goto done;
-    }
-    if (q->limit == 0)
-        goto done;
-    const char *page = pg_query_page(&r.p, q->limit, q->skip);
-    roster_buf_reset(&sql);
-    roster_buf_printf(&sql,
-                      "SELECT " GROUP_COLS " FROM groups AS g WHERE g.org_num ="
-                      " (SELECT num_id FROM orgs WHERE id = $1)%s ORDER BY g.num_id%s",
-                      w, page);
-    code = pg_call_run(&r, -1, sql.data, err);
-    if (code)
-        goto done;
-    struct roster_group *v = pg_rows(r.res, a, sizeof(*v), n);
-    for (size_t i = 0; i < *n; i++)
-        read_group(r.res, (int)i, 0, org_id, &v[i], a);
-    *out = v;
-done:
-    roster_buf_release(&sql);
+    roster_buf_printf(&from,
+                      "groups AS g WHERE g.org_num = (SELECT num_id FROM orgs WHERE id = $1)%s",
+                      where.data ? where.data : "");
+    struct pg_page page = {GROUP_COLS, from.data, "g.num_id", total && q->want_total ? total : NULL,
+                           q->limit,   q->skip};
+    int code;
+    *out = pg_page_rows(&r, &page, &group_rec, org_id, n, &code, err);
+    roster_buf_release(&from);
     roster_buf_release(&where);
     return pg_call_end(&r, code);
 }
@@ -261,43 +224,28 @@ done:
 int pg_group_update(struct roster_conn *pc, const char *org_id, struct roster_group *g,
                     struct roster_err *err)
 {
-    struct pg_call q;
-    pg_call_init(&q, pg_conn_of(pc), NULL);
-    int64_t now = roster_now_ms();
-    int code = group_write(&q, org_id, g, true,
-                           "UPDATE groups SET name = $3, parent_num = $4, extra = $5,"
-                           " modified_ms = $6 WHERE org_num = $1 AND kind = $2 AND num_id = $7",
-                           now, err);
-    if (!code && pg_call_none(&q))
-        code = roster_err_set(err, ROSTER_ENOTFOUND, "group %lld not found", (long long)g->num_id);
-    else if (!code)
-        g->modified_ms = now;
-    return pg_call_end(&q, code);
+    return group_write(pc, org_id, g, true, err);
 }
 
 int pg_group_delete(struct roster_conn *pc, const char *org_id, int kind, int64_t num_id,
                     struct roster_err *err)
 {
     struct pg_call q;
-    pg_call_init(&q, pg_conn_of(pc), NULL);
-    pg_arg_str(&q.p, org_id);
-    pg_arg_int(&q.p, kind);
-    pg_arg_int(&q.p, num_id);
-    int code = pg_tx_start(q.c, true, err);
+    int code = pg_call_tx(&q, pg_conn_of(pc), err);
     if (code)
         return pg_call_end(&q, code);
-    code = pg_call_run(&q, -1,
-                       "DELETE FROM groups WHERE org_num = (SELECT num_id FROM orgs WHERE id = $1)"
-                       " AND kind = $2 AND num_id = $3",
-                       err);
+    code = pg_call_stmt(&q,
+                        PG_STMT(-1,
+                                "DELETE FROM groups WHERE org_num ="
+                                " (SELECT num_id FROM orgs WHERE id = $1)"
+                                " AND kind = $2 AND num_id = $3",
+                                PG_S(org_id), PG_I(kind), PG_I(num_id)),
+                        err);
     if (!code && pg_call_none(&q))
         code = roster_err_set(err, ROSTER_ENOTFOUND, "group %lld not found", (long long)num_id);
     if (!code) /* its memberships went with it: every list on it changed */
         code = pg_list_record(q.c, org_id, NULL, err);
-    int end = pg_tx_end(q.c, true, code == 0, code ? NULL : err);
-    if (!code)
-        code = end;
-    return pg_call_end(&q, code);
+    return pg_call_end(&q, pg_tx_finish(q.c, code, err));
 }
 
 /* "{1,2,3}": an int64 array as a PostgreSQL array literal, in the arena. */
@@ -396,9 +344,7 @@ int pg_group_bind(struct roster_conn *pc, const char *org_id, const int64_t *gro
             code = pg_list_record(c, org_id, &ch, err);
         }
     }
-    int end = pg_tx_end(c, true, code == 0, code ? NULL : err);
-    if (!code)
-        code = end;
+    code = pg_tx_finish(c, code, err);
 done:
     return pg_call_end(&q, code);
 }
@@ -407,55 +353,47 @@ int pg_group_memberships(struct roster_conn *pc, const char *org_id, const int64
                          size_t nu, int kind, struct roster_arena *a,
                          struct roster_membership **out, size_t *n, struct roster_err *err)
 {
-    struct pg_call q;
-    pg_call_init(&q, pg_conn_of(pc), a);
-    *out = NULL;
-    *n = 0;
-    pg_arg_str(&q.p, int_array(users, nu, a));
-    pg_arg_str(&q.p, org_id);
-    pg_arg_int(&q.p, kind);
-    int code = pg_call_run(&q, -1,
-                           "SELECT t.u, " GROUP_COLS " FROM unnest($1::bigint[]) WITH ORDINALITY"
-                           " AS t (u, i) JOIN group_members AS m ON m.user_num = t.u"
-                           " JOIN groups AS g ON g.num_id = m.group_num"
-                           " WHERE g.org_num = (SELECT num_id FROM orgs WHERE id = $2)"
-                           " AND g.kind = $3::integer ORDER BY t.i, g.num_id",
-                           err);
-    if (!code) {
-        struct roster_membership *v = pg_rows(q.res, a, sizeof(*v), n);
-        for (size_t i = 0; i < *n; i++) {
-            v[i].user_num_id = pg_col_int(q.res, (int)i, 0);
-            read_group(q.res, (int)i, 1, org_id, &v[i].g, a);
-        }
-        *out = v;
-    }
-    return pg_call_end(&q, code);
+    int code;
+    *out = pg_select(pg_conn_of(pc),
+                     PG_STMT(-1,
+                             "SELECT t.u, " GROUP_COLS " FROM unnest($1::bigint[]) WITH ORDINALITY"
+                             " AS t (u, i) JOIN group_members AS m ON m.user_num = t.u"
+                             " JOIN groups AS g ON g.num_id = m.group_num"
+                             " WHERE g.org_num = (SELECT num_id FROM orgs WHERE id = $2)"
+                             " AND g.kind = $3::integer ORDER BY t.i, g.num_id",
+                             PG_S(int_array(users, nu, a)), PG_S(org_id), PG_I(kind)),
+                     &membership_rec, org_id, a, n, &code, err);
+    return code;
 }
 
 /* --- password hashes --- */
+
+/* a password hash (or NULL) */
+static const struct pg_col hash_cols[] = {{PG_STR, 0, sizeof(const char *)}};
+static const struct pg_rec hash_rec = PG_REC(const char *, hash_cols, -1);
 
 int pg_user_secret_set(struct roster_conn *pc, const char *org_id, const char *user_id,
                        const char *hash, struct roster_err *err)
 {
     struct pg_call q;
     pg_call_init(&q, pg_conn_of(pc), NULL);
-    pg_arg_str(&q.p, org_id);
-    pg_arg_str(&q.p, user_id);
-    pg_arg_str(&q.p, hash);
     /* one statement: the user's row (or none) drives both the write and the answer */
-    int code = pg_call_write1(&q, -1,
-                              hash ? "WITH u AS (SELECT num_id FROM users WHERE org_num ="
-                                     " (SELECT num_id FROM orgs WHERE id = $1) AND id = $2)"
-                                     " , w AS (INSERT INTO user_secrets (user_num, password_hash)"
-                                     " SELECT num_id, $3 FROM u ON CONFLICT (user_num) DO UPDATE"
-                                     " SET password_hash = excluded.password_hash)"
-                                     " SELECT count(*) FROM u"
-                                   : "WITH u AS (SELECT num_id FROM users WHERE org_num ="
-                                     " (SELECT num_id FROM orgs WHERE id = $1) AND id = $2)"
-                                     " , w AS (DELETE FROM user_secrets WHERE user_num IN"
-                                     " (SELECT num_id FROM u) AND $3::text IS NULL)"
-                                     " SELECT count(*) FROM u",
-                              err);
+    int code = pg_call_stmt(&q,
+                            PG_WRITE(-1,
+                                     hash ? "WITH u AS (SELECT num_id FROM users WHERE org_num ="
+                                            " (SELECT num_id FROM orgs WHERE id = $1) AND id = $2)"
+                                            " , w AS (INSERT INTO user_secrets (user_num,"
+                                            " password_hash) SELECT num_id, $3 FROM u"
+                                            " ON CONFLICT (user_num) DO UPDATE"
+                                            " SET password_hash = excluded.password_hash)"
+                                            " SELECT count(*) FROM u"
+                                          : "WITH u AS (SELECT num_id FROM users WHERE org_num ="
+                                            " (SELECT num_id FROM orgs WHERE id = $1) AND id = $2)"
+                                            " , w AS (DELETE FROM user_secrets WHERE user_num IN"
+                                            " (SELECT num_id FROM u) AND $3::text IS NULL)"
+                                            " SELECT count(*) FROM u",
+                                     PG_S(org_id), PG_S(user_id), PG_S(hash)),
+                            err);
     if (!code && pg_col_int(q.res, 0, 0) == 0)
         code =
             roster_err_set(err, ROSTER_ENOTFOUND, "user \"%s\" not found", user_id ? user_id : "");
@@ -465,20 +403,12 @@ int pg_user_secret_set(struct roster_conn *pc, const char *org_id, const char *u
 int pg_user_secret_get(struct roster_conn *pc, const char *org_id, const char *user_id,
                        struct roster_arena *a, const char **hash, struct roster_err *err)
 {
-    struct pg_call q;
-    pg_call_init(&q, pg_conn_of(pc), a);
     *hash = NULL;
-    pg_arg_str(&q.p, org_id);
-    pg_arg_str(&q.p, user_id);
-    int code = pg_call_run(&q, -1,
-                           "SELECT s.password_hash FROM users AS u LEFT JOIN user_secrets AS s"
-                           " ON s.user_num = u.num_id WHERE u.org_num ="
-                           " (SELECT num_id FROM orgs WHERE id = $1) AND u.id = $2",
-                           err);
-    if (!code && PQntuples(q.res) == 1)
-        *hash = pg_col_str(q.res, 0, 0, a);
-    else if (!code)
-        code =
-            roster_err_set(err, ROSTER_ENOTFOUND, "user \"%s\" not found", user_id ? user_id : "");
-    return pg_call_end(&q, code);
+    return pg_get(pg_conn_of(pc),
+                  PG_STMT(-1,
+                          "SELECT s.password_hash FROM users AS u LEFT JOIN user_secrets AS s"
+                          " ON s.user_num = u.num_id WHERE u.org_num ="
+                          " (SELECT num_id FROM orgs WHERE id = $1) AND u.id = $2",
+                          PG_S(org_id), PG_S(user_id)),
+                  &hash_rec, NULL, hash, a, "user", user_id ? user_id : "", err);
 }

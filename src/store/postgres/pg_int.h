@@ -9,9 +9,11 @@
 
 #include <libpq-fe.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "roster/store.h"
 #include "roster/util.h"
+#include "store/sqlgen.h"          /* struct sg_val */
 #include "store/store_migration.h" /* roster_pg_migrations */
 
 /* Statements prepared (PQprepare) on first use on each connection. */
@@ -113,6 +115,33 @@ struct pg_args {
 void pg_args_init(struct pg_args *p, struct roster_arena *a);
 void pg_arg_str(struct pg_args *p, const char *s); /* NULL -> SQL NULL */
 void pg_arg_int(struct pg_args *p, int64_t i);
+/* Parameters by value, as the shared translator keeps them (src/store/sqlgen.h): PG_S a
+ * string (NULL -> SQL NULL), PG_I an integer; pg_args_vals adds v[0..n) to p. */
+#define PG_S(x) ((struct sg_val){SG_TEXT, 0, (x)})
+#define PG_I(x) ((struct sg_val){SG_INT, (x), NULL})
+void pg_args_vals(struct pg_args *p, size_t n, const struct sg_val *v);
+
+/* A statement and its parameters in one value, for the method helpers of pg_query.c:
+ *     PG_STMT(PG_X, "SELECT ... WHERE org_num = " ORG_NUM_OF(1) " AND id = $2",
+ *             PG_S(org_id), PG_S(id))
+ * id is a prepared statement (enum pg_stmt_id) or -1 for a one-off statement. A PG_WRITE
+ * statement writes: it runs as a method of its own (pg_write1). */
+struct pg_stmt {
+    int id;
+    bool write;
+    const char *sql;
+    size_t n;
+    const struct sg_val *v;
+};
+#define PG_STMT_OF(id, write, sql, ...)                                                            \
+    (&(const struct pg_stmt){(id), (write), (sql),                                                 \
+                             sizeof((struct sg_val[]){__VA_ARGS__}) / sizeof(struct sg_val),       \
+                             (const struct sg_val[]){__VA_ARGS__}})
+#define PG_STMT(id, sql, ...) PG_STMT_OF(id, false, sql, __VA_ARGS__)
+#define PG_WRITE(id, sql, ...) PG_STMT_OF(id, true, sql, __VA_ARGS__)
+/* A read, a write without parameters. */
+#define PG_SQL(id, sql) (&(const struct pg_stmt){(id), false, (sql), 0, NULL})
+#define PG_WRITE_SQL(id, sql) (&(const struct pg_stmt){(id), true, (sql), 0, NULL})
 
 /* Runs sql with p's parameters: a prepared statement id (prepared on first use)
  * or, with id < 0, a one-off statement. *res is the result (or NULL), which the
@@ -153,6 +182,9 @@ const char *pg_sqlstate(const PGresult *res);
  * commits/releases when ok, else rolls back only what this method wrote. */
 int pg_tx_start(struct pg_conn *c, bool multi, struct roster_err *err);
 int pg_tx_end(struct pg_conn *c, bool multi, bool ok, struct roster_err *err);
+/* pg_tx_end(multi) of a method whose work gave code: commits when code is 0, else rolls
+ * back; returns code, or the failure of the commit. */
+int pg_tx_finish(struct pg_conn *c, int code, struct roster_err *err);
 /* Runs one statement that writes (pg_run's id, sql and p) as a method of its own:
  * inside pg_tx_start/pg_tx_end(multi = false), i.e. in a SAVEPOINT when the caller has a
  * transaction open. A statement that ran but matched no row is a success here: nothing
@@ -182,13 +214,47 @@ struct pg_call {
 void pg_call_init(struct pg_call *q, struct pg_conn *c, struct roster_arena *a);
 int pg_call_run(struct pg_call *q, int id, const char *sql, struct roster_err *err);
 int pg_call_write1(struct pg_call *q, int id, const char *sql, struct roster_err *err);
+/* The start of a method of several statements: q (pg_call_init, its own arena) and the
+ * method's transaction (pg_tx_start(multi)), which pg_tx_finish ends; pg_call_end(q) also
+ * when this fails. */
+int pg_call_tx(struct pg_call *q, struct pg_conn *c, struct roster_err *err);
 /* Whether the statement of q (an UPDATE or DELETE) changed no row. */
 bool pg_call_none(const struct pg_call *q);
 int pg_call_end(struct pg_call *q, int code);
 
-/* An array in a for the rows of res, room for one at least (never NULL); *n = how many
- * rows. A list method reads row i into element i. */
-void *pg_rows(const PGresult *res, struct roster_arena *a, size_t size, size_t *n);
+/* How a method reads a row into a struct (pg_read_rec): each column, in result order, into
+ * a field of the struct, by kind: PG_BUF a char array (the text, cut to fit; "" for NULL),
+ * PG_STR a const char * (a copy in the arena; NULL for NULL), PG_TEXT the same but "" for
+ * NULL, PG_I64 an int64_t, PG_INT an int, PG_BOOL a bool (0 for NULL). */
+enum pg_col_kind { PG_BUF, PG_STR, PG_TEXT, PG_I64, PG_INT, PG_BOOL };
+struct pg_col {
+    int kind;
+    size_t off, size;
+};
+#define PG_COL(kind, type, field)                                                                  \
+    {                                                                                              \
+        (kind), offsetof(type, field), sizeof(((type *)0)->field)                                  \
+    }
+/* The struct (size bytes, zeroed first), the fields of its columns (cols[0..ncols)) and the
+ * offset of the char array that gets the organisation's id the method was given (-1:
+ * none); or, with read, a reader of its own. */
+struct pg_rec {
+    size_t size;
+    const struct pg_col *cols;
+    size_t ncols;
+    long org_off;
+    void (*read)(const PGresult *r, int row, const char *org_id, void *out, struct roster_arena *a);
+};
+#define PG_REC(type, cols, org_off)                                                                \
+    {                                                                                              \
+        sizeof(type), (cols), sizeof(cols) / sizeof((cols)[0]), (org_off), NULL                    \
+    }
+void pg_read_rec(const struct pg_rec *rec, const PGresult *r, int row, const char *org_id,
+                 void *out, struct roster_arena *a);
+/* Every row of res, read as rec says into an array in a (never NULL: room for one at
+ * least); *n = how many. */
+void *pg_read_rows(const PGresult *res, const struct pg_rec *rec, const char *org_id,
+                   struct roster_arena *a, size_t *n);
 
 /* PostgreSQL array literals, for a whole array in one parameter ($n::text[]): v as one
  * element ("..." with backslash escapes; NULL -> NULL) appended to b; the literal {..} of
@@ -202,7 +268,6 @@ const char *pg_col_str(const PGresult *r, int row, int col, struct roster_arena 
 int64_t pg_col_int(const PGresult *r, int row, int col);
 void pg_col_id(const PGresult *r, int row, int col, char out[ROSTER_ID_LEN + 1]);
 
-struct sg;
 /* The values of g (src/store/sqlgen.h) as the parameters of p. */
 void pg_args_sg(struct pg_args *p, const struct sg *g);
 /* Appends " LIMIT $n OFFSET $m" to sql with their values in p (limit < 0: no limit). */
@@ -210,6 +275,44 @@ const char *pg_query_page(struct pg_args *p, int64_t limit, int64_t skip);
 /* Runs sql, a SELECT count(*), with p's parameters; the count into *total. */
 int pg_count(struct pg_conn *c, const char *sql, const struct pg_args *p, int64_t *total,
              struct roster_err *err);
+
+/* Methods of one statement s (pg_query.c), which set up their parameters, run it and clear
+ * its result:
+ * pg_get: a read (or a PG_WRITE) of one row, read into out (rec NULL: only whether there is
+ * one); none is ROSTER_ENOTFOUND, "<what> \"<id>\" not found" (id NULL: "<what> not found";
+ * what NULL: no message, which the caller sets).
+ * pg_select: a read of rows, returned as pg_read_rows does; NULL (*n = 0) on failure, with
+ * *code set (0 or the failure).
+ * pg_update: a PG_WRITE statement; *none: it changed no row, which the caller names. */
+int pg_get(struct pg_conn *c, const struct pg_stmt *s, const struct pg_rec *rec, const char *org_id,
+           void *out, struct roster_arena *a, const char *what, const char *id,
+           struct roster_err *err);
+void *pg_select(struct pg_conn *c, const struct pg_stmt *s, const struct pg_rec *rec,
+                const char *org_id, struct roster_arena *a, size_t *n, int *code,
+                struct roster_err *err);
+int pg_update(struct pg_conn *c, const struct pg_stmt *s, bool *none, struct roster_err *err);
+/* The page of a list method: with total, the count of "FROM <from>" into *total; then, unless
+ * limit is 0, the rows "SELECT <cols> FROM <from> ORDER BY <order>" of the page (limit < 0:
+ * no limit; skip < 0 is 0), read as pg_read_rows does (NULL when none were read). The
+ * parameters of from are q's (the page's are added); *code is 0 or the failure. */
+struct pg_page {
+    const char *cols, *from, *order;
+    int64_t *total;
+    int64_t limit, skip;
+};
+void *pg_page_rows(struct pg_call *q, const struct pg_page *page, const struct pg_rec *rec,
+                   const char *org_id, size_t *n, int *code, struct roster_err *err);
+/* The start of a method that creates a row with an id: q (pg_call_init, its own arena) and
+ * id, a new one when it is empty; returns the time of creation (now). */
+int64_t pg_call_create(struct pg_call *q, struct pg_conn *c, char id[ROSTER_ID_LEN + 1]);
+/* q's statement s: its parameters (replacing q's) and a run as pg_call_run (a PG_WRITE as
+ * pg_call_write1). */
+int pg_call_stmt(struct pg_call *q, const struct pg_stmt *s, struct roster_err *err);
+/* A failed insert (code, err set) as the method names it: a unique violation is
+ * ROSTER_ECONFLICT, "<what> \"<id>\" already exists"; with org_id, a foreign key violation
+ * (the organisation is missing) is ROSTER_ENOTFOUND naming it. Any other failure stays code. */
+int pg_insert_fail(const PGresult *res, int code, const char *what, const char *id,
+                   const char *org_id, struct roster_err *err);
 
 /* --- user lists (pg_lists.c) --- */
 /* Records a change of a list of org_id in the current write transaction (ch NULL: a
@@ -229,20 +332,9 @@ int pg_list_flush(struct pg_conn *c, struct roster_err *err);
 int pg_user_image(struct pg_conn *c, const char *org_id, const char *id, int64_t num_id,
                   struct roster_arena *a, struct roster_user **u, int64_t **groups, size_t *ng,
                   struct roster_err *err);
-/* columns of a users row, from col on: the order of the user SELECTs of pg_users.c
- * (add_columns) and of sg_user_columns */
-enum {
-    UC_NUM_ID = 0,
-    UC_ID = 1,
-    UC_FIELDS = 2, /* RU_NFIELDS columns */
-    UC_STATE = UC_FIELDS + RU_NFIELDS,
-    UC_CREATED,
-    UC_MODIFIED,
-    UC_VERSION,
-};
 
-/* Reads the users row at columns col.. (the sg_user_columns order of SG_PG;
- * pg_user_row.c). */
+/* Reads the users row at columns col.. (the sg_user_columns order of SG_PG: num_id, id,
+ * the roster_ufields columns, state, created_ms, modified_ms, version; pg_user_row.c). */
 void pg_read_user(const PGresult *r, int row, int col, const char *org_id, struct roster_user *u,
                   struct roster_arena *a);
 
@@ -270,11 +362,11 @@ int pg_chunks_insert(struct pg_conn *c, const char *job_id, int64_t chunk_no, in
 int pg_job_exists(struct pg_conn *c, const char *org_id, const char *job_id, struct roster_arena *a,
                   struct roster_err *err);
 /* The chunks of job_id (ROSTER_ENOTFOUND unless it is a job of org_id) holding items of
- * [from, to), by first_idx: columns first_idx, count, results_json, done_ms and, with
- * items, items_json. *res (cleared by the caller) stays NULL for an empty range. */
-int pg_job_range(struct pg_conn *c, const char *org_id, const char *job_id, int64_t from,
-                 int64_t to, bool items, struct roster_arena *a, PGresult **res,
-                 struct roster_err *err);
+ * [from, to), by first_idx, as pg_select returns them: struct roster_chunk_page with items,
+ * else struct roster_chunk_results. NULL for an empty range. */
+void *pg_job_range(struct pg_conn *c, const char *org_id, const char *job_id, int64_t from,
+                   int64_t to, bool items, struct roster_arena *a, size_t *n, int *code,
+                   struct roster_err *err);
 
 /* The open method (pg_open.c) with the table m that the store and its connections point
  * to; pg_store.c's pg_open passes its own. */

@@ -31,26 +31,16 @@ int pg_job_insert(struct pg_conn *c, const struct roster_job *job, int status, i
 {
     struct pg_call q;
     pg_call_init(&q, c, a);
-    pg_arg_str(&q.p, job->id);
-    pg_arg_str(&q.p, job->org_id);
-    pg_arg_int(&q.p, job->kind);
-    pg_arg_int(&q.p, status);
-    pg_arg_int(&q.p, total);
-    pg_arg_str(&q.p, job->params_json);
-    pg_arg_int(&q.p, now);
-    int code = pg_call_run(&q, PG_JOB_INSERT,
-                           "INSERT INTO jobs (id, org_id, kind, status, total, "
-                           "params_json, created_ms,"
-                           " updated_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
-                           err);
-    if (code) {
-        const char *state = pg_sqlstate(q.res);
-        if (!strcmp(state, "23503"))
-            code =
-                roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found", job->org_id);
-        else if (!strcmp(state, "23505"))
-            code = roster_err_set(err, ROSTER_ECONFLICT, "job \"%s\" already exists", job->id);
-    }
+    int code = pg_call_stmt(&q,
+                            PG_STMT(PG_JOB_INSERT,
+                                    "INSERT INTO jobs (id, org_id, kind, status, total,"
+                                    " params_json, created_ms, updated_ms)"
+                                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+                                    PG_S(job->id), PG_S(job->org_id), PG_I(job->kind), PG_I(status),
+                                    PG_I(total), PG_S(job->params_json), PG_I(now)),
+                            err);
+    if (code)
+        code = pg_insert_fail(q.res, code, "job", job->id, job->org_id, err);
     return pg_call_end(&q, code);
 }
 
@@ -62,16 +52,13 @@ int pg_chunks_insert(struct pg_conn *c, const char *job_id, int64_t chunk_no, in
     pg_call_init(&q, c, a);
     int code = 0;
     for (size_t i = 0; i < n && !code; i++) {
-        pg_args_init(&q.p, a);
-        pg_arg_str(&q.p, job_id);
-        pg_arg_int(&q.p, chunk_no + (int64_t)i);
-        pg_arg_int(&q.p, first_idx);
-        pg_arg_int(&q.p, counts[i]);
-        pg_arg_str(&q.p, items_json[i]);
-        code = pg_call_run(&q, PG_CHUNK_INSERT,
-                           "INSERT INTO chunks (job_id, chunk_no, first_idx, count, items_json)"
-                           " VALUES ($1, $2, $3, $4, $5)",
-                           err);
+        code = pg_call_stmt(&q,
+                            PG_STMT(PG_CHUNK_INSERT,
+                                    "INSERT INTO chunks (job_id, chunk_no, first_idx, count,"
+                                    " items_json) VALUES ($1, $2, $3, $4, $5)",
+                                    PG_S(job_id), PG_I(chunk_no + (int64_t)i), PG_I(first_idx),
+                                    PG_I(counts[i]), PG_S(items_json[i])),
+                            err);
         first_idx += counts[i];
     }
     return pg_call_end(&q, code);
@@ -124,33 +111,22 @@ fail:
     return code;
 }
 
+#define J(kind, field) PG_COL(kind, struct roster_job, field)
+static const struct pg_col job_cols[] = {
+    J(PG_BUF, id),          J(PG_BUF, org_id),     J(PG_INT, kind),      J(PG_INT, status),
+    J(PG_I64, total),       J(PG_I64, done),       J(PG_I64, ok),        J(PG_I64, failed),
+    J(PG_STR, params_json), J(PG_I64, created_ms), J(PG_I64, updated_ms)};
+#undef J
+/* a row of JOB_COLS */
+static const struct pg_rec job_rec = PG_REC(struct roster_job, job_cols, -1);
+
 int pg_job_get(struct roster_conn *pc, const char *org_id, const char *job_id,
                struct roster_job *out, struct roster_arena *a, struct roster_err *err)
 {
-    struct pg_call q;
-    pg_call_init(&q, pg_conn_of(pc), a);
-    pg_arg_str(&q.p, org_id);
-    pg_arg_str(&q.p, job_id);
-    int code = pg_call_run(&q, PG_JOB_GET,
-                           "SELECT " JOB_COLS " FROM jobs WHERE org_id = $1 AND id = $2", err);
-    if (!code && PQntuples(q.res) != 1)
-        code = roster_err_set(err, ROSTER_ENOTFOUND, "job \"%s\" not found", job_id ? job_id : "");
-    if (code)
-        return pg_call_end(&q, code);
-    const PGresult *res = q.res;
-    memset(out, 0, sizeof(*out));
-    pg_col_id(res, 0, 0, out->id);
-    pg_col_id(res, 0, 1, out->org_id);
-    out->kind = (int)pg_col_int(res, 0, 2);
-    out->status = (int)pg_col_int(res, 0, 3);
-    out->total = pg_col_int(res, 0, 4);
-    out->done = pg_col_int(res, 0, 5);
-    out->ok = pg_col_int(res, 0, 6);
-    out->failed = pg_col_int(res, 0, 7);
-    out->params_json = pg_col_str(res, 0, 8, a);
-    out->created_ms = pg_col_int(res, 0, 9);
-    out->updated_ms = pg_col_int(res, 0, 10);
-    return pg_call_end(&q, 0);
+    return pg_get(pg_conn_of(pc),
+                  PG_STMT(PG_JOB_GET, "SELECT " JOB_COLS " FROM jobs WHERE org_id = $1 AND id = $2",
+                          PG_S(org_id), PG_S(job_id)),
+                  &job_rec, org_id, out, a, "job", job_id ? job_id : "", err);
 }
 
 /* Over the organisation's unfinished jobs only: the partial index jobs_org_open (schema 6)
@@ -181,48 +157,43 @@ int64_t pg_new_token(void)
     return tok ? tok : 1;
 }
 
+#define C(kind, field) PG_COL(kind, struct roster_chunk, field)
+static const struct pg_col claim_cols[] = {
+    C(PG_BUF, job_id),   C(PG_BUF, org_id),    C(PG_INT, kind),  C(PG_STR, params_json),
+    C(PG_I64, chunk_no), C(PG_I64, first_idx), C(PG_I64, count), C(PG_STR, items_json)};
+#undef C
+/* a claimed chunk (the RETURNING of PG_CHUNK_CLAIM) */
+static const struct pg_rec claim_rec = PG_REC(struct roster_chunk, claim_cols, -1);
+
 int pg_chunk_claim(struct roster_conn *pc, int64_t now_ms, int64_t lease_ms,
                    struct roster_chunk *out, struct roster_arena *a, struct roster_err *err)
 {
-    struct pg_call q;
-    pg_call_init(&q, pg_conn_of(pc), a);
     int64_t tok = pg_new_token();
-    pg_arg_int(&q.p, now_ms);
-    pg_arg_int(&q.p, now_ms + lease_ms);
-    pg_arg_int(&q.p, tok);
     /* the next chunk of the oldest open job nobody holds (of a message job: any chunk
      * from its next one on); chunks locked by another claim or completion right now are
      * skipped, not waited for */
-    int code = pg_call_write1(&q, PG_CHUNK_CLAIM,
-                              "WITH pick AS (SELECT ch.job_id, ch.chunk_no FROM jobs j"
-                              " JOIN chunks ch ON ch.job_id = j.id AND ch.chunk_no >= j.next_chunk"
-                              " AND ch.chunk_no <= CASE WHEN j.kind = 3 THEN 9223372036854775807"
-                              " ELSE j.next_chunk END"
-                              " WHERE j.status < 2 AND NOT ch.done"
-                              " AND (ch.lease_until_ms IS NULL OR ch.lease_until_ms < $1::bigint)"
-                              " ORDER BY j.seq, ch.chunk_no LIMIT 1 FOR UPDATE OF ch SKIP LOCKED)"
-                              " UPDATE chunks ch SET lease_token = $3::bigint, lease_until_ms = "
-                              "$2::bigint"
-                              " FROM pick, jobs j WHERE ch.job_id = pick.job_id"
-                              " AND ch.chunk_no = pick.chunk_no AND j.id = ch.job_id"
-                              " RETURNING ch.job_id, j.org_id, j.kind, j.params_json, ch.chunk_no,"
-                              " ch.first_idx, ch.count, ch.items_json",
-                              err);
-    if (!code && PQntuples(q.res) == 1) {
-        memset(out, 0, sizeof(*out));
-        pg_col_id(q.res, 0, 0, out->job_id);
-        pg_col_id(q.res, 0, 1, out->org_id);
-        out->kind = (int)pg_col_int(q.res, 0, 2);
-        out->params_json = pg_col_str(q.res, 0, 3, a);
-        out->chunk_no = pg_col_int(q.res, 0, 4);
-        out->first_idx = pg_col_int(q.res, 0, 5);
-        out->count = pg_col_int(q.res, 0, 6);
-        out->items_json = pg_col_str(q.res, 0, 7, a);
+    int code = pg_get(
+        pg_conn_of(pc),
+        PG_WRITE(PG_CHUNK_CLAIM,
+                 "WITH pick AS (SELECT ch.job_id, ch.chunk_no FROM jobs j"
+                 " JOIN chunks ch ON ch.job_id = j.id AND ch.chunk_no >= j.next_chunk"
+                 " AND ch.chunk_no <= CASE WHEN j.kind = 3 THEN 9223372036854775807"
+                 " ELSE j.next_chunk END"
+                 " WHERE j.status < 2 AND NOT ch.done"
+                 " AND (ch.lease_until_ms IS NULL OR ch.lease_until_ms < $1::bigint)"
+                 " ORDER BY j.seq, ch.chunk_no LIMIT 1 FOR UPDATE OF ch SKIP LOCKED)"
+                 " UPDATE chunks ch SET lease_token = $3::bigint, lease_until_ms = $2::bigint"
+                 " FROM pick, jobs j WHERE ch.job_id = pick.job_id"
+                 " AND ch.chunk_no = pick.chunk_no AND j.id = ch.job_id"
+                 " RETURNING ch.job_id, j.org_id, j.kind, j.params_json, ch.chunk_no,"
+                 " ch.first_idx, ch.count, ch.items_json",
+                 PG_I(now_ms), PG_I(now_ms + lease_ms), PG_I(tok)),
+        &claim_rec, NULL, out, a, NULL, NULL, err);
+    if (code == ROSTER_ENOTFOUND)
+        return roster_err_set(err, ROSTER_ENOTFOUND, "no chunk to run");
+    if (!code)
         out->lease_token = tok;
-    } else if (!code) {
-        code = roster_err_set(err, ROSTER_ENOTFOUND, "no chunk to run");
-    }
-    return pg_call_end(&q, code);
+    return code;
 }
 
 int pg_chunk_complete(struct roster_conn *pc, const struct roster_chunk *ch,
@@ -230,91 +201,80 @@ int pg_chunk_complete(struct roster_conn *pc, const struct roster_chunk *ch,
                       struct roster_err *err)
 {
     struct pg_call q;
-    pg_call_init(&q, pg_conn_of(pc), NULL);
-    int code = pg_tx_start(q.c, true, err);
+    int code = pg_call_tx(&q, pg_conn_of(pc), err);
     if (code)
         return pg_call_end(&q, code);
-    pg_arg_str(&q.p, ch->job_id);
-    pg_arg_int(&q.p, ch->chunk_no);
-    pg_arg_str(&q.p, results_json);
-    pg_arg_int(&q.p, now_ms);
-    pg_arg_int(&q.p, ch->lease_token);
-    code = pg_call_run(&q, PG_CHUNK_DONE,
-                       "UPDATE chunks SET done = true, results_json = $3, done_ms = $4"
-                       " WHERE job_id = $1 AND chunk_no = $2 AND NOT done AND lease_token = $5"
-                       " RETURNING count",
-                       err);
+    code = pg_call_stmt(
+        &q,
+        PG_STMT(PG_CHUNK_DONE,
+                "UPDATE chunks SET done = true, results_json = $3, done_ms = $4"
+                " WHERE job_id = $1 AND chunk_no = $2 AND NOT done AND lease_token = $5"
+                " RETURNING count",
+                PG_S(ch->job_id), PG_I(ch->chunk_no), PG_S(results_json), PG_I(now_ms),
+                PG_I(ch->lease_token)),
+        err);
     if (code)
-        goto fail;
+        goto done;
     if (PQntuples(q.res) != 1) {
         code = roster_err_set(err, ROSTER_ESTALE, "lease on chunk %lld of job \"%s\" was lost",
                               (long long)ch->chunk_no, ch->job_id);
-        goto fail;
+        goto done;
     }
     int64_t count = pg_col_int(q.res, 0, 0);
-    pg_args_init(&q.p, q.a);
-    pg_arg_str(&q.p, ch->job_id);
-    pg_arg_int(&q.p, count);
-    pg_arg_int(&q.p, nok);
-    pg_arg_int(&q.p, nfailed);
-    pg_arg_int(&q.p, ch->chunk_no + 1);
-    pg_arg_int(&q.p, now_ms);
+#define ADVANCE_VALS                                                                               \
+    PG_S(ch->job_id), PG_I(count), PG_I(nok), PG_I(nfailed), PG_I(ch->chunk_no + 1), PG_I(now_ms)
     if (ch->kind == ROSTER_JOB_MESSAGE) /* chunks complete in any order */
-        code = pg_call_run(&q, PG_JOB_ADVANCE_ANY,
-                           "UPDATE jobs SET done = done + $2, ok = ok + $3, failed = failed + $4,"
-                           " next_chunk = coalesce((SELECT min(chunk_no) FROM chunks"
-                           " WHERE job_id = $1 AND NOT done), greatest(next_chunk, $5)),"
-                           " updated_ms = $6,"
-                           " status = CASE WHEN done + $2 >= total THEN 2 ELSE 1 END WHERE id = $1",
-                           err);
+        code = pg_call_stmt(
+            &q,
+            PG_STMT(PG_JOB_ADVANCE_ANY,
+                    "UPDATE jobs SET done = done + $2, ok = ok + $3, failed = failed + $4,"
+                    " next_chunk = coalesce((SELECT min(chunk_no) FROM chunks"
+                    " WHERE job_id = $1 AND NOT done), greatest(next_chunk, $5)),"
+                    " updated_ms = $6,"
+                    " status = CASE WHEN done + $2 >= total THEN 2 ELSE 1 END WHERE id = $1",
+                    ADVANCE_VALS),
+            err);
     else
-        code = pg_call_run(&q, PG_JOB_ADVANCE,
-                           "UPDATE jobs SET done = done + $2, ok = ok + $3, failed = failed + $4,"
-                           " next_chunk = greatest(next_chunk, $5), updated_ms = $6,"
-                           " status = CASE WHEN done + $2 >= total THEN 2 ELSE 1 END WHERE id = $1",
-                           err);
-    if (code)
-        goto fail;
+        code = pg_call_stmt(
+            &q,
+            PG_STMT(PG_JOB_ADVANCE,
+                    "UPDATE jobs SET done = done + $2, ok = ok + $3, failed = failed + $4,"
+                    " next_chunk = greatest(next_chunk, $5), updated_ms = $6,"
+                    " status = CASE WHEN done + $2 >= total THEN 2 ELSE 1 END WHERE id = $1",
+                    ADVANCE_VALS),
+            err);
+#undef ADVANCE_VALS
     /* The lease stays until it expires: a done chunk is never offered again, and
      * if the caller rolls this back, the same token may still complete it on a
      * retry. */
-    code = pg_tx_end(q.c, true, true, err);
-    return pg_call_end(&q, code);
-fail:
-    pg_tx_end(q.c, true, false, NULL);
-    return pg_call_end(&q, code);
+done:
+    return pg_call_end(&q, pg_tx_finish(q.c, code, err));
 }
 
 int pg_chunk_renew(struct roster_conn *pc, const struct roster_chunk *ch, int64_t until_ms,
                    struct roster_err *err)
 {
-    struct pg_call q;
-    pg_call_init(&q, pg_conn_of(pc), NULL);
-    pg_arg_str(&q.p, ch->job_id);
-    pg_arg_int(&q.p, ch->chunk_no);
-    pg_arg_int(&q.p, ch->lease_token);
-    pg_arg_int(&q.p, until_ms);
-    int code = pg_call_write1(&q, PG_CHUNK_RENEW,
-                              "UPDATE chunks SET lease_until_ms = $4"
-                              " WHERE job_id = $1 AND chunk_no = $2 AND lease_token = $3",
-                              err);
-    if (!code && pg_call_none(&q))
+    bool none;
+    int code = pg_update(pg_conn_of(pc),
+                         PG_WRITE(PG_CHUNK_RENEW,
+                                  "UPDATE chunks SET lease_until_ms = $4"
+                                  " WHERE job_id = $1 AND chunk_no = $2 AND lease_token = $3",
+                                  PG_S(ch->job_id), PG_I(ch->chunk_no), PG_I(ch->lease_token),
+                                  PG_I(until_ms)),
+                         &none, err);
+    if (!code && none)
         code = roster_err_set(err, ROSTER_ESTALE, "lease on chunk %lld of job \"%s\" was lost",
                               (long long)ch->chunk_no, ch->job_id);
-    return pg_call_end(&q, code);
+    return code;
 }
 
 int pg_job_exists(struct pg_conn *c, const char *org_id, const char *job_id, struct roster_arena *a,
                   struct roster_err *err)
 {
-    struct pg_call q;
-    pg_call_init(&q, c, a);
-    pg_arg_str(&q.p, org_id);
-    pg_arg_str(&q.p, job_id);
-    int code = pg_call_run(&q, -1, "SELECT 1 FROM jobs WHERE org_id = $1 AND id = $2", err);
-    if (!code && PQntuples(q.res) != 1)
-        code = roster_err_set(err, ROSTER_ENOTFOUND, "job \"%s\" not found", job_id ? job_id : "");
-    return pg_call_end(&q, code);
+    return pg_get(
+        c,
+        PG_STMT(-1, "SELECT 1 FROM jobs WHERE org_id = $1 AND id = $2", PG_S(org_id), PG_S(job_id)),
+        NULL, org_id, NULL, a, "job", job_id ? job_id : "", err);
 }
 
 #define RANGE_COLS "first_idx, count, results_json, done_ms"
@@ -322,47 +282,40 @@ int pg_job_exists(struct pg_conn *c, const char *org_id, const char *job_id, str
     " FROM chunks WHERE job_id = $1 AND first_idx < $3 AND first_idx + count > $2"                 \
     " ORDER BY first_idx, chunk_no"
 
-int pg_job_range(struct pg_conn *c, const char *org_id, const char *job_id, int64_t from,
-                 int64_t to, bool items, struct roster_arena *a, PGresult **res,
-                 struct roster_err *err)
+/* RANGE_COLS of a struct T (and with items, items_json) */
+#define RANGE_FIELDS(T)                                                                            \
+    PG_COL(PG_I64, T, first_idx), PG_COL(PG_I64, T, count), PG_COL(PG_STR, T, results_json),       \
+        PG_COL(PG_I64, T, done_ms)
+static const struct pg_col results_cols[] = {RANGE_FIELDS(struct roster_chunk_results)};
+static const struct pg_rec results_rec = PG_REC(struct roster_chunk_results, results_cols, -1);
+static const struct pg_col page_cols[] = {RANGE_FIELDS(struct roster_chunk_page),
+                                          PG_COL(PG_STR, struct roster_chunk_page, items_json)};
+static const struct pg_rec page_rec = PG_REC(struct roster_chunk_page, page_cols, -1);
+
+void *pg_job_range(struct pg_conn *c, const char *org_id, const char *job_id, int64_t from,
+                   int64_t to, bool items, struct roster_arena *a, size_t *n, int *code,
+                   struct roster_err *err)
 {
-    struct pg_args p;
-    *res = NULL;
+    *n = 0;
     if (from < 0)
         from = 0;
-    int code = pg_job_exists(c, org_id, job_id, a, err);
-    if (code || to <= from)
-        return code; /* missing, or an empty range */
-    pg_args_init(&p, a);
-    pg_arg_str(&p, job_id);
-    pg_arg_int(&p, from);
-    pg_arg_int(&p, to);
-    return pg_run(c, -1,
-                  items ? "SELECT " RANGE_COLS ", items_json" RANGE_WHERE
-                        : "SELECT " RANGE_COLS RANGE_WHERE,
-                  &p, res, err);
+    *code = pg_job_exists(c, org_id, job_id, a, err);
+    if (*code || to <= from)
+        return NULL; /* missing, or an empty range */
+    return pg_select(c,
+                     PG_STMT(-1,
+                             items ? "SELECT " RANGE_COLS ", items_json" RANGE_WHERE
+                                   : "SELECT " RANGE_COLS RANGE_WHERE,
+                             PG_S(job_id), PG_I(from), PG_I(to)),
+                     items ? &page_rec : &results_rec, NULL, a, n, code, err);
 }
 
 int pg_job_results(struct roster_conn *pc, const char *org_id, const char *job_id, int64_t from,
                    int64_t to, struct roster_arena *a, struct roster_chunk_results **out, size_t *n,
                    struct roster_err *err)
 {
-    PGresult *res = NULL;
-    *out = NULL;
-    *n = 0;
-    int code = pg_job_range(pg_conn_of(pc), org_id, job_id, from, to, false, a, &res, err);
-    if (code || !res)
-        goto done;
-    struct roster_chunk_results *v = pg_rows(res, a, sizeof(*v), n);
-    for (size_t i = 0; i < *n; i++) {
-        v[i].first_idx = pg_col_int(res, (int)i, 0);
-        v[i].count = pg_col_int(res, (int)i, 1);
-        v[i].results_json = pg_col_str(res, (int)i, 2, a);
-        v[i].done_ms = pg_col_int(res, (int)i, 3);
-    }
-    *out = v;
-done:
-    PQclear(res);
+    int code;
+    *out = pg_job_range(pg_conn_of(pc), org_id, job_id, from, to, false, a, n, &code, err);
     return code;
 }
 
@@ -371,21 +324,16 @@ done:
  * unfinished work. */
 int pg_lease_reset_all(struct roster_conn *pc, struct roster_err *err)
 {
-    struct pg_conn *c = pg_conn_of(pc);
-    int code = pg_tx_start(c, true, err);
-    if (code)
-        return code;
-    code = pg_exec(c,
-                   "UPDATE chunks SET lease_token = NULL, lease_until_ms = NULL"
-                   " WHERE NOT done AND lease_token IS NOT NULL",
-                   err);
-    if (!code)
-        code = pg_exec(c,
-                       "UPDATE schedules SET lease_token = NULL, lease_until_ms = NULL"
-                       " WHERE status = 0 AND lease_token IS NOT NULL",
-                       err);
-    int end = pg_tx_end(c, true, code == 0, err);
-    return code ? code : end;
+    bool none;
+    /* one statement: both tables or neither */
+    return pg_update(pg_conn_of(pc),
+                     PG_WRITE_SQL(-1,
+                                  "WITH ch AS (UPDATE chunks SET lease_token = NULL,"
+                                  " lease_until_ms = NULL"
+                                  " WHERE NOT done AND lease_token IS NOT NULL)"
+                                  " UPDATE schedules SET lease_token = NULL, lease_until_ms = NULL"
+                                  " WHERE status = 0 AND lease_token IS NOT NULL"),
+                     &none, err);
 }
 
 /* --- the operator's view --- */

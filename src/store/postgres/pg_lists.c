@@ -12,6 +12,8 @@
 #include "roster/list.h"
 #include "store/postgres/pg_int.h"
 #include "store/sqlgen.h"
+#include "store/store_keys.h"
+#include "store/store_lists.h"
 
 #define PG_LIST_KEEP 4096
 
@@ -236,29 +238,25 @@ int pg_list_changes(struct roster_conn *pc, const char *org_id, int64_t since, i
                     struct roster_arena *a, struct roster_change **out, size_t *n,
                     struct roster_err *err)
 {
-    struct pg_conn *c = pg_conn_of(pc);
-    *out = NULL;
-    *n = 0;
-    if (until <= since)
-        return 0;
-    if (until - since > PG_LIST_KEEP)
-        return roster_err_set(err, ROSTER_ESTALE, "list changes since %lld are not kept",
-                              (long long)since);
+    size_t want;
+    int code = roster_store_changes_want(since, until, PG_LIST_KEEP, out, n, &want, err);
+    if (code || !want)
+        return code;
     struct pg_args p;
     pg_args_init(&p, a);
     pg_arg_str(&p, org_id ? org_id : "");
     pg_arg_int(&p, since);
     pg_arg_int(&p, until);
     PGresult *res = NULL;
-    int code = pg_run_dyn(c,
-                          "SELECT v, kind, payload FROM list_changes WHERE org_num = " ORG_OF_PARAM(
-                              1) " AND v > $2::bigint AND v <= $3::bigint ORDER BY v",
-                          &p, &res, err);
+    code = pg_run_dyn(pg_conn_of(pc),
+                      "SELECT v, kind, payload FROM list_changes WHERE org_num = " ORG_OF_PARAM(
+                          1) " AND v > $2::bigint AND v <= $3::bigint ORDER BY v",
+                      &p, &res, err);
     if (code) {
         PQclear(res);
         return code;
     }
-    size_t rows = (size_t)PQntuples(res), want = (size_t)(until - since);
+    size_t rows = (size_t)PQntuples(res);
     if (rows != want) {
         PQclear(res);
         return roster_err_set(err, ROSTER_ESTALE, "list changes after %lld are not kept",
@@ -284,7 +282,7 @@ int pg_list_changes(struct roster_conn *pc, const char *org_id, int64_t since, i
 
 /* Wraps the statement in g so that its first column is the list version (one row with
  * NULL users columns when it has no rows). */
-static void with_version(struct sg *g, struct roster_buf *out)
+static void with_version(const struct sg *g, struct roster_buf *out)
 {
     roster_buf_printf(
         out,
@@ -295,62 +293,116 @@ static void with_version(struct sg *g, struct roster_buf *out)
         g->org_param, g->sql.data);
 }
 
-struct rows {
-    struct roster_user *v;
-    size_t n, cap;
+/* The list reads of one request (src/store/store_lists.c runs them): its connection, its
+ * organisation and the list version read with the first statement. */
+struct reader {
+    struct pg_conn *c;
+    const char *org_id;
+    int64_t ver;
 };
 
-static int page_segment(struct pg_conn *c, int64_t org_num, const char *org_id,
-                        const struct roster_query *q, int seg, const struct roster_user *after,
-                        bool want_ver, int64_t *ver, int64_t *skip, int64_t *remaining,
-                        struct roster_arena *a, struct rows *r, struct roster_err *err)
+/* Runs g's statement (prepared once per connection) with its values; *res is cleared by
+ * the caller. */
+static int run_sg(struct pg_conn *c, const struct sg *g, const char *sql, PGresult **res,
+                  struct roster_err *err)
 {
-    struct sg g;
-    sg_init(&g, SG_PG, a);
-    struct sg_org org = {org_num, NULL};
+    struct pg_args p;
+    pg_args_init(&p, g->a);
+    pg_args_sg(&p, g);
+    return pg_run_dyn(c, sql, &p, res, err);
+}
+
+/* A page of one segment; the first one read also reads the list version. */
+static int page_rows(void *ctx, const struct sg *g, bool first, struct sl_page *p, size_t *got,
+                     struct roster_err *err)
+{
+    struct reader *rd = ctx;
     struct roster_buf sql;
     roster_buf_init(&sql);
-    PGresult *res = NULL;
-    int code = sg_user_list(&g, q, &org, SG_PAGE, seg, after, err);
-    if (code)
-        goto done;
-    char *base = roster_arena_strndup(a, g.sql.data, g.sql.len);
-    size_t nbase = g.nvals;
-    sg_page(&g, *remaining, *skip);
-    if (want_ver)
-        with_version(&g, &sql);
+    if (first)
+        with_version(g, &sql);
     else
-        roster_buf_addstr(&sql, g.sql.data);
-    struct pg_args p;
-    pg_args_init(&p, a);
-    pg_args_sg(&p, &g);
-    code = pg_run_dyn(c, sql.data, &p, &res, err);
-    if (code)
-        goto done;
-    int col = want_ver ? 1 : 0;
-    size_t got = 0;
-    for (int i = 0; i < PQntuples(res); i++) {
-        if (want_ver && i == 0)
-            *ver = pg_col_int(res, 0, 0);
+        roster_buf_addstr(&sql, g->sql.data);
+    PGresult *res = NULL;
+    int code = run_sg(rd->c, g, sql.data, &res, err);
+    int col = first ? 1 : 0;
+    for (int i = 0; !code && i < PQntuples(res); i++) {
+        if (first && i == 0)
+            rd->ver = pg_col_int(res, 0, 0);
         if (PQgetisnull(res, i, col))
             continue; /* the version's row of an empty page */
-        r->v = roster_arena_grow(a, r->v, r->n, &r->cap, sizeof(*r->v));
-        pg_read_user(res, i, col, org_id, &r->v[r->n++], a);
-        got++;
+        pg_read_user(res, i, col, rd->org_id, sl_page_add(p), p->a);
+        (*got)++;
     }
-    PQclear(res);
-    res = NULL;
-    if (sg_segment_next(&g, base, nbase, got, skip, remaining)) {
-        pg_args_init(&p, a);
-        pg_args_sg(&p, &g);
-        code = pg_run_dyn(c, g.sql.data, &p, &res, err);
-        if (!code)
-            *skip -= pg_col_int(res, 0, 0);
-    }
-done:
     PQclear(res);
     roster_buf_release(&sql);
-    sg_release(&g);
+    return code;
+}
+
+/* How much of the skip a segment took (a count). */
+static int skip_count(void *ctx, const struct sg *g, int64_t *n, struct roster_err *err)
+{
+    struct reader *rd = ctx;
+    PGresult *res = NULL;
+    int code = run_sg(rd->c, g, g->sql.data, &res, err);
+    if (!code)
+        *n = pg_col_int(res, 0, 0);
+    PQclear(res);
+    return code;
+}
+
+/* user_count's statement with the list version: both in one round trip. */
+static int version_count(void *ctx, const struct sg *g, int64_t *n, struct roster_err *err)
+{
+    struct reader *rd = ctx;
+    struct roster_buf sql;
+    roster_buf_init(&sql);
+    roster_buf_printf(&sql, "SELECT " VERSION_OF("$%zu::bigint") ", (%s)", g->org_param,
+                      g->sql.data);
+    PGresult *res = NULL;
+    int code = run_sg(rd->c, g, sql.data, &res, err);
+    if (!code) {
+        rd->ver = pg_col_int(res, 0, 0);
+        *n = pg_col_int(res, 0, 1);
+    }
+    PQclear(res);
+    roster_buf_release(&sql);
+    return code;
+}
+
+/* list_plan: the custom plan of g's statement for its values, as list requests run them
+ * (pg_snapshot_begin): prepare (sql), EXPLAIN EXECUTE with the values as literals. */
+static int explain(void *ctx, const struct sg *g, const char *prepare, struct roster_buf *out,
+                   struct roster_err *err)
+{
+    struct reader *rd = ctx;
+    int code = pg_exec(rd->c, prepare, err);
+    struct roster_buf sql;
+    roster_buf_init(&sql);
+    roster_buf_addstr(&sql, "EXPLAIN EXECUTE roster_plan (");
+    for (size_t i = 0; i < g->nvals; i++) {
+        if (i)
+            roster_buf_addstr(&sql, ", ");
+        if (g->vals[i].type == SG_INT)
+            roster_buf_printf(&sql, "%lld", (long long)g->vals[i].i);
+        else if (!g->vals[i].s)
+            roster_buf_addstr(&sql, "NULL");
+        else {
+            char *lit = PQescapeLiteral(rd->c->db, g->vals[i].s, strlen(g->vals[i].s));
+            roster_buf_addstr(&sql, lit ? lit : "NULL");
+            PQfreemem(lit);
+        }
+    }
+    roster_buf_addch(&sql, ')');
+    PGresult *res = NULL;
+    if (!code)
+        code = pg_run(rd->c, -1, sql.data, NULL, &res, err);
+    for (int i = 0; !code && i < PQntuples(res); i++)
+        roster_buf_printf(out, "  %s\n", PQgetvalue(res, i, 0));
+    PQclear(res);
+    if (!code)
+        code = pg_exec(rd->c, "DEALLOCATE roster_plan", err);
+    roster_buf_release(&sql);
     return code;
 }
 
@@ -359,83 +411,50 @@ int pg_user_page(struct roster_conn *pc, const char *org_id, const struct roster
                  struct roster_arena *a, struct roster_user **out, size_t *n, int64_t *ver,
                  struct roster_err *err)
 {
-    struct pg_conn *c = pg_conn_of(pc);
+    struct reader rd = {pg_conn_of(pc), org_id ? org_id : "", 0};
+    struct sl_runner run = {page_rows, skip_count, NULL, NULL, &rd};
     *out = NULL;
     *n = 0;
-    int64_t v = 0;
     if (after && !sg_keyset_ok(q))
         return roster_err_set(err, ROSTER_EINVAL, "a list with several sort keys has no keyset");
-    int nseg = sg_segments(q, SG_PG);
-    int seg0 = after ? sg_segment_of(q, SG_PG, after) : 0;
     bool began = false;
-    int code = 0;
-    code = pg_snapshot_begin(pc, &began, err); /* one snapshot, custom plans */
+    int code = pg_snapshot_begin(pc, &began, err); /* one snapshot, custom plans */
     if (code)
         return code;
     int64_t org_num = 0;
     struct roster_arena oa;
     roster_arena_init(&oa, 256);
-    code = pg_org_num(c, org_id ? org_id : "", &org_num, &oa, err);
+    code = pg_org_num(rd.c, rd.org_id, &org_num, &oa, err);
     roster_arena_release(&oa);
     if (!code && !org_num) {
         pg_snapshot_end(pc, began); /* an unknown organisation has no users */
         return 0;
     }
-    struct rows r = {NULL, 0, sg_page_cap(limit)};
-    r.v = r.cap ? roster_arena_alloc(a, r.cap * sizeof(*r.v)) : NULL;
-    int64_t remaining = limit < 0 ? -1 : limit;
-    if (skip < 0)
-        skip = 0;
-    for (int seg = seg0; !code && seg < nseg && remaining != 0; seg++)
-        code = page_segment(c, org_num, org_id ? org_id : "", q, seg, seg == seg0 ? after : NULL,
-                            seg == seg0, &v, &skip, &remaining, a, &r, err);
+    if (!code)
+        code = sl_user_page(&run, SG_PG, org_num, q, after, skip, limit, a, out, n, err);
     pg_snapshot_end(pc, began);
-    if (code)
-        return code;
-    if (ver)
-        *ver = v;
-    *out = r.v;
-    *n = r.n;
-    return 0;
+    if (!code && ver)
+        *ver = rd.ver;
+    return code;
 }
 
 int pg_user_count(struct roster_conn *pc, const char *org_id, const struct roster_query *q,
                   int64_t *count, int64_t *ver, struct roster_err *err)
 {
-    struct pg_conn *c = pg_conn_of(pc);
+    struct reader rd = {pg_conn_of(pc), org_id ? org_id : "", 0};
+    struct sl_runner run = {NULL, version_count, NULL, NULL, &rd};
     *count = 0;
     if (ver)
         *ver = 0;
     struct roster_arena a;
-    roster_arena_init(&a, 4096);
-    struct sg g;
-    sg_init(&g, SG_PG, &a);
-    struct roster_buf sql;
-    roster_buf_init(&sql);
-    PGresult *res = NULL;
+    roster_arena_init(&a, 256);
     int64_t org_num = 0;
-    int code = pg_org_num(c, org_id ? org_id : "", &org_num, &a, err);
-    if (code || !org_num)
-        goto done; /* an unknown organisation has no users */
-    struct sg_org org = {org_num, NULL};
-    code = sg_user_list(&g, q, &org, SG_COUNT, 0, NULL, err);
-    if (code)
-        goto done;
-    roster_buf_printf(&sql, "SELECT " VERSION_OF("$%zu::bigint") ", (%s)", g.org_param, g.sql.data);
-    struct pg_args p;
-    pg_args_init(&p, &a);
-    pg_args_sg(&p, &g);
-    code = pg_run_dyn(c, sql.data, &p, &res, err);
-    if (!code) {
-        if (ver)
-            *ver = pg_col_int(res, 0, 0);
-        *count = pg_col_int(res, 0, 1);
-    }
-done:
-    PQclear(res);
-    roster_buf_release(&sql);
-    sg_release(&g);
+    int code = pg_org_num(rd.c, rd.org_id, &org_num, &a, err);
     roster_arena_release(&a);
+    if (!code && org_num) /* an unknown organisation has no users */
+        code = sl_user_count(&run, SG_PG, org_num, q, count, err);
+    if (!code && org_num && ver)
+        *ver = rd.ver;
     return code;
 }
 
@@ -443,66 +462,22 @@ int pg_list_plan(struct roster_conn *pc, const char *org_id, const struct roster
                  const struct roster_user *after, bool count, struct roster_arena *a,
                  const char **plan, struct roster_err *err)
 {
-    struct pg_conn *c = pg_conn_of(pc);
+    struct reader rd = {pg_conn_of(pc), org_id, 0};
+    struct sl_runner run = {NULL, NULL, explain, "PREPARE roster_plan AS ", &rd};
+    int64_t org_num = 0;
     *plan = "";
-    struct roster_buf out;
-    roster_buf_init(&out);
-    int nseg = count ? 1 : sg_segments(q, SG_PG);
-    int seg0 = after ? sg_segment_of(q, SG_PG, after) : 0;
-    /* the custom plan for these values, as list requests run them (pg_snapshot_begin) */
     /* with current statistics and visibility map, as autovacuum keeps them on a running
-     * store */
-    int code = pg_exec(c, "VACUUM ANALYZE users", err);
+     * store; the custom plan for these values, as list requests run them
+     * (pg_snapshot_begin) */
+    int code = pg_exec(rd.c, "VACUUM ANALYZE users", err);
     if (!code)
-        code = pg_exec(c, "VACUUM ANALYZE group_members", err);
+        code = pg_exec(rd.c, "VACUUM ANALYZE group_members", err);
     if (!code)
-        code = pg_exec(c, "BEGIN; SET LOCAL plan_cache_mode = force_custom_plan", err);
-    for (int seg = count ? 0 : seg0; !code && seg < nseg; seg++) {
-        struct sg g;
-        sg_init(&g, SG_PG, a);
-        int64_t org_num = 0;
-        code = pg_org_num(c, org_id, &org_num, a, err);
-        struct sg_org org = {org_num, NULL};
-        if (!code)
-            code = sg_user_list(&g, q, &org, count ? SG_COUNT : SG_PAGE, seg,
-                                seg == seg0 ? after : NULL, err);
-        if (!code && !count)
-            sg_page(&g, 100, 0);
-        struct roster_buf sql;
-        roster_buf_init(&sql);
-        roster_buf_printf(&sql, "PREPARE roster_plan AS %s", g.sql.data);
-        PGresult *res = NULL;
-        if (!code)
-            code = pg_exec(c, sql.data, err);
-        roster_buf_reset(&sql);
-        roster_buf_addstr(&sql, "EXPLAIN EXECUTE roster_plan (");
-        for (size_t i = 0; i < g.nvals; i++) {
-            if (i)
-                roster_buf_addstr(&sql, ", ");
-            if (g.vals[i].type == SG_INT)
-                roster_buf_printf(&sql, "%lld", (long long)g.vals[i].i);
-            else if (!g.vals[i].s)
-                roster_buf_addstr(&sql, "NULL");
-            else {
-                char *lit = PQescapeLiteral(c->db, g.vals[i].s, strlen(g.vals[i].s));
-                roster_buf_addstr(&sql, lit ? lit : "NULL");
-                PQfreemem(lit);
-            }
-        }
-        roster_buf_addch(&sql, ')');
-        if (!code)
-            code = pg_run(c, -1, sql.data, NULL, &res, err);
-        roster_buf_printf(&out, "segment %d: %s\n", seg, g.sql.data);
-        for (int i = 0; !code && i < PQntuples(res); i++)
-            roster_buf_printf(&out, "  %s\n", PQgetvalue(res, i, 0));
-        PQclear(res);
-        if (!code)
-            code = pg_exec(c, "DEALLOCATE roster_plan", err);
-        roster_buf_release(&sql);
-        sg_release(&g);
-    }
-    PQclear(PQexec(c->db, "ROLLBACK"));
-    *plan = roster_arena_strdup(a, out.data ? out.data : "");
-    roster_buf_release(&out);
+        code = pg_exec(rd.c, "BEGIN; SET LOCAL plan_cache_mode = force_custom_plan", err);
+    if (!code)
+        code = pg_org_num(rd.c, org_id, &org_num, a, err);
+    if (!code)
+        code = sl_list_plan(&run, SG_PG, org_num, q, after, count, a, plan, err);
+    PQclear(PQexec(rd.c->db, "ROLLBACK"));
     return code;
 }

@@ -75,14 +75,13 @@ int pg_job_append(struct roster_conn *pc, const char *org_id, const char *job_id
     if (code)
         goto done;
     in_tx = true;
-    pg_arg_str(&q.p, job_id);
-    pg_arg_str(&q.p, org_id);
-    pg_arg_int(&q.p, total);
-    pg_arg_int(&q.p, roster_now_ms());
-    code = pg_call_run(&q, PG_JOB_APPEND,
-                       "UPDATE jobs SET total = total + $3::bigint, updated_ms = $4::bigint"
-                       " WHERE id = $1 AND org_id = $2 AND status = 3 RETURNING total - $3::bigint",
-                       err);
+    code = pg_call_stmt(
+        &q,
+        PG_STMT(PG_JOB_APPEND,
+                "UPDATE jobs SET total = total + $3::bigint, updated_ms = $4::bigint"
+                " WHERE id = $1 AND org_id = $2 AND status = 3 RETURNING total - $3::bigint",
+                PG_S(job_id), PG_S(org_id), PG_I(total), PG_I(roster_now_ms())),
+        err);
     if (code)
         goto done;
     if (PQntuples(q.res) != 1) {
@@ -91,11 +90,12 @@ int pg_job_append(struct roster_conn *pc, const char *org_id, const char *job_id
     }
     int64_t first = pg_col_int(q.res, 0, 0);
     if (nchunks > 0) {
-        pg_args_init(&q.p, q.a);
-        pg_arg_str(&q.p, job_id);
-        code =
-            pg_call_run(&q, PG_CHUNK_NEXT_NO,
-                        "SELECT coalesce(max(chunk_no) + 1, 0) FROM chunks WHERE job_id = $1", err);
+        code = pg_call_stmt(&q,
+                            PG_STMT(PG_CHUNK_NEXT_NO,
+                                    "SELECT coalesce(max(chunk_no) + 1, 0) FROM chunks"
+                                    " WHERE job_id = $1",
+                                    PG_S(job_id)),
+                            err);
         if (code)
             goto done;
         int64_t chunk_no = pg_col_int(q.res, 0, 0);
@@ -116,41 +116,25 @@ done:
 int pg_job_start(struct roster_conn *pc, const char *org_id, const char *job_id, int64_t now_ms,
                  struct roster_err *err)
 {
-    struct pg_call q;
-    pg_call_init(&q, pg_conn_of(pc), NULL);
-    pg_arg_str(&q.p, org_id);
-    pg_arg_str(&q.p, job_id);
-    pg_arg_int(&q.p, now_ms);
-    int code = pg_call_write1(&q, -1,
-                              "UPDATE jobs SET status = CASE WHEN total = 0 THEN 2 ELSE 0 END,"
-                              " updated_ms = $3 WHERE org_id = $1 AND id = $2 AND status = 3",
-                              err);
-    if (!code && pg_call_none(&q))
-        code = job_not_open(q.c, org_id, job_id, q.a, err);
-    return pg_call_end(&q, code);
+    struct pg_conn *c = pg_conn_of(pc);
+    bool none;
+    int code = pg_update(c,
+                         PG_WRITE(-1,
+                                  "UPDATE jobs SET status = CASE WHEN total = 0 THEN 2 ELSE 0 END,"
+                                  " updated_ms = $3 WHERE org_id = $1 AND id = $2 AND status = 3",
+                                  PG_S(org_id), PG_S(job_id), PG_I(now_ms)),
+                         &none, err);
+    if (!code && none)
+        code = job_not_open(c, org_id, job_id, NULL, err);
+    return code;
 }
 
 int pg_job_chunks(struct roster_conn *pc, const char *org_id, const char *job_id, int64_t from,
                   int64_t to, struct roster_arena *a, struct roster_chunk_page **out, size_t *n,
                   struct roster_err *err)
 {
-    PGresult *res = NULL;
-    *out = NULL;
-    *n = 0;
-    int code = pg_job_range(pg_conn_of(pc), org_id, job_id, from, to, true, a, &res, err);
-    if (code || !res)
-        goto done;
-    struct roster_chunk_page *v = pg_rows(res, a, sizeof(*v), n);
-    for (size_t i = 0; i < *n; i++) {
-        v[i].first_idx = pg_col_int(res, (int)i, 0);
-        v[i].count = pg_col_int(res, (int)i, 1);
-        v[i].results_json = pg_col_str(res, (int)i, 2, a);
-        v[i].done_ms = pg_col_int(res, (int)i, 3);
-        v[i].items_json = pg_col_str(res, (int)i, 4, a);
-    }
-    *out = v;
-done:
-    PQclear(res);
+    int code;
+    *out = pg_job_range(pg_conn_of(pc), org_id, job_id, from, to, true, a, n, &code, err);
     return code;
 }
 
@@ -163,23 +147,24 @@ int pg_user_resolve(struct roster_conn *pc, const char *org_id, const char *cons
         return 0;
     struct pg_call q;
     pg_call_init(&q, pg_conn_of(pc), a);
-    pg_arg_str(&q.p, org_id);
-    pg_arg_str(&q.p, pg_text_array(a, keys, n));
     /* one look-up per key, by id first, then by username (lower(): users_org_username) */
-    int code = pg_call_run(&q, PG_USER_RESOLVE,
-                           "WITH o AS (SELECT num_id FROM orgs WHERE id = $1)"
-                           " SELECT k.i, u.id, u.username, u.email, u.first_name, u.last_name,"
-                           " u.phones FROM unnest($2::text[]) WITH ORDINALITY AS k(key, i)"
-                           " CROSS JOIN LATERAL ("
-                           "(SELECT 0 AS pri, id, username, email, first_name, last_name, phones"
-                           " FROM users WHERE org_num = (SELECT num_id FROM o) AND id = k.key)"
-                           " UNION ALL"
-                           " (SELECT 1, id, username, email, first_name, last_name, phones"
-                           " FROM users WHERE org_num = (SELECT num_id FROM o)"
-                           " AND lower(username) = lower(k.key))"
-                           " ORDER BY pri LIMIT 1) AS u"
-                           " WHERE k.key <> ''",
-                           err);
+    int code =
+        pg_call_stmt(&q,
+                     PG_STMT(PG_USER_RESOLVE,
+                             "WITH o AS (SELECT num_id FROM orgs WHERE id = $1)"
+                             " SELECT k.i, u.id, u.username, u.email, u.first_name, u.last_name,"
+                             " u.phones FROM unnest($2::text[]) WITH ORDINALITY AS k(key, i)"
+                             " CROSS JOIN LATERAL ("
+                             "(SELECT 0 AS pri, id, username, email, first_name, last_name, phones"
+                             " FROM users WHERE org_num = (SELECT num_id FROM o) AND id = k.key)"
+                             " UNION ALL"
+                             " (SELECT 1, id, username, email, first_name, last_name, phones"
+                             " FROM users WHERE org_num = (SELECT num_id FROM o)"
+                             " AND lower(username) = lower(k.key))"
+                             " ORDER BY pri LIMIT 1) AS u"
+                             " WHERE k.key <> ''",
+                             PG_S(org_id), PG_S(pg_text_array(a, keys, n))),
+                     err);
     if (code)
         return pg_call_end(&q, code);
     const PGresult *res = q.res;
@@ -203,25 +188,20 @@ int pg_user_resolve(struct roster_conn *pc, const char *org_id, const char *cons
 int pg_message_create_many(struct roster_conn *pc, struct roster_message *m, size_t n,
                            struct roster_err *err)
 {
-    struct pg_conn *c = pg_conn_of(pc);
     if (n == 0)
         return 0;
-    int checked = roster_store_messages_check(m, n, err);
-    if (checked)
-        return checked;
     struct pg_call q;
-    pg_call_init(&q, c, NULL);
+    pg_call_init(&q, pg_conn_of(pc), NULL);
+    bool *made = roster_arena_zalloc(q.a, n * sizeof(*made));
+    int code = roster_store_messages_ids(m, n, made, err);
+    if (code)
+        return pg_call_end(&q, code);
     const char **col = roster_arena_alloc(q.a, n * sizeof(*col));
-    bool *new_id = roster_arena_zalloc(q.a, n * sizeof(*new_id));
     pg_arg_str(&q.p, m[0].org_id);
     int64_t now = roster_now_ms();
     pg_arg_int(&q.p, now);
     for (int k = 0; k < 7; k++) {
         for (size_t i = 0; i < n; i++) {
-            if (k == 0 && !m[i].id[0]) {
-                roster_message_id_new(m[i].id);
-                new_id[i] = true;
-            }
             const char *const v[7] = {m[i].id,
                                       m[i].kind,
                                       m[i].source_id,
@@ -233,17 +213,16 @@ int pg_message_create_many(struct roster_conn *pc, struct roster_message *m, siz
         }
         pg_arg_str(&q.p, pg_text_array(q.a, col, n));
     }
-    int code =
-        pg_call_write1(&q, PG_MSG_INSERT_MANY,
-                       "INSERT INTO messages (id, org_num, kind, source_id, user_id, recipient,"
-                       " content_json, status, created_ms)"
-                       " SELECT v.id, o.num_id, v.kind, v.source_id, v.user_id, v.recipient,"
-                       " v.content_json, v.status, $2::bigint FROM orgs o,"
-                       " unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[],"
-                       " $8::text[], $9::text[])"
-                       " AS v(id, kind, source_id, user_id, recipient, content_json, status)"
-                       " WHERE o.id = $1",
-                       err);
+    code = pg_call_write1(&q, PG_MSG_INSERT_MANY,
+                          "INSERT INTO messages (id, org_num, kind, source_id, user_id, recipient,"
+                          " content_json, status, created_ms)"
+                          " SELECT v.id, o.num_id, v.kind, v.source_id, v.user_id, v.recipient,"
+                          " v.content_json, v.status, $2::bigint FROM orgs o,"
+                          " unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[],"
+                          " $8::text[], $9::text[])"
+                          " AS v(id, kind, source_id, user_id, recipient, content_json, status)"
+                          " WHERE o.id = $1",
+                          err);
     if (code) {
         const char *state = pg_sqlstate(q.res);
         if (!strcmp(state, "23505"))
@@ -251,13 +230,6 @@ int pg_message_create_many(struct roster_conn *pc, struct roster_message *m, siz
     } else if (strtoll(PQcmdTuples(q.res), NULL, 10) != (long long)n) {
         code = roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found", m[0].org_id);
     }
-    for (size_t i = 0; i < n; i++) {
-        if (code && new_id[i])
-            m[i].id[0] = '\0';
-        if (!code) {
-            m[i].status = m[i].status ? m[i].status : "ENQUEUED";
-            m[i].created_ms = now;
-        }
-    }
+    roster_store_messages_done(m, n, made, code, now);
     return pg_call_end(&q, code);
 }

@@ -30,18 +30,36 @@ static int connect_db(const char *url, PGconn **out, struct roster_err *err)
     return 0;
 }
 
+/* Runs migration m (version v) and records it in schema_version. */
+static int apply(void *ctx, const struct roster_store_migration *m, int64_t v,
+                 struct roster_err *err)
+{
+    struct pg_conn *c = ctx;
+    int code = pg_exec(c, m->sql, err);
+    if (code) {
+        roster_err_detail(err, "%s: %s", m->name, PQerrorMessage(c->db));
+        return code;
+    }
+    struct pg_call q;
+    pg_call_init(&q, c, NULL);
+    code = pg_call_stmt(&q,
+                        PG_STMT(-1,
+                                "INSERT INTO schema_version (version, name, applied_ms)"
+                                " VALUES ($1, $2, $3)",
+                                PG_I(v), PG_S(m->name), PG_I(roster_now_ms())),
+                        err);
+    return pg_call_end(&q, code);
+}
+
 /* Applies every embedded migration newer than the database's schema_version,
  * all in one transaction under an advisory lock, so that processes starting
  * together apply them once. */
 static int migrate(struct pg_conn *c, struct roster_err *err)
 {
     PGresult *res = NULL;
-    struct roster_arena a;
-    struct pg_args p;
-    roster_arena_init(&a, 0);
     int code = pg_tx_start(c, true, err);
     if (code)
-        goto done;
+        return code;
     char lock[80];
     snprintf(lock, sizeof(lock), "SELECT pg_advisory_xact_lock(%lld)", PG_MIGRATE_LOCK);
     code = pg_exec(c, lock, err);
@@ -53,50 +71,10 @@ static int migrate(struct pg_conn *c, struct roster_err *err)
     if (!code)
         code =
             pg_run(c, -1, "SELECT coalesce(max(version), 0) FROM schema_version", NULL, &res, err);
-    if (code)
-        goto fail;
-    int64_t current = pg_col_int(res, 0, 0);
+    if (!code)
+        code = roster_store_migrate(roster_pg_migrations, pg_col_int(res, 0, 0), apply, c, err);
     PQclear(res);
-    res = NULL;
-    int64_t newest = 0;
-    for (const struct roster_store_migration *m = roster_pg_migrations; m->name; m++) {
-        int64_t v = strtoll(m->name, NULL, 10);
-        if (v > newest)
-            newest = v;
-        if (v <= current)
-            continue;
-        code = pg_exec(c, m->sql, err);
-        if (code) {
-            roster_err_detail(err, "%s: %s", m->name, PQerrorMessage(c->db));
-            goto fail;
-        }
-        pg_args_init(&p, &a);
-        pg_arg_int(&p, v);
-        pg_arg_str(&p, m->name);
-        pg_arg_int(&p, roster_now_ms());
-        code = pg_run(c, -1,
-                      "INSERT INTO schema_version (version, name, applied_ms)"
-                      " VALUES ($1, $2, $3)",
-                      &p, &res, err);
-        PQclear(res);
-        res = NULL;
-        if (code)
-            goto fail;
-    }
-    if (current > newest) {
-        code = roster_err_set(err, ROSTER_EIO,
-                              "store schema version %lld is newer than this roster (%lld)",
-                              (long long)current, (long long)newest);
-        goto fail;
-    }
-    code = pg_tx_end(c, true, true, err);
-    goto done;
-fail:
-    PQclear(res);
-    pg_tx_end(c, true, false, NULL);
-done:
-    roster_arena_release(&a);
-    return code;
+    return pg_tx_finish(c, code, err);
 }
 
 int pg_open_store(const struct roster_store_methods *m, const char *url, struct roster_store **out,
@@ -140,19 +118,17 @@ void pg_close(struct roster_store *pst)
 
 int pg_conn_open(struct roster_store *pst, struct roster_conn **out, struct roster_err *err)
 {
-    struct pg_store *st = (struct pg_store *)pst;
-    *out = NULL;
     struct pg_conn *c = calloc(1, sizeof(*c));
-    if (!c)
-        return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
     /* The store was reachable at open (migrations ran). A server that cannot be reached
      * now (restarting) does not fail the connection: its first statement connects again,
      * so a worker thread opened during an outage recovers instead of giving up. */
-    c->db = pg_session_open(st->url);
-    if (!c->db) {
+    PGconn *db = c ? pg_session_open(((struct pg_store *)pst)->url) : NULL;
+    *out = NULL;
+    if (!db) {
         free(c);
         return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
     }
+    c->db = db;
     if (PQstatus(c->db) != CONNECTION_OK)
         roster_log(ROSTER_LOG_WARN, "cannot connect to the store now; retrying on first use",
                    "detail=\"%s\"", PQerrorMessage(c->db));

@@ -35,54 +35,42 @@ static int write_fail(const PGresult *res, const char *what, const char *id, con
     return code;
 }
 
-static void read_org(const PGresult *r, int row, struct roster_org *o, struct roster_arena *a)
-{
-    memset(o, 0, sizeof(*o));
-    o->num_id = pg_col_int(r, row, 0);
-    pg_col_id(r, row, 1, o->id);
-    o->name = pg_col_str(r, row, 2, a);
-    o->address = pg_col_str(r, row, 3, a);
-    o->city = pg_col_str(r, row, 4, a);
-    o->region = pg_col_str(r, row, 5, a);
-    o->zip = pg_col_str(r, row, 6, a);
-    o->country = pg_col_str(r, row, 7, a);
-    o->default_state_bulk = (int)pg_col_int(r, row, 8);
-    o->default_state_app_import = (int)pg_col_int(r, row, 9);
-    o->default_state_manual = (int)pg_col_int(r, row, 10);
-    o->created_ms = pg_col_int(r, row, 11);
-}
+#define O(kind, field) PG_COL(kind, struct roster_org, field)
+static const struct pg_col org_cols[] = {O(PG_I64, num_id),
+                                         O(PG_BUF, id),
+                                         O(PG_STR, name),
+                                         O(PG_STR, address),
+                                         O(PG_STR, city),
+                                         O(PG_STR, region),
+                                         O(PG_STR, zip),
+                                         O(PG_STR, country),
+                                         O(PG_INT, default_state_bulk),
+                                         O(PG_INT, default_state_app_import),
+                                         O(PG_INT, default_state_manual),
+                                         O(PG_I64, created_ms)};
+#undef O
+/* a row of ORG_COLS */
+static const struct pg_rec org_rec = PG_REC(struct roster_org, org_cols, -1);
 
-/* adds name .. default_state_manual as $2..$10 */
-static void org_args(struct pg_args *p, const struct roster_org *o)
-{
-    pg_arg_str(p, o->name);
-    pg_arg_str(p, o->address);
-    pg_arg_str(p, o->city);
-    pg_arg_str(p, o->region);
-    pg_arg_str(p, o->zip);
-    pg_arg_str(p, o->country);
-    pg_arg_int(p, o->default_state_bulk);
-    pg_arg_int(p, o->default_state_app_import);
-    pg_arg_int(p, o->default_state_manual);
-}
+/* the values of name .. default_state_manual, as $2..$10 */
+#define ORG_VALS(o)                                                                                \
+    PG_S((o)->name), PG_S((o)->address), PG_S((o)->city), PG_S((o)->region), PG_S((o)->zip),       \
+        PG_S((o)->country), PG_I((o)->default_state_bulk), PG_I((o)->default_state_app_import),    \
+        PG_I((o)->default_state_manual)
 
 int pg_org_create(struct roster_conn *pc, struct roster_org *org, struct roster_err *err)
 {
     struct pg_call q;
-    pg_call_init(&q, pg_conn_of(pc), NULL);
-    if (!org->id[0])
-        roster_id_new(org->id);
-    int64_t now = roster_now_ms();
-    pg_arg_str(&q.p, org->id);
-    org_args(&q.p, org);
-    pg_arg_int(&q.p, now);
-    int code = pg_call_write1(&q, -1,
-                              "INSERT INTO orgs (id, name, address, city, region, zip, country,"
-                              " default_state_bulk, default_state_app_import,"
-                              " default_state_manual, created_ms)"
-                              " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-                              " RETURNING num_id",
-                              err);
+    int64_t now = pg_call_create(&q, pg_conn_of(pc), org->id);
+    int code = pg_call_stmt(&q,
+                            PG_WRITE(-1,
+                                     "INSERT INTO orgs (id, name, address, city, region, zip,"
+                                     " country, default_state_bulk, default_state_app_import,"
+                                     " default_state_manual, created_ms)"
+                                     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                                     " RETURNING num_id",
+                                     PG_S(org->id), ORG_VALS(org), PG_I(now)),
+                            err);
     if (code) {
         code = write_fail(q.res, "organization", org->id, NULL, code, err);
     } else {
@@ -95,16 +83,9 @@ int pg_org_create(struct roster_conn *pc, struct roster_org *org, struct roster_
 int pg_org_get(struct roster_conn *pc, const char *org_id, struct roster_org *out,
                struct roster_arena *a, struct roster_err *err)
 {
-    struct pg_call q;
-    pg_call_init(&q, pg_conn_of(pc), a);
-    pg_arg_str(&q.p, org_id);
-    int code = pg_call_run(&q, -1, "SELECT " ORG_COLS " FROM orgs WHERE id = $1", err);
-    if (!code && PQntuples(q.res) == 1)
-        read_org(q.res, 0, out, a);
-    else if (!code)
-        code = roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found",
-                              org_id ? org_id : "");
-    return pg_call_end(&q, code);
+    return pg_get(pg_conn_of(pc),
+                  PG_STMT(-1, "SELECT " ORG_COLS " FROM orgs WHERE id = $1", PG_S(org_id)),
+                  &org_rec, org_id, out, a, "organization", org_id ? org_id : "", err);
 }
 
 int pg_org_num(struct pg_conn *c, const char *org_id, int64_t *num, struct roster_arena *a,
@@ -136,70 +117,50 @@ int pg_org_num(struct pg_conn *c, const char *org_id, int64_t *num, struct roste
 int pg_org_list(struct roster_conn *pc, struct roster_arena *a, struct roster_org **out, size_t *n,
                 struct roster_err *err)
 {
-    struct pg_call q;
-    pg_call_init(&q, pg_conn_of(pc), a);
-    *out = NULL;
-    *n = 0;
-    int code = pg_call_run(&q, -1, "SELECT " ORG_COLS " FROM orgs ORDER BY num_id", err);
-    if (!code) {
-        struct roster_org *v = pg_rows(q.res, a, sizeof(*v), n);
-        for (size_t i = 0; i < *n; i++)
-            read_org(q.res, (int)i, &v[i], a);
-        *out = v;
-    }
-    return pg_call_end(&q, code);
+    int code;
+    *out = pg_select(pg_conn_of(pc), PG_SQL(-1, "SELECT " ORG_COLS " FROM orgs ORDER BY num_id"),
+                     &org_rec, NULL, a, n, &code, err);
+    return code;
 }
 
 int pg_org_update(struct roster_conn *pc, const struct roster_org *org, struct roster_err *err)
 {
-    struct pg_call q;
-    pg_call_init(&q, pg_conn_of(pc), NULL);
-    pg_arg_str(&q.p, org->id);
-    org_args(&q.p, org);
-    int code = pg_call_write1(&q, -1,
-                              "UPDATE orgs SET name = $2, address = $3, city = $4, region = $5,"
-                              " zip = $6, country = $7, default_state_bulk = $8,"
-                              " default_state_app_import = $9, default_state_manual = $10"
-                              " WHERE id = $1",
-                              err);
-    if (!code && pg_call_none(&q))
+    bool none;
+    int code = pg_update(pg_conn_of(pc),
+                         PG_WRITE(-1,
+                                  "UPDATE orgs SET name = $2, address = $3, city = $4, region = $5,"
+                                  " zip = $6, country = $7, default_state_bulk = $8,"
+                                  " default_state_app_import = $9, default_state_manual = $10"
+                                  " WHERE id = $1",
+                                  PG_S(org->id), ORG_VALS(org)),
+                         &none, err);
+    if (!code && none)
         code = roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found", org->id);
-    return pg_call_end(&q, code);
+    return code;
 }
 
-static void read_key(const PGresult *r, int row, struct roster_key *k, struct roster_arena *a)
-{
-    memset(k, 0, sizeof(*k));
-    pg_col_id(r, row, 0, k->id);
-    pg_col_id(r, row, 1, k->org_id);
-    k->name = pg_col_str(r, row, 2, a);
-    snprintf(k->hash, sizeof(k->hash), "%s", PQgetvalue(r, row, 3));
-    k->all_orgs = pg_col_int(r, row, 4) != 0;
-    k->created_ms = pg_col_int(r, row, 5);
-    k->revoked_ms = pg_col_int(r, row, 6); /* NULL reads as 0 = active */
-}
+#define K(kind, field) PG_COL(kind, struct roster_key, field)
+static const struct pg_col key_cols[] = {K(PG_BUF, id),        K(PG_BUF, org_id),
+                                         K(PG_STR, name),      K(PG_BUF, hash),
+                                         K(PG_BOOL, all_orgs), K(PG_I64, created_ms),
+                                         K(PG_I64, revoked_ms) /* NULL reads as 0 = active */};
+#undef K
+/* a row of KEY_COLS */
+static const struct pg_rec key_rec = PG_REC(struct roster_key, key_cols, -1);
 
 int pg_key_create(struct roster_conn *pc, struct roster_key *key, struct roster_err *err)
 {
     struct pg_call q;
-    pg_call_init(&q, pg_conn_of(pc), NULL);
-    if (!key->id[0])
-        roster_id_new(key->id);
-    int64_t now = roster_now_ms();
-    pg_arg_str(&q.p, key->id);
-    pg_arg_str(&q.p, key->org_id);
-    pg_arg_str(&q.p, key->name);
-    pg_arg_str(&q.p, key->hash);
-    pg_arg_str(&q.p, key->all_orgs ? "true" : "false");
-    pg_arg_int(&q.p, now);
-    if (key->revoked_ms)
-        pg_arg_int(&q.p, key->revoked_ms);
-    else
-        pg_arg_str(&q.p, NULL);
-    int code = pg_call_write1(&q, -1,
-                              "INSERT INTO api_keys (id, org_id, name, hash, all_orgs, created_ms,"
-                              " revoked_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                              err);
+    int64_t now = pg_call_create(&q, pg_conn_of(pc), key->id);
+    int code =
+        pg_call_stmt(&q,
+                     PG_WRITE(-1,
+                              "INSERT INTO api_keys (id, org_id, name, hash, all_orgs,"
+                              " created_ms, revoked_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                              PG_S(key->id), PG_S(key->org_id), PG_S(key->name), PG_S(key->hash),
+                              PG_S(key->all_orgs ? "true" : "false"), PG_I(now),
+                              key->revoked_ms ? PG_I(key->revoked_ms) : PG_S(NULL)),
+                     err);
     if (code)
         code = write_fail(q.res, "key", key->id, key->org_id, code, err);
     else
@@ -210,49 +171,37 @@ int pg_key_create(struct roster_conn *pc, struct roster_key *key, struct roster_
 int pg_key_find(struct roster_conn *pc, const char *hash_hex, struct roster_key *out,
                 struct roster_arena *a, struct roster_err *err)
 {
-    struct pg_call q;
-    pg_call_init(&q, pg_conn_of(pc), a);
-    pg_arg_str(&q.p, hash_hex);
-    int code = pg_call_run(
-        &q, PG_KEY_FIND, "SELECT " KEY_COLS " FROM api_keys WHERE hash = $1 AND revoked_ms IS NULL",
-        err);
-    if (!code && PQntuples(q.res) == 1)
-        read_key(q.res, 0, out, a);
-    else if (!code)
-        code = roster_err_set(err, ROSTER_ENOTFOUND, "api key not found");
-    return pg_call_end(&q, code);
+    return pg_get(pg_conn_of(pc),
+                  PG_STMT(PG_KEY_FIND,
+                          "SELECT " KEY_COLS
+                          " FROM api_keys WHERE hash = $1 AND revoked_ms IS NULL",
+                          PG_S(hash_hex)),
+                  &key_rec, NULL, out, a, "api key", NULL, err);
 }
 
 int pg_key_list(struct roster_conn *pc, struct roster_arena *a, struct roster_key **out, size_t *n,
                 struct roster_err *err)
 {
-    struct pg_call q;
-    pg_call_init(&q, pg_conn_of(pc), a);
-    *out = NULL;
-    *n = 0;
-    int code = pg_call_run(&q, -1, "SELECT " KEY_COLS " FROM api_keys ORDER BY num_id", err);
-    if (!code) {
-        struct roster_key *v = pg_rows(q.res, a, sizeof(*v), n);
-        for (size_t i = 0; i < *n; i++)
-            read_key(q.res, (int)i, &v[i], a);
-        *out = v;
-    }
-    return pg_call_end(&q, code);
+    int code;
+    *out =
+        pg_select(pg_conn_of(pc), PG_SQL(-1, "SELECT " KEY_COLS " FROM api_keys ORDER BY num_id"),
+                  &key_rec, NULL, a, n, &code, err);
+    return code;
 }
 
 /* Revoking a key that is already revoked succeeds and keeps the first
  * revocation time. */
 int pg_key_revoke(struct roster_conn *pc, const char *key_id, struct roster_err *err)
 {
-    struct pg_call q;
-    pg_call_init(&q, pg_conn_of(pc), NULL);
-    pg_arg_str(&q.p, key_id);
-    pg_arg_int(&q.p, roster_now_ms());
-    int code = pg_call_write1(
-        &q, -1, "UPDATE api_keys SET revoked_ms = coalesce(revoked_ms, $2) WHERE id = $1", err);
-    if (!code && pg_call_none(&q))
+    bool none;
+    int code = pg_update(
+        pg_conn_of(pc),
+        PG_WRITE(-1, "UPDATE api_keys SET revoked_ms = coalesce(revoked_ms, $2) WHERE id = $1",
+                 PG_S(key_id), PG_I(roster_now_ms())),
+        &none, err);
+    if (!code && none)
         code = roster_err_set(err, ROSTER_ENOTFOUND, "key \"%s\" not found", key_id ? key_id : "");
-    return pg_call_end(&q, code);
+    return code;
 }
 
 int pg_ping(struct roster_conn *pc, struct roster_err *err)

@@ -8,10 +8,11 @@
 #include "roster/store.h"
 #include "store/postgres/pg_int.h"
 
-/* Ends whatever transaction is open on c, without reconnecting: on a lost connection
- * the server has already rolled it back. */
+/* Ends whatever transaction is open on c (the caller's or a method's), without
+ * reconnecting: on a lost connection the server has already rolled it back. */
 static void abort_txn(struct pg_conn *c)
 {
+    c->in_txn = false;
     c->method_txn = false;
     pg_list_txn_end(c, true);
     if (PQstatus(c->db) == CONNECTION_OK && PQtransactionStatus(c->db) != PQTRANS_IDLE)
@@ -57,6 +58,18 @@ int pg_tx_end(struct pg_conn *c, bool multi, bool ok, struct roster_err *err)
     return code;
 }
 
+int pg_call_tx(struct pg_call *q, struct pg_conn *c, struct roster_err *err)
+{
+    pg_call_init(q, c, NULL);
+    return pg_tx_start(c, true, err);
+}
+
+int pg_tx_finish(struct pg_conn *c, int code, struct roster_err *err)
+{
+    int end = pg_tx_end(c, true, code == 0, code ? NULL : err);
+    return code ? code : end;
+}
+
 int pg_write1(struct pg_conn *c, int id, const char *sql, const struct pg_args *p, PGresult **res,
               struct roster_err *err)
 {
@@ -75,38 +88,47 @@ int pg_call_write1(struct pg_call *q, int id, const char *sql, struct roster_err
     return pg_write1(q->c, id, sql, &q->p, &q->res, err);
 }
 
+/* The caller's transaction as begin (open: false) and commit (open: true) need it:
+ * ROSTER_EINVAL when it is not. */
+static int caller_txn(const struct pg_conn *c, bool open, struct roster_err *err)
+{
+    if (c->in_txn == open)
+        return 0;
+    return roster_err_set(err, ROSTER_EINVAL,
+                          open ? "no transaction is open" : "a transaction is already open");
+}
+
 int pg_begin(struct roster_conn *pc, struct roster_err *err)
 {
     struct pg_conn *c = pg_conn_of(pc);
-    if (c->in_txn)
-        return roster_err_set(err, ROSTER_EINVAL, "a transaction is already open");
-    int code = pg_exec(c, "BEGIN", err);
-    c->in_txn = code == 0;
+    int code = caller_txn(c, false, err);
+    if (!code)
+        code = pg_exec(c, "BEGIN", err);
+    if (!code)
+        c->in_txn = true;
     return code;
 }
 
 int pg_commit(struct roster_conn *pc, struct roster_err *err)
 {
     struct pg_conn *c = pg_conn_of(pc);
-    if (!c->in_txn)
-        return roster_err_set(err, ROSTER_EINVAL, "no transaction is open");
-    c->in_txn = false;
+    int code = caller_txn(c, true, err);
+    if (code)
+        return code;
     if (PQtransactionStatus(c->db) == PQTRANS_INERROR) {
         abort_txn(c);
         return roster_err_set(err, ROSTER_EIO, "transaction was rolled back after an error");
     }
-    c->in_txn = true; /* the deferred list record runs inside it */
-    int flushed = pg_list_flush(c, err);
+    code = pg_list_flush(c, err); /* the deferred list record, inside the transaction */
     c->in_txn = false;
-    if (flushed) {
+    if (code) {
         abort_txn(c);
-        return flushed;
+        return code;
     }
     /* COMMIT of a failed transaction answers "ROLLBACK" without an error; PQexec
      * directly: a commit never reconnects */
     PGresult *res = PQexec(c->db, "COMMIT");
     pg_list_txn_end(c, true);
-    int code = 0;
     if (!pg_result_ok(res))
         code = pg_fail(c, res, err);
     else if (strcmp(PQcmdStatus(res), "COMMIT") != 0)
@@ -119,7 +141,5 @@ int pg_commit(struct roster_conn *pc, struct roster_err *err)
 
 void pg_rollback(struct roster_conn *pc)
 {
-    struct pg_conn *c = pg_conn_of(pc);
-    c->in_txn = false;
-    abort_txn(c);
+    abort_txn(pg_conn_of(pc));
 }

@@ -10,13 +10,13 @@ void pg_read_user(const PGresult *r, int row, int col, const char *org_id, struc
                   struct roster_arena *a)
 {
     memset(u, 0, sizeof(*u));
-    u->num_id = pg_col_int(r, row, col + UC_NUM_ID);
-    pg_col_id(r, row, col + UC_ID, u->id);
+    u->num_id = pg_col_int(r, row, col++);
+    pg_col_id(r, row, col++, u->id);
     snprintf(u->org_id, sizeof(u->org_id), "%s", org_id);
     for (int i = 0; i < RU_NFIELDS; i++)
-        u->f[i] = pg_col_str(r, row, col + UC_FIELDS + i, a);
-    u->state = (int)pg_col_int(r, row, col + UC_STATE);
-    u->created_ms = pg_col_int(r, row, col + UC_CREATED);
-    u->modified_ms = pg_col_int(r, row, col + UC_MODIFIED);
-    u->version = pg_col_int(r, row, col + UC_VERSION);
+        u->f[i] = pg_col_str(r, row, col++, a);
+    u->state = (int)pg_col_int(r, row, col++);
+    u->created_ms = pg_col_int(r, row, col++);
+    u->modified_ms = pg_col_int(r, row, col++);
+    u->version = pg_col_int(r, row, col);
 }

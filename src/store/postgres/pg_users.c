@@ -13,6 +13,7 @@
 #include "roster/store.h"
 #include "roster/util.h"
 #include "store/postgres/pg_int.h"
+#include "store/sqlgen.h"
 #include "store/store_keys.h"
 
 /* parameters of PG_USER_INSERT / PG_USER_UPDATE: $1 id, $2 org id, $3.. fields,
@@ -24,22 +25,13 @@ enum {
     UP_VERSION, /* update: the version the caller read */
 };
 
-static void add_columns(struct roster_buf *b)
-{
-    roster_buf_addstr(b, "num_id, id");
-    for (int i = 0; i < RU_NFIELDS; i++)
-        roster_buf_printf(b, ", %s", roster_ufields[i].column);
-    roster_buf_addstr(b, ", state, created_ms, modified_ms, version");
-}
-
 static void users_sql(int id, struct roster_buf *b)
 {
     switch (id) {
     case PG_USER_INSERT:
-        roster_buf_addstr(b, "INSERT INTO users (id, org_num");
-        for (int i = 0; i < RU_NFIELDS; i++)
-            roster_buf_printf(b, ", %s", roster_ufields[i].column);
-        roster_buf_addstr(b, ", state, created_ms, modified_ms, version) SELECT $1, o.num_id");
+        roster_buf_addstr(b, "INSERT INTO users (");
+        sg_user_row_columns(b, false);
+        roster_buf_addstr(b, ") SELECT $1, o.num_id");
         for (int i = 0; i < RU_NFIELDS; i++)
             roster_buf_printf(b, ", $%d", UP_FIELDS + i);
         roster_buf_printf(b,
@@ -50,7 +42,7 @@ static void users_sql(int id, struct roster_buf *b)
         break;
     case PG_USER_GET:
         roster_buf_addstr(b, "SELECT ");
-        add_columns(b);
+        sg_user_columns(b, SG_PG, "users");
         roster_buf_addstr(b, " FROM users WHERE org_num = " ORG_NUM_OF(1) " AND id = $2");
         break;
     case PG_USER_UPDATE:
@@ -73,7 +65,7 @@ static void users_sql(int id, struct roster_buf *b)
         break;
     case PG_USER_GET_MANY:
         roster_buf_addstr(b, "SELECT ");
-        add_columns(b);
+        sg_user_columns(b, SG_PG, "users");
         roster_buf_addstr(b,
                           " FROM users WHERE org_num = " ORG_NUM_OF(1) " AND id = ANY($2::text[])");
         break;
@@ -103,11 +95,14 @@ static int run_user(struct pg_call *q, int id, struct roster_err *err)
     return code;
 }
 
-static void read_user(const PGresult *r, int row, const char *org_id, struct roster_user *u,
+static void read_user(const PGresult *r, int row, const char *org_id, void *u,
                       struct roster_arena *a)
 {
     pg_read_user(r, row, 0, org_id, u, a);
 }
+
+/* a users row of PG_USER_GET */
+static const struct pg_rec user_rec = {sizeof(struct roster_user), NULL, 0, -1, read_user};
 
 static void user_args(struct pg_args *p, const char *org_id, const struct roster_user *u,
                       int64_t now)
@@ -204,9 +199,7 @@ int pg_user_create(struct roster_conn *pc, const char *org_id, struct roster_use
         code = pg_list_record(c, org_id, NULL, err);
     }
 done:;
-    int end = pg_tx_end(c, true, code == 0, code ? NULL : err);
-    if (!code)
-        code = end;
+    code = pg_tx_finish(c, code, err);
 out:
     if (code && new_id)
         u->id[0] = '\0';
@@ -216,17 +209,13 @@ out:
 int pg_user_get(struct roster_conn *pc, const char *org_id, const char *user_id,
                 struct roster_user *out, struct roster_arena *a, struct roster_err *err)
 {
-    struct pg_call q;
-    pg_call_init(&q, pg_conn_of(pc), a);
-    pg_arg_str(&q.p, org_id);
-    pg_arg_str(&q.p, user_id);
-    int code = run_user(&q, PG_USER_GET, err);
-    if (!code && PQntuples(q.res) == 1)
-        read_user(q.res, 0, org_id, out, a);
-    else if (!code)
-        code =
-            roster_err_set(err, ROSTER_ENOTFOUND, "user \"%s\" not found", user_id ? user_id : "");
-    return pg_call_end(&q, code);
+    struct roster_buf sql;
+    roster_buf_init(&sql);
+    users_sql(PG_USER_GET, &sql);
+    int code = pg_get(pg_conn_of(pc), PG_STMT(PG_USER_GET, sql.data, PG_S(org_id), PG_S(user_id)),
+                      &user_rec, org_id, out, a, "user", user_id ? user_id : "", err);
+    roster_buf_release(&sql);
+    return code;
 }
 
 /* Prepares the users statement id (as r<id>) on c unless done: pipelines can only
@@ -316,6 +305,23 @@ static int run_user_savepointed(struct pg_conn *c, int id, const struct pg_args 
     return code;
 }
 
+/* The image of user id of org_id before a write that changes it, when org_id's lists want
+ * each change (detail; else nothing is read): the user (ROSTER_ENOTFOUND when it is not
+ * there) and its groups. */
+struct before {
+    bool detail;
+    struct roster_user *u;
+    int64_t *groups;
+    size_t ng;
+};
+
+static int read_before(struct pg_conn *c, const char *org_id, const char *id,
+                       struct roster_arena *a, struct before *b, struct roster_err *err)
+{
+    *b = (struct before){pg_list_wants_detail(c, org_id), NULL, NULL, 0};
+    return b->detail ? pg_user_image(c, org_id, id, 0, a, &b->u, &b->groups, &b->ng, err) : 0;
+}
+
 int pg_user_update(struct roster_conn *pc, const char *org_id, struct roster_user *u,
                    struct roster_err *err)
 {
@@ -330,19 +336,12 @@ int pg_user_update(struct roster_conn *pc, const char *org_id, struct roster_use
     int code = pipelined ? 0 : pg_tx_start(c, true, err);
     if (code)
         goto out;
-    bool detail = pg_list_wants_detail(c, org_id);
-    struct roster_user *before = NULL;
-    int64_t *groups = NULL;
-    size_t ng = 0;
-    if (detail) {
-        code = pg_user_image(c, org_id, u->id, 0, q.a, &before, &groups, &ng, err);
-        if (code == ROSTER_ENOTFOUND) {
-            code = roster_err_set(err, ROSTER_ENOTFOUND, "user \"%s\" not found", u->id);
-            goto end;
-        }
-        if (code)
-            goto end;
-    }
+    struct before b;
+    code = read_before(c, org_id, u->id, q.a, &b, err);
+    if (code == ROSTER_ENOTFOUND)
+        code = roster_err_set(err, ROSTER_ENOTFOUND, "user \"%s\" not found", u->id);
+    if (code)
+        goto end;
     code = pipelined ? run_user_savepointed(c, stmt, &q.p, &q.res, err) : run_user(&q, stmt, err);
     if (code) {
         code = user_write_fail(c, q.res, u, err);
@@ -365,25 +364,23 @@ int pg_user_update(struct roster_conn *pc, const char *org_id, struct roster_use
         else if (!code)
             code = roster_err_set(err, ROSTER_ENOTFOUND, "user \"%s\" not found", u->id);
     }
-    if (!code && !detail) {
+    if (!code && !b.detail) {
         code = pg_list_record(c, org_id, NULL, err);
     } else if (!code) {
         struct roster_user after = *u;
         if (u->set == ROSTER_USET_STATE) { /* only the state was written */
-            after = *before;
+            after = *b.u;
             after.state = u->state;
             after.version = u->version;
             after.modified_ms = u->modified_ms;
         }
-        struct roster_change ch = {0, ROSTER_CHANGE_USER, before, &after, groups, groups, ng, ng};
+        struct roster_change ch = {0,        ROSTER_CHANGE_USER, b.u,  &after,
+                                   b.groups, b.groups,           b.ng, b.ng};
         code = pg_list_record(c, org_id, &ch, err);
     }
 end:
-    if (!pipelined) {
-        int e = pg_tx_end(c, true, code == 0, code ? NULL : err);
-        if (!code)
-            code = e;
-    }
+    if (!pipelined)
+        code = pg_tx_finish(c, code, err);
 out:
     return pg_call_end(&q, code);
 }
@@ -393,35 +390,27 @@ int pg_user_delete(struct roster_conn *pc, const char *org_id, const char *user_
 {
     struct pg_conn *c = pg_conn_of(pc);
     struct pg_call q;
-    pg_call_init(&q, c, NULL);
-    pg_arg_str(&q.p, org_id);
-    pg_arg_str(&q.p, user_id);
-    int code = pg_tx_start(c, true, err);
+    int code = pg_call_tx(&q, c, err);
     if (code)
         goto out;
-    bool detail = pg_list_wants_detail(c, org_id);
-    struct roster_user *before = NULL;
-    int64_t *groups = NULL;
-    size_t ng = 0;
-    if (detail) {
-        code = pg_user_image(c, org_id, user_id ? user_id : "", 0, q.a, &before, &groups, &ng, err);
-        if (code == ROSTER_ENOTFOUND)
-            code = 0; /* the delete says so */
-    }
+    pg_arg_str(&q.p, org_id);
+    pg_arg_str(&q.p, user_id);
+    struct before b;
+    code = read_before(c, org_id, user_id ? user_id : "", q.a, &b, err);
+    if (code == ROSTER_ENOTFOUND)
+        code = 0; /* the delete says so */
     if (!code)
         code = run_user(&q, PG_USER_DELETE, err);
     if (!code && pg_call_none(&q))
         code =
             roster_err_set(err, ROSTER_ENOTFOUND, "user \"%s\" not found", user_id ? user_id : "");
-    if (!code && detail && before) {
-        struct roster_change ch = {0, ROSTER_CHANGE_USER, before, NULL, groups, NULL, ng, 0};
+    if (!code && b.u) {
+        struct roster_change ch = {0, ROSTER_CHANGE_USER, b.u, NULL, b.groups, NULL, b.ng, 0};
         code = pg_list_record(c, org_id, &ch, err);
     } else if (!code) {
         code = pg_list_record(c, org_id, NULL, err);
     }
-    int end = pg_tx_end(c, true, code == 0, code ? NULL : err);
-    if (!code)
-        code = end;
+    code = pg_tx_finish(c, code, err);
 out:
     return pg_call_end(&q, code);
 }
@@ -464,10 +453,9 @@ static void many_sql(int id, struct roster_buf *b)
         /* ON CONFLICT DO NOTHING with every unique index as arbiter: a row colliding with
          * an existing one or with an earlier row of the statement (rows go in ord order)
          * is skipped, and concurrent inserts are waited for, not raised */
-        roster_buf_addstr(b, "INSERT INTO users (id, org_num");
-        for (int i = 0; i < RU_NFIELDS; i++)
-            roster_buf_printf(b, ", %s", roster_ufields[i].column);
-        roster_buf_addstr(b, ", state, created_ms, modified_ms, version) SELECT t.id, $1::bigint");
+        roster_buf_addstr(b, "INSERT INTO users (");
+        sg_user_row_columns(b, false);
+        roster_buf_addstr(b, ") SELECT t.id, $1::bigint");
         for (int i = 0; i < RU_NFIELDS; i++)
             roster_buf_printf(b, ", t.c%d", i);
         roster_buf_addstr(b, ", t.state, $2::bigint, $2::bigint, 1 FROM unnest($3::text[]");
@@ -631,10 +619,9 @@ static int copy_batch(struct pg_conn *c, int64_t org_num, struct roster_user *u,
         roster_buf_printf(&rows, "\t%d\t%s\t%s\t1\n", u[i].state, now_s, now_s);
     }
     PQclear(res);
-    roster_buf_addstr(&sql, "COPY users (num_id, id, org_num");
-    for (int f = 0; f < RU_NFIELDS; f++)
-        roster_buf_printf(&sql, ", %s", roster_ufields[f].column);
-    roster_buf_addstr(&sql, ", state, created_ms, modified_ms, version) FROM STDIN");
+    roster_buf_addstr(&sql, "COPY users (");
+    sg_user_row_columns(&sql, true);
+    roster_buf_addstr(&sql, ") FROM STDIN");
     res = PQexec(c->db, sql.data);
     if (PQresultStatus(res) != PGRES_COPY_IN) {
         code = pg_fail(c, res, err);
@@ -820,43 +807,84 @@ static int batch_end(struct pg_conn *c, bool own, int code, struct roster_err *e
     if (!own)
         return code;
     c->in_txn = false;
-    int end = pg_tx_end(c, true, code == 0, code ? NULL : err);
-    return code ? code : end;
+    return pg_tx_finish(c, code, err);
 }
 
-int pg_user_create_many(struct roster_conn *pc, const char *org_id, struct roster_user *u, size_t n,
-                        int *rcs, struct roster_err *errs, struct roster_err *err)
+/* What a batch method does inside batch_run's savepoint roster_many: 0 or a failure (then
+ * nothing of the call stays); *changed = false when it wrote nothing (no list change). */
+typedef int batch_body(struct pg_conn *c, struct roster_conn *pc, const char *org_id,
+                       struct roster_user *u, size_t n, int *rcs, struct roster_err *errs,
+                       struct roster_arena *a, bool *changed, struct roster_err *err);
+
+/* A batch method over u[0..n): body inside the savepoint roster_many of a transaction
+ * (batch_begin), after preparing the update statements (updates: pipelines can only run
+ * prepared statements), then one reset of org_id's lists and the organisation on every
+ * item written; a failure rolls back to the savepoint, so the caller's transaction stays
+ * usable. */
+static int batch_run(struct roster_conn *pc, const char *org_id, struct roster_user *u, size_t n,
+                     int *rcs, struct roster_err *errs, bool updates, batch_body *body,
+                     struct roster_err *err)
 {
     struct pg_conn *c = pg_conn_of(pc);
     struct roster_arena a;
-    bool own;
-    int code = 0;
-    roster_arena_init(&a, 0);
+    bool own, changed = true;
     if (n == 0)
-        goto out;
-    /* the exact path runs user_create in savepoints */
-    code = batch_begin(c, &own, err);
+        return 0;
+    roster_arena_init(&a, 0);
+    int code = batch_begin(c, &own, err);
     if (code)
         goto out;
-    code = pg_exec(c, "SAVEPOINT roster_many", err);
+    if (updates)
+        code = prepare_user(c, PG_USER_UPDATE, UP_VERSION, err);
+    if (updates && !code)
+        code = prepare_user(c, PG_USER_UPDATE_STATE, 5, err);
+    if (!code)
+        code = pg_exec(c, "SAVEPOINT roster_many", err);
     if (code)
         goto end;
+    code = body(c, pc, org_id, u, n, rcs, errs, &a, &changed, err);
+    /* last: the organisation's list version stays locked from here until the commit */
+    if (!code && changed)
+        code = pg_list_record(c, org_id, NULL, err);
+    for (size_t i = 0; !code && changed && i < n; i++)
+        if (rcs[i] == 0)
+            snprintf(u[i].org_id, sizeof(u[i].org_id), "%s", org_id);
+    if (!code) {
+        code = pg_exec(c, "RELEASE SAVEPOINT roster_many", err);
+    } else if (pg_exec(c, "ROLLBACK TO SAVEPOINT roster_many", NULL) == 0) {
+        /* nothing of this call stays; the caller's transaction stays usable */
+        pg_exec(c, "RELEASE SAVEPOINT roster_many", NULL);
+    }
+end:
+    code = batch_end(c, own, code, err);
+out:
+    roster_arena_release(&a);
+    return code;
+}
+
+/* user_create_many's items: one COPY, else one INSERT for all, else user_create for each
+ * (the exact path runs user_create in savepoints) */
+static int create_items(struct pg_conn *c, struct roster_conn *pc, const char *org_id,
+                        struct roster_user *u, size_t n, int *rcs, struct roster_err *errs,
+                        struct roster_arena *a, bool *changed, struct roster_err *err)
+{
     int64_t org_num;
-    code = pg_org_num(c, org_id ? org_id : "", &org_num, &a, err);
+    int code = pg_org_num(c, org_id ? org_id : "", &org_num, a, err);
     if (code)
-        goto undo;
+        return code;
     if (!org_num) {
         for (size_t i = 0; i < n; i++) {
             roster_err_clear(&errs[i]);
             rcs[i] = roster_err_set(&errs[i], ROSTER_ENOTFOUND, "organization \"%s\" not found",
                                     org_id ? org_id : "");
         }
-        goto release;
+        *changed = false;
+        return 0;
     }
     /* the items as given: the exact path starts from them again */
-    struct roster_user *given = roster_arena_alloc(&a, n * sizeof(*given));
+    struct roster_user *given = roster_arena_alloc(a, n * sizeof(*given));
     memcpy(given, u, n * sizeof(*given));
-    bool *new_id = roster_arena_alloc(&a, n * sizeof(bool));
+    bool *new_id = roster_arena_alloc(a, n * sizeof(bool));
     for (size_t i = 0; i < n; i++) {
         roster_err_clear(&errs[i]);
         new_id[i] = !u[i].id[0];
@@ -865,7 +893,7 @@ int pg_user_create_many(struct roster_conn *pc, const char *org_id, struct roste
     }
     code = ROSTER_ESTALE;
     if (!c->many_conflicts) {
-        code = copy_batch(c, org_num, u, n, rcs, &a, err);
+        code = copy_batch(c, org_num, u, n, rcs, a, err);
         if (code == ROSTER_ESTALE) {
             int rb = pg_exec(c, "ROLLBACK TO SAVEPOINT roster_many", err);
             if (rb)
@@ -873,33 +901,20 @@ int pg_user_create_many(struct roster_conn *pc, const char *org_id, struct roste
         }
     }
     if (code == ROSTER_ESTALE)
-        code = create_batch(c, org_num, u, n, new_id, rcs, errs, &a, err);
+        code = create_batch(c, org_num, u, n, new_id, rcs, errs, a, err);
     if (code == ROSTER_ESTALE) {
         memcpy(u, given, n * sizeof(*u));
         code = pg_exec(c, "ROLLBACK TO SAVEPOINT roster_many", err);
         if (!code)
             code = create_each(pc, org_id, u, n, rcs, errs, err);
     }
-    /* last: the organisation's list version stays locked from here until the commit */
-    if (!code)
-        code = pg_list_record(c, org_id, NULL, err);
-    if (code)
-        goto undo;
-    for (size_t i = 0; i < n; i++)
-        if (rcs[i] == 0)
-            snprintf(u[i].org_id, sizeof(u[i].org_id), "%s", org_id);
-release:
-    code = pg_exec(c, "RELEASE SAVEPOINT roster_many", err);
-    goto end;
-undo:
-    /* nothing of this call stays; the caller's transaction stays usable */
-    if (pg_exec(c, "ROLLBACK TO SAVEPOINT roster_many", NULL) == 0)
-        pg_exec(c, "RELEASE SAVEPOINT roster_many", NULL);
-end:
-    code = batch_end(c, own, code, err);
-out:
-    roster_arena_release(&a);
     return code;
+}
+
+int pg_user_create_many(struct roster_conn *pc, const char *org_id, struct roster_user *u, size_t n,
+                        int *rcs, struct roster_err *errs, struct roster_err *err)
+{
+    return batch_run(pc, org_id, u, n, rcs, errs, false, create_items, err);
 }
 
 /* --- user_get_many, user_update_many: bulk update jobs --- */
@@ -937,7 +952,7 @@ int pg_user_get_many(struct roster_conn *pc, const char *org_id, const char *con
     size_t rows = (size_t)PQntuples(res);
     struct id_ref *by_id = roster_arena_alloc(a, (rows ? rows : 1) * sizeof(*by_id));
     for (size_t r = 0; r < rows; r++)
-        by_id[r] = (struct id_ref){PQgetvalue(res, (int)r, UC_ID), r};
+        by_id[r] = (struct id_ref){PQgetvalue(res, (int)r, 1 /* id */), r};
     qsort(by_id, rows, sizeof(*by_id), cmp_id_ref);
     for (size_t i = 0; i < n; i++) {
         struct id_ref key = {ids[i] ? ids[i] : "", 0};
@@ -1028,31 +1043,17 @@ static int update_pipeline(struct pg_conn *c, const char *org_id, struct roster_
  * as with n user_update calls), a few hundred items a round trip. After a failed item the
  * server skips the rest of its pipeline: its savepoint is rolled back and the rest sent
  * again. Items that matched no row are then told apart (gone or changed) with one query. */
-int pg_user_update_many(struct roster_conn *pc, const char *org_id, struct roster_user *u, size_t n,
-                        int *rcs, struct roster_err *errs, struct roster_err *err)
+static int update_items(struct pg_conn *c, struct roster_conn *pc, const char *org_id,
+                        struct roster_user *u, size_t n, int *rcs, struct roster_err *errs,
+                        struct roster_arena *a, bool *changed, struct roster_err *err)
 {
-    struct pg_conn *c = pg_conn_of(pc);
-    struct roster_arena a;
-    bool own;
+    (void)pc;
+    (void)changed;
     int code = 0;
-    roster_arena_init(&a, 0);
-    if (n == 0)
-        goto out;
-    org_id = org_id ? org_id : "";
-    code = batch_begin(c, &own, err);
-    if (code)
-        goto out;
-    code = prepare_user(c, PG_USER_UPDATE, UP_VERSION, err);
-    if (!code)
-        code = prepare_user(c, PG_USER_UPDATE_STATE, 5, err);
-    if (!code)
-        code = pg_exec(c, "SAVEPOINT roster_many", err);
-    if (code)
-        goto end;
     int64_t now = roster_now_ms();
     for (size_t from = 0; from < n && !code;) {
         size_t to = n - from > UPDATE_PIPELINE ? from + UPDATE_PIPELINE : n, failed;
-        code = update_pipeline(c, org_id, u, from, to, now, rcs, errs, &failed, &a, err);
+        code = update_pipeline(c, org_id, u, from, to, now, rcs, errs, &failed, a, err);
         if (!code && failed < to) {
             code = pg_exec(c, "ROLLBACK TO SAVEPOINT roster_m", err);
             if (!code)
@@ -1061,21 +1062,21 @@ int pg_user_update_many(struct roster_conn *pc, const char *org_id, struct roste
         } else {
             from = to;
         }
-        roster_arena_clear(&a);
+        roster_arena_clear(a);
     }
     /* items that matched no row: still there (changed since read) or gone */
     size_t nstale = 0;
     for (size_t i = 0; i < n && !code; i++)
         nstale += rcs[i] == ROSTER_ESTALE;
     if (!code && nstale) {
-        const char **ids = roster_arena_alloc(&a, nstale * sizeof(*ids));
+        const char **ids = roster_arena_alloc(a, nstale * sizeof(*ids));
         size_t k = 0;
         for (size_t i = 0; i < n; i++)
             if (rcs[i] == ROSTER_ESTALE)
                 ids[k++] = u[i].id;
         struct roster_buf arr;
         struct pg_call q;
-        pg_call_init(&q, c, &a);
+        pg_call_init(&q, c, a);
         roster_buf_init(&arr);
         pg_arg_str(&q.p, org_id);
         pg_arg_str(&q.p, id_array(&arr, ids, nstale));
@@ -1083,7 +1084,7 @@ int pg_user_update_many(struct roster_conn *pc, const char *org_id, struct roste
         if (!code) {
             const PGresult *res = q.res;
             size_t rows = (size_t)PQntuples(res);
-            struct id_ref *by_id = roster_arena_alloc(&a, (rows ? rows : 1) * sizeof(*by_id));
+            struct id_ref *by_id = roster_arena_alloc(a, (rows ? rows : 1) * sizeof(*by_id));
             for (size_t r = 0; r < rows; r++)
                 by_id[r] = (struct id_ref){PQgetvalue(res, (int)r, 0), r};
             qsort(by_id, rows, sizeof(*by_id), cmp_id_ref);
@@ -1102,17 +1103,11 @@ int pg_user_update_many(struct roster_conn *pc, const char *org_id, struct roste
         pg_call_end(&q, code);
         roster_buf_release(&arr);
     }
-    /* last: the organisation's list version stays locked from here until the commit */
-    if (!code)
-        code = pg_list_record(c, org_id, NULL, err);
-    if (!code) {
-        code = pg_exec(c, "RELEASE SAVEPOINT roster_many", err);
-    } else if (pg_exec(c, "ROLLBACK TO SAVEPOINT roster_many", NULL) == 0) {
-        pg_exec(c, "RELEASE SAVEPOINT roster_many", NULL);
-    }
-end:
-    code = batch_end(c, own, code, err);
-out:
-    roster_arena_release(&a);
     return code;
+}
+
+int pg_user_update_many(struct roster_conn *pc, const char *org_id, struct roster_user *u, size_t n,
+                        int *rcs, struct roster_err *errs, struct roster_err *err)
+{
+    return batch_run(pc, org_id ? org_id : "", u, n, rcs, errs, true, update_items, err);
 }

@@ -11,6 +11,8 @@
 #include "roster/list.h"
 #include "roster/util.h"
 #include "store/sqlgen.h"
+#include "store/store_keys.h"
+#include "store/store_lists.h"
 #include "store/sqlite/sqlite_int.h"
 
 /* change records older than this many versions are pruned */
@@ -254,15 +256,12 @@ int sq_list_changes(struct roster_conn *pc, const char *org_id, int64_t since, i
                     struct roster_err *err)
 {
     struct sq_conn *c = sq_conn_of(pc);
-    *out = NULL;
-    *n = 0;
-    if (until <= since)
-        return 0;
-    if (until - since > SQ_LIST_KEEP)
-        return roster_err_set(err, ROSTER_ESTALE, "list changes since %lld are not kept",
-                              (long long)since);
+    size_t want, len = 0;
+    int code = roster_store_changes_want(since, until, SQ_LIST_KEEP, out, n, &want, err);
+    if (code || !want)
+        return code;
     int64_t org_num;
-    int code = sq_org_num(c, org_id, &org_num, err);
+    code = sq_org_num(c, org_id, &org_num, err);
     if (code)
         return code == ROSTER_ENOTFOUND ? roster_err_set(err, ROSTER_ESTALE, "no organisation")
                                         : code;
@@ -272,7 +271,6 @@ int sq_list_changes(struct roster_conn *pc, const char *org_id, int64_t since, i
     sqlite3_bind_int64(s, 1, org_num);
     sqlite3_bind_int64(s, 2, since);
     sqlite3_bind_int64(s, 3, until);
-    size_t want = (size_t)(until - since), len = 0;
     struct roster_change *v = roster_arena_zalloc(a, want * sizeof(*v));
     int rc;
     while (!code && (rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -323,59 +321,70 @@ int sq_count(struct sq_conn *c, const char *sql, const struct sg *g, int64_t *ou
     return code;
 }
 
-struct rows {
-    struct roster_user *v;
-    size_t n, cap;
+/* The list reads of one request (src/store/store_lists.c runs them). */
+struct reader {
+    struct sq_conn *c;
+    const char *org_id;
+    int64_t org_num;
+    int64_t *ver; /* user_count: the list version, read in the same snapshot */
 };
 
-/* Reads the rows of g's statement into r; *got: how many. */
-static int read_rows(struct sq_conn *c, const struct sg *g, const char *org_id,
-                     struct roster_arena *a, struct rows *r, size_t *got, struct roster_err *err)
+/* A page of one segment: g's statement, prepared for this request. */
+static int page_rows(void *ctx, const struct sg *g, bool first, struct sl_page *p, size_t *got,
+                     struct roster_err *err)
 {
+    struct reader *rd = ctx;
     sqlite3_stmt *s = NULL;
-    *got = 0;
-    int code = sq_prepare(c, g->sql.data, &s, err);
+    (void)first;
+    int code = sq_prepare(rd->c, g->sql.data, &s, err);
     if (!code)
-        code = sq_bind_sg(c, s, g, err);
+        code = sq_bind_sg(rd->c, s, g, err);
     int rc = SQLITE_DONE;
     while (!code && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        r->v = roster_arena_grow(a, r->v, r->n, &r->cap, sizeof(*r->v));
-        sq_read_user(s, 0, org_id, &r->v[r->n++], a);
+        sq_read_user(s, 0, rd->org_id, sl_page_add(p), p->a);
         (*got)++;
     }
     if (!code && rc != SQLITE_DONE)
-        code = sq_fail(c, rc, err);
+        code = sq_fail(rd->c, rc, err);
     sqlite3_finalize(s);
     return code;
 }
 
-/* The rows of one segment; *skip is what is left to skip after it. */
-static int page_segment(struct sq_conn *c, int64_t org_num, const char *org_id,
-                        const struct roster_query *q, int seg, const struct roster_user *after,
-                        int64_t *skip, int64_t *remaining, struct roster_arena *a, struct rows *r,
-                        struct roster_err *err)
+/* How much of the skip a segment took (a count). */
+static int skip_count(void *ctx, const struct sg *g, int64_t *n, struct roster_err *err)
 {
-    struct sg g;
-    sg_init(&g, SG_SQLITE, a);
-    struct sg_org org = {org_num, NULL};
-    int code = sg_user_list(&g, q, &org, SG_PAGE, seg, after, err);
+    struct reader *rd = ctx;
+    return sq_count(rd->c, g->sql.data, g, n, err);
+}
+
+/* user_count's statement and the list version, in one snapshot. */
+static int version_count(void *ctx, const struct sg *g, int64_t *n, struct roster_err *err)
+{
+    struct reader *rd = ctx;
+    bool began;
+    int code = sq_snapshot_begin(&rd->c->pub, &began, err);
     if (code)
-        goto done;
-    char *base = roster_arena_strndup(a, g.sql.data, g.sql.len);
-    size_t nbase = g.nvals;
-    sg_page(&g, *remaining, *skip);
-    size_t got = 0;
-    code = read_rows(c, &g, org_id, a, r, &got, err);
-    if (code)
-        goto done;
-    if (sg_segment_next(&g, base, nbase, got, skip, remaining)) {
-        int64_t cnt = 0;
-        code = sq_count(c, g.sql.data, &g, &cnt, err);
-        if (!code)
-            *skip -= cnt;
-    }
-done:
-    sg_release(&g);
+        return code;
+    if (rd->ver)
+        code = read_version(rd->c, rd->org_num, rd->ver, err);
+    if (!code)
+        code = sq_count(rd->c, g->sql.data, g, n, err);
+    sq_snapshot_end(&rd->c->pub, began);
+    return code;
+}
+
+/* list_plan: EXPLAIN QUERY PLAN of g's statement (sql). */
+static int explain(void *ctx, const struct sg *g, const char *sql, struct roster_buf *out,
+                   struct roster_err *err)
+{
+    struct reader *rd = ctx;
+    sqlite3_stmt *s = NULL;
+    int code = sq_prepare(rd->c, sql, &s, err);
+    if (!code)
+        code = sq_bind_sg(rd->c, s, g, err);
+    while (!code && sqlite3_step(s) == SQLITE_ROW)
+        roster_buf_printf(out, "  %s\n", (const char *)sqlite3_column_text(s, 3));
+    sqlite3_finalize(s);
     return code;
 }
 
@@ -384,120 +393,49 @@ int sq_user_page(struct roster_conn *pc, const char *org_id, const struct roster
                  struct roster_arena *a, struct roster_user **out, size_t *n, int64_t *ver,
                  struct roster_err *err)
 {
-    struct sq_conn *c = sq_conn_of(pc);
+    struct reader rd = {sq_conn_of(pc), org_id, 0, NULL};
+    struct sl_runner run = {page_rows, skip_count, NULL, NULL, &rd};
     *out = NULL;
     *n = 0;
     if (ver)
         *ver = 0;
     if (after && !sg_keyset_ok(q))
         return roster_err_set(err, ROSTER_EINVAL, "a list with several sort keys has no keyset");
-    int64_t org_num;
-    int code = sq_org_num(c, org_id, &org_num, err);
+    int code = sq_org_num(rd.c, org_id, &rd.org_num, err);
     if (code == ROSTER_ENOTFOUND)
         return 0; /* an unknown organisation has no users */
-    if (code)
-        return code;
-    bool began;
-    code = sq_snapshot_begin(pc, &began, err);
-    if (code)
-        return code;
-    if (ver)
-        code = read_version(c, org_num, ver, err);
-    struct rows r = {NULL, 0, sg_page_cap(limit)};
-    r.v = r.cap ? roster_arena_alloc(a, r.cap * sizeof(*r.v)) : NULL;
-    int nseg = sg_segments(q, SG_SQLITE);
-    int seg0 = after ? sg_segment_of(q, SG_SQLITE, after) : 0;
-    int64_t remaining = limit < 0 ? -1 : limit;
-    if (skip < 0)
-        skip = 0;
-    for (int seg = seg0; !code && seg < nseg && remaining != 0; seg++)
-        code = page_segment(c, org_num, org_id, q, seg, seg == seg0 ? after : NULL, &skip,
-                            &remaining, a, &r, err);
+    bool began = false;
+    if (!code)
+        code = sq_snapshot_begin(pc, &began, err);
+    if (!code && ver)
+        code = read_version(rd.c, rd.org_num, ver, err);
+    if (!code)
+        code = sl_user_page(&run, SG_SQLITE, rd.org_num, q, after, skip, limit, a, out, n, err);
     sq_snapshot_end(pc, began);
-    if (code)
-        return code;
-    *out = r.v;
-    *n = r.n;
-    return 0;
+    return code;
 }
 
 int sq_user_count(struct roster_conn *pc, const char *org_id, const struct roster_query *q,
                   int64_t *count, int64_t *ver, struct roster_err *err)
 {
-    struct sq_conn *c = sq_conn_of(pc);
+    struct reader rd = {sq_conn_of(pc), org_id, 0, ver};
+    struct sl_runner run = {NULL, version_count, NULL, NULL, &rd};
     *count = 0;
     if (ver)
         *ver = 0;
-    struct roster_arena a;
-    roster_arena_init(&a, 4096);
-    struct sg g;
-    sg_init(&g, SG_SQLITE, &a);
-    int64_t org_num;
-    int code = sq_org_num(c, org_id, &org_num, err);
-    if (code == ROSTER_ENOTFOUND) {
-        code = 0;
-        goto done;
-    }
-    if (code)
-        goto done;
-    struct sg_org org = {org_num, NULL};
-    code = sg_user_list(&g, q, &org, SG_COUNT, 0, NULL, err);
-    if (code)
-        goto done;
-    bool began;
-    code = sq_snapshot_begin(pc, &began, err);
-    if (code)
-        goto done;
-    if (ver)
-        code = read_version(c, org_num, ver, err);
-    if (!code)
-        code = sq_count(c, g.sql.data, &g, count, err);
-    sq_snapshot_end(pc, began);
-done:
-    sg_release(&g);
-    roster_arena_release(&a);
-    return code;
+    int code = sq_org_num(rd.c, org_id, &rd.org_num, err);
+    if (code == ROSTER_ENOTFOUND)
+        return 0; /* an unknown organisation has no users */
+    return code ? code : sl_user_count(&run, SG_SQLITE, rd.org_num, q, count, err);
 }
 
 int sq_list_plan(struct roster_conn *pc, const char *org_id, const struct roster_query *q,
                  const struct roster_user *after, bool count, struct roster_arena *a,
                  const char **plan, struct roster_err *err)
 {
-    struct sq_conn *c = sq_conn_of(pc);
+    struct reader rd = {sq_conn_of(pc), org_id, 0, NULL};
+    struct sl_runner run = {NULL, NULL, explain, "EXPLAIN QUERY PLAN ", &rd};
     *plan = "";
-    int64_t org_num;
-    int code = sq_org_num(c, org_id, &org_num, err);
-    if (code)
-        return code;
-    struct roster_buf out;
-    roster_buf_init(&out);
-    int nseg = count ? 1 : sg_segments(q, SG_SQLITE);
-    int seg0 = after ? sg_segment_of(q, SG_SQLITE, after) : 0;
-    for (int seg = count ? 0 : seg0; !code && seg < nseg; seg++) {
-        struct sg g;
-        sg_init(&g, SG_SQLITE, a);
-        struct sg_org org = {org_num, NULL};
-        code = sg_user_list(&g, q, &org, count ? SG_COUNT : SG_PAGE, seg,
-                            seg == seg0 ? after : NULL, err);
-        if (!code && !count)
-            sg_page(&g, 100, 0);
-        struct roster_buf sql;
-        roster_buf_init(&sql);
-        roster_buf_printf(&sql, "EXPLAIN QUERY PLAN %s", g.sql.data);
-        sqlite3_stmt *s = NULL;
-        if (!code)
-            code = sq_prepare(c, sql.data, &s, err);
-        if (!code)
-            code = sq_bind_sg(c, s, &g, err);
-        roster_buf_printf(&out, "segment %d: %s\n", seg, g.sql.data);
-        int rc;
-        while (!code && (rc = sqlite3_step(s)) == SQLITE_ROW)
-            roster_buf_printf(&out, "  %s\n", (const char *)sqlite3_column_text(s, 3));
-        sqlite3_finalize(s);
-        roster_buf_release(&sql);
-        sg_release(&g);
-    }
-    *plan = roster_arena_strdup(a, out.data ? out.data : "");
-    roster_buf_release(&out);
-    return code;
+    int code = sq_org_num(rd.c, org_id, &rd.org_num, err);
+    return code ? code : sl_list_plan(&run, SG_SQLITE, rd.org_num, q, after, count, a, plan, err);
 }
