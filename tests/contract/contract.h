@@ -134,6 +134,8 @@ void test_schedule_concurrent(void);
 void test_messages(void);
 void test_message_jobs(void);
 void test_job_input_purge(void);
+void test_delivery_claims(void);
+void test_delivery_concurrent(void);
 /* groups.c */
 void test_groups(void);
 /* reopen.c */

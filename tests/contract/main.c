@@ -65,6 +65,8 @@ static const struct {
     {"reopen", test_reopen},
     {"message_jobs", test_message_jobs},
     {"job_input_purge", test_job_input_purge},
+    {"delivery_claims", test_delivery_claims},
+    {"delivery_concurrent", test_delivery_concurrent},
 };
 enum { NTESTS = sizeof(tests) / sizeof(tests[0]) };
 

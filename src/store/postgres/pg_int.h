@@ -48,6 +48,8 @@ enum pg_stmt_id {
     PG_USER_RESOLVE,
     PG_MSG_INSERT_MANY,
     PG_JOB_ADVANCE_ANY,
+    PG_MSG_CLAIM,
+    PG_MSG_RECORD,
     PG_NSTMTS
 };
 

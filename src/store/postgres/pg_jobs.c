@@ -365,6 +365,11 @@ int pg_lease_reset_all(struct roster_conn *pc, struct roster_err *err)
                        "UPDATE schedules SET lease_token = NULL, lease_until_ms = NULL"
                        " WHERE status = 0 AND lease_token IS NOT NULL",
                        err);
+    if (!code)
+        code = pg_exec(c,
+                       "UPDATE messages SET due_ms = 0, lease_token = 0"
+                       " WHERE status = 'ENQUEUED' AND lease_token <> 0",
+                       err);
     int end = pg_tx_end(c, true, code == 0, err);
     return code ? code : end;
 }

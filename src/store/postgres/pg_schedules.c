@@ -403,11 +403,11 @@ int pg_message_get(struct roster_conn *pc, const char *org_id, const char *id,
     pg_call_init(&q, pg_conn_of(pc), a);
     pg_arg_str(&q.p, org_id);
     pg_arg_str(&q.p, id);
-    int code =
-        pg_call_run(&q, PG_MSG_GET,
-                    "SELECT id, kind, source_id, user_id, recipient, content_json, status,"
-                    " created_ms FROM messages WHERE org_num = " ORG_NUM_OF(1) " AND id = $2",
-                    err);
+    int code = pg_call_run(&q, PG_MSG_GET,
+                           "SELECT id, kind, source_id, user_id, recipient, content_json, status,"
+                           " created_ms, sent_ms, attempts, reason FROM messages"
+                           " WHERE org_num = " ORG_NUM_OF(1) " AND id = $2",
+                           err);
     if (!code && PQntuples(q.res) == 1) {
         memset(out, 0, sizeof(*out));
         snprintf(out->id, sizeof(out->id), "%s", PQgetvalue(q.res, 0, 0));
@@ -419,6 +419,9 @@ int pg_message_get(struct roster_conn *pc, const char *org_id, const char *id,
         out->content_json = pg_col_str(q.res, 0, 5, a);
         out->status = pg_col_str(q.res, 0, 6, a);
         out->created_ms = pg_col_int(q.res, 0, 7);
+        out->sent_ms = pg_col_int(q.res, 0, 8);
+        out->attempts = pg_col_int(q.res, 0, 9);
+        out->reason = pg_col_str(q.res, 0, 10, a);
     } else if (!code) {
         code = roster_err_set(err, ROSTER_ENOTFOUND, "message \"%s\" not found", id ? id : "");
     }

@@ -98,6 +98,9 @@ enum sq_stmt_id {
     SQ_USER_GROUPS,
     SQ_SPARSE_UPSERT,
     SQ_SPARSE_DELETE,
+    /* outbox delivery (sqlite_delivery.c) */
+    SQ_MSG_CLAIM,
+    SQ_MSG_RECORD,
     SQ_NSTMTS
 };
 

@@ -555,6 +555,9 @@ int sq_message_get(struct roster_conn *pc, const char *org_id, const char *id,
         out->content_json = sq_col_str(s, 5, a);
         out->status = sq_col_str(s, 6, a);
         out->created_ms = sqlite3_column_int64(s, 7);
+        out->sent_ms = sqlite3_column_int64(s, 8);
+        out->attempts = sqlite3_column_int64(s, 9);
+        out->reason = sq_col_str(s, 10, a);
     } else if (rc == SQLITE_DONE) {
         code = roster_err_set(err, ROSTER_ENOTFOUND, "message \"%s\" not found", id ? id : "");
     } else {
