@@ -182,8 +182,8 @@ static void *claimer(void *arg)
             for (int k = 0; k < CONC_MSGS; k++)
                 if (strcmp(conc_ids[k], v[i].id) == 0)
                     atomic_fetch_add(&conc_seen[k], 1);
-            o[i] = (struct roster_message_outcome){v[i].id, v[i].lease_token, "SENT", now, 0,
-                                                   NULL, true};
+            o[i] = (struct roster_message_outcome){v[i].id, v[i].lease_token, "SENT", now, 0, NULL,
+                                                   true};
         }
         size_t rec = 0;
         if (roster_store_message_record(c, o, n, &rec, &err) != 0 || rec != n)
