@@ -96,8 +96,7 @@ const char *roster_mail_render(const char *content_json, struct roster_arena *a,
         data = roster_jsonr_compact(&v, a, NULL);
     if (roster_jsonr_get(&root, "to", &v) == 1 && v.type == ROSTER_JSONR_OBJECT)
         profile = roster_jsonr_compact(&v, a, NULL);
-    if (roster_jsonr_get(&root, "content", &content) != 1 ||
-        content.type != ROSTER_JSONR_OBJECT) {
+    if (roster_jsonr_get(&root, "content", &content) != 1 || content.type != ROSTER_JSONR_OBJECT) {
         const char *name = roster_jsonr_get_str(&root, "template", a);
         const char *what = "template";
         if (!name) {
@@ -197,31 +196,16 @@ static void qp(struct roster_buf *b, const char *s)
 
 static void html_escape(struct roster_buf *b, const char *s)
 {
+    static const char *const entity[256] = {
+        ['&'] = "&amp;",  ['<'] = "&lt;",    ['>'] = "&gt;", ['"'] = "&quot;",
+        ['\''] = "&#39;", ['\n'] = "<br>\n", ['\r'] = "",
+    };
     for (; *s; s++) {
-        switch (*s) {
-        case '&':
-            roster_buf_addstr(b, "&amp;");
-            break;
-        case '<':
-            roster_buf_addstr(b, "&lt;");
-            break;
-        case '>':
-            roster_buf_addstr(b, "&gt;");
-            break;
-        case '"':
-            roster_buf_addstr(b, "&quot;");
-            break;
-        case '\'':
-            roster_buf_addstr(b, "&#39;");
-            break;
-        case '\n':
-            roster_buf_addstr(b, "<br>\n");
-            break;
-        case '\r':
-            break;
-        default:
+        const char *e = entity[(unsigned char)*s];
+        if (e)
+            roster_buf_addstr(b, e);
+        else
             roster_buf_addch(b, *s);
-        }
     }
 }
 

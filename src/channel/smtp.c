@@ -117,8 +117,7 @@ static enum roster_delivery_result smtp_send(void *arg, const struct roster_mess
         return ROSTER_DELIVERY_PERMANENT;
     }
     if (!roster_mail_addr_ok(to)) {
-        *reason = roster_arena_printf(a, "\"%.100s\" is not an e-mail address roster sends to",
-                                      to);
+        *reason = roster_arena_printf(a, "\"%.100s\" is not an e-mail address roster sends to", to);
         return ROSTER_DELIVERY_PERMANENT;
     }
     if (!id_ok(m->id)) {
@@ -149,8 +148,8 @@ static enum roster_delivery_result smtp_send(void *arg, const struct roster_mess
     curl_slist_free_all(rcpt);
     if (rc == CURLE_OK)
         return ROSTER_DELIVERY_SENT;
-    *reason = roster_arena_printf(a, "%s (SMTP %ld)", s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc),
-                                  code);
+    *reason = roster_arena_printf(a, "%s (SMTP %ld)",
+                                  s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc), code);
     bool tls_or_auth = rc == CURLE_USE_SSL_FAILED || rc == CURLE_LOGIN_DENIED ||
                        rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_PEER_FAILED_VERIFICATION;
     if (code >= 500 && code < 600 && !tls_or_auth)
@@ -168,7 +167,8 @@ static struct roster_channel smtp_channel = {
 
 int roster_smtp_channel_init(const struct roster_smtp_config *cfg, struct roster_err *err)
 {
-    if (!cfg->url || (strncmp(cfg->url, "smtp://", 7) != 0 && strncmp(cfg->url, "smtps://", 8) != 0))
+    if (!cfg->url ||
+        (strncmp(cfg->url, "smtp://", 7) != 0 && strncmp(cfg->url, "smtps://", 8) != 0))
         return roster_err_set(err, ROSTER_EINVAL, "--smtp-url must start with smtp:// or smtps://");
     if (!roster_mail_addr_ok(cfg->from))
         return roster_err_set(err, ROSTER_EINVAL,

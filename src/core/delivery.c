@@ -21,7 +21,7 @@
 #include "roster/util.h"
 #include "roster/wake.h"
 
-#define DELIVERY_BATCH 16   /* messages a worker claims at once */
+#define DELIVERY_BATCH 16    /* messages a worker claims at once */
 #define DELIVERY_IDLE_MS 250 /* a worker that found nothing due looks again after this */
 #define CHANNELS_MAX 8
 #define WORKERS_MAX 256
@@ -100,8 +100,8 @@ static void attempt(struct worker *w, const struct roster_message *m, struct ros
             w->sessions[k] = channels[k]->session_open(channels[k]);
         if (!w->sessions[k]) {
             res = ROSTER_DELIVERY_TEMPORARY;
-            reason = roster_arena_printf(a, "the %s channel cannot open a session",
-                                         channels[k]->name);
+            reason =
+                roster_arena_printf(a, "the %s channel cannot open a session", channels[k]->name);
         } else {
             res = channels[k]->send(w->sessions[k], m, a, &reason);
         }
@@ -142,8 +142,7 @@ static size_t one_batch(struct worker *w, struct roster_conn *conn, struct roste
     size_t n;
     int64_t claimed = roster_now_ms();
     if (roster_store_message_claim(conn, claimed, d->lease_ms, DELIVERY_BATCH, a, &v, &n, &err)) {
-        roster_log(ROSTER_LOG_WARN, "outbox claim failed", "error=\"%s %s\"", err.msg,
-                   err.detail);
+        roster_log(ROSTER_LOG_WARN, "outbox claim failed", "error=\"%s %s\"", err.msg, err.detail);
         return 0;
     }
     if (n == 0)
@@ -186,8 +185,8 @@ static void *worker_main(void *arg)
         uint64_t gen = roster_wake_generation(&d->wake);
         struct roster_err err = {0};
         if (!conn && roster_app_conn_open(d->app, &conn, &err) != 0) {
-            roster_log(ROSTER_LOG_WARN, "delivery: no store connection", "error=\"%s %s\"",
-                       err.msg, err.detail);
+            roster_log(ROSTER_LOG_WARN, "delivery: no store connection", "error=\"%s %s\"", err.msg,
+                       err.detail);
             conn = NULL;
             roster_wake_wait(&d->wake, gen, 1000);
             continue;
@@ -226,8 +225,8 @@ int roster_delivery_start(struct roster_app *app, struct roster_delivery **out,
     d->app = app;
     d->workers = ws;
     const struct roster_config *cfg = &app->cfg;
-    d->lease_ms = cfg->delivery_lease_ms > 0 ? cfg->delivery_lease_ms
-                                             : ROSTER_DELIVERY_LEASE_MS_DEFAULT;
+    d->lease_ms =
+        cfg->delivery_lease_ms > 0 ? cfg->delivery_lease_ms : ROSTER_DELIVERY_LEASE_MS_DEFAULT;
     d->backoff_ms = cfg->delivery_backoff_ms > 0 ? cfg->delivery_backoff_ms
                                                  : ROSTER_DELIVERY_BACKOFF_MS_DEFAULT;
     d->lifetime_ms = (cfg->delivery_lifetime_s > 0 ? cfg->delivery_lifetime_s

@@ -20,15 +20,15 @@ int pg_message_claim(struct roster_conn *pc, int64_t now_ms, int64_t lease_ms, s
 {
     *out = NULL;
     *n = 0;
+    struct pg_call q;
     if (max == 0)
         return 0;
-    struct pg_call q;
     pg_call_init(&q, pg_conn_of(pc), a);
-    int64_t tok = pg_new_token();
-    pg_arg_int(&q.p, now_ms);
-    pg_arg_int(&q.p, now_ms + lease_ms);
-    pg_arg_int(&q.p, tok);
-    pg_arg_int(&q.p, (int64_t)max);
+    /* $1 now, $2 the lease's end, $3 its token, $4 how many */
+    const int64_t args[4] = {now_ms, now_ms + lease_ms, pg_new_token(), (int64_t)max};
+    for (size_t i = 0; i < 4; i++)
+        pg_arg_int(&q.p, args[i]);
+    const int64_t tok = args[2];
     int code = pg_call_write1(&q, PG_MSG_CLAIM,
                               "WITH pick AS (SELECT id FROM messages WHERE status = 'ENQUEUED'"
                               " AND due_ms <= $1::bigint ORDER BY due_ms LIMIT $4::bigint"

@@ -146,9 +146,9 @@ static const char *const fixed_sql[SQ_NSTMTS] = {
     [SQ_MSG_CLAIM] = "UPDATE messages SET due_ms = ?2, lease_token = ?3"
                      " WHERE rowid IN (SELECT rowid FROM messages INDEXED BY messages_due"
                      " WHERE status = 'ENQUEUED' AND due_ms <= ?1 ORDER BY due_ms LIMIT ?4)"
-                     " RETURNING id, (SELECT o.id FROM orgs AS o WHERE o.num_id = org_num),"
-                     " kind, source_id, user_id, recipient, content_json, status, created_ms,"
-                     " sent_ms, attempts, reason",
+                     " RETURNING id, kind, source_id, user_id, recipient, content_json, status,"
+                     " created_ms, sent_ms, attempts, reason,"
+                     " (SELECT o.id FROM orgs AS o WHERE o.num_id = org_num)",
     [SQ_MSG_RECORD] = "UPDATE messages SET status = ?3, sent_ms = ?4, reason = ?5,"
                       " attempts = attempts + ?6, due_ms = ?7, lease_token = 0"
                       " WHERE id = ?1 AND lease_token = ?2 AND status = 'ENQUEUED'",

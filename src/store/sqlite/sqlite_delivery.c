@@ -12,6 +12,17 @@
 #include "roster/util.h"
 #include "store/sqlite/sqlite_int.h"
 
+/* Ends the transaction of sq_tx_start: commits when code is 0, else rolls back; the
+ * method's result. */
+static int tx_finish(struct sq_conn *c, int code, struct roster_err *err)
+{
+    if (code) {
+        sq_tx_end(c, false, NULL);
+        return code;
+    }
+    return sq_tx_end(c, true, err);
+}
+
 int sq_message_claim(struct roster_conn *pc, int64_t now_ms, int64_t lease_ms, size_t max,
                      struct roster_arena *a, struct roster_message **out, size_t *n,
                      struct roster_err *err)
@@ -41,31 +52,14 @@ int sq_message_claim(struct roster_conn *pc, int64_t now_ms, int64_t lease_ms, s
     size_t k = 0;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW && k < max) {
-        struct roster_message *m = &v[k++];
-        const unsigned char *id = sqlite3_column_text(s, 0);
-        const unsigned char *org = sqlite3_column_text(s, 1);
-        snprintf(m->id, sizeof(m->id), "%s", id ? (const char *)id : "");
-        snprintf(m->org_id, sizeof(m->org_id), "%s", org ? (const char *)org : "");
-        m->kind = sq_col_str(s, 2, a);
-        m->source_id = sq_col_str(s, 3, a);
-        m->user_id = sq_col_str(s, 4, a);
-        m->recipient = sq_col_str(s, 5, a);
-        m->content_json = sq_col_str(s, 6, a);
-        m->status = sq_col_str(s, 7, a);
-        m->created_ms = sqlite3_column_int64(s, 8);
-        m->sent_ms = sqlite3_column_int64(s, 9);
-        m->attempts = sqlite3_column_int64(s, 10);
-        m->reason = sq_col_str(s, 11, a);
-        m->lease_token = token;
+        const unsigned char *org = sqlite3_column_text(s, 11);
+        sq_message_row(s, (const char *)org, &v[k], a);
+        v[k++].lease_token = token;
     }
     if (rc != SQLITE_DONE && rc != SQLITE_ROW)
         code = sq_fail(c, rc, err);
     sqlite3_reset(s);
-    if (code) {
-        sq_tx_end(c, false, NULL);
-        return code;
-    }
-    code = sq_tx_end(c, true, err);
+    code = tx_finish(c, code, err);
     if (code)
         return code;
     *out = v;
@@ -108,11 +102,7 @@ int sq_message_record(struct roster_conn *pc, const struct roster_message_outcom
             code = sq_fail(c, rc, err);
         sqlite3_reset(s);
     }
-    if (code) {
-        sq_tx_end(c, false, NULL);
-        return code;
-    }
-    code = sq_tx_end(c, true, err);
+    code = tx_finish(c, code, err);
     if (!code && recorded)
         *recorded = done;
     return code;
