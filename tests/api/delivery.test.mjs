@@ -186,6 +186,43 @@ test('451 recipients arrive after retries; 550 is UNDELIVERABLE at once; a store
     assert.equal(sink.tries(`ok2${p}@example.com`), 0, 'nothing was sent');
 });
 
+test('no header injection, the relay password is not logged, --smtp-require-tls waits for STARTTLS', async () => {
+    const sink = await startSink();
+    const s = await startServer({ bootstrapKey: KEY, args: ['--smtp-url', `smtp://mailer:s3cret-pw@127.0.0.1:${sink.port}`,
+        '--smtp-from', FROM, '--delivery-backoff-ms', '200'] });
+    servers.push(s);
+    const client = courier(s);
+    const p = uniq('hi');
+    const users = [
+        { profile: { email: `ok${p}@example.com` }, data: { name: 'x\r\nBcc: evil@example.com' } },
+        { profile: { email: `ok${p}@example.com\r\nBcc: evil@example.com` } },
+    ];
+    const jobId = await runJob(client, { content: { title: 'Hi {{name}}', body: 'B' } }, users);
+    const items = await waitStatuses(client, jobId, 2, (it) => it.messageStatus && it.messageStatus !== 'ENQUEUED');
+    assert.deepEqual(items.map((it) => it.messageStatus), ['SENT', 'UNDELIVERABLE']);
+    const got = sink.messages();
+    assert.equal(got.length, 1);
+    assert.equal(got[0].rcpt, `ok${p}@example.com`);
+    assert.equal(got[0].subject, 'Hi x  Bcc: evil@example.com');
+    assert.ok(!got[0].header_names.some((h) => h.toLowerCase() === 'bcc'), got[0].header_names.join());
+    assert.equal(sink.tries('evil@example.com'), 0);
+    assert.match(s.stderr(), /relay=smtp:\/\/mailer:\*\*\*@127\.0\.0\.1/);
+    assert.ok(!s.stderr().includes('s3cret-pw'), 'the password is not in the log');
+
+    // the sink offers no STARTTLS: with --smtp-require-tls nothing is sent, the message waits
+    const tls = await server(sink, { more: ['--smtp-require-tls'] });
+    const tc = courier(tls);
+    const tj = await runJob(tc, { content: { title: 'T', body: 'B' } }, [{ profile: { email: `tls${p}@example.com` } }]);
+    const [it] = await waitStatuses(tc, tj, 1, (x) => x.messageId);
+    const m = await pollUntil('a failed attempt', async () => {
+        const r = await tc.messages.retrieve(it.messageId);
+        return r.attempts >= 2 ? r : null;
+    }, { timeoutMs: 30000, intervalMs: 200 });
+    assert.equal(m.status, 'ENQUEUED', 'retried, not given up');
+    assert.match(m.error, /SSL|TLS/i);
+    assert.equal(sink.tries(`tls${p}@example.com`), 0, 'no RCPT without TLS');
+});
+
 test('kill -9 during delivery, restart: every message SENT, duplicates at most those in flight', async () => {
     const sink = await startSink();
     const N = 5000;

@@ -3,7 +3,7 @@
 
 Listens on a free loopback port, prints "listening PORT" on stdout, and appends one JSON
 line per accepted message to --out: {"rcpt", "from", "message_id", "subject", "text", "html" (the decoded parts),
-"content_type", "date", "to", "header_from"}.
+"content_type", "date", "to", "header_from", "header_names"}.
 Answers RCPT with a temporary 451 for recipients whose local part starts with --temp
 (the first --temp-times times each, then 250), a permanent 550 for those starting with
 --reject, and 250 otherwise. Each SMTP session (EHLO/HELO) adds one line {"session": n}
@@ -67,6 +67,7 @@ class Handler:
                 "date": str(msg.get("Date", "")),
                 "to": str(msg.get("To", "")),
                 "header_from": str(msg.get("From", "")),
+                "header_names": list(msg.keys()),
             })
         return "250 Message accepted for delivery"
 

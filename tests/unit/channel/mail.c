@@ -57,7 +57,8 @@ static int count_lines_starting(const char *block, const char *prefix)
 
 static void test_subst(void)
 {
-    const char *data = "{\"name\":\"Ann\",\"n\":42,\"ok\":true,\"obj\":{\"x\":\"in\"},\"nul\":null}";
+    const char *data =
+        "{\"name\":\"Ann\",\"n\":42,\"ok\":true,\"obj\":{\"x\":\"in\"},\"nul\":null}";
     const char *prof = "{\"name\":\"Profile\",\"email\":\"a@b.c\"}";
     CHECK_EQ_STR(roster_mail_subst("Hi {{name}}!", data, prof, &arena), "Hi Ann!");
     CHECK_EQ_STR(roster_mail_subst("{{ email }}", data, prof, &arena), "a@b.c");
@@ -128,7 +129,8 @@ static void test_build(void)
     char body[400];
     memset(body, 'x', sizeof(body) - 1);
     body[sizeof(body) - 1] = '\0';
-    struct roster_mail_text t = {"Plain subject", "Line one \n.dot line\n<b>&</b> caf\xc3\xa9 = ok"};
+    struct roster_mail_text t = {"Plain subject",
+                                 "Line one \n.dot line\n<b>&</b> caf\xc3\xa9 = ok"};
     roster_mail_build(&b, "noreply@example.org", "to@example.com",
                       "1-6b14a036-6b14a03679a55e3412a0d89f", &t, INT64_C(1700000000000));
     roster_buf_addch(&b, '\0');
@@ -153,7 +155,8 @@ static void test_build(void)
 
     /* long lines are broken softly; a non-ASCII subject becomes encoded words */
     roster_buf_reset(&b);
-    struct roster_mail_text u = {"Gr\xc3\xbc\xc3\x9f" "e an J\xc3\xb6rg und alle anderen aus "
+    struct roster_mail_text u = {"Gr\xc3\xbc\xc3\x9f"
+                                 "e an J\xc3\xb6rg und alle anderen aus "
                                  "der langen Liste der Empf\xc3\xa4nger dieser Nachricht",
                                  body};
     roster_mail_build(&b, "bare-host", "to@example.com", "1-abc", &u, 0);
@@ -166,7 +169,9 @@ static void test_build(void)
     /* encoded words never split a UTF-8 character: each decodes on its own (no word ends
      * in the middle of one, checked by the lengths: 45 bytes of input at most each) */
     CHECK(count_lines_starting(h, " =?UTF-8?B?") >= 1);
-    CHECK(strstr(b.data, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx=\r\n") !=
+    CHECK(strstr(
+              b.data,
+              "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx=\r\n") !=
           NULL);
     roster_buf_release(&b);
 }
@@ -181,7 +186,8 @@ static void test_retry(void)
     CHECK_EQ_INT(roster_delivery_retry_at(0, 1000, 4, base, life, 0.5), 1000 + 40000);
     CHECK(roster_delivery_retry_at(0, 1000, 1, base, life, 0.999) < 1000 + 6000);
     /* capped at an hour between attempts, however many */
-    CHECK_EQ_INT(roster_delivery_retry_at(0, 0, 40, base, life, 0.5), ROSTER_DELIVERY_BACKOFF_MAX_MS);
+    CHECK_EQ_INT(roster_delivery_retry_at(0, 0, 40, base, life, 0.5),
+                 ROSTER_DELIVERY_BACKOFF_MAX_MS);
     CHECK_EQ_INT(roster_delivery_retry_at(0, 0, 1000000, base, life, 0.5),
                  ROSTER_DELIVERY_BACKOFF_MAX_MS);
     /* past the lifetime: given up */
