@@ -22,7 +22,9 @@
 #define ROSTER_DELIVERY_LIFETIME_S_DEFAULT (3 * 86400) /* then a message is given up */
 #define ROSTER_DELIVERY_BACKOFF_MS_DEFAULT 5000        /* the first retry, about */
 #define ROSTER_DELIVERY_BACKOFF_MAX_MS (3600 * 1000)   /* no longer between two attempts */
-#define ROSTER_DELIVERY_LEASE_MS_DEFAULT 60000         /* a claim holds its messages */
+/* a claim holds its messages: well above the longest send (a worker stops starting sends
+ * at half the lease, and a send takes at most a quarter of it: roster_smtp_config) */
+#define ROSTER_DELIVERY_LEASE_MS_DEFAULT 300000
 
 /* What one attempt came to. */
 enum roster_delivery_result {

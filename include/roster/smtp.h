@@ -13,7 +13,7 @@ struct roster_smtp_config {
     const char *from; /* the sender address (envelope and From) */
     bool require_tls; /* smtp://: refuse to send without STARTTLS */
     int sessions;     /* concurrent SMTP sessions; 0: ROSTER_SMTP_SESSIONS_DEFAULT */
-    long timeout_s;   /* per message; 0: 60 */
+    long timeout_s;   /* per message, connecting included; 0: 60 */
 };
 
 /* Checks cfg (ROSTER_EINVAL naming what is wrong: the URL's scheme, the sender address)

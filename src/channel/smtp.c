@@ -67,8 +67,9 @@ static void *smtp_open(const struct roster_channel *ch)
     curl_easy_setopt(h, CURLOPT_READDATA, s);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, s->errbuf);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 15L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, cfg->timeout_s > 0 ? cfg->timeout_s : 60L);
+    long timeout = cfg->timeout_s > 0 ? cfg->timeout_s : 60L;
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, timeout < 15L ? timeout : 15L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     return s;
 }

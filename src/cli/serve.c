@@ -15,6 +15,7 @@
 
 #include "dialect/dialects.h"
 #include "roster/cli.h"
+#include "roster/delivery.h"
 #include "roster/http.h"
 #include "roster/log.h"
 #include "roster/smtp.h"
@@ -411,6 +412,11 @@ int roster_cmd_serve(int argc, char **argv)
         smtp.sessions = (int)v;
     }
     if (smtp.url) {
+        /* a send never outlasts a quarter of the lease (a worker starts none past half of
+         * it), so no claim expires under a message being sent */
+        int64_t lease = app.cfg.delivery_lease_ms > 0 ? app.cfg.delivery_lease_ms
+                                                      : ROSTER_DELIVERY_LEASE_MS_DEFAULT;
+        smtp.timeout_s = lease / 4000 < 1 ? 1 : lease / 4000 > 60 ? 60 : (long)(lease / 4000);
         struct roster_err serr = {0};
         if (roster_smtp_channel_init(&smtp, &serr) != 0) {
             fprintf(stderr, "roster: %s\n", serr.msg);
