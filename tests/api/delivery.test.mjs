@@ -10,11 +10,9 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { readFileSync, existsSync } from 'node:fs';
-import path from 'node:path';
 import Courier from '@trycourier/courier';
-import { startServer, cleanup, pollUntil, tempDir, uniq, REPO, PG } from './harness.mjs';
+import { startServer, cleanup, pollUntil, uniq, PG } from './harness.mjs';
+import { startSink } from './smtp_sink.mjs';
 
 const KEY = 'delivery-test-bootstrap-key-0123456789';
 const FROM = 'noreply@roster-test.example';
@@ -22,37 +20,6 @@ const SESSIONS = 4;
 const BATCH = 16; // DELIVERY_BATCH in src/core/delivery.c: messages a worker claims at once
 const servers = [];
 const sinks = [];
-
-/** Starts tests/smtp/sink.py; resolves {port, out, messages(), tries(), sessions(), stop()}. */
-async function startSink(extra = []) {
-    const dir = tempDir('sink');
-    const out = path.join(dir, 'sink.jsonl');
-    const proc = spawn('/usr/bin/python3', [path.join(REPO, 'tests/smtp/sink.py'), '--out', out,
-        '--temp', 'temp', '--reject', 'reject', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    proc.stderr.on('data', (d) => { stderr += d; });
-    const port = await new Promise((resolve, reject) => {
-        proc.stdout.on('data', (d) => {
-            stdout += d;
-            const m = stdout.match(/^listening (\d+)$/m);
-            if (m) resolve(Number(m[1]));
-        });
-        proc.on('exit', (code) => reject(new Error(`sink exited ${code}: ${stderr}`)));
-    });
-    const lines = () => (existsSync(out) ? readFileSync(out, 'utf8').split('\n').filter(Boolean)
-        .map((l) => JSON.parse(l)) : []);
-    const sink = {
-        port, out, proc,
-        url: `smtp://127.0.0.1:${port}`,
-        lines,
-        messages: () => lines().filter((x) => x.rcpt),
-        tries: (addr) => lines().filter((x) => x.rcpt_try === addr).length,
-        stop: () => proc.kill('SIGTERM'),
-    };
-    sinks.push(sink);
-    return sink;
-}
 
 function smtpArgs(sink, more = []) {
     return ['--smtp-url', sink.url, '--smtp-from', FROM, '--smtp-sessions', String(SESSIONS),
@@ -66,6 +33,14 @@ async function server(sink, opts = {}) {
 }
 
 const courier = (s) => new Courier({ apiKey: KEY, baseURL: s.url, maxRetries: 0 });
+
+/** A new sink, a server delivering to it (opts as server's) and its Courier client. */
+async function setup(opts = {}) {
+    const sink = await startSink();
+    sinks.push(sink);
+    const srv = await server(sink, opts);
+    return { sink, srv, client: courier(srv) };
+}
 
 /** Creates, fills and runs a Courier job; returns its id. */
 async function runJob(client, message, users) {
@@ -104,9 +79,7 @@ after(async () => {
 });
 
 test('a job of 2,000 users: exactly 2,000 e-mails, rendered, unique Message-IDs, all SENT', async () => {
-    const sink = await startSink();
-    const srv = await server(sink);
-    const client = courier(srv);
+    const { sink, client } = await setup();
     const p = uniq('dl');
     const N = 2000;
     const users = [];
@@ -149,9 +122,7 @@ test('a job of 2,000 users: exactly 2,000 e-mails, rendered, unique Message-IDs,
 });
 
 test('451 recipients arrive after retries; 550 is UNDELIVERABLE at once; a stored template is missing', async () => {
-    const sink = await startSink();
-    const srv = await server(sink);
-    const client = courier(srv);
+    const { sink, client } = await setup();
     const p = uniq('rt');
     const users = [
         { profile: { email: `ok${p}@example.com` } },
@@ -188,6 +159,7 @@ test('451 recipients arrive after retries; 550 is UNDELIVERABLE at once; a store
 
 test('no header injection, the relay password is not logged, --smtp-require-tls waits for STARTTLS', async () => {
     const sink = await startSink();
+    sinks.push(sink);
     const s = await startServer({ bootstrapKey: KEY, args: ['--smtp-url', `smtp://mailer:s3cret-pw@127.0.0.1:${sink.port}`,
         '--smtp-from', FROM, '--delivery-backoff-ms', '200'] });
     servers.push(s);
@@ -224,11 +196,9 @@ test('no header injection, the relay password is not logged, --smtp-require-tls 
 });
 
 test('kill -9 during delivery, restart: every message SENT, duplicates at most those in flight', async () => {
-    const sink = await startSink();
     const N = 5000;
     const lease = ['--delivery-lease-ms', '3000'];
-    const srv = await server(sink, { more: lease });
-    const client = courier(srv);
+    const { sink, srv, client } = await setup({ more: lease });
     const p = uniq('kd');
     const users = [];
     for (let i = 0; i < N; i++) users.push({ profile: { email: `${p}k${i}@example.com` }, data: { n: i } });
