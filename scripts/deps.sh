@@ -8,7 +8,7 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev
       libssl-dev sqlite3 libpq-dev postgresql nodejs npm clang-format cppcheck openssl
-      libcrypt-dev strace prometheus)
+      libcrypt-dev strace prometheus libcurl4-openssl-dev python3-aiosmtpd)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -18,6 +18,7 @@
 
 struct roster_jobs;
 struct roster_retention;
+struct roster_delivery;
 struct roster_wake;
 
 /* TLS 1.2 and 1.3 only, and key exchanges with forward secrecy only (no plain RSA). */
@@ -78,6 +79,10 @@ struct roster_config {
     int max_open_jobs;     /* per organisation; 0: ROSTER_MAX_OPEN_JOBS_DEFAULT */
     int max_pending_items; /* per organisation; 0: ROSTER_MAX_PENDING_ITEMS_DEFAULT */
     int metrics;           /* enum roster_metrics_mode */
+    /* outbox delivery (roster/delivery.h); 0: the defaults */
+    int64_t delivery_lifetime_s; /* a message is given up this long after it was created */
+    int64_t delivery_backoff_ms; /* the first retry comes about this long after a failure */
+    int64_t delivery_lease_ms;   /* a claim holds its messages this long */
 };
 
 /* Server-wide state, shared by every thread (read-only after start, except jobs). */
@@ -87,6 +92,7 @@ struct roster_app {
     struct roster_jobs *jobs;           /* NULL in offline CLI commands */
     struct roster_scheduler *scheduler; /* NULL in offline CLI commands */
     struct roster_retention *retention; /* NULL in offline CLI commands */
+    struct roster_delivery *delivery;   /* NULL without a channel (or offline) */
     struct roster_lists *lists;         /* kept list state (list.h); NULL: none */
     /* the job engine's wake-up signal while it runs (set by roster_jobs_start, cleared by
      * roster_jobs_stop): whoever stores new work notifies it */
@@ -309,6 +315,14 @@ int roster_retention_start(struct roster_app *app, struct roster_retention **out
 int roster_retention_pass(const struct roster_app *app, struct roster_conn *conn, int64_t now_ms,
                           size_t *purged, struct roster_err *err);
 void roster_retention_stop(struct roster_retention *r);
+
+/* --- outbox delivery (src/core/delivery.c, roster/delivery.h) --- */
+/* Starts the delivery workers (one per session of each registered channel); *out = NULL
+ * and nothing runs when no channel is registered. */
+int roster_delivery_start(struct roster_app *app, struct roster_delivery **out,
+                          struct roster_err *err);
+/* Stops them: each finishes the message it is sending and records its batch. */
+void roster_delivery_stop(struct roster_delivery *d);
 
 /* Runs one claimed chunk to completion on conn (exposed for tests); ROSTER_ESTALE (nothing
  * applied) when its lease is no longer ch's. */

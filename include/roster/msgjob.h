@@ -14,6 +14,7 @@
  *
  * The content of an outbox message (roster_message.content_json) is roster's own JSON
  * object: "event", "template" and "brand" (strings, when the definition names them),
+ * "content" (the definition's content object, when it has one, copied as given),
  * "data" (the merged data object) and "to" (the merged recipient object: "user_id",
  * "username", "email", "phone_number", "given_name", "family_name" of the directory user,
  * overridden member by member by the item's layers).
@@ -36,6 +37,10 @@ struct roster_msg_def {
     const char *event, *template, *brand; /* unescaped; NULL when not given */
     struct roster_jsonr_val data[2];      /* objects merged in this order (later wins) */
     size_t ndata;
+    /* what the message says (an object, e.g. Courier's title/body or elements), copied
+     * into every message's content as "content"; only when has_content */
+    struct roster_jsonr_val content;
+    bool has_content;
 };
 
 /* One item of a message job, decoded from its stored text (the values point into it). */
@@ -84,7 +89,10 @@ struct roster_msg_item {
     size_t item_len;
     int status;             /* enum roster_msg_status */
     const char *message_id; /* ENQUEUED: the outbox message, else NULL */
-    const char *error;      /* ERROR: the reason, else NULL */
+    /* ENQUEUED: the message's delivery status ("ENQUEUED", "SENT", "UNDELIVERABLE"), or
+     * NULL when it cannot be read */
+    const char *message_status;
+    const char *error; /* ERROR: the reason, else NULL */
 };
 
 struct roster_ctx;

@@ -54,8 +54,25 @@ struct roster_message {
     const char *user_id;      /* directory user it is for, or NULL */
     const char *recipient;    /* address or recipient JSON as text */
     const char *content_json; /* JSON object: what would be sent (template/event, data) */
-    const char *status;       /* "ENQUEUED" when created */
+    const char *status;       /* "ENQUEUED" when created, then "SENT" or "UNDELIVERABLE" */
     int64_t created_ms;
+    /* delivery (src/core/delivery.c): read by message_get and message_claim, ignored by
+     * the creating methods */
+    int64_t sent_ms;     /* SENT: when the relay accepted it; else 0 */
+    int64_t attempts;    /* delivery attempts whose outcome was recorded */
+    const char *reason;  /* the last failure (UNDELIVERABLE: why), or NULL */
+    int64_t lease_token; /* message_claim: the claim, checked by message_record */
+};
+
+/* The outcome of one delivery attempt of a claimed message (store method message_record). */
+struct roster_message_outcome {
+    const char *id;      /* the message */
+    int64_t lease_token; /* of its claim: the outcome is dropped if the claim was lost */
+    const char *status;  /* "SENT", "UNDELIVERABLE", or "ENQUEUED" to try again */
+    int64_t at_ms;       /* SENT: when; else ignored */
+    int64_t due_ms;      /* ENQUEUED: not claimed again before this */
+    const char *reason;  /* the failure, or NULL */
+    bool attempted;      /* counts as an attempt (false: handed back untried) */
 };
 
 /* Writes a new Courier-style message id ("1-" + 8 hex seconds + "-" + 24 random hex). */

@@ -15,8 +15,10 @@
 
 #include "dialect/dialects.h"
 #include "roster/cli.h"
+#include "roster/delivery.h"
 #include "roster/http.h"
 #include "roster/log.h"
+#include "roster/smtp.h"
 #include "roster/store.h"
 
 static const char *env_or(const char *name, const char *def)
@@ -205,6 +207,13 @@ int roster_cmd_serve(int argc, char **argv)
         {"max-pending-items", required_argument, NULL, 'p'},
         {"rate-burst", required_argument, NULL, 'u'},
         {"metrics", required_argument, NULL, 'm'},
+        {"smtp-url", required_argument, NULL, 1001},
+        {"smtp-from", required_argument, NULL, 1002},
+        {"smtp-require-tls", no_argument, NULL, 1003},
+        {"smtp-sessions", required_argument, NULL, 1004},
+        {"delivery-lifetime", required_argument, NULL, 1005},
+        {"delivery-backoff-ms", required_argument, NULL, 1006},
+        {"delivery-lease-ms", required_argument, NULL, 1007},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -232,6 +241,14 @@ int roster_cmd_serve(int argc, char **argv)
     const char *max_pending = env_or("ROSTER_MAX_PENDING_ITEMS", NULL);
     const char *rate_burst = env_or("ROSTER_RATE_BURST", NULL);
     const char *metrics = env_or("ROSTER_METRICS", "open");
+    static struct roster_smtp_config smtp; /* outlives the delivery engine */
+    smtp.url = env_or("ROSTER_SMTP_URL", NULL);
+    smtp.from = env_or("ROSTER_SMTP_FROM", "roster@localhost");
+    smtp.require_tls = env_or("ROSTER_SMTP_REQUIRE_TLS", NULL) != NULL;
+    const char *smtp_sessions = env_or("ROSTER_SMTP_SESSIONS", NULL);
+    const char *dl_lifetime = env_or("ROSTER_DELIVERY_LIFETIME", NULL);
+    const char *dl_backoff = env_or("ROSTER_DELIVERY_BACKOFF_MS", NULL);
+    const char *dl_lease = env_or("ROSTER_DELIVERY_LEASE_MS", NULL);
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -299,6 +316,27 @@ int roster_cmd_serve(int argc, char **argv)
         case 'm':
             metrics = optarg;
             break;
+        case 1001:
+            smtp.url = optarg;
+            break;
+        case 1002:
+            smtp.from = optarg;
+            break;
+        case 1003:
+            smtp.require_tls = true;
+            break;
+        case 1004:
+            smtp_sessions = optarg;
+            break;
+        case 1005:
+            dl_lifetime = optarg;
+            break;
+        case 1006:
+            dl_backoff = optarg;
+            break;
+        case 1007:
+            dl_lease = optarg;
+            break;
         case 'h':
             printf("usage: roster serve [--listen HOST:PORT] [--store PATH|URL] [--workers N] "
                    "[--max-body BYTES] [--log-level debug|info|warn|error] "
@@ -307,7 +345,11 @@ int roster_cmd_serve(int argc, char **argv)
                    "[--max-conns-per-ip N] [--body-timeout SECONDS] [--header-timeout SECONDS] "
                    "[--bulk-max-items N] [--job-input-retention SECONDS] "
                    "[--job-lease-ms MS] [--rate-limit N[/s|/m|/h]] [--rate-burst N] "
-                   "[--max-open-jobs N] [--max-pending-items N] [--metrics open|key|off]\n");
+                   "[--max-open-jobs N] [--max-pending-items N] [--metrics open|key|off] "
+                   "[--smtp-url smtp[s]://[USER:PASS@]HOST[:PORT]] "
+                   "[--smtp-from ADDRESS] [--smtp-require-tls] [--smtp-sessions N] "
+                   "[--delivery-lifetime SECONDS] [--delivery-backoff-ms MS] "
+                   "[--delivery-lease-ms MS]\n");
             return 0;
         default:
             return 2;
@@ -391,6 +433,47 @@ int roster_cmd_serve(int argc, char **argv)
         fprintf(stderr, "roster: --metrics \"%s\" is not open, key or off\n", metrics);
         return 2;
     }
+    struct {
+        const char *flag, *value;
+        int64_t min, max, *out;
+    } delivery[] = {
+        {"--delivery-lifetime", dl_lifetime, 1, 365 * 86400, &app.cfg.delivery_lifetime_s},
+        {"--delivery-backoff-ms", dl_backoff, 1, 86400000, &app.cfg.delivery_backoff_ms},
+        {"--delivery-lease-ms", dl_lease, 200, 86400000, &app.cfg.delivery_lease_ms},
+    };
+    for (size_t i = 0; i < sizeof(delivery) / sizeof(delivery[0]); i++) {
+        if (!delivery[i].value)
+            continue;
+        if (parse_size(delivery[i].flag, delivery[i].value, delivery[i].min, &v) != 0)
+            return 2;
+        if (v > delivery[i].max) {
+            fprintf(stderr, "roster: %s is at most %lld\n", delivery[i].flag,
+                    (long long)delivery[i].max);
+            return 2;
+        }
+        *delivery[i].out = v;
+    }
+    if (smtp_sessions) {
+        if (parse_size("--smtp-sessions", smtp_sessions, 1, &v) != 0)
+            return 2;
+        if (v > 64) {
+            fprintf(stderr, "roster: --smtp-sessions is at most 64\n");
+            return 2;
+        }
+        smtp.sessions = (int)v;
+    }
+    if (smtp.url) {
+        /* a send never outlasts a quarter of the lease (a worker starts none past half of
+         * it), so no claim expires under a message being sent */
+        int64_t lease = app.cfg.delivery_lease_ms > 0 ? app.cfg.delivery_lease_ms
+                                                      : ROSTER_DELIVERY_LEASE_MS_DEFAULT;
+        smtp.timeout_s = lease / 4000 < 1 ? 1 : lease / 4000 > 60 ? 60 : (long)(lease / 4000);
+        struct roster_err serr = {0};
+        if (roster_smtp_channel_init(&smtp, &serr) != 0) {
+            fprintf(stderr, "roster: %s\n", serr.msg);
+            return 2;
+        }
+    }
     app.cfg.log_level = roster_log_level_parse(level);
     if (app.cfg.log_level < 0) {
         fprintf(stderr, "roster: --log-level \"%s\" is not debug, info, warn or error\n", level);
@@ -468,6 +551,16 @@ int roster_cmd_serve(int argc, char **argv)
         fprintf(stderr, "roster: %s\n", err.msg);
         goto done;
     }
+    if (roster_delivery_start(&app, &app.delivery, &err) != 0) {
+        fprintf(stderr, "roster: %s\n", err.msg);
+        goto done;
+    }
+    if (smtp.url) {
+        char relay[1024];
+        roster_url_redact(smtp.url, relay, sizeof(relay));
+        roster_log(ROSTER_LOG_INFO, "smtp delivery", "relay=%s from=%s sessions=%d", relay,
+                   smtp.from, smtp.sessions > 0 ? smtp.sessions : ROSTER_SMTP_SESSIONS_DEFAULT);
+    }
     raise_nofile(app.cfg.max_conns > 0 ? app.cfg.max_conns : ROSTER_MAX_CONNS_DEFAULT);
     if (roster_server_start(&app, &roster_dialect_routes, &srv, &err) != 0) {
         fprintf(stderr, "roster: %s\n", err.msg);
@@ -491,6 +584,7 @@ int roster_cmd_serve(int argc, char **argv)
     rc = 0;
 done:
     roster_server_stop(srv); /* first: no new work is accepted */
+    roster_delivery_stop(app.delivery);
     roster_retention_stop(app.retention);
     roster_scheduler_stop(app.scheduler); /* then: the current batch commits or rolls back */
     roster_jobs_stop(app.jobs);           /* and workers finish or roll back their chunk */

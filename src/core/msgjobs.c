@@ -259,6 +259,14 @@ int roster_msgjob_items(struct roster_ctx *ctx, const char *job_id, int64_t from
     if (got != (size_t)(to - from))
         return roster_err_set(err, ROSTER_EIO, "items %lld to %lld of job \"%s\" are missing",
                               (long long)from, (long long)to - 1, job_id);
+    /* each message's delivery status (a page is at most a few hundred point reads) */
+    for (size_t i = 0; i < got; i++) {
+        struct roster_message m;
+        if (items[i].message_id &&
+            roster_store_message_get(ctx->conn, ctx->org_id, items[i].message_id, &m, ctx->arena,
+                                     err) == 0)
+            items[i].message_status = m.status;
+    }
     *out = items;
     *n = got;
     return 0;
@@ -424,6 +432,13 @@ static void def_text_init(struct def_text *t, const struct roster_msg_def *d,
         const char *tok = json_token(vals[i], a, &len);
         roster_buf_printf(&t->head, "\"%s\":", names[i]);
         roster_buf_add(&t->head, tok, len);
+        roster_buf_addch(&t->head, ',');
+    }
+    if (d->has_content) {
+        size_t len;
+        const char *text = roster_jsonr_compact(&d->content, a, &len);
+        roster_buf_addstr(&t->head, "\"content\":");
+        roster_buf_add(&t->head, text, len);
         roster_buf_addch(&t->head, ',');
     }
     t->ndata = 0;

@@ -144,15 +144,17 @@ test('the bulk flow end to end with the official client', { timeout: 300000 }, a
     assert.equal(items.length, all.length);
     const ids = new Set();
     for (const [i, it] of items.entries()) {
-        const { status, messageId, error, ...echo } = it;
+        const { status, messageId, messageStatus, error, ...echo } = it;
         assert.deepEqual(echo, all[i], `user ${i} is echoed as ingested`);
         if (i === 4 || i === 5) {
             assert.equal(status, 'ERROR', `user ${i}`);
             assert.equal(messageId, undefined);
+            assert.equal(messageStatus, undefined);
             assert.match(error, i === 4 ? /no recipient/ : /"ghost" is not a user of the directory/);
             continue;
         }
         assert.equal(status, 'ENQUEUED', `user ${i}: ${JSON.stringify(it)}`);
+        assert.equal(messageStatus, 'ENQUEUED', 'no --smtp-url: the message waits in the outbox');
         assert.match(messageId, MSG_ID);
         assert.ok(!ids.has(messageId), 'message ids are unique');
         ids.add(messageId);

@@ -3,7 +3,8 @@
 // the process it was sent to (the other one takes over its chunks when their leases expire);
 // scheduled changes due while two processes run are applied exactly once; SIGTERM hands a
 // job over without any lease to wait for; processes started together bootstrap an empty
-// database once; and a process whose database sessions are terminated carries on.
+// database once; a process whose database sessions are terminated carries on; and two
+// processes delivering one outbox over SMTP send each message once.
 // PostgreSQL only: scripts/test.sh runs this file in its PostgreSQL pass. Run on SQLite (one
 // serving process per file) it fails at load instead of passing without testing anything.
 
@@ -13,6 +14,8 @@ import {
     PG, startServer, cleanup, cli, makeUsers, listAll, pollUntil, uniq, storeQuery, tempDir,
     pgTerminateBackends, pgAllowConnections, pgDropDatabase, assertError, HEX24,
 } from './harness.mjs';
+import { startSink } from './smtp_sink.mjs';
+import Courier from '@trycourier/courier';
 
 if (!PG) {
     throw new Error('multiproc.test.mjs needs ROSTER_TEST_STORE=postgres and ROSTER_TEST_PG_DIR:'
@@ -362,3 +365,41 @@ test('sessions terminated with pg_terminate_backend: single-user calls, new bulk
         t.diagnostic(`${killed} sessions terminated in all; batches rolled back: ${lines(/batch rolled back/)},`
             + ` chunks left for their lease to expire: ${lines(/chunk not applied/)}`);
     });
+
+test('two processes deliver one outbox over SMTP: every message SENT, each Message-ID arrives once', { timeout: 300000 }, async () => {
+    const sink = await startSink();
+    try {
+        const smtp = ['--smtp-url', sink.url, '--smtp-from', 'noreply@multiproc.example', '--smtp-sessions', '3'];
+        const [a, b] = await pair({ args: smtp });
+        const N = 3000;
+        const p = uniq('mpd');
+        const users = [];
+        for (let i = 0; i < N; i++) users.push({ profile: { email: `${p}m${i}@example.com` } });
+        const client = new Courier({ apiKey: KEY, baseURL: a.url, maxRetries: 0 });
+        const { jobId } = await client.bulk.createJob({ message: { content: { title: 'T', body: 'B' } } });
+        await client.bulk.addUsers(jobId, { users });
+        await client.bulk.runJob(jobId);
+        const reader = new Courier({ apiKey: KEY, baseURL: b.url, maxRetries: 0 });
+        const items = await pollUntil('every message SENT', async () => {
+            const out = [];
+            let cursor = null;
+            for (;;) {
+                const page = await reader.bulk.listUsers(jobId, { cursor });
+                out.push(...page.items);
+                if (!page.paging.more) break;
+                cursor = page.paging.cursor;
+            }
+            return out.length === N && out.every((it) => it.messageStatus === 'SENT') ? out : null;
+        }, { timeoutMs: 240000, intervalMs: 500 });
+        const count = new Map();
+        for (const m of sink.messages()) count.set(m.message_id, (count.get(m.message_id) || 0) + 1);
+        assert.equal(count.size, N, 'one Message-ID per message');
+        assert.ok([...count.values()].every((c) => c === 1), 'no message sent twice');
+        for (const it of items) assert.ok(count.has(`<${it.messageId}@multiproc.example>`));
+        // both processes delivered: each opened its own SMTP sessions
+        const sessions = sink.lines().filter((x) => x.session).length;
+        assert.ok(sessions >= 4, `${sessions} SMTP sessions: both processes took part`);
+    } finally {
+        sink.stop();
+    }
+});

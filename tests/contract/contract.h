@@ -137,6 +137,8 @@ void test_message_jobs(void);
 void test_job_input_purge(void);
 /* quota.c */
 void test_job_usage(void);
+void test_delivery_claims(void);
+void test_delivery_concurrent(void);
 /* groups.c */
 void test_groups(void);
 /* faults.c */

@@ -70,6 +70,8 @@ static const struct {
     {"job_usage", test_job_usage},
     {"message_jobs", test_message_jobs},
     {"job_input_purge", test_job_input_purge},
+    {"delivery_claims", test_delivery_claims},
+    {"delivery_concurrent", test_delivery_concurrent},
 };
 enum { NTESTS = sizeof(tests) / sizeof(tests[0]) };
 

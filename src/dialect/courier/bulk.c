@@ -233,7 +233,7 @@ static const char *item_status_name(int status)
 static void write_item(struct roster_jsonw *w, const struct roster_msg_item *it,
                        struct roster_arena *a)
 {
-    static const char *const own[] = {"status", "messageId", "error"};
+    static const char *const own[] = {"status", "messageId", "messageStatus", "error"};
     struct roster_jsonr_val obj, key, val;
     struct roster_jsonr iter;
     roster_jsonw_obj_begin(w);
@@ -255,6 +255,8 @@ static void write_item(struct roster_jsonw *w, const struct roster_msg_item *it,
     roster_jsonw_kstr(w, "status", item_status_name(it->status));
     if (it->message_id)
         roster_jsonw_kstr(w, "messageId", it->message_id);
+    if (it->message_status)
+        roster_jsonw_kstr(w, "messageStatus", it->message_status);
     if (it->error)
         roster_jsonw_kstr(w, "error", it->error);
     roster_jsonw_obj_end(w);

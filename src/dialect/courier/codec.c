@@ -66,6 +66,10 @@ static int definition_read(const char *text, size_t len, struct roster_msg_def *
     d->has_data = member_obj(&d->obj, "data", &d->data);
     struct roster_jsonr_val nested, v;
     bool has_content = member_obj(&d->obj, "content", &v);
+    if (has_content) {
+        out->content = v;
+        out->has_content = true;
+    }
     if (member_obj(&d->obj, "message", &nested)) {
         /* the legacy shape: a send-API message nested in the definition */
         if (check_type(&nested, "message.message.", "template", ROSTER_JSONR_STRING, err) ||
@@ -74,7 +78,11 @@ static int definition_read(const char *text, size_t len, struct roster_msg_def *
             return err->code;
         if (!d->template)
             d->template = roster_jsonr_get_str(&nested, "template", a);
-        has_content = has_content || member_obj(&nested, "content", &v);
+        if (!has_content && member_obj(&nested, "content", &v)) {
+            has_content = true;
+            out->content = v;
+            out->has_content = true;
+        }
         d->has_nested_data = member_obj(&nested, "data", &d->nested_data);
     }
     bool named = (d->event && d->event[0]) || (d->template && d->template[0]) || has_content;

@@ -1,7 +1,9 @@
 /* GET /messages/{message_id}: one message of the caller's outbox in the shape of Courier's
  * MessageDetails (id, status, enqueued, event, notification, recipient), plus what roster
  * recorded for it: the merged data and recipient profile ("data", "to"), "template",
- * "brand", the bulk job that made it ("jobId") and the directory user ("userId").
+ * "brand", the bulk job that made it ("jobId") and the directory user ("userId"). Delivery
+ * (docs/delivery.md): status ENQUEUED, SENT or UNDELIVERABLE, "sent" (ms) once sent,
+ * "error" (the last failure) and, when UNDELIVERABLE, Courier's "reason"; "attempts".
  */
 #include <string.h>
 
@@ -13,6 +15,18 @@ static const char *content_str(const struct roster_jsonr_val *content, bool ok, 
                                struct roster_arena *a)
 {
     return ok ? roster_jsonr_get_str(content, key, a) : NULL;
+}
+
+/* Courier's reason for an undeliverable message, from what roster recorded
+ * (docs/delivery.md): the relay refused it (an SMTP 5xx reply) BOUNCED, retries spent
+ * PROVIDER_ERROR, anything else (no address, nothing to render) FAILED. */
+static const char *delivery_reason(const char *error)
+{
+    if (strncmp(error, "gave up", 7) == 0)
+        return "PROVIDER_ERROR";
+    if (strstr(error, "(SMTP 5"))
+        return "BOUNCED";
+    return "FAILED";
 }
 
 void courier_message_get(struct roster_req *r)
@@ -55,6 +69,14 @@ void courier_message_get(struct roster_req *r)
         roster_jsonw_kraw(&w, "data", roster_jsonr_compact(&v, a, NULL));
     if (ok && roster_jsonr_get(&content, "to", &v) == 1)
         roster_jsonw_kraw(&w, "to", roster_jsonr_compact(&v, a, NULL));
+    if (m.sent_ms > 0)
+        roster_jsonw_kint(&w, "sent", m.sent_ms);
+    if (m.reason) {
+        roster_jsonw_kstr(&w, "error", m.reason);
+        if (strcmp(m.status, "UNDELIVERABLE") == 0)
+            roster_jsonw_kstr(&w, "reason", delivery_reason(m.reason));
+    }
+    roster_jsonw_kint(&w, "attempts", m.attempts);
     roster_jsonw_kstr(&w, "kind", m.kind);
     if (m.source_id)
         roster_jsonw_kstr(&w, "jobId", m.source_id);

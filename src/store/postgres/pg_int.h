@@ -51,6 +51,8 @@ enum pg_stmt_id {
     PG_MSG_INSERT_MANY,
     PG_JOB_ADVANCE_ANY,
     PG_JOB_USAGE,
+    PG_MSG_CLAIM,
+    PG_MSG_RECORD,
     PG_NSTMTS
 };
 

@@ -325,12 +325,14 @@ int pg_job_results(struct roster_conn *pc, const char *org_id, const char *job_i
 int pg_lease_reset_all(struct roster_conn *pc, struct roster_err *err)
 {
     bool none;
-    /* one statement: both tables or neither */
+    /* one statement: every table or none */
     return pg_update(pg_conn_of(pc),
                      PG_WRITE_SQL(-1,
                                   "WITH ch AS (UPDATE chunks SET lease_token = NULL,"
                                   " lease_until_ms = NULL"
-                                  " WHERE NOT done AND lease_token IS NOT NULL)"
+                                  " WHERE NOT done AND lease_token IS NOT NULL),"
+                                  " m AS (UPDATE messages SET due_ms = 0, lease_token = 0"
+                                  " WHERE status = 'ENQUEUED' AND lease_token <> 0)"
                                   " UPDATE schedules SET lease_token = NULL, lease_until_ms = NULL"
                                   " WHERE status = 0 AND lease_token IS NOT NULL"),
                      &none, err);

@@ -322,7 +322,8 @@ int pg_message_create(struct roster_conn *pc, struct roster_message *m, struct r
 #define M(kind, field) PG_COL(kind, struct roster_message, field)
 static const struct pg_col message_cols[] = {
     M(PG_BUF, id),        M(PG_STR, kind),         M(PG_STR, source_id), M(PG_STR, user_id),
-    M(PG_STR, recipient), M(PG_STR, content_json), M(PG_STR, status),    M(PG_I64, created_ms)};
+    M(PG_STR, recipient), M(PG_STR, content_json), M(PG_STR, status),    M(PG_I64, created_ms),
+    M(PG_I64, sent_ms),   M(PG_I64, attempts),     M(PG_STR, reason)};
 #undef M
 static const struct pg_rec message_rec =
     PG_REC(struct roster_message, message_cols, offsetof(struct roster_message, org_id));
@@ -333,7 +334,8 @@ int pg_message_get(struct roster_conn *pc, const char *org_id, const char *id,
     return pg_get(pg_conn_of(pc),
                   PG_STMT(PG_MSG_GET,
                           "SELECT id, kind, source_id, user_id, recipient, content_json, status,"
-                          " created_ms FROM messages WHERE org_num = " ORG_NUM_OF(1) " AND id = $2",
+                          " created_ms, sent_ms, attempts, reason FROM messages"
+                          " WHERE org_num = " ORG_NUM_OF(1) " AND id = $2",
                           PG_S(org_id), PG_S(id)),
                   &message_rec, org_id, out, a, "message", id ? id : "", err);
 }

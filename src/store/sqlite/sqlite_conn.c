@@ -86,7 +86,8 @@ static const char *const fixed_sql[SQ_NSTMTS] = {
                       " content_json, status, created_ms)"
                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [SQ_MSG_GET] = "SELECT id, kind, source_id, user_id, recipient, content_json, status,"
-                   " created_ms FROM messages WHERE org_num = ?1 AND id = ?2",
+                   " created_ms, sent_ms, attempts, reason FROM messages"
+                   " WHERE org_num = ?1 AND id = ?2",
     [SQ_BEGIN_READ] = "BEGIN",
     [SQ_DATA_VERSION] = "PRAGMA data_version",
     [SQ_ORG_GET] = "SELECT " SQ_ORG_COLS " FROM orgs WHERE id = ?1",
@@ -141,6 +142,16 @@ static const char *const fixed_sql[SQ_NSTMTS] = {
         "excluded.country_code, alternate_email = excluded.alternate_email, description = "
         "excluded.description, employee_type = excluded.employee_type",
     [SQ_SPARSE_DELETE] = "DELETE FROM user_sparse WHERE num_id = ?1",
+    /* the head of messages_due: the rows to claim (the lease moves them to its end) */
+    [SQ_MSG_CLAIM] = "UPDATE messages SET due_ms = ?2, lease_token = ?3"
+                     " WHERE rowid IN (SELECT rowid FROM messages INDEXED BY messages_due"
+                     " WHERE status = 'ENQUEUED' AND due_ms <= ?1 ORDER BY due_ms LIMIT ?4)"
+                     " RETURNING id, kind, source_id, user_id, recipient, content_json, status,"
+                     " created_ms, sent_ms, attempts, reason,"
+                     " (SELECT o.id FROM orgs AS o WHERE o.num_id = org_num)",
+    [SQ_MSG_RECORD] = "UPDATE messages SET status = ?3, sent_ms = ?4, reason = ?5,"
+                      " attempts = attempts + ?6, due_ms = ?7, lease_token = 0"
+                      " WHERE id = ?1 AND lease_token = ?2 AND status = 'ENQUEUED'",
 };
 
 /* the statements prepared on the intake handle */

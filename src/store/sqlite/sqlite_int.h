@@ -98,6 +98,9 @@ enum sq_stmt_id {
     SQ_USER_GROUPS,
     SQ_SPARSE_UPSERT,
     SQ_SPARSE_DELETE,
+    /* outbox delivery (sqlite_delivery.c) */
+    SQ_MSG_CLAIM,
+    SQ_MSG_RECORD,
     SQ_NSTMTS
 };
 
@@ -268,6 +271,10 @@ int sq_tx_end_joined(struct sq_conn *c, bool own, int code, struct roster_err *e
  * savepoint that held them was rolled back): sqlite_lists.c records from scratch. */
 void sq_list_txn_end(struct sq_conn *c);
 
+/* An outbox message from the row of s: columns id, kind, source_id, user_id, recipient,
+ * content_json, status, created_ms, sent_ms, attempts, reason (sqlite_schedules.c). */
+void sq_message_row(sqlite3_stmt *s, const char *org_id, struct roster_message *out,
+                    struct roster_arena *a);
 /* Column helpers: copy into the arena (NULL for SQL NULL). */
 const char *sq_col_str(sqlite3_stmt *s, int col, struct roster_arena *a);
 void sq_col_id(sqlite3_stmt *s, int col, char out[ROSTER_ID_LEN + 1]);

@@ -820,6 +820,9 @@ int sq_lease_reset_all(struct roster_conn *pc, struct roster_err *err)
     static const char sql[] =
         "UPDATE schedules NOT INDEXED SET lease_token = NULL, lease_until_ms = NULL"
         " WHERE status = 0 AND (lease_token IS NOT NULL OR lease_until_ms IS NOT NULL)";
+    /* claimed outbox messages without an outcome are due again at once */
+    static const char msgs[] = "UPDATE messages SET due_ms = 0, lease_token = 0"
+                               " WHERE status = 'ENQUEUED' AND lease_token != 0";
     struct sq_conn *c = sq_conn_of(pc);
     sqlite3_stmt *s;
     if (c->store) {
@@ -834,6 +837,15 @@ int sq_lease_reset_all(struct roster_conn *pc, struct roster_err *err)
     if (code)
         goto fail;
     int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE)
+        code = sq_fail(c, rc, err);
+    sqlite3_finalize(s);
+    if (code)
+        goto fail;
+    code = sq_prepare(c, msgs, &s, err);
+    if (code)
+        goto fail;
+    rc = sqlite3_step(s);
     if (rc != SQLITE_DONE)
         code = sq_fail(c, rc, err);
     sqlite3_finalize(s);

@@ -529,6 +529,23 @@ int sq_message_create(struct roster_conn *pc, struct roster_message *m, struct r
     return code;
 }
 
+void sq_message_row(sqlite3_stmt *s, const char *org_id, struct roster_message *out,
+                    struct roster_arena *a)
+{
+    memset(out, 0, sizeof(*out));
+    const unsigned char *mid = sqlite3_column_text(s, 0);
+    snprintf(out->id, sizeof(out->id), "%s", mid ? (const char *)mid : "");
+    snprintf(out->org_id, sizeof(out->org_id), "%s", org_id ? org_id : "");
+    const char **text[] = {&out->kind,      &out->source_id,    &out->user_id,
+                           &out->recipient, &out->content_json, &out->status};
+    for (int i = 0; i < 6; i++)
+        *text[i] = sq_col_str(s, i + 1, a);
+    out->created_ms = sqlite3_column_int64(s, 7);
+    out->sent_ms = sqlite3_column_int64(s, 8);
+    out->attempts = sqlite3_column_int64(s, 9);
+    out->reason = sq_col_str(s, 10, a);
+}
+
 int sq_message_get(struct roster_conn *pc, const char *org_id, const char *id,
                    struct roster_message *out, struct roster_arena *a, struct roster_err *err)
 {
@@ -544,17 +561,7 @@ int sq_message_get(struct roster_conn *pc, const char *org_id, const char *id,
     sq_bind_str(s, 2, id);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
-        memset(out, 0, sizeof(*out));
-        const unsigned char *mid = sqlite3_column_text(s, 0);
-        snprintf(out->id, sizeof(out->id), "%s", mid ? (const char *)mid : "");
-        snprintf(out->org_id, sizeof(out->org_id), "%s", org_id);
-        out->kind = sq_col_str(s, 1, a);
-        out->source_id = sq_col_str(s, 2, a);
-        out->user_id = sq_col_str(s, 3, a);
-        out->recipient = sq_col_str(s, 4, a);
-        out->content_json = sq_col_str(s, 5, a);
-        out->status = sq_col_str(s, 6, a);
-        out->created_ms = sqlite3_column_int64(s, 7);
+        sq_message_row(s, org_id, out, a);
     } else if (rc == SQLITE_DONE) {
         code = roster_err_set(err, ROSTER_ENOTFOUND, "message \"%s\" not found", id ? id : "");
     } else {

@@ -1,0 +1,225 @@
+// Outbox delivery over SMTP (docs/delivery.md) against a real SMTP server: tests/smtp/sink.py
+// (Debian python3-aiosmtpd) on a free loopback port, recording every message it accepts,
+// answering 451 (the first two times) to recipients named temp* and 550 to reject*. Jobs are
+// made and read with Courier's official client: a job of 2,000 users gives exactly 2,000
+// e-mails to the right recipients with rendered subject and body and unique Message-IDs,
+// all SENT; 451 recipients arrive after retries, 550 ones are UNDELIVERABLE at once, a
+// message that needs a stored template is UNDELIVERABLE naming it; kill -9 during delivery
+// and a restart: every message ends SENT and Message-IDs seen twice are at most those in
+// flight at the kill.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import Courier from '@trycourier/courier';
+import { startServer, cleanup, pollUntil, uniq, PG } from './harness.mjs';
+import { startSink } from './smtp_sink.mjs';
+
+const KEY = 'delivery-test-bootstrap-key-0123456789';
+const FROM = 'noreply@roster-test.example';
+const SESSIONS = 4;
+const BATCH = 16; // DELIVERY_BATCH in src/core/delivery.c: messages a worker claims at once
+const servers = [];
+const sinks = [];
+
+function smtpArgs(sink, more = []) {
+    return ['--smtp-url', sink.url, '--smtp-from', FROM, '--smtp-sessions', String(SESSIONS),
+        '--delivery-backoff-ms', '200', ...more];
+}
+
+async function server(sink, opts = {}) {
+    const s = await startServer({ bootstrapKey: KEY, ...opts, args: smtpArgs(sink, opts.more) });
+    servers.push(s);
+    return s;
+}
+
+const courier = (s) => new Courier({ apiKey: KEY, baseURL: s.url, maxRetries: 0 });
+
+/** A new sink, a server delivering to it (opts as server's) and its Courier client. */
+async function setup(opts = {}) {
+    const sink = await startSink();
+    sinks.push(sink);
+    const srv = await server(sink, opts);
+    return { sink, srv, client: courier(srv) };
+}
+
+/** Creates, fills and runs a Courier job; returns its id. */
+async function runJob(client, message, users) {
+    const { jobId } = await client.bulk.createJob({ message });
+    for (let i = 0; i < users.length; i += 10000) {
+        await client.bulk.addUsers(jobId, { users: users.slice(i, i + 10000) });
+    }
+    await client.bulk.runJob(jobId);
+    return jobId;
+}
+
+/** Every item of a job (its users, with messageId and messageStatus). */
+async function allItems(client, jobId) {
+    const out = [];
+    let cursor = null;
+    for (;;) {
+        const page = await client.bulk.listUsers(jobId, { cursor });
+        out.push(...page.items);
+        if (!page.paging.more) return out;
+        cursor = page.paging.cursor;
+    }
+}
+
+async function waitStatuses(client, jobId, n, ok = (it) => it.messageStatus === 'SENT', timeoutMs = 180000) {
+    return pollUntil(`${n} items of job ${jobId} delivered`, async () => {
+        const { job } = await client.bulk.retrieveJob(jobId);
+        if (job.status !== 'COMPLETED') return null;
+        const items = await allItems(client, jobId);
+        return items.length === n && items.every(ok) ? items : null;
+    }, { timeoutMs, intervalMs: 500 });
+}
+
+after(async () => {
+    for (const s of servers) await cleanup(s);
+    for (const k of sinks) k.stop();
+});
+
+test('a job of 2,000 users: exactly 2,000 e-mails, rendered, unique Message-IDs, all SENT', async () => {
+    const { sink, client } = await setup();
+    const p = uniq('dl');
+    const N = 2000;
+    const users = [];
+    for (let i = 0; i < N; i++) {
+        users.push({ profile: { email: `${p}u${i}@example.com`, given_name: `Given${i}` },
+            data: { name: i % 10 === 0 ? `Zoë <${i}> & co` : `Name${i}` } });
+    }
+    const message = {
+        content: { title: 'Hello {{name}}', body: 'Dear {{ name }} ({{given_name}}), code {{code}}.{{missing}}' },
+        data: { code: 'C-42' },
+    };
+    const jobId = await runJob(client, message, users);
+    const items = await waitStatuses(client, jobId, N);
+    const msgs = await pollUntil('2,000 e-mails', async () => {
+        const m = sink.messages();
+        return m.length >= N ? m : null;
+    }, { timeoutMs: 60000, intervalMs: 500 });
+    assert.equal(msgs.length, N, 'exactly one e-mail per user');
+    const ids = new Set(msgs.map((m) => m.message_id));
+    assert.equal(ids.size, N, 'unique Message-IDs');
+    const byRcpt = new Map(msgs.map((m) => [m.rcpt, m]));
+    assert.equal(byRcpt.size, N, 'one e-mail per recipient');
+    for (let i = 0; i < N; i++) {
+        const m = byRcpt.get(`${p}u${i}@example.com`);
+        assert.ok(m, `e-mail for user ${i}`);
+        const name = users[i].data.name;
+        assert.equal(m.subject, `Hello ${name}`);
+        assert.equal(m.text, `Dear ${name} (Given${i}), code C-42.`);
+        const esc = name.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+        assert.ok(m.html.includes(`Dear ${esc} (Given${i}), code C-42.`), m.html);
+        assert.equal(m.from, FROM);
+        assert.equal(m.content_type, 'multipart/alternative');
+        assert.equal(m.message_id, `<${items[i].messageId}@roster-test.example>`);
+    }
+    const one = await client.messages.retrieve(items[0].messageId);
+    assert.equal(one.status, 'SENT');
+    assert.equal(typeof one.sent, 'number');
+    assert.ok(one.sent >= one.enqueued);
+    assert.equal(one.attempts, 1);
+});
+
+test('451 recipients arrive after retries; 550 is UNDELIVERABLE at once; a stored template is missing', async () => {
+    const { sink, client } = await setup();
+    const p = uniq('rt');
+    const users = [
+        { profile: { email: `ok${p}@example.com` } },
+        { profile: { email: `temp${p}@example.com` } },
+        { profile: { email: `reject${p}@example.com` } },
+        { profile: { email: 'not an address' } },
+    ];
+    const jobId = await runJob(client, { content: { title: 'T', body: 'B' } }, users);
+    const items = await waitStatuses(client, jobId, 4, (it) => it.messageStatus && it.messageStatus !== 'ENQUEUED');
+    assert.deepEqual(items.map((it) => it.messageStatus), ['SENT', 'SENT', 'UNDELIVERABLE', 'UNDELIVERABLE']);
+    const temp = await client.messages.retrieve(items[1].messageId);
+    assert.equal(temp.attempts, 3, 'two 451 answers, then accepted');
+    assert.equal(sink.tries(`temp${p}@example.com`), 3);
+    const rej = await client.messages.retrieve(items[2].messageId);
+    assert.equal(rej.status, 'UNDELIVERABLE');
+    assert.equal(rej.reason, 'BOUNCED');
+    assert.match(rej.error, /550/);
+    assert.equal(rej.attempts, 1);
+    const bad = await client.messages.retrieve(items[3].messageId);
+    assert.equal(bad.reason, 'FAILED');
+    assert.match(bad.error, /not an address/);
+    // no retry of the permanent failure, however long we wait
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(sink.tries(`reject${p}@example.com`), 1);
+    assert.equal((await client.messages.retrieve(items[2].messageId)).attempts, 1);
+    assert.equal(sink.messages().filter((m) => m.rcpt === `temp${p}@example.com`).length, 1);
+
+    const tj = await runJob(client, { template: 'welcome-tpl' }, [{ profile: { email: `ok2${p}@example.com` } }]);
+    const [t] = await waitStatuses(client, tj, 1, (it) => it.messageStatus === 'UNDELIVERABLE');
+    const tm = await client.messages.retrieve(t.messageId);
+    assert.match(tm.error, /template "welcome-tpl"/);
+    assert.equal(sink.tries(`ok2${p}@example.com`), 0, 'nothing was sent');
+});
+
+test('no header injection, the relay password is not logged, --smtp-require-tls waits for STARTTLS', async () => {
+    const sink = await startSink();
+    sinks.push(sink);
+    const s = await startServer({ bootstrapKey: KEY, args: ['--smtp-url', `smtp://mailer:s3cret-pw@127.0.0.1:${sink.port}`,
+        '--smtp-from', FROM, '--delivery-backoff-ms', '200'] });
+    servers.push(s);
+    const client = courier(s);
+    const p = uniq('hi');
+    const users = [
+        { profile: { email: `ok${p}@example.com` }, data: { name: 'x\r\nBcc: evil@example.com' } },
+        { profile: { email: `ok${p}@example.com\r\nBcc: evil@example.com` } },
+    ];
+    const jobId = await runJob(client, { content: { title: 'Hi {{name}}', body: 'B' } }, users);
+    const items = await waitStatuses(client, jobId, 2, (it) => it.messageStatus && it.messageStatus !== 'ENQUEUED');
+    assert.deepEqual(items.map((it) => it.messageStatus), ['SENT', 'UNDELIVERABLE']);
+    const got = sink.messages();
+    assert.equal(got.length, 1);
+    assert.equal(got[0].rcpt, `ok${p}@example.com`);
+    assert.equal(got[0].subject, 'Hi x  Bcc: evil@example.com');
+    assert.ok(!got[0].header_names.some((h) => h.toLowerCase() === 'bcc'), got[0].header_names.join());
+    assert.equal(sink.tries('evil@example.com'), 0);
+    assert.match(s.stderr(), /relay=smtp:\/\/mailer:\*\*\*@127\.0\.0\.1/);
+    assert.ok(!s.stderr().includes('s3cret-pw'), 'the password is not in the log');
+
+    // the sink offers no STARTTLS: with --smtp-require-tls nothing is sent, the message waits
+    const tls = await server(sink, { more: ['--smtp-require-tls'] });
+    const tc = courier(tls);
+    const tj = await runJob(tc, { content: { title: 'T', body: 'B' } }, [{ profile: { email: `tls${p}@example.com` } }]);
+    const [it] = await waitStatuses(tc, tj, 1, (x) => x.messageId);
+    const m = await pollUntil('a failed attempt', async () => {
+        const r = await tc.messages.retrieve(it.messageId);
+        return r.attempts >= 2 ? r : null;
+    }, { timeoutMs: 30000, intervalMs: 200 });
+    assert.equal(m.status, 'ENQUEUED', 'retried, not given up');
+    assert.match(m.error, /SSL|TLS/i);
+    assert.equal(sink.tries(`tls${p}@example.com`), 0, 'no RCPT without TLS');
+});
+
+test('kill -9 during delivery, restart: every message SENT, duplicates at most those in flight', async () => {
+    const N = 5000;
+    const lease = ['--delivery-lease-ms', '3000'];
+    const { sink, srv, client } = await setup({ more: lease });
+    const p = uniq('kd');
+    const users = [];
+    for (let i = 0; i < N; i++) users.push({ profile: { email: `${p}k${i}@example.com` }, data: { n: i } });
+    const jobId = await runJob(client, { content: { title: 'K {{n}}', body: 'kill test {{n}}' } }, users);
+    await pollUntil('a third delivered', async () => sink.messages().length >= N / 3 || null,
+        { timeoutMs: 120000, intervalMs: 100 });
+    await srv.kill9();
+    const atKill = sink.messages().length;
+    assert.ok(atKill < N, `the kill came during delivery (${atKill} of ${N} sent)`);
+    const again = await server(sink, { dir: srv.dir, more: lease });
+    const items = await waitStatuses(courier(again), jobId, N);
+    const msgs = sink.messages();
+    const count = new Map();
+    for (const m of msgs) count.set(m.message_id, (count.get(m.message_id) || 0) + 1);
+    for (const it of items) {
+        assert.ok(count.has(`<${it.messageId}@roster-test.example>`), `message ${it.messageId} arrived`);
+    }
+    assert.equal(count.size, N, 'no message lost, none unknown');
+    const twice = [...count.values()].filter((c) => c > 1).length;
+    assert.ok([...count.values()].every((c) => c <= 2), 'none sent more than twice');
+    // in flight at the kill: each session's claimed batch, sent but not yet recorded
+    assert.ok(twice <= SESSIONS * BATCH, `${twice} Message-IDs seen twice, at most ${SESSIONS * BATCH} in flight`);
+    console.log(`kill -9 after ${atKill} of ${N} e-mails: ${twice} Message-IDs seen twice (bound ${SESSIONS * BATCH})${PG ? ' [postgres]' : ''}`);
+});

@@ -1,0 +1,220 @@
+/* Store contract suite (contract.h): outbox delivery (message_claim, message_record, and
+ * lease_reset_all for claimed messages). Claims take due messages of every organisation,
+ * so each test first claims whatever earlier tests left due, with a lease that outlasts
+ * the run, and then sees only its own messages.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "contract.h"
+
+#define FOREVER INT64_C(1000000000000) /* a lease no test outlives */
+
+/* Claims every message due at now for FOREVER; how many. */
+static size_t drain(int64_t now)
+{
+    struct roster_err err = {0};
+    size_t total = 0, n;
+    do {
+        struct roster_message *v;
+        CHECK_EQ_INT(roster_store_message_claim(conn, now, FOREVER, 500, &A, &v, &n, &err), 0);
+        total += n;
+    } while (n > 0);
+    return total;
+}
+
+/* A new message of org_id to recipient (CHECKed). */
+static void new_message(struct roster_message *m, const char *org_id, const char *recipient)
+{
+    struct roster_err err = {0};
+    memset(m, 0, sizeof(*m));
+    memcpy(m->org_id, org_id, sizeof(m->org_id));
+    m->kind = "bulk_message";
+    m->recipient = recipient;
+    m->content_json = "{\"data\":{}}";
+    CHECK_EQ_INT(roster_store_message_create(conn, m, &err), 0);
+}
+
+/* The index in v[0..n) of the message id, or -1. */
+static int find(const struct roster_message *v, size_t n, const char *id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i].id, id) == 0)
+            return (int)i;
+    return -1;
+}
+
+void test_delivery_claims(void)
+{
+    struct roster_err err = {0};
+    need_orgs();
+    int64_t now = roster_now_ms();
+    drain(now);
+    struct roster_message m[6];
+    for (int i = 0; i < 5; i++)
+        new_message(&m[i], i % 2 ? org_b.id : org_a.id, "someone@example.com");
+
+    /* a claim takes the due messages of every organisation, with everything filled in */
+    struct roster_message *v;
+    size_t n;
+    CHECK_EQ_INT(roster_store_message_claim(conn, now, FOREVER, 100, &A, &v, &n, &err), 0);
+    CHECK_EQ_INT(n, 5);
+    int at[5];
+    for (int i = 0; i < 5; i++) {
+        at[i] = find(v, n, m[i].id);
+        CHECK(at[i] >= 0);
+        if (at[i] < 0)
+            return;
+        const struct roster_message *c = &v[at[i]];
+        CHECK_EQ_STR(c->org_id, m[i].org_id);
+        CHECK_EQ_STR(c->kind, "bulk_message");
+        CHECK_EQ_STR(c->recipient, "someone@example.com");
+        CHECK_EQ_STR(c->content_json, "{\"data\":{}}");
+        CHECK_EQ_STR(c->status, "ENQUEUED");
+        CHECK_EQ_INT(c->attempts, 0);
+        CHECK(c->lease_token != 0);
+        CHECK_EQ_INT(c->created_ms, m[i].created_ms);
+    }
+    /* claimed messages are not claimed again while the lease holds */
+    struct roster_message *w;
+    CHECK_EQ_INT(roster_store_message_claim(conn, now + 1000, FOREVER, 100, &A, &w, &n, &err), 0);
+    CHECK_EQ_INT(n, 0);
+
+    /* outcomes: sent, failed for good, to retry later, a lost claim, handed back untried */
+    struct roster_message_outcome o[5] = {
+        {m[0].id, v[at[0]].lease_token, "SENT", now + 5, 0, NULL, true},
+        {m[1].id, v[at[1]].lease_token, "UNDELIVERABLE", 0, 0, "550 no such user", true},
+        {m[2].id, v[at[2]].lease_token, "ENQUEUED", 0, now + 60000, "451 try later", true},
+        {m[3].id, v[at[3]].lease_token + 1, "SENT", now, 0, NULL, true},
+        {m[4].id, v[at[4]].lease_token, "ENQUEUED", 0, now, NULL, false},
+    };
+    size_t recorded = 99;
+    CHECK_EQ_INT(roster_store_message_record(conn, o, 5, &recorded, &err), 0);
+    CHECK_EQ_INT(recorded, 4);
+    struct roster_message got;
+    CHECK_EQ_INT(roster_store_message_get(conn, org_a.id, m[0].id, &got, &A, &err), 0);
+    CHECK_EQ_STR(got.status, "SENT");
+    CHECK_EQ_INT(got.sent_ms, now + 5);
+    CHECK_EQ_INT(got.attempts, 1);
+    CHECK(got.reason == NULL);
+    CHECK_EQ_INT(roster_store_message_get(conn, org_b.id, m[1].id, &got, &A, &err), 0);
+    CHECK_EQ_STR(got.status, "UNDELIVERABLE");
+    CHECK_EQ_STR(got.reason, "550 no such user");
+    CHECK_EQ_INT(got.attempts, 1);
+    CHECK_EQ_INT(got.sent_ms, 0);
+    CHECK_EQ_INT(roster_store_message_get(conn, org_a.id, m[2].id, &got, &A, &err), 0);
+    CHECK_EQ_STR(got.status, "ENQUEUED");
+    CHECK_EQ_STR(got.reason, "451 try later");
+    CHECK_EQ_INT(got.attempts, 1);
+    CHECK_EQ_INT(roster_store_message_get(conn, org_b.id, m[3].id, &got, &A, &err), 0);
+    CHECK_EQ_STR(got.status, "ENQUEUED");
+    CHECK_EQ_INT(got.attempts, 0);
+    CHECK_EQ_INT(roster_store_message_get(conn, org_a.id, m[4].id, &got, &A, &err), 0);
+    CHECK_EQ_INT(got.attempts, 0);
+
+    /* the message handed back is due at once; the one to retry at its time; finished
+     * ones never; a repeated outcome is not recorded twice */
+    CHECK_EQ_INT(roster_store_message_claim(conn, now, FOREVER, 100, &A, &w, &n, &err), 0);
+    CHECK_EQ_INT(n, 1);
+    CHECK(n == 1 && strcmp(w[0].id, m[4].id) == 0);
+    CHECK_EQ_INT(roster_store_message_claim(conn, now + 59999, FOREVER, 100, &A, &w, &n, &err), 0);
+    CHECK_EQ_INT(n, 0);
+    CHECK_EQ_INT(roster_store_message_claim(conn, now + 60000, FOREVER, 100, &A, &w, &n, &err), 0);
+    CHECK_EQ_INT(n, 1);
+    CHECK(n == 1 && strcmp(w[0].id, m[2].id) == 0 && w[0].attempts == 1);
+    CHECK_EQ_INT(roster_store_message_record(conn, o, 1, &recorded, &err), 0);
+    CHECK_EQ_INT(recorded, 0);
+
+    /* an expired lease is taken over; the old claim's outcome is then refused */
+    new_message(&m[5], org_a.id, "late@example.com");
+    CHECK_EQ_INT(roster_store_message_claim(conn, now, 100, 100, &A, &w, &n, &err), 0);
+    CHECK(n == 1 && strcmp(w[0].id, m[5].id) == 0);
+    int64_t old_token = n == 1 ? w[0].lease_token : 0;
+    CHECK_EQ_INT(roster_store_message_claim(conn, now + 99, FOREVER, 100, &A, &w, &n, &err), 0);
+    CHECK_EQ_INT(n, 0);
+    CHECK_EQ_INT(roster_store_message_claim(conn, now + 100, FOREVER, 100, &A, &w, &n, &err), 0);
+    CHECK(n == 1 && strcmp(w[0].id, m[5].id) == 0 && w[0].lease_token != old_token);
+    struct roster_message_outcome late = {m[5].id, old_token, "SENT", now, 0, NULL, true};
+    CHECK_EQ_INT(roster_store_message_record(conn, &late, 1, &recorded, &err), 0);
+    CHECK_EQ_INT(recorded, 0);
+    late.lease_token = n == 1 ? w[0].lease_token : 0;
+    CHECK_EQ_INT(roster_store_message_record(conn, &late, 1, &recorded, &err), 0);
+    CHECK_EQ_INT(recorded, 1);
+
+    /* lease_reset_all (a restart of an embedded store) makes claimed messages due again,
+     * and leaves finished ones alone */
+    CHECK_EQ_INT(roster_store_lease_reset_all(conn, &err), 0);
+    CHECK_EQ_INT(roster_store_message_claim(conn, now, FOREVER, 100000, &A, &w, &n, &err), 0);
+    CHECK(find(w, n, m[3].id) >= 0);
+    CHECK(find(w, n, m[4].id) >= 0);
+    CHECK(find(w, n, m[0].id) < 0 && find(w, n, m[1].id) < 0 && find(w, n, m[5].id) < 0);
+    drain(now);
+}
+
+#define CONC_MSGS 400
+#define CONC_THREADS 4
+static atomic_int conc_seen[CONC_MSGS], conc_errors;
+static char conc_ids[CONC_MSGS][ROSTER_MESSAGE_ID_MAX];
+
+static void *claimer(void *arg)
+{
+    (void)arg;
+    struct roster_arena a;
+    struct roster_conn *c = worker_conn(&a, &conc_errors);
+    if (!c)
+        return NULL;
+    struct roster_err err = {0};
+    int64_t now = *(const int64_t *)arg;
+    for (;;) {
+        struct roster_message *v;
+        size_t n;
+        if (roster_store_message_claim(c, now, FOREVER, 7, &a, &v, &n, &err) != 0) {
+            atomic_fetch_add(&conc_errors, 1);
+            break;
+        }
+        if (n == 0)
+            break;
+        struct roster_message_outcome *o = roster_arena_zalloc(&a, n * sizeof(*o));
+        for (size_t i = 0; i < n; i++) {
+            for (int k = 0; k < CONC_MSGS; k++)
+                if (strcmp(conc_ids[k], v[i].id) == 0)
+                    atomic_fetch_add(&conc_seen[k], 1);
+            o[i] = (struct roster_message_outcome){v[i].id, v[i].lease_token, "SENT", now, 0, NULL,
+                                                   true};
+        }
+        size_t rec = 0;
+        if (roster_store_message_record(c, o, n, &rec, &err) != 0 || rec != n)
+            atomic_fetch_add(&conc_errors, 1);
+        roster_arena_clear(&a);
+    }
+    roster_conn_close(c);
+    roster_arena_release(&a);
+    return NULL;
+}
+
+/* Claims of several connections at once never hand out a message twice. */
+void test_delivery_concurrent(void)
+{
+    need_orgs();
+    int64_t now = roster_now_ms();
+    drain(now);
+    for (int i = 0; i < CONC_MSGS; i++) {
+        struct roster_message m;
+        new_message(&m, i % 2 ? org_a.id : org_b.id, "many@example.com");
+        memcpy(conc_ids[i], m.id, sizeof(m.id));
+        atomic_store(&conc_seen[i], 0);
+    }
+    pthread_t t[CONC_THREADS];
+    for (int i = 0; i < CONC_THREADS; i++)
+        pthread_create(&t[i], NULL, claimer, &now);
+    for (int i = 0; i < CONC_THREADS; i++)
+        pthread_join(t[i], NULL);
+    CHECK_EQ_INT(atomic_load(&conc_errors), 0);
+    int once = 0;
+    for (int i = 0; i < CONC_MSGS; i++)
+        once += atomic_load(&conc_seen[i]) == 1;
+    CHECK_EQ_INT(once, CONC_MSGS);
+}
