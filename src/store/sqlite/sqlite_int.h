@@ -235,6 +235,11 @@ int sq_org_num(struct sq_conn *c, const char *org_id, int64_t *num, struct roste
 int sq_org_num_for(struct sq_conn *c, const char *org_id, int64_t *num, const char *what,
                    const char *name, struct roster_err *err);
 void sq_org_cache_clear(struct sq_conn *c);
+/* For a conflict the caller has just set in err: names field in it (err->field) and adds the
+ * failed write's sqlite3_errmsg as the detail. Returns err's code. */
+int sq_conflict_on(struct sq_conn *c, const char *field, struct roster_err *err);
+/* ROSTER_ENOTFOUND with the message "<what> \"<name>\" not found". */
+int sq_not_found(struct roster_err *err, const char *what, const char *name);
 
 /* The cached statement id (prepared on first use), or NULL with err set. */
 sqlite3_stmt *sq_stmt(struct sq_conn *c, int id, struct roster_err *err);
@@ -248,6 +253,48 @@ int sq_prepare(struct sq_conn *c, const char *sql, sqlite3_stmt **out, struct ro
 int sq_iprepare(struct sq_conn *c, const char *sql, sqlite3_stmt **out, struct roster_err *err);
 /* Runs a cached statement that returns no rows, then resets it. */
 int sq_exec_cached(struct sq_conn *c, int id, struct roster_err *err);
+
+/* A parameter of a statement: text (SQ_TEXT; NULL binds SQL NULL) or an integer (SQ_INT).
+ * SQ_ARGS(...) passes a list of them as the pair (array, count). */
+struct sq_arg {
+    bool is_text;
+    const char *text;
+    int64_t num;
+};
+#define SQ_TEXT(v) ((struct sq_arg){true, (v), 0})
+#define SQ_INT(v) ((struct sq_arg){false, NULL, (int64_t)(v)})
+#define SQ_ARGS(...)                                                                               \
+    (const struct sq_arg[]){__VA_ARGS__},                                                          \
+        sizeof((const struct sq_arg[]){__VA_ARGS__}) / sizeof(struct sq_arg)
+/* Binds args[0..n) to parameters ?1..?n of s. */
+void sq_bind_args(sqlite3_stmt *s, const struct sq_arg *args, size_t n);
+/* sq_exec_cached with args bound first. */
+int sq_exec_args(struct sq_conn *c, int id, const struct sq_arg *args, size_t n,
+                 struct roster_err *err);
+/* Steps cached statement id with args bound once, then resets it: 1 when it has a row, 0
+ * when not, or a negative roster code. */
+int sq_exists(struct sq_conn *c, int id, const struct sq_arg *args, size_t n,
+              struct roster_err *err);
+/* Prepares a one-off statement on handle db (c->db, c->idb) with args bound (caller
+ * finalizes; *out NULL on failure). */
+int sq_prepare_args(sqlite3 *db, const char *sql, const struct sq_arg *args, size_t n,
+                    sqlite3_stmt **out, struct roster_err *err);
+/* Maps a failed step (rc) of a write to a roster code; called before the statement is
+ * finalized (sqlite3_errmsg still names the failure). ctx: the caller's. */
+typedef int sq_fail_map(struct sq_conn *c, int rc, const void *ctx, struct roster_err *err);
+/* Runs the one-off write sql on the main handle with args bound, once, and finalizes it: 0
+ * when it ran to its end (sqlite3_changes, sqlite3_last_insert_rowid tell the rest), a
+ * prepare failure, or a failed step mapped by fail(c, rc, ctx) (sq_fail when fail is NULL). */
+int sq_write(struct sq_conn *c, const char *sql, const struct sq_arg *args, size_t n,
+             sq_fail_map *fail, const void *ctx, struct roster_err *err);
+/* What an insert writes, for sq_insert_fail: a `what` with id, of organisation org_id. */
+struct sq_item {
+    const char *what, *id, *org_id;
+};
+/* A sq_fail_map for inserts (ctx: a struct sq_item): a taken id -> ROSTER_ECONFLICT
+ * "<what> \"<id>\" already exists", a missing organisation -> ROSTER_ENOTFOUND, anything else
+ * as sq_fail. */
+int sq_insert_fail(struct sq_conn *c, int rc, const void *item, struct roster_err *err);
 
 /* Makes a multi-statement method atomic: BEGIN IMMEDIATE when the caller has no
  * transaction open, else a SAVEPOINT inside it. sq_tx_end commits/releases when ok, else
@@ -271,6 +318,9 @@ void sq_list_txn_end(struct sq_conn *c);
 /* Column helpers: copy into the arena (NULL for SQL NULL). */
 const char *sq_col_str(sqlite3_stmt *s, int col, struct roster_arena *a);
 void sq_col_id(sqlite3_stmt *s, int col, char out[ROSTER_ID_LEN + 1]);
+/* sq_col_str of columns col.. into *dst[0..n). */
+void sq_col_strs(sqlite3_stmt *s, int col, const char **const *dst, size_t n,
+                 struct roster_arena *a);
 /* Binds s as text (SQLITE_STATIC: inputs outlive the statement's use) or NULL. */
 int sq_bind_str(sqlite3_stmt *st, int idx, const char *s);
 
@@ -281,6 +331,17 @@ typedef void sq_reader(sqlite3_stmt *s, void *row, const void *ctx, struct roste
  * none (err untouched: the caller says what is missing), or sq_fail's code. Resets s. */
 int sq_row(struct sq_conn *c, sqlite3_stmt *s, sq_reader *read, const void *ctx, void *row,
            struct roster_arena *a, struct roster_err *err);
+/* sq_row of cached statement id with args bound. */
+int sq_row_args(struct sq_conn *c, int id, const struct sq_arg *args, size_t n, sq_reader *read,
+                const void *ctx, void *row, struct roster_arena *a, struct roster_err *err);
+/* Steps s (prepared and bound) once, a write: 0 when it changed a row, ROSTER_ENOTFOUND when
+ * it changed none (err untouched: the caller says what is missing), or sq_fail's code.
+ * Neither resets nor finalizes s. */
+int sq_step_changed(struct sq_conn *c, sqlite3_stmt *s, struct roster_err *err);
+/* sq_write (failures as sq_fail) of a write that must change a row: none answers
+ * sq_not_found(what, name). */
+int sq_update(struct sq_conn *c, const char *sql, const struct sq_arg *args, size_t n,
+              const char *what, const char *name, struct roster_err *err);
 /* Steps s (prepared and bound) to its end, each row into the next element (size bytes) of
  * an array in a (room for one at least): *out the array and *n how many, or sq_fail's code
  * (*out and *n untouched). Neither resets nor finalizes s. */
@@ -289,6 +350,21 @@ int sq_rows(struct sq_conn *c, sqlite3_stmt *s, size_t size, sq_reader *read, co
 /* sq_rows of a one-off statement without parameters (ctx NULL). */
 int sq_select_rows(struct sq_conn *c, const char *sql, size_t size, sq_reader *read,
                    struct roster_arena *a, void **out, size_t *n, struct roster_err *err);
+
+/* The door of a method on one item (a `what` named name) of organisation org_id: binds s, a
+ * cached statement (NULL when sq_stmt failed: err says why), ?1 to the organisation's
+ * num_id and ?2 to name. A missing organisation answers as sq_org_num_for. */
+int sq_org_bind(struct sq_conn *c, sqlite3_stmt *s, const char *org_id, const char *what,
+                const char *name, struct roster_err *err);
+/* sq_org_bind, then the item's row into row (sq_row; read's ctx: org_id); no row answers
+ * sq_not_found(what, name). */
+int sq_org_row(struct sq_conn *c, sqlite3_stmt *s, const char *org_id, const char *what,
+               const char *name, sq_reader *read, void *row, struct roster_arena *a,
+               struct roster_err *err);
+/* sq_org_bind, then runs s (its other parameters bound by the caller) and resets it; a run
+ * that changed no row answers sq_not_found(what, name). */
+int sq_org_exec(struct sq_conn *c, sqlite3_stmt *s, const char *org_id, const char *what,
+                const char *name, struct roster_err *err);
 
 /* --- jobs (sqlite_jobs.c) --- */
 

@@ -328,18 +328,16 @@ int sq_job_get(struct roster_conn *pc, const char *org_id, const char *job_id,
     sqlite3_stmt *s = NULL;
     int rc;
     /* with whether a message job still takes items (sqlite_msgjobs.c: job_holds) */
-    int code = sq_iprepare(c,
-                           "SELECT id, org_id, kind, total, params_json, created_ms,"
-                           " EXISTS (SELECT 1 FROM job_holds AS h WHERE h.job_id = j.id)"
-                           " FROM job_inputs AS j WHERE org_id = ?1 AND id = ?2",
-                           &s, err);
+    int code = sq_prepare_args(c->idb,
+                               "SELECT id, org_id, kind, total, params_json, created_ms,"
+                               " EXISTS (SELECT 1 FROM job_holds AS h WHERE h.job_id = j.id)"
+                               " FROM job_inputs AS j WHERE org_id = ?1 AND id = ?2",
+                               SQ_ARGS(SQ_TEXT(org_id), SQ_TEXT(job_id)), &s, err);
     if (code)
         return code;
-    sq_bind_str(s, 1, org_id);
-    sq_bind_str(s, 2, job_id);
     rc = sqlite3_step(s);
     if (rc == SQLITE_DONE) {
-        code = roster_err_set(err, ROSTER_ENOTFOUND, "job \"%s\" not found", job_id ? job_id : "");
+        code = sq_not_found(err, "job", job_id);
         goto done;
     }
     if (rc != SQLITE_ROW) {
@@ -356,11 +354,11 @@ int sq_job_get(struct roster_conn *pc, const char *org_id, const char *job_id,
     bool held = sqlite3_column_int(s, 6) != 0;
     sqlite3_finalize(s);
     s = NULL;
-    code = sq_prepare(c, "SELECT done, ok, failed, updated_ms FROM job_progress WHERE job_id = ?1",
-                      &s, err);
+    code = sq_prepare_args(
+        c->db, "SELECT done, ok, failed, updated_ms FROM job_progress WHERE job_id = ?1",
+        SQ_ARGS(SQ_TEXT(out->id)), &s, err);
     if (code)
         goto done;
-    sq_bind_str(s, 1, out->id);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         out->done = sqlite3_column_int64(s, 0);
@@ -441,27 +439,34 @@ static bool lease_check(struct sq_store *st, const struct roster_chunk *ch, int6
     return ok;
 }
 
+/* The next_chunk of job_id's progress row (0 when it has none yet). */
+static int progress_next(struct sq_conn *c, const char *job_id, int64_t *next,
+                         struct roster_err *err)
+{
+    sqlite3_stmt *s = sq_stmt(c, SQ_PROGRESS_GET, err);
+    if (!s)
+        return err ? err->code : ROSTER_EIO;
+    sq_bind_str(s, 1, job_id);
+    int rc = sqlite3_step(s);
+    *next = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq_fail(c, rc, err);
+}
+
 /* The next chunk of open job id: *chunk_no and the job's definition, or ROSTER_ENOTFOUND
  * once every chunk is done (or the job is gone). */
 static int next_chunk_of(struct sq_conn *c, const char id[ROSTER_ID_LEN + 1], int64_t *chunk_no,
                          int64_t *nchunks, struct roster_chunk *out, struct roster_arena *a,
                          struct roster_err *err)
 {
-    sqlite3_stmt *s = sq_stmt(c, SQ_PROGRESS_GET, err);
+    int code = progress_next(c, id, chunk_no, err);
+    if (code)
+        return code;
+    sqlite3_stmt *s = sq_stmt(c, SQ_JOB_DEF, err);
     if (!s)
         return err ? err->code : ROSTER_EIO;
     sq_bind_str(s, 1, id);
     int rc = sqlite3_step(s);
-    *chunk_no = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    sqlite3_reset(s);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return sq_fail(c, rc, err);
-    s = sq_stmt(c, SQ_JOB_DEF, err);
-    if (!s)
-        return err ? err->code : ROSTER_EIO;
-    sq_bind_str(s, 1, id);
-    rc = sqlite3_step(s);
-    int code = 0;
     *nchunks = rc == SQLITE_ROW ? sqlite3_column_int64(s, 3) : 0;
     if (rc == SQLITE_ROW && *chunk_no < *nchunks) {
         memset(out, 0, sizeof(*out));
@@ -581,21 +586,16 @@ int sq_chunk_claim(struct roster_conn *pc, int64_t now_ms, int64_t lease_ms,
 static int lowest_to_do(struct sq_conn *c, const char *job_id, int64_t *next,
                         struct roster_err *err)
 {
-    sqlite3_stmt *s = sq_stmt(c, SQ_PROGRESS_GET, err);
-    if (!s)
-        return err ? err->code : ROSTER_EIO;
-    sq_bind_str(s, 1, job_id);
-    int rc = sqlite3_step(s);
-    int64_t from = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    sqlite3_reset(s);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return sq_fail(c, rc, err);
-    s = sq_stmt(c, SQ_LOWEST_TODO, err);
+    int64_t from;
+    int code = progress_next(c, job_id, &from, err);
+    if (code)
+        return code;
+    sqlite3_stmt *s = sq_stmt(c, SQ_LOWEST_TODO, err);
     if (!s)
         return err ? err->code : ROSTER_EIO;
     sq_bind_str(s, 1, job_id);
     sqlite3_bind_int64(s, 2, from);
-    rc = sqlite3_step(s);
+    int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)
         *next = sqlite3_column_int64(s, 0);
     sqlite3_reset(s);
@@ -706,17 +706,14 @@ static int chunk_span(struct sq_conn *c, const char *org_id, const char *job_id,
     *n = 0;
     if (from < 0)
         from = 0;
-    code = sq_iprepare(c,
-                       items ? "SELECT c.chunk_no, c.first_idx, c.count, c.items_json" SPAN_FROM
-                             : "SELECT c.chunk_no, c.first_idx, c.count" SPAN_FROM,
-                       &s, err);
+    code = sq_prepare_args(
+        c->idb,
+        items ? "SELECT c.chunk_no, c.first_idx, c.count, c.items_json" SPAN_FROM
+              : "SELECT c.chunk_no, c.first_idx, c.count" SPAN_FROM,
+        SQ_ARGS(SQ_TEXT(job_id), SQ_INT(from), SQ_INT(to), SQ_INT(to > from), SQ_TEXT(org_id)), &s,
+        err);
     if (code)
         return code;
-    sq_bind_str(s, 1, job_id);
-    sqlite3_bind_int64(s, 2, from);
-    sqlite3_bind_int64(s, 3, to);
-    sqlite3_bind_int(s, 4, to > from);
-    sq_bind_str(s, 5, org_id);
     size_t cap = 8, len = 0;
     struct roster_chunk_page *v = roster_arena_zalloc(a, cap * sizeof(*v));
     int64_t *nos = roster_arena_alloc(a, cap * sizeof(*nos));
@@ -746,7 +743,7 @@ static int chunk_span(struct sq_conn *c, const char *org_id, const char *job_id,
     if (rc != SQLITE_DONE)
         return sq_fail_on(c->idb, rc, err);
     if (!found)
-        return roster_err_set(err, ROSTER_ENOTFOUND, "job \"%s\" not found", job_id ? job_id : "");
+        return sq_not_found(err, "job", job_id);
     if (len == 0)
         return 0;
 
@@ -756,15 +753,12 @@ static int chunk_span(struct sq_conn *c, const char *org_id, const char *job_id,
         lo = nos[i] < lo ? nos[i] : lo;
         hi = nos[i] > hi ? nos[i] : hi;
     }
-    code = sq_prepare(c,
-                      "SELECT chunk_no, results_json, done_ms FROM chunk_results"
-                      " WHERE job_id = ?1 AND chunk_no BETWEEN ?2 AND ?3",
-                      &s, err);
+    code = sq_prepare_args(c->db,
+                           "SELECT chunk_no, results_json, done_ms FROM chunk_results"
+                           " WHERE job_id = ?1 AND chunk_no BETWEEN ?2 AND ?3",
+                           SQ_ARGS(SQ_TEXT(job_id), SQ_INT(lo), SQ_INT(hi)), &s, err);
     if (code)
         return code;
-    sq_bind_str(s, 1, job_id);
-    sqlite3_bind_int64(s, 2, lo);
-    sqlite3_bind_int64(s, 3, hi);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         int64_t no = sqlite3_column_int64(s, 0);
         for (size_t i = 0; i < len; i++) {
@@ -821,7 +815,6 @@ int sq_lease_reset_all(struct roster_conn *pc, struct roster_err *err)
         "UPDATE schedules NOT INDEXED SET lease_token = NULL, lease_until_ms = NULL"
         " WHERE status = 0 AND (lease_token IS NOT NULL OR lease_until_ms IS NOT NULL)";
     struct sq_conn *c = sq_conn_of(pc);
-    sqlite3_stmt *s;
     if (c->store) {
         pthread_mutex_lock(&c->store->mu);
         c->store->nleases = 0;
@@ -830,19 +823,12 @@ int sq_lease_reset_all(struct roster_conn *pc, struct roster_err *err)
     int code = sq_tx_start(c, err);
     if (code)
         return code;
-    code = sq_prepare(c, sql, &s, err);
-    if (code)
-        goto fail;
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE)
-        code = sq_fail(c, rc, err);
-    sqlite3_finalize(s);
-    if (code)
-        goto fail;
+    code = sq_write(c, sql, NULL, 0, NULL, NULL, err);
+    if (code) {
+        sq_tx_end(c, false, NULL);
+        return code;
+    }
     return sq_tx_end(c, true, err);
-fail:
-    sq_tx_end(c, false, NULL);
-    return code;
 }
 
 /* --- the operator's view --- */

@@ -12,10 +12,10 @@
 #include "store/sqlite/sqlite_int.h"
 #include "store/store_keys.h"
 
-static void read_user(sqlite3_stmt *s, const char *org_id, struct roster_user *u,
-                      struct roster_arena *a)
+/* sq_read_user of a row that is a user of organisation org_id */
+static void read_user_row(sqlite3_stmt *s, void *row, const void *org_id, struct roster_arena *a)
 {
-    sq_read_user(s, 0, org_id, u, a);
+    sq_read_user(s, 0, org_id, row, a);
 }
 
 static void bind_user(sqlite3_stmt *s, int64_t org_num, const struct roster_user *u, int64_t now)
@@ -57,19 +57,13 @@ int sq_user_write_fail(struct sq_conn *c, int rc, const struct roster_user *u, c
                 continue;
             const char *v = u->f[unique_fields[i]];
             roster_err_set(err, ROSTER_ECONFLICT, "%s \"%s\" already exists", f->label, v ? v : "");
-            if (err)
-                err->field = f->label;
-            return roster_err_detail(err, "sqlite: %s", msg);
+            return sq_conflict_on(c, f->label, err);
         }
         roster_err_set(err, ROSTER_ECONFLICT, "user id \"%s\" already exists", u->id);
-        if (err)
-            err->field = "id";
-        return roster_err_detail(err, "sqlite: %s", msg);
+        return sq_conflict_on(c, "id", err);
     }
-    if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-        return roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found",
-                              org_id ? org_id : "");
-    return sq_fail(c, rc, err);
+    const struct sq_item it = {"user", u->id, org_id};
+    return sq_insert_fail(c, rc, &it, err); /* a missing organisation, or a store failure */
 }
 
 /* Records the change of one user (before -> after) of org_num for the lists, and keeps
@@ -86,6 +80,16 @@ static int user_written(struct sq_conn *c, int64_t org_num, const struct roster_
         return sq_list_record(c, org_num, NULL, err);
     struct roster_change ch = {0, ROSTER_CHANGE_USER, before, after, groups, groups, ng, ng};
     return sq_list_record(c, org_num, &ch, err);
+}
+
+/* What user_create, user_update and user_delete do first: org_id's num_id (a missing
+ * organisation answers as sq_org_num_for with what and name), then their transaction, or
+ * the caller's (sq_tx_start_or_join; end it with sq_tx_end_joined). */
+static int user_write_begin(struct sq_conn *c, const char *org_id, const char *what,
+                            const char *name, int64_t *org_num, bool *own, struct roster_err *err)
+{
+    int code = sq_org_num_for(c, org_id, org_num, what, name, err);
+    return code ? code : sq_tx_start_or_join(c, own, err);
 }
 
 /* The insert itself (in the caller's transaction). */
@@ -123,11 +127,8 @@ int sq_user_create(struct roster_conn *pc, const char *org_id, struct roster_use
 {
     struct sq_conn *c = sq_conn_of(pc);
     int64_t org_num;
-    int code = sq_org_num_for(c, org_id, &org_num, "organization", org_id, err);
-    if (code)
-        return code;
     bool own;
-    code = sq_tx_start_or_join(c, &own, err);
+    int code = user_write_begin(c, org_id, "organization", org_id, &org_num, &own, err);
     if (code)
         return code;
     code = insert_user(c, org_num, org_id, u, err);
@@ -203,40 +204,8 @@ int sq_user_get(struct roster_conn *pc, const char *org_id, const char *user_id,
                 struct roster_user *out, struct roster_arena *a, struct roster_err *err)
 {
     struct sq_conn *c = sq_conn_of(pc);
-    int64_t org_num;
-    int code = sq_org_num_for(c, org_id, &org_num, "user", user_id, err);
-    if (code)
-        return code;
-    sqlite3_stmt *s = sq_user_stmt(c, SQ_USER_GET, err);
-    if (!s)
-        return err ? err->code : ROSTER_EIO;
-    sqlite3_bind_int64(s, 1, org_num);
-    sq_bind_str(s, 2, user_id);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        read_user(s, org_id, out, a);
-    else if (rc == SQLITE_DONE)
-        code =
-            roster_err_set(err, ROSTER_ENOTFOUND, "user \"%s\" not found", user_id ? user_id : "");
-    else
-        code = sq_fail(c, rc, err);
-    sqlite3_reset(s);
-    return code;
-}
-
-/* 1 if the user exists in org_id, 0 if not, or a negative roster code. */
-static int user_exists(struct sq_conn *c, int64_t org_num, const char *user_id,
-                       struct roster_err *err)
-{
-    sqlite3_stmt *s = sq_stmt(c, SQ_USER_EXISTS, err);
-    if (!s)
-        return -(err ? err->code : ROSTER_EIO);
-    sqlite3_bind_int64(s, 1, org_num);
-    sq_bind_str(s, 2, user_id);
-    int rc = sqlite3_step(s);
-    int res = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -sq_fail(c, rc, err);
-    sqlite3_reset(s);
-    return res;
+    return sq_org_row(c, sq_user_stmt(c, SQ_USER_GET, err), org_id, "user", user_id, read_user_row,
+                      out, a, err);
 }
 
 /* The update itself (in the caller's transaction). */
@@ -278,13 +247,13 @@ static int update_user(struct sq_conn *c, int64_t org_num, const char *org_id,
     }
     sqlite3_reset(s);
     /* no row changed: either there is no such user (here) or someone else wrote it first */
-    int exists = user_exists(c, org_num, u->id, err);
+    int exists = sq_exists(c, SQ_USER_EXISTS, SQ_ARGS(SQ_INT(org_num), SQ_TEXT(u->id)), err);
     if (exists < 0)
         return -exists;
     if (exists)
         return roster_err_set(err, ROSTER_ESTALE, "user \"%s\" was changed by another request",
                               u->id);
-    return roster_err_set(err, ROSTER_ENOTFOUND, "user \"%s\" not found", u->id);
+    return sq_not_found(err, "user", u->id);
 }
 
 int sq_user_update(struct roster_conn *pc, const char *org_id, struct roster_user *u,
@@ -292,11 +261,8 @@ int sq_user_update(struct roster_conn *pc, const char *org_id, struct roster_use
 {
     struct sq_conn *c = sq_conn_of(pc);
     int64_t org_num;
-    int code = sq_org_num_for(c, org_id, &org_num, "user", u->id, err);
-    if (code)
-        return code;
     bool own;
-    code = sq_tx_start_or_join(c, &own, err);
+    int code = user_write_begin(c, org_id, "user", u->id, &org_num, &own, err);
     if (code)
         return code;
     struct roster_arena a;
@@ -308,7 +274,7 @@ int sq_user_update(struct roster_conn *pc, const char *org_id, struct roster_use
     if (detail) {
         code = sq_user_image(c, org_num, u->id, 0, &a, &before, &groups, &ng, err);
         if (code == ROSTER_ENOTFOUND)
-            code = roster_err_set(err, code, "user \"%s\" not found", u->id);
+            code = sq_not_found(err, "user", u->id);
     }
     if (!code)
         code = update_user(c, org_num, org_id, u, err);
@@ -337,11 +303,8 @@ int sq_user_delete(struct roster_conn *pc, const char *org_id, const char *user_
 {
     struct sq_conn *c = sq_conn_of(pc);
     int64_t org_num;
-    int code = sq_org_num_for(c, org_id, &org_num, "user", user_id, err);
-    if (code)
-        return code;
     bool own;
-    code = sq_tx_start_or_join(c, &own, err);
+    int code = user_write_begin(c, org_id, "user", user_id, &org_num, &own, err);
     if (code)
         return code;
     struct roster_arena a;
@@ -361,12 +324,9 @@ int sq_user_delete(struct roster_conn *pc, const char *org_id, const char *user_
     if (!code) {
         sqlite3_bind_int64(s, 1, org_num);
         sq_bind_str(s, 2, user_id);
-        int rc = sqlite3_step(s);
-        if (rc != SQLITE_DONE)
-            code = sq_fail(c, rc, err);
-        else if (sqlite3_changes(c->db) == 0)
-            code = roster_err_set(err, ROSTER_ENOTFOUND, "user \"%s\" not found",
-                                  user_id ? user_id : "");
+        code = sq_step_changed(c, s, err);
+        if (code == ROSTER_ENOTFOUND)
+            code = sq_not_found(err, "user", user_id);
         sqlite3_reset(s);
     }
     if (!code)
