@@ -235,19 +235,6 @@ int sq_exec_args(struct sq_conn *c, int id, const struct sq_arg *args, size_t n,
     return code;
 }
 
-int sq_exists(struct sq_conn *c, int id, const struct sq_arg *args, size_t n,
-              struct roster_err *err)
-{
-    sqlite3_stmt *s = sq_stmt(c, id, err);
-    if (!s)
-        return -(err ? err->code : ROSTER_EIO);
-    sq_bind_args(s, args, n);
-    int rc = sqlite3_step(s);
-    int res = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -sq_fail(c, rc, err);
-    sqlite3_reset(s);
-    return res;
-}
-
 int sq_bind_str(sqlite3_stmt *st, int idx, const char *s)
 {
     if (!s)
@@ -357,6 +344,27 @@ int sq_row_args(struct sq_conn *c, int id, const struct sq_arg *args, size_t n, 
         return err ? err->code : ROSTER_EIO;
     sq_bind_args(s, args, n);
     return sq_row(c, s, read, ctx, row, a, err);
+}
+
+static void read_int(sqlite3_stmt *s, void *row, const void *ctx, struct roster_arena *a)
+{
+    (void)ctx;
+    (void)a;
+    *(int64_t *)row = sqlite3_column_int64(s, 0);
+}
+
+int sq_int_row(struct sq_conn *c, int id, const struct sq_arg *args, size_t n, int64_t *out,
+               struct roster_err *err)
+{
+    return sq_row_args(c, id, args, n, read_int, NULL, out, NULL, err);
+}
+
+int sq_exists(struct sq_conn *c, int id, const struct sq_arg *args, size_t n,
+              struct roster_err *err)
+{
+    int64_t first;
+    int code = sq_int_row(c, id, args, n, &first, err);
+    return code == 0 ? 1 : code == ROSTER_ENOTFOUND ? 0 : -code;
 }
 
 int sq_step_changed(struct sq_conn *c, sqlite3_stmt *s, struct roster_err *err)
@@ -505,6 +513,20 @@ int sq_tx_start(struct sq_conn *c, struct roster_err *err)
     if (c->rs_active)
         return roster_err_set(err, ROSTER_EINVAL, "no writes inside a read span");
     return sq_exec_cached(c, caller_txn(c) ? SQ_SAVEPOINT : SQ_BEGIN, err);
+}
+
+int sq_tx_stmt(struct sq_conn *c, int id, sqlite3_stmt **s, struct roster_err *err)
+{
+    *s = NULL;
+    int code = sq_tx_start(c, err);
+    if (code)
+        return code;
+    *s = sq_stmt(c, id, err);
+    if (*s)
+        return 0;
+    code = err ? err->code : ROSTER_EIO;
+    sq_tx_end(c, false, NULL);
+    return code;
 }
 
 int sq_tx_start_or_join(struct sq_conn *c, bool *own, struct roster_err *err)

@@ -31,6 +31,12 @@
     "num_id, id, name, address, city, region, zip, country, default_state_bulk,"                   \
     " default_state_app_import, default_state_manual, created_ms"
 
+/* A read of job ?2 of organisation ?1 from the intake file: cols of its job_inputs row (alias
+ * j), then whether it still takes items (a message job's job_holds row, sqlite_msgjobs.c). */
+#define SQ_INTAKE_JOB(cols)                                                                        \
+    "SELECT " cols ", EXISTS (SELECT 1 FROM job_holds AS h WHERE h.job_id = j.id)"                 \
+    " FROM job_inputs AS j WHERE org_id = ?1 AND id = ?2"
+
 /* Rows of SQ_MSG_INSERT_MANY (9 parameters each, ?1.. in row order). */
 #define SQ_MSG_ROWS 16
 #define SQ_SA_COLS "id, org_id, name, public_key, created_ms, revoked_ms"
@@ -301,6 +307,8 @@ int sq_insert_fail(struct sq_conn *c, int rc, const void *item, struct roster_er
  * rolls back only what this method wrote. */
 int sq_tx_start(struct sq_conn *c, struct roster_err *err);
 int sq_tx_end(struct sq_conn *c, bool ok, struct roster_err *err);
+/* sq_tx_start, then cached statement id into *s; on failure (*s NULL) nothing is left open. */
+int sq_tx_stmt(struct sq_conn *c, int id, sqlite3_stmt **s, struct roster_err *err);
 /* For a method whose store failure its caller must roll back (the interface says so):
  * BEGIN IMMEDIATE (*own = true; end it with sq_tx_end) when the caller has no transaction
  * open, else nothing at all (*own = false). Under a savepoint SQLite copies every page
@@ -338,6 +346,10 @@ int sq_row_args(struct sq_conn *c, int id, const struct sq_arg *args, size_t n, 
  * it changed none (err untouched: the caller says what is missing), or sq_fail's code.
  * Neither resets nor finalizes s. */
 int sq_step_changed(struct sq_conn *c, sqlite3_stmt *s, struct roster_err *err);
+/* The first column of the row of cached statement id (args bound) into *out: 0, or
+ * ROSTER_ENOTFOUND when it has none (*out and err untouched), or sq_fail's code. */
+int sq_int_row(struct sq_conn *c, int id, const struct sq_arg *args, size_t n, int64_t *out,
+               struct roster_err *err);
 /* sq_write (failures as sq_fail) of a write that must change a row: none answers
  * sq_not_found(what, name). */
 int sq_update(struct sq_conn *c, const char *sql, const struct sq_arg *args, size_t n,
@@ -422,15 +434,13 @@ void sq_list_gen_bump(struct sq_store *st);
 /* Inside the caller's read transaction: runs PRAGMA data_version; *fresh = false (and the
  * generation is bumped) when it moved since this connection's last look. */
 int sq_list_check_version(struct sq_conn *c, bool *fresh, struct roster_err *err);
-/* API keys (by hash) and organisations (by id) kept for read spans: only a span that may
- * use them (sq_span_caches) gets or puts them, with its generation. A get copies the
- * strings into a. */
-bool sq_span_key_get(struct sq_store *st, uint64_t gen, const char *hash, struct roster_key *out,
-                     struct roster_arena *a);
-void sq_span_key_put(struct sq_store *st, uint64_t gen, const struct roster_key *k);
-bool sq_span_org_get(struct sq_store *st, uint64_t gen, const char *org_id, struct roster_org *out,
-                     struct roster_arena *a);
-void sq_span_org_put(struct sq_store *st, uint64_t gen, const struct roster_org *o);
+/* API keys (is_key, by hash) and organisations (by id) kept for read spans: only a span that
+ * may use them (sq_span_caches) gets or puts them, with its generation. A get copies the
+ * row (a struct roster_key or roster_org) into out and its strings into a. */
+bool sq_span_get(struct sq_store *st, uint64_t gen, bool is_key, const char *name, void *out,
+                 struct roster_arena *a);
+/* row: a struct roster_key (is_key; kept by its hash) or a struct roster_org (by its id) */
+void sq_span_put(struct sq_store *st, uint64_t gen, bool is_key, const void *row);
 static inline bool sq_span_caches(const struct sq_conn *c)
 {
     return c->rs_active && c->rs_fresh && c->store;

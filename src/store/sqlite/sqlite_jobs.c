@@ -327,12 +327,9 @@ int sq_job_get(struct roster_conn *pc, const char *org_id, const char *job_id,
     struct sq_conn *c = sq_conn_of(pc);
     sqlite3_stmt *s = NULL;
     int rc;
-    /* with whether a message job still takes items (sqlite_msgjobs.c: job_holds) */
-    int code = sq_prepare_args(c->idb,
-                               "SELECT id, org_id, kind, total, params_json, created_ms,"
-                               " EXISTS (SELECT 1 FROM job_holds AS h WHERE h.job_id = j.id)"
-                               " FROM job_inputs AS j WHERE org_id = ?1 AND id = ?2",
-                               SQ_ARGS(SQ_TEXT(org_id), SQ_TEXT(job_id)), &s, err);
+    int code =
+        sq_prepare_args(c->idb, SQ_INTAKE_JOB("id, org_id, kind, total, params_json, created_ms"),
+                        SQ_ARGS(SQ_TEXT(org_id), SQ_TEXT(job_id)), &s, err);
     if (code)
         return code;
     rc = sqlite3_step(s);
@@ -443,14 +440,9 @@ static bool lease_check(struct sq_store *st, const struct roster_chunk *ch, int6
 static int progress_next(struct sq_conn *c, const char *job_id, int64_t *next,
                          struct roster_err *err)
 {
-    sqlite3_stmt *s = sq_stmt(c, SQ_PROGRESS_GET, err);
-    if (!s)
-        return err ? err->code : ROSTER_EIO;
-    sq_bind_str(s, 1, job_id);
-    int rc = sqlite3_step(s);
-    *next = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    sqlite3_reset(s);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq_fail(c, rc, err);
+    *next = 0;
+    int code = sq_int_row(c, SQ_PROGRESS_GET, SQ_ARGS(SQ_TEXT(job_id)), next, err);
+    return code == ROSTER_ENOTFOUND ? 0 : code;
 }
 
 /* The next chunk of open job id: *chunk_no and the job's definition, or ROSTER_ENOTFOUND
@@ -590,16 +582,9 @@ static int lowest_to_do(struct sq_conn *c, const char *job_id, int64_t *next,
     int code = progress_next(c, job_id, &from, err);
     if (code)
         return code;
-    sqlite3_stmt *s = sq_stmt(c, SQ_LOWEST_TODO, err);
-    if (!s)
-        return err ? err->code : ROSTER_EIO;
-    sq_bind_str(s, 1, job_id);
-    sqlite3_bind_int64(s, 2, from);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        *next = sqlite3_column_int64(s, 0);
-    sqlite3_reset(s);
-    return rc == SQLITE_ROW ? 0 : sq_fail(c, rc, err);
+    code = sq_int_row(c, SQ_LOWEST_TODO, SQ_ARGS(SQ_TEXT(job_id), SQ_INT(from)), next, err);
+    /* min() answers one row at all times */
+    return code == ROSTER_ENOTFOUND ? sq_fail(c, SQLITE_DONE, err) : code;
 }
 
 int sq_chunk_complete(struct roster_conn *pc, const struct roster_chunk *ch,
@@ -611,14 +596,9 @@ int sq_chunk_complete(struct roster_conn *pc, const struct roster_chunk *ch,
     if (!c->store || !lease_check(c->store, ch, 0))
         return roster_err_set(err, ROSTER_ESTALE, "lease on chunk %lld of job \"%s\" was lost",
                               (long long)ch->chunk_no, ch->job_id);
-    int code = sq_tx_start(c, err);
+    int code = sq_tx_stmt(c, SQ_CHUNK_RESULT_INSERT, &s, err);
     if (code)
         return code;
-    s = sq_stmt(c, SQ_CHUNK_RESULT_INSERT, err);
-    if (!s) {
-        code = err ? err->code : ROSTER_EIO;
-        goto fail;
-    }
     sq_bind_str(s, 1, ch->job_id);
     sqlite3_bind_int64(s, 2, ch->chunk_no);
     sqlite3_bind_int64(s, 3, now_ms);
@@ -643,24 +623,13 @@ int sq_chunk_complete(struct roster_conn *pc, const struct roster_chunk *ch,
         if (code)
             goto fail;
     }
-    s = sq_stmt(c, ch->kind == ROSTER_JOB_MESSAGE ? SQ_PROGRESS_ADVANCE_ANY : SQ_PROGRESS_ADVANCE,
-                err);
-    if (!s) {
-        code = err ? err->code : ROSTER_EIO;
+    code = sq_exec_args(
+        c, ch->kind == ROSTER_JOB_MESSAGE ? SQ_PROGRESS_ADVANCE_ANY : SQ_PROGRESS_ADVANCE,
+        SQ_ARGS(SQ_TEXT(ch->job_id), SQ_INT(ch->count), SQ_INT(nok), SQ_INT(nfailed), SQ_INT(next),
+                SQ_INT(now_ms)),
+        err);
+    if (code)
         goto fail;
-    }
-    sq_bind_str(s, 1, ch->job_id);
-    sqlite3_bind_int64(s, 2, ch->count);
-    sqlite3_bind_int64(s, 3, nok);
-    sqlite3_bind_int64(s, 4, nfailed);
-    sqlite3_bind_int64(s, 5, next);
-    sqlite3_bind_int64(s, 6, now_ms);
-    rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE) {
-        code = sq_fail(c, rc, err);
-        goto fail;
-    }
-    sqlite3_reset(s);
     /* The lease stays until it expires: a done chunk is never offered again (next_chunk
      * moved past it), and if the caller rolls this back, the same token may still complete
      * it on a retry. */

@@ -32,10 +32,7 @@ static int intake_job_read(struct sq_conn *c, const char *org_id, const char *jo
                            struct intake_job *out, struct roster_err *err)
 {
     sqlite3_stmt *s;
-    int code = sq_prepare_args(c->idb,
-                               "SELECT seq, total, nchunks, EXISTS (SELECT 1 FROM job_holds AS h"
-                               " WHERE h.job_id = j.id) FROM job_inputs AS j"
-                               " WHERE org_id = ?1 AND id = ?2",
+    int code = sq_prepare_args(c->idb, SQ_INTAKE_JOB("seq, total, nchunks"),
                                SQ_ARGS(SQ_TEXT(org_id), SQ_TEXT(job_id)), &s, err);
     if (code)
         return code;

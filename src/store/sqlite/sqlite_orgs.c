@@ -80,20 +80,27 @@ int sq_org_create(struct roster_conn *pc, struct roster_org *org, struct roster_
     return code;
 }
 
+/* The row of cached statement id whose ?1 is name (an API key's hash when is_key, else an
+ * organisation's id), through what read spans keep (sq_span_get) when this span may use it:
+ * both are read on every request. ROSTER_ENOTFOUND as sq_row. */
+static int span_row(struct sq_conn *c, int id, bool is_key, const char *name, sq_reader *read,
+                    void *out, struct roster_arena *a, struct roster_err *err)
+{
+    bool span = sq_span_caches(c) && name;
+    if (span && sq_span_get(c->store, c->rs_gen, is_key, name, out, a))
+        return 0;
+    int code = sq_row_args(c, id, SQ_ARGS(SQ_TEXT(name)), read, NULL, out, a, err);
+    if (!code && span)
+        sq_span_put(c->store, c->rs_gen, is_key, out);
+    return code;
+}
+
 int sq_org_get(struct roster_conn *pc, const char *org_id, struct roster_org *out,
                struct roster_arena *a, struct roster_err *err)
 {
-    struct sq_conn *c = sq_conn_of(pc);
-    /* read on every Concur list (the company block): kept for read spans */
-    bool span = sq_span_caches(c);
-    if (span && sq_span_org_get(c->store, c->rs_gen, org_id, out, a))
-        return 0;
-    int code = sq_row_args(c, SQ_ORG_GET, SQ_ARGS(SQ_TEXT(org_id)), read_org, NULL, out, a, err);
-    if (code == ROSTER_ENOTFOUND)
-        return sq_not_found(err, "organization", org_id);
-    if (!code && span)
-        sq_span_org_put(c->store, c->rs_gen, out);
-    return code;
+    /* the Concur company block */
+    int code = span_row(sq_conn_of(pc), SQ_ORG_GET, false, org_id, read_org, out, a, err);
+    return code == ROSTER_ENOTFOUND ? sq_not_found(err, "organization", org_id) : code;
 }
 
 int sq_org_list(struct roster_conn *pc, struct roster_arena *a, struct roster_org **out, size_t *n,
@@ -157,16 +164,9 @@ int sq_key_create(struct roster_conn *pc, struct roster_key *key, struct roster_
 int sq_key_find(struct roster_conn *pc, const char *hash_hex, struct roster_key *out,
                 struct roster_arena *a, struct roster_err *err)
 {
-    struct sq_conn *c = sq_conn_of(pc);
-    /* read on every request: kept for read spans (found keys only) */
-    bool span = sq_span_caches(c) && hash_hex;
-    if (span && sq_span_key_get(c->store, c->rs_gen, hash_hex, out, a))
-        return 0;
-    int code = sq_row_args(c, SQ_KEY_FIND, SQ_ARGS(SQ_TEXT(hash_hex)), read_key, NULL, out, a, err);
+    int code = span_row(sq_conn_of(pc), SQ_KEY_FIND, true, hash_hex, read_key, out, a, err);
     if (code == ROSTER_ENOTFOUND)
         return roster_err_set(err, ROSTER_ENOTFOUND, "api key not found");
-    if (!code && span)
-        sq_span_key_put(c->store, c->rs_gen, out);
     return code;
 }
 

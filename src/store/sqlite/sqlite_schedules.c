@@ -62,15 +62,10 @@ int sq_schedule_create(struct roster_conn *pc, struct roster_schedule *s, size_t
     if (!assigned)
         return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
     int64_t now = roster_now_ms();
-    code = sq_tx_start(c, err);
+    code = sq_tx_stmt(c, SQ_SCHED_INSERT, &ins, err);
     if (code)
         goto fail;
     in_tx = true;
-    ins = sq_stmt(c, SQ_SCHED_INSERT, err);
-    if (!ins) {
-        code = err ? err->code : ROSTER_EIO;
-        goto fail;
-    }
     for (size_t i = 0; i < n; i++) {
         struct roster_schedule *r = &s[i];
         int64_t org_num;
@@ -324,15 +319,10 @@ int sq_schedule_claim_due(struct roster_conn *pc, int64_t now_ms, int64_t lease_
          * NORMAL still syncs checkpoints, so the file stays intact */
         relaxed = sq_exec_cached(c, SQ_SYNC_NORMAL, NULL) == 0;
     }
-    code = sq_tx_start(c, err);
+    code = sq_tx_stmt(c, SQ_SCHED_PICK, &s, err);
     if (code)
         goto fail;
     in_tx = true;
-    s = sq_stmt(c, SQ_SCHED_PICK, err);
-    if (!s) {
-        code = err ? err->code : ROSTER_EIO;
-        goto fail;
-    }
     sqlite3_bind_int64(s, 1, now_ms);
     sqlite3_bind_int64(s, 2, max > (size_t)INT64_MAX ? INT64_MAX : (int64_t)max);
     size_t cap = 0, ncap = 0, len = 0;

@@ -82,20 +82,38 @@ static int user_written(struct sq_conn *c, int64_t org_num, const struct roster_
     return sq_list_record(c, org_num, &ch, err);
 }
 
-/* What user_create, user_update and user_delete do first: org_id's num_id (a missing
- * organisation answers as sq_org_num_for with what and name), then their transaction, or
- * the caller's (sq_tx_start_or_join; end it with sq_tx_end_joined). */
-static int user_write_begin(struct sq_conn *c, const char *org_id, const char *what,
-                            const char *name, int64_t *org_num, bool *own, struct roster_err *err)
+/* The body of a user write, in user_write's transaction: arg is the method's, a a scratch
+ * arena (released after). */
+typedef int user_write_fn(struct sq_conn *c, int64_t org_num, const char *org_id, void *arg,
+                          struct roster_arena *a, struct roster_err *err);
+
+/* The door of user_create, user_update and user_delete: org_id's num_id (a missing
+ * organisation answers as sq_org_num_for with what and name), then write in their own
+ * transaction or the caller's (sq_tx_start_or_join), ended with write's outcome. */
+static int user_write(struct roster_conn *pc, const char *org_id, const char *what,
+                      const char *name, user_write_fn *write, void *arg, struct roster_err *err)
 {
-    int code = sq_org_num_for(c, org_id, org_num, what, name, err);
-    return code ? code : sq_tx_start_or_join(c, own, err);
+    struct sq_conn *c = sq_conn_of(pc);
+    int64_t org_num;
+    bool own;
+    int code = sq_org_num_for(c, org_id, &org_num, what, name, err);
+    if (!code)
+        code = sq_tx_start_or_join(c, &own, err);
+    if (code)
+        return code;
+    struct roster_arena a;
+    roster_arena_init(&a, 4096);
+    code = write(c, org_num, org_id, arg, &a, err);
+    roster_arena_release(&a);
+    return sq_tx_end_joined(c, own, code, err);
 }
 
-/* The insert itself (in the caller's transaction). */
-static int insert_user(struct sq_conn *c, int64_t org_num, const char *org_id,
-                       struct roster_user *u, struct roster_err *err)
+/* user_create's write: the insert, then its change for the lists (arg: the user). */
+static int insert_user(struct sq_conn *c, int64_t org_num, const char *org_id, void *arg,
+                       struct roster_arena *a, struct roster_err *err)
 {
+    struct roster_user *u = arg;
+    (void)a;
     sqlite3_stmt *s = sq_user_stmt(c, SQ_USER_INSERT, err);
     if (!s)
         return err ? err->code : ROSTER_EIO;
@@ -119,22 +137,15 @@ static int insert_user(struct sq_conn *c, int64_t org_num, const char *org_id,
     /* the reset ends the statement, so a failed insert leaves the caller's transaction
      * usable (SQLite only rolls back the statement) */
     sqlite3_reset(s);
-    return code;
+    if (code)
+        return code;
+    return user_written(c, org_num, NULL, NULL, 0, u, sq_list_wants_detail(c, org_num), err);
 }
 
 int sq_user_create(struct roster_conn *pc, const char *org_id, struct roster_user *u,
                    struct roster_err *err)
 {
-    struct sq_conn *c = sq_conn_of(pc);
-    int64_t org_num;
-    bool own;
-    int code = user_write_begin(c, org_id, "organization", org_id, &org_num, &own, err);
-    if (code)
-        return code;
-    code = insert_user(c, org_num, org_id, u, err);
-    if (!code)
-        code = user_written(c, org_num, NULL, NULL, 0, u, sq_list_wants_detail(c, org_num), err);
-    return sq_tx_end_joined(c, own, code, err);
+    return user_write(pc, org_id, "organization", org_id, insert_user, u, err);
 }
 
 /* Runs one(pc, org_id, &u[i], &errs[i]) for every item: an item's own failure (conflict,
@@ -256,23 +267,18 @@ static int update_user(struct sq_conn *c, int64_t org_num, const char *org_id,
     return sq_not_found(err, "user", u->id);
 }
 
-int sq_user_update(struct roster_conn *pc, const char *org_id, struct roster_user *u,
-                   struct roster_err *err)
+/* user_update's write (arg: the user), with its change for the lists. */
+static int update_in_tx(struct sq_conn *c, int64_t org_num, const char *org_id, void *arg,
+                        struct roster_arena *a, struct roster_err *err)
 {
-    struct sq_conn *c = sq_conn_of(pc);
-    int64_t org_num;
-    bool own;
-    int code = user_write_begin(c, org_id, "user", u->id, &org_num, &own, err);
-    if (code)
-        return code;
-    struct roster_arena a;
-    roster_arena_init(&a, 4096);
+    struct roster_user *u = arg;
     bool detail = sq_list_wants_detail(c, org_num);
     struct roster_user *before = NULL, after;
     int64_t *groups = NULL;
     size_t ng = 0;
+    int code = 0;
     if (detail) {
-        code = sq_user_image(c, org_num, u->id, 0, &a, &before, &groups, &ng, err);
+        code = sq_user_image(c, org_num, u->id, 0, a, &before, &groups, &ng, err);
         if (code == ROSTER_ENOTFOUND)
             code = sq_not_found(err, "user", u->id);
     }
@@ -294,27 +300,28 @@ int sq_user_update(struct roster_conn *pc, const char *org_id, struct roster_use
     } else if (!code) {
         code = user_written(c, org_num, before, groups, ng, u, detail, err);
     }
-    roster_arena_release(&a);
-    return sq_tx_end_joined(c, own, code, err);
+    return code;
 }
 
-int sq_user_delete(struct roster_conn *pc, const char *org_id, const char *user_id,
+int sq_user_update(struct roster_conn *pc, const char *org_id, struct roster_user *u,
                    struct roster_err *err)
 {
-    struct sq_conn *c = sq_conn_of(pc);
-    int64_t org_num;
-    bool own;
-    int code = user_write_begin(c, org_id, "user", user_id, &org_num, &own, err);
-    if (code)
-        return code;
-    struct roster_arena a;
-    roster_arena_init(&a, 4096);
+    return user_write(pc, org_id, "user", u->id, update_in_tx, u, err);
+}
+
+/* user_delete's write (arg: the user's id), with its change for the lists. */
+static int delete_in_tx(struct sq_conn *c, int64_t org_num, const char *org_id, void *arg,
+                        struct roster_arena *a, struct roster_err *err)
+{
+    const char *user_id = arg;
+    (void)org_id;
     bool detail = sq_list_wants_detail(c, org_num);
     struct roster_user *before = NULL;
     int64_t *groups = NULL;
     size_t ng = 0;
+    int code = 0;
     if (detail) {
-        code = sq_user_image(c, org_num, user_id ? user_id : "", 0, &a, &before, &groups, &ng, err);
+        code = sq_user_image(c, org_num, user_id ? user_id : "", 0, a, &before, &groups, &ng, err);
         if (code == ROSTER_ENOTFOUND)
             code = 0; /* the delete below says so */
     }
@@ -331,8 +338,13 @@ int sq_user_delete(struct roster_conn *pc, const char *org_id, const char *user_
     }
     if (!code)
         code = user_written(c, org_num, before, groups, ng, NULL, detail && before, err);
-    roster_arena_release(&a);
-    return sq_tx_end_joined(c, own, code, err);
+    return code;
+}
+
+int sq_user_delete(struct roster_conn *pc, const char *org_id, const char *user_id,
+                   struct roster_err *err)
+{
+    return user_write(pc, org_id, "user", user_id, delete_in_tx, (void *)user_id, err);
 }
 
 /* As for creates: the cached statements of user_get / user_update, one per item. */
