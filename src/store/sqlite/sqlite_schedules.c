@@ -388,10 +388,10 @@ int sq_schedule_finish(struct roster_conn *pc, const struct roster_schedule *sch
                               status);
     int64_t org_num;
     int code = sq_org_num(c, sch->org_id, &org_num, err);
-    sqlite3_stmt *s = code ? NULL : sq_stmt(c, SQ_SCHED_FINISH, err);
-    if (!code && !s)
-        return err ? err->code : ROSTER_EIO;
     if (!code) {
+        sqlite3_stmt *s = sq_stmt(c, SQ_SCHED_FINISH, err);
+        if (!s)
+            return err ? err->code : ROSTER_EIO;
         sqlite3_bind_int64(s, 1, org_num);
         sqlite3_bind_text(s, 2, sch->id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 3, sch->lease_token);
