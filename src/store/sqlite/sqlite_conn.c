@@ -346,7 +346,7 @@ int sq_row_args(struct sq_conn *c, int id, const struct sq_arg *args, size_t n, 
     return sq_row(c, s, read, ctx, row, a, err);
 }
 
-static void read_int(sqlite3_stmt *s, void *row, const void *ctx, struct roster_arena *a)
+void sq_read_int(sqlite3_stmt *s, void *row, const void *ctx, struct roster_arena *a)
 {
     (void)ctx;
     (void)a;
@@ -356,7 +356,7 @@ static void read_int(sqlite3_stmt *s, void *row, const void *ctx, struct roster_
 int sq_int_row(struct sq_conn *c, int id, const struct sq_arg *args, size_t n, int64_t *out,
                struct roster_err *err)
 {
-    return sq_row_args(c, id, args, n, read_int, NULL, out, NULL, err);
+    return sq_row_args(c, id, args, n, sq_read_int, NULL, out, NULL, err);
 }
 
 int sq_exists(struct sq_conn *c, int id, const struct sq_arg *args, size_t n,
@@ -399,6 +399,18 @@ int sq_rows(struct sq_conn *c, sqlite3_stmt *s, size_t size, sq_reader *read, co
     *out = v;
     *n = len;
     return 0;
+}
+
+int sq_select_one(struct sq_conn *c, const char *sql, const struct sq_arg *args, size_t n,
+                  sq_reader *read, const void *ctx, void *row, struct roster_arena *a,
+                  struct roster_err *err)
+{
+    sqlite3_stmt *s;
+    int code = sq_prepare_args(c->db, sql, args, n, &s, err);
+    if (!code)
+        code = sq_row(c, s, read, ctx, row, a, err);
+    sqlite3_finalize(s);
+    return code;
 }
 
 int sq_select_rows(struct sq_conn *c, const char *sql, size_t size, sq_reader *read,

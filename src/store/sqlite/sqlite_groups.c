@@ -454,20 +454,10 @@ static int user_num_of(struct sq_conn *c, const char *org_id, const char *user_i
 {
     int64_t org_num;
     int code = sq_org_num(c, org_id, &org_num, err);
-    sqlite3_stmt *s = NULL;
     if (!code)
-        code = sq_prepare_args(c->db, "SELECT num_id FROM users WHERE org_num = ?1 AND id = ?2",
-                               SQ_ARGS(SQ_INT(org_num), SQ_TEXT(user_id)), &s, err);
-    if (!code) {
-        int rc = sqlite3_step(s);
-        if (rc == SQLITE_ROW)
-            *num = sqlite3_column_int64(s, 0);
-        else if (rc == SQLITE_DONE)
-            code = ROSTER_ENOTFOUND;
-        else
-            code = sq_fail(c, rc, err);
-    }
-    sqlite3_finalize(s);
+        code = sq_select_one(c, "SELECT num_id FROM users WHERE org_num = ?1 AND id = ?2",
+                             SQ_ARGS(SQ_INT(org_num), SQ_TEXT(user_id)), sq_read_int, NULL, num,
+                             NULL, err);
     return code == ROSTER_ENOTFOUND ? sq_not_found(err, "user", user_id) : code;
 }
 
@@ -487,24 +477,22 @@ int sq_user_secret_set(struct roster_conn *pc, const char *org_id, const char *u
     return code;
 }
 
+static void read_str(sqlite3_stmt *s, void *row, const void *ctx, struct roster_arena *a)
+{
+    (void)ctx;
+    *(const char **)row = sq_col_str(s, 0, a);
+}
+
 int sq_user_secret_get(struct roster_conn *pc, const char *org_id, const char *user_id,
                        struct roster_arena *a, const char **hash, struct roster_err *err)
 {
     struct sq_conn *c = sq_conn_of(pc);
-    sqlite3_stmt *s = NULL;
     int64_t num;
     *hash = NULL;
     int code = user_num_of(c, org_id, user_id, &num, err);
-    if (!code)
-        code = sq_prepare_args(c->db, "SELECT password_hash FROM user_secrets WHERE user_num = ?1",
-                               SQ_ARGS(SQ_INT(num)), &s, err);
-    if (!code) {
-        int rc = sqlite3_step(s);
-        if (rc == SQLITE_ROW)
-            *hash = sq_col_str(s, 0, a);
-        else if (rc != SQLITE_DONE)
-            code = sq_fail(c, rc, err);
-    }
-    sqlite3_finalize(s);
-    return code;
+    if (code)
+        return code;
+    code = sq_select_one(c, "SELECT password_hash FROM user_secrets WHERE user_num = ?1",
+                         SQ_ARGS(SQ_INT(num)), read_str, NULL, hash, a, err);
+    return code == ROSTER_ENOTFOUND ? 0 : code; /* no password */
 }

@@ -359,6 +359,12 @@ int sq_update(struct sq_conn *c, const char *sql, const struct sq_arg *args, siz
  * (*out and *n untouched). Neither resets nor finalizes s. */
 int sq_rows(struct sq_conn *c, sqlite3_stmt *s, size_t size, sq_reader *read, const void *ctx,
             struct roster_arena *a, void **out, size_t *n, struct roster_err *err);
+/* sq_row of the one-off statement sql (main handle) with args bound. */
+int sq_select_one(struct sq_conn *c, const char *sql, const struct sq_arg *args, size_t n,
+                  sq_reader *read, const void *ctx, void *row, struct roster_arena *a,
+                  struct roster_err *err);
+/* A sq_reader of column 0 as an integer (row: an int64_t). */
+void sq_read_int(sqlite3_stmt *s, void *row, const void *ctx, struct roster_arena *a);
 /* sq_rows of a one-off statement without parameters (ctx NULL). */
 int sq_select_rows(struct sq_conn *c, const char *sql, size_t size, sq_reader *read,
                    struct roster_arena *a, void **out, size_t *n, struct roster_err *err);
