@@ -131,6 +131,19 @@ static void quota_job_remove_locked(struct sq_store *st, const char *id)
 
 /* Reads job_id's items and whether it still takes items (intake file) and its done count
  * (main file); *open = held or not every item done. A job without an intake row is gone. */
+/* The two one-off statements of a walk over n jobs, each read by primary key: def on the
+ * intake file (the job's definition) and prog on the main file (its progress); none (both
+ * NULL) when n is 0. The caller finalizes them. */
+static int walk_prepare(struct sq_conn *c, size_t n, const char *def_sql, const char *prog_sql,
+                        sqlite3_stmt **def, sqlite3_stmt **prog, struct roster_err *err)
+{
+    *def = *prog = NULL;
+    if (n == 0)
+        return 0;
+    int code = sq_iprepare(c, def_sql, def, err);
+    return code ? code : sq_prepare(c, prog_sql, prog, err);
+}
+
 static int usage_of(struct sq_conn *c, sqlite3_stmt *in, sqlite3_stmt *prog, const char *job_id,
                     bool *open, int64_t *pending, struct roster_err *err)
 {
@@ -175,14 +188,11 @@ int sq_job_usage(struct roster_conn *pc, const char *org_id, int64_t *jobs, int6
     pthread_mutex_unlock(&st->mu);
     if (!ids)
         return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
-    sqlite3_stmt *in = NULL, *prog = NULL;
-    int code = n ? sq_iprepare(c,
-                               "SELECT total, EXISTS (SELECT 1 FROM job_holds AS h"
-                               " WHERE h.job_id = j.id) FROM job_inputs AS j WHERE id = ?1",
-                               &in, err)
-                 : 0;
-    if (!code && n)
-        code = sq_prepare(c, "SELECT done FROM job_progress WHERE job_id = ?1", &prog, err);
+    sqlite3_stmt *in, *prog;
+    int code = walk_prepare(c, n,
+                            "SELECT total, EXISTS (SELECT 1 FROM job_holds AS h"
+                            " WHERE h.job_id = j.id) FROM job_inputs AS j WHERE id = ?1",
+                            "SELECT done FROM job_progress WHERE job_id = ?1", &in, &prog, err);
     size_t nfinished = 0;
     for (size_t i = 0; !code && i < n; i++) {
         bool open = false;
@@ -820,15 +830,10 @@ static int open_jobs_stats(struct sq_conn *c, struct roster_queue_stats *out,
     pthread_mutex_unlock(&st->mu);
     if (n && !seqs)
         return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
-    sqlite3_stmt *def = NULL, *prog = NULL;
-    int code = n ? sq_iprepare(c,
-                               "SELECT j.id, j.total, j.nchunks, j.created_ms FROM job_inputs AS j"
-                               " WHERE j.seq = ?1",
-                               &def, err)
-                 : 0;
-    if (!code && n)
-        code = sq_prepare(c, "SELECT done, next_chunk FROM job_progress WHERE job_id = ?1", &prog,
-                          err);
+    sqlite3_stmt *def, *prog;
+    int code = walk_prepare(
+        c, n, "SELECT j.id, j.total, j.nchunks, j.created_ms FROM job_inputs AS j WHERE j.seq = ?1",
+        "SELECT done, next_chunk FROM job_progress WHERE job_id = ?1", &def, &prog, err);
     for (size_t i = 0; !code && i < n; i++) {
         sqlite3_bind_int64(def, 1, seqs[i]);
         int rc = sqlite3_step(def);
