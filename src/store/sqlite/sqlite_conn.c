@@ -230,9 +230,16 @@ sqlite3_stmt *sq_stmt_built(struct sq_conn *c, int id, void (*build)(int id, str
 
 int sq_exec_cached(struct sq_conn *c, int id, struct roster_err *err)
 {
+    return sq_exec_args(c, id, NULL, 0, err);
+}
+
+int sq_exec_args(struct sq_conn *c, int id, const struct sq_arg *args, size_t n,
+                 struct roster_err *err)
+{
     sqlite3_stmt *s = sq_stmt(c, id, err);
     if (!s)
         return err ? err->code : ROSTER_EIO;
+    sq_bind_args(s, args, n);
     int rc = sqlite3_step(s);
     int code = rc == SQLITE_DONE ? 0 : sq_fail_on(sqlite3_db_handle(s), rc, err);
     sqlite3_reset(s);
@@ -244,6 +251,62 @@ int sq_bind_str(sqlite3_stmt *st, int idx, const char *s)
     if (!s)
         return sqlite3_bind_null(st, idx);
     return sqlite3_bind_text(st, idx, s, -1, SQLITE_STATIC);
+}
+
+void sq_bind_args(sqlite3_stmt *s, const struct sq_arg *args, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (args[i].is_text)
+            sq_bind_str(s, (int)i + 1, args[i].text);
+        else
+            sqlite3_bind_int64(s, (int)i + 1, args[i].num);
+    }
+}
+
+int sq_prepare_args(sqlite3 *db, const char *sql, const struct sq_arg *args, size_t n,
+                    sqlite3_stmt **out, struct roster_err *err)
+{
+    int code = prepare_on(db, sql, out, err);
+    if (!code)
+        sq_bind_args(*out, args, n);
+    return code;
+}
+
+int sq_write(struct sq_conn *c, const char *sql, const struct sq_arg *args, size_t n,
+             sq_fail_map *fail, const void *ctx, struct roster_err *err)
+{
+    sqlite3_stmt *s;
+    int code = sq_prepare_args(c->db, sql, args, n, &s, err);
+    if (code)
+        return code;
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE)
+        code = fail ? fail(c, rc, ctx, err) : sq_fail(c, rc, err);
+    sqlite3_finalize(s);
+    return code;
+}
+
+int sq_insert_fail(struct sq_conn *c, int rc, const void *item, struct roster_err *err)
+{
+    const struct sq_item *it = item;
+    if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+        return roster_err_set(err, ROSTER_ECONFLICT, "%s \"%s\" already exists", it->what, it->id);
+    if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+        return roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found",
+                              it->org_id ? it->org_id : "");
+    return sq_fail(c, rc, err);
+}
+
+int sq_conflict_on(struct sq_conn *c, const char *field, struct roster_err *err)
+{
+    if (err)
+        err->field = field;
+    return roster_err_detail(err, "sqlite: %s", sqlite3_errmsg(c->db));
+}
+
+int sq_not_found(struct roster_err *err, const char *what, const char *name)
+{
+    return roster_err_set(err, ROSTER_ENOTFOUND, "%s \"%s\" not found", what, name ? name : "");
 }
 
 const char *sq_col_str(sqlite3_stmt *s, int col, struct roster_arena *a)
@@ -258,6 +321,13 @@ void sq_col_id(sqlite3_stmt *s, int col, char out[ROSTER_ID_LEN + 1])
 {
     const unsigned char *t = sqlite3_column_text(s, col);
     snprintf(out, ROSTER_ID_LEN + 1, "%s", t ? (const char *)t : "");
+}
+
+void sq_col_strs(sqlite3_stmt *s, int col, const char **const *dst, size_t n,
+                 struct roster_arena *a)
+{
+    for (size_t i = 0; i < n; i++)
+        *dst[i] = sq_col_str(s, col + (int)i, a);
 }
 
 /* --- rows --- */
@@ -277,6 +347,54 @@ int sq_row(struct sq_conn *c, sqlite3_stmt *s, sq_reader *read, const void *ctx,
     return code;
 }
 
+int sq_row_args(struct sq_conn *c, int id, const struct sq_arg *args, size_t n, sq_reader *read,
+                const void *ctx, void *row, struct roster_arena *a, struct roster_err *err)
+{
+    sqlite3_stmt *s = sq_stmt(c, id, err);
+    if (!s)
+        return err ? err->code : ROSTER_EIO;
+    sq_bind_args(s, args, n);
+    return sq_row(c, s, read, ctx, row, a, err);
+}
+
+void sq_read_int(sqlite3_stmt *s, void *row, const void *ctx, struct roster_arena *a)
+{
+    (void)ctx;
+    (void)a;
+    *(int64_t *)row = sqlite3_column_int64(s, 0);
+}
+
+int sq_int_row(struct sq_conn *c, int id, const struct sq_arg *args, size_t n, int64_t *out,
+               struct roster_err *err)
+{
+    return sq_row_args(c, id, args, n, sq_read_int, NULL, out, NULL, err);
+}
+
+int sq_exists(struct sq_conn *c, int id, const struct sq_arg *args, size_t n,
+              struct roster_err *err)
+{
+    int64_t first;
+    int code = sq_int_row(c, id, args, n, &first, err);
+    return code == 0 ? 1 : code == ROSTER_ENOTFOUND ? 0 : -code;
+}
+
+int sq_step_changed(struct sq_conn *c, sqlite3_stmt *s, struct roster_err *err)
+{
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE)
+        return sq_fail(c, rc, err);
+    return sqlite3_changes(c->db) == 0 ? ROSTER_ENOTFOUND : 0;
+}
+
+int sq_update(struct sq_conn *c, const char *sql, const struct sq_arg *args, size_t n,
+              const char *what, const char *name, struct roster_err *err)
+{
+    int code = sq_write(c, sql, args, n, NULL, NULL, err);
+    if (!code && sqlite3_changes(c->db) == 0)
+        code = sq_not_found(err, what, name);
+    return code;
+}
+
 int sq_rows(struct sq_conn *c, sqlite3_stmt *s, size_t size, sq_reader *read, const void *ctx,
             struct roster_arena *a, void **out, size_t *n, struct roster_err *err)
 {
@@ -292,6 +410,18 @@ int sq_rows(struct sq_conn *c, sqlite3_stmt *s, size_t size, sq_reader *read, co
     *out = v;
     *n = len;
     return 0;
+}
+
+int sq_select_one(struct sq_conn *c, const char *sql, const struct sq_arg *args, size_t n,
+                  sq_reader *read, const void *ctx, void *row, struct roster_arena *a,
+                  struct roster_err *err)
+{
+    sqlite3_stmt *s;
+    int code = sq_prepare_args(c->db, sql, args, n, &s, err);
+    if (!code)
+        code = sq_row(c, s, read, ctx, row, a, err);
+    sqlite3_finalize(s);
+    return code;
 }
 
 int sq_select_rows(struct sq_conn *c, const char *sql, size_t size, sq_reader *read,
@@ -347,9 +477,42 @@ int sq_org_num_for(struct sq_conn *c, const char *org_id, int64_t *num, const ch
                    const char *name, struct roster_err *err)
 {
     int code = sq_org_num(c, org_id, num, err);
-    if (code == ROSTER_ENOTFOUND)
-        return roster_err_set(err, code, "%s \"%s\" not found", what, name ? name : "");
-    return code;
+    return code == ROSTER_ENOTFOUND ? sq_not_found(err, what, name) : code;
+}
+
+int sq_org_bind(struct sq_conn *c, sqlite3_stmt *s, const char *org_id, const char *what,
+                const char *name, struct roster_err *err)
+{
+    if (!s)
+        return err ? err->code : ROSTER_EIO;
+    int64_t org_num;
+    int code = sq_org_num_for(c, org_id, &org_num, what, name, err);
+    if (code)
+        return code;
+    sqlite3_bind_int64(s, 1, org_num);
+    sq_bind_str(s, 2, name);
+    return 0;
+}
+
+int sq_org_row(struct sq_conn *c, sqlite3_stmt *s, const char *org_id, const char *what,
+               const char *name, sq_reader *read, void *row, struct roster_arena *a,
+               struct roster_err *err)
+{
+    int code = sq_org_bind(c, s, org_id, what, name, err);
+    if (!code)
+        code = sq_row(c, s, read, org_id, row, a, err);
+    return code == ROSTER_ENOTFOUND ? sq_not_found(err, what, name) : code;
+}
+
+int sq_org_exec(struct sq_conn *c, sqlite3_stmt *s, const char *org_id, const char *what,
+                const char *name, struct roster_err *err)
+{
+    int code = sq_org_bind(c, s, org_id, what, name, err);
+    if (code)
+        return code;
+    code = sq_step_changed(c, s, err);
+    sqlite3_reset(s);
+    return code == ROSTER_ENOTFOUND ? sq_not_found(err, what, name) : code;
 }
 
 /* --- transactions --- */
@@ -373,6 +536,20 @@ int sq_tx_start(struct sq_conn *c, struct roster_err *err)
     if (c->rs_active)
         return roster_err_set(err, ROSTER_EINVAL, "no writes inside a read span");
     return sq_exec_cached(c, caller_txn(c) ? SQ_SAVEPOINT : SQ_BEGIN, err);
+}
+
+int sq_tx_stmt(struct sq_conn *c, int id, sqlite3_stmt **s, struct roster_err *err)
+{
+    *s = NULL;
+    int code = sq_tx_start(c, err);
+    if (code)
+        return code;
+    *s = sq_stmt(c, id, err);
+    if (*s)
+        return 0;
+    code = err ? err->code : ROSTER_EIO;
+    sq_tx_end(c, false, NULL);
+    return code;
 }
 
 int sq_tx_start_or_join(struct sq_conn *c, bool *own, struct roster_err *err)

@@ -31,44 +31,27 @@ static void read_sa(sqlite3_stmt *s, void *row, const void *ctx, struct roster_a
 int sq_sa_key_create(struct roster_conn *pc, struct roster_sa_key *k, struct roster_err *err)
 {
     struct sq_conn *c = sq_conn_of(pc);
-    sqlite3_stmt *s = NULL;
     if (!k->id[0])
         roster_id_new(k->id);
     int64_t now = roster_now_ms();
-    int code = sq_prepare(c,
-                          "INSERT INTO service_keys (id, org_id, name, public_key, created_ms)"
-                          " VALUES (?1, ?2, ?3, ?4, ?5)",
-                          &s, err);
-    if (code)
-        goto done;
-    sq_bind_str(s, 1, k->id);
-    sq_bind_str(s, 2, k->org_id);
-    sq_bind_str(s, 3, k->name);
-    sq_bind_str(s, 4, k->public_key_pem ? k->public_key_pem : "");
-    sqlite3_bind_int64(s, 5, now);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-        code = roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found", k->org_id);
-    else if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
-        code = roster_err_set(err, ROSTER_ECONFLICT, "service key \"%s\" already exists", k->id);
-    else if (rc != SQLITE_DONE)
-        code = sq_fail(c, rc, err);
-    else
+    const struct sq_item it = {"service key", k->id, k->org_id};
+    int code = sq_write(c,
+                        "INSERT INTO service_keys (id, org_id, name, public_key, created_ms)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5)",
+                        SQ_ARGS(SQ_TEXT(k->id), SQ_TEXT(k->org_id), SQ_TEXT(k->name),
+                                SQ_TEXT(k->public_key_pem ? k->public_key_pem : ""), SQ_INT(now)),
+                        sq_insert_fail, &it, err);
+    if (!code)
         k->created_ms = now;
-done:
-    sqlite3_finalize(s);
     return code;
 }
 
 int sq_sa_key_find(struct roster_conn *pc, const char *key_id, struct roster_sa_key *out,
                    struct roster_arena *a, struct roster_err *err)
 {
-    struct sq_conn *c = sq_conn_of(pc);
-    sqlite3_stmt *s = sq_stmt(c, SQ_SA_KEY_FIND, err); /* cached: runs on every JWT request */
-    if (!s)
-        return err ? err->code : ROSTER_EIO;
-    sq_bind_str(s, 1, key_id);
-    int code = sq_row(c, s, read_sa, NULL, out, a, err);
+    /* cached: runs on every JWT request */
+    int code = sq_row_args(sq_conn_of(pc), SQ_SA_KEY_FIND, SQ_ARGS(SQ_TEXT(key_id)), read_sa, NULL,
+                           out, a, err);
     if (code == ROSTER_ENOTFOUND)
         return roster_err_set(err, ROSTER_ENOTFOUND, "service key not found");
     return code;
@@ -76,23 +59,9 @@ int sq_sa_key_find(struct roster_conn *pc, const char *key_id, struct roster_sa_
 
 int sq_sa_key_revoke(struct roster_conn *pc, const char *key_id, struct roster_err *err)
 {
-    struct sq_conn *c = sq_conn_of(pc);
-    sqlite3_stmt *s = NULL;
-    int code = sq_prepare(
-        c, "UPDATE service_keys SET revoked_ms = coalesce(revoked_ms, ?2) WHERE id = ?1", &s, err);
-    if (code)
-        goto done;
-    sq_bind_str(s, 1, key_id);
-    sqlite3_bind_int64(s, 2, roster_now_ms());
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE)
-        code = sq_fail(c, rc, err);
-    else if (sqlite3_changes(c->db) == 0)
-        code = roster_err_set(err, ROSTER_ENOTFOUND, "service key \"%s\" not found",
-                              key_id ? key_id : "");
-done:
-    sqlite3_finalize(s);
-    return code;
+    return sq_update(sq_conn_of(pc),
+                     "UPDATE service_keys SET revoked_ms = coalesce(revoked_ms, ?2) WHERE id = ?1",
+                     SQ_ARGS(SQ_TEXT(key_id), SQ_INT(roster_now_ms())), "service key", key_id, err);
 }
 
 /* --- groups --- */
@@ -146,6 +115,11 @@ static int parent_check(struct sq_conn *c, int64_t org_num, const struct roster_
     return code;
 }
 
+static int group_missing(struct roster_err *err, int64_t num_id)
+{
+    return roster_err_set(err, ROSTER_ENOTFOUND, "group %lld not found", (long long)num_id);
+}
+
 static int group_write_fail(struct sq_conn *c, int rc, const struct roster_group *g,
                             struct roster_err *err)
 {
@@ -160,58 +134,58 @@ static int group_write_fail(struct sq_conn *c, int rc, const struct roster_group
     return sq_fail(c, rc, err);
 }
 
-/* What group_create and group_update do first: finds the organisation, checks the parent
- * (when one is set) and prepares sql with the parameters both writes have bound: ?1 org_num,
- * ?2 kind, ?3 name, ?4 parent (NULL for none), ?5 extra, ?6 now. */
-static int group_write_prepare(struct sq_conn *c, const char *org_id, const struct roster_group *g,
-                               const char *sql, int64_t now, sqlite3_stmt **s,
-                               struct roster_err *err)
+/* group_create (update false) and group_update: finds the organisation, checks the parent
+ * (when one is set) and writes g (?1 org_num, ?2 kind, ?3 name, ?4 parent or NULL, ?5 extra,
+ * ?6 now; the update's ?7 g->num_id). The row the write returns gives g->num_id; none (an
+ * update of a missing group) answers "group <num_id> not found". */
+static int group_write(struct sq_conn *c, const char *org_id, struct roster_group *g, bool update,
+                       int64_t now, struct roster_err *err)
 {
-    int64_t org_num;
-    *s = NULL;
+    int64_t org_num = 0;
+    sqlite3_stmt *s = NULL;
     int code = sq_org_num_for(c, org_id, &org_num, "organization", org_id, err);
     if (!code)
         code = parent_check(c, org_num, g, err);
+    const struct sq_arg args[] = {
+        SQ_INT(org_num),   SQ_INT(g->kind),
+        SQ_TEXT(g->name),  g->parent_num_id ? SQ_INT(g->parent_num_id) : SQ_TEXT(NULL),
+        SQ_TEXT(g->extra), SQ_INT(now),
+        SQ_INT(g->num_id)};
     if (!code)
-        code = sq_prepare(c, sql, s, err);
+        code = sq_prepare_args(c->db,
+                               update ? "UPDATE groups SET name = ?3, parent_num = ?4, extra = ?5,"
+                                        " modified_ms = ?6 WHERE org_num = ?1 AND kind = ?2"
+                                        " AND num_id = ?7 RETURNING num_id"
+                                      : "INSERT INTO groups (org_num, kind, name, parent_num,"
+                                        " extra, created_ms, modified_ms)"
+                                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING num_id",
+                               args, update ? 7 : 6, &s, err);
     if (code)
         return code;
-    sqlite3_bind_int64(*s, 1, org_num);
-    sqlite3_bind_int(*s, 2, g->kind);
-    sq_bind_str(*s, 3, g->name);
-    if (g->parent_num_id)
-        sqlite3_bind_int64(*s, 4, g->parent_num_id);
-    sq_bind_str(*s, 5, g->extra);
-    sqlite3_bind_int64(*s, 6, now);
-    return 0;
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        g->num_id = sqlite3_column_int64(s, 0);
+        rc = sqlite3_step(s);
+        if (rc != SQLITE_DONE)
+            code = sq_fail(c, rc, err);
+    } else if (rc == SQLITE_DONE) {
+        code = group_missing(err, g->num_id);
+    } else {
+        code = group_write_fail(c, rc, g, err);
+    }
+    sqlite3_finalize(s);
+    return code;
 }
 
 int sq_group_create(struct roster_conn *pc, const char *org_id, struct roster_group *g,
                     struct roster_err *err)
 {
-    struct sq_conn *c = sq_conn_of(pc);
-    sqlite3_stmt *s;
     int64_t now = roster_now_ms();
-    int code = group_write_prepare(c, org_id, g,
-                                   "INSERT INTO groups (org_num, kind, name, parent_num, extra,"
-                                   " created_ms, modified_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)"
-                                   " RETURNING num_id",
-                                   now, &s, err);
-    if (code)
-        goto done;
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_ROW) {
-        code = group_write_fail(c, rc, g, err);
-        goto done;
+    int code = group_write(sq_conn_of(pc), org_id, g, false, now, err);
+    if (!code) {
+        snprintf(g->org_id, sizeof(g->org_id), "%s", org_id);
+        g->created_ms = g->modified_ms = now;
     }
-    g->num_id = sqlite3_column_int64(s, 0);
-    snprintf(g->org_id, sizeof(g->org_id), "%s", org_id);
-    g->created_ms = g->modified_ms = now;
-    rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE)
-        code = sq_fail(c, rc, err);
-done:
-    sqlite3_finalize(s);
     return code;
 }
 
@@ -221,14 +195,10 @@ static int group_get(struct sq_conn *c, int64_t org_num, const char *org_id,
                      const struct roster_group_query *q, struct roster_arena *a,
                      struct roster_group **out, size_t *n, struct roster_err *err)
 {
-    sqlite3_stmt *s = sq_stmt(c, SQ_GROUP_GET, err);
-    if (!s)
-        return err ? err->code : ROSTER_EIO;
-    sqlite3_bind_int64(s, 1, org_num);
-    sqlite3_bind_int64(s, 2, q->num_id);
-    sqlite3_bind_int(s, 3, q->kind);
     struct roster_group *v = roster_arena_alloc(a, sizeof(*v));
-    int code = sq_row(c, s, read_group_row, org_id, v, a, err);
+    int code =
+        sq_row_args(c, SQ_GROUP_GET, SQ_ARGS(SQ_INT(org_num), SQ_INT(q->num_id), SQ_INT(q->kind)),
+                    read_group_row, org_id, v, a, err);
     if (code == ROSTER_ENOTFOUND)
         return 0; /* no group: an empty list */
     if (!code) {
@@ -323,26 +293,10 @@ done:
 int sq_group_update(struct roster_conn *pc, const char *org_id, struct roster_group *g,
                     struct roster_err *err)
 {
-    struct sq_conn *c = sq_conn_of(pc);
-    sqlite3_stmt *s;
     int64_t now = roster_now_ms();
-    int code = group_write_prepare(c, org_id, g,
-                                   "UPDATE groups SET name = ?3, parent_num = ?4, extra = ?5,"
-                                   " modified_ms = ?6 WHERE org_num = ?1 AND kind = ?2"
-                                   " AND num_id = ?7",
-                                   now, &s, err);
-    if (code)
-        goto done;
-    sqlite3_bind_int64(s, 7, g->num_id);
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE)
-        code = group_write_fail(c, rc, g, err);
-    else if (sqlite3_changes(c->db) == 0)
-        code = roster_err_set(err, ROSTER_ENOTFOUND, "group %lld not found", (long long)g->num_id);
-    else
+    int code = group_write(sq_conn_of(pc), org_id, g, true, now, err);
+    if (!code)
         g->modified_ms = now;
-done:
-    sqlite3_finalize(s);
     return code;
 }
 
@@ -354,25 +308,20 @@ int sq_group_delete(struct roster_conn *pc, const char *org_id, int kind, int64_
     int64_t org_num;
     int code = sq_org_num(c, org_id, &org_num, err);
     if (code == ROSTER_ENOTFOUND)
-        return roster_err_set(err, code, "group %lld not found", (long long)num_id);
+        return group_missing(err, num_id);
     if (!code)
-        code = sq_prepare(c, "DELETE FROM groups WHERE org_num = ?1 AND kind = ?2 AND num_id = ?3",
-                          &s, err);
+        code = sq_prepare_args(
+            c->db, "DELETE FROM groups WHERE org_num = ?1 AND kind = ?2 AND num_id = ?3",
+            SQ_ARGS(SQ_INT(org_num), SQ_INT(kind), SQ_INT(num_id)), &s, err);
+    bool own = false;
+    if (!code)
+        code = sq_tx_start_or_join(c, &own, err);
     if (code)
         goto done;
-    sqlite3_bind_int64(s, 1, org_num);
-    sqlite3_bind_int(s, 2, kind);
-    sqlite3_bind_int64(s, 3, num_id);
-    bool own;
-    code = sq_tx_start_or_join(c, &own, err);
-    if (code)
-        goto done;
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE)
-        code = sq_fail(c, rc, err);
-    else if (sqlite3_changes(c->db) == 0)
-        code = roster_err_set(err, ROSTER_ENOTFOUND, "group %lld not found", (long long)num_id);
-    else /* its memberships went with it: every list on it changed */
+    code = sq_step_changed(c, s, err);
+    if (code == ROSTER_ENOTFOUND)
+        code = group_missing(err, num_id);
+    else if (!code) /* its memberships went with it: every list on it changed */
         code = sq_list_record(c, org_num, NULL, err);
     sqlite3_reset(s);
     code = sq_tx_end_joined(c, own, code, err);
@@ -392,7 +341,7 @@ int sq_group_bind(struct roster_conn *pc, const char *org_id, const int64_t *gro
     int64_t org_num;
     int code = sq_org_num_for(c, org_id, &org_num, "organization", org_id, err);
     if (code == ROSTER_ENOTFOUND && ng)
-        return roster_err_set(err, code, "group %lld not found", (long long)groups[0]);
+        return group_missing(err, groups[0]);
     if (code)
         return code;
     code = sq_tx_start(c, err);
@@ -505,70 +454,45 @@ static int user_num_of(struct sq_conn *c, const char *org_id, const char *user_i
 {
     int64_t org_num;
     int code = sq_org_num(c, org_id, &org_num, err);
-    sqlite3_stmt *s = NULL;
     if (!code)
-        code = sq_prepare(c, "SELECT num_id FROM users WHERE org_num = ?1 AND id = ?2", &s, err);
-    if (!code) {
-        sqlite3_bind_int64(s, 1, org_num);
-        sq_bind_str(s, 2, user_id);
-        int rc = sqlite3_step(s);
-        if (rc == SQLITE_ROW)
-            *num = sqlite3_column_int64(s, 0);
-        else if (rc == SQLITE_DONE)
-            code = ROSTER_ENOTFOUND;
-        else
-            code = sq_fail(c, rc, err);
-    }
-    sqlite3_finalize(s);
-    if (code == ROSTER_ENOTFOUND)
-        roster_err_set(err, code, "user \"%s\" not found", user_id ? user_id : "");
-    return code;
+        code = sq_select_one(c, "SELECT num_id FROM users WHERE org_num = ?1 AND id = ?2",
+                             SQ_ARGS(SQ_INT(org_num), SQ_TEXT(user_id)), sq_read_int, NULL, num,
+                             NULL, err);
+    return code == ROSTER_ENOTFOUND ? sq_not_found(err, "user", user_id) : code;
 }
 
 int sq_user_secret_set(struct roster_conn *pc, const char *org_id, const char *user_id,
                        const char *hash, struct roster_err *err)
 {
     struct sq_conn *c = sq_conn_of(pc);
-    sqlite3_stmt *s = NULL;
-    int64_t num;
+    int64_t num = 0;
     int code = user_num_of(c, org_id, user_id, &num, err);
+    const struct sq_arg args[] = {SQ_INT(num), SQ_TEXT(hash)};
     if (!code)
-        code =
-            sq_prepare(c,
-                       hash ? "INSERT INTO user_secrets (user_num, password_hash) VALUES (?1, ?2)"
-                              " ON CONFLICT (user_num) DO UPDATE SET password_hash = ?2"
-                            : "DELETE FROM user_secrets WHERE user_num = ?1",
-                       &s, err);
-    if (!code) {
-        sqlite3_bind_int64(s, 1, num);
-        if (hash)
-            sq_bind_str(s, 2, hash);
-        int rc = sqlite3_step(s);
-        if (rc != SQLITE_DONE)
-            code = sq_fail(c, rc, err);
-    }
-    sqlite3_finalize(s);
+        code = sq_write(c,
+                        hash ? "INSERT INTO user_secrets (user_num, password_hash) VALUES (?1, ?2)"
+                               " ON CONFLICT (user_num) DO UPDATE SET password_hash = ?2"
+                             : "DELETE FROM user_secrets WHERE user_num = ?1",
+                        args, hash ? 2 : 1, NULL, NULL, err);
     return code;
+}
+
+static void read_str(sqlite3_stmt *s, void *row, const void *ctx, struct roster_arena *a)
+{
+    (void)ctx;
+    *(const char **)row = sq_col_str(s, 0, a);
 }
 
 int sq_user_secret_get(struct roster_conn *pc, const char *org_id, const char *user_id,
                        struct roster_arena *a, const char **hash, struct roster_err *err)
 {
     struct sq_conn *c = sq_conn_of(pc);
-    sqlite3_stmt *s = NULL;
     int64_t num;
     *hash = NULL;
     int code = user_num_of(c, org_id, user_id, &num, err);
-    if (!code)
-        code = sq_prepare(c, "SELECT password_hash FROM user_secrets WHERE user_num = ?1", &s, err);
-    if (!code) {
-        sqlite3_bind_int64(s, 1, num);
-        int rc = sqlite3_step(s);
-        if (rc == SQLITE_ROW)
-            *hash = sq_col_str(s, 0, a);
-        else if (rc != SQLITE_DONE)
-            code = sq_fail(c, rc, err);
-    }
-    sqlite3_finalize(s);
-    return code;
+    if (code)
+        return code;
+    code = sq_select_one(c, "SELECT password_hash FROM user_secrets WHERE user_num = ?1",
+                         SQ_ARGS(SQ_INT(num)), read_str, NULL, hash, a, err);
+    return code == ROSTER_ENOTFOUND ? 0 : code; /* no password */
 }

@@ -31,6 +31,12 @@
     "num_id, id, name, address, city, region, zip, country, default_state_bulk,"                   \
     " default_state_app_import, default_state_manual, created_ms"
 
+/* A read of job ?2 of organisation ?1 from the intake file: cols of its job_inputs row (alias
+ * j), then whether it still takes items (a message job's job_holds row, sqlite_msgjobs.c). */
+#define SQ_INTAKE_JOB(cols)                                                                        \
+    "SELECT " cols ", EXISTS (SELECT 1 FROM job_holds AS h WHERE h.job_id = j.id)"                 \
+    " FROM job_inputs AS j WHERE org_id = ?1 AND id = ?2"
+
 /* Rows of SQ_MSG_INSERT_MANY (9 parameters each, ?1.. in row order). */
 #define SQ_MSG_ROWS 16
 #define SQ_SA_COLS "id, org_id, name, public_key, created_ms, revoked_ms"
@@ -238,6 +244,11 @@ int sq_org_num(struct sq_conn *c, const char *org_id, int64_t *num, struct roste
 int sq_org_num_for(struct sq_conn *c, const char *org_id, int64_t *num, const char *what,
                    const char *name, struct roster_err *err);
 void sq_org_cache_clear(struct sq_conn *c);
+/* For a conflict the caller has just set in err: names field in it (err->field) and adds the
+ * failed write's sqlite3_errmsg as the detail. Returns err's code. */
+int sq_conflict_on(struct sq_conn *c, const char *field, struct roster_err *err);
+/* ROSTER_ENOTFOUND with the message "<what> \"<name>\" not found". */
+int sq_not_found(struct roster_err *err, const char *what, const char *name);
 
 /* The cached statement id (prepared on first use), or NULL with err set. */
 sqlite3_stmt *sq_stmt(struct sq_conn *c, int id, struct roster_err *err);
@@ -252,11 +263,55 @@ int sq_iprepare(struct sq_conn *c, const char *sql, sqlite3_stmt **out, struct r
 /* Runs a cached statement that returns no rows, then resets it. */
 int sq_exec_cached(struct sq_conn *c, int id, struct roster_err *err);
 
+/* A parameter of a statement: text (SQ_TEXT; NULL binds SQL NULL) or an integer (SQ_INT).
+ * SQ_ARGS(...) passes a list of them as the pair (array, count). */
+struct sq_arg {
+    bool is_text;
+    const char *text;
+    int64_t num;
+};
+#define SQ_TEXT(v) ((struct sq_arg){true, (v), 0})
+#define SQ_INT(v) ((struct sq_arg){false, NULL, (int64_t)(v)})
+#define SQ_ARGS(...)                                                                               \
+    (const struct sq_arg[]){__VA_ARGS__},                                                          \
+        sizeof((const struct sq_arg[]){__VA_ARGS__}) / sizeof(struct sq_arg)
+/* Binds args[0..n) to parameters ?1..?n of s. */
+void sq_bind_args(sqlite3_stmt *s, const struct sq_arg *args, size_t n);
+/* sq_exec_cached with args bound first. */
+int sq_exec_args(struct sq_conn *c, int id, const struct sq_arg *args, size_t n,
+                 struct roster_err *err);
+/* Steps cached statement id with args bound once, then resets it: 1 when it has a row, 0
+ * when not, or a negative roster code. */
+int sq_exists(struct sq_conn *c, int id, const struct sq_arg *args, size_t n,
+              struct roster_err *err);
+/* Prepares a one-off statement on handle db (c->db, c->idb) with args bound (caller
+ * finalizes; *out NULL on failure). */
+int sq_prepare_args(sqlite3 *db, const char *sql, const struct sq_arg *args, size_t n,
+                    sqlite3_stmt **out, struct roster_err *err);
+/* Maps a failed step (rc) of a write to a roster code; called before the statement is
+ * finalized (sqlite3_errmsg still names the failure). ctx: the caller's. */
+typedef int sq_fail_map(struct sq_conn *c, int rc, const void *ctx, struct roster_err *err);
+/* Runs the one-off write sql on the main handle with args bound, once, and finalizes it: 0
+ * when it ran to its end (sqlite3_changes, sqlite3_last_insert_rowid tell the rest), a
+ * prepare failure, or a failed step mapped by fail(c, rc, ctx) (sq_fail when fail is NULL). */
+int sq_write(struct sq_conn *c, const char *sql, const struct sq_arg *args, size_t n,
+             sq_fail_map *fail, const void *ctx, struct roster_err *err);
+/* What an insert writes, for sq_insert_fail: a `what` with id, of organisation org_id. */
+struct sq_item {
+    const char *what, *id, *org_id;
+};
+/* A sq_fail_map for inserts (ctx: a struct sq_item): a taken id -> ROSTER_ECONFLICT
+ * "<what> \"<id>\" already exists", a missing organisation -> ROSTER_ENOTFOUND, anything else
+ * as sq_fail. */
+int sq_insert_fail(struct sq_conn *c, int rc, const void *item, struct roster_err *err);
+
 /* Makes a multi-statement method atomic: BEGIN IMMEDIATE when the caller has no
  * transaction open, else a SAVEPOINT inside it. sq_tx_end commits/releases when ok, else
  * rolls back only what this method wrote. */
 int sq_tx_start(struct sq_conn *c, struct roster_err *err);
 int sq_tx_end(struct sq_conn *c, bool ok, struct roster_err *err);
+/* sq_tx_start, then cached statement id into *s; on failure (*s NULL) nothing is left open. */
+int sq_tx_stmt(struct sq_conn *c, int id, sqlite3_stmt **s, struct roster_err *err);
 /* For a method whose store failure its caller must roll back (the interface says so):
  * BEGIN IMMEDIATE (*own = true; end it with sq_tx_end) when the caller has no transaction
  * open, else nothing at all (*own = false). Under a savepoint SQLite copies every page
@@ -278,6 +333,9 @@ void sq_message_row(sqlite3_stmt *s, const char *org_id, struct roster_message *
 /* Column helpers: copy into the arena (NULL for SQL NULL). */
 const char *sq_col_str(sqlite3_stmt *s, int col, struct roster_arena *a);
 void sq_col_id(sqlite3_stmt *s, int col, char out[ROSTER_ID_LEN + 1]);
+/* sq_col_str of columns col.. into *dst[0..n). */
+void sq_col_strs(sqlite3_stmt *s, int col, const char **const *dst, size_t n,
+                 struct roster_arena *a);
 /* Binds s as text (SQLITE_STATIC: inputs outlive the statement's use) or NULL. */
 int sq_bind_str(sqlite3_stmt *st, int idx, const char *s);
 
@@ -288,14 +346,50 @@ typedef void sq_reader(sqlite3_stmt *s, void *row, const void *ctx, struct roste
  * none (err untouched: the caller says what is missing), or sq_fail's code. Resets s. */
 int sq_row(struct sq_conn *c, sqlite3_stmt *s, sq_reader *read, const void *ctx, void *row,
            struct roster_arena *a, struct roster_err *err);
+/* sq_row of cached statement id with args bound. */
+int sq_row_args(struct sq_conn *c, int id, const struct sq_arg *args, size_t n, sq_reader *read,
+                const void *ctx, void *row, struct roster_arena *a, struct roster_err *err);
+/* Steps s (prepared and bound) once, a write: 0 when it changed a row, ROSTER_ENOTFOUND when
+ * it changed none (err untouched: the caller says what is missing), or sq_fail's code.
+ * Neither resets nor finalizes s. */
+int sq_step_changed(struct sq_conn *c, sqlite3_stmt *s, struct roster_err *err);
+/* The first column of the row of cached statement id (args bound) into *out: 0, or
+ * ROSTER_ENOTFOUND when it has none (*out and err untouched), or sq_fail's code. */
+int sq_int_row(struct sq_conn *c, int id, const struct sq_arg *args, size_t n, int64_t *out,
+               struct roster_err *err);
+/* sq_write (failures as sq_fail) of a write that must change a row: none answers
+ * sq_not_found(what, name). */
+int sq_update(struct sq_conn *c, const char *sql, const struct sq_arg *args, size_t n,
+              const char *what, const char *name, struct roster_err *err);
 /* Steps s (prepared and bound) to its end, each row into the next element (size bytes) of
  * an array in a (room for one at least): *out the array and *n how many, or sq_fail's code
  * (*out and *n untouched). Neither resets nor finalizes s. */
 int sq_rows(struct sq_conn *c, sqlite3_stmt *s, size_t size, sq_reader *read, const void *ctx,
             struct roster_arena *a, void **out, size_t *n, struct roster_err *err);
+/* sq_row of the one-off statement sql (main handle) with args bound. */
+int sq_select_one(struct sq_conn *c, const char *sql, const struct sq_arg *args, size_t n,
+                  sq_reader *read, const void *ctx, void *row, struct roster_arena *a,
+                  struct roster_err *err);
+/* A sq_reader of column 0 as an integer (row: an int64_t). */
+void sq_read_int(sqlite3_stmt *s, void *row, const void *ctx, struct roster_arena *a);
 /* sq_rows of a one-off statement without parameters (ctx NULL). */
 int sq_select_rows(struct sq_conn *c, const char *sql, size_t size, sq_reader *read,
                    struct roster_arena *a, void **out, size_t *n, struct roster_err *err);
+
+/* The door of a method on one item (a `what` named name) of organisation org_id: binds s, a
+ * cached statement (NULL when sq_stmt failed: err says why), ?1 to the organisation's
+ * num_id and ?2 to name. A missing organisation answers as sq_org_num_for. */
+int sq_org_bind(struct sq_conn *c, sqlite3_stmt *s, const char *org_id, const char *what,
+                const char *name, struct roster_err *err);
+/* sq_org_bind, then the item's row into row (sq_row; read's ctx: org_id); no row answers
+ * sq_not_found(what, name). */
+int sq_org_row(struct sq_conn *c, sqlite3_stmt *s, const char *org_id, const char *what,
+               const char *name, sq_reader *read, void *row, struct roster_arena *a,
+               struct roster_err *err);
+/* sq_org_bind, then runs s (its other parameters bound by the caller) and resets it; a run
+ * that changed no row answers sq_not_found(what, name). */
+int sq_org_exec(struct sq_conn *c, sqlite3_stmt *s, const char *org_id, const char *what,
+                const char *name, struct roster_err *err);
 
 /* --- jobs (sqlite_jobs.c) --- */
 
@@ -353,15 +447,13 @@ void sq_list_gen_bump(struct sq_store *st);
 /* Inside the caller's read transaction: runs PRAGMA data_version; *fresh = false (and the
  * generation is bumped) when it moved since this connection's last look. */
 int sq_list_check_version(struct sq_conn *c, bool *fresh, struct roster_err *err);
-/* API keys (by hash) and organisations (by id) kept for read spans: only a span that may
- * use them (sq_span_caches) gets or puts them, with its generation. A get copies the
- * strings into a. */
-bool sq_span_key_get(struct sq_store *st, uint64_t gen, const char *hash, struct roster_key *out,
-                     struct roster_arena *a);
-void sq_span_key_put(struct sq_store *st, uint64_t gen, const struct roster_key *k);
-bool sq_span_org_get(struct sq_store *st, uint64_t gen, const char *org_id, struct roster_org *out,
-                     struct roster_arena *a);
-void sq_span_org_put(struct sq_store *st, uint64_t gen, const struct roster_org *o);
+/* API keys (is_key, by hash) and organisations (by id) kept for read spans: only a span that
+ * may use them (sq_span_caches) gets or puts them, with its generation. A get copies the
+ * row (a struct roster_key or roster_org) into out and its strings into a. */
+bool sq_span_get(struct sq_store *st, uint64_t gen, bool is_key, const char *name, void *out,
+                 struct roster_arena *a);
+/* row: a struct roster_key (is_key; kept by its hash) or a struct roster_org (by its id) */
+void sq_span_put(struct sq_store *st, uint64_t gen, bool is_key, const void *row);
 static inline bool sq_span_caches(const struct sq_conn *c)
 {
     return c->rs_active && c->rs_fresh && c->store;

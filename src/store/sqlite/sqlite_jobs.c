@@ -131,6 +131,19 @@ static void quota_job_remove_locked(struct sq_store *st, const char *id)
 
 /* Reads job_id's items and whether it still takes items (intake file) and its done count
  * (main file); *open = held or not every item done. A job without an intake row is gone. */
+/* The two one-off statements of a walk over n jobs, each read by primary key: def on the
+ * intake file (the job's definition) and prog on the main file (its progress); none (both
+ * NULL) when n is 0. The caller finalizes them. */
+static int walk_prepare(struct sq_conn *c, size_t n, const char *def_sql, const char *prog_sql,
+                        sqlite3_stmt **def, sqlite3_stmt **prog, struct roster_err *err)
+{
+    *def = *prog = NULL;
+    if (n == 0)
+        return 0;
+    int code = sq_iprepare(c, def_sql, def, err);
+    return code ? code : sq_prepare(c, prog_sql, prog, err);
+}
+
 static int usage_of(struct sq_conn *c, sqlite3_stmt *in, sqlite3_stmt *prog, const char *job_id,
                     bool *open, int64_t *pending, struct roster_err *err)
 {
@@ -175,14 +188,11 @@ int sq_job_usage(struct roster_conn *pc, const char *org_id, int64_t *jobs, int6
     pthread_mutex_unlock(&st->mu);
     if (!ids)
         return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
-    sqlite3_stmt *in = NULL, *prog = NULL;
-    int code = n ? sq_iprepare(c,
-                               "SELECT total, EXISTS (SELECT 1 FROM job_holds AS h"
-                               " WHERE h.job_id = j.id) FROM job_inputs AS j WHERE id = ?1",
-                               &in, err)
-                 : 0;
-    if (!code && n)
-        code = sq_prepare(c, "SELECT done FROM job_progress WHERE job_id = ?1", &prog, err);
+    sqlite3_stmt *in, *prog;
+    int code = walk_prepare(c, n,
+                            "SELECT total, EXISTS (SELECT 1 FROM job_holds AS h"
+                            " WHERE h.job_id = j.id) FROM job_inputs AS j WHERE id = ?1",
+                            "SELECT done FROM job_progress WHERE job_id = ?1", &in, &prog, err);
     size_t nfinished = 0;
     for (size_t i = 0; !code && i < n; i++) {
         bool open = false;
@@ -327,19 +337,14 @@ int sq_job_get(struct roster_conn *pc, const char *org_id, const char *job_id,
     struct sq_conn *c = sq_conn_of(pc);
     sqlite3_stmt *s = NULL;
     int rc;
-    /* with whether a message job still takes items (sqlite_msgjobs.c: job_holds) */
-    int code = sq_iprepare(c,
-                           "SELECT id, org_id, kind, total, params_json, created_ms,"
-                           " EXISTS (SELECT 1 FROM job_holds AS h WHERE h.job_id = j.id)"
-                           " FROM job_inputs AS j WHERE org_id = ?1 AND id = ?2",
-                           &s, err);
+    int code =
+        sq_prepare_args(c->idb, SQ_INTAKE_JOB("id, org_id, kind, total, params_json, created_ms"),
+                        SQ_ARGS(SQ_TEXT(org_id), SQ_TEXT(job_id)), &s, err);
     if (code)
         return code;
-    sq_bind_str(s, 1, org_id);
-    sq_bind_str(s, 2, job_id);
     rc = sqlite3_step(s);
     if (rc == SQLITE_DONE) {
-        code = roster_err_set(err, ROSTER_ENOTFOUND, "job \"%s\" not found", job_id ? job_id : "");
+        code = sq_not_found(err, "job", job_id);
         goto done;
     }
     if (rc != SQLITE_ROW) {
@@ -356,11 +361,11 @@ int sq_job_get(struct roster_conn *pc, const char *org_id, const char *job_id,
     bool held = sqlite3_column_int(s, 6) != 0;
     sqlite3_finalize(s);
     s = NULL;
-    code = sq_prepare(c, "SELECT done, ok, failed, updated_ms FROM job_progress WHERE job_id = ?1",
-                      &s, err);
+    code = sq_prepare_args(
+        c->db, "SELECT done, ok, failed, updated_ms FROM job_progress WHERE job_id = ?1",
+        SQ_ARGS(SQ_TEXT(out->id)), &s, err);
     if (code)
         goto done;
-    sq_bind_str(s, 1, out->id);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         out->done = sqlite3_column_int64(s, 0);
@@ -441,27 +446,29 @@ static bool lease_check(struct sq_store *st, const struct roster_chunk *ch, int6
     return ok;
 }
 
+/* The next_chunk of job_id's progress row (0 when it has none yet). */
+static int progress_next(struct sq_conn *c, const char *job_id, int64_t *next,
+                         struct roster_err *err)
+{
+    *next = 0;
+    int code = sq_int_row(c, SQ_PROGRESS_GET, SQ_ARGS(SQ_TEXT(job_id)), next, err);
+    return code == ROSTER_ENOTFOUND ? 0 : code;
+}
+
 /* The next chunk of open job id: *chunk_no and the job's definition, or ROSTER_ENOTFOUND
  * once every chunk is done (or the job is gone). */
 static int next_chunk_of(struct sq_conn *c, const char id[ROSTER_ID_LEN + 1], int64_t *chunk_no,
                          int64_t *nchunks, struct roster_chunk *out, struct roster_arena *a,
                          struct roster_err *err)
 {
-    sqlite3_stmt *s = sq_stmt(c, SQ_PROGRESS_GET, err);
+    int code = progress_next(c, id, chunk_no, err);
+    if (code)
+        return code;
+    sqlite3_stmt *s = sq_stmt(c, SQ_JOB_DEF, err);
     if (!s)
         return err ? err->code : ROSTER_EIO;
     sq_bind_str(s, 1, id);
     int rc = sqlite3_step(s);
-    *chunk_no = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    sqlite3_reset(s);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return sq_fail(c, rc, err);
-    s = sq_stmt(c, SQ_JOB_DEF, err);
-    if (!s)
-        return err ? err->code : ROSTER_EIO;
-    sq_bind_str(s, 1, id);
-    rc = sqlite3_step(s);
-    int code = 0;
     *nchunks = rc == SQLITE_ROW ? sqlite3_column_int64(s, 3) : 0;
     if (rc == SQLITE_ROW && *chunk_no < *nchunks) {
         memset(out, 0, sizeof(*out));
@@ -581,25 +588,13 @@ int sq_chunk_claim(struct roster_conn *pc, int64_t now_ms, int64_t lease_ms,
 static int lowest_to_do(struct sq_conn *c, const char *job_id, int64_t *next,
                         struct roster_err *err)
 {
-    sqlite3_stmt *s = sq_stmt(c, SQ_PROGRESS_GET, err);
-    if (!s)
-        return err ? err->code : ROSTER_EIO;
-    sq_bind_str(s, 1, job_id);
-    int rc = sqlite3_step(s);
-    int64_t from = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    sqlite3_reset(s);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return sq_fail(c, rc, err);
-    s = sq_stmt(c, SQ_LOWEST_TODO, err);
-    if (!s)
-        return err ? err->code : ROSTER_EIO;
-    sq_bind_str(s, 1, job_id);
-    sqlite3_bind_int64(s, 2, from);
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        *next = sqlite3_column_int64(s, 0);
-    sqlite3_reset(s);
-    return rc == SQLITE_ROW ? 0 : sq_fail(c, rc, err);
+    int64_t from;
+    int code = progress_next(c, job_id, &from, err);
+    if (code)
+        return code;
+    code = sq_int_row(c, SQ_LOWEST_TODO, SQ_ARGS(SQ_TEXT(job_id), SQ_INT(from)), next, err);
+    /* min() answers one row at all times */
+    return code == ROSTER_ENOTFOUND ? sq_fail(c, SQLITE_DONE, err) : code;
 }
 
 int sq_chunk_complete(struct roster_conn *pc, const struct roster_chunk *ch,
@@ -611,14 +606,9 @@ int sq_chunk_complete(struct roster_conn *pc, const struct roster_chunk *ch,
     if (!c->store || !lease_check(c->store, ch, 0))
         return roster_err_set(err, ROSTER_ESTALE, "lease on chunk %lld of job \"%s\" was lost",
                               (long long)ch->chunk_no, ch->job_id);
-    int code = sq_tx_start(c, err);
+    int code = sq_tx_stmt(c, SQ_CHUNK_RESULT_INSERT, &s, err);
     if (code)
         return code;
-    s = sq_stmt(c, SQ_CHUNK_RESULT_INSERT, err);
-    if (!s) {
-        code = err ? err->code : ROSTER_EIO;
-        goto fail;
-    }
     sq_bind_str(s, 1, ch->job_id);
     sqlite3_bind_int64(s, 2, ch->chunk_no);
     sqlite3_bind_int64(s, 3, now_ms);
@@ -643,24 +633,13 @@ int sq_chunk_complete(struct roster_conn *pc, const struct roster_chunk *ch,
         if (code)
             goto fail;
     }
-    s = sq_stmt(c, ch->kind == ROSTER_JOB_MESSAGE ? SQ_PROGRESS_ADVANCE_ANY : SQ_PROGRESS_ADVANCE,
-                err);
-    if (!s) {
-        code = err ? err->code : ROSTER_EIO;
+    code = sq_exec_args(
+        c, ch->kind == ROSTER_JOB_MESSAGE ? SQ_PROGRESS_ADVANCE_ANY : SQ_PROGRESS_ADVANCE,
+        SQ_ARGS(SQ_TEXT(ch->job_id), SQ_INT(ch->count), SQ_INT(nok), SQ_INT(nfailed), SQ_INT(next),
+                SQ_INT(now_ms)),
+        err);
+    if (code)
         goto fail;
-    }
-    sq_bind_str(s, 1, ch->job_id);
-    sqlite3_bind_int64(s, 2, ch->count);
-    sqlite3_bind_int64(s, 3, nok);
-    sqlite3_bind_int64(s, 4, nfailed);
-    sqlite3_bind_int64(s, 5, next);
-    sqlite3_bind_int64(s, 6, now_ms);
-    rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE) {
-        code = sq_fail(c, rc, err);
-        goto fail;
-    }
-    sqlite3_reset(s);
     /* The lease stays until it expires: a done chunk is never offered again (next_chunk
      * moved past it), and if the caller rolls this back, the same token may still complete
      * it on a retry. */
@@ -706,17 +685,14 @@ static int chunk_span(struct sq_conn *c, const char *org_id, const char *job_id,
     *n = 0;
     if (from < 0)
         from = 0;
-    code = sq_iprepare(c,
-                       items ? "SELECT c.chunk_no, c.first_idx, c.count, c.items_json" SPAN_FROM
-                             : "SELECT c.chunk_no, c.first_idx, c.count" SPAN_FROM,
-                       &s, err);
+    code = sq_prepare_args(
+        c->idb,
+        items ? "SELECT c.chunk_no, c.first_idx, c.count, c.items_json" SPAN_FROM
+              : "SELECT c.chunk_no, c.first_idx, c.count" SPAN_FROM,
+        SQ_ARGS(SQ_TEXT(job_id), SQ_INT(from), SQ_INT(to), SQ_INT(to > from), SQ_TEXT(org_id)), &s,
+        err);
     if (code)
         return code;
-    sq_bind_str(s, 1, job_id);
-    sqlite3_bind_int64(s, 2, from);
-    sqlite3_bind_int64(s, 3, to);
-    sqlite3_bind_int(s, 4, to > from);
-    sq_bind_str(s, 5, org_id);
     size_t cap = 8, len = 0;
     struct roster_chunk_page *v = roster_arena_zalloc(a, cap * sizeof(*v));
     int64_t *nos = roster_arena_alloc(a, cap * sizeof(*nos));
@@ -746,7 +722,7 @@ static int chunk_span(struct sq_conn *c, const char *org_id, const char *job_id,
     if (rc != SQLITE_DONE)
         return sq_fail_on(c->idb, rc, err);
     if (!found)
-        return roster_err_set(err, ROSTER_ENOTFOUND, "job \"%s\" not found", job_id ? job_id : "");
+        return sq_not_found(err, "job", job_id);
     if (len == 0)
         return 0;
 
@@ -756,15 +732,12 @@ static int chunk_span(struct sq_conn *c, const char *org_id, const char *job_id,
         lo = nos[i] < lo ? nos[i] : lo;
         hi = nos[i] > hi ? nos[i] : hi;
     }
-    code = sq_prepare(c,
-                      "SELECT chunk_no, results_json, done_ms FROM chunk_results"
-                      " WHERE job_id = ?1 AND chunk_no BETWEEN ?2 AND ?3",
-                      &s, err);
+    code = sq_prepare_args(c->db,
+                           "SELECT chunk_no, results_json, done_ms FROM chunk_results"
+                           " WHERE job_id = ?1 AND chunk_no BETWEEN ?2 AND ?3",
+                           SQ_ARGS(SQ_TEXT(job_id), SQ_INT(lo), SQ_INT(hi)), &s, err);
     if (code)
         return code;
-    sq_bind_str(s, 1, job_id);
-    sqlite3_bind_int64(s, 2, lo);
-    sqlite3_bind_int64(s, 3, hi);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         int64_t no = sqlite3_column_int64(s, 0);
         for (size_t i = 0; i < len; i++) {
@@ -824,7 +797,6 @@ int sq_lease_reset_all(struct roster_conn *pc, struct roster_err *err)
     static const char msgs[] = "UPDATE messages SET due_ms = 0, lease_token = 0"
                                " WHERE status = 'ENQUEUED' AND lease_token != 0";
     struct sq_conn *c = sq_conn_of(pc);
-    sqlite3_stmt *s;
     if (c->store) {
         pthread_mutex_lock(&c->store->mu);
         c->store->nleases = 0;
@@ -833,28 +805,14 @@ int sq_lease_reset_all(struct roster_conn *pc, struct roster_err *err)
     int code = sq_tx_start(c, err);
     if (code)
         return code;
-    code = sq_prepare(c, sql, &s, err);
-    if (code)
-        goto fail;
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE)
-        code = sq_fail(c, rc, err);
-    sqlite3_finalize(s);
-    if (code)
-        goto fail;
-    code = sq_prepare(c, msgs, &s, err);
-    if (code)
-        goto fail;
-    rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE)
-        code = sq_fail(c, rc, err);
-    sqlite3_finalize(s);
-    if (code)
-        goto fail;
+    code = sq_write(c, sql, NULL, 0, NULL, NULL, err);
+    if (!code)
+        code = sq_write(c, msgs, NULL, 0, NULL, NULL, err);
+    if (code) {
+        sq_tx_end(c, false, NULL);
+        return code;
+    }
     return sq_tx_end(c, true, err);
-fail:
-    sq_tx_end(c, false, NULL);
-    return code;
 }
 
 /* --- the operator's view --- */
@@ -877,15 +835,10 @@ static int open_jobs_stats(struct sq_conn *c, struct roster_queue_stats *out,
     pthread_mutex_unlock(&st->mu);
     if (n && !seqs)
         return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
-    sqlite3_stmt *def = NULL, *prog = NULL;
-    int code = n ? sq_iprepare(c,
-                               "SELECT j.id, j.total, j.nchunks, j.created_ms FROM job_inputs AS j"
-                               " WHERE j.seq = ?1",
-                               &def, err)
-                 : 0;
-    if (!code && n)
-        code = sq_prepare(c, "SELECT done, next_chunk FROM job_progress WHERE job_id = ?1", &prog,
-                          err);
+    sqlite3_stmt *def, *prog;
+    int code = walk_prepare(
+        c, n, "SELECT j.id, j.total, j.nchunks, j.created_ms FROM job_inputs AS j WHERE j.seq = ?1",
+        "SELECT done, next_chunk FROM job_progress WHERE job_id = ?1", &def, &prog, err);
     for (size_t i = 0; !code && i < n; i++) {
         sqlite3_bind_int64(def, 1, seqs[i]);
         int rc = sqlite3_step(def);

@@ -32,15 +32,10 @@ static int intake_job_read(struct sq_conn *c, const char *org_id, const char *jo
                            struct intake_job *out, struct roster_err *err)
 {
     sqlite3_stmt *s;
-    int code = sq_iprepare(c,
-                           "SELECT seq, total, nchunks, EXISTS (SELECT 1 FROM job_holds AS h"
-                           " WHERE h.job_id = j.id) FROM job_inputs AS j"
-                           " WHERE org_id = ?1 AND id = ?2",
-                           &s, err);
+    int code = sq_prepare_args(c->idb, SQ_INTAKE_JOB("seq, total, nchunks"),
+                               SQ_ARGS(SQ_TEXT(org_id), SQ_TEXT(job_id)), &s, err);
     if (code)
         return code;
-    sq_bind_str(s, 1, org_id);
-    sq_bind_str(s, 2, job_id);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         out->seq = sqlite3_column_int64(s, 0);
@@ -48,7 +43,7 @@ static int intake_job_read(struct sq_conn *c, const char *org_id, const char *jo
         out->nchunks = sqlite3_column_int64(s, 2);
         out->held = sqlite3_column_int(s, 3) != 0;
     } else if (rc == SQLITE_DONE) {
-        code = roster_err_set(err, ROSTER_ENOTFOUND, "job \"%s\" not found", job_id ? job_id : "");
+        code = sq_not_found(err, "job", job_id);
     } else {
         code = sq_fail_on(c->idb, rc, err);
     }
@@ -56,19 +51,31 @@ static int intake_job_read(struct sq_conn *c, const char *org_id, const char *jo
     return code;
 }
 
-/* Runs sql (one parameter: job_id) on the intake handle, inside the caller's intake
- * transaction. */
-static int intake_exec_job(struct sq_conn *c, const char *sql, const char *job_id,
-                           struct roster_err *err)
+/* Runs sql with args on the intake handle, inside the caller's intake transaction. */
+static int intake_exec(struct sq_conn *c, const char *sql, const struct sq_arg *args, size_t n,
+                       struct roster_err *err)
 {
     sqlite3_stmt *s;
-    int code = sq_iprepare(c, sql, &s, err);
+    int code = sq_prepare_args(c->idb, sql, args, n, &s, err);
     if (code)
         return code;
-    sq_bind_str(s, 1, job_id);
     int rc = sqlite3_step(s);
     sqlite3_finalize(s);
     return rc == SQLITE_DONE ? 0 : sq_fail_on(c->idb, rc, err);
+}
+
+/* Opens the intake transaction of an append to job_id (of org_id) or of its start: the job
+ * as it stands into *j, ROSTER_ECONFLICT once it has been started. The caller ends the
+ * transaction (sq_intake_rollback on failure). */
+static int intake_begin_held(struct sq_conn *c, const char *org_id, const char *job_id,
+                             struct intake_job *j, struct roster_err *err)
+{
+    int code = sq_exec_cached(c, SQ_IBEGIN, err);
+    if (!code)
+        code = intake_job_read(c, org_id, job_id, j, err);
+    if (!code && !j->held)
+        code = roster_err_set(err, ROSTER_ECONFLICT, "job \"%s\" has already been started", job_id);
+    return code;
 }
 
 int sq_job_open(struct roster_conn *pc, struct roster_job *job, struct roster_err *err)
@@ -87,7 +94,8 @@ int sq_job_open(struct roster_conn *pc, struct roster_job *job, struct roster_er
     code = sq_intake_job_insert(c, job, 0, 0, now, NULL, err);
     if (code)
         goto fail;
-    code = intake_exec_job(c, "INSERT INTO job_holds (job_id) VALUES (?1)", job->id, err);
+    code = intake_exec(c, "INSERT INTO job_holds (job_id) VALUES (?1)", SQ_ARGS(SQ_TEXT(job->id)),
+                       err);
     if (!code)
         code = sq_exec_cached(c, SQ_ICOMMIT, err);
     if (code)
@@ -119,32 +127,16 @@ int sq_job_append(struct roster_conn *pc, const char *org_id, const char *job_id
     }
     *first_idx = 0;
     /* the intake's write lock serialises this with other appends and with job_start */
-    int code = sq_exec_cached(c, SQ_IBEGIN, err);
-    if (code)
-        return code;
     struct intake_job j;
-    code = intake_job_read(c, org_id, job_id, &j, err);
-    if (!code && !j.held)
-        code = roster_err_set(err, ROSTER_ECONFLICT, "job \"%s\" has already been started", job_id);
+    int code = intake_begin_held(c, org_id, job_id, &j, err);
     if (code || nchunks == 0)
         goto done;
     code = sq_intake_chunks_insert(c, job_id, j.nchunks, j.total, items_json, counts, nchunks, err);
-    if (code)
-        goto done;
-    sqlite3_stmt *u;
-    code = sq_iprepare(c,
-                       "UPDATE job_inputs SET total = total + ?2, nchunks = nchunks + ?3"
-                       " WHERE id = ?1",
-                       &u, err);
-    if (code)
-        goto done;
-    sq_bind_str(u, 1, job_id);
-    sqlite3_bind_int64(u, 2, total);
-    sqlite3_bind_int64(u, 3, (int64_t)nchunks);
-    int rc = sqlite3_step(u);
-    sqlite3_finalize(u);
-    if (rc != SQLITE_DONE)
-        code = sq_fail_on(c->idb, rc, err);
+    if (!code)
+        code = intake_exec(c,
+                           "UPDATE job_inputs SET total = total + ?2, nchunks = nchunks + ?3"
+                           " WHERE id = ?1",
+                           SQ_ARGS(SQ_TEXT(job_id), SQ_INT(total), SQ_INT(nchunks)), err);
 done:
     if (!code)
         code = sq_exec_cached(c, SQ_ICOMMIT, err);
@@ -163,15 +155,11 @@ int sq_job_start(struct roster_conn *pc, const char *org_id, const char *job_id,
     /* room in the open-job list before the start commits: adding cannot fail after it */
     if (c->store && sq_open_jobs_reserve(c->store, 1) != 0)
         return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
-    int code = sq_exec_cached(c, SQ_IBEGIN, err);
-    if (code)
-        return code;
     struct intake_job j;
-    code = intake_job_read(c, org_id, job_id, &j, err);
-    if (!code && !j.held)
-        code = roster_err_set(err, ROSTER_ECONFLICT, "job \"%s\" has already been started", job_id);
+    int code = intake_begin_held(c, org_id, job_id, &j, err);
     if (!code)
-        code = intake_exec_job(c, "DELETE FROM job_holds WHERE job_id = ?1", job_id, err);
+        code = intake_exec(c, "DELETE FROM job_holds WHERE job_id = ?1", SQ_ARGS(SQ_TEXT(job_id)),
+                           err);
     if (!code)
         code = sq_exec_cached(c, SQ_ICOMMIT, err);
     if (code) {
@@ -184,33 +172,27 @@ int sq_job_start(struct roster_conn *pc, const char *org_id, const char *job_id,
     return 0;
 }
 
+/* A row of the resolve statements, a user of organisation org_id (its id and what a
+ * message needs). */
+static void read_resolved(sqlite3_stmt *s, void *row, const void *org_id, struct roster_arena *a)
+{
+    struct roster_user *u = row;
+    memset(u, 0, sizeof(*u));
+    sq_col_id(s, 0, u->id);
+    snprintf(u->org_id, sizeof(u->org_id), "%s", (const char *)org_id);
+    const char **f[] = {&u->f[RU_USERNAME], &u->f[RU_EMAIL], &u->f[RU_FIRST_NAME],
+                        &u->f[RU_LAST_NAME], &u->f[RU_PHONES]};
+    sq_col_strs(s, 1, f, 5, a);
+}
+
 /* Runs one of the resolve statements for key; 1 found (out filled), 0 not, or -code. */
 static int resolve_one(struct sq_conn *c, int stmt, int64_t org_num, const char *org_id,
                        const char *key, struct roster_arena *a, struct roster_user *out,
                        struct roster_err *err)
 {
-    sqlite3_stmt *s = sq_stmt(c, stmt, err);
-    if (!s)
-        return -(err ? err->code : ROSTER_EIO);
-    sqlite3_bind_int64(s, 1, org_num);
-    sq_bind_str(s, 2, key);
-    int rc = sqlite3_step(s);
-    int found = 0;
-    if (rc == SQLITE_ROW) {
-        memset(out, 0, sizeof(*out));
-        sq_col_id(s, 0, out->id);
-        snprintf(out->org_id, sizeof(out->org_id), "%s", org_id);
-        out->f[RU_USERNAME] = sq_col_str(s, 1, a);
-        out->f[RU_EMAIL] = sq_col_str(s, 2, a);
-        out->f[RU_FIRST_NAME] = sq_col_str(s, 3, a);
-        out->f[RU_LAST_NAME] = sq_col_str(s, 4, a);
-        out->f[RU_PHONES] = sq_col_str(s, 5, a);
-        found = 1;
-    } else if (rc != SQLITE_DONE) {
-        found = -sq_fail(c, rc, err);
-    }
-    sqlite3_reset(s);
-    return found;
+    int code = sq_row_args(c, stmt, SQ_ARGS(SQ_INT(org_num), SQ_TEXT(key)), read_resolved, org_id,
+                           out, a, err);
+    return code == ROSTER_ENOTFOUND ? 0 : code ? -code : 1;
 }
 
 int sq_user_resolve(struct roster_conn *pc, const char *org_id, const char *const *keys, size_t n,

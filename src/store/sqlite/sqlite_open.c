@@ -288,22 +288,13 @@ static int migrate(struct sq_conn *c, struct roster_err *err)
         code = exec_sql(c, m->sql, m->name, err);
         if (code)
             goto fail;
-        code = sq_prepare(c,
-                          "INSERT INTO schema_version (version, name, applied_ms)"
-                          " VALUES (?1, ?2, ?3)",
-                          &s, err);
+        code = sq_write(c,
+                        "INSERT INTO schema_version (version, name, applied_ms)"
+                        " VALUES (?1, ?2, ?3)",
+                        SQ_ARGS(SQ_INT(v), SQ_TEXT(m->name), SQ_INT(roster_now_ms())), NULL, NULL,
+                        err);
         if (code)
             goto fail;
-        sqlite3_bind_int64(s, 1, v);
-        sqlite3_bind_text(s, 2, m->name, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 3, roster_now_ms());
-        rc = sqlite3_step(s);
-        sqlite3_finalize(s);
-        s = NULL;
-        if (rc != SQLITE_DONE) {
-            code = sq_fail(c, rc, err);
-            goto fail;
-        }
     }
     if (current > newest) {
         code = roster_err_set(err, ROSTER_EIO,

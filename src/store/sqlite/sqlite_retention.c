@@ -15,23 +15,28 @@ struct purge_candidate {
     int64_t seq, total;
 };
 
+/* done and updated_ms of a job_progress row */
+static void read_progress(sqlite3_stmt *s, void *row, const void *ctx, struct roster_arena *a)
+{
+    (void)ctx;
+    (void)a;
+    int64_t *v = row;
+    v[0] = sqlite3_column_int64(s, 0);
+    v[1] = sqlite3_column_int64(s, 1);
+}
+
 /* Whether job_id's every item was applied before before_ms (main file). */
 static int finished_before(struct sq_conn *c, const struct purge_candidate *p, int64_t before_ms,
                            bool *yes, struct roster_err *err)
 {
-    sqlite3_stmt *s = NULL;
+    int64_t v[2];
     *yes = false;
-    int code =
-        sq_prepare(c, "SELECT done, updated_ms FROM job_progress WHERE job_id = ?1", &s, err);
-    if (code)
-        return code;
-    sq_bind_str(s, 1, p->id);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        *yes = sqlite3_column_int64(s, 0) >= p->total && sqlite3_column_int64(s, 1) < before_ms;
-    else if (rc != SQLITE_DONE)
-        code = sq_fail(c, rc, err);
-    sqlite3_finalize(s);
+    int code = sq_select_one(c, "SELECT done, updated_ms FROM job_progress WHERE job_id = ?1",
+                             SQ_ARGS(SQ_TEXT(p->id)), read_progress, NULL, v, NULL, err);
+    if (code == ROSTER_ENOTFOUND)
+        return 0;
+    if (!code)
+        *yes = v[0] >= p->total && v[1] < before_ms;
     return code;
 }
 
@@ -45,10 +50,9 @@ static int purge_job(struct sq_conn *c, const char *job_id, size_t *n, struct ro
     int code = sq_exec_cached(c, SQ_IBEGIN, err);
     for (size_t i = 0; !code && i < sizeof(sql) / sizeof(sql[0]); i++) {
         sqlite3_stmt *s = NULL;
-        code = sq_iprepare(c, sql[i], &s, err);
+        code = sq_prepare_args(c->idb, sql[i], SQ_ARGS(SQ_TEXT(job_id)), &s, err);
         if (code)
             break;
-        sq_bind_str(s, 1, job_id);
         int rc = sqlite3_step(s);
         if (rc != SQLITE_DONE)
             code = sq_fail_on(c->idb, rc, err);
@@ -69,16 +73,14 @@ static int candidates(struct sq_conn *c, int kind, int64_t after_seq,
 {
     sqlite3_stmt *s = NULL;
     *nv = 0;
-    int code = sq_iprepare(c,
-                           "SELECT id, seq, total FROM job_inputs AS j WHERE kind = ?1 AND seq > ?2"
-                           " AND NOT EXISTS (SELECT 1 FROM job_purged AS p WHERE p.job_id = j.id)"
-                           " ORDER BY seq LIMIT ?3",
-                           &s, err);
+    int code =
+        sq_prepare_args(c->idb,
+                        "SELECT id, seq, total FROM job_inputs AS j WHERE kind = ?1 AND seq > ?2"
+                        " AND NOT EXISTS (SELECT 1 FROM job_purged AS p WHERE p.job_id = j.id)"
+                        " ORDER BY seq LIMIT ?3",
+                        SQ_ARGS(SQ_INT(kind), SQ_INT(after_seq), SQ_INT(PURGE_PAGE)), &s, err);
     if (code)
         return code;
-    sqlite3_bind_int(s, 1, kind);
-    sqlite3_bind_int64(s, 2, after_seq);
-    sqlite3_bind_int(s, 3, PURGE_PAGE);
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW && *nv < PURGE_PAGE) {
         sq_col_id(s, 0, v[*nv].id);

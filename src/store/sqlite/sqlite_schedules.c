@@ -62,15 +62,10 @@ int sq_schedule_create(struct roster_conn *pc, struct roster_schedule *s, size_t
     if (!assigned)
         return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
     int64_t now = roster_now_ms();
-    code = sq_tx_start(c, err);
+    code = sq_tx_stmt(c, SQ_SCHED_INSERT, &ins, err);
     if (code)
         goto fail;
     in_tx = true;
-    ins = sq_stmt(c, SQ_SCHED_INSERT, err);
-    if (!ins) {
-        code = err ? err->code : ROSTER_EIO;
-        goto fail;
-    }
     for (size_t i = 0; i < n; i++) {
         struct roster_schedule *r = &s[i];
         int64_t org_num;
@@ -94,13 +89,8 @@ int sq_schedule_create(struct roster_conn *pc, struct roster_schedule *s, size_t
         sqlite3_reset(ins);
         if (rc == SQLITE_DONE)
             continue;
-        if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
-            code = roster_err_set(err, ROSTER_ECONFLICT, "schedule \"%s\" already exists", r->id);
-        else if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-            code =
-                roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found", r->org_id);
-        else
-            code = sq_fail(c, rc, err);
+        const struct sq_item it = {"schedule", r->id, r->org_id};
+        code = sq_insert_fail(c, rc, &it, err);
         goto fail;
     }
     in_tx = false;
@@ -229,42 +219,18 @@ int sq_schedule_get(struct roster_conn *pc, const char *org_id, const char *id,
                     struct roster_schedule *out, struct roster_arena *a, struct roster_err *err)
 {
     struct sq_conn *c = sq_conn_of(pc);
-    int64_t org_num;
-    int code = sq_org_num_for(c, org_id, &org_num, "schedule", id, err);
-    if (code)
-        return code;
-    sqlite3_stmt *s = sq_stmt(c, SQ_SCHED_GET, err);
-    if (!s)
-        return err ? err->code : ROSTER_EIO;
-    sqlite3_bind_int64(s, 1, org_num);
-    sq_bind_str(s, 2, id);
-    code = sq_row(c, s, read_schedule_row, org_id, out, a, err);
-    if (code == ROSTER_ENOTFOUND)
-        return roster_err_set(err, ROSTER_ENOTFOUND, "schedule \"%s\" not found", id ? id : "");
-    return code;
+    return sq_org_row(c, sq_stmt(c, SQ_SCHED_GET, err), org_id, "schedule", id, read_schedule_row,
+                      out, a, err);
 }
 
 int sq_schedule_cancel(struct roster_conn *pc, const char *org_id, const char *id, int64_t now_ms,
                        struct roster_err *err)
 {
     struct sq_conn *c = sq_conn_of(pc);
-    int64_t org_num;
-    int code = sq_org_num_for(c, org_id, &org_num, "schedule", id, err);
-    if (code)
-        return code;
     sqlite3_stmt *s = sq_stmt(c, SQ_SCHED_CANCEL, err);
-    if (!s)
-        return err ? err->code : ROSTER_EIO;
-    sqlite3_bind_int64(s, 1, org_num);
-    sq_bind_str(s, 2, id);
-    sqlite3_bind_int64(s, 3, now_ms);
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE)
-        code = sq_fail(c, rc, err);
-    else if (sqlite3_changes(c->db) == 0)
-        code = roster_err_set(err, ROSTER_ENOTFOUND, "schedule \"%s\" not found", id ? id : "");
-    sqlite3_reset(s);
-    return code;
+    if (s)
+        sqlite3_bind_int64(s, 3, now_ms);
+    return sq_org_exec(c, s, org_id, "schedule", id, err);
 }
 
 /* --- schedule_next --- */
@@ -331,19 +297,6 @@ int sq_schedule_next(struct roster_conn *pc, const char *org_id, const char *con
 
 /* --- the scheduler's side: claim, finish, next due --- */
 
-/* 1 if a schedule can be claimed at now_ms, 0 if not, or a negative roster code. */
-static int claim_peek(struct sq_conn *c, int64_t now_ms, struct roster_err *err)
-{
-    sqlite3_stmt *s = sq_stmt(c, SQ_SCHED_PEEK, err);
-    if (!s)
-        return -(err ? err->code : ROSTER_EIO);
-    sqlite3_bind_int64(s, 1, now_ms);
-    int rc = sqlite3_step(s);
-    int res = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -sq_fail(c, rc, err);
-    sqlite3_reset(s);
-    return res;
-}
-
 int sq_schedule_claim_due(struct roster_conn *pc, int64_t now_ms, int64_t lease_ms, size_t max,
                           struct roster_arena *a, struct roster_schedule **out, size_t *n,
                           struct roster_err *err)
@@ -357,7 +310,8 @@ int sq_schedule_claim_due(struct roster_conn *pc, int64_t now_ms, int64_t lease_
     if (max == 0)
         return 0;
     if (!c->in_txn) {
-        int found = claim_peek(c, now_ms, err);
+        /* 1 if a schedule can be claimed at now_ms, 0 if not, or a negative roster code */
+        int found = sq_exists(c, SQ_SCHED_PEEK, SQ_ARGS(SQ_INT(now_ms)), err);
         if (found <= 0)
             return -found;
         /* as in sq_chunk_claim: a lease needs no fsync of its own (an embedded store drops
@@ -365,15 +319,10 @@ int sq_schedule_claim_due(struct roster_conn *pc, int64_t now_ms, int64_t lease_
          * NORMAL still syncs checkpoints, so the file stays intact */
         relaxed = sq_exec_cached(c, SQ_SYNC_NORMAL, NULL) == 0;
     }
-    code = sq_tx_start(c, err);
+    code = sq_tx_stmt(c, SQ_SCHED_PICK, &s, err);
     if (code)
         goto fail;
     in_tx = true;
-    s = sq_stmt(c, SQ_SCHED_PICK, err);
-    if (!s) {
-        code = err ? err->code : ROSTER_EIO;
-        goto fail;
-    }
     sqlite3_bind_int64(s, 1, now_ms);
     sqlite3_bind_int64(s, 2, max > (size_t)INT64_MAX ? INT64_MAX : (int64_t)max);
     size_t cap = 0, ncap = 0, len = 0;
@@ -439,27 +388,24 @@ int sq_schedule_finish(struct roster_conn *pc, const struct roster_schedule *sch
                               status);
     int64_t org_num;
     int code = sq_org_num(c, sch->org_id, &org_num, err);
+    if (!code) {
+        sqlite3_stmt *s = sq_stmt(c, SQ_SCHED_FINISH, err);
+        if (!s)
+            return err ? err->code : ROSTER_EIO;
+        sqlite3_bind_int64(s, 1, org_num);
+        sqlite3_bind_text(s, 2, sch->id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 3, sch->lease_token);
+        sqlite3_bind_int(s, 4, status);
+        sqlite3_bind_text(s, 5, outcome ? outcome : "", -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 6, now_ms);
+        sq_bind_str(s, 7, sch->message_id[0] ? sch->message_id : NULL);
+        code = sq_step_changed(c, s, err);
+        sqlite3_reset(s);
+    }
+    /* no organisation or no pending row leased with this token: the lease expired and was
+     * claimed again, or the schedule was cancelled meanwhile */
     if (code == ROSTER_ENOTFOUND)
-        return roster_err_set(err, ROSTER_ESTALE, "lease on schedule \"%s\" was lost", sch->id);
-    if (code)
-        return code;
-    sqlite3_stmt *s = sq_stmt(c, SQ_SCHED_FINISH, err);
-    if (!s)
-        return err ? err->code : ROSTER_EIO;
-    sqlite3_bind_int64(s, 1, org_num);
-    sqlite3_bind_text(s, 2, sch->id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, sch->lease_token);
-    sqlite3_bind_int(s, 4, status);
-    sqlite3_bind_text(s, 5, outcome ? outcome : "", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 6, now_ms);
-    sq_bind_str(s, 7, sch->message_id[0] ? sch->message_id : NULL);
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE)
-        code = sq_fail(c, rc, err);
-    else if (sqlite3_changes(c->db) == 0)
-        /* the lease expired and was claimed again, or the schedule was cancelled meanwhile */
         code = roster_err_set(err, ROSTER_ESTALE, "lease on schedule \"%s\" was lost", sch->id);
-    sqlite3_reset(s);
     return code;
 }
 
@@ -514,13 +460,8 @@ int sq_message_create(struct roster_conn *pc, struct roster_message *m, struct r
         m->status = status;
         m->created_ms = now;
     } else {
-        if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
-            code = roster_err_set(err, ROSTER_ECONFLICT, "message \"%s\" already exists", m->id);
-        else if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-            code =
-                roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found", m->org_id);
-        else
-            code = sq_fail(c, rc, err);
+        const struct sq_item it = {"message", m->id, m->org_id};
+        code = sq_insert_fail(c, rc, &it, err);
         if (new_id)
             m->id[0] = '\0';
     }
@@ -536,37 +477,24 @@ void sq_message_row(sqlite3_stmt *s, const char *org_id, struct roster_message *
     const unsigned char *mid = sqlite3_column_text(s, 0);
     snprintf(out->id, sizeof(out->id), "%s", mid ? (const char *)mid : "");
     snprintf(out->org_id, sizeof(out->org_id), "%s", org_id ? org_id : "");
-    const char **text[] = {&out->kind,      &out->source_id,    &out->user_id,
+    const char **strs[] = {&out->kind,      &out->source_id,    &out->user_id,
                            &out->recipient, &out->content_json, &out->status};
-    for (int i = 0; i < 6; i++)
-        *text[i] = sq_col_str(s, i + 1, a);
+    sq_col_strs(s, 1, strs, 6, a);
     out->created_ms = sqlite3_column_int64(s, 7);
     out->sent_ms = sqlite3_column_int64(s, 8);
     out->attempts = sqlite3_column_int64(s, 9);
     out->reason = sq_col_str(s, 10, a);
 }
 
+static void read_message(sqlite3_stmt *s, void *row, const void *org_id, struct roster_arena *a)
+{
+    sq_message_row(s, org_id, row, a);
+}
+
 int sq_message_get(struct roster_conn *pc, const char *org_id, const char *id,
                    struct roster_message *out, struct roster_arena *a, struct roster_err *err)
 {
     struct sq_conn *c = sq_conn_of(pc);
-    int64_t org_num;
-    int code = sq_org_num_for(c, org_id, &org_num, "message", id, err);
-    if (code)
-        return code;
-    sqlite3_stmt *s = sq_stmt(c, SQ_MSG_GET, err);
-    if (!s)
-        return err ? err->code : ROSTER_EIO;
-    sqlite3_bind_int64(s, 1, org_num);
-    sq_bind_str(s, 2, id);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        sq_message_row(s, org_id, out, a);
-    } else if (rc == SQLITE_DONE) {
-        code = roster_err_set(err, ROSTER_ENOTFOUND, "message \"%s\" not found", id ? id : "");
-    } else {
-        code = sq_fail(c, rc, err);
-    }
-    sqlite3_reset(s);
-    return code;
+    return sq_org_row(c, sq_stmt(c, SQ_MSG_GET, err), org_id, "message", id, read_message, out, a,
+                      err);
 }

@@ -168,16 +168,41 @@ static bool row_own(struct sq_row_slot *s, const char **p[], int n)
     return true;
 }
 
-bool sq_span_key_get(struct sq_store *st, uint64_t gen, const char *hash, struct roster_key *out,
-                     struct roster_arena *a)
+/* The strings of v, a kept row (an API key when is_key, else an organisation), into p; how
+ * many (SPAN_STRS at most). */
+#define SPAN_STRS 6
+static int row_strs(bool is_key, void *v, const char **p[SPAN_STRS])
+{
+    if (is_key) {
+        p[0] = &((struct roster_key *)v)->name;
+        return 1;
+    }
+    struct roster_org *o = v;
+    const char **strs[SPAN_STRS] = {&o->name,   &o->address, &o->city,
+                                    &o->region, &o->zip,     &o->country};
+    memcpy(p, strs, sizeof(strs));
+    return SPAN_STRS;
+}
+
+static size_t row_size(bool is_key)
+{
+    return is_key ? sizeof(struct roster_key) : sizeof(struct roster_org);
+}
+
+bool sq_span_get(struct sq_store *st, uint64_t gen, bool is_key, const char *name, void *out,
+                 struct roster_arena *a)
 {
     struct sq_row_cache *rc = &st->rows;
     bool hit = false;
+    if (!name)
+        return false;
     pthread_mutex_lock(&rc->mu);
-    struct sq_row_slot *s = rc->gen == gen ? row_find(rc, true, hash) : NULL;
+    struct sq_row_slot *s = rc->gen == gen ? row_find(rc, is_key, name) : NULL;
     if (s) {
-        *out = s->v.key;
-        out->name = arena_copy(a, s->v.key.name);
+        memcpy(out, &s->v, row_size(is_key));
+        const char **p[SPAN_STRS];
+        for (int i = 0, n = row_strs(is_key, out, p); i < n; i++)
+            *p[i] = arena_copy(a, *p[i]);
         s->clock = ++rc->clock;
         hit = true;
     }
@@ -185,72 +210,27 @@ bool sq_span_key_get(struct sq_store *st, uint64_t gen, const char *hash, struct
     return hit;
 }
 
-void sq_span_key_put(struct sq_store *st, uint64_t gen, const struct roster_key *k)
+void sq_span_put(struct sq_store *st, uint64_t gen, bool is_key, const void *row)
 {
     struct sq_row_cache *rc = &st->rows;
-    if (strlen(k->hash) >= sizeof(rc->slot[0].name))
+    const char *name =
+        is_key ? ((const struct roster_key *)row)->hash : ((const struct roster_org *)row)->id;
+    if (strlen(name) >= sizeof(rc->slot[0].name))
         return;
     pthread_mutex_lock(&rc->mu);
-    struct sq_row_slot *s = row_find(rc, true, k->hash);
+    struct sq_row_slot *s = row_find(rc, is_key, name);
     if (!s || rc->gen != gen)
         s = row_slot_for(rc, gen);
     else
         s = NULL; /* already kept for this generation */
     if (s) {
-        s->v.key = *k;
-        const char **p[] = {&s->v.key.name};
-        if (row_own(s, p, 1)) {
+        memcpy(&s->v, row, row_size(is_key));
+        const char **p[SPAN_STRS];
+        int n = row_strs(is_key, &s->v, p);
+        if (row_own(s, p, n)) {
             s->used = true;
-            s->is_key = true;
-            snprintf(s->name, sizeof(s->name), "%s", k->hash);
-            s->clock = ++rc->clock;
-        }
-    }
-    pthread_mutex_unlock(&rc->mu);
-}
-
-bool sq_span_org_get(struct sq_store *st, uint64_t gen, const char *org_id, struct roster_org *out,
-                     struct roster_arena *a)
-{
-    struct sq_row_cache *rc = &st->rows;
-    bool hit = false;
-    if (!org_id)
-        return false;
-    pthread_mutex_lock(&rc->mu);
-    struct sq_row_slot *s = rc->gen == gen ? row_find(rc, false, org_id) : NULL;
-    if (s) {
-        const struct roster_org *o = &s->v.org;
-        *out = *o;
-        out->name = arena_copy(a, o->name);
-        out->address = arena_copy(a, o->address);
-        out->city = arena_copy(a, o->city);
-        out->region = arena_copy(a, o->region);
-        out->zip = arena_copy(a, o->zip);
-        out->country = arena_copy(a, o->country);
-        s->clock = ++rc->clock;
-        hit = true;
-    }
-    pthread_mutex_unlock(&rc->mu);
-    return hit;
-}
-
-void sq_span_org_put(struct sq_store *st, uint64_t gen, const struct roster_org *o)
-{
-    struct sq_row_cache *rc = &st->rows;
-    pthread_mutex_lock(&rc->mu);
-    struct sq_row_slot *s = row_find(rc, false, o->id);
-    if (!s || rc->gen != gen)
-        s = row_slot_for(rc, gen);
-    else
-        s = NULL;
-    if (s) {
-        s->v.org = *o;
-        struct roster_org *v = &s->v.org;
-        const char **p[] = {&v->name, &v->address, &v->city, &v->region, &v->zip, &v->country};
-        if (row_own(s, p, 6)) {
-            s->used = true;
-            s->is_key = false;
-            snprintf(s->name, sizeof(s->name), "%s", o->id);
+            s->is_key = is_key;
+            snprintf(s->name, sizeof(s->name), "%s", name);
             s->clock = ++rc->clock;
         }
     }

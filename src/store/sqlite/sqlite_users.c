@@ -12,10 +12,10 @@
 #include "store/sqlite/sqlite_int.h"
 #include "store/store_keys.h"
 
-static void read_user(sqlite3_stmt *s, const char *org_id, struct roster_user *u,
-                      struct roster_arena *a)
+/* sq_read_user of a row that is a user of organisation org_id */
+static void read_user_row(sqlite3_stmt *s, void *row, const void *org_id, struct roster_arena *a)
 {
-    sq_read_user(s, 0, org_id, u, a);
+    sq_read_user(s, 0, org_id, row, a);
 }
 
 static void bind_user(sqlite3_stmt *s, int64_t org_num, const struct roster_user *u, int64_t now)
@@ -57,19 +57,13 @@ int sq_user_write_fail(struct sq_conn *c, int rc, const struct roster_user *u, c
                 continue;
             const char *v = u->f[unique_fields[i]];
             roster_err_set(err, ROSTER_ECONFLICT, "%s \"%s\" already exists", f->label, v ? v : "");
-            if (err)
-                err->field = f->label;
-            return roster_err_detail(err, "sqlite: %s", msg);
+            return sq_conflict_on(c, f->label, err);
         }
         roster_err_set(err, ROSTER_ECONFLICT, "user id \"%s\" already exists", u->id);
-        if (err)
-            err->field = "id";
-        return roster_err_detail(err, "sqlite: %s", msg);
+        return sq_conflict_on(c, "id", err);
     }
-    if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-        return roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found",
-                              org_id ? org_id : "");
-    return sq_fail(c, rc, err);
+    const struct sq_item it = {"user", u->id, org_id};
+    return sq_insert_fail(c, rc, &it, err); /* a missing organisation, or a store failure */
 }
 
 /* Records the change of one user (before -> after) of org_num for the lists, and keeps
@@ -88,10 +82,38 @@ static int user_written(struct sq_conn *c, int64_t org_num, const struct roster_
     return sq_list_record(c, org_num, &ch, err);
 }
 
-/* The insert itself (in the caller's transaction). */
-static int insert_user(struct sq_conn *c, int64_t org_num, const char *org_id,
-                       struct roster_user *u, struct roster_err *err)
+/* The body of a user write, in user_write's transaction: arg is the method's, a a scratch
+ * arena (released after). */
+typedef int user_write_fn(struct sq_conn *c, int64_t org_num, const char *org_id, void *arg,
+                          struct roster_arena *a, struct roster_err *err);
+
+/* The door of user_create, user_update and user_delete: org_id's num_id (a missing
+ * organisation answers as sq_org_num_for with what and name), then write in their own
+ * transaction or the caller's (sq_tx_start_or_join), ended with write's outcome. */
+static int user_write(struct roster_conn *pc, const char *org_id, const char *what,
+                      const char *name, user_write_fn *write, void *arg, struct roster_err *err)
 {
+    struct sq_conn *c = sq_conn_of(pc);
+    int64_t org_num;
+    bool own;
+    int code = sq_org_num_for(c, org_id, &org_num, what, name, err);
+    if (!code)
+        code = sq_tx_start_or_join(c, &own, err);
+    if (code)
+        return code;
+    struct roster_arena a;
+    roster_arena_init(&a, 4096);
+    code = write(c, org_num, org_id, arg, &a, err);
+    roster_arena_release(&a);
+    return sq_tx_end_joined(c, own, code, err);
+}
+
+/* user_create's write: the insert, then its change for the lists (arg: the user). */
+static int insert_user(struct sq_conn *c, int64_t org_num, const char *org_id, void *arg,
+                       struct roster_arena *a, struct roster_err *err)
+{
+    struct roster_user *u = arg;
+    (void)a;
     sqlite3_stmt *s = sq_user_stmt(c, SQ_USER_INSERT, err);
     if (!s)
         return err ? err->code : ROSTER_EIO;
@@ -115,25 +137,15 @@ static int insert_user(struct sq_conn *c, int64_t org_num, const char *org_id,
     /* the reset ends the statement, so a failed insert leaves the caller's transaction
      * usable (SQLite only rolls back the statement) */
     sqlite3_reset(s);
-    return code;
+    if (code)
+        return code;
+    return user_written(c, org_num, NULL, NULL, 0, u, sq_list_wants_detail(c, org_num), err);
 }
 
 int sq_user_create(struct roster_conn *pc, const char *org_id, struct roster_user *u,
                    struct roster_err *err)
 {
-    struct sq_conn *c = sq_conn_of(pc);
-    int64_t org_num;
-    int code = sq_org_num_for(c, org_id, &org_num, "organization", org_id, err);
-    if (code)
-        return code;
-    bool own;
-    code = sq_tx_start_or_join(c, &own, err);
-    if (code)
-        return code;
-    code = insert_user(c, org_num, org_id, u, err);
-    if (!code)
-        code = user_written(c, org_num, NULL, NULL, 0, u, sq_list_wants_detail(c, org_num), err);
-    return sq_tx_end_joined(c, own, code, err);
+    return user_write(pc, org_id, "organization", org_id, insert_user, u, err);
 }
 
 /* Runs one(pc, org_id, &u[i], &errs[i]) for every item: an item's own failure (conflict,
@@ -203,40 +215,8 @@ int sq_user_get(struct roster_conn *pc, const char *org_id, const char *user_id,
                 struct roster_user *out, struct roster_arena *a, struct roster_err *err)
 {
     struct sq_conn *c = sq_conn_of(pc);
-    int64_t org_num;
-    int code = sq_org_num_for(c, org_id, &org_num, "user", user_id, err);
-    if (code)
-        return code;
-    sqlite3_stmt *s = sq_user_stmt(c, SQ_USER_GET, err);
-    if (!s)
-        return err ? err->code : ROSTER_EIO;
-    sqlite3_bind_int64(s, 1, org_num);
-    sq_bind_str(s, 2, user_id);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        read_user(s, org_id, out, a);
-    else if (rc == SQLITE_DONE)
-        code =
-            roster_err_set(err, ROSTER_ENOTFOUND, "user \"%s\" not found", user_id ? user_id : "");
-    else
-        code = sq_fail(c, rc, err);
-    sqlite3_reset(s);
-    return code;
-}
-
-/* 1 if the user exists in org_id, 0 if not, or a negative roster code. */
-static int user_exists(struct sq_conn *c, int64_t org_num, const char *user_id,
-                       struct roster_err *err)
-{
-    sqlite3_stmt *s = sq_stmt(c, SQ_USER_EXISTS, err);
-    if (!s)
-        return -(err ? err->code : ROSTER_EIO);
-    sqlite3_bind_int64(s, 1, org_num);
-    sq_bind_str(s, 2, user_id);
-    int rc = sqlite3_step(s);
-    int res = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -sq_fail(c, rc, err);
-    sqlite3_reset(s);
-    return res;
+    return sq_org_row(c, sq_user_stmt(c, SQ_USER_GET, err), org_id, "user", user_id, read_user_row,
+                      out, a, err);
 }
 
 /* The update itself (in the caller's transaction). */
@@ -278,37 +258,29 @@ static int update_user(struct sq_conn *c, int64_t org_num, const char *org_id,
     }
     sqlite3_reset(s);
     /* no row changed: either there is no such user (here) or someone else wrote it first */
-    int exists = user_exists(c, org_num, u->id, err);
+    int exists = sq_exists(c, SQ_USER_EXISTS, SQ_ARGS(SQ_INT(org_num), SQ_TEXT(u->id)), err);
     if (exists < 0)
         return -exists;
     if (exists)
         return roster_err_set(err, ROSTER_ESTALE, "user \"%s\" was changed by another request",
                               u->id);
-    return roster_err_set(err, ROSTER_ENOTFOUND, "user \"%s\" not found", u->id);
+    return sq_not_found(err, "user", u->id);
 }
 
-int sq_user_update(struct roster_conn *pc, const char *org_id, struct roster_user *u,
-                   struct roster_err *err)
+/* user_update's write (arg: the user), with its change for the lists. */
+static int update_in_tx(struct sq_conn *c, int64_t org_num, const char *org_id, void *arg,
+                        struct roster_arena *a, struct roster_err *err)
 {
-    struct sq_conn *c = sq_conn_of(pc);
-    int64_t org_num;
-    int code = sq_org_num_for(c, org_id, &org_num, "user", u->id, err);
-    if (code)
-        return code;
-    bool own;
-    code = sq_tx_start_or_join(c, &own, err);
-    if (code)
-        return code;
-    struct roster_arena a;
-    roster_arena_init(&a, 4096);
+    struct roster_user *u = arg;
     bool detail = sq_list_wants_detail(c, org_num);
     struct roster_user *before = NULL, after;
     int64_t *groups = NULL;
     size_t ng = 0;
+    int code = 0;
     if (detail) {
-        code = sq_user_image(c, org_num, u->id, 0, &a, &before, &groups, &ng, err);
+        code = sq_user_image(c, org_num, u->id, 0, a, &before, &groups, &ng, err);
         if (code == ROSTER_ENOTFOUND)
-            code = roster_err_set(err, code, "user \"%s\" not found", u->id);
+            code = sq_not_found(err, "user", u->id);
     }
     if (!code)
         code = update_user(c, org_num, org_id, u, err);
@@ -328,30 +300,28 @@ int sq_user_update(struct roster_conn *pc, const char *org_id, struct roster_use
     } else if (!code) {
         code = user_written(c, org_num, before, groups, ng, u, detail, err);
     }
-    roster_arena_release(&a);
-    return sq_tx_end_joined(c, own, code, err);
+    return code;
 }
 
-int sq_user_delete(struct roster_conn *pc, const char *org_id, const char *user_id,
+int sq_user_update(struct roster_conn *pc, const char *org_id, struct roster_user *u,
                    struct roster_err *err)
 {
-    struct sq_conn *c = sq_conn_of(pc);
-    int64_t org_num;
-    int code = sq_org_num_for(c, org_id, &org_num, "user", user_id, err);
-    if (code)
-        return code;
-    bool own;
-    code = sq_tx_start_or_join(c, &own, err);
-    if (code)
-        return code;
-    struct roster_arena a;
-    roster_arena_init(&a, 4096);
+    return user_write(pc, org_id, "user", u->id, update_in_tx, u, err);
+}
+
+/* user_delete's write (arg: the user's id), with its change for the lists. */
+static int delete_in_tx(struct sq_conn *c, int64_t org_num, const char *org_id, void *arg,
+                        struct roster_arena *a, struct roster_err *err)
+{
+    const char *user_id = arg;
+    (void)org_id;
     bool detail = sq_list_wants_detail(c, org_num);
     struct roster_user *before = NULL;
     int64_t *groups = NULL;
     size_t ng = 0;
+    int code = 0;
     if (detail) {
-        code = sq_user_image(c, org_num, user_id ? user_id : "", 0, &a, &before, &groups, &ng, err);
+        code = sq_user_image(c, org_num, user_id ? user_id : "", 0, a, &before, &groups, &ng, err);
         if (code == ROSTER_ENOTFOUND)
             code = 0; /* the delete below says so */
     }
@@ -361,18 +331,20 @@ int sq_user_delete(struct roster_conn *pc, const char *org_id, const char *user_
     if (!code) {
         sqlite3_bind_int64(s, 1, org_num);
         sq_bind_str(s, 2, user_id);
-        int rc = sqlite3_step(s);
-        if (rc != SQLITE_DONE)
-            code = sq_fail(c, rc, err);
-        else if (sqlite3_changes(c->db) == 0)
-            code = roster_err_set(err, ROSTER_ENOTFOUND, "user \"%s\" not found",
-                                  user_id ? user_id : "");
+        code = sq_step_changed(c, s, err);
+        if (code == ROSTER_ENOTFOUND)
+            code = sq_not_found(err, "user", user_id);
         sqlite3_reset(s);
     }
     if (!code)
         code = user_written(c, org_num, before, groups, ng, NULL, detail && before, err);
-    roster_arena_release(&a);
-    return sq_tx_end_joined(c, own, code, err);
+    return code;
+}
+
+int sq_user_delete(struct roster_conn *pc, const char *org_id, const char *user_id,
+                   struct roster_err *err)
+{
+    return user_write(pc, org_id, "user", user_id, delete_in_tx, (void *)user_id, err);
 }
 
 /* As for creates: the cached statements of user_get / user_update, one per item. */
