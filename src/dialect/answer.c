@@ -44,8 +44,7 @@ struct roster_jsonw *roster_answer_message(struct roster_req *r, struct roster_m
     return w;
 }
 
-void roster_answer_code_error(struct roster_req *r, int status, const char *msg,
-                              const char *reason)
+void roster_answer_code_error(struct roster_req *r, int status, const char *msg, const char *reason)
 {
     struct roster_jsonw w;
     roster_resp_json(r, status, &w);

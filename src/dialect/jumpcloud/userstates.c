@@ -381,19 +381,16 @@ void jc_userstates_get(struct roster_req *r)
 
 /* --- GET /api/v2/bulk/userstates/eventlist/next --- */
 
-void jc_userstates_next(struct roster_req *r)
+/* The ids of users=ID,ID,... (CSV, as the spec says; repeated users= parameters are read
+ * too): the first MAX_EVENT_USERS + 1 of them into *ids, *nids; returns how many were given. */
+static size_t event_users(struct roster_req *r, const char ***out, size_t *nids)
 {
-    struct roster_query page;
-    if (page_query(r, &page) != 0)
-        return;
     struct roster_arena *a = r->ctx.arena;
-    struct roster_err err = {0};
-    /* users=ID,ID,... (CSV, as the spec says); repeated users= parameters are
-     * read too */
     const char *vals[MAX_QUERY_VALUES];
     size_t nvals = roster_req_query_all(r, "users", vals, MAX_QUERY_VALUES);
     const char **ids = roster_arena_alloc(a, (MAX_EVENT_USERS + 1) * sizeof(*ids));
-    size_t nids = 0, given = 0;
+    size_t given = 0;
+    *nids = 0;
     for (size_t i = 0; i < nvals; i++) {
         const char *p = vals[i] ? vals[i] : "";
         for (;;) {
@@ -401,12 +398,24 @@ void jc_userstates_next(struct roster_req *r)
             if (!*p)
                 break;
             size_t len = strcspn(p, " ,");
-            if (nids <= MAX_EVENT_USERS)
-                ids[nids++] = roster_arena_strndup(a, p, len);
+            if (*nids <= MAX_EVENT_USERS)
+                ids[(*nids)++] = roster_arena_strndup(a, p, len);
             given++;
             p += len;
         }
     }
+    *out = ids;
+    return given;
+}
+
+void jc_userstates_next(struct roster_req *r)
+{
+    struct roster_query page;
+    if (page_query(r, &page) != 0)
+        return;
+    const char **ids;
+    size_t nids;
+    size_t given = event_users(r, &ids, &nids);
     if (given == 0) {
         roster_resp_error(r, 400,
                           "query parameter users is required (comma-separated user ids, at "
@@ -419,6 +428,7 @@ void jc_userstates_next(struct roster_req *r)
                           MAX_EVENT_USERS);
         return;
     }
+    struct roster_err err = {0};
     struct roster_schedule *rows = NULL;
     size_t n = 0;
     int rc = roster_schedule_next(&r->ctx, ids, nids, &rows, &n, &err);
