@@ -3,6 +3,8 @@
 #ifndef ROSTER_CLI_H
 #define ROSTER_CLI_H
 
+#include <stddef.h>
+
 int roster_cli_main(int argc, char **argv);
 
 int roster_cmd_serve(int argc, char **argv);
@@ -12,6 +14,20 @@ int roster_cmd_routes(int argc, char **argv);
 
 /* The store URL from --store / ROSTER_STORE / the default ./roster-data/roster.db */
 const char *roster_cli_store_url(const char *flag);
+
+/* One long option of a command: --name VALUE stored in *value, or (value NULL) --name alone,
+ * which sets *flag to 1. */
+struct roster_cli_opt {
+    const char *name;
+    const char **value;
+    int *flag;
+};
+#define ROSTER_CLI_OPTS_MAX 32
+/* Reads the options of argv (a command's arguments, argv[0] its name) with getopt_long:
+ * returns 0 with optind at the first operand, 1 at --help (which every command knows; the
+ * options after it are not read), -1 after getopt's message on an unknown option or a
+ * missing value. */
+int roster_cli_options(int argc, char **argv, const struct roster_cli_opt *opts, size_t n);
 
 struct roster_conn;
 struct roster_key;

@@ -32,6 +32,17 @@ int roster_time_parse(const char *s, int64_t *ms);
 /* SHA-256 of data as 64 lower-case hex chars + NUL. */
 void roster_sha256_hex(const void *data, size_t n, char out[65]);
 void roster_hex(const void *data, size_t n, char *out); /* out holds 2n+1 */
+/* The value of the hex digit c (0-9, a-f, A-F), or -1 when it is none. */
+static inline int roster_hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
 /* Decodes base64url (RFC 4648 section 5; trailing '=' padding tolerated) s[0..n) into out,
  * which holds n * 3 / 4 bytes; *outlen = the bytes written. -1 on a character outside the
  * alphabet or a length no encoding has. */

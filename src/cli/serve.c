@@ -4,7 +4,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,38 +184,6 @@ done:
 
 int roster_cmd_serve(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"listen", required_argument, NULL, 'l'},
-        {"store", required_argument, NULL, 's'},
-        {"workers", required_argument, NULL, 'w'},
-        {"max-body", required_argument, NULL, 'b'},
-        {"log-level", required_argument, NULL, 'v'},
-        {"http-threads", required_argument, NULL, 't'},
-        {"tls-cert", required_argument, NULL, 'C'},
-        {"tls-key", required_argument, NULL, 'K'},
-        {"tls-priorities", required_argument, NULL, 'P'},
-        {"max-conns", required_argument, NULL, 'M'},
-        {"max-conns-per-ip", required_argument, NULL, 'I'},
-        {"body-timeout", required_argument, NULL, 'T'},
-        {"header-timeout", required_argument, NULL, 'H'},
-        {"job-input-retention", required_argument, NULL, 'R'},
-        {"bulk-max-items", required_argument, NULL, 'B'},
-        {"job-lease-ms", required_argument, NULL, 'j'},
-        {"rate-limit", required_argument, NULL, 'r'},
-        {"max-open-jobs", required_argument, NULL, 'o'},
-        {"max-pending-items", required_argument, NULL, 'p'},
-        {"rate-burst", required_argument, NULL, 'u'},
-        {"metrics", required_argument, NULL, 'm'},
-        {"smtp-url", required_argument, NULL, 1001},
-        {"smtp-from", required_argument, NULL, 1002},
-        {"smtp-require-tls", no_argument, NULL, 1003},
-        {"smtp-sessions", required_argument, NULL, 1004},
-        {"delivery-lifetime", required_argument, NULL, 1005},
-        {"delivery-backoff-ms", required_argument, NULL, 1006},
-        {"delivery-lease-ms", required_argument, NULL, 1007},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     struct roster_app app;
     memset(&app, 0, sizeof(app));
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -244,117 +211,60 @@ int roster_cmd_serve(int argc, char **argv)
     static struct roster_smtp_config smtp; /* outlives the delivery engine */
     smtp.url = env_or("ROSTER_SMTP_URL", NULL);
     smtp.from = env_or("ROSTER_SMTP_FROM", "roster@localhost");
-    smtp.require_tls = env_or("ROSTER_SMTP_REQUIRE_TLS", NULL) != NULL;
+    int require_tls = env_or("ROSTER_SMTP_REQUIRE_TLS", NULL) != NULL;
     const char *smtp_sessions = env_or("ROSTER_SMTP_SESSIONS", NULL);
     const char *dl_lifetime = env_or("ROSTER_DELIVERY_LIFETIME", NULL);
     const char *dl_backoff = env_or("ROSTER_DELIVERY_BACKOFF_MS", NULL);
     const char *dl_lease = env_or("ROSTER_DELIVERY_LEASE_MS", NULL);
-    int ch;
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        switch (ch) {
-        case 'l':
-            listen = optarg;
-            break;
-        case 's':
-            store = optarg;
-            break;
-        case 'w':
-            workers = optarg;
-            break;
-        case 'b':
-            max_body = optarg;
-            break;
-        case 'v':
-            level = optarg;
-            break;
-        case 't':
-            http_threads = optarg;
-            break;
-        case 'C':
-            tls_cert = optarg;
-            break;
-        case 'K':
-            tls_key = optarg;
-            break;
-        case 'P':
-            tls_priorities = optarg;
-            break;
-        case 'M':
-            max_conns = optarg;
-            break;
-        case 'I':
-            max_conns_ip = optarg;
-            break;
-        case 'T':
-            body_timeout = optarg;
-            break;
-        case 'H':
-            header_timeout = optarg;
-            break;
-        case 'R':
-            retention = optarg;
-            break;
-        case 'B':
-            bulk_max = optarg;
-            break;
-        case 'j':
-            job_lease = optarg;
-            break;
-        case 'r':
-            rate_limit = optarg;
-            break;
-        case 'o':
-            max_open_jobs = optarg;
-            break;
-        case 'p':
-            max_pending = optarg;
-            break;
-        case 'u':
-            rate_burst = optarg;
-            break;
-        case 'm':
-            metrics = optarg;
-            break;
-        case 1001:
-            smtp.url = optarg;
-            break;
-        case 1002:
-            smtp.from = optarg;
-            break;
-        case 1003:
-            smtp.require_tls = true;
-            break;
-        case 1004:
-            smtp_sessions = optarg;
-            break;
-        case 1005:
-            dl_lifetime = optarg;
-            break;
-        case 1006:
-            dl_backoff = optarg;
-            break;
-        case 1007:
-            dl_lease = optarg;
-            break;
-        case 'h':
-            printf("usage: roster serve [--listen HOST:PORT] [--store PATH|URL] [--workers N] "
-                   "[--max-body BYTES] [--log-level debug|info|warn|error] "
-                   "[--http-threads N] [--tls-cert PEM_FILE --tls-key PEM_FILE] "
-                   "[--tls-priorities GNUTLS_PRIORITIES] [--max-conns N] "
-                   "[--max-conns-per-ip N] [--body-timeout SECONDS] [--header-timeout SECONDS] "
-                   "[--bulk-max-items N] [--job-input-retention SECONDS] "
-                   "[--job-lease-ms MS] [--rate-limit N[/s|/m|/h]] [--rate-burst N] "
-                   "[--max-open-jobs N] [--max-pending-items N] [--metrics open|key|off] "
-                   "[--smtp-url smtp[s]://[USER:PASS@]HOST[:PORT]] "
-                   "[--smtp-from ADDRESS] [--smtp-require-tls] [--smtp-sessions N] "
-                   "[--delivery-lifetime SECONDS] [--delivery-backoff-ms MS] "
-                   "[--delivery-lease-ms MS]\n");
-            return 0;
-        default:
-            return 2;
-        }
+    const struct roster_cli_opt opts[] = {
+        {"listen", &listen, NULL},
+        {"store", &store, NULL},
+        {"workers", &workers, NULL},
+        {"max-body", &max_body, NULL},
+        {"log-level", &level, NULL},
+        {"http-threads", &http_threads, NULL},
+        {"tls-cert", &tls_cert, NULL},
+        {"tls-key", &tls_key, NULL},
+        {"tls-priorities", &tls_priorities, NULL},
+        {"max-conns", &max_conns, NULL},
+        {"max-conns-per-ip", &max_conns_ip, NULL},
+        {"body-timeout", &body_timeout, NULL},
+        {"header-timeout", &header_timeout, NULL},
+        {"job-input-retention", &retention, NULL},
+        {"bulk-max-items", &bulk_max, NULL},
+        {"job-lease-ms", &job_lease, NULL},
+        {"rate-limit", &rate_limit, NULL},
+        {"rate-burst", &rate_burst, NULL},
+        {"max-open-jobs", &max_open_jobs, NULL},
+        {"max-pending-items", &max_pending, NULL},
+        {"metrics", &metrics, NULL},
+        {"smtp-url", &smtp.url, NULL},
+        {"smtp-from", &smtp.from, NULL},
+        {"smtp-require-tls", NULL, &require_tls},
+        {"smtp-sessions", &smtp_sessions, NULL},
+        {"delivery-lifetime", &dl_lifetime, NULL},
+        {"delivery-backoff-ms", &dl_backoff, NULL},
+        {"delivery-lease-ms", &dl_lease, NULL},
+    };
+    int parsed = roster_cli_options(argc, argv, opts, sizeof(opts) / sizeof(opts[0]));
+    if (parsed == 1) {
+        printf("usage: roster serve [--listen HOST:PORT] [--store PATH|URL] [--workers N] "
+               "[--max-body BYTES] [--log-level debug|info|warn|error] "
+               "[--http-threads N] [--tls-cert PEM_FILE --tls-key PEM_FILE] "
+               "[--tls-priorities GNUTLS_PRIORITIES] [--max-conns N] "
+               "[--max-conns-per-ip N] [--body-timeout SECONDS] [--header-timeout SECONDS] "
+               "[--bulk-max-items N] [--job-input-retention SECONDS] "
+               "[--job-lease-ms MS] [--rate-limit N[/s|/m|/h]] [--rate-burst N] "
+               "[--max-open-jobs N] [--max-pending-items N] [--metrics open|key|off] "
+               "[--smtp-url smtp[s]://[USER:PASS@]HOST[:PORT]] "
+               "[--smtp-from ADDRESS] [--smtp-require-tls] [--smtp-sessions N] "
+               "[--delivery-lifetime SECONDS] [--delivery-backoff-ms MS] "
+               "[--delivery-lease-ms MS]\n");
+        return 0;
     }
+    if (parsed != 0)
+        return 2;
+    smtp.require_tls = require_tls != 0;
     int64_t v;
     app.cfg.listen = listen;
     app.cfg.tls_priorities = tls_priorities;

@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "core/jobkind.h"
+#include "core/worker.h"
 #include "roster/log.h"
 #include "roster/metrics.h"
 #include "roster/wake.h"
@@ -238,16 +239,22 @@ void roster_jobs_notify(struct roster_jobs *jobs)
         roster_wake_notify(&jobs->wake);
 }
 
-static void *preparer_main(void *arg)
+/* A job thread: loop on the thread's own store connection (none after logging failure). */
+static void *job_thread(struct roster_jobs *jobs, const char *failure,
+                        void (*loop)(struct roster_jobs *, struct roster_conn *))
 {
-    struct roster_jobs *jobs = arg;
-    struct roster_err err = {0};
-    struct roster_conn *conn = NULL;
-    if (roster_conn_open(jobs->app->store, &conn, &err) != 0) {
-        roster_log(ROSTER_LOG_ERROR, "job worker cannot open the store", "detail=\"%s\"",
-                   err.detail);
-        return NULL;
+    struct roster_conn *conn = core_worker_conn(jobs->app, failure);
+    if (conn) {
+        loop(jobs, conn);
+        roster_conn_close(conn);
     }
+    return NULL;
+}
+
+/* Claims and prepares chunks into the queue until the engine stops. */
+static void prepare_loop(struct roster_jobs *jobs, struct roster_conn *conn)
+{
+    struct roster_err err = {0};
     struct prepared *p = NULL;
     for (;;) {
         pthread_mutex_lock(&jobs->mu);
@@ -299,8 +306,6 @@ static void *preparer_main(void *arg)
         roster_wake_wait(&jobs->wake, gen, rc == ROSTER_ENOTFOUND ? IDLE_POLL_MS : 100);
     }
     prepared_free(p);
-    roster_conn_close(conn);
-    return NULL;
 }
 
 static void log_chunk_failure(const struct roster_chunk *ch, int rc, const struct roster_err *err)
@@ -310,16 +315,10 @@ static void log_chunk_failure(const struct roster_chunk *ch, int rc, const struc
                (long long)ch->chunk_no, roster_code_name(rc), err->msg, err->detail);
 }
 
-static void *applier_main(void *arg)
+/* Applies the queue's prepared chunks in batches until the engine stops. */
+static void apply_loop(struct roster_jobs *jobs, struct roster_conn *conn)
 {
-    struct roster_jobs *jobs = arg;
     struct roster_err err = {0};
-    struct roster_conn *conn = NULL;
-    if (roster_conn_open(jobs->app->store, &conn, &err) != 0) {
-        roster_log(ROSTER_LOG_ERROR, "job applier cannot open the store", "detail=\"%s\"",
-                   err.detail);
-        return NULL;
-    }
     struct prepared *batch[BATCH_CHUNKS];
     int64_t last_commit_ms = 0;
     for (;;) {
@@ -377,8 +376,27 @@ static void *applier_main(void *arg)
         /* the next chunk of these jobs became claimable */
         roster_jobs_notify(jobs);
     }
-    roster_conn_close(conn);
-    return NULL;
+}
+
+static void *preparer_main(void *arg)
+{
+    return job_thread(arg, "job worker cannot open the store", prepare_loop);
+}
+
+static void *applier_main(void *arg)
+{
+    return job_thread(arg, "job applier cannot open the store", apply_loop);
+}
+
+/* n threads running fn(jobs), their handles in a new array *threads; returns how many
+ * started (0 when none could). */
+static int start_threads(pthread_t **threads, int n, void *(*fn)(void *), struct roster_jobs *jobs)
+{
+    *threads = calloc((size_t)n, sizeof(pthread_t));
+    int started = 0;
+    while (*threads && started < n && pthread_create(&(*threads)[started], NULL, fn, jobs) == 0)
+        started++;
+    return started;
 }
 
 int roster_jobs_start(struct roster_app *app, int nworkers, struct roster_jobs **out,
@@ -393,9 +411,6 @@ int roster_jobs_start(struct roster_app *app, int nworkers, struct roster_jobs *
     pthread_cond_init(&jobs->queue_cv, NULL);
     if (nworkers < 1)
         nworkers = 1;
-    jobs->threads = calloc((size_t)nworkers, sizeof(pthread_t));
-    if (!jobs->threads)
-        goto fail;
     /* Several appliers only where several writers make sense: an embedded store has one
      * writer at a time (and keeps its page cache warm with one), a multi-node store takes
      * each applier's transaction in its own server process. */
@@ -403,21 +418,10 @@ int roster_jobs_start(struct roster_app *app, int nworkers, struct roster_jobs *
     int nappliers = multi_node ? nworkers : 1;
     jobs->batch_chunks = multi_node ? MULTI_NODE_BATCH_CHUNKS : BATCH_CHUNKS;
     jobs->linger_ms = multi_node ? 0 : BATCH_LINGER_MS;
-    jobs->appliers = calloc((size_t)nappliers, sizeof(pthread_t));
-    if (!jobs->appliers)
-        goto fail;
-    for (int i = 0; i < nappliers; i++) {
-        if (pthread_create(&jobs->appliers[i], NULL, applier_main, jobs) != 0)
-            break;
-        jobs->nappliers++;
-    }
+    jobs->nappliers = start_threads(&jobs->appliers, nappliers, applier_main, jobs);
     if (jobs->nappliers == 0)
         goto fail;
-    for (int i = 0; i < nworkers; i++) {
-        if (pthread_create(&jobs->threads[i], NULL, preparer_main, jobs) != 0)
-            break;
-        jobs->nthreads++;
-    }
+    jobs->nthreads = start_threads(&jobs->threads, nworkers, preparer_main, jobs);
     if (jobs->nthreads == 0)
         goto fail;
     app->job_wake = &jobs->wake;

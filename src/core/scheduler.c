@@ -35,6 +35,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/worker.h"
 #include "roster/core.h"
 #include "roster/jsonw.h"
 #include "roster/log.h"
@@ -203,20 +204,19 @@ static void count_done(const struct roster_schedule *s, size_t n, int64_t now_ms
 int roster_scheduler_run_due(struct roster_conn *conn, int64_t now_ms, size_t max,
                              struct roster_arena *a, size_t *done, struct roster_err *err)
 {
-    struct roster_buf content;
-    roster_buf_init(&content);
-    bool in_tx = false;
     *done = 0;
     /* a cheap read first: an idle tick must not take the store's write lock */
     int64_t due;
     int rc = roster_store_schedule_next_due(conn, &due, err);
     if (rc == ROSTER_ENOTFOUND || (rc == 0 && due > now_ms)) {
         roster_err_clear(err);
-        rc = 0;
-        goto fail;
+        return 0;
     }
     if (rc)
-        goto fail;
+        return rc;
+    struct roster_buf content;
+    roster_buf_init(&content);
+    bool in_tx = false;
     int64_t t_start = roster_monotonic_ms();
     rc = roster_store_begin(conn, err);
     if (rc)
@@ -309,17 +309,12 @@ static void *scheduler_main(void *arg)
 {
     struct roster_scheduler *sch = arg;
     pthread_setname_np(pthread_self(), "roster-sched");
-    struct roster_err err;
-    roster_err_clear(&err);
-    struct roster_conn *conn = NULL;
+    struct roster_conn *conn = core_worker_conn(sch->app, "scheduler cannot open the store");
+    if (!conn)
+        return NULL;
+    struct roster_err err = {0};
     struct roster_arena arena;
     roster_arena_init(&arena, 256 * 1024);
-    if (roster_conn_open(sch->app->store, &conn, &err) != 0) {
-        roster_log(ROSTER_LOG_ERROR, "scheduler cannot open the store", "detail=\"%s\"",
-                   err.detail);
-        roster_arena_release(&arena);
-        return NULL;
-    }
     for (;;) {
         uint64_t gen = roster_wake_generation(&sch->wake);
         if (roster_wake_stopped(&sch->wake))

@@ -230,48 +230,52 @@ static bool long_string(const struct roster_jsonr_val *s, size_t max)
     return roster_jsonr_str_chars(s, &n) != 0 || n > max;
 }
 
-/* The members k1 and k2 of element el (the last of duplicates, as in jansson); *h1 and *h2
- * say whether they were there. -1 if the element cannot be read. One pass over el. */
-static int members(const struct roster_jsonr_val *el, const char *k1, struct roster_jsonr_val *v1,
-                   bool *h1, const char *k2, struct roster_jsonr_val *v2, bool *h2)
-{
-    struct roster_jsonr it;
-    struct roster_jsonr_val k, v;
-    int r;
-    *h1 = *h2 = false;
-    if (roster_jsonr_open(&it, el) != 0)
-        return -1;
-    while ((r = roster_jsonr_next(&it, &k, &v)) == 1) {
-        if (roster_jsonr_str_eq(&k, k1))
-            *v1 = v, *h1 = true;
-        else if (roster_jsonr_str_eq(&k, k2))
-            *v2 = v, *h2 = true;
-    }
-    return r;
-}
-
 static bool is_null(const struct roster_jsonr_val *v)
 {
     return v->type == ROSTER_JSONR_NULL;
 }
 
-static int check_attribute(const struct roster_jsonr_val *el, size_t idx, struct roster_err *err)
+/* The members k1 and k2 of element idx of field, el (the last of duplicates, as in jansson),
+ * read in one pass: k1 must be a string; *h2 says whether k2 was there. 0, or the error. */
+static int members(const struct roster_jsonr_val *el, int field, size_t idx, const char *k1,
+                   struct roster_jsonr_val *v1, const char *k2, struct roster_jsonr_val *v2,
+                   bool *h2, struct roster_err *err)
 {
-    struct roster_jsonr_val name = {0}, value = {0};
-    bool has_name = false, has_value = false;
-    if (members(el, "name", &name, &has_name, "value", &value, &has_value))
-        return reject(err, RU_ATTRIBUTES, NULL, "is not valid JSON");
-    if (!has_name || is_null(&name))
-        return fail_elem(err, RU_ATTRIBUTES, idx, "name", "is required");
-    if (name.type != ROSTER_JSONR_STRING)
-        return fail_elem(err, RU_ATTRIBUTES, idx, "name", "must be a string");
-    if (name.len == 2) /* "": no escape makes an empty string (\u0000 is refused) */
+    struct roster_jsonr it;
+    struct roster_jsonr_val k, v;
+    int r;
+    bool h1 = false;
+    *h2 = false;
+    if (roster_jsonr_open(&it, el) != 0)
+        r = -1;
+    else
+        while ((r = roster_jsonr_next(&it, &k, &v)) == 1) {
+            if (roster_jsonr_str_eq(&k, k1))
+                *v1 = v, h1 = true;
+            else if (roster_jsonr_str_eq(&k, k2))
+                *v2 = v, *h2 = true;
+        }
+    if (r != 0)
+        return reject(err, field, NULL, "is not valid JSON");
+    if (!h1 || is_null(v1))
+        return fail_elem(err, field, idx, k1, "is required");
+    if (v1->type != ROSTER_JSONR_STRING)
+        return fail_elem(err, field, idx, k1, "must be a string");
+    return 0;
+}
+
+/* An element of attributes, by its members name (a string) and value. */
+static int check_attribute(const struct roster_jsonr_val *name,
+                           const struct roster_jsonr_val *value, bool has_value, size_t idx,
+                           struct roster_err *err)
+{
+    if (name->len == 2) /* "": no escape makes an empty string (\u0000 is refused) */
         return fail_elem(err, RU_ATTRIBUTES, idx, "name", "must not be empty");
     if (!has_value)
         return fail_elem(err, RU_ATTRIBUTES, idx, "value", "is required");
-    switch (value.type) {
+    switch (value->type) {
     case ROSTER_JSONR_STRING:
-        if (long_string(&value, ATTR_VALUE_MAX))
+        if (long_string(value, ATTR_VALUE_MAX))
             return fail_elem(err, RU_ATTRIBUTES, idx, "value", "is longer than 1024 characters");
         return 0;
     case ROSTER_JSONR_INTEGER:
@@ -284,19 +288,13 @@ static int check_attribute(const struct roster_jsonr_val *el, size_t idx, struct
     }
 }
 
-static int check_phone(const struct roster_jsonr_val *el, size_t idx, struct roster_err *err)
+/* An element of phoneNumbers, by its members number (a string) and type. */
+static int check_phone(const struct roster_jsonr_val *number, const struct roster_jsonr_val *type,
+                       bool has_type, size_t idx, struct roster_err *err)
 {
-    struct roster_jsonr_val number = {0}, type = {0};
-    bool has_number = false, has_type = false;
-    if (members(el, "number", &number, &has_number, "type", &type, &has_type))
-        return reject(err, RU_PHONES, NULL, "is not valid JSON");
-    if (!has_number || is_null(&number))
-        return fail_elem(err, RU_PHONES, idx, "number", "is required");
-    if (number.type != ROSTER_JSONR_STRING)
-        return fail_elem(err, RU_PHONES, idx, "number", "must be a string");
-    if (long_string(&number, PHONE_NUMBER_MAX))
+    if (long_string(number, PHONE_NUMBER_MAX))
         return fail_elem(err, RU_PHONES, idx, "number", "is longer than 1024 characters");
-    if (has_type && !is_null(&type) && type.type != ROSTER_JSONR_STRING)
+    if (has_type && !is_null(type) && type->type != ROSTER_JSONR_STRING)
         return fail_elem(err, RU_PHONES, idx, "type", "must be a string");
     return 0;
 }
@@ -372,7 +370,14 @@ static int check_json(const struct roster_user *u, int i, struct roster_err *err
             rc = reject(err, i, v, "is not valid JSON");
             goto fail;
         }
-        rc = i == RU_ATTRIBUTES ? check_attribute(&el, idx, err) : check_phone(&el, idx, err);
+        bool attr = i == RU_ATTRIBUTES;
+        struct roster_jsonr_val first = {0}, second = {0};
+        bool has_second;
+        rc = members(&el, i, idx, attr ? "name" : "number", &first, attr ? "value" : "type",
+                     &second, &has_second, err);
+        if (rc == 0)
+            rc = attr ? check_attribute(&first, &second, has_second, idx, err)
+                      : check_phone(&first, &second, has_second, idx, err);
         if (rc)
             goto fail;
     }

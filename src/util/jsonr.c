@@ -3,6 +3,7 @@
  * produce an error or a meaningless value, never an out-of-bounds read or an endless loop.
  */
 #include "roster/jsonr.h"
+#include "roster/util.h"
 
 #include <locale.h>
 #include <stdlib.h>
@@ -247,17 +248,6 @@ int roster_jsonr_get(const struct roster_jsonr_val *obj, const char *key,
 
 /* --- strings --- */
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* The 4 hex digits at in[i..i+4) (bounds checked); -1 if they are not. */
 static long hex4(const char *in, size_t n, size_t i)
 {
@@ -265,7 +255,7 @@ static long hex4(const char *in, size_t n, size_t i)
         return -1;
     long v = 0;
     for (size_t k = 0; k < 4; k++) {
-        int h = hexval((unsigned char)in[i + k]);
+        int h = roster_hexval((unsigned char)in[i + k]);
         if (h < 0)
             return -1;
         v = v << 4 | h;

@@ -166,6 +166,12 @@ static inline bool plain8(const unsigned char *p)
     return ((bad | x) & high) == 0;
 }
 
+/* The letter of the two-character escape of a byte of class 1, or 0 for \u00XX. */
+static const char short_escape[0x60] = {
+    ['"'] = '"',  ['\\'] = '\\', ['\b'] = 'b', ['\f'] = 'f',
+    ['\n'] = 'n', ['\r'] = 'r',  ['\t'] = 't',
+};
+
 static void put_escaped(struct roster_buf *b, const char *str, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -200,33 +206,14 @@ static void put_escaped(struct roster_buf *b, const char *str, size_t n)
             b->len += 3;
             s += -len;
         } else {
+            /* class 1: a control character, '"' or '\\' */
             d[0] = '\\';
-            switch (c) {
-            case '"':
-            case '\\':
-                d[1] = (char)c;
-                break;
-            case '\b':
-                d[1] = 'b';
-                break;
-            case '\f':
-                d[1] = 'f';
-                break;
-            case '\n':
-                d[1] = 'n';
-                break;
-            case '\r':
-                d[1] = 'r';
-                break;
-            case '\t':
-                d[1] = 't';
-                break;
-            default:
+            d[1] = short_escape[c];
+            if (!d[1]) {
                 memcpy(d + 1, "u00", 3);
                 d[4] = hex[c >> 4];
                 d[5] = hex[c & 15];
                 b->len += 4;
-                break;
             }
             b->len += 2;
             s++;

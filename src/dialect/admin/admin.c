@@ -3,17 +3,15 @@
  * gets 404, exactly like a missing organisation. */
 #include "dialect/admin/admin.h"
 
+#include "dialect/answer.h"
+
 #include <jansson.h>
 #include <string.h>
 
+/* {"code": <status>, "message": "..."} */
 static void admin_error(struct roster_req *r, int status, const char *msg)
 {
-    struct roster_jsonw w;
-    roster_resp_json(r, status, &w);
-    roster_jsonw_obj_begin(&w);
-    roster_jsonw_kint(&w, "code", status);
-    roster_jsonw_kstr(&w, "message", msg);
-    roster_jsonw_obj_end(&w);
+    roster_answer_code_error(r, status, msg, NULL);
 }
 
 const struct roster_dialect roster_admin_dialect = {"admin", ROSTER_AUTH_BEARER, admin_error};
@@ -21,18 +19,13 @@ const struct roster_dialect roster_admin_dialect = {"admin", ROSTER_AUTH_BEARER,
 /* Loads the {id} of the path if the caller's key may reach it; else sends 404. */
 static int load_org(struct roster_req *r, struct roster_org *org)
 {
-    const char *id = r->nparams > 0 ? r->params[0] : "";
-    struct roster_err err;
-    roster_err_clear(&err);
+    const char *id = roster_path_param(r);
+    struct roster_err err = {0};
     bool allowed = roster_id_valid(id) && r->ctx.key &&
                    (r->ctx.key->all_orgs || strcmp(id, r->ctx.key->org_id) == 0);
     int rc = allowed ? roster_org_get(&r->ctx, id, org, &err) : ROSTER_ENOTFOUND;
-    if (rc == ROSTER_ENOTFOUND) {
-        roster_resp_error(r, 404, "organization \"%.64s\" not found", id);
-        return -1;
-    }
     if (rc) {
-        roster_resp_fail(r, rc, &err);
+        roster_answer_fail(r, rc, &err, "organization", id);
         return -1;
     }
     return 0;
@@ -44,12 +37,7 @@ static void send_org(struct roster_req *r, const struct roster_org *o)
     roster_resp_json(r, 200, &w);
     roster_jsonw_obj_begin(&w);
     roster_jsonw_kstr(&w, "id", o->id);
-    roster_jsonw_kstr(&w, "name", o->name);
-    roster_jsonw_kstr(&w, "address", o->address);
-    roster_jsonw_kstr(&w, "city", o->city);
-    roster_jsonw_kstr(&w, "state", o->region);
-    roster_jsonw_kstr(&w, "zip", o->zip);
-    roster_jsonw_kstr(&w, "country", o->country);
+    roster_put_company(&w, o);
     roster_jsonw_ktime(&w, "created", o->created_ms);
     roster_jsonw_obj_end(&w);
 }

@@ -5,6 +5,7 @@
  * encodes Concur's response. docs/concur.md has the contract and the choices.
  */
 #include "dialect/concur/concur.h"
+#include "dialect/answer.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -295,12 +296,7 @@ void concur_users_list(struct roster_req *r)
     roster_jsonw_kint(&w, "limit", q.limit);
     roster_jsonw_key(&w, "company");
     roster_jsonw_obj_begin(&w);
-    roster_jsonw_kstr(&w, "name", org.name);
-    roster_jsonw_kstr(&w, "address", org.address);
-    roster_jsonw_kstr(&w, "city", org.city);
-    roster_jsonw_kstr(&w, "state", org.region);
-    roster_jsonw_kstr(&w, "zip", org.zip);
-    roster_jsonw_kstr(&w, "country", org.country);
+    roster_put_company(&w, &org);
     roster_jsonw_obj_end(&w);
     roster_jsonw_key(&w, "Items");
     roster_jsonw_arr_begin(&w);

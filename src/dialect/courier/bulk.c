@@ -5,29 +5,31 @@
  */
 #include <string.h>
 
+#include "dialect/answer.h"
 #include "dialect/courier/courier.h"
 #include "roster/jsonr.h"
 
 #define QUOTE_MAX 64 /* characters of a client's value quoted back in a message */
 
-/* Sends the error for a core failure: not found -> 404 naming the job, else as
- * roster_resp_fail. */
-static void send_err(struct roster_req *r, int rc, const struct roster_err *err, const char *job_id)
-{
-    if (rc == ROSTER_ENOTFOUND)
-        roster_resp_error(r, 404, "job \"%.*s\" not found", QUOTE_MAX, job_id ? job_id : "");
-    else
-        roster_resp_fail(r, rc, err);
-}
-
 /* The job id of the path, or NULL after answering 404 (roster job ids are 24 hex). */
 static const char *path_job(struct roster_req *r)
 {
-    const char *id = r->nparams > 0 ? r->params[0] : "";
+    const char *id = roster_path_param(r);
     if (roster_id_valid(id))
         return id;
-    roster_resp_error(r, 404, "job \"%.*s\" not found", QUOTE_MAX, id);
+    roster_answer_fail(r, ROSTER_ENOTFOUND, NULL, "job", id);
     return NULL;
+}
+
+/* After a core call about job_id (NULL before there is one): a failure answered (a missing
+ * job is 404 naming it), or the writer of a 200 JSON object, begun. */
+static struct roster_jsonw *job_answer(struct roster_req *r, int rc, const struct roster_err *err,
+                                       const char *job_id, struct roster_jsonw *w)
+{
+    if (!roster_answer_json(r, rc, err, "job", job_id, 200, w))
+        return NULL;
+    roster_jsonw_obj_begin(w);
+    return w;
 }
 
 /* Reads the body as one JSON object into *body; answers 400 and returns -1 otherwise. */
@@ -65,13 +67,9 @@ void courier_bulk_create(struct roster_req *r)
     struct roster_err err = {0};
     struct roster_job job;
     int rc = roster_msgjob_create(&r->ctx, courier_msg_codec.name, msg.raw, msg.len, &job, &err);
-    if (rc) {
-        send_err(r, rc, &err, NULL);
-        return;
-    }
     struct roster_jsonw w;
-    roster_resp_json(r, 200, &w);
-    roster_jsonw_obj_begin(&w);
+    if (!job_answer(r, rc, &err, NULL, &w))
+        return;
     roster_jsonw_kstr(&w, "jobId", job.id);
     roster_jsonw_obj_end(&w);
 }
@@ -137,13 +135,9 @@ void courier_bulk_add_users(struct roster_req *r)
                           job_id, job_id);
         return;
     }
-    if (rc) {
-        send_err(r, rc, &err, job_id);
-        return;
-    }
     struct roster_jsonw w;
-    roster_resp_json(r, 200, &w);
-    roster_jsonw_obj_begin(&w);
+    if (!job_answer(r, rc, &err, job_id, &w))
+        return;
     roster_jsonw_kint(&w, "total", (int64_t)nok);
     roster_jsonw_key(&w, "errors");
     roster_jsonw_arr_begin(&w);
@@ -169,7 +163,7 @@ void courier_bulk_run(struct roster_req *r)
     bool started;
     int rc = roster_msgjob_start(&r->ctx, job_id, &started, &err);
     if (rc) {
-        send_err(r, rc, &err, job_id);
+        roster_answer_fail(r, rc, &err, "job", job_id);
         return;
     }
     /* 202 also when it was run before: a client that retries a run whose answer it lost
@@ -198,13 +192,9 @@ void courier_bulk_get(struct roster_req *r)
     struct roster_job job;
     const char *definition;
     int rc = roster_msgjob_get(&r->ctx, job_id, &job, &definition, &err);
-    if (rc) {
-        send_err(r, rc, &err, job_id);
-        return;
-    }
     struct roster_jsonw w;
-    roster_resp_json(r, 200, &w);
-    roster_jsonw_obj_begin(&w);
+    if (!job_answer(r, rc, &err, job_id, &w))
+        return;
     roster_jsonw_key(&w, "job");
     roster_jsonw_obj_begin(&w);
     roster_jsonw_kraw(&w, "definition", definition);
@@ -288,7 +278,7 @@ void courier_bulk_users(struct roster_req *r)
          * roster_msgjob_items reads the job itself) */
         rc = roster_msgjob_get(&r->ctx, job_id, &job, NULL, &err);
         if (rc)
-            send_err(r, rc, &err, job_id);
+            roster_answer_fail(r, rc, &err, "job", job_id);
         else
             roster_resp_error(r, 400, "%s", bad);
         return;
@@ -296,15 +286,11 @@ void courier_bulk_users(struct roster_req *r)
     struct roster_msg_item *items;
     size_t n;
     rc = roster_msgjob_items(&r->ctx, job_id, from, COURIER_USERS_PAGE, &job, &items, &n, &err);
-    if (rc) {
-        send_err(r, rc, &err, job_id);
+    struct roster_jsonw w;
+    if (!job_answer(r, rc, &err, job_id, &w))
         return;
-    }
     int64_t next = from + (int64_t)n;
     bool more = next < job.total;
-    struct roster_jsonw w;
-    roster_resp_json(r, 200, &w);
-    roster_jsonw_obj_begin(&w);
     roster_jsonw_key(&w, "items");
     roster_jsonw_arr_begin(&w);
     for (size_t i = 0; i < n; i++)

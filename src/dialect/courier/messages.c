@@ -7,6 +7,7 @@
  */
 #include <string.h>
 
+#include "dialect/answer.h"
 #include "dialect/courier/courier.h"
 #include "roster/jsonr.h"
 
@@ -31,18 +32,10 @@ static const char *delivery_reason(const char *error)
 
 void courier_message_get(struct roster_req *r)
 {
-    const char *id = r->nparams > 0 ? r->params[0] : "";
-    struct roster_err err = {0};
     struct roster_message m;
-    int rc = roster_message_get(&r->ctx, id, &m, &err);
-    if (rc == ROSTER_ENOTFOUND) {
-        roster_resp_error(r, 404, "message \"%.64s\" not found", id);
+    struct roster_jsonw w;
+    if (!roster_answer_message(r, &m, &w))
         return;
-    }
-    if (rc) {
-        roster_resp_fail(r, rc, &err);
-        return;
-    }
     /* content_json is written by roster (core/msgjobs.c, core/scheduler.c): valid JSON */
     struct roster_jsonr_val content, v;
     bool ok = m.content_json &&
@@ -52,9 +45,6 @@ void courier_message_get(struct roster_req *r)
     const char *event = content_str(&content, ok, "event", a);
     const char *template = content_str(&content, ok, "template", a);
     const char *brand = content_str(&content, ok, "brand", a);
-    struct roster_jsonw w;
-    roster_resp_json(r, 200, &w);
-    roster_jsonw_obj_begin(&w);
     roster_jsonw_kstr(&w, "id", m.id);
     roster_jsonw_kstr(&w, "status", m.status);
     roster_jsonw_kint(&w, "enqueued", m.created_ms);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dialect/answer.h"
 #include "dialect/jumpcloud/jumpcloud.h"
 #include "roster/log.h"
 
@@ -152,12 +153,9 @@ static void submit(struct roster_req *r, int kind)
     rc = roster_job_submit(&r->ctx, kind, raw, items, n, &params, &job, &err);
     roster_log(ROSTER_LOG_DEBUG, "job stored", "items=%zu ms=%lld", n,
                (long long)(roster_monotonic_ms() - t0));
-    if (rc != 0) {
-        roster_resp_fail(r, rc, &err);
-        return;
-    }
     struct roster_jsonw w;
-    roster_resp_json(r, 201, &w);
+    if (!roster_answer_json(r, rc, &err, NULL, NULL, 201, &w))
+        return;
     roster_jsonw_obj_begin(&w);
     roster_jsonw_kstr(&w, "jobId", job.id);
     roster_jsonw_obj_end(&w);
@@ -222,16 +220,9 @@ void jc_bulk_users_results(struct roster_req *r)
     int rc = roster_id_valid(job_id)
                  ? roster_job_results(&r->ctx, job_id, skip, limit, &job, &res, &n, &err)
                  : ROSTER_ENOTFOUND;
-    if (rc == ROSTER_ENOTFOUND) {
-        roster_resp_error(r, 404, "job \"%.64s\" not found", job_id);
-        return;
-    }
-    if (rc != 0) {
-        roster_resp_fail(r, rc, &err);
-        return;
-    }
     struct roster_jsonw w;
-    roster_resp_json(r, 200, &w);
+    if (!roster_answer_json(r, rc, &err, "job", job_id, 200, &w))
+        return;
     roster_jsonw_arr_begin(&w);
     for (size_t i = 0; i < n; i++)
         write_result(&w, &job, &res[i]);

@@ -4,6 +4,7 @@
  * core failures through roster_resp_fail (roster_http_status, the dialect's error body).
  */
 #include "dialect/jumpcloud/jumpcloud.h"
+#include "dialect/answer.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -13,11 +14,16 @@
 #define MAX_FILTER_PARAMS 64
 #define MAX_FIELDS 64
 
-static void send_user(struct roster_req *r, const struct roster_user *u)
+/* Answers a single-user call: its failure (err), or the user as systemuserreturn. */
+static void send_user(struct roster_req *r, bool failed, const struct roster_err *err,
+                      const struct roster_user *u)
 {
+    if (failed) {
+        roster_resp_fail(r, err->code, err);
+        return;
+    }
     struct roster_jsonw wbuf;
-    struct roster_jsonw *w = roster_resp_json(r, 200, &wbuf);
-    jc_user_encode(w, u, NULL, 0);
+    jc_user_encode(roster_resp_json(r, 200, &wbuf), u, NULL, 0);
 }
 
 /* --- list: filter / sort / fields / search --- */
@@ -138,68 +144,50 @@ fail:
 
 void jc_systemusers_create(struct roster_req *r)
 {
-    struct roster_err err;
-    roster_err_clear(&err);
+    struct roster_err err = {0};
     if (jc_body_object(r))
         return;
     struct roster_user u;
     int state;
-    if (jc_user_decode(r->body, r->body_len, JC_DECODE_CREATE, &u, r->ctx.arena, &err) ||
-        roster_default_state(&r->ctx, ROSTER_ORIGIN_MANUAL, &state, &err) ||
-        roster_user_create(&r->ctx, &u, state, &err)) {
-        roster_resp_fail(r, err.code, &err);
-        return;
-    }
-    send_user(r, &u);
+    bool failed = jc_user_decode(r->body, r->body_len, JC_DECODE_CREATE, &u, r->ctx.arena, &err) ||
+                  roster_default_state(&r->ctx, ROSTER_ORIGIN_MANUAL, &state, &err) ||
+                  roster_user_create(&r->ctx, &u, state, &err);
+    send_user(r, failed, &err, &u);
 }
 
 /* Loads the {id} of the path; a malformed id is "not found", exactly like a missing one. */
 static int load_user(struct roster_req *r, struct roster_user *u, struct roster_err *err)
 {
-    return roster_user_get(&r->ctx, r->nparams > 0 ? r->params[0] : "", u, err);
+    return roster_user_get(&r->ctx, roster_path_param(r), u, err);
 }
 
 void jc_systemusers_get(struct roster_req *r)
 {
-    struct roster_err err;
-    roster_err_clear(&err);
+    struct roster_err err = {0};
     struct roster_user u;
-    if (load_user(r, &u, &err)) {
-        roster_resp_fail(r, err.code, &err);
-        return;
-    }
-    send_user(r, &u);
+    bool failed = load_user(r, &u, &err) != 0;
+    send_user(r, failed, &err, &u);
 }
 
 void jc_systemusers_put(struct roster_req *r)
 {
-    struct roster_err err;
-    roster_err_clear(&err);
-    const char *id = r->nparams > 0 ? r->params[0] : "";
+    struct roster_err err = {0};
     if (jc_body_object(r))
         return;
     struct roster_user patch, out;
-    if (jc_user_decode(r->body, r->body_len, JC_DECODE_PUT, &patch, r->ctx.arena, &err) ||
-        roster_user_update(&r->ctx, id, &patch, false, &out, &err)) {
-        roster_resp_fail(r, err.code, &err);
-        return;
-    }
-    send_user(r, &out);
+    bool failed = jc_user_decode(r->body, r->body_len, JC_DECODE_PUT, &patch, r->ctx.arena, &err) ||
+                  roster_user_update(&r->ctx, roster_path_param(r), &patch, false, &out, &err);
+    send_user(r, failed, &err, &out);
 }
 
 void jc_systemusers_delete(struct roster_req *r)
 {
-    struct roster_err err;
-    roster_err_clear(&err);
+    struct roster_err err = {0};
     struct roster_user u;
     int rc = load_user(r, &u, &err);
     if (!rc) {
         const char *ids[] = {u.id};
         rc = roster_users_delete(&r->ctx, ids, 1, &err);
     }
-    if (rc) {
-        roster_resp_fail(r, err.code, &err);
-        return;
-    }
-    send_user(r, &u);
+    send_user(r, rc != 0, &err, &u);
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dialect/answer.h"
 #include "dialect/jumpcloud/jumpcloud.h"
 #include "roster/schedule.h"
 
@@ -229,8 +230,7 @@ static int parse_create(struct roster_req *r, json_t *body, struct create_req *c
 void jc_userstates_create(struct roster_req *r)
 {
     struct roster_arena *a = r->ctx.arena;
-    struct roster_err err;
-    roster_err_clear(&err);
+    struct roster_err err = {0};
     json_t *body = NULL;
     /* the scanner's messages name line and column; jansson then reads the small
      * body */
@@ -256,12 +256,10 @@ void jc_userstates_create(struct roster_req *r)
         s[i].send_activation_email = c.send_email;
         s[i].email_override = c.email_override;
     }
-    if (roster_schedule_submit(&r->ctx, s, n, &err) != 0) {
-        roster_resp_fail(r, err.code, &err);
-        goto done;
-    }
+    int rc = roster_schedule_submit(&r->ctx, s, n, &err);
     struct roster_jsonw w;
-    roster_resp_json(r, 201, &w);
+    if (!roster_answer_json(r, rc, &err, NULL, NULL, 201, &w))
+        goto done;
     roster_jsonw_arr_begin(&w);
     for (size_t i = 0; i < n; i++)
         put_result(&w, &s[i]);
@@ -270,11 +268,14 @@ done:
     json_decref(body);
 }
 
-/* limit (default 10, at most 100) and skip of a userstates list; sends the 400 itself */
-static int page_params(struct roster_req *r, int64_t *limit, int64_t *skip)
+/* The page of a userstates list as a query: limit (default 10, at most 100) and skip, no
+ * total; sends the 400 itself */
+static int page_query(struct roster_req *r, struct roster_query *q)
 {
-    if (roster_req_query_int(r, "limit", 10, 0, 100, limit) != 0 ||
-        roster_req_query_int(r, "skip", 0, 0, INT64_MAX, skip) != 0)
+    roster_query_init(q);
+    q->want_total = false;
+    if (roster_req_query_int(r, "limit", 10, 0, 100, &q->limit) != 0 ||
+        roster_req_query_int(r, "skip", 0, 0, INT64_MAX, &q->skip) != 0)
         return -1;
     return 0;
 }
@@ -283,17 +284,11 @@ static int page_params(struct roster_req *r, int64_t *limit, int64_t *skip)
 
 void jc_userstates_list(struct roster_req *r)
 {
-    struct roster_arena *a = r->ctx.arena;
-    struct roster_err err;
-    roster_err_clear(&err);
-    int64_t limit, skip;
-    if (page_params(r, &limit, &skip) != 0)
-        return;
     struct roster_query q;
-    roster_query_init(&q);
-    q.limit = limit;
-    q.skip = skip;
-    q.want_total = false;
+    if (page_query(r, &q) != 0)
+        return;
+    struct roster_arena *a = r->ctx.arena;
+    struct roster_err err = {0};
 
     const char *userid = roster_req_query(r, "userid");
     if (userid && *userid) {
@@ -328,23 +323,13 @@ fail:
 
 /* --- DELETE and GET /api/v2/bulk/userstates/{id} --- */
 
-static void job_not_found(struct roster_req *r, const char *id)
-{
-    roster_resp_error(r, 404, "scheduled job \"%.*s\" not found", QUOTE_MAX, id);
-}
-
 void jc_userstates_delete(struct roster_req *r)
 {
-    const char *id = r->nparams > 0 ? r->params[0] : "";
-    struct roster_err err;
-    roster_err_clear(&err);
+    const char *id = roster_path_param(r);
+    struct roster_err err = {0};
     int rc = roster_schedule_cancel(&r->ctx, id, &err);
-    if (rc == ROSTER_ENOTFOUND) {
-        job_not_found(r, id);
-        return;
-    }
     if (rc != 0) {
-        roster_resp_fail(r, err.code, &err);
+        roster_answer_fail(r, rc, &err, "scheduled job", id);
         return;
     }
     roster_resp_empty(r, 204);
@@ -352,17 +337,12 @@ void jc_userstates_delete(struct roster_req *r)
 
 void jc_userstates_get(struct roster_req *r)
 {
-    const char *id = r->nparams > 0 ? r->params[0] : "";
-    struct roster_err err;
-    roster_err_clear(&err);
+    const char *id = roster_path_param(r);
+    struct roster_err err = {0};
     struct roster_schedule s;
     int rc = roster_schedule_get(&r->ctx, id, &s, &err);
-    if (rc == ROSTER_ENOTFOUND) {
-        job_not_found(r, id);
-        return;
-    }
     if (rc != 0) {
-        roster_resp_fail(r, err.code, &err);
+        roster_answer_fail(r, rc, &err, "scheduled job", id);
         return;
     }
     struct roster_message m;
@@ -401,20 +381,16 @@ void jc_userstates_get(struct roster_req *r)
 
 /* --- GET /api/v2/bulk/userstates/eventlist/next --- */
 
-void jc_userstates_next(struct roster_req *r)
+/* The ids of users=ID,ID,... (CSV, as the spec says; repeated users= parameters are read
+ * too): the first MAX_EVENT_USERS + 1 of them into *ids, *nids; returns how many were given. */
+static size_t event_users(struct roster_req *r, const char ***out, size_t *nids)
 {
     struct roster_arena *a = r->ctx.arena;
-    struct roster_err err;
-    roster_err_clear(&err);
-    int64_t limit, skip;
-    if (page_params(r, &limit, &skip) != 0)
-        return;
-    /* users=ID,ID,... (CSV, as the spec says); repeated users= parameters are
-     * read too */
     const char *vals[MAX_QUERY_VALUES];
     size_t nvals = roster_req_query_all(r, "users", vals, MAX_QUERY_VALUES);
     const char **ids = roster_arena_alloc(a, (MAX_EVENT_USERS + 1) * sizeof(*ids));
-    size_t nids = 0, given = 0;
+    size_t given = 0;
+    *nids = 0;
     for (size_t i = 0; i < nvals; i++) {
         const char *p = vals[i] ? vals[i] : "";
         for (;;) {
@@ -422,12 +398,24 @@ void jc_userstates_next(struct roster_req *r)
             if (!*p)
                 break;
             size_t len = strcspn(p, " ,");
-            if (nids <= MAX_EVENT_USERS)
-                ids[nids++] = roster_arena_strndup(a, p, len);
+            if (*nids <= MAX_EVENT_USERS)
+                ids[(*nids)++] = roster_arena_strndup(a, p, len);
             given++;
             p += len;
         }
     }
+    *out = ids;
+    return given;
+}
+
+void jc_userstates_next(struct roster_req *r)
+{
+    struct roster_query page;
+    if (page_query(r, &page) != 0)
+        return;
+    const char **ids;
+    size_t nids;
+    size_t given = event_users(r, &ids, &nids);
     if (given == 0) {
         roster_resp_error(r, 400,
                           "query parameter users is required (comma-separated user ids, at "
@@ -440,20 +428,19 @@ void jc_userstates_next(struct roster_req *r)
                           MAX_EVENT_USERS);
         return;
     }
+    struct roster_err err = {0};
     struct roster_schedule *rows = NULL;
     size_t n = 0;
-    if (roster_schedule_next(&r->ctx, ids, nids, &rows, &n, &err) != 0) {
-        roster_resp_fail(r, err.code, &err);
-        return;
-    }
+    int rc = roster_schedule_next(&r->ctx, ids, nids, &rows, &n, &err);
     struct roster_jsonw w;
-    roster_resp_json(r, 200, &w);
+    if (!roster_answer_json(r, rc, &err, NULL, NULL, 200, &w))
+        return;
     roster_jsonw_obj_begin(&w);
     roster_jsonw_kint(&w, "events_count", (int64_t)n);
     roster_jsonw_key(&w, "results");
     roster_jsonw_arr_begin(&w);
     for (size_t i = 0; i < n; i++) {
-        if ((int64_t)i < skip || (int64_t)i - skip >= limit)
+        if ((int64_t)i < page.skip || (int64_t)i - page.skip >= page.limit)
             continue;
         put_result(&w, &rows[i]);
     }
@@ -465,22 +452,10 @@ void jc_userstates_next(struct roster_req *r)
 
 void jc_messages_get(struct roster_req *r)
 {
-    const char *id = r->nparams > 0 ? r->params[0] : "";
-    struct roster_err err;
-    roster_err_clear(&err);
     struct roster_message m;
-    int rc = roster_message_get(&r->ctx, id, &m, &err);
-    if (rc == ROSTER_ENOTFOUND) {
-        roster_resp_error(r, 404, "message \"%.*s\" not found", QUOTE_MAX, id);
-        return;
-    }
-    if (rc != 0) {
-        roster_resp_fail(r, err.code, &err);
-        return;
-    }
     struct roster_jsonw w;
-    roster_resp_json(r, 200, &w);
-    roster_jsonw_obj_begin(&w);
+    if (!roster_answer_message(r, &m, &w))
+        return;
     roster_jsonw_kstr(&w, "id", m.id);
     roster_jsonw_kstr(&w, "kind", m.kind);
     roster_jsonw_kstr(&w, "userId", m.user_id);

@@ -17,7 +17,7 @@ static bool app_name_ok(const char *s)
     return vox_name_ok(s, 1, 64, "-.");
 }
 
-void vox_add_application(struct vox_call *c)
+static void vox_add_application(struct vox_call *c)
 {
     const char *name = vox_param(c, "application_name");
     if (!name) {
@@ -121,9 +121,24 @@ static void list_groups(struct vox_call *c, int kind, const char *id_param, cons
     roster_jsonw_obj_end(&w);
 }
 
-void vox_get_applications(struct vox_call *c)
+static void vox_get_applications(struct vox_call *c)
 {
     list_groups(c, ROSTER_GROUP_APPLICATION, "application_id", "application_name");
+}
+
+/* Groups of kind chosen by <id_param> or <name_param> (vox_some_groups), one of which is
+ * required; -1 after answering the error. */
+static int chosen_groups(struct vox_call *c, int kind, const char *id_param, const char *name_param,
+                         int64_t **ids, size_t *n)
+{
+    bool has;
+    if (vox_some_groups(c, kind, id_param, name_param, 0, ids, n, &has) != 0)
+        return -1;
+    if (!has) {
+        vox_fail(c, VOX_EINVAL, "Invalid arguments: %s or %s is required", id_param, name_param);
+        return -1;
+    }
+    return 0;
 }
 
 /* DelApplication, DelSkill, DelQueue */
@@ -131,54 +146,45 @@ static void del_groups(struct vox_call *c, int kind, const char *id_param, const
 {
     int64_t *ids;
     size_t n;
-    bool has;
-    if (vox_some_groups(c, kind, id_param, name_param, 0, &ids, &n, &has) != 0)
+    if (chosen_groups(c, kind, id_param, name_param, &ids, &n) != 0)
         return;
-    if (!has) {
-        vox_fail(c, VOX_EINVAL, "Invalid arguments: %s or %s is required", id_param, name_param);
-        return;
-    }
     struct roster_err err = {0};
     int rc = roster_groups_delete(&c->r->ctx, kind, ids, n, &err);
-    if (rc != 0) {
-        vox_fail_err(c, &err);
-        return;
-    }
-    vox_ok1(c, NULL, 0);
+    vox_done(c, rc, &err, NULL, 0);
 }
 
-void vox_del_application(struct vox_call *c)
+static void vox_del_application(struct vox_call *c)
 {
     del_groups(c, ROSTER_GROUP_APPLICATION, "application_id", "application_name");
 }
 
+/* Creates g; answers with its id as id_key, or the failure. */
+static void create_group(struct vox_call *c, struct roster_group *g, const char *id_key)
+{
+    struct roster_err err = {0};
+    int rc = roster_group_create(&c->r->ctx, g, &err);
+    vox_done(c, rc, &err, id_key, g->num_id);
+}
+
 /* --- skills --- */
 
-void vox_add_skill(struct vox_call *c)
+static void vox_add_skill(struct vox_call *c)
 {
     const char *name = vox_param(c, "skill_name");
     if (!name || !*name || strlen(name) >= 512) {
         vox_fail(c, VOX_EINVAL, "Invalid argument 'skill_name': 1 to 511 characters required");
         return;
     }
-    struct roster_group g = {0};
-    g.kind = ROSTER_GROUP_SKILL;
-    g.name = name;
-    struct roster_err err = {0};
-    int rc = roster_group_create(&c->r->ctx, &g, &err);
-    if (rc != 0) {
-        vox_fail_err(c, &err);
-        return;
-    }
-    vox_ok1(c, "skill_id", g.num_id);
+    struct roster_group g = {.kind = ROSTER_GROUP_SKILL, .name = name};
+    create_group(c, &g, "skill_id");
 }
 
-void vox_del_skill(struct vox_call *c)
+static void vox_del_skill(struct vox_call *c)
 {
     del_groups(c, ROSTER_GROUP_SKILL, "skill_id", "skill_name");
 }
 
-void vox_set_skill_info(struct vox_call *c)
+static void vox_set_skill_info(struct vox_call *c)
 {
     struct roster_group g = {0};
     bool has;
@@ -196,14 +202,11 @@ void vox_set_skill_info(struct vox_call *c)
     }
     g.name = nn;
     struct roster_err err = {0};
-    if (roster_group_update(&c->r->ctx, &g, &err) != 0) {
-        vox_fail_err(c, &err);
-        return;
-    }
-    vox_ok1(c, NULL, 0);
+    int rc = roster_group_update(&c->r->ctx, &g, &err);
+    vox_done(c, rc, &err, NULL, 0);
 }
 
-void vox_get_skills(struct vox_call *c)
+static void vox_get_skills(struct vox_call *c)
 {
     list_groups(c, ROSTER_GROUP_SKILL, "skill_id", "skill_name");
 }
@@ -226,11 +229,8 @@ static void bind_chosen_users(struct vox_call *c, const int64_t *groups, size_t 
     for (size_t i = 0; i < nu; i++)
         nums[i] = u[i].num_id;
     struct roster_err err = {0};
-    if (ng && nu && roster_group_bind(&c->r->ctx, groups, ng, nums, nu, bind, &err) != 0) {
-        vox_fail_err(c, &err);
-        return;
-    }
-    vox_ok1(c, NULL, 0);
+    int rc = ng && nu ? roster_group_bind(&c->r->ctx, groups, ng, nums, nu, bind, &err) : 0;
+    vox_done(c, rc, &err, NULL, 0);
 }
 
 /* BindSkill (skills x users) and BindUserToQueue (queues x users) */
@@ -255,19 +255,14 @@ static void bind_users(struct vox_call *c, int kind, const char *id_param, const
     }
     int64_t *groups;
     size_t ng;
-    bool has;
-    if (vox_some_groups(c, kind, id_param, name_param, 0, &groups, &ng, &has) != 0)
+    if (chosen_groups(c, kind, id_param, name_param, &groups, &ng) != 0)
         return;
-    if (!has) {
-        vox_fail(c, VOX_EINVAL, "Invalid arguments: %s or %s is required", id_param, name_param);
-        return;
-    }
     bind_chosen_users(c, groups, ng, has_app ? app.num_id : 0, bind);
 }
 
 /* BindUser (legacy docs): binds users (user_id ids or "all" / user_name names) to
  * applications (application_id ids or "all" / application_name names), or unbinds them. */
-void vox_bind_user(struct vox_call *c)
+static void vox_bind_user(struct vox_call *c)
 {
     bool bind;
     if (vox_bool(c, "bind", true, &bind, NULL) != 0)
@@ -286,14 +281,14 @@ void vox_bind_user(struct vox_call *c)
     bind_chosen_users(c, apps, na, 0, bind);
 }
 
-void vox_bind_skill(struct vox_call *c)
+static void vox_bind_skill(struct vox_call *c)
 {
     bind_users(c, ROSTER_GROUP_SKILL, "skill_id", "skill_name", false);
 }
 
 /* --- ACD queues --- */
 
-void vox_add_queue(struct vox_call *c)
+static void vox_add_queue(struct vox_call *c)
 {
     const char *name = vox_param(c, "acd_queue_name");
     if (!name || !*name || strlen(name) > 255) {
@@ -325,31 +320,42 @@ void vox_add_queue(struct vox_call *c)
         return;
     }
     json_object_set_new(extra, "auto_binding", json_boolean(ab));
-    struct roster_group g = {0};
-    g.kind = ROSTER_GROUP_QUEUE;
-    g.name = name;
-    g.parent_num_id = app.num_id;
-    g.extra = roster_json_dump_arena(extra, vox_arena(c));
+    struct roster_group g = {.kind = ROSTER_GROUP_QUEUE,
+                             .name = name,
+                             .parent_num_id = app.num_id,
+                             .extra = roster_json_dump_arena(extra, vox_arena(c))};
     json_decref(extra);
-    struct roster_err err = {0};
-    if (roster_group_create(&c->r->ctx, &g, &err) != 0) {
-        vox_fail_err(c, &err);
-        return;
-    }
-    vox_ok1(c, "acd_queue_id", g.num_id);
+    create_group(c, &g, "acd_queue_id");
 }
 
-void vox_get_queues(struct vox_call *c)
+static void vox_get_queues(struct vox_call *c)
 {
     list_groups(c, ROSTER_GROUP_QUEUE, "acd_queue_id", "acd_queue_name");
 }
 
-void vox_del_queue(struct vox_call *c)
+static void vox_del_queue(struct vox_call *c)
 {
     del_groups(c, ROSTER_GROUP_QUEUE, "acd_queue_id", "acd_queue_name");
 }
 
-void vox_bind_user_to_queue(struct vox_call *c)
+static void vox_bind_user_to_queue(struct vox_call *c)
 {
     bind_users(c, ROSTER_GROUP_QUEUE, "acd_queue_id", "acd_queue_name", true);
 }
+
+const struct vox_method vox_group_methods[] = {
+    {"AddApplication", vox_add_application},
+    {"GetApplications", vox_get_applications},
+    {"DelApplication", vox_del_application},
+    {"BindUser", vox_bind_user},
+    {"AddSkill", vox_add_skill},
+    {"DelSkill", vox_del_skill},
+    {"SetSkillInfo", vox_set_skill_info},
+    {"GetSkills", vox_get_skills},
+    {"BindSkill", vox_bind_skill},
+    {"AddQueue", vox_add_queue},
+    {"GetQueues", vox_get_queues},
+    {"DelQueue", vox_del_queue},
+    {"BindUserToQueue", vox_bind_user_to_queue},
+    {NULL, NULL},
+};

@@ -19,6 +19,14 @@ void vox_ok1(struct vox_call *c, const char *key, int64_t id)
     roster_jsonw_obj_end(&w);
 }
 
+void vox_done(struct vox_call *c, int rc, const struct roster_err *err, const char *key, int64_t id)
+{
+    if (rc != 0)
+        vox_fail_err(c, err);
+    else
+        vox_ok1(c, key, id);
+}
+
 /* count (default 20, 1..1000) and offset (default 0) */
 int vox_paging(struct vox_call *c, int64_t *count, int64_t *offset)
 {

@@ -21,6 +21,9 @@ static inline struct roster_arena *vox_arena(struct vox_call *c)
 /* --- lookup.c --- */
 /* {"result": 1}, plus "<key>": id when key is not NULL (the id of what was added) */
 void vox_ok1(struct vox_call *c, const char *key, int64_t id);
+/* After a core call that returned rc: its failure (vox_fail_err), else vox_ok1(c, key, id) */
+void vox_done(struct vox_call *c, int rc, const struct roster_err *err, const char *key,
+              int64_t id);
 /* count (default 20, 1..1000) and offset (default 0) */
 int vox_paging(struct vox_call *c, int64_t *count, int64_t *offset);
 /* "application", "skill" or "ACD queue": the word of error messages */
@@ -50,25 +53,8 @@ void vox_put_app_fields(struct roster_jsonw *w, const struct roster_group *g);
  * others too or one of the characters of more. */
 bool vox_name_ok(const char *s, size_t min, size_t max, const char *more);
 
-/* --- the methods --- */
-void vox_add_user(struct vox_call *c);
-void vox_del_user(struct vox_call *c);
-void vox_set_user_info(struct vox_call *c);
-void vox_get_users(struct vox_call *c);
-void vox_add_application(struct vox_call *c);
-void vox_get_applications(struct vox_call *c);
-void vox_del_application(struct vox_call *c);
-/* BindUser (legacy docs): binds users (user_id ids or "all" / user_name names) to
- * applications (application_id ids or "all" / application_name names), or unbinds them. */
-void vox_bind_user(struct vox_call *c);
-void vox_add_skill(struct vox_call *c);
-void vox_del_skill(struct vox_call *c);
-void vox_set_skill_info(struct vox_call *c);
-void vox_get_skills(struct vox_call *c);
-void vox_bind_skill(struct vox_call *c);
-void vox_add_queue(struct vox_call *c);
-void vox_get_queues(struct vox_call *c);
-void vox_del_queue(struct vox_call *c);
-void vox_bind_user_to_queue(struct vox_call *c);
+/* The methods of users.c and groups.c by name, each table ended by {NULL, NULL} */
+extern const struct vox_method vox_user_methods[];
+extern const struct vox_method vox_group_methods[];
 
 #endif

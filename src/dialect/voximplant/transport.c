@@ -102,17 +102,6 @@ static bool query_cb(void *ud, const char *k, const char *v)
     return true;
 }
 
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 /* application/x-www-form-urlencoded: '+' is a space, %XX a byte; *nul is set when a %00
  * was decoded (the value would end there as a C string). */
 static char *form_decode(const char *s, size_t n, struct roster_arena *a, bool *nul)
@@ -121,8 +110,9 @@ static char *form_decode(const char *s, size_t n, struct roster_arena *a, bool *
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '+') {
             *p++ = ' ';
-        } else if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-            *p = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+        } else if (s[i] == '%' && i + 2 < n && roster_hexval(s[i + 1]) >= 0 &&
+                   roster_hexval(s[i + 2]) >= 0) {
+            *p = (char)(roster_hexval(s[i + 1]) * 16 + roster_hexval(s[i + 2]));
             *nul = *nul || *p == '\0';
             p++;
             i += 2;
@@ -364,11 +354,10 @@ void vox_platform_api(struct roster_req *r)
         vox_fail(&c, VOX_ENOCMD, "Missing 'cmd' parameter");
         return;
     }
-    for (const struct vox_method *m = vox_methods; m->name; m++) {
-        if (strcmp(m->name, cmd) == 0) {
-            m->fn(&c);
-            return;
-        }
+    vox_method_fn fn = vox_method_find(cmd);
+    if (fn) {
+        fn(&c);
+        return;
     }
     vox_fail(&c, VOX_EUNKNOWN, "Unknown command '%.64s'", cmd);
 }

@@ -81,7 +81,7 @@ static int user_fields(struct vox_call *c, struct roster_user *u, bool update)
     return vox_bool(c, "parent_accounting", true, &pa, NULL); /* accepted; see docs */
 }
 
-void vox_add_user(struct vox_call *c)
+static void vox_add_user(struct vox_call *c)
 {
     const char *name = vox_param(c, "user_name");
     const char *dn = vox_param(c, "user_display_name");
@@ -149,7 +149,7 @@ static int chosen_users(struct vox_call *c, bool one, struct roster_user **u, si
     return 0;
 }
 
-void vox_del_user(struct vox_call *c)
+static void vox_del_user(struct vox_call *c)
 {
     struct roster_user *u;
     size_t n;
@@ -160,14 +160,10 @@ void vox_del_user(struct vox_call *c)
     for (size_t i = 0; i < n; i++)
         ids[i] = u[i].id;
     int rc = roster_users_delete(&c->r->ctx, ids, n, &err);
-    if (rc != 0) {
-        vox_fail_err(c, &err);
-        return;
-    }
-    vox_ok1(c, NULL, 0);
+    vox_done(c, rc, &err, NULL, 0);
 }
 
-void vox_set_user_info(struct vox_call *c)
+static void vox_set_user_info(struct vox_call *c)
 {
     struct roster_user *u;
     size_t n;
@@ -245,7 +241,7 @@ static void write_groups(struct roster_buf *b, const char *key, const char *id_k
     roster_jsonw_arr_end(&w);
 }
 
-void vox_get_users(struct vox_call *c)
+static void vox_get_users(struct vox_call *c)
 {
     struct roster_query q;
     roster_query_init(&q);
@@ -462,3 +458,11 @@ void vox_get_users(struct vox_call *c)
     put_int(b, (int64_t)n);
     RAW(b, "}");
 }
+
+const struct vox_method vox_user_methods[] = {
+    {"AddUser", vox_add_user},
+    {"DelUser", vox_del_user},
+    {"SetUserInfo", vox_set_user_info},
+    {"GetUsers", vox_get_users},
+    {NULL, NULL},
+};

@@ -68,7 +68,7 @@ struct vox_method {
     const char *name;
     vox_method_fn fn;
 };
-/* the methods (methods.c), ended by {NULL, NULL} */
-extern const struct vox_method vox_methods[];
+/* The method named name (methods.c), or NULL when roster has none of that name. */
+vox_method_fn vox_method_find(const char *name);
 
 #endif
