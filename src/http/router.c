@@ -3,7 +3,9 @@
 
 #include "router.h"
 
-/* Matches path against pattern; captures {x} segments into r->params (arena copies). */
+/* Matches path against pattern; captures {x} segments into r->params (arena copies). A
+ * pattern of more than ROSTER_MAX_PATH_PARAMS captures matches no path (r->nparams counted
+ * them all, past the end of r->params: found by tests/fuzz/router.c). */
 static bool route_match(const char *pattern, const char *path, struct roster_req *r,
                         struct roster_arena *a)
 {
@@ -17,7 +19,9 @@ static bool route_match(const char *pattern, const char *path, struct roster_req
                 se = s + strlen(s);
             if (se == s || !pe)
                 return false;
-            if (r && np < ROSTER_MAX_PATH_PARAMS)
+            if (np == ROSTER_MAX_PATH_PARAMS)
+                return false; /* more captures than r->params holds: never matches */
+            if (r)
                 r->params[np] = roster_arena_strndup(a, s, (size_t)(se - s));
             np++;
             p = pe + 1;

@@ -8,7 +8,8 @@
 #include "roster/http.h"
 
 /* The first route of routes whose method is method and whose pattern matches path (each
- * {x} matches one non-empty segment), its captures in r->params and r->nparams (copies in
+ * {x} matches one non-empty segment; a pattern of more than ROSTER_MAX_PATH_PARAMS of them
+ * matches nothing), its captures in r->params and r->nparams (copies in
  * a); NULL when there is none. *path_matched: some route of any method matches the path
  * (405 rather than 404). */
 const struct roster_route *roster_route_find(const struct roster_routes *routes, const char *method,
