@@ -3,11 +3,13 @@
 # As root it runs apt-get (update first); otherwise it prints the exact command to run.
 # HTTPS: Debian's libmicrohttpd is built with GnuTLS (roster serve --tls-cert/--tls-key);
 # the tests make their certificates with the openssl command; tests/api/faults.test.mjs
-# fails the SQLite store's writes with strace's syscall injection.
+# fails the SQLite store's writes with strace's syscall injection. clang and
+# libclang-rt-dev (libFuzzer and the sanitizer runtimes) build the fuzz targets (make fuzz);
+# gcc's ThreadSanitizer runtime (make tsan) comes with build-essential.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev
       libssl-dev sqlite3 libpq-dev postgresql nodejs npm clang-format cppcheck openssl
-      libcrypt-dev strace)
+      libcrypt-dev strace clang libclang-rt-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
