@@ -4,11 +4,14 @@
 # HTTPS: Debian's libmicrohttpd is built with GnuTLS (roster serve --tls-cert/--tls-key);
 # the tests make their certificates with the openssl command; tests/api/faults.test.mjs
 # fails the SQLite store's writes with strace's syscall injection. prometheus: only for its
-# promtool, which the API tests run on GET /metrics (the daemon is not used).
+# promtool, which the API tests run on GET /metrics (the daemon is not used). clang and
+# libclang-rt-dev (libFuzzer and the sanitizer runtimes) build the fuzz targets (make fuzz);
+# gcc's ThreadSanitizer runtime (make tsan) comes with build-essential. libcurl: the SMTP
+# channel; python3-aiosmtpd: the SMTP server of the delivery tests.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev
       libssl-dev sqlite3 libpq-dev postgresql nodejs npm clang-format cppcheck openssl
-      libcrypt-dev strace prometheus libcurl4-openssl-dev python3-aiosmtpd)
+      libcrypt-dev strace prometheus libcurl4-openssl-dev python3-aiosmtpd clang libclang-rt-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: C unit tests and the store contract suite on SQLite and on a throwaway
-# PostgreSQL cluster (scripts/pg.sh) (normal and ASan+UBSan builds),
+# PostgreSQL cluster (scripts/pg.sh) (normal, ASan+UBSan and ThreadSanitizer builds), the
+# fuzz targets for FUZZ_SECONDS each (default 20, two at a time; scripts/fuzz.sh),
 # the API tests (Node's test runner against a real server) on SQLite and on PostgreSQL
 # (a fresh database per server in the same throwaway cluster; the multi-process tests on
 # PostgreSQL only), cppcheck and the format check.
@@ -9,6 +10,11 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 BUILD_SAN=${BUILD_SAN:-build-san}
+BUILD_TSAN=${BUILD_TSAN:-build-tsan}
+BUILD_FUZZ=${BUILD_FUZZ:-build-fuzz}
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+# ThreadSanitizer: a report fails the program (exit 66), every report of a run is shown
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=0 second_deadlock_stack=1}
 passed=0
 failed=0
 failures=()
@@ -40,8 +46,21 @@ run_c() {
   fi
 }
 
-for dir in "$BUILD" "$BUILD_SAN"; do
-  tag=$([ "$dir" = "$BUILD_SAN" ] && echo " [asan+ubsan]" || echo "")
+# the tag of a build dir in the test names
+tag_of() {
+  case $1 in
+    "$BUILD_SAN") echo " [asan+ubsan]" ;;
+    "$BUILD_TSAN") echo " [tsan]" ;;
+    *) echo "" ;;
+  esac
+}
+# the TSan build is part of every run (make test builds it): missing, it fails
+if [ ! -x "$BUILD_TSAN/contract" ]; then
+  echo "FAIL tsan: $BUILD_TSAN is not built (make tsan)"; failed=$((failed + 1)); failures+=(tsan)
+fi
+
+for dir in "$BUILD" "$BUILD_SAN" "$BUILD_TSAN"; do
+  tag=$(tag_of "$dir")
   for t in "$dir"/unit_*; do
     [ -x "$t" ] || continue
     run_c "$(basename "$t")$tag" "$t"
@@ -56,13 +75,13 @@ done
 pgdir=$(mktemp -d)
 pg_up=0
 trap 'scripts/pg.sh stop "$pgdir" >/dev/null 2>&1; rm -rf "$tmp" "$pgdir"' EXIT
-if [ -x "$BUILD/contract" ] || [ -x "$BUILD_SAN/contract" ]; then
+if [ -x "$BUILD/contract" ] || [ -x "$BUILD_SAN/contract" ] || [ -x "$BUILD_TSAN/contract" ]; then
   if scripts/pg.sh start "$pgdir" >"$tmp/pg.txt" 2>&1; then
     pg_up=1
     n=0
-    for dir in "$BUILD" "$BUILD_SAN"; do
+    for dir in "$BUILD" "$BUILD_SAN" "$BUILD_TSAN"; do
       [ -x "$dir/contract" ] || continue
-      tag=$([ "$dir" = "$BUILD_SAN" ] && echo " [asan+ubsan]" || echo "")
+      tag=$(tag_of "$dir")
       n=$((n + 1))
       if url=$(scripts/pg.sh newdb "$pgdir" "contract$n" 2>>"$tmp/pg.txt"); then
         run_c "contract postgres$tag" "$dir/contract" "$url"
@@ -75,6 +94,21 @@ if [ -x "$BUILD/contract" ] || [ -x "$BUILD_SAN/contract" ]; then
     echo "FAIL postgres: cannot start a cluster"; tail -n 30 "$tmp/pg.txt"
     failed=$((failed + 1)); failures+=(postgres)
   fi
+fi
+
+# the fuzz targets (make fuzz), each for FUZZ_SECONDS from its seeds (a fresh corpus per
+# run): one test each, failing on a crash, a leak, undefined behaviour or a broken promise
+if compgen -G "$BUILD_FUZZ/fuzz_*" >/dev/null; then
+  FUZZ_CORPUS="$tmp/fuzz-corpus" BUILD_FUZZ="$BUILD_FUZZ" scripts/fuzz.sh -t "$FUZZ_SECONDS" \
+    >"$tmp/fuzz.txt" 2>&1
+  cat "$tmp/fuzz.txt"
+  fp=$(grep -c '^ok   fuzz ' "$tmp/fuzz.txt")
+  ff=$(grep -c '^FAIL fuzz ' "$tmp/fuzz.txt")
+  passed=$((passed + fp)); failed=$((failed + ff))
+  [ "$ff" -gt 0 ] && failures+=(fuzz)
+  [ "$fp" -eq 0 ] && [ "$ff" -eq 0 ] && { failed=$((failed + 1)); failures+=(fuzz); }
+else
+  echo "FAIL fuzz: no fuzz targets in $BUILD_FUZZ (make fuzz)"; failed=$((failed + 1)); failures+=(fuzz)
 fi
 
 # static checks count as tests: they can fail

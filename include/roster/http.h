@@ -15,7 +15,7 @@
 #include "roster/jsonw.h"
 #include "roster/util.h"
 
-#define ROSTER_MAX_PATH_PARAMS 4
+#define ROSTER_MAX_PATH_PARAMS 4 /* {x} captures of a route pattern at most (more: no match) */
 #define ROSTER_MAX_RESP_HEADERS 8
 
 struct roster_req;

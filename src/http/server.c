@@ -27,6 +27,7 @@
 #include "deadline.h"
 #include "ratelimit.h"
 #include "http/http_metrics.h"
+#include "router.h"
 #include "roster/http.h"
 #include "roster/jwt.h"
 #include "roster/log.h"
@@ -313,97 +314,14 @@ int roster_req_query_int(struct roster_req *r, const char *name, int64_t def, in
 
 /* --- routing --- */
 
-/* Matches path against pattern; captures {x} segments into r->params (arena copies). */
-static bool route_match(const char *pattern, const char *path, struct roster_req *r,
-                        struct roster_arena *a)
-{
-    const char *p = pattern, *s = path;
-    size_t np = 0;
-    while (*p && *s) {
-        if (*p == '{') {
-            const char *pe = strchr(p, '}');
-            const char *se = strchr(s, '/');
-            if (!se)
-                se = s + strlen(s);
-            if (se == s || !pe)
-                return false;
-            if (r && np < ROSTER_MAX_PATH_PARAMS)
-                r->params[np] = roster_arena_strndup(a, s, (size_t)(se - s));
-            np++;
-            p = pe + 1;
-            s = se;
-            continue;
-        }
-        if (*p != *s)
-            return false;
-        p++;
-        s++;
-    }
-    if (*p || *s)
-        return false;
-    if (r)
-        r->nparams = np;
-    return true;
-}
-
-static const struct roster_dialect *dialect_for_path(const struct roster_routes *routes,
-                                                     const char *path)
-{
-    for (size_t i = 0; i < routes->n; i++) {
-        const struct roster_route *rt = &routes->v[i];
-        /* the dialect of the first route whose first path segment is the path's (/api ->
-         * JumpCloud, /bulk -> Courier) */
-        const char *brace = strchr(rt->pattern, '{');
-        size_t lit = brace ? (size_t)(brace - rt->pattern) : strlen(rt->pattern);
-        const char *slash = memchr(rt->pattern + 1, '/', lit > 1 ? lit - 1 : 0);
-        size_t first = slash ? (size_t)(slash - rt->pattern) : lit;
-        if (strncmp(path, rt->pattern, first) == 0 && (path[first] == '/' || path[first] == '\0'))
-            return rt->dialect;
-    }
-    return &roster_plain_dialect;
-}
-
-/* "GET, POST" for every route of path, for the Allow header of a 405. */
-static const char *allowed_methods(const struct roster_routes *routes, const char *path,
-                                   struct roster_arena *a)
-{
-    struct roster_buf b;
-    roster_buf_init(&b);
-    for (size_t i = 0; i < routes->n; i++) {
-        if (!route_match(routes->v[i].pattern, path, NULL, NULL))
-            continue;
-        bool seen = false; /* two routes of one method may match the path */
-        for (size_t k = 0; k < i && !seen; k++)
-            seen = strcmp(routes->v[k].method, routes->v[i].method) == 0 &&
-                   route_match(routes->v[k].pattern, path, NULL, NULL);
-        if (seen)
-            continue;
-        if (b.len)
-            roster_buf_addstr(&b, ", ");
-        roster_buf_addstr(&b, routes->v[i].method);
-    }
-    const char *out = roster_arena_strdup(a, b.data ? b.data : "");
-    roster_buf_release(&b);
-    return out;
-}
-
 static void find_route(const struct roster_routes *routes, struct pending *pd, const char *method,
                        const char *path)
 {
     struct roster_req *r = &pd->req;
-    for (size_t i = 0; i < routes->n; i++) {
-        const struct roster_route *rt = &routes->v[i];
-        if (!route_match(rt->pattern, path, NULL, NULL))
-            continue;
-        pd->path_matched = true;
-        if (strcmp(rt->method, method) == 0) {
-            route_match(rt->pattern, path, r, &pd->arena);
-            r->route = rt;
-            r->dialect = rt->dialect;
-            return;
-        }
-    }
-    r->dialect = dialect_for_path(routes, path);
+    r->route = roster_route_find(routes, method, path, r, &pd->arena, &pd->path_matched);
+    r->dialect = r->route ? r->route->dialect : roster_route_owner(routes, path);
+    if (!r->dialect)
+        r->dialect = &roster_plain_dialect;
 }
 
 /* --- auth --- */
@@ -664,7 +582,7 @@ static bool refuse_early(const struct roster_server *s, struct pending *pd)
     struct roster_req *r = &pd->req;
     if (!r->route) {
         if (pd->path_matched) {
-            const char *allow = allowed_methods(&s->routes, r->path, &pd->arena);
+            const char *allow = roster_route_allow(&s->routes, r->path, &pd->arena);
             roster_resp_error(r, 405, "method %s is not allowed on %s (allowed: %s)", r->method,
                               r->path, allow);
             roster_resp_header(r, "Allow", allow);

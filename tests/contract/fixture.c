@@ -1,6 +1,7 @@
 /* The store contract suite's shared state and helpers (declared in contract.h): the store
  * under test, organisations, users, queries and lists as the tests make and read them.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -88,16 +89,22 @@ int user_list_grouped(struct roster_conn *c, const char *org_id, const struct ro
 }
 
 struct roster_app capp;
+static pthread_mutex_t capp_mu = PTHREAD_MUTEX_INITIALIZER;
 
 /* A rendered list through core's list operation, on connection c (the kept list state of
- * the store: what a server answers). */
+ * the store: what a server answers). Worker threads call it too: capp is only written
+ * (under capp_mu) when it changes, which no test does while its workers run, so they only
+ * read it (ThreadSanitizer saw every reader thread write capp.store). */
 int list_render(struct roster_conn *c, const char *org_id, const struct roster_query *q,
                 const struct roster_user_render *rd, const char *sep, struct roster_buf *out,
                 struct roster_arena *a, size_t *n, int64_t *total, struct roster_err *err)
 {
+    pthread_mutex_lock(&capp_mu);
     if (!capp.lists)
         capp.lists = roster_lists_new(ROSTER_LISTS_MAX_BYTES);
-    capp.store = st;
+    if (capp.store != st)
+        capp.store = st;
+    pthread_mutex_unlock(&capp_mu);
     struct roster_ctx ctx = {&capp, c, a, org_id, NULL};
     struct roster_list_result res;
     int code = roster_users_list(&ctx, q, rd, sep, out, &res, err);

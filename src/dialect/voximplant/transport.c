@@ -320,23 +320,21 @@ static int parse_json(struct vox_call *c, const char *b, size_t n)
     return rc;
 }
 
-static int parse_body(struct vox_call *c)
+int vox_body_params(struct vox_call *c, const char *ct, const char *body, size_t len)
 {
-    struct roster_req *r = c->r;
-    if (r->body_len == 0)
+    if (len == 0)
         return 0;
-    const char *ct = roster_req_header(r, "Content-Type");
     if (!ct)
         ct = "application/x-www-form-urlencoded";
     while (*ct == ' ')
         ct++;
     size_t tl = strcspn(ct, "; \t");
     if (tl == 19 && strncasecmp(ct, "multipart/form-data", 19) == 0)
-        return parse_multipart(c, ct, r->body, r->body_len);
+        return parse_multipart(c, ct, body, len);
     if (tl == 33 && strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0)
-        return parse_urlencoded(c, r->body, r->body_len);
+        return parse_urlencoded(c, body, len);
     if (tl == 16 && strncasecmp(ct, "application/json", 16) == 0)
-        return parse_json(c, r->body, r->body_len);
+        return parse_json(c, body, len);
     return vox_fail(c, VOX_EINVAL,
                     "content type \"%.64s\" is not supported (send multipart/form-data, "
                     "application/x-www-form-urlencoded or application/json)",
@@ -347,7 +345,7 @@ void vox_platform_api(struct roster_req *r)
 {
     struct vox_call c = {.r = r};
     roster_req_query_each(r, query_cb, &c);
-    if (parse_body(&c) != 0)
+    if (vox_body_params(&c, roster_req_header(r, "Content-Type"), r->body, r->body_len) != 0)
         return;
     const char *cmd = r->nparams > 0 ? r->params[0] : vox_param(&c, "cmd");
     if (!cmd || !*cmd) {

@@ -40,6 +40,11 @@ struct vox_call {
     bool failed; /* an error body was written */
 };
 
+/* Adds the parameters of a request body body[0..len) of content type ct (NULL: urlencoded)
+ * to c: multipart/form-data, application/x-www-form-urlencoded or a JSON object. 0, or -1
+ * with error 101 written (a malformed body, a NUL in a value, an unsupported type). */
+int vox_body_params(struct vox_call *c, const char *ct, const char *body, size_t len);
+
 /* Writes {"error": {"msg", "code"}} with HTTP 200; returns -1. */
 int vox_fail(struct vox_call *c, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

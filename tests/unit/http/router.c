@@ -5,8 +5,9 @@
  * 405 with Allow, 415, 413 (Content-Length and chunked), API key auth (missing, wrong,
  * revoked, x-org-id with and without an all-organisations key, malformed x-org-id),
  * bearer auth, service-account JWT auth (a valid RS256 token and each refusal) and routes
- * without auth.
+ * without auth, and a pattern of more captures than a request holds.
  */
+#include "http/router.h"
 #include "roster/http.h"
 #include "roster/jwt.h"
 #include "roster/store.h"
@@ -734,6 +735,29 @@ static void make_key(const struct roster_org *o, const char *secret, bool all_or
     CHECK_EQ_INT(roster_store_key_create(conn, key, &err), 0);
 }
 
+/* A pattern of more captures than r->params holds matches no path: the router counted all
+ * five into r->nparams, past the end of the array of four (found by tests/fuzz/router.c). */
+static void test_too_many_captures(void)
+{
+    static const struct roster_route t[] = {
+        {"GET", "/f/{a}/{b}/{c}/{d}/{e}", &key_dialect, echo, 0, "five"},
+        {"GET", "/f/{a}/{b}/{c}/{d}", &key_dialect, echo, 0, "four"},
+    };
+    struct roster_routes table = {t, sizeof(t) / sizeof(t[0])};
+    struct roster_req r;
+    memset(&r, 0, sizeof(r));
+    bool matched = true;
+    CHECK(roster_route_find(&table, "GET", "/f/1/2/3/4/5", &r, &A, &matched) == NULL);
+    CHECK(!matched);
+    CHECK(r.nparams <= ROSTER_MAX_PATH_PARAMS);
+    CHECK_EQ_STR(roster_route_allow(&table, "/f/1/2/3/4/5", &A), "");
+    /* four captures still match */
+    CHECK(roster_route_find(&table, "GET", "/f/1/2/3/4", &r, &A, &matched) == &t[1]);
+    CHECK(matched);
+    CHECK_EQ_INT(r.nparams, 4);
+    CHECK_EQ_STR(r.params[3], "4");
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -788,6 +812,7 @@ int main(void)
         test_jwt();
         test_no_auth();
     }
+    test_too_many_captures();
     roster_server_stop(srv);
     test_store_close(&ts);
     free(sa_priv);
