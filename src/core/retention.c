@@ -9,9 +9,10 @@
  */
 #include <pthread.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "core/jobkind.h"
+#include "core/worker.h"
+#include "roster/wake.h"
 #include "roster/log.h"
 #include "roster/store.h"
 #include "roster/util.h"
@@ -22,9 +23,7 @@
 struct roster_retention {
     struct roster_app *app;
     pthread_t thread;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool stop;
+    struct roster_wake wake; /* stopped: the thread ends */
 };
 
 static int64_t retention_s(const struct roster_app *app)
@@ -63,34 +62,26 @@ static void *retention_main(void *arg)
     if (every < 1)
         every = 1;
     struct roster_conn *conn = NULL;
-    pthread_mutex_lock(&r->mu);
-    while (!r->stop) {
-        pthread_mutex_unlock(&r->mu);
+    for (;;) {
+        uint64_t gen = roster_wake_generation(&r->wake);
+        if (roster_wake_stopped(&r->wake))
+            break;
         struct roster_err err = {0};
         size_t n = 0;
-        if (!conn && roster_app_conn_open(r->app, &conn, &err) != 0)
-            conn = NULL;
+        if (!conn)
+            conn = core_worker_conn(r->app, "job input retention: no store connection");
         if (conn && roster_retention_pass(r->app, conn, roster_now_ms(), &n, &err) != 0) {
             roster_log(ROSTER_LOG_WARN, "job input retention pass failed", "error=\"%s %s\"",
                        err.msg, err.detail);
-            roster_app_conn_close(conn); /* a new connection next time */
+            roster_conn_close(conn); /* a new connection next time */
             conn = NULL;
-        } else if (!conn) {
-            roster_log(ROSTER_LOG_WARN, "job input retention: no store connection",
-                       "error=\"%s %s\"", err.msg, err.detail);
         } else if (n) {
             roster_log(ROSTER_LOG_INFO, "job input purged", "chunks=%zu retention_s=%lld", n,
                        (long long)retention_s(r->app));
         }
-        pthread_mutex_lock(&r->mu);
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += (time_t)every;
-        while (!r->stop && pthread_cond_timedwait(&r->cv, &r->mu, &ts) == 0)
-            ;
+        roster_wake_wait(&r->wake, gen, every * 1000);
     }
-    pthread_mutex_unlock(&r->mu);
-    roster_app_conn_close(conn);
+    roster_conn_close(conn);
     return NULL;
 }
 
@@ -101,11 +92,9 @@ int roster_retention_start(struct roster_app *app, struct roster_retention **out
     if (!r)
         return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
     r->app = app;
-    pthread_mutex_init(&r->mu, NULL);
-    pthread_cond_init(&r->cv, NULL);
+    roster_wake_init(&r->wake);
     if (pthread_create(&r->thread, NULL, retention_main, r) != 0) {
-        pthread_mutex_destroy(&r->mu);
-        pthread_cond_destroy(&r->cv);
+        roster_wake_release(&r->wake);
         free(r);
         return roster_err_set(err, ROSTER_ENOMEM, "cannot start the retention thread");
     }
@@ -117,12 +106,8 @@ void roster_retention_stop(struct roster_retention *r)
 {
     if (!r)
         return;
-    pthread_mutex_lock(&r->mu);
-    r->stop = true;
-    pthread_cond_signal(&r->cv);
-    pthread_mutex_unlock(&r->mu);
+    roster_wake_stop(&r->wake);
     pthread_join(r->thread, NULL);
-    pthread_mutex_destroy(&r->mu);
-    pthread_cond_destroy(&r->cv);
+    roster_wake_release(&r->wake);
     free(r);
 }
