@@ -83,6 +83,9 @@ struct roster_config {
     int64_t delivery_lifetime_s; /* a message is given up this long after it was created */
     int64_t delivery_backoff_ms; /* the first retry comes about this long after a failure */
     int64_t delivery_lease_ms;   /* a claim holds its messages this long */
+    /* idempotency keys (roster/idem.h): how long a key is kept, and the least a client's
+     * X-Idempotency-Expiration gets; 0: ROSTER_IDEM_TTL_S_DEFAULT */
+    int64_t idempotency_ttl_s;
 };
 
 /* Server-wide state, shared by every thread (read-only after start, except jobs). */
