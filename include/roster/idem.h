@@ -19,9 +19,9 @@
 #include "roster/err.h"
 #include "roster/util.h"
 
-#define ROSTER_IDEM_KEY_MAX 255 /* bytes of an Idempotency-Key at most */
-#define ROSTER_IDEM_TTL_S_DEFAULT 86400L          /* 24 h, as Courier's */
-#define ROSTER_IDEM_TTL_S_MAX (365L * 86400L)     /* 1 year, Courier's upper bound */
+#define ROSTER_IDEM_KEY_MAX 255               /* bytes of an Idempotency-Key at most */
+#define ROSTER_IDEM_TTL_S_DEFAULT 86400L      /* 24 h, as Courier's */
+#define ROSTER_IDEM_TTL_S_MAX (365L * 86400L) /* 1 year, Courier's upper bound */
 /* err->field of the ROSTER_ECONFLICT that says "this key belongs to another request" (core)
  * or "another transaction holds this key" (the store, to core) */
 #define ROSTER_IDEM_FIELD "Idempotency-Key"
@@ -69,8 +69,8 @@ int roster_msgjob_create_idem(struct roster_ctx *ctx, const char *codec, const c
                               struct roster_err *err);
 /* On a replay *first_idx is -1 (the record keeps no item index). */
 int roster_msgjob_add_idem(struct roster_ctx *ctx, const char *job_id, const char *raw,
-                           const struct roster_json_span *spans, size_t n,
-                           struct roster_idem *idem, int64_t *first_idx, struct roster_err *err);
+                           const struct roster_json_span *spans, size_t n, struct roster_idem *idem,
+                           int64_t *first_idx, struct roster_err *err);
 /* On a replay only out->id is filled. */
 int roster_job_submit_idem(struct roster_ctx *ctx, int kind, const char *raw,
                            const struct roster_json_span *spans, size_t n,

@@ -63,8 +63,8 @@ int core_idem_find(struct roster_ctx *ctx, struct roster_idem *idem, const char 
     struct roster_idem_rec rec;
     *result = NULL;
     idem->replayed = false;
-    int rc = roster_store_idem_get(ctx->conn, ctx->org_id, idem->scope, idem->key,
-                                   roster_now_ms(), &rec, ctx->arena, err);
+    int rc = roster_store_idem_get(ctx->conn, ctx->org_id, idem->scope, idem->key, roster_now_ms(),
+                                   &rec, ctx->arena, err);
     if (rc == ROSTER_ENOTFOUND) {
         roster_err_clear(err);
         return 0;
@@ -101,8 +101,8 @@ int core_idem_stage(struct roster_ctx *ctx, struct roster_idem *idem, const char
     return roster_store_idem_stage(ctx->conn, rec, err);
 }
 
-int core_idem_settle(struct roster_ctx *ctx, struct roster_idem *idem, int rc,
-                     const char **result, struct roster_err *err)
+int core_idem_settle(struct roster_ctx *ctx, struct roster_idem *idem, int rc, const char **result,
+                     struct roster_err *err)
 {
     *result = NULL;
     if (!idem || rc != ROSTER_ECONFLICT || !err || !err->field ||

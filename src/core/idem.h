@@ -19,7 +19,7 @@ int core_idem_stage(struct roster_ctx *ctx, struct roster_idem *idem, const char
  * (which committed first), looks again and returns 0 with *result the winner's result
  * (idem->replayed set), or that lookup's failure (ROSTER_EBUSY when the winner's key is
  * already gone); any other rc is returned as it is, *result NULL. idem may be NULL. */
-int core_idem_settle(struct roster_ctx *ctx, struct roster_idem *idem, int rc,
-                     const char **result, struct roster_err *err);
+int core_idem_settle(struct roster_ctx *ctx, struct roster_idem *idem, int rc, const char **result,
+                     struct roster_err *err);
 
 #endif

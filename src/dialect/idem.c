@@ -65,8 +65,8 @@ int roster_idem_read(struct roster_req *r, const char *scope, const char *const 
     return 1;
 }
 
-void roster_idem_hash_req(struct roster_req *r, struct roster_idem *idem,
-                          const char *const *parts, size_t nparts, const char *body, size_t len)
+void roster_idem_hash_req(struct roster_req *r, struct roster_idem *idem, const char *const *parts,
+                          size_t nparts, const char *body, size_t len)
 {
     const char **all = roster_arena_alloc(r->ctx.arena, (nparts + 1) * sizeof(*all));
     all[0] = r->path;

@@ -20,8 +20,8 @@ int roster_idem_read(struct roster_req *r, const char *scope, const char *const 
 /* Hashes the request again into idem->hash as roster_idem_read does, with body[0..len)
  * for the body: for a body that must not be hashed as it came (JumpCloud's bulk users
  * without their passwords: no digest of a password is stored). */
-void roster_idem_hash_req(struct roster_req *r, struct roster_idem *idem,
-                          const char *const *parts, size_t nparts, const char *body, size_t len);
+void roster_idem_hash_req(struct roster_req *r, struct roster_idem *idem, const char *const *parts,
+                          size_t nparts, const char *body, size_t len);
 
 /* After a core _idem call that returned rc: when it says the key belongs to another
  * request, answers status (422) naming the key and returns true; else, on success of a

@@ -13,8 +13,7 @@
 #include "roster/util.h"
 #include "store/postgres/pg_int.h"
 
-int pg_idem_stage(struct roster_conn *pc, const struct roster_idem_rec *rec,
-                  struct roster_err *err)
+int pg_idem_stage(struct roster_conn *pc, const struct roster_idem_rec *rec, struct roster_err *err)
 {
     (void)err;
     pg_conn_of(pc)->idem = rec;
@@ -44,8 +43,7 @@ int pg_idem_write(struct pg_conn *c, const struct roster_idem_rec *rec, struct r
                 " expires_ms = EXCLUDED.expires_ms"
                 " WHERE idem_keys.expires_ms <= EXCLUDED.created_ms",
                 PG_S(rec->org_id), PG_S(rec->scope), PG_S(rec->key), PG_S(rec->req_hash),
-                PG_S(rec->result ? rec->result : ""), PG_I(rec->created_ms),
-                PG_I(rec->expires_ms)),
+                PG_S(rec->result ? rec->result : ""), PG_I(rec->created_ms), PG_I(rec->expires_ms)),
         err);
     if (!code && strcmp(PQcmdTuples(q.res), "0") == 0) {
         code = roster_err_set(err, ROSTER_ECONFLICT,

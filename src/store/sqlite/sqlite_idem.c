@@ -24,8 +24,7 @@
     " result = excluded.result, created_ms = excluded.created_ms,"                                 \
     " expires_ms = excluded.expires_ms WHERE idem_keys.expires_ms <= excluded.created_ms"
 
-int sq_idem_stage(struct roster_conn *pc, const struct roster_idem_rec *rec,
-                  struct roster_err *err)
+int sq_idem_stage(struct roster_conn *pc, const struct roster_idem_rec *rec, struct roster_err *err)
 {
     (void)err;
     sq_conn_of(pc)->idem = rec;
@@ -44,12 +43,12 @@ int sq_idem_write(sqlite3 *db, const struct roster_idem_rec *rec, struct roster_
     if (!rec)
         return 0;
     sqlite3_stmt *s;
-    int code = sq_prepare_args(db, IDEM_UPSERT,
-                               SQ_ARGS(SQ_TEXT(rec->org_id), SQ_TEXT(rec->scope),
-                                       SQ_TEXT(rec->key), SQ_TEXT(rec->req_hash),
-                                       SQ_TEXT(rec->result ? rec->result : ""),
-                                       SQ_INT(rec->created_ms), SQ_INT(rec->expires_ms)),
-                               &s, err);
+    int code =
+        sq_prepare_args(db, IDEM_UPSERT,
+                        SQ_ARGS(SQ_TEXT(rec->org_id), SQ_TEXT(rec->scope), SQ_TEXT(rec->key),
+                                SQ_TEXT(rec->req_hash), SQ_TEXT(rec->result ? rec->result : ""),
+                                SQ_INT(rec->created_ms), SQ_INT(rec->expires_ms)),
+                        &s, err);
     if (code)
         return code;
     int rc = sqlite3_step(s);
@@ -71,13 +70,12 @@ static int idem_get_on(sqlite3 *db, const char *org_id, const char *scope, const
                        struct roster_err *err)
 {
     sqlite3_stmt *s;
-    int code = sq_prepare_args(db,
-                               "SELECT req_hash, result, created_ms, expires_ms FROM idem_keys"
-                               " WHERE org_id = ?1 AND scope = ?2 AND idem_key = ?3"
-                               " AND expires_ms > ?4",
-                               SQ_ARGS(SQ_TEXT(org_id), SQ_TEXT(scope), SQ_TEXT(key),
-                                       SQ_INT(now_ms)),
-                               &s, err);
+    int code = sq_prepare_args(
+        db,
+        "SELECT req_hash, result, created_ms, expires_ms FROM idem_keys"
+        " WHERE org_id = ?1 AND scope = ?2 AND idem_key = ?3"
+        " AND expires_ms > ?4",
+        SQ_ARGS(SQ_TEXT(org_id), SQ_TEXT(scope), SQ_TEXT(key), SQ_INT(now_ms)), &s, err);
     if (code)
         return code;
     int rc = sqlite3_step(s);
@@ -127,8 +125,8 @@ int sq_idem_purge(struct roster_conn *pc, int64_t before_ms, size_t max, size_t 
     int code = sq_exec_cached(c, SQ_IBEGIN, err);
     sqlite3_stmt *s = NULL;
     if (!code)
-        code = sq_prepare_args(c->idb, IDEM_PURGE, SQ_ARGS(SQ_INT(before_ms), SQ_INT(max)), &s,
-                               err);
+        code =
+            sq_prepare_args(c->idb, IDEM_PURGE, SQ_ARGS(SQ_INT(before_ms), SQ_INT(max)), &s, err);
     if (!code) {
         int rc = sqlite3_step(s);
         code = rc == SQLITE_DONE ? 0 : sq_fail_on(c->idb, rc, err);
@@ -149,8 +147,8 @@ int sq_idem_purge(struct roster_conn *pc, int64_t before_ms, size_t max, size_t 
     code = sq_tx_start(c, err);
     if (code)
         return code;
-    code = sq_prepare_args(c->db, IDEM_PURGE, SQ_ARGS(SQ_INT(before_ms), SQ_INT(max - *n)), &s,
-                           err);
+    code =
+        sq_prepare_args(c->db, IDEM_PURGE, SQ_ARGS(SQ_INT(before_ms), SQ_INT(max - *n)), &s, err);
     if (!code) {
         int rc = sqlite3_step(s);
         code = rc == SQLITE_DONE ? 0 : sq_fail(c, rc, err);
