@@ -3,7 +3,8 @@
  * schedule_create) in its transaction: both or neither; a live key of the same
  * organisation, scope and name makes that effect write nothing (ROSTER_ECONFLICT on
  * ROSTER_IDEM_FIELD), also when several connections race for it; an expired one is
- * replaced; keys are per organisation; the purge deletes expired keys only.
+ * replaced; keys are per organisation; the purge (and the retention thread's pass)
+ * deletes expired keys only.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -272,4 +273,16 @@ void test_idem_purge(void)
     /* nothing left to purge before that cut */
     CHECK_EQ_INT(roster_store_idem_purge(conn, t + 2 * HOUR_MS, 100, &n, &err), 0);
     CHECK_EQ_INT(n, 0);
+
+    /* the retention thread's pass purges them too (a job input retention of ten years,
+     * so that it empties no job's input here) */
+    int64_t kept = capp.cfg.job_input_retention_s;
+    capp.cfg.job_input_retention_s = 10 * 365 * 86400;
+    /* p2 and p3 expire at t + 3 h and t + 4 h, p4 later */
+    CHECK_EQ_INT(roster_retention_pass(&capp, conn, t + 4 * HOUR_MS, &n, &err), 0);
+    capp.cfg.job_input_retention_s = kept;
+    for (int i = 2; i < 5; i++) {
+        snprintf(name, sizeof(name), "p%d", i);
+        CHECK_EQ_INT(get(org_a.id, "purge", name, t, &got), i < 4 ? ROSTER_ENOTFOUND : 0);
+    }
 }
