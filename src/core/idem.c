@@ -105,6 +105,10 @@ int core_idem_settle(struct roster_ctx *ctx, struct roster_idem *idem, int rc, c
                      struct roster_err *err)
 {
     *result = NULL;
+    /* the effect consumed the stage; a wrapper that refused the call before the store saw
+     * it (the fault store) did not: never leave a record of this frame staged */
+    if (idem)
+        roster_store_idem_stage(ctx->conn, NULL, NULL);
     if (!idem || rc != ROSTER_ECONFLICT || !err || !err->field ||
         strcmp(err->field, ROSTER_IDEM_FIELD) != 0)
         return rc;

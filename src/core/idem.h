@@ -15,7 +15,8 @@ int core_idem_find(struct roster_ctx *ctx, struct roster_idem *idem, const char 
  * result and stages it on ctx's connection for the next effect (store idem_stage). */
 int core_idem_stage(struct roster_ctx *ctx, struct roster_idem *idem, const char *result,
                     struct roster_idem_rec *rec, struct roster_err *err);
-/* After the effect's store call returned rc: when it lost the key to another request
+/* After the effect's store call returned rc (always called then, when idem is not NULL:
+ * it also clears the stage): when it lost the key to another request
  * (which committed first), looks again and returns 0 with *result the winner's result
  * (idem->replayed set), or that lookup's failure (ROSTER_EBUSY when the winner's key is
  * already gone); any other rc is returned as it is, *result NULL. idem may be NULL. */
