@@ -83,6 +83,9 @@ struct roster_config {
     int64_t delivery_lifetime_s; /* a message is given up this long after it was created */
     int64_t delivery_backoff_ms; /* the first retry comes about this long after a failure */
     int64_t delivery_lease_ms;   /* a claim holds its messages this long */
+    /* idempotency keys (roster/idem.h): how long a key is kept, and the least a client's
+     * X-Idempotency-Expiration gets; 0: ROSTER_IDEM_TTL_S_DEFAULT */
+    int64_t idempotency_ttl_s;
 };
 
 /* Server-wide state, shared by every thread (read-only after start, except jobs). */
@@ -308,10 +311,12 @@ void roster_jobs_stop(struct roster_jobs *jobs);
 /* --- retention (src/core/retention.c) --- */
 /* Starts a thread that, every hour (or a quarter of the retention, if shorter) and once at
  * the start, purges the input of bulk jobs finished more than cfg.job_input_retention_s
- * ago, for each job kind that does not keep its input. */
+ * ago, for each job kind that does not keep its input, and deletes the idempotency keys
+ * that have expired (roster/idem.h). */
 int roster_retention_start(struct roster_app *app, struct roster_retention **out,
                            struct roster_err *err);
-/* One pass of it on conn at now_ms (exposed for tests): *purged = chunks emptied. */
+/* One pass of it on conn at now_ms (exposed for tests): *purged = chunks emptied (the
+ * idempotency keys deleted are not counted). */
 int roster_retention_pass(const struct roster_app *app, struct roster_conn *conn, int64_t now_ms,
                           size_t *purged, struct roster_err *err);
 void roster_retention_stop(struct roster_retention *r);

@@ -28,6 +28,7 @@
 #include "roster/arena.h"
 #include "roster/err.h"
 #include "roster/group.h"
+#include "roster/idem.h"
 #include "roster/job.h"
 #include "roster/list.h"
 #include "roster/query.h"

@@ -216,6 +216,7 @@ int roster_cmd_serve(int argc, char **argv)
     const char *dl_lifetime = env_or("ROSTER_DELIVERY_LIFETIME", NULL);
     const char *dl_backoff = env_or("ROSTER_DELIVERY_BACKOFF_MS", NULL);
     const char *dl_lease = env_or("ROSTER_DELIVERY_LEASE_MS", NULL);
+    const char *idem_ttl = env_or("ROSTER_IDEMPOTENCY_TTL", NULL);
     const struct roster_cli_opt opts[] = {
         {"listen", &listen, NULL},
         {"store", &store, NULL},
@@ -245,6 +246,7 @@ int roster_cmd_serve(int argc, char **argv)
         {"delivery-lifetime", &dl_lifetime, NULL},
         {"delivery-backoff-ms", &dl_backoff, NULL},
         {"delivery-lease-ms", &dl_lease, NULL},
+        {"idempotency-ttl", &idem_ttl, NULL},
     };
     int parsed = roster_cli_options(argc, argv, opts, sizeof(opts) / sizeof(opts[0]));
     if (parsed == 1) {
@@ -259,7 +261,7 @@ int roster_cmd_serve(int argc, char **argv)
                "[--smtp-url smtp[s]://[USER:PASS@]HOST[:PORT]] "
                "[--smtp-from ADDRESS] [--smtp-require-tls] [--smtp-sessions N] "
                "[--delivery-lifetime SECONDS] [--delivery-backoff-ms MS] "
-               "[--delivery-lease-ms MS]\n");
+               "[--delivery-lease-ms MS] [--idempotency-ttl SECONDS]\n");
         return 0;
     }
     if (parsed != 0)
@@ -320,6 +322,16 @@ int roster_cmd_serve(int argc, char **argv)
         if (parse_size("--job-input-retention", retention, 1, &v) != 0)
             return 2;
         app.cfg.job_input_retention_s = v;
+    }
+    if (idem_ttl) {
+        /* how long an Idempotency-Key is kept (roster/idem.h); short ones are for tests */
+        if (parse_size("--idempotency-ttl", idem_ttl, 1, &v) != 0)
+            return 2;
+        if (v > ROSTER_IDEM_TTL_S_MAX) {
+            fprintf(stderr, "roster: --idempotency-ttl is at most %ld\n", ROSTER_IDEM_TTL_S_MAX);
+            return 2;
+        }
+        app.cfg.idempotency_ttl_s = v;
     }
     app.cfg.rate_limit_per_s = ROSTER_RATE_LIMIT_DEFAULT;
     if (rate_limit && roster_rate_parse(rate_limit, &app.cfg.rate_limit_per_s) != 0) {

@@ -13,9 +13,11 @@
  *   abort. Only store failures (I/O, busy) roll the chunk back for a later retry.
  */
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/idem.h"
 #include "core/jobkind.h"
 #include "roster/jsonr.h"
 #include "roster/jsonw.h"
@@ -92,6 +94,24 @@ int roster_job_submit(struct roster_ctx *ctx, int kind, const char *raw,
                       const struct roster_job_params *params, struct roster_job *out,
                       struct roster_err *err)
 {
+    return roster_job_submit_idem(ctx, kind, raw, spans, n, params, NULL, out, err);
+}
+
+int roster_job_submit_idem(struct roster_ctx *ctx, int kind, const char *raw,
+                           const struct roster_json_span *spans, size_t n,
+                           const struct roster_job_params *params, struct roster_idem *idem,
+                           struct roster_job *out, struct roster_err *err)
+{
+    const char *result;
+    if (idem) {
+        int rc = core_idem_find(ctx, idem, &result, err);
+        if (rc || result) {
+            memset(out, 0, sizeof(*out));
+            if (result)
+                snprintf(out->id, sizeof(out->id), "%s", result);
+            return rc;
+        }
+    }
     if (n == 0)
         return roster_err_set(err, ROSTER_EINVAL, "a bulk job needs at least one item");
     if (kind != ROSTER_JOB_USERS_CREATE && kind != ROSTER_JOB_USERS_UPDATE)
@@ -139,10 +159,20 @@ int roster_job_submit(struct roster_ctx *ctx, int kind, const char *raw,
     out->params_json = params_text.data;
     const char *single[1] = {raw};
     const char *const *chunk_texts = nchunks == 1 ? single : (const char *const *)texts;
+    struct roster_idem_rec rec;
+    if (idem) {
+        roster_id_new(out->id); /* the record keeps it */
+        rc = core_idem_stage(ctx, idem, out->id, &rec, err);
+        if (rc)
+            goto fail;
+    }
     rc = roster_store_job_create(ctx->conn, out, chunk_texts, counts, nchunks, err);
     out->params_json = NULL; /* freed below; callers only need the id */
     if (rc == 0)
         roster_job_wake(ctx);
+    rc = core_idem_settle(ctx, idem, rc, &result, err);
+    if (result) /* another request with this key committed first */
+        snprintf(out->id, sizeof(out->id), "%s", result);
 fail:
     if (texts)
         for (size_t c = 0; c < nchunks; c++)

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/idem.h"
 #include "core/jobkind.h"
 #include "roster/jsonr.h"
 #include "roster/jsonw.h"
@@ -69,6 +70,29 @@ static bool is_message_job(const struct roster_job *job)
 int roster_msgjob_create(struct roster_ctx *ctx, const char *codec, const char *definition,
                          size_t len, struct roster_job *out, struct roster_err *err)
 {
+    return roster_msgjob_create_idem(ctx, codec, definition, len, NULL, out, err);
+}
+
+/* The record of a job creation or addition keeps the job id. */
+static void replay_job_id(struct roster_job *out, const char *result)
+{
+    memset(out, 0, sizeof(*out));
+    snprintf(out->id, sizeof(out->id), "%s", result);
+}
+
+int roster_msgjob_create_idem(struct roster_ctx *ctx, const char *codec, const char *definition,
+                              size_t len, struct roster_idem *idem, struct roster_job *out,
+                              struct roster_err *err)
+{
+    if (idem) {
+        const char *result;
+        int rc = core_idem_find(ctx, idem, &result, err);
+        if (rc || result) {
+            if (result)
+                replay_job_id(out, result);
+            return rc;
+        }
+    }
     const struct roster_msg_codec *c = roster_msg_codec_find(codec);
     if (!c)
         return roster_err_set(err, ROSTER_EINVAL, "no message codec \"%s\"", codec);
@@ -85,7 +109,18 @@ int roster_msgjob_create(struct roster_ctx *ctx, const char *codec, const char *
     /* the definition exactly as given: GET /bulk/{id} shows it back */
     out->params_json = roster_arena_printf(ctx->arena, "{\"codec\":\"%s\",\"definition\":%.*s}",
                                            c->name, (int)len, definition);
-    return roster_store_job_open(ctx->conn, out, err);
+    struct roster_idem_rec rec;
+    if (idem) {
+        roster_id_new(out->id); /* the record keeps it */
+        rc = core_idem_stage(ctx, idem, out->id, &rec, err);
+        if (rc)
+            return rc;
+    }
+    const char *result;
+    rc = core_idem_settle(ctx, idem, roster_store_job_open(ctx->conn, out, err), &result, err);
+    if (result)
+        replay_job_id(out, result); /* another request with this key committed first */
+    return rc;
 }
 
 /* The definition's text inside a job's params_json, and (when codec is not NULL) its
@@ -123,8 +158,23 @@ int roster_msgjob_add(struct roster_ctx *ctx, const char *job_id, const char *ra
                       const struct roster_json_span *spans, size_t n, int64_t *first_idx,
                       struct roster_err *err)
 {
+    return roster_msgjob_add_idem(ctx, job_id, raw, spans, n, NULL, first_idx, err);
+}
+
+int roster_msgjob_add_idem(struct roster_ctx *ctx, const char *job_id, const char *raw,
+                           const struct roster_json_span *spans, size_t n, struct roster_idem *idem,
+                           int64_t *first_idx, struct roster_err *err)
+{
     struct roster_job job;
     *first_idx = 0;
+    if (idem) {
+        const char *result;
+        int rc = core_idem_find(ctx, idem, &result, err);
+        if (result)
+            *first_idx = -1;
+        if (rc || result)
+            return rc;
+    }
     int rc = roster_msgjob_get(ctx, job_id, &job, NULL, err);
     /* a job that has started refuses the items anyway (the store's conflict) */
     if (rc == 0 && n > 0 && job.status == ROSTER_JOB_CREATED)
@@ -152,8 +202,19 @@ int roster_msgjob_add(struct roster_ctx *ctx, const char *job_id, const char *ra
         counts[c] = (int64_t)cnt;
     }
     roster_buf_release(&b);
-    return roster_store_job_append(ctx->conn, ctx->org_id, job_id, texts, counts, nchunks,
-                                   first_idx, err);
+    struct roster_idem_rec rec;
+    if (idem) {
+        rc = core_idem_stage(ctx, idem, job_id, &rec, err);
+        if (rc)
+            return rc;
+    }
+    const char *result;
+    rc = roster_store_job_append(ctx->conn, ctx->org_id, job_id, texts, counts, nchunks, first_idx,
+                                 err);
+    rc = core_idem_settle(ctx, idem, rc, &result, err);
+    if (result)
+        *first_idx = -1;
+    return rc;
 }
 
 int roster_msgjob_start(struct roster_ctx *ctx, const char *job_id, bool *started,

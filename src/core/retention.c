@@ -2,7 +2,8 @@
  * purged --job-input-retention after its last item was applied, for every job kind that
  * does not read its items afterwards (src/core/jobkind.h, input_kept). Progress and results
  * stay, so the job still answers. Passwords never reach job input (the dialects empty them
- * first); this bounds how long the rest of what was sent is kept.
+ * first); this bounds how long the rest of what was sent is kept. Expired idempotency keys
+ * (roster/idem.h) are deleted by the same passes.
  *
  * One thread: a pass at the start, then one every hour, or every quarter of the retention
  * when that is shorter, each in batches so that no transaction holds the intake file long.
@@ -50,6 +51,14 @@ int roster_retention_pass(const struct roster_app *app, struct roster_conn *conn
             *purged += n;
         } while (n > 0);
     }
+    /* idempotency keys past their expiry (roster/idem.h): a lookup ignores them already,
+     * this only frees their room (not counted in *purged, which counts chunks) */
+    size_t n;
+    do {
+        int code = roster_store_idem_purge(conn, now_ms, RETENTION_BATCH * 16, &n, err);
+        if (code)
+            return code;
+    } while (n > 0);
     return 0;
 }
 

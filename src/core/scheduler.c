@@ -31,10 +31,12 @@
  *   the job engine). roster_schedule_submit runs on the caller's thread and connection.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "core/idem.h"
 #include "core/worker.h"
 #include "roster/core.h"
 #include "roster/jsonw.h"
@@ -53,6 +55,32 @@
 int roster_schedule_submit(struct roster_ctx *ctx, struct roster_schedule *s, size_t n,
                            struct roster_err *err)
 {
+    return roster_schedule_submit_idem(ctx, s, n, NULL, err);
+}
+
+/* The record of a submission keeps the changes' ids, 24 characters each, in order. */
+static void replay_ids(struct roster_ctx *ctx, struct roster_schedule *s, size_t n,
+                       const char *result)
+{
+    size_t have = strlen(result) / ROSTER_ID_LEN;
+    for (size_t i = 0; i < n && i < have; i++) {
+        memcpy(s[i].id, result + i * ROSTER_ID_LEN, ROSTER_ID_LEN);
+        s[i].id[ROSTER_ID_LEN] = '\0';
+        snprintf(s[i].org_id, sizeof(s[i].org_id), "%s", ctx->org_id);
+    }
+}
+
+int roster_schedule_submit_idem(struct roster_ctx *ctx, struct roster_schedule *s, size_t n,
+                                struct roster_idem *idem, struct roster_err *err)
+{
+    const char *result;
+    if (idem) {
+        int rc = core_idem_find(ctx, idem, &result, err);
+        if (result)
+            replay_ids(ctx, s, n, result);
+        if (rc || result)
+            return rc;
+    }
     if (n == 0)
         return roster_err_set(err, ROSTER_EINVAL, "no user state change to schedule");
     /* the changes are checked in order, each its state and then its user; the users up to
@@ -92,9 +120,26 @@ int roster_schedule_submit(struct roster_ctx *ctx, struct roster_schedule *s, si
             err->field = "state";
         return ROSTER_EINVAL;
     }
+    struct roster_idem_rec rec;
+    if (idem) {
+        /* the ids chosen here, so that the record keeps them */
+        char *kept = roster_arena_alloc(ctx->arena, n * ROSTER_ID_LEN + 1);
+        for (size_t i = 0; i < n; i++) {
+            if (!s[i].id[0])
+                roster_id_new(s[i].id);
+            memcpy(kept + i * ROSTER_ID_LEN, s[i].id, ROSTER_ID_LEN);
+        }
+        kept[n * ROSTER_ID_LEN] = '\0';
+        rc = core_idem_stage(ctx, idem, kept, &rec, err);
+        if (rc)
+            return rc;
+    }
     rc = roster_store_schedule_create(ctx->conn, s, n, err);
     if (rc == 0)
         roster_scheduler_notify(ctx->app ? ctx->app->scheduler : NULL);
+    rc = core_idem_settle(ctx, idem, rc, &result, err);
+    if (result) /* another request with this key committed first */
+        replay_ids(ctx, s, n, result);
     return rc;
 }
 

@@ -148,4 +148,9 @@ void test_fault_message_job(void);
 /* reopen.c */
 void test_reopen(void);
 
+/* idem.c */
+void test_idem_keys(void);
+void test_idem_race(void);
+void test_idem_purge(void);
+
 #endif

@@ -72,6 +72,9 @@ static const struct {
     {"job_input_purge", test_job_input_purge},
     {"delivery_claims", test_delivery_claims},
     {"delivery_concurrent", test_delivery_concurrent},
+    {"idem_keys", test_idem_keys},
+    {"idem_race", test_idem_race},
+    {"idem_purge", test_idem_purge},
 };
 enum { NTESTS = sizeof(tests) / sizeof(tests[0]) };
 

@@ -7,6 +7,7 @@
 
 #include "dialect/answer.h"
 #include "dialect/courier/courier.h"
+#include "dialect/idem.h"
 #include "roster/jsonr.h"
 
 #define QUOTE_MAX 64 /* characters of a client's value quoted back in a message */
@@ -50,8 +51,18 @@ static int body_object(struct roster_req *r, struct roster_jsonr_val *body)
     return 0;
 }
 
+/* Courier documents no status for a key sent again with another request: 422, as the
+ * IETF draft on the Idempotency-Key header has it (docs/idempotency.md) */
+#define IDEM_MISMATCH 422
+
 void courier_bulk_create(struct roster_req *r)
 {
+    struct roster_idem key, *idem = &key;
+    int has = roster_idem_read(r, "courier POST /bulk", NULL, 0, &key);
+    if (has < 0)
+        return;
+    if (has == 0)
+        idem = NULL;
     struct roster_jsonr_val body, msg;
     if (body_object(r, &body) != 0)
         return;
@@ -66,7 +77,10 @@ void courier_bulk_create(struct roster_req *r)
     }
     struct roster_err err = {0};
     struct roster_job job;
-    int rc = roster_msgjob_create(&r->ctx, courier_msg_codec.name, msg.raw, msg.len, &job, &err);
+    int rc = roster_msgjob_create_idem(&r->ctx, courier_msg_codec.name, msg.raw, msg.len, idem,
+                                       &job, &err);
+    if (roster_idem_answered(r, idem, rc, &err, IDEM_MISMATCH))
+        return;
     struct roster_jsonw w;
     if (!job_answer(r, rc, &err, NULL, &w))
         return;
@@ -79,6 +93,12 @@ void courier_bulk_add_users(struct roster_req *r)
     const char *job_id = path_job(r);
     if (!job_id)
         return;
+    struct roster_idem key, *idem = &key;
+    int has = roster_idem_read(r, "courier POST /bulk/{job_id}", NULL, 0, &key);
+    if (has < 0)
+        return;
+    if (has == 0)
+        idem = NULL;
     struct roster_jsonr_val body, users;
     if (body_object(r, &body) != 0)
         return;
@@ -127,7 +147,9 @@ void courier_bulk_add_users(struct roster_req *r)
     }
     int64_t first;
     roster_err_clear(&err);
-    int rc = roster_msgjob_add(&r->ctx, job_id, users.raw, ok, nok, &first, &err);
+    int rc = roster_msgjob_add_idem(&r->ctx, job_id, users.raw, ok, nok, idem, &first, &err);
+    if (roster_idem_answered(r, idem, rc, &err, IDEM_MISMATCH))
+        return;
     if (rc == ROSTER_ECONFLICT) {
         roster_resp_error(r, 400,
                           "job \"%s\" has already been run; users can only be added before "

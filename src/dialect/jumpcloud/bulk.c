@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "dialect/answer.h"
+#include "dialect/idem.h"
 #include "dialect/jumpcloud/jumpcloud.h"
 #include "roster/log.h"
 
@@ -86,6 +87,19 @@ static void redact_passwords(const char **raw, size_t *len, struct roster_json_s
 static void submit(struct roster_req *r, int kind)
 {
     struct roster_err err = {0};
+    /* what changes the job besides the body: its source and suppressEmail */
+    const char *parts[2] = {roster_req_header(r, "creation-source"),
+                            roster_req_query(r, "suppressEmail")};
+    struct roster_idem key, *idem = &key;
+    int has =
+        roster_idem_read(r,
+                         kind == ROSTER_JOB_USERS_UPDATE ? "jumpcloud PATCH /api/v2/bulk/users"
+                                                         : "jumpcloud POST /api/v2/bulk/users",
+                         parts, 2, &key);
+    if (has < 0)
+        return;
+    if (has == 0)
+        idem = NULL;
     const char *source = roster_req_header(r, "creation-source");
     if (!source)
         source = "jumpcloud:bulk";
@@ -150,9 +164,15 @@ static void submit(struct roster_req *r, int kind)
     const char *raw = r->body;
     size_t raw_len = r->body_len;
     redact_passwords(&raw, &raw_len, &items, n, r->ctx.arena);
-    rc = roster_job_submit(&r->ctx, kind, raw, items, n, &params, &job, &err);
+    /* the key's hash is of the body as stored: no digest of a password is kept (a repeat
+     * that differs only in passwords replays the first request) */
+    if (idem)
+        roster_idem_hash_req(r, idem, parts, 2, raw, raw_len);
+    rc = roster_job_submit_idem(&r->ctx, kind, raw, items, n, &params, idem, &job, &err);
     roster_log(ROSTER_LOG_DEBUG, "job stored", "items=%zu ms=%lld", n,
                (long long)(roster_monotonic_ms() - t0));
+    if (roster_idem_answered(r, idem, rc, &err, JC_IDEM_MISMATCH))
+        return;
     struct roster_jsonw w;
     if (!roster_answer_json(r, rc, &err, NULL, NULL, 201, &w))
         return;

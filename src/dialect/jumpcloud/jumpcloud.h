@@ -83,4 +83,8 @@ void jc_userstates_get(struct roster_req *r);  /* roster extension */
 void jc_userstates_next(struct roster_req *r); /* /eventlist/next */
 void jc_messages_get(struct roster_req *r);    /* /api/v2/messages/{id}, roster extension */
 
+/* The status of an Idempotency-Key sent again with another request (JumpCloud documents
+ * no idempotency keys): 422, as the IETF draft on the header has it (docs/idempotency.md) */
+#define JC_IDEM_MISMATCH 422
+
 #endif

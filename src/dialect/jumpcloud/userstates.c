@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "dialect/answer.h"
+#include "dialect/idem.h"
 #include "dialect/jumpcloud/jumpcloud.h"
 #include "roster/schedule.h"
 
@@ -232,6 +233,12 @@ void jc_userstates_create(struct roster_req *r)
     struct roster_arena *a = r->ctx.arena;
     struct roster_err err = {0};
     json_t *body = NULL;
+    struct roster_idem key, *idem = &key;
+    int has = roster_idem_read(r, "jumpcloud POST /api/v2/bulk/userstates", NULL, 0, &key);
+    if (has < 0)
+        return;
+    if (has == 0)
+        idem = NULL;
     /* the scanner's messages name line and column; jansson then reads the small
      * body */
     if (jc_body_object(r) != 0)
@@ -256,7 +263,9 @@ void jc_userstates_create(struct roster_req *r)
         s[i].send_activation_email = c.send_email;
         s[i].email_override = c.email_override;
     }
-    int rc = roster_schedule_submit(&r->ctx, s, n, &err);
+    int rc = roster_schedule_submit_idem(&r->ctx, s, n, idem, &err);
+    if (roster_idem_answered(r, idem, rc, &err, JC_IDEM_MISMATCH))
+        goto done;
     struct roster_jsonw w;
     if (!roster_answer_json(r, rc, &err, NULL, NULL, 201, &w))
         goto done;

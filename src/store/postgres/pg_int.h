@@ -101,6 +101,8 @@ struct pg_conn {
      * (pg_list_flush): the organisation's version row stays locked only for the commit, not
      * while the rest of the transaction runs (two job appliers would wait for each other) */
     char lc_deferred[ROSTER_ID_LEN + 1];
+    /* the idempotency key staged for the next effect (idem_stage, pg_idem.c) */
+    const struct roster_idem_rec *idem;
 };
 
 static inline struct pg_conn *pg_conn_of(struct roster_conn *c)
@@ -315,6 +317,14 @@ int pg_call_stmt(struct pg_call *q, const struct pg_stmt *s, struct roster_err *
  * (the organisation is missing) is ROSTER_ENOTFOUND naming it. Any other failure stays code. */
 int pg_insert_fail(const PGresult *res, int code, const char *what, const char *id,
                    const char *org_id, struct roster_err *err);
+
+/* --- idempotency keys (pg_idem.c) --- */
+/* The key staged on c (NULL: none), which the caller, an effect, now consumes. */
+const struct roster_idem_rec *pg_idem_take(struct pg_conn *c);
+/* Writes rec (NULL: nothing) inside the transaction the effect opened: ROSTER_ECONFLICT
+ * (err->field ROSTER_IDEM_FIELD) when the organisation holds a live key of that scope and
+ * name (waiting first for a transaction that is writing it). */
+int pg_idem_write(struct pg_conn *c, const struct roster_idem_rec *rec, struct roster_err *err);
 
 /* --- user lists (pg_lists.c) --- */
 /* Records a change of a list of org_id in the current write transaction (ch NULL: a

@@ -68,6 +68,7 @@ int pg_job_create(struct roster_conn *pc, struct roster_job *job, const char *co
                   const int64_t *counts, size_t nchunks, struct roster_err *err)
 {
     struct pg_conn *c = pg_conn_of(pc);
+    const struct roster_idem_rec *idem = pg_idem_take(c);
     struct roster_arena a;
     bool new_id = !job->id[0], in_tx = false;
     int64_t total = 0, now = roster_now_ms();
@@ -87,7 +88,9 @@ int pg_job_create(struct roster_conn *pc, struct roster_job *job, const char *co
     if (code)
         goto fail;
     in_tx = true;
-    code = pg_job_insert(c, job, status, total, now, &a, err);
+    code = pg_idem_write(c, idem, err);
+    if (!code)
+        code = pg_job_insert(c, job, status, total, now, &a, err);
     if (!code)
         code = pg_chunks_insert(c, job->id, 0, 0, items_json, counts, nchunks, &a, err);
     if (code)

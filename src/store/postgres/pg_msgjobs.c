@@ -34,13 +34,26 @@ static int job_not_open(struct pg_conn *c, const char *org_id, const char *job_i
 int pg_job_open(struct roster_conn *pc, struct roster_job *job, struct roster_err *err)
 {
     struct pg_conn *c = pg_conn_of(pc);
+    const struct roster_idem_rec *idem = pg_idem_take(c);
     struct roster_arena a;
     bool new_id = !job->id[0];
     int64_t now = roster_now_ms();
     roster_arena_init(&a, 0);
     if (new_id)
         roster_id_new(job->id);
-    int code = pg_job_insert(c, job, ROSTER_JOB_CREATED, 0, now, &a, err);
+    int code = 0;
+    if (idem) {
+        /* the key and the job commit together */
+        code = pg_tx_start(c, true, err);
+        if (!code) {
+            code = pg_idem_write(c, idem, err);
+            if (!code)
+                code = pg_job_insert(c, job, ROSTER_JOB_CREATED, 0, now, &a, err);
+            code = pg_tx_finish(c, code, err);
+        }
+    } else {
+        code = pg_job_insert(c, job, ROSTER_JOB_CREATED, 0, now, &a, err);
+    }
     if (code) {
         if (new_id)
             job->id[0] = '\0';
@@ -58,6 +71,7 @@ int pg_job_append(struct roster_conn *pc, const char *org_id, const char *job_id
                   int64_t *first_idx, struct roster_err *err)
 {
     struct pg_conn *c = pg_conn_of(pc);
+    const struct roster_idem_rec *idem = pg_idem_take(c);
     struct pg_call q;
     int64_t total = 0;
     bool in_tx = false;
@@ -75,6 +89,11 @@ int pg_job_append(struct roster_conn *pc, const char *org_id, const char *job_id
     if (code)
         goto done;
     in_tx = true;
+    /* a key first: a request that lost the key to another one replays it, whatever the
+     * job's state now */
+    code = pg_idem_write(c, idem, err);
+    if (code)
+        goto done;
     code = pg_call_stmt(
         &q,
         PG_STMT(PG_JOB_APPEND,

@@ -48,6 +48,7 @@ int pg_schedule_create(struct roster_conn *pc, struct roster_schedule *s, size_t
                        struct roster_err *err)
 {
     struct pg_conn *c = pg_conn_of(pc);
+    const struct roster_idem_rec *idem = pg_idem_take(c);
     struct pg_call q;
     if (n == 0)
         return 0;
@@ -58,6 +59,9 @@ int pg_schedule_create(struct roster_conn *pc, struct roster_schedule *s, size_t
     if (code)
         goto fail;
     in_tx = true;
+    code = pg_idem_write(c, idem, err);
+    if (code)
+        goto fail;
     for (size_t i = 0; i < n; i++) {
         struct roster_schedule *r = &s[i];
         if (!r->id[0]) {

@@ -220,6 +220,8 @@ struct sq_conn {
     int64_t lc_org;
     unsigned lc_count;
     bool lc_reset;
+    /* the idempotency key staged for the next effect (idem_stage, sqlite_idem.c) */
+    const struct roster_idem_rec *idem;
 };
 
 static inline struct sq_conn *sq_conn_of(struct roster_conn *c)
@@ -412,6 +414,15 @@ int sq_intake_chunks_insert(struct sq_conn *c, const char *job_id, int64_t first
                             int64_t first_idx, const char *const *items_json, const int64_t *counts,
                             size_t n, struct roster_err *err);
 void sq_intake_rollback(struct sq_conn *c);
+
+/* --- idempotency keys (sqlite_idem.c) --- */
+
+/* The key staged on c (NULL: none), which the caller, an effect, now consumes. */
+const struct roster_idem_rec *sq_idem_take(struct sq_conn *c);
+/* Writes rec (NULL: nothing) into the idem_keys table of handle db (c->db or c->idb) inside
+ * the transaction open on it: ROSTER_ECONFLICT (err->field ROSTER_IDEM_FIELD) when the
+ * organisation holds a live key of that scope and name. */
+int sq_idem_write(sqlite3 *db, const struct roster_idem_rec *rec, struct roster_err *err);
 
 /* --- users (sqlite_users.c) --- */
 

@@ -277,12 +277,14 @@ int sq_intake_chunks_insert(struct sq_conn *c, const char *job_id, int64_t first
  * caller's: that one is on the main file). Returns the job's intake seq in *seq. */
 static int intake_insert(struct sq_conn *c, struct roster_job *job, const char *const *items_json,
                          const int64_t *counts, size_t nchunks, int64_t total, int64_t now,
-                         int64_t *seq, struct roster_err *err)
+                         const struct roster_idem_rec *idem, int64_t *seq, struct roster_err *err)
 {
     int code = sq_exec_cached(c, SQ_IBEGIN, err);
     if (code)
         return code;
-    code = sq_intake_job_insert(c, job, total, (int64_t)nchunks, now, seq, err);
+    code = sq_idem_write(c->idb, idem, err);
+    if (!code)
+        code = sq_intake_job_insert(c, job, total, (int64_t)nchunks, now, seq, err);
     if (!code)
         code = sq_intake_chunks_insert(c, job->id, 0, 0, items_json, counts, nchunks, err);
     if (!code)
@@ -296,6 +298,7 @@ int sq_job_create(struct roster_conn *pc, struct roster_job *job, const char *co
                   const int64_t *counts, size_t nchunks, struct roster_err *err)
 {
     struct sq_conn *c = sq_conn_of(pc);
+    const struct roster_idem_rec *idem = sq_idem_take(c);
     bool new_id = !job->id[0];
     int64_t total = 0, now = roster_now_ms(), seq = 0, org_num;
     for (size_t i = 0; i < nchunks; i++) {
@@ -311,7 +314,7 @@ int sq_job_create(struct roster_conn *pc, struct roster_job *job, const char *co
         return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
     if (new_id)
         roster_id_new(job->id);
-    code = intake_insert(c, job, items_json, counts, nchunks, total, now, &seq, err);
+    code = intake_insert(c, job, items_json, counts, nchunks, total, now, idem, &seq, err);
     if (code) {
         if (new_id)
             job->id[0] = '\0';

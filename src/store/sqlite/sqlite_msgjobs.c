@@ -66,11 +66,17 @@ static int intake_exec(struct sq_conn *c, const char *sql, const struct sq_arg *
 
 /* Opens the intake transaction of an append to job_id (of org_id) or of its start: the job
  * as it stands into *j, ROSTER_ECONFLICT once it has been started. The caller ends the
- * transaction (sq_intake_rollback on failure). */
+ * transaction (sq_intake_rollback on failure). idem (may be NULL): the staged key, written
+ * first. */
 static int intake_begin_held(struct sq_conn *c, const char *org_id, const char *job_id,
-                             struct intake_job *j, struct roster_err *err)
+                             const struct roster_idem_rec *idem, struct intake_job *j,
+                             struct roster_err *err)
 {
     int code = sq_exec_cached(c, SQ_IBEGIN, err);
+    /* a key first: a request that lost the key to another one replays it, whatever the
+     * job's state now */
+    if (!code)
+        code = sq_idem_write(c->idb, idem, err);
     if (!code)
         code = intake_job_read(c, org_id, job_id, j, err);
     if (!code && !j->held)
@@ -81,6 +87,7 @@ static int intake_begin_held(struct sq_conn *c, const char *org_id, const char *
 int sq_job_open(struct roster_conn *pc, struct roster_job *job, struct roster_err *err)
 {
     struct sq_conn *c = sq_conn_of(pc);
+    const struct roster_idem_rec *idem = sq_idem_take(c);
     bool new_id = !job->id[0];
     int64_t now = roster_now_ms(), org_num;
     int code = sq_org_num_for(c, job->org_id, &org_num, "organization", job->org_id, err);
@@ -89,6 +96,9 @@ int sq_job_open(struct roster_conn *pc, struct roster_job *job, struct roster_er
     if (new_id)
         roster_id_new(job->id);
     code = sq_exec_cached(c, SQ_IBEGIN, err);
+    if (code)
+        goto fail;
+    code = sq_idem_write(c->idb, idem, err);
     if (code)
         goto fail;
     code = sq_intake_job_insert(c, job, 0, 0, now, NULL, err);
@@ -119,6 +129,7 @@ int sq_job_append(struct roster_conn *pc, const char *org_id, const char *job_id
                   int64_t *first_idx, struct roster_err *err)
 {
     struct sq_conn *c = sq_conn_of(pc);
+    const struct roster_idem_rec *idem = sq_idem_take(c);
     int64_t total = 0;
     for (size_t i = 0; i < nchunks; i++) {
         if (!items_json[i] || counts[i] <= 0)
@@ -128,7 +139,7 @@ int sq_job_append(struct roster_conn *pc, const char *org_id, const char *job_id
     *first_idx = 0;
     /* the intake's write lock serialises this with other appends and with job_start */
     struct intake_job j;
-    int code = intake_begin_held(c, org_id, job_id, &j, err);
+    int code = intake_begin_held(c, org_id, job_id, idem, &j, err);
     if (code || nchunks == 0)
         goto done;
     code = sq_intake_chunks_insert(c, job_id, j.nchunks, j.total, items_json, counts, nchunks, err);
@@ -156,7 +167,7 @@ int sq_job_start(struct roster_conn *pc, const char *org_id, const char *job_id,
     if (c->store && sq_open_jobs_reserve(c->store, 1) != 0)
         return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
     struct intake_job j;
-    int code = intake_begin_held(c, org_id, job_id, &j, err);
+    int code = intake_begin_held(c, org_id, job_id, NULL, &j, err);
     if (!code)
         code = intake_exec(c, "DELETE FROM job_holds WHERE job_id = ?1", SQ_ARGS(SQ_TEXT(job_id)),
                            err);

@@ -52,6 +52,7 @@ int sq_schedule_create(struct roster_conn *pc, struct roster_schedule *s, size_t
                        struct roster_err *err)
 {
     struct sq_conn *c = sq_conn_of(pc);
+    const struct roster_idem_rec *idem = sq_idem_take(c);
     sqlite3_stmt *ins = NULL;
     bool in_tx = false;
     bool *assigned = NULL;
@@ -66,6 +67,9 @@ int sq_schedule_create(struct roster_conn *pc, struct roster_schedule *s, size_t
     if (code)
         goto fail;
     in_tx = true;
+    code = sq_idem_write(c->db, idem, err);
+    if (code)
+        goto fail;
     for (size_t i = 0; i < n; i++) {
         struct roster_schedule *r = &s[i];
         int64_t org_num;
