@@ -147,5 +147,7 @@ void test_fault_scheduler(void);
 void test_fault_message_job(void);
 /* reopen.c */
 void test_reopen(void);
+/* templates.c */
+void test_templates(void);
 
 #endif
