@@ -101,8 +101,7 @@ void test_templates(void)
     CHECK_EQ_INT(roster_store_template_put(conn, &t, NULL, &err), ROSTER_ENOTFOUND);
     CHECK_EQ_INT(roster_store_template_get(conn, o.id, "rolled", &got, &A, &err), 0);
     roster_store_rollback(conn);
-    CHECK_EQ_INT(roster_store_template_get(conn, o.id, "rolled", &got, &A, &err),
-                 ROSTER_ENOTFOUND);
+    CHECK_EQ_INT(roster_store_template_get(conn, o.id, "rolled", &got, &A, &err), ROSTER_ENOTFOUND);
     CHECK_EQ_INT(roster_store_begin(conn, &err), 0);
     put(o.id, "kept", "{\"title\":\"k\",\"body\":\"k\"}", true);
     CHECK_EQ_INT(roster_store_template_put(conn, &t, NULL, &err), ROSTER_ENOTFOUND);

@@ -68,12 +68,11 @@ int pg_template_delete(struct roster_conn *pc, const char *org_id, const char *n
                        struct roster_err *err)
 {
     bool none;
-    int code = pg_update(pg_conn_of(pc),
-                         PG_WRITE(-1,
-                                  "DELETE FROM templates WHERE org_num = " ORG_NUM_OF(
-                                      1) " AND name = $2",
-                                  PG_S(org_id), PG_S(name)),
-                         &none, err);
+    int code = pg_update(
+        pg_conn_of(pc),
+        PG_WRITE(-1, "DELETE FROM templates WHERE org_num = " ORG_NUM_OF(1) " AND name = $2",
+                 PG_S(org_id), PG_S(name)),
+        &none, err);
     if (!code && none)
         code = roster_err_set(err, ROSTER_ENOTFOUND, "template \"%s\" not found", name ? name : "");
     return code;

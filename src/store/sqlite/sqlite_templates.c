@@ -29,21 +29,21 @@ int sq_template_put(struct roster_conn *pc, struct roster_template *t, bool *cre
     code = sq_tx_start(c, err);
     if (code)
         return code;
-    code = sq_write(c,
-                    "UPDATE templates SET content_json = ?3, updated_ms = ?4"
-                    " WHERE org_num = ?1 AND name = ?2",
-                    SQ_ARGS(SQ_INT(org_num), SQ_TEXT(t->name), SQ_TEXT(t->content_json),
-                            SQ_INT(now)),
-                    NULL, NULL, err);
+    code =
+        sq_write(c,
+                 "UPDATE templates SET content_json = ?3, updated_ms = ?4"
+                 " WHERE org_num = ?1 AND name = ?2",
+                 SQ_ARGS(SQ_INT(org_num), SQ_TEXT(t->name), SQ_TEXT(t->content_json), SQ_INT(now)),
+                 NULL, NULL, err);
     bool fresh = !code && sqlite3_changes(c->db) == 0;
     if (fresh) {
         const struct sq_item it = {"template", t->name, t->org_id};
-        code = sq_write(c,
-                        "INSERT INTO templates (org_num, name, content_json, updated_ms)"
-                        " VALUES (?1, ?2, ?3, ?4)",
-                        SQ_ARGS(SQ_INT(org_num), SQ_TEXT(t->name), SQ_TEXT(t->content_json),
-                                SQ_INT(now)),
-                        sq_insert_fail, &it, err);
+        code = sq_write(
+            c,
+            "INSERT INTO templates (org_num, name, content_json, updated_ms)"
+            " VALUES (?1, ?2, ?3, ?4)",
+            SQ_ARGS(SQ_INT(org_num), SQ_TEXT(t->name), SQ_TEXT(t->content_json), SQ_INT(now)),
+            sq_insert_fail, &it, err);
     }
     int end = sq_tx_end(c, code == 0, code ? NULL : err);
     code = code ? code : end;
@@ -63,11 +63,11 @@ int sq_template_get(struct roster_conn *pc, const char *org_id, const char *name
     int code = sq_org_num_for(c, org_id, &org_num, "template", name, err);
     if (code)
         return code;
-    code = sq_select_one(c,
-                         "SELECT name, content_json, updated_ms FROM templates"
-                         " WHERE org_num = ?1 AND name = ?2",
-                         SQ_ARGS(SQ_INT(org_num), SQ_TEXT(name)), read_template, org_id, out, a,
-                         err);
+    code =
+        sq_select_one(c,
+                      "SELECT name, content_json, updated_ms FROM templates"
+                      " WHERE org_num = ?1 AND name = ?2",
+                      SQ_ARGS(SQ_INT(org_num), SQ_TEXT(name)), read_template, org_id, out, a, err);
     if (code == ROSTER_ENOTFOUND)
         return sq_not_found(err, "template", name);
     return code;
