@@ -85,7 +85,11 @@ static bool utf8_valid(const char *s, size_t len)
     const unsigned char *p = (const unsigned char *)s, *end = p + len;
     while (p < end) {
         unsigned c = *p++;
-        size_t more = c < 0x80 ? 0 : (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : 9;
+        size_t more = c < 0x80             ? 0
+                      : (c & 0xE0) == 0xC0 ? 1
+                      : (c & 0xF0) == 0xE0 ? 2
+                      : (c & 0xF8) == 0xF0 ? 3
+                                           : 9;
         if (more == 9 || (size_t)(end - p) < more)
             return false;
         unsigned cp = more == 0 ? c : c & (0x3Fu >> more);
@@ -187,8 +191,8 @@ static const char *with_content(const struct roster_jsonr_val *root, const char 
 }
 
 int roster_template_resolve(struct roster_conn *conn, const struct roster_message *m,
-                            struct roster_arena *a, const char **content_json,
-                            const char **reason, struct roster_err *err)
+                            struct roster_arena *a, const char **content_json, const char **reason,
+                            struct roster_err *err)
 {
     struct roster_jsonr_val root, v;
     *content_json = m->content_json;

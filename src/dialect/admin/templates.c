@@ -110,9 +110,9 @@ static void store(struct roster_req *r, struct roster_ctx *ctx, const char *name
         return;
     }
     if (created)
-        roster_resp_header(r, "Location",
-                           roster_arena_printf(r->ctx.arena, "/admin/orgs/%s/templates/%s",
-                                               ctx->org_id, name));
+        roster_resp_header(
+            r, "Location",
+            roster_arena_printf(r->ctx.arena, "/admin/orgs/%s/templates/%s", ctx->org_id, name));
     struct roster_jsonw w;
     roster_resp_json(r, created ? 201 : 200, &w);
     put_template(&w, &t);
