@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "roster/arena.h"
+#include "roster/err.h"
 #include "roster/util.h"
 
 #define ROSTER_TEMPLATE_NAME_MAX 200     /* bytes of a template's name */
@@ -26,8 +28,6 @@ struct roster_template {
 
 struct roster_ctx;
 struct roster_conn;
-struct roster_arena;
-struct roster_err;
 struct roster_message;
 
 /* --- core operations (src/core/templates.c), scoped to ctx's organisation --- */

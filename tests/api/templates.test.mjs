@@ -116,6 +116,7 @@ test('template CRUD over the admin route: 201/200/204, 400 naming the member, 40
     r = await admin(srv, KEY, 'PUT', `${base}/${encodeURIComponent('order shipped')}`, { content: elemental });
     assert.equal(r.status, 201, r.text);
     assert.equal(r.json.name, 'order shipped');
+    assert.equal(r.headers.get('location'), `${base}/order%20shipped`);
     r = await admin(srv, KEY, 'PUT', `${base}/welcome`, { content: { title: 'Hi {{name}}', body: 'Again.' } });
     assert.equal(r.status, 200, r.text);
     assert.deepEqual(r.json.content, { title: 'Hi {{name}}', body: 'Again.' });

@@ -97,6 +97,25 @@ static int content_of(struct roster_req *r, const struct roster_jsonr_val *obj, 
     return 0;
 }
 
+/* name as one URL path segment (RFC 3986 unreserved characters as they are), in a. */
+static const char *path_segment(const char *name, struct roster_arena *a)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char *out = roster_arena_alloc(a, 3 * strlen(name) + 1), *o = out;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+            strchr("-._~", *p)) {
+            *o++ = (char)*p;
+        } else {
+            *o++ = '%';
+            *o++ = hex[*p >> 4];
+            *o++ = hex[*p & 15];
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
 /* Stores name with content and answers the template with status created ? 201 : 200. */
 static void store(struct roster_req *r, struct roster_ctx *ctx, const char *name,
                   const char *content, size_t len)
@@ -110,9 +129,9 @@ static void store(struct roster_req *r, struct roster_ctx *ctx, const char *name
         return;
     }
     if (created)
-        roster_resp_header(
-            r, "Location",
-            roster_arena_printf(r->ctx.arena, "/admin/orgs/%s/templates/%s", ctx->org_id, name));
+        roster_resp_header(r, "Location",
+                           roster_arena_printf(r->ctx.arena, "/admin/orgs/%s/templates/%s",
+                                               ctx->org_id, path_segment(name, r->ctx.arena)));
     struct roster_jsonw w;
     roster_resp_json(r, created ? 201 : 200, &w);
     put_template(&w, &t);
