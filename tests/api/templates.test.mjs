@@ -160,6 +160,15 @@ test('template CRUD over the admin route: 201/200/204, 400 naming the member, 40
     r = await admin(srv, other.key, 'GET', `/admin/orgs/${other.org}/templates/welcome`);
     assert.equal(r.status, 404, 'org B has no template "welcome"');
 
+    // no key, an unknown key: 401 on every template route
+    for (const [m, p] of [['GET', base], ['POST', base], ['GET', `${base}/welcome`], ['PUT', `${base}/welcome`], ['DELETE', `${base}/welcome`]]) {
+        const body = m === 'POST' || m === 'PUT' ? JSON.stringify({ name: 'x', content: welcome }) : undefined;
+        const none = await fetch(srv.url + p, { method: m, body, headers: body ? { 'content-type': 'application/json' } : {} });
+        assert.equal(none.status, 401, `${m} ${p} without a key`);
+        r = await admin(srv, 'not-a-real-key-0123456789abcdef', m, p, body ? JSON.parse(body) : undefined);
+        assert.equal(r.status, 401, `${m} ${p} with an unknown key`);
+    }
+
     r = await admin(srv, KEY, 'DELETE', `${base}/welcome`);
     assert.equal(r.status, 204, r.text);
     r = await admin(srv, KEY, 'DELETE', `${base}/welcome`);
