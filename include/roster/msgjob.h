@@ -13,7 +13,8 @@
  * definition as given>}.
  *
  * An item that names a list (list_id) becomes one message per member of that group, each
- * with its own id and status: at most ROSTER_MSG_LIST_MAX members (more: the item's error).
+ * with its own id and status: at most ROSTER_MSG_LIST_MAX members, and at most
+ * ROSTER_MSG_LIST_MAX messages in one chunk (more: the item's error).
  *
  * The content of an outbox message (roster_message.content_json) is roster's own JSON
  * object: "event", "template" and "brand" (strings, when the definition names them),

@@ -29,7 +29,8 @@
  *   each becoming one message built as for an item naming that user, without the item's
  *   own profile and to (which would give every member one address) but with its data. The
  *   messages are written with the chunk's other messages in its one transaction, so a
- *   crash leaves all of them or none; a list is capped at ROSTER_MSG_LIST_MAX members.
+ *   crash leaves all of them or none; a list is capped at ROSTER_MSG_LIST_MAX members, and
+ *   so are the messages of one chunk (a list item that would pass it is the item's error).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -637,6 +638,15 @@ static int expand_list(struct roster_conn *conn, const struct roster_chunk *ch,
                                    p->list_id, (long long)members, ROSTER_MSG_LIST_MAX);
         return 0;
     }
+    /* the chunk's messages are held until its transaction: bounded per chunk too */
+    if ((int64_t)out->nmsgs + members > ROSTER_MSG_LIST_MAX) {
+        *why = roster_arena_printf(a,
+                                   "list \"%.200s\" (%lld members) with the %zu messages before "
+                                   "it in its batch of users is more than %d: send large lists "
+                                   "in jobs of their own",
+                                   p->list_id, (long long)members, out->nmsgs, ROSTER_MSG_LIST_MAX);
+        return 0;
+    }
     /* each member as an item naming that user, with the list item's data only */
     struct roster_msg_input one = *p;
     one.nto = 0;
@@ -652,7 +662,8 @@ static int expand_list(struct roster_conn *conn, const struct roster_chunk *ch,
             return rc;
         more = nu == ROSTER_MSG_LIST_PAGE;
         for (size_t k = 0; k < nu; k++) {
-            if (lo->count + lo->skipped >= ROSTER_MSG_LIST_MAX) { /* grew while read */
+            if (lo->count + lo->skipped >= (size_t)members + ROSTER_MSG_LIST_PAGE) {
+                /* the group grew while it was read: stop near what was counted */
                 more = false;
                 break;
             }
