@@ -12,6 +12,10 @@
  * and when a chunk runs. The job's params_json is {"codec": <name>, "definition": <the
  * definition as given>}.
  *
+ * An item that names a list (list_id) becomes one message per member of that group, each
+ * with its own id and status: at most ROSTER_MSG_LIST_MAX members, and at most
+ * ROSTER_MSG_LIST_MAX messages in one chunk (more: the item's error).
+ *
  * The content of an outbox message (roster_message.content_json) is roster's own JSON
  * object: "event", "template" and "brand" (strings, when the definition names them),
  * "content" (the definition's content object, when it has one, copied as given),
@@ -30,6 +34,9 @@
 #include "roster/err.h"
 #include "roster/job.h"
 #include "roster/jsonr.h"
+
+#define ROSTER_MSG_LIST_MAX 100000 /* members of one list item at most */
+#define ROSTER_MSG_LIST_PAGE 1000  /* members read from the store at once */
 
 /* What every message of a job carries, decoded from its definition. The values point into
  * the definition's text. */
@@ -52,6 +59,9 @@ struct roster_msg_input {
     size_t nto;
     struct roster_jsonr_val data; /* merged over the definition's data, when has_data */
     bool has_data;
+    /* a list of recipients (Courier's to.list_id): the roster group whose num_id or name
+     * it is; each member becomes one message (docs/templates.md); NULL: none */
+    const char *list_id;
 };
 
 /* A dialect's message format. */
@@ -93,6 +103,10 @@ struct roster_msg_item {
      * NULL when it cannot be read */
     const char *message_status;
     const char *error; /* ERROR: the reason, else NULL */
+    /* an item naming a list (roster_msg_input.list_id) that became list_messages messages
+     * (message_id is the first of them) and skipped list_skipped members that have no
+     * e-mail address or phone number; both 0 for any other item */
+    int64_t list_messages, list_skipped;
 };
 
 struct roster_ctx;

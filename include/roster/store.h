@@ -33,6 +33,7 @@
 #include "roster/list.h"
 #include "roster/query.h"
 #include "roster/schedule.h"
+#include "roster/template.h"
 #include "roster/user.h"
 
 #define ROSTER_STORE_VERSION 1

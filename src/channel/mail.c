@@ -105,8 +105,8 @@ const char *roster_mail_render(const char *content_json, struct roster_arena *a,
         }
         if (name)
             return roster_arena_printf(a,
-                                       "%s \"%.200s\" needs a template stored in roster, and "
-                                       "roster stores no templates yet",
+                                       "%s \"%.200s\" names a template that was not looked up "
+                                       "(core resolves stored templates before delivery)",
                                        what, name);
         return "the message has no content to send";
     }

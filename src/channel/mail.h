@@ -21,8 +21,9 @@ struct roster_mail_text {
 
 /* Renders content_json (roster's message content: "content" with "title"/"body" or
  * "elements" of type "meta" (title) and "text" (content); "data" and "to" for the
- * variables). Returns NULL, or why the message cannot be rendered (e.g. it names a
- * stored template, which roster does not keep yet). */
+ * variables). Returns NULL, or why the message cannot be rendered (e.g. it has no
+ * content: core puts a stored template's content in before the channel gets the message,
+ * roster_template_resolve). */
 const char *roster_mail_render(const char *content_json, struct roster_arena *a,
                                struct roster_mail_text *out);
 

@@ -20,6 +20,9 @@ static const struct subcommand commands[] = {
     {"key", roster_cmd_key,
      "key create --org ORG_ID [--name NAME] [--all-orgs] | key list | key revoke KEY_ID | "
      "key create-service-account --org ORG_ID [--name NAME]   [--store PATH|URL]"},
+    {"template", roster_cmd_template,
+     "template set NAME FILE | template list | template get NAME | template remove NAME   "
+     "--org ORG_ID [--store PATH|URL]   (FILE: the content JSON, - for stdin)"},
     {"routes", roster_cmd_routes, "routes   (print every HTTP route)"},
 };
 

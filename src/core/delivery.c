@@ -18,6 +18,7 @@
 #include "roster/delivery.h"
 #include "roster/log.h"
 #include "roster/store.h"
+#include "roster/template.h"
 #include "roster/util.h"
 #include "roster/wake.h"
 
@@ -77,21 +78,32 @@ static double random_unit(void)
     return (double)r / 4294967296.0;
 }
 
-/* The outcome of one attempt at m (its channel's verdict, or none that accepts it). */
-static void attempt(struct worker *w, const struct roster_message *m, struct roster_arena *a,
+/* The outcome of one attempt at claimed (its channel's verdict, or none that accepts it).
+ * A message that names a stored template reaches the channel with the template's content
+ * in it (roster_template_resolve, on this worker's connection). */
+static void attempt(struct worker *w, struct roster_conn *conn,
+                    const struct roster_message *claimed, struct roster_arena *a,
                     struct roster_message_outcome *o)
 {
     struct roster_delivery *d = w->d;
     memset(o, 0, sizeof(*o));
-    o->id = m->id;
-    o->lease_token = m->lease_token;
+    o->id = claimed->id;
+    o->lease_token = claimed->lease_token;
     o->attempted = true;
+    struct roster_message resolved = *claimed, *m = &resolved;
+    const char *reason = NULL;
+    struct roster_err terr = {0};
+    enum roster_delivery_result res;
+    int trc = roster_template_resolve(conn, claimed, a, &resolved.content_json, &reason, &terr);
     size_t k = 0;
     while (k < nchannels && !channels[k]->accepts(channels[k], m))
         k++;
-    const char *reason = NULL;
-    enum roster_delivery_result res;
-    if (k == nchannels) {
+    if (trc) {
+        res = ROSTER_DELIVERY_TEMPORARY;
+        reason = roster_arena_printf(a, "template look-up failed: %s", terr.msg);
+    } else if (reason) {
+        res = ROSTER_DELIVERY_PERMANENT;
+    } else if (k == nchannels) {
         res = ROSTER_DELIVERY_PERMANENT;
         reason = roster_arena_printf(a, "no delivery channel takes messages of kind \"%s\"",
                                      m->kind ? m->kind : "");
@@ -158,7 +170,7 @@ static size_t one_batch(struct worker *w, struct roster_conn *conn, struct roste
                                                    .due_ms = roster_now_ms()};
             continue;
         }
-        attempt(w, &v[i], a, &o[i]);
+        attempt(w, conn, &v[i], a, &o[i]);
         if (strcmp(o[i].status, "SENT") != 0)
             roster_log(ROSTER_LOG_INFO, "message not delivered",
                        "id=%s status=%s attempts=%lld reason=\"%s\"", v[i].id, o[i].status,

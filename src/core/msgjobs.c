@@ -22,9 +22,18 @@
  * - A recipient is resolved at phase 1, so a directory change that commits between the two
  *   phases of a chunk is not seen by it (as if the message had been sent a moment earlier).
  * - results_json of a message chunk (written and read only here): one entry per item,
- *   [1, "<message id>"] for ENQUEUED or [2, "<reason>"] for ERROR.
+ *   [1, "<message id>"] for ENQUEUED or [2, "<reason>"] for ERROR; an item naming a list
+ *   (to.list_id) that became messages: [1, "<first message id>", <messages>, <skipped>].
+ * - A list item is expanded at phase 1: its group is looked up by num_id or name, and its
+ *   members are read ROSTER_MSG_LIST_PAGE at a time (keyset pages of the membership list),
+ *   each becoming one message built as for an item naming that user, without the item's
+ *   own profile and to (which would give every member one address) but with its data. The
+ *   messages are written with the chunk's other messages in its one transaction, so a
+ *   crash leaves all of them or none; a list is capped at ROSTER_MSG_LIST_MAX members, and
+ *   so are the messages of one chunk (a list item that would pass it is the item's error).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/idem.h"
@@ -255,6 +264,12 @@ static void item_result(const struct roster_jsonr_val *entry, struct roster_msg_
     if (status == ROSTER_MSG_ENQUEUED) {
         r->status = ROSTER_MSG_ENQUEUED;
         r->message_id = s;
+        /* a list item: [1, "<first id>", <messages>, <skipped members>] */
+        struct roster_jsonr_val count, skipped;
+        if (roster_jsonr_next(&it, NULL, &count) == 1 &&
+            roster_jsonr_int(&count, &r->list_messages) == 0 &&
+            roster_jsonr_next(&it, NULL, &skipped) == 1)
+            roster_jsonr_int(&skipped, &r->list_skipped);
     } else if (status == ROSTER_MSG_ERROR) {
         r->status = ROSTER_MSG_ERROR;
         r->error = s;
@@ -605,6 +620,137 @@ static const char *build_message(const struct roster_chunk *ch, const struct def
     return NULL;
 }
 
+/* What a list item came to: its messages are p->msgs[first, first + count). */
+struct list_out {
+    size_t first, count, skipped;
+};
+
+/* Makes room for at least want messages in p->msgs (cap: its room). */
+static void grow_msgs(struct roster_msg_prepared *p, size_t *cap, size_t want,
+                      struct roster_arena *a)
+{
+    if (want <= *cap)
+        return;
+    size_t ncap = *cap * 2 > want ? *cap * 2 : want;
+    struct roster_message *grown = roster_arena_zalloc(a, ncap * sizeof(*grown));
+    memcpy(grown, p->msgs, p->nmsgs * sizeof(*grown));
+    p->msgs = grown;
+    *cap = ncap;
+}
+
+/* The group that list_id names in org_id: by num_id (all digits), else by name (of any
+ * kind; the lowest num_id when several kinds share it). 0 with *num_id 0 when none. */
+static int list_group(struct roster_conn *conn, const char *org_id, const char *list_id,
+                      struct roster_arena *a, int64_t *num_id, struct roster_err *err)
+{
+    *num_id = 0;
+    struct roster_group *g;
+    size_t ng;
+    int64_t total;
+    size_t len = strlen(list_id);
+    bool digits = len > 0 && len < 19 && strspn(list_id, "0123456789") == len;
+    if (digits) {
+        struct roster_group_query q = {.num_id = strtoll(list_id, NULL, 10), .limit = 1};
+        int rc = roster_store_group_list(conn, org_id, &q, a, &g, &ng, &total, err);
+        if (rc || ng > 0) {
+            *num_id = rc ? 0 : g[0].num_id;
+            return rc;
+        }
+    }
+    struct roster_group_query q = {.name = list_id, .limit = 1};
+    int rc = roster_store_group_list(conn, org_id, &q, a, &g, &ng, &total, err);
+    if (!rc && ng > 0)
+        *num_id = g[0].num_id;
+    return rc;
+}
+
+/* Expands list item p (p->list_id) into one message per member of its group, appended to
+ * out->msgs (lo: where and how many); *why: the item's error when it gives none (unknown
+ * list, no members, too many, none reachable). Returns a store failure (the chunk is
+ * retried), else 0. */
+static int expand_list(struct roster_conn *conn, const struct roster_chunk *ch,
+                       const struct def_text *d, const struct roster_msg_input *p,
+                       struct roster_msg_prepared *out, size_t *cap, struct roster_buf *content,
+                       struct roster_arena *a, struct list_out *lo, const char **why,
+                       struct roster_err *err)
+{
+    *why = NULL;
+    int64_t group;
+    int rc = list_group(conn, ch->org_id, p->list_id, a, &group, err);
+    if (rc)
+        return rc;
+    if (!group) {
+        *why = roster_arena_printf(a, "list \"%.200s\" is not a group of this organization",
+                                   p->list_id);
+        return 0;
+    }
+    struct roster_query q;
+    roster_query_init(&q);
+    q.conds[0] = (struct roster_group_cond){group, true};
+    q.nconds = 1;
+    int64_t members;
+    rc = roster_store_user_count(conn, ch->org_id, &q, &members, NULL, err);
+    if (rc)
+        return rc;
+    if (members > ROSTER_MSG_LIST_MAX) {
+        *why = roster_arena_printf(a,
+                                   "list \"%.200s\" has %lld members, more than the %d a list "
+                                   "item may have",
+                                   p->list_id, (long long)members, ROSTER_MSG_LIST_MAX);
+        return 0;
+    }
+    /* the chunk's messages are held until its transaction: bounded per chunk too */
+    if ((int64_t)out->nmsgs + members > ROSTER_MSG_LIST_MAX) {
+        *why = roster_arena_printf(a,
+                                   "list \"%.200s\" (%lld members) with the %zu messages before "
+                                   "it in its batch of users is more than %d: send large lists "
+                                   "in jobs of their own",
+                                   p->list_id, (long long)members, out->nmsgs, ROSTER_MSG_LIST_MAX);
+        return 0;
+    }
+    /* each member as an item naming that user, with the list item's data only */
+    struct roster_msg_input one = *p;
+    one.nto = 0;
+    one.list_id = NULL;
+    struct roster_user last;
+    bool more = true, any = false;
+    while (more) {
+        struct roster_user *u;
+        size_t nu;
+        rc = roster_store_user_page(conn, ch->org_id, &q, any ? &last : NULL, 0,
+                                    ROSTER_MSG_LIST_PAGE, a, &u, &nu, NULL, err);
+        if (rc)
+            return rc;
+        more = nu == ROSTER_MSG_LIST_PAGE;
+        for (size_t k = 0; k < nu; k++) {
+            if (lo->count + lo->skipped >= (size_t)members + ROSTER_MSG_LIST_PAGE) {
+                /* the group grew while it was read: stop near what was counted */
+                more = false;
+                break;
+            }
+            grow_msgs(out, cap, out->nmsgs + 1, a);
+            one.key = u[k].id;
+            if (build_message(ch, d, &one, &u[k], &out->msgs[out->nmsgs], content, a)) {
+                lo->skipped++;
+                continue;
+            }
+            out->nmsgs++;
+            lo->count++;
+        }
+        if (nu > 0) {
+            last = u[nu - 1];
+            any = true;
+        }
+    }
+    if (lo->count == 0)
+        *why = lo->skipped ? roster_arena_printf(a,
+                                                 "none of the %zu members of list \"%.200s\" has "
+                                                 "an email or phone_number",
+                                                 lo->skipped, p->list_id)
+                           : roster_arena_printf(a, "list \"%.200s\" has no members", p->list_id);
+    return 0;
+}
+
 /* Phase 1 (jobkind.h: prepare): reads the chunk's items, looks every recipient up in the
  * directory with one batch look-up, merges profiles and data and builds each item's
  * message or failure, all in a. */
@@ -648,6 +794,7 @@ static int msgjob_prepare(struct roster_conn *conn, const struct roster_chunk *c
     }
 
     p->msgs = roster_arena_zalloc(a, (n ? n : 1) * sizeof(*p->msgs));
+    size_t cap = n ? n : 1;
     struct roster_buf content, results;
     roster_buf_init(&content);
     roster_buf_init(&results);
@@ -656,12 +803,29 @@ static int msgjob_prepare(struct roster_conn *conn, const struct roster_chunk *c
     roster_jsonw_arr_begin(&w);
     for (size_t i = 0; i < n; i++) {
         const char *why;
-        if (!def_ok)
+        struct list_out lo = {0};
+        if (!def_ok) {
             why = roster_arena_printf(a, "the job's message is unreadable: %s", derr.msg);
-        else
+        } else if (items[i].readable && items[i].list_id) {
+            lo.first = p->nmsgs;
+            rc = expand_list(conn, ch, &dt, &items[i], p, &cap, &content, a, &lo, &why, err);
+            if (rc) {
+                roster_buf_release(&content);
+                roster_buf_release(&results);
+                roster_buf_release(&dt.head);
+                return rc;
+            }
+        } else {
             why = build_message(ch, &dt, &items[i], &dir[i], &p->msgs[p->nmsgs], &content, a);
+        }
         roster_jsonw_arr_begin(&w);
-        if (why) {
+        if (lo.count > 0) {
+            roster_jsonw_int(&w, ROSTER_MSG_ENQUEUED);
+            roster_jsonw_str(&w, p->msgs[lo.first].id);
+            roster_jsonw_int(&w, (int64_t)lo.count);
+            roster_jsonw_int(&w, (int64_t)lo.skipped);
+            p->nok++;
+        } else if (why) {
             roster_jsonw_int(&w, ROSTER_MSG_ERROR);
             roster_jsonw_str(&w, why);
             p->nfailed++;
@@ -671,6 +835,8 @@ static int msgjob_prepare(struct roster_conn *conn, const struct roster_chunk *c
             p->nmsgs++;
             p->nok++;
         }
+        if (p->nmsgs == cap) /* room for the next item's message */
+            grow_msgs(p, &cap, p->nmsgs + 1, a);
         roster_jsonw_arr_end(&w);
     }
     roster_jsonw_arr_end(&w);

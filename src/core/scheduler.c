@@ -156,8 +156,10 @@ static bool is_item_failure(int rc)
  * sets s->message_id. content is scratch space for the message's JSON. */
 static int queue_activation_email(struct roster_conn *conn, struct roster_schedule *s,
                                   const struct roster_user *u, struct roster_buf *content,
-                                  struct roster_err *err)
+                                  struct roster_arena *a, struct roster_err *err)
 {
+    const char *m_recipient =
+        s->email_override && s->email_override[0] ? s->email_override : u->f[RU_EMAIL];
     struct roster_jsonw w;
     roster_buf_reset(content);
     roster_jsonw_init(&w, content);
@@ -171,6 +173,23 @@ static int queue_activation_email(struct roster_conn *conn, struct roster_schedu
     roster_jsonw_kstr(&w, "firstname", u->f[RU_FIRST_NAME]);
     roster_jsonw_kstr(&w, "lastname", u->f[RU_LAST_NAME]);
     roster_jsonw_obj_end(&w);
+    /* the variables of the "activation" template (docs/templates.md) */
+    const char *first = u->f[RU_FIRST_NAME], *last = u->f[RU_LAST_NAME];
+    bool has_first = first && first[0], has_last = last && last[0];
+    const char *full = has_first && has_last ? roster_arena_printf(a, "%s %s", first, last)
+                       : has_first           ? first
+                       : has_last            ? last
+                                             : NULL;
+    roster_jsonw_key(&w, "data");
+    roster_jsonw_obj_begin(&w);
+    roster_jsonw_kstr(&w, "user_id", u->id);
+    roster_jsonw_kstr(&w, "username", u->f[RU_USERNAME]);
+    roster_jsonw_kstr(&w, "email", m_recipient);
+    roster_jsonw_kstr(&w, "firstname", first);
+    roster_jsonw_kstr(&w, "lastname", last);
+    roster_jsonw_kstr(&w, "fullname", full);
+    roster_jsonw_kstr(&w, "name", has_first ? first : full ? full : u->f[RU_USERNAME]);
+    roster_jsonw_obj_end(&w);
     roster_jsonw_obj_end(&w);
     roster_buf_addch(content, '\0');
 
@@ -180,7 +199,7 @@ static int queue_activation_email(struct roster_conn *conn, struct roster_schedu
     m.kind = "activation_email";
     m.source_id = s->id;
     m.user_id = u->id;
-    m.recipient = s->email_override && s->email_override[0] ? s->email_override : u->f[RU_EMAIL];
+    m.recipient = m_recipient;
     m.content_json = content->data;
     m.status = "ENQUEUED";
     int rc = roster_store_message_create(conn, &m, err);
@@ -217,7 +236,7 @@ static int apply_one(struct roster_conn *conn, struct roster_schedule *s, struct
         outcome = roster_arena_printf(a, "user state set to %s", roster_state_name(s->state));
         s->message_id[0] = '\0';
         if (s->state == ROSTER_ACTIVATED && s->send_activation_email) {
-            rc = queue_activation_email(conn, s, &u, content, err);
+            rc = queue_activation_email(conn, s, &u, content, a, err);
             if (rc)
                 return rc;
         }

@@ -6,6 +6,7 @@
 #include "dialect/dialects.h"
 
 #include "dialect/admin/admin.h"
+#include "dialect/admin/templates.h"
 #include "dialect/concur/concur.h"
 #include "dialect/courier/courier.h"
 #include "dialect/jumpcloud/jumpcloud.h"
@@ -134,6 +135,16 @@ static const struct roster_route routes[] = {
      "roster admin: an organisation's name and company block"},
     {"PATCH", "/admin/orgs/{id}", &roster_admin_dialect, admin_org_patch, JSON,
      "roster admin: set an organisation's name and company block"},
+    {"GET", "/admin/orgs/{id}/templates", &roster_admin_dialect, admin_templates_list, 0,
+     "roster admin: an organisation's message templates"},
+    {"POST", "/admin/orgs/{id}/templates", &roster_admin_dialect, admin_templates_create, JSON,
+     "roster admin: store a new message template ({\"name\", \"content\"})"},
+    {"GET", "/admin/orgs/{id}/templates/{name}", &roster_admin_dialect, admin_template_get, 0,
+     "roster admin: one message template"},
+    {"PUT", "/admin/orgs/{id}/templates/{name}", &roster_admin_dialect, admin_template_put, JSON,
+     "roster admin: create or replace a message template ({\"content\"})"},
+    {"DELETE", "/admin/orgs/{id}/templates/{name}", &roster_admin_dialect, admin_template_delete, 0,
+     "roster admin: delete a message template"},
 
     /* Voximplant: the method in the cmd parameter, or in the path (query-string style) */
     {"POST", "/platform_api", VOX, vox_platform_api, 0,

@@ -706,9 +706,15 @@ describe('scheduler', () => {
             assert.match(m.createdAt, RFC3339);
             assert.equal(Date.parse(m.createdAt), Date.parse(ae.queuedAt), 'queuedAt is the message createdAt');
             const u = byId.get(id);
+            const full = [u.firstname, u.lastname].filter(Boolean).join(' ') || null;
             assert.deepEqual(m.content, {
                 template: 'activation',
                 user: { id, username: u.username, email: u.email, firstname: u.firstname, lastname: u.lastname },
+                // the variables of the activation template (docs/templates.md)
+                data: {
+                    user_id: id, username: u.username, email: recipient, firstname: u.firstname ?? null,
+                    lastname: u.lastname ?? null, fullname: full, name: u.firstname || full || u.username,
+                },
             }, 'message content');
         }
         assert.equal(msgIds.size, 3, 'one message per e-mail');

@@ -147,6 +147,8 @@ void test_fault_scheduler(void);
 void test_fault_message_job(void);
 /* reopen.c */
 void test_reopen(void);
+/* templates.c */
+void test_templates(void);
 
 /* idem.c */
 void test_idem_keys(void);

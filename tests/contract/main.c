@@ -75,6 +75,7 @@ static const struct {
     {"idem_keys", test_idem_keys},
     {"idem_race", test_idem_race},
     {"idem_purge", test_idem_purge},
+    {"templates", test_templates},
 };
 enum { NTESTS = sizeof(tests) / sizeof(tests[0]) };
 

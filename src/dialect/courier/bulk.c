@@ -245,7 +245,8 @@ static const char *item_status_name(int status)
 static void write_item(struct roster_jsonw *w, const struct roster_msg_item *it,
                        struct roster_arena *a)
 {
-    static const char *const own[] = {"status", "messageId", "messageStatus", "error"};
+    static const char *const own[] = {"status",       "messageId",   "messageStatus",
+                                      "listMessages", "listSkipped", "error"};
     struct roster_jsonr_val obj, key, val;
     struct roster_jsonr iter;
     roster_jsonw_obj_begin(w);
@@ -269,6 +270,10 @@ static void write_item(struct roster_jsonw *w, const struct roster_msg_item *it,
         roster_jsonw_kstr(w, "messageId", it->message_id);
     if (it->message_status)
         roster_jsonw_kstr(w, "messageStatus", it->message_status);
+    if (it->list_messages > 0) { /* to.list_id: the first message, and how many in all */
+        roster_jsonw_kint(w, "listMessages", it->list_messages);
+        roster_jsonw_kint(w, "listSkipped", it->list_skipped);
+    }
     if (it->error)
         roster_jsonw_kstr(w, "error", it->error);
     roster_jsonw_obj_end(w);

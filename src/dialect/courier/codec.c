@@ -129,13 +129,14 @@ static int check_members(const struct roster_jsonr_val *obj, const char *path,
                     want[i].type == ROSTER_JSONR_STRING ? "a string" : "an object");
             static const struct typed_member addr[] = {{"email", ROSTER_JSONR_STRING},
                                                        {"phone_number", ROSTER_JSONR_STRING},
-                                                       {"user_id", ROSTER_JSONR_STRING}};
+                                                       {"user_id", ROSTER_JSONR_STRING},
+                                                       {"list_id", ROSTER_JSONR_STRING}};
             /* the members of profile and to that run reads */
             if (!path[0] && strcmp(want[i].name, "profile") == 0 &&
                 check_members(&val, "profile", addr, 2, err))
                 return err->code;
             if (!path[0] && strcmp(want[i].name, "to") == 0 &&
-                check_members(&val, "to", addr, 3, err))
+                check_members(&val, "to", addr, 4, err))
                 return err->code;
             break;
         }
@@ -189,6 +190,8 @@ static void read_item(const struct roster_jsonr_val *obj, struct roster_msg_inpu
     if ((!k || !k[0]) && recipient.type == ROSTER_JSONR_STRING)
         roster_jsonr_str(&recipient, a, &k, NULL);
     out->key = k && k[0] ? k : NULL;
+    const char *list = p->has_to ? roster_jsonr_get_str(&p->to, "list_id", a) : NULL;
+    out->list_id = list && list[0] ? list : NULL;
     /* the recipient: the directory's profile, then the item's profile, then its "to" */
     if (p->has_profile)
         out->to[out->nto++] = p->profile;

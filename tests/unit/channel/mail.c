@@ -93,7 +93,7 @@ static void test_render(void)
     CHECK_EQ_STR(t.body, "One X\n\nTwo");
 
     why = roster_mail_render("{\"template\":\"welcome\",\"data\":{}}", &arena, &t);
-    CHECK(why && strstr(why, "template \"welcome\"") && strstr(why, "stores no templates"));
+    CHECK(why && strstr(why, "template \"welcome\"") && strstr(why, "not looked up"));
     why = roster_mail_render("{\"event\":\"order-shipped\",\"data\":{}}", &arena, &t);
     CHECK(why && strstr(why, "event \"order-shipped\""));
     CHECK(roster_mail_render("{\"data\":{}}", &arena, &t) != NULL);

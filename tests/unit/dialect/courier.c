@@ -100,7 +100,8 @@ static void test_item_check(void)
     const char *ok[] = {
         "{}",
         "{\"recipient\":\"u1\",\"profile\":{\"email\":\"a@b.c\"},\"data\":{\"x\":[1]}}",
-        "{\"to\":{\"user_id\":\"u\",\"email\":null,\"phone_number\":\"+1\",\"list_id\":5}}",
+        "{\"to\":{\"user_id\":\"u\",\"email\":null,\"phone_number\":\"+1\",\"list_id\":null}}",
+        "{\"to\":{\"list_id\":\"team\",\"tenant_id\":5}}",
         "{\"recipient\":null,\"profile\":null,\"to\":null,\"data\":null,\"preferences\":null}",
         "{\"preferences\":{\"notifications\":{}},\"unknown\":{\"kept\":true},\"status\":1}",
         "{\"profile\":{\"email\":\"a@b.c\",\"nested\":{\"email\":5}}}",
@@ -125,6 +126,7 @@ static void test_item_check(void)
         {"{\"preferences\":true}", "preferences must be an object"},
         {"{\"to\":{\"user_id\":5}}", "to.user_id must be a string"},
         {"{\"to\":{\"email\":{}}}", "to.email must be a string"},
+        {"{\"to\":{\"list_id\":5}}", "to.list_id must be a string"},
         {"{\"profile\":{\"phone_number\":1}}", "profile.phone_number must be a string"},
         {"{\"recipient\":\"ok\",\"recipient\":7}", "recipient must be a string"},
     };
