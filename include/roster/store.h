@@ -33,6 +33,7 @@
 #include "roster/query.h"
 #include "roster/schedule.h"
 #include "roster/user.h"
+#include "roster/webhook.h"
 
 #define ROSTER_STORE_VERSION 1
 

@@ -20,6 +20,7 @@
 #include "roster/store.h"
 #include "roster/util.h"
 #include "roster/wake.h"
+#include "roster/webhook.h"
 
 #define DELIVERY_BATCH 16    /* messages a worker claims at once */
 #define DELIVERY_IDLE_MS 250 /* a worker that found nothing due looks again after this */
@@ -59,6 +60,7 @@ struct worker {
     struct roster_delivery *d;
     pthread_t thread;
     bool started;
+    size_t channel; /* in channels: the channel whose messages this worker claims */
     void *sessions[CHANNELS_MAX];
 };
 
@@ -79,19 +81,18 @@ static double random_unit(void)
 
 /* The outcome of one attempt at m (its channel's verdict, or none that accepts it). */
 static void attempt(struct worker *w, const struct roster_message *m, struct roster_arena *a,
-                    struct roster_message_outcome *o)
+                    struct roster_message_outcome *o, bool *gone)
 {
     struct roster_delivery *d = w->d;
     memset(o, 0, sizeof(*o));
     o->id = m->id;
     o->lease_token = m->lease_token;
     o->attempted = true;
-    size_t k = 0;
-    while (k < nchannels && !channels[k]->accepts(channels[k], m))
-        k++;
+    size_t k = w->channel;
     const char *reason = NULL;
+    int64_t retry_at = 0;
     enum roster_delivery_result res;
-    if (k == nchannels) {
+    if (!channels[k]->accepts(channels[k], m)) {
         res = ROSTER_DELIVERY_PERMANENT;
         reason = roster_arena_printf(a, "no delivery channel takes messages of kind \"%s\"",
                                      m->kind ? m->kind : "");
@@ -103,8 +104,12 @@ static void attempt(struct worker *w, const struct roster_message *m, struct ros
             reason =
                 roster_arena_printf(a, "the %s channel cannot open a session", channels[k]->name);
         } else {
-            res = channels[k]->send(w->sessions[k], m, a, &reason);
+            res = channels[k]->send(w->sessions[k], m, a, &reason, &retry_at);
         }
+    }
+    if (res == ROSTER_DELIVERY_GONE) {
+        *gone = true;
+        res = ROSTER_DELIVERY_PERMANENT;
     }
     int64_t now = roster_now_ms();
     o->reason = reason;
@@ -121,6 +126,8 @@ static void attempt(struct worker *w, const struct roster_message *m, struct ros
     int n = (int)(m->attempts + 1);
     int64_t at = roster_delivery_retry_at(m->created_ms, now, n, d->backoff_ms, d->lifetime_ms,
                                           random_unit());
+    if (retry_at > 0) /* the destination said when (Retry-After) */
+        at = retry_at > m->created_ms + d->lifetime_ms ? -1 : retry_at > now ? retry_at : now;
     if (at < 0) {
         o->status = "UNDELIVERABLE";
         o->reason = roster_arena_printf(a, "gave up after %d attempts in %lld s: %s", n,
@@ -141,13 +148,16 @@ static size_t one_batch(struct worker *w, struct roster_conn *conn, struct roste
     struct roster_message *v;
     size_t n;
     int64_t claimed = roster_now_ms();
-    if (roster_store_message_claim(conn, claimed, d->lease_ms, DELIVERY_BATCH, a, &v, &n, &err)) {
+    if (roster_store_message_claim(conn, channels[w->channel]->name, claimed, d->lease_ms,
+                                   DELIVERY_BATCH, a, &v, &n, &err)) {
         roster_log(ROSTER_LOG_WARN, "outbox claim failed", "error=\"%s %s\"", err.msg, err.detail);
         return 0;
     }
     if (n == 0)
         return 0;
+    roster_webhook_attach(conn, v, n, a);
     struct roster_message_outcome *o = roster_arena_zalloc(a, n * sizeof(*o));
+    bool *gone = roster_arena_zalloc(a, n * sizeof(*gone));
     for (size_t i = 0; i < n; i++) {
         bool late = roster_now_ms() - claimed > d->lease_ms / 2;
         if (late || roster_wake_stopped(&d->wake)) {
@@ -158,14 +168,14 @@ static size_t one_batch(struct worker *w, struct roster_conn *conn, struct roste
                                                    .due_ms = roster_now_ms()};
             continue;
         }
-        attempt(w, &v[i], a, &o[i]);
+        attempt(w, &v[i], a, &o[i], &gone[i]);
         if (strcmp(o[i].status, "SENT") != 0)
             roster_log(ROSTER_LOG_INFO, "message not delivered",
                        "id=%s status=%s attempts=%lld reason=\"%s\"", v[i].id, o[i].status,
                        (long long)v[i].attempts + 1, o[i].reason ? o[i].reason : "");
     }
     size_t recorded = 0;
-    if (roster_store_message_record(conn, o, n, &recorded, &err) != 0)
+    if (roster_outbox_record(conn, v, o, gone, n, &recorded, a, &err) != 0)
         roster_log(ROSTER_LOG_WARN, "outbox outcomes not recorded (sent again after the lease)",
                    "messages=%zu error=\"%s %s\"", n, err.msg, err.detail);
     else if (recorded < n)
@@ -233,7 +243,15 @@ int roster_delivery_start(struct roster_app *app, struct roster_delivery **out,
                                                    : ROSTER_DELIVERY_LIFETIME_S_DEFAULT) *
                      1000;
     roster_wake_init(&d->wake);
+    size_t k = 0,
+           left = nchannels ? (size_t)(channels[0]->sessions > 0 ? channels[0]->sessions : 1) : 0;
     for (size_t i = 0; i < nworkers; i++) {
+        while (left == 0 && k + 1 < nchannels) {
+            k++;
+            left = (size_t)(channels[k]->sessions > 0 ? channels[k]->sessions : 1);
+        }
+        left--;
+        ws[i].channel = k;
         ws[i].d = d;
         if (pthread_create(&ws[i].thread, NULL, worker_main, &ws[i]) != 0) {
             roster_delivery_stop(d);

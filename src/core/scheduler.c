@@ -179,6 +179,8 @@ static int apply_one(struct roster_conn *conn, struct roster_schedule *s, struct
     }
     rc = roster_store_schedule_finish(conn, s, status, outcome, roster_now_ms(), err);
     if (rc == 0)
+        rc = roster_webhook_schedule_done(conn, s, status == ROSTER_SCHED_APPLIED, outcome, a, err);
+    if (rc == 0)
         s->status = status;
     return rc;
 }

@@ -72,6 +72,7 @@ static const struct {
     {"job_input_purge", test_job_input_purge},
     {"delivery_claims", test_delivery_claims},
     {"delivery_concurrent", test_delivery_concurrent},
+    {"webhooks", test_webhooks},
 };
 enum { NTESTS = sizeof(tests) / sizeof(tests[0]) };
 
