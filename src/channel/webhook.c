@@ -221,8 +221,7 @@ int roster_webhook_channel_init(const struct roster_webhook_config *cfg, struct 
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return roster_err_set(err, ROSTER_EIO, "libcurl cannot start");
     webhook_channel.cfg = (void *)cfg;
-    webhook_channel.sessions =
-        cfg->sessions > 0 ? cfg->sessions : ROSTER_WEBHOOK_SESSIONS_DEFAULT;
+    webhook_channel.sessions = cfg->sessions > 0 ? cfg->sessions : ROSTER_WEBHOOK_SESSIONS_DEFAULT;
     if (roster_channel_register(&webhook_channel) != 0)
         return roster_err_set(err, ROSTER_ENOMEM, "too many delivery channels");
     return 0;

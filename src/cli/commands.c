@@ -20,6 +20,9 @@ static const struct subcommand commands[] = {
     {"key", roster_cmd_key,
      "key create --org ORG_ID [--name NAME] [--all-orgs] | key list | key revoke KEY_ID | "
      "key create-service-account --org ORG_ID [--name NAME]   [--store PATH|URL]"},
+    {"webhook", roster_cmd_webhook,
+     "webhook add --org ORG_ID --url URL [--events TYPE,...] [--secret whsec_...] | "
+     "webhook list --org ORG_ID | webhook remove WEBHOOK_ID --org ORG_ID   [--store PATH|URL]"},
     {"routes", roster_cmd_routes, "routes   (print every HTTP route)"},
 };
 

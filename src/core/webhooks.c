@@ -27,8 +27,13 @@
 #include "roster/webhook.h"
 
 const char *const roster_webhook_types[] = {
-    "job.completed", "schedule.applied", "schedule.failed", "message.sent",
-    "message.failed", "message.created", NULL,
+    "job.completed",
+    "schedule.applied",
+    "schedule.failed",
+    "message.sent",
+    "message.failed",
+    "message.created",
+    NULL,
 };
 
 bool roster_webhook_type_known(const char *type, size_t len)
@@ -122,9 +127,7 @@ static bool url_ok(const char *url)
 {
     if (!url)
         return false;
-    size_t skip = strncmp(url, "http://", 7) == 0    ? 7
-                  : strncmp(url, "https://", 8) == 0 ? 8
-                                                     : 0;
+    size_t skip = strncmp(url, "http://", 7) == 0 ? 7 : strncmp(url, "https://", 8) == 0 ? 8 : 0;
     if (skip == 0 || !url[skip] || url[skip] == '/' || strlen(url) > 2048)
         return false;
     for (const char *p = url; *p; p++)

@@ -123,7 +123,8 @@ void test_webhooks(void)
 
     /* disabling a2 ends its waiting messages (claimed ones too: their outcome is then not
      * recorded) and keeps the first disabling */
-    CHECK_EQ_INT(roster_store_webhook_end(conn, org_a.id, a2.id, false, "gone: 410", 1234, &err), 0);
+    CHECK_EQ_INT(roster_store_webhook_end(conn, org_a.id, a2.id, false, "gone: 410", 1234, &err),
+                 0);
     CHECK_EQ_INT(roster_store_webhook_end(conn, org_a.id, a2.id, false, "again", 5678, &err), 0);
     CHECK_EQ_INT(roster_store_webhook_get(conn, org_a.id, a2.id, &got, &A, &err), 0);
     CHECK_EQ_INT(got.disabled_ms, 1234);

@@ -38,8 +38,8 @@ int sq_webhook_create(struct roster_conn *pc, const struct roster_webhook *w,
     return sq_write(c,
                     "INSERT INTO webhooks (id, org_num, url, secret, events, created_ms)"
                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    SQ_ARGS(SQ_TEXT(w->id), SQ_INT(org_num), SQ_TEXT(w->url),
-                            SQ_TEXT(w->secret), SQ_TEXT(w->events), SQ_INT(w->created_ms)),
+                    SQ_ARGS(SQ_TEXT(w->id), SQ_INT(org_num), SQ_TEXT(w->url), SQ_TEXT(w->secret),
+                            SQ_TEXT(w->events), SQ_INT(w->created_ms)),
                     sq_insert_fail, &it, err);
 }
 
@@ -72,8 +72,7 @@ int sq_webhook_get(struct roster_conn *pc, const char *org_id, const char *id,
 {
     struct sq_conn *c = sq_conn_of(pc);
     sqlite3_stmt *s = NULL;
-    int code = sq_prepare(c,
-                          "SELECT " WEBHOOK_COLS " FROM webhooks WHERE org_num = ?1 AND id = ?2",
+    int code = sq_prepare(c, "SELECT " WEBHOOK_COLS " FROM webhooks WHERE org_num = ?1 AND id = ?2",
                           &s, err);
     if (!code)
         code = sq_org_row(c, s, org_id, "webhook", id, read_webhook, out, a, err);
@@ -92,15 +91,15 @@ int sq_webhook_end(struct roster_conn *pc, const char *org_id, const char *id, b
     code = sq_tx_start(c, err);
     if (code)
         return code;
-    code = remove ? sq_update(c, "DELETE FROM webhooks WHERE org_num = ?1 AND id = ?2",
-                              SQ_ARGS(SQ_INT(org_num), SQ_TEXT(id)), "webhook", id, err)
-                  : sq_update(c,
-                              "UPDATE webhooks SET disabled_ms = coalesce(disabled_ms, ?3),"
-                              " disabled_reason = coalesce(disabled_reason, ?4)"
-                              " WHERE org_num = ?1 AND id = ?2",
-                              SQ_ARGS(SQ_INT(org_num), SQ_TEXT(id), SQ_INT(now_ms),
-                                      SQ_TEXT(reason)),
-                              "webhook", id, err);
+    code = remove
+               ? sq_update(c, "DELETE FROM webhooks WHERE org_num = ?1 AND id = ?2",
+                           SQ_ARGS(SQ_INT(org_num), SQ_TEXT(id)), "webhook", id, err)
+               : sq_update(c,
+                           "UPDATE webhooks SET disabled_ms = coalesce(disabled_ms, ?3),"
+                           " disabled_reason = coalesce(disabled_reason, ?4)"
+                           " WHERE org_num = ?1 AND id = ?2",
+                           SQ_ARGS(SQ_INT(org_num), SQ_TEXT(id), SQ_INT(now_ms), SQ_TEXT(reason)),
+                           "webhook", id, err);
     /* the waiting ones, through the channel's index (a claimed one's outcome then finds
      * it no longer ENQUEUED and records nothing) */
     if (!code)
@@ -109,8 +108,7 @@ int sq_webhook_end(struct roster_conn *pc, const char *org_id, const char *id, b
                         " SET status = 'UNDELIVERABLE', reason = ?3, lease_token = 0"
                         " WHERE status = 'ENQUEUED' AND kind = 'webhook' AND org_num = ?1"
                         " AND recipient = ?2",
-                        SQ_ARGS(SQ_INT(org_num), SQ_TEXT(id), SQ_TEXT(reason)), NULL, NULL,
-                        err);
+                        SQ_ARGS(SQ_INT(org_num), SQ_TEXT(id), SQ_TEXT(reason)), NULL, NULL, err);
     if (code) {
         sq_tx_end(c, false, NULL);
         return code;
