@@ -41,6 +41,10 @@ struct roster_channel {
     const char *name;
     int sessions; /* at most this many at once (each worker thread opens its own) */
     void *cfg;    /* the channel's own */
+    /* messages a worker claims (and records) at once; 0: 16. Larger batches cost fewer
+     * store commits per message, and at most sessions x batch messages are sent again
+     * after a crash */
+    int batch;
     /* Whether this channel delivers m. */
     bool (*accepts)(const struct roster_channel *ch, const struct roster_message *m);
     /* A session (e.g. one SMTP connection, reused), or NULL when none can be made. */

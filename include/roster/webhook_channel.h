@@ -5,6 +5,9 @@
 #include "roster/err.h"
 
 #define ROSTER_WEBHOOK_SESSIONS_DEFAULT 8
+/* messages a webhook worker claims and records at once: one store commit for the claim and
+ * one for the outcomes of 64 POSTs (bench/delivery --webhooks) */
+#define ROSTER_WEBHOOK_BATCH 64
 
 struct roster_webhook_config {
     int sessions;   /* concurrent POSTs (one worker and one curl handle each); 0: default */

@@ -210,6 +210,7 @@ static enum roster_delivery_result webhook_send(void *arg, const struct roster_m
 
 static struct roster_channel webhook_channel = {
     .name = "webhook",
+    .batch = ROSTER_WEBHOOK_BATCH,
     .accepts = webhook_accepts,
     .session_open = webhook_open,
     .session_close = webhook_close,

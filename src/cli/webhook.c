@@ -18,8 +18,7 @@ static const char usage[] =
     "event types: job.completed schedule.applied schedule.failed message.sent message.failed\n"
     "             message.created (all of them when --events is left out)\n";
 
-static int do_add(struct roster_ctx *ctx, const char *url, const char *events,
-                  const char *secret)
+static int do_add(struct roster_ctx *ctx, const char *url, const char *events, const char *secret)
 {
     struct roster_webhook w;
     struct roster_err err = {0};
@@ -69,7 +68,7 @@ int roster_cmd_webhook(int argc, char **argv)
 {
     const char *store = NULL, *org = NULL, *url = NULL, *events = NULL, *secret = NULL;
     const struct roster_cli_opt opts[] = {
-        {"store", &store, NULL}, {"org", &org, NULL},       {"url", &url, NULL},
+        {"store", &store, NULL},   {"org", &org, NULL},       {"url", &url, NULL},
         {"events", &events, NULL}, {"secret", &secret, NULL},
     };
     int parsed = roster_cli_options(argc, argv, opts, sizeof(opts) / sizeof(opts[0]));

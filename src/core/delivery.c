@@ -22,7 +22,7 @@
 #include "roster/wake.h"
 #include "roster/webhook.h"
 
-#define DELIVERY_BATCH 16    /* messages a worker claims at once */
+#define DELIVERY_BATCH 16    /* messages a worker claims at once (unless its channel says) */
 #define DELIVERY_IDLE_MS 250 /* a worker that found nothing due looks again after this */
 #define CHANNELS_MAX 8
 #define WORKERS_MAX 256
@@ -148,8 +148,9 @@ static size_t one_batch(struct worker *w, struct roster_conn *conn, struct roste
     struct roster_message *v;
     size_t n;
     int64_t claimed = roster_now_ms();
-    if (roster_store_message_claim(conn, channels[w->channel]->name, claimed, d->lease_ms,
-                                   DELIVERY_BATCH, a, &v, &n, &err)) {
+    const struct roster_channel *ch = channels[w->channel];
+    size_t batch = ch->batch > 0 ? (size_t)ch->batch : DELIVERY_BATCH;
+    if (roster_store_message_claim(conn, ch->name, claimed, d->lease_ms, batch, a, &v, &n, &err)) {
         roster_log(ROSTER_LOG_WARN, "outbox claim failed", "error=\"%s %s\"", err.msg, err.detail);
         return 0;
     }

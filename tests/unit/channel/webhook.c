@@ -12,12 +12,12 @@ static void test_sign(void)
 {
     char sig[64];
     const char *body = "{\"test\": 2432232314}";
-    CHECK(roster_webhook_sign("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_p5jXN8AQM9LWM0D4loKWxJek",
-                              1614265330, body, strlen(body), sig));
+    CHECK(roster_webhook_sign("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                              "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body, strlen(body), sig));
     CHECK_EQ_STR(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
     /* another timestamp, id or body: another signature */
-    CHECK(roster_webhook_sign("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_p5jXN8AQM9LWM0D4loKWxJek",
-                              1614265331, body, strlen(body), sig));
+    CHECK(roster_webhook_sign("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                              "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265331, body, strlen(body), sig));
     CHECK(strcmp(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=") != 0);
     CHECK(!roster_webhook_sign("nope", "id", 1, body, strlen(body), sig));
     CHECK_EQ_STR(sig, "");
@@ -27,7 +27,8 @@ static void test_secret(void)
 {
     unsigned char key[64];
     size_t n;
-    CHECK(roster_webhook_secret_key("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", key, sizeof(key), &n));
+    CHECK(
+        roster_webhook_secret_key("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", key, sizeof(key), &n));
     CHECK_EQ_INT(n, 24);
     /* padded and unpadded spellings of 16 bytes */
     CHECK(roster_webhook_secret_key("whsec_AAECAwQFBgcICQoLDA0ODw==", key, sizeof(key), &n));
@@ -36,7 +37,7 @@ static void test_secret(void)
     CHECK(roster_webhook_secret_key("whsec_AAECAwQFBgcICQoLDA0ODw", key, sizeof(key), &n));
     CHECK_EQ_INT(n, 16);
     CHECK(!roster_webhook_secret_key("whsec_", key, sizeof(key), &n));
-    CHECK(!roster_webhook_secret_key("whsec_abc", key, sizeof(key), &n));      /* too short */
+    CHECK(!roster_webhook_secret_key("whsec_abc", key, sizeof(key), &n)); /* too short */
     CHECK(!roster_webhook_secret_key("whsec_AAEC AwQFBgcICQoLDA0ODw", key, sizeof(key), &n));
     CHECK(!roster_webhook_secret_key("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", key, sizeof(key), &n));
     CHECK(!roster_webhook_secret_key("whsec_AAECAwQFBgcICQoLDA0ODw===", key, sizeof(key), &n));
