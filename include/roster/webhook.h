@@ -112,9 +112,10 @@ int roster_outbox_record(struct roster_conn *conn, const struct roster_message *
 
 /* Fills the endpoint (m[i].webhook, in a) of every webhook message of m[0..n), read once
  * per endpoint; left NULL when the endpoint is gone. For the delivery engine, after a
- * claim: the webhook channel never reads the store. */
-void roster_webhook_attach(struct roster_conn *conn, struct roster_message *m, size_t n,
-                           struct roster_arena *a);
+ * claim: the webhook channel never reads the store. A store failure is returned (the
+ * engine then hands the batch back untried). */
+int roster_webhook_attach(struct roster_conn *conn, struct roster_message *m, size_t n,
+                          struct roster_arena *a, struct roster_err *err);
 
 /* The body of an event: {"type":..,"timestamp":RFC 3339 of at_ms,"data":data_json}, in a. */
 const char *roster_webhook_body(const char *type, int64_t at_ms, const char *data_json,

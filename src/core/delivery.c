@@ -156,12 +156,16 @@ static size_t one_batch(struct worker *w, struct roster_conn *conn, struct roste
     }
     if (n == 0)
         return 0;
-    roster_webhook_attach(conn, v, n, a);
+    /* the webhook messages' endpoints, through core (the channel never reads the store) */
+    bool unread = roster_webhook_attach(conn, v, n, a, &err) != 0;
+    if (unread)
+        roster_log(ROSTER_LOG_WARN, "webhook endpoints not read; batch handed back",
+                   "error=\"%s %s\"", err.msg, err.detail);
     struct roster_message_outcome *o = roster_arena_zalloc(a, n * sizeof(*o));
     bool *gone = roster_arena_zalloc(a, n * sizeof(*gone));
     for (size_t i = 0; i < n; i++) {
         bool late = roster_now_ms() - claimed > d->lease_ms / 2;
-        if (late || roster_wake_stopped(&d->wake)) {
+        if (late || unread || roster_wake_stopped(&d->wake)) {
             /* handed back untried: due again at once */
             o[i] = (struct roster_message_outcome){.id = v[i].id,
                                                    .lease_token = v[i].lease_token,

@@ -497,8 +497,8 @@ int roster_outbox_record(struct roster_conn *conn, const struct roster_message *
     return rc;
 }
 
-void roster_webhook_attach(struct roster_conn *conn, struct roster_message *m, size_t n,
-                           struct roster_arena *a)
+int roster_webhook_attach(struct roster_conn *conn, struct roster_message *m, size_t n,
+                          struct roster_arena *a, struct roster_err *err)
 {
     for (size_t i = 0; i < n; i++) {
         if (!is_webhook(&m[i]) || !m[i].recipient)
@@ -507,17 +507,16 @@ void roster_webhook_attach(struct roster_conn *conn, struct roster_message *m, s
         for (size_t j = 0; j < i && !m[i].webhook; j++)
             if (m[j].webhook && is_webhook(&m[j]) && strcmp(m[j].recipient, m[i].recipient) == 0)
                 m[i].webhook = m[j].webhook;
-        if (m[i].webhook)
+        if (m[i].webhook || !roster_id_valid(m[i].recipient))
             continue;
         struct roster_webhook *w = roster_arena_zalloc(a, sizeof(*w));
-        struct roster_err err = {0};
-        int rc = roster_id_valid(m[i].recipient)
-                     ? roster_store_webhook_get(conn, m[i].org_id, m[i].recipient, w, a, &err)
-                     : ROSTER_ENOTFOUND;
+        int rc = roster_store_webhook_get(conn, m[i].org_id, m[i].recipient, w, a, err);
         if (rc == 0)
             m[i].webhook = w;
-        else if (rc != ROSTER_ENOTFOUND)
-            roster_log(ROSTER_LOG_WARN, "webhook endpoint not read", "webhook=%s error=\"%s %s\"",
-                       m[i].recipient, err.msg, err.detail);
+        else if (rc == ROSTER_ENOTFOUND)
+            roster_err_clear(err); /* removed: the channel says so */
+        else
+            return rc;
     }
+    return 0;
 }

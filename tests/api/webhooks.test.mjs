@@ -11,7 +11,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import Courier from '@trycourier/courier';
-import { startServer, cleanup, pollUntil, uniq, sleep, cliOrg, cliKey, makeUsers, cli, HEX24, RFC3339 } from './harness.mjs';
+import {
+    startServer, cleanup, pollUntil, uniq, sleep, cliOrg, cliKey, makeUsers, cli, storeQuery, HEX24, RFC3339,
+} from './harness.mjs';
 import { startSink } from './smtp_sink.mjs';
 import { startReceiver } from './webhook_receiver.mjs';
 
@@ -360,4 +362,31 @@ test('admin route: validation, secrets shown only on one endpoint, another organ
     assert.equal(del.status, 204);
     const gone = await admin('GET', `/admin/orgs/${a.org}/webhooks/${r.json.id}`, undefined, a.key);
     assert.equal(gone.status, 404);
+});
+
+test('--webhooks off: webhook messages are written and wait ENQUEUED, nothing is sent', async () => {
+    const off = await startServer({ bootstrapKey: KEY, args: ['--webhooks', 'off', '--delivery-backoff-ms', '200'] });
+    try {
+        const org = off.orgId;
+        const r = await fetch(`${off.url}/admin/orgs/${org}/webhooks`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ url: rcv.url('/t10') }),
+        });
+        assert.equal(r.status, 201);
+        rcv.secret('/t10', (await r.json()).secret);
+        await off.api(KEY, org).bulkCreate(makeUsers(1, uniq('wo')));
+        const id = await pollUntil('the event written', async () => {
+            const c = new Courier({ apiKey: KEY, baseURL: off.url, maxRetries: 0 });
+            const rows = await storeQuery(off.store, "SELECT id FROM messages WHERE kind = 'webhook'");
+            if (!rows.length) return null;
+            const m = await c.messages.retrieve(rows[0]);
+            return m.status === 'ENQUEUED' ? rows[0] : null;
+        });
+        assert.ok(id);
+        await sleep(1000);
+        assert.equal(rcv.got('/t10').length, 0, 'nothing sent');
+    } finally {
+        await cleanup(off);
+    }
 });
