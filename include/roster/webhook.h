@@ -94,10 +94,19 @@ int roster_webhook_targets(struct roster_conn *conn, const char *org_id, const c
  * organisation's endpoints first and the job only when one takes the type. */
 int roster_webhook_job_chunk_done(struct roster_conn *conn, const struct roster_chunk *ch,
                                   struct roster_err *err);
+/* The endpoints of the last organisation read, kept by a caller for one transaction (in
+ * its arena): a batch of one organisation's changes reads them once. Zero it to begin. */
+struct roster_webhook_seen {
+    char org_id[ROSTER_ID_LEN + 1]; /* "" until one was read */
+    struct roster_webhook *w;
+    size_t n;
+};
 /* schedule.applied (applied) or schedule.failed for s, finished with outcome, in the
- * scheduler's transaction. */
+ * scheduler's transaction; seen (may be NULL) spares re-reading the same organisation's
+ * endpoints within it. */
 int roster_webhook_schedule_done(struct roster_conn *conn, const struct roster_schedule *s,
-                                 bool applied, const char *outcome, struct roster_arena *a,
+                                 bool applied, const char *outcome,
+                                 struct roster_webhook_seen *seen, struct roster_arena *a,
                                  struct roster_err *err);
 
 /* Records the outcomes o[0..n) of the claimed messages m[0..n) (store message_record) in

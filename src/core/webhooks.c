@@ -330,15 +330,27 @@ done:
 }
 
 int roster_webhook_schedule_done(struct roster_conn *conn, const struct roster_schedule *s,
-                                 bool applied, const char *outcome, struct roster_arena *a,
+                                 bool applied, const char *outcome,
+                                 struct roster_webhook_seen *seen, struct roster_arena *a,
                                  struct roster_err *err)
 {
     const char *type = applied ? "schedule.applied" : "schedule.failed";
-    struct roster_webhook *t;
-    size_t n;
-    int rc = roster_webhook_targets(conn, s->org_id, type, a, &t, &n, err);
-    if (rc || n == 0)
-        return rc;
+    struct roster_webhook_seen own = {{0}, NULL, 0};
+    if (!seen)
+        seen = &own;
+    if (strcmp(seen->org_id, s->org_id) != 0) {
+        int rc = roster_store_webhook_list(conn, s->org_id, a, &seen->w, &seen->n, err);
+        if (rc)
+            return rc;
+        snprintf(seen->org_id, sizeof(seen->org_id), "%s", s->org_id);
+    }
+    struct roster_webhook *t = roster_arena_alloc(a, (seen->n ? seen->n : 1) * sizeof(*t));
+    size_t n = 0;
+    for (size_t i = 0; i < seen->n; i++)
+        if (roster_webhook_takes(&seen->w[i], type))
+            t[n++] = seen->w[i];
+    if (n == 0)
+        return 0;
     struct roster_buf b;
     struct roster_jsonw w;
     roster_buf_init(&b);
