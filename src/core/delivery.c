@@ -24,6 +24,10 @@
 
 #define DELIVERY_BATCH 16    /* messages a worker claims at once (unless its channel says) */
 #define DELIVERY_IDLE_MS 250 /* a worker that found nothing due looks again after this */
+/* A channel's other workers, idle, hold no store connection (a server has one per worker
+ * on PostgreSQL otherwise, busy or not) and wait for the first worker's call: it claimed a
+ * full batch, so more may wait. They look again after this anyway. */
+#define DELIVERY_HELPER_IDLE_MS 30000
 #define CHANNELS_MAX 8
 #define WORKERS_MAX 256
 
@@ -61,6 +65,7 @@ struct worker {
     pthread_t thread;
     bool started;
     size_t channel; /* in channels: the channel whose messages this worker claims */
+    bool first;     /* the channel's first worker: polls while idle, calls the others */
     void *sessions[CHANNELS_MAX];
 };
 
@@ -208,8 +213,16 @@ static void *worker_main(void *arg)
         }
         size_t n = one_batch(w, conn, &a);
         roster_arena_clear(&a);
-        if (n == 0)
+        const struct roster_channel *ch = channels[w->channel];
+        if (n >= (ch->batch > 0 ? (size_t)ch->batch : DELIVERY_BATCH)) {
+            roster_wake_notify(&d->wake); /* a full batch: more may wait, call the others */
+        } else if (n == 0 && w->first) {
             roster_wake_wait(&d->wake, gen, DELIVERY_IDLE_MS);
+        } else if (n == 0) {
+            roster_app_conn_close(conn);
+            conn = NULL;
+            roster_wake_wait(&d->wake, gen, DELIVERY_HELPER_IDLE_MS);
+        }
     }
     for (size_t k = 0; k < nchannels; k++)
         if (w->sessions[k])
@@ -256,6 +269,7 @@ int roster_delivery_start(struct roster_app *app, struct roster_delivery **out,
             left = (size_t)(channels[k]->sessions > 0 ? channels[k]->sessions : 1);
         }
         left--;
+        ws[i].first = i == 0 || ws[i - 1].channel != k;
         ws[i].channel = k;
         ws[i].d = d;
         if (pthread_create(&ws[i].thread, NULL, worker_main, &ws[i]) != 0) {

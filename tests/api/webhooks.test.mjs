@@ -177,13 +177,16 @@ test('scheduled changes: schedule.applied and schedule.failed', async () => {
     assert.equal(a.status, 200, a.text);
     const b = await api.post('/api/systemusers', { username: `${p}b`, email: `${p}b@example.com`, state: 'STAGED' });
     assert.equal(b.status, 200, b.text);
-    const due = new Date(Date.now() + 1500).toISOString();
+    // b is deleted before the due time (a margin for a loaded machine), so its change fails
+    const dueMs = Date.now() + 4000;
+    const due = new Date(dueMs).toISOString();
     const s1 = await api.post('/api/v2/bulk/userstates', { user_ids: [a.json._id], state: 'ACTIVATED', start_date: due });
     assert.equal(s1.status, 201, s1.text);
     const s2 = await api.post('/api/v2/bulk/userstates', { user_ids: [b.json._id], state: 'ACTIVATED', start_date: due });
     assert.equal(s2.status, 201, s2.text);
     const d = await api.del(`/api/systemusers/${b.json._id}`);
     assert.equal(d.status, 200, d.text);
+    assert.ok(Date.now() < dueMs, 'b was deleted before the due time');
     const got = await delivered('/t3', 2);
     const byType = Object.fromEntries(got.map((r) => { const j = checkSigned(r); return [j.type, j]; }));
     assert.equal(byType['schedule.applied'].data.schedule_id, s1.json[0].scheduledJobId);
