@@ -48,6 +48,9 @@ struct roster_msg_def {
      * into every message's content as "content"; only when has_content */
     struct roster_jsonr_val content;
     bool has_content;
+    /* routed to the webhook channel (Courier: routing.channels ["webhook"]): each user's
+     * rendered message goes to the organisation's endpoints that take message.created */
+    bool webhook;
 };
 
 /* One item of a message job, decoded from its stored text (the values point into it). */

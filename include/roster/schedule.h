@@ -19,6 +19,8 @@
 
 #include "roster/util.h"
 
+struct roster_webhook;
+
 enum roster_sched_status {
     ROSTER_SCHED_PENDING = 0,
     ROSTER_SCHED_APPLIED = 1,
@@ -50,6 +52,7 @@ struct roster_message {
     char id[ROSTER_MESSAGE_ID_MAX]; /* Courier-style "1-<8 hex>-<24 hex>"; assigned if empty */
     char org_id[ROSTER_ID_LEN + 1];
     const char *kind;         /* "activation_email", "bulk_message", ... */
+    const char *channel;      /* delivery channel: "email" when NULL, or "webhook" */
     const char *source_id;    /* the schedule or bulk job that made it, or NULL */
     const char *user_id;      /* directory user it is for, or NULL */
     const char *recipient;    /* address or recipient JSON as text */
@@ -62,6 +65,9 @@ struct roster_message {
     int64_t attempts;    /* delivery attempts whose outcome was recorded */
     const char *reason;  /* the last failure (UNDELIVERABLE: why), or NULL */
     int64_t lease_token; /* message_claim: the claim, checked by message_record */
+    /* kind "webhook": its endpoint (url, secret), filled by core after the claim; NULL
+     * when the endpoint is gone (src/core/webhooks.c) */
+    const struct roster_webhook *webhook;
 };
 
 /* The outcome of one delivery attempt of a claimed message (store method message_record). */

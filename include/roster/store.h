@@ -35,6 +35,7 @@
 #include "roster/schedule.h"
 #include "roster/template.h"
 #include "roster/user.h"
+#include "roster/webhook.h"
 
 #define ROSTER_STORE_VERSION 1
 

@@ -41,8 +41,8 @@ static size_t read_cb(char *buf, size_t size, size_t nitems, void *arg)
 static bool smtp_accepts(const struct roster_channel *ch, const struct roster_message *m)
 {
     (void)ch;
-    (void)m;
-    return true; /* every message is an e-mail (to its address, or undeliverable) */
+    /* every message but a webhook's is an e-mail (to its address, or undeliverable) */
+    return !m->kind || strcmp(m->kind, "webhook") != 0;
 }
 
 static void *smtp_open(const struct roster_channel *ch)
@@ -109,8 +109,10 @@ static bool id_ok(const char *id)
 }
 
 static enum roster_delivery_result smtp_send(void *arg, const struct roster_message *m,
-                                             struct roster_arena *a, const char **reason)
+                                             struct roster_arena *a, const char **reason,
+                                             int64_t *retry_at_ms)
 {
+    (void)retry_at_ms;
     struct session *s = arg;
     const char *to = address_of(m, a);
     if (!to) {

@@ -23,6 +23,9 @@ static const struct subcommand commands[] = {
     {"template", roster_cmd_template,
      "template set NAME FILE | template list | template get NAME | template remove NAME   "
      "--org ORG_ID [--store PATH|URL]   (FILE: the content JSON, - for stdin)"},
+    {"webhook", roster_cmd_webhook,
+     "webhook add --org ORG_ID --url URL [--events TYPE,...] [--secret whsec_...] | "
+     "webhook list --org ORG_ID | webhook remove WEBHOOK_ID --org ORG_ID   [--store PATH|URL]"},
     {"routes", roster_cmd_routes, "routes   (print every HTTP route)"},
 };
 

@@ -18,6 +18,7 @@
 #include "roster/http.h"
 #include "roster/log.h"
 #include "roster/smtp.h"
+#include "roster/webhook_channel.h"
 #include "roster/store.h"
 
 static const char *env_or(const char *name, const char *def)
@@ -217,6 +218,9 @@ int roster_cmd_serve(int argc, char **argv)
     const char *dl_backoff = env_or("ROSTER_DELIVERY_BACKOFF_MS", NULL);
     const char *dl_lease = env_or("ROSTER_DELIVERY_LEASE_MS", NULL);
     const char *idem_ttl = env_or("ROSTER_IDEMPOTENCY_TTL", NULL);
+    const char *webhooks = env_or("ROSTER_WEBHOOKS", "on");
+    const char *webhook_sessions = env_or("ROSTER_WEBHOOK_SESSIONS", NULL);
+    static struct roster_webhook_config webhook; /* outlives the delivery engine */
     const struct roster_cli_opt opts[] = {
         {"listen", &listen, NULL},
         {"store", &store, NULL},
@@ -247,6 +251,8 @@ int roster_cmd_serve(int argc, char **argv)
         {"delivery-backoff-ms", &dl_backoff, NULL},
         {"delivery-lease-ms", &dl_lease, NULL},
         {"idempotency-ttl", &idem_ttl, NULL},
+        {"webhooks", &webhooks, NULL},
+        {"webhook-sessions", &webhook_sessions, NULL},
     };
     int parsed = roster_cli_options(argc, argv, opts, sizeof(opts) / sizeof(opts[0]));
     if (parsed == 1) {
@@ -261,7 +267,8 @@ int roster_cmd_serve(int argc, char **argv)
                "[--smtp-url smtp[s]://[USER:PASS@]HOST[:PORT]] "
                "[--smtp-from ADDRESS] [--smtp-require-tls] [--smtp-sessions N] "
                "[--delivery-lifetime SECONDS] [--delivery-backoff-ms MS] "
-               "[--delivery-lease-ms MS] [--idempotency-ttl SECONDS]\n");
+               "[--delivery-lease-ms MS] [--idempotency-ttl SECONDS] "
+               "[--webhooks on|off] [--webhook-sessions N]\n");
         return 0;
     }
     if (parsed != 0)
@@ -393,6 +400,30 @@ int roster_cmd_serve(int argc, char **argv)
         struct roster_err serr = {0};
         if (roster_smtp_channel_init(&smtp, &serr) != 0) {
             fprintf(stderr, "roster: %s\n", serr.msg);
+            return 2;
+        }
+    }
+    if (strcmp(webhooks, "on") != 0 && strcmp(webhooks, "off") != 0) {
+        fprintf(stderr, "roster: --webhooks is on or off, not \"%s\"\n", webhooks);
+        return 2;
+    }
+    if (webhook_sessions) {
+        if (parse_size("--webhook-sessions", webhook_sessions, 1, &v) != 0)
+            return 2;
+        if (v > 64) {
+            fprintf(stderr, "roster: --webhook-sessions is at most 64\n");
+            return 2;
+        }
+        webhook.sessions = (int)v;
+    }
+    if (strcmp(webhooks, "on") == 0) {
+        /* as for SMTP: a request never outlasts a quarter of the lease, at most 30 s */
+        int64_t lease = app.cfg.delivery_lease_ms > 0 ? app.cfg.delivery_lease_ms
+                                                      : ROSTER_DELIVERY_LEASE_MS_DEFAULT;
+        webhook.timeout_s = lease / 4000 < 1 ? 1 : lease / 4000 > 30 ? 30 : (long)(lease / 4000);
+        struct roster_err werr = {0};
+        if (roster_webhook_channel_init(&webhook, &werr) != 0) {
+            fprintf(stderr, "roster: %s\n", werr.msg);
             return 2;
         }
     }

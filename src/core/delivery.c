@@ -21,9 +21,14 @@
 #include "roster/template.h"
 #include "roster/util.h"
 #include "roster/wake.h"
+#include "roster/webhook.h"
 
-#define DELIVERY_BATCH 16    /* messages a worker claims at once */
+#define DELIVERY_BATCH 16    /* messages a worker claims at once (unless its channel says) */
 #define DELIVERY_IDLE_MS 250 /* a worker that found nothing due looks again after this */
+/* A channel's other workers, idle, hold no store connection (a server has one per worker
+ * on PostgreSQL otherwise, busy or not) and wait for the first worker's call: it claimed a
+ * full batch, so more may wait. They look again after this anyway. */
+#define DELIVERY_HELPER_IDLE_MS 30000
 #define CHANNELS_MAX 8
 #define WORKERS_MAX 256
 
@@ -60,6 +65,8 @@ struct worker {
     struct roster_delivery *d;
     pthread_t thread;
     bool started;
+    size_t channel; /* in channels: the channel whose messages this worker claims */
+    bool first;     /* the channel's first worker: polls while idle, calls the others */
     void *sessions[CHANNELS_MAX];
 };
 
@@ -78,12 +85,13 @@ static double random_unit(void)
     return (double)r / 4294967296.0;
 }
 
-/* The outcome of one attempt at claimed (its channel's verdict, or none that accepts it).
- * A message that names a stored template reaches the channel with the template's content
- * in it (roster_template_resolve, on this worker's connection). */
+/* The outcome of one attempt at claimed by this worker's channel (*gone: the destination
+ * is gone for good, e.g. a webhook endpoint's 410). A message that names a stored template
+ * reaches the channel with the template's content in it (roster_template_resolve, on this
+ * worker's connection). */
 static void attempt(struct worker *w, struct roster_conn *conn,
                     const struct roster_message *claimed, struct roster_arena *a,
-                    struct roster_message_outcome *o)
+                    struct roster_message_outcome *o, bool *gone)
 {
     struct roster_delivery *d = w->d;
     memset(o, 0, sizeof(*o));
@@ -91,19 +99,18 @@ static void attempt(struct worker *w, struct roster_conn *conn,
     o->lease_token = claimed->lease_token;
     o->attempted = true;
     struct roster_message resolved = *claimed, *m = &resolved;
+    size_t k = w->channel;
     const char *reason = NULL;
+    int64_t retry_at = 0;
     struct roster_err terr = {0};
     enum roster_delivery_result res;
     int trc = roster_template_resolve(conn, claimed, a, &resolved.content_json, &reason, &terr);
-    size_t k = 0;
-    while (k < nchannels && !channels[k]->accepts(channels[k], m))
-        k++;
     if (trc) {
         res = ROSTER_DELIVERY_TEMPORARY;
         reason = roster_arena_printf(a, "template look-up failed: %s", terr.msg);
     } else if (reason) {
         res = ROSTER_DELIVERY_PERMANENT;
-    } else if (k == nchannels) {
+    } else if (!channels[k]->accepts(channels[k], m)) {
         res = ROSTER_DELIVERY_PERMANENT;
         reason = roster_arena_printf(a, "no delivery channel takes messages of kind \"%s\"",
                                      m->kind ? m->kind : "");
@@ -115,8 +122,12 @@ static void attempt(struct worker *w, struct roster_conn *conn,
             reason =
                 roster_arena_printf(a, "the %s channel cannot open a session", channels[k]->name);
         } else {
-            res = channels[k]->send(w->sessions[k], m, a, &reason);
+            res = channels[k]->send(w->sessions[k], m, a, &reason, &retry_at);
         }
+    }
+    if (res == ROSTER_DELIVERY_GONE) {
+        *gone = true;
+        res = ROSTER_DELIVERY_PERMANENT;
     }
     int64_t now = roster_now_ms();
     o->reason = reason;
@@ -133,6 +144,8 @@ static void attempt(struct worker *w, struct roster_conn *conn,
     int n = (int)(m->attempts + 1);
     int64_t at = roster_delivery_retry_at(m->created_ms, now, n, d->backoff_ms, d->lifetime_ms,
                                           random_unit());
+    if (retry_at > 0) /* the destination said when (Retry-After) */
+        at = retry_at > m->created_ms + d->lifetime_ms ? -1 : retry_at > now ? retry_at : now;
     if (at < 0) {
         o->status = "UNDELIVERABLE";
         o->reason = roster_arena_printf(a, "gave up after %d attempts in %lld s: %s", n,
@@ -153,16 +166,24 @@ static size_t one_batch(struct worker *w, struct roster_conn *conn, struct roste
     struct roster_message *v;
     size_t n;
     int64_t claimed = roster_now_ms();
-    if (roster_store_message_claim(conn, claimed, d->lease_ms, DELIVERY_BATCH, a, &v, &n, &err)) {
+    const struct roster_channel *ch = channels[w->channel];
+    size_t batch = ch->batch > 0 ? (size_t)ch->batch : DELIVERY_BATCH;
+    if (roster_store_message_claim(conn, ch->name, claimed, d->lease_ms, batch, a, &v, &n, &err)) {
         roster_log(ROSTER_LOG_WARN, "outbox claim failed", "error=\"%s %s\"", err.msg, err.detail);
         return 0;
     }
     if (n == 0)
         return 0;
+    /* the webhook messages' endpoints, through core (the channel never reads the store) */
+    bool unread = roster_webhook_attach(conn, v, n, a, &err) != 0;
+    if (unread)
+        roster_log(ROSTER_LOG_WARN, "webhook endpoints not read; batch handed back",
+                   "error=\"%s %s\"", err.msg, err.detail);
     struct roster_message_outcome *o = roster_arena_zalloc(a, n * sizeof(*o));
+    bool *gone = roster_arena_zalloc(a, n * sizeof(*gone));
     for (size_t i = 0; i < n; i++) {
         bool late = roster_now_ms() - claimed > d->lease_ms / 2;
-        if (late || roster_wake_stopped(&d->wake)) {
+        if (late || unread || roster_wake_stopped(&d->wake)) {
             /* handed back untried: due again at once */
             o[i] = (struct roster_message_outcome){.id = v[i].id,
                                                    .lease_token = v[i].lease_token,
@@ -170,14 +191,14 @@ static size_t one_batch(struct worker *w, struct roster_conn *conn, struct roste
                                                    .due_ms = roster_now_ms()};
             continue;
         }
-        attempt(w, conn, &v[i], a, &o[i]);
+        attempt(w, conn, &v[i], a, &o[i], &gone[i]);
         if (strcmp(o[i].status, "SENT") != 0)
             roster_log(ROSTER_LOG_INFO, "message not delivered",
                        "id=%s status=%s attempts=%lld reason=\"%s\"", v[i].id, o[i].status,
                        (long long)v[i].attempts + 1, o[i].reason ? o[i].reason : "");
     }
     size_t recorded = 0;
-    if (roster_store_message_record(conn, o, n, &recorded, &err) != 0)
+    if (roster_outbox_record(conn, v, o, gone, n, &recorded, a, &err) != 0)
         roster_log(ROSTER_LOG_WARN, "outbox outcomes not recorded (sent again after the lease)",
                    "messages=%zu error=\"%s %s\"", n, err.msg, err.detail);
     else if (recorded < n)
@@ -205,8 +226,16 @@ static void *worker_main(void *arg)
         }
         size_t n = one_batch(w, conn, &a);
         roster_arena_clear(&a);
-        if (n == 0)
+        const struct roster_channel *ch = channels[w->channel];
+        if (n >= (ch->batch > 0 ? (size_t)ch->batch : DELIVERY_BATCH)) {
+            roster_wake_notify(&d->wake); /* a full batch: more may wait, call the others */
+        } else if (n == 0 && w->first) {
             roster_wake_wait(&d->wake, gen, DELIVERY_IDLE_MS);
+        } else if (n == 0) {
+            roster_app_conn_close(conn);
+            conn = NULL;
+            roster_wake_wait(&d->wake, gen, DELIVERY_HELPER_IDLE_MS);
+        }
     }
     for (size_t k = 0; k < nchannels; k++)
         if (w->sessions[k])
@@ -245,7 +274,16 @@ int roster_delivery_start(struct roster_app *app, struct roster_delivery **out,
                                                    : ROSTER_DELIVERY_LIFETIME_S_DEFAULT) *
                      1000;
     roster_wake_init(&d->wake);
+    size_t k = 0,
+           left = nchannels ? (size_t)(channels[0]->sessions > 0 ? channels[0]->sessions : 1) : 0;
     for (size_t i = 0; i < nworkers; i++) {
+        while (left == 0 && k + 1 < nchannels) {
+            k++;
+            left = (size_t)(channels[k]->sessions > 0 ? channels[k]->sessions : 1);
+        }
+        left--;
+        ws[i].first = i == 0 || ws[i - 1].channel != k;
+        ws[i].channel = k;
         ws[i].d = d;
         if (pthread_create(&ws[i].thread, NULL, worker_main, &ws[i]) != 0) {
             roster_delivery_stop(d);

@@ -135,6 +135,8 @@ int roster_job_chunk_complete(struct roster_conn *conn, const struct roster_chun
 {
     int rc =
         roster_store_chunk_complete(conn, ch, results_json, nok, nfailed, roster_now_ms(), err);
+    if (rc == 0)
+        rc = roster_webhook_job_chunk_done(conn, ch, err);
     if (rc == 0) {
         int k = ch->kind > 0 && ch->kind < TALLY_KINDS ? ch->kind : 0;
         tally_ok[k] += nok;

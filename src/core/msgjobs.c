@@ -36,10 +36,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "channel/mail.h"
 #include "core/idem.h"
+#include "roster/template.h"
 #include "core/jobkind.h"
 #include "roster/jsonr.h"
 #include "roster/jsonw.h"
+#include "roster/webhook.h"
 
 #define MSG_KIND "bulk_message"
 
@@ -751,6 +754,50 @@ static int expand_list(struct roster_conn *conn, const struct roster_chunk *ch,
     return 0;
 }
 
+/* Turns the e-mail message m (its content rendered here) into one webhook message per
+ * endpoint t[0..nt) of event message.created, written to out[0..nt) (out[0] keeps m's id,
+ * which the item's result names); or returns why it cannot be rendered. The body is fixed
+ * now: every resend of a message is byte-identical. */
+static const char *webhook_messages(const struct roster_chunk *ch, const struct roster_message *m,
+                                    const struct roster_webhook *t, size_t nt,
+                                    struct roster_message *out, struct roster_arena *a)
+{
+    struct roster_mail_text text;
+    const char *why = roster_mail_render(m->content_json, a, &text);
+    if (why)
+        return why;
+    struct roster_jsonr_val root, data, to;
+    if (roster_jsonr_parse(m->content_json, strlen(m->content_json), &root) != 0 ||
+        roster_jsonr_get(&root, "data", &data) != 1 || roster_jsonr_get(&root, "to", &to) != 1)
+        return "the message's content is unreadable";
+    struct roster_buf b;
+    struct roster_jsonw w;
+    roster_buf_init(&b);
+    roster_jsonw_init(&w, &b);
+    roster_jsonw_obj_begin(&w);
+    roster_jsonw_kstr(&w, "message_id", m->id);
+    roster_jsonw_kstr(&w, "job_id", ch->job_id);
+    roster_jsonw_kstr(&w, "recipient", m->recipient);
+    roster_jsonw_kraw(&w, "to", roster_arena_strndup(a, to.raw, to.len));
+    roster_jsonw_kstr(&w, "title", text.subject);
+    roster_jsonw_kstr(&w, "body", text.body);
+    roster_jsonw_kraw(&w, "data", roster_arena_strndup(a, data.raw, data.len));
+    roster_jsonw_obj_end(&w);
+    const char *body = roster_webhook_body("message.created", roster_now_ms(),
+                                           roster_arena_strndup(a, b.data, b.len), a);
+    roster_buf_release(&b);
+    for (size_t k = 0; k < nt; k++) {
+        out[k] = *m;
+        if (k > 0)
+            message_id_new(out[k].id);
+        out[k].kind = ROSTER_WEBHOOK_KIND;
+        out[k].channel = ROSTER_WEBHOOK_KIND;
+        out[k].recipient = roster_arena_strdup(a, t[k].id);
+        out[k].content_json = body;
+    }
+    return NULL;
+}
+
 /* Phase 1 (jobkind.h: prepare): reads the chunk's items, looks every recipient up in the
  * directory with one batch look-up, merges profiles and data and builds each item's
  * message or failure, all in a. */
@@ -793,8 +840,20 @@ static int msgjob_prepare(struct roster_conn *conn, const struct roster_chunk *c
         return rc;
     }
 
-    p->msgs = roster_arena_zalloc(a, (n ? n : 1) * sizeof(*p->msgs));
-    size_t cap = n ? n : 1;
+    /* routed to webhooks: every endpoint that takes message.created gets each message */
+    struct roster_webhook *hooks = NULL;
+    size_t nhooks = 0;
+    if (def_ok && d.webhook) {
+        rc = roster_webhook_targets(conn, ch->org_id, "message.created", a, &hooks, &nhooks, err);
+        if (rc) {
+            roster_buf_release(&dt.head);
+            return rc;
+        }
+    }
+    size_t per = nhooks ? nhooks : 1;
+    size_t cap = (n ? n : 1) * per;
+    p->msgs = roster_arena_zalloc(a, cap * sizeof(*p->msgs));
+    struct roster_message one;
     struct roster_buf content, results;
     roster_buf_init(&content);
     roster_buf_init(&results);
@@ -806,6 +865,8 @@ static int msgjob_prepare(struct roster_conn *conn, const struct roster_chunk *c
         struct list_out lo = {0};
         if (!def_ok) {
             why = roster_arena_printf(a, "the job's message is unreadable: %s", derr.msg);
+        } else if (items[i].readable && items[i].list_id && d.webhook) {
+            why = "a list is delivered by e-mail only: a job routed to webhooks cannot name one";
         } else if (items[i].readable && items[i].list_id) {
             lo.first = p->nmsgs;
             rc = expand_list(conn, ch, &dt, &items[i], p, &cap, &content, a, &lo, &why, err);
@@ -815,8 +876,24 @@ static int msgjob_prepare(struct roster_conn *conn, const struct roster_chunk *c
                 roster_buf_release(&dt.head);
                 return rc;
             }
-        } else {
+        } else if (!d.webhook) {
             why = build_message(ch, &dt, &items[i], &dir[i], &p->msgs[p->nmsgs], &content, a);
+        } else if (nhooks == 0) {
+            why = "the message is routed to webhooks and no webhook endpoint of the "
+                  "organization takes message.created";
+        } else if (!(why = build_message(ch, &dt, &items[i], &dir[i], &one, &content, a))) {
+            /* a named template is rendered now, like inline content (the body is fixed) */
+            rc = roster_template_resolve(conn, &one, a, &one.content_json, &why, err);
+            if (rc) {
+                roster_buf_release(&content);
+                roster_buf_release(&results);
+                roster_buf_release(&dt.head);
+                return rc;
+            }
+            if (!why) {
+                grow_msgs(p, &cap, p->nmsgs + nhooks, a);
+                why = webhook_messages(ch, &one, hooks, nhooks, &p->msgs[p->nmsgs], a);
+            }
         }
         roster_jsonw_arr_begin(&w);
         if (lo.count > 0) {
@@ -832,7 +909,7 @@ static int msgjob_prepare(struct roster_conn *conn, const struct roster_chunk *c
         } else {
             roster_jsonw_int(&w, ROSTER_MSG_ENQUEUED);
             roster_jsonw_str(&w, p->msgs[p->nmsgs].id);
-            p->nmsgs++;
+            p->nmsgs += d.webhook ? nhooks : 1;
             p->nok++;
         }
         if (p->nmsgs == cap) /* room for the next item's message */

@@ -211,7 +211,8 @@ static int queue_activation_email(struct roster_conn *conn, struct roster_schedu
 /* Applies one claimed change and writes its outcome, inside the caller's transaction.
  * Returns 0 when the change is finished (applied or failed), else a code for the batch. */
 static int apply_one(struct roster_conn *conn, struct roster_schedule *s, struct roster_arena *a,
-                     struct roster_buf *content, struct roster_err *err)
+                     struct roster_buf *content, struct roster_webhook_seen *seen,
+                     struct roster_err *err)
 {
     struct roster_ctx ctx = {.conn = conn, .arena = a, .org_id = s->org_id};
     struct roster_user patch, u;
@@ -242,6 +243,9 @@ static int apply_one(struct roster_conn *conn, struct roster_schedule *s, struct
         }
     }
     rc = roster_store_schedule_finish(conn, s, status, outcome, roster_now_ms(), err);
+    if (rc == 0)
+        rc = roster_webhook_schedule_done(conn, s, status == ROSTER_SCHED_APPLIED, outcome, seen, a,
+                                          err);
     if (rc == 0)
         s->status = status;
     return rc;
@@ -293,8 +297,10 @@ int roster_scheduler_run_due(struct roster_conn *conn, int64_t now_ms, size_t ma
     if (rc)
         goto fail;
     int64_t t_claimed = roster_monotonic_ms();
+    /* the endpoints of an organisation are read once per batch (for its events) */
+    struct roster_webhook_seen seen = {{0}, NULL, 0};
     for (size_t i = 0; i < n; i++) {
-        rc = apply_one(conn, &s[i], a, &content, err);
+        rc = apply_one(conn, &s[i], a, &content, &seen, err);
         if (rc == ROSTER_ESTALE) {
             /* not ours any more (its lease ran out and another process finished it; the
              * claim in this transaction makes that rare): nothing of this batch may

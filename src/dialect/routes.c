@@ -145,6 +145,14 @@ static const struct roster_route routes[] = {
      "roster admin: create or replace a message template ({\"content\"})"},
     {"DELETE", "/admin/orgs/{id}/templates/{name}", &roster_admin_dialect, admin_template_delete, 0,
      "roster admin: delete a message template"},
+    {"POST", "/admin/orgs/{id}/webhooks", &roster_admin_dialect, admin_webhooks_create, JSON,
+     "roster admin: register a webhook endpoint (url, events, secret)"},
+    {"GET", "/admin/orgs/{id}/webhooks", &roster_admin_dialect, admin_webhooks_list, 0,
+     "roster admin: an organisation's webhook endpoints"},
+    {"GET", "/admin/orgs/{id}/webhooks/{wid}", &roster_admin_dialect, admin_webhooks_get, 0,
+     "roster admin: one webhook endpoint with its secret"},
+    {"DELETE", "/admin/orgs/{id}/webhooks/{wid}", &roster_admin_dialect, admin_webhooks_delete, 0,
+     "roster admin: remove a webhook endpoint (its waiting messages end UNDELIVERABLE)"},
 
     /* Voximplant: the method in the cmd parameter, or in the path (query-string style) */
     {"POST", "/platform_api", VOX, vox_platform_api, 0,

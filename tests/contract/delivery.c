@@ -20,7 +20,8 @@ static size_t drain(int64_t now)
     size_t total = 0, n;
     do {
         struct roster_message *v;
-        CHECK_EQ_INT(roster_store_message_claim(conn, now, FOREVER, 500, &A, &v, &n, &err), 0);
+        CHECK_EQ_INT(roster_store_message_claim(conn, "email", now, FOREVER, 500, &A, &v, &n, &err),
+                     0);
         total += n;
     } while (n > 0);
     return total;
@@ -60,7 +61,7 @@ void test_delivery_claims(void)
     /* a claim takes the due messages of every organisation, with everything filled in */
     struct roster_message *v;
     size_t n;
-    CHECK_EQ_INT(roster_store_message_claim(conn, now, FOREVER, 100, &A, &v, &n, &err), 0);
+    CHECK_EQ_INT(roster_store_message_claim(conn, "email", now, FOREVER, 100, &A, &v, &n, &err), 0);
     CHECK_EQ_INT(n, 5);
     int at[5];
     for (int i = 0; i < 5; i++) {
@@ -80,7 +81,8 @@ void test_delivery_claims(void)
     }
     /* claimed messages are not claimed again while the lease holds */
     struct roster_message *w;
-    CHECK_EQ_INT(roster_store_message_claim(conn, now + 1000, FOREVER, 100, &A, &w, &n, &err), 0);
+    CHECK_EQ_INT(
+        roster_store_message_claim(conn, "email", now + 1000, FOREVER, 100, &A, &w, &n, &err), 0);
     CHECK_EQ_INT(n, 0);
 
     /* outcomes: sent, failed for good, to retry later, a lost claim, handed back untried */
@@ -117,12 +119,14 @@ void test_delivery_claims(void)
 
     /* the message handed back is due at once; the one to retry at its time; finished
      * ones never; a repeated outcome is not recorded twice */
-    CHECK_EQ_INT(roster_store_message_claim(conn, now, FOREVER, 100, &A, &w, &n, &err), 0);
+    CHECK_EQ_INT(roster_store_message_claim(conn, "email", now, FOREVER, 100, &A, &w, &n, &err), 0);
     CHECK_EQ_INT(n, 1);
     CHECK(n == 1 && strcmp(w[0].id, m[4].id) == 0);
-    CHECK_EQ_INT(roster_store_message_claim(conn, now + 59999, FOREVER, 100, &A, &w, &n, &err), 0);
+    CHECK_EQ_INT(
+        roster_store_message_claim(conn, "email", now + 59999, FOREVER, 100, &A, &w, &n, &err), 0);
     CHECK_EQ_INT(n, 0);
-    CHECK_EQ_INT(roster_store_message_claim(conn, now + 60000, FOREVER, 100, &A, &w, &n, &err), 0);
+    CHECK_EQ_INT(
+        roster_store_message_claim(conn, "email", now + 60000, FOREVER, 100, &A, &w, &n, &err), 0);
     CHECK_EQ_INT(n, 1);
     CHECK(n == 1 && strcmp(w[0].id, m[2].id) == 0 && w[0].attempts == 1);
     CHECK_EQ_INT(roster_store_message_record(conn, o, 1, &recorded, &err), 0);
@@ -130,12 +134,14 @@ void test_delivery_claims(void)
 
     /* an expired lease is taken over; the old claim's outcome is then refused */
     new_message(&m[5], org_a.id, "late@example.com");
-    CHECK_EQ_INT(roster_store_message_claim(conn, now, 100, 100, &A, &w, &n, &err), 0);
+    CHECK_EQ_INT(roster_store_message_claim(conn, "email", now, 100, 100, &A, &w, &n, &err), 0);
     CHECK(n == 1 && strcmp(w[0].id, m[5].id) == 0);
     int64_t old_token = n == 1 ? w[0].lease_token : 0;
-    CHECK_EQ_INT(roster_store_message_claim(conn, now + 99, FOREVER, 100, &A, &w, &n, &err), 0);
+    CHECK_EQ_INT(
+        roster_store_message_claim(conn, "email", now + 99, FOREVER, 100, &A, &w, &n, &err), 0);
     CHECK_EQ_INT(n, 0);
-    CHECK_EQ_INT(roster_store_message_claim(conn, now + 100, FOREVER, 100, &A, &w, &n, &err), 0);
+    CHECK_EQ_INT(
+        roster_store_message_claim(conn, "email", now + 100, FOREVER, 100, &A, &w, &n, &err), 0);
     CHECK(n == 1 && strcmp(w[0].id, m[5].id) == 0 && w[0].lease_token != old_token);
     struct roster_message_outcome late = {m[5].id, old_token, "SENT", now, 0, NULL, true};
     CHECK_EQ_INT(roster_store_message_record(conn, &late, 1, &recorded, &err), 0);
@@ -147,7 +153,8 @@ void test_delivery_claims(void)
     /* lease_reset_all (a restart of an embedded store) makes claimed messages due again,
      * and leaves finished ones alone */
     CHECK_EQ_INT(roster_store_lease_reset_all(conn, &err), 0);
-    CHECK_EQ_INT(roster_store_message_claim(conn, now, FOREVER, 100000, &A, &w, &n, &err), 0);
+    CHECK_EQ_INT(roster_store_message_claim(conn, "email", now, FOREVER, 100000, &A, &w, &n, &err),
+                 0);
     CHECK(find(w, n, m[3].id) >= 0);
     CHECK(find(w, n, m[4].id) >= 0);
     CHECK(find(w, n, m[0].id) < 0 && find(w, n, m[1].id) < 0 && find(w, n, m[5].id) < 0);
@@ -171,7 +178,7 @@ static void *claimer(void *arg)
     for (;;) {
         struct roster_message *v;
         size_t n;
-        if (roster_store_message_claim(c, now, FOREVER, 7, &a, &v, &n, &err) != 0) {
+        if (roster_store_message_claim(c, "email", now, FOREVER, 7, &a, &v, &n, &err) != 0) {
             atomic_fetch_add(&conc_errors, 1);
             break;
         }

@@ -76,6 +76,7 @@ static const struct {
     {"idem_race", test_idem_race},
     {"idem_purge", test_idem_purge},
     {"templates", test_templates},
+    {"webhooks", test_webhooks},
 };
 enum { NTESTS = sizeof(tests) / sizeof(tests[0]) };
 

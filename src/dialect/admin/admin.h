@@ -16,4 +16,11 @@ void admin_org_get(struct roster_req *r);
  * string (replaces) or null (clears); fields left out are kept. */
 void admin_org_patch(struct roster_req *r);
 
+/* The webhook endpoints of an organisation (webhooks.c, docs/webhooks.md):
+ * POST/GET /admin/orgs/{id}/webhooks, GET/DELETE /admin/orgs/{id}/webhooks/{wid}. */
+void admin_webhooks_create(struct roster_req *r);
+void admin_webhooks_list(struct roster_req *r);
+void admin_webhooks_get(struct roster_req *r);
+void admin_webhooks_delete(struct roster_req *r);
+
 #endif

@@ -42,6 +42,21 @@ static int check_type(const struct roster_jsonr_val *obj, const char *path, cons
                           want == ROSTER_JSONR_STRING ? "a string" : "an object");
 }
 
+/* Whether obj routes to the webhook channel: routing.channels whose first channel (the one
+ * method "single" takes first) is "webhook". */
+static bool routes_to_webhook(const struct roster_jsonr_val *obj, struct roster_arena *a)
+{
+    struct roster_jsonr_val routing, channels, first;
+    struct roster_jsonr it;
+    if (!member_obj(obj, "routing", &routing) ||
+        roster_jsonr_get(&routing, "channels", &channels) != 1 ||
+        channels.type != ROSTER_JSONR_ARRAY || roster_jsonr_open(&it, &channels) != 0 ||
+        roster_jsonr_next(&it, NULL, &first) != 1 || first.type != ROSTER_JSONR_STRING)
+        return false;
+    const char *s = NULL;
+    return roster_jsonr_str(&first, a, &s, NULL) == 0 && s && strcmp(s, "webhook") == 0;
+}
+
 /* The definition (a bulk job's "message"): Courier's InboundBulkMessage, or the legacy shape
  * with a send-API message nested in it. */
 static int definition_read(const char *text, size_t len, struct roster_msg_def *out,
@@ -84,7 +99,10 @@ static int definition_read(const char *text, size_t len, struct roster_msg_def *
             out->has_content = true;
         }
         d->has_nested_data = member_obj(&nested, "data", &d->nested_data);
+        out->webhook = routes_to_webhook(&nested, a);
     }
+    if (routes_to_webhook(&d->obj, a))
+        out->webhook = true;
     bool named = (d->event && d->event[0]) || (d->template && d->template[0]) || has_content;
     if (!named)
         return roster_err_set(err, ROSTER_EINVAL,

@@ -14,8 +14,18 @@
 #include "roster/util.h"
 #include "store/postgres/pg_int.h"
 
-int pg_message_claim(struct roster_conn *pc, int64_t now_ms, int64_t lease_ms, size_t max,
-                     struct roster_arena *a, struct roster_message **out, size_t *n,
+/* The claim of the messages matching filter (the channel's): the head of messages_due, or
+ * of messages_webhook_due for the webhook channel. */
+#define CLAIM_SQL(filter)                                                                          \
+    "WITH pick AS (SELECT id FROM messages WHERE status = 'ENQUEUED' AND " filter                  \
+    " AND due_ms <= $1::bigint ORDER BY due_ms LIMIT $4::bigint FOR UPDATE SKIP LOCKED)"           \
+    " UPDATE messages m SET due_ms = $2::bigint, lease_token = $3::bigint"                         \
+    " FROM pick, orgs o WHERE m.id = pick.id AND o.num_id = m.org_num"                             \
+    " RETURNING m.id, o.id, m.kind, m.source_id, m.user_id, m.recipient,"                          \
+    " m.content_json, m.status, m.created_ms, m.sent_ms, m.attempts, m.reason"
+
+int pg_message_claim(struct roster_conn *pc, const char *channel, int64_t now_ms, int64_t lease_ms,
+                     size_t max, struct roster_arena *a, struct roster_message **out, size_t *n,
                      struct roster_err *err)
 {
     *out = NULL;
@@ -29,16 +39,10 @@ int pg_message_claim(struct roster_conn *pc, int64_t now_ms, int64_t lease_ms, s
     for (size_t i = 0; i < 4; i++)
         pg_arg_int(&q.p, args[i]);
     const int64_t tok = args[2];
-    int code = pg_call_write1(&q, PG_MSG_CLAIM,
-                              "WITH pick AS (SELECT id FROM messages WHERE status = 'ENQUEUED'"
-                              " AND due_ms <= $1::bigint ORDER BY due_ms LIMIT $4::bigint"
-                              " FOR UPDATE SKIP LOCKED)"
-                              " UPDATE messages m SET due_ms = $2::bigint, lease_token = $3::bigint"
-                              " FROM pick, orgs o WHERE m.id = pick.id AND o.num_id = m.org_num"
-                              " RETURNING m.id, o.id, m.kind, m.source_id, m.user_id, m.recipient,"
-                              " m.content_json, m.status, m.created_ms, m.sent_ms, m.attempts,"
-                              " m.reason",
-                              err);
+    bool webhook = channel && strcmp(channel, "webhook") == 0;
+    int code = pg_call_write1(
+        &q, webhook ? PG_MSG_CLAIM_WEBHOOK : PG_MSG_CLAIM,
+        webhook ? CLAIM_SQL("kind = 'webhook'") : CLAIM_SQL("kind <> 'webhook'"), err);
     if (code)
         return pg_call_end(&q, code);
     int rows = PQntuples(q.res);
@@ -48,6 +52,7 @@ int pg_message_claim(struct roster_conn *pc, int64_t now_ms, int64_t lease_ms, s
         snprintf(m->id, sizeof(m->id), "%s", PQgetvalue(q.res, r, 0));
         pg_col_id(q.res, r, 1, m->org_id);
         m->kind = pg_col_str(q.res, r, 2, a);
+        m->channel = webhook ? "webhook" : "email";
         m->source_id = pg_col_str(q.res, r, 3, a);
         m->user_id = pg_col_str(q.res, r, 4, a);
         m->recipient = pg_col_str(q.res, r, 5, a);

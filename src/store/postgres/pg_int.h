@@ -53,6 +53,8 @@ enum pg_stmt_id {
     PG_JOB_USAGE,
     PG_MSG_CLAIM,
     PG_MSG_RECORD,
+    PG_MSG_CLAIM_WEBHOOK,
+    PG_WEBHOOK_LIST,
     PG_NSTMTS
 };
 

@@ -145,10 +145,21 @@ static const char *const fixed_sql[SQ_NSTMTS] = {
     /* the head of messages_due: the rows to claim (the lease moves them to its end) */
     [SQ_MSG_CLAIM] = "UPDATE messages SET due_ms = ?2, lease_token = ?3"
                      " WHERE rowid IN (SELECT rowid FROM messages INDEXED BY messages_due"
-                     " WHERE status = 'ENQUEUED' AND due_ms <= ?1 ORDER BY due_ms LIMIT ?4)"
+                     " WHERE status = 'ENQUEUED' AND due_ms <= ?1 AND kind <> 'webhook'"
+                     " ORDER BY due_ms LIMIT ?4)"
                      " RETURNING id, kind, source_id, user_id, recipient, content_json, status,"
                      " created_ms, sent_ms, attempts, reason,"
                      " (SELECT o.id FROM orgs AS o WHERE o.num_id = org_num)",
+    /* the webhook channel's: the head of messages_webhook_due */
+    [SQ_MSG_CLAIM_WEBHOOK] = "UPDATE messages SET due_ms = ?2, lease_token = ?3"
+                             " WHERE rowid IN (SELECT rowid FROM messages"
+                             " INDEXED BY messages_webhook_due WHERE status = 'ENQUEUED'"
+                             " AND kind = 'webhook' AND due_ms <= ?1 ORDER BY due_ms LIMIT ?4)"
+                             " RETURNING id, kind, source_id, user_id, recipient, content_json,"
+                             " status, created_ms, sent_ms, attempts, reason,"
+                             " (SELECT o.id FROM orgs AS o WHERE o.num_id = org_num)",
+    [SQ_WEBHOOK_LIST] = "SELECT id, url, secret, events, created_ms, disabled_ms,"
+                        " disabled_reason FROM webhooks WHERE org_num = ?1 ORDER BY num_id",
     [SQ_MSG_RECORD] = "UPDATE messages SET status = ?3, sent_ms = ?4, reason = ?5,"
                       " attempts = attempts + ?6, due_ms = ?7, lease_token = 0"
                       " WHERE id = ?1 AND lease_token = ?2 AND status = 'ENQUEUED'",

@@ -23,8 +23,8 @@ static int tx_finish(struct sq_conn *c, int code, struct roster_err *err)
     return sq_tx_end(c, true, err);
 }
 
-int sq_message_claim(struct roster_conn *pc, int64_t now_ms, int64_t lease_ms, size_t max,
-                     struct roster_arena *a, struct roster_message **out, size_t *n,
+int sq_message_claim(struct roster_conn *pc, const char *channel, int64_t now_ms, int64_t lease_ms,
+                     size_t max, struct roster_arena *a, struct roster_message **out, size_t *n,
                      struct roster_err *err)
 {
     struct sq_conn *c = sq_conn_of(pc);
@@ -40,7 +40,8 @@ int sq_message_claim(struct roster_conn *pc, int64_t now_ms, int64_t lease_ms, s
     int code = sq_tx_start(c, err);
     if (code)
         return code;
-    sqlite3_stmt *s = sq_stmt(c, SQ_MSG_CLAIM, err);
+    bool webhook = channel && strcmp(channel, "webhook") == 0;
+    sqlite3_stmt *s = sq_stmt(c, webhook ? SQ_MSG_CLAIM_WEBHOOK : SQ_MSG_CLAIM, err);
     if (!s) {
         sq_tx_end(c, false, NULL);
         return err ? err->code : ROSTER_EIO;
@@ -54,6 +55,7 @@ int sq_message_claim(struct roster_conn *pc, int64_t now_ms, int64_t lease_ms, s
     while ((rc = sqlite3_step(s)) == SQLITE_ROW && k < max) {
         const unsigned char *org = sqlite3_column_text(s, 11);
         sq_message_row(s, (const char *)org, &v[k], a);
+        v[k].channel = webhook ? "webhook" : "email";
         v[k++].lease_token = token;
     }
     if (rc != SQLITE_DONE && rc != SQLITE_ROW)

@@ -107,6 +107,9 @@ enum sq_stmt_id {
     /* outbox delivery (sqlite_delivery.c) */
     SQ_MSG_CLAIM,
     SQ_MSG_RECORD,
+    /* webhooks (sqlite_webhooks.c) */
+    SQ_MSG_CLAIM_WEBHOOK,
+    SQ_WEBHOOK_LIST,
     SQ_NSTMTS
 };
 
