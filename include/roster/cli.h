@@ -11,6 +11,7 @@ int roster_cmd_serve(int argc, char **argv);
 int roster_cmd_org(int argc, char **argv);
 int roster_cmd_key(int argc, char **argv);
 int roster_cmd_routes(int argc, char **argv);
+int roster_cmd_outbox(int argc, char **argv); /* src/cli/outbox.c */
 
 /* The store URL from --store / ROSTER_STORE / the default ./roster-data/roster.db */
 const char *roster_cli_store_url(const char *flag);

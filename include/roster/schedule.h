@@ -50,6 +50,7 @@ struct roster_message {
     char id[ROSTER_MESSAGE_ID_MAX]; /* Courier-style "1-<8 hex>-<24 hex>"; assigned if empty */
     char org_id[ROSTER_ID_LEN + 1];
     const char *kind;         /* "activation_email", "bulk_message", ... */
+    const char *channel;      /* delivery channel: "email" when NULL, or "webhook" */
     const char *source_id;    /* the schedule or bulk job that made it, or NULL */
     const char *user_id;      /* directory user it is for, or NULL */
     const char *recipient;    /* address or recipient JSON as text */
@@ -62,6 +63,7 @@ struct roster_message {
     int64_t attempts;    /* delivery attempts whose outcome was recorded */
     const char *reason;  /* the last failure (UNDELIVERABLE: why), or NULL */
     int64_t lease_token; /* message_claim: the claim, checked by message_record */
+    int64_t due_ms;      /* ENQUEUED: not claimed before this (message_list fills it) */
 };
 
 /* The outcome of one delivery attempt of a claimed message (store method message_record). */

@@ -20,6 +20,9 @@ static const struct subcommand commands[] = {
     {"key", roster_cmd_key,
      "key create --org ORG_ID [--name NAME] [--all-orgs] | key list | key revoke KEY_ID | "
      "key create-service-account --org ORG_ID [--name NAME]   [--store PATH|URL]"},
+    {"outbox", roster_cmd_outbox,
+     "outbox list --org ORG_ID [--status ENQUEUED|SENT|UNDELIVERABLE] [--limit N] "
+     "[--after MESSAGE_ID] | outbox retry MESSAGE_ID --org ORG_ID   [--store PATH|URL]"},
     {"routes", roster_cmd_routes, "routes   (print every HTTP route)"},
 };
 

@@ -72,6 +72,8 @@ static const struct {
     {"job_input_purge", test_job_input_purge},
     {"delivery_claims", test_delivery_claims},
     {"delivery_concurrent", test_delivery_concurrent},
+    {"delivery_channels", test_delivery_channels},
+    {"delivery_outbox", test_delivery_outbox},
 };
 enum { NTESTS = sizeof(tests) / sizeof(tests[0]) };
 
