@@ -63,7 +63,7 @@ int roster_cmd_outbox(int argc, char **argv)
 {
     const char *store = NULL, *org = NULL, *status = NULL, *limit_s = NULL, *after = NULL;
     const struct roster_cli_opt opts[] = {
-        {"store", &store, NULL}, {"org", &org, NULL},     {"status", &status, NULL},
+        {"store", &store, NULL},   {"org", &org, NULL},     {"status", &status, NULL},
         {"limit", &limit_s, NULL}, {"after", &after, NULL},
     };
     int parsed = roster_cli_options(argc, argv, opts, sizeof(opts) / sizeof(opts[0]));

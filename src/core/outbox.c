@@ -59,8 +59,7 @@ int roster_outbox_retry(struct roster_ctx *ctx, const char *id, struct roster_me
                         struct roster_err *err)
 {
     if (!id || !id[0] || strlen(id) >= ROSTER_MESSAGE_ID_MAX)
-        return roster_err_set(err, ROSTER_ENOTFOUND, "message \"%.80s\" not found",
-                              id ? id : "");
+        return roster_err_set(err, ROSTER_ENOTFOUND, "message \"%.80s\" not found", id ? id : "");
     int rc = roster_store_message_retry(ctx->conn, ctx->org_id, id, roster_now_ms(), out,
                                         ctx->arena, err);
     if (rc == 0)

@@ -115,8 +115,8 @@ static int dest_no(const struct roster_message *m)
     return m->recipient ? m->recipient[0] - 'a' : 0;
 }
 
-static const char *fake_destination(const struct roster_channel *ch,
-                                    const struct roster_message *m, struct roster_arena *a)
+static const char *fake_destination(const struct roster_channel *ch, const struct roster_message *m,
+                                    struct roster_arena *a)
 {
     (void)ch;
     (void)a;
