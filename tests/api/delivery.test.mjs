@@ -248,6 +248,38 @@ test('roster outbox: list by status, paged; retry an undeliverable one; a sent o
         return x.status === 'UNDELIVERABLE' && x.attempts === 2 ? x : null;
     }, { timeoutMs: 10000, intervalMs: 100 });
     assert.match(m.error, /550/);
+
+    // the same through the admin API; its retry runs in the server and wakes the workers
+    const admin = async (method, pth) => {
+        const res = await fetch(`${srv.url}${pth}`, { method, headers: { authorization: `Bearer ${KEY}` } });
+        return { status: res.status, json: await res.json() };
+    };
+    const base = `/admin/orgs/${srv.orgId}/outbox`;
+    let a = await admin('GET', `${base}?status=UNDELIVERABLE`);
+    assert.equal(a.status, 200, JSON.stringify(a.json));
+    assert.deepEqual(a.json.messages.map((x) => [x.id, x.channel, x.status, x.attempts, x.due, x.sent]),
+        [[rej, 'email', 'UNDELIVERABLE', 2, null, null]]);
+    assert.match(a.json.messages[0].reason, /550/);
+    assert.equal(a.json.next, null);
+    a = await admin('GET', `${base}?limit=1`);
+    assert.equal(a.json.messages.length, 1);
+    assert.equal(a.json.next, a.json.messages[0].id);
+    const b = await admin('GET', `${base}?limit=1&after=${a.json.next}`);
+    assert.deepEqual([a.json.messages[0].id, b.json.messages[0].id].sort(), [ok, rej].sort());
+    assert.equal((await admin('GET', `${base}?status=nope`)).status, 400);
+    assert.equal((await admin('GET', '/admin/orgs/ffffffffffffffffffffffff/outbox')).status, 404);
+    a = await admin('POST', `${base}/${ok}/retry`);
+    assert.equal(a.status, 409, JSON.stringify(a.json));
+    assert.match(a.json.message, /was sent/);
+    assert.equal((await admin('POST', `${base}/1-00000000-000000000000000000000000/retry`)).status, 404);
+    const t0 = Date.now();
+    a = await admin('POST', `${base}/${rej}/retry`);
+    assert.equal(a.status, 200, JSON.stringify(a.json));
+    assert.equal(a.json.status, 'ENQUEUED');
+    assert.equal(a.json.attempts, 2);
+    await pollUntil('the retried message tried a third time', async () => sink.tries(`reject${p}@example.com`) === 3 || null,
+        { timeoutMs: 10000, intervalMs: 20 });
+    console.log(`admin retry: tried again ${Date.now() - t0} ms later (the workers were woken; their poll is 2 s on SQLite)`);
 });
 
 test('kill -9 during delivery of 20,000, restart: every message SENT, duplicates only those in flight', async () => {
