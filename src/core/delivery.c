@@ -13,10 +13,11 @@
  *   sending its batch and hands the rest back untried, so a slow relay never lets a lease
  *   expire under a message being sent.
  * - Destinations: before a send the worker counts it against its destination in the
- *   pool's table (roster_dest_limits); a message whose destination already has its limit
- *   of sends under way in this process is handed back untried, due again
- *   ROSTER_DELIVERY_BUSY_MS later (no attempt counted), and the worker goes on with the
- *   rest of its batch, so other destinations' messages go first.
+ *   pool's table (roster_dest_limits), unless the pool has no more workers than the limit
+ *   (then no destination can exceed it: no bookkeeping, no destination look-up); a message whose
+ * destination already has its limit of sends under way in this process is handed back untried, due
+ * again ROSTER_DELIVERY_BUSY_MS later (no attempt counted), and the worker goes on with the rest of
+ * its batch, so other destinations' messages go first.
  * - Waking: the workers sleep on one roster_wake, notified when this process commits new
  *   messages (core_outbox_end, src/core/outbox.c) or makes one due now (roster outbox
  *   retry). They also poll: every DELIVERY_POLL_MS on a multi-node store (other processes
@@ -78,6 +79,9 @@ struct pool {
     struct roster_delivery *d;
     const struct roster_channel *ch;
     struct roster_dest_limits limits;
+    /* more workers than the limit: sends are counted per destination (with at most as
+     * many workers as the limit, no destination can have more sends than that) */
+    bool limited;
     pthread_mutex_t mu;
     int64_t next_due; /* the earliest retry a worker recorded (INT64_MAX: none); under mu */
 };
@@ -201,17 +205,21 @@ static void one_batch(struct worker *w, struct roster_conn *conn, struct roster_
             hand_back(&v[i], now, &o[i]); /* due again at once */
             continue;
         }
-        const char *dest = ch->destination ? ch->destination(ch, &v[i], a) : NULL;
-        if (!dest)
-            dest = ""; /* the channel as a whole */
-        if (!roster_dest_limits_enter(&pool->limits, dest)) {
+        const char *dest = NULL;
+        if (pool->limited) {
+            dest = ch->destination ? ch->destination(ch, &v[i], a) : NULL;
+            if (!dest)
+                dest = ""; /* the channel as a whole */
+        }
+        if (dest && !roster_dest_limits_enter(&pool->limits, dest)) {
             hand_back(&v[i], now + ROSTER_DELIVERY_BUSY_MS, &o[i]);
             if (o[i].due_ms < next_due)
                 next_due = o[i].due_ms;
             continue;
         }
         attempt(w, &v[i], a, &o[i]);
-        roster_dest_limits_leave(&pool->limits, dest);
+        if (dest)
+            roster_dest_limits_leave(&pool->limits, dest);
         (*tried)++;
         if (strcmp(o[i].status, "ENQUEUED") == 0 && o[i].due_ms < next_due)
             next_due = o[i].due_ms;
@@ -328,7 +336,9 @@ int roster_delivery_start(struct roster_app *app, struct roster_delivery **out,
         pthread_mutex_init(&p->mu, NULL);
         roster_dest_limits_init(
             &p->limits, channels[k]->per_destination > 0 ? channels[k]->per_destination : per_dest);
-        for (int s = 0; s < (channels[k]->sessions > 0 ? channels[k]->sessions : 1); s++)
+        int nw = channels[k]->sessions > 0 ? channels[k]->sessions : 1;
+        p->limited = nw > p->limits.limit;
+        for (int s = 0; s < nw; s++)
             ws[i++].pool = p;
     }
     for (i = 0; i < nworkers; i++) {
