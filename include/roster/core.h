@@ -80,9 +80,10 @@ struct roster_config {
     int max_pending_items; /* per organisation; 0: ROSTER_MAX_PENDING_ITEMS_DEFAULT */
     int metrics;           /* enum roster_metrics_mode */
     /* outbox delivery (roster/delivery.h); 0: the defaults */
-    int64_t delivery_lifetime_s; /* a message is given up this long after it was created */
-    int64_t delivery_backoff_ms; /* the first retry comes about this long after a failure */
-    int64_t delivery_lease_ms;   /* a claim holds its messages this long */
+    int64_t delivery_lifetime_s;  /* a message is given up this long after it was created */
+    int64_t delivery_backoff_ms;  /* the first retry comes about this long after a failure */
+    int64_t delivery_lease_ms;    /* a claim holds its messages this long */
+    int delivery_per_destination; /* sends to one destination at once at most */
     /* idempotency keys (roster/idem.h): how long a key is kept, and the least a client's
      * X-Idempotency-Expiration gets; 0: ROSTER_IDEM_TTL_S_DEFAULT */
     int64_t idempotency_ttl_s;

@@ -68,6 +68,7 @@ struct roster_message {
     /* kind "webhook": its endpoint (url, secret), filled by core after the claim; NULL
      * when the endpoint is gone (src/core/webhooks.c) */
     const struct roster_webhook *webhook;
+    int64_t due_ms; /* ENQUEUED: not claimed before this (message_list fills it) */
 };
 
 /* The outcome of one delivery attempt of a claimed message (store method message_record). */

@@ -38,13 +38,6 @@ static size_t read_cb(char *buf, size_t size, size_t nitems, void *arg)
     return n;
 }
 
-static bool smtp_accepts(const struct roster_channel *ch, const struct roster_message *m)
-{
-    (void)ch;
-    /* every message but a webhook's is an e-mail (to its address, or undeliverable) */
-    return !m->kind || strcmp(m->kind, "webhook") != 0;
-}
-
 static void *smtp_open(const struct roster_channel *ch)
 {
     const struct roster_smtp_config *cfg = ch->cfg;
@@ -96,6 +89,24 @@ static const char *address_of(const struct roster_message *m, struct roster_aren
     if (!addr && m->recipient && strchr(m->recipient, '@'))
         addr = m->recipient;
     return addr;
+}
+
+/* The destination of an e-mail: its address's domain, in lower case (a relay, or the
+ * domain's own servers behind it, may limit concurrent deliveries per domain, as Postfix
+ * does); NULL (the channel as a whole) without an address. */
+static const char *smtp_destination(const struct roster_channel *ch, const struct roster_message *m,
+                                    struct roster_arena *a)
+{
+    (void)ch;
+    const char *to = address_of(m, a);
+    const char *at = to ? strrchr(to, '@') : NULL;
+    if (!at)
+        return NULL;
+    char *dom = roster_arena_strdup(a, at + 1);
+    for (char *p = dom; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    return dom;
 }
 
 static bool id_ok(const char *id)
@@ -160,9 +171,10 @@ static enum roster_delivery_result smtp_send(void *arg, const struct roster_mess
     return ROSTER_DELIVERY_TEMPORARY;
 }
 
+/* the messages whose channel is "email" (every message created without a channel) */
 static struct roster_channel smtp_channel = {
-    .name = "smtp",
-    .accepts = smtp_accepts,
+    .name = "email",
+    .destination = smtp_destination,
     .session_open = smtp_open,
     .session_close = smtp_close,
     .send = smtp_send,

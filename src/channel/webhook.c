@@ -97,10 +97,14 @@ static size_t header_cb(char *buf, size_t size, size_t nitems, void *arg)
     return n;
 }
 
-static bool webhook_accepts(const struct roster_channel *ch, const struct roster_message *m)
+/* The destination of a webhook message: its endpoint (the message's recipient), so that
+ * one slow endpoint holds at most the per-destination limit of this process's senders. */
+static const char *webhook_destination(const struct roster_channel *ch,
+                                       const struct roster_message *m, struct roster_arena *a)
 {
     (void)ch;
-    return m->kind && strcmp(m->kind, ROSTER_WEBHOOK_KIND) == 0;
+    (void)a;
+    return m->recipient;
 }
 
 static void *webhook_open(const struct roster_channel *ch)
@@ -211,7 +215,7 @@ static enum roster_delivery_result webhook_send(void *arg, const struct roster_m
 static struct roster_channel webhook_channel = {
     .name = "webhook",
     .batch = ROSTER_WEBHOOK_BATCH,
-    .accepts = webhook_accepts,
+    .destination = webhook_destination,
     .session_open = webhook_open,
     .session_close = webhook_close,
     .send = webhook_send,

@@ -26,6 +26,9 @@ static const struct subcommand commands[] = {
     {"webhook", roster_cmd_webhook,
      "webhook add --org ORG_ID --url URL [--events TYPE,...] [--secret whsec_...] | "
      "webhook list --org ORG_ID | webhook remove WEBHOOK_ID --org ORG_ID   [--store PATH|URL]"},
+    {"outbox", roster_cmd_outbox,
+     "outbox list --org ORG_ID [--status ENQUEUED|SENT|UNDELIVERABLE] [--limit N] "
+     "[--after MESSAGE_ID] | outbox retry MESSAGE_ID --org ORG_ID   [--store PATH|URL]"},
     {"routes", roster_cmd_routes, "routes   (print every HTTP route)"},
 };
 

@@ -221,6 +221,7 @@ int roster_cmd_serve(int argc, char **argv)
     const char *webhooks = env_or("ROSTER_WEBHOOKS", "on");
     const char *webhook_sessions = env_or("ROSTER_WEBHOOK_SESSIONS", NULL);
     static struct roster_webhook_config webhook; /* outlives the delivery engine */
+    const char *dl_per_dest = env_or("ROSTER_DELIVERY_PER_DESTINATION", NULL);
     const struct roster_cli_opt opts[] = {
         {"listen", &listen, NULL},
         {"store", &store, NULL},
@@ -253,6 +254,7 @@ int roster_cmd_serve(int argc, char **argv)
         {"idempotency-ttl", &idem_ttl, NULL},
         {"webhooks", &webhooks, NULL},
         {"webhook-sessions", &webhook_sessions, NULL},
+        {"delivery-per-destination", &dl_per_dest, NULL},
     };
     int parsed = roster_cli_options(argc, argv, opts, sizeof(opts) / sizeof(opts[0]));
     if (parsed == 1) {
@@ -267,8 +269,8 @@ int roster_cmd_serve(int argc, char **argv)
                "[--smtp-url smtp[s]://[USER:PASS@]HOST[:PORT]] "
                "[--smtp-from ADDRESS] [--smtp-require-tls] [--smtp-sessions N] "
                "[--delivery-lifetime SECONDS] [--delivery-backoff-ms MS] "
-               "[--delivery-lease-ms MS] [--idempotency-ttl SECONDS] "
-               "[--webhooks on|off] [--webhook-sessions N]\n");
+               "[--delivery-lease-ms MS] [--delivery-per-destination N] "
+               "[--idempotency-ttl SECONDS] [--webhooks on|off] [--webhook-sessions N]\n");
         return 0;
     }
     if (parsed != 0)
@@ -362,6 +364,7 @@ int roster_cmd_serve(int argc, char **argv)
         fprintf(stderr, "roster: --metrics \"%s\" is not open, key or off\n", metrics);
         return 2;
     }
+    int64_t per_dest = 0;
     struct {
         const char *flag, *value;
         int64_t min, max, *out;
@@ -369,6 +372,8 @@ int roster_cmd_serve(int argc, char **argv)
         {"--delivery-lifetime", dl_lifetime, 1, 365 * 86400, &app.cfg.delivery_lifetime_s},
         {"--delivery-backoff-ms", dl_backoff, 1, 86400000, &app.cfg.delivery_backoff_ms},
         {"--delivery-lease-ms", dl_lease, 200, 86400000, &app.cfg.delivery_lease_ms},
+        {"--delivery-per-destination", dl_per_dest, 1, ROSTER_DELIVERY_PER_DESTINATION_MAX,
+         &per_dest},
     };
     for (size_t i = 0; i < sizeof(delivery) / sizeof(delivery[0]); i++) {
         if (!delivery[i].value)
@@ -382,6 +387,7 @@ int roster_cmd_serve(int argc, char **argv)
         }
         *delivery[i].out = v;
     }
+    app.cfg.delivery_per_destination = (int)per_dest;
     if (smtp_sessions) {
         if (parse_size("--smtp-sessions", smtp_sessions, 1, &v) != 0)
             return 2;

@@ -174,6 +174,7 @@ static int apply_batch(struct roster_conn *conn, struct prepared **p, size_t n, 
                (long long)(t_locked - t0), (long long)(t_applied - t_locked),
                (long long)(roster_monotonic_ms() - t_applied));
 done:
+    core_outbox_end(rc == 0); /* wakes the delivery workers if the batch wrote messages */
     return rc;
 }
 

@@ -40,6 +40,7 @@
 #include "core/idem.h"
 #include "roster/template.h"
 #include "core/jobkind.h"
+#include "core/worker.h"
 #include "roster/jsonr.h"
 #include "roster/jsonw.h"
 #include "roster/webhook.h"
@@ -933,7 +934,7 @@ static int msgjob_apply(struct roster_conn *conn, const struct roster_chunk *ch,
     if (!p)
         return roster_err_set(err, ROSTER_EINVAL, "chunk %lld of job \"%s\" was not prepared",
                               (long long)ch->chunk_no, ch->job_id);
-    int rc = roster_store_message_create_many(conn, p->msgs, p->nmsgs, err);
+    int rc = core_outbox_add(conn, p->msgs, p->nmsgs, err);
     if (rc)
         return rc;
     return roster_job_chunk_complete(conn, ch, p->results_json, p->nok, p->nfailed, err);

@@ -202,7 +202,7 @@ static int queue_activation_email(struct roster_conn *conn, struct roster_schedu
     m.recipient = m_recipient;
     m.content_json = content->data;
     m.status = "ENQUEUED";
-    int rc = roster_store_message_create(conn, &m, err);
+    int rc = core_outbox_add(conn, &m, 1, err);
     if (rc == 0)
         memcpy(s->message_id, m.id, sizeof(s->message_id));
     return rc;
@@ -317,6 +317,7 @@ int roster_scheduler_run_due(struct roster_conn *conn, int64_t now_ms, size_t ma
     int64_t t_applied = roster_monotonic_ms();
     in_tx = false;
     rc = roster_store_commit(conn, err);
+    core_outbox_end(rc == 0);
     if (rc == 0) {
         *done = n;
         count_done(s, n, roster_now_ms());
@@ -334,8 +335,10 @@ int roster_scheduler_run_due(struct roster_conn *conn, int64_t now_ms, size_t ma
                    (long long)(t_applied - t_claimed),
                    (long long)(roster_monotonic_ms() - t_applied));
 fail:
-    if (in_tx)
+    if (in_tx) {
         roster_store_rollback(conn);
+        core_outbox_end(false);
+    }
     roster_buf_release(&content);
     return rc;
 }

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/worker.h"
 #include "roster/core.h"
 #include "roster/jsonw.h"
 #include "roster/log.h"
@@ -253,7 +254,7 @@ static int write_event(struct roster_conn *conn, const struct roster_webhook *t,
         m[i].status = "ENQUEUED";
         m[i].created_ms = now;
     }
-    return roster_store_message_create_many(conn, m, n, err);
+    return core_outbox_add(conn, m, n, err); /* wakes the workers once committed */
 }
 
 int roster_webhook_emit(struct roster_conn *conn, const char *org_id, const char *type,

@@ -153,6 +153,10 @@ static const struct roster_route routes[] = {
      "roster admin: one webhook endpoint with its secret"},
     {"DELETE", "/admin/orgs/{id}/webhooks/{wid}", &roster_admin_dialect, admin_webhooks_delete, 0,
      "roster admin: remove a webhook endpoint (its waiting messages end UNDELIVERABLE)"},
+    {"GET", "/admin/orgs/{id}/outbox", &roster_admin_dialect, admin_outbox_list, 0,
+     "roster admin: an organisation's outbox messages, newest first (status, limit, after)"},
+    {"POST", "/admin/orgs/{id}/outbox/{message_id}/retry", &roster_admin_dialect,
+     admin_outbox_retry, 0, "roster admin: make a waiting or undeliverable message due now"},
 
     /* Voximplant: the method in the cmd parameter, or in the path (query-string style) */
     {"POST", "/platform_api", VOX, vox_platform_api, 0,

@@ -28,8 +28,9 @@ export async function startSink(extra = []) {
         });
         proc.on('exit', (code) => reject(new Error(`sink exited ${code}: ${stderr}`)));
     });
-    const lines = () => (existsSync(out) ? readFileSync(out, 'utf8').split('\n').filter(Boolean)
-        .map((l) => JSON.parse(l)) : []);
+    // complete lines only: the sink may be writing the last one while we read
+    const lines = () => (existsSync(out) ? readFileSync(out, 'utf8').split('\n').slice(0, -1)
+        .filter(Boolean).map((l) => JSON.parse(l)) : []);
     const sink = {
         port, out, proc,
         url: `smtp://127.0.0.1:${port}`,

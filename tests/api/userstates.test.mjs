@@ -16,7 +16,7 @@ const US = '/api/v2/bulk/userstates';
 const RESULT_KEYS = ['scheduledDate', 'scheduledJobId', 'state', 'systemUserId'];
 const EXT_KEYS = ['activationEmail', 'completedAt', 'createdAt', 'outcome', 'scheduledDate',
     'scheduledJobId', 'state', 'status', 'systemUserId'];
-const MESSAGE_KEYS = ['content', 'createdAt', 'id', 'kind', 'recipient', 'status', 'userId'];
+const MESSAGE_KEYS = ['attempts', 'content', 'createdAt', 'id', 'kind', 'lastError', 'recipient', 'sentAt', 'status', 'userId'];
 const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const MESSAGE_ID = /^1-[0-9a-f]{8}-[0-9a-f]{24}$/; // include/roster/schedule.h
 const UNKNOWN_ID = '0123456789abcdef01234567';
@@ -110,10 +110,16 @@ async function getJob(api, id) {
         assert.match(j.completedAt ?? '', RFC3339, `completedAt once ${j.status}: ${r.text}`);
     }
     if (j.activationEmail !== null) {
-        assert.deepEqual(Object.keys(j.activationEmail).sort(), ['messageId', 'queuedAt', 'recipient'],
+        assert.deepEqual(Object.keys(j.activationEmail).sort(),
+            ['attempts', 'lastError', 'messageId', 'queuedAt', 'recipient', 'sentAt', 'status'],
             `activationEmail keys: ${r.text}`);
         assert.match(j.activationEmail.messageId, MESSAGE_ID);
         assert.match(j.activationEmail.queuedAt, RFC3339);
+        // no relay in these tests: the e-mail waits, untried
+        assert.equal(j.activationEmail.status, 'ENQUEUED', r.text);
+        assert.equal(j.activationEmail.sentAt, null, r.text);
+        assert.equal(j.activationEmail.attempts, 0, r.text);
+        assert.equal(j.activationEmail.lastError, null, r.text);
     }
     return j;
 }
@@ -703,6 +709,10 @@ describe('scheduler', () => {
             assert.equal(m.userId, id);
             assert.equal(m.recipient, recipient);
             assert.equal(m.status, 'ENQUEUED');
+            assert.equal(m.sentAt, null);
+            assert.equal(m.attempts, 0);
+            assert.equal(m.lastError, null);
+            assert.equal(ae.status, 'ENQUEUED');
             assert.match(m.createdAt, RFC3339);
             assert.equal(Date.parse(m.createdAt), Date.parse(ae.queuedAt), 'queuedAt is the message createdAt');
             const u = byId.get(id);

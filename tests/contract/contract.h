@@ -140,6 +140,8 @@ void test_job_usage(void);
 void test_delivery_claims(void);
 void test_delivery_concurrent(void);
 void test_webhooks(void);
+void test_delivery_channels(void);
+void test_delivery_outbox(void);
 /* groups.c */
 void test_groups(void);
 /* faults.c */

@@ -225,3 +225,168 @@ void test_delivery_concurrent(void)
         once += atomic_load(&conc_seen[i]) == 1;
     CHECK_EQ_INT(once, CONC_MSGS);
 }
+
+/* Each channel claims only its own messages; a message created without one is "email". */
+void test_delivery_channels(void)
+{
+    struct roster_err err = {0};
+    need_orgs();
+    int64_t now = roster_now_ms();
+    drain(now);
+    struct roster_message *w;
+    size_t n;
+    do
+        CHECK_EQ_INT(
+            roster_store_message_claim(conn, "webhook", now, FOREVER, 500, &A, &w, &n, &err), 0);
+    while (n > 0);
+    struct roster_message e, h, many[3];
+    new_message(&e, org_a.id, "mail@example.com");
+    memset(&h, 0, sizeof(h));
+    memcpy(h.org_id, org_b.id, sizeof(h.org_id));
+    h.kind = "event";
+    h.channel = "webhook";
+    h.recipient = "ep_1";
+    CHECK_EQ_INT(roster_store_message_create(conn, &h, &err), 0);
+    memset(many, 0, sizeof(many));
+    for (int i = 0; i < 3; i++) {
+        memcpy(many[i].org_id, org_a.id, sizeof(many[i].org_id));
+        many[i].kind = "bulk_message";
+        many[i].channel = i == 1 ? "webhook" : NULL;
+    }
+    CHECK_EQ_INT(roster_store_message_create_many(conn, many, 3, &err), 0);
+
+    struct roster_message got;
+    CHECK_EQ_INT(roster_store_message_get(conn, org_a.id, e.id, &got, &A, &err), 0);
+    CHECK_EQ_STR(got.channel, "email");
+    CHECK_EQ_INT(roster_store_message_get(conn, org_b.id, h.id, &got, &A, &err), 0);
+    CHECK_EQ_STR(got.channel, "webhook");
+    CHECK_EQ_INT(roster_store_message_get(conn, org_a.id, many[1].id, &got, &A, &err), 0);
+    CHECK_EQ_STR(got.channel, "webhook");
+
+    CHECK_EQ_INT(roster_store_message_claim(conn, "webhook", now, FOREVER, 100, &A, &w, &n, &err),
+                 0);
+    CHECK_EQ_INT(n, 2);
+    CHECK(find(w, n, h.id) >= 0 && find(w, n, many[1].id) >= 0);
+    for (size_t i = 0; i < n; i++)
+        CHECK_EQ_STR(w[i].channel, "webhook");
+    CHECK_EQ_INT(roster_store_message_claim(conn, "sms", now, FOREVER, 100, &A, &w, &n, &err), 0);
+    CHECK_EQ_INT(n, 0);
+    CHECK_EQ_INT(roster_store_message_claim(conn, "email", now, FOREVER, 100, &A, &w, &n, &err), 0);
+    CHECK_EQ_INT(n, 3);
+    CHECK(find(w, n, e.id) >= 0 && find(w, n, many[0].id) >= 0 && find(w, n, many[2].id) >= 0);
+    for (size_t i = 0; i < n; i++)
+        CHECK_EQ_STR(w[i].channel, "email");
+}
+
+/* roster outbox: an organisation's messages newest first, paged by id, by status; retry. */
+void test_delivery_outbox(void)
+{
+    struct roster_err err = {0};
+    need_orgs();
+    struct roster_org org;
+    memset(&org, 0, sizeof(org));
+    org.name = "Outbox Org";
+    CHECK_EQ_INT(roster_store_org_create(conn, &org, &err), 0);
+    int64_t now = roster_now_ms();
+    drain(now);
+    /* ids that sort as i; a message of another organisation in between */
+    struct roster_message m[6];
+    for (int i = 0; i < 6; i++) {
+        memset(&m[i], 0, sizeof(m[i]));
+        snprintf(m[i].id, sizeof(m[i].id), "1-6000000%d-%024d", i, i);
+        memcpy(m[i].org_id, i == 3 ? org_a.id : org.id, sizeof(m[i].org_id));
+        m[i].kind = "bulk_message";
+        m[i].recipient = "x@example.com";
+        CHECK_EQ_INT(roster_store_message_create(conn, &m[i], &err), 0);
+    }
+    struct roster_message *v;
+    size_t n;
+    CHECK_EQ_INT(roster_store_message_list(conn, org.id, NULL, NULL, 100, &A, &v, &n, &err), 0);
+    CHECK_EQ_INT(n, 5);
+    const int order[5] = {5, 4, 2, 1, 0};
+    for (size_t i = 0; i < n && i < 5; i++) {
+        CHECK_EQ_STR(v[i].id, m[order[i]].id);
+        CHECK_EQ_STR(v[i].org_id, org.id);
+        CHECK_EQ_STR(v[i].channel, "email");
+        CHECK_EQ_STR(v[i].status, "ENQUEUED");
+    }
+    /* paged: two, then the two after the second */
+    CHECK_EQ_INT(roster_store_message_list(conn, org.id, NULL, NULL, 2, &A, &v, &n, &err), 0);
+    CHECK(n == 2 && strcmp(v[1].id, m[4].id) == 0);
+    CHECK_EQ_INT(roster_store_message_list(conn, org.id, NULL, m[4].id, 2, &A, &v, &n, &err), 0);
+    CHECK(n == 2 && strcmp(v[0].id, m[2].id) == 0 && strcmp(v[1].id, m[1].id) == 0);
+    CHECK_EQ_INT(roster_store_message_list(conn, org.id, NULL, m[0].id, 2, &A, &v, &n, &err), 0);
+    CHECK_EQ_INT(n, 0);
+
+    /* outcomes: 0 sent, 1 undeliverable, 2 to retry in a minute; 4 stays claimed */
+    struct roster_message *c;
+    size_t nc;
+    CHECK_EQ_INT(roster_store_message_claim(conn, "email", now, FOREVER, 100, &A, &c, &nc, &err),
+                 0);
+    CHECK_EQ_INT(nc, 6);
+    struct roster_message_outcome o[4];
+    const int who[4] = {0, 1, 2, 5};
+    for (int i = 0; i < 4; i++) {
+        int k = find(c, nc, m[who[i]].id);
+        CHECK(k >= 0);
+        if (k < 0)
+            return;
+        o[i] = (struct roster_message_outcome){
+            m[who[i]].id, c[k].lease_token, "ENQUEUED", 0, now + 60000, NULL, true};
+    }
+    o[0].status = "SENT";
+    o[0].at_ms = now;
+    o[1].status = "UNDELIVERABLE";
+    o[1].reason = "550 no such user";
+    o[2].reason = "451 later";
+    o[3].due_ms = now; /* 5: handed back, due now */
+    o[3].attempted = false;
+    size_t rec;
+    CHECK_EQ_INT(roster_store_message_record(conn, o, 4, &rec, &err), 0);
+    CHECK_EQ_INT(rec, 4);
+
+    CHECK_EQ_INT(roster_store_message_list(conn, org.id, "SENT", NULL, 100, &A, &v, &n, &err), 0);
+    CHECK(n == 1 && strcmp(v[0].id, m[0].id) == 0 && v[0].sent_ms == now && v[0].attempts == 1);
+    CHECK_EQ_INT(
+        roster_store_message_list(conn, org.id, "UNDELIVERABLE", NULL, 100, &A, &v, &n, &err), 0);
+    CHECK(n == 1 && strcmp(v[0].id, m[1].id) == 0);
+    CHECK(n == 1 && v[0].reason && strcmp(v[0].reason, "550 no such user") == 0);
+    CHECK_EQ_INT(roster_store_message_list(conn, org.id, "ENQUEUED", NULL, 100, &A, &v, &n, &err),
+                 0);
+    CHECK_EQ_INT(n, 3);
+    CHECK(n == 3 && strcmp(v[0].id, m[5].id) == 0 && strcmp(v[2].id, m[2].id) == 0);
+    CHECK(n == 3 && v[2].due_ms == now + 60000);
+    CHECK_EQ_INT(roster_store_message_list(conn, org.id, "ENQUEUED", m[5].id, 1, &A, &v, &n, &err),
+                 0);
+    CHECK(n == 1 && strcmp(v[0].id, m[4].id) == 0);
+    /* an unknown organisation */
+    CHECK_EQ_INT(roster_store_message_list(conn, "ffffffffffffffffffffffff", NULL, NULL, 10, &A, &v,
+                                           &n, &err),
+                 ROSTER_ENOTFOUND);
+
+    /* retry: undeliverable and waiting ones become due now, reason and attempts kept */
+    struct roster_message got;
+    CHECK_EQ_INT(roster_store_message_retry(conn, org.id, m[1].id, now + 1, &got, &A, &err), 0);
+    CHECK_EQ_STR(got.status, "ENQUEUED");
+    CHECK_EQ_INT(got.due_ms, now + 1);
+    CHECK_EQ_INT(got.attempts, 1);
+    CHECK(got.reason && strcmp(got.reason, "550 no such user") == 0);
+    CHECK_EQ_INT(roster_store_message_retry(conn, org.id, m[2].id, now + 1, NULL, NULL, &err), 0);
+    CHECK_EQ_INT(
+        roster_store_message_claim(conn, "email", now + 1, FOREVER, 100, &A, &c, &nc, &err), 0);
+    CHECK_EQ_INT(nc, 3); /* 1, 2 and the handed-back 5 */
+    CHECK(find(c, nc, m[1].id) >= 0 && find(c, nc, m[2].id) >= 0 && find(c, nc, m[5].id) >= 0);
+    /* refused: sent, claimed right now (4, and now 1), another organisation's, missing */
+    CHECK_EQ_INT(roster_store_message_retry(conn, org.id, m[0].id, now, NULL, NULL, &err),
+                 ROSTER_ECONFLICT);
+    CHECK(strstr(err.msg, "sent") != NULL);
+    CHECK_EQ_INT(roster_store_message_retry(conn, org.id, m[4].id, now, NULL, NULL, &err),
+                 ROSTER_ECONFLICT);
+    CHECK_EQ_INT(roster_store_message_retry(conn, org.id, m[3].id, now, NULL, NULL, &err),
+                 ROSTER_ENOTFOUND);
+    CHECK_EQ_INT(roster_store_message_retry(conn, org.id, "1-nope", now, NULL, NULL, &err),
+                 ROSTER_ENOTFOUND);
+    CHECK_EQ_INT(roster_store_message_get(conn, org.id, m[0].id, &got, &A, &err), 0);
+    CHECK_EQ_STR(got.status, "SENT");
+    drain(now + 1);
+}

@@ -77,6 +77,8 @@ static const struct {
     {"idem_purge", test_idem_purge},
     {"templates", test_templates},
     {"webhooks", test_webhooks},
+    {"delivery_channels", test_delivery_channels},
+    {"delivery_outbox", test_delivery_outbox},
 };
 enum { NTESTS = sizeof(tests) / sizeof(tests[0]) };
 

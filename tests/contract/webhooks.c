@@ -44,6 +44,7 @@ static void new_message(struct roster_message *m, const char *org_id, const char
     memset(m, 0, sizeof(*m));
     memcpy(m->org_id, org_id, sizeof(m->org_id));
     m->kind = kind;
+    m->channel = strcmp(kind, "webhook") == 0 ? "webhook" : NULL; /* NULL: e-mail */
     m->recipient = recipient;
     m->content_json = "{\"type\":\"job.completed\",\"timestamp\":\"x\",\"data\":{}}";
     CHECK_EQ_INT(roster_store_message_create(conn, m, &err), 0);

@@ -8,12 +8,15 @@ Answers RCPT with a temporary 451 for recipients whose local part starts with --
 (the first --temp-times times each, then 250), a permanent 550 for those starting with
 --reject, and 250 otherwise. Each SMTP session (EHLO/HELO) adds one line {"session": n}
 to --out, so a test can count connections, and each RCPT a line {"rcpt_try": address}. Stops on SIGTERM.
+With --light an accepted message's line is only {"rcpt", "message_id"} (its header read
+without parsing the MIME body), for tests of many thousands of messages.
 """
 import argparse
 import asyncio
 import email
 import email.policy
 import json
+import re
 import signal
 import sys
 
@@ -21,7 +24,8 @@ from aiosmtpd.smtp import SMTP
 
 
 class Handler:
-    def __init__(self, out, temp, temp_times, reject):
+    def __init__(self, out, temp, temp_times, reject, light=False):
+        self.light = light
         self.out = out
         self.temp = temp
         self.temp_times = temp_times
@@ -53,6 +57,13 @@ class Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.light:
+            head = envelope.content.split(b"\r\n\r\n", 1)[0]
+            m = re.search(rb"(?im)^message-id:[ \t]*(\S+)", head)
+            mid = m.group(1).decode("ascii", "replace") if m else ""
+            for rcpt in envelope.rcpt_tos:
+                self.write({"rcpt": rcpt, "message_id": mid})
+            return "250 Message accepted for delivery"
         raw = envelope.content.decode("utf-8", "replace")
         msg = email.message_from_string(raw, policy=email.policy.default)
         for rcpt in envelope.rcpt_tos:
@@ -78,9 +89,10 @@ def main():
     ap.add_argument("--temp", default="")
     ap.add_argument("--temp-times", type=int, default=2)
     ap.add_argument("--reject", default="")
+    ap.add_argument("--light", action="store_true")
     args = ap.parse_args()
     out = open(args.out, "a", encoding="utf-8")
-    handler = Handler(out, args.temp, args.temp_times, args.reject)
+    handler = Handler(out, args.temp, args.temp_times, args.reject, args.light)
     loop = asyncio.new_event_loop()
     server = loop.run_until_complete(loop.create_server(
         lambda: SMTP(handler, hostname="roster-test-sink", data_size_limit=10 * 1024 * 1024),

@@ -15,6 +15,12 @@ void admin_org_get(struct roster_req *r);
 /* PATCH /admin/orgs/{id}: {"name", "address", "city", "state", "zip", "country"}, each a
  * string (replaces) or null (clears); fields left out are kept. */
 void admin_org_patch(struct roster_req *r);
+/* GET /admin/orgs/{id}/outbox?status=&limit=&after= (outbox.c, docs/delivery.md):
+ * {"messages": [...], "next": id or null}, newest first */
+void admin_outbox_list(struct roster_req *r);
+/* POST /admin/orgs/{id}/outbox/{message_id}/retry: the message, due now; 409 when it was
+ * sent or is being sent */
+void admin_outbox_retry(struct roster_req *r);
 
 /* The webhook endpoints of an organisation (webhooks.c, docs/webhooks.md):
  * POST/GET /admin/orgs/{id}/webhooks, GET/DELETE /admin/orgs/{id}/webhooks/{wid}. */

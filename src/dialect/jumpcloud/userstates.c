@@ -381,6 +381,14 @@ void jc_userstates_get(struct roster_req *r)
         roster_jsonw_kstr(&w, "messageId", s.message_id);
         roster_jsonw_kstr(&w, "recipient", have_msg ? m.recipient : NULL);
         roster_jsonw_ktime(&w, "queuedAt", have_msg ? m.created_ms : 0);
+        /* its delivery (docs/delivery.md): ENQUEUED -> SENT | UNDELIVERABLE */
+        roster_jsonw_kstr(&w, "status", have_msg ? m.status : NULL);
+        if (have_msg && m.sent_ms > 0)
+            put_time(&w, "sentAt", m.sent_ms);
+        else
+            roster_jsonw_knull(&w, "sentAt");
+        roster_jsonw_kint(&w, "attempts", have_msg ? m.attempts : 0);
+        roster_jsonw_kstr(&w, "lastError", have_msg ? m.reason : NULL);
         roster_jsonw_obj_end(&w);
     } else {
         roster_jsonw_null(&w);
@@ -471,6 +479,12 @@ void jc_messages_get(struct roster_req *r)
     roster_jsonw_kstr(&w, "recipient", m.recipient);
     roster_jsonw_kstr(&w, "status", m.status);
     roster_jsonw_ktime(&w, "createdAt", m.created_ms);
+    if (m.sent_ms > 0)
+        roster_jsonw_ktime(&w, "sentAt", m.sent_ms);
+    else
+        roster_jsonw_knull(&w, "sentAt");
+    roster_jsonw_kint(&w, "attempts", m.attempts);
+    roster_jsonw_kstr(&w, "lastError", m.reason);
     roster_jsonw_kraw(&w, "content", m.content_json);
     roster_jsonw_obj_end(&w);
 }

@@ -4,7 +4,10 @@
  * take different messages without waiting for each other, and moves the claimed rows'
  * due_ms to the end of the lease with a new lease token. An outcome is written only where
  * its token still holds: a process whose lease expired (and whose messages another took)
- * records nothing. Outcomes of a batch are one statement over unnest'ed arrays.
+ * records nothing. Outcomes of a batch are one statement over unnest'ed arrays. Each
+ * channel claims only its own messages (messages_due is by channel, then due time).
+ * `roster outbox` lists an organisation's messages newest first by id (messages_org_id, or
+ * the partial messages_undeliverable) and retries one.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,16 +16,6 @@
 #include "roster/store.h"
 #include "roster/util.h"
 #include "store/postgres/pg_int.h"
-
-/* The claim of the messages matching filter (the channel's): the head of messages_due, or
- * of messages_webhook_due for the webhook channel. */
-#define CLAIM_SQL(filter)                                                                          \
-    "WITH pick AS (SELECT id FROM messages WHERE status = 'ENQUEUED' AND " filter                  \
-    " AND due_ms <= $1::bigint ORDER BY due_ms LIMIT $4::bigint FOR UPDATE SKIP LOCKED)"           \
-    " UPDATE messages m SET due_ms = $2::bigint, lease_token = $3::bigint"                         \
-    " FROM pick, orgs o WHERE m.id = pick.id AND o.num_id = m.org_num"                             \
-    " RETURNING m.id, o.id, m.kind, m.source_id, m.user_id, m.recipient,"                          \
-    " m.content_json, m.status, m.created_ms, m.sent_ms, m.attempts, m.reason"
 
 int pg_message_claim(struct roster_conn *pc, const char *channel, int64_t now_ms, int64_t lease_ms,
                      size_t max, struct roster_arena *a, struct roster_message **out, size_t *n,
@@ -39,10 +32,18 @@ int pg_message_claim(struct roster_conn *pc, const char *channel, int64_t now_ms
     for (size_t i = 0; i < 4; i++)
         pg_arg_int(&q.p, args[i]);
     const int64_t tok = args[2];
-    bool webhook = channel && strcmp(channel, "webhook") == 0;
+    pg_arg_str(&q.p, channel ? channel : "email");
     int code = pg_call_write1(
-        &q, webhook ? PG_MSG_CLAIM_WEBHOOK : PG_MSG_CLAIM,
-        webhook ? CLAIM_SQL("kind = 'webhook'") : CLAIM_SQL("kind <> 'webhook'"), err);
+        &q, PG_MSG_CLAIM,
+        "WITH pick AS (SELECT id FROM messages WHERE channel = $5"
+        " AND status = 'ENQUEUED' AND due_ms <= $1::bigint ORDER BY due_ms LIMIT $4::bigint"
+        " FOR UPDATE SKIP LOCKED)"
+        " UPDATE messages m SET due_ms = $2::bigint, lease_token = $3::bigint"
+        " FROM pick, orgs o WHERE m.id = pick.id AND o.num_id = m.org_num"
+        " RETURNING m.id, o.id, m.kind, m.source_id, m.user_id, m.recipient,"
+        " m.content_json, m.status, m.created_ms, m.sent_ms, m.attempts,"
+        " m.reason, m.channel, m.due_ms",
+        err);
     if (code)
         return pg_call_end(&q, code);
     int rows = PQntuples(q.res);
@@ -52,7 +53,6 @@ int pg_message_claim(struct roster_conn *pc, const char *channel, int64_t now_ms
         snprintf(m->id, sizeof(m->id), "%s", PQgetvalue(q.res, r, 0));
         pg_col_id(q.res, r, 1, m->org_id);
         m->kind = pg_col_str(q.res, r, 2, a);
-        m->channel = webhook ? "webhook" : "email";
         m->source_id = pg_col_str(q.res, r, 3, a);
         m->user_id = pg_col_str(q.res, r, 4, a);
         m->recipient = pg_col_str(q.res, r, 5, a);
@@ -62,6 +62,8 @@ int pg_message_claim(struct roster_conn *pc, const char *channel, int64_t now_ms
         m->sent_ms = pg_col_int(q.res, r, 9);
         m->attempts = pg_col_int(q.res, r, 10);
         m->reason = pg_col_str(q.res, r, 11, a);
+        m->channel = pg_col_str(q.res, r, 12, a);
+        m->due_ms = pg_col_int(q.res, r, 13);
         m->lease_token = tok;
     }
     *out = v;
@@ -122,4 +124,85 @@ int pg_message_record(struct roster_conn *pc, const struct roster_message_outcom
     if (!code && recorded)
         *recorded = (size_t)strtoull(PQcmdTuples(q.res), NULL, 10);
     return pg_call_end(&q, code);
+}
+
+int pg_message_list(struct roster_conn *pc, const char *org_id, const char *status,
+                    const char *after, size_t limit, struct roster_arena *a,
+                    struct roster_message **out, size_t *n, struct roster_err *err)
+{
+    struct pg_conn *c = pg_conn_of(pc);
+    *out = NULL;
+    *n = 0;
+    int64_t num;
+    int code = pg_org_num(c, org_id, &num, a, err);
+    if (!code && num == 0)
+        code = roster_err_set(err, ROSTER_ENOTFOUND, "organization \"%s\" not found", org_id);
+    if (code || limit == 0)
+        return code;
+    /* every id sorts below "~" (ids are hex, digits and dashes; the column is COLLATE "C") */
+    const char *below = after && after[0] ? after : "~";
+    struct roster_message *v;
+    if (!status)
+        v = pg_select(c,
+                      PG_STMT(PG_MSG_LIST,
+                              "SELECT " PG_MSG_COLS " FROM messages WHERE org_num = $1::bigint"
+                              " AND id < $2 ORDER BY org_num DESC, id DESC LIMIT $3::bigint",
+                              PG_I(num), PG_S(below), PG_I((int64_t)limit)),
+                      &pg_message_rec, org_id, a, n, &code, err);
+    else if (strcmp(status, "UNDELIVERABLE") == 0)
+        v = pg_select(c,
+                      PG_STMT(PG_MSG_LIST_UNDELIVERABLE,
+                              "SELECT " PG_MSG_COLS " FROM messages WHERE org_num = $1::bigint"
+                              " AND id < $2 AND status = 'UNDELIVERABLE'"
+                              " ORDER BY org_num DESC, id DESC LIMIT $3::bigint",
+                              PG_I(num), PG_S(below), PG_I((int64_t)limit)),
+                      &pg_message_rec, org_id, a, n, &code, err);
+    else
+        v = pg_select(c,
+                      PG_STMT(PG_MSG_LIST_STATUS,
+                              "SELECT " PG_MSG_COLS " FROM messages WHERE org_num = $1::bigint"
+                              " AND id < $2 AND status = $4"
+                              " ORDER BY org_num DESC, id DESC LIMIT $3::bigint",
+                              PG_I(num), PG_S(below), PG_I((int64_t)limit), PG_S(status)),
+                      &pg_message_rec, org_id, a, n, &code, err);
+    if (!code)
+        *out = v;
+    return code;
+}
+
+int pg_message_retry(struct roster_conn *pc, const char *org_id, const char *id, int64_t now_ms,
+                     struct roster_message *out, struct roster_arena *a, struct roster_err *err)
+{
+    struct pg_conn *c = pg_conn_of(pc);
+    struct roster_message tmp = {0};
+    struct roster_arena own;
+    roster_arena_init(&own, 0);
+    struct roster_arena *ma = a ? a : &own;
+    struct roster_message *m = out ? out : &tmp;
+    int code = pg_get(
+        c,
+        PG_WRITE(PG_MSG_RETRY,
+                 "UPDATE messages SET status = 'ENQUEUED', due_ms = $3::bigint"
+                 " WHERE org_num = " ORG_NUM_OF(1) " AND id = $2"
+                                                   " AND (status = 'UNDELIVERABLE'"
+                                                   " OR (status = 'ENQUEUED' AND lease_token = 0))"
+                                                   " RETURNING " PG_MSG_COLS,
+                 PG_S(org_id), PG_S(id), PG_I(now_ms)),
+        &pg_message_rec, org_id, m, ma, NULL, NULL, err);
+    if (code == ROSTER_ENOTFOUND) {
+        /* why not: missing, sent, or claimed right now */
+        code = pg_message_get(pc, org_id, id, m, ma, err);
+        if (!code && strcmp(m->status, "SENT") == 0)
+            code = roster_err_set(err, ROSTER_ECONFLICT,
+                                  "message \"%s\" was sent; only a waiting or undeliverable "
+                                  "message can be retried",
+                                  id);
+        else if (!code)
+            code = roster_err_set(err, ROSTER_ECONFLICT,
+                                  "message \"%s\" is being delivered right now; retry it "
+                                  "after this attempt if it fails",
+                                  id);
+    }
+    roster_arena_release(&own);
+    return code;
 }

@@ -53,8 +53,11 @@ enum pg_stmt_id {
     PG_JOB_USAGE,
     PG_MSG_CLAIM,
     PG_MSG_RECORD,
-    PG_MSG_CLAIM_WEBHOOK,
     PG_WEBHOOK_LIST,
+    PG_MSG_LIST,
+    PG_MSG_LIST_STATUS,
+    PG_MSG_LIST_UNDELIVERABLE,
+    PG_MSG_RETRY,
     PG_NSTMTS
 };
 
@@ -358,6 +361,12 @@ void pg_read_user(const PGresult *r, int row, int col, const char *org_id, struc
  * 1). Returns 0 or a store error. */
 int pg_org_num(struct pg_conn *c, const char *org_id, int64_t *num, struct roster_arena *a,
                struct roster_err *err);
+
+/* The columns of an outbox message, in the order of pg_message_rec (pg_schedules.c). */
+#define PG_MSG_COLS                                                                                \
+    "id, kind, source_id, user_id, recipient, content_json, status, created_ms, sent_ms,"          \
+    " attempts, reason, channel, due_ms"
+extern const struct pg_rec pg_message_rec;
 
 /* A random positive lease token. */
 int64_t pg_new_token(void);

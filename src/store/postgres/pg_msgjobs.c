@@ -219,27 +219,28 @@ int pg_message_create_many(struct roster_conn *pc, struct roster_message *m, siz
     pg_arg_str(&q.p, m[0].org_id);
     int64_t now = roster_now_ms();
     pg_arg_int(&q.p, now);
-    for (int k = 0; k < 7; k++) {
+    for (int k = 0; k < 8; k++) {
         for (size_t i = 0; i < n; i++) {
-            const char *const v[7] = {m[i].id,
+            const char *const v[8] = {m[i].id,
                                       m[i].kind,
                                       m[i].source_id,
                                       m[i].user_id,
                                       m[i].recipient,
                                       m[i].content_json,
-                                      m[i].status ? m[i].status : "ENQUEUED"};
+                                      m[i].status ? m[i].status : "ENQUEUED",
+                                      m[i].channel ? m[i].channel : "email"};
             col[i] = v[k];
         }
         pg_arg_str(&q.p, pg_text_array(q.a, col, n));
     }
     code = pg_call_write1(&q, PG_MSG_INSERT_MANY,
                           "INSERT INTO messages (id, org_num, kind, source_id, user_id, recipient,"
-                          " content_json, status, created_ms)"
+                          " content_json, status, created_ms, channel)"
                           " SELECT v.id, o.num_id, v.kind, v.source_id, v.user_id, v.recipient,"
-                          " v.content_json, v.status, $2::bigint FROM orgs o,"
+                          " v.content_json, v.status, $2::bigint, v.channel FROM orgs o,"
                           " unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[],"
-                          " $8::text[], $9::text[])"
-                          " AS v(id, kind, source_id, user_id, recipient, content_json, status)"
+                          " $8::text[], $9::text[], $10::text[]) AS v(id, kind, source_id,"
+                          " user_id, recipient, content_json, status, channel)"
                           " WHERE o.id = $1",
                           err);
     if (code) {

@@ -305,10 +305,11 @@ int pg_message_create(struct roster_conn *pc, struct roster_message *m, struct r
         &q,
         PG_WRITE(PG_MSG_INSERT,
                  "INSERT INTO messages (id, org_num, kind, source_id, user_id, recipient,"
-                 " content_json, status, created_ms) SELECT $1, o.num_id, $3, $4, $5, $6, $7,"
-                 " $8, $9::bigint FROM orgs o WHERE o.id = $2",
+                 " content_json, status, created_ms, channel) SELECT $1, o.num_id, $3, $4, $5,"
+                 " $6, $7, $8, $9::bigint, $10 FROM orgs o WHERE o.id = $2",
                  PG_S(m->id), PG_S(m->org_id), PG_S(m->kind), PG_S(m->source_id), PG_S(m->user_id),
-                 PG_S(m->recipient), PG_S(m->content_json), PG_S(status), PG_I(now)),
+                 PG_S(m->recipient), PG_S(m->content_json), PG_S(status), PG_I(now),
+                 PG_S(m->channel ? m->channel : "email")),
         err);
     if (code)
         code = pg_insert_fail(q.res, code, "message", m->id, NULL, err);
@@ -327,9 +328,10 @@ int pg_message_create(struct roster_conn *pc, struct roster_message *m, struct r
 static const struct pg_col message_cols[] = {
     M(PG_BUF, id),        M(PG_STR, kind),         M(PG_STR, source_id), M(PG_STR, user_id),
     M(PG_STR, recipient), M(PG_STR, content_json), M(PG_STR, status),    M(PG_I64, created_ms),
-    M(PG_I64, sent_ms),   M(PG_I64, attempts),     M(PG_STR, reason)};
+    M(PG_I64, sent_ms),   M(PG_I64, attempts),     M(PG_STR, reason),    M(PG_STR, channel),
+    M(PG_I64, due_ms)};
 #undef M
-static const struct pg_rec message_rec =
+const struct pg_rec pg_message_rec =
     PG_REC(struct roster_message, message_cols, offsetof(struct roster_message, org_id));
 
 int pg_message_get(struct roster_conn *pc, const char *org_id, const char *id,
@@ -337,9 +339,8 @@ int pg_message_get(struct roster_conn *pc, const char *org_id, const char *id,
 {
     return pg_get(pg_conn_of(pc),
                   PG_STMT(PG_MSG_GET,
-                          "SELECT id, kind, source_id, user_id, recipient, content_json, status,"
-                          " created_ms, sent_ms, attempts, reason FROM messages"
+                          "SELECT " PG_MSG_COLS " FROM messages"
                           " WHERE org_num = " ORG_NUM_OF(1) " AND id = $2",
                           PG_S(org_id), PG_S(id)),
-                  &message_rec, org_id, out, a, "message", id ? id : "", err);
+                  &pg_message_rec, org_id, out, a, "message", id ? id : "", err);
 }

@@ -92,7 +92,7 @@ int pg_webhook_end(struct roster_conn *pc, const char *org_id, const char *id, b
                             PG_STMT(-1,
                                     "UPDATE messages SET status = 'UNDELIVERABLE', reason = $3,"
                                     " lease_token = 0 WHERE status = 'ENQUEUED'"
-                                    " AND kind = 'webhook' AND org_num ="
+                                    " AND channel = 'webhook' AND org_num ="
                                     " (SELECT num_id FROM orgs WHERE id = $1) AND recipient = $2",
                                     PG_S(org_id), PG_S(id), PG_S(reason)),
                             err);

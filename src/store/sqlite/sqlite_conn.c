@@ -16,7 +16,7 @@
 #include "roster/util.h"
 #include "store/sqlite/sqlite_int.h"
 
-#define MSG_ROW "(?,?,?,?,?,?,?,?,?)"
+#define MSG_ROW "(?,?,?,?,?,?,?,?,?,?)"
 #define MSG_ROWS4 MSG_ROW "," MSG_ROW "," MSG_ROW "," MSG_ROW
 _Static_assert(SQ_MSG_ROWS == 16, "SQ_MSG_INSERT_MANY has 16 rows");
 
@@ -83,11 +83,9 @@ static const char *const fixed_sql[SQ_NSTMTS] = {
     [SQ_SCHED_NEXT_DUE] = "SELECT due_ms FROM schedules WHERE status = 0"
                           " ORDER BY due_ms LIMIT 1",
     [SQ_MSG_INSERT] = "INSERT INTO messages (id, org_num, kind, source_id, user_id, recipient,"
-                      " content_json, status, created_ms)"
-                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    [SQ_MSG_GET] = "SELECT id, kind, source_id, user_id, recipient, content_json, status,"
-                   " created_ms, sent_ms, attempts, reason FROM messages"
-                   " WHERE org_num = ?1 AND id = ?2",
+                      " content_json, status, created_ms, channel)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    [SQ_MSG_GET] = "SELECT " SQ_MSG_COLS " FROM messages WHERE org_num = ?1 AND id = ?2",
     [SQ_BEGIN_READ] = "BEGIN",
     [SQ_DATA_VERSION] = "PRAGMA data_version",
     [SQ_ORG_GET] = "SELECT " SQ_ORG_COLS " FROM orgs WHERE id = ?1",
@@ -113,8 +111,8 @@ static const char *const fixed_sql[SQ_NSTMTS] = {
                                 " updated_ms = ?6",
     /* SQ_MSG_ROWS outbox rows in one statement (sqlite_msgjobs.c) */
     [SQ_MSG_INSERT_MANY] = "INSERT INTO messages (id, org_num, kind, source_id, user_id, recipient,"
-                           " content_json, status, created_ms) VALUES " MSG_ROWS4 "," MSG_ROWS4
-                           "," MSG_ROWS4 "," MSG_ROWS4,
+                           " content_json, status, created_ms, channel) VALUES " MSG_ROWS4
+                           "," MSG_ROWS4 "," MSG_ROWS4 "," MSG_ROWS4,
     [SQ_SA_KEY_FIND] = "SELECT " SQ_SA_COLS " FROM service_keys WHERE id = ?1"
                        " AND revoked_ms IS NULL",
     [SQ_GROUP_GET] = "SELECT " SQ_GROUP_COLS " FROM groups AS g"
@@ -145,24 +143,28 @@ static const char *const fixed_sql[SQ_NSTMTS] = {
     /* the head of messages_due: the rows to claim (the lease moves them to its end) */
     [SQ_MSG_CLAIM] = "UPDATE messages SET due_ms = ?2, lease_token = ?3"
                      " WHERE rowid IN (SELECT rowid FROM messages INDEXED BY messages_due"
-                     " WHERE status = 'ENQUEUED' AND due_ms <= ?1 AND kind <> 'webhook'"
+                     " WHERE channel = ?5 AND status = 'ENQUEUED' AND due_ms <= ?1"
                      " ORDER BY due_ms LIMIT ?4)"
-                     " RETURNING id, kind, source_id, user_id, recipient, content_json, status,"
-                     " created_ms, sent_ms, attempts, reason,"
+                     " RETURNING " SQ_MSG_COLS ","
                      " (SELECT o.id FROM orgs AS o WHERE o.num_id = org_num)",
-    /* the webhook channel's: the head of messages_webhook_due */
-    [SQ_MSG_CLAIM_WEBHOOK] = "UPDATE messages SET due_ms = ?2, lease_token = ?3"
-                             " WHERE rowid IN (SELECT rowid FROM messages"
-                             " INDEXED BY messages_webhook_due WHERE status = 'ENQUEUED'"
-                             " AND kind = 'webhook' AND due_ms <= ?1 ORDER BY due_ms LIMIT ?4)"
-                             " RETURNING id, kind, source_id, user_id, recipient, content_json,"
-                             " status, created_ms, sent_ms, attempts, reason,"
-                             " (SELECT o.id FROM orgs AS o WHERE o.num_id = org_num)",
     [SQ_WEBHOOK_LIST] = "SELECT id, url, secret, events, created_ms, disabled_ms,"
                         " disabled_reason FROM webhooks WHERE org_num = ?1 ORDER BY num_id",
     [SQ_MSG_RECORD] = "UPDATE messages SET status = ?3, sent_ms = ?4, reason = ?5,"
                       " attempts = attempts + ?6, due_ms = ?7, lease_token = 0"
                       " WHERE id = ?1 AND lease_token = ?2 AND status = 'ENQUEUED'",
+    /* roster outbox (sqlite_delivery.c): ?2 the id to start below, ?3 how many */
+    [SQ_MSG_LIST] = "SELECT " SQ_MSG_COLS " FROM messages INDEXED BY messages_org_id"
+                    " WHERE org_num = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
+    [SQ_MSG_LIST_STATUS] = "SELECT " SQ_MSG_COLS " FROM messages INDEXED BY messages_org_id"
+                           " WHERE org_num = ?1 AND id < ?2 AND status = ?4"
+                           " ORDER BY id DESC LIMIT ?3",
+    [SQ_MSG_LIST_UNDELIVERABLE] =
+        "SELECT " SQ_MSG_COLS " FROM messages INDEXED BY messages_undeliverable"
+        " WHERE org_num = ?1 AND id < ?2 AND status = 'UNDELIVERABLE'"
+        " ORDER BY id DESC LIMIT ?3",
+    [SQ_MSG_RETRY] = "UPDATE messages SET status = 'ENQUEUED', due_ms = ?3"
+                     " WHERE org_num = ?1 AND id = ?2 AND (status = 'UNDELIVERABLE'"
+                     " OR (status = 'ENQUEUED' AND lease_token = 0))",
 };
 
 /* the statements prepared on the intake handle */

@@ -4,6 +4,9 @@
  * without reading them, and gives them a lease token that their outcome must carry. One
  * SQLite file has one server (the embedded store is locked), so a lease only matters
  * across a crash: lease_reset_all makes claimed messages due again at the next start.
+ * Each channel claims only its own messages (messages_due is by channel, then due time).
+ * `roster outbox` lists an organisation's messages newest first by id (messages_org_id, or
+ * the partial messages_undeliverable) and retries one.
  */
 #include <stdio.h>
 #include <string.h>
@@ -40,8 +43,7 @@ int sq_message_claim(struct roster_conn *pc, const char *channel, int64_t now_ms
     int code = sq_tx_start(c, err);
     if (code)
         return code;
-    bool webhook = channel && strcmp(channel, "webhook") == 0;
-    sqlite3_stmt *s = sq_stmt(c, webhook ? SQ_MSG_CLAIM_WEBHOOK : SQ_MSG_CLAIM, err);
+    sqlite3_stmt *s = sq_stmt(c, SQ_MSG_CLAIM, err);
     if (!s) {
         sq_tx_end(c, false, NULL);
         return err ? err->code : ROSTER_EIO;
@@ -50,12 +52,12 @@ int sq_message_claim(struct roster_conn *pc, const char *channel, int64_t now_ms
     sqlite3_bind_int64(s, 2, now_ms + lease_ms);
     sqlite3_bind_int64(s, 3, token);
     sqlite3_bind_int64(s, 4, (int64_t)max);
+    sq_bind_str(s, 5, channel ? channel : "email");
     size_t k = 0;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW && k < max) {
-        const unsigned char *org = sqlite3_column_text(s, 11);
+        const unsigned char *org = sqlite3_column_text(s, 13);
         sq_message_row(s, (const char *)org, &v[k], a);
-        v[k].channel = webhook ? "webhook" : "email";
         v[k++].lease_token = token;
     }
     if (rc != SQLITE_DONE && rc != SQLITE_ROW)
@@ -107,5 +109,87 @@ int sq_message_record(struct roster_conn *pc, const struct roster_message_outcom
     code = tx_finish(c, code, err);
     if (!code && recorded)
         *recorded = done;
+    return code;
+}
+
+int sq_message_list(struct roster_conn *pc, const char *org_id, const char *status,
+                    const char *after, size_t limit, struct roster_arena *a,
+                    struct roster_message **out, size_t *n, struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    *out = NULL;
+    *n = 0;
+    int64_t org_num;
+    int code = sq_org_num_for(c, org_id, &org_num, "organization", org_id, err);
+    if (code || limit == 0)
+        return code;
+    int which = !status                                ? SQ_MSG_LIST
+                : strcmp(status, "UNDELIVERABLE") == 0 ? SQ_MSG_LIST_UNDELIVERABLE
+                                                       : SQ_MSG_LIST_STATUS;
+    sqlite3_stmt *s = sq_stmt(c, which, err);
+    if (!s)
+        return err ? err->code : ROSTER_EIO;
+    struct roster_message *v = roster_arena_zalloc(a, limit * sizeof(*v));
+    sqlite3_bind_int64(s, 1, org_num);
+    /* every id sorts below "~" (ids are hex, digits and dashes) */
+    sq_bind_str(s, 2, after && after[0] ? after : "~");
+    sqlite3_bind_int64(s, 3, (int64_t)limit);
+    if (which == SQ_MSG_LIST_STATUS)
+        sq_bind_str(s, 4, status);
+    size_t k = 0;
+    int rc;
+    while (k < limit && (rc = sqlite3_step(s)) == SQLITE_ROW)
+        sq_message_row(s, org_id, &v[k++], a);
+    if (k < limit && rc != SQLITE_DONE)
+        code = sq_fail(c, rc, err);
+    sqlite3_reset(s);
+    if (code)
+        return code;
+    *out = v;
+    *n = k;
+    return 0;
+}
+
+int sq_message_retry(struct roster_conn *pc, const char *org_id, const char *id, int64_t now_ms,
+                     struct roster_message *out, struct roster_arena *a, struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    struct roster_message cur;
+    struct roster_arena own;
+    roster_arena_init(&own, 0);
+    int code = sq_tx_start(c, err);
+    if (code)
+        goto done;
+    code = sq_message_get(pc, org_id, id, &cur, &own, err);
+    if (!code && strcmp(cur.status, "SENT") == 0)
+        code = roster_err_set(err, ROSTER_ECONFLICT,
+                              "message \"%s\" was sent; only a waiting or undeliverable message "
+                              "can be retried",
+                              id);
+    int64_t org_num = 0;
+    if (!code)
+        code = sq_org_num_for(c, org_id, &org_num, "organization", org_id, err);
+    sqlite3_stmt *s = code ? NULL : sq_stmt(c, SQ_MSG_RETRY, err);
+    if (!code && !s)
+        code = err ? err->code : ROSTER_EIO;
+    if (!code) {
+        sqlite3_bind_int64(s, 1, org_num);
+        sq_bind_str(s, 2, id);
+        sqlite3_bind_int64(s, 3, now_ms);
+        int rc = sqlite3_step(s);
+        if (rc != SQLITE_DONE)
+            code = sq_fail(c, rc, err);
+        else if (sqlite3_changes(c->db) == 0)
+            code = roster_err_set(err, ROSTER_ECONFLICT,
+                                  "message \"%s\" is being delivered right now; retry it "
+                                  "after this attempt if it fails",
+                                  id);
+        sqlite3_reset(s);
+    }
+    if (!code && out)
+        code = sq_message_get(pc, org_id, id, out, a ? a : &own, err);
+    code = tx_finish(c, code, err);
+done:
+    roster_arena_release(&own);
     return code;
 }

@@ -108,8 +108,12 @@ enum sq_stmt_id {
     SQ_MSG_CLAIM,
     SQ_MSG_RECORD,
     /* webhooks (sqlite_webhooks.c) */
-    SQ_MSG_CLAIM_WEBHOOK,
     SQ_WEBHOOK_LIST,
+    /* roster outbox (sqlite_delivery.c) */
+    SQ_MSG_LIST,
+    SQ_MSG_LIST_STATUS,
+    SQ_MSG_LIST_UNDELIVERABLE,
+    SQ_MSG_RETRY,
     SQ_NSTMTS
 };
 
@@ -331,8 +335,10 @@ int sq_tx_end_joined(struct sq_conn *c, bool own, int code, struct roster_err *e
  * savepoint that held them was rolled back): sqlite_lists.c records from scratch. */
 void sq_list_txn_end(struct sq_conn *c);
 
-/* An outbox message from the row of s: columns id, kind, source_id, user_id, recipient,
- * content_json, status, created_ms, sent_ms, attempts, reason (sqlite_schedules.c). */
+/* An outbox message from the row of s: the columns SQ_MSG_COLS (sqlite_schedules.c). */
+#define SQ_MSG_COLS                                                                                \
+    "id, kind, source_id, user_id, recipient, content_json, status, created_ms, sent_ms,"          \
+    " attempts, reason, channel, due_ms"
 void sq_message_row(sqlite3_stmt *s, const char *org_id, struct roster_message *out,
                     struct roster_arena *a);
 /* Column helpers: copy into the arena (NULL for SQL NULL). */

@@ -245,6 +245,7 @@ static void bind_message(sqlite3_stmt *s, int base, const struct roster_message 
     sq_bind_str(s, base + 6, m->content_json);
     sq_bind_str(s, base + 7, m->status ? m->status : "ENQUEUED");
     sqlite3_bind_int64(s, base + 8, now);
+    sq_bind_str(s, base + 9, m->channel ? m->channel : "email");
 }
 
 /* Runs s (bound) and maps a failure of an outbox insert. */
@@ -294,7 +295,7 @@ int sq_message_create_many(struct roster_conn *pc, struct roster_message *m, siz
         code = err ? err->code : ROSTER_EIO;
     for (; !code && i + SQ_MSG_ROWS <= n; i += SQ_MSG_ROWS) {
         for (int r = 0; r < SQ_MSG_ROWS; r++)
-            bind_message(s, 1 + 9 * r, &m[i + (size_t)r], org_num, now);
+            bind_message(s, 1 + 10 * r, &m[i + (size_t)r], org_num, now);
         code = step_insert(c, s, m[0].org_id, err);
     }
     s = code ? NULL : sq_stmt(c, SQ_MSG_INSERT, err);

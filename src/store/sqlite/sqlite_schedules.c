@@ -459,6 +459,7 @@ int sq_message_create(struct roster_conn *pc, struct roster_message *m, struct r
     sq_bind_str(s, 7, m->content_json);
     sq_bind_str(s, 8, status);
     sqlite3_bind_int64(s, 9, now);
+    sq_bind_str(s, 10, m->channel ? m->channel : "email");
     int rc = sqlite3_step(s);
     if (rc == SQLITE_DONE) {
         m->status = status;
@@ -488,6 +489,8 @@ void sq_message_row(sqlite3_stmt *s, const char *org_id, struct roster_message *
     out->sent_ms = sqlite3_column_int64(s, 8);
     out->attempts = sqlite3_column_int64(s, 9);
     out->reason = sq_col_str(s, 10, a);
+    out->channel = sq_col_str(s, 11, a);
+    out->due_ms = sqlite3_column_int64(s, 12);
 }
 
 static void read_message(sqlite3_stmt *s, void *row, const void *org_id, struct roster_arena *a)

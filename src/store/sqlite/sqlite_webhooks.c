@@ -100,13 +100,13 @@ int sq_webhook_end(struct roster_conn *pc, const char *org_id, const char *id, b
                            " WHERE org_num = ?1 AND id = ?2",
                            SQ_ARGS(SQ_INT(org_num), SQ_TEXT(id), SQ_INT(now_ms), SQ_TEXT(reason)),
                            "webhook", id, err);
-    /* the waiting ones, through the channel's index (a claimed one's outcome then finds
-     * it no longer ENQUEUED and records nothing) */
+    /* the waiting ones, through the channel's due index (a claimed one's outcome then
+     * finds it no longer ENQUEUED and records nothing) */
     if (!code)
         code = sq_write(c,
-                        "UPDATE messages INDEXED BY messages_webhook_due"
+                        "UPDATE messages INDEXED BY messages_due"
                         " SET status = 'UNDELIVERABLE', reason = ?3, lease_token = 0"
-                        " WHERE status = 'ENQUEUED' AND kind = 'webhook' AND org_num = ?1"
+                        " WHERE channel = 'webhook' AND status = 'ENQUEUED' AND org_num = ?1"
                         " AND recipient = ?2",
                         SQ_ARGS(SQ_INT(org_num), SQ_TEXT(id), SQ_TEXT(reason)), NULL, NULL, err);
     if (code) {

@@ -2,8 +2,8 @@
 -- endpoints (url, secret whsec_..., the event types it takes: a comma-separated list, NULL
 -- for all); an endpoint answered 410 Gone is disabled (disabled_ms, disabled_reason) and no
 -- message is written for it any more. Events are outbox messages of kind 'webhook' whose
--- recipient is the endpoint's id; messages_webhook_due is the webhook channel's claim
--- index (only the waiting webhook messages: e-mails never enter it).
+-- recipient is the endpoint's id, in the channel 'webhook' (schema 11: the channel column
+-- and its claim index).
 -- Never edit a released migration: add NNNN_<what>.sql instead.
 CREATE TABLE webhooks (
     num_id INTEGER PRIMARY KEY,
@@ -17,4 +17,3 @@ CREATE TABLE webhooks (
     created_ms INTEGER NOT NULL
 );
 CREATE INDEX webhooks_org ON webhooks (org_num, num_id);
-CREATE INDEX messages_webhook_due ON messages (due_ms) WHERE status = 'ENQUEUED' AND kind = 'webhook';
