@@ -216,6 +216,18 @@ const char *roster_webhook_body(const char *type, int64_t at_ms, const char *dat
                                data_json);
 }
 
+/* The endpoints of all[0..nall) that take type, in a; *n of them. */
+static struct roster_webhook *takers(const struct roster_webhook *all, size_t nall,
+                                     const char *type, struct roster_arena *a, size_t *n)
+{
+    struct roster_webhook *t = roster_arena_alloc(a, (nall ? nall : 1) * sizeof(*t));
+    *n = 0;
+    for (size_t i = 0; i < nall; i++)
+        if (roster_webhook_takes(&all[i], type))
+            t[(*n)++] = all[i];
+    return t;
+}
+
 int roster_webhook_targets(struct roster_conn *conn, const char *org_id, const char *type,
                            struct roster_arena *a, struct roster_webhook **out, size_t *n,
                            struct roster_err *err)
@@ -345,11 +357,8 @@ int roster_webhook_schedule_done(struct roster_conn *conn, const struct roster_s
             return rc;
         snprintf(seen->org_id, sizeof(seen->org_id), "%s", s->org_id);
     }
-    struct roster_webhook *t = roster_arena_alloc(a, (seen->n ? seen->n : 1) * sizeof(*t));
-    size_t n = 0;
-    for (size_t i = 0; i < seen->n; i++)
-        if (roster_webhook_takes(&seen->w[i], type))
-            t[n++] = seen->w[i];
+    size_t n;
+    struct roster_webhook *t = takers(seen->w, seen->n, type, a, &n);
     if (n == 0)
         return 0;
     struct roster_buf b;
@@ -379,11 +388,8 @@ static int message_event(struct roster_conn *conn, const struct roster_message *
 {
     bool sent = strcmp(o->status, "SENT") == 0;
     const char *type = sent ? "message.sent" : "message.failed";
-    struct roster_webhook *t = roster_arena_alloc(a, (nall ? nall : 1) * sizeof(*t));
-    size_t n = 0;
-    for (size_t i = 0; i < nall; i++)
-        if (roster_webhook_takes(&all[i], type))
-            t[n++] = all[i];
+    size_t n;
+    struct roster_webhook *t = takers(all, nall, type, a, &n);
     if (n == 0)
         return 0;
     struct roster_buf b;

@@ -33,7 +33,9 @@ static bool idem_lost(int rc, const struct roster_err *err)
     return rc == ROSTER_ECONFLICT && err->field && strcmp(err->field, ROSTER_IDEM_FIELD) == 0;
 }
 
-/* A message job (never claimed) of org_id, opened on c with rec staged (NULL: none). */
+/* A message job (never claimed) of org_id, opened on c with rec staged (NULL: none); the
+ * staging's failure, else the opening's. Runs in the race's threads too: it checks
+ * nothing itself (the counters of CHECK are the main thread's). */
 static int open_job(struct roster_conn *c, const char *org_id, const struct roster_idem_rec *rec,
                     struct roster_job *j, struct roster_err *err)
 {
@@ -41,9 +43,8 @@ static int open_job(struct roster_conn *c, const char *org_id, const struct rost
     memcpy(j->org_id, org_id, sizeof(j->org_id));
     j->kind = ROSTER_JOB_MESSAGE;
     j->params_json = "{}";
-    if (rec)
-        CHECK_EQ_INT(roster_store_idem_stage(c, rec, err), 0);
-    return roster_store_job_open(c, j, err);
+    int rc = rec ? roster_store_idem_stage(c, rec, err) : 0;
+    return rc ? rc : roster_store_job_open(c, j, err);
 }
 
 /* 0 and *out, or ROSTER_ENOTFOUND, for org_id's key at now. */
