@@ -18,11 +18,13 @@
  * destination already has its limit of sends under way in this process is handed back untried, due
  * again ROSTER_DELIVERY_BUSY_MS later (no attempt counted), and the worker goes on with the rest of
  * its batch, so other destinations' messages go first.
- * - Waking: the workers sleep on one roster_wake, notified when this process commits new
- *   messages (core_outbox_end, src/core/outbox.c) or makes one due now (roster outbox
- *   retry). They also poll: every DELIVERY_POLL_MS on a multi-node store (other processes
- *   write messages too), every DELIVERY_POLL_EMBEDDED_MS on an embedded one; and never
- *   later than the earliest retry this pool recorded.
+ * - Waking: a pool's workers sleep on its roster_wake, notified (every pool's) when this
+ *   process commits new messages (core_outbox_end, src/core/outbox.c) or makes one due now
+ *   (roster outbox retry), and (this pool's alone) when one of its workers claimed a full
+ *   batch. The pool's first worker polls: every DELIVERY_POLL_MS on a multi-node store
+ *   (other processes write messages too), every DELIVERY_POLL_EMBEDDED_MS on an embedded
+ *   one, and never later than the earliest retry this pool recorded; the others, idle,
+ *   close their store connection and wait for a wake (DELIVERY_HELPER_IDLE_MS at most).
  * - Threads: the channel table is written before the engine starts and only read while it
  *   runs; `running` (the engine that roster_delivery_notify wakes) is under running_mu.
  */
@@ -91,6 +93,9 @@ struct pool {
     bool limited;
     pthread_mutex_t mu;
     int64_t next_due; /* the earliest retry a worker recorded (INT64_MAX: none); under mu */
+    /* its workers sleep on it: new messages (every pool's), a full batch claimed by one of
+     * them (this pool's alone: another channel's workers are not woken for nothing), stop */
+    struct roster_wake wake;
 };
 
 struct worker {
@@ -103,7 +108,6 @@ struct worker {
 
 struct roster_delivery {
     struct roster_app *app;
-    struct roster_wake wake; /* new messages, and stop */
     int64_t lease_ms, backoff_ms, lifetime_ms, poll_ms;
     struct pool pools[CHANNELS_MAX];
     size_t npools;
@@ -115,7 +119,8 @@ void roster_delivery_notify(void)
 {
     pthread_mutex_lock(&running_mu);
     if (running)
-        roster_wake_notify(&running->wake);
+        for (size_t k = 0; k < running->npools; k++)
+            roster_wake_notify(&running->pools[k].wake);
     pthread_mutex_unlock(&running_mu);
 }
 
@@ -236,7 +241,7 @@ static void one_batch(struct worker *w, struct roster_conn *conn, struct roster_
     int64_t next_due = INT64_MAX;
     for (size_t i = 0; i < n; i++) {
         int64_t now = roster_now_ms();
-        if (unread || now - t0 > d->lease_ms / 2 || roster_wake_stopped(&d->wake)) {
+        if (unread || now - t0 > d->lease_ms / 2 || roster_wake_stopped(&pool->wake)) {
             hand_back(&v[i], now, &o[i]); /* due again at once */
             continue;
         }
@@ -303,14 +308,14 @@ static void *worker_main(void *arg)
     struct roster_conn *conn = NULL;
     struct roster_arena a;
     roster_arena_init(&a, 0);
-    while (!roster_wake_stopped(&d->wake)) {
-        uint64_t gen = roster_wake_generation(&d->wake);
+    while (!roster_wake_stopped(&pool->wake)) {
+        uint64_t gen = roster_wake_generation(&pool->wake);
         struct roster_err err = {0};
         if (!conn && roster_app_conn_open(d->app, &conn, &err) != 0) {
             roster_log(ROSTER_LOG_WARN, "delivery: no store connection", "error=\"%s %s\"", err.msg,
                        err.detail);
             conn = NULL;
-            roster_wake_wait(&d->wake, gen, 1000);
+            roster_wake_wait(&pool->wake, gen, 1000);
             continue;
         }
         size_t claimed, tried;
@@ -318,15 +323,15 @@ static void *worker_main(void *arg)
         roster_arena_clear(&a);
         const struct roster_channel *ch = pool->ch;
         if (claimed > 0 && tried == 0) { /* all for busy destinations: let their sends end */
-            roster_wake_wait(&d->wake, gen, ROSTER_DELIVERY_BUSY_MS);
+            roster_wake_wait(&pool->wake, gen, ROSTER_DELIVERY_BUSY_MS);
         } else if (claimed >= (ch->batch > 0 ? (size_t)ch->batch : DELIVERY_BATCH)) {
-            roster_wake_notify(&d->wake); /* a full batch: more may wait, call the others */
+            roster_wake_notify(&pool->wake); /* a full batch: more may wait, call the others */
         } else if (claimed == 0 && w->first) {
-            roster_wake_wait(&d->wake, gen, idle_ms(pool));
+            roster_wake_wait(&pool->wake, gen, idle_ms(pool));
         } else if (claimed == 0) {
             roster_app_conn_close(conn);
             conn = NULL;
-            roster_wake_wait(&d->wake, gen, DELIVERY_HELPER_IDLE_MS);
+            roster_wake_wait(&pool->wake, gen, DELIVERY_HELPER_IDLE_MS);
         }
     }
     if (w->session)
@@ -370,7 +375,6 @@ int roster_delivery_start(struct roster_app *app, struct roster_delivery **out,
                      : DELIVERY_POLL_EMBEDDED_MS;
     int per_dest = cfg->delivery_per_destination > 0 ? cfg->delivery_per_destination
                                                      : ROSTER_DELIVERY_PER_DESTINATION_DEFAULT;
-    roster_wake_init(&d->wake);
     d->npools = nchannels;
     size_t i = 0;
     for (size_t k = 0; k < nchannels; k++) {
@@ -379,6 +383,7 @@ int roster_delivery_start(struct roster_app *app, struct roster_delivery **out,
         p->ch = channels[k];
         p->next_due = INT64_MAX;
         pthread_mutex_init(&p->mu, NULL);
+        roster_wake_init(&p->wake);
         roster_dest_limits_init(
             &p->limits, channels[k]->per_destination > 0 ? channels[k]->per_destination : per_dest);
         int nw = channels[k]->sessions > 0 ? channels[k]->sessions : 1;
@@ -417,15 +422,16 @@ void roster_delivery_stop(struct roster_delivery *d)
     if (running == d)
         running = NULL;
     pthread_mutex_unlock(&running_mu);
-    roster_wake_stop(&d->wake);
+    for (size_t k = 0; k < d->npools; k++)
+        roster_wake_stop(&d->pools[k].wake);
     for (size_t i = 0; i < d->nworkers; i++)
         if (d->workers[i].started)
             pthread_join(d->workers[i].thread, NULL);
     for (size_t k = 0; k < d->npools; k++) {
         roster_dest_limits_release(&d->pools[k].limits);
         pthread_mutex_destroy(&d->pools[k].mu);
+        roster_wake_release(&d->pools[k].wake);
     }
-    roster_wake_release(&d->wake);
     free(d->workers);
     free(d);
 }
