@@ -7,9 +7,10 @@
  * schedule's outcome and any activation e-mail in one transaction that is refused if the
  * lease was lost, so a change is applied once whichever process runs it.
  *
- * The outbox (struct roster_message) holds every message roster "sends": activation e-mails
- * recorded by the scheduler, and (later) the messages of Courier bulk jobs. roster talks to
- * no mail server; the outbox is the durable record a delivery process would read.
+ * The outbox (struct roster_message) holds every message roster sends: activation e-mails
+ * recorded by the scheduler, the messages of Courier bulk jobs and webhook events. The
+ * delivery engine (include/roster/delivery.h, docs/delivery.md) reads it and records each
+ * message's outcome there.
  */
 #ifndef ROSTER_SCHEDULE_H
 #define ROSTER_SCHEDULE_H
