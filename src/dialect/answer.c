@@ -2,6 +2,7 @@
 #include "dialect/answer.h"
 
 #include "roster/core.h"
+#include "roster/jsonscan.h"
 #include "roster/schedule.h"
 #include "roster/user.h"
 
@@ -64,4 +65,21 @@ void roster_put_company(struct roster_jsonw *w, const struct roster_org *o)
     roster_jsonw_kstr(w, "state", o->region);
     roster_jsonw_kstr(w, "zip", o->zip);
     roster_jsonw_kstr(w, "country", o->country);
+}
+
+int roster_answer_body_object(struct roster_req *r, struct roster_jsonr_val *body)
+{
+    struct roster_err err = {0};
+    struct roster_json_span *spans;
+    size_t n;
+    char top;
+    if (roster_json_scan(r->body, r->body_len, r->ctx.arena, &spans, &n, &top, &err) != 0) {
+        roster_resp_error(r, 400, "%s", err.msg);
+        return -1;
+    }
+    if (roster_jsonr_parse(r->body, r->body_len, body) != 0 || body->type != ROSTER_JSONR_OBJECT) {
+        roster_resp_error(r, 400, "body must be a JSON object");
+        return -1;
+    }
+    return 0;
 }

@@ -5,6 +5,7 @@
 #define ROSTER_DIALECT_ANSWER_H
 
 #include "roster/http.h"
+#include "roster/jsonr.h"
 #include "roster/jsonw.h"
 
 /* The first parameter of the route's path ({id}, {job_id}, {message_id}), or "" when the
@@ -35,6 +36,10 @@ struct roster_message;
  * message is 404 naming it). */
 struct roster_jsonw *roster_answer_message(struct roster_req *r, struct roster_message *m,
                                            struct roster_jsonw *w);
+
+/* Reads the request body as one JSON object into *body (courier, admin); answers 400 with
+ * the scanner's message or "body must be a JSON object" and returns -1 otherwise. */
+int roster_answer_body_object(struct roster_req *r, struct roster_jsonr_val *body);
 
 struct roster_org;
 /* The members of an organisation's company block, as Concur's "company" object and the admin

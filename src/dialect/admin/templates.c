@@ -48,18 +48,8 @@ static void put_template(struct roster_jsonw *w, const struct roster_template *t
 static int body_object(struct roster_req *r, struct roster_jsonr_val *obj,
                        const char *const *allowed)
 {
-    struct roster_err err = {0};
-    struct roster_json_span *spans;
-    size_t n;
-    char top;
-    if (roster_json_scan(r->body, r->body_len, r->ctx.arena, &spans, &n, &top, &err) != 0) {
-        roster_resp_error(r, 400, "%s", err.msg);
+    if (roster_answer_body_object(r, obj) != 0)
         return -1;
-    }
-    if (roster_jsonr_parse(r->body, r->body_len, obj) != 0 || obj->type != ROSTER_JSONR_OBJECT) {
-        roster_resp_error(r, 400, "body must be a JSON object");
-        return -1;
-    }
     struct roster_jsonr it;
     struct roster_jsonr_val key, val;
     roster_jsonr_open(&it, obj);

@@ -33,24 +33,6 @@ static struct roster_jsonw *job_answer(struct roster_req *r, int rc, const struc
     return w;
 }
 
-/* Reads the body as one JSON object into *body; answers 400 and returns -1 otherwise. */
-static int body_object(struct roster_req *r, struct roster_jsonr_val *body)
-{
-    struct roster_err err = {0};
-    struct roster_json_span *spans;
-    size_t n;
-    char top;
-    if (roster_json_scan(r->body, r->body_len, r->ctx.arena, &spans, &n, &top, &err) != 0) {
-        roster_resp_error(r, 400, "%s", err.msg);
-        return -1;
-    }
-    if (roster_jsonr_parse(r->body, r->body_len, body) != 0 || body->type != ROSTER_JSONR_OBJECT) {
-        roster_resp_error(r, 400, "body must be a JSON object");
-        return -1;
-    }
-    return 0;
-}
-
 /* Courier documents no status for a key sent again with another request: 422, as the
  * IETF draft on the Idempotency-Key header has it (docs/idempotency.md) */
 #define IDEM_MISMATCH 422
@@ -64,7 +46,7 @@ void courier_bulk_create(struct roster_req *r)
     if (has == 0)
         idem = NULL;
     struct roster_jsonr_val body, msg;
-    if (body_object(r, &body) != 0)
+    if (roster_answer_body_object(r, &body) != 0)
         return;
     int got = roster_jsonr_get(&body, "message", &msg);
     if (got != 1 || msg.type == ROSTER_JSONR_NULL) {
@@ -100,7 +82,7 @@ void courier_bulk_add_users(struct roster_req *r)
     if (has == 0)
         idem = NULL;
     struct roster_jsonr_val body, users;
-    if (body_object(r, &body) != 0)
+    if (roster_answer_body_object(r, &body) != 0)
         return;
     if (roster_jsonr_get(&body, "users", &users) != 1 || users.type != ROSTER_JSONR_ARRAY) {
         roster_resp_error(r, 400, "body needs a \"users\" array");
