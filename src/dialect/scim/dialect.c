@@ -95,8 +95,7 @@ void scim_fail(struct roster_req *r, int rc, const struct roster_err *err)
     const char *type;
     int status = scim_status_of(rc, &type);
     log_5xx(status, err);
-    scim_error(r, status, type, "%s",
-               err && err->msg[0] ? err->msg : roster_http_reason(status));
+    scim_error(r, status, type, "%s", err && err->msg[0] ? err->msg : roster_http_reason(status));
 }
 
 /* --- answers --- */
@@ -185,8 +184,9 @@ int scim_parse_body(const char *body, size_t len, json_t **out, struct scim_out 
     json_error_t jerr;
     *out = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &jerr);
     if (!*out)
-        return scim_out_error(o, 400, "invalidSyntax", "request body is not valid JSON: %s at line %d, column %d",
-                              jerr.text, jerr.line, jerr.column);
+        return scim_out_error(o, 400, "invalidSyntax",
+                              "request body is not valid JSON: %s at line %d, column %d", jerr.text,
+                              jerr.line, jerr.column);
     if (!json_is_object(*out)) {
         json_decref(*out);
         *out = NULL;
@@ -202,8 +202,8 @@ void scim_etag(char out[SCIM_ETAG_MAX], int64_t version)
     snprintf(out, SCIM_ETAG_MAX, "W/\"%lld\"", (long long)version);
 }
 
-json_t *scim_meta(const char *resource_type, const char *base, const char *endpoint,
-                  const char *id, int64_t created_ms, int64_t modified_ms, int64_t version)
+json_t *scim_meta(const char *resource_type, const char *base, const char *endpoint, const char *id,
+                  int64_t created_ms, int64_t modified_ms, int64_t version)
 {
     char created[32], modified[32], etag[SCIM_ETAG_MAX];
     roster_time_format(created_ms, created);

@@ -10,11 +10,19 @@
 
 /* --- schema attribute definitions --- */
 
-enum { A_MULTI = 1, A_REQ = 2, A_EXACT = 4, A_RO = 8, A_WO = 16, A_ALWAYS = 32, A_NEVER = 64,
-       A_UNIQUE = 128, A_IMMUTABLE = 256 };
+enum {
+    A_MULTI = 1,
+    A_REQ = 2,
+    A_EXACT = 4,
+    A_RO = 8,
+    A_WO = 16,
+    A_ALWAYS = 32,
+    A_NEVER = 64,
+    A_UNIQUE = 128,
+    A_IMMUTABLE = 256
+};
 
-static json_t *attr(const char *name, const char *type, unsigned f, const char *desc,
-                    json_t *subs)
+static json_t *attr(const char *name, const char *type, unsigned f, const char *desc, json_t *subs)
 {
     json_t *a = json_object();
     json_object_set_new(a, "name", json_string(name));
@@ -24,13 +32,15 @@ static json_t *attr(const char *name, const char *type, unsigned f, const char *
     json_object_set_new(a, "required", json_boolean(f & A_REQ));
     if (strcmp(type, "string") == 0 || strcmp(type, "reference") == 0)
         json_object_set_new(a, "caseExact", json_boolean(f & A_EXACT));
-    json_object_set_new(a, "mutability", json_string(f & A_RO          ? "readOnly"
-                                                     : f & A_WO        ? "writeOnly"
-                                                     : f & A_IMMUTABLE ? "immutable"
-                                                                       : "readWrite"));
-    json_object_set_new(a, "returned", json_string(f & A_ALWAYS  ? "always"
-                                                   : f & A_NEVER ? "never"
-                                                                 : "default"));
+    json_object_set_new(a, "mutability",
+                        json_string(f & A_RO          ? "readOnly"
+                                    : f & A_WO        ? "writeOnly"
+                                    : f & A_IMMUTABLE ? "immutable"
+                                                      : "readWrite"));
+    json_object_set_new(a, "returned",
+                        json_string(f & A_ALWAYS  ? "always"
+                                    : f & A_NEVER ? "never"
+                                                  : "default"));
     json_object_set_new(a, "uniqueness", json_string(f & A_UNIQUE ? "server" : "none"));
     if (strcmp(type, "reference") == 0) {
         json_t *rt = json_array();
@@ -76,46 +86,46 @@ static json_t *schema_meta(json_t *s, const char *id, const char *base)
 
 static json_t *user_schema(const char *base)
 {
-    json_t *attrs = subs(
-        attr("userName", "string", A_REQ | A_UNIQUE,
-             "unique per organisation, compared without regard to case", NULL),
-        attr("name", "complex", 0, "the components of the user's name",
-             subs(attr("formatted", "string", 0, "the full name", NULL),
-                  attr("familyName", "string", 0, "family name", NULL),
-                  attr("givenName", "string", 0, "given name", NULL),
-                  attr("middleName", "string", 0, "middle name", NULL),
-                  attr("honorificPrefix", "string", 0, "e.g. Ms.", NULL),
-                  attr("honorificSuffix", "string", 0, "e.g. III", NULL), NULL)),
-        attr("displayName", "string", 0, "the name to display", NULL),
-        attr("nickName", "string", 0, "casual name", NULL),
-        attr("profileUrl", "reference", 0, "profile page", NULL),
-        attr("title", "string", 0, "job title", NULL),
-        attr("userType", "string", 0, "e.g. Employee, Contractor", NULL),
-        attr("preferredLanguage", "string", 0, "e.g. en-US", NULL),
-        attr("locale", "string", 0, "e.g. en-US", NULL),
-        attr("timezone", "string", 0, "e.g. America/Los_Angeles", NULL),
-        attr("active", "boolean", 0, "false: the user is SUSPENDED", NULL),
-        attr("password", "string", A_WO | A_NEVER, "stored only as a one-way hash", NULL),
-        multi("emails", "at most two: the primary one and one other"),
-        multi("phoneNumbers", "phone numbers"),
-        attr("addresses", "complex", A_MULTI, "postal addresses",
-             subs(attr("formatted", "string", 0, "the full address", NULL),
-                  attr("streetAddress", "string", 0, "street", NULL),
-                  attr("locality", "string", 0, "city", NULL),
-                  attr("region", "string", 0, "state or region", NULL),
-                  attr("postalCode", "string", 0, "zip code", NULL),
-                  attr("country", "string", 0, "country", NULL),
-                  attr("type", "string", 0, "work, home, other", NULL),
-                  attr("primary", "boolean", 0, "the primary address", NULL), NULL)),
-        multi("ims", "instant messaging addresses (kept as given)"),
-        multi("photos", "photo URLs (kept as given)"),
-        multi("entitlements", "entitlements (kept as given)"),
-        multi("roles", "roles (kept as given)"),
-        multi("x509Certificates", "certificates (kept as given)"),
-        attr("groups", "complex", A_MULTI | A_RO, "the groups the user is a member of",
-             subs(attr("value", "string", A_RO, "the group's id", NULL),
-                  attr("display", "string", A_RO, "the group's displayName", NULL), NULL)),
-        NULL);
+    json_t *attrs =
+        subs(attr("userName", "string", A_REQ | A_UNIQUE,
+                  "unique per organisation, compared without regard to case", NULL),
+             attr("name", "complex", 0, "the components of the user's name",
+                  subs(attr("formatted", "string", 0, "the full name", NULL),
+                       attr("familyName", "string", 0, "family name", NULL),
+                       attr("givenName", "string", 0, "given name", NULL),
+                       attr("middleName", "string", 0, "middle name", NULL),
+                       attr("honorificPrefix", "string", 0, "e.g. Ms.", NULL),
+                       attr("honorificSuffix", "string", 0, "e.g. III", NULL), NULL)),
+             attr("displayName", "string", 0, "the name to display", NULL),
+             attr("nickName", "string", 0, "casual name", NULL),
+             attr("profileUrl", "reference", 0, "profile page", NULL),
+             attr("title", "string", 0, "job title", NULL),
+             attr("userType", "string", 0, "e.g. Employee, Contractor", NULL),
+             attr("preferredLanguage", "string", 0, "e.g. en-US", NULL),
+             attr("locale", "string", 0, "e.g. en-US", NULL),
+             attr("timezone", "string", 0, "e.g. America/Los_Angeles", NULL),
+             attr("active", "boolean", 0, "false: the user is SUSPENDED", NULL),
+             attr("password", "string", A_WO | A_NEVER, "stored only as a one-way hash", NULL),
+             multi("emails", "at most two: the primary one and one other"),
+             multi("phoneNumbers", "phone numbers"),
+             attr("addresses", "complex", A_MULTI, "postal addresses",
+                  subs(attr("formatted", "string", 0, "the full address", NULL),
+                       attr("streetAddress", "string", 0, "street", NULL),
+                       attr("locality", "string", 0, "city", NULL),
+                       attr("region", "string", 0, "state or region", NULL),
+                       attr("postalCode", "string", 0, "zip code", NULL),
+                       attr("country", "string", 0, "country", NULL),
+                       attr("type", "string", 0, "work, home, other", NULL),
+                       attr("primary", "boolean", 0, "the primary address", NULL), NULL)),
+             multi("ims", "instant messaging addresses (kept as given)"),
+             multi("photos", "photo URLs (kept as given)"),
+             multi("entitlements", "entitlements (kept as given)"),
+             multi("roles", "roles (kept as given)"),
+             multi("x509Certificates", "certificates (kept as given)"),
+             attr("groups", "complex", A_MULTI | A_RO, "the groups the user is a member of",
+                  subs(attr("value", "string", A_RO, "the group's id", NULL),
+                       attr("display", "string", A_RO, "the group's displayName", NULL), NULL)),
+             NULL);
     json_t *s = json_pack("{s:s,s:s,s:s,s:o}", "id", SCIM_SCHEMA_USER, "name", "User",
                           "description", "User Account", "attributes", attrs);
     json_t *sch = json_array();
@@ -126,16 +136,16 @@ static json_t *user_schema(const char *base)
 
 static json_t *enterprise_schema(const char *base)
 {
-    json_t *attrs = subs(
-        attr("employeeNumber", "string", A_UNIQUE, "unique per organisation", NULL),
-        attr("costCenter", "string", 0, "cost center", NULL),
-        attr("organization", "string", 0, "organisation (roster's company)", NULL),
-        attr("division", "string", 0, "division", NULL),
-        attr("department", "string", 0, "department", NULL),
-        attr("manager", "complex", 0, "the user's manager",
-             subs(attr("value", "string", 0, "the manager's id", NULL),
-                  attr("$ref", "reference", A_RO, "the manager's URI", NULL), NULL)),
-        NULL);
+    json_t *attrs =
+        subs(attr("employeeNumber", "string", A_UNIQUE, "unique per organisation", NULL),
+             attr("costCenter", "string", 0, "cost center", NULL),
+             attr("organization", "string", 0, "organisation (roster's company)", NULL),
+             attr("division", "string", 0, "division", NULL),
+             attr("department", "string", 0, "department", NULL),
+             attr("manager", "complex", 0, "the user's manager",
+                  subs(attr("value", "string", 0, "the manager's id", NULL),
+                       attr("$ref", "reference", A_RO, "the manager's URI", NULL), NULL)),
+             NULL);
     json_t *s = json_pack("{s:s,s:s,s:s,s:o}", "id", SCIM_SCHEMA_ENTERPRISE, "name",
                           "EnterpriseUser", "description", "Enterprise User", "attributes", attrs);
     json_t *sch = json_array();
@@ -146,14 +156,14 @@ static json_t *enterprise_schema(const char *base)
 
 static json_t *group_schema(const char *base)
 {
-    json_t *attrs = subs(
-        attr("displayName", "string", A_REQ | A_UNIQUE, "unique per organisation", NULL),
-        attr("members", "complex", A_MULTI, "the group's members",
-             subs(attr("value", "string", A_IMMUTABLE, "the member's id", NULL),
-                  attr("$ref", "reference", A_IMMUTABLE, "the member's URI", NULL),
-                  attr("display", "string", A_RO, "the member's name", NULL),
-                  attr("type", "string", A_IMMUTABLE, "User or Group", NULL), NULL)),
-        NULL);
+    json_t *attrs =
+        subs(attr("displayName", "string", A_REQ | A_UNIQUE, "unique per organisation", NULL),
+             attr("members", "complex", A_MULTI, "the group's members",
+                  subs(attr("value", "string", A_IMMUTABLE, "the member's id", NULL),
+                       attr("$ref", "reference", A_IMMUTABLE, "the member's URI", NULL),
+                       attr("display", "string", A_RO, "the member's name", NULL),
+                       attr("type", "string", A_IMMUTABLE, "User or Group", NULL), NULL)),
+             NULL);
     json_t *s = json_pack("{s:s,s:s,s:s,s:o}", "id", SCIM_SCHEMA_GROUP, "name", "Group",
                           "description", "Group", "attributes", attrs);
     json_t *sch = json_array();
@@ -172,9 +182,9 @@ static json_t *resource_type(const char *id, const char *base)
                            "description", user ? "User Account" : "Group", "schema",
                            user ? SCIM_SCHEMA_USER : SCIM_SCHEMA_GROUP);
     if (user)
-        json_object_set_new(rt, "schemaExtensions",
-                            json_pack("[{s:s,s:b}]", "schema", SCIM_SCHEMA_ENTERPRISE, "required",
-                                      0));
+        json_object_set_new(
+            rt, "schemaExtensions",
+            json_pack("[{s:s,s:b}]", "schema", SCIM_SCHEMA_ENTERPRISE, "required", 0));
     char loc[SCIM_LOCATION_MAX];
     snprintf(loc, sizeof(loc), "%s/ResourceTypes/%s", base, id);
     json_object_set_new(rt, "meta",
@@ -215,8 +225,8 @@ void scim_service_provider_config(struct roster_req *r)
         SCIM_BULK_MAX_PAYLOAD, "filter", "supported", 1, "maxResults", SCIM_FILTER_MAX_RESULTS,
         "changePassword", "supported", 1, "sort", "supported", 1, "etag", "supported", 1,
         "authenticationSchemes", "type", "oauthbearertoken", "name", "OAuth Bearer Token",
-        "description", "Authorization: Bearer <a roster API key of the organisation>", "primary",
-        1, "meta", "resourceType", "ServiceProviderConfig", "location", loc);
+        "description", "Authorization: Bearer <a roster API key of the organisation>", "primary", 1,
+        "meta", "resourceType", "ServiceProviderConfig", "location", loc);
     send_json(r, 200, c);
 }
 
@@ -233,8 +243,8 @@ void scim_resource_type(struct roster_req *r)
 {
     const char *id = r->nparams ? r->params[0] : "";
     if (strcasecmp(id, "User") == 0 || strcasecmp(id, "Group") == 0) {
-        send_json(r, 200, resource_type(strcasecmp(id, "User") == 0 ? "User" : "Group",
-                                        scim_base_url(r)));
+        send_json(r, 200,
+                  resource_type(strcasecmp(id, "User") == 0 ? "User" : "Group", scim_base_url(r)));
         return;
     }
     scim_error(r, 404, NULL, "ResourceType \"%.64s\" not found", id);

@@ -10,7 +10,7 @@ int scim_users_filter(struct roster_query *q, const char *filter, struct roster_
                       struct roster_err *err)
 {
     static const struct roster_qname names[] = {
-        {"userName", RU_USERNAME}, {"externalId", RU_EXTERNAL_ID}, {"id", RQ_ID},
+        {"userName", RU_USERNAME},  {"externalId", RU_EXTERNAL_ID}, {"id", RQ_ID},
         {"emails.value", RU_EMAIL}, {"emails", RU_EMAIL},           {NULL, 0},
     };
     const char *p = filter;

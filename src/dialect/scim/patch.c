@@ -108,8 +108,8 @@ static int vfilter_parse(const char *s, const char *end, struct vfilter *f)
         memcpy(t->op, p, 2);
         for (int i = 0; i < 2; i++)
             t->op[i] = (char)(t->op[i] | 0x20);
-        static const char *const ops[] = {"eq", "ne", "co", "sw", "ew", "pr",
-                                          "gt", "ge", "lt", "le"};
+        static const char *const ops[] = {"eq", "ne", "co", "sw", "ew",
+                                          "pr", "gt", "ge", "lt", "le"};
         bool known = false;
         for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
             known = known || memcmp(t->op, ops[i], 2) == 0;
@@ -288,8 +288,8 @@ static int path_parse(json_t *res, const char *path, const char *core_urn, bool 
             return path_error(o, path, "has an unclosed value filter");
         if (vfilter_parse(f, e, &p->filter) != 0) {
             vfilter_free(&p->filter);
-            return scim_out_error(o, 400, "invalidFilter", "value filter of path \"%.128s\" is not valid",
-                                  path);
+            return scim_out_error(o, 400, "invalidFilter",
+                                  "value filter of path \"%.128s\" is not valid", path);
         }
         p->has_filter = true;
         s = e + 1;
@@ -552,8 +552,8 @@ int scim_patch_apply(json_t *res, json_t *patch, const char *core_urn, struct sc
         int rc;
         if (!ps || !*ps) {
             if (op == OP_REMOVE)
-                return scim_out_error(o, 400, "noTarget",
-                                      "Operations[%zu]: remove needs a path", i);
+                return scim_out_error(o, 400, "noTarget", "Operations[%zu]: remove needs a path",
+                                      i);
             rc = apply_no_path(res, value, op, core_urn, o);
         } else {
             rc = apply_path(res, ps, value, op, core_urn, o);

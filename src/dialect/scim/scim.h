@@ -36,12 +36,12 @@
 #define SCIM_MSG_BULK_RESPONSE "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
 
 /* --- limits, advertised by /ServiceProviderConfig and enforced --- */
-#define SCIM_BULK_MAX_OPERATIONS 1000   /* bulk.maxOperations */
-#define SCIM_BULK_MAX_PAYLOAD 1048576   /* bulk.maxPayloadSize, bytes */
-#define SCIM_FILTER_MAX_RESULTS 1000    /* filter.maxResults: the largest count of a page */
-#define SCIM_DEFAULT_COUNT 100          /* count when a list request gives none */
-#define SCIM_LOCATION_MAX 512           /* a resource's location URL, bytes with the NUL */
-#define SCIM_ETAG_MAX 32                /* W/"<version>" with the NUL */
+#define SCIM_BULK_MAX_OPERATIONS 1000 /* bulk.maxOperations */
+#define SCIM_BULK_MAX_PAYLOAD 1048576 /* bulk.maxPayloadSize, bytes */
+#define SCIM_FILTER_MAX_RESULTS 1000  /* filter.maxResults: the largest count of a page */
+#define SCIM_DEFAULT_COUNT 100        /* count when a list request gives none */
+#define SCIM_LOCATION_MAX 512         /* a resource's location URL, bytes with the NUL */
+#define SCIM_ETAG_MAX 32              /* W/"<version>" with the NUL */
 
 extern const struct roster_dialect roster_scim_dialect;
 
@@ -51,7 +51,7 @@ extern const struct roster_dialect roster_scim_dialect;
  * scim_out_send, /Bulk copies status, location, etag and body into its BulkResponse. */
 struct scim_out {
     int status;
-    struct roster_buf body; /* the resource or the Error (JSON text); empty for 204 */
+    struct roster_buf body;           /* the resource or the Error (JSON text); empty for 204 */
     char location[SCIM_LOCATION_MAX]; /* "" when none */
     char etag[SCIM_ETAG_MAX];         /* "" when none */
     const char *scim_type;            /* of an error: "uniqueness", ...; NULL when none */
@@ -95,8 +95,8 @@ int scim_parse_body(const char *body, size_t len, json_t **out, struct scim_out 
 void scim_etag(char out[SCIM_ETAG_MAX], int64_t version);
 /* The "meta" object of a resource: resourceType, created, lastModified (RFC 3339),
  * location (base + "/" + endpoint + "/" + id) and version (the ETag). */
-json_t *scim_meta(const char *resource_type, const char *base, const char *endpoint,
-                  const char *id, int64_t created_ms, int64_t modified_ms, int64_t version);
+json_t *scim_meta(const char *resource_type, const char *base, const char *endpoint, const char *id,
+                  int64_t created_ms, int64_t modified_ms, int64_t version);
 /* If-Match / If-None-Match against a resource at version: 0 to go on; otherwise a 412
  * Error in o ("precondition failed") and -1. if_match "*" matches any version; a list of
  * tags matches when one of them is W/"<version>" or "<version>". NULL: no condition. */
@@ -165,13 +165,13 @@ int scim_users_filter(struct roster_query *q, const char *filter, struct roster_
                       struct roster_err *err);
 
 /* HTTP handlers */
-void scim_users_list(struct roster_req *r);        /* GET /Users */
-void scim_users_search(struct roster_req *r);      /* POST /Users/.search */
-void scim_users_create_h(struct roster_req *r);    /* POST /Users */
-void scim_users_get_h(struct roster_req *r);       /* GET /Users/{id} */
-void scim_users_put_h(struct roster_req *r);       /* PUT /Users/{id} */
-void scim_users_patch_h(struct roster_req *r);     /* PATCH /Users/{id} */
-void scim_users_delete_h(struct roster_req *r);    /* DELETE /Users/{id} */
+void scim_users_list(struct roster_req *r);     /* GET /Users */
+void scim_users_search(struct roster_req *r);   /* POST /Users/.search */
+void scim_users_create_h(struct roster_req *r); /* POST /Users */
+void scim_users_get_h(struct roster_req *r);    /* GET /Users/{id} */
+void scim_users_put_h(struct roster_req *r);    /* PUT /Users/{id} */
+void scim_users_patch_h(struct roster_req *r);  /* PATCH /Users/{id} */
+void scim_users_delete_h(struct roster_req *r); /* DELETE /Users/{id} */
 
 /* --- discovery (discovery.c) --- */
 void scim_service_provider_config(struct roster_req *r);

@@ -24,10 +24,10 @@ static const char *const kept_name[] = {"formatted", "honorificPrefix", "honorif
 /* The fields a SCIM User sets (a PUT replaces exactly these; the others, such as
  * JumpCloud's description or location, are left as they are). */
 static const int mapped[] = {
-    RU_USERNAME,    RU_EMAIL,       RU_ALTERNATE_EMAIL, RU_EMPLOYEE_ID,        RU_FIRST_NAME,
-    RU_MIDDLE_NAME, RU_LAST_NAME,   RU_DISPLAY_NAME,    RU_DEPARTMENT,         RU_COST_CENTER,
-    RU_COMPANY,     RU_JOB_TITLE,   RU_MANAGER,         RU_EXTERNAL_ID,        RU_USER_TYPE,
-    RU_LOCALE,      RU_TIMEZONE,    RU_PHONES,          RU_PREFERRED_LANGUAGE, RU_ADDRESSES,
+    RU_USERNAME,    RU_EMAIL,     RU_ALTERNATE_EMAIL, RU_EMPLOYEE_ID,        RU_FIRST_NAME,
+    RU_MIDDLE_NAME, RU_LAST_NAME, RU_DISPLAY_NAME,    RU_DEPARTMENT,         RU_COST_CENTER,
+    RU_COMPANY,     RU_JOB_TITLE, RU_MANAGER,         RU_EXTERNAL_ID,        RU_USER_TYPE,
+    RU_LOCALE,      RU_TIMEZONE,  RU_PHONES,          RU_PREFERRED_LANGUAGE, RU_ADDRESSES,
     RU_EXTRA,
 };
 
@@ -188,8 +188,9 @@ json_t *scim_user_json(const struct roster_user *u, const char *base)
         json_decref(ent);
     }
     if (base)
-        json_object_set_new(o, "meta", scim_meta("User", base, "Users", u->id, u->created_ms,
-                                                 u->modified_ms, u->version));
+        json_object_set_new(
+            o, "meta",
+            scim_meta("User", base, "Users", u->id, u->created_ms, u->modified_ms, u->version));
     json_decref(scim);
     return o;
 }
@@ -318,8 +319,9 @@ static int dec_emails(struct dec *d, json_t *v)
             primary = i;
     }
     if (n > 2)
-        return bad(d, "emails", "has more than two values (roster keeps a primary and one other "
-                                "address)");
+        return bad(d, "emails",
+                   "has more than two values (roster keeps a primary and one other "
+                   "address)");
     if (n == 0)
         return 0;
     if (primary == n)
