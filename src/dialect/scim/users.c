@@ -202,8 +202,7 @@ struct dec {
     struct roster_arena *a;
     struct roster_err *err;
     json_t *scim; /* the SCIM object of extra being built */
-    const char **password;
-    int active; /* -1 absent, 0, 1 */
+    int active;   /* -1 absent, 0, 1 */
 };
 
 static int bad(struct dec *d, const char *attr, const char *what)
@@ -473,7 +472,7 @@ int scim_user_decode_json(json_t *doc, bool put, struct roster_user *out, const 
     memset(out, 0, sizeof(*out));
     if (password)
         *password = NULL;
-    struct dec d = {out, a, err, json_object(), password, -1};
+    struct dec d = {out, a, err, json_object(), -1};
     int rc = 0;
     if (!json_is_object(doc)) {
         json_decref(d.scim);
