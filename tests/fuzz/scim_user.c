@@ -33,8 +33,8 @@ static void decode_doc(json_t *doc, struct roster_arena *a)
         FUZZ_CHECK(text != NULL);
         json_t *again = json_loads(text, 0, NULL);
         FUZZ_CHECK(json_is_object(again));
-        FUZZ_CHECK(strcmp(json_string_value(json_object_get(again, "userName")), u.f[RU_USERNAME]) ==
-                   0);
+        FUZZ_CHECK(
+            strcmp(json_string_value(json_object_get(again, "userName")), u.f[RU_USERNAME]) == 0);
         free(text);
         json_decref(again);
         json_decref(back);
