@@ -136,6 +136,8 @@ int scim_user_decode_json(json_t *doc, bool put, struct roster_user *out, const 
                           struct roster_arena *a, struct roster_err *err);
 /* The full SCIM representation of u (core and enterprise schemas, meta with base). */
 json_t *scim_user_json(const struct roster_user *u, const char *base);
+/* The same as text, written into w (lists: no document built for most users). */
+void scim_user_write(struct roster_jsonw *w, const struct roster_user *u, const char *base);
 
 /* One operation on /Users, its answer in o (status, body, Location, ETag). The request r
  * gives the organisation (r->ctx), the base URL and the query's attributes /

@@ -321,6 +321,67 @@ static void test_user_codec(void)
     }
 }
 
+/* scim_user_write prints what scim_user_json holds, byte for byte as jansson prints it */
+static void check_write(const struct roster_user *u, int line)
+{
+    json_t *j = scim_user_json(u, "http://h/scim/v2");
+    char *want = json_dumps(j, JSON_COMPACT);
+    struct roster_buf b;
+    roster_buf_init(&b);
+    struct roster_jsonw w;
+    roster_jsonw_init(&w, &b);
+    scim_user_write(&w, u, "http://h/scim/v2");
+    bool same = b.data && strcmp(b.data, want) == 0;
+    test_record_(same, __FILE__, line, "scim_user_write == scim_user_json");
+    if (!same)
+        fprintf(stderr, "    want %s\n    got  %s\n", want, b.data ? b.data : "");
+    free(want);
+    json_decref(j);
+    roster_buf_release(&b);
+}
+
+static void test_user_write(void)
+{
+    struct roster_user u;
+    memset(&u, 0, sizeof(u));
+    strcpy(u.id, "0123456789abcdef01234567");
+    u.version = 3;
+    u.created_ms = 1700000000000;
+    u.modified_ms = 1700000001000;
+    u.f[RU_USERNAME] = "a\"b";
+    u.state = ROSTER_ACTIVATED;
+    check_write(&u, __LINE__);
+    u.f[RU_EMAIL] = "a@b.test";
+    u.f[RU_FIRST_NAME] = "F";
+    u.f[RU_EXTERNAL_ID] = "x";
+    u.f[RU_LOCALE] = "en";
+    u.state = ROSTER_STAGED;
+    check_write(&u, __LINE__);
+    u.f[RU_ALTERNATE_EMAIL] = "c@d.test";
+    u.f[RU_DEPARTMENT] = "D";
+    u.f[RU_MANAGER] = "m";
+    u.f[RU_MIDDLE_NAME] = "M";
+    u.f[RU_LAST_NAME] = "L";
+    u.f[RU_JOB_TITLE] = "T";
+    u.f[RU_TIMEZONE] = "UTC";
+    u.f[RU_USER_TYPE] = "E";
+    u.f[RU_PREFERRED_LANGUAGE] = "fr";
+    u.f[RU_DISPLAY_NAME] = "Disp";
+    u.f[RU_EMPLOYEE_ID] = "7";
+    u.f[RU_COST_CENTER] = "CC";
+    u.f[RU_COMPANY] = "Co";
+    u.f[RU_PHONES] = "[]";
+    u.f[RU_EXTRA] = "{\"sudo\":true}";
+    check_write(&u, __LINE__);
+    /* the fallback: SCIM extras, phone numbers, addresses */
+    u.f[RU_EXTRA] = "{\"scim\":{\"nickName\":\"n\",\"emailType\":\"home\"}}";
+    check_write(&u, __LINE__);
+    u.f[RU_EXTRA] = NULL;
+    u.f[RU_PHONES] = "[{\"type\":\"work\",\"number\":\"1\"}]";
+    u.f[RU_ADDRESSES] = "[{\"locality\":\"L\"}]";
+    check_write(&u, __LINE__);
+}
+
 int main(void)
 {
     roster_arena_init(&arena, 4096);
@@ -328,6 +389,7 @@ int main(void)
     test_projection();
     test_preconditions();
     test_user_codec();
+    test_user_write();
     roster_arena_release(&arena);
     return test_finish();
 }
