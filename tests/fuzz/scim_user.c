@@ -1,6 +1,7 @@
 /* The SCIM User decoder and PatchOp application (src/dialect/scim/users.c, patch.c) on any
  * bytes: as a User body (create and PUT) it decodes or answers ROSTER_EINVAL with a
- * message, and a decoded user encodes back to a JSON object holding its userName; as a
+ * message, and a decoded user encodes back to a JSON object holding its userName (the list
+ * writer printing the same text); as a
  * PatchOp applied to a full user it applies or answers a 400 Error with a scimType, and an
  * applied result decodes or is refused like any body. */
 #include <jansson.h>
@@ -35,6 +36,14 @@ static void decode_doc(json_t *doc, struct roster_arena *a)
         FUZZ_CHECK(json_is_object(again));
         FUZZ_CHECK(
             strcmp(json_string_value(json_object_get(again, "userName")), u.f[RU_USERNAME]) == 0);
+        /* the list writer prints the same text */
+        struct roster_buf b;
+        roster_buf_init(&b);
+        struct roster_jsonw w;
+        roster_jsonw_init(&w, &b);
+        scim_user_write(&w, &u, "http://h/scim/v2");
+        FUZZ_CHECK(b.data && strcmp(b.data, text) == 0);
+        roster_buf_release(&b);
         free(text);
         json_decref(again);
         json_decref(back);
