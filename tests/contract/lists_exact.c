@@ -85,7 +85,7 @@ static size_t pl_cases(struct pl_case *c, size_t max, const char *tag, int64_t a
                 c[n].name = (label), &c[n++].q)                                                    \
              : &c[0].q)
 #define PL_F(q, k, op, v)                                                                          \
-    ((q)->filters[(q)->nfilters++] = (struct roster_filter){(k), (op), (v), 1})
+    ((q)->filters[(q)->nfilters++] = (struct roster_filter){(k), (op), (v), 1, false})
     struct roster_query *q;
     q = PL_NEW("all, id order");
     q = PL_NEW("state eq ACTIVATED (isactive=true)");
@@ -623,7 +623,7 @@ static void *xr_reader(void *arg)
         q.want_total = true;
         if ((r >> 20) % 3 == 0) {
             static struct roster_qval v = {.i = ROSTER_ACTIVATED};
-            q.filters[q.nfilters++] = (struct roster_filter){RQ_STATE, ROSTER_OP_EQ, &v, 1};
+            q.filters[q.nfilters++] = (struct roster_filter){RQ_STATE, ROSTER_OP_EQ, &v, 1, false};
         }
         struct roster_buf b;
         roster_buf_init(&b);
@@ -688,7 +688,8 @@ void test_list_kept(void)
     roster_query_init(&q);
     q.want_total = true;
     q.limit = 10;
-    q.filters[q.nfilters++] = (struct roster_filter){RU_LAST_NAME, ROSTER_OP_EQ, pl_s("Knuth"), 1};
+    q.filters[q.nfilters++] =
+        (struct roster_filter){RU_LAST_NAME, ROSTER_OP_EQ, pl_s("Knuth"), 1, false};
     struct roster_buf b;
     roster_buf_init(&b);
     size_t n = 0;

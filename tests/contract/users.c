@@ -126,7 +126,7 @@ void test_user_crud(void)
     memset(&q, 0, sizeof(q));
     q.limit = 10;
     struct roster_qval val = {.s = "O'Brien"};
-    q.filters[0] = (struct roster_filter){RU_LAST_NAME, ROSTER_OP_EQ, &val, 1};
+    q.filters[0] = (struct roster_filter){RU_LAST_NAME, ROSTER_OP_EQ, &val, 1, false};
     q.nfilters = 1;
     struct roster_user *rows = NULL;
     size_t n = 0;
@@ -242,7 +242,7 @@ void test_isolation(void)
             leaked++;
     CHECK_EQ_INT(leaked, 0);
     struct roster_qval val = {.s = "isolated"};
-    q.filters[0] = (struct roster_filter){RU_USERNAME, ROSTER_OP_EQ, &val, 1};
+    q.filters[0] = (struct roster_filter){RU_USERNAME, ROSTER_OP_EQ, &val, 1, false};
     q.nfilters = 1;
     CHECK_EQ_INT(user_list(conn, org_b.id, &q, &A, &rows, &n, &total, &err), 0);
     CHECK_EQ_INT(n, 0);
@@ -371,7 +371,7 @@ void test_transactions(void)
     q.limit = 0;
     q.want_total = true;
     struct roster_qval val = {.s = "batch-"};
-    q.filters[0] = (struct roster_filter){RU_USERNAME, ROSTER_OP_PREFIX, &val, 1};
+    q.filters[0] = (struct roster_filter){RU_USERNAME, ROSTER_OP_PREFIX, &val, 1, false};
     q.nfilters = 1;
     struct roster_user *rows = NULL;
     size_t n = 0;
