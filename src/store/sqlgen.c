@@ -357,7 +357,13 @@ static int add_filter(struct sg *g, const struct roster_filter *f, const char *t
     case ROSTER_OP_GE:
     case ROSTER_OP_LT:
     case ROSTER_OP_LE:
-        roster_buf_printf(&g->sql, " AND %s %s ", col, cmp[f->op]);
+        /* SQLite: the exact match of a ci key is only a residual ("+" keeps it off the
+         * indexes): offered it as an index term too, SQLite ranges over (org_num) or, for the
+         * id order, users_org_id, checking every user of the organisation, instead of the
+         * lower() index (measured: 1,300 userName lookups/s among 2,000 users, 7,000 with) */
+        roster_buf_printf(&g->sql, " AND %s%s %s ",
+                          f->op == ROSTER_OP_EQ && ci && g->flavor == SG_SQLITE ? "+" : "", col,
+                          cmp[f->op]);
         add_value_f(g, f->key, &f->vals[0], fold);
         if (f->op == ROSTER_OP_EQ && ci) {
             /* implied by the exact match; finds the row through the lower() index */
@@ -380,7 +386,7 @@ static int add_filter(struct sg *g, const struct roster_filter *f, const char *t
         add_value_f(g, f->key, &f->vals[1], fold);
         break;
     case ROSTER_OP_IN:
-        roster_buf_printf(&g->sql, " AND %s IN (", col);
+        roster_buf_printf(&g->sql, " AND %s%s IN (", ci && g->flavor == SG_SQLITE ? "+" : "", col);
         for (size_t i = 0; i < f->nvals; i++) {
             if (i)
                 sql(g, ", ");
