@@ -144,6 +144,7 @@ void test_delivery_channels(void);
 void test_delivery_outbox(void);
 /* groups.c */
 void test_groups(void);
+void test_group_members(void);
 /* faults.c */
 void test_fault_bulk_job(void);
 void test_fault_scheduler(void);
