@@ -221,6 +221,17 @@ int roster_user_update_with(struct roster_ctx *ctx, const char *user_id,
                             const struct roster_user *patch, bool allow_staged,
                             const struct roster_user_extras *x, struct roster_err *err);
 
+/* Creates u[0..n) as n roster_user_create_with calls would (default state, validation,
+ * store; passwords[i], when passwords and it are not NULL, hashed and stored with u[i]),
+ * but in one transaction with one store user_create_many call: for each i, rcs[i] is 0 (u[i]
+ * holds the stored user) or the item's own failure in errs[i] (ROSTER_EINVAL from the
+ * validator, ROSTER_ECONFLICT with errs[i].field against the store or an earlier item of
+ * this call), which does not stop the others. Returns non-zero (err set; nothing written)
+ * only when the store fails. For SCIM /Bulk runs of POST /Users. */
+int roster_users_create_many(struct roster_ctx *ctx, struct roster_user *u, size_t n,
+                             int default_state, const char *const *passwords, int *rcs,
+                             struct roster_err *errs, struct roster_err *err);
+
 /* --- groups and memberships (src/core/groups.c) --- */
 
 int roster_group_list(struct roster_ctx *ctx, const struct roster_group_query *q,

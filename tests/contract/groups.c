@@ -422,3 +422,38 @@ void test_group_members(void)
     gq.limit = 1;
     CHECK_EQ_STR(glist(og.id, &gq, NULL), "Other");
 }
+
+/* core's roster_users_create_many (SCIM /Bulk): one transaction, per-item outcomes */
+void test_core_create_many(void)
+{
+    struct roster_err err = {0};
+    struct roster_org o;
+    make_org(&o, "ccm-org");
+    struct roster_ctx ctx = {NULL, conn, &A, o.id, NULL};
+    struct roster_user pre;
+    make_user(&pre, "ccm-taken", "ccm-taken@example.com");
+    CHECK_EQ_INT(create(o.id, &pre, &err), 0);
+    struct roster_user u[5];
+    make_user(&u[0], "ccm-a", "ccm-a@example.com");
+    make_user(&u[1], "ccm-taken", "ccm-b@example.com"); /* against the store */
+    make_user(&u[2], "ccm-c", "ccm-c@example.com");
+    make_user(&u[3], "CCM-C", "ccm-d@example.com"); /* against an earlier item */
+    make_user(&u[4], "", "ccm-e@example.com");      /* invalid */
+    const char *pw[5] = {"secret-one", NULL, NULL, NULL, NULL};
+    int rcs[5];
+    struct roster_err errs[5];
+    CHECK_EQ_INT(roster_users_create_many(&ctx, u, 5, ROSTER_ACTIVATED, pw, rcs, errs, &err), 0);
+    CHECK_EQ_INT(rcs[0], 0);
+    CHECK_EQ_INT(rcs[1], ROSTER_ECONFLICT);
+    CHECK_EQ_STR(errs[1].field, "username");
+    CHECK_EQ_INT(rcs[2], 0);
+    CHECK_EQ_INT(rcs[3], ROSTER_ECONFLICT);
+    CHECK_EQ_INT(rcs[4], ROSTER_EINVAL);
+    CHECK(u[0].num_id > 0 && u[2].num_id > u[0].num_id);
+    const char *hash = NULL;
+    CHECK_EQ_INT(roster_store_user_secret_get(conn, o.id, u[0].id, &A, &hash, &err), 0);
+    CHECK(hash != NULL);
+    struct roster_user got;
+    CHECK_EQ_INT(roster_user_get(&ctx, u[2].id, &got, &err), 0);
+    CHECK_EQ_STR(got.f[RU_USERNAME], "ccm-c");
+}
