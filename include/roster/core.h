@@ -260,7 +260,7 @@ int roster_group_members(struct roster_ctx *ctx, int64_t num_id, int64_t after, 
 
 /* One step of roster_group_apply. Users are named by their ids (24 hex). */
 enum roster_group_op {
-    ROSTER_GROUP_RENAME = 1, /* name */
+    ROSTER_GROUP_RENAME = 1, /* name (NULL: unchanged), and extra when it is not NULL */
     ROSTER_GROUP_ADD,        /* users[0..n) join (already members: fine) */
     ROSTER_GROUP_REMOVE,     /* users[0..n) leave (not members: fine) */
     ROSTER_GROUP_SET,        /* the members become exactly users[0..n) */
@@ -270,6 +270,7 @@ struct roster_group_step {
     const char *name;
     const char *const *users;
     size_t n;
+    const char *extra; /* RENAME: the new extra object ("": none), NULL: unchanged */
 };
 /* Creates g (kind, name, extra; create) or changes group g->num_id of g->kind (!create),
  * then applies steps[0..n) in order, all in one transaction: all or nothing. With

@@ -156,7 +156,10 @@ static int group_step(struct roster_ctx *ctx, struct roster_group *g,
                       const struct roster_group_step *st, struct roster_err *err)
 {
     if (st->op == ROSTER_GROUP_RENAME) {
-        g->name = st->name;
+        if (st->name)
+            g->name = st->name;
+        if (st->extra)
+            g->extra = st->extra[0] ? st->extra : NULL;
         return roster_store_group_update(ctx->conn, ctx->org_id, g, err);
     }
     int64_t *nums = roster_arena_alloc(ctx->arena, (st->n + 1) * sizeof(*nums));

@@ -320,7 +320,7 @@ void test_group_members(void)
 
     /* create with members: one transaction, version counts the writes */
     struct roster_group g = {.kind = ROSTER_GROUP_PLAIN, .name = "Sales"};
-    struct roster_group_step set3 = {ROSTER_GROUP_SET, NULL, ids, 3};
+    struct roster_group_step set3 = {ROSTER_GROUP_SET, NULL, ids, 3, NULL};
     CHECK_EQ_INT(roster_group_apply(&ctx, &g, true, 0, &set3, 1, &err), 0);
     CHECK(g.num_id > 0);
     CHECK(g.version >= 1);
@@ -340,8 +340,8 @@ void test_group_members(void)
 
     /* a failing step undoes the whole change: name, members, version */
     const char *bad[2] = {ids[3], foreign.id};
-    struct roster_group_step steps[2] = {{ROSTER_GROUP_RENAME, "Sales2", NULL, 0},
-                                         {ROSTER_GROUP_ADD, NULL, bad, 2}};
+    struct roster_group_step steps[2] = {{ROSTER_GROUP_RENAME, "Sales2", NULL, 0, NULL},
+                                         {ROSTER_GROUP_ADD, NULL, bad, 2, NULL}};
     struct roster_group h = {.kind = ROSTER_GROUP_PLAIN, .num_id = g.num_id};
     CHECK_EQ_INT(roster_group_apply(&ctx, &h, false, 0, steps, 2, &err), ROSTER_EINVAL);
     CHECK_EQ_STR(err.field, "members");
@@ -356,20 +356,20 @@ void test_group_members(void)
     CHECK_EQ_INT(roster_group_apply(&ctx, &other, true, 0, NULL, 0, &err), 0);
     CHECK_EQ_INT(other.version, 1);
     const char *nested[1] = {roster_arena_printf(&A, "%lld", (long long)other.num_id)};
-    struct roster_group_step addn = {ROSTER_GROUP_ADD, NULL, nested, 1};
+    struct roster_group_step addn = {ROSTER_GROUP_ADD, NULL, nested, 1, NULL};
     h = (struct roster_group){.kind = ROSTER_GROUP_PLAIN, .num_id = g.num_id};
     CHECK_EQ_INT(roster_group_apply(&ctx, &h, false, 0, &addn, 1, &err), ROSTER_EINVAL);
     CHECK(strstr(err.msg, "nested groups are not supported") != NULL);
 
     /* rename, add, remove, set: each write bumps the version */
-    steps[1] = (struct roster_group_step){ROSTER_GROUP_ADD, NULL, &ids[3], 2};
+    steps[1] = (struct roster_group_step){ROSTER_GROUP_ADD, NULL, &ids[3], 2, NULL};
     h = (struct roster_group){.kind = ROSTER_GROUP_PLAIN, .num_id = g.num_id};
     CHECK_EQ_INT(roster_group_apply(&ctx, &h, false, v1, steps, 2, &err), 0);
     CHECK_EQ_STR(h.name, "Sales2");
     CHECK(h.version > v1);
     CHECK_EQ_STR(gmembers(og.id, g.num_id, 0, -1), "gm-a,gm-b,gm-c,gm-d,gm-e");
     /* a stale version is refused */
-    struct roster_group_step rm = {ROSTER_GROUP_REMOVE, NULL, &ids[1], 2};
+    struct roster_group_step rm = {ROSTER_GROUP_REMOVE, NULL, &ids[1], 2, NULL};
     struct roster_group k = {.kind = ROSTER_GROUP_PLAIN, .num_id = g.num_id};
     CHECK_EQ_INT(roster_group_apply(&ctx, &k, false, v1, &rm, 1, &err), ROSTER_ESTALE);
     k = (struct roster_group){.kind = ROSTER_GROUP_PLAIN, .num_id = g.num_id};
@@ -377,7 +377,7 @@ void test_group_members(void)
     CHECK(k.version > h.version);
     CHECK_EQ_STR(gmembers(og.id, g.num_id, 0, -1), "gm-a,gm-d,gm-e");
     const char *set[4] = {ids[4], ids[1], ids[4], ids[0]}; /* repeats are fine */
-    struct roster_group_step st = {ROSTER_GROUP_SET, NULL, set, 4};
+    struct roster_group_step st = {ROSTER_GROUP_SET, NULL, set, 4, NULL};
     k = (struct roster_group){.kind = ROSTER_GROUP_PLAIN, .num_id = g.num_id};
     CHECK_EQ_INT(roster_group_apply(&ctx, &k, false, 0, &st, 1, &err), 0);
     CHECK_EQ_STR(gmembers(og.id, g.num_id, 0, -1), "gm-a,gm-b,gm-e");
@@ -403,7 +403,7 @@ void test_group_members(void)
     CHECK_EQ_STR(gmembers(og.id, g.num_id, 0, -1), "gm-b");
 
     /* a rename onto a taken name; another organisation's group is not found */
-    struct roster_group_step ren = {ROSTER_GROUP_RENAME, "Other", NULL, 0};
+    struct roster_group_step ren = {ROSTER_GROUP_RENAME, "Other", NULL, 0, NULL};
     k = (struct roster_group){.kind = ROSTER_GROUP_PLAIN, .num_id = g.num_id};
     CHECK_EQ_INT(roster_group_apply(&ctx, &k, false, 0, &ren, 1, &err), ROSTER_ECONFLICT);
     k = (struct roster_group){.kind = ROSTER_GROUP_PLAIN, .num_id = g.num_id};
