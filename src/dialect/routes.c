@@ -10,6 +10,7 @@
 #include "dialect/concur/concur.h"
 #include "dialect/courier/courier.h"
 #include "dialect/jumpcloud/jumpcloud.h"
+#include "dialect/scim/bulk.h"
 #include "dialect/scim/groups.h"
 #include "dialect/voximplant/voximplant.h"
 #include "roster/log.h"
@@ -182,6 +183,8 @@ static const struct roster_route routes[] = {
     {"PATCH", "/scim/v2/Groups/{id}", SCIMG, scim_groups_patch, 0,
      "SCIM 2.0: change a group (add/replace/remove, members)"},
     {"DELETE", "/scim/v2/Groups/{id}", SCIMG, scim_groups_delete, 0, "SCIM 2.0: delete a group"},
+    {"POST", "/scim/v2/Bulk", SCIMG, scim_bulk, 0,
+     "SCIM 2.0: bulk operations on users and groups (bulkId references, failOnErrors)"},
 
     {"POST", "/bulk", CR, courier_bulk_create, JSON, "Courier: create a bulk message job"},
     {"POST", "/bulk/{job_id}", CR, courier_bulk_add_users, JSON,

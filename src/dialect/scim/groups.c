@@ -100,9 +100,9 @@ void scim_groups_answer(struct roster_req *r, const struct scim_gres *res)
         roster_resp_header(r, "ETag", etag);
     }
     if (res->status == 201 && res->id)
-        roster_resp_header(r, "Location",
-                           roster_arena_printf(r->ctx.arena, "%s/Groups/%s", scim_groups_base(r),
-                                               res->id));
+        roster_resp_header(
+            r, "Location",
+            roster_arena_printf(r->ctx.arena, "%s/Groups/%s", scim_groups_base(r), res->id));
 }
 
 /* A version from an entity tag: W/"12", "12" or 12; -1 when it is none of these. */
@@ -332,7 +332,8 @@ static json_t *jget(json_t *obj, const char *key)
 {
     const char *k;
     json_t *v;
-    json_object_foreach(obj, k, v) {
+    json_object_foreach(obj, k, v)
+    {
         if (!strcasecmp(k, key))
             return v;
     }
@@ -423,8 +424,7 @@ static int check_group(struct roster_ctx *ctx, json_t *data, const char **name, 
 
 /* --- operations --- */
 
-void scim_group_post(struct roster_ctx *ctx, const char *base, json_t *data,
-                     struct scim_gres *out)
+void scim_group_post(struct roster_ctx *ctx, const char *base, json_t *data, struct scim_gres *out)
 {
     const char *name;
     json_t *ext;
@@ -552,8 +552,9 @@ static int plan_value(struct roster_ctx *ctx, struct patch_plan *p, int op, cons
             res_fail(ctx, out, 400, "invalidValue", "displayName must be a non-empty string");
             return -1;
         }
-        plan_add(ctx, p, (struct roster_group_step){ROSTER_GROUP_RENAME,
-                                                    json_string_value(value), NULL, 0, NULL});
+        plan_add(ctx, p,
+                 (struct roster_group_step){ROSTER_GROUP_RENAME, json_string_value(value), NULL, 0,
+                                            NULL});
         return 0;
     }
     if (!strcasecmp(attr, "members")) {
@@ -562,8 +563,8 @@ static int plan_value(struct roster_ctx *ctx, struct patch_plan *p, int op, cons
         if (member_ids(ctx, value, &ids, &n, out))
             return -1;
         plan_add(ctx, p,
-                 (struct roster_group_step){op == 'a' ? ROSTER_GROUP_ADD : ROSTER_GROUP_SET,
-                                            NULL, ids, n, NULL});
+                 (struct roster_group_step){op == 'a' ? ROSTER_GROUP_ADD : ROSTER_GROUP_SET, NULL,
+                                            ids, n, NULL});
         return 0;
     }
     if (!strcasecmp(attr, "externalId")) {
@@ -667,7 +668,8 @@ static int plan_op(struct roster_ctx *ctx, struct patch_plan *p, json_t *op, siz
     }
     const char *k;
     json_t *v;
-    json_object_foreach(value, k, v) {
+    json_object_foreach(value, k, v)
+    {
         if (plan_value(ctx, p, kind, patch_attr(k, buf, sizeof(buf)), v, out))
             return -1;
     }
@@ -743,8 +745,8 @@ static json_t *body_json(struct roster_req *r)
     json_error_t jerr;
     json_t *body = json_loadb(r->body, r->body_len, 0, &jerr);
     if (!body)
-        scim_groups_error(r, 400, "invalidSyntax", "the body is not JSON: %s at line %d",
-                          jerr.text, jerr.line);
+        scim_groups_error(r, 400, "invalidSyntax", "the body is not JSON: %s at line %d", jerr.text,
+                          jerr.line);
     return body;
 }
 
@@ -801,8 +803,7 @@ void scim_groups_patch(struct roster_req *r)
         struct gattrs at = gattrs_of(attrs, excl);
         struct roster_group g;
         struct roster_err err = {0};
-        if (roster_group_get(&r->ctx, ROSTER_GROUP_PLAIN, group_num(r->params[0]), &g, &err) ==
-            0)
+        if (roster_group_get(&r->ctx, ROSTER_GROUP_PLAIN, group_num(r->params[0]), &g, &err) == 0)
             res_group(&r->ctx, scim_groups_base(r), &g, 200, &at, &res);
     }
     scim_groups_answer(r, &res);
@@ -916,8 +917,7 @@ void scim_groups_list(struct roster_req *r)
             return;
     }
     int64_t start, count;
-    if (query_int(r, "startIndex", 1, &start) ||
-        query_int(r, "count", LIST_DEFAULT_COUNT, &count))
+    if (query_int(r, "startIndex", 1, &start) || query_int(r, "count", LIST_DEFAULT_COUNT, &count))
         return;
     start = start < 1 ? 1 : start;
     count = count < 0 ? 0 : count > LIST_MAX_COUNT ? LIST_MAX_COUNT : count;

@@ -28,8 +28,7 @@ const char *scim_groups_base(struct roster_req *r);
 
 /* One operation on /Groups: data is the request body (a Group resource or a PatchOp), id
  * the group's SCIM id, if_match the version an If-Match asked for (0: none). */
-void scim_group_post(struct roster_ctx *ctx, const char *base, json_t *data,
-                     struct scim_gres *out);
+void scim_group_post(struct roster_ctx *ctx, const char *base, json_t *data, struct scim_gres *out);
 void scim_group_put(struct roster_ctx *ctx, const char *base, const char *id, json_t *data,
                     int64_t if_match, struct scim_gres *out);
 void scim_group_patch(struct roster_ctx *ctx, const char *base, const char *id, json_t *data,
