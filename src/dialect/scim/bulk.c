@@ -52,17 +52,31 @@ struct bulk {
     const char *base;
     struct op *ops;
     size_t n;
+    struct op **by_id; /* the ops with a bulkId, sorted by it (then request order) */
+    size_t nby_id;
     int64_t fail_on_errors; /* 0: no limit */
     int64_t errors;
 };
 
-/* the op defining bulk id b, or NULL */
+static int cmp_bulk_id(const void *a, const void *b)
+{
+    const struct op *x = *(const struct op *const *)a, *y = *(const struct op *const *)b;
+    int c = strcmp(x->bulk_id, y->bulk_id);
+    return c ? c : (x < y ? -1 : x > y);
+}
+
+/* the op defining bulk id b (the first with it), or NULL */
 static struct op *defining(struct bulk *b, const char *bulk_id)
 {
-    for (size_t i = 0; i < b->n; i++)
-        if (b->ops[i].bulk_id && !strcmp(b->ops[i].bulk_id, bulk_id))
-            return &b->ops[i];
-    return NULL;
+    size_t lo = 0, hi = b->nby_id;
+    while (lo < hi) { /* the first whose bulkId is not below bulk_id */
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(b->by_id[mid]->bulk_id, bulk_id) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < b->nby_id && !strcmp(b->by_id[lo]->bulk_id, bulk_id) ? b->by_id[lo] : NULL;
 }
 
 static void op_fail(struct bulk *b, struct op *o, int status, const char *scim_type,
@@ -75,8 +89,8 @@ static void op_fail(struct bulk *b, struct op *o, int status, const char *scim_t
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    o->res = (struct scim_gres){status, scim_type, roster_arena_strdup(b->ctx->arena, msg), NULL,
-                                0, NULL};
+    o->res = (struct scim_gres){status, scim_type, roster_arena_strdup(b->ctx->arena, msg),
+                                NULL,   0,         NULL};
 }
 
 /* the bulkIds that v refers to ("bulkId:x" strings), appended to o->refs */
@@ -100,7 +114,8 @@ static void collect_refs(struct bulk *b, struct op *o, json_t *v, size_t *cap)
     } else if (json_is_object(v)) {
         const char *k;
         json_t *x;
-        json_object_foreach(v, k, x) {
+        json_object_foreach(v, k, x)
+        {
             collect_refs(b, o, x, cap);
         }
     }
@@ -128,7 +143,8 @@ static void substitute(struct bulk *b, json_t *v)
     } else if (json_is_object(v)) {
         const char *k;
         json_t *x;
-        json_object_foreach(v, k, x) {
+        json_object_foreach(v, k, x)
+        {
             const char *s = json_string_value(x);
             if (s && !strncmp(s, "bulkId:", 7) && resolved(b, s + 7))
                 json_object_set_new(v, k, json_string(resolved(b, s + 7)));
@@ -315,11 +331,11 @@ static void run_user_batch(struct bulk *b, struct op **ops, size_t n)
         } else if (rcs[i] == ROSTER_ECONFLICT) {
             op_fail(b, o, 409, "uniqueness", "%s", errs[i].msg);
         } else if (rcs[i]) {
-            op_fail(b, o, roster_http_status(rcs[i]), rcs[i] == ROSTER_EINVAL ? "invalidValue" : NULL,
-                    "%s", errs[i].msg);
+            op_fail(b, o, roster_http_status(rcs[i]),
+                    rcs[i] == ROSTER_EINVAL ? "invalidValue" : NULL, "%s", errs[i].msg);
         } else {
-            o->res = (struct scim_gres){201, NULL, NULL, roster_arena_strdup(b->ctx->arena, u[i].id),
-                                        u[i].version, NULL};
+            o->res = (struct scim_gres){
+                201, NULL, NULL, roster_arena_strdup(b->ctx->arena, u[i].id), u[i].version, NULL};
         }
         finish(b, o);
     }
@@ -453,8 +469,8 @@ void scim_bulk(struct roster_req *r)
     json_error_t jerr;
     json_t *body = json_loadb(r->body, r->body_len, 0, &jerr);
     if (!body) {
-        scim_groups_error(r, 400, "invalidSyntax", "the body is not JSON: %s at line %d",
-                          jerr.text, jerr.line);
+        scim_groups_error(r, 400, "invalidSyntax", "the body is not JSON: %s at line %d", jerr.text,
+                          jerr.line);
         return;
     }
     json_t *ops = json_object_get(body, "Operations");
@@ -476,22 +492,37 @@ void scim_bulk(struct roster_req *r)
     } else if (fail && (!json_is_integer(fail) || json_integer_value(fail) < 1)) {
         scim_groups_error(r, 400, "invalidValue", "failOnErrors must be an integer of 1 or more");
     } else {
-        struct bulk b = {&r->ctx, scim_groups_base(r), NULL, json_array_size(ops),
-                         fail ? json_integer_value(fail) : 0, 0};
+        struct bulk b = {&r->ctx,
+                         scim_groups_base(r),
+                         NULL,
+                         json_array_size(ops),
+                         NULL,
+                         0,
+                         fail ? json_integer_value(fail) : 0,
+                         0};
         b.ops = roster_arena_zalloc(r->ctx.arena, (b.n + 1) * sizeof(*b.ops));
         for (size_t i = 0; i < b.n; i++) {
             if (!decode_op(&b, json_array_get(ops, i), i, &b.ops[i]))
                 b.ops[i].refused = true;
         }
-        /* a repeated bulkId: every later one is an error */
+        /* the bulkId index; a repeated bulkId: every later one is an error */
+        b.by_id = roster_arena_alloc(r->ctx.arena, (b.n + 1) * sizeof(*b.by_id));
         for (size_t i = 0; i < b.n; i++)
-            for (size_t j = 0; b.ops[i].bulk_id && !b.ops[i].refused && j < i; j++)
-                if (b.ops[j].bulk_id && !strcmp(b.ops[j].bulk_id, b.ops[i].bulk_id)) {
-                    op_fail(&b, &b.ops[i], 400, "invalidValue",
-                            "bulkId \"%.64s\" is used by an earlier operation", b.ops[i].bulk_id);
-                    b.ops[i].refused = true;
-                    break;
-                }
+            if (b.ops[i].bulk_id && !b.ops[i].refused)
+                b.by_id[b.nby_id++] = &b.ops[i];
+        qsort(b.by_id, b.nby_id, sizeof(*b.by_id), cmp_bulk_id);
+        size_t k = 0;
+        for (size_t i = 0; i < b.nby_id; i++) {
+            struct op *o = b.by_id[i];
+            if (k && !strcmp(b.by_id[k - 1]->bulk_id, o->bulk_id)) {
+                op_fail(&b, o, 400, "invalidValue",
+                        "bulkId \"%.64s\" is used by an earlier operation", o->bulk_id);
+                o->refused = true;
+            } else {
+                b.by_id[k++] = o;
+            }
+        }
+        b.nby_id = k;
         for (size_t i = 0; i < b.n; i++) {
             struct op *o = &b.ops[i];
             o->deps = roster_arena_zalloc(r->ctx.arena, (o->nrefs + 1) * sizeof(*o->deps));

@@ -13,7 +13,8 @@ static json_t *jget(json_t *obj, const char *key)
 {
     const char *k;
     json_t *v;
-    json_object_foreach(obj, k, v) {
+    json_object_foreach(obj, k, v)
+    {
         if (!strcasecmp(k, key))
             return v;
     }
@@ -51,8 +52,8 @@ int scim_bulk_user_decode(struct roster_ctx *ctx, json_t *data, struct roster_us
     return 0;
 }
 
-void scim_bulk_user_op(struct roster_ctx *ctx, const char *base, const char *method,
-                       const char *id, json_t *data, int64_t if_match, struct scim_gres *out)
+void scim_bulk_user_op(struct roster_ctx *ctx, const char *base, const char *method, const char *id,
+                       json_t *data, int64_t if_match, struct scim_gres *out)
 {
     (void)base;
     (void)id;
@@ -73,13 +74,16 @@ void scim_bulk_user_op(struct roster_ctx *ctx, const char *base, const char *met
         if (rc) {
             *out = (struct scim_gres){roster_http_status(rc),
                                       rc == ROSTER_ECONFLICT ? "uniqueness" : NULL,
-                                      roster_arena_strdup(ctx->arena, err.msg), NULL, 0, NULL};
+                                      roster_arena_strdup(ctx->arena, err.msg),
+                                      NULL,
+                                      0,
+                                      NULL};
             return;
         }
-        *out = (struct scim_gres){201, NULL, NULL, roster_arena_strdup(ctx->arena, u.id),
+        *out = (struct scim_gres){201,       NULL, NULL, roster_arena_strdup(ctx->arena, u.id),
                                   u.version, NULL};
         return;
     }
-    *out = (struct scim_gres){501, NULL, "this roster build has no SCIM /Users operations yet",
-                              NULL, 0, NULL};
+    *out = (struct scim_gres){501,  NULL, "this roster build has no SCIM /Users operations yet",
+                              NULL, 0,    NULL};
 }
