@@ -1,5 +1,5 @@
 /* SCIM POST /Bulk (RFC 7644 section 3.7). DESIGN:
- * - Limits: at most SCIM_BULK_MAX_OPS operations and SCIM_BULK_MAX_PAYLOAD bytes of body
+ * - Limits: at most SCIM_BULK_MAX_OPERATIONS operations and SCIM_BULK_MAX_PAYLOAD bytes of body
  *   (advertised by /ServiceProviderConfig); more is 413 before anything runs.
  * - Order: operations run in request order, except that one referring to a bulkId
  *   ("bulkId:<id>" as a string value anywhere in its data, or a path segment) waits until
@@ -23,6 +23,7 @@
 
 #include "dialect/scim/bulk.h"
 #include "dialect/scim/groups.h"
+#include "dialect/scim/scim.h"
 #include "roster/core.h"
 
 #define SCHEMA_BULK_REQ "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
@@ -48,6 +49,7 @@ struct op {
 };
 
 struct bulk {
+    struct roster_req *r;
     struct roster_ctx *ctx;
     const char *base;
     struct op *ops;
@@ -291,7 +293,7 @@ static void run_one(struct bulk *b, struct op *o)
         else
             scim_group_delete(b->ctx, id, o->version, &o->res);
     } else {
-        scim_bulk_user_op(b->ctx, b->base, o->method, id, o->data, o->version, &o->res);
+        scim_bulk_user_op(b->r, o->method, id, o->data, o->version, &o->res);
     }
     if (o->res.status == 204 && !strcmp(o->method, "PATCH"))
         o->res.status = 200; /* a Bulk PATCH answers 200 (RFC 7644 section 3.7.3's example) */
@@ -485,14 +487,15 @@ void scim_bulk(struct roster_req *r)
                           "the body must be a BulkRequest with an Operations array");
     } else if (!schema_ok) {
         scim_groups_error(r, 400, "invalidSyntax", "schemas must hold \"%s\"", SCHEMA_BULK_REQ);
-    } else if (json_array_size(ops) > SCIM_BULK_MAX_OPS) {
+    } else if (json_array_size(ops) > SCIM_BULK_MAX_OPERATIONS) {
         scim_groups_error(r, 413, "tooMany",
                           "the bulk request has %zu operations, more than maxOperations (%d)",
-                          json_array_size(ops), SCIM_BULK_MAX_OPS);
+                          json_array_size(ops), SCIM_BULK_MAX_OPERATIONS);
     } else if (fail && (!json_is_integer(fail) || json_integer_value(fail) < 1)) {
         scim_groups_error(r, 400, "invalidValue", "failOnErrors must be an integer of 1 or more");
     } else {
-        struct bulk b = {&r->ctx,
+        struct bulk b = {r,
+                         &r->ctx,
                          scim_groups_base(r),
                          NULL,
                          json_array_size(ops),
