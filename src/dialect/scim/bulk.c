@@ -95,21 +95,32 @@ static void op_fail(struct bulk *b, struct op *o, int status, const char *scim_t
                                 NULL,   0,         NULL};
 }
 
-/* the bulkIds that v refers to ("bulkId:x" strings), appended to o->refs */
+/* the length of the bulk id after "bulkId:" at s: up to a quote, bracket, space, comma,
+ * parenthesis or the end (a reference may sit inside a path filter:
+ * members[value eq "bulkId:x"]) */
+static size_t ref_len(const char *s)
+{
+    return strcspn(s, "\"]) ,\t");
+}
+
+/* the bulkIds that v refers to ("bulkId:x" in its strings), appended to o->refs */
 static void collect_refs(struct bulk *b, struct op *o, json_t *v, size_t *cap)
 {
     if (json_is_string(v)) {
-        const char *s = json_string_value(v);
-        if (strncmp(s, "bulkId:", 7))
-            return;
-        if (o->nrefs == *cap) {
-            *cap = *cap ? *cap * 2 : 4;
-            const char **nr = roster_arena_alloc(b->ctx->arena, *cap * sizeof(*nr));
-            if (o->nrefs)
-                memcpy(nr, o->refs, o->nrefs * sizeof(*nr));
-            o->refs = nr;
+        for (const char *s = strstr(json_string_value(v), "bulkId:"); s;
+             s = strstr(s + 7, "bulkId:")) {
+            size_t len = ref_len(s + 7);
+            if (!len)
+                continue;
+            if (o->nrefs == *cap) {
+                *cap = *cap ? *cap * 2 : 4;
+                const char **nr = roster_arena_alloc(b->ctx->arena, *cap * sizeof(*nr));
+                if (o->nrefs)
+                    memcpy(nr, o->refs, o->nrefs * sizeof(*nr));
+                o->refs = nr;
+            }
+            o->refs[o->nrefs++] = roster_arena_printf(b->ctx->arena, "%.*s", (int)len, s + 7);
         }
-        o->refs[o->nrefs++] = s + 7;
     } else if (json_is_array(v)) {
         for (size_t i = 0; i < json_array_size(v); i++)
             collect_refs(b, o, json_array_get(v, i), cap);
@@ -130,15 +141,40 @@ static const char *resolved(struct bulk *b, const char *ref)
     return d && d->done && d->res.status < 300 ? d->res.id : NULL;
 }
 
-/* replaces every "bulkId:x" string of v by x's resource id */
+/* s with every resolved "bulkId:x" replaced by x's resource id (NULL: none to replace) */
+static json_t *substituted(struct bulk *b, const char *s)
+{
+    if (!strstr(s, "bulkId:"))
+        return NULL;
+    struct roster_buf out;
+    roster_buf_init(&out);
+    const char *p = s;
+    for (const char *q = strstr(p, "bulkId:"); q; q = strstr(p, "bulkId:")) {
+        size_t len = ref_len(q + 7);
+        char *ref = roster_arena_printf(b->ctx->arena, "%.*s", (int)len, q + 7);
+        const char *id = len ? resolved(b, ref) : NULL;
+        roster_buf_add(&out, p, (size_t)(q - p));
+        if (id)
+            roster_buf_addstr(&out, id);
+        else
+            roster_buf_add(&out, q, 7 + len);
+        p = q + 7 + len;
+    }
+    roster_buf_addstr(&out, p);
+    json_t *v = json_string(out.data ? out.data : "");
+    roster_buf_release(&out);
+    return v;
+}
+
+/* replaces every "bulkId:x" in the strings of v by x's resource id */
 static void substitute(struct bulk *b, json_t *v)
 {
     if (json_is_array(v)) {
         for (size_t i = 0; i < json_array_size(v); i++) {
             json_t *x = json_array_get(v, i);
-            const char *s = json_string_value(x);
-            if (s && !strncmp(s, "bulkId:", 7) && resolved(b, s + 7))
-                json_array_set_new(v, i, json_string(resolved(b, s + 7)));
+            json_t *n = json_is_string(x) ? substituted(b, json_string_value(x)) : NULL;
+            if (n)
+                json_array_set_new(v, i, n);
             else
                 substitute(b, x);
         }
@@ -147,9 +183,9 @@ static void substitute(struct bulk *b, json_t *v)
         json_t *x;
         json_object_foreach(v, k, x)
         {
-            const char *s = json_string_value(x);
-            if (s && !strncmp(s, "bulkId:", 7) && resolved(b, s + 7))
-                json_object_set_new(v, k, json_string(resolved(b, s + 7)));
+            json_t *n = json_is_string(x) ? substituted(b, json_string_value(x)) : NULL;
+            if (n)
+                json_object_set_new(v, k, n);
             else
                 substitute(b, x);
         }
@@ -163,7 +199,7 @@ static bool decode_op(struct bulk *b, json_t *jo, size_t i, struct op *o)
     const char *m = json_string_value(json_object_get(jo, "method"));
     o->bulk_id = json_string_value(json_object_get(jo, "bulkId"));
     o->path = json_string_value(json_object_get(jo, "path"));
-    o->method = "?";
+    o->method = NULL;
     if (!json_is_object(jo)) {
         op_fail(b, o, 400, "invalidSyntax", "Operations[%zu] must be an object", i);
         return false;
@@ -172,7 +208,8 @@ static bool decode_op(struct bulk *b, json_t *jo, size_t i, struct op *o)
     for (size_t k = 0; m && k < 4; k++)
         if (!strcasecmp(m, methods[k]))
             o->method = methods[k];
-    if (!strcmp(o->method, "?")) {
+    if (!o->method) {
+        o->method = m; /* answered as given (none when it is not a string) */
         op_fail(b, o, 400, "invalidSyntax",
                 "Operations[%zu]: method must be POST, PUT, PATCH or DELETE", i);
         return false;
@@ -424,13 +461,14 @@ static void write_response(struct roster_req *r, struct bulk *b)
         if (!o->ran)
             continue;
         roster_jsonw_obj_begin(&w);
-        roster_jsonw_kstr(&w, "method", o->method);
+        if (o->method)
+            roster_jsonw_kstr(&w, "method", o->method);
         if (o->bulk_id)
             roster_jsonw_kstr(&w, "bulkId", o->bulk_id);
         const char *id = o->res.id;
         if (!id && o->id && strncmp(o->id, "bulkId:", 7))
             id = o->id;
-        if (id && (o->res.status < 300 || strcmp(o->method, "POST")))
+        if (id && !o->refused && (o->res.status < 300 || strcmp(o->method, "POST")))
             roster_jsonw_kstr(&w, "location",
                               roster_arena_printf(r->ctx.arena, "%s/%s/%s", b->base,
                                                   o->resource == RES_GROUPS ? "Groups" : "Users",
