@@ -133,7 +133,7 @@ void test_user_crud(void)
     q.limit = 10;
     q.want_total = true;
     struct roster_qval val = {.s = "O'Brien"};
-    q.filters[0] = (struct roster_filter){RU_LAST_NAME, ROSTER_OP_EQ, &val, 1};
+    q.filters[0] = (struct roster_filter){RU_LAST_NAME, ROSTER_OP_EQ, &val, 1, false};
     q.nfilters = 1;
     struct roster_user *rows = NULL;
     size_t n = 0;
@@ -249,7 +249,7 @@ void test_scim_fields(void)
     struct roster_qval v = {"ext-1", 0};
     struct roster_query q;
     roster_query_init(&q);
-    q.filters[q.nfilters++] = (struct roster_filter){RU_EXTERNAL_ID, ROSTER_OP_EQ, &v, 1};
+    q.filters[q.nfilters++] = (struct roster_filter){RU_EXTERNAL_ID, ROSTER_OP_EQ, &v, 1, false};
     q.limit = 10;
     q.want_total = true;
     struct roster_user *rows = NULL;
@@ -350,7 +350,7 @@ void test_isolation(void)
             leaked++;
     CHECK_EQ_INT(leaked, 0);
     struct roster_qval val = {.s = "isolated"};
-    q.filters[0] = (struct roster_filter){RU_USERNAME, ROSTER_OP_EQ, &val, 1};
+    q.filters[0] = (struct roster_filter){RU_USERNAME, ROSTER_OP_EQ, &val, 1, false};
     q.nfilters = 1;
     CHECK_EQ_INT(user_list(conn, org_b.id, &q, &A, &rows, &n, &total, &err), 0);
     CHECK_EQ_INT(n, 0);
@@ -479,7 +479,7 @@ void test_transactions(void)
     q.limit = 0;
     q.want_total = true;
     struct roster_qval val = {.s = "batch-"};
-    q.filters[0] = (struct roster_filter){RU_USERNAME, ROSTER_OP_PREFIX, &val, 1};
+    q.filters[0] = (struct roster_filter){RU_USERNAME, ROSTER_OP_PREFIX, &val, 1, false};
     q.nfilters = 1;
     struct roster_user *rows = NULL;
     size_t n = 0;

@@ -79,7 +79,7 @@ void scim_filter_dump(const struct scim_fnode *n, struct roster_buf *out);
 /* Adds the SCIM filter text of a /Users list to q (the caller's roster_query_init'ed query):
  * attribute names are those of docs/scim.md (case-insensitive, with or without the core
  * or enterprise URN). Errors: ROSTER_EINVAL naming the unknown attribute, the unsupported
- * operator or value, or the syntax error. */
+ * operator or value, or the syntax error. q->expr must be NULL (the filter sets it). */
 int scim_users_filter(struct roster_query *q, const char *filter, struct roster_arena *a,
                       struct roster_err *err);
 
@@ -92,9 +92,9 @@ struct scim_group_filter {
     bool none;               /* a filter no group can match (e.g. id eq "not-an-id") */
 };
 
-/* Parses a /Groups filter: `displayName eq "x"`, `displayName co "x"`, `id eq "x"`,
- * `externalId eq "x"`? no: only those three, and them joined by "and" when they agree.
- * Anything else: ROSTER_EINVAL naming what is not supported. */
+/* Parses a /Groups filter: `displayName eq "x"` (the exact name), `displayName co "x"`,
+ * `id eq "x"` (the caller interprets the id), alone or joined by "and" (two different values
+ * of one attribute set none). Anything else: ROSTER_EINVAL naming what is not supported. */
 int scim_groups_filter(struct scim_group_filter *g, const char *filter, struct roster_arena *a,
                        struct roster_err *err);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "dialect/scim/filter.h"
+#include "roster/list.h"
 #include "test.h"
 
 static struct roster_arena arena;
@@ -191,6 +192,209 @@ static void test_bounds(void)
     free(deep);
 }
 
+/* --- translation into core queries --- */
+
+static struct roster_query tq;
+
+static int users(const char *filter)
+{
+    roster_query_init(&tq);
+    struct roster_err err = {0};
+    int rc = scim_users_filter(&tq, filter, &arena, &err);
+    if (rc)
+        fprintf(stderr, "    (%s: %s)\n", filter, err.msg);
+    return rc;
+}
+
+static void users_err(const char *filter, const char *part)
+{
+    roster_query_init(&tq);
+    struct roster_err err = {0};
+    int rc = scim_users_filter(&tq, filter, &arena, &err);
+    bool ok = rc == ROSTER_EINVAL && strstr(err.msg, part);
+    CHECK(ok);
+    if (!ok)
+        fprintf(stderr, "    filter %s: rc %d \"%s\", want an error with %s\n", filter, rc, err.msg,
+                part);
+}
+
+/* Users to match: a (all fields), b (few fields, suspended), c (staged). */
+static struct roster_user ua, ub, uc;
+
+static void make_users(void)
+{
+    memset(&ua, 0, sizeof(ua));
+    strcpy(ua.id, "aaaaaaaaaaaaaaaaaaaaaaaa");
+    ua.f[RU_USERNAME] = "Bob.Smith";
+    ua.f[RU_EMAIL] = "bob@Example.com";
+    ua.f[RU_ALTERNATE_EMAIL] = "bobby@home.test";
+    ua.f[RU_FIRST_NAME] = "Bob";
+    ua.f[RU_LAST_NAME] = "Smith";
+    ua.f[RU_JOB_TITLE] = "Engineer";
+    ua.f[RU_DEPARTMENT] = "R&D";
+    ua.f[RU_EMPLOYEE_ID] = "E100";
+    ua.f[RU_MANAGER] = "bbbbbbbbbbbbbbbbbbbbbbbb";
+    ua.f[RU_EXTERNAL_ID] = "Ext-1";
+    ua.f[RU_USER_TYPE] = "Employee";
+    ua.f[RU_LOCALE] = "en-US";
+    ua.state = ROSTER_ACTIVATED;
+    ua.created_ms = 1600000000000;
+    ua.modified_ms = 1700000000000;
+    memset(&ub, 0, sizeof(ub));
+    strcpy(ub.id, "bbbbbbbbbbbbbbbbbbbbbbbb");
+    ub.f[RU_USERNAME] = "alice";
+    ub.f[RU_EMAIL] = "alice@example.org";
+    ub.state = ROSTER_SUSPENDED;
+    ub.created_ms = 1500000000000;
+    ub.modified_ms = 1500000000000;
+    memset(&uc, 0, sizeof(uc));
+    strcpy(uc.id, "cccccccccccccccccccccccc");
+    uc.f[RU_USERNAME] = "carol";
+    uc.f[RU_JOB_TITLE] = "";
+    uc.state = ROSTER_STAGED;
+}
+
+/* Which of a, b, c the filter matches, as "abc" with '-' for a miss. */
+static const char *who(const char *filter)
+{
+    if (users(filter))
+        return "ERR";
+    char *s = roster_arena_strdup(&arena, "---");
+    const struct roster_user *u[3] = {&ua, &ub, &uc};
+    for (int i = 0; i < 3; i++)
+        if (roster_list_match(&tq, u[i], NULL, 0))
+            s[i] = (char)('a' + i);
+    return s;
+}
+
+static void test_users_shape(void)
+{
+    /* the top-level conjunction's comparisons are plain filters: indexes serve them */
+    CHECK_EQ_INT(users("userName eq \"Bob.Smith\""), 0);
+    CHECK_EQ_INT(tq.nfilters, 1);
+    CHECK(tq.expr == NULL);
+    CHECK_EQ_INT(tq.filters[0].key, RU_USERNAME);
+    CHECK_EQ_INT(tq.filters[0].op, ROSTER_OP_EQ);
+    CHECK(tq.filters[0].ci);
+    CHECK_EQ_INT(users("urn:ietf:params:scim:schemas:core:2.0:User:USERNAME sw \"b\" and "
+                       "meta.created ge \"2020-01-01T00:00:00Z\""),
+                 0);
+    CHECK_EQ_INT(tq.nfilters, 2);
+    CHECK_EQ_INT(tq.filters[0].op, ROSTER_OP_PREFIX);
+    CHECK_EQ_INT(tq.filters[1].key, RQ_CREATED);
+    CHECK_EQ_INT(tq.filters[1].vals[0].i, 1577836800000);
+    CHECK(tq.expr == NULL);
+    CHECK_EQ_INT(users("id eq \"aaaaaaaaaaaaaaaaaaaaaaaa\" and (title pr or department pr)"), 0);
+    CHECK_EQ_INT(tq.nfilters, 1);
+    CHECK(!tq.filters[0].ci);
+    CHECK(tq.expr && tq.expr->kind == ROSTER_QN_OR);
+    CHECK_EQ_INT(users("title pr or department pr"), 0);
+    CHECK_EQ_INT(tq.nfilters, 0);
+    CHECK(tq.expr && tq.expr->kind == ROSTER_QN_OR);
+    CHECK_EQ_INT(users("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber "
+                       "eq \"e100\""),
+                 0);
+    CHECK_EQ_INT(tq.filters[0].key, RU_EMPLOYEE_ID);
+    /* externalId is caseExact: an exact comparison its index serves */
+    CHECK_EQ_INT(users("externalId eq \"Ab-1\""), 0);
+    CHECK_EQ_INT(tq.nfilters, 1);
+    CHECK_EQ_INT(tq.filters[0].key, RU_EXTERNAL_ID);
+    CHECK_EQ_INT(tq.filters[0].op, ROSTER_OP_EQ);
+    CHECK(!tq.filters[0].ci);
+}
+
+static void test_users_match(void)
+{
+    make_users();
+    CHECK_EQ_STR(who("userName eq \"bob.smith\""), "a--");
+    CHECK_EQ_STR(who("USERNAME Eq \"ALICE\""), "-b-");
+    CHECK_EQ_STR(who("userName ne \"alice\""), "a-c");
+    CHECK_EQ_STR(who("userName sw \"B\""), "a--");
+    CHECK_EQ_STR(who("userName ew \"SMITH\""), "a--");
+    CHECK_EQ_STR(who("userName co \"ARO\""), "--c");
+    CHECK_EQ_STR(who("userName gt \"b\""), "a-c");
+    CHECK_EQ_STR(who("userName le \"Bob.Smith\""), "ab-");
+    CHECK_EQ_STR(who("id eq \"bbbbbbbbbbbbbbbbbbbbbbbb\""), "-b-");
+    CHECK_EQ_STR(who("id eq \"BBBBBBBBBBBBBBBBBBBBBBBB\""), "---"); /* caseExact */
+    CHECK_EQ_STR(who("title pr"), "a--");                           /* "" is not a value */
+    CHECK_EQ_STR(who("title eq null"), "-bc");
+    CHECK_EQ_STR(who("title ne null"), "a--");
+    CHECK_EQ_STR(who("not (title eq \"engineer\")"), "-bc");
+    CHECK_EQ_STR(who("title ne \"engineer\""), "-bc");
+    CHECK_EQ_STR(who("not (title pr) and not (userName eq \"carol\")"), "-b-");
+    CHECK_EQ_STR(who("name.familyName eq \"smith\" or userName sw \"c\""), "a-c");
+    CHECK_EQ_STR(who("active eq true"), "a--");
+    CHECK_EQ_STR(who("active eq false"), "-bc");
+    CHECK_EQ_STR(who("active ne true"), "-bc");
+    CHECK_EQ_STR(who("active eq \"False\""), "-bc");
+    CHECK_EQ_STR(who("active pr"), "abc");
+    CHECK_EQ_STR(who("meta.created lt \"2019-01-01T00:00:00Z\""), "-bc");
+    CHECK_EQ_STR(who("meta.lastModified ge \"2023-11-14T22:13:20Z\""), "a--");
+    CHECK_EQ_STR(who("emails pr"), "ab-");
+    CHECK_EQ_STR(who("emails co \"example\""), "ab-");
+    CHECK_EQ_STR(who("emails.value ew \"@HOME.test\""), "a--");
+    CHECK_EQ_STR(who("emails[type eq \"work\" and value co \"example.com\"]"), "a--");
+    CHECK_EQ_STR(who("emails[type eq \"other\" and value co \"example.com\"]"), "---");
+    CHECK_EQ_STR(who("emails[type eq \"work\"].value eq \"alice@example.org\""), "-b-");
+    CHECK_EQ_STR(who("emails[type eq \"other\"].value eq \"BOBBY@home.test\""), "a--");
+    CHECK_EQ_STR(who("emails[primary eq true]"), "ab-");
+    CHECK_EQ_STR(who("emails[not (type eq \"work\")]"), "a--");
+    CHECK_EQ_STR(who("emails.type eq \"other\""), "a--");
+    CHECK_EQ_STR(who("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department "
+                     "eq \"r&d\""),
+                 "a--");
+    CHECK_EQ_STR(who("manager.value eq \"bbbbbbbbbbbbbbbbbbbbbbbb\""), "a--");
+    CHECK_EQ_STR(who("employeeNumber sw \"e1\""), "a--");
+    CHECK_EQ_STR(who("externalId eq \"Ext-1\""), "a--");
+    CHECK_EQ_STR(who("externalId eq \"ext-1\""), "---"); /* caseExact */
+    CHECK_EQ_STR(who("userType eq \"employee\" and locale sw \"EN\""), "a--");
+    CHECK_EQ_STR(who("externalId pr"), "a--");
+    CHECK_EQ_STR(who("(userName eq \"alice\" or userName eq \"carol\") and not (active eq true "
+                     "or title pr)"),
+                 "-bc");
+}
+
+static void test_users_errors(void)
+{
+    users_err("foo eq \"x\"", "unknown attribute \"foo\"");
+    users_err("urn:example:User:userName eq \"x\"", "unknown attribute");
+    users_err("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:userName eq \"x\"",
+              "unknown attribute");
+    users_err("phoneNumbers co \"555\"", "cannot filter on \"phoneNumbers\"");
+    users_err("userName eq 5", "compare it with a string");
+    users_err("userName gt null", "only eq and ne");
+    users_err("active gt true", "only eq, ne and pr");
+    users_err("active eq \"yes\"", "true or false");
+    users_err("meta.created gt \"yesterday\"", "RFC 3339");
+    users_err("meta.created co \"2020\"", "only eq ne gt ge lt le pr");
+    users_err("emails[display eq \"x\"]", "no sub-attribute \"display\"");
+    users_err("addresses[type eq \"work\"]", "cannot filter on \"addresses\"");
+    users_err("name[givenName eq \"x\"]", "not a multi-valued attribute");
+    users_err("emails[value.x eq \"x\"]", "sub-attribute of emails");
+    users_err("userName eq", "character 12");
+}
+
+static void test_groups(void)
+{
+    struct scim_group_filter g;
+    struct roster_err err = {0};
+    CHECK_EQ_INT(scim_groups_filter(&g, "displayName eq \"Sales\"", &arena, &err), 0);
+    CHECK_EQ_STR(g.name, "Sales");
+    CHECK(!g.id && !g.name_substr && !g.none);
+    CHECK_EQ_INT(scim_groups_filter(&g, "id eq \"12\" and DISPLAYNAME co \"al\"", &arena, &err), 0);
+    CHECK_EQ_STR(g.id, "12");
+    CHECK_EQ_STR(g.name_substr, "al");
+    CHECK_EQ_INT(scim_groups_filter(&g, "id eq \"1\" and id eq \"2\"", &arena, &err), 0);
+    CHECK(g.none);
+    CHECK_EQ_INT(scim_groups_filter(&g, "displayName sw \"x\"", &arena, &err), ROSTER_EINVAL);
+    CHECK(strstr(err.msg, "unsupported operator on displayName"));
+    CHECK_EQ_INT(scim_groups_filter(&g, "displayName eq \"x\" or id eq \"1\"", &arena, &err),
+                 ROSTER_EINVAL);
+    CHECK_EQ_INT(scim_groups_filter(&g, "members[value eq \"x\"]", &arena, &err), ROSTER_EINVAL);
+    CHECK_EQ_INT(scim_groups_filter(&g, "externalId eq \"x\"", &arena, &err), ROSTER_EINVAL);
+    CHECK(strstr(err.msg, "unsupported attribute"));
+}
+
 int main(void)
 {
     roster_arena_init(&arena, 4096);
@@ -200,6 +404,10 @@ int main(void)
     test_values();
     test_errors();
     test_bounds();
+    test_users_shape();
+    test_users_match();
+    test_users_errors();
+    test_groups();
     roster_arena_release(&arena);
     return test_finish();
 }
