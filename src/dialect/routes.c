@@ -10,6 +10,8 @@
 #include "dialect/concur/concur.h"
 #include "dialect/courier/courier.h"
 #include "dialect/jumpcloud/jumpcloud.h"
+#include "dialect/scim/bulk.h"
+#include "dialect/scim/groups.h"
 #include "dialect/scim/scim.h"
 #include "dialect/voximplant/voximplant.h"
 #include "roster/log.h"
@@ -196,6 +198,17 @@ static const struct roster_route routes[] = {
     {"PATCH", "/scim/v2/Users/{id}", SCIM, scim_users_patch_h, ICASE | JSON,
      "SCIM: modify a user (PatchOp)"},
     {"DELETE", "/scim/v2/Users/{id}", SCIM, scim_users_delete_h, ICASE, "SCIM: delete a user"},
+    {"GET", "/scim/v2/Groups", SCIM, scim_groups_list, ICASE | READ,
+     "SCIM 2.0: list groups (filter displayName/id/externalId eq, startIndex, count, sortBy)"},
+    {"POST", "/scim/v2/Groups", SCIM, scim_groups_post, ICASE | JSON, "SCIM 2.0: create a group"},
+    {"GET", "/scim/v2/Groups/{id}", SCIM, scim_groups_get, ICASE | READ, "SCIM 2.0: one group"},
+    {"PUT", "/scim/v2/Groups/{id}", SCIM, scim_groups_put, ICASE | JSON,
+     "SCIM 2.0: replace a group"},
+    {"PATCH", "/scim/v2/Groups/{id}", SCIM, scim_groups_patch, ICASE | JSON,
+     "SCIM 2.0: change a group (add/replace/remove, members)"},
+    {"DELETE", "/scim/v2/Groups/{id}", SCIM, scim_groups_delete, ICASE, "SCIM 2.0: delete a group"},
+    {"POST", "/scim/v2/Bulk", SCIM, scim_bulk, ICASE | JSON,
+     "SCIM 2.0: bulk operations on users and groups (bulkId references, failOnErrors)"},
 
     {"POST", "/bulk", CR, courier_bulk_create, JSON, "Courier: create a bulk message job"},
     {"POST", "/bulk/{job_id}", CR, courier_bulk_add_users, JSON,

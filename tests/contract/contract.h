@@ -145,6 +145,8 @@ void test_delivery_channels(void);
 void test_delivery_outbox(void);
 /* groups.c */
 void test_groups(void);
+void test_group_members(void);
+void test_core_create_many(void);
 /* faults.c */
 void test_fault_bulk_job(void);
 void test_fault_scheduler(void);

@@ -51,6 +51,8 @@ static const struct {
     {"messages", test_messages},
     {"service_keys", test_service_keys},
     {"groups", test_groups},
+    {"group_members", test_group_members},
+    {"core_create_many", test_core_create_many},
     {"user_create_many", test_user_create_many},
     {"user_create_many_ids", test_user_create_many_ids},
     {"user_create_many_txn", test_user_create_many_txn},
