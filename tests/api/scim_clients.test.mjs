@@ -1,0 +1,574 @@
+// The request sequences real identity providers send to a SCIM 2.0 service provider, against
+// a real roster (both stores): Okta's user and group push provisioning and Microsoft Entra
+// ID's provisioning service, each in its own fresh organisation. Requests are written from the
+// clients' documentation, not from roster's code:
+//  - Okta: "SCIM 2.0 protocol reference"
+//    https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20/ (user lookup by
+//    userName eq with startIndex=1&count=100, POST, 409 on a duplicate, PUT with the whole
+//    profile, PATCH {"op":"replace","value":{"active":false}} with no path; group push: POST
+//    /Groups, PATCH add members, PATCH remove with path members[value eq "id"], PATCH replace
+//    with value {"id", "displayName"} to rename, DELETE /Groups/{id}).
+//  - Microsoft Entra ID: "Tutorial: Develop and plan provisioning for a SCIM endpoint in
+//    Microsoft Entra ID" https://learn.microsoft.com/en-us/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups
+//    (section "User operations" / "Group operations": the request bodies with "Replace",
+//    "Add", "Remove", member removal as path members with a value list, group lookups by
+//    displayName with excludedAttributes=members), and "Known issues and resolutions with
+//    SCIM 2.0 protocol compliance of the Microsoft Entra user provisioning service"
+//    https://learn.microsoft.com/en-us/entra/identity/app-provisioning/application-provisioning-config-problem-scim-compatibility
+//    (the default job's capitalised op names and "False"/"True" strings for booleans; with
+//    the aadOptscim062020 flag: lower-case ops, a replace without path whose value carries
+//    dotted and URN keys such as "name.givenName" and
+//    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber").
+// Statuses, Error bodies (RFC 7644 §3.12: schemas, status as a string, scimType, detail) and
+// resource contents are asserted. A successful PATCH answers 204 (issue 16: unless the
+// request asks for attributes, then 200 with the resource).
+
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, cleanup, cliOrg, cliKey, RFC3339, uniq } from './harness.mjs';
+import { ScimClient, SCIM, filterQ, assertScimError, assertScimType, assertList } from './scimlib.mjs';
+
+let srv;
+
+before(async () => {
+    srv = await startServer({});
+});
+after(async () => {
+    await cleanup(srv);
+});
+
+async function newTenant(tag) {
+    const org = await cliOrg(srv.store, uniq(tag));
+    const key = await cliKey(srv.store, org);
+    return { org, key, scim: new ScimClient(srv, key) };
+}
+
+const emailOf = (u, type) => (u.emails || []).find((e) => e.type === type)?.value;
+
+/** Checks the common shape of a User resource returned by roster. */
+function checkUser(u, id) {
+    assert.ok(Array.isArray(u.schemas) && u.schemas.includes(SCIM.USER), `schemas ${JSON.stringify(u.schemas)}`);
+    if (id !== undefined) assert.equal(u.id, id);
+    assert.equal(typeof u.id, 'string');
+    assert.ok(u.id.length > 0);
+    assert.equal(u.meta?.resourceType, 'User', `meta ${JSON.stringify(u.meta)}`);
+    assert.match(u.meta.created, RFC3339);
+    assert.match(u.meta.lastModified, RFC3339);
+    assert.ok(u.meta.location.endsWith(`/Users/${u.id}`), `meta.location ${u.meta.location}`);
+    assert.match(u.meta.version, /^W\/".+"$/, `meta.version ${u.meta.version}`);
+    assert.equal(u.password, undefined, 'password is never returned (RFC 7643 §4.1.1 returned "never")');
+}
+
+describe('Okta: user provisioning', () => {
+    let t;
+    let id;
+    let created;
+    const login = `test.user.${process.pid}@okta.local`;
+
+    before(async () => {
+        t = await newTenant('okta-users');
+    });
+
+    test('lookup before create: GET /Users?filter=userName eq "x"&startIndex=1&count=100 finds nobody', async () => {
+        const r = await t.scim.get(`/Users?${filterQ(`userName eq "${login}"`)}&startIndex=1&count=100`);
+        assertList(r, { total: 0, items: 0 });
+        assert.equal(r.json.startIndex, 1);
+    });
+
+    test('POST /Users with the body Okta sends: 201, Location, the resource without its password', async () => {
+        const body = {
+            schemas: [SCIM.USER], userName: login,
+            name: { givenName: 'Test', familyName: 'User' },
+            emails: [{ primary: true, value: login, type: 'work' }],
+            displayName: 'Test User', locale: 'en-US', externalId: '00ujl29u0le5T6Aj10h7',
+            groups: [], password: '1mz050nq', active: true,
+        };
+        const r = await t.scim.post('/Users', body);
+        assert.equal(r.status, 201, r.text);
+        assertScimType(r);
+        created = r.json;
+        id = created.id;
+        checkUser(created);
+        assert.equal(created.userName, login);
+        assert.equal(created.name.givenName, 'Test');
+        assert.equal(created.name.familyName, 'User');
+        assert.equal(created.displayName, 'Test User');
+        assert.equal(created.locale, 'en-US');
+        assert.equal(created.externalId, '00ujl29u0le5T6Aj10h7');
+        assert.equal(created.active, true);
+        assert.equal(emailOf(created, 'work'), login);
+        // RFC 7644 §3.3: the URI of the created resource in Location and meta.location
+        assert.equal(r.headers.get('location'), created.meta.location);
+        assert.equal(r.headers.get('etag'), created.meta.version);
+    });
+
+    test('the same POST again: 409 with the Error schema and scimType uniqueness', async () => {
+        const r = await t.scim.post('/Users', {
+            schemas: [SCIM.USER], userName: login, name: { givenName: 'Test', familyName: 'User' },
+            emails: [{ primary: true, value: login, type: 'work' }], active: true,
+        });
+        assertScimError(r, 409, 'uniqueness');
+        // userName is caseExact false (RFC 7643 §4.1.1): another case is the same userName
+        const r2 = await t.scim.post('/Users', { schemas: [SCIM.USER], userName: login.toUpperCase() });
+        assertScimError(r2, 409, 'uniqueness');
+    });
+
+    test('lookup after create finds the user; GET /Users/{id} returns it', async () => {
+        const r = await t.scim.get(`/Users?${filterQ(`userName eq "${login}"`)}&startIndex=1&count=100`);
+        const res = assertList(r, { total: 1, items: 1 });
+        assert.equal(res[0].id, id);
+        checkUser(res[0], id);
+        const g = await t.scim.get(`/Users/${id}`);
+        assert.equal(g.status, 200, g.text);
+        assertScimType(g);
+        checkUser(g.json, id);
+        assert.equal(g.json.userName, login);
+    });
+
+    test('PUT /Users/{id} with the whole profile (Okta profile push): replaced', async () => {
+        const body = {
+            schemas: [SCIM.USER], id, userName: login,
+            name: { givenName: 'Another', middleName: 'Ron', familyName: 'User' },
+            emails: [{ primary: true, value: login, type: 'work' }],
+            displayName: 'Another User', locale: 'en-US', externalId: '00ujl29u0le5T6Aj10h7',
+            groups: [], password: 't1meMa$heen', active: true,
+            meta: { resourceType: 'User' },
+        };
+        const r = await t.scim.put(`/Users/${id}`, body);
+        assert.equal(r.status, 200, r.text);
+        assertScimType(r);
+        checkUser(r.json, id);
+        assert.equal(r.json.name.givenName, 'Another');
+        assert.equal(r.json.name.middleName, 'Ron');
+        assert.equal(r.json.name.familyName, 'User');
+        assert.equal(r.json.displayName, 'Another User');
+        assert.equal(r.json.meta.created, created.meta.created, 'created does not change');
+        assert.notEqual(r.json.meta.version, created.meta.version, 'a new version');
+        const g = await t.scim.get(`/Users/${id}`);
+        assert.equal(g.json.name.givenName, 'Another');
+        assert.equal(g.json.displayName, 'Another User');
+    });
+
+    test('PATCH {"op":"replace","value":{"active":false}} (no path): 204, the user stays readable, inactive', async () => {
+        const r = await t.scim.patchOps(`/Users/${id}`, [{ op: 'replace', value: { active: false } }]);
+        assert.equal(r.status, 204, r.text);
+        assert.equal(r.text, '', '204 has no body');
+        const g = await t.scim.get(`/Users/${id}`);
+        assert.equal(g.status, 200, g.text);
+        assert.equal(g.json.active, false);
+        // active false is roster's SUSPENDED state, seen through JumpCloud with the same key
+        const jc = srv.api(t.key);
+        const j = await jc.get(`/api/systemusers/${id}`);
+        assert.equal(j.status, 200, j.text);
+        assert.equal(j.json.state, 'SUSPENDED');
+        // deactivated users are still found by Okta's lookup (Okta reactivates them)
+        const l = await t.scim.get(`/Users?${filterQ(`userName eq "${login}"`)}&startIndex=1&count=100`);
+        assertList(l, { total: 1 });
+        assert.equal(l.json.Resources[0].active, false);
+    });
+
+    test('PATCH {"op":"replace","value":{"active":true}} reactivates; with ?attributes= it answers 200 and the resource', async () => {
+        const r = await t.scim.patchOps(`/Users/${id}?attributes=active`, [{ op: 'replace', value: { active: true } }]);
+        assert.equal(r.status, 200, r.text);
+        assertScimType(r);
+        assert.equal(r.json.id, id, 'id is always returned');
+        assert.equal(r.json.active, true);
+        assert.equal(r.json.userName, undefined, 'attributes=active returns active (and the always-returned attributes) only');
+        const j = await srv.api(t.key).get(`/api/systemusers/${id}`);
+        assert.equal(j.json.state, 'ACTIVATED');
+    });
+
+    test('PATCH {"op":"replace","value":{"password":"..."}} (Okta password sync): 204, never returned', async () => {
+        const r = await t.scim.patchOps(`/Users/${id}`, [{ op: 'replace', value: { password: 'N3w-Passw0rd!' } }]);
+        assert.equal(r.status, 204, r.text);
+        const g = await t.scim.get(`/Users/${id}`);
+        assert.equal(g.json.password, undefined);
+    });
+
+    test('a malformed PATCH answers 400 with a scimType and a detail naming what was wrong', async () => {
+        const r = await t.scim.patchOps(`/Users/${id}`, [{ op: 'frobnicate', value: { active: false } }]);
+        assertScimError(r, 400, undefined, /frobnicate|op/i);
+        const r2 = await t.scim.patch(`/Users/${id}`, { schemas: [SCIM.PATCH] });
+        assertScimError(r2, 400, undefined, /Operations/);
+        const r3 = await t.scim.req('PATCH', `/Users/${id}`, { raw: '{"schemas":' });
+        assertScimError(r3, 400, 'invalidSyntax');
+        const g = await t.scim.get(`/Users/${id}`);
+        assert.equal(g.json.active, true, 'nothing applied');
+    });
+});
+
+describe('Okta: group push', () => {
+    let t;
+    let u1;
+    let u2;
+    let gid;
+    const name = `Test SCIMv2 ${process.pid}`;
+
+    before(async () => {
+        t = await newTenant('okta-groups');
+        u1 = await t.scim.createUser({ userName: 'member.one@okta.local', name: { givenName: 'Member', familyName: 'One' } });
+        u2 = await t.scim.createUser({ userName: 'member.two@okta.local', name: { givenName: 'Member', familyName: 'Two' } });
+    });
+
+    test('POST /Groups {"displayName", "members": []}: 201 with the group', async () => {
+        const r = await t.scim.post('/Groups', { schemas: [SCIM.GROUP], displayName: name, members: [] });
+        assert.equal(r.status, 201, r.text);
+        assertScimType(r);
+        gid = r.json.id;
+        assert.equal(typeof gid, 'string');
+        assert.ok(gid.length > 0);
+        assert.ok(r.json.schemas.includes(SCIM.GROUP));
+        assert.equal(r.json.displayName, name);
+        assert.deepEqual(r.json.members ?? [], []);
+        assert.equal(r.json.meta.resourceType, 'Group');
+        assert.ok(r.json.meta.location.endsWith(`/Groups/${gid}`), r.json.meta.location);
+        assert.equal(r.headers.get('location'), r.json.meta.location);
+    });
+
+    test('a second group with the same displayName: 409 uniqueness', async () => {
+        const r = await t.scim.post('/Groups', { schemas: [SCIM.GROUP], displayName: name, members: [] });
+        assertScimError(r, 409, 'uniqueness');
+    });
+
+    test('GET /Groups?filter=displayName eq "x"&startIndex=1&count=100 and GET /Groups/{id}', async () => {
+        const r = await t.scim.get(`/Groups?${filterQ(`displayName eq "${name}"`)}&startIndex=1&count=100`);
+        const res = assertList(r, { total: 1, items: 1 });
+        assert.equal(res[0].id, gid);
+        assert.equal(res[0].displayName, name);
+        const g = await t.scim.get(`/Groups/${gid}`);
+        assert.equal(g.status, 200, g.text);
+        assert.equal(g.json.displayName, name);
+    });
+
+    test('PATCH add members [{value, display}]: 204, the group lists both users', async () => {
+        const r = await t.scim.patchOps(`/Groups/${gid}`, [{
+            op: 'add', path: 'members',
+            value: [{ value: u1.id, display: u1.userName }, { value: u2.id, display: u2.userName }],
+        }]);
+        assert.equal(r.status, 204, r.text);
+        const g = await t.scim.get(`/Groups/${gid}`);
+        assert.equal(g.status, 200, g.text);
+        assert.deepEqual(g.json.members.map((m) => m.value).sort(), [u1.id, u2.id].sort());
+        // adding a member already there changes nothing (RFC 7644 §3.5.2.1)
+        const again = await t.scim.patchOps(`/Groups/${gid}`, [{ op: 'add', path: 'members', value: [{ value: u1.id }] }]);
+        assert.equal(again.status, 204, again.text);
+        const g2 = await t.scim.get(`/Groups/${gid}`);
+        assert.equal(g2.json.members.length, 2);
+    });
+
+    test('PATCH remove with path members[value eq "id"]: 204, only that member goes', async () => {
+        const r = await t.scim.patchOps(`/Groups/${gid}`, [{ op: 'remove', path: `members[value eq "${u1.id}"]` }]);
+        assert.equal(r.status, 204, r.text);
+        const g = await t.scim.get(`/Groups/${gid}`);
+        assert.deepEqual(g.json.members.map((m) => m.value), [u2.id]);
+    });
+
+    test('PATCH replace with value {"id", "displayName"} (Okta rename): 204, renamed, members kept', async () => {
+        const r = await t.scim.patchOps(`/Groups/${gid}`, [{ op: 'replace', value: { id: gid, displayName: `${name} renamed` } }]);
+        assert.equal(r.status, 204, r.text);
+        const g = await t.scim.get(`/Groups/${gid}`);
+        assert.equal(g.json.displayName, `${name} renamed`);
+        assert.deepEqual(g.json.members.map((m) => m.value), [u2.id]);
+        const old = await t.scim.get(`/Groups?${filterQ(`displayName eq "${name}"`)}`);
+        assertList(old, { total: 0 });
+    });
+
+    test('a member that is no user of the organisation: 400 naming it; nothing changed', async () => {
+        const ghost = '0123456789abcdef01234567';
+        const r = await t.scim.patchOps(`/Groups/${gid}`, [{ op: 'add', path: 'members', value: [{ value: ghost }] }]);
+        assertScimError(r, 400, undefined, new RegExp(ghost));
+        const g = await t.scim.get(`/Groups/${gid}`);
+        assert.deepEqual(g.json.members.map((m) => m.value), [u2.id]);
+    });
+
+    test('DELETE /Groups/{id}: 204, then 404 for GET and DELETE; the users stay', async () => {
+        const r = await t.scim.del(`/Groups/${gid}`);
+        assert.equal(r.status, 204, r.text);
+        assertScimError(await t.scim.get(`/Groups/${gid}`), 404);
+        assertScimError(await t.scim.del(`/Groups/${gid}`), 404);
+        assert.equal((await t.scim.get(`/Users/${u2.id}`)).status, 200);
+    });
+});
+
+describe('Microsoft Entra ID: user provisioning', () => {
+    let t;
+    let id;
+    const ext = '0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef';
+    const userName = 'Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1';
+    const work = 'Test_User_fd0ea19b-0777-472c-9f96-4f70d2226f2e@testuser.com';
+    const ct = { contentType: 'application/scim+json' };
+
+    before(async () => {
+        t = await newTenant('entra-users');
+    });
+
+    test('Test Connection: a lookup of a user that does not exist answers an empty list; a bad token 401', async () => {
+        const r = await t.scim.get(`/users?${filterQ('userName eq "non-existent user"')}`);
+        assertList(r, { total: 0, items: 0 });
+        const bad = await t.scim.get(`/users?${filterQ('userName eq "x"')}`, { auth: 'Bearer not-a-key' });
+        assertScimError(bad, 401);
+        const none = await t.scim.get('/users', { auth: null });
+        assertScimError(none, 401);
+    });
+
+    test('lookup by externalId eq (the matching attribute) before create: none', async () => {
+        const r = await t.scim.get(`/users?${filterQ(`externalId eq "${ext}"`)}`);
+        assertList(r, { total: 0, items: 0 });
+    });
+
+    test('create user: POST /users with the tutorial body (enterprise schema, meta, roles [])', async () => {
+        const r = await t.scim.post('/users', {
+            schemas: [SCIM.USER, SCIM.ENTERPRISE],
+            externalId: ext, userName, active: true,
+            emails: [{ primary: true, type: 'work', value: work }],
+            meta: { resourceType: 'User' },
+            name: { formatted: 'givenName familyName', familyName: 'familyName', givenName: 'givenName' },
+            roles: [],
+        }, ct);
+        assert.equal(r.status, 201, r.text);
+        assertScimType(r);
+        id = r.json.id;
+        checkUser(r.json);
+        assert.equal(r.json.externalId, ext);
+        assert.equal(r.json.userName, userName);
+        assert.equal(r.json.active, true);
+        assert.equal(r.json.name.givenName, 'givenName');
+        assert.equal(r.json.name.familyName, 'familyName');
+        assert.equal(emailOf(r.json, 'work'), work);
+    });
+
+    test('lookups: externalId eq, userName eq, emails[type eq "work"].value eq; GET /users/{id}', async () => {
+        for (const f of [`externalId eq "${ext}"`, `userName eq "${userName}"`, `emails[type eq "work"].value eq "${work}"`]) {
+            const r = await t.scim.get(`/users?${filterQ(f)}`);
+            const res = assertList(r, { total: 1, items: 1 });
+            assert.equal(res[0].id, id, f);
+        }
+        // externalId is caseExact (RFC 7643 §3.1): another case is another value
+        const other = await t.scim.get(`/users?${filterQ(`externalId eq "${ext.toUpperCase()}"`)}`);
+        assertList(other, { total: 0 });
+        const g = await t.scim.get(`/users/${id}`);
+        assert.equal(g.status, 200, g.text);
+        checkUser(g.json, id);
+    });
+
+    test('update multi-valued properties: Replace emails[type eq "work"].value and name.familyName: 204', async () => {
+        const r = await t.scim.patchOps(`/users/${id}`, [
+            { op: 'Replace', path: 'emails[type eq "work"].value', value: 'updatedEmail@microsoft.com' },
+            { op: 'Replace', path: 'name.familyName', value: 'updatedFamilyName' },
+        ], ct);
+        assert.equal(r.status, 204, r.text);
+        const g = await t.scim.get(`/users/${id}`);
+        assert.equal(emailOf(g.json, 'work'), 'updatedEmail@microsoft.com');
+        assert.equal(g.json.name.familyName, 'updatedFamilyName');
+        assert.equal(g.json.name.givenName, 'givenName', 'the other name part is kept');
+        const l = await t.scim.get(`/users?${filterQ('emails[type eq "work"].value eq "updatedEmail@microsoft.com"')}`);
+        assertList(l, { total: 1 });
+    });
+
+    test('update single-valued property: Replace userName: 204', async () => {
+        const newName = '5b50642d-79fc-4410-9e90-4c077cdd1a59@testuser.com';
+        const r = await t.scim.patchOps(`/users/${id}`, [{ op: 'Replace', path: 'userName', value: newName }], ct);
+        assert.equal(r.status, 204, r.text);
+        const g = await t.scim.get(`/users/${id}`);
+        assert.equal(g.json.userName, newName);
+    });
+
+    test('disable with the string "False", enable with "True" (Entra default job): 204 each', async () => {
+        let r = await t.scim.patchOps(`/users/${id}`, [{ op: 'Replace', path: 'active', value: 'False' }], ct);
+        assert.equal(r.status, 204, r.text);
+        let g = await t.scim.get(`/users/${id}`);
+        assert.equal(g.json.active, false);
+        r = await t.scim.patchOps(`/users/${id}`, [{ op: 'Replace', path: 'active', value: 'True' }], ct);
+        assert.equal(r.status, 204, r.text);
+        g = await t.scim.get(`/users/${id}`);
+        assert.equal(g.json.active, true);
+        // the boolean itself, as the tutorial's "Disable user" sends it
+        r = await t.scim.patchOps(`/users/${id}`, [{ op: 'Replace', path: 'active', value: false }], ct);
+        assert.equal(r.status, 204, r.text);
+        g = await t.scim.get(`/users/${id}`);
+        assert.equal(g.json.active, false);
+        // a string that is no boolean is refused, naming it
+        r = await t.scim.patchOps(`/users/${id}`, [{ op: 'Replace', path: 'active', value: 'maybe' }], ct);
+        assertScimError(r, 400, 'invalidValue', /maybe|active/);
+    });
+
+    test('Add with a path, capitalised (Entra default job): 204', async () => {
+        const r = await t.scim.patchOps(`/users/${id}`, [
+            { op: 'Add', path: 'title', value: 'Engineer' },
+            { op: 'Add', path: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department', value: 'R&D' },
+        ], ct);
+        assert.equal(r.status, 204, r.text);
+        const g = await t.scim.get(`/users/${id}`);
+        assert.equal(g.json.title, 'Engineer');
+        assert.equal(g.json[SCIM.ENTERPRISE]?.department, 'R&D', JSON.stringify(g.json));
+    });
+
+    test('aadOptscim062020: replace without path, value with dotted and URN keys: 204, each applied', async () => {
+        const r = await t.scim.patchOps(`/users/${id}`, [{
+            op: 'replace',
+            value: {
+                displayName: 'Pvs Updated',
+                'name.givenName': 'Jane',
+                'name.familyName': 'Doe',
+                'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber': 'E-1001',
+                active: true,
+            },
+        }], ct);
+        assert.equal(r.status, 204, r.text);
+        const g = await t.scim.get(`/users/${id}`);
+        assert.equal(g.json.displayName, 'Pvs Updated');
+        assert.equal(g.json.name.givenName, 'Jane');
+        assert.equal(g.json.name.familyName, 'Doe');
+        assert.equal(g.json[SCIM.ENTERPRISE]?.employeeNumber, 'E-1001', JSON.stringify(g.json));
+        assert.equal(g.json.active, true);
+        assert.equal(g.json.title, 'Engineer', 'what the value does not name is kept');
+        assert.equal(g.json[SCIM.ENTERPRISE].department, 'R&D');
+        // and the lower-case add without path
+        const a = await t.scim.patchOps(`/users/${id}`, [{ op: 'add', value: { title: 'Staff Engineer' } }], ct);
+        assert.equal(a.status, 204, a.text);
+        assert.equal((await t.scim.get(`/users/${id}`)).json.title, 'Staff Engineer');
+    });
+
+    test('an unknown attribute in a no-path replace: 400 invalidPath (or noTarget) naming it', async () => {
+        const r = await t.scim.patchOps(`/users/${id}`, [{ op: 'replace', value: { 'name.nosuch': 'x' } }], ct);
+        assert.equal(r.status, 400, r.text);
+        assert.ok(['invalidPath', 'noTarget', 'invalidValue'].includes(r.json.scimType), r.text);
+        assertScimError(r, 400, undefined, /nosuch/);
+    });
+
+    test('delete user: DELETE /users/{id} 204; then GET 404 and the lookup is empty', async () => {
+        const r = await t.scim.del(`/users/${id}`);
+        assert.equal(r.status, 204, r.text);
+        assertScimError(await t.scim.get(`/users/${id}`), 404);
+        assertScimError(await t.scim.del(`/users/${id}`), 404);
+        assertList(await t.scim.get(`/users?${filterQ(`externalId eq "${ext}"`)}`), { total: 0 });
+    });
+});
+
+describe('Microsoft Entra ID: group provisioning', () => {
+    let t;
+    let gid;
+    let u1;
+    let u2;
+    const ext = '8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159';
+    const ct = { contentType: 'application/scim+json' };
+
+    before(async () => {
+        t = await newTenant('entra-groups');
+        u1 = await t.scim.createUser({ userName: 'entra.one@contoso.test', externalId: 'e-1' });
+        u2 = await t.scim.createUser({ userName: 'entra.two@contoso.test', externalId: 'e-2' });
+    });
+
+    test('lookup before create: GET /groups?excludedAttributes=members&filter=displayName eq "x": none', async () => {
+        const r = await t.scim.get(`/groups?excludedAttributes=members&${filterQ('displayName eq "displayName"')}`);
+        assertList(r, { total: 0, items: 0 });
+    });
+
+    test('create group: POST /groups with externalId and meta: 201', async () => {
+        const r = await t.scim.post('/groups', {
+            schemas: [SCIM.GROUP], externalId: ext, displayName: 'displayName',
+            meta: { resourceType: 'Group' },
+        }, ct);
+        assert.equal(r.status, 201, r.text);
+        assertScimType(r);
+        gid = r.json.id;
+        assert.equal(r.json.displayName, 'displayName');
+        assert.equal(r.json.externalId, ext);
+        assert.deepEqual(r.json.members ?? [], []);
+        assert.equal(r.json.meta.resourceType, 'Group');
+    });
+
+    test('add members: {"op":"Add","path":"members","value":[{"$ref":null,"value":"id"}]}: 204', async () => {
+        const r = await t.scim.patchOps(`/groups/${gid}`, [{
+            op: 'Add', path: 'members', value: [{ $ref: null, value: u1.id }, { $ref: null, value: u2.id }],
+        }], ct);
+        assert.equal(r.status, 204, r.text);
+        const g = await t.scim.get(`/groups/${gid}`);
+        assert.deepEqual(g.json.members.map((m) => m.value).sort(), [u1.id, u2.id].sort());
+    });
+
+    test('get group with excludedAttributes=members, by id and by displayName: no members', async () => {
+        const g = await t.scim.get(`/groups/${gid}?excludedAttributes=members`);
+        assert.equal(g.status, 200, g.text);
+        assert.equal(g.json.id, gid);
+        assert.equal(g.json.displayName, 'displayName');
+        assert.equal(g.json.members, undefined, 'members excluded');
+        const r = await t.scim.get(`/groups?excludedAttributes=members&${filterQ('displayName eq "displayName"')}`);
+        const res = assertList(r, { total: 1, items: 1 });
+        assert.equal(res[0].id, gid);
+        assert.equal(res[0].members, undefined, 'members excluded');
+        assert.equal(res[0].displayName, 'displayName');
+    });
+
+    test('update group (non-member attribute): Replace displayName: 204', async () => {
+        const r = await t.scim.patchOps(`/groups/${gid}`, [{
+            op: 'Replace', path: 'displayName', value: '1879db59-3bdf-4490-ad68-ab880a269474updatedDisplayName',
+        }], ct);
+        assert.equal(r.status, 204, r.text);
+        const g = await t.scim.get(`/groups/${gid}?excludedAttributes=members`);
+        assert.equal(g.json.displayName, '1879db59-3bdf-4490-ad68-ab880a269474updatedDisplayName');
+    });
+
+    test('remove member: {"op":"Remove","path":"members","value":[{"value":"id"}]}: 204, only that one', async () => {
+        const r = await t.scim.patchOps(`/groups/${gid}`, [{ op: 'Remove', path: 'members', value: [{ value: u1.id }] }], ct);
+        assert.equal(r.status, 204, r.text);
+        const g = await t.scim.get(`/groups/${gid}`);
+        assert.deepEqual(g.json.members.map((m) => m.value), [u2.id]);
+        // the same with the $ref the tutorial shows, lower-case op (aadOptscim062020)
+        const r2 = await t.scim.patchOps(`/groups/${gid}`, [{ op: 'remove', path: 'members', value: [{ $ref: null, value: u2.id }] }], ct);
+        assert.equal(r2.status, 204, r2.text);
+        const g2 = await t.scim.get(`/groups/${gid}`);
+        assert.deepEqual(g2.json.members ?? [], []);
+    });
+
+    test('delete group: 204, then 404; its former members remain', async () => {
+        const r = await t.scim.del(`/groups/${gid}`);
+        assert.equal(r.status, 204, r.text);
+        assertScimError(await t.scim.get(`/groups/${gid}`), 404);
+        assert.equal((await t.scim.get(`/users/${u1.id}`)).status, 200);
+    });
+});
+
+describe('errors real clients meet', () => {
+    let t;
+    before(async () => {
+        t = await newTenant('scim-errors');
+    });
+
+    test('a filter that does not parse: 400 invalidFilter naming the problem', async () => {
+        const r = await t.scim.get(`/Users?${filterQ('userName eq')}`);
+        assertScimError(r, 400, 'invalidFilter');
+        const r2 = await t.scim.get(`/Users?${filterQ('userName zz "x"')}`);
+        assertScimError(r2, 400, 'invalidFilter', /zz/);
+    });
+
+    test('startIndex/count that are no integers: 400 invalidValue', async () => {
+        assertScimError(await t.scim.get('/Users?startIndex=abc'), 400, 'invalidValue', /startIndex/);
+        assertScimError(await t.scim.get('/Users?count=1.5'), 400, 'invalidValue', /count/);
+    });
+
+    test('POST /Users without userName: 400 invalidValue naming userName; a body that is no JSON: invalidSyntax', async () => {
+        assertScimError(await t.scim.post('/Users', { schemas: [SCIM.USER], name: { givenName: 'x' } }), 400, 'invalidValue', /userName/);
+        assertScimError(await t.scim.req('POST', '/Users', { raw: '{not json' }), 400, 'invalidSyntax');
+    });
+
+    test('a user needs only userName: no e-mail is fine', async () => {
+        const u = await t.scim.createUser({ userName: 'only.a.username' });
+        assert.equal(u.userName, 'only.a.username');
+        assert.deepEqual(u.emails ?? [], []);
+    });
+
+    test('application/json is accepted in and scim+json comes out', async () => {
+        const r = await t.scim.post('/Users', { schemas: [SCIM.USER], userName: 'json.client' }, { contentType: 'application/json', accept: 'application/json' });
+        assert.equal(r.status, 201, r.text);
+        assertScimType(r);
+    });
+
+    test('ids: a user id and a group id that do not exist are 404 with the Error schema', async () => {
+        assertScimError(await t.scim.get('/Users/ffffffffffffffffffffffff'), 404);
+        assertScimError(await t.scim.get('/Groups/999999999'), 404);
+        assertScimError(await t.scim.patchOps('/Users/ffffffffffffffffffffffff', [{ op: 'replace', value: { active: false } }]), 404);
+        assertScimError(await t.scim.put('/Users/ffffffffffffffffffffffff', { schemas: [SCIM.USER], userName: 'x' }), 404);
+        assertScimError(await t.scim.del('/Users/not-an-id'), 404);
+    });
+});
