@@ -221,6 +221,17 @@ int roster_user_update_with(struct roster_ctx *ctx, const char *user_id,
                             const struct roster_user *patch, bool allow_staged,
                             const struct roster_user_extras *x, struct roster_err *err);
 
+/* Creates u[0..n) as n roster_user_create_with calls would (default state, validation,
+ * store; passwords[i], when passwords and it are not NULL, hashed and stored with u[i]),
+ * but in one transaction with one store user_create_many call: for each i, rcs[i] is 0 (u[i]
+ * holds the stored user) or the item's own failure in errs[i] (ROSTER_EINVAL from the
+ * validator, ROSTER_ECONFLICT with errs[i].field against the store or an earlier item of
+ * this call), which does not stop the others. Returns non-zero (err set; nothing written)
+ * only when the store fails. For SCIM /Bulk runs of POST /Users. */
+int roster_users_create_many(struct roster_ctx *ctx, struct roster_user *u, size_t n,
+                             int default_state, const char *const *passwords, int *rcs,
+                             struct roster_err *errs, struct roster_err *err);
+
 /* --- groups and memberships (src/core/groups.c) --- */
 
 int roster_group_list(struct roster_ctx *ctx, const struct roster_group_query *q,
@@ -237,6 +248,41 @@ int roster_group_bind(struct roster_ctx *ctx, const int64_t *groups, size_t ng,
 /* The groups of kind that users[0..nu) are members of. */
 int roster_group_memberships(struct roster_ctx *ctx, const int64_t *users, size_t nu, int kind,
                              struct roster_membership **out, size_t *n, struct roster_err *err);
+/* Group num_id of kind in ctx's organisation into *out (strings in ctx's arena);
+ * ROSTER_ENOTFOUND "group <num_id> not found" when there is none (another organisation's
+ * too). */
+int roster_group_get(struct roster_ctx *ctx, int kind, int64_t num_id, struct roster_group *out,
+                     struct roster_err *err);
+/* The members of group num_id (of ctx's organisation; none for another's) with user num_id
+ * above after, in user num_id order, at most limit (< 0: all), in ctx's arena. */
+int roster_group_members(struct roster_ctx *ctx, int64_t num_id, int64_t after, int64_t limit,
+                         struct roster_group_member **out, size_t *n, struct roster_err *err);
+
+/* One step of roster_group_apply. Users are named by their ids (24 hex). */
+enum roster_group_op {
+    ROSTER_GROUP_RENAME = 1, /* name (NULL: unchanged), and extra when it is not NULL */
+    ROSTER_GROUP_ADD,        /* users[0..n) join (already members: fine) */
+    ROSTER_GROUP_REMOVE,     /* users[0..n) leave (not members: fine) */
+    ROSTER_GROUP_SET,        /* the members become exactly users[0..n) */
+};
+struct roster_group_step {
+    int op; /* enum roster_group_op */
+    const char *name;
+    const char *const *users;
+    size_t n;
+    const char *extra; /* RENAME: the new extra object ("": none), NULL: unchanged */
+};
+/* Creates g (kind, name, extra; create) or changes group g->num_id of g->kind (!create),
+ * then applies steps[0..n) in order, all in one transaction: all or nothing. With
+ * expect_version > 0 (!create), a group whose version differs is ROSTER_ESTALE (If-Match).
+ * On success *g is the group as committed (version included; strings in ctx's arena).
+ * Errors: ROSTER_ENOTFOUND for the group; ROSTER_ECONFLICT (err->field "name") for a name
+ * in use by a group of the same kind; a member that is not a user of the organisation is
+ * ROSTER_EINVAL with err->field "members" and a message naming it (a number naming a group
+ * of the kind: "nested groups are not supported"). */
+int roster_group_apply(struct roster_ctx *ctx, struct roster_group *g, bool create,
+                       int64_t expect_version, const struct roster_group_step *steps, size_t n,
+                       struct roster_err *err);
 
 /* --- scheduled state changes and outbox messages (src/core/schedules.c) --- */
 

@@ -26,6 +26,7 @@ struct roster_group {
     int64_t parent_num_id; /* a queue's application (0: none) */
     const char *extra;     /* JSON object of kind-specific settings, or NULL */
     int64_t created_ms, modified_ms;
+    int64_t version; /* 1 at creation, bumped by every write to the group or its members */
 };
 
 /* Which groups group_list returns: all conditions ANDed; 0/NULL means "any". */
@@ -38,6 +39,15 @@ struct roster_group_query {
     int64_t skip;
     int64_t limit; /* < 0: no limit */
     bool want_total;
+    bool by_name; /* ordered by name (then num_id) instead of num_id */
+};
+
+/* One member of a group, as group_members lists them. */
+struct roster_group_member {
+    int64_t user_num_id;
+    char user_id[ROSTER_ID_LEN + 1];
+    const char *username;
+    const char *display_name; /* NULL when the user has none */
 };
 
 /* One membership: user user_num_id is in group g. */

@@ -20,14 +20,17 @@
 /* --- matching and ordering (src/core/list_eval.c) --- */
 
 /* Whether u (with its memberships groups[0..ngroups), ascending group num_ids) is in the
- * list q: every filter, the free-text search and every membership condition hold. */
+ * list q: every filter, the expression, the free-text search and every membership condition hold.
+ */
 bool roster_list_match(const struct roster_query *q, const struct roster_user *u,
                        const int64_t *groups, size_t ngroups);
 /* <0, 0, >0 as a sorts before, with or after b in q's order (0 only for the same id). */
 int roster_list_cmp(const struct roster_query *q, const struct roster_user *a,
                     const struct roster_user *b);
-/* Text that names the list q (filters, search, membership conditions, order; not the
- * page): two queries with the same text list the same users in the same order. */
+/* Whether user u satisfies the expression n (include/roster/query.h), as the SQL does. */
+bool roster_qnode_match(const struct roster_qnode *n, const struct roster_user *u);
+/* Text that names the list q (filters, expression, search, membership conditions, order;
+ * not the page): two queries with the same text list the same users in the same order. */
 char *roster_list_key(const struct roster_query *q, struct roster_arena *a, size_t *len);
 /* Whether the key field of a list is a text compared ignoring ASCII case (username and
  * email in sorts). */

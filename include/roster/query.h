@@ -34,10 +34,13 @@ enum roster_op {
     ROSTER_OP_GE,
     ROSTER_OP_LT,
     ROSTER_OP_LE,
-    ROSTER_OP_BETWEEN, /* two values: lo, hi (inclusive) */
-    ROSTER_OP_SEARCH,  /* case-insensitive substring */
-    ROSTER_OP_IN,      /* one or more values */
-    ROSTER_OP_PREFIX,  /* eq with a trailing '*' wildcard: value is the prefix */
+    ROSTER_OP_BETWEEN,  /* two values: lo, hi (inclusive) */
+    ROSTER_OP_SEARCH,   /* case-insensitive substring */
+    ROSTER_OP_IN,       /* one or more values */
+    ROSTER_OP_PREFIX,   /* eq with a trailing '*' wildcard: value is the prefix */
+    ROSTER_OP_CONTAINS, /* substring (case as the filter's ci says; SEARCH is always ci) */
+    ROSTER_OP_SUFFIX,   /* the value ends the field */
+    ROSTER_OP_PRESENT,  /* no value: the field is set and not empty (integer keys: always) */
 };
 
 struct roster_qval {
@@ -50,7 +53,33 @@ struct roster_filter {
     int op;  /* enum roster_op */
     struct roster_qval *vals;
     size_t nvals;
+    /* text keys: compare ignoring ASCII case (lower() of both sides), e.g. SCIM's
+     * caseExact false; an eq, in or prefix on username or email is then served by their
+     * lower() indexes alone */
+    bool ci;
 };
+
+/* A boolean expression over filters (SCIM's and/or/not): a tree in an arena. A leaf's
+ * filter never yields SQL's unknown: a missing value matches no filter but `ne`, so
+ * NOT (title eq "x") holds for a user without a title. */
+enum roster_qnode_kind {
+    ROSTER_QN_FILTER, /* f */
+    ROSTER_QN_AND,    /* every kid (none: true) */
+    ROSTER_QN_OR,     /* any kid (none: false) */
+    ROSTER_QN_NOT,    /* kids[0] does not hold */
+    ROSTER_QN_TRUE,
+    ROSTER_QN_FALSE,
+};
+
+struct roster_qnode {
+    int kind; /* enum roster_qnode_kind */
+    struct roster_filter f;
+    struct roster_qnode **kids;
+    size_t nkids;
+};
+
+#define ROSTER_QUERY_MAX_NODES 256 /* nodes of an expression */
+#define ROSTER_QUERY_MAX_DEPTH 40  /* its depth */
 
 struct roster_sort {
     int key;
@@ -79,7 +108,8 @@ struct roster_query {
     size_t nsorts;
     struct roster_group_cond conds[ROSTER_QUERY_MAX_CONDS]; /* ANDed with the filters */
     size_t nconds;
-    const char *search; /* free text: substring of username, email, first, last name */
+    const struct roster_qnode *expr; /* ANDed with the filters (NULL: none) */
+    const char *search;              /* free text: substring of username, email, first, last name */
     int64_t skip;
     int64_t limit;   /* 0 = no rows (count only); < 0: every row */
     bool want_total; /* compute the number of matching rows */

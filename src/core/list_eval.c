@@ -80,8 +80,41 @@ static int64_t int_of(const struct roster_user *u, int key)
     }
 }
 
+/* strcmp of a and b, folding ASCII case when ci */
+static int cmp_text(const char *a, const char *b, bool ci)
+{
+    return ci ? roster_ascii_casecmp(a, b) : strcmp(a, b);
+}
+
+static bool has_prefix(const char *v, const char *x, bool ci)
+{
+    if (!ci)
+        return strncmp(v, x, strlen(x)) == 0;
+    for (; *x; v++, x++)
+        if (!*v || lower1((unsigned char)*v) != lower1((unsigned char)*x))
+            return false;
+    return true;
+}
+
+static bool has_suffix(const char *v, const char *x, bool ci)
+{
+    size_t n = strlen(x), m = strlen(v);
+    return m >= n && cmp_text(v + m - n, x, ci) == 0;
+}
+
+static bool contains(const char *hay, const char *needle, bool ci)
+{
+    return ci ? contains_ci(hay, needle) : strstr(hay, needle) != NULL;
+}
+
 static bool filter_match(const struct roster_filter *f, const struct roster_user *u)
 {
+    if (f->op == ROSTER_OP_PRESENT) {
+        if (roster_qkey_is_int(f->key))
+            return true;
+        const char *v = str_of(u, f->key);
+        return v && v[0];
+    }
     if (!f->vals || f->nvals == 0)
         return false;
     if (roster_qkey_is_int(f->key)) {
@@ -113,33 +146,62 @@ static bool filter_match(const struct roster_filter *f, const struct roster_user
     }
     const char *v = str_of(u, f->key);
     const char *x = f->vals[0].s ? f->vals[0].s : "";
+    bool ci = f->ci;
     if (!v) /* SQL: NULL compares to nothing; only IS NOT / IS DISTINCT FROM holds */
         return f->op == ROSTER_OP_NE;
     switch (f->op) {
     case ROSTER_OP_EQ:
-        return strcmp(v, x) == 0;
+        return cmp_text(v, x, ci) == 0;
     case ROSTER_OP_NE:
-        return strcmp(v, x) != 0;
+        return cmp_text(v, x, ci) != 0;
     case ROSTER_OP_GT:
-        return strcmp(v, x) > 0;
+        return cmp_text(v, x, ci) > 0;
     case ROSTER_OP_GE:
-        return strcmp(v, x) >= 0;
+        return cmp_text(v, x, ci) >= 0;
     case ROSTER_OP_LT:
-        return strcmp(v, x) < 0;
+        return cmp_text(v, x, ci) < 0;
     case ROSTER_OP_LE:
-        return strcmp(v, x) <= 0;
+        return cmp_text(v, x, ci) <= 0;
     case ROSTER_OP_BETWEEN:
-        return f->nvals >= 2 && strcmp(v, x) >= 0 &&
-               strcmp(v, f->vals[1].s ? f->vals[1].s : "") <= 0;
+        return f->nvals >= 2 && cmp_text(v, x, ci) >= 0 &&
+               cmp_text(v, f->vals[1].s ? f->vals[1].s : "", ci) <= 0;
     case ROSTER_OP_IN:
         for (size_t i = 0; i < f->nvals; i++)
-            if (strcmp(v, f->vals[i].s ? f->vals[i].s : "") == 0)
+            if (cmp_text(v, f->vals[i].s ? f->vals[i].s : "", ci) == 0)
                 return true;
         return false;
     case ROSTER_OP_SEARCH:
         return contains_ci(v, x);
     case ROSTER_OP_PREFIX:
-        return strncmp(v, x, strlen(x)) == 0;
+        return has_prefix(v, x, ci);
+    case ROSTER_OP_CONTAINS:
+        return contains(v, x, ci);
+    case ROSTER_OP_SUFFIX:
+        return has_suffix(v, x, ci);
+    default:
+        return false;
+    }
+}
+
+bool roster_qnode_match(const struct roster_qnode *n, const struct roster_user *u)
+{
+    switch (n->kind) {
+    case ROSTER_QN_FILTER:
+        return filter_match(&n->f, u);
+    case ROSTER_QN_AND:
+        for (size_t i = 0; i < n->nkids; i++)
+            if (!roster_qnode_match(n->kids[i], u))
+                return false;
+        return true;
+    case ROSTER_QN_OR:
+        for (size_t i = 0; i < n->nkids; i++)
+            if (roster_qnode_match(n->kids[i], u))
+                return true;
+        return false;
+    case ROSTER_QN_NOT:
+        return n->nkids < 1 || !roster_qnode_match(n->kids[0], u);
+    case ROSTER_QN_TRUE:
+        return true;
     default:
         return false;
     }
@@ -166,6 +228,8 @@ bool roster_list_match(const struct roster_query *q, const struct roster_user *u
     for (size_t i = 0; i < q->nfilters && i < ROSTER_QUERY_MAX_FILTERS; i++)
         if (!filter_match(&q->filters[i], u))
             return false;
+    if (q->expr && !roster_qnode_match(q->expr, u))
+        return false;
     if (q->search && q->search[0]) {
         static const int searched[] = {RU_USERNAME, RU_EMAIL, RU_FIRST_NAME, RU_LAST_NAME};
         bool any = false;
@@ -219,21 +283,42 @@ static void add_str(struct roster_buf *b, const char *s)
     roster_buf_addstr(b, s);
 }
 
+static void add_filter_key(struct roster_buf *b, const struct roster_filter *f)
+{
+    roster_buf_printf(b, "F%d,%d%s,%zu", f->key, f->op, f->ci ? "i" : "", f->nvals);
+    for (size_t j = 0; j < f->nvals; j++) {
+        if (roster_qkey_is_int(f->key))
+            roster_buf_printf(b, ",%lld", (long long)f->vals[j].i);
+        else {
+            roster_buf_addch(b, ',');
+            add_str(b, f->vals[j].s);
+        }
+    }
+    roster_buf_addch(b, ';');
+}
+
+/* The expression in prefix form: E<kind>,<nkids>( kids ) */
+static void add_expr_key(struct roster_buf *b, const struct roster_qnode *n)
+{
+    if (n->kind == ROSTER_QN_FILTER) {
+        add_filter_key(b, &n->f);
+        return;
+    }
+    roster_buf_printf(b, "E%d,%zu(", n->kind, n->nkids);
+    for (size_t i = 0; i < n->nkids; i++)
+        add_expr_key(b, n->kids[i]);
+    roster_buf_addch(b, ')');
+}
+
 char *roster_list_key(const struct roster_query *q, struct roster_arena *a, size_t *len)
 {
     struct roster_buf b;
     roster_buf_init(&b);
-    for (size_t i = 0; i < q->nfilters && i < ROSTER_QUERY_MAX_FILTERS; i++) {
-        const struct roster_filter *f = &q->filters[i];
-        roster_buf_printf(&b, "F%d,%d,%zu", f->key, f->op, f->nvals);
-        for (size_t j = 0; j < f->nvals; j++) {
-            if (roster_qkey_is_int(f->key))
-                roster_buf_printf(&b, ",%lld", (long long)f->vals[j].i);
-            else {
-                roster_buf_addch(&b, ',');
-                add_str(&b, f->vals[j].s);
-            }
-        }
+    for (size_t i = 0; i < q->nfilters && i < ROSTER_QUERY_MAX_FILTERS; i++)
+        add_filter_key(&b, &q->filters[i]);
+    if (q->expr) {
+        roster_buf_addch(&b, 'X');
+        add_expr_key(&b, q->expr);
         roster_buf_addch(&b, ';');
     }
     if (q->search && q->search[0]) {

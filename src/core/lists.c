@@ -238,19 +238,35 @@ static struct lc_page *page_new(int64_t skip, int64_t limit, const struct roster
 
 /* --- entries --- */
 
+static struct roster_qval *vals_copy(const struct roster_filter *f, struct roster_arena *a)
+{
+    struct roster_qval *v = roster_arena_zalloc(a, (f->nvals ? f->nvals : 1) * sizeof(*v));
+    for (size_t j = 0; j < f->nvals; j++) {
+        v[j].i = f->vals[j].i;
+        v[j].s = f->vals[j].s ? roster_arena_strdup(a, f->vals[j].s) : NULL;
+    }
+    return v;
+}
+
+static struct roster_qnode *expr_copy(const struct roster_qnode *n, struct roster_arena *a)
+{
+    struct roster_qnode *c = roster_arena_alloc(a, sizeof(*c));
+    *c = *n;
+    if (n->kind == ROSTER_QN_FILTER)
+        c->f.vals = vals_copy(&n->f, a);
+    c->kids = n->nkids ? roster_arena_alloc(a, n->nkids * sizeof(*c->kids)) : NULL;
+    for (size_t i = 0; i < n->nkids; i++)
+        c->kids[i] = expr_copy(n->kids[i], a);
+    return c;
+}
+
 static void query_copy(struct roster_query *dst, const struct roster_query *q,
                        struct roster_arena *a)
 {
     *dst = *q;
-    for (size_t i = 0; i < q->nfilters && i < ROSTER_QUERY_MAX_FILTERS; i++) {
-        const struct roster_filter *f = &q->filters[i];
-        struct roster_qval *v = roster_arena_zalloc(a, (f->nvals ? f->nvals : 1) * sizeof(*v));
-        for (size_t j = 0; j < f->nvals; j++) {
-            v[j].i = f->vals[j].i;
-            v[j].s = f->vals[j].s ? roster_arena_strdup(a, f->vals[j].s) : NULL;
-        }
-        dst->filters[i].vals = v;
-    }
+    for (size_t i = 0; i < q->nfilters && i < ROSTER_QUERY_MAX_FILTERS; i++)
+        dst->filters[i].vals = vals_copy(&q->filters[i], a);
+    dst->expr = q->expr ? expr_copy(q->expr, a) : NULL;
     dst->search = q->search ? roster_arena_strdup(a, q->search) : NULL;
     dst->skip = 0;
     dst->limit = 0;

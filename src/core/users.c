@@ -217,3 +217,56 @@ int roster_user_update_with(struct roster_ctx *ctx, const char *user_id,
         rc = write_extras(ctx, cur.id, cur.num_id, x, hash, err);
     return core_tx_end(ctx, rc, err);
 }
+
+int roster_users_create_many(struct roster_ctx *ctx, struct roster_user *u, size_t n,
+                             int default_state, const char *const *passwords, int *rcs,
+                             struct roster_err *errs, struct roster_err *err)
+{
+    if (!n)
+        return 0;
+    /* the valid ones, packed for the store; map[k] = their index in u */
+    size_t *map = roster_arena_alloc(ctx->arena, n * sizeof(*map));
+    struct roster_user *v = malloc(n * sizeof(*v));
+    int *vrcs = malloc(n * sizeof(*vrcs));
+    struct roster_err *verrs = malloc(n * sizeof(*verrs));
+    const char **hashes = roster_arena_zalloc(ctx->arena, n * sizeof(*hashes));
+    int rc = 0;
+    if (!v || !vrcs || !verrs) {
+        rc = roster_err_set(err, ROSTER_ENOMEM, "out of memory");
+        goto done;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        roster_err_clear(&errs[i]);
+        rcs[i] = roster_user_prepare_create(ctx, &u[i], default_state, &errs[i]);
+        if (!rcs[i] && passwords && passwords[i])
+            rcs[i] = roster_password_hash(passwords[i], ctx->arena, &hashes[i], &errs[i]);
+        if (!rcs[i]) {
+            map[k] = i;
+            v[k++] = u[i];
+        }
+    }
+    if (!k)
+        goto done;
+    rc = roster_store_begin(ctx->conn, err);
+    if (rc)
+        goto done;
+    rc = roster_store_user_create_many(ctx->conn, ctx->org_id, v, k, vrcs, verrs, err);
+    for (size_t j = 0; !rc && j < k; j++) {
+        size_t i = map[j];
+        rcs[i] = vrcs[j];
+        if (vrcs[j]) {
+            errs[i] = verrs[j];
+            continue;
+        }
+        u[i] = v[j];
+        if (hashes[i])
+            rc = roster_store_user_secret_set(ctx->conn, ctx->org_id, u[i].id, hashes[i], err);
+    }
+    rc = core_tx_end(ctx, rc, err);
+done:
+    free(v);
+    free(vrcs);
+    free(verrs);
+    return rc;
+}

@@ -10,6 +10,8 @@
 #include "dialect/concur/concur.h"
 #include "dialect/courier/courier.h"
 #include "dialect/jumpcloud/jumpcloud.h"
+#include "dialect/scim/bulk.h"
+#include "dialect/scim/groups.h"
 #include "dialect/voximplant/voximplant.h"
 #include "roster/log.h"
 
@@ -85,6 +87,7 @@ static void metrics(struct roster_req *r)
 #define CONCUR (&roster_concur_dialect)
 #define VOX (&roster_voximplant_dialect)
 #define CR (&roster_courier_dialect)
+#define SCIMG (&roster_scim_groups_dialect)
 #define JSON ROSTER_ROUTE_JSON_BODY
 #define READ ROSTER_ROUTE_READ_SPAN
 
@@ -171,6 +174,17 @@ static const struct roster_route routes[] = {
      "Voximplant: call {method} (legacy trailing slash)"},
     {"GET", "/platform_api/{method}/", VOX, vox_platform_api, 0,
      "Voximplant: call {method} (legacy trailing slash)"},
+
+    {"GET", "/scim/v2/Groups", SCIMG, scim_groups_list, READ,
+     "SCIM 2.0: list groups (filter displayName/id/externalId eq, startIndex, count, sortBy)"},
+    {"POST", "/scim/v2/Groups", SCIMG, scim_groups_post, 0, "SCIM 2.0: create a group"},
+    {"GET", "/scim/v2/Groups/{id}", SCIMG, scim_groups_get, READ, "SCIM 2.0: one group"},
+    {"PUT", "/scim/v2/Groups/{id}", SCIMG, scim_groups_put, 0, "SCIM 2.0: replace a group"},
+    {"PATCH", "/scim/v2/Groups/{id}", SCIMG, scim_groups_patch, 0,
+     "SCIM 2.0: change a group (add/replace/remove, members)"},
+    {"DELETE", "/scim/v2/Groups/{id}", SCIMG, scim_groups_delete, 0, "SCIM 2.0: delete a group"},
+    {"POST", "/scim/v2/Bulk", SCIMG, scim_bulk, 0,
+     "SCIM 2.0: bulk operations on users and groups (bulkId references, failOnErrors)"},
 
     {"POST", "/bulk", CR, courier_bulk_create, JSON, "Courier: create a bulk message job"},
     {"POST", "/bulk/{job_id}", CR, courier_bulk_add_users, JSON,

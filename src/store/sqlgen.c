@@ -100,6 +100,11 @@ bool sg_sparse(int key)
     case RU_ALTERNATE_EMAIL:
     case RU_DESCRIPTION:
     case RU_EMPLOYEE_TYPE:
+    case RU_EXTERNAL_ID:
+    case RU_USER_TYPE:
+    case RU_PREFERRED_LANGUAGE:
+    case RU_LOCALE:
+    case RU_TIMEZONE:
         return true;
     default:
         return false;
@@ -171,6 +176,8 @@ static bool member_order(int key)
 static bool indexed_users_filter(const struct roster_filter *f)
 {
     bool eqish = f->op == ROSTER_OP_EQ || f->op == ROSTER_OP_IN || f->op == ROSTER_OP_PREFIX;
+    if (f->ci && !ci_key(f->key))
+        return false; /* lower() of the column: no index */
     switch (f->key) {
     case RU_USERNAME:
     case RU_EMAIL:
@@ -304,6 +311,18 @@ static void add_value(struct sg *g, int key, const struct roster_qval *v)
         sg_text(g, v->s ? v->s : "");
 }
 
+/* The value of v folded to ASCII lower case when fold (text keys only). */
+static void add_value_f(struct sg *g, int key, const struct roster_qval *v, bool fold)
+{
+    if (fold)
+        sg_text(g, lowered(g, v->s));
+    else
+        add_value(g, key, v);
+}
+
+/* " AND <condition>" for filter f on tab's columns. ci_index: username and email also
+ * through their lower() indexes. A text filter with f->ci compares lower(column) with the
+ * folded values (for username and email that is their index). */
 static int add_filter(struct sg *g, const struct roster_filter *f, const char *tab,
                       const char *(*column)(int), const char *what, bool ci_index,
                       struct roster_err *err)
@@ -315,23 +334,31 @@ static int add_filter(struct sg *g, const struct roster_filter *f, const char *t
     const char *c = column(f->key);
     if (!c)
         return roster_store_not_filterable(f->key, what, err);
-    size_t need = f->op == ROSTER_OP_BETWEEN ? 2 : 1;
-    if (f->nvals < need || !f->vals)
+    size_t need = f->op == ROSTER_OP_BETWEEN ? 2 : f->op == ROSTER_OP_PRESENT ? 0 : 1;
+    if (f->nvals < need || (need && !f->vals))
         return roster_err_set(err, ROSTER_EINVAL, "filter on \"%s\" needs %zu value%s", c, need,
                               need > 1 ? "s" : "");
     bool is_int = roster_qkey_is_int(f->key);
-    if ((f->op == ROSTER_OP_SEARCH || f->op == ROSTER_OP_PREFIX) && is_int)
+    if ((f->op == ROSTER_OP_SEARCH || f->op == ROSTER_OP_PREFIX || f->op == ROSTER_OP_CONTAINS ||
+         f->op == ROSTER_OP_SUFFIX) &&
+        is_int)
         return roster_err_set(err, ROSTER_EINVAL, "field \"%s\" does not support %s", c,
-                              f->op == ROSTER_OP_SEARCH ? "search" : "prefix");
-    bool ci = ci_index && ci_key(f->key);
+                              f->op == ROSTER_OP_SEARCH   ? "search"
+                              : f->op == ROSTER_OP_PREFIX ? "prefix"
+                                                          : "substrings");
+    bool fold = f->ci && !is_int;
+    bool ci = ci_index && ci_key(f->key) && !fold;
+    /* the column as compared: lower(tab.c) when folding */
+    const char *col = fold ? roster_arena_printf(g->a, "lower(%s.%s)", tab, c)
+                           : roster_arena_printf(g->a, "%s.%s", tab, c);
     switch (f->op) {
     case ROSTER_OP_EQ:
     case ROSTER_OP_GT:
     case ROSTER_OP_GE:
     case ROSTER_OP_LT:
     case ROSTER_OP_LE:
-        roster_buf_printf(&g->sql, " AND %s.%s %s ", tab, c, cmp[f->op]);
-        add_value(g, f->key, &f->vals[0]);
+        roster_buf_printf(&g->sql, " AND %s %s ", col, cmp[f->op]);
+        add_value_f(g, f->key, &f->vals[0], fold);
         if (f->op == ROSTER_OP_EQ && ci) {
             /* implied by the exact match; finds the row through the lower() index */
             roster_buf_printf(&g->sql, " AND lower(%s.%s) = ", tab, c);
@@ -342,22 +369,22 @@ static int add_filter(struct sg *g, const struct roster_filter *f, const char *t
             roster_buf_printf(&g->sql, " AND %s.state <> 1", tab); /* the partial index */
         break;
     case ROSTER_OP_NE:
-        roster_buf_printf(&g->sql, " AND %s.%s %s ", tab, c,
+        roster_buf_printf(&g->sql, " AND %s %s ", col,
                           g->flavor == SG_PG ? "IS DISTINCT FROM" : "IS NOT");
-        add_value(g, f->key, &f->vals[0]);
+        add_value_f(g, f->key, &f->vals[0], fold);
         break;
     case ROSTER_OP_BETWEEN:
-        roster_buf_printf(&g->sql, " AND %s.%s BETWEEN ", tab, c);
-        add_value(g, f->key, &f->vals[0]);
+        roster_buf_printf(&g->sql, " AND %s BETWEEN ", col);
+        add_value_f(g, f->key, &f->vals[0], fold);
         sql(g, " AND ");
-        add_value(g, f->key, &f->vals[1]);
+        add_value_f(g, f->key, &f->vals[1], fold);
         break;
     case ROSTER_OP_IN:
-        roster_buf_printf(&g->sql, " AND %s.%s IN (", tab, c);
+        roster_buf_printf(&g->sql, " AND %s IN (", col);
         for (size_t i = 0; i < f->nvals; i++) {
             if (i)
                 sql(g, ", ");
-            add_value(g, f->key, &f->vals[i]);
+            add_value_f(g, f->key, &f->vals[i], fold);
         }
         sql(g, ")");
         if (ci) {
@@ -376,9 +403,48 @@ static int add_filter(struct sg *g, const struct roster_filter *f, const char *t
         sg_text(g, f->vals[0].s ? f->vals[0].s : "");
         sql(g, ")) > 0");
         break;
+    case ROSTER_OP_CONTAINS:
+        roster_buf_printf(&g->sql, " AND %s(%s, ", g->flavor == SG_PG ? "strpos" : "instr", col);
+        add_value_f(g, f->key, &f->vals[0], fold);
+        sql(g, ") > 0");
+        break;
+    case ROSTER_OP_SUFFIX: {
+        /* characters on both sides (the same as bytes for UTF-8); "" ends every text */
+        const char *x = f->vals[0].s ? f->vals[0].s : "";
+        if (!x[0]) {
+            roster_buf_printf(&g->sql, " AND %s.%s IS NOT NULL", tab, c);
+            break;
+        }
+        sg_add(g, (struct sg_val){SG_TEXT, 0, fold ? lowered(g, x) : x});
+        size_t n = g->nvals;
+        if (g->flavor == SG_PG)
+            roster_buf_printf(&g->sql, " AND right(%s, length(", col);
+        else
+            roster_buf_printf(&g->sql, " AND substr(%s, -length(", col);
+        sg_ref(g, n);
+        sql(g, ")) = ");
+        sg_ref(g, n);
+        break;
+    }
+    case ROSTER_OP_PRESENT:
+        if (is_int)
+            sql(g, " AND 1 = 1");
+        else
+            roster_buf_printf(&g->sql, " AND %s.%s IS NOT NULL AND %s.%s <> ''", tab, c, tab, c);
+        break;
     case ROSTER_OP_PREFIX: {
         /* a range, not LIKE, so that an index on the column can serve it */
         const char *lo = f->vals[0].s ? f->vals[0].s : "";
+        if (fold) {
+            const char *llo = lowered(g, lo), *lhi = prefix_end(llo, g->a);
+            roster_buf_printf(&g->sql, " AND %s >= ", col);
+            sg_text(g, llo);
+            if (lhi) {
+                roster_buf_printf(&g->sql, " AND %s < ", col);
+                sg_text(g, lhi);
+            }
+            break;
+        }
         const char *hi = prefix_end(lo, g->a);
         if (ci) {
             /* a superset through the lower() index: lower(x) starts with lower(lo) */
@@ -402,6 +468,68 @@ static int add_filter(struct sg *g, const struct roster_filter *f, const char *t
         return roster_err_set(err, ROSTER_EINVAL, "unknown filter operator %d", f->op);
     }
     return 0;
+}
+
+/* The expression n as one parenthesised condition that is never NULL: a text leaf but `ne`
+ * is guarded by "column IS NOT NULL" (NULL AND x is false or NULL; false AND NULL is false),
+ * so NOT and OR follow two-valued logic, as list_eval.c does. */
+static int add_expr(struct sg *g, const struct roster_qnode *n, const char *tab, int depth,
+                    struct roster_err *err)
+{
+    if (depth > ROSTER_QUERY_MAX_DEPTH)
+        return roster_err_set(err, ROSTER_EINVAL, "filter nested more than %d deep",
+                              ROSTER_QUERY_MAX_DEPTH);
+    switch (n->kind) {
+    case ROSTER_QN_FILTER: {
+        const struct roster_filter *f = &n->f;
+        sql(g, "(1 = 1");
+        if (!roster_qkey_is_int(f->key) && f->op != ROSTER_OP_NE && f->key >= 0 &&
+            f->key < RQ_NKEYS && roster_store_user_column(f->key))
+            roster_buf_printf(&g->sql, " AND %s.%s IS NOT NULL", tab,
+                              roster_store_user_column(f->key));
+        int code = add_filter(g, f, tab, roster_store_user_column, "user lists", true, err);
+        if (code)
+            return code;
+        sql(g, ")");
+        return 0;
+    }
+    case ROSTER_QN_AND:
+    case ROSTER_QN_OR: {
+        bool and = n->kind == ROSTER_QN_AND;
+        if (n->nkids == 0) {
+            sql(g, and? "(1 = 1)" : "(1 = 0)");
+            return 0;
+        }
+        sql(g, "(");
+        for (size_t i = 0; i < n->nkids; i++) {
+            if (i)
+                sql(g, and? " AND " : " OR ");
+            int code = add_expr(g, n->kids[i], tab, depth + 1, err);
+            if (code)
+                return code;
+        }
+        sql(g, ")");
+        return 0;
+    }
+    case ROSTER_QN_NOT: {
+        if (n->nkids != 1)
+            return roster_err_set(err, ROSTER_EINVAL, "a not with %zu operands", n->nkids);
+        sql(g, "(NOT ");
+        int code = add_expr(g, n->kids[0], tab, depth + 1, err);
+        if (code)
+            return code;
+        sql(g, ")");
+        return 0;
+    }
+    case ROSTER_QN_TRUE:
+        sql(g, "(1 = 1)");
+        return 0;
+    case ROSTER_QN_FALSE:
+        sql(g, "(1 = 0)");
+        return 0;
+    default:
+        return roster_err_set(err, ROSTER_EINVAL, "unknown expression node %d", n->kind);
+    }
 }
 
 int sg_filters(struct sg *g, const struct roster_query *q, const char *tab,
@@ -604,6 +732,12 @@ int sg_user_list(struct sg *g, const struct roster_query *q, const struct sg_org
         const char *tab = p.driver == D_SPARSE && (int)i == p.sparse_filter ? "s" : "users";
         int code =
             add_filter(g, &q->filters[i], tab, roster_store_user_column, "user lists", true, err);
+        if (code)
+            return code;
+    }
+    if (q->expr) {
+        sql(g, " AND ");
+        int code = add_expr(g, q->expr, "users", 0, err);
         if (code)
             return code;
     }

@@ -96,6 +96,7 @@ void test_service_keys(void);
 /* users.c */
 void test_user_crud(void);
 void test_conflicts(void);
+void test_scim_fields(void);
 void test_isolation(void);
 void test_state_only_update(void);
 void test_transactions(void);
@@ -144,6 +145,8 @@ void test_delivery_channels(void);
 void test_delivery_outbox(void);
 /* groups.c */
 void test_groups(void);
+void test_group_members(void);
+void test_core_create_many(void);
 /* faults.c */
 void test_fault_bulk_job(void);
 void test_fault_scheduler(void);

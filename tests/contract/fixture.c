@@ -154,7 +154,7 @@ struct roster_qval *ivals(int n, ...)
 
 void qfilter(struct roster_query *q, int key, int op, struct roster_qval *v, size_t n)
 {
-    q->filters[q->nfilters++] = (struct roster_filter){key, op, v, n};
+    q->filters[q->nfilters++] = (struct roster_filter){key, op, v, n, false};
 }
 
 /* Calls user_create_many and reports a store failure. */

@@ -267,3 +267,193 @@ void test_groups(void)
 }
 
 /* --- bulk user creation (user_create_many) --- */
+
+/* "username,username" of the members of group g of org_id after user num after, at most
+ * limit */
+static const char *gmembers(const char *org_id, int64_t g, int64_t after, int64_t limit)
+{
+    struct roster_err err = {0};
+    struct roster_group_member *v;
+    size_t n;
+    int rc = roster_store_group_members(conn, org_id, g, after, limit, &A, &v, &n, &err);
+    if (rc)
+        return roster_arena_printf(&A, "error %d %s", rc, err.msg);
+    struct roster_buf b;
+    roster_buf_init(&b);
+    for (size_t i = 0; i < n; i++)
+        roster_buf_printf(&b, "%s%s", i ? "," : "", v[i].username);
+    const char *out = roster_arena_strdup(&A, b.data ? b.data : "");
+    roster_buf_release(&b);
+    return out;
+}
+
+/* the version of group g (kind) of org_id, -1 when it is missing */
+static int64_t gversion(const char *org_id, int kind, int64_t g)
+{
+    struct roster_ctx ctx = {NULL, conn, &A, org_id, NULL};
+    struct roster_group v;
+    struct roster_err err = {0};
+    return roster_group_get(&ctx, kind, g, &v, &err) ? -1 : v.version;
+}
+
+/* SCIM groups: plain groups with versions, member pages, member sets in one transaction
+ * (core's roster_group_apply over the store's group methods), order by name */
+void test_group_members(void)
+{
+    struct roster_err err = {0};
+    struct roster_org og, oh;
+    make_org(&og, "gm-org");
+    make_org(&oh, "gm-other");
+    struct roster_ctx ctx = {NULL, conn, &A, og.id, NULL};
+    struct roster_ctx ctxh = {NULL, conn, &A, oh.id, NULL};
+    struct roster_user u[5];
+    const char *ids[5];
+    for (int i = 0; i < 5; i++) {
+        const char *name = roster_arena_printf(&A, "gm-%c", 'a' + i);
+        make_user(&u[i], name, roster_arena_printf(&A, "%s@example.com", name));
+        CHECK_EQ_INT(create(og.id, &u[i], &err), 0);
+        ids[i] = u[i].id;
+    }
+    struct roster_user foreign;
+    make_user(&foreign, "gm-x", "gm-x@example.com");
+    CHECK_EQ_INT(create(oh.id, &foreign, &err), 0);
+
+    /* create with members: one transaction, version counts the writes */
+    struct roster_group g = {.kind = ROSTER_GROUP_PLAIN, .name = "Sales"};
+    struct roster_group_step set3 = {ROSTER_GROUP_SET, NULL, ids, 3, NULL};
+    CHECK_EQ_INT(roster_group_apply(&ctx, &g, true, 0, &set3, 1, &err), 0);
+    CHECK(g.num_id > 0);
+    CHECK(g.version >= 1);
+    CHECK_EQ_STR(gmembers(og.id, g.num_id, 0, -1), "gm-a,gm-b,gm-c");
+    CHECK_EQ_STR(gmembers(oh.id, g.num_id, 0, -1), ""); /* another organisation: none */
+    /* pages by user num_id */
+    struct roster_group_member *mv;
+    size_t mn;
+    CHECK_EQ_INT(roster_group_members(&ctx, g.num_id, 0, 2, &mv, &mn, &err), 0);
+    CHECK_EQ_INT(mn, 2);
+    if (mn == 2) {
+        CHECK_EQ_STR(mv[0].user_id, u[0].id);
+        CHECK_EQ_STR(gmembers(og.id, g.num_id, mv[1].user_num_id, 2), "gm-c");
+    }
+    int64_t v1 = gversion(og.id, ROSTER_GROUP_PLAIN, g.num_id);
+    CHECK_EQ_INT(v1, g.version);
+
+    /* a failing step undoes the whole change: name, members, version */
+    const char *bad[2] = {ids[3], foreign.id};
+    struct roster_group_step steps[2] = {{ROSTER_GROUP_RENAME, "Sales2", NULL, 0, NULL},
+                                         {ROSTER_GROUP_ADD, NULL, bad, 2, NULL}};
+    struct roster_group h = {.kind = ROSTER_GROUP_PLAIN, .num_id = g.num_id};
+    CHECK_EQ_INT(roster_group_apply(&ctx, &h, false, 0, steps, 2, &err), ROSTER_EINVAL);
+    CHECK_EQ_STR(err.field, "members");
+    CHECK(strstr(err.msg, foreign.id) != NULL);
+    CHECK_EQ_INT(gversion(og.id, ROSTER_GROUP_PLAIN, g.num_id), v1);
+    CHECK_EQ_STR(gmembers(og.id, g.num_id, 0, -1), "gm-a,gm-b,gm-c");
+    struct roster_group_query gq = {.kind = ROSTER_GROUP_PLAIN, .name = "Sales", .limit = -1};
+    CHECK_EQ_STR(glist(og.id, &gq, NULL), "Sales");
+
+    /* a nested group is named as such */
+    struct roster_group other = {.kind = ROSTER_GROUP_PLAIN, .name = "Other"};
+    CHECK_EQ_INT(roster_group_apply(&ctx, &other, true, 0, NULL, 0, &err), 0);
+    CHECK_EQ_INT(other.version, 1);
+    const char *nested[1] = {roster_arena_printf(&A, "%lld", (long long)other.num_id)};
+    struct roster_group_step addn = {ROSTER_GROUP_ADD, NULL, nested, 1, NULL};
+    h = (struct roster_group){.kind = ROSTER_GROUP_PLAIN, .num_id = g.num_id};
+    CHECK_EQ_INT(roster_group_apply(&ctx, &h, false, 0, &addn, 1, &err), ROSTER_EINVAL);
+    CHECK(strstr(err.msg, "nested groups are not supported") != NULL);
+
+    /* rename, add, remove, set: each write bumps the version */
+    steps[1] = (struct roster_group_step){ROSTER_GROUP_ADD, NULL, &ids[3], 2, NULL};
+    h = (struct roster_group){.kind = ROSTER_GROUP_PLAIN, .num_id = g.num_id};
+    CHECK_EQ_INT(roster_group_apply(&ctx, &h, false, v1, steps, 2, &err), 0);
+    CHECK_EQ_STR(h.name, "Sales2");
+    CHECK(h.version > v1);
+    CHECK_EQ_STR(gmembers(og.id, g.num_id, 0, -1), "gm-a,gm-b,gm-c,gm-d,gm-e");
+    /* a stale version is refused */
+    struct roster_group_step rm = {ROSTER_GROUP_REMOVE, NULL, &ids[1], 2, NULL};
+    struct roster_group k = {.kind = ROSTER_GROUP_PLAIN, .num_id = g.num_id};
+    CHECK_EQ_INT(roster_group_apply(&ctx, &k, false, v1, &rm, 1, &err), ROSTER_ESTALE);
+    k = (struct roster_group){.kind = ROSTER_GROUP_PLAIN, .num_id = g.num_id};
+    CHECK_EQ_INT(roster_group_apply(&ctx, &k, false, h.version, &rm, 1, &err), 0);
+    CHECK(k.version > h.version);
+    CHECK_EQ_STR(gmembers(og.id, g.num_id, 0, -1), "gm-a,gm-d,gm-e");
+    const char *set[4] = {ids[4], ids[1], ids[4], ids[0]}; /* repeats are fine */
+    struct roster_group_step st = {ROSTER_GROUP_SET, NULL, set, 4, NULL};
+    k = (struct roster_group){.kind = ROSTER_GROUP_PLAIN, .num_id = g.num_id};
+    CHECK_EQ_INT(roster_group_apply(&ctx, &k, false, 0, &st, 1, &err), 0);
+    CHECK_EQ_STR(gmembers(og.id, g.num_id, 0, -1), "gm-a,gm-b,gm-e");
+    st.n = 0; /* the empty set */
+    CHECK_EQ_INT(roster_group_apply(&ctx, &k, false, 0, &st, 1, &err), 0);
+    CHECK_EQ_STR(gmembers(og.id, g.num_id, 0, -1), "");
+    st.n = 2;
+    CHECK_EQ_INT(roster_group_apply(&ctx, &k, false, 0, &st, 1, &err), 0);
+    int64_t before = gversion(og.id, ROSTER_GROUP_PLAIN, g.num_id);
+
+    /* the groups a user is in */
+    struct roster_membership *ms;
+    size_t nms;
+    CHECK_EQ_INT(
+        roster_group_memberships(&ctx, &u[4].num_id, 1, ROSTER_GROUP_PLAIN, &ms, &nms, &err), 0);
+    CHECK_EQ_INT(nms, 1);
+    if (nms == 1)
+        CHECK_EQ_STR(ms[0].g.name, "Sales2");
+
+    /* deleting a member bumps its groups' versions */
+    CHECK_EQ_INT(roster_store_user_delete(conn, og.id, u[4].id, &err), 0);
+    CHECK(gversion(og.id, ROSTER_GROUP_PLAIN, g.num_id) > before);
+    CHECK_EQ_STR(gmembers(og.id, g.num_id, 0, -1), "gm-b");
+
+    /* a rename onto a taken name; another organisation's group is not found */
+    struct roster_group_step ren = {ROSTER_GROUP_RENAME, "Other", NULL, 0, NULL};
+    k = (struct roster_group){.kind = ROSTER_GROUP_PLAIN, .num_id = g.num_id};
+    CHECK_EQ_INT(roster_group_apply(&ctx, &k, false, 0, &ren, 1, &err), ROSTER_ECONFLICT);
+    k = (struct roster_group){.kind = ROSTER_GROUP_PLAIN, .num_id = g.num_id};
+    CHECK_EQ_INT(roster_group_apply(&ctxh, &k, false, 0, &ren, 1, &err), ROSTER_ENOTFOUND);
+    CHECK_EQ_INT(gversion(oh.id, ROSTER_GROUP_PLAIN, g.num_id), -1);
+
+    /* by name */
+    struct roster_group alpha = {.kind = ROSTER_GROUP_PLAIN, .name = "Alpha"};
+    CHECK_EQ_INT(roster_group_apply(&ctx, &alpha, true, 0, NULL, 0, &err), 0);
+    gq = (struct roster_group_query){.kind = ROSTER_GROUP_PLAIN, .limit = -1, .by_name = true};
+    CHECK_EQ_STR(glist(og.id, &gq, NULL), "Alpha,Other,Sales2");
+    gq.by_name = false;
+    CHECK_EQ_STR(glist(og.id, &gq, NULL), "Sales2,Other,Alpha");
+    gq.by_name = true;
+    gq.skip = 1;
+    gq.limit = 1;
+    CHECK_EQ_STR(glist(og.id, &gq, NULL), "Other");
+}
+
+/* core's roster_users_create_many (SCIM /Bulk): one transaction, per-item outcomes */
+void test_core_create_many(void)
+{
+    struct roster_err err = {0};
+    struct roster_org o;
+    make_org(&o, "ccm-org");
+    struct roster_ctx ctx = {NULL, conn, &A, o.id, NULL};
+    struct roster_user pre;
+    make_user(&pre, "ccm-taken", "ccm-taken@example.com");
+    CHECK_EQ_INT(create(o.id, &pre, &err), 0);
+    struct roster_user u[5];
+    make_user(&u[0], "ccm-a", "ccm-a@example.com");
+    make_user(&u[1], "ccm-taken", "ccm-b@example.com"); /* against the store */
+    make_user(&u[2], "ccm-c", "ccm-c@example.com");
+    make_user(&u[3], "CCM-C", "ccm-d@example.com"); /* against an earlier item */
+    make_user(&u[4], "", "ccm-e@example.com");      /* invalid */
+    const char *pw[5] = {"secret-one", NULL, NULL, NULL, NULL};
+    int rcs[5];
+    struct roster_err errs[5];
+    CHECK_EQ_INT(roster_users_create_many(&ctx, u, 5, ROSTER_ACTIVATED, pw, rcs, errs, &err), 0);
+    CHECK_EQ_INT(rcs[0], 0);
+    CHECK_EQ_INT(rcs[1], ROSTER_ECONFLICT);
+    CHECK_EQ_STR(errs[1].field, "username");
+    CHECK_EQ_INT(rcs[2], 0);
+    CHECK_EQ_INT(rcs[3], ROSTER_ECONFLICT);
+    CHECK_EQ_INT(rcs[4], ROSTER_EINVAL);
+    CHECK(u[0].num_id > 0 && u[2].num_id > u[0].num_id);
+    const char *hash = NULL;
+    CHECK_EQ_INT(roster_store_user_secret_get(conn, o.id, u[0].id, &A, &hash, &err), 0);
+    CHECK(hash != NULL);
+    struct roster_user got;
+    CHECK_EQ_INT(roster_user_get(&ctx, u[2].id, &got, &err), 0);
+    CHECK_EQ_STR(got.f[RU_USERNAME], "ccm-c");
+}

@@ -180,8 +180,8 @@ int vox_some_users(struct vox_call *c, int64_t app_num, struct roster_user **out
             else
                 vals[i].s = names[i];
         }
-        q.filters[0] =
-            (struct roster_filter){has_ids ? RQ_NUM_ID : RU_USERNAME, ROSTER_OP_IN, vals, cnt};
+        q.filters[0] = (struct roster_filter){has_ids ? RQ_NUM_ID : RU_USERNAME, ROSTER_OP_IN, vals,
+                                              cnt, false};
         q.nfilters = 1;
     }
     if (app_num)

@@ -290,7 +290,7 @@ static void vox_get_users(struct vox_call *c)
     if (has) {
         v = roster_arena_zalloc(vox_arena(c), sizeof(*v));
         v->i = id;
-        q.filters[q.nfilters++] = (struct roster_filter){RQ_NUM_ID, ROSTER_OP_EQ, v, 1};
+        q.filters[q.nfilters++] = (struct roster_filter){RQ_NUM_ID, ROSTER_OP_EQ, v, 1, false};
     }
     static const struct {
         const char *param;
@@ -301,7 +301,8 @@ static void vox_get_users(struct vox_call *c)
         if (s && *s) {
             v = roster_arena_zalloc(vox_arena(c), sizeof(*v));
             v->s = s;
-            q.filters[q.nfilters++] = (struct roster_filter){parts[i].key, ROSTER_OP_SEARCH, v, 1};
+            q.filters[q.nfilters++] =
+                (struct roster_filter){parts[i].key, ROSTER_OP_SEARCH, v, 1, false};
         }
     }
     bool active;
@@ -311,7 +312,7 @@ static void vox_get_users(struct vox_call *c)
         v = roster_arena_zalloc(vox_arena(c), sizeof(*v));
         v->i = ROSTER_ACTIVATED;
         q.filters[q.nfilters++] =
-            (struct roster_filter){RQ_STATE, active ? ROSTER_OP_EQ : ROSTER_OP_NE, v, 1};
+            (struct roster_filter){RQ_STATE, active ? ROSTER_OP_EQ : ROSTER_OP_NE, v, 1, false};
     }
     /* acd_status: every roster user is OFFLINE (roster runs no ACD) */
     const char **st;

@@ -13,7 +13,8 @@
 #include "store/postgres/pg_int.h"
 
 #define SA_COLS "id, org_id, name, public_key, created_ms, revoked_ms"
-#define GROUP_COLS "g.num_id, g.kind, g.name, g.parent_num, g.extra, g.created_ms, g.modified_ms"
+#define GROUP_COLS                                                                                 \
+    "g.num_id, g.kind, g.name, g.parent_num, g.extra, g.created_ms, g.modified_ms, g.version"
 
 #define K(kind, field) PG_COL(kind, struct roster_sa_key, field)
 static const struct pg_col sa_cols[] = {K(PG_BUF, id),         K(PG_BUF, org_id),
@@ -73,7 +74,8 @@ int pg_sa_key_revoke(struct roster_conn *pc, const char *key_id, struct roster_e
 #define GROUP_FIELDS(T, P)                                                                         \
     PG_COL(PG_I64, T, P num_id), PG_COL(PG_INT, T, P kind), PG_COL(PG_STR, T, P name),             \
         PG_COL(PG_I64, T, P parent_num_id), PG_COL(PG_STR, T, P extra),                            \
-        PG_COL(PG_I64, T, P created_ms), PG_COL(PG_I64, T, P modified_ms)
+        PG_COL(PG_I64, T, P created_ms), PG_COL(PG_I64, T, P modified_ms),                         \
+        PG_COL(PG_I64, T, P version)
 static const struct pg_col group_cols[] = {GROUP_FIELDS(struct roster_group, )};
 static const struct pg_rec group_rec =
     PG_REC(struct roster_group, group_cols, offsetof(struct roster_group, org_id));
@@ -149,7 +151,8 @@ static int group_write(struct roster_conn *pc, const char *org_id, struct roster
             &q,
             update ? PG_WRITE(-1,
                               "UPDATE groups SET name = $3, parent_num = $4, extra = $5,"
-                              " modified_ms = $6 WHERE org_num = $1 AND kind = $2 AND num_id = $7",
+                              " modified_ms = $6, version = version + 1"
+                              " WHERE org_num = $1 AND kind = $2 AND num_id = $7 RETURNING version",
                               GROUP_VALS(org_num, g, now), PG_I(g->num_id))
                    : PG_WRITE(-1,
                               "INSERT INTO groups (org_num, kind, name, parent_num, extra,"
@@ -163,8 +166,10 @@ static int group_write(struct roster_conn *pc, const char *org_id, struct roster
         code = roster_err_set(err, ROSTER_ENOTFOUND, "group %lld not found", (long long)g->num_id);
     } else if (update) {
         g->modified_ms = now;
+        g->version = pg_col_int(q.res, 0, 0);
     } else {
         g->num_id = pg_col_int(q.res, 0, 0);
+        g->version = 1;
         snprintf(g->org_id, sizeof(g->org_id), "%s", org_id);
         g->created_ms = g->modified_ms = now;
     }
@@ -212,8 +217,12 @@ int pg_group_list(struct roster_conn *pc, const char *org_id, const struct roste
     roster_buf_printf(&from,
                       "groups AS g WHERE g.org_num = (SELECT num_id FROM orgs WHERE id = $1)%s",
                       where.data ? where.data : "");
-    struct pg_page page = {GROUP_COLS, from.data, "g.num_id", total && q->want_total ? total : NULL,
-                           q->limit,   q->skip};
+    struct pg_page page = {GROUP_COLS,
+                           from.data,
+                           q->by_name ? "g.name, g.num_id" : "g.num_id",
+                           total && q->want_total ? total : NULL,
+                           q->limit,
+                           q->skip};
     int code;
     *out = pg_page_rows(&r, &page, &group_rec, org_id, n, &code, err);
     roster_buf_release(&from);
@@ -330,6 +339,15 @@ int pg_group_bind(struct roster_conn *pc, const char *org_id, const int64_t *gro
                                " AND user_num = ANY ($2::bigint[])",
                         err);
     }
+    if (!code && nu) { /* the groups' ETags: each changed (or may have) with its members */
+        pg_args_init(&q.p, q.a);
+        pg_arg_str(&q.p, int_array(groups, ng, a));
+        pg_arg_int(&q.p, roster_now_ms());
+        code = pg_call_run(&q, -1,
+                           "UPDATE groups SET version = version + 1, modified_ms = $2"
+                           " WHERE num_id = ANY ($1::bigint[])",
+                           err);
+    }
     for (size_t j = 0; !code && j < nu; j++) {
         if (!detail) {
             code = pg_list_record(c, org_id, NULL, err);
@@ -363,6 +381,33 @@ int pg_group_memberships(struct roster_conn *pc, const char *org_id, const int64
                              " AND g.kind = $3::integer ORDER BY t.i, g.num_id",
                              PG_S(int_array(users, nu, a)), PG_S(org_id), PG_I(kind)),
                      &membership_rec, org_id, a, n, &code, err);
+    return code;
+}
+
+/* a member of a group: user num_id, id, username, display name */
+static const struct pg_col member_cols[] = {
+    PG_COL(PG_I64, struct roster_group_member, user_num_id),
+    PG_COL(PG_BUF, struct roster_group_member, user_id),
+    PG_COL(PG_STR, struct roster_group_member, username),
+    PG_COL(PG_STR, struct roster_group_member, display_name)};
+static const struct pg_rec member_rec = PG_REC(struct roster_group_member, member_cols, -1);
+
+int pg_group_members(struct roster_conn *pc, const char *org_id, int64_t group_num, int64_t after,
+                     int64_t limit, struct roster_arena *a, struct roster_group_member **out,
+                     size_t *n, struct roster_err *err)
+{
+    int code;
+    *out = pg_select(pg_conn_of(pc),
+                     PG_STMT(-1,
+                             "SELECT u.num_id, u.id, u.username, u.display_name FROM groups AS g"
+                             " JOIN group_members AS m ON m.group_num = g.num_id"
+                             " JOIN users AS u ON u.num_id = m.user_num"
+                             " WHERE g.num_id = $1 AND g.org_num ="
+                             " (SELECT num_id FROM orgs WHERE id = $2) AND m.user_num > $3"
+                             " ORDER BY m.user_num LIMIT $4",
+                             PG_I(group_num), PG_S(org_id), PG_I(after),
+                             PG_I(limit < 0 ? INT64_MAX : limit)),
+                     &member_rec, org_id, a, n, &code, err);
     return code;
 }
 

@@ -78,6 +78,7 @@ static void read_group(sqlite3_stmt *s, int col, const char *org_id, struct rost
     g->extra = sq_col_str(s, col + 4, a);
     g->created_ms = sqlite3_column_int64(s, col + 5);
     g->modified_ms = sqlite3_column_int64(s, col + 6);
+    g->version = sqlite3_column_int64(s, col + 7);
 }
 
 /* read_group of a row that is a group of organisation org_id */
@@ -154,17 +155,20 @@ static int group_write(struct sq_conn *c, const char *org_id, struct roster_grou
     if (!code)
         code = sq_prepare_args(c->db,
                                update ? "UPDATE groups SET name = ?3, parent_num = ?4, extra = ?5,"
-                                        " modified_ms = ?6 WHERE org_num = ?1 AND kind = ?2"
-                                        " AND num_id = ?7 RETURNING num_id"
+                                        " modified_ms = ?6, version = version + 1"
+                                        " WHERE org_num = ?1 AND kind = ?2"
+                                        " AND num_id = ?7 RETURNING num_id, version"
                                       : "INSERT INTO groups (org_num, kind, name, parent_num,"
                                         " extra, created_ms, modified_ms)"
-                                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING num_id",
+                                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)"
+                                        " RETURNING num_id, version",
                                args, update ? 7 : 6, &s, err);
     if (code)
         return code;
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         g->num_id = sqlite3_column_int64(s, 0);
+        g->version = sqlite3_column_int64(s, 1);
         rc = sqlite3_step(s);
         if (rc != SQLITE_DONE)
             code = sq_fail(c, rc, err);
@@ -270,8 +274,9 @@ int sq_group_list(struct roster_conn *pc, const char *org_id, const struct roste
     roster_buf_reset(&sql);
     roster_buf_printf(&sql,
                       "SELECT " GROUP_COLS " FROM groups AS g WHERE %s"
-                      " ORDER BY g.num_id LIMIT ?%zu OFFSET ?%zu",
-                      where, w.nvals + 1, w.nvals + 2);
+                      " ORDER BY %s LIMIT ?%zu OFFSET ?%zu",
+                      where, q->by_name ? "g.name, g.num_id" : "g.num_id", w.nvals + 1,
+                      w.nvals + 2);
     code = sq_prepare(c, sql.data, &s, err);
     if (!code)
         code = sq_bind_sg(c, s, &w, err);
@@ -380,6 +385,13 @@ int sq_group_bind(struct roster_conn *pc, const char *org_id, const int64_t *gro
                 code = sq_fail(c, rc, err);
         }
     }
+    /* the groups' ETags: each changed (or may have) with its members */
+    int64_t now_ms = roster_now_ms();
+    for (size_t i = 0; !code && nu && i < ng; i++)
+        code = sq_write(c,
+                        "UPDATE groups SET version = version + 1, modified_ms = ?2"
+                        " WHERE num_id = ?1",
+                        SQ_ARGS(SQ_INT(groups[i]), SQ_INT(now_ms)), NULL, NULL, err);
     for (size_t j = 0; !code && j < nu; j++) {
         if (!detail) {
             code = sq_list_record(c, org_num, NULL, err);
@@ -444,6 +456,49 @@ int sq_group_memberships(struct roster_conn *pc, const char *org_id, const int64
         *out = v;
         *n = len;
     }
+    return code;
+}
+
+static void read_member(sqlite3_stmt *s, void *row, const void *ctx, struct roster_arena *a)
+{
+    struct roster_group_member *m = row;
+    (void)ctx;
+    memset(m, 0, sizeof(*m));
+    m->user_num_id = sqlite3_column_int64(s, 0);
+    sq_col_id(s, 1, m->user_id);
+    m->username = sq_col_str(s, 2, a);
+    m->display_name = sq_col_str(s, 3, a);
+}
+
+int sq_group_members(struct roster_conn *pc, const char *org_id, int64_t group_num, int64_t after,
+                     int64_t limit, struct roster_arena *a, struct roster_group_member **out,
+                     size_t *n, struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    sqlite3_stmt *s = NULL;
+    *out = NULL;
+    *n = 0;
+    int64_t org_num;
+    int code = sq_org_num(c, org_id, &org_num, err);
+    if (code == ROSTER_ENOTFOUND)
+        return 0;
+    if (!code)
+        code = sq_prepare_args(c->db,
+                               "SELECT u.num_id, u.id, u.username, u.display_name"
+                               " FROM groups AS g JOIN group_members AS m ON m.group_num = g.num_id"
+                               " JOIN users AS u ON u.num_id = m.user_num"
+                               " WHERE g.num_id = ?1 AND g.org_num = ?2 AND m.user_num > ?3"
+                               " ORDER BY m.user_num LIMIT ?4",
+                               SQ_ARGS(SQ_INT(group_num), SQ_INT(org_num), SQ_INT(after),
+                                       SQ_INT(limit < 0 ? -1 : limit)),
+                               &s, err);
+    if (code)
+        return code;
+    void *v = NULL;
+    code = sq_rows(c, s, sizeof(**out), read_member, NULL, a, &v, n, err);
+    if (!code)
+        *out = v;
+    sqlite3_finalize(s);
     return code;
 }
 

@@ -40,7 +40,8 @@
 /* Rows of SQ_MSG_INSERT_MANY (9 parameters each, ?1.. in row order). */
 #define SQ_MSG_ROWS 16
 #define SQ_SA_COLS "id, org_id, name, public_key, created_ms, revoked_ms"
-#define SQ_GROUP_COLS "g.num_id, g.kind, g.name, g.parent_num, g.extra, g.created_ms, g.modified_ms"
+#define SQ_GROUP_COLS                                                                              \
+    "g.num_id, g.kind, g.name, g.parent_num, g.extra, g.created_ms, g.modified_ms, g.version"
 
 /* Cached statements, prepared on first use on each connection. */
 enum sq_stmt_id {
