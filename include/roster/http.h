@@ -43,6 +43,9 @@ typedef void (*roster_handler_fn)(struct roster_req *r);
 #define ROSTER_ROUTE_JSON_BODY 0x1u /* the body must be JSON (415 otherwise) */
 /* the handler only reads: auth and handler run in one store read span (read_begin) */
 #define ROSTER_ROUTE_READ_SPAN 0x2u
+/* the pattern's literal characters match without regard to ASCII case ("/scim/v2/users" as
+ * "/scim/v2/Users": SCIM clients such as Entra ID); captures keep the case sent */
+#define ROSTER_ROUTE_ICASE 0x4u
 
 struct roster_route {
     const char *method;  /* "GET", "POST", ... */

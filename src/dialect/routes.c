@@ -12,6 +12,7 @@
 #include "dialect/jumpcloud/jumpcloud.h"
 #include "dialect/scim/bulk.h"
 #include "dialect/scim/groups.h"
+#include "dialect/scim/scim.h"
 #include "dialect/voximplant/voximplant.h"
 #include "roster/log.h"
 
@@ -87,7 +88,8 @@ static void metrics(struct roster_req *r)
 #define CONCUR (&roster_concur_dialect)
 #define VOX (&roster_voximplant_dialect)
 #define CR (&roster_courier_dialect)
-#define SCIMG (&roster_scim_groups_dialect)
+#define SCIM (&roster_scim_dialect)
+#define ICASE ROSTER_ROUTE_ICASE
 #define JSON ROSTER_ROUTE_JSON_BODY
 #define READ ROSTER_ROUTE_READ_SPAN
 
@@ -175,15 +177,37 @@ static const struct roster_route routes[] = {
     {"GET", "/platform_api/{method}/", VOX, vox_platform_api, 0,
      "Voximplant: call {method} (legacy trailing slash)"},
 
-    {"GET", "/scim/v2/Groups", SCIMG, scim_groups_list, READ,
+    /* SCIM 2.0 (docs/scim.md): resource endpoints matched without regard to case, as Entra ID
+     * and Microsoft's reference server do; .search before {id} */
+    {"GET", "/scim/v2/ServiceProviderConfig", SCIM, scim_service_provider_config, ICASE,
+     "SCIM: what the service provider supports (patch, bulk, filter, sort, etag, auth)"},
+    {"GET", "/scim/v2/ResourceTypes", SCIM, scim_resource_types, ICASE,
+     "SCIM: the resource types (User, Group)"},
+    {"GET", "/scim/v2/ResourceTypes/{id}", SCIM, scim_resource_type, ICASE,
+     "SCIM: one resource type"},
+    {"GET", "/scim/v2/Schemas", SCIM, scim_schemas, ICASE,
+     "SCIM: the schemas (User, EnterpriseUser, Group)"},
+    {"GET", "/scim/v2/Schemas/{id}", SCIM, scim_schema, ICASE, "SCIM: one schema by its URN"},
+    {"GET", "/scim/v2/Users", SCIM, scim_users_list, ICASE | READ,
+     "SCIM: list users (filter, sortBy, startIndex, count, attributes)"},
+    {"POST", "/scim/v2/Users/.search", SCIM, scim_users_search, ICASE | JSON | READ,
+     "SCIM: list users with a SearchRequest body"},
+    {"POST", "/scim/v2/Users", SCIM, scim_users_create_h, ICASE | JSON, "SCIM: create a user"},
+    {"GET", "/scim/v2/Users/{id}", SCIM, scim_users_get_h, ICASE | READ, "SCIM: get a user"},
+    {"PUT", "/scim/v2/Users/{id}", SCIM, scim_users_put_h, ICASE | JSON, "SCIM: replace a user"},
+    {"PATCH", "/scim/v2/Users/{id}", SCIM, scim_users_patch_h, ICASE | JSON,
+     "SCIM: modify a user (PatchOp)"},
+    {"DELETE", "/scim/v2/Users/{id}", SCIM, scim_users_delete_h, ICASE, "SCIM: delete a user"},
+    {"GET", "/scim/v2/Groups", SCIM, scim_groups_list, ICASE | READ,
      "SCIM 2.0: list groups (filter displayName/id/externalId eq, startIndex, count, sortBy)"},
-    {"POST", "/scim/v2/Groups", SCIMG, scim_groups_post, 0, "SCIM 2.0: create a group"},
-    {"GET", "/scim/v2/Groups/{id}", SCIMG, scim_groups_get, READ, "SCIM 2.0: one group"},
-    {"PUT", "/scim/v2/Groups/{id}", SCIMG, scim_groups_put, 0, "SCIM 2.0: replace a group"},
-    {"PATCH", "/scim/v2/Groups/{id}", SCIMG, scim_groups_patch, 0,
+    {"POST", "/scim/v2/Groups", SCIM, scim_groups_post, ICASE | JSON, "SCIM 2.0: create a group"},
+    {"GET", "/scim/v2/Groups/{id}", SCIM, scim_groups_get, ICASE | READ, "SCIM 2.0: one group"},
+    {"PUT", "/scim/v2/Groups/{id}", SCIM, scim_groups_put, ICASE | JSON,
+     "SCIM 2.0: replace a group"},
+    {"PATCH", "/scim/v2/Groups/{id}", SCIM, scim_groups_patch, ICASE | JSON,
      "SCIM 2.0: change a group (add/replace/remove, members)"},
-    {"DELETE", "/scim/v2/Groups/{id}", SCIMG, scim_groups_delete, 0, "SCIM 2.0: delete a group"},
-    {"POST", "/scim/v2/Bulk", SCIMG, scim_bulk, 0,
+    {"DELETE", "/scim/v2/Groups/{id}", SCIM, scim_groups_delete, ICASE, "SCIM 2.0: delete a group"},
+    {"POST", "/scim/v2/Bulk", SCIM, scim_bulk, ICASE | JSON,
      "SCIM 2.0: bulk operations on users and groups (bulkId references, failOnErrors)"},
 
     {"POST", "/bulk", CR, courier_bulk_create, JSON, "Courier: create a bulk message job"},

@@ -3,10 +3,16 @@
 
 #include "router.h"
 
-/* Matches path against pattern; captures {x} segments into r->params (arena copies). A
+static char ascii_lower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+/* Matches path against pattern (its literal characters ignoring ASCII case when icase);
+ * captures {x} segments into r->params (arena copies). A
  * pattern of more than ROSTER_MAX_PATH_PARAMS captures matches no path (r->nparams counted
  * them all, past the end of r->params: found by tests/fuzz/router.c). */
-static bool route_match(const char *pattern, const char *path, struct roster_req *r,
+static bool route_match(const char *pattern, bool icase, const char *path, struct roster_req *r,
                         struct roster_arena *a)
 {
     const char *p = pattern, *s = path;
@@ -28,7 +34,7 @@ static bool route_match(const char *pattern, const char *path, struct roster_req
             s = se;
             continue;
         }
-        if (*p != *s)
+        if (*p != *s && !(icase && ascii_lower(*p) == ascii_lower(*s)))
             return false;
         p++;
         s++;
@@ -38,6 +44,11 @@ static bool route_match(const char *pattern, const char *path, struct roster_req
     if (r)
         r->nparams = np;
     return true;
+}
+
+static bool icase_of(const struct roster_route *rt)
+{
+    return (rt->flags & ROSTER_ROUTE_ICASE) != 0;
 }
 
 const struct roster_dialect *roster_route_owner(const struct roster_routes *routes,
@@ -63,12 +74,12 @@ const char *roster_route_allow(const struct roster_routes *routes, const char *p
     struct roster_buf b;
     roster_buf_init(&b);
     for (size_t i = 0; i < routes->n; i++) {
-        if (!route_match(routes->v[i].pattern, path, NULL, NULL))
+        if (!route_match(routes->v[i].pattern, icase_of(&routes->v[i]), path, NULL, NULL))
             continue;
         bool seen = false; /* two routes of one method may match the path */
         for (size_t k = 0; k < i && !seen; k++)
             seen = strcmp(routes->v[k].method, routes->v[i].method) == 0 &&
-                   route_match(routes->v[k].pattern, path, NULL, NULL);
+                   route_match(routes->v[k].pattern, icase_of(&routes->v[k]), path, NULL, NULL);
         if (seen)
             continue;
         if (b.len)
@@ -87,11 +98,11 @@ const struct roster_route *roster_route_find(const struct roster_routes *routes,
     *path_matched = false;
     for (size_t i = 0; i < routes->n; i++) {
         const struct roster_route *rt = &routes->v[i];
-        if (!route_match(rt->pattern, path, NULL, NULL))
+        if (!route_match(rt->pattern, icase_of(rt), path, NULL, NULL))
             continue;
         *path_matched = true;
         if (strcmp(rt->method, method) == 0) {
-            route_match(rt->pattern, path, r, a);
+            route_match(rt->pattern, icase_of(rt), path, r, a);
             return rt;
         }
     }

@@ -1,5 +1,5 @@
 /* SCIM POST /Bulk (RFC 7644 section 3.7). DESIGN:
- * - Limits: at most SCIM_BULK_MAX_OPS operations and SCIM_BULK_MAX_PAYLOAD bytes of body
+ * - Limits: at most SCIM_BULK_MAX_OPERATIONS operations and SCIM_BULK_MAX_PAYLOAD bytes of body
  *   (advertised by /ServiceProviderConfig); more is 413 before anything runs.
  * - Order: operations run in request order, except that one referring to a bulkId
  *   ("bulkId:<id>" as a string value anywhere in its data, or a path segment) waits until
@@ -23,6 +23,7 @@
 
 #include "dialect/scim/bulk.h"
 #include "dialect/scim/groups.h"
+#include "dialect/scim/scim.h"
 #include "roster/core.h"
 
 #define SCHEMA_BULK_REQ "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
@@ -48,21 +49,36 @@ struct op {
 };
 
 struct bulk {
+    struct roster_req *r;
     struct roster_ctx *ctx;
     const char *base;
     struct op *ops;
     size_t n;
+    struct op **by_id; /* the ops with a bulkId, sorted by it (then request order) */
+    size_t nby_id;
     int64_t fail_on_errors; /* 0: no limit */
     int64_t errors;
 };
 
-/* the op defining bulk id b, or NULL */
+static int cmp_bulk_id(const void *a, const void *b)
+{
+    const struct op *x = *(const struct op *const *)a, *y = *(const struct op *const *)b;
+    int c = strcmp(x->bulk_id, y->bulk_id);
+    return c ? c : (x < y ? -1 : x > y);
+}
+
+/* the op defining bulk id b (the first with it), or NULL */
 static struct op *defining(struct bulk *b, const char *bulk_id)
 {
-    for (size_t i = 0; i < b->n; i++)
-        if (b->ops[i].bulk_id && !strcmp(b->ops[i].bulk_id, bulk_id))
-            return &b->ops[i];
-    return NULL;
+    size_t lo = 0, hi = b->nby_id;
+    while (lo < hi) { /* the first whose bulkId is not below bulk_id */
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(b->by_id[mid]->bulk_id, bulk_id) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < b->nby_id && !strcmp(b->by_id[lo]->bulk_id, bulk_id) ? b->by_id[lo] : NULL;
 }
 
 static void op_fail(struct bulk *b, struct op *o, int status, const char *scim_type,
@@ -75,32 +91,44 @@ static void op_fail(struct bulk *b, struct op *o, int status, const char *scim_t
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    o->res = (struct scim_gres){status, scim_type, roster_arena_strdup(b->ctx->arena, msg), NULL,
-                                0, NULL};
+    o->res = (struct scim_gres){status, scim_type, roster_arena_strdup(b->ctx->arena, msg),
+                                NULL,   0,         NULL};
 }
 
-/* the bulkIds that v refers to ("bulkId:x" strings), appended to o->refs */
+/* the length of the bulk id after "bulkId:" at s: up to a quote, bracket, space, comma,
+ * parenthesis or the end (a reference may sit inside a path filter:
+ * members[value eq "bulkId:x"]) */
+static size_t ref_len(const char *s)
+{
+    return strcspn(s, "\"]) ,\t");
+}
+
+/* the bulkIds that v refers to ("bulkId:x" in its strings), appended to o->refs */
 static void collect_refs(struct bulk *b, struct op *o, json_t *v, size_t *cap)
 {
     if (json_is_string(v)) {
-        const char *s = json_string_value(v);
-        if (strncmp(s, "bulkId:", 7))
-            return;
-        if (o->nrefs == *cap) {
-            *cap = *cap ? *cap * 2 : 4;
-            const char **nr = roster_arena_alloc(b->ctx->arena, *cap * sizeof(*nr));
-            if (o->nrefs)
-                memcpy(nr, o->refs, o->nrefs * sizeof(*nr));
-            o->refs = nr;
+        for (const char *s = strstr(json_string_value(v), "bulkId:"); s;
+             s = strstr(s + 7, "bulkId:")) {
+            size_t len = ref_len(s + 7);
+            if (!len)
+                continue;
+            if (o->nrefs == *cap) {
+                *cap = *cap ? *cap * 2 : 4;
+                const char **nr = roster_arena_alloc(b->ctx->arena, *cap * sizeof(*nr));
+                if (o->nrefs)
+                    memcpy(nr, o->refs, o->nrefs * sizeof(*nr));
+                o->refs = nr;
+            }
+            o->refs[o->nrefs++] = roster_arena_printf(b->ctx->arena, "%.*s", (int)len, s + 7);
         }
-        o->refs[o->nrefs++] = s + 7;
     } else if (json_is_array(v)) {
         for (size_t i = 0; i < json_array_size(v); i++)
             collect_refs(b, o, json_array_get(v, i), cap);
     } else if (json_is_object(v)) {
         const char *k;
         json_t *x;
-        json_object_foreach(v, k, x) {
+        json_object_foreach(v, k, x)
+        {
             collect_refs(b, o, x, cap);
         }
     }
@@ -113,25 +141,51 @@ static const char *resolved(struct bulk *b, const char *ref)
     return d && d->done && d->res.status < 300 ? d->res.id : NULL;
 }
 
-/* replaces every "bulkId:x" string of v by x's resource id */
+/* s with every resolved "bulkId:x" replaced by x's resource id (NULL: none to replace) */
+static json_t *substituted(struct bulk *b, const char *s)
+{
+    if (!strstr(s, "bulkId:"))
+        return NULL;
+    struct roster_buf out;
+    roster_buf_init(&out);
+    const char *p = s;
+    for (const char *q = strstr(p, "bulkId:"); q; q = strstr(p, "bulkId:")) {
+        size_t len = ref_len(q + 7);
+        char *ref = roster_arena_printf(b->ctx->arena, "%.*s", (int)len, q + 7);
+        const char *id = len ? resolved(b, ref) : NULL;
+        roster_buf_add(&out, p, (size_t)(q - p));
+        if (id)
+            roster_buf_addstr(&out, id);
+        else
+            roster_buf_add(&out, q, 7 + len);
+        p = q + 7 + len;
+    }
+    roster_buf_addstr(&out, p);
+    json_t *v = json_string(out.data ? out.data : "");
+    roster_buf_release(&out);
+    return v;
+}
+
+/* replaces every "bulkId:x" in the strings of v by x's resource id */
 static void substitute(struct bulk *b, json_t *v)
 {
     if (json_is_array(v)) {
         for (size_t i = 0; i < json_array_size(v); i++) {
             json_t *x = json_array_get(v, i);
-            const char *s = json_string_value(x);
-            if (s && !strncmp(s, "bulkId:", 7) && resolved(b, s + 7))
-                json_array_set_new(v, i, json_string(resolved(b, s + 7)));
+            json_t *n = json_is_string(x) ? substituted(b, json_string_value(x)) : NULL;
+            if (n)
+                json_array_set_new(v, i, n);
             else
                 substitute(b, x);
         }
     } else if (json_is_object(v)) {
         const char *k;
         json_t *x;
-        json_object_foreach(v, k, x) {
-            const char *s = json_string_value(x);
-            if (s && !strncmp(s, "bulkId:", 7) && resolved(b, s + 7))
-                json_object_set_new(v, k, json_string(resolved(b, s + 7)));
+        json_object_foreach(v, k, x)
+        {
+            json_t *n = json_is_string(x) ? substituted(b, json_string_value(x)) : NULL;
+            if (n)
+                json_object_set_new(v, k, n);
             else
                 substitute(b, x);
         }
@@ -145,7 +199,7 @@ static bool decode_op(struct bulk *b, json_t *jo, size_t i, struct op *o)
     const char *m = json_string_value(json_object_get(jo, "method"));
     o->bulk_id = json_string_value(json_object_get(jo, "bulkId"));
     o->path = json_string_value(json_object_get(jo, "path"));
-    o->method = "?";
+    o->method = NULL;
     if (!json_is_object(jo)) {
         op_fail(b, o, 400, "invalidSyntax", "Operations[%zu] must be an object", i);
         return false;
@@ -154,7 +208,8 @@ static bool decode_op(struct bulk *b, json_t *jo, size_t i, struct op *o)
     for (size_t k = 0; m && k < 4; k++)
         if (!strcasecmp(m, methods[k]))
             o->method = methods[k];
-    if (!strcmp(o->method, "?")) {
+    if (!o->method) {
+        o->method = m; /* answered as given (none when it is not a string) */
         op_fail(b, o, 400, "invalidSyntax",
                 "Operations[%zu]: method must be POST, PUT, PATCH or DELETE", i);
         return false;
@@ -275,7 +330,7 @@ static void run_one(struct bulk *b, struct op *o)
         else
             scim_group_delete(b->ctx, id, o->version, &o->res);
     } else {
-        scim_bulk_user_op(b->ctx, b->base, o->method, id, o->data, o->version, &o->res);
+        scim_bulk_user_op(b->r, o->method, id, o->data, o->version, &o->res);
     }
     if (o->res.status == 204 && !strcmp(o->method, "PATCH"))
         o->res.status = 200; /* a Bulk PATCH answers 200 (RFC 7644 section 3.7.3's example) */
@@ -315,11 +370,11 @@ static void run_user_batch(struct bulk *b, struct op **ops, size_t n)
         } else if (rcs[i] == ROSTER_ECONFLICT) {
             op_fail(b, o, 409, "uniqueness", "%s", errs[i].msg);
         } else if (rcs[i]) {
-            op_fail(b, o, roster_http_status(rcs[i]), rcs[i] == ROSTER_EINVAL ? "invalidValue" : NULL,
-                    "%s", errs[i].msg);
+            op_fail(b, o, roster_http_status(rcs[i]),
+                    rcs[i] == ROSTER_EINVAL ? "invalidValue" : NULL, "%s", errs[i].msg);
         } else {
-            o->res = (struct scim_gres){201, NULL, NULL, roster_arena_strdup(b->ctx->arena, u[i].id),
-                                        u[i].version, NULL};
+            o->res = (struct scim_gres){
+                201, NULL, NULL, roster_arena_strdup(b->ctx->arena, u[i].id), u[i].version, NULL};
         }
         finish(b, o);
     }
@@ -406,13 +461,14 @@ static void write_response(struct roster_req *r, struct bulk *b)
         if (!o->ran)
             continue;
         roster_jsonw_obj_begin(&w);
-        roster_jsonw_kstr(&w, "method", o->method);
+        if (o->method)
+            roster_jsonw_kstr(&w, "method", o->method);
         if (o->bulk_id)
             roster_jsonw_kstr(&w, "bulkId", o->bulk_id);
         const char *id = o->res.id;
         if (!id && o->id && strncmp(o->id, "bulkId:", 7))
             id = o->id;
-        if (id && (o->res.status < 300 || strcmp(o->method, "POST")))
+        if (id && !o->refused && (o->res.status < 300 || strcmp(o->method, "POST")))
             roster_jsonw_kstr(&w, "location",
                               roster_arena_printf(r->ctx.arena, "%s/%s/%s", b->base,
                                                   o->resource == RES_GROUPS ? "Groups" : "Users",
@@ -453,8 +509,8 @@ void scim_bulk(struct roster_req *r)
     json_error_t jerr;
     json_t *body = json_loadb(r->body, r->body_len, 0, &jerr);
     if (!body) {
-        scim_groups_error(r, 400, "invalidSyntax", "the body is not JSON: %s at line %d",
-                          jerr.text, jerr.line);
+        scim_groups_error(r, 400, "invalidSyntax", "the body is not JSON: %s at line %d", jerr.text,
+                          jerr.line);
         return;
     }
     json_t *ops = json_object_get(body, "Operations");
@@ -469,29 +525,45 @@ void scim_bulk(struct roster_req *r)
                           "the body must be a BulkRequest with an Operations array");
     } else if (!schema_ok) {
         scim_groups_error(r, 400, "invalidSyntax", "schemas must hold \"%s\"", SCHEMA_BULK_REQ);
-    } else if (json_array_size(ops) > SCIM_BULK_MAX_OPS) {
+    } else if (json_array_size(ops) > SCIM_BULK_MAX_OPERATIONS) {
         scim_groups_error(r, 413, "tooMany",
                           "the bulk request has %zu operations, more than maxOperations (%d)",
-                          json_array_size(ops), SCIM_BULK_MAX_OPS);
+                          json_array_size(ops), SCIM_BULK_MAX_OPERATIONS);
     } else if (fail && (!json_is_integer(fail) || json_integer_value(fail) < 1)) {
         scim_groups_error(r, 400, "invalidValue", "failOnErrors must be an integer of 1 or more");
     } else {
-        struct bulk b = {&r->ctx, scim_groups_base(r), NULL, json_array_size(ops),
-                         fail ? json_integer_value(fail) : 0, 0};
+        struct bulk b = {r,
+                         &r->ctx,
+                         scim_groups_base(r),
+                         NULL,
+                         json_array_size(ops),
+                         NULL,
+                         0,
+                         fail ? json_integer_value(fail) : 0,
+                         0};
         b.ops = roster_arena_zalloc(r->ctx.arena, (b.n + 1) * sizeof(*b.ops));
         for (size_t i = 0; i < b.n; i++) {
             if (!decode_op(&b, json_array_get(ops, i), i, &b.ops[i]))
                 b.ops[i].refused = true;
         }
-        /* a repeated bulkId: every later one is an error */
+        /* the bulkId index; a repeated bulkId: every later one is an error */
+        b.by_id = roster_arena_alloc(r->ctx.arena, (b.n + 1) * sizeof(*b.by_id));
         for (size_t i = 0; i < b.n; i++)
-            for (size_t j = 0; b.ops[i].bulk_id && !b.ops[i].refused && j < i; j++)
-                if (b.ops[j].bulk_id && !strcmp(b.ops[j].bulk_id, b.ops[i].bulk_id)) {
-                    op_fail(&b, &b.ops[i], 400, "invalidValue",
-                            "bulkId \"%.64s\" is used by an earlier operation", b.ops[i].bulk_id);
-                    b.ops[i].refused = true;
-                    break;
-                }
+            if (b.ops[i].bulk_id && !b.ops[i].refused)
+                b.by_id[b.nby_id++] = &b.ops[i];
+        qsort(b.by_id, b.nby_id, sizeof(*b.by_id), cmp_bulk_id);
+        size_t k = 0;
+        for (size_t i = 0; i < b.nby_id; i++) {
+            struct op *o = b.by_id[i];
+            if (k && !strcmp(b.by_id[k - 1]->bulk_id, o->bulk_id)) {
+                op_fail(&b, o, 400, "invalidValue",
+                        "bulkId \"%.64s\" is used by an earlier operation", o->bulk_id);
+                o->refused = true;
+            } else {
+                b.by_id[k++] = o;
+            }
+        }
+        b.nby_id = k;
         for (size_t i = 0; i < b.n; i++) {
             struct op *o = &b.ops[i];
             o->deps = roster_arena_zalloc(r->ctx.arena, (o->nrefs + 1) * sizeof(*o->deps));

@@ -1,85 +1,77 @@
-/* The /Users side of SCIM /Bulk (bulk.h). STAND-IN until the SCIM /Users dialect is merged:
- * it decodes only userName, name.givenName/familyName, displayName, the first e-mail,
- * active and password, and answers 501 for PUT, PATCH and DELETE of users. Replaced by calls
- * to the /Users per-operation functions at the merge.
+/* The /Users side of SCIM /Bulk (bulk.h): users.c's decoder and per-operation functions,
+ * their struct scim_out turned into the struct scim_gres that bulk.c keeps per operation.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "dialect/scim/bulk.h"
-#include "roster/core.h"
-
-static json_t *jget(json_t *obj, const char *key)
-{
-    const char *k;
-    json_t *v;
-    json_object_foreach(obj, k, v) {
-        if (!strcasecmp(k, key))
-            return v;
-    }
-    return NULL;
-}
-
-static const char *str(struct roster_ctx *ctx, json_t *v)
-{
-    return json_is_string(v) ? roster_arena_strdup(ctx->arena, json_string_value(v)) : NULL;
-}
+#include "dialect/scim/scim.h"
 
 int scim_bulk_user_decode(struct roster_ctx *ctx, json_t *data, struct roster_user *u,
                           const char **password, struct scim_gres *out)
 {
+    struct roster_err err = {0};
     memset(u, 0, sizeof(*u));
-    *password = NULL;
-    const char *un = str(ctx, jget(data, "userName"));
-    if (!un || !un[0]) {
-        *out = (struct scim_gres){400, "invalidValue", "userName is required", NULL, 0, NULL};
+    int rc = scim_user_decode_json(data, false, u, password, ctx->arena, &err);
+    if (rc) {
+        const char *type = NULL;
+        int status = scim_status_of(rc, &type);
+        *out = (struct scim_gres){status, type, roster_arena_strdup(ctx->arena, err.msg),
+                                  NULL,   0,    NULL};
         return -1;
     }
-    u->f[RU_USERNAME] = un;
-    json_t *name = jget(data, "name");
-    u->f[RU_FIRST_NAME] = str(ctx, jget(name, "givenName"));
-    u->f[RU_LAST_NAME] = str(ctx, jget(name, "familyName"));
-    u->f[RU_DISPLAY_NAME] = str(ctx, jget(data, "displayName"));
-    json_t *emails = jget(data, "emails");
-    u->f[RU_EMAIL] = str(ctx, jget(json_array_get(emails, 0), "value"));
-    json_t *active = jget(data, "active");
-    if (json_is_boolean(active)) {
-        u->state = json_is_true(active) ? ROSTER_ACTIVATED : ROSTER_SUSPENDED;
-        u->set |= ROSTER_USET_STATE;
-    }
-    *password = str(ctx, jget(data, "password"));
     return 0;
 }
 
-void scim_bulk_user_op(struct roster_ctx *ctx, const char *base, const char *method,
-                       const char *id, json_t *data, int64_t if_match, struct scim_gres *out)
+/* o as a struct scim_gres: the id from the location, the version from the ETag, an
+ * error's detail and scimType from its body */
+static void gres_of(struct roster_ctx *ctx, const char *id, struct scim_out *o,
+                    struct scim_gres *out)
 {
-    (void)base;
-    (void)id;
-    (void)if_match;
-    if (!strcmp(method, "POST")) {
-        struct roster_user u;
-        const char *pw;
-        if (scim_bulk_user_decode(ctx, data, &u, &pw, out))
-            return;
-        int rc = 0;
-        struct roster_err err = {0}, e1 = {0};
-        int rc1 = 0;
-        rc = roster_users_create_many(ctx, &u, 1, ROSTER_ACTIVATED, &pw, &rc1, &e1, &err);
-        if (!rc && rc1) {
-            rc = rc1;
-            err = e1;
-        }
-        if (rc) {
-            *out = (struct scim_gres){roster_http_status(rc),
-                                      rc == ROSTER_ECONFLICT ? "uniqueness" : NULL,
-                                      roster_arena_strdup(ctx->arena, err.msg), NULL, 0, NULL};
-            return;
-        }
-        *out = (struct scim_gres){201, NULL, NULL, roster_arena_strdup(ctx->arena, u.id),
-                                  u.version, NULL};
-        return;
+    *out = (struct scim_gres){o->status, o->scim_type, NULL, id, 0, NULL};
+    const char *slash = strrchr(o->location, '/');
+    if (o->location[0] && slash)
+        out->id = roster_arena_strdup(ctx->arena, slash + 1);
+    if (o->etag[0]) {
+        const char *q = strchr(o->etag, '"');
+        out->version = q ? strtoll(q + 1, NULL, 10) : 0;
     }
-    *out = (struct scim_gres){501, NULL, "this roster build has no SCIM /Users operations yet",
-                              NULL, 0, NULL};
+    if (o->status >= 400) {
+        json_t *e = json_loadb(o->body.data ? o->body.data : "", o->body.len, 0, NULL);
+        const char *d = json_string_value(json_object_get(e, "detail"));
+        out->detail = roster_arena_strdup(ctx->arena, d ? d : "");
+        const char *t = json_string_value(json_object_get(e, "scimType"));
+        out->scim_type = t ? roster_arena_strdup(ctx->arena, t) : NULL;
+        json_decref(e);
+    }
+}
+
+void scim_bulk_user_op(struct roster_req *r, const char *method, const char *id, json_t *data,
+                       int64_t if_match, struct scim_gres *out)
+{
+    struct scim_out o;
+    scim_out_init(&o);
+    char *body = data ? json_dumps(data, JSON_COMPACT) : NULL;
+    size_t len = body ? strlen(body) : 0;
+    char im[SCIM_ETAG_MAX];
+    if (if_match > 0)
+        scim_etag(im, if_match);
+    else if (if_match < 0)
+        snprintf(im, sizeof(im), "W/\"0\""); /* a version roster never gives: 412 */
+    const char *imp = if_match ? im : NULL;
+    if (!id && strcmp(method, "POST")) {
+        scim_out_error(&o, 404, NULL, "user not found");
+    } else if (!strcmp(method, "POST")) {
+        scim_users_post(r, body, len, &o);
+    } else if (!strcmp(method, "PUT")) {
+        scim_users_put(r, id, body, len, imp, &o);
+    } else if (!strcmp(method, "PATCH")) {
+        scim_users_patch(r, id, body, len, imp, &o);
+    } else {
+        scim_users_delete(r, id, imp, &o);
+    }
+    gres_of(&r->ctx, id, &o, out);
+    free(body);
+    scim_out_release(&o);
 }

@@ -13,6 +13,7 @@
 
 #include "dialect/scim/filter.h"
 #include "dialect/scim/groups.h"
+#include "dialect/scim/scim.h"
 #include "roster/core.h"
 #include "roster/group.h"
 
@@ -25,36 +26,6 @@
 
 /* --- answers --- */
 
-static void scim_error_body(struct roster_req *r, int status, const char *scim_type,
-                            const char *msg)
-{
-    struct roster_jsonw w;
-    roster_resp_json(r, status, &w);
-    r->content_type = "application/scim+json";
-    roster_jsonw_obj_begin(&w);
-    roster_jsonw_key(&w, "schemas");
-    roster_jsonw_arr_begin(&w);
-    roster_jsonw_str(&w, SCHEMA_ERROR);
-    roster_jsonw_arr_end(&w);
-    char st[16];
-    snprintf(st, sizeof(st), "%d", status);
-    roster_jsonw_kstr(&w, "status", st);
-    if (scim_type)
-        roster_jsonw_kstr(&w, "scimType", scim_type);
-    roster_jsonw_kstr(&w, "detail", msg);
-    roster_jsonw_obj_end(&w);
-    if (status == 401)
-        roster_resp_header(r, "WWW-Authenticate", "Bearer realm=\"roster\"");
-}
-
-static void dialect_error(struct roster_req *r, int status, const char *msg)
-{
-    scim_error_body(r, status, status == 413 ? "tooMany" : NULL, msg);
-}
-
-const struct roster_dialect roster_scim_groups_dialect = {"scim", ROSTER_AUTH_BEARER,
-                                                          dialect_error};
-
 void scim_groups_error(struct roster_req *r, int status, const char *scim_type, const char *fmt,
                        ...)
 {
@@ -64,15 +35,12 @@ void scim_groups_error(struct roster_req *r, int status, const char *scim_type, 
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     r->nheaders = 0;
-    scim_error_body(r, status, scim_type, msg);
+    scim_error(r, status, scim_type, "%s", msg);
 }
 
 const char *scim_groups_base(struct roster_req *r)
 {
-    const char *host = roster_req_header(r, "Host");
-    bool tls = r->ctx.app && r->ctx.app->cfg.tls_cert_pem;
-    return roster_arena_printf(r->ctx.arena, "%s://%s/scim/v2", tls ? "https" : "http",
-                               host && host[0] ? host : "localhost");
+    return scim_base_url(r);
 }
 
 static void etag_of(char *buf, size_t n, int64_t version)

@@ -54,6 +54,4 @@ void scim_groups_answer(struct roster_req *r, const struct scim_gres *res);
  * can never match. */
 int64_t scim_groups_if_match(struct roster_req *r);
 
-extern const struct roster_dialect roster_scim_groups_dialect;
-
 #endif

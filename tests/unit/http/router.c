@@ -758,6 +758,37 @@ static void test_too_many_captures(void)
     CHECK_EQ_STR(r.params[3], "4");
 }
 
+/* ROSTER_ROUTE_ICASE: the pattern's literal characters ignore ASCII case; captures keep the
+ * case sent; a route without the flag stays exact */
+static void test_icase(void)
+{
+    static const struct roster_route t[] = {
+        {"GET", "/scim/v2/Users", &key_dialect, echo, ROSTER_ROUTE_ICASE, "users"},
+        {"GET", "/scim/v2/Users/{id}", &key_dialect, echo, ROSTER_ROUTE_ICASE, "user"},
+        {"PUT", "/scim/v2/Users/{id}", &key_dialect, echo, ROSTER_ROUTE_ICASE, "user put"},
+        {"GET", "/exact/Path", &key_dialect, echo, 0, "exact"},
+    };
+    struct roster_routes table = {t, sizeof(t) / sizeof(t[0])};
+    struct roster_req r;
+    memset(&r, 0, sizeof(r));
+    bool matched = false;
+    CHECK(roster_route_find(&table, "GET", "/scim/v2/Users", &r, &A, &matched) == &t[0]);
+    CHECK(roster_route_find(&table, "GET", "/scim/v2/users", &r, &A, &matched) == &t[0]);
+    CHECK(roster_route_find(&table, "GET", "/SCIM/V2/USERS", &r, &A, &matched) == &t[0]);
+    CHECK(roster_route_find(&table, "GET", "/scim/v2/uSeRs/AbC", &r, &A, &matched) == &t[1]);
+    CHECK_EQ_INT(r.nparams, 1);
+    CHECK_EQ_STR(r.params[0], "AbC");
+    CHECK(roster_route_find(&table, "GET", "/scim/v2/Userz", &r, &A, &matched) == NULL);
+    CHECK(!matched);
+    /* 405 with the methods of the path in any case */
+    CHECK(roster_route_find(&table, "POST", "/scim/v2/users/x", &r, &A, &matched) == NULL);
+    CHECK(matched);
+    CHECK_EQ_STR(roster_route_allow(&table, "/scim/v2/users/x", &A), "GET, PUT");
+    CHECK(roster_route_find(&table, "GET", "/exact/Path", &r, &A, &matched) == &t[3]);
+    CHECK(roster_route_find(&table, "GET", "/exact/path", &r, &A, &matched) == NULL);
+    CHECK(!matched);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -813,6 +844,7 @@ int main(void)
         test_no_auth();
     }
     test_too_many_captures();
+    test_icase();
     roster_server_stop(srv);
     test_store_close(&ts);
     free(sa_priv);
