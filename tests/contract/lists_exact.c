@@ -186,6 +186,8 @@ static size_t pl_cases(struct pl_case *c, size_t max, const char *tag, int64_t a
         bool scan;
     } scim[] = {
         {"userName eq \"%c.U000007\"", false},
+        {"externalId eq \"x0042\"", false},
+        {"externalId sw \"x00\" and not (externalId eq \"x0042\")", true},
         {"userName sw \"%c.U0001\"", false},
         {"userName gt \"%c.u000500\"", false},
         {"meta.created gt \"2000-01-01T00:00:00Z\"", false},

@@ -249,7 +249,7 @@ void test_scim_fields(void)
     struct roster_qval v = {"ext-1", 0};
     struct roster_query q;
     roster_query_init(&q);
-    q.filters[q.nfilters++] = (struct roster_filter){RU_EXTERNAL_ID, ROSTER_OP_EQ, &v, 1};
+    q.filters[q.nfilters++] = (struct roster_filter){RU_EXTERNAL_ID, ROSTER_OP_EQ, &v, 1, false};
     q.limit = 10;
     q.want_total = true;
     struct roster_user *rows = NULL;

@@ -43,7 +43,11 @@ static const struct attr attrs[] = {
     {"name.middlename", false, A_TEXT, RU_MIDDLE_NAME, true},
     {"displayname", false, A_TEXT, RU_DISPLAY_NAME, true},
     {"title", false, A_TEXT, RU_JOB_TITLE, true},
-    {"usertype", false, A_TEXT, RU_EMPLOYEE_TYPE, true},
+    {"externalid", false, A_TEXT, RU_EXTERNAL_ID, false},
+    {"usertype", false, A_TEXT, RU_USER_TYPE, true},
+    {"preferredlanguage", false, A_TEXT, RU_PREFERRED_LANGUAGE, true},
+    {"locale", false, A_TEXT, RU_LOCALE, true},
+    {"timezone", false, A_TEXT, RU_TIMEZONE, true},
     {"active", false, A_ACTIVE, RQ_STATE, false},
     {"meta.created", false, A_TIME, RQ_CREATED, false},
     {"meta.lastmodified", false, A_TIME, RQ_MODIFIED, false},
@@ -60,9 +64,6 @@ static const struct attr attrs[] = {
     {"name.formatted", false, A_NOFILTER, 0, false},
     {"nickname", false, A_NOFILTER, 0, false},
     {"profileurl", false, A_NOFILTER, 0, false},
-    {"preferredlanguage", false, A_NOFILTER, 0, false},
-    {"locale", false, A_NOFILTER, 0, false},
-    {"timezone", false, A_NOFILTER, 0, false},
     {"groups", false, A_NOFILTER, 0, false},
     {"meta.version", false, A_NOFILTER, 0, false},
     {"meta.location", false, A_NOFILTER, 0, false},
@@ -92,7 +93,7 @@ struct tr {
 };
 
 __attribute__((format(printf, 3, 4))) static int bad(struct tr *t, const struct scim_fnode *n,
-                                                    const char *fmt, ...)
+                                                     const char *fmt, ...)
 {
     char msg[ROSTER_ERR_MSG_MAX - 64];
     va_list ap;
@@ -116,8 +117,8 @@ static struct roster_qnode *qnode(struct tr *t, int kind, size_t nkids)
 
 static int too_big(struct tr *t)
 {
-    return roster_err_set(t->err, ROSTER_EINVAL,
-                          "invalid filter: it needs more than %d conditions", ROSTER_QUERY_MAX_NODES);
+    return roster_err_set(t->err, ROSTER_EINVAL, "invalid filter: it needs more than %d conditions",
+                          ROSTER_QUERY_MAX_NODES);
 }
 
 /* The attribute of path (in a value path: base is its attribute, path a sub-attribute). */
@@ -171,9 +172,9 @@ static struct roster_qnode *negate(struct tr *t, struct roster_qnode *k)
 }
 
 static const int op_of[] = {
-    [SCIM_EQ] = ROSTER_OP_EQ,      [SCIM_NE] = ROSTER_OP_NE,     [SCIM_CO] = ROSTER_OP_CONTAINS,
-    [SCIM_SW] = ROSTER_OP_PREFIX,  [SCIM_EW] = ROSTER_OP_SUFFIX, [SCIM_GT] = ROSTER_OP_GT,
-    [SCIM_GE] = ROSTER_OP_GE,      [SCIM_LT] = ROSTER_OP_LT,     [SCIM_LE] = ROSTER_OP_LE,
+    [SCIM_EQ] = ROSTER_OP_EQ,     [SCIM_NE] = ROSTER_OP_NE,     [SCIM_CO] = ROSTER_OP_CONTAINS,
+    [SCIM_SW] = ROSTER_OP_PREFIX, [SCIM_EW] = ROSTER_OP_SUFFIX, [SCIM_GT] = ROSTER_OP_GT,
+    [SCIM_GE] = ROSTER_OP_GE,     [SCIM_LT] = ROSTER_OP_LT,     [SCIM_LE] = ROSTER_OP_LE,
 };
 
 /* A comparison (or pr: n->kind) on the text key: eq null is "not present", ne null
@@ -243,8 +244,7 @@ static int email_sub(struct tr *t, const struct scim_fnode *n, const char *sub,
         return text_cmp(t, n, e->key, true, out);
     if (strcasecmp(sub, "type") == 0) {
         if (n->kind == SCIM_F_CMP && n->vtype != SCIM_V_STRING && n->vtype != SCIM_V_NULL)
-            return bad(t, n, "\"%s\" is a string attribute: compare it with a string",
-                       n->path.raw);
+            return bad(t, n, "\"%s\" is a string attribute: compare it with a string", n->path.raw);
         *out = konst(t, const_text_match(n, e->type));
         return *out ? 0 : too_big(t);
     }
@@ -256,8 +256,7 @@ static int email_sub(struct tr *t, const struct scim_fnode *n, const char *sub,
             if (n->vtype == SCIM_V_TRUE || n->vtype == SCIM_V_FALSE)
                 v = n->vtype == SCIM_V_TRUE;
             else
-                return bad(t, n, "\"%s\" is a boolean: compare it with true or false",
-                           n->path.raw);
+                return bad(t, n, "\"%s\" is a boolean: compare it with true or false", n->path.raw);
             if (n->op == SCIM_EQ)
                 *out = konst(t, e->primary == v);
             else if (n->op == SCIM_NE)
@@ -267,7 +266,8 @@ static int email_sub(struct tr *t, const struct scim_fnode *n, const char *sub,
         }
         return *out ? 0 : too_big(t);
     }
-    return bad(t, n, "emails has no sub-attribute \"%s\" roster can filter on (value, type, primary)",
+    return bad(t, n,
+               "emails has no sub-attribute \"%s\" roster can filter on (value, type, primary)",
                sub);
 }
 

@@ -234,6 +234,9 @@ static void make_users(void)
     ua.f[RU_DEPARTMENT] = "R&D";
     ua.f[RU_EMPLOYEE_ID] = "E100";
     ua.f[RU_MANAGER] = "bbbbbbbbbbbbbbbbbbbbbbbb";
+    ua.f[RU_EXTERNAL_ID] = "Ext-1";
+    ua.f[RU_USER_TYPE] = "Employee";
+    ua.f[RU_LOCALE] = "en-US";
     ua.state = ROSTER_ACTIVATED;
     ua.created_ms = 1600000000000;
     ua.modified_ms = 1700000000000;
@@ -292,6 +295,12 @@ static void test_users_shape(void)
                        "eq \"e100\""),
                  0);
     CHECK_EQ_INT(tq.filters[0].key, RU_EMPLOYEE_ID);
+    /* externalId is caseExact: an exact comparison its index serves */
+    CHECK_EQ_INT(users("externalId eq \"Ab-1\""), 0);
+    CHECK_EQ_INT(tq.nfilters, 1);
+    CHECK_EQ_INT(tq.filters[0].key, RU_EXTERNAL_ID);
+    CHECK_EQ_INT(tq.filters[0].op, ROSTER_OP_EQ);
+    CHECK(!tq.filters[0].ci);
 }
 
 static void test_users_match(void)
@@ -336,6 +345,10 @@ static void test_users_match(void)
                  "a--");
     CHECK_EQ_STR(who("manager.value eq \"bbbbbbbbbbbbbbbbbbbbbbbb\""), "a--");
     CHECK_EQ_STR(who("employeeNumber sw \"e1\""), "a--");
+    CHECK_EQ_STR(who("externalId eq \"Ext-1\""), "a--");
+    CHECK_EQ_STR(who("externalId eq \"ext-1\""), "---"); /* caseExact */
+    CHECK_EQ_STR(who("userType eq \"employee\" and locale sw \"EN\""), "a--");
+    CHECK_EQ_STR(who("externalId pr"), "a--");
     CHECK_EQ_STR(who("(userName eq \"alice\" or userName eq \"carol\") and not (active eq true "
                      "or title pr)"),
                  "-bc");
