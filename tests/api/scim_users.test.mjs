@@ -180,7 +180,9 @@ describe('Users', () => {
         assertError(await scim.post('/Users', { schemas: [USER] }), 400, 'invalidValue', /userName is required/);
         assertError(await scim.post('/Users', { userName: 5 }), 400, 'invalidValue', /userName must be a string/);
         assertError(await scim.post('/Users', { userName: `${p}x`, active: 'maybe' }), 400, 'invalidValue', /active must be a boolean/);
-        assertError(await scim.post('/Users', { userName: `${p}x`, emails: [{ value: 'not-an-email' }] }), 400, 'invalidValue', /not-an-email/);
+        assertError(await scim.post('/Users', { userName: `${p}x`, emails: [{ value: 'not-an-email' }] }), 400, 'invalidValue',
+            /^emails\.value "not-an-email" is not a valid email address$/);
+        assertError(await scim.post('/Users', { userName: `${p}x y` }), 400, 'invalidValue', /^userName "\S+x y" must not contain whitespace/);
         assertError(await call('POST', '/scim/v2/Users', { raw: '{"userName":', headers: { 'content-type': 'application/scim+json' } }), 400, 'invalidSyntax');
         assertError(await call('POST', '/scim/v2/Users', { raw: '[1]', headers: { 'content-type': 'application/json' } }), 400, 'invalidSyntax', /object/);
     });
@@ -190,6 +192,10 @@ describe('Users', () => {
         assert.equal(a.status, 201);
         const d = await scim.post('/Users', { userName: `${p}DUP`, externalId: 'other' });
         assertError(d, 409, 'uniqueness', /userName/);
+        const e1 = await scim.post('/Users', { userName: `${p}en1`, [ENT]: { employeeNumber: `${p}EN` } });
+        assert.equal(e1.status, 201, e1.text);
+        assertError(await scim.post('/Users', { userName: `${p}en2`, [ENT]: { employeeNumber: `${p}EN` } }), 409, 'uniqueness',
+            /^employeeNumber "\S+EN" already exists$/);
         const b = await scim.post('/Users', { userName: `${p}dup2`, externalId: 'same-ext' });
         assert.equal(b.status, 201, b.text);
         const l = await scim.get(`/Users?filter=${encodeURIComponent('externalId eq "same-ext"')}`);

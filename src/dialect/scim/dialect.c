@@ -403,7 +403,10 @@ void scim_project(json_t *res, const struct scim_proj *p)
         if (json_is_array(v)) {
             size_t i;
             json_t *e;
-            json_array_foreach(v, i, e) project_subs(e, key, p, whole);
+            json_array_foreach(v, i, e)
+            {
+                project_subs(e, key, p, whole);
+            }
         } else {
             project_subs(v, key, p, whole);
         }

@@ -52,6 +52,7 @@ static json_t *attr(const char *name, const char *type, unsigned f, const char *
     return a;
 }
 
+#define END ((json_t *)0) /* the end of subs()'s list */
 static json_t *subs(json_t *first, ...) __attribute__((sentinel));
 static json_t *subs(json_t *first, ...)
 {
@@ -70,7 +71,7 @@ static json_t *multi(const char *name, const char *desc)
     return attr(name, "complex", A_MULTI, desc,
                 subs(attr("value", "string", 0, "the value", NULL),
                      attr("type", "string", 0, "a label: work, home, other...", NULL),
-                     attr("primary", "boolean", 0, "the primary value", NULL), NULL));
+                     attr("primary", "boolean", 0, "the primary value", NULL), END));
 }
 
 static json_t *schema_meta(json_t *s, const char *id, const char *base)
@@ -95,7 +96,7 @@ static json_t *user_schema(const char *base)
                        attr("givenName", "string", 0, "given name", NULL),
                        attr("middleName", "string", 0, "middle name", NULL),
                        attr("honorificPrefix", "string", 0, "e.g. Ms.", NULL),
-                       attr("honorificSuffix", "string", 0, "e.g. III", NULL), NULL)),
+                       attr("honorificSuffix", "string", 0, "e.g. III", NULL), END)),
              attr("displayName", "string", 0, "the name to display", NULL),
              attr("nickName", "string", 0, "casual name", NULL),
              attr("profileUrl", "reference", 0, "profile page", NULL),
@@ -116,7 +117,7 @@ static json_t *user_schema(const char *base)
                        attr("postalCode", "string", 0, "zip code", NULL),
                        attr("country", "string", 0, "country", NULL),
                        attr("type", "string", 0, "work, home, other", NULL),
-                       attr("primary", "boolean", 0, "the primary address", NULL), NULL)),
+                       attr("primary", "boolean", 0, "the primary address", NULL), END)),
              multi("ims", "instant messaging addresses (kept as given)"),
              multi("photos", "photo URLs (kept as given)"),
              multi("entitlements", "entitlements (kept as given)"),
@@ -124,8 +125,8 @@ static json_t *user_schema(const char *base)
              multi("x509Certificates", "certificates (kept as given)"),
              attr("groups", "complex", A_MULTI | A_RO, "the groups the user is a member of",
                   subs(attr("value", "string", A_RO, "the group's id", NULL),
-                       attr("display", "string", A_RO, "the group's displayName", NULL), NULL)),
-             NULL);
+                       attr("display", "string", A_RO, "the group's displayName", NULL), END)),
+             END);
     json_t *s = json_pack("{s:s,s:s,s:s,s:o}", "id", SCIM_SCHEMA_USER, "name", "User",
                           "description", "User Account", "attributes", attrs);
     json_t *sch = json_array();
@@ -144,8 +145,8 @@ static json_t *enterprise_schema(const char *base)
              attr("department", "string", 0, "department", NULL),
              attr("manager", "complex", 0, "the user's manager",
                   subs(attr("value", "string", 0, "the manager's id", NULL),
-                       attr("$ref", "reference", A_RO, "the manager's URI", NULL), NULL)),
-             NULL);
+                       attr("$ref", "reference", A_RO, "the manager's URI", NULL), END)),
+             END);
     json_t *s = json_pack("{s:s,s:s,s:s,s:o}", "id", SCIM_SCHEMA_ENTERPRISE, "name",
                           "EnterpriseUser", "description", "Enterprise User", "attributes", attrs);
     json_t *sch = json_array();
@@ -162,8 +163,8 @@ static json_t *group_schema(const char *base)
                   subs(attr("value", "string", A_IMMUTABLE, "the member's id", NULL),
                        attr("$ref", "reference", A_IMMUTABLE, "the member's URI", NULL),
                        attr("display", "string", A_RO, "the member's name", NULL),
-                       attr("type", "string", A_IMMUTABLE, "User or Group", NULL), NULL)),
-             NULL);
+                       attr("type", "string", A_IMMUTABLE, "User or Group", NULL), END)),
+             END);
     json_t *s = json_pack("{s:s,s:s,s:s,s:o}", "id", SCIM_SCHEMA_GROUP, "name", "Group",
                           "description", "Group", "attributes", attrs);
     json_t *sch = json_array();

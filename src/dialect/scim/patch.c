@@ -317,7 +317,10 @@ static void merge(json_t *dst, json_t *src)
 {
     const char *k;
     json_t *v;
-    json_object_foreach(src, k, v) set_ci(dst, k, json_incref(v));
+    json_object_foreach(src, k, v)
+    {
+        set_ci(dst, k, json_incref(v));
+    }
 }
 
 /* add/replace of value at attr of container (no filter, no sub) */
@@ -420,19 +423,24 @@ static int apply_path(json_t *res, const char *path, json_t *value, int op, cons
                 else if (json_is_array(cur)) {
                     size_t i;
                     json_t *e;
-                    json_array_foreach(cur, i, e) del_ci(e, p.sub);
+                    json_array_foreach(cur, i, e)
+                    {
+                        del_ci(e, p.sub);
+                    }
                 }
             } else if (value && json_is_array(cur)) {
                 /* remove the elements whose value is one of the given ones */
                 json_t *vals = json_is_array(value) ? value : NULL;
                 for (size_t i = json_array_size(cur); i-- > 0;) {
                     json_t *ev = get_ci(json_array_get(cur, i), "value", NULL);
-                    size_t k;
-                    json_t *x;
                     bool hit = false;
                     if (vals) {
-                        json_array_foreach(vals, k, x) hit =
-                            hit || (ev && json_equal(ev, get_ci(x, "value", NULL)));
+                        size_t k;
+                        json_t *x;
+                        json_array_foreach(vals, k, x)
+                        {
+                            hit = hit || (ev && json_equal(ev, get_ci(x, "value", NULL)));
+                        }
                     } else {
                         hit = ev && json_equal(ev, get_ci(value, "value", NULL));
                     }
@@ -449,7 +457,10 @@ static int apply_path(json_t *res, const char *path, json_t *value, int op, cons
                 /* attr.sub of a multi-valued attribute: every element */
                 size_t i;
                 json_t *e;
-                json_array_foreach(cur, i, e) set_ci(e, p.sub, json_incref(value));
+                json_array_foreach(cur, i, e)
+                {
+                    set_ci(e, p.sub, json_incref(value));
+                }
                 return 0;
             }
             if (!json_is_object(cur)) {
@@ -518,8 +529,10 @@ int scim_patch_apply(json_t *res, json_t *patch, const char *core_urn, struct sc
         bool ok = false;
         size_t i;
         json_t *s;
-        json_array_foreach(schemas, i, s) ok =
-            ok || (json_is_string(s) && strcasecmp(json_string_value(s), SCIM_MSG_PATCH) == 0);
+        json_array_foreach(schemas, i, s)
+        {
+            ok = ok || (json_is_string(s) && strcasecmp(json_string_value(s), SCIM_MSG_PATCH) == 0);
+        }
         if (!ok)
             return scim_out_error(o, 400, "invalidSyntax", "schemas must contain %s",
                                   SCIM_MSG_PATCH);

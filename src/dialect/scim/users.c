@@ -202,8 +202,7 @@ struct dec {
     struct roster_arena *a;
     struct roster_err *err;
     json_t *scim; /* the SCIM object of extra being built */
-    const char **password;
-    int active; /* -1 absent, 0, 1 */
+    int active;   /* -1 absent, 0, 1 */
 };
 
 static int bad(struct dec *d, const char *attr, const char *what)
@@ -473,7 +472,7 @@ int scim_user_decode_json(json_t *doc, bool put, struct roster_user *out, const 
     memset(out, 0, sizeof(*out));
     if (password)
         *password = NULL;
-    struct dec d = {out, a, err, json_object(), password, -1};
+    struct dec d = {out, a, err, json_object(), -1};
     int rc = 0;
     if (!json_is_object(doc)) {
         json_decref(d.scim);
@@ -600,14 +599,36 @@ static int load(struct roster_req *r, const char *id, struct roster_user *u, str
     return rc ? scim_out_fail(o, rc, &err) : 0;
 }
 
-/* The SCIM error of a core failure of a user write (the validator names roster's fields by
- * their JumpCloud labels; the usual ones are named as SCIM names them). */
+/* The SCIM error of a core failure of a user write. The validator and the store name
+ * roster's fields by their JumpCloud labels; the message is given the SCIM name instead. */
 static int write_fail(struct scim_out *o, int rc, struct roster_err *err)
 {
-    if (rc == ROSTER_ECONFLICT && err->field && strcmp(err->field, "username") == 0) {
-        char msg[sizeof(err->msg)];
-        snprintf(msg, sizeof(msg), "userName%s", err->msg + strlen("username"));
-        return scim_out_error(o, 409, "uniqueness", "%s", msg);
+    static const struct {
+        const char *label, *scim;
+    } names[] = {
+        {"username", "userName"},
+        {"email", "emails.value"},
+        {"alternateEmail", "emails.value"},
+        {"employeeIdentifier", "employeeNumber"},
+        {"firstname", "name.givenName"},
+        {"middlename", "name.middleName"},
+        {"lastname", "name.familyName"},
+        {"displayname", "displayName"},
+        {"jobTitle", "title"},
+        {"company", "organization"},
+        {"manager", "manager.value"},
+        {"phoneNumbers", "phoneNumbers"},
+    };
+    if (err->field && (rc == ROSTER_ECONFLICT || rc == ROSTER_EINVAL)) {
+        for (size_t i = 0; i < NELEM(names); i++) {
+            size_t n = strlen(names[i].label);
+            if (strcmp(err->field, names[i].label) != 0 ||
+                strncmp(err->msg, names[i].label, n) != 0)
+                continue;
+            const char *type = rc == ROSTER_ECONFLICT ? "uniqueness" : "invalidValue";
+            return scim_out_error(o, rc == ROSTER_ECONFLICT ? 409 : 400, type, "%s%s",
+                                  names[i].scim, err->msg + n);
+        }
     }
     return scim_out_fail(o, rc, err);
 }
