@@ -575,6 +575,13 @@ describe('errors real clients meet', () => {
         assertScimType(r);
     });
 
+    test('Content-Type application/scim+json; charset=utf-8 (Okta) is accepted', async () => {
+        const r = await t.scim.post('/Users', { schemas: [SCIM.USER], userName: 'charset.client' },
+            { contentType: 'application/scim+json; charset=utf-8' });
+        assert.equal(r.status, 201, r.text);
+        assertScimType(r);
+    });
+
     test('ids: a user id and a group id that do not exist are 404 with the Error schema', async () => {
         assertScimError(await t.scim.get('/Users/ffffffffffffffffffffffff'), 404);
         assertScimError(await t.scim.get('/Groups/999999999'), 404);

@@ -196,6 +196,33 @@ describe('a SCIM user in the other dialects', () => {
     });
 });
 
+describe('deletes seen across dialects', () => {
+    test('a SCIM DELETE removes the user from JumpCloud, Concur and Voximplant', async () => {
+        const u = await A.scim.createUser({ userName: `gone.${process.pid}@corp.test`, emails: [{ value: `gone.${process.pid}@corp.test`, type: 'work' }] });
+        assert.equal((await A.jc.get(`/api/systemusers/${u.id}`)).status, 200);
+        const d = await A.scim.del(`/Users/${u.id}`);
+        assert.equal(d.status, 204, d.text);
+        assert.equal((await A.jc.get(`/api/systemusers/${u.id}`)).status, 404);
+        assert.equal(await concurItem(A, u.id), undefined, 'Concur no longer lists it');
+        assert.equal((await voxGetUsers(A, { user_name: u.userName })).total_count, 0);
+    });
+
+    test('a JumpCloud DELETE is seen by SCIM: the user is 404 and leaves its SCIM groups', async () => {
+        const u = await A.scim.createUser({ userName: `jcgone.${process.pid}@corp.test` });
+        const keep = await A.scim.createUser({ userName: `jckeep.${process.pid}@corp.test` });
+        const g = await A.scim.createGroup({ displayName: `jc-del-${process.pid}`, members: [{ value: u.id }, { value: keep.id }] });
+        const before = await A.scim.get(`/Groups/${g.id}`);
+        const d = await A.jc.del(`/api/systemusers/${u.id}`);
+        assert.equal(d.status, 200, d.text);
+        assertScimError(await A.scim.get(`/Users/${u.id}`), 404);
+        assertList(await A.scim.get(`/Users?${filterQ(`userName eq "${u.userName}"`)}`), { total: 0 });
+        const after = await A.scim.get(`/Groups/${g.id}`);
+        assert.equal(after.status, 200, after.text);
+        assert.deepEqual(after.json.members.map((m) => m.value), [keep.id]);
+        assert.notEqual(after.json.meta.version, before.json.meta.version, 'the group\'s version moved');
+    });
+});
+
 describe('JumpCloud bulk job users in SCIM', () => {
     const N = 30;
     let prefix;
@@ -254,8 +281,19 @@ describe('tenant isolation', () => {
     let groupA;
     const login = `iso.${process.pid}@corp.test`;
 
-    /** The body with `id` replaced by a placeholder wherever it appears (a detail may name it). */
-    const masked = (r, id) => JSON.parse(r.text.split(id).join('<id>'));
+    /** The body with `id` replaced by a placeholder in its detail (which may name it). */
+    const maskDetail = (body, id) => {
+        const out = JSON.parse(JSON.stringify(body));
+        const re = new RegExp(`(?<![0-9A-Za-z])${id}(?![0-9A-Za-z])`, 'g');
+        (function walk(o) {
+            for (const k of Object.keys(o)) {
+                if (k === 'detail' && typeof o[k] === 'string') o[k] = o[k].replace(re, '<id>');
+                else if (o[k] && typeof o[k] === 'object') walk(o[k]);
+            }
+        })(out);
+        return out;
+    };
+    const masked = (r, id) => maskDetail(r.json, id);
     /** Flips hex digits: a 24-hex id of the same form that no one has. */
     const missingUserId = (id) => id.replace(/[0-9a-f]/g, (c) => ((parseInt(c, 16) + 7) % 16).toString(16));
 
@@ -346,6 +384,34 @@ describe('tenant isolation', () => {
         // and A's own lists show them
         assertList(await A.scim.get(`/Users?${filterQ(`userName eq "${login}"`)}`), { total: 1 });
         assertList(await A.scim.get(`/Groups?${filterQ(`displayName eq "${groupA.displayName}"`)}`), { total: 1 });
+    });
+
+    test("/Bulk: operations on another organisation's user and group answer 404 like missing ones", async () => {
+        const missing = missingUserId(userA.id);
+        const r = await B.scim.post('/Bulk', {
+            schemas: [SCIM.BULK_REQ],
+            Operations: [
+                { method: 'PATCH', path: `/Users/${userA.id}`, data: { schemas: [SCIM.PATCH], Operations: [{ op: 'replace', value: { active: false } }] } },
+                { method: 'PATCH', path: `/Users/${missing}`, data: { schemas: [SCIM.PATCH], Operations: [{ op: 'replace', value: { active: false } }] } },
+                { method: 'DELETE', path: `/Groups/${groupA.id}` },
+                { method: 'DELETE', path: `/Users/${userA.id}` },
+            ],
+        });
+        assert.equal(r.status, 200, r.text);
+        assert.deepEqual(r.json.schemas, [SCIM.BULK_RESP]);
+        const ops = r.json.Operations;
+        assert.equal(ops.length, 4, r.text);
+        for (const o of ops) {
+            assert.equal(String(o.status), '404', JSON.stringify(o));
+            // RFC 7644 §3.7.3: a failed operation's response is the Error body
+            assert.deepEqual(o.response?.schemas, [SCIM.ERROR], JSON.stringify(o));
+            assert.equal(o.response.status, '404');
+        }
+        assert.deepEqual(maskDetail(ops[0].response ?? {}, userA.id), maskDetail(ops[1].response ?? {}, missing), 'the same answer');
+        const g = await A.scim.get(`/Users/${userA.id}`);
+        assert.equal(g.status, 200, g.text);
+        assert.equal(g.json.active, true, 'unchanged');
+        assert.equal((await A.scim.get(`/Groups/${groupA.id}`)).status, 200);
     });
 
     test('uniqueness is per organisation: B may use A\'s userName and group displayName', async () => {
