@@ -447,6 +447,59 @@ describe('Microsoft Entra ID: user provisioning', () => {
         assertScimError(bad, 400);
     });
 
+    test('the default attribute mappings of Entra on update: Add/Replace by value paths, one PATCH', async () => {
+        // The tutorial's default user mapping (telephoneNumber, mobile, facsimileTelephoneNumber
+        // to phoneNumbers[type eq "..."].value; streetAddress, city, state, postalCode, country
+        // to addresses[type eq "work"].*; companyName to the enterprise organization; manager
+        // to the enterprise manager; preferredLanguage), sent as Entra sends changes: one PATCH
+        // whose operations name value paths of elements that do not exist yet.
+        const mgr = await t.scim.createUser({ userName: `manager.${process.pid}@contoso.test` });
+        const E = SCIM.ENTERPRISE;
+        const r = await t.scim.patchOps(`/users/${id}`, [
+            { op: 'Add', path: 'phoneNumbers[type eq "work"].value', value: '+1 425 555 0100' },
+            { op: 'Add', path: 'phoneNumbers[type eq "mobile"].value', value: '+1 425 555 0101' },
+            { op: 'Add', path: 'phoneNumbers[type eq "fax"].value', value: '+1 425 555 0102' },
+            { op: 'Add', path: 'addresses[type eq "work"].streetAddress', value: '1 Microsoft Way' },
+            { op: 'Add', path: 'addresses[type eq "work"].locality', value: 'Redmond' },
+            { op: 'Add', path: 'addresses[type eq "work"].region', value: 'WA' },
+            { op: 'Add', path: 'addresses[type eq "work"].postalCode', value: '98052' },
+            { op: 'Add', path: 'addresses[type eq "work"].country', value: 'US' },
+            { op: 'Add', path: 'preferredLanguage', value: 'en-US' },
+            { op: 'Add', path: `${E}:organization`, value: 'Contoso' },
+            { op: 'Add', path: `${E}:manager`, value: { value: mgr.id } },
+        ], ct);
+        assert.equal(r.status, 204, r.text);
+        const g = (await t.scim.get(`/users/${id}`)).json;
+        const phone = (type) => (g.phoneNumbers || []).find((p) => p.type === type)?.value;
+        assert.equal(phone('work'), '+1 425 555 0100', JSON.stringify(g.phoneNumbers));
+        assert.equal(phone('mobile'), '+1 425 555 0101');
+        assert.equal(phone('fax'), '+1 425 555 0102');
+        const addr = (g.addresses || []).filter((a) => a.type === 'work');
+        assert.equal(addr.length, 1, `one work address made of the five operations: ${JSON.stringify(g.addresses)}`);
+        assert.equal(addr[0].streetAddress, '1 Microsoft Way');
+        assert.equal(addr[0].locality, 'Redmond');
+        assert.equal(addr[0].region, 'WA');
+        assert.equal(addr[0].postalCode, '98052');
+        assert.equal(addr[0].country, 'US');
+        assert.equal(g.preferredLanguage, 'en-US');
+        assert.equal(g[E].organization, 'Contoso');
+        assert.equal(g[E].manager?.value, mgr.id, JSON.stringify(g[E]));
+        // and a Replace of one of them changes only that one
+        const r2 = await t.scim.patchOps(`/users/${id}`, [
+            { op: 'Replace', path: 'phoneNumbers[type eq "mobile"].value', value: '+1 425 555 0199' },
+            { op: 'Replace', path: 'addresses[type eq "work"].locality', value: 'Bellevue' },
+        ], ct);
+        assert.equal(r2.status, 204, r2.text);
+        const g2 = (await t.scim.get(`/users/${id}`)).json;
+        assert.equal(g2.phoneNumbers.find((p) => p.type === 'mobile').value, '+1 425 555 0199');
+        assert.equal(g2.phoneNumbers.find((p) => p.type === 'work').value, '+1 425 555 0100');
+        assert.equal(g2.phoneNumbers.length, 3);
+        const a2 = g2.addresses.filter((a) => a.type === 'work');
+        assert.equal(a2.length, 1);
+        assert.equal(a2[0].locality, 'Bellevue');
+        assert.equal(a2[0].streetAddress, '1 Microsoft Way');
+    });
+
     test('delete user: DELETE /users/{id} 204; then GET 404 and the lookup is empty', async () => {
         const r = await t.scim.del(`/users/${id}`);
         assert.equal(r.status, 204, r.text);
