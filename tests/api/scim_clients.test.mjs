@@ -185,6 +185,18 @@ describe('Okta: user provisioning', () => {
         assert.equal(g.json.password, undefined);
     });
 
+    test('userNames with "+", an apostrophe and non-ASCII letters: created, found by userName eq, returned as sent', async () => {
+        for (const name of [`jane+okta.${process.pid}@example.com`, `o'brien.${process.pid}@example.com`, `jos\u00e9.m\u00fcller.${process.pid}@example.com`]) {
+            const u = await t.scim.createUser({ userName: name, name: { givenName: 'Jos\u00e9', familyName: "O'Brien" } });
+            assert.equal(u.userName, name);
+            assert.equal(u.name.givenName, 'Jos\u00e9');
+            const r = await t.scim.get(`/Users?${filterQ(`userName eq "${name}"`)}&startIndex=1&count=100`);
+            const res = assertList(r, { total: 1, items: 1 });
+            assert.equal(res[0].id, u.id, name);
+            assert.equal(res[0].userName, name);
+        }
+    });
+
     test('a malformed PATCH answers 400 with a scimType and a detail naming what was wrong', async () => {
         const r = await t.scim.patchOps(`/Users/${id}`, [{ op: 'frobnicate', value: { active: false } }]);
         assertScimError(r, 400, undefined, /frobnicate|op/i);
@@ -498,6 +510,16 @@ describe('Microsoft Entra ID: user provisioning', () => {
         assert.equal(a2.length, 1);
         assert.equal(a2[0].locality, 'Bellevue');
         assert.equal(a2[0].streetAddress, '1 Microsoft Way');
+        // attributes cleared in Entra: Remove of the manager and of one phone
+        const r3 = await t.scim.patchOps(`/users/${id}`, [
+            { op: 'Remove', path: `${E}:manager` },
+            { op: 'Remove', path: 'phoneNumbers[type eq "fax"]' },
+        ], ct);
+        assert.equal(r3.status, 204, r3.text);
+        const g3 = (await t.scim.get(`/users/${id}`)).json;
+        assert.equal(g3[E]?.manager, undefined, JSON.stringify(g3[E]));
+        assert.equal(g3[E].organization, 'Contoso');
+        assert.deepEqual(g3.phoneNumbers.map((p) => p.type).sort(), ['mobile', 'work']);
     });
 
     test('delete user: DELETE /users/{id} 204; then GET 404 and the lookup is empty', async () => {
