@@ -633,6 +633,24 @@ describe('errors real clients meet', () => {
         assertScimError(await t.scim.get('/Users?count=1.5'), 400, 'invalidValue', /count/);
     });
 
+    test('RFC 7644 §3.4.2.4 paging edges: startIndex < 1 is 1, count 0 gives only the total, a negative count is 0', async () => {
+        await t.scim.createUser({ userName: 'page.a' });
+        await t.scim.createUser({ userName: 'page.b' });
+        const all = assertList(await t.scim.get('/Users'));
+        const n = all.length;
+        assert.ok(n >= 2);
+        const z = await t.scim.get('/Users?startIndex=0&count=1');
+        assertList(z, { total: n, items: 1 });
+        assert.equal(z.json.startIndex, 1);
+        assert.equal(z.json.Resources[0].id, all[0].id);
+        const c0 = await t.scim.get('/Users?count=0');
+        assertList(c0, { total: n, items: 0 });
+        const neg = await t.scim.get('/Users?count=-5');
+        assertList(neg, { total: n, items: 0 });
+        const past = await t.scim.get(`/Users?startIndex=${n + 1}&count=10`);
+        assertList(past, { total: n, items: 0 });
+    });
+
     test('POST /Users without userName: 400 invalidValue naming userName; a body that is no JSON: invalidSyntax', async () => {
         assertScimError(await t.scim.post('/Users', { schemas: [SCIM.USER], name: { givenName: 'x' } }), 400, 'invalidValue', /userName/);
         assertScimError(await t.scim.req('POST', '/Users', { raw: '{not json' }), 400, 'invalidSyntax');
