@@ -100,6 +100,11 @@ test('POST /Groups: 201 with Location, ETag, the resource and its members; GET i
     assert.equal(got.status, 200);
     assert.deepEqual(got.json, g);
     assert.equal(got.headers.get('etag'), g.meta.version);
+    // resource endpoints without regard to case (Entra)
+    const lower = await c.get(`/groups/${g.id}`);
+    assert.equal(lower.status, 200);
+    assert.equal(lower.json.id, g.id);
+    assert.equal((await c.get(`/GROUPS?filter=${encodeURIComponent(`id eq "${g.id}"`)}`)).json.totalResults, 1);
     // If-None-Match with the current version: 304; with another: the group
     const nm = await c.get(`/Groups/${g.id}`, { 'if-none-match': g.meta.version });
     assert.equal(nm.status, 304);

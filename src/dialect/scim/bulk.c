@@ -567,8 +567,8 @@ void scim_bulk(struct roster_req *r)
         for (size_t i = 0; i < b.n; i++) {
             struct op *o = &b.ops[i];
             o->deps = roster_arena_zalloc(r->ctx.arena, (o->nrefs + 1) * sizeof(*o->deps));
-            for (size_t k = 0; k < o->nrefs; k++)
-                o->deps[k] = defining(&b, o->refs[k]);
+            for (size_t j = 0; j < o->nrefs; j++)
+                o->deps[j] = defining(&b, o->refs[j]);
         }
         run_all(&b);
         write_response(r, &b);

@@ -45,44 +45,55 @@ static void test_patch(void)
                     "\"emails\":[{\"value\":\"w@x.test\",\"type\":\"work\",\"primary\":true},"
                     "{\"value\":\"h@x.test\",\"type\":\"home\"}]}";
     /* simple, complex (merged), dotted path */
-    CHECK_EQ_STR(patched("{\"userName\":\"a\"}", OPS("{\"op\":\"add\",\"path\":\"title\",\"value\":\"T\"}")),
-                 "{\"title\":\"T\",\"userName\":\"a\"}");
-    CHECK_EQ_STR(patched(u, OPS("{\"op\":\"replace\",\"path\":\"name.givenName\",\"value\":\"Z\"}")),
-                 "{\"emails\":[{\"primary\":true,\"type\":\"work\",\"value\":\"w@x.test\"},{\"type\":"
-                 "\"home\",\"value\":\"h@x.test\"}],\"name\":{\"familyName\":\"B\",\"givenName\":\"Z\"},"
-                 "\"userName\":\"a\"}");
-    CHECK_EQ_STR(patched("{\"name\":{\"givenName\":\"A\"}}",
-                         OPS("{\"op\":\"replace\",\"path\":\"name\",\"value\":{\"familyName\":\"F\"}}")),
-                 "{\"name\":{\"familyName\":\"F\",\"givenName\":\"A\"}}");
-    /* capitalised op, no path with dotted and URN keys (Entra) */
+    CHECK_EQ_STR(
+        patched("{\"userName\":\"a\"}", OPS("{\"op\":\"add\",\"path\":\"title\",\"value\":\"T\"}")),
+        "{\"title\":\"T\",\"userName\":\"a\"}");
+    CHECK_EQ_STR(
+        patched(u, OPS("{\"op\":\"replace\",\"path\":\"name.givenName\",\"value\":\"Z\"}")),
+        "{\"emails\":[{\"primary\":true,\"type\":\"work\",\"value\":\"w@x.test\"},{\"type\":"
+        "\"home\",\"value\":\"h@x.test\"}],\"name\":{\"familyName\":\"B\",\"givenName\":\"Z\"},"
+        "\"userName\":\"a\"}");
     CHECK_EQ_STR(
         patched("{\"name\":{\"givenName\":\"A\"}}",
-                OPS("{\"op\":\"Replace\",\"value\":{\"name.familyName\":\"F\",\"urn:ietf:params:scim:"
-                    "schemas:extension:enterprise:2.0:User:employeeNumber\":\"7\",\"active\":\"False\"}}")),
-        "{\"active\":\"False\",\"name\":{\"familyName\":\"F\",\"givenName\":\"A\"},\"urn:ietf:params:"
+                OPS("{\"op\":\"replace\",\"path\":\"name\",\"value\":{\"familyName\":\"F\"}}")),
+        "{\"name\":{\"familyName\":\"F\",\"givenName\":\"A\"}}");
+    /* capitalised op, no path with dotted and URN keys (Entra) */
+    CHECK_EQ_STR(
+        patched(
+            "{\"name\":{\"givenName\":\"A\"}}",
+            OPS("{\"op\":\"Replace\",\"value\":{\"name.familyName\":\"F\",\"urn:ietf:params:scim:"
+                "schemas:extension:enterprise:2.0:User:employeeNumber\":\"7\",\"active\":\"False\"}"
+                "}")),
+        "{\"active\":\"False\",\"name\":{\"familyName\":\"F\",\"givenName\":\"A\"},\"urn:ietf:"
+        "params:"
         "scim:schemas:extension:enterprise:2.0:User\":{\"employeeNumber\":\"7\"}}");
     /* a URN-qualified core attribute */
-    CHECK_EQ_STR(patched("{}", OPS("{\"op\":\"add\",\"path\":\"urn:ietf:params:scim:schemas:core:2.0:"
-                                   "User:title\",\"value\":\"T\"}")),
-                 "{\"title\":\"T\"}");
+    CHECK_EQ_STR(
+        patched("{}", OPS("{\"op\":\"add\",\"path\":\"urn:ietf:params:scim:schemas:core:2.0:"
+                          "User:title\",\"value\":\"T\"}")),
+        "{\"title\":\"T\"}");
     /* value paths */
-    CHECK_EQ_STR(patched(u, OPS("{\"op\":\"replace\",\"path\":\"emails[type eq \\\"work\\\"].value\","
-                                "\"value\":\"n@x.test\"}")),
-                 "{\"emails\":[{\"primary\":true,\"type\":\"work\",\"value\":\"n@x.test\"},{\"type\":"
-                 "\"home\",\"value\":\"h@x.test\"}],\"name\":{\"familyName\":\"B\",\"givenName\":\"A\"},"
-                 "\"userName\":\"a\"}");
-    CHECK_EQ_STR(patched(u, OPS("{\"op\":\"remove\",\"path\":\"emails[type eq \\\"HOME\\\" or value sw "
-                                "\\\"zzz\\\"]\"}")),
-                 "{\"emails\":[{\"primary\":true,\"type\":\"work\",\"value\":\"w@x.test\"}],\"name\":{"
-                 "\"familyName\":\"B\",\"givenName\":\"A\"},\"userName\":\"a\"}");
+    CHECK_EQ_STR(
+        patched(u, OPS("{\"op\":\"replace\",\"path\":\"emails[type eq \\\"work\\\"].value\","
+                       "\"value\":\"n@x.test\"}")),
+        "{\"emails\":[{\"primary\":true,\"type\":\"work\",\"value\":\"n@x.test\"},{\"type\":"
+        "\"home\",\"value\":\"h@x.test\"}],\"name\":{\"familyName\":\"B\",\"givenName\":\"A\"},"
+        "\"userName\":\"a\"}");
+    CHECK_EQ_STR(
+        patched(u, OPS("{\"op\":\"remove\",\"path\":\"emails[type eq \\\"HOME\\\" or value sw "
+                       "\\\"zzz\\\"]\"}")),
+        "{\"emails\":[{\"primary\":true,\"type\":\"work\",\"value\":\"w@x.test\"}],\"name\":{"
+        "\"familyName\":\"B\",\"givenName\":\"A\"},\"userName\":\"a\"}");
     /* no match: an element made of the filter's eq terms */
-    CHECK_EQ_STR(patched("{}", OPS("{\"op\":\"add\",\"path\":\"emails[type eq \\\"work\\\"].value\","
-                                   "\"value\":\"w@x.test\"}")),
-                 "{\"emails\":[{\"type\":\"work\",\"value\":\"w@x.test\"}]}");
+    CHECK_EQ_STR(
+        patched("{}", OPS("{\"op\":\"add\",\"path\":\"emails[type eq \\\"work\\\"].value\","
+                          "\"value\":\"w@x.test\"}")),
+        "{\"emails\":[{\"type\":\"work\",\"value\":\"w@x.test\"}]}");
     /* add appends to a multi-valued attribute; remove with a value list removes those */
-    CHECK_EQ_STR(patched("{\"members\":[{\"value\":\"1\"},{\"value\":\"2\"}]}",
-                         OPS("{\"op\":\"add\",\"path\":\"members\",\"value\":[{\"value\":\"3\"}]}")),
-                 "{\"members\":[{\"value\":\"1\"},{\"value\":\"2\"},{\"value\":\"3\"}]}");
+    CHECK_EQ_STR(
+        patched("{\"members\":[{\"value\":\"1\"},{\"value\":\"2\"}]}",
+                OPS("{\"op\":\"add\",\"path\":\"members\",\"value\":[{\"value\":\"3\"}]}")),
+        "{\"members\":[{\"value\":\"1\"},{\"value\":\"2\"},{\"value\":\"3\"}]}");
     CHECK_EQ_STR(patched("{\"members\":[{\"value\":\"1\"},{\"value\":\"2\"},{\"value\":\"3\"}]}",
                          OPS("{\"op\":\"remove\",\"path\":\"members\",\"value\":[{\"value\":\"1\"},"
                              "{\"value\":\"3\"}]}")),
@@ -92,16 +103,18 @@ static void test_patch(void)
                  "{\"members\":[{\"value\":\"1\"}]}");
     /* remove of something absent is nothing */
     CHECK_EQ_STR(patched("{\"a\":1}", OPS("{\"op\":\"remove\",\"path\":\"title\"}")), "{\"a\":1}");
-    CHECK_EQ_STR(patched("{\"a\":1}", OPS("{\"op\":\"remove\",\"path\":\"urn:ietf:params:scim:schemas:"
-                                          "extension:enterprise:2.0:User:manager\"}")),
-                 "{\"a\":1}");
+    CHECK_EQ_STR(
+        patched("{\"a\":1}", OPS("{\"op\":\"remove\",\"path\":\"urn:ietf:params:scim:schemas:"
+                                 "extension:enterprise:2.0:User:manager\"}")),
+        "{\"a\":1}");
     /* errors */
     CHECK_EQ_STR(patched("{}", "{}"), "ERR 400 invalidSyntax");
     CHECK_EQ_STR(patched("{}", "{\"Operations\":[]}"), "ERR 400 invalidSyntax");
     CHECK_EQ_STR(patched("{}", OPS("{\"op\":\"copy\",\"path\":\"a\"}")), "ERR 400 invalidSyntax");
     CHECK_EQ_STR(patched("{}", OPS("5")), "ERR 400 invalidSyntax");
-    CHECK_EQ_STR(patched("{}", "{\"schemas\":[\"urn:x\"],\"Operations\":[{\"op\":\"add\",\"path\":\"a\","
-                               "\"value\":1}]}"),
+    CHECK_EQ_STR(patched("{}",
+                         "{\"schemas\":[\"urn:x\"],\"Operations\":[{\"op\":\"add\",\"path\":\"a\","
+                         "\"value\":1}]}"),
                  "ERR 400 invalidSyntax");
     CHECK_EQ_STR(patched("{}", OPS("{\"op\":\"remove\"}")), "ERR 400 noTarget");
     CHECK_EQ_STR(patched("{}", OPS("{\"op\":\"add\",\"path\":\"urn:x:y\",\"value\":1}")),
@@ -116,11 +129,13 @@ static void test_patch(void)
                  "ERR 400 mutability");
     CHECK_EQ_STR(patched("{}", OPS("{\"op\":\"add\",\"path\":\"title\"}")), "ERR 400 invalidValue");
     CHECK_EQ_STR(patched("{}", OPS("{\"op\":\"add\",\"value\":5}")), "ERR 400 invalidValue");
-    CHECK_EQ_STR(patched("{}", OPS("{\"op\":\"add\",\"path\":5,\"value\":5}")), "ERR 400 invalidPath");
+    CHECK_EQ_STR(patched("{}", OPS("{\"op\":\"add\",\"path\":5,\"value\":5}")),
+                 "ERR 400 invalidPath");
     /* an or filter names no single element: no element is made */
-    CHECK_EQ_STR(patched("{}", OPS("{\"op\":\"replace\",\"path\":\"emails[type eq \\\"a\\\" or type eq "
-                                   "\\\"b\\\"].value\",\"value\":\"v\"}")),
-                 "ERR 400 noTarget");
+    CHECK_EQ_STR(
+        patched("{}", OPS("{\"op\":\"replace\",\"path\":\"emails[type eq \\\"a\\\" or type eq "
+                          "\\\"b\\\"].value\",\"value\":\"v\"}")),
+        "ERR 400 noTarget");
 }
 
 static const char *projected(const char *res, const char *attrs, const char *excl)
@@ -139,23 +154,26 @@ static const char *projected(const char *res, const char *attrs, const char *exc
 
 static void test_projection(void)
 {
-    const char *u = "{\"schemas\":[\"s\"],\"id\":\"1\",\"userName\":\"a\",\"title\":\"t\","
-                    "\"name\":{\"givenName\":\"g\",\"familyName\":\"f\"},"
-                    "\"emails\":[{\"value\":\"v\",\"type\":\"work\"}],\"meta\":{\"version\":\"W/\\\"1\\\"\"},"
-                    "\"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\":{\"department\":\"d\","
-                    "\"costCenter\":\"c\"}}";
-    CHECK_EQ_STR(projected(u, "userName", NULL), "{\"id\":\"1\",\"schemas\":[\"s\"],\"userName\":\"a\"}");
+    const char *u =
+        "{\"schemas\":[\"s\"],\"id\":\"1\",\"userName\":\"a\",\"title\":\"t\","
+        "\"name\":{\"givenName\":\"g\",\"familyName\":\"f\"},"
+        "\"emails\":[{\"value\":\"v\",\"type\":\"work\"}],\"meta\":{\"version\":\"W/\\\"1\\\"\"},"
+        "\"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\":{\"department\":\"d\","
+        "\"costCenter\":\"c\"}}";
+    CHECK_EQ_STR(projected(u, "userName", NULL),
+                 "{\"id\":\"1\",\"schemas\":[\"s\"],\"userName\":\"a\"}");
     CHECK_EQ_STR(projected(u, "USERNAME, urn:ietf:params:scim:schemas:core:2.0:User:title", NULL),
                  "{\"id\":\"1\",\"schemas\":[\"s\"],\"title\":\"t\",\"userName\":\"a\"}");
     CHECK_EQ_STR(projected(u, "name.givenName,emails.value", NULL),
                  "{\"emails\":[{\"value\":\"v\"}],\"id\":\"1\",\"name\":{\"givenName\":\"g\"},"
                  "\"schemas\":[\"s\"]}");
-    CHECK_EQ_STR(projected(u, "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
-                           NULL),
-                 "{\"id\":\"1\",\"schemas\":[\"s\"],\"urn:ietf:params:scim:schemas:extension:"
-                 "enterprise:2.0:User\":{\"department\":\"d\"}}");
-    CHECK_EQ_STR(projected(u, NULL, "meta,name.familyName,emails,id,urn:ietf:params:scim:schemas:"
-                                    "extension:enterprise:2.0:User"),
+    CHECK_EQ_STR(
+        projected(u, "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", NULL),
+        "{\"id\":\"1\",\"schemas\":[\"s\"],\"urn:ietf:params:scim:schemas:extension:"
+        "enterprise:2.0:User\":{\"department\":\"d\"}}");
+    CHECK_EQ_STR(projected(u, NULL,
+                           "meta,name.familyName,emails,id,urn:ietf:params:scim:schemas:"
+                           "extension:enterprise:2.0:User"),
                  "{\"id\":\"1\",\"name\":{\"givenName\":\"g\"},\"schemas\":[\"s\"],\"title\":\"t\","
                  "\"userName\":\"a\"}");
     /* nothing asked: unchanged */
@@ -185,9 +203,10 @@ static void test_preconditions(void)
     CHECK_EQ_STR(tag, "W/\"42\"");
     /* the Error body */
     scim_out_error(&o, 409, "uniqueness", "userName \"%s\" already exists", "a\"b");
-    CHECK_EQ_STR(o.body.data, "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:Error\"],"
-                              "\"status\":\"409\",\"scimType\":\"uniqueness\",\"detail\":\"userName "
-                              "\\\"a\\\"b\\\" already exists\"}");
+    CHECK_EQ_STR(o.body.data,
+                 "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:Error\"],"
+                 "\"status\":\"409\",\"scimType\":\"uniqueness\",\"detail\":\"userName "
+                 "\\\"a\\\"b\\\" already exists\"}");
     scim_out_error(&o, 404, NULL, "x");
     CHECK(strstr(o.body.data, "scimType") == NULL);
     const char *t;
@@ -204,14 +223,19 @@ static void test_user_codec(void)
 {
     const char *body =
         "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"USERNAME\":\"ada\","
-        "\"externalId\":\"x1\",\"name\":{\"givenName\":\"Ada\",\"familyName\":\"L\",\"formatted\":\"Ada "
-        "L\"},\"displayName\":\"Ada L\",\"nickName\":\"a\",\"title\":\"T\",\"userType\":\"Employee\","
-        "\"preferredLanguage\":\"en\",\"locale\":\"en-GB\",\"timezone\":\"UTC\",\"active\":\"False\","
-        "\"emails\":[{\"value\":\"h@x.test\",\"type\":\"home\"},{\"value\":\"w@x.test\",\"type\":\"work\","
+        "\"externalId\":\"x1\",\"name\":{\"givenName\":\"Ada\",\"familyName\":\"L\",\"formatted\":"
+        "\"Ada "
+        "L\"},\"displayName\":\"Ada "
+        "L\",\"nickName\":\"a\",\"title\":\"T\",\"userType\":\"Employee\","
+        "\"preferredLanguage\":\"en\",\"locale\":\"en-GB\",\"timezone\":\"UTC\",\"active\":"
+        "\"False\","
+        "\"emails\":[{\"value\":\"h@x.test\",\"type\":\"home\"},{\"value\":\"w@x.test\",\"type\":"
+        "\"work\","
         "\"primary\":\"True\"}],\"phoneNumbers\":[{\"value\":\"1\",\"type\":\"work\"}],"
         "\"addresses\":[{\"locality\":\"L\",\"bogus\":1}],\"roles\":[{\"value\":\"r\"}],"
         "\"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\":{\"employeeNumber\":\"7\","
-        "\"department\":\"D\",\"manager\":{\"value\":\"m1\"},\"division\":\"V\"},\"id\":\"ignored\","
+        "\"department\":\"D\",\"manager\":{\"value\":\"m1\"},\"division\":\"V\"},\"id\":"
+        "\"ignored\","
         "\"password\":\"pw\"}";
     struct roster_user u;
     struct roster_err err = {0};
@@ -235,7 +259,8 @@ static void test_user_codec(void)
     u.version = 4;
     u.created_ms = u.modified_ms = 1000;
     json_t *j = scim_user_json(&u, "http://h/scim/v2");
-    CHECK_EQ_STR(json_string_value(json_object_get(json_object_get(j, "name"), "formatted")), "Ada L");
+    CHECK_EQ_STR(json_string_value(json_object_get(json_object_get(j, "name"), "formatted")),
+                 "Ada L");
     CHECK_EQ_STR(json_string_value(json_object_get(j, "nickName")), "a");
     CHECK(json_is_false(json_object_get(j, "active")));
     json_t *emails = json_object_get(j, "emails");
@@ -276,13 +301,16 @@ static void test_user_codec(void)
         {"{\"userName\":\"a\",\"emails\":[{\"value\":\"a@b.c\"},{\"value\":\"b@b.c\"},{\"value\":"
          "\"c@b.c\"}]}",
          "emails has more than two values (roster keeps a primary and one other address)"},
-        {"{\"userName\":\"a\",\"phoneNumbers\":[{\"type\":\"x\"}]}", "phoneNumbers.value must be a string"},
-        {"{\"userName\":\"a\",\"addresses\":[{\"country\":1}]}", "addresses.country must be a string"},
+        {"{\"userName\":\"a\",\"phoneNumbers\":[{\"type\":\"x\"}]}",
+         "phoneNumbers.value must be a string"},
+        {"{\"userName\":\"a\",\"addresses\":[{\"country\":1}]}",
+         "addresses.country must be a string"},
         {"{\"userName\":\"a\",\"password\":\"\"}", "password must be a non-empty string"},
         {"{\"userName\":\"a\",\"roles\":{}}", "roles must be an array"},
         {"{\"userName\":\"a\",\"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\":1}",
          "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User must be an object"},
-        {"{\"userName\":\"a\",\"userName\":\"b\"}", "a User is not valid JSON: duplicate object key near '\"userName\"'"},
+        {"{\"userName\":\"a\",\"userName\":\"b\"}",
+         "a User is not valid JSON: duplicate object key near '\"userName\"'"},
         {"[]", "a User must be a JSON object"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
