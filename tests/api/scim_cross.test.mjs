@@ -19,7 +19,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { startServer, cleanup, cliOrg, cliKey, tempDir, tlsFiles, httpsRequest, makeUsers, uniq } from './harness.mjs';
+import { startServer, cleanup, cliOrg, cliKey, tempDir, tlsFiles, httpsRequest, makeUsers, uniq, pollUntil } from './harness.mjs';
 import { ScimClient, SCIM, filterQ, assertScimError, assertList } from './scimlib.mjs';
 
 let srv;
@@ -68,6 +68,16 @@ async function voxGetUsers(t, params) {
     });
     assert.equal(r.status, 200, `GetUsers: ${r.status} ${r.text.slice(0, 300)}`);
     assert.equal(r.json.error, undefined, `GetUsers: ${r.text.slice(0, 300)}`);
+    return r.json;
+}
+
+/** A Courier request (Bearer key) over https; asserts the status and returns the JSON. */
+async function courier(t, method, p, body, status = 200) {
+    const headers = { authorization: `Bearer ${t.key}`, accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    // (run reads no body: sent without one, as the client does)
+    const r = await httpsRequest(srv.url + p, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), ca: srv.ca });
+    assert.equal(r.status, status, `courier ${method} ${p}: ${r.status} ${r.text.slice(0, 300)}`);
     return r.json;
 }
 
@@ -166,6 +176,31 @@ describe('a SCIM user in the other dialects', () => {
         const v = await voxGetUsers(A, { user_name: bare.userName });
         assert.equal(v.total_count, 1);
         assert.equal(v.result[0].user_name, bare.userName);
+    });
+
+    test('Courier bulk messages reach SCIM users by id and by username; one without e-mail or phone is an ERROR', async () => {
+        const { jobId } = await courier(A, 'POST', '/bulk', { message: { content: { title: 'Hi', body: 'Welcome' } } });
+        await courier(A, 'POST', `/bulk/${jobId}`, {
+            users: [{ to: { user_id: full.id } }, { recipient: login.toUpperCase() }, { to: { user_id: bare.id } }],
+        });
+        await courier(A, 'POST', `/bulk/${jobId}/run`, undefined, 202);
+        const items = await pollUntil(`courier job ${jobId}`, async () => {
+            const j = await courier(A, 'GET', `/bulk/${jobId}`);
+            if (j.job.status !== 'COMPLETED') return null;
+            return (await courier(A, 'GET', `/bulk/${jobId}/users`)).items;
+        }, { timeoutMs: 60000, intervalMs: 100 });
+        assert.deepEqual(items.map((i) => i.status), ['ENQUEUED', 'ENQUEUED', 'ERROR'], JSON.stringify(items));
+        assert.match(items[2].error, /no email or phone_number/, items[2].error);
+        for (const i of items.slice(0, 2)) {
+            const m = await courier(A, 'GET', `/messages/${i.messageId}`);
+            assert.equal(m.userId, full.id);
+            assert.equal(m.to.user_id, full.id);
+            assert.equal(m.to.username, login);
+            assert.equal(m.to.email, login);
+            assert.equal(m.to.given_name, 'Jane');
+            assert.equal(m.to.family_name, 'Cross');
+            assert.equal(m.to.phone_number, '+1 555 0100');
+        }
     });
 
     test('SCIM changes are seen by the other dialects: active false, then a PUT', async () => {
