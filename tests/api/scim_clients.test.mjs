@@ -615,6 +615,59 @@ describe('Microsoft Entra ID: group provisioning', () => {
     });
 });
 
+describe('clients that send in parallel (Okta and Entra run several requests at once)', () => {
+    let t;
+    before(async () => {
+        t = await newTenant('scim-parallel');
+    });
+
+    test('concurrent PATCH add members on one group, each without If-Match: every member is kept', async () => {
+        const users = [];
+        for (let i = 0; i < 16; i++) users.push(await t.scim.createUser({ userName: `par.${i}@example.com` }));
+        const g = await t.scim.createGroup({ displayName: 'parallel-group' });
+        const rs = await Promise.all(users.map((u, i) => t.scim.patchOps(`/Groups/${g.id}`, [{
+            op: i % 2 ? 'Add' : 'add', path: 'members', value: [{ value: u.id }],
+        }])));
+        rs.forEach((r, i) => assert.equal(r.status, 204, `PATCH ${i}: ${r.status} ${r.text}`));
+        const after = await t.scim.get(`/Groups/${g.id}`);
+        assert.deepEqual(after.json.members.map((m) => m.value).sort(), users.map((u) => u.id).sort());
+        // and concurrent removals of half of them
+        const rm = await Promise.all(users.filter((_, i) => i % 2 === 0).map((u) => t.scim.patchOps(`/Groups/${g.id}`,
+            [{ op: 'remove', path: `members[value eq "${u.id}"]` }])));
+        rm.forEach((r, i) => assert.equal(r.status, 204, `remove ${i}: ${r.status} ${r.text}`));
+        const left = await t.scim.get(`/Groups/${g.id}`);
+        assert.deepEqual(left.json.members.map((m) => m.value).sort(), users.filter((_, i) => i % 2 === 1).map((u) => u.id).sort());
+    });
+
+    test('concurrent PATCHes of different attributes of one user, without If-Match: none is lost', async () => {
+        const u = await t.scim.createUser({ userName: 'par.attrs@example.com' });
+        const rs = await Promise.all([
+            t.scim.patchOps(`/Users/${u.id}`, [{ op: 'Replace', path: 'title', value: 'T' }]),
+            t.scim.patchOps(`/Users/${u.id}`, [{ op: 'Replace', path: 'displayName', value: 'D' }]),
+            t.scim.patchOps(`/Users/${u.id}`, [{ op: 'Replace', path: 'name.givenName', value: 'G' }]),
+            t.scim.patchOps(`/Users/${u.id}`, [{ op: 'Replace', path: 'name.familyName', value: 'F' }]),
+            t.scim.patchOps(`/Users/${u.id}`, [{ op: 'Add', path: 'emails', value: [{ value: 'par.attrs@example.com', type: 'work' }] }]),
+            t.scim.patchOps(`/Users/${u.id}`, [{ op: 'Replace', path: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department', value: 'X' }]),
+        ]);
+        rs.forEach((r, i) => assert.equal(r.status, 204, `PATCH ${i}: ${r.status} ${r.text}`));
+        const g = (await t.scim.get(`/Users/${u.id}`)).json;
+        assert.equal(g.title, 'T');
+        assert.equal(g.displayName, 'D');
+        assert.equal(g.name.givenName, 'G');
+        assert.equal(g.name.familyName, 'F');
+        assert.equal(emailOf(g, 'work'), 'par.attrs@example.com');
+        assert.equal(g[SCIM.ENTERPRISE].department, 'X');
+    });
+
+    test('the same POST /Users sent 8 times at once: one 201, seven 409 uniqueness', async () => {
+        const rs = await Promise.all(Array.from({ length: 8 }, () => t.scim.post('/Users', { schemas: [SCIM.USER], userName: 'par.once@example.com' })));
+        const created = rs.filter((r) => r.status === 201);
+        assert.equal(created.length, 1, rs.map((r) => `${r.status} ${r.text.slice(0, 120)}`).join('\n'));
+        for (const r of rs.filter((x) => x.status !== 201)) assertScimError(r, 409, 'uniqueness');
+        assertList(await t.scim.get(`/Users?${filterQ('userName eq "par.once@example.com"')}`), { total: 1 });
+    });
+});
+
 describe('errors real clients meet', () => {
     let t;
     before(async () => {
