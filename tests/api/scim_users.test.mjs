@@ -7,7 +7,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { startServer, cleanup, cliOrg, cliKey, uniq, HEX24, RFC3339 } from './harness.mjs';
+import { startServer, cleanup, cliOrg, cliKey, uniq, storeQuery, HEX24, RFC3339 } from './harness.mjs';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const ENT = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
@@ -128,6 +128,14 @@ describe('discovery', () => {
         assertError(await scim.get('/Schemas/urn:nope'), 404);
     });
 
+    test('an unknown endpoint is 404, a wrong method 405, a non-JSON body 415: all in the Error schema', async () => {
+        assertError(await scim.get('/Nope'), 404);
+        const m = await scim.del('/Users');
+        assertError(m, 405);
+        assert.match(m.headers.get('allow') || '', /GET/);
+        assertError(await call('POST', '/scim/v2/Users', { raw: 'userName=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415);
+    });
+
     test('auth: no bearer token or a wrong one is 401 in the Error schema', async () => {
         const r = await scim.get('/Users', { token: null });
         assertError(r, 401);
@@ -170,6 +178,11 @@ describe('Users', () => {
         const g = await scim.get(`/Users/${u.id}`);
         assert.equal(g.status, 200);
         assert.deepEqual(g.json, u);
+        // the password went through core's hashing: only a yescrypt hash is stored
+        const hash = await storeQuery(srv.store, `SELECT s.password_hash FROM user_secrets AS s JOIN users AS u ON u.num_id = s.user_num WHERE u.id = '${u.id}'`);
+        assert.equal(hash.length, 1);
+        assert.match(hash[0], /^\$y\$/);
+        assert.ok(!hash[0].includes(body.password));
         assert.equal(g.headers.get('etag'), 'W/"1"');
     });
 

@@ -294,13 +294,21 @@ static int path_parse(json_t *res, const char *path, const char *core_urn, bool 
         p->has_filter = true;
         s = e + 1;
     }
+    const char *bad = NULL;
     if (*s == '.') {
         s++;
         if (!*s || strlen(s) >= sizeof(p->sub) || strpbrk(s, ".[]"))
-            return path_error(o, path, "has no valid sub-attribute");
-        snprintf(p->sub, sizeof(p->sub), "%s", s);
+            bad = "has no valid sub-attribute";
+        else
+            snprintf(p->sub, sizeof(p->sub), "%s", s);
     } else if (*s) {
-        return path_error(o, path, "is not an attribute path");
+        bad = "is not an attribute path";
+    }
+    if (bad) {
+        if (p->has_filter)
+            vfilter_free(&p->filter);
+        p->has_filter = false;
+        return path_error(o, path, bad);
     }
     return 0;
 }
