@@ -1,4 +1,4 @@
-// SCIM filters on /Users through the real server (docs/scim-filter.md): every operator, and /
+// SCIM filters on /Users through the real server (docs/scim.md, section "Filter"): every operator, and /
 // or / not with parentheses, value paths with and without a sub-attribute (Okta's and Entra's
 // look-ups), case-exactness per attribute (userName ignores case, externalId does not),
 // missing values, the enterprise URN, POST /.search, 400 invalidFilter with a detail naming
