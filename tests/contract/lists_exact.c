@@ -192,6 +192,7 @@ static size_t pl_cases(struct pl_case *c, size_t max, const char *tag, int64_t a
         {"userName gt \"%c.u000500\"", false},
         {"meta.created gt \"2000-01-01T00:00:00Z\"", false},
         {"emails eq \"%c.U000009@LIST.test\"", true},
+        {"emails[type eq \"work\"].value eq \"%c.u000009@list.TEST\"", false},
         {"userName eq \"%c.u000007\" or userName eq \"%c.u000009\"", true},
         {"name.familyName eq \"knuth\" or name.givenName eq \"ADA\"", true},
         {"not (name.familyName pr)", true},

@@ -449,6 +449,51 @@ static int expr(struct tr *t, const struct scim_fnode *n, struct roster_qnode **
     }
 }
 
+/* n with constants folded and nested and/or flattened: `emails[type eq "work"].value eq "x"`
+ * becomes the two conditions on the e-mail alone, which the top level then hoists into plain
+ * filters (the e-mail's index). */
+static struct roster_qnode *simplify(struct tr *t, struct roster_qnode *n)
+{
+    if (n->kind == ROSTER_QN_NOT) {
+        struct roster_qnode *k = simplify(t, n->kids[0]);
+        if (k->kind == ROSTER_QN_TRUE || k->kind == ROSTER_QN_FALSE) {
+            k->kind = k->kind == ROSTER_QN_TRUE ? ROSTER_QN_FALSE : ROSTER_QN_TRUE;
+            return k;
+        }
+        n->kids[0] = k;
+        return n;
+    }
+    if (n->kind != ROSTER_QN_AND && n->kind != ROSTER_QN_OR)
+        return n;
+    bool and = n->kind == ROSTER_QN_AND;
+    int unit = and? ROSTER_QN_TRUE : ROSTER_QN_FALSE; /* dropped */
+    int zero = and? ROSTER_QN_FALSE : ROSTER_QN_TRUE; /* decides */
+    struct roster_qnode **kids = NULL;
+    size_t nk = 0, cap = 0;
+    for (size_t i = 0; i < n->nkids; i++) {
+        struct roster_qnode *k = simplify(t, n->kids[i]);
+        if (k->kind == unit)
+            continue;
+        if (k->kind == zero)
+            return k;
+        size_t nsub = k->kind == n->kind ? k->nkids : 1;
+        for (size_t j = 0; j < nsub; j++) {
+            kids = roster_arena_grow(t->a, kids, nk, &cap, sizeof(*kids));
+            kids[nk++] = k->kind == n->kind ? k->kids[j] : k;
+        }
+    }
+    if (nk == 0) {
+        n->kind = unit;
+        n->nkids = 0;
+        return n;
+    }
+    if (nk == 1)
+        return kids[0];
+    n->kids = kids;
+    n->nkids = nk;
+    return n;
+}
+
 int scim_users_filter(struct roster_query *q, const char *filter, struct roster_arena *a,
                       struct roster_err *err)
 {
@@ -461,6 +506,7 @@ int scim_users_filter(struct roster_query *q, const char *filter, struct roster_
     rc = expr(&t, root, &e);
     if (rc)
         return rc;
+    e = simplify(&t, e);
     /* the top-level conjunction's comparisons as plain filters (their indexes) */
     struct roster_qnode **kids = e->kind == ROSTER_QN_AND ? e->kids : &e;
     size_t nk = e->kind == ROSTER_QN_AND ? e->nkids : 1;

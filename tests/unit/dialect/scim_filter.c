@@ -295,6 +295,25 @@ static void test_users_shape(void)
                        "eq \"e100\""),
                  0);
     CHECK_EQ_INT(tq.filters[0].key, RU_EMPLOYEE_ID);
+    /* Entra's look-up by the work e-mail: the e-mail's conditions alone, as plain filters */
+    CHECK_EQ_INT(users("emails[type eq \"work\"].value eq \"A@b.c\""), 0);
+    CHECK(tq.expr == NULL);
+    CHECK_EQ_INT(tq.nfilters, 2);
+    CHECK_EQ_INT(tq.filters[0].key, RU_EMAIL);
+    CHECK_EQ_INT(tq.filters[0].op, ROSTER_OP_PRESENT);
+    CHECK_EQ_INT(tq.filters[1].key, RU_EMAIL);
+    CHECK_EQ_INT(tq.filters[1].op, ROSTER_OP_EQ);
+    CHECK(tq.filters[1].ci);
+    /* constants fold: a type no entry has selects nothing, not (false) is true */
+    CHECK_EQ_INT(users("emails[type eq \"home\"]"), 0);
+    CHECK(tq.expr && tq.expr->kind == ROSTER_QN_FALSE);
+    CHECK_EQ_INT(users("not (emails[type eq \"home\"]) and active pr"), 0);
+    CHECK(tq.expr == NULL && tq.nfilters == 0);
+    CHECK_EQ_INT(users("(title pr or (department pr or title eq \"x\")) and (userName pr and "
+                       "(displayName pr and title pr))"),
+                 0);
+    CHECK_EQ_INT(tq.nfilters, 3); /* the nested and flattened into the top level */
+    CHECK(tq.expr && tq.expr->kind == ROSTER_QN_OR && tq.expr->nkids == 3);
     /* externalId is caseExact: an exact comparison its index serves */
     CHECK_EQ_INT(users("externalId eq \"Ab-1\""), 0);
     CHECK_EQ_INT(tq.nfilters, 1);
@@ -340,6 +359,9 @@ static void test_users_match(void)
     CHECK_EQ_STR(who("emails[primary eq true]"), "ab-");
     CHECK_EQ_STR(who("emails[not (type eq \"work\")]"), "a--");
     CHECK_EQ_STR(who("emails.type eq \"other\""), "a--");
+    CHECK_EQ_STR(who("emails[type eq \"home\"]"), "---");
+    CHECK_EQ_STR(who("not (emails[type eq \"home\"])"), "abc");
+    CHECK_EQ_STR(who("not (not (emails[type eq \"other\"]))"), "a--");
     CHECK_EQ_STR(who("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department "
                      "eq \"r&d\""),
                  "a--");
