@@ -197,6 +197,12 @@ int roster_user_prepare_update(struct roster_ctx *ctx, struct roster_user *cur,
  * allow_staged: whether the patch may set state STAGED. On success *out is the new user. */
 int roster_user_update(struct roster_ctx *ctx, const char *user_id, const struct roster_user *patch,
                        bool allow_staged, struct roster_user *out, struct roster_err *err);
+/* roster_user_update of *cur as the caller read it (its version included), without retry:
+ * ROSTER_ESTALE, nothing written, when another write changed the user since that read (the
+ * caller reads again and re-applies its change: a read-modify-write such as SCIM's PATCH). */
+int roster_user_update_from(struct roster_ctx *ctx, const struct roster_user *cur,
+                            const struct roster_user *patch, bool allow_staged,
+                            struct roster_user *out, struct roster_err *err);
 
 /* User user_id of ctx's organisation (ROSTER_ENOTFOUND, message naming it, when missing
  * or malformed). */

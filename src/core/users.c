@@ -138,6 +138,26 @@ fail:
     return rc;
 }
 
+int roster_user_update_from(struct roster_ctx *ctx, const struct roster_user *cur_in,
+                            const struct roster_user *patch, bool allow_staged,
+                            struct roster_user *out, struct roster_err *err)
+{
+    struct roster_user cur = *cur_in;
+    int rc = roster_user_prepare_update(ctx, &cur, patch, allow_staged, err);
+    if (rc)
+        return rc;
+    rc = roster_store_user_update(ctx->conn, ctx->org_id, &cur, err);
+    cur.set = 0;
+    if (rc == ROSTER_ENOTFOUND) /* deleted since the caller's read */
+        rc = roster_err_set(err, ROSTER_ENOTFOUND, "user \"%.64s\" not found", cur.id);
+    else if (rc == ROSTER_ESTALE)
+        rc = roster_err_set(err, ROSTER_ESTALE, "user \"%.64s\" was changed by another request",
+                            cur.id);
+    if (rc == 0 && out)
+        *out = cur;
+    return rc;
+}
+
 int roster_user_get(struct roster_ctx *ctx, const char *user_id, struct roster_user *out,
                     struct roster_err *err)
 {

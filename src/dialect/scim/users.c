@@ -839,6 +839,11 @@ int scim_users_put(struct roster_req *r, const char *id, const char *body, size_
     return replace(r, &cur, &p, password, 200, o);
 }
 
+/* PATCH is a read-modify-write of the user's SCIM representation: the write is made against
+ * the version read (roster_user_update_from), and when another request changed the user in
+ * between, the user is read again and the operations re-applied, so concurrent PATCHes of
+ * different attributes all take effect. With If-Match, a change in between is 412. */
+#define PATCH_ATTEMPTS 8
 int scim_users_patch(struct roster_req *r, const char *id, const char *body, size_t len,
                      const char *if_match, struct scim_out *o)
 {
@@ -848,23 +853,61 @@ int scim_users_patch(struct roster_req *r, const char *id, const char *body, siz
     json_t *patch;
     if (scim_parse_body(body, len, &patch, o))
         return -1;
-    json_t *doc = scim_user_json(&cur, NULL);
-    int rc = scim_patch_apply(doc, patch, SCIM_SCHEMA_USER, o);
-    json_decref(patch);
-    if (rc) {
-        json_decref(doc);
-        return -1;
-    }
-    struct roster_user p;
-    const char *password = NULL;
-    struct roster_err err = {0};
-    rc = scim_user_decode_json(doc, true, &p, &password, r->ctx.arena, &err);
-    json_decref(doc);
-    if (rc)
-        return scim_out_error(o, 400, "invalidValue", "%s", err.msg);
     struct scim_proj proj;
     scim_proj_of_req(&proj, r, SCIM_SCHEMA_USER);
-    return replace(r, &cur, &p, password, scim_proj_empty(&proj) ? 204 : 200, o);
+    int status = scim_proj_empty(&proj) ? 204 : 200;
+    int rc = 0;
+    for (int attempt = 0; attempt < PATCH_ATTEMPTS; attempt++) {
+        if (attempt && load(r, id, &cur, o)) {
+            rc = -1;
+            break;
+        }
+        json_t *doc = scim_user_json(&cur, NULL);
+        if (scim_patch_apply(doc, patch, SCIM_SCHEMA_USER, o)) {
+            json_decref(doc);
+            rc = -1;
+            break;
+        }
+        struct roster_user p;
+        const char *password = NULL;
+        struct roster_err err = {0};
+        rc = scim_user_decode_json(doc, true, &p, &password, r->ctx.arena, &err);
+        json_decref(doc);
+        if (rc) {
+            rc = scim_out_error(o, 400, "invalidValue", "%s", err.msg);
+            break;
+        }
+        if (password) { /* with the password's hash, in core's one transaction */
+            rc = replace(r, &cur, &p, password, status, o);
+            break;
+        }
+        keep_state(&p, &cur);
+        struct roster_user out;
+        rc = roster_user_update_from(&r->ctx, &cur, &p, false, &out, &err);
+        if (rc == ROSTER_ESTALE && !(if_match && *if_match))
+            continue; /* another request wrote the user since our read: read and apply again */
+        if (rc == ROSTER_ESTALE) {
+            rc = scim_out_error(o, 412, NULL, "User \"%.64s\" was changed by another request",
+                                cur.id);
+        } else if (rc == ROSTER_ENOTFOUND) {
+            rc = scim_out_error(o, 404, NULL, "User \"%.64s\" not found", cur.id);
+        } else if (rc) {
+            rc = write_fail(o, rc, &err);
+        } else if (status == 204) {
+            o->status = 204;
+            roster_buf_reset(&o->body);
+            scim_etag(o->etag, out.version);
+        } else {
+            rc = answer_user(r, &out, status, o);
+        }
+        break;
+    }
+    json_decref(patch);
+    if (rc == ROSTER_ESTALE) /* every attempt met another writer */
+        rc = scim_out_error(o, 503, NULL,
+                            "User \"%.64s\" is being changed by other requests, retry the PATCH",
+                            cur.id);
+    return rc;
 }
 
 int scim_users_delete(struct roster_req *r, const char *id, const char *if_match,
