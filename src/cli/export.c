@@ -58,7 +58,8 @@ struct col {
 
 #define MAX_COLS 96
 
-struct export {
+struct export
+{
     int fmt;
     struct col cols[MAX_COLS];
     size_t ncols;
@@ -243,8 +244,7 @@ static void csv_row(struct export *x, const struct roster_user *u)
                 break;
             const char *s;
             size_t n;
-            if (v.type == ROSTER_JSONR_STRING &&
-                roster_jsonr_str(&v, &x->scratch, &s, &n) == 0)
+            if (v.type == ROSTER_JSONR_STRING && roster_jsonr_str(&v, &x->scratch, &s, &n) == 0)
                 csv_cell(b, s, n);
             else
                 csv_cell(b, v.raw, v.len);
@@ -454,8 +454,8 @@ static int build_query(const struct opts *o, struct roster_query *q, struct rost
         size_t n = strlen(o->state);
         int st;
         for (size_t i = 0; i < n && i < sizeof(up) - 1; i++)
-            up[i] = (char)(o->state[i] >= 'a' && o->state[i] <= 'z' ? o->state[i] - 32
-                                                                     : o->state[i]);
+            up[i] =
+                (char)(o->state[i] >= 'a' && o->state[i] <= 'z' ? o->state[i] - 32 : o->state[i]);
         up[n < sizeof(up) - 1 ? n : sizeof(up) - 1] = '\0';
         if (n >= sizeof(up) || roster_state_parse(up, &st) != 0) {
             fprintf(stderr,
@@ -515,8 +515,8 @@ static int run(struct export *x, const struct opts *o, const struct roster_query
         return 1;
     }
     double secs = (double)roster_progress_elapsed_ms(&x->prog) / 1000.0;
-    fprintf(stderr, "exported %lld users (%s) in %.2f s\n", (long long)x->rows,
-            fmt_names[x->fmt], secs);
+    fprintf(stderr, "exported %lld users (%s) in %.2f s\n", (long long)x->rows, fmt_names[x->fmt],
+            secs);
     return 0;
 }
 

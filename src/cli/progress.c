@@ -21,16 +21,16 @@ int roster_progress_mode(bool quiet, bool no_progress)
     return ROSTER_PROGRESS_BAR;
 }
 
-void roster_progress_start(struct roster_progress *p, int mode, const char *what,
-                           const char *unit, int64_t total, int64_t total_bytes)
+void roster_progress_start(struct roster_progress *p, int mode, const char *what, const char *unit,
+                           int64_t total, int64_t total_bytes)
 {
-    *p = (struct roster_progress){.mode = mode, .what = what, .unit = unit, .total = total,
-                                  .total_bytes = total_bytes};
+    *p = (struct roster_progress){
+        .mode = mode, .what = what, .unit = unit, .total = total, .total_bytes = total_bytes};
     p->start_ms = p->last_ms = roster_monotonic_ms();
     p->interval_ms = mode == ROSTER_PROGRESS_BAR ? BAR_REDRAW_MS : LINES_INTERVAL_MS;
     const char *env = getenv("ROSTER_PROGRESS_INTERVAL_MS");
     int64_t v;
-    if (mode == ROSTER_PROGRESS_LINES && env && roster_parse_i64(env, &v) == 0 && v > 0)
+    if (mode == ROSTER_PROGRESS_LINES && env && roster_parse_i64(env, &v) == 0 && v >= 0)
         p->interval_ms = v;
 }
 
@@ -93,8 +93,8 @@ static void draw(struct roster_progress *p, int64_t now)
                     rate, p->unit);
         p->drawn = true;
     } else if (f >= 0) {
-        fprintf(stderr, "%s: %lld%s %s (%.1f%%), %.0f %s/s, ETA %s\n", p->what,
-                (long long)p->done, of, p->unit, f * 100, rate, p->unit, eta);
+        fprintf(stderr, "%s: %lld%s %s (%.1f%%), %.0f %s/s, ETA %s\n", p->what, (long long)p->done,
+                of, p->unit, f * 100, rate, p->unit, eta);
     } else {
         fprintf(stderr, "%s: %lld %s, %.0f %s/s\n", p->what, (long long)p->done, p->unit, rate,
                 p->unit);
