@@ -115,6 +115,7 @@ void test_grouped_list_writes(void);
 void test_list_render(void);
 void test_list_render_dense(void);
 void test_read_span(void);
+void test_users_scan(void); /* scan.c */
 /* lists_exact.c */
 void test_list_plans(void);
 void test_list_exact(void);

@@ -38,6 +38,7 @@ static const struct {
     {"list_render", test_list_render},
     {"list_render_dense", test_list_render_dense},
     {"read_span", test_read_span},
+    {"users_scan", test_users_scan},
     {"jobs", test_jobs},
     {"concurrent_claims", test_concurrent_claims},
     {"submit_during_write", test_submit_during_write},
