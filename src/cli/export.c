@@ -40,14 +40,14 @@ static const char usage[] =
     "                     [--output FILE|-] [--no-progress] [--quiet] [--page-size N]\n"
     "  Writes the organisation's users (one snapshot) to FILE or stdout (-, the default).\n"
     "  Format: --format, else the extension of FILE (.csv, .jsonl/.ndjson, .json), else jsonl.\n"
-    "  Fields: JumpCloud names (username, email, firstname, ..., state, _id, created, and the\n"
-    "  JumpCloud settings such as mfa); default: every profile field and state (JSON formats:\n"
-    "  and every setting the user has). Filters: as filter= of GET /api/systemusers.\n";
+    "  Fields: JumpCloud names (username, email, firstname, ..., state, _id, created, extra (the\n"
+    "  JumpCloud settings: a JSON object in CSV, keys in JSON), or one setting such as mfa);\n"
+    "  default: every field. Filters: as filter= of GET /api/systemusers.\n";
 
 enum fmt { F_CSV, F_JSONL, F_JSON };
 
 /* What a column holds */
-enum col_kind { C_FIELD, C_STATE, C_ID, C_CREATED, C_SETTING };
+enum col_kind { C_FIELD, C_STATE, C_ID, C_CREATED, C_SETTING, C_EXTRA };
 
 struct col {
     int kind;         /* enum col_kind */
@@ -63,8 +63,7 @@ struct export
     int fmt;
     struct col cols[MAX_COLS];
     size_t ncols;
-    bool settings_all; /* JSON formats by default: every key of the extra object */
-    bool need_extra;   /* a C_SETTING column: the extra object is read per user */
+    bool need_extra; /* a C_SETTING column: the extra object is read per user */
     FILE *out;
     struct roster_buf buf;
     struct roster_arena scratch;
@@ -109,7 +108,7 @@ static void default_cols(struct export *x)
         if (i != RU_EXTRA)
             col_add(x, C_FIELD, i, roster_ufields[i].label);
     col_add(x, C_STATE, 0, "state");
-    x->settings_all = x->fmt != F_CSV;
+    col_add(x, C_EXTRA, 0, "extra");
 }
 
 /* One name of --fields: a JumpCloud label (or the store column name, an alias), state,
@@ -131,6 +130,8 @@ static int add_named(struct export *x, const char *name, struct roster_arena *a)
         col_add(x, C_ID, 0, "_id");
     else if (strcmp(name, "created") == 0)
         col_add(x, C_CREATED, 0, "created");
+    else if (strcmp(name, "extra") == 0)
+        col_add(x, C_EXTRA, 0, "extra");
     else if (jc_user_setting(name)) {
         col_add(x, C_SETTING, 0, roster_arena_strdup(a, name));
         x->need_extra = true;
@@ -238,6 +239,12 @@ static void csv_row(struct export *x, const struct roster_user *u)
             roster_buf_addstr(b, t);
             break;
         }
+        case C_EXTRA: { /* every setting: the JSON object text */
+            const char *v = u->f[RU_EXTRA];
+            if (v && *v && strcmp(v, "{}") != 0)
+                csv_cell(b, v, strlen(v));
+            break;
+        }
         default: { /* C_SETTING: a string as its text, any other value as its JSON text */
             struct roster_jsonr_val v;
             if (!setting_of(u, c->name, &v))
@@ -256,6 +263,27 @@ static void csv_row(struct export *x, const struct roster_user *u)
 }
 
 /* --- JSON --- */
+
+/* Appends the members of u's extra object (a comma first when more is true); whether any. */
+static bool splice_extra(struct export *x, const struct roster_user *u, bool more)
+{
+    const char *extra = u->f[RU_EXTRA];
+    struct roster_jsonr_val obj, k, v;
+    struct roster_jsonr it;
+    bool any = false;
+    if (!extra || extra[0] != '{' || roster_jsonr_parse(extra, strlen(extra), &obj) != 0 ||
+        roster_jsonr_open(&it, &obj) != 0)
+        return false;
+    while (roster_jsonr_next(&it, &k, &v) == 1) {
+        if (more || any)
+            roster_buf_addch(&x->buf, ',');
+        roster_buf_add(&x->buf, k.raw, k.len);
+        roster_buf_addch(&x->buf, ':');
+        roster_buf_add(&x->buf, v.raw, v.len);
+        any = true;
+    }
+    return any;
+}
 
 static void json_user(struct export *x, const struct roster_user *u)
 {
@@ -288,6 +316,13 @@ static void json_user(struct export *x, const struct roster_user *u)
         case C_CREATED:
             roster_jsonw_ktime(&w, c->name, u->created_ms);
             break;
+        case C_EXTRA:
+            /* every setting the user has, as top-level keys (bulk-user-create's shape): the
+             * extra object's members as stored (compact JSON written by the decoder) */
+            if (!splice_extra(x, u, any))
+                continue;
+            w.has_item[w.depth] = true; /* the writer's next key needs a comma */
+            break;
         default: {
             struct roster_jsonr_val v;
             if (!setting_of(u, c->name, &v))
@@ -298,26 +333,6 @@ static void json_user(struct export *x, const struct roster_user *u)
         }
         }
         any = true;
-    }
-    /* every setting the user has: the extra object's members, written as they are stored
-     * (compact JSON text written by the JumpCloud decoder) */
-    const char *extra = u->f[RU_EXTRA];
-    if (x->settings_all && extra && extra[0] == '{') {
-        size_t n = strlen(extra);
-        if (n > 2 && extra[n - 1] == '}') {
-            struct roster_jsonr_val obj, k, v;
-            struct roster_jsonr it;
-            if (roster_jsonr_parse(extra, n, &obj) == 0 && roster_jsonr_open(&it, &obj) == 0) {
-                while (roster_jsonr_next(&it, &k, &v) == 1) {
-                    if (any)
-                        roster_buf_addch(&x->buf, ',');
-                    roster_buf_add(&x->buf, k.raw, k.len);
-                    roster_buf_addch(&x->buf, ':');
-                    roster_buf_add(&x->buf, v.raw, v.len);
-                    any = true;
-                }
-            }
-        }
     }
     roster_buf_addch(&x->buf, '}');
 }

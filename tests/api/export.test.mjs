@@ -22,7 +22,8 @@ const PROFILE = ['username', 'email', 'employeeIdentifier', 'firstname', 'middle
     'displayname', 'department', 'costCenter', 'company', 'jobTitle', 'location', 'manager',
     'countryCode', 'alternateEmail', 'description', 'employeeType', 'customData'];
 const JSONV = ['phoneNumbers', 'attributes', 'addresses'];
-const CSV_HEADER = [...PROFILE, ...JSONV, 'state'];
+const CSV_HEADER = [...PROFILE, ...JSONV, 'state', 'extra'];
+const SETTINGS = ['mfa', 'sudo', 'unix_uid'];
 const STATES = ['STAGED', 'ACTIVATED', 'SUSPENDED'];
 
 function mkUser(i, tag = 'exp') {
@@ -188,6 +189,10 @@ test('CSV: RFC 4180, a header of JumpCloud names, JSON-valued fields as JSON tex
             else assert.deepEqual(JSON.parse(rec[k]), a[k], `${rec.username}: ${k}`);
         }
         assert.equal(rec.state, a.state);
+        const sent = users.get(rec.username);
+        const settings = Object.fromEntries(SETTINGS.filter((k) => k in sent).map((k) => [k, sent[k]]));
+        if (rec.extra === '') assert.deepEqual(settings, {}, `${rec.username}: extra`);
+        else assert.deepEqual(JSON.parse(rec.extra), settings, `${rec.username}: extra, the settings as a JSON object`);
     }
     const sent = users.get('exp000');
     const row0 = rows.find((x) => x[0] === 'exp000');
@@ -234,6 +239,13 @@ test('--fields: those columns / keys in that order, _id, created and settings on
         assert.equal(row[4], a.created);
         const sent = users.get(a.username);
         assert.equal(row[5], sent.mfa ? JSON.stringify(sent.mfa) : '', 'a setting: its JSON text, empty when unset');
+    }
+    r = await run(exportArgs('--fields', 'extra,username'));
+    assert.equal(r.code, 0, r.stderr);
+    for (const line of jsonl(r.stdout)) {
+        const sent = users.get(line.username);
+        const settings = SETTINGS.filter((k) => k in sent);
+        assert.deepEqual(Object.keys(line).sort(), [...settings, 'username'].sort(), 'extra: every setting as a key');
     }
     r = await run(exportArgs('--fields', 'username, first_name ,sudo,_id'));
     assert.equal(r.code, 0, r.stderr);

@@ -19,8 +19,7 @@ struct scan_state {
     int writes_rc;
 };
 
-static int on_scan_page(void *arg, const struct roster_user *rows, size_t n,
-                        struct roster_err *err)
+static int on_scan_page(void *arg, const struct roster_user *rows, size_t n, struct roster_err *err)
 {
     struct scan_state *s = arg;
     (void)err;
@@ -92,11 +91,11 @@ void test_users_scan(void)
     /* a filter (the JumpCloud list grammar's AST) */
     struct roster_query qf;
     roster_query_init(&qf);
-    CHECK_EQ_INT(roster_filter_parse(&qf, "lastname:eq:Odd",
-                                     (const struct roster_qname[]){{"lastname", RU_LAST_NAME},
-                                                                   {NULL, 0}},
-                                     &A, &err),
-                 0);
+    CHECK_EQ_INT(
+        roster_filter_parse(&qf, "lastname:eq:Odd",
+                            (const struct roster_qname[]){{"lastname", RU_LAST_NAME}, {NULL, 0}},
+                            &A, &err),
+        0);
     scan_init(&s, o.id);
     CHECK_EQ_INT(roster_users_scan(&ctx, &qf, SCAN_PAGE, &total, on_scan_page, &s, &err), 0);
     CHECK_EQ_INT(s.n, SCAN_USERS / 2);
