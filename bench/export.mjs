@@ -32,15 +32,16 @@ function load(loader, store, n, log) {
 function timed(bin, store, org, file, args) {
     const load = loadavg();
     const t0 = process.hrtime.bigint();
-    const r = spawnSync('/usr/bin/time', ['-f', 'peak_rss_kb=%M', bin, 'export', '--store', store,
+    const r = spawnSync('/usr/bin/time', ['-f', 'peak_rss_kb=%M cpu=%U+%S', bin, 'export', '--store', store,
         '--org', org, '--output', file, '--no-progress', ...args], { encoding: 'utf8', maxBuffer: 16 << 20 });
     const secs = Number(process.hrtime.bigint() - t0) / 1e9;
     if (r.status !== 0) throw new Error(`roster export ${args.join(' ')}: exit ${r.status}\n${r.stderr.slice(-2000)}`);
     const users = Number((r.stderr.match(/^exported (\d+) users/m) || [])[1]);
     const rss = Number((r.stderr.match(/peak_rss_kb=(\d+)/) || [])[1] || 0) / 1024;
+    const cpu = (r.stderr.match(/cpu=([\d.]+)\+([\d.]+)/) || [0, 0, 0]).slice(1).reduce((a, b) => a + Number(b), 0);
     const mb = statSync(file).size / 1e6;
     rmSync(file, { force: true });
-    return { secs: Number(secs.toFixed(2)), users, users_per_s: Math.round(users / secs), rss_mb: Math.round(rss), mb: Math.round(mb), load };
+    return { secs: Number(secs.toFixed(2)), cpu_s: Number(cpu.toFixed(2)), users, users_per_s: Math.round(users / secs), rss_mb: Math.round(rss), mb: Math.round(mb), load };
 }
 
 function runAll(bin, store, org, dir, users, label, log) {
@@ -53,7 +54,7 @@ function runAll(bin, store, org, dir, users, label, log) {
         const r = timed(bin, store, org, path.join(dir, `out.${ext}`), args);
         if (name !== 'filtered' && r.users !== users) throw new Error(`${label} ${name}: exported ${r.users} of ${users}`);
         res[name] = r;
-        log(`${label} export ${name}: ${r.users} users in ${r.secs} s (${r.users_per_s} users/s, ${r.mb} MB), peak RSS ${r.rss_mb} MB, load ${r.load}`);
+        log(`${label} export ${name}: ${r.users} users in ${r.secs} s, CPU ${r.cpu_s} s (${r.users_per_s} users/s, ${r.mb} MB), peak RSS ${r.rss_mb} MB, load ${r.load}`);
     }
     return res;
 }
