@@ -25,11 +25,11 @@ void roster_csv_close(struct roster_csv *c);
 
 /* A record of the input. */
 struct roster_csv_rec {
-    char **fields;  /* n NUL-terminated fields, valid until the next call */
-    size_t *lens;   /* their lengths (a field may hold a NUL byte: then len > strlen) */
-    size_t n;       /* number of fields (>= 1) */
-    long line;      /* line number where the record starts (1 = first line) */
-    long bad_line;  /* 0, or the line holding the first byte that is not UTF-8 */
+    char **fields;     /* n NUL-terminated fields, valid until the next call */
+    size_t *lens;      /* their lengths (a field may hold a NUL byte: then len > strlen) */
+    size_t n;          /* number of fields (>= 1) */
+    long line;         /* line number where the record starts (1 = first line) */
+    long bad_line;     /* 0, or the line holding the first byte that is not UTF-8 */
     const char *error; /* NULL, or what is wrong with the record's syntax (it is then
                         * skipped up to the end of its line) */
 };
