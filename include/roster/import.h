@@ -59,9 +59,9 @@ struct roster_import_opts {
 
 /* One row of the file, decoded by the command. */
 struct roster_import_row {
-    struct roster_user u;  /* the user as the row gives it (u.set: the fields it gives) */
-    long line;             /* where the row starts in the file */
-    int rc;                /* in: 0, or the row's decoding failure (err says what); out: the outcome */
+    struct roster_user u; /* the user as the row gives it (u.set: the fields it gives) */
+    long line;            /* where the row starts in the file */
+    int rc; /* in: 0, or the row's decoding failure (err says what); out: the outcome */
     struct roster_err err; /* the failure, when rc != 0 */
     int action;            /* out: enum roster_import_action */
 };
@@ -90,8 +90,8 @@ void roster_import_counts(const struct roster_import *im, int64_t counts[RIA_N])
 
 enum roster_import_outcome {
     ROSTER_IMPORT_COMMITTED = 0,
-    ROSTER_IMPORT_ROLLED_BACK,  /* dry run, or fail mode after a bad row */
-    ROSTER_IMPORT_TOO_MANY,     /* sync refused by max_changes: nothing written */
+    ROSTER_IMPORT_ROLLED_BACK, /* dry run, or fail mode after a bad row */
+    ROSTER_IMPORT_TOO_MANY,    /* sync refused by max_changes: nothing written */
 };
 
 /* Ends the import: for sync, the users not in the file get --missing; then the changes

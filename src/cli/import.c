@@ -190,8 +190,8 @@ static int csv_header(struct reader *r, const struct opts *o)
     return 0;
 }
 
-static void csv_row(struct reader *r, const struct roster_csv_rec *rec, struct roster_import_row *row,
-                    struct roster_arena *a)
+static void csv_row(struct reader *r, const struct roster_csv_rec *rec,
+                    struct roster_import_row *row, struct roster_arena *a)
 {
     char lb[32];
     snprintf(lb, sizeof(lb), "%ld", rec->bad_line);
@@ -218,8 +218,8 @@ static void csv_row(struct reader *r, const struct roster_csv_rec *rec, struct r
             continue;
         if (strlen(v) != rec->lens[i]) {
             row_fail(row, col < RU_NFIELDS ? roster_ufields[col].label : "state",
-                     "%s holds a NUL byte%s", col < RU_NFIELDS ? roster_ufields[col].label : "state",
-                     "");
+                     "%s holds a NUL byte%s",
+                     col < RU_NFIELDS ? roster_ufields[col].label : "state", "");
             return;
         }
         if (col == COL_STATE) {
@@ -231,8 +231,8 @@ static void csv_row(struct reader *r, const struct roster_csv_rec *rec, struct r
                 up[n] = (char)toupper((unsigned char)v[n]);
             up[n] = '\0';
             if (roster_state_parse(up, &u->state) != 0) {
-                row_fail(row, "state", "state \"%.64s\" is not one of STAGED, ACTIVATED, SUSPENDED%s",
-                         v, "");
+                row_fail(row, "state",
+                         "state \"%.64s\" is not one of STAGED, ACTIVATED, SUSPENDED%s", v, "");
                 return;
             }
             u->set |= ROSTER_USET_STATE;
@@ -601,34 +601,70 @@ static int format_of(const char *flag, const char *file)
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
     static const struct option lo[] = {
-        {"store", required_argument, NULL, 's'},   {"org", required_argument, NULL, 'o'},
-        {"format", required_argument, NULL, 'f'},  {"mode", required_argument, NULL, 'm'},
-        {"match", required_argument, NULL, 'M'},   {"missing", required_argument, NULL, 'x'},
-        {"report", required_argument, NULL, 'r'},  {"max-changes", required_argument, NULL, 'c'},
-        {"map", required_argument, NULL, 'p'},     {"url", required_argument, NULL, 'u'},
-        {"key", required_argument, NULL, 'k'},     {"dry-run", no_argument, NULL, 'd'},
-        {"force", no_argument, NULL, 'F'},         {"quiet", no_argument, NULL, 'q'},
-        {"no-progress", no_argument, NULL, 'n'},   {"help", no_argument, NULL, 'h'},
+        {"store", required_argument, NULL, 's'},
+        {"org", required_argument, NULL, 'o'},
+        {"format", required_argument, NULL, 'f'},
+        {"mode", required_argument, NULL, 'm'},
+        {"match", required_argument, NULL, 'M'},
+        {"missing", required_argument, NULL, 'x'},
+        {"report", required_argument, NULL, 'r'},
+        {"max-changes", required_argument, NULL, 'c'},
+        {"map", required_argument, NULL, 'p'},
+        {"url", required_argument, NULL, 'u'},
+        {"key", required_argument, NULL, 'k'},
+        {"dry-run", no_argument, NULL, 'd'},
+        {"force", no_argument, NULL, 'F'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"no-progress", no_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     optind = 1;
     int ch;
     while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (ch) {
-        case 's': o->store = optarg; break;
-        case 'o': o->org = optarg; break;
-        case 'f': o->format = optarg; break;
-        case 'm': o->mode = optarg; break;
-        case 'M': o->match = optarg; break;
-        case 'x': o->missing = optarg; break;
-        case 'r': o->report = optarg; break;
-        case 'c': o->max_changes = optarg; break;
-        case 'u': o->url = optarg; break;
-        case 'k': o->key = optarg; break;
-        case 'd': o->dry_run = 1; break;
-        case 'F': o->force = 1; break;
-        case 'q': o->quiet = 1; break;
-        case 'n': o->no_progress = 1; break;
+        case 's':
+            o->store = optarg;
+            break;
+        case 'o':
+            o->org = optarg;
+            break;
+        case 'f':
+            o->format = optarg;
+            break;
+        case 'm':
+            o->mode = optarg;
+            break;
+        case 'M':
+            o->match = optarg;
+            break;
+        case 'x':
+            o->missing = optarg;
+            break;
+        case 'r':
+            o->report = optarg;
+            break;
+        case 'c':
+            o->max_changes = optarg;
+            break;
+        case 'u':
+            o->url = optarg;
+            break;
+        case 'k':
+            o->key = optarg;
+            break;
+        case 'd':
+            o->dry_run = 1;
+            break;
+        case 'F':
+            o->force = 1;
+            break;
+        case 'q':
+            o->quiet = 1;
+            break;
+        case 'n':
+            o->no_progress = 1;
+            break;
         case 'p':
             if (o->nmaps == (int)(sizeof(o->maps) / sizeof(o->maps[0])) || !strchr(optarg, '=')) {
                 fprintf(stderr, "roster import: --map takes COLUMN=FIELD (at most 64)\n");
@@ -636,8 +672,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             }
             o->maps[o->nmaps++] = optarg;
             break;
-        case 'h': fputs(usage_text, stdout); return 1;
-        default: fputs(usage_text, stderr); return -1;
+        case 'h':
+            fputs(usage_text, stdout);
+            return 1;
+        default:
+            fputs(usage_text, stderr);
+            return -1;
         }
     }
     if (optind != argc - 1) {
@@ -668,8 +708,7 @@ static int pick_org(struct roster_conn *c, const char *flag, struct roster_arena
         return -1;
     }
     if (n != 1) {
-        fprintf(stderr, "roster import: the store has %zu organisations: name one with --org\n",
-                n);
+        fprintf(stderr, "roster import: the store has %zu organisations: name one with --org\n", n);
         return -1;
     }
     snprintf(out, ROSTER_ID_LEN + 1, "%s", orgs[0].id);
@@ -754,6 +793,8 @@ int roster_cmd_import(int argc, char **argv)
         code = EXIT_STORE;
         goto out;
     }
+    /* a page cache for the users indexes; with the index of a sync it stays under 256 MB */
+    roster_store_bulk_hint(conn, (int64_t)128 << 20, &err);
     char org_id[ROSTER_ID_LEN + 1];
     if (pick_org(conn, o.org, &core_arena, org_id) != 0) {
         code = EXIT_USAGE;

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 /* --- the index: match key -> user id, state, and the line that matched it --- */
 
 struct ix_entry {
@@ -136,9 +135,9 @@ struct roster_import {
     struct roster_ctx *ctx;
     struct roster_import_opts o;
     int default_state;
-    int match_field;    /* the ufield of --match */
-    bool case_fold;     /* the key is unique ignoring ASCII case (username, email) */
-    bool one_tx;        /* one transaction from begin to finish */
+    int match_field; /* the ufield of --match */
+    bool case_fold;  /* the key is unique ignoring ASCII case (username, email) */
+    bool one_tx;     /* one transaction from begin to finish */
     bool tx_open;
     bool stopped;
     struct ix ix;
@@ -197,8 +196,7 @@ static int index_load(struct roster_import *im, struct roster_err *err)
             return rc;
         for (size_t i = 0; i < n; i++) {
             const char *key = match_key(im, &rows[i]);
-            if (key && !ix_find(&im->ix, key) &&
-                !ix_add(&im->ix, key, rows[i].id, rows[i].state))
+            if (key && !ix_find(&im->ix, key) && !ix_add(&im->ix, key, rows[i].id, rows[i].state))
                 return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
         }
         if (n < INDEX_PAGE)
@@ -383,8 +381,8 @@ static int update_rows(struct roster_import *im, struct roster_import_row *rows,
             continue;
         }
         w[nw] = cur[k];
-        int prc = roster_user_prepare_update(ctx, &w[nw], &r->u, cur[k].state == ROSTER_STAGED,
-                                             &r->err);
+        int prc =
+            roster_user_prepare_update(ctx, &w[nw], &r->u, cur[k].state == ROSTER_STAGED, &r->err);
         if (prc) {
             reject(r, prc, NULL);
             continue;
@@ -459,10 +457,9 @@ static int batch_apply(struct roster_import *im, struct roster_import_row *rows,
             }
             struct ix_entry *e = ix_find(&im->ix, key);
             if (e && e->line) {
-                r->rc = roster_err_set(&r->err, ROSTER_ECONFLICT,
-                                       "%s \"%.200s\" is also on line %u of the file",
-                                       roster_ufields[im->match_field].label,
-                                       r->u.f[im->match_field], e->line);
+                r->rc = roster_err_set(
+                    &r->err, ROSTER_ECONFLICT, "%s \"%.200s\" is also on line %u of the file",
+                    roster_ufields[im->match_field].label, r->u.f[im->match_field], e->line);
                 r->err.field = roster_ufields[im->match_field].label;
                 r->action = RIA_REJECTED;
                 continue;

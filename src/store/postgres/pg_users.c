@@ -1111,3 +1111,12 @@ int pg_user_update_many(struct roster_conn *pc, const char *org_id, struct roste
 {
     return batch_run(pc, org_id ? org_id : "", u, n, rcs, errs, true, update_items, err);
 }
+
+/* bulk_hint: the server's shared buffers serve every session; nothing to tune here. */
+int pg_bulk_hint(struct roster_conn *pc, int64_t cache_bytes, struct roster_err *err)
+{
+    (void)pc;
+    (void)cache_bytes;
+    (void)err;
+    return 0;
+}
