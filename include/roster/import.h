@@ -6,7 +6,7 @@
  * Transactions: modes fail and sync, and every dry run, run in one transaction from
  * roster_import_begin to roster_import_finish (fail: nothing of the file is written
  * after a bad row; sync: the --max-changes guard can refuse the whole sync; dry run:
- * rolled back). Modes skip and overwrite commit each batch.
+ * rolled back). Modes skip and overwrite commit every commit_rows rows.
  */
 #ifndef ROSTER_IMPORT_H
 #define ROSTER_IMPORT_H
@@ -55,6 +55,7 @@ struct roster_import_opts {
     int match;   /* enum roster_import_match (overwrite, sync) */
     int missing; /* enum roster_import_missing (sync) */
     bool dry_run;
+    int64_t commit_rows; /* skip, overwrite: rows per transaction; 0: 100,000 */
 };
 
 /* One row of the file, decoded by the command. */
@@ -77,8 +78,8 @@ int roster_import_begin(struct roster_ctx *ctx, const struct roster_import_opts 
                         struct roster_import **out, struct roster_err *err);
 
 /* Applies rows[0..n) in order: each row's action, and rc/err for a rejected one. A
- * non-zero return is a store failure (nothing of this batch is kept; in the modes of one
- * transaction, nothing at all). */
+ * non-zero return is a store failure (nothing since the last commit is kept; in the
+ * modes of one transaction, nothing at all). */
 int roster_import_batch(struct roster_import *im, struct roster_import_row *rows, size_t n,
                         struct roster_err *err);
 
