@@ -56,6 +56,10 @@ struct roster_import_opts {
     int missing; /* enum roster_import_missing (sync) */
     bool dry_run;
     int64_t commit_rows; /* skip, overwrite: rows per transaction; 0: 100,000 */
+    /* skip, overwrite: the identity of the file (path, size, modification time), under
+     * which the rows applied so far are kept with each commit, so that the same import
+     * after a crash continues after them; NULL: not resumable (stdin) */
+    const char *file_key;
 };
 
 /* One row of the file, decoded by the command. */
@@ -83,8 +87,17 @@ int roster_import_begin(struct roster_ctx *ctx, const struct roster_import_opts 
 int roster_import_batch(struct roster_import *im, struct roster_import_row *rows, size_t n,
                         struct roster_err *err);
 
+/* Rows of the file applied by an earlier run of the same import that ended before it was
+ * done (their counts are in roster_import_counts already): the caller reads them again
+ * and does not pass them on; 0 for a fresh import. */
+int64_t roster_import_resumed(const struct roster_import *im);
+
 /* Whether the import must stop reading (fail mode after a bad row). */
 bool roster_import_stopped(const struct roster_import *im);
+
+/* Makes roster_import_finish roll back what is not committed (the file could not be read
+ * on). */
+void roster_import_cancel(struct roster_import *im);
 
 /* The counts of each action so far. */
 void roster_import_counts(const struct roster_import *im, int64_t counts[RIA_N]);

@@ -5,6 +5,7 @@
  * docs/import-export.md describes the command.
  */
 #include <ctype.h>
+#include <limits.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -96,7 +97,7 @@ static int column_of(const char *name)
 
 struct opts {
     const char *file, *store, *org, *format, *mode, *match, *missing, *report, *max_changes;
-    const char *url, *key;
+    const char *url, *key, *commit_rows;
     const char *maps[64];
     int nmaps;
     int dry_run, force, quiet, no_progress;
@@ -617,6 +618,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"quiet", no_argument, NULL, 'q'},
         {"no-progress", no_argument, NULL, 'n'},
         {"help", no_argument, NULL, 'h'},
+        {"commit-rows", required_argument, NULL, 'C'},
         {NULL, 0, NULL, 0},
     };
     optind = 1;
@@ -652,6 +654,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             break;
         case 'k':
             o->key = optarg;
+            break;
+        case 'C':
+            o->commit_rows = optarg;
             break;
         case 'd':
             o->dry_run = 1;
@@ -744,6 +749,13 @@ int roster_cmd_import(int argc, char **argv)
     }
     if (o.force)
         max_changes = -1;
+    if (o.commit_rows) {
+        io.commit_rows = strtoll(o.commit_rows, NULL, 10);
+        if (io.commit_rows <= 0) {
+            fprintf(stderr, "roster import: --commit-rows takes a number > 0\n");
+            return EXIT_USAGE;
+        }
+    }
     bool is_stdin = strcmp(o.file, "-") == 0;
     int format = format_of(o.format, is_stdin ? "" : o.file);
     if (format < 0) {
@@ -759,6 +771,14 @@ int roster_cmd_import(int argc, char **argv)
     }
     struct stat sb;
     r.size = fstat(fileno(r.f), &sb) == 0 && S_ISREG(sb.st_mode) ? (int64_t)sb.st_size : -1;
+    char file_key[PATH_MAX + 64];
+    char *real = r.size >= 0 && !is_stdin ? realpath(o.file, NULL) : NULL;
+    if (real) { /* a file's identity: resumable (stdin is not) */
+        snprintf(file_key, sizeof(file_key), "%s|%lld|%lld.%09ld", real, (long long)sb.st_size,
+                 (long long)sb.st_mtim.tv_sec, (long)sb.st_mtim.tv_nsec);
+        io.file_key = file_key;
+        free(real);
+    }
     if (format == FMT_NONE) { /* stdin or no extension: by the first byte */
         int ch;
         while ((ch = getc(r.f)) >= 0 && isspace(ch))
@@ -807,19 +827,6 @@ int roster_cmd_import(int argc, char **argv)
             goto out;
         }
     }
-    if (o.report) {
-        const char *ext = strrchr(o.report, '.');
-        rp.jsonl = ext && (strcasecmp(ext, ".jsonl") == 0 || strcasecmp(ext, ".ndjson") == 0 ||
-                           strcasecmp(ext, ".json") == 0);
-        rp.f = fopen(o.report, "w");
-        if (!rp.f) {
-            fprintf(stderr, "roster import: cannot write %s: %s\n", o.report, strerror(errno));
-            code = EXIT_USAGE;
-            goto out;
-        }
-        if (!rp.jsonl)
-            fputs("line,action,field,value,reason\n", rp.f);
-    }
     struct roster_app app = {0};
     app.store = st;
     struct roster_ctx ctx = {.app = &app, .conn = conn, .arena = &core_arena, .org_id = org_id};
@@ -833,6 +840,25 @@ int roster_cmd_import(int argc, char **argv)
         code = err.code == ROSTER_EUNSUPPORTED ? EXIT_USAGE : EXIT_STORE;
         goto out;
     }
+    int64_t resumed = roster_import_resumed(im);
+    if (o.report) {
+        const char *ext = strrchr(o.report, '.');
+        rp.jsonl = ext && (strcasecmp(ext, ".jsonl") == 0 || strcasecmp(ext, ".ndjson") == 0 ||
+                           strcasecmp(ext, ".json") == 0);
+        rp.f = fopen(o.report, resumed ? "a" : "w");
+        if (!rp.f) {
+            fprintf(stderr, "roster import: cannot write %s: %s\n", o.report, strerror(errno));
+            code = EXIT_USAGE;
+            goto out;
+        }
+        if (!rp.jsonl && !resumed)
+            fputs("line,action,field,value,reason\n", rp.f);
+    }
+    if (resumed > 0 && !o.quiet)
+        fprintf(stderr,
+                "roster import: resuming after row %lld (an earlier run of this import "
+                "ended there)\n",
+                (long long)resumed);
     const char *ci = getenv("CI");
     struct progress pg = {0};
     pg.quiet = o.quiet;
@@ -843,7 +869,23 @@ int roster_cmd_import(int argc, char **argv)
     int64_t done = 0;
     for (;;) {
         size_t n = 0;
-        int rrc = read_batch(&r, rows, BATCH, &n, &row_arena);
+        size_t want = BATCH;
+        if (done < resumed && resumed - done < BATCH)
+            want = (size_t)(resumed - done);
+        int rrc = read_batch(&r, rows, want, &n, &row_arena);
+        if (done < resumed) { /* applied by the earlier run: read again, not applied */
+            done += (int64_t)n;
+            roster_arena_clear(&row_arena);
+            if (rrc != 0 || n < want) {
+                code = EXIT_USAGE;
+                fprintf(stderr,
+                        "roster import: the file ends before row %lld, where the earlier "
+                        "run of this import ended\n",
+                        (long long)resumed);
+                break;
+            }
+            continue;
+        }
         if (n > 0) {
             if (roster_import_batch(im, rows, n, &err) != 0) {
                 fprintf(stderr, "roster import: store failure: %s\n", err.msg);
@@ -861,15 +903,15 @@ int roster_cmd_import(int argc, char **argv)
             code = EXIT_USAGE;
             break;
         }
-        if (n < BATCH || roster_import_stopped(im))
+        if (n < want || roster_import_stopped(im))
             break;
     }
     if (done > 0 || pg.bar)
         progress_show(&pg, done, reader_offset(&r), true);
     int outcome = 0;
     if (code == EXIT_USAGE)
-        io.dry_run = true; /* an unreadable file: what was read is not kept in one-tx modes */
-    if (roster_import_finish(im, code == EXIT_USAGE ? 0 : max_changes, &outcome, &err) != 0) {
+        roster_import_cancel(im); /* an unreadable file: the open transaction is not kept */
+    if (roster_import_finish(im, max_changes, &outcome, &err) != 0) {
         fprintf(stderr, "roster import: store failure: %s\n", err.msg);
         code = EXIT_STORE;
         goto out;
@@ -888,6 +930,8 @@ int roster_cmd_import(int argc, char **argv)
             code = EXIT_TOO_MANY;
     } else if (o.dry_run) {
         prefix = "dry run, would have ";
+    } else if (outcome == ROSTER_IMPORT_ROLLED_BACK && code == EXIT_USAGE) {
+        prefix = "stopped at an unreadable part of the file, not written since the last commit: ";
     } else if (outcome == ROSTER_IMPORT_ROLLED_BACK) {
         prefix = "nothing written (a row was rejected in --mode fail), would have ";
     }

@@ -140,7 +140,9 @@ struct roster_import {
     bool one_tx;     /* one transaction from begin to finish */
     bool tx_open;
     bool stopped;
-    int64_t in_tx; /* rows applied in the open transaction (modes that commit as they go) */
+    int64_t in_tx;   /* rows applied in the open transaction (modes that commit as they go) */
+    int64_t rows;    /* rows of the file applied (with the resumed ones) */
+    int64_t resumed; /* rows applied by an earlier run */
     struct ix ix;
     int64_t counts[RIA_N];
     char keybuf[4096];
@@ -216,6 +218,49 @@ static int index_load(struct roster_import *im, struct roster_err *err)
     }
 }
 
+/* The progress of an earlier run of this import, if any: its rows and counts. */
+static int progress_load(struct roster_import *im, struct roster_err *err)
+{
+    struct roster_import_progress p;
+    int rc = roster_store_import_progress_get(im->ctx->conn, im->ctx->org_id, im->o.file_key, &p,
+                                              im->ctx->arena, err);
+    if (rc == ROSTER_ENOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    im->resumed = im->rows = p.rows_done;
+    const char *c = p.counts;
+    for (int i = 0; i < RIA_N && c && *c; i++) {
+        while (*c && (*c < '0' || *c > '9'))
+            c++;
+        im->counts[i] = strtoll(c, (char **)&c, 10);
+    }
+    return 0;
+}
+
+/* Writes the progress (rows_done < 0: removes it) in the open transaction. */
+static int progress_put(struct roster_import *im, int64_t rows_done, struct roster_err *err)
+{
+    if (im->one_tx || !im->o.file_key)
+        return 0;
+    char counts[RIA_N * 24 + 2];
+    size_t n = 0;
+    counts[n++] = '[';
+    for (int i = 0; i < RIA_N; i++)
+        n += (size_t)snprintf(counts + n, sizeof(counts) - n, "%s%lld", i ? "," : "",
+                              (long long)im->counts[i]);
+    snprintf(counts + n, sizeof(counts) - n, "]");
+    struct roster_import_progress p = {
+        .file_key = im->o.file_key, .rows_done = rows_done, .counts = counts};
+    snprintf(p.org_id, sizeof(p.org_id), "%s", im->ctx->org_id);
+    return roster_store_import_progress_put(im->ctx->conn, &p, err);
+}
+
+int64_t roster_import_resumed(const struct roster_import *im)
+{
+    return im->resumed;
+}
+
 int roster_import_begin(struct roster_ctx *ctx, const struct roster_import_opts *o,
                         struct roster_import **out, struct roster_err *err)
 {
@@ -243,6 +288,8 @@ int roster_import_begin(struct roster_ctx *ctx, const struct roster_import_opts 
         rc = roster_store_begin(ctx->conn, err);
         im->tx_open = rc == 0;
     }
+    if (rc == 0 && !im->one_tx && o->file_key)
+        rc = progress_load(im, err);
     if (rc == 0 && (o->mode == ROSTER_IMPORT_OVERWRITE || o->mode == ROSTER_IMPORT_SYNC))
         rc = index_load(im, err);
     roster_arena_clear(ctx->arena);
@@ -503,24 +550,37 @@ int roster_import_batch(struct roster_import *im, struct roster_import_row *rows
         im->tx_open = true;
         im->in_tx = 0;
     }
+    int64_t saved[RIA_N];
+    memcpy(saved, im->counts, sizeof(saved));
     rc = batch_apply(im, rows, n, err);
     im->in_tx += (int64_t)n;
+    if (rc == 0) {
+        im->rows += (int64_t)n;
+        for (size_t i = 0; i < n; i++) {
+            im->counts[rows[i].action]++;
+            if (rows[i].action == RIA_REJECTED && im->o.mode == ROSTER_IMPORT_FAIL)
+                im->stopped = true;
+        }
+    }
+    if (rc == 0 && !im->one_tx && im->in_tx >= commit_rows(im)) {
+        rc = progress_put(im, im->rows, err);
+        if (rc == 0)
+            rc = roster_store_commit(ctx->conn, err);
+        if (rc == 0)
+            im->tx_open = false;
+    }
     if (rc != 0) {
         roster_store_rollback(ctx->conn);
         im->tx_open = false;
-    } else if (!im->one_tx && im->in_tx >= commit_rows(im)) {
-        rc = roster_store_commit(ctx->conn, err);
-        im->tx_open = false;
+        memcpy(im->counts, saved, sizeof(saved));
     }
     roster_arena_clear(ctx->arena);
-    if (rc)
-        return rc;
-    for (size_t i = 0; i < n; i++) {
-        im->counts[rows[i].action]++;
-        if (rows[i].action == RIA_REJECTED && im->o.mode == ROSTER_IMPORT_FAIL)
-            im->stopped = true;
-    }
-    return 0;
+    return rc;
+}
+
+void roster_import_cancel(struct roster_import *im)
+{
+    im->stopped = true;
 }
 
 bool roster_import_stopped(const struct roster_import *im)
@@ -622,6 +682,13 @@ int roster_import_finish(struct roster_import *im, int64_t max_changes, int *out
         *outcome = ROSTER_IMPORT_TOO_MANY;
     else if (rc == 0 && (im->o.dry_run || im->stopped))
         *outcome = ROSTER_IMPORT_ROLLED_BACK;
+    if (rc == 0 && *outcome == ROSTER_IMPORT_COMMITTED && !im->one_tx && im->o.file_key) {
+        /* done: the progress goes, with the last rows */
+        if (!im->tx_open && (rc = roster_store_begin(ctx->conn, err)) == 0)
+            im->tx_open = true;
+        if (rc == 0)
+            rc = progress_put(im, -1, err);
+    }
     if (im->tx_open) {
         if (rc == 0 && *outcome == ROSTER_IMPORT_COMMITTED)
             rc = roster_store_commit(ctx->conn, err);
