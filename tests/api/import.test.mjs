@@ -253,3 +253,37 @@ test('progress: a pipe gets plain lines only; a terminal (script) gets the bar',
     r = await runImport([f, '--org', org, '--mode', 'overwrite'], { env: { CI: 'true' } });
     assert.ok(!r.stderr.includes('\r'));
 });
+
+test('kill -9 in the middle of a 200,000-row import, then the same command: every row exactly once', async () => {
+    const { org, api: a } = await newOrg('kill');
+    const rows = ['username,email,employeeIdentifier'];
+    for (let i = 0; i < 200000; i++) rows.push(`k${i},k${i}@example.com,K${i}`);
+    const f = file('k.csv', rows.join('\n') + '\n');
+    const args = ['import', f, '--org', org, '--store', srv.store, '--commit-rows', '10000', '--no-progress'];
+    const { spawn } = await import('node:child_process');
+    const p = spawn(BIN, args, { stdio: 'ignore' });
+    const exited = new Promise((r) => p.on('exit', (code, signal) => r({ code, signal })));
+    let seen = 0;
+    for (let i = 0; i < 1200 && seen < 30000; i++) {
+        const r = await a.get('/api/systemusers?limit=1');
+        seen = r.json.totalCount;
+        if (seen < 30000) await new Promise((res) => setTimeout(res, 50));
+    }
+    p.kill('SIGKILL');
+    const ex = await exited;
+    assert.equal(ex.signal, 'SIGKILL', 'killed before it finished');
+    const mid = (await a.get('/api/systemusers?limit=1')).json.totalCount;
+    assert.ok(mid >= 30000 && mid < 200000, `part of the file was committed (${mid})`);
+    assert.equal(mid % 10000, 0, 'whole transactions only');
+    const r = await runImport([f, '--org', org]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`resuming after row ${mid}\\b`));
+    assert.deepEqual(counts(r.stdout), { created: 200000, updated: 0, unchanged: 0, skipped: 0, suspended: 0, deleted: 0, rejected: 0 });
+    assert.equal((await a.get('/api/systemusers?limit=1')).json.totalCount, 200000);
+    for (const n of [0, mid - 1, mid, 199999]) {
+        const u = await a.get(`/api/systemusers?filter=username:eq:k${n}`);
+        assert.equal(u.json.totalCount, 1, `k${n} once`);
+    }
+    const again = await runImport([f, '--org', org]);
+    assert.equal(counts(again.stdout).skipped, 200000, 'a finished import starts afresh: every user exists');
+});
