@@ -287,3 +287,42 @@ test('kill -9 in the middle of a 200,000-row import, then the same command: ever
     const again = await runImport([f, '--org', org]);
     assert.equal(counts(again.stdout).skipped, 200000, 'a finished import starts afresh: every user exists');
 });
+
+test('remote (--url --key): through the JumpCloud bulk API, skip mode, report; other modes refused', async () => {
+    const { org, api: a } = await newOrg('remote');
+    const run = (args) => new Promise((resolve) => {
+        execFile(BIN, ['import', ...args, '--url', srv.url, '--key', srv.adminKey, '--org', org, '--no-progress'],
+            { timeout: 120000 }, (err, stdout, stderr) => {
+                resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
+            });
+    });
+    const rows = ['username,email,phoneNumbers,state'];
+    for (let i = 0; i < 2500; i++) rows.push(`r${i},r${i}@example.com,"[{""type"":""work"",""number"":""+1${i}""}]",${i % 2 ? 'SUSPENDED' : ''}`);
+    rows.push('rbad,not-an-email,,');
+    rows.push('rjson,rjson@example.com,[oops,');
+    const f = file('r.csv', rows.join('\n') + '\n');
+    const rep = path.join(srv.dir, `${uniq('rep')}.csv`);
+    let r = await run([f, '--report', rep]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.deepEqual([counts(r.stdout).created, counts(r.stdout).rejected], [2500, 2]);
+    const lines = readFileSync(rep, 'utf8').trim().split('\n');
+    assert.equal(lines.length, 3);
+    assert.match(lines[1], /^2502,rejected,.*not-an-email/);
+    assert.match(lines[2], /^2503,rejected,phoneNumbers,\[oops,phoneNumbers must be a JSON array$/);
+    const u = await users(a);
+    assert.equal(Object.keys(u).length, 2500);
+    assert.deepEqual(u.r7.phoneNumbers, [{ type: 'work', number: '+17' }]);
+    assert.equal(u.r7.suspended, true);
+    assert.equal(u.r8.suspended, false);
+    r = await run([f]);
+    assert.equal(counts(r.stdout).skipped, 2500, 'existing users are skipped remotely too');
+    r = await run([f, '--mode', 'sync']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /with --url only --mode skip is supported/);
+    r = await new Promise((resolve) => {
+        execFile(BIN, ['import', f, '--url', srv.url, '--key', 'wrong-key-wrong-key-wrong-key', '--no-progress'],
+            (err, stdout, stderr) => resolve({ code: err ? err.code : 0, stderr }));
+    });
+    assert.equal(r.code, 4);
+    assert.match(r.stderr, /HTTP 401/);
+});
