@@ -153,6 +153,7 @@ void test_fault_message_job(void);
 void test_reopen(void);
 /* templates.c */
 void test_templates(void);
+void test_import_progress(void); /* import_progress.c */
 
 /* idem.c */
 void test_idem_keys(void);

@@ -77,6 +77,7 @@ static const struct {
     {"idem_race", test_idem_race},
     {"idem_purge", test_idem_purge},
     {"templates", test_templates},
+    {"import_progress", test_import_progress},
     {"webhooks", test_webhooks},
     {"delivery_channels", test_delivery_channels},
     {"delivery_outbox", test_delivery_outbox},
