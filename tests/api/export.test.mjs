@@ -433,6 +433,17 @@ test('round trip: roster export | roster import --store other gives back every f
         const ca = parseCsv((await run(exportArgs('--format', 'csv'))).stdout).sort();
         const cb = parseCsv((await run(['export', '--store', other.store, '--org', dest.org, '--format', 'csv'])).stdout).sort();
         assert.deepEqual(cb, ca);
+        // the same through CSV: every field of every user, the settings in the extra column
+        const dest2 = await base.inNewOrg('roundtrip-csv');
+        const cmd2 = `'${BIN}' export --store '${srv.store}' --org ${org} --format csv --quiet | `
+            + `'${BIN}' import - --format csv --store '${other.store}' --org ${dest2.org} --quiet`;
+        const r2 = await new Promise((resolve) => {
+            execFile('sh', ['-c', cmd2], { timeout: 120000 }, (err, stdout, stderr) => resolve({ code: err ? err.code : 0, stdout, stderr }));
+        });
+        assert.equal(r2.code, 0, r2.stderr);
+        const c = jsonl((await run(['export', '--store', other.store, '--org', dest2.org])).stdout)
+            .sort((x, y) => x.username.localeCompare(y.username));
+        assert.deepEqual(c, a, 'every field of every user, through CSV');
     } finally {
         await cleanup(other);
     }
