@@ -70,7 +70,7 @@ struct export
     int64_t rows;
     struct roster_progress prog;
     bool io_failed;
-    const int64_t *total; /* the scan's count, known from its first page on */
+    int64_t total; /* the scan's count, known from its first page on */
 };
 
 static int parse_format(const char *s, int *fmt)
@@ -371,7 +371,7 @@ static int on_page(void *arg, const struct roster_user *rows, size_t n, struct r
         }
     }
     x->rows += (int64_t)n;
-    x->prog.total = *x->total;
+    x->prog.total = x->total;
     roster_arena_clear(&x->scratch);
     int code = flush_buf(x, err);
     roster_progress_update(&x->prog, x->rows, 0);
@@ -504,7 +504,6 @@ static int run(struct export *x, const struct opts *o, const struct roster_query
             fprintf(stderr, "roster: organization \"%.80s\" not found\n", o->org);
         return 1;
     }
-    int64_t total = -1;
     if (x->fmt == F_CSV)
         csv_header(x);
     else if (x->fmt == F_JSON)
@@ -512,9 +511,8 @@ static int run(struct export *x, const struct opts *o, const struct roster_query
     /* the progress starts with the first page: the total is counted in the scan's snapshot */
     roster_progress_start(&x->prog, roster_progress_mode(o->quiet, o->no_progress), "export",
                           "users", -1, -1);
-    x->total = &total;
-    int code = roster_users_scan(&ctx, q, page, &total, on_page, x, &err);
-    x->prog.total = total;
+    int code = roster_users_scan(&ctx, q, page, &x->total, on_page, x, &err);
+    x->prog.total = x->total;
     if (!code) {
         if (x->fmt == F_JSON)
             roster_buf_add(&x->buf, x->rows ? "\n]\n" : "]\n", x->rows ? 3 : 2);
