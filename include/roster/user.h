@@ -34,10 +34,17 @@ enum roster_ufield {
     RU_DESCRIPTION,
     RU_EMPLOYEE_TYPE,
     RU_CUSTOM_DATA,
-    RU_PHONES,     /* JSON array of {"type","number"} */
-    RU_ATTRIBUTES, /* JSON array of {"name","value"} */
-    RU_ADDRESSES,  /* JSON array of address objects */
-    RU_EXTRA,      /* JSON object of dialect-specific fields kept verbatim */
+    /* SCIM-only fields (roster_ufield_info.scim_only): no other dialect reads or shows them */
+    RU_EXTERNAL_ID,        /* SCIM externalId: the client's id; indexed, not unique */
+    RU_USER_TYPE,          /* SCIM userType */
+    RU_PREFERRED_LANGUAGE, /* SCIM preferredLanguage */
+    RU_LOCALE,             /* SCIM locale */
+    RU_TIMEZONE,           /* SCIM timezone */
+    RU_PHONES,             /* JSON array of {"type","number"} */
+    RU_ATTRIBUTES,         /* JSON array of {"name","value"} */
+    RU_ADDRESSES,          /* JSON array of address objects */
+    RU_EXTRA,              /* JSON object of dialect-specific fields kept verbatim (and
+                            * ROSTER_EXTRA_SCIM) */
     RU_NFIELDS
 };
 
@@ -48,8 +55,14 @@ struct roster_ufield_info {
     const char *label;  /* the name clients know (JumpCloud spelling), used in messages */
     int kind;           /* enum roster_ufield_kind */
     unsigned max_len;   /* max characters for strings, 0 = unlimited */
+    bool scim_only;     /* only the SCIM dialect reads and writes it (RU_EXTERNAL_ID...) */
 };
 extern const struct roster_ufield_info roster_ufields[RU_NFIELDS];
+
+/* The key of the RU_EXTRA object under which the SCIM dialect keeps the SCIM attributes that
+ * have no field of their own (nickName, profileUrl, name.formatted, ...): an object that no
+ * other dialect shows. */
+#define ROSTER_EXTRA_SCIM "scim"
 
 enum roster_state { ROSTER_STAGED = 0, ROSTER_ACTIVATED = 1, ROSTER_SUSPENDED = 2 };
 const char *roster_state_name(int state);          /* "STAGED" ... */
@@ -74,7 +87,7 @@ struct roster_user {
 #define ROSTER_USER_FIELD_SET(u, field) (((u)->set >> (field)) & 1u)
 
 enum roster_validate_mode {
-    ROSTER_VALIDATE_CREATE, /* username and email required; state may be STAGED */
+    ROSTER_VALIDATE_CREATE, /* username required (email optional); state may be STAGED */
     ROSTER_VALIDATE_UPDATE, /* the merged user after a patch; same rules as create */
 };
 

@@ -104,8 +104,10 @@ static void col_add(struct export *x, int kind, int field, const char *name)
 
 static void default_cols(struct export *x)
 {
+    /* CSV: every field (roster import reads the SCIM ones too); JSON: the JumpCloud object,
+     * without the SCIM-only fields that JumpCloud neither reads nor shows */
     for (int i = 0; i < RU_NFIELDS; i++)
-        if (i != RU_EXTRA)
+        if (i != RU_EXTRA && (x->fmt == F_CSV || !roster_ufields[i].scim_only))
             col_add(x, C_FIELD, i, roster_ufields[i].label);
     col_add(x, C_STATE, 0, "state");
     col_add(x, C_EXTRA, 0, "extra");
@@ -275,6 +277,8 @@ static bool splice_extra(struct export *x, const struct roster_user *u, bool mor
         roster_jsonr_open(&it, &obj) != 0)
         return false;
     while (roster_jsonr_next(&it, &k, &v) == 1) {
+        if (roster_jsonr_str_eq(&k, ROSTER_EXTRA_SCIM))
+            continue; /* the SCIM dialect's attributes: not a JumpCloud key */
         if (more || any)
             roster_buf_addch(&x->buf, ',');
         roster_buf_add(&x->buf, k.raw, k.len);

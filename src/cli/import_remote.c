@@ -94,8 +94,7 @@ static void error_of(struct roster_remote *r, long status, char *msg, size_t msg
 {
     json_t *j = json_loads(r->body.data ? r->body.data : "", 0, NULL);
     const char *m = json_string_value(json_object_get(j, "message"));
-    snprintf(msg, msg_cap, "HTTP %ld: %s", status,
-             m ? m : (r->body.data ? r->body.data : ""));
+    snprintf(msg, msg_cap, "HTTP %ld: %s", status, m ? m : (r->body.data ? r->body.data : ""));
     json_decref(j);
 }
 
@@ -120,8 +119,8 @@ int roster_remote_submit(struct roster_remote *r, const char *body, size_t len, 
     return rc;
 }
 
-int roster_remote_results(struct roster_remote *r, const char *job_id, int64_t skip,
-                          int64_t limit, json_t **out, char *msg, size_t msg_cap)
+int roster_remote_results(struct roster_remote *r, const char *job_id, int64_t skip, int64_t limit,
+                          json_t **out, char *msg, size_t msg_cap)
 {
     char path[256];
     snprintf(path, sizeof(path), "/api/v2/bulk/users/%s/results?limit=%lld&skip=%lld", job_id,

@@ -23,7 +23,7 @@ int roster_remote_submit(struct roster_remote *r, const char *body, size_t len, 
 
 /* The results [skip, skip + limit) of job_id (limit <= 100): 0 and the JSON array in
  * *out (json_decref it), or -1 with msg. */
-int roster_remote_results(struct roster_remote *r, const char *job_id, int64_t skip,
-                          int64_t limit, json_t **out, char *msg, size_t msg_cap);
+int roster_remote_results(struct roster_remote *r, const char *job_id, int64_t skip, int64_t limit,
+                          json_t **out, char *msg, size_t msg_cap);
 
 #endif

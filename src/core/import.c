@@ -268,7 +268,7 @@ int roster_import_begin(struct roster_ctx *ctx, const struct roster_import_opts 
         [ROSTER_MATCH_USERNAME] = RU_USERNAME,
         [ROSTER_MATCH_EMAIL] = RU_EMAIL,
         [ROSTER_MATCH_EMPLOYEE_ID] = RU_EMPLOYEE_ID,
-        [ROSTER_MATCH_EXTERNAL_ID] = -1, /* RU_EXTERNAL_ID: with the SCIM user model */
+        [ROSTER_MATCH_EXTERNAL_ID] = RU_EXTERNAL_ID,
     };
     *out = NULL;
     if (o->match < 0 || o->match > ROSTER_MATCH_EXTERNAL_ID || fields[o->match] < 0)

@@ -11,7 +11,8 @@
  *     the JSON decoder rejects \u0000 in input.
  *   - username: required and non-empty; no whitespace (ASCII or Unicode White_Space) and no
  *     control characters (U+0000-U+001F, U+007F-U+009F).
- *   - email: required and non-empty; local@domain with exactly one '@', a non-empty local
+ *   - email: optional (a SCIM user needs only a userName); when set, non-empty and
+ *     local@domain with exactly one '@', a non-empty local
  *     part, a domain with at least one '.' and no empty label (no leading, trailing or
  *     doubled dot); no whitespace or control characters anywhere.
  *   - alternateEmail: when set and non-empty, the same syntax as email ("" means none).
@@ -395,8 +396,10 @@ int roster_user_validate(const struct roster_user *u, int mode, struct roster_er
     int rc;
     for (int i = 0; i < RU_NFIELDS; i++) {
         const char *v = u->f[i];
-        if ((i == RU_USERNAME || i == RU_EMAIL) && (!v || !*v))
+        if (i == RU_USERNAME && (!v || !*v))
             return reject(err, i, NULL, "is required");
+        if (i == RU_EMAIL && v && !*v)
+            return reject(err, i, NULL, "must not be empty");
         if (!v)
             continue;
         if (roster_ufields[i].kind != RU_KIND_STR) {

@@ -100,6 +100,11 @@ bool sg_sparse(int key)
     case RU_ALTERNATE_EMAIL:
     case RU_DESCRIPTION:
     case RU_EMPLOYEE_TYPE:
+    case RU_EXTERNAL_ID:
+    case RU_USER_TYPE:
+    case RU_PREFERRED_LANGUAGE:
+    case RU_LOCALE:
+    case RU_TIMEZONE:
         return true;
     default:
         return false;

@@ -79,7 +79,10 @@ static int get_user(const struct roster_jsonr_val *v, struct roster_arena *a,
     memcpy(u->id, id, n + 1);
     u->state = (int)state;
     for (int i = 0; i < RU_NFIELDS; i++) {
-        if (roster_jsonr_next(&it, NULL, &e) != 1)
+        int more = roster_jsonr_next(&it, NULL, &e);
+        if (more == 0)
+            break; /* a record written before fields were added: the rest are NULL */
+        if (more != 1)
             return -1;
         if (e.type == ROSTER_JSONR_NULL)
             continue;

@@ -22,7 +22,8 @@ const PROFILE = ['username', 'email', 'employeeIdentifier', 'firstname', 'middle
     'displayname', 'department', 'costCenter', 'company', 'jobTitle', 'location', 'manager',
     'countryCode', 'alternateEmail', 'description', 'employeeType', 'customData'];
 const JSONV = ['phoneNumbers', 'attributes', 'addresses'];
-const CSV_HEADER = [...PROFILE, ...JSONV, 'state', 'extra'];
+const SCIM = ['externalId', 'userType', 'preferredLanguage', 'locale', 'timezone'];
+const CSV_HEADER = [...PROFILE, ...SCIM, ...JSONV, 'state', 'extra'];
 const SETTINGS = ['mfa', 'sudo', 'unix_uid'];
 const STATES = ['STAGED', 'ACTIVATED', 'SUSPENDED'];
 
@@ -184,6 +185,7 @@ test('CSV: RFC 4180, a header of JumpCloud names, JSON-valued fields as JSON tex
         const a = apiUsers.get(rec.username);
         assert.ok(a, rec.username);
         for (const k of PROFILE) assert.equal(rec[k], a[k] ?? '', `${rec.username}: ${k}`);
+        for (const k of SCIM) assert.equal(rec[k], '', `${rec.username}: ${k} (none set through JumpCloud)`);
         for (const k of JSONV) {
             if (rec[k] === '') assert.deepEqual(a[k], [], `${rec.username}: ${k}`);
             else assert.deepEqual(JSON.parse(rec[k]), a[k], `${rec.username}: ${k}`);

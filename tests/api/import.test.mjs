@@ -326,3 +326,17 @@ test('remote (--url --key): through the JumpCloud bulk API, skip mode, report; o
     assert.equal(r.code, 4);
     assert.match(r.stderr, /HTTP 401/);
 });
+
+test('overwrite and sync matched by --match externalid (case-exact)', async () => {
+    const { org, api: a } = await newOrg('ext');
+    let r = await runImport([file('x.csv', 'externalId,username,email,firstname\nHR-1,x1,x1@example.com,One\nHR-2,x2,x2@example.com,Two\n'), '--org', org]);
+    assert.equal(r.code, 0, r.stderr);
+    r = await runImport([file('y.csv', 'external_id,username,email,firstname\nHR-1,x1,x1@example.com,Uno\nhr-2,x3,x3@example.com,Three\n'),
+        '--org', org, '--mode', 'sync', '--match', 'externalid']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(counts(r.stdout), { created: 1, updated: 1, unchanged: 0, skipped: 0, suspended: 1, deleted: 0, rejected: 0 });
+    const u = await users(a);
+    assert.equal(u.x1.firstname, 'Uno');
+    assert.equal(u.x2.suspended, true, 'HR-2 is not hr-2');
+    assert.equal(u.x3.firstname, 'Three');
+});

@@ -96,6 +96,7 @@ void test_service_keys(void);
 /* users.c */
 void test_user_crud(void);
 void test_conflicts(void);
+void test_scim_fields(void);
 void test_isolation(void);
 void test_state_only_update(void);
 void test_transactions(void);

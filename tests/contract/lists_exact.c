@@ -51,6 +51,13 @@ static void gen_user(struct roster_user *u, int i, const char *tag)
         u->f[RU_DISPLAY_NAME] = roster_arena_printf(&A, "Agent %03d", (int)(rnd() % 500));
     if (rnd() % 5 == 0)
         u->f[RU_JOB_TITLE] = rnd() % 2 ? "Engineer" : "Manager";
+    /* the SCIM fields: externalId on most (not unique), no e-mail on a few */
+    if (rnd() % 4 != 0)
+        u->f[RU_EXTERNAL_ID] = roster_arena_printf(&A, "x%04d", (int)(rnd() % 5000));
+    if (rnd() % 7 == 0)
+        u->f[RU_LOCALE] = rnd() % 2 ? "en-US" : "de-DE";
+    if (rnd() % 40 == 0)
+        u->f[RU_EMAIL] = NULL;
     uint64_t s = rnd() % 20;
     u->state = s < 17 ? ROSTER_ACTIVATED : s < 19 ? ROSTER_SUSPENDED : ROSTER_STAGED;
 }
@@ -123,13 +130,12 @@ static size_t pl_cases(struct pl_case *c, size_t max, const char *tag, int64_t a
         q = PL_NEW(roster_arena_printf(&A, "%s prefix", roster_ufields[k].column));
         PL_F(q, k, ROSTER_OP_PREFIX, pl_s("Sa"));
     }
-    static const int sorts[] = {RU_USERNAME,    RU_EMAIL,         RU_FIRST_NAME,
-                                RU_MIDDLE_NAME, RU_LAST_NAME,     RU_DISPLAY_NAME,
-                                RU_EMPLOYEE_ID, RU_DEPARTMENT,    RU_COST_CENTER,
-                                RU_COMPANY,     RU_JOB_TITLE,     RU_LOCATION,
-                                RU_MANAGER,     RU_EMPLOYEE_TYPE, RU_ALTERNATE_EMAIL,
-                                RU_DESCRIPTION, RU_COUNTRY_CODE,  RQ_STATE,
-                                RQ_ID,          RQ_CREATED,       RQ_NUM_ID};
+    static const int sorts[] = {
+        RU_USERNAME,     RU_EMAIL,        RU_FIRST_NAME,  RU_MIDDLE_NAME,   RU_LAST_NAME,
+        RU_DISPLAY_NAME, RU_EMPLOYEE_ID,  RU_DEPARTMENT,  RU_COST_CENTER,   RU_COMPANY,
+        RU_JOB_TITLE,    RU_LOCATION,     RU_MANAGER,     RU_EMPLOYEE_TYPE, RU_ALTERNATE_EMAIL,
+        RU_DESCRIPTION,  RU_COUNTRY_CODE, RU_EXTERNAL_ID, RQ_STATE,         RQ_ID,
+        RQ_CREATED,      RQ_NUM_ID};
     for (size_t i = 0; i < sizeof(sorts) / sizeof(sorts[0]); i++) {
         for (int d = 0; d < 2; d++) {
             const char *col = sorts[i] < RU_NFIELDS   ? roster_ufields[sorts[i]].column
@@ -281,8 +287,8 @@ void test_list_plans(void)
                  0);
     CHECK_EQ_INT(roster_store_group_bind(conn, org_p.id, &sk2.num_id, 1, s2, PL_N / 10, true, &err),
                  0);
-    static struct pl_case cases[128];
-    size_t nc = pl_cases(cases, 128, "p", app.num_id, sk1.num_id, sk2.num_id);
+    static struct pl_case cases[192];
+    size_t nc = pl_cases(cases, 192, "p", app.num_id, sk1.num_id, sk2.num_id);
     int bad = 0;
     struct roster_arena pa;
     roster_arena_init(&pa, 0);
@@ -506,8 +512,8 @@ void test_list_exact(void)
     need_org_x();
     rnd_seed();
     struct roster_group app = x_app, sk1 = x_sk1, sk2 = x_sk2;
-    static struct pl_case cases[128];
-    size_t nc = pl_cases(cases, 128, "x", app.num_id, sk1.num_id, sk2.num_id);
+    static struct pl_case cases[192];
+    size_t nc = pl_cases(cases, 192, "x", app.num_id, sk1.num_id, sk2.num_id);
     int next = XN, bad = 0;
     struct roster_arena a;
     roster_arena_init(&a, 0);

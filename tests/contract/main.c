@@ -31,6 +31,7 @@ static const struct {
     {"user_crud", test_user_crud},
     {"conflicts", test_conflicts},
     {"isolation", test_isolation},
+    {"scim_fields", test_scim_fields},
     {"state_only_update", test_state_only_update},
     {"transactions", test_transactions},
     {"list", test_list},

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "contract.h"
@@ -33,6 +34,11 @@ void test_user_crud(void)
     u.f[RU_DESCRIPTION] = "d\xc3\xa9j\xc3\xa0 vu \xe2\x9c\x93"; /* UTF-8 kept byte for byte */
     u.f[RU_EMPLOYEE_TYPE] = "full-time";
     u.f[RU_CUSTOM_DATA] = "{\"k\":1}";
+    u.f[RU_EXTERNAL_ID] = "00u1abcd";
+    u.f[RU_USER_TYPE] = "Employee";
+    u.f[RU_PREFERRED_LANGUAGE] = "de-DE";
+    u.f[RU_LOCALE] = "de-DE";
+    u.f[RU_TIMEZONE] = "Europe/Berlin";
     u.f[RU_PHONES] = "[{\"type\":\"work\",\"number\":\"+49 30 1234\"}]";
     u.f[RU_ATTRIBUTES] = "[{\"name\":\"a\",\"value\":\"b\"}]";
     u.f[RU_ADDRESSES] = "[{\"type\":\"home\",\"locality\":\"Berlin\"}]";
@@ -125,6 +131,7 @@ void test_user_crud(void)
     struct roster_query q;
     memset(&q, 0, sizeof(q));
     q.limit = 10;
+    q.want_total = true;
     struct roster_qval val = {.s = "O'Brien"};
     q.filters[0] = (struct roster_filter){RU_LAST_NAME, ROSTER_OP_EQ, &val, 1};
     q.nfilters = 1;
@@ -206,6 +213,107 @@ void test_conflicts(void)
     CHECK_EQ_INT(roster_store_user_get(conn, org_b.id, g.id, &got, &A, &err), 0);
     CHECK_EQ_STR(got.f[RU_USERNAME], "gamma");
     CHECK_EQ_INT(got.version, 1);
+}
+
+/* The SCIM fields (migration 12): users without an e-mail address (any number of them),
+ * externalId kept, found by eq through its index, not unique, per organisation, and gone
+ * from the index when cleared or when its user is deleted. */
+void test_scim_fields(void)
+{
+    struct roster_err err = {0};
+    struct roster_org o, p;
+    make_org(&o, "Org SCIM");
+    make_org(&p, "Org SCIM other");
+    struct roster_user a, b, c, x, got;
+    make_user(&a, "scim.a", NULL);
+    a.f[RU_EXTERNAL_ID] = "ext-1";
+    a.f[RU_LOCALE] = "en-US";
+    CHECK_EQ_INT(create(o.id, &a, &err), 0);
+    make_user(&b, "scim.b", NULL); /* a second user without e-mail: no conflict */
+    b.f[RU_EXTERNAL_ID] = "ext-1"; /* externalId is not unique */
+    b.f[RU_USER_TYPE] = "Contractor";
+    CHECK_EQ_INT(create(o.id, &b, &err), 0);
+    make_user(&c, "scim.c", "scim.c@example.com");
+    c.f[RU_EXTERNAL_ID] = "ext-2";
+    CHECK_EQ_INT(create(o.id, &c, &err), 0);
+    make_user(&x, "scim.a", NULL);
+    x.f[RU_EXTERNAL_ID] = "ext-1";
+    CHECK_EQ_INT(create(p.id, &x, &err), 0);
+
+    CHECK_EQ_INT(roster_store_user_get(conn, o.id, a.id, &got, &A, &err), 0);
+    CHECK(got.f[RU_EMAIL] == NULL);
+    CHECK_EQ_STR(got.f[RU_EXTERNAL_ID], "ext-1");
+    CHECK_EQ_STR(got.f[RU_LOCALE], "en-US");
+    CHECK(got.f[RU_USER_TYPE] == NULL && got.f[RU_TIMEZONE] == NULL);
+
+    struct roster_qval v = {"ext-1", 0};
+    struct roster_query q;
+    roster_query_init(&q);
+    q.filters[q.nfilters++] = (struct roster_filter){RU_EXTERNAL_ID, ROSTER_OP_EQ, &v, 1};
+    q.limit = 10;
+    q.want_total = true;
+    struct roster_user *rows = NULL;
+    size_t n = 0;
+    int64_t total = -1;
+    CHECK_EQ_INT(user_list(conn, o.id, &q, &A, &rows, &n, &total, &err), 0);
+    CHECK_EQ_INT(n, 2);
+    CHECK_EQ_INT(total, 2);
+    if (n == 2) {
+        CHECK_EQ_STR(rows[0].f[RU_USERNAME], "scim.a"); /* id order: a was created first */
+        CHECK_EQ_STR(rows[1].f[RU_USERNAME], "scim.b");
+        CHECK_EQ_STR(rows[1].f[RU_USER_TYPE], "Contractor");
+    }
+    /* the lookup uses the index (SQLite; PostgreSQL's planner reads a table this small
+     * whole: list_plans checks its plan of "external_id eq" among 10,000 users) */
+    const char *plan = NULL;
+    CHECK_EQ_INT(roster_store_list_plan(conn, o.id, &q, NULL, false, &A, &plan, &err), 0);
+    bool pg = plan && (strstr(plan, "Scan") || strstr(plan, "Result"));
+    bool indexed = plan && (pg || strstr(plan, "USING COVERING INDEX user_sparse_external_id"));
+    CHECK(indexed);
+    if (plan && (!indexed || getenv("SHOW_PLAN")))
+        fprintf(stderr, "    externalId eq plan:\n%s", plan);
+
+    /* cleared: no longer found; a changed value is found under the new one */
+    got.f[RU_EXTERNAL_ID] = NULL;
+    CHECK_EQ_INT(roster_store_user_update(conn, o.id, &got, &err), 0);
+    CHECK_EQ_INT(user_list(conn, o.id, &q, &A, &rows, &n, &total, &err), 0);
+    CHECK_EQ_INT(n, 1);
+    CHECK_EQ_INT(total, 1);
+    CHECK_EQ_INT(roster_store_user_get(conn, o.id, c.id, &got, &A, &err), 0);
+    got.f[RU_EXTERNAL_ID] = "ext-1";
+    got.f[RU_EMAIL] = NULL; /* an e-mail can be removed */
+    CHECK_EQ_INT(roster_store_user_update(conn, o.id, &got, &err), 0);
+    CHECK_EQ_INT(user_list(conn, o.id, &q, &A, &rows, &n, &total, &err), 0);
+    CHECK_EQ_INT(n, 2);
+    CHECK_EQ_INT(roster_store_user_get(conn, o.id, c.id, &got, &A, &err), 0);
+    CHECK(got.f[RU_EMAIL] == NULL);
+    /* deleted: gone */
+    CHECK_EQ_INT(roster_store_user_delete(conn, o.id, b.id, &err), 0);
+    CHECK_EQ_INT(user_list(conn, o.id, &q, &A, &rows, &n, &total, &err), 0);
+    CHECK_EQ_INT(n, 1);
+    if (n == 1)
+        CHECK_EQ_STR(rows[0].f[RU_USERNAME], "scim.c");
+    /* the other organisation's user with the same externalId */
+    CHECK_EQ_INT(user_list(conn, p.id, &q, &A, &rows, &n, &total, &err), 0);
+    CHECK_EQ_INT(n, 1);
+    if (n == 1)
+        CHECK_EQ_STR(rows[0].id, x.id);
+    /* the bulk create keeps the SCIM fields too */
+    struct roster_user many[2];
+    int rcs[2];
+    struct roster_err errs[2];
+    make_user(&many[0], "scim.m0", NULL);
+    many[0].f[RU_EXTERNAL_ID] = "ext-1";
+    many[0].f[RU_TIMEZONE] = "UTC";
+    make_user(&many[1], "scim.m1", NULL);
+    CHECK_EQ_INT(create_many(o.id, many, 2, rcs, errs), 0);
+    CHECK_EQ_INT(rcs[0], 0);
+    CHECK_EQ_INT(rcs[1], 0);
+    CHECK_EQ_INT(user_list(conn, o.id, &q, &A, &rows, &n, &total, &err), 0);
+    CHECK_EQ_INT(n, 2);
+    CHECK_EQ_INT(roster_store_user_get(conn, o.id, many[0].id, &got, &A, &err), 0);
+    CHECK_EQ_STR(got.f[RU_TIMEZONE], "UTC");
+    CHECK(got.f[RU_EMAIL] == NULL);
 }
 
 void test_isolation(void)

@@ -34,9 +34,17 @@ enum jc_decode_mode {
 int jc_user_decode(const char *json, size_t len, int mode, struct roster_user *out,
                    struct roster_arena *a, struct roster_err *err);
 
+/* JumpCloud requires an e-mail address; roster's model does not (a SCIM user needs only a
+ * userName). A create (patch false) without one, or a patch that clears it, is ROSTER_EINVAL
+ * "email is required" (field "email"), the answer the core validator gave before e-mail
+ * became optional; a bad username in the same user is reported instead, as the validator
+ * checks fields in order. 0 when the e-mail is there (or, in a patch, not touched). */
+int jc_user_require_email(const struct roster_user *u, bool patch, struct roster_err *err);
+
 /* The job codec registered as "jumpcloud" (a roster_item_decode_fn): kind
  * ROSTER_JOB_USERS_CREATE decodes with JC_DECODE_CREATE, ROSTER_JOB_USERS_UPDATE with
- * JC_DECODE_UPDATE. Same precondition as jc_user_decode. */
+ * JC_DECODE_UPDATE, then requires the e-mail (jc_user_require_email). Same precondition as
+ * jc_user_decode. */
 int jc_item_decode(const char *json, size_t len, int kind, struct roster_user *out,
                    struct roster_arena *a, struct roster_err *err);
 

@@ -150,6 +150,7 @@ void jc_systemusers_create(struct roster_req *r)
     struct roster_user u;
     int state;
     bool failed = jc_user_decode(r->body, r->body_len, JC_DECODE_CREATE, &u, r->ctx.arena, &err) ||
+                  jc_user_require_email(&u, false, &err) ||
                   roster_default_state(&r->ctx, ROSTER_ORIGIN_MANUAL, &state, &err) ||
                   roster_user_create(&r->ctx, &u, state, &err);
     send_user(r, failed, &err, &u);
@@ -176,6 +177,7 @@ void jc_systemusers_put(struct roster_req *r)
         return;
     struct roster_user patch, out;
     bool failed = jc_user_decode(r->body, r->body_len, JC_DECODE_PUT, &patch, r->ctx.arena, &err) ||
+                  jc_user_require_email(&patch, true, &err) ||
                   roster_user_update(&r->ctx, roster_path_param(r), &patch, false, &out, &err);
     send_user(r, failed, &err, &out);
 }

@@ -135,7 +135,7 @@ static void key_add(const char *name, int id)
 static void keys_build(void)
 {
     for (int i = 0; i < RU_NFIELDS; i++)
-        if (i != RU_EXTRA)
+        if (i != RU_EXTRA && !roster_ufields[i].scim_only)
             key_add(roster_ufields[i].label, i);
     key_add("state", K_STATE);
     key_add("suspended", K_SUSPENDED);
@@ -182,7 +182,8 @@ static int bad_json(struct roster_err *err)
 static int ufield_by_label(const char *key)
 {
     for (int i = 0; i < RU_NFIELDS; i++)
-        if (i != RU_EXTRA && strcmp(roster_ufields[i].label, key) == 0)
+        if (i != RU_EXTRA && !roster_ufields[i].scim_only &&
+            strcmp(roster_ufields[i].label, key) == 0)
             return i;
     return -1;
 }
@@ -326,6 +327,26 @@ static int decode_state(const struct roster_jsonr_val *v, struct roster_user *ou
     return ROSTER_EINVAL;
 }
 
+int jc_user_require_email(const struct roster_user *u, bool patch, struct roster_err *err)
+{
+    if ((patch && !ROSTER_USER_FIELD_SET(u, RU_EMAIL)) || (u->f[RU_EMAIL] && *u->f[RU_EMAIL]))
+        return 0;
+    if (!patch || ROSTER_USER_FIELD_SET(u, RU_USERNAME)) {
+        struct roster_user probe;
+        memset(&probe, 0, sizeof(probe));
+        probe.f[RU_USERNAME] = u->f[RU_USERNAME];
+        probe.f[RU_EMAIL] = "a@b.c";
+        probe.state = ROSTER_ACTIVATED;
+        int rc = roster_user_validate(&probe, ROSTER_VALIDATE_CREATE, err);
+        if (rc)
+            return rc;
+    }
+    roster_err_set(err, ROSTER_EINVAL, "email is required");
+    if (err)
+        err->field = roster_ufields[RU_EMAIL].label;
+    return ROSTER_EINVAL;
+}
+
 int jc_user_decode(const char *json, size_t len, int mode, struct roster_user *out,
                    struct roster_arena *a, struct roster_err *err)
 {
@@ -442,11 +463,14 @@ int jc_user_decode(const char *json, size_t len, int mode, struct roster_user *o
 int jc_item_decode(const char *json, size_t len, int kind, struct roster_user *out,
                    struct roster_arena *a, struct roster_err *err)
 {
+    int rc;
     switch (kind) {
     case ROSTER_JOB_USERS_CREATE:
-        return jc_user_decode(json, len, JC_DECODE_CREATE, out, a, err);
+        rc = jc_user_decode(json, len, JC_DECODE_CREATE, out, a, err);
+        return rc ? rc : jc_user_require_email(out, false, err);
     case ROSTER_JOB_USERS_UPDATE:
-        return jc_user_decode(json, len, JC_DECODE_UPDATE, out, a, err);
+        rc = jc_user_decode(json, len, JC_DECODE_UPDATE, out, a, err);
+        return rc ? rc : jc_user_require_email(out, true, err);
     default:
         return roster_err_set(err, ROSTER_EINVAL, "job kind %d has no jumpcloud user codec", kind);
     }
@@ -486,9 +510,12 @@ static void write_value(struct roster_jsonw *w, const char *key, json_t *v)
 }
 
 /* Keys written from the user's own fields; an extra key with one of these names (which the
- * decoder never produces) is not written twice. */
+ * decoder never produces) is not written twice. The SCIM dialect's own object
+ * (ROSTER_EXTRA_SCIM) is not JumpCloud's and is never written either. */
 static bool own_key(const char *key)
 {
+    if (strcmp(key, ROSTER_EXTRA_SCIM) == 0)
+        return true;
     static const char *const keys[] = {"_id",       "state",   "activated",
                                        "suspended", "created", "organization"};
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
@@ -514,7 +541,7 @@ void jc_user_encode(struct roster_jsonw *w, const struct roster_user *u, const c
     roster_jsonw_kstr(w, "_id", u->id);
     for (int i = 0; i < RU_NFIELDS; i++) {
         const char *label = roster_ufields[i].label, *v = u->f[i];
-        if (i == RU_EXTRA || !want(&p, label))
+        if (i == RU_EXTRA || roster_ufields[i].scim_only || !want(&p, label))
             continue;
         if (roster_ufields[i].kind != RU_KIND_STR) {
             roster_jsonw_kraw(w, label, v && *v ? v : "[]");

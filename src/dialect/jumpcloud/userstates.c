@@ -98,6 +98,8 @@ static bool parse_date_time(const char *s, int64_t *ms)
  */
 static bool email_ok(const char *s)
 {
+    if (!s || !*s)
+        return false;
     struct roster_user u;
     memset(&u, 0, sizeof(u));
     u.f[RU_USERNAME] = "x";

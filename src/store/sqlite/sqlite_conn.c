@@ -131,14 +131,17 @@ static const char *const fixed_sql[SQ_NSTMTS] = {
     [SQ_SPARSE_UPSERT] =
         "INSERT INTO user_sparse (num_id, org_num, id, middle_name, display_name, department, "
         "cost_center, company, job_title, location, manager, country_code, alternate_email, "
-        "description, employee_type) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
-        "?13, ?14, ?15)"
+        "description, employee_type, external_id, user_type, preferred_language, locale, "
+        "timezone) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
+        "?16, ?17, ?18, ?19, ?20)"
         " ON CONFLICT (num_id) DO UPDATE SET middle_name = excluded.middle_name, display_name = "
         "excluded.display_name, department = excluded.department, cost_center = "
         "excluded.cost_center, company = excluded.company, job_title = excluded.job_title, "
         "location = excluded.location, manager = excluded.manager, country_code = "
         "excluded.country_code, alternate_email = excluded.alternate_email, description = "
-        "excluded.description, employee_type = excluded.employee_type",
+        "excluded.description, employee_type = excluded.employee_type, external_id = "
+        "excluded.external_id, user_type = excluded.user_type, preferred_language = "
+        "excluded.preferred_language, locale = excluded.locale, timezone = excluded.timezone",
     [SQ_SPARSE_DELETE] = "DELETE FROM user_sparse WHERE num_id = ?1",
     /* the head of messages_due: the rows to claim (the lease moves them to its end) */
     [SQ_MSG_CLAIM] = "UPDATE messages SET due_ms = ?2, lease_token = ?3"

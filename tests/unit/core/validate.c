@@ -158,6 +158,17 @@ static void test_lengths(void)
     char *c65536 = repeat("c", 65536), *c65537 = repeat("c", 65537);
     CHECK_OK(RU_CUSTOM_DATA, c65536);
     CHECK_BAD(RU_CUSTOM_DATA, c65537, "customData \"" C64 "...\" is longer than 65536 characters");
+    /* the SCIM fields */
+    CHECK_OK(RU_EXTERNAL_ID, a1024);
+    CHECK_BAD(RU_EXTERNAL_ID, a1025, "externalId \"" A64 "...\" is longer than 1024 characters");
+    CHECK_OK(RU_USER_TYPE, a1024);
+    CHECK_OK(RU_PREFERRED_LANGUAGE, a256);
+    CHECK_BAD(RU_PREFERRED_LANGUAGE, a257,
+              "preferredLanguage \"" A64 "...\" is longer than 256 characters");
+    CHECK_OK(RU_LOCALE, "en-US");
+    CHECK_BAD(RU_LOCALE, a257, "locale \"" A64 "...\" is longer than 256 characters");
+    CHECK_OK(RU_TIMEZONE, "America/Los_Angeles");
+    CHECK_BAD(RU_TIMEZONE, "\xff", "timezone \"\\xff\" is not valid UTF-8");
     /* email length: a long but well-formed address */
     char *longmail = repeat("m", 1030);
     memcpy(longmail + 1000, "@example.com", 12);
@@ -194,8 +205,9 @@ static void test_quote_truncation(void)
 
 static void test_email(void)
 {
-    CHECK_BAD(RU_EMAIL, NULL, "email is required");
-    CHECK_BAD(RU_EMAIL, "", "email is required");
+    /* optional (a SCIM user needs only a userName), but never empty */
+    CHECK_OK(RU_EMAIL, NULL);
+    CHECK_BAD(RU_EMAIL, "", "email must not be empty");
     CHECK_OK(RU_EMAIL, "a@b.c");
     CHECK_OK(RU_EMAIL, "first.last+tag@mail.example.co.uk");
     CHECK_OK(RU_EMAIL, "j\xc3\xb6rg@b\xc3\xbc"
@@ -354,13 +366,16 @@ static void test_apply_patch(void)
     CHECK_EQ_INT(u.state, ROSTER_SUSPENDED);
     CHECK_EQ_STR(u.f[RU_LAST_NAME], "Doe");
 
-    /* clearing a required field makes the merged user invalid */
+    /* clearing the optional e-mail leaves a valid user; clearing the username does not */
     memset(&p, 0, sizeof(p));
     p.set = 1ull << RU_EMAIL;
     roster_user_apply_patch(&u, &p);
     CHECK_EQ_STR(u.f[RU_EMAIL], NULL);
+    CHECK_EQ_INT(roster_user_validate(&u, ROSTER_VALIDATE_UPDATE, &last), 0);
+    p.set = 1ull << RU_USERNAME;
+    roster_user_apply_patch(&u, &p);
     CHECK_EQ_INT(roster_user_validate(&u, ROSTER_VALIDATE_UPDATE, &last), ROSTER_EINVAL);
-    CHECK_EQ_STR(last.msg, "email is required");
+    CHECK_EQ_STR(last.msg, "username is required");
 }
 
 int main(void)

@@ -543,6 +543,80 @@ static void test_qnames(void)
     CHECK_EQ_INT(created, RQ_CREATED);
 }
 
+/* The SCIM-only fields and the SCIM extra object are not JumpCloud's: never decoded, never
+ * shown. JumpCloud still requires an e-mail address although the model does not. */
+static void test_scim_fields_and_email(void)
+{
+    struct roster_user u;
+    struct roster_err err;
+    CHECK_EQ_INT(decode("{\"username\":\"a\",\"email\":\"a@x.test\",\"externalId\":\"E1\","
+                        "\"locale\":\"en\",\"userType\":\"T\",\"timezone\":\"UTC\","
+                        "\"preferredLanguage\":\"en\"}",
+                        JC_DECODE_CREATE, &u, &err),
+                 0);
+    int scim_set = 0;
+    for (int i = 0; i < RU_NFIELDS; i++)
+        scim_set += roster_ufields[i].scim_only && u.f[i] != NULL;
+    CHECK_EQ_INT(scim_set, 0);
+    CHECK(u.f[RU_EXTRA] == NULL);
+
+    strcpy(u.id, "0123456789abcdef01234567");
+    u.f[RU_EMAIL] = NULL;
+    u.f[RU_EXTERNAL_ID] = "E1";
+    u.f[RU_USER_TYPE] = "Employee";
+    u.f[RU_PREFERRED_LANGUAGE] = "en";
+    u.f[RU_LOCALE] = "en-US";
+    u.f[RU_TIMEZONE] = "UTC";
+    u.f[RU_EXTRA] = "{\"" ROSTER_EXTRA_SCIM "\":{\"nickName\":\"n\"},\"sudo\":true}";
+    json_t *o = encode(&u, NULL, 0);
+    CHECK(o != NULL);
+    for (int i = 0; i < RU_NFIELDS; i++)
+        if (roster_ufields[i].scim_only)
+            CHECK(json_object_get(o, roster_ufields[i].label) == NULL);
+    CHECK(json_object_get(o, ROSTER_EXTRA_SCIM) == NULL);
+    CHECK(json_is_true(json_object_get(o, "sudo")));
+    /* no e-mail: shown as JumpCloud shows an empty profile string */
+    CHECK_EQ_STR(sget(o, "email"), "");
+    json_decref(o);
+
+    /* jc_user_require_email */
+    CHECK_EQ_INT(decode("{\"username\":\"a\"}", JC_DECODE_CREATE, &u, &err), 0);
+    CHECK_EQ_INT(jc_user_require_email(&u, false, &err), ROSTER_EINVAL);
+    CHECK_EQ_STR(err.msg, "email is required");
+    CHECK_EQ_STR(err.field, "email");
+    CHECK_EQ_INT(decode("{\"username\":\"a\",\"email\":\"\"}", JC_DECODE_CREATE, &u, &err), 0);
+    CHECK_EQ_INT(jc_user_require_email(&u, false, &err), ROSTER_EINVAL);
+    CHECK_EQ_STR(err.msg, "email is required");
+    /* the username is checked first, as the validator does */
+    CHECK_EQ_INT(decode("{}", JC_DECODE_CREATE, &u, &err), 0);
+    CHECK_EQ_INT(jc_user_require_email(&u, false, &err), ROSTER_EINVAL);
+    CHECK_EQ_STR(err.msg, "username is required");
+    CHECK_EQ_INT(decode("{\"username\":\"a b\"}", JC_DECODE_CREATE, &u, &err), 0);
+    CHECK_EQ_INT(jc_user_require_email(&u, false, &err), ROSTER_EINVAL);
+    CHECK_EQ_STR(err.msg, "username \"a b\" must not contain whitespace or control characters");
+    CHECK_EQ_INT(decode("{\"username\":\"a\",\"email\":\"a@x.test\"}", JC_DECODE_CREATE, &u, &err),
+                 0);
+    CHECK_EQ_INT(jc_user_require_email(&u, false, &err), 0);
+    /* a patch: only clearing the e-mail is refused */
+    CHECK_EQ_INT(decode("{\"firstname\":\"x\"}", JC_DECODE_PUT, &u, &err), 0);
+    CHECK_EQ_INT(jc_user_require_email(&u, true, &err), 0);
+    CHECK_EQ_INT(decode("{\"email\":null}", JC_DECODE_PUT, &u, &err), 0);
+    CHECK_EQ_INT(jc_user_require_email(&u, true, &err), ROSTER_EINVAL);
+    CHECK_EQ_STR(err.msg, "email is required");
+    CHECK_EQ_INT(decode("{\"email\":\"\",\"username\":\"\"}", JC_DECODE_PUT, &u, &err), 0);
+    CHECK_EQ_INT(jc_user_require_email(&u, true, &err), ROSTER_EINVAL);
+    CHECK_EQ_STR(err.msg, "username is required");
+    /* the job codec requires it too */
+    const char *item = "{\"username\":\"a\"}";
+    CHECK_EQ_INT(jc_item_decode(item, strlen(item), ROSTER_JOB_USERS_CREATE, &u, &arena, &err),
+                 ROSTER_EINVAL);
+    CHECK_EQ_STR(err.msg, "email is required");
+    item = "{\"id\":\"5be9fb4ddb01290001e85109\",\"email\":null}";
+    CHECK_EQ_INT(jc_item_decode(item, strlen(item), ROSTER_JOB_USERS_UPDATE, &u, &arena, &err),
+                 ROSTER_EINVAL);
+    CHECK_EQ_STR(err.msg, "email is required");
+}
+
 int main(void)
 {
     roster_arena_init(&arena, 4096);
@@ -559,6 +633,7 @@ int main(void)
     test_round_trip();
     test_text();
     test_qnames();
+    test_scim_fields_and_email();
     roster_arena_release(&arena);
     return test_finish();
 }
