@@ -14,6 +14,8 @@ int roster_cmd_routes(int argc, char **argv);
 int roster_cmd_template(int argc, char **argv); /* src/cli/templates.c */
 int roster_cmd_webhook(int argc, char **argv);  /* src/cli/webhook.c */
 int roster_cmd_outbox(int argc, char **argv);   /* src/cli/outbox.c */
+int roster_cmd_import(int argc, char **argv);   /* src/cli/import.c */
+int roster_cmd_export(int argc, char **argv);   /* src/cli/export.c */
 
 /* The store URL from --store / ROSTER_STORE / the default ./roster-data/roster.db */
 const char *roster_cli_store_url(const char *flag);

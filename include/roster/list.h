@@ -103,4 +103,22 @@ struct roster_lists_stats {
 };
 void roster_lists_stats(struct roster_lists *l, struct roster_lists_stats *out);
 
+/* --- a scan of a whole list in one snapshot (src/core/scan.c) --- */
+
+#define ROSTER_SCAN_PAGE_DEFAULT 2000
+/* Called with each page of a scan; rows are valid until it returns. Nonzero stops the
+ * scan, which returns that code (err set by fn). */
+typedef int (*roster_users_scan_fn)(void *arg, const struct roster_user *rows, size_t n,
+                                    struct roster_err *err);
+/* Every user of the list q (filters, search, membership conditions; no sort keys: the
+ * order is the id; q's skip and limit are ignored) of ctx's organisation, handed to fn a
+ * page of page_size users (0: ROSTER_SCAN_PAGE_DEFAULT) at a time. Every page is read in
+ * one snapshot (SQLite: one read transaction; PostgreSQL: REPEATABLE READ), each a keyset
+ * range after the last id of the page before (no OFFSET), so memory is two pages whatever
+ * the number of users and the rows are one state of the organisation while writes go on.
+ * total (may be NULL): the number of users of the list in that snapshot, set before the
+ * first call of fn. ROSTER_EINVAL for a q with sort keys. */
+int roster_users_scan(struct roster_ctx *ctx, const struct roster_query *q, size_t page_size,
+                      int64_t *total, roster_users_scan_fn fn, void *arg, struct roster_err *err);
+
 #endif

@@ -56,6 +56,16 @@ struct roster_queue_stats {
     int64_t earliest_due_ms;   /* the earliest due time among them; 0 when there is none */
 };
 
+/* The progress of a `roster import` that commits as it goes (roster/import.h): rows of
+ * file_key applied so far, and the counts of their actions (a JSON array text). */
+struct roster_import_progress {
+    char org_id[ROSTER_ID_LEN + 1];
+    const char *file_key;
+    int64_t rows_done;
+    const char *counts;
+    int64_t updated_ms;
+};
+
 struct roster_store_methods {
     int version; /* ROSTER_STORE_VERSION this table was written for */
     const char *name;

@@ -29,6 +29,15 @@ static const struct subcommand commands[] = {
     {"outbox", roster_cmd_outbox,
      "outbox list --org ORG_ID [--status ENQUEUED|SENT|UNDELIVERABLE] [--limit N] "
      "[--after MESSAGE_ID] | outbox retry MESSAGE_ID --org ORG_ID   [--store PATH|URL]"},
+    {"import", roster_cmd_import,
+     "import FILE|- [--store PATH|URL] [--org ORG_ID] [--format csv|ndjson|jsonl|json] "
+     "[--map COLUMN=FIELD]... [--mode skip|fail|overwrite|sync] "
+     "[--match username|email|employeeid|externalid] [--missing suspend|delete|keep] "
+     "[--max-changes N] [--force] [--dry-run] [--report FILE] [--quiet] [--no-progress]"},
+    {"export", roster_cmd_export,
+     "export --org ORG_ID [--format csv|jsonl|json] [--fields NAME,...] "
+     "[--filter FIELD:OP:VALUE]... [--state STATE] [--output FILE|-] [--no-progress] "
+     "[--quiet]   [--store PATH|URL]"},
     {"routes", roster_cmd_routes, "routes   (print every HTTP route)"},
 };
 

@@ -116,6 +116,7 @@ void test_grouped_list_writes(void);
 void test_list_render(void);
 void test_list_render_dense(void);
 void test_read_span(void);
+void test_users_scan(void); /* scan.c */
 /* lists_exact.c */
 void test_list_plans(void);
 void test_list_exact(void);
@@ -155,6 +156,7 @@ void test_fault_message_job(void);
 void test_reopen(void);
 /* templates.c */
 void test_templates(void);
+void test_import_progress(void); /* import_progress.c */
 
 /* idem.c */
 void test_idem_keys(void);

@@ -53,6 +53,10 @@ int jc_item_decode(const char *json, size_t len, int kind, struct roster_user *o
 void jc_user_encode(struct roster_jsonw *w, const struct roster_user *u, const char *const *fields,
                     size_t nfields);
 
+/* Whether name is a JumpCloud user setting that roster keeps in the extra object and that
+ * bulk-user-create accepts (account_locked, mfa, ssh_keys, ...): roster export's --fields. */
+bool jc_user_setting(const char *name);
+
 /* Field names accepted in filter= and sort= of /api/systemusers. */
 extern const struct roster_qname jc_user_qnames[];
 

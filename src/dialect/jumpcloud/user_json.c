@@ -475,6 +475,12 @@ int jc_item_decode(const char *json, size_t len, int kind, struct roster_user *o
         return roster_err_set(err, ROSTER_EINVAL, "job kind %d has no jumpcloud user codec", kind);
     }
 }
+bool jc_user_setting(const char *name)
+{
+    const struct xfield *x = xfield_find(name);
+    return x && (x->flags & X_DECODE);
+}
+
 /* --- encoding --- */
 
 struct projection {

@@ -1,0 +1,342 @@
+// roster import (docs/import-export.md): CSV edge cases, NDJSON and JSON arrays, every
+// mode, dry runs, the report file, exit codes, progress output; run on the store of a
+// real `roster serve` (SQLite or PostgreSQL, ROSTER_TEST_STORE) while it serves, and
+// checked through the JumpCloud API.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { writeFileSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { startServer, cleanup, cliOrg, listAll, BIN, uniq } from './harness.mjs';
+
+let srv;
+let api;
+
+before(async () => {
+    srv = await startServer();
+    api = srv.api(srv.adminKey);
+});
+after(async () => {
+    await cleanup(srv);
+});
+
+/** Runs roster import; resolves {code, stdout, stderr}. */
+function runImport(args, { input, env } = {}) {
+    return new Promise((resolve) => {
+        const p = execFile(BIN, ['import', ...args, '--store', srv.store], {
+            timeout: 120000, env: { ...process.env, CI: '', ...(env || {}) }, maxBuffer: 64 << 20,
+        }, (err, stdout, stderr) => {
+            resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
+        });
+        if (input !== undefined) p.stdin.end(input);
+    });
+}
+
+function file(name, content) {
+    const f = path.join(srv.dir, `${uniq('f')}-${name}`);
+    writeFileSync(f, content);
+    return f;
+}
+
+async function newOrg(tag) {
+    const org = await cliOrg(srv.store, uniq(tag));
+    return { org, api: api.withOrg(org) };
+}
+
+async function users(a) {
+    const all = await listAll(a);
+    return Object.fromEntries(all.map((u) => [u.username, u]));
+}
+
+function counts(stdout) {
+    const m = {};
+    for (const k of ['created', 'updated', 'unchanged', 'skipped', 'suspended', 'deleted', 'rejected']) {
+        const r = stdout.match(new RegExp(`${k} (\\d+)`));
+        assert.ok(r, `summary names ${k}: ${stdout}`);
+        m[k] = Number(r[1]);
+    }
+    return m;
+}
+
+test('CSV: quoted commas, doubled quotes, embedded newlines, BOM, CRLF, empty trailing line', async () => {
+    const { org, api: a } = await newOrg('csv');
+    const csv = '\uFEFFusername,email,firstname,lastname,description,employeeIdentifier\r\n' +
+        'ann,ann@example.com,"Ann, Jr.","O""Neil","line one\r\nline two",E1\r\n' +
+        'bob,bob@example.com,Bob,Smith,,E2\r\n\r\n';
+    const r = await runImport([file('u.csv', csv), '--org', org]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(counts(r.stdout), { created: 2, updated: 0, unchanged: 0, skipped: 0, suspended: 0, deleted: 0, rejected: 0 });
+    const u = await users(a);
+    assert.equal(u.ann.firstname, 'Ann, Jr.');
+    assert.equal(u.ann.lastname, "O'Neil".replace("'", '"'));
+    assert.equal(u.ann.description, 'line one\r\nline two');
+    assert.equal(u.ann.employeeIdentifier, 'E1');
+    assert.equal(u.bob.lastname, 'Smith');
+    assert.ok(!u.bob.description, 'an empty cell is no value');
+});
+
+test('CSV: invalid UTF-8 is rejected with its line number; the other rows are written', async () => {
+    const { org, api: a } = await newOrg('utf');
+    const csv = Buffer.concat([
+        Buffer.from('username,email,description\nok1,ok1@example.com,"multi\nline"\n'),
+        Buffer.from('bad,bad@example.com,caf'), Buffer.from([0xe9]), Buffer.from('\nok2,ok2@example.com,x\n'),
+    ]);
+    const rep = path.join(srv.dir, `${uniq('rep')}.csv`);
+    const r = await runImport([file('u.csv', csv), '--org', org, '--report', rep]);
+    assert.equal(r.code, 1, 'a rejected row: exit 1');
+    assert.equal(counts(r.stdout).created, 2);
+    assert.equal(counts(r.stdout).rejected, 1);
+    assert.match(r.stderr, /line 4: .*line 4 is not UTF-8/);
+    const lines = readFileSync(rep, 'utf8').trim().split('\n');
+    assert.equal(lines[0], 'line,action,field,value,reason');
+    assert.equal(lines.length, 2);
+    assert.match(lines[1], /^4,rejected,,,line 4 is not UTF-8$/);
+    assert.deepEqual(Object.keys(await users(a)).sort(), ['ok1', 'ok2']);
+});
+
+test('CSV: an unknown header column is a clear error (exit 2, nothing written); --map names or ignores it', async () => {
+    const { org, api: a } = await newOrg('hdr');
+    const csv = 'login,mail,Shoe Size\nzed,zed@example.com,44\n';
+    const f = file('u.csv', csv);
+    let r = await runImport([f, '--org', org]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /unknown column "Shoe Size" in the header \(column 3\)/);
+    assert.equal((await listAll(a)).length, 0);
+    r = await runImport([f, '--org', org, '--map', 'Shoe Size=-']);
+    assert.equal(r.code, 0, r.stderr);
+    r = await runImport([f, '--org', org, '--map', 'Shoe Size=department', '--mode', 'overwrite']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(counts(r.stdout).updated, 1);
+    const u = await users(a);
+    assert.equal(u.zed.email, 'zed@example.com', 'aliases: login, mail');
+    assert.equal(u.zed.department, '44');
+    r = await runImport([f, '--org', org, '--map', 'Shoe Size=nosuchfield']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /"nosuchfield" is not a user field/);
+});
+
+test('NDJSON, JSONL from stdin, and a JSON array go through the JumpCloud decoder', async () => {
+    const { org, api: a } = await newOrg('json');
+    const nd = '{"username":"j1","email":"j1@example.com","attributes":[{"name":"k","value":"v"}]}\n' +
+        '\n{"username":"j2","email":"not-an-email"}\n[1,2]\n{"username":"j3","email":"j3@example.com","state":"SUSPENDED"}\n';
+    let r = await runImport([file('u.ndjson', nd), '--org', org]);
+    assert.equal(r.code, 1);
+    assert.deepEqual([counts(r.stdout).created, counts(r.stdout).rejected], [2, 2]);
+    assert.match(r.stderr, /line 3: email: .*not-an-email/);
+    assert.match(r.stderr, /line 4: a user must be a JSON object/);
+    r = await runImport(['-', '--org', org, '--format', 'jsonl'], { input: '{"username":"j4","email":"j4@example.com"}\n' });
+    assert.equal(r.code, 0, r.stderr);
+    const arr = JSON.stringify([{ username: 'j5', email: 'j5@example.com' }, { username: 'j6', email: 'j6@example.com', firstname: 'Six' }], null, 2);
+    r = await runImport([file('u.json', arr), '--org', org]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(counts(r.stdout).created, 2);
+    r = await runImport(['-', '--org', org], { input: '[{"username":"j7","email":"j7@example.com"}]' });
+    assert.equal(r.code, 0, 'stdin without --format: sniffed as a JSON array');
+    const u = await users(a);
+    assert.deepEqual(Object.keys(u).sort(), ['j1', 'j3', 'j4', 'j5', 'j6', 'j7']);
+    assert.deepEqual(u.j1.attributes, [{ name: 'k', value: 'v' }]);
+    assert.equal(u.j3.suspended, true);
+    assert.equal(u.j6.firstname, 'Six');
+});
+
+test('modes: skip reports existing users; fail writes nothing after a bad row; overwrite updates by --match', async () => {
+    const { org, api: a } = await newOrg('modes');
+    const base = 'username,email,employeeIdentifier,firstname\nu1,u1@example.com,E1,One\nu2,u2@example.com,E2,Two\n';
+    let r = await runImport([file('a.csv', base), '--org', org]);
+    assert.equal(r.code, 0, r.stderr);
+    const rep = path.join(srv.dir, `${uniq('rep')}.jsonl`);
+    r = await runImport([file('b.csv', base + 'u3,u3@example.com,E3,Three\n'), '--org', org, '--report', rep]);
+    assert.equal(r.code, 0, 'existing users are skipped, not rejected');
+    assert.deepEqual([counts(r.stdout).created, counts(r.stdout).skipped], [1, 2]);
+    const entries = readFileSync(rep, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(entries.map((e) => [e.line, e.action]), [[2, 'skipped'], [3, 'skipped']]);
+    assert.ok(['username', 'email'].includes(entries[0].field), 'the field that collided');
+    assert.equal(entries[0].value, entries[0].field === 'email' ? 'u1@example.com' : 'u1');
+
+    r = await runImport([file('c.csv', 'username,email\nf1,f1@example.com\nf2,bad\nf3,f3@example.com\n'), '--org', org, '--mode', 'fail']);
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /nothing written/);
+    assert.ok(!('f1' in await users(a)), 'fail: the rows before the bad one are not kept');
+
+    r = await runImport([file('d.csv', 'email,firstname\nU2@example.com,Deux\nnew@example.com,New\n'), '--org', org, '--mode', 'overwrite', '--match', 'email']);
+    assert.equal(r.code, 1, 'a new user without a username is rejected');
+    assert.deepEqual([counts(r.stdout).updated, counts(r.stdout).rejected], [1, 1]);
+    r = await runImport([file('e.csv', 'employeeid,firstname,username,email\nE1,Uno,u1,u1@example.com\nE9,Nine,u9,u9@example.com\n'), '--org', org, '--mode', 'overwrite', '--match', 'employeeid']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual([counts(r.stdout).updated, counts(r.stdout).created], [1, 1]);
+    const u = await users(a);
+    assert.equal(u.u2.firstname, 'Deux', 'matched by e-mail ignoring case');
+    assert.equal(u.u1.firstname, 'Uno');
+    assert.equal(u.u9.firstname, 'Nine');
+    assert.equal(u.u2.email, 'U2@example.com', "the file's spelling is written");
+});
+
+test('sync: removed, changed and added rows give exactly those actions; --max-changes refuses; a second run changes nothing', async () => {
+    const { org, api: a } = await newOrg('sync');
+    const other = await newOrg('syncother');
+    await runImport([file('o.csv', 'username,email\nkeepme,keepme@example.com\n'), '--org', other.org]);
+    let rows = ['username,email,employeeIdentifier,department,state'];
+    for (let i = 0; i < 20; i++) rows.push(`s${i},s${i}@example.com,E${i},D1,ACTIVATED`);
+    let r = await runImport([file('s0.csv', rows.join('\n') + '\n'), '--org', org, '--mode', 'sync']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(counts(r.stdout).created, 20);
+    // the HR file of the next night: s0-s2 gone, s3-s4 changed, n1 added
+    rows = ['username,email,employeeIdentifier,department,state'];
+    for (let i = 3; i < 20; i++) rows.push(`s${i},s${i}@example.com,E${i},${i < 5 ? 'D2' : 'D1'},ACTIVATED`);
+    rows.push('n1,n1@example.com,E100,D1,ACTIVATED');
+    const f = file('s1.csv', rows.join('\n') + '\n');
+    r = await runImport([f, '--org', org, '--mode', 'sync', '--match', 'employeeid', '--dry-run']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^dry run/);
+    assert.deepEqual(counts(r.stdout), { created: 1, updated: 2, unchanged: 15, skipped: 0, suspended: 3, deleted: 0, rejected: 0 });
+    r = await runImport([f, '--org', org, '--mode', 'sync', '--match', 'employeeid', '--max-changes', '5']);
+    assert.equal(r.code, 3, 'refused by --max-changes');
+    assert.match(r.stderr, /would change 6 users, more than --max-changes 5/);
+    let u = await users(a);
+    assert.equal(u.s0.suspended, false, 'refused: nothing written');
+    assert.ok(!('n1' in u));
+    r = await runImport([f, '--org', org, '--mode', 'sync', '--match', 'employeeid', '--max-changes', '6']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(counts(r.stdout), { created: 1, updated: 2, unchanged: 15, skipped: 0, suspended: 3, deleted: 0, rejected: 0 });
+    u = await users(a);
+    for (const n of ['s0', 's1', 's2']) assert.equal(u[n].suspended, true, `${n} suspended`);
+    assert.equal(u.s3.department, 'D2');
+    assert.equal(u.s5.department, 'D1');
+    assert.equal(u.n1.suspended, false);
+    r = await runImport([f, '--org', org, '--mode', 'sync', '--match', 'employeeid']);
+    assert.equal(r.code, 0);
+    assert.deepEqual(counts(r.stdout), { created: 0, updated: 0, unchanged: 18, skipped: 0, suspended: 0, deleted: 0, rejected: 0 });
+    // --missing delete, and keep
+    r = await runImport([file('s2.csv', 'username,email\ns5,s5@example.com\n'), '--org', org, '--mode', 'sync', '--missing', 'keep']);
+    assert.equal(counts(r.stdout).suspended, 0);
+    r = await runImport([file('s3.csv', 'username,email\ns5,s5@example.com\n'), '--org', org, '--mode', 'sync', '--missing', 'delete', '--force']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(counts(r.stdout).deleted, 20, 's0-s19 and n1 but s5');
+    assert.deepEqual(Object.keys(await users(a)), ['s5']);
+    assert.deepEqual(Object.keys(await users(other.api)), ['keepme'], 'another organisation is untouched');
+});
+
+test('dry run writes nothing; exit codes for usage errors', async () => {
+    const { org, api: a } = await newOrg('dry');
+    let r = await runImport([file('u.csv', 'username,email\nd1,d1@example.com\nd2,x\n'), '--org', org, '--dry-run']);
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /^dry run, would have created 1, .* rejected 1;/);
+    assert.equal((await listAll(a)).length, 0);
+    r = await runImport([file('u.csv', 'username\n'), '--org', org, '--mode', 'nope']);
+    assert.equal(r.code, 2);
+    r = await runImport([path.join(srv.dir, 'missing.csv'), '--org', org]);
+    assert.equal(r.code, 2);
+    r = await runImport([file('u.txt', 'x'), '--org', org, '--format', 'xml']);
+    assert.equal(r.code, 2);
+    r = await runImport([file('u.csv', 'username,email\n'), '--org', '0123456789abcdef01234567']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /organisation "0123456789abcdef01234567" not found/);
+});
+
+test('progress: a pipe gets plain lines only; a terminal (script) gets the bar', async () => {
+    const { org } = await newOrg('prog');
+    const rows = ['username,email'];
+    for (let i = 0; i < 3000; i++) rows.push(`p${i},p${i}@example.com`);
+    const f = file('p.csv', rows.join('\n') + '\n');
+    let r = await runImport([f, '--org', org]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^import: 3000 rows, 100% of the file, \d+ rows\/s$/m);
+    assert.ok(!r.stderr.includes('\r') && !r.stderr.includes('\x1b'), 'no bar on a pipe');
+    r = await runImport([f, '--org', org, '--quiet']);
+    assert.equal(r.stderr, '', '--quiet: only the summary (on stdout)');
+    const cmd = [BIN, 'import', f, '--org', org, '--store', srv.store, '--mode', 'overwrite']
+        .map((s) => `'${s.replace(/'/g, "'\\''")}'`).join(' ');
+    const out = await new Promise((resolve) => {
+        execFile('script', ['-qec', cmd, '/dev/null'], { env: { ...process.env, CI: '' } }, (err, stdout) => resolve(stdout));
+    });
+    assert.match(out, /\r\[#+\.*\] 3000\/~3000 100% \d+ rows\/s ETA/);
+    r = await runImport([f, '--org', org, '--mode', 'overwrite'], { env: { CI: 'true' } });
+    assert.ok(!r.stderr.includes('\r'));
+});
+
+test('kill -9 in the middle of a 200,000-row import, then the same command: every row exactly once', async () => {
+    const { org, api: a } = await newOrg('kill');
+    const rows = ['username,email,employeeIdentifier'];
+    for (let i = 0; i < 200000; i++) rows.push(`k${i},k${i}@example.com,K${i}`);
+    const f = file('k.csv', rows.join('\n') + '\n');
+    const args = ['import', f, '--org', org, '--store', srv.store, '--commit-rows', '10000', '--no-progress'];
+    const { spawn } = await import('node:child_process');
+    const p = spawn(BIN, args, { stdio: 'ignore' });
+    const exited = new Promise((r) => p.on('exit', (code, signal) => r({ code, signal })));
+    let seen = 0;
+    for (let i = 0; i < 1200 && seen < 30000; i++) {
+        const r = await a.get('/api/systemusers?limit=1');
+        seen = r.json.totalCount;
+        if (seen < 30000) await new Promise((res) => setTimeout(res, 50));
+    }
+    p.kill('SIGKILL');
+    const ex = await exited;
+    assert.equal(ex.signal, 'SIGKILL', 'killed before it finished');
+    const mid = (await a.get('/api/systemusers?limit=1')).json.totalCount;
+    assert.ok(mid >= 30000 && mid < 200000, `part of the file was committed (${mid})`);
+    assert.equal(mid % 10000, 0, 'whole transactions only');
+    const r = await runImport([f, '--org', org]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`resuming after row ${mid}\\b`));
+    assert.deepEqual(counts(r.stdout), { created: 200000, updated: 0, unchanged: 0, skipped: 0, suspended: 0, deleted: 0, rejected: 0 });
+    assert.equal((await a.get('/api/systemusers?limit=1')).json.totalCount, 200000);
+    for (const n of [0, mid - 1, mid, 199999]) {
+        const u = await a.get(`/api/systemusers?filter=username:eq:k${n}`);
+        assert.equal(u.json.totalCount, 1, `k${n} once`);
+    }
+    const again = await runImport([f, '--org', org]);
+    assert.equal(counts(again.stdout).skipped, 200000, 'a finished import starts afresh: every user exists');
+});
+
+test('remote (--url --key): through the JumpCloud bulk API, skip mode, report; other modes refused', async () => {
+    const { org, api: a } = await newOrg('remote');
+    const run = (args) => new Promise((resolve) => {
+        execFile(BIN, ['import', ...args, '--url', srv.url, '--key', srv.adminKey, '--org', org, '--no-progress'],
+            { timeout: 120000 }, (err, stdout, stderr) => {
+                resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
+            });
+    });
+    const rows = ['username,email,phoneNumbers,state'];
+    for (let i = 0; i < 2500; i++) rows.push(`r${i},r${i}@example.com,"[{""type"":""work"",""number"":""+1${i}""}]",${i % 2 ? 'SUSPENDED' : ''}`);
+    rows.push('rbad,not-an-email,,');
+    rows.push('rjson,rjson@example.com,[oops,');
+    const f = file('r.csv', rows.join('\n') + '\n');
+    const rep = path.join(srv.dir, `${uniq('rep')}.csv`);
+    let r = await run([f, '--report', rep]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.deepEqual([counts(r.stdout).created, counts(r.stdout).rejected], [2500, 2]);
+    const lines = readFileSync(rep, 'utf8').trim().split('\n');
+    assert.equal(lines.length, 3);
+    assert.match(lines[1], /^2502,rejected,.*not-an-email/);
+    assert.match(lines[2], /^2503,rejected,phoneNumbers,\[oops,phoneNumbers must be a JSON array$/);
+    const u = await users(a);
+    assert.equal(Object.keys(u).length, 2500);
+    assert.deepEqual(u.r7.phoneNumbers, [{ type: 'work', number: '+17' }]);
+    assert.equal(u.r7.suspended, true);
+    assert.equal(u.r8.suspended, false);
+    r = await run([f]);
+    assert.equal(counts(r.stdout).skipped, 2500, 'existing users are skipped remotely too');
+    r = await run([f, '--mode', 'sync']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /with --url only --mode skip is supported/);
+    r = await new Promise((resolve) => {
+        execFile(BIN, ['import', f, '--url', srv.url, '--key', 'wrong-key-wrong-key-wrong-key', '--no-progress'],
+            (err, stdout, stderr) => resolve({ code: err ? err.code : 0, stderr }));
+    });
+    assert.equal(r.code, 4);
+    assert.match(r.stderr, /HTTP 401/);
+});
+
+test('overwrite and sync matched by --match externalid (case-exact)', async () => {
+    const { org, api: a } = await newOrg('ext');
+    let r = await runImport([file('x.csv', 'externalId,username,email,firstname\nHR-1,x1,x1@example.com,One\nHR-2,x2,x2@example.com,Two\n'), '--org', org]);
+    assert.equal(r.code, 0, r.stderr);
+    r = await runImport([file('y.csv', 'external_id,username,email,firstname\nHR-1,x1,x1@example.com,Uno\nhr-2,x3,x3@example.com,Three\n'),
+        '--org', org, '--mode', 'sync', '--match', 'externalid']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(counts(r.stdout), { created: 1, updated: 1, unchanged: 0, skipped: 0, suspended: 1, deleted: 0, rejected: 0 });
+    const u = await users(a);
+    assert.equal(u.x1.firstname, 'Uno');
+    assert.equal(u.x2.suspended, true, 'HR-2 is not hr-2');
+    assert.equal(u.x3.firstname, 'Three');
+});
