@@ -24,7 +24,7 @@
 #include "roster/jsonw.h"
 #include "roster/store.h"
 
-#define BATCH 5000
+#define BATCH 10000
 #define MAX_SHOWN_ERRORS 10
 
 enum { EXIT_OK = 0, EXIT_REJECTED = 1, EXIT_USAGE = 2, EXIT_TOO_MANY = 3, EXIT_STORE = 4 };

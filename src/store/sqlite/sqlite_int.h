@@ -230,6 +230,9 @@ struct sq_conn {
     bool lc_reset;
     /* the idempotency key staged for the next effect (idem_stage, sqlite_idem.c) */
     const struct roster_idem_rec *idem;
+    /* user_create_many: new users' user_sparse rows are written by one statement after
+     * the batch (sq_user_side_write leaves them) */
+    bool sparse_deferred;
 };
 
 static inline struct sq_conn *sq_conn_of(struct roster_conn *c)

@@ -178,8 +178,10 @@ static int step_done(struct sq_conn *c, sqlite3_stmt *s, struct roster_err *err)
 int sq_user_side_write(struct sq_conn *c, int64_t org_num, const struct roster_user *before,
                        const struct roster_user *u, struct roster_err *err)
 {
-    bool has = has_sparse(u);
     bool is_new = before == NULL && u->version <= 1;
+    if (is_new && c->sparse_deferred)
+        return 0; /* sq_user_create_many copies them after the batch */
+    bool has = has_sparse(u);
     if (!(before && same_sparse(before, u))) {
         sqlite3_stmt *s = NULL;
         if (has) {
