@@ -644,6 +644,48 @@ static int start_pos(struct req *r, int64_t skip, struct roster_arena *a, int64_
     return 0;
 }
 
+/* Whether q matches at most one user whatever else it says: one of its ANDed filters is an
+ * eq of one value on a key that is unique in an organisation (the id, the numeric id, the
+ * username or the e-mail, which are unique ignoring case, so an exact or a case-folded eq
+ * finds at most one; the employee id only exactly). SCIM clients look users up this way
+ * (userName eq "x") before every write. */
+static bool point_lookup(const struct roster_query *q)
+{
+    for (size_t i = 0; i < q->nfilters; i++) {
+        const struct roster_filter *f = &q->filters[i];
+        if (f->op != ROSTER_OP_EQ || f->nvals != 1)
+            continue;
+        if (f->key == RQ_ID || f->key == RQ_NUM_ID || f->key == RU_USERNAME || f->key == RU_EMAIL ||
+            (f->key == RU_EMPLOYEE_ID && !f->ci))
+            return true;
+    }
+    return false;
+}
+
+/* A point lookup from its first page: one statement reads the user (or none) through the
+ * unique index, and the total is what it found. No count, no snapshot (one statement is
+ * consistent by itself), and no entry in the list state: a lookup of one key is not a list
+ * that is read again page after page, and each distinct key would take an entry. */
+static int point(struct roster_ctx *ctx, const struct roster_query *q,
+                 const struct roster_user_render *rd, const char *sep, struct roster_buf *out,
+                 struct roster_list_result *res, struct roster_err *err)
+{
+    struct roster_user *rows = NULL;
+    size_t n = 0;
+    int code = roster_store_user_page(ctx->conn, ctx->org_id, q, NULL, 0, q->limit, ctx->arena,
+                                      &rows, &n, NULL, err);
+    if (code)
+        return code;
+    res->total = q->want_total ? (int64_t)n : -1;
+    if (rd)
+        emit_rows(ctx, rows, n, rd, sep, out, res);
+    else {
+        res->rows = rows;
+        res->n = n;
+    }
+    return 0;
+}
+
 int roster_users_list(struct roster_ctx *ctx, const struct roster_query *q,
                       const struct roster_user_render *rd, const char *sep, struct roster_buf *out,
                       struct roster_list_result *res, struct roster_err *err)
@@ -654,6 +696,8 @@ int roster_users_list(struct roster_ctx *ctx, const struct roster_query *q,
     struct roster_lists *l = ctx->app ? ctx->app->lists : NULL;
     if (!l || q->limit < 0)
         return uncached(ctx, q, rd, sep, out, res, err);
+    if (q->skip <= 0 && q->limit != 0 && point_lookup(q))
+        return point(ctx, q, rd, sep, out, res, err);
     struct roster_conn *c = ctx->conn;
     struct req r = {ctx, q, l, NULL, 0, 0};
     size_t qlen;
