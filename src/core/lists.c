@@ -523,6 +523,19 @@ static void emit_page(struct roster_lists *l, struct roster_ctx *ctx, struct lc_
     }
 }
 
+/* Rows read for this request only (in its arena): rendered, or handed out as they are. */
+static void hand_out(struct roster_ctx *ctx, struct roster_user *rows, size_t n,
+                     const struct roster_user_render *rd, const char *sep, struct roster_buf *out,
+                     struct roster_list_result *res)
+{
+    if (rd)
+        emit_rows(ctx, rows, n, rd, sep, out, res);
+    else {
+        res->rows = rows;
+        res->n = n;
+    }
+}
+
 /* The list straight from the store, in one snapshot (no list state). */
 static int uncached(struct roster_ctx *ctx, const struct roster_query *q,
                     const struct roster_user_render *rd, const char *sep, struct roster_buf *out,
@@ -543,12 +556,7 @@ static int uncached(struct roster_ctx *ctx, const struct roster_query *q,
     roster_store_snapshot_end(c, began);
     if (code)
         return code;
-    if (rd)
-        emit_rows(ctx, rows, n, rd, sep, out, res);
-    else {
-        res->rows = rows;
-        res->n = n;
-    }
+    hand_out(ctx, rows, n, rd, sep, out, res);
     return 0;
 }
 
@@ -677,12 +685,7 @@ static int point(struct roster_ctx *ctx, const struct roster_query *q,
     if (code)
         return code;
     res->total = q->want_total ? (int64_t)n : -1;
-    if (rd)
-        emit_rows(ctx, rows, n, rd, sep, out, res);
-    else {
-        res->rows = rows;
-        res->n = n;
-    }
+    hand_out(ctx, rows, n, rd, sep, out, res);
     return 0;
 }
 
