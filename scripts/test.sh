@@ -157,7 +157,8 @@ run_api() {
   as=$(grep -E '^# skipped ' "$out" | tail -n 1 | awk '{print $3}')
   passed=$((passed + ${ap:-0})); failed=$((failed + ${af:-0} + ${ac:-0} + ${as:-0}))
   if [ "$rc" -ne 0 ] || [ -z "$ap" ]; then
-    echo "FAIL $name (exit $rc)"; grep -B2 -A25 '^not ok' "$out" | head -n 150
+    # the failing tests at every depth (a suite's "not ok" says only that a subtest failed)
+    echo "FAIL $name (exit $rc)"; grep -B2 -A25 -E '^ *not ok' "$out" | grep -vE '^ +at ' | head -n 200
     [ -z "$ap" ] && failed=$((failed + 1))
     failures+=("$name")
   else
