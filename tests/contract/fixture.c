@@ -191,6 +191,7 @@ struct roster_conn *worker_conn(struct roster_arena *a, atomic_int *errors)
     struct roster_err err = {0};
     roster_arena_init(a, 0);
     if (roster_conn_open(st, &c, &err) != 0) {
+        fprintf(stderr, "    worker connection: %s (%s)\n", err.msg, err.detail);
         atomic_fetch_add(errors, 1);
         return NULL;
     }

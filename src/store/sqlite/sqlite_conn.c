@@ -29,8 +29,6 @@ static const char *const fixed_sql[SQ_NSTMTS] = {
     [SQ_SAVEPOINT] = "SAVEPOINT roster_op",
     [SQ_RELEASE] = "RELEASE roster_op",
     [SQ_ROLLBACK_TO] = "ROLLBACK TO roster_op",
-    [SQ_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
-    [SQ_SYNC_FULL] = "PRAGMA synchronous = FULL",
     [SQ_ORG_NUM] = "SELECT num_id FROM orgs WHERE id = ?1",
     [SQ_USER_EXISTS] = "SELECT 1 FROM users WHERE org_num = ?1 AND id = ?2",
     [SQ_USER_DELETE] = "DELETE FROM users WHERE org_num = ?1 AND id = ?2",

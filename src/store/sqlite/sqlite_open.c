@@ -1,7 +1,7 @@
-/* SQLite store: opening a store file (WAL, synchronous=FULL, foreign keys), the intake file
- * beside it, the embedded schema migrations (applied once), the checkpoint thread, and
- * per-thread connections (the close, conn_open and conn_close methods, and the open method
- * for sqlite_store.c, which passes its table).
+/* SQLite store: opening a store file (WAL, synchronous=NORMAL with each commit fsynced after the
+ * write lock is released, foreign keys), the intake file beside it, the embedded schema migrations
+ * (applied once), the checkpoint thread, and per-thread connections (the close, conn_open and
+ * conn_close methods, and the open method for sqlite_store.c, which passes its table).
  *
  * DESIGN: one struct sq_store per file, shared by all threads (its paths, and the state
  * under its locks: see struct sq_store); one struct sq_conn (its own sqlite3 handles,
@@ -127,13 +127,20 @@ static int sq_busy(void *arg, int count)
 }
 
 /* Runs after every commit, with the write lock already released: wakes the waiting writers,
- * and asks the checkpoint thread for a checkpoint once the WAL holds SQ_CHECKPOINT_PAGES
- * pages. */
+ * asks the checkpoint thread for a checkpoint once the WAL holds SQ_CHECKPOINT_PAGES pages,
+ * then makes the commit durable. A store handle runs with synchronous = NORMAL, under which
+ * SQLite writes a commit's frames to the WAL but does not fsync it; the fsync is done here,
+ * after the lock is released and before the statement that committed returns, so no
+ * caller learns of a commit before it is on disk (what FULL gives), while the next writer
+ * already writes its transaction during this one's fsync (with FULL it waited for it).
+ * WAL recovery keeps every frame up to the last valid commit frame, so a commit whose
+ * frames this fsync covered survives a power loss whatever a later writer left half
+ * written; NORMAL still syncs the WAL before each checkpoint and at its restart.
+ * A failed fsync fails the statement (SQLITE_IOERR_FSYNC), as it would under FULL. */
 static int sq_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
-    (void)db;
-    (void)name;
-    struct sq_hook *h = arg;
+    struct sq_wal_arg *wa = arg;
+    struct sq_hook *h = wa->h;
     struct sq_store *st = h->st;
     /* a commit to the main file (users, orgs): list cache entries built before it are void
      * from now on (the intake file holds only job input) */
@@ -147,7 +154,13 @@ static int sq_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
         pthread_cond_signal(&st->ckpt_cv);
     }
     pthread_mutex_unlock(&st->mu);
-    return SQLITE_OK;
+    if (wa->c->no_sync)
+        return SQLITE_OK;
+    sqlite3_file *wal = NULL;
+    if (sqlite3_file_control(db, name, SQLITE_FCNTL_JOURNAL_POINTER, &wal) != SQLITE_OK || !wal ||
+        !wal->pMethods)
+        return SQLITE_IOERR_FSYNC;
+    return wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL);
 }
 
 static int open_db(struct sq_conn *c, sqlite3 **dbp, const char *path, int flags,
@@ -200,6 +213,13 @@ static int open_db(struct sq_conn *c, sqlite3 **dbp, const char *path, int flags
         goto fail;
     }
     sqlite3_extended_result_codes(db, 1);
+    /* the busy handler first: journal_mode below reads the file and meets the locks of
+     * other connections (a checkpoint, a WAL restart: "database is locked" otherwise) */
+    c->store = st;
+    if (st)
+        sqlite3_busy_handler(db, sq_busy, c);
+    else
+        sqlite3_busy_timeout(db, SQ_BUSY_TIMEOUT_MS);
     /* A WAL of up to SQ_CHECKPOINT_PAGES (40 MB) before a checkpoint: bulk inserts re-dirty
      * the same index pages commit after commit, and a checkpoint copies each page once
      * however often it was written (measured: +30% users/s over the default 1,000 pages).
@@ -224,13 +244,18 @@ static int open_db(struct sq_conn *c, sqlite3 **dbp, const char *path, int flags
         roster_err_detail(err, "sqlite: %s", errmsg ? errmsg : sqlite3_errstr(rc));
         goto fail;
     }
-    c->store = st;
     if (st) {
-        sqlite3_busy_handler(db, sq_busy, c);
+        /* the commit's fsync is sq_wal_hook's, after the write lock is released */
+        rc = sqlite3_exec(db, "PRAGMA synchronous = NORMAL", NULL, NULL, &errmsg);
+        if (rc != SQLITE_OK) {
+            roster_err_set(err, ROSTER_EIO, "cannot configure store \"%s\"", path);
+            roster_err_detail(err, "sqlite: %s", errmsg ? errmsg : sqlite3_errstr(rc));
+            goto fail;
+        }
         /* replaces wal_autocheckpoint */
-        sqlite3_wal_hook(db, sq_wal_hook, &st->hooks[dbp == &c->idb ? 1 : 0]);
-    } else {
-        sqlite3_busy_timeout(db, SQ_BUSY_TIMEOUT_MS);
+        int i = dbp == &c->idb ? 1 : 0;
+        c->wal_arg[i] = (struct sq_wal_arg){&st->hooks[i], c};
+        sqlite3_wal_hook(db, sq_wal_hook, &c->wal_arg[i]);
     }
     return 0;
 fail:

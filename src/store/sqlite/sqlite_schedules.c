@@ -321,7 +321,8 @@ int sq_schedule_claim_due(struct roster_conn *pc, int64_t now_ms, int64_t lease_
         /* as in sq_chunk_claim: a lease needs no fsync of its own (an embedded store drops
          * every lease when it starts, and the next durable commit syncs the WAL up to here);
          * NORMAL still syncs checkpoints, so the file stays intact */
-        relaxed = sq_exec_cached(c, SQ_SYNC_NORMAL, NULL) == 0;
+        c->no_sync = true;
+        relaxed = true;
     }
     code = sq_tx_stmt(c, SQ_SCHED_PICK, &s, err);
     if (code)
@@ -378,7 +379,7 @@ fail:
     if (in_tx)
         sq_tx_end(c, false, NULL);
     if (relaxed)
-        sq_exec_cached(c, SQ_SYNC_FULL, NULL);
+        c->no_sync = false;
     return code;
 }
 
