@@ -113,6 +113,9 @@ struct roster_query {
     int64_t skip;
     int64_t limit;   /* 0 = no rows (count only); < 0: every row */
     bool want_total; /* compute the number of matching rows */
+    /* set by core for a first page it expects to be small (a look-up by a key): the store
+     * may read it with one statement outside a snapshot and with a cached plan */
+    bool direct;
 };
 
 /* A dialect's field-name table entry: name as the client writes it -> key. */

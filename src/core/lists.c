@@ -652,38 +652,51 @@ static int start_pos(struct req *r, int64_t skip, struct roster_arena *a, int64_
     return 0;
 }
 
-/* Whether q matches at most one user whatever else it says: one of its ANDed filters is an
- * eq of one value on a key that is unique in an organisation (the id, the numeric id, the
+/* How selective q is by one of its ANDed filters, an eq of one value on an indexed key:
+ * 2 when it matches at most one user whatever else it says (the id, the numeric id, the
  * username or the e-mail, which are unique ignoring case, so an exact or a case-folded eq
- * finds at most one; the employee id only exactly). SCIM clients look users up this way
- * (userName eq "x") before every write. */
-static bool point_lookup(const struct roster_query *q)
+ * finds at most one; the employee id only exactly), 1 on a key that is indexed but not
+ * unique (the SCIM externalId), 0 otherwise. SCIM clients look users up this way
+ * (userName eq "x", externalId eq "x") before every write. */
+static int selective(const struct roster_query *q)
 {
+    int best = 0;
     for (size_t i = 0; i < q->nfilters; i++) {
         const struct roster_filter *f = &q->filters[i];
         if (f->op != ROSTER_OP_EQ || f->nvals != 1)
             continue;
         if (f->key == RQ_ID || f->key == RQ_NUM_ID || f->key == RU_USERNAME || f->key == RU_EMAIL ||
             (f->key == RU_EMPLOYEE_ID && !f->ci))
-            return true;
+            return 2;
+        if (f->key == RU_EXTERNAL_ID && !f->ci)
+            best = 1;
     }
-    return false;
+    return best;
 }
 
-/* A point lookup from its first page: one statement reads the user (or none) through the
- * unique index, and the total is what it found. No count, no snapshot (one statement is
- * consistent by itself), and no entry in the list state: a lookup of one key is not a list
- * that is read again page after page, and each distinct key would take an entry. */
-static int point(struct roster_ctx *ctx, const struct roster_query *q,
+/* A look-up by a key from its first page: one statement reads the users it finds through
+ * the key's index (the store may skip the snapshot: q->direct). For a unique key the total
+ * is what it found; for another key too when the page is not full, and a full page (more
+ * users share the key than a page holds) goes the way of any list (*done false). No count,
+ * no snapshot (one statement is consistent by itself), and no entry in the list state: a
+ * look-up of one key is not a list that is read again page after page, and each distinct
+ * key would take an entry. */
+static int point(struct roster_ctx *ctx, const struct roster_query *q, bool unique,
                  const struct roster_user_render *rd, const char *sep, struct roster_buf *out,
-                 struct roster_list_result *res, struct roster_err *err)
+                 struct roster_list_result *res, bool *done, struct roster_err *err)
 {
+    struct roster_query dq = *q;
+    dq.direct = true;
     struct roster_user *rows = NULL;
     size_t n = 0;
-    int code = roster_store_user_page(ctx->conn, ctx->org_id, q, NULL, 0, q->limit, ctx->arena,
+    *done = false;
+    int code = roster_store_user_page(ctx->conn, ctx->org_id, &dq, NULL, 0, q->limit, ctx->arena,
                                       &rows, &n, NULL, err);
     if (code)
         return code;
+    if (!unique && q->limit > 0 && (int64_t)n >= q->limit)
+        return 0;
+    *done = true;
     res->total = q->want_total ? (int64_t)n : -1;
     hand_out(ctx, rows, n, rd, sep, out, res);
     return 0;
@@ -699,8 +712,13 @@ int roster_users_list(struct roster_ctx *ctx, const struct roster_query *q,
     struct roster_lists *l = ctx->app ? ctx->app->lists : NULL;
     if (!l || q->limit < 0)
         return uncached(ctx, q, rd, sep, out, res, err);
-    if (q->skip <= 0 && q->limit != 0 && point_lookup(q))
-        return point(ctx, q, rd, sep, out, res, err);
+    int sel = q->skip <= 0 && q->limit != 0 ? selective(q) : 0;
+    if (sel) {
+        bool done;
+        int code = point(ctx, q, sel == 2, rd, sep, out, res, &done, err);
+        if (code || done)
+            return code;
+    }
     struct roster_conn *c = ctx->conn;
     struct req r = {ctx, q, l, NULL, 0, 0};
     size_t qlen;

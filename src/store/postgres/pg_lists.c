@@ -417,8 +417,12 @@ int pg_user_page(struct roster_conn *pc, const char *org_id, const struct roster
     *n = 0;
     if (after && !sg_keyset_ok(q))
         return roster_err_set(err, ROSTER_EINVAL, "a list with several sort keys has no keyset");
+    /* one snapshot, custom plans; a direct read of one statement needs neither: a
+     * statement is consistent by itself, and the plan of a key look-up is the same for
+     * every key (2 round trips and a planning of ~1 ms fewer a SCIM userName look-up) */
     bool began = false;
-    int code = pg_snapshot_begin(pc, &began, err); /* one snapshot, custom plans */
+    bool direct = q->direct && !after && skip <= 0 && sg_segments(q, SG_PG) == 1;
+    int code = direct ? 0 : pg_snapshot_begin(pc, &began, err);
     if (code)
         return code;
     int64_t org_num = 0;
