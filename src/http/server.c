@@ -25,6 +25,7 @@
 #include <strings.h>
 
 #include "deadline.h"
+#include "http/handoff.h"
 #include "ratelimit.h"
 #include "http/http_metrics.h"
 #include "router.h"
@@ -39,6 +40,7 @@ struct roster_server {
     struct roster_ratelimit *ratelimit; /* NULL: no rate limit */
     int port;
     struct http_metrics *metrics; /* GET /metrics: requests, durations, connections */
+    struct handoff *pool;         /* runs the requests with a body (handoff.h); NULL: inline */
 };
 
 /* One request in flight. */
@@ -52,6 +54,11 @@ struct pending {
     bool auth_later;    /* no body announced: auth and the rest in dispatch (in the read span) */
     int64_t started_ms; /* monotonic: when the headers were in (the body deadline runs from it) */
     int64_t started_us; /* the same, in microseconds, for the request duration metric */
+    /* the hand-over to the handler pool: the connection is suspended from HANDED until the
+     * pool has run the handler (DONE) and resumed it; INLINE: run it on this thread */
+    enum { STAGE_NEW, STAGE_HANDED, STAGE_DONE, STAGE_INLINE } stage;
+    struct MHD_Connection *mc;
+    const struct roster_server *s;
 };
 
 static pthread_key_t conn_key;
@@ -714,9 +721,39 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
     }
     if (!pd->checked)
         return MHD_NO; /* answered on the first call */
+    if (pd->stage == STAGE_DONE)
+        return answer(s, mc, pd); /* resumed by the pool */
+    if (pd->stage == STAGE_HANDED)
+        return MHD_YES;
     roster_deadline_set(conn_deadline(mc), ROSTER_DEADLINE_NONE);
+    if (pd->stage == STAGE_NEW && !pd->auth_later && s->pool) {
+        /* suspended before it is handed over: the pool may resume it at once */
+        pd->stage = STAGE_HANDED;
+        pd->mc = mc;
+        pd->s = s;
+        MHD_suspend_connection(mc);
+        if (handoff_give(s->pool, pd))
+            return MHD_YES;
+        pd->stage = STAGE_INLINE; /* the pool is stopping: called again after the resume */
+        MHD_resume_connection(mc);
+        return MHD_YES;
+    }
     dispatch(s, pd);
     return answer(s, mc, pd);
+}
+
+/* The handler pool's side of a handed-over request (handoff.h). */
+static void pool_run(void *item)
+{
+    struct pending *pd = item;
+    dispatch(pd->s, pd);
+}
+
+static void pool_done(void *item)
+{
+    struct pending *pd = item;
+    pd->stage = STAGE_DONE;
+    MHD_resume_connection(pd->mc);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
@@ -812,7 +849,8 @@ int roster_server_start(struct roster_app *app, const struct roster_routes *rout
         return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
     s->app = app;
     s->routes = *routes;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                     MHD_ALLOW_SUSPEND_RESUME;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     unsigned threads = app->cfg.http_threads > 0 ? (unsigned)app->cfg.http_threads : 4;
@@ -851,6 +889,7 @@ int roster_server_start(struct roster_app *app, const struct roster_routes *rout
         return roster_err_set(err, ROSTER_ENOMEM, "cannot start the deadline thread");
     }
     s->metrics = http_metrics_new(&s->routes); /* NULL (out of memory): nothing counted */
+    s->pool = handoff_start(threads, pool_run, pool_done); /* NULL: every request inline */
     s->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, threads,
@@ -864,6 +903,8 @@ int roster_server_start(struct roster_app *app, const struct roster_routes *rout
         MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_ARRAY, tls_opts,
         MHD_OPTION_END);
     if (!s->daemon) {
+        handoff_stop(s->pool);
+        handoff_free(s->pool);
         roster_deadline_stop();
         preopen_close();
         roster_ratelimit_free(s->ratelimit);
@@ -891,7 +932,11 @@ void roster_server_stop(struct roster_server *s)
 {
     if (!s)
         return;
+    /* the pool answers what it holds and resumes those connections (a daemon must not
+     * stop with suspended ones); requests coming after run inline */
+    handoff_stop(s->pool);
     MHD_stop_daemon(s->daemon);
+    handoff_free(s->pool);
     roster_deadline_stop();
     preopen_close();
     roster_ratelimit_free(s->ratelimit);
