@@ -105,6 +105,40 @@ test('externalId is case-exact (Entra looks users up by it)', async () => {
     assert.deepEqual(await names(`externalId sw "Ext-${p}-"`), ['Alice', 'bob']);
 });
 
+test('externalId eq shared by more users than a page holds: the total counts them all', async () => {
+    // externalId is not unique (RFC 7643 leaves it to the client): a look-up by it reads one
+    // page directly, and a full page must not be taken for the whole list (docs/lists.md)
+    const ext = `Shared-${p}`;
+    const made = [];
+    for (const n of ['s1', 's2', 's3']) {
+        const r = await call('POST', '/Users', { body: { schemas: [USER], userName: `${p}${n}`, externalId: ext } });
+        assert.equal(r.status, 201, r.text);
+        made.push(r.json.id);
+    }
+    try {
+        const q = `/Users?filter=${encodeURIComponent(`externalId eq "${ext}"`)}`;
+        const full = await call('GET', `${q}&count=2`);
+        assert.equal(full.status, 200, full.text);
+        assert.equal(full.json.totalResults, 3);
+        assert.equal(full.json.itemsPerPage, 2);
+        assert.equal(full.json.Resources.length, 2);
+        const rest = await call('GET', `${q}&count=2&startIndex=3`);
+        assert.equal(rest.json.totalResults, 3);
+        assert.equal(rest.json.Resources.length, 1);
+        const seen = [...full.json.Resources, ...rest.json.Resources].map((u) => u.id).sort();
+        assert.deepEqual(seen, [...made].sort());
+        const all = await call('GET', `${q}&count=3`);
+        assert.equal(all.json.totalResults, 3);
+        assert.equal(all.json.Resources.length, 3);
+        const more = await call('GET', `${q}&count=10`);
+        assert.equal(more.json.totalResults, 3);
+        assert.equal(more.json.Resources.length, 3);
+        assert.equal((await call('GET', `${q}&count=2`, { token: keyB })).json.totalResults, 0);
+    } finally {
+        for (const id of made) assert.equal((await call('DELETE', `/Users/${id}`)).status, 204);
+    }
+});
+
 test('and, or, not, parentheses, pr and missing values', async () => {
     const s = `userName sw "${p}"`;
     assert.deepEqual(await names(`${s} and (title pr or active eq false)`), ['Alice', 'bob', 'carol']);
