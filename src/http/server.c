@@ -889,7 +889,9 @@ int roster_server_start(struct roster_app *app, const struct roster_routes *rout
         return roster_err_set(err, ROSTER_ENOMEM, "cannot start the deadline thread");
     }
     s->metrics = http_metrics_new(&s->routes); /* NULL (out of memory): nothing counted */
-    s->pool = handoff_start(threads, pool_run, pool_done); /* NULL: every request inline */
+    /* half as many as the MHD threads (at least 2): each opens a store connection of its
+     * own, and on PostgreSQL every connection is a server process (max_connections) */
+    s->pool = handoff_start(threads / 2 > 2 ? threads / 2 : 2, pool_run, pool_done);
     s->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, threads,

@@ -8,6 +8,7 @@
 #define ROSTER_STORE_PG_INT_H
 
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -70,10 +71,31 @@ struct pg_dyn {
     uint64_t used;
 };
 
+/* Fresh statistics after bulk loads (pg_analyze.c): a thread of the store's that runs
+ * ANALYZE users, on a connection of its own, each time this process has created as many
+ * users as the table held at the previous one (at least PG_ANALYZE_MIN). */
+struct pg_analyzer {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t th;
+    bool started, want, stop;
+    int64_t inserted; /* users created since the last ANALYZE was asked for */
+    int64_t base;     /* the threshold: the table's rows at the last ANALYZE */
+    int64_t runs;     /* ANALYZEs done */
+    int64_t last_ms;  /* monotonic time of the last creation counted */
+};
+
 struct pg_store {
     struct roster_store pub; /* first: the public struct */
     char *url;
+    struct pg_analyzer an;
 };
+
+void pg_analyze_init(struct pg_store *st);
+/* Counts n users created by this process; may wake the analyzer thread. */
+void pg_analyze_note(struct pg_store *st, int64_t n);
+/* Stops the analyzer thread (waits for a running ANALYZE). */
+void pg_analyze_stop(struct pg_store *st);
 
 /* One connection. A dropped connection (server restart, pg_terminate_backend) is
  * replaced before the next statement that runs outside a transaction (see pg_run); the

@@ -95,6 +95,7 @@ int pg_open_store(const struct roster_store_methods *m, const char *url, struct 
         goto fail;
     }
     st->pub.m = m;
+    pg_analyze_init(st);
     PQfinish(boot.db);
     *out = &st->pub;
     return 0;
@@ -112,6 +113,7 @@ void pg_close(struct roster_store *pst)
     struct pg_store *st = (struct pg_store *)pst;
     if (!st)
         return;
+    pg_analyze_stop(st);
     free(st->url);
     free(st);
 }

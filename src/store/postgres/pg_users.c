@@ -914,7 +914,12 @@ static int create_items(struct pg_conn *c, struct roster_conn *pc, const char *o
 int pg_user_create_many(struct roster_conn *pc, const char *org_id, struct roster_user *u, size_t n,
                         int *rcs, struct roster_err *errs, struct roster_err *err)
 {
-    return batch_run(pc, org_id, u, n, rcs, errs, false, create_items, err);
+    int code = batch_run(pc, org_id, u, n, rcs, errs, false, create_items, err);
+    int64_t made = 0;
+    for (size_t i = 0; !code && i < n; i++)
+        made += rcs[i] == 0;
+    pg_analyze_note((struct pg_store *)pc->st, made);
+    return code;
 }
 
 /* --- user_get_many, user_update_many: bulk update jobs --- */
