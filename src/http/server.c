@@ -57,8 +57,6 @@ struct pending {
     /* the hand-over to the handler pool: the connection is suspended from HANDED until the
      * pool has run the handler (DONE) and resumed it; INLINE: run it on this thread */
     enum { STAGE_NEW, STAGE_HANDED, STAGE_DONE, STAGE_INLINE } stage;
-    struct MHD_Connection *mc;
-    const struct roster_server *s;
 };
 
 static pthread_key_t conn_key;
@@ -729,8 +727,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
     if (pd->stage == STAGE_NEW && !pd->auth_later && s->pool) {
         /* suspended before it is handed over: the pool may resume it at once */
         pd->stage = STAGE_HANDED;
-        pd->mc = mc;
-        pd->s = s;
         MHD_suspend_connection(mc);
         if (handoff_give(s->pool, pd))
             return MHD_YES;
@@ -746,14 +742,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
 static void pool_run(void *item)
 {
     struct pending *pd = item;
-    dispatch(pd->s, pd);
+    dispatch(pd->req.server, pd);
 }
 
 static void pool_done(void *item)
 {
     struct pending *pd = item;
     pd->stage = STAGE_DONE;
-    MHD_resume_connection(pd->mc);
+    MHD_resume_connection(pd->req.conn);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,

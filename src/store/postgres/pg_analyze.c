@@ -76,7 +76,6 @@ static void *analyzer_main(void *arg)
             rows = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
         PQclear(r);
         pthread_mutex_lock(&an->mu);
-        an->runs++;
         an->base = rows > PG_ANALYZE_MIN ? rows : PG_ANALYZE_MIN;
     }
     pthread_mutex_unlock(&an->mu);

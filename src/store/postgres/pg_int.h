@@ -81,7 +81,6 @@ struct pg_analyzer {
     bool started, want, stop;
     int64_t inserted; /* users created since the last ANALYZE was asked for */
     int64_t base;     /* the threshold: the table's rows at the last ANALYZE */
-    int64_t runs;     /* ANALYZEs done */
     int64_t last_ms;  /* monotonic time of the last creation counted */
 };
 

@@ -231,11 +231,6 @@ struct sq_conn {
     /* user_create_many: new users' user_sparse rows are written by one statement after
      * the batch (sq_user_side_write leaves them) */
     bool sparse_deferred;
-    /* the WAL hook's argument for db (0) and idb (1): the store's hook and this connection */
-    struct sq_wal_arg {
-        struct sq_hook *h;
-        struct sq_conn *c;
-    } wal_arg[2];
     /* a commit that needs no fsync of its own (a lease: sq_schedule_claim_due) */
     bool no_sync;
 };

@@ -139,9 +139,9 @@ static int sq_busy(void *arg, int count)
  * A failed fsync fails the statement (SQLITE_IOERR_FSYNC), as it would under FULL. */
 static int sq_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
-    struct sq_wal_arg *wa = arg;
-    struct sq_hook *h = wa->h;
-    struct sq_store *st = h->st;
+    struct sq_conn *c = arg;
+    struct sq_store *st = c->store;
+    struct sq_hook *h = &st->hooks[db == c->idb ? 1 : 0];
     /* a commit to the main file (users, orgs): list cache entries built before it are void
      * from now on (the intake file holds only job input) */
     if (h == &st->hooks[0])
@@ -154,7 +154,7 @@ static int sq_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
         pthread_cond_signal(&st->ckpt_cv);
     }
     pthread_mutex_unlock(&st->mu);
-    if (wa->c->no_sync)
+    if (c->no_sync)
         return SQLITE_OK;
     sqlite3_file *wal = NULL;
     if (sqlite3_file_control(db, name, SQLITE_FCNTL_JOURNAL_POINTER, &wal) != SQLITE_OK || !wal ||
@@ -220,43 +220,34 @@ static int open_db(struct sq_conn *c, sqlite3 **dbp, const char *path, int flags
         sqlite3_busy_handler(db, sq_busy, c);
     else
         sqlite3_busy_timeout(db, SQ_BUSY_TIMEOUT_MS);
-    /* A WAL of up to SQ_CHECKPOINT_PAGES (40 MB) before a checkpoint: bulk inserts re-dirty
-     * the same index pages commit after commit, and a checkpoint copies each page once
-     * however often it was written (measured: +30% users/s over the default 1,000 pages).
-     * No mmap: after a write by one connection, SQLite unmaps the whole mapping of every
-     * other connection at its next read (pager_reset) and each page then faults in again;
-     * with a write every 100 ms, GetUsers (bench/lists vox_skill) served 5,900 requests/s
-     * with mmap and 9,500 without (10,100 / 9,900 without writes). A new file gets 16 KiB
-     * pages (an existing one keeps
-     * its own): the four users indexes are a level shallower, and a batch of random keys
-     * dirties a quarter as many pages. bench/bulk_create, medians of 7 alternating runs:
-     * 4 KiB 45,400, 16 KiB 54,100 users/s; 32 KiB was another 7% faster but made
-     * bench/userstates' random state changes 50% slower (3.0 -> 4.6 s), 16 KiB did not. */
-    rc = sqlite3_exec(db,
-                      "PRAGMA page_size = 16384; PRAGMA journal_mode = WAL;"
-                      " PRAGMA synchronous = FULL;"
-                      " PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;"
-                      " PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = 10000;"
-                      " PRAGMA journal_size_limit = 67108864; PRAGMA mmap_size = 0;",
-                      NULL, NULL, &errmsg);
+        /* A WAL of up to SQ_CHECKPOINT_PAGES (40 MB) before a checkpoint: bulk inserts re-dirty
+         * the same index pages commit after commit, and a checkpoint copies each page once
+         * however often it was written (measured: +30% users/s over the default 1,000 pages).
+         * No mmap: after a write by one connection, SQLite unmaps the whole mapping of every
+         * other connection at its next read (pager_reset) and each page then faults in again;
+         * with a write every 100 ms, GetUsers (bench/lists vox_skill) served 5,900 requests/s
+         * with mmap and 9,500 without (10,100 / 9,900 without writes). A new file gets 16 KiB
+         * pages (an existing one keeps
+         * its own): the four users indexes are a level shallower, and a batch of random keys
+         * dirties a quarter as many pages. bench/bulk_create, medians of 7 alternating runs:
+         * 4 KiB 45,400, 16 KiB 54,100 users/s; 32 KiB was another 7% faster but made
+         * bench/userstates' random state changes 50% slower (3.0 -> 4.6 s), 16 KiB did not. */
+        /* a store handle commits with synchronous = NORMAL: sq_wal_hook fsyncs after the write
+         * lock is released; the bootstrap handle (no hook) keeps FULL */
+#define SQ_PRAGMAS(sync)                                                                           \
+    "PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA synchronous = " sync ";"          \
+    " PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;"                                       \
+    " PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = 10000;"                              \
+    " PRAGMA journal_size_limit = 67108864; PRAGMA mmap_size = 0;"
+    rc = sqlite3_exec(db, st ? SQ_PRAGMAS("NORMAL") : SQ_PRAGMAS("FULL"), NULL, NULL, &errmsg);
+#undef SQ_PRAGMAS
     if (rc != SQLITE_OK) {
         roster_err_set(err, ROSTER_EIO, "cannot configure store \"%s\"", path);
         roster_err_detail(err, "sqlite: %s", errmsg ? errmsg : sqlite3_errstr(rc));
         goto fail;
     }
-    if (st) {
-        /* the commit's fsync is sq_wal_hook's, after the write lock is released */
-        rc = sqlite3_exec(db, "PRAGMA synchronous = NORMAL", NULL, NULL, &errmsg);
-        if (rc != SQLITE_OK) {
-            roster_err_set(err, ROSTER_EIO, "cannot configure store \"%s\"", path);
-            roster_err_detail(err, "sqlite: %s", errmsg ? errmsg : sqlite3_errstr(rc));
-            goto fail;
-        }
-        /* replaces wal_autocheckpoint */
-        int i = dbp == &c->idb ? 1 : 0;
-        c->wal_arg[i] = (struct sq_wal_arg){&st->hooks[i], c};
-        sqlite3_wal_hook(db, sq_wal_hook, &c->wal_arg[i]);
-    }
+    if (st)
+        sqlite3_wal_hook(db, sq_wal_hook, c); /* replaces wal_autocheckpoint */
     return 0;
 fail:
     sqlite3_free(errmsg);

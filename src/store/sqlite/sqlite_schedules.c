@@ -307,7 +307,7 @@ int sq_schedule_claim_due(struct roster_conn *pc, int64_t now_ms, int64_t lease_
 {
     struct sq_conn *c = sq_conn_of(pc);
     sqlite3_stmt *s = NULL;
-    bool in_tx = false, relaxed = false;
+    bool in_tx = false;
     int code = 0, rc;
     *out = NULL;
     *n = 0;
@@ -322,7 +322,6 @@ int sq_schedule_claim_due(struct roster_conn *pc, int64_t now_ms, int64_t lease_
          * every lease when it starts, and the next durable commit syncs the WAL up to here);
          * NORMAL still syncs checkpoints, so the file stays intact */
         c->no_sync = true;
-        relaxed = true;
     }
     code = sq_tx_stmt(c, SQ_SCHED_PICK, &s, err);
     if (code)
@@ -378,8 +377,7 @@ int sq_schedule_claim_due(struct roster_conn *pc, int64_t now_ms, int64_t lease_
 fail:
     if (in_tx)
         sq_tx_end(c, false, NULL);
-    if (relaxed)
-        c->no_sync = false;
+    c->no_sync = false;
     return code;
 }
 
