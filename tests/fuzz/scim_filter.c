@@ -13,22 +13,6 @@ static void expect_einval(int rc, const struct roster_err *err)
     FUZZ_CHECK(rc == 0 || (rc == ROSTER_EINVAL && err->code == ROSTER_EINVAL && err->msg[0]));
 }
 
-static void put_string(struct roster_buf *b, const char *s)
-{
-    roster_buf_addch(b, '"');
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        if (*c == '"' || *c == '\\') {
-            roster_buf_addch(b, '\\');
-            roster_buf_addch(b, (char)*c);
-        } else if (*c < 0x20) {
-            roster_buf_printf(b, "\\u%04x", *c);
-        } else {
-            roster_buf_addch(b, (char)*c);
-        }
-    }
-    roster_buf_addch(b, '"');
-}
-
 static void put_leaf(struct roster_buf *b, const struct scim_fnode *n)
 {
     roster_buf_addstr(b, n->path.raw);
@@ -37,23 +21,7 @@ static void put_leaf(struct roster_buf *b, const struct scim_fnode *n)
         return;
     }
     roster_buf_printf(b, " %s ", scim_cmpop_names[n->op]);
-    switch (n->vtype) {
-    case SCIM_V_TRUE:
-        roster_buf_addstr(b, "true");
-        break;
-    case SCIM_V_FALSE:
-        roster_buf_addstr(b, "false");
-        break;
-    case SCIM_V_NULL:
-        roster_buf_addstr(b, "null");
-        break;
-    case SCIM_V_NUMBER:
-        roster_buf_addstr(b, n->text);
-        break;
-    default:
-        put_string(b, n->text);
-        break;
-    }
+    scim_filter_put_value(b, n);
 }
 
 static void print(struct roster_buf *b, const struct scim_fnode *n)

@@ -630,15 +630,8 @@ static void dump_head(struct roster_buf *b, const char *op, const char *path)
     }
 }
 
-static void dump_leaf(const struct scim_fnode *n, struct roster_buf *b)
+void scim_filter_put_value(struct roster_buf *b, const struct scim_fnode *n)
 {
-    if (n->kind == SCIM_F_PR) {
-        dump_head(b, "pr", n->path.raw);
-        roster_buf_addch(b, '}');
-        return;
-    }
-    dump_head(b, scim_cmpop_names[n->op], n->path.raw);
-    roster_buf_addstr(b, ",\"compValue\":");
     switch (n->vtype) {
     case SCIM_V_TRUE:
         roster_buf_addstr(b, "true");
@@ -656,6 +649,18 @@ static void dump_leaf(const struct scim_fnode *n, struct roster_buf *b)
         jstr(b, n->text);
         break;
     }
+}
+
+static void dump_leaf(const struct scim_fnode *n, struct roster_buf *b)
+{
+    if (n->kind == SCIM_F_PR) {
+        dump_head(b, "pr", n->path.raw);
+        roster_buf_addch(b, '}');
+        return;
+    }
+    dump_head(b, scim_cmpop_names[n->op], n->path.raw);
+    roster_buf_addstr(b, ",\"compValue\":");
+    scim_filter_put_value(b, n);
     roster_buf_addch(b, '}');
 }
 

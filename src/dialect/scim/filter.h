@@ -75,6 +75,9 @@ int scim_filter_parse(const char *filter, struct roster_arena *a, struct scim_fn
  * {"op":"[]","attrPath":...,"valFilter":...}; "a[f].b op v" as
  * {"op":"and","filters":[{"op":"[]",...},{"op":..,"attrPath":"a.b",...}]}. */
 void scim_filter_dump(const struct scim_fnode *n, struct roster_buf *out);
+/* Appends the value of a comparison n as the JSON literal of its type: true, false, null,
+ * the number's text, or a string (the same text in a filter and in the dump). */
+void scim_filter_put_value(struct roster_buf *b, const struct scim_fnode *n);
 
 /* Adds the SCIM filter text of a /Users list to q (the caller's roster_query_init'ed query):
  * attribute names are those of docs/scim.md (case-insensitive, with or without the core

@@ -271,31 +271,41 @@ static int email_sub(struct tr *t, const struct scim_fnode *n, const char *sub,
                sub);
 }
 
-static int expr(struct tr *t, const struct scim_fnode *n, struct roster_qnode **out);
+/* What translates one operand of and/or/not: expr, or email_valfilter with its entry. */
+typedef int (*operand_fn)(struct tr *t, const struct scim_fnode *n, const void *arg,
+                          struct roster_qnode **out);
 
-/* Inside emails[...]: the filter n over the sub-attributes of entry e. */
-static int email_valfilter(struct tr *t, const struct scim_fnode *n, const struct email_entry *e,
+/* n (and, or, not) as the query node of the same kind over its operands, each translated
+ * by fn with arg. */
+static int logical(struct tr *t, const struct scim_fnode *n, operand_fn fn, const void *arg,
+                   struct roster_qnode **out)
+{
+    struct roster_qnode *q = qnode(t,
+                                   n->kind == SCIM_F_AND  ? ROSTER_QN_AND
+                                   : n->kind == SCIM_F_OR ? ROSTER_QN_OR
+                                                          : ROSTER_QN_NOT,
+                                   n->nkids);
+    if (!q)
+        return too_big(t);
+    for (size_t i = 0; i < n->nkids; i++) {
+        int rc = fn(t, n->kids[i], arg, &q->kids[i]);
+        if (rc)
+            return rc;
+    }
+    *out = q;
+    return 0;
+}
+
+/* Inside emails[...]: the filter n over the sub-attributes of entry arg (an email_entry). */
+static int email_valfilter(struct tr *t, const struct scim_fnode *n, const void *arg,
                            struct roster_qnode **out)
 {
+    const struct email_entry *e = arg;
     switch (n->kind) {
     case SCIM_F_AND:
     case SCIM_F_OR:
-    case SCIM_F_NOT: {
-        struct roster_qnode *q = qnode(t,
-                                       n->kind == SCIM_F_AND  ? ROSTER_QN_AND
-                                       : n->kind == SCIM_F_OR ? ROSTER_QN_OR
-                                                              : ROSTER_QN_NOT,
-                                       n->nkids);
-        if (!q)
-            return too_big(t);
-        for (size_t i = 0; i < n->nkids; i++) {
-            int rc = email_valfilter(t, n->kids[i], e, &q->kids[i]);
-            if (rc)
-                return rc;
-        }
-        *out = q;
-        return 0;
-    }
+    case SCIM_F_NOT:
+        return logical(t, n, email_valfilter, e, out);
     default:
         if (n->path.uri || n->path.sub)
             return bad(t, n, "\"%s\": inside emails[...] name a sub-attribute of emails",
@@ -423,27 +433,15 @@ static int attr_exp(struct tr *t, const struct scim_fnode *n, struct roster_qnod
     }
 }
 
-static int expr(struct tr *t, const struct scim_fnode *n, struct roster_qnode **out)
+/* A filter (arg unused: the shape of operand_fn). */
+static int expr(struct tr *t, const struct scim_fnode *n, const void *arg,
+                struct roster_qnode **out)
 {
     switch (n->kind) {
     case SCIM_F_AND:
     case SCIM_F_OR:
-    case SCIM_F_NOT: {
-        struct roster_qnode *q = qnode(t,
-                                       n->kind == SCIM_F_AND  ? ROSTER_QN_AND
-                                       : n->kind == SCIM_F_OR ? ROSTER_QN_OR
-                                                              : ROSTER_QN_NOT,
-                                       n->nkids);
-        if (!q)
-            return too_big(t);
-        for (size_t i = 0; i < n->nkids; i++) {
-            int rc = expr(t, n->kids[i], &q->kids[i]);
-            if (rc)
-                return rc;
-        }
-        *out = q;
-        return 0;
-    }
+    case SCIM_F_NOT:
+        return logical(t, n, expr, arg, out);
     default:
         return attr_exp(t, n, out);
     }
@@ -503,7 +501,7 @@ int scim_users_filter(struct roster_query *q, const char *filter, struct roster_
         return rc;
     struct tr t = {a, err, 0};
     struct roster_qnode *e;
-    rc = expr(&t, root, &e);
+    rc = expr(&t, root, NULL, &e);
     if (rc)
         return rc;
     e = simplify(&t, e);
