@@ -55,6 +55,9 @@ struct roster_import_opts {
     int match;   /* enum roster_import_match (overwrite, sync) */
     int missing; /* enum roster_import_missing (sync) */
     bool dry_run;
+    /* no bulk load: into a store without users, too, the rows go in with the indexes in
+     * place (see roster_store_bulk_load) */
+    bool no_bulk_load;
     int64_t commit_rows; /* skip, overwrite: rows per transaction; 0: 100,000 */
     /* skip, overwrite: the identity of the file (path, size, modification time), under
      * which the rows applied so far are kept with each commit, so that the same import
@@ -91,6 +94,12 @@ int roster_import_batch(struct roster_import *im, struct roster_import_row *rows
  * done (their counts are in roster_import_counts already): the caller reads them again
  * and does not pass them on; 0 for a fresh import. */
 int64_t roster_import_resumed(const struct roster_import *im);
+
+/* The bulk load of an import into a store without users (roster_store_bulk_load): 0 when
+ * the import does not load that way; else the line of the row at which the load ended
+ * early (a key that may repeat an earlier one, or one outside ASCII: from that row on the
+ * rows went in one by one), or -1 while it goes on (to the end of the file). */
+long roster_import_bulk_load(const struct roster_import *im);
 
 /* Whether the import must stop reading (fail mode after a bad row). */
 bool roster_import_stopped(const struct roster_import *im);

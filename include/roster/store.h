@@ -56,6 +56,12 @@ struct roster_queue_stats {
     int64_t earliest_due_ms;   /* the earliest due time among them; 0 when there is none */
 };
 
+/* The phases of roster_store_bulk_load. */
+enum roster_bulk_load_phase {
+    ROSTER_BULK_LOAD_BEGIN = 0,
+    ROSTER_BULK_LOAD_END = 1,
+};
+
 /* The progress of a `roster import` that commits as it goes (roster/import.h): rows of
  * file_key applied so far, and the counts of their actions (a JSON array text). */
 struct roster_import_progress {

@@ -101,7 +101,7 @@ struct opts {
     const char *url, *key, *commit_rows;
     const char *maps[64];
     int nmaps;
-    int dry_run, force, quiet, no_progress;
+    int dry_run, force, quiet, no_progress, no_bulk_load;
 };
 
 /* --- reading rows --- */
@@ -718,6 +718,7 @@ static const char *const usage_text =
     "         [--format csv|ndjson|jsonl|json] [--map COLUMN=FIELD]...\n"
     "         [--mode skip|fail|overwrite|sync] [--match username|email|employeeid|externalid]\n"
     "         [--missing suspend|delete|keep] [--max-changes N] [--force] [--dry-run]\n"
+    "         [--no-bulk-load]\n"
     "         [--report FILE.csv|FILE.jsonl] [--quiet] [--no-progress]\n"
     "exit status: 0 every row applied, 1 rows rejected, 2 usage or unreadable file,\n"
     "             3 sync refused by --max-changes, 4 store failure\n";
@@ -770,6 +771,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"key", required_argument, NULL, 'k'},
         {"dry-run", no_argument, NULL, 'd'},
         {"force", no_argument, NULL, 'F'},
+        {"no-bulk-load", no_argument, NULL, 'B'},
         {"quiet", no_argument, NULL, 'q'},
         {"no-progress", no_argument, NULL, 'n'},
         {"help", no_argument, NULL, 'h'},
@@ -818,6 +820,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             break;
         case 'F':
             o->force = 1;
+            break;
+        case 'B':
+            o->no_bulk_load = 1;
             break;
         case 'q':
             o->quiet = 1;
@@ -938,6 +943,7 @@ int roster_cmd_import(int argc, char **argv)
     io.match = pick(o.match, matches, 4, ROSTER_MATCH_USERNAME, "--match");
     io.missing = pick(o.missing, missings, 3, ROSTER_MISSING_SUSPEND, "--missing");
     io.dry_run = o.dry_run;
+    io.no_bulk_load = o.no_bulk_load;
     if (io.mode < 0 || io.match < 0 || io.missing < 0)
         return EXIT_USAGE;
     int64_t max_changes = -1;
@@ -1063,6 +1069,9 @@ int roster_cmd_import(int argc, char **argv)
         if (!rp.jsonl && !resumed)
             fputs("line,action,field,value,reason\n", rp.f);
     }
+    if (roster_import_bulk_load(im) && !o.quiet)
+        fprintf(stderr, "roster import: the store holds no users: loading with its indexes "
+                        "built at the end, in one transaction (--no-bulk-load: not so)\n");
     if (resumed > 0 && !o.quiet)
         fprintf(stderr,
                 "roster import: resuming after row %lld (an earlier run of this import "
@@ -1125,6 +1134,11 @@ int roster_cmd_import(int argc, char **argv)
         code = EXIT_STORE;
         goto out;
     }
+    if (roster_import_bulk_load(im) > 0 && !o.quiet)
+        fprintf(stderr,
+                "roster import: the bulk load ended at line %ld (a key that may repeat an "
+                "earlier row's, or one outside ASCII); the rows from there went in one by one\n",
+                roster_import_bulk_load(im));
     int64_t c[RIA_N];
     roster_import_counts(im, c);
     const char *prefix = "";

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/import_keys.h"
+
 /* --- the index: match key -> user id, state, and the line that matched it --- */
 
 struct ix_entry {
@@ -135,9 +137,13 @@ struct roster_import {
     struct roster_ctx *ctx;
     struct roster_import_opts o;
     int default_state;
-    int match_field; /* the ufield of --match */
-    bool case_fold;  /* the key is unique ignoring ASCII case (username, email) */
-    bool one_tx;     /* one transaction from begin to finish */
+    int match_field;         /* the ufield of --match */
+    bool case_fold;          /* the key is unique ignoring ASCII case (username, email) */
+    bool one_tx;             /* one transaction from begin to finish */
+    bool one_tx_mode;        /* ... because of the mode (not only a bulk load) */
+    bool loading;            /* the store loads without indexes (load_begin) */
+    long load_line;          /* roster_import_bulk_load */
+    struct import_keys keys; /* while loading: the unique keys written */
     bool tx_open;
     bool stopped;
     int64_t in_tx;   /* rows applied in the open transaction (modes that commit as they go) */
@@ -261,6 +267,78 @@ int64_t roster_import_resumed(const struct roster_import *im)
     return im->resumed;
 }
 
+/* Into a store that holds no user at all, the rows go in with the store's indexes dropped
+ * and built again at the end (roster_store_bulk_load): one transaction for the whole file.
+ * The unique keys written are kept (import_keys) and the load ends early, the indexes built
+ * for the rows so far, at the first row that may conflict: from there on the store sees the
+ * conflicts as it always does. */
+static int load_begin(struct roster_import *im, struct roster_err *err)
+{
+    struct roster_conn *conn = im->ctx->conn;
+    int rc = 0;
+    if (!im->tx_open && (rc = roster_store_begin(conn, err)) != 0)
+        return rc;
+    im->tx_open = true;
+    struct roster_err e;
+    roster_err_clear(&e);
+    rc = roster_store_bulk_load(conn, ROSTER_BULK_LOAD_BEGIN, &e);
+    if (rc == 0) {
+        im->loading = true;
+        im->load_line = -1;
+        im->one_tx = true;
+        return 0;
+    }
+    if (rc != ROSTER_ENOTFOUND) {
+        *err = e;
+        return rc;
+    }
+    /* the store holds users: the usual way (the check may have locked a table: let go) */
+    roster_store_rollback(conn);
+    im->tx_open = false;
+    rc = 0;
+    if (im->one_tx && (rc = roster_store_begin(conn, err)) == 0)
+        im->tx_open = true;
+    return rc;
+}
+
+/* Ends the load: the indexes are built for the rows written so far; the transaction goes
+ * on (in the modes that commit as they go, their next commit ends it). */
+static int load_end(struct roster_import *im, struct roster_err *err)
+{
+    im->loading = false;
+    im->one_tx = im->one_tx_mode;
+    import_keys_free(&im->keys);
+    int rc = roster_store_bulk_load(im->ctx->conn, ROSTER_BULK_LOAD_END, err);
+    if (rc == ROSTER_ECONFLICT) {
+        char why[sizeof(err->msg)];
+        snprintf(why, sizeof(why), "%s", err->msg);
+        roster_err_set(err, rc,
+                       "%s: nothing of the file was written (--no-bulk-load writes it with the "
+                       "indexes in place)",
+                       why);
+    }
+    return rc;
+}
+
+/* While loading: whether the rows to create may conflict with earlier ones (then the load
+ * ends before they are written). */
+static int load_check(struct roster_import *im, const struct roster_import_row *rows, size_t n,
+                      struct roster_err *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (rows[i].rc != 0 || rows[i].action != RIA_CREATED)
+            continue;
+        int k = import_keys_add(&im->keys, &rows[i].u);
+        if (k == ROSTER_ENOMEM)
+            return roster_err_set(err, ROSTER_ENOMEM, "out of memory");
+        if (k == IMPORT_KEYS_MAYBE_TAKEN) {
+            im->load_line = rows[i].line > 0 ? rows[i].line : 1;
+            return load_end(im, err);
+        }
+    }
+    return 0;
+}
+
 int roster_import_begin(struct roster_ctx *ctx, const struct roster_import_opts *o,
                         struct roster_import **out, struct roster_err *err)
 {
@@ -290,6 +368,9 @@ int roster_import_begin(struct roster_ctx *ctx, const struct roster_import_opts 
     }
     if (rc == 0 && !im->one_tx && o->file_key)
         rc = progress_load(im, err);
+    im->one_tx_mode = im->one_tx;
+    if (rc == 0 && !o->dry_run && !o->no_bulk_load && im->resumed == 0)
+        rc = load_begin(im, err);
     if (rc == 0 && (o->mode == ROSTER_IMPORT_OVERWRITE || o->mode == ROSTER_IMPORT_SYNC))
         rc = index_load(im, err);
     roster_arena_clear(ctx->arena);
@@ -335,6 +416,11 @@ static int create_rows(struct roster_import *im, struct roster_import_row *rows,
         m += rows[i].rc == 0 && rows[i].action == RIA_CREATED;
     if (!m)
         return 0;
+    if (im->loading) {
+        int lrc = load_check(im, rows, n, err);
+        if (lrc)
+            return lrc;
+    }
     struct roster_user *u = malloc(m * sizeof(*u));
     int *rcs = malloc(m * sizeof(*rcs));
     struct roster_err *errs = malloc(m * sizeof(*errs));
@@ -398,6 +484,11 @@ static int update_rows(struct roster_import *im, struct roster_import_row *rows,
         m += rows[i].rc == 0 && rows[i].action == RIA_UPDATED;
     if (!m)
         return 0;
+    if (im->loading) { /* updates find users by their indexes */
+        int lrc = load_end(im, err);
+        if (lrc)
+            return lrc;
+    }
     const char **ids = malloc(m * sizeof(*ids));
     size_t *of = malloc(m * sizeof(*of));
     struct roster_user *cur = malloc(m * sizeof(*cur));
@@ -583,6 +674,11 @@ void roster_import_cancel(struct roster_import *im)
     im->stopped = true;
 }
 
+long roster_import_bulk_load(const struct roster_import *im)
+{
+    return im->load_line;
+}
+
 bool roster_import_stopped(const struct roster_import *im)
 {
     return im->stopped;
@@ -674,7 +770,9 @@ int roster_import_finish(struct roster_import *im, int64_t max_changes, int *out
     struct roster_ctx *ctx = im->ctx;
     int rc = 0;
     *outcome = ROSTER_IMPORT_COMMITTED;
-    if (im->o.mode == ROSTER_IMPORT_SYNC && !im->stopped)
+    if (im->loading && !im->stopped) /* (a stopped import rolls back: the indexes with it) */
+        rc = load_end(im, err);
+    if (rc == 0 && im->o.mode == ROSTER_IMPORT_SYNC && !im->stopped)
         rc = missing_apply(im, err);
     int64_t changes = im->counts[RIA_CREATED] + im->counts[RIA_UPDATED] +
                       im->counts[RIA_SUSPENDED] + im->counts[RIA_DELETED];
@@ -707,5 +805,6 @@ void roster_import_free(struct roster_import *im)
     if (im->tx_open)
         roster_store_rollback(im->ctx->conn);
     ix_free(&im->ix);
+    import_keys_free(&im->keys);
     free(im);
 }

@@ -619,3 +619,15 @@ export function httpsRequest(url, { method = 'GET', headers = {}, body, ca }) {
         if (body !== undefined) req.end(body); else req.end();
     });
 }
+
+/** The counts of a `roster import` summary line ("created 3, updated 0, ..."), each asserted
+ * present: {created, updated, unchanged, skipped, suspended, deleted, rejected}. */
+export function importCounts(stdout) {
+    const m = {};
+    for (const k of ['created', 'updated', 'unchanged', 'skipped', 'suspended', 'deleted', 'rejected']) {
+        const r = stdout.match(new RegExp(`${k} (\\d+)`));
+        assert.ok(r, `summary names ${k}: ${stdout}`);
+        m[k] = Number(r[1]);
+    }
+    return m;
+}

@@ -62,3 +62,24 @@ void test_import_progress(void)
     CHECK_EQ_INT(roster_store_import_progress_get(conn, org_b.id, key, &got, &A, &err),
                  ROSTER_ENOTFOUND);
 }
+
+/* bulk_load on a store that holds users: refused (ROSTER_ENOTFOUND) with nothing changed,
+ * the unique indexes in place; END with no load is a no-op; outside a transaction EINVAL.
+ * The load itself needs a store without users: tests/api/import_load.test.mjs runs it on
+ * fresh stores of both backends. */
+void test_bulk_load(void)
+{
+    need_orgs();
+    struct roster_err err = {0};
+    struct roster_user u;
+    make_user(&u, "bulkload1", "bulkload1@example.com");
+    CHECK_EQ_INT(roster_store_user_create(conn, org_a.id, &u, &err), 0);
+    CHECK_EQ_INT(roster_store_bulk_load(conn, ROSTER_BULK_LOAD_BEGIN, &err), ROSTER_EINVAL);
+    CHECK_EQ_INT(roster_store_begin(conn, &err), 0);
+    CHECK_EQ_INT(roster_store_bulk_load(conn, ROSTER_BULK_LOAD_END, &err), 0);
+    CHECK_EQ_INT(roster_store_bulk_load(conn, ROSTER_BULK_LOAD_BEGIN, &err), ROSTER_ENOTFOUND);
+    roster_store_rollback(conn);
+    struct roster_user again;
+    make_user(&again, "BULKLOAD1", "other-bulkload1@example.com");
+    CHECK_EQ_INT(roster_store_user_create(conn, org_a.id, &again, &err), ROSTER_ECONFLICT);
+}

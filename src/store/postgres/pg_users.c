@@ -1126,6 +1126,99 @@ int pg_bulk_hint(struct roster_conn *pc, int64_t cache_bytes, struct roster_err 
     return 0;
 }
 
+/* bulk_load. BEGIN keeps the definitions of the indexes it drops in a temporary table
+ * created in the same transaction (ON COMMIT DROP; a rollback discards it with the drops);
+ * END builds each of them again. The indexes of constraints (users_pkey) stay. */
+
+/* The single text value of sql's result into out ("" for none or NULL). */
+static int pg_value(struct pg_conn *c, const char *sql, char *out, size_t cap,
+                    struct roster_err *err)
+{
+    PGresult *r = PQexec(c->db, sql);
+    int code = 0;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        code = pg_fail(c, r, err);
+    else
+        snprintf(out, cap, "%s", PQntuples(r) && !PQgetisnull(r, 0, 0) ? PQgetvalue(r, 0, 0) : "");
+    PQclear(r);
+    return code;
+}
+
+/* 0 when no organisation has a user; ROSTER_ENOTFOUND when one has. */
+static int users_empty(struct pg_conn *c, struct roster_err *err)
+{
+    char any[8];
+    int code = pg_value(c, "SELECT EXISTS (SELECT 1 FROM users)", any, sizeof(any), err);
+    if (!code && any[0] == 't')
+        code = roster_err_set(err, ROSTER_ENOTFOUND, "the store holds users");
+    return code;
+}
+
+static int bulk_load_begin(struct pg_conn *c, struct roster_err *err)
+{
+    int code = users_empty(c, err);
+    if (!code)
+        code = pg_exec(c, "LOCK TABLE users IN ACCESS EXCLUSIVE MODE", err);
+    if (!code) /* again under the lock: another process may have written meanwhile */
+        code = users_empty(c, err);
+    if (code)
+        return code;
+    code = pg_exec(c,
+                   "CREATE TEMP TABLE roster_bulk_indexes ON COMMIT DROP AS"
+                   " SELECT i.indexrelid::regclass::text AS name,"
+                   " pg_get_indexdef(i.indexrelid) AS def FROM pg_index AS i"
+                   " WHERE i.indrelid = 'users'::regclass AND NOT EXISTS"
+                   " (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid)",
+                   err);
+    if (code)
+        return code;
+    PGresult *r = PQexec(c->db, "SELECT 'DROP INDEX ' || name FROM roster_bulk_indexes");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        code = pg_fail(c, r, err);
+    for (int i = 0; !code && i < PQntuples(r); i++)
+        code = pg_exec(c, PQgetvalue(r, i, 0), err);
+    PQclear(r);
+    return code;
+}
+
+static int bulk_load_end(struct pg_conn *c, struct roster_err *err)
+{
+    char table[64];
+    int code = pg_value(c, "SELECT to_regclass('pg_temp.roster_bulk_indexes')::text", table,
+                        sizeof(table), err);
+    if (code || !table[0])
+        return code; /* no load began in this transaction */
+    /* a sort in memory for each index (the session's default is 64 MB) */
+    code = pg_exec(c, "SET LOCAL maintenance_work_mem = '256MB'", err);
+    if (code)
+        return code;
+    PGresult *r = PQexec(c->db, "SELECT name, def FROM roster_bulk_indexes");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        code = pg_fail(c, r, err);
+    for (int i = 0; !code && i < PQntuples(r); i++) {
+        PGresult *made = PQexec(c->db, PQgetvalue(r, i, 1));
+        if (PQresultStatus(made) != PGRES_COMMAND_OK)
+            code = !strcmp(pg_sqlstate(made), "23505")
+                       ? roster_err_set(err, ROSTER_ECONFLICT,
+                                        "the users loaded are not unique (index %s)",
+                                        PQgetvalue(r, i, 0))
+                       : pg_fail(c, made, err);
+        PQclear(made);
+    }
+    PQclear(r);
+    if (!code)
+        code = pg_exec(c, "DROP TABLE roster_bulk_indexes", err);
+    return code;
+}
+
+int pg_bulk_load(struct roster_conn *pc, int phase, struct roster_err *err)
+{
+    struct pg_conn *c = pg_conn_of(pc);
+    if (!c->in_txn)
+        return roster_err_set(err, ROSTER_EINVAL, "bulk_load needs the caller's transaction");
+    return phase == ROSTER_BULK_LOAD_BEGIN ? bulk_load_begin(c, err) : bulk_load_end(c, err);
+}
+
 #define P(kind, field) PG_COL(kind, struct roster_import_progress, field)
 static const struct pg_col progress_cols[] = {P(PG_STR, file_key), P(PG_I64, rows_done),
                                               P(PG_STR, counts), P(PG_I64, updated_ms)};

@@ -233,6 +233,8 @@ struct sq_conn {
     bool sparse_deferred;
     /* a commit that needs no fsync of its own (a lease: sq_schedule_claim_due) */
     bool no_sync;
+    /* bulk_load: the connection's cache_size before the load (restored at its end) */
+    int64_t bulk_cache;
 };
 
 static inline struct sq_conn *sq_conn_of(struct roster_conn *c)

@@ -429,6 +429,119 @@ int sq_bulk_hint(struct roster_conn *pc, int64_t cache_bytes, struct roster_err 
     return rc == SQLITE_OK ? 0 : sq_fail(c, rc, err);
 }
 
+/* bulk_load. BEGIN keeps the CREATE statements of the indexes it drops in a temporary
+ * table of the connection, created in the same transaction: a rollback discards it with
+ * the drops, and END reads it back, builds each index and drops it. Indexes that a
+ * constraint made (sqlite_autoindex_*, no sql) stay. */
+static int bulk_load_begin(struct sq_conn *c, struct roster_err *err)
+{
+    sqlite3_stmt *s;
+    int code = sq_prepare(c, "SELECT EXISTS (SELECT 1 FROM users)", &s, err);
+    if (code)
+        return code;
+    int rc = sqlite3_step(s);
+    bool any = rc == SQLITE_ROW && sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    if (rc != SQLITE_ROW)
+        return sq_fail(c, rc, err);
+    if (any)
+        return roster_err_set(err, ROSTER_ENOTFOUND, "the store holds users");
+    /* the rows are appended and the indexes sorted at the end: the sorter, not the page
+     * cache, needs the memory now (both are bounded by cache_size) */
+    code = sq_prepare(c, "PRAGMA cache_size", &s, err);
+    if (code)
+        return code;
+    c->bulk_cache = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -16384;
+    sqlite3_finalize(s);
+    if ((rc = sqlite3_exec(c->db, "PRAGMA cache_size = -65536", NULL, NULL, NULL)) != SQLITE_OK)
+        return sq_fail(c, rc, err);
+    code =
+        sq_write(c,
+                 "CREATE TEMP TABLE roster_bulk_indexes AS SELECT name, sql FROM main.sqlite_master"
+                 " WHERE type = 'index' AND tbl_name IN ('users', 'user_sparse')"
+                 " AND sql IS NOT NULL",
+                 NULL, 0, NULL, NULL, err);
+    if (code)
+        return code;
+    code = sq_prepare(c, "SELECT 'DROP INDEX main.\"' || name || '\"' FROM roster_bulk_indexes", &s,
+                      err);
+    if (code)
+        return code;
+    struct roster_buf sql;
+    roster_buf_init(&sql);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        roster_buf_printf(&sql, "%s;", (const char *)sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE)
+        code = sq_fail(c, rc, err);
+    else if (sql.len && (rc = sqlite3_exec(c->db, sql.data, NULL, NULL, NULL)) != SQLITE_OK)
+        code = sq_fail(c, rc, err);
+    roster_buf_release(&sql);
+    return code;
+}
+
+static int bulk_load_end(struct sq_conn *c, struct roster_err *err)
+{
+    sqlite3_stmt *s;
+    int code = sq_prepare(c,
+                          "SELECT name, sql FROM temp.sqlite_master"
+                          " WHERE type = 'table' AND name = 'roster_bulk_indexes'",
+                          &s, err);
+    if (code)
+        return code;
+    int rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    if (rc == SQLITE_DONE)
+        return 0; /* no load began in this transaction */
+    if (rc != SQLITE_ROW)
+        return sq_fail(c, rc, err);
+    code = sq_prepare(c, "SELECT name, sql FROM roster_bulk_indexes", &s, err);
+    if (code)
+        return code;
+    /* name NUL sql NUL ..., read whole before the first CREATE runs */
+    struct roster_buf all;
+    roster_buf_init(&all);
+    size_t n = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        for (int col = 0; col < 2; col++) {
+            roster_buf_addstr(&all, (const char *)sqlite3_column_text(s, col));
+            roster_buf_addch(&all, '\0');
+        }
+        n++;
+    }
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE)
+        code = sq_fail(c, rc, err);
+    const char *p = all.data;
+    for (size_t i = 0; !code && i < n; i++) {
+        const char *name = p;
+        const char *create = name + strlen(name) + 1;
+        p = create + strlen(create) + 1;
+        rc = sqlite3_exec(c->db, create, NULL, NULL, NULL);
+        if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT)
+            code = roster_err_set(err, ROSTER_ECONFLICT,
+                                  "the users loaded are not unique (index %s)", name);
+        else if (rc != SQLITE_OK)
+            code = sq_fail(c, rc, err);
+    }
+    roster_buf_release(&all);
+    if (!code)
+        code = sq_write(c, "DROP TABLE temp.roster_bulk_indexes", NULL, 0, NULL, NULL, err);
+    char sql[64];
+    snprintf(sql, sizeof(sql), "PRAGMA cache_size = %lld", (long long)c->bulk_cache);
+    if (!code && (rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL)) != SQLITE_OK)
+        code = sq_fail(c, rc, err);
+    return code;
+}
+
+int sq_bulk_load(struct roster_conn *pc, int phase, struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    if (!c->in_txn)
+        return roster_err_set(err, ROSTER_EINVAL, "bulk_load needs the caller's transaction");
+    return phase == ROSTER_BULK_LOAD_BEGIN ? bulk_load_begin(c, err) : bulk_load_end(c, err);
+}
+
 static void read_progress(sqlite3_stmt *s, void *row, const void *org_id, struct roster_arena *a)
 {
     struct roster_import_progress *p = row;
