@@ -724,18 +724,38 @@ static void state_load(struct roster_remote_import *im)
     snprintf(im->run_id, sizeof(im->run_id), "%s", run);
 }
 
-/* The jobs of the batch being sent: "<method> <key> <length>\n<body>\n" each */
-static void pending_save(struct roster_remote_import *im, const char *const *methods,
-                         const char *const *keys, const struct roster_buf *const *bodies, size_t n)
+/* One bulk job of a batch: its method, kind ('c' creates, 'u' updates, 's' a sync's
+ * suspensions), body, and the line of the file of each item (0 for suspensions) */
+struct pjob {
+    const char *method;
+    char kind;
+    char key[128];
+    const struct roster_buf *body;
+    long *lines;
+    size_t m;
+};
+
+/* The batch being sent, before it is: what the state will be after it (rows_end, the
+ * counts without the jobs' items) and its jobs with their keys:
+ * "job <method> <key> <kind> <items> <length>\n<lines>\n<body>\n" each. */
+static void pending_save(struct roster_remote_import *im, int64_t rows_end,
+                         const int64_t base[RIA_N], const struct pjob *jobs, size_t n)
 {
     if (!im->pending_path)
         return;
     struct roster_buf b;
     roster_buf_init(&b);
-    roster_buf_addstr(&b, "roster-import-pending 1\n");
+    roster_buf_printf(&b, "roster-import-pending 2\nrows %lld\ncounts", (long long)rows_end);
+    for (int i = 0; i < RIA_N; i++)
+        roster_buf_printf(&b, " %lld", (long long)base[i]);
+    roster_buf_addstr(&b, "\n");
     for (size_t i = 0; i < n; i++) {
-        roster_buf_printf(&b, "%s %s %zu\n", methods[i], keys[i], bodies[i]->len);
-        roster_buf_add(&b, bodies[i]->data, bodies[i]->len);
+        roster_buf_printf(&b, "job %s %s %c %zu %zu\n", jobs[i].method, jobs[i].key, jobs[i].kind,
+                          jobs[i].m, jobs[i].body->len);
+        for (size_t k = 0; k < jobs[i].m; k++)
+            roster_buf_printf(&b, "%s%ld", k ? " " : "", jobs[i].lines[k]);
+        roster_buf_addstr(&b, "\n");
+        roster_buf_add(&b, jobs[i].body->data, jobs[i].body->len);
         roster_buf_addstr(&b, "\n");
     }
     if (write_file(im->pending_path, b.data, b.len) != 0 && !im->o.quiet)
@@ -749,53 +769,98 @@ static void pending_clear(struct roster_remote_import *im)
         unlink(im->pending_path);
 }
 
-/* The jobs an interrupted run had sent (or was sending) for its last batch: sent again
- * with their keys (the server answers with the first job, or makes it now), and waited
- * for, so that the users read next show their effect. 0, or EXIT_SERVER. */
-static int pending_finish(struct roster_remote_import *im)
+static void apply_results(struct roster_remote_import *im, json_t *res,
+                          struct roster_import_row *rows, const size_t *of, size_t m, bool create);
+
+/* The rows of one job's results: counted into add, failures reported (lines: of each item) */
+static void tally_job(struct roster_remote_import *im, const struct roster_remote_src *src,
+                      char kind, json_t *res, const long *lines, size_t m, int64_t add[RIA_N])
+{
+    for (size_t k = 0; k < m; k++) {
+        if (kind == 's') {
+            const char *st = json_string_value(json_object_get(json_array_get(res, k), "status"));
+            add[RIA_SUSPENDED] += st && strcmp(st, "succeeded") == 0;
+            continue;
+        }
+        struct roster_import_row row;
+        memset(&row, 0, sizeof(row));
+        row.line = lines[k];
+        size_t zero = 0;
+        json_t *one = json_array();
+        json_array_append(one, json_array_get(res, k));
+        apply_results(im, one, &row, &zero, 1, kind == 'c');
+        json_decref(one);
+        add[row.action]++;
+        if (row.action == RIA_REJECTED || row.action == RIA_SKIPPED)
+            src->report(src->ctx, &row);
+    }
+}
+
+/* The batch an interrupted run was sending: its jobs sent again with their keys (the
+ * server answers with the first job, or makes it now if the first request never came),
+ * their results counted and reported, and the state moved past the batch. 0, or
+ * EXIT_SERVER (the pending file stays for the next run). */
+static int pending_finish(struct roster_remote_import *im, const struct roster_remote_src *src)
 {
     FILE *f = im->pending_path ? fopen(im->pending_path, "rb") : NULL;
     if (!f)
         return 0;
-    char head[256];
+    char head[512];
     int code = 0;
-    if (!fgets(head, sizeof(head), f) || strcmp(head, "roster-import-pending 1\n") != 0) {
-        fclose(f);
-        pending_clear(im);
-        return 0;
+    long long rows_end = -1;
+    int64_t base[RIA_N] = {0}, add[RIA_N] = {0};
+    bool ok = fgets(head, sizeof(head), f) && strcmp(head, "roster-import-pending 2\n") == 0 &&
+              fgets(head, sizeof(head), f) && sscanf(head, "rows %lld", &rows_end) == 1 &&
+              rows_end >= 0 && fgets(head, sizeof(head), f) && strncmp(head, "counts", 6) == 0;
+    if (ok) {
+        char *p = head + 6;
+        for (int i = 0; i < RIA_N; i++)
+            base[i] = strtoll(p, &p, 10);
     }
-    if (!im->o.quiet)
+    if (ok && !im->o.quiet)
         fprintf(stderr, "roster import: finishing the bulk jobs of the interrupted run\n");
-    char method[16], key[128];
-    size_t len;
-    while (code == 0 && fgets(head, sizeof(head), f) &&
-           sscanf(head, "%15s %127s %zu", method, key, &len) == 3) {
-        char *body = malloc(len + 1);
-        if (!body || fread(body, 1, len, f) != len || fgetc(f) != '\n') {
-            free(body);
-            break; /* cut short: this job was never sent */
-        }
-        body[len] = '\0';
-        char job[ROSTER_ID_LEN + 1];
+    char method[16], key[128], kind;
+    size_t m, len;
+    while (ok && code == 0 && fgets(head, sizeof(head), f) &&
+           sscanf(head, "job %15s %127s %c %zu %zu", method, key, &kind, &m, &len) == 5) {
+        bool sane = m <= REMOTE_BATCH && len < ((size_t)1 << 30);
+        long *lines = sane ? calloc(m + 1, sizeof(*lines)) : NULL;
+        char *body = sane ? malloc(len + 1) : NULL;
+        bool whole = lines && body;
+        for (size_t k = 0; whole && k < m; k++)
+            whole = fscanf(f, "%ld", &lines[k]) == 1;
+        whole = whole && fgetc(f) == '\n' && fread(body, 1, len, f) == len && fgetc(f) == '\n';
         json_t *res = NULL;
-        json_t *arr = json_loads(body, 0, NULL);
-        size_t m = json_array_size(arr);
-        json_decref(arr);
-        if (m == 0 ||
-            job_submit(&im->h, method, body, len, key, job, im->msg, sizeof(im->msg)) != 0 ||
-            job_results(&im->h, job, m, &res, im->msg, sizeof(im->msg)) != 0) {
-            if (m) {
+        if (whole && m > 0) {
+            char job[ROSTER_ID_LEN + 1];
+            body[len] = '\0';
+            if (job_submit(&im->h, method, body, len, key, job, im->msg, sizeof(im->msg)) != 0 ||
+                job_results(&im->h, job, m, &res, im->msg, sizeof(im->msg)) != 0) {
                 fprintf(stderr, "roster import: the interrupted run's bulk job: %s\n", im->msg);
                 code = EXIT_SERVER;
+            } else {
+                tally_job(im, src, kind, res, lines, m, add);
             }
         }
         json_decref(res);
         free(body);
+        free(lines);
+        if (!whole) { /* cut short by the crash: written before any job was sent */
+            ok = false;
+            memset(add, 0, sizeof(add));
+        }
     }
     fclose(f);
-    if (code == 0)
-        pending_clear(im);
-    return code;
+    if (code)
+        return code;
+    if (ok) {
+        for (int i = 0; i < RIA_N; i++)
+            im->counts[i] = base[i] + add[i];
+        im->resumed = rows_end;
+        state_save(im, rows_end);
+    }
+    pending_clear(im);
+    return 0;
 }
 
 /* --- applying a batch --- */
@@ -872,34 +937,33 @@ static void apply_results(struct roster_remote_import *im, json_t *res,
     }
 }
 
-/* Sends up to two jobs (creates, updates) and waits for them: 0, or EXIT_SERVER. */
-static int send_jobs(struct roster_remote_import *im, const char *tag, int njobs,
-                     const char *const *methods, const struct roster_buf *const *bodies,
-                     const size_t *const *ofs, const size_t *ms, struct roster_import_row *rows)
+/* Sends a batch's jobs (creates, updates; or suspensions) and waits for each: 0, or
+ * EXIT_SERVER. rows/ofs: the rows of each job's items (rows NULL for suspensions, ofs then
+ * the users' index + 1); rows_end and base: the state after the batch, for the pending
+ * file. */
+static int send_jobs(struct roster_remote_import *im, const char *tag, struct pjob *jobs, int njobs,
+                     const size_t *const *ofs, struct roster_import_row *rows, int64_t rows_end,
+                     const int64_t base[RIA_N])
 {
-    char keys[2][128];
-    const char *kp[2];
-    for (int j = 0; j < njobs; j++) {
-        snprintf(keys[j], sizeof(keys[j]), "roster-import-%s-%s-%d", im->run_id, tag, j);
-        kp[j] = keys[j];
-    }
-    pending_save(im, methods, kp, bodies, (size_t)njobs);
+    for (int j = 0; j < njobs; j++)
+        snprintf(jobs[j].key, sizeof(jobs[j].key), "roster-import-%s-%s-%d", im->run_id, tag, j);
+    pending_save(im, rows_end, base, jobs, (size_t)njobs);
     for (int j = 0; j < njobs; j++) {
         char job[ROSTER_ID_LEN + 1];
         json_t *res = NULL;
-        if (job_submit(&im->h, methods[j], bodies[j]->data, bodies[j]->len, kp[j], job, im->msg,
-                       sizeof(im->msg)) != 0) {
+        if (job_submit(&im->h, jobs[j].method, jobs[j].body->data, jobs[j].body->len, jobs[j].key,
+                       job, im->msg, sizeof(im->msg)) != 0) {
             fprintf(stderr, "roster import: the server refused the bulk request: %s\n", im->msg);
             return EXIT_SERVER;
         }
-        if (job_results(&im->h, job, ms[j], &res, im->msg, sizeof(im->msg)) != 0) {
+        if (job_results(&im->h, job, jobs[j].m, &res, im->msg, sizeof(im->msg)) != 0) {
             fprintf(stderr, "roster import: results of job %s: %s\n", job, im->msg);
             return EXIT_SERVER;
         }
         if (rows)
-            apply_results(im, res, rows, ofs[j], ms[j], strcmp(methods[j], "POST") == 0);
+            apply_results(im, res, rows, ofs[j], jobs[j].m, jobs[j].kind == 'c');
         else { /* the suspensions of a sync */
-            for (size_t k = 0; k < ms[j]; k++) {
+            for (size_t k = 0; k < jobs[j].m; k++) {
                 json_t *e = json_array_get(res, k);
                 const char *st = json_string_value(json_object_get(e, "status"));
                 const char *smsg = json_string_value(json_object_get(e, "statusMsg"));
@@ -915,9 +979,10 @@ static int send_jobs(struct roster_remote_import *im, const char *tag, int njobs
     return 0;
 }
 
-/* Sends the rows planned as created or updated (one job each kind): 0, or EXIT_SERVER. */
+/* Sends the rows planned as created or updated (one job each kind): 0, or EXIT_SERVER.
+ * rows_end: the rows of the file done after this batch. */
 static int apply_batch(struct roster_remote_import *im, struct roster_import_row *rows,
-                       const struct plan *plans, size_t n, int64_t batch_no)
+                       const struct plan *plans, size_t n, int64_t batch_no, int64_t rows_end)
 {
     struct roster_buf cb, ub;
     roster_buf_init(&cb);
@@ -928,9 +993,12 @@ static int apply_batch(struct roster_remote_import *im, struct roster_import_row
     roster_jsonw_arr_begin(&cw);
     roster_jsonw_arr_begin(&uw);
     size_t *cof = malloc((n + 1) * sizeof(*cof)), *uof = malloc((n + 1) * sizeof(*uof));
+    long *cl = malloc((n + 1) * sizeof(*cl)), *ul = malloc((n + 1) * sizeof(*ul));
     size_t nc = 0, nu = 0;
     int code = 0;
-    if (!cof || !uof) {
+    int64_t base[RIA_N];
+    memcpy(base, im->counts, sizeof(base));
+    if (!cof || !uof || !cl || !ul) {
         fprintf(stderr, "roster import: out of memory\n");
         code = EXIT_SERVER;
         goto out;
@@ -938,32 +1006,38 @@ static int apply_batch(struct roster_remote_import *im, struct roster_import_row
     for (size_t i = 0; i < n; i++) {
         if (rows[i].action == RIA_CREATED) {
             encode_create(&cw, &rows[i].u);
+            cl[nc] = rows[i].line;
             cof[nc++] = i;
         } else if (rows[i].action == RIA_UPDATED) {
             encode_update(&uw, im->users[plans[i].target - 1].id, &rows[i].u, plans[i].changed);
+            ul[nu] = rows[i].line;
             uof[nu++] = i;
+        } else {
+            base[rows[i].action]++;
         }
     }
     roster_jsonw_arr_end(&cw);
     roster_jsonw_arr_end(&uw);
-    const char *methods[2];
-    const struct roster_buf *bodies[2];
+    struct pjob jobs[2];
     const size_t *ofs[2];
-    size_t ms[2];
     int nj = 0;
     if (nc) {
-        methods[nj] = "POST", bodies[nj] = &cb, ofs[nj] = cof, ms[nj++] = nc;
+        jobs[nj] = (struct pjob){"POST", 'c', "", &cb, cl, nc};
+        ofs[nj++] = cof;
     }
     if (nu) {
-        methods[nj] = "PATCH", bodies[nj] = &ub, ofs[nj] = uof, ms[nj++] = nu;
+        jobs[nj] = (struct pjob){"PATCH", 'u', "", &ub, ul, nu};
+        ofs[nj++] = uof;
     }
     char tag[32];
     snprintf(tag, sizeof(tag), "b%lld", (long long)batch_no);
     if (nj)
-        code = send_jobs(im, tag, nj, methods, bodies, ofs, ms, rows);
+        code = send_jobs(im, tag, jobs, nj, ofs, rows, rows_end, base);
 out:
     free(cof);
     free(uof);
+    free(cl);
+    free(ul);
     roster_buf_release(&cb);
     roster_buf_release(&ub);
     return code;
@@ -1015,20 +1089,22 @@ static int apply_missing(struct roster_remote_import *im, const uint32_t *ids, s
         roster_jsonw_arr_end(&w);
         /* the user of each item, for send_jobs' messages (index + 1, as ids) */
         size_t *of = malloc(m * sizeof(*of));
-        if (!of) {
+        long *lines = calloc(m, sizeof(*lines));
+        if (!of || !lines) {
+            free(of);
+            free(lines);
             code = EXIT_SERVER;
             break;
         }
         for (size_t k = 0; k < m; k++)
             of[k] = ids[i + k];
-        const char *methods[1] = {"PATCH"};
-        const struct roster_buf *bodies[1] = {&b};
+        struct pjob job = {"PATCH", 's', "", &b, lines, m};
         const size_t *ofs[1] = {of};
-        size_t ms[1] = {m};
         char tag[32];
         snprintf(tag, sizeof(tag), "m%zu", i / REMOTE_BATCH);
-        code = send_jobs(im, tag, 1, methods, bodies, ofs, ms, NULL);
+        code = send_jobs(im, tag, &job, 1, ofs, NULL, rows, im->counts);
         free(of);
+        free(lines);
         if (!code) {
             state_save(im, rows);
             pending_clear(im);
@@ -1126,7 +1202,14 @@ static int plan_pass(struct roster_remote_import *im, const struct roster_remote
         size_t n = 0;
         int rrc = src->read(src->ctx, rows, REMOTE_BATCH, &n, &a);
         for (size_t i = 0; i < n; i++) {
+            /* rows an earlier run applied: counted in its state already; fail mode would
+             * find them taken (by themselves), sync needs their matches */
+            bool earlier = *nrows + (int64_t)i < im->resumed;
+            if (earlier && im->o.mode == ROSTER_IMPORT_FAIL)
+                continue;
             plan_row(im, &rows[i], &plans[i]);
+            if (earlier)
+                continue;
             counts[rows[i].action]++;
             if (report && (rows[i].action == RIA_REJECTED || rows[i].action == RIA_SKIPPED))
                 src->report(src->ctx, &rows[i]);
@@ -1170,7 +1253,7 @@ int roster_remote_import_run(struct roster_remote_import *im, const struct roste
         code = EXIT_SERVER;
         goto out;
     }
-    if (!o->dry_run && (code = pending_finish(im)) != 0)
+    if (!o->dry_run && (code = pending_finish(im, src)) != 0)
         goto out;
     if (o->dry_run || o->mode != ROSTER_IMPORT_SKIP) {
         if ((code = fetch_users(im)) != 0)
@@ -1204,7 +1287,8 @@ int roster_remote_import_run(struct roster_remote_import *im, const struct roste
             stop = false;
         }
         if (stop) {
-            memcpy(counts, plan, sizeof(plan));
+            for (int i = 0; i < RIA_N; i++)
+                counts[i] = im->counts[i] + plan[i];
             *nrows = n;
             goto out;
         }
@@ -1243,7 +1327,8 @@ int roster_remote_import_run(struct roster_remote_import *im, const struct roste
             }
             continue;
         }
-        if (n > 0 && (code = apply_batch(im, rows, plans, n, done / REMOTE_BATCH)) != 0)
+        if (n > 0 &&
+            (code = apply_batch(im, rows, plans, n, done / REMOTE_BATCH, done + (int64_t)n)) != 0)
             break;
         for (size_t i = 0; i < n; i++) {
             im->counts[rows[i].action]++;
