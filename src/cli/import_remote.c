@@ -183,9 +183,14 @@ static int job_results(struct http *h, const char *job_id, size_t m, json_t **ou
         json_t *res;
         if (job_page(h, job_id, m - 1, 1, &res, msg, cap) != 0)
             return -1;
-        const char *st = json_string_value(json_object_get(json_array_get(res, 0), "status"));
-        bool pending = !st || strcmp(st, "pending") == 0;
+        json_t *last = json_array_get(res, 0);
+        const char *st = json_string_value(json_object_get(last, "status"));
+        bool pending = !last || (st && strcmp(st, "pending") == 0);
         json_decref(res);
+        if (!pending && !st) {
+            snprintf(msg, cap, "job %s: a result without a status", job_id);
+            return -1;
+        }
         if (!pending)
             break;
         sleep_ms(wait);

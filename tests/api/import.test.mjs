@@ -342,6 +342,46 @@ test('remote (--url --key): through the JumpCloud bulk API, skip mode, report; b
     assert.equal(r.code, 2);
 });
 
+test('remote: a server answering garbage, 500 or malformed job results gives exit 4 and a message', async () => {
+    const http = (await import('node:http')).default;
+    let mode = '';
+    const fake = http.createServer((req, res) => {
+        req.resume();
+        req.on('end', () => {
+            const answer = {
+                garbage: [200, '{"results": [{"_id": 12}'],
+                baduser: [200, '{"totalCount":1,"results":[{"_id":"zz","state":"ACTIVATED"}]}'],
+                e500: [500, '{"message":"boom"}'],
+                nojob: [201, '{"jobId": 5}'],
+                jobs: req.method === 'POST' ? [201, '{"jobId":"0123456789abcdef01234567"}'] : [200, '[{"nostatus":true}]'],
+            }[mode];
+            res.writeHead(answer[0], { 'content-type': 'application/json' });
+            res.end(answer[1]);
+        });
+    });
+    await new Promise((r) => fake.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${fake.address().port}`;
+    const f = file('g.csv', 'username,email\ng1,g1@example.com\n');
+    const cases = [
+        ['garbage', ['--mode', 'overwrite'], /cannot read the organisation's users: GET \/api\/systemusers: the answer has no results array/],
+        ['baduser', ['--mode', 'sync'], /a user without a valid _id or state/],
+        ['e500', ['--dry-run'], /HTTP 500: boom/],
+        ['e500', [], /the server refused the bulk request: HTTP 500: boom/],
+        ['nojob', [], /no valid jobId/],
+        ['jobs', [], /job 0123456789abcdef01234567: a result without a status/], // (the pending jobs of the nojob run first)
+    ];
+    try {
+        for (const [m, args, re] of cases) {
+            mode = m;
+            const r = await runRemote([f, ...args], { url });
+            assert.equal(r.code, 4, `${m}: ${r.stderr}`);
+            assert.match(r.stderr, re);
+        }
+    } finally {
+        fake.close();
+    }
+});
+
 test('remote overwrite by each --match kind: username and e-mail ignore case, employee id exact; a second run changes nothing', async () => {
     const { org, api: a } = await newOrg('rover');
     let r = await runRemote([file('a.csv', 'username,email,employeeIdentifier,firstname,department\n' +
