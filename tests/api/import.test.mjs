@@ -289,16 +289,17 @@ test('kill -9 in the middle of a 200,000-row import, then the same command: ever
 });
 
 /** roster import FILE --url --key (the server's JumpCloud API); resolves {code, stdout, stderr}. */
-function runRemote(args, { org, key, url, env } = {}) {
+function runRemote(args, { org, key, url, env, input } = {}) {
     return new Promise((resolve) => {
         const a = ['import', ...args, '--url', url || srv.url, '--key', key || srv.adminKey, '--no-progress'];
         if (org) a.push('--org', org);
-        execFile(BIN, a, {
+        const p = execFile(BIN, a, {
             timeout: 300000, maxBuffer: 64 << 20,
             env: { ...process.env, CI: '', XDG_STATE_HOME: path.join(srv.dir, 'state'), ...(env || {}) },
         }, (err, stdout, stderr) => {
             resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
         });
+        if (input !== undefined) p.stdin.end(input);
     });
 }
 
@@ -478,6 +479,29 @@ test('remote sync: removed, changed and added rows; the same sync again changes 
     assert.deepEqual(counts(r.stdout), { ...NONE, created: 1, updated: 1, rejected: 1 });
     assert.equal((await listAll(a)).length, 1, 'dry runs write nothing');
     assert.equal((await users(a)).s1.firstname, 'One');
+});
+
+test('remote from standard input (kept for the second pass): a JSON array synced, settings and SCIM fields not sent', async () => {
+    const { org, api: a } = await newOrg('rstdin');
+    let r = await runRemote(['-'], { org, input: '{"username":"p1","email":"p1@example.com"}\n{"username":"p2","email":"p2@example.com"}\n' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(counts(r.stdout), { ...NONE, created: 2 });
+    const arr = JSON.stringify([
+        { username: 'p1', email: 'p1@example.com', sudo: true, phoneNumbers: [{ type: 'work', number: '1' }] },
+        { username: 'p3', email: 'p3@example.com', addresses: [] },
+    ]);
+    r = await runRemote(['-', '--mode', 'sync'], { org, input: arr });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(counts(r.stdout), { ...NONE, created: 1, updated: 1, suspended: 1 });
+    r = await runRemote(['-', '--mode', 'sync'], { org, input: arr.replace('"number":"1"', '"number" : "1"') });
+    assert.deepEqual(counts(r.stdout), { ...NONE, unchanged: 2 }, 'JSON compared as JSON, sudo not compared');
+    const u = await users(a);
+    assert.equal(u.p1.sudo, false, 'JumpCloud settings of a row are not sent');
+    assert.deepEqual(u.p1.phoneNumbers, [{ type: 'work', number: '1' }]);
+    assert.equal(u.p2.state, 'SUSPENDED');
+    r = await runRemote([file('c.csv', 'username,email,externalId,phoneNumbers\np1,p1@example.com,X1,\n'), '--mode', 'overwrite'], { org });
+    assert.deepEqual(counts(r.stdout), { ...NONE, updated: 1 }, 'an empty cell clears the phones; externalId is not compared');
+    assert.deepEqual((await users(a)).p1.phoneNumbers, []);
 });
 
 test('remote fail mode: one bad row writes nothing; a good file is written', async () => {
