@@ -683,8 +683,8 @@ static void state_save(struct roster_remote_import *im, int64_t rows)
         return;
     struct roster_buf b;
     roster_buf_init(&b);
-    roster_buf_printf(&b, "roster-import-remote 1\nidentity %s\nrun %s\nrows %lld\ncounts",
-                      im->identity, im->run_id, (long long)rows);
+    roster_buf_printf(&b, "roster-import-remote 1\nidentity %s\nrows %lld\ncounts", im->identity,
+                      (long long)rows);
     for (int i = 0; i < RIA_N; i++)
         roster_buf_printf(&b, " %lld", (long long)im->counts[i]);
     roster_buf_addstr(&b, "\n");
@@ -704,14 +704,11 @@ static void state_load(struct roster_remote_import *im)
     ssize_t n;
     bool mine = false;
     int64_t rows = -1, counts[RIA_N] = {0};
-    char run[20] = "";
     while ((n = getline(&line, &cap, f)) > 0) {
         if (line[n - 1] == '\n')
             line[--n] = '\0';
         if (strncmp(line, "identity ", 9) == 0)
             mine = strcmp(line + 9, im->identity) == 0;
-        else if (strncmp(line, "run ", 4) == 0)
-            snprintf(run, sizeof(run), "%s", line + 4);
         else if (strncmp(line, "rows ", 5) == 0)
             rows = strtoll(line + 5, NULL, 10);
         else if (strncmp(line, "counts", 6) == 0) {
@@ -722,11 +719,10 @@ static void state_load(struct roster_remote_import *im)
     }
     free(line);
     fclose(f);
-    if (!mine || rows < 0 || !run[0])
+    if (!mine || rows < 0)
         return;
     im->resumed = rows;
     memcpy(im->counts, counts, sizeof(counts));
-    snprintf(im->run_id, sizeof(im->run_id), "%s", run);
 }
 
 /* One bulk job of a batch: its method, kind ('c' creates, 'u' updates, 's' a sync's
