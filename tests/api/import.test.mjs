@@ -560,6 +560,33 @@ test('remote: kill -9 in the middle, then the same command: every row exactly on
     }
 });
 
+test('remote: kill -9 while a sync suspends the missing users, then the same command: each suspended once, counts whole', async () => {
+    const { org, api: a } = await newOrg('rkillmiss');
+    const rows = ['username,email'];
+    for (let i = 0; i < 8000; i++) rows.push(`m${i},m${i}@example.com`);
+    let r = await runRemote([file('all.csv', rows.join('\n') + '\n')], { org });
+    assert.equal(r.code, 0, r.stderr);
+    const f = file('one.csv', 'username,email\nm0,m0@example.com\n');
+    const state = path.join(srv.dir, 'state-miss');
+    const { spawn } = await import('node:child_process');
+    const p = spawn(BIN, ['import', f, '--org', org, '--url', srv.url, '--key', srv.adminKey, '--no-progress', '--mode', 'sync'],
+        { stdio: 'ignore', env: { ...process.env, XDG_STATE_HOME: state } });
+    const exited = new Promise((res) => p.on('exit', (code, signal) => res({ code, signal })));
+    let seen = 0;
+    for (let i = 0; i < 4000 && seen < 1000; i++) {
+        seen = (await a.get('/api/systemusers?limit=1&filter=state:eq:SUSPENDED')).json.totalCount;
+        if (seen < 1000) await new Promise((res) => setTimeout(res, 10));
+    }
+    p.kill('SIGKILL');
+    const ex = await exited;
+    assert.equal(ex.signal, 'SIGKILL', 'killed before it finished');
+    r = await runRemote([f, '--mode', 'sync'], { org, env: { XDG_STATE_HOME: state } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /resuming after row 1\b/);
+    assert.deepEqual(counts(r.stdout), { ...NONE, unchanged: 1, suspended: 7999 });
+    assert.equal((await a.get('/api/systemusers?limit=1&filter=state:eq:SUSPENDED')).json.totalCount, 7999);
+});
+
 test('overwrite and sync matched by --match externalid (case-exact)', async () => {
     const { org, api: a } = await newOrg('ext');
     let r = await runImport([file('x.csv', 'externalId,username,email,firstname\nHR-1,x1,x1@example.com,One\nHR-2,x2,x2@example.com,Two\n'), '--org', org]);
