@@ -571,146 +571,6 @@ static void report_row(struct report *rp, const struct roster_import_row *row, b
     }
 }
 
-/* --- remote: through the JumpCloud bulk API of a server (--url) --- */
-
-#define REMOTE_BATCH 1000
-
-static void encode_user(struct roster_jsonw *w, const struct roster_user *u)
-{
-    roster_jsonw_obj_begin(w);
-    for (int f = 0; f < RU_NFIELDS; f++) {
-        if (f == RU_EXTRA || !ROSTER_USER_FIELD_SET(u, f) || !u->f[f])
-            continue;
-        roster_jsonw_key(w, roster_ufields[f].label);
-        if (roster_ufields[f].kind == RU_KIND_STR)
-            roster_jsonw_str(w, u->f[f]);
-        else
-            roster_jsonw_raw(w, u->f[f]);
-    }
-    if (u->set & ROSTER_USET_STATE)
-        roster_jsonw_kstr(w, "state", roster_state_name(u->state));
-    roster_jsonw_obj_end(w);
-}
-
-static const char *field_label(const char *name)
-{
-    if (!name)
-        return NULL;
-    for (int i = 0; i < RU_NFIELDS; i++)
-        if (strcmp(roster_ufields[i].label, name) == 0)
-            return roster_ufields[i].label;
-    return strcmp(name, "state") == 0 ? "state" : NULL;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-/* Reads the file in batches of REMOTE_BATCH rows, each a bulk job of the server; waits for
- * its results and counts them. 0, or an exit status. */
-static int remote_run(struct roster_remote *rem, struct reader *r, struct roster_import_row *rows,
-                      struct roster_arena *a, struct report *rp, struct progress *pg, bool quiet,
-                      int64_t counts[RIA_N], int64_t *done)
-{
-    struct roster_buf body;
-    roster_buf_init(&body);
-    size_t *of = malloc(REMOTE_BATCH * sizeof(*of));
-    int code = 0;
-    char msg[1024], job_id[64];
-    for (;;) {
-        size_t n = 0;
-        int rrc = read_batch(r, rows, REMOTE_BATCH, &n, a);
-        roster_buf_reset(&body);
-        struct roster_jsonw w;
-        roster_jsonw_init(&w, &body);
-        roster_jsonw_arr_begin(&w);
-        size_t m = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (rows[i].rc) {
-                rows[i].action = RIA_REJECTED;
-                continue;
-            }
-            encode_user(&w, &rows[i].u);
-            of[m++] = i;
-        }
-        roster_jsonw_arr_end(&w);
-        if (m > 0) {
-            if (roster_remote_submit(rem, body.data, body.len, job_id, sizeof(job_id), msg,
-                                     sizeof(msg)) != 0) {
-                fprintf(stderr, "roster import: the server refused the bulk request: %s\n", msg);
-                code = EXIT_STORE;
-                break;
-            }
-            /* a job applies its items in order: its last result comes last */
-            for (long wait = 10;;) {
-                json_t *res = NULL;
-                if (roster_remote_results(rem, job_id, (int64_t)m - 1, 1, &res, msg, sizeof(msg)) !=
-                    0) {
-                    fprintf(stderr, "roster import: results of job %s: %s\n", job_id, msg);
-                    code = EXIT_STORE;
-                    break;
-                }
-                const char *st =
-                    json_string_value(json_object_get(json_array_get(res, 0), "status"));
-                bool pending = !st || strcmp(st, "pending") == 0;
-                json_decref(res);
-                if (!pending)
-                    break;
-                sleep_ms(wait);
-                wait = wait < 200 ? wait * 2 : 200;
-            }
-            if (code)
-                break;
-            for (size_t k = 0; k < m && !code; k += 100) {
-                json_t *res = NULL;
-                if (roster_remote_results(rem, job_id, (int64_t)k, 100, &res, msg, sizeof(msg)) !=
-                    0) {
-                    fprintf(stderr, "roster import: results of job %s: %s\n", job_id, msg);
-                    code = EXIT_STORE;
-                    break;
-                }
-                for (size_t j = 0; j < json_array_size(res) && k + j < m; j++) {
-                    json_t *e = json_array_get(res, j);
-                    struct roster_import_row *row = &rows[of[k + j]];
-                    const char *st = json_string_value(json_object_get(e, "status"));
-                    const char *smsg = json_string_value(json_object_get(e, "statusMsg"));
-                    if (st && strcmp(st, "succeeded") == 0) {
-                        row->action = RIA_CREATED;
-                        continue;
-                    }
-                    row->err.field = field_label(
-                        json_string_value(json_object_get(json_object_get(e, "meta"), "field")));
-                    row->rc =
-                        roster_err_set(&row->err, ROSTER_EINVAL, "%s", smsg ? smsg : "failed");
-                    row->action = smsg && strstr(smsg, "already") ? RIA_SKIPPED : RIA_REJECTED;
-                }
-                json_decref(res);
-            }
-            if (code)
-                break;
-        }
-        for (size_t i = 0; i < n; i++) {
-            counts[rows[i].action]++;
-            if (rows[i].action == RIA_REJECTED || rows[i].action == RIA_SKIPPED)
-                report_row(rp, &rows[i], quiet);
-        }
-        *done += (int64_t)n;
-        roster_arena_clear(a);
-        progress_show(pg, *done, reader_offset(r), false);
-        if (rrc != 0) {
-            code = EXIT_USAGE;
-            break;
-        }
-        if (n < REMOTE_BATCH)
-            break;
-    }
-    roster_buf_release(&body);
-    free(of);
-    return code;
-}
-
 /* --- the command --- */
 
 static const char *const usage_text =
@@ -880,30 +740,113 @@ static int pick_org(struct roster_conn *c, const char *flag, struct roster_arena
     return 0;
 }
 
-/* `roster import --url`: header, report, progress and summary as on a store. */
-static int import_remote_cmd(const struct opts *o, struct reader *r, struct report *rp)
+/* --- remote (--url): the rows through the callbacks of import_remote.h --- */
+
+struct remote_src {
+    struct reader *r;
+    const struct opts *o;
+    struct report *rp;
+    struct progress *pg;
+};
+
+static int remote_read(void *ctx, struct roster_import_row *rows, size_t max, size_t *n,
+                       struct roster_arena *a)
 {
+    struct remote_src *s = ctx;
+    return read_batch(s->r, rows, max, n, a);
+}
+
+/* Back to the first row: the file again from its start, the CSV header read again. */
+static int remote_rewind(void *ctx)
+{
+    struct remote_src *s = ctx;
+    struct reader *r = s->r;
+    if (fseek(r->f, 0, SEEK_SET) != 0) {
+        fprintf(stderr, "roster import: cannot read the file again: %s\n", strerror(errno));
+        return -1;
+    }
+    r->offset = 0;
+    r->line = 0;
+    r->in_array = r->array_done = false;
+    if (r->format == FMT_CSV) {
+        roster_csv_close(r->csv);
+        free(r->cols);
+        r->cols = NULL;
+        r->csv = roster_csv_open(r->f);
+        if (!r->csv || csv_header(r, s->o) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void remote_report(void *ctx, const struct roster_import_row *row)
+{
+    struct remote_src *s = ctx;
+    report_row(s->rp, row, s->o->quiet);
+}
+
+static void remote_progress(void *ctx, int64_t rows, bool last)
+{
+    struct remote_src *s = ctx;
+    progress_show(s->pg, rows, reader_offset(s->r), last);
+}
+
+/* `roster import --url`: header, report, progress and summary as on a store. */
+static int import_remote_cmd(const struct opts *o, const struct roster_import_opts *io,
+                             int64_t max_changes, struct reader *r, struct report *rp)
+{
+    if (r->f == stdin) { /* some modes read the rows twice: standard input is kept */
+        FILE *t = tmpfile();
+        char buf[65536];
+        size_t n;
+        while (t && (n = fread(buf, 1, sizeof(buf), stdin)) > 0)
+            if (fwrite(buf, 1, n, t) != n) {
+                fclose(t);
+                t = NULL;
+            }
+        if (!t || ferror(stdin) || fseek(t, 0, SEEK_SET) != 0) {
+            fprintf(stderr, "roster import: cannot keep standard input in a temporary file\n");
+            if (t)
+                fclose(t);
+            return EXIT_USAGE;
+        }
+        r->f = t;
+    }
     if (r->format == FMT_CSV) {
         r->csv = roster_csv_open(r->f);
         if (!r->csv || csv_header(r, o) != 0)
             return EXIT_USAGE;
     }
+    struct roster_remote_opts ro = {
+        .url = o->url,
+        .key = o->key,
+        .org = o->org,
+        .mode = io->mode,
+        .match = io->match,
+        .missing = io->missing,
+        .dry_run = io->dry_run,
+        .quiet = o->quiet,
+        .max_changes = max_changes,
+        .file_key = io->file_key,
+    };
+    struct roster_remote_import *im = NULL;
+    int code = roster_remote_import_begin(&ro, &im);
+    if (code)
+        return code;
+    int64_t resumed = roster_remote_import_resumed(im);
     if (o->report) {
         const char *ext = strrchr(o->report, '.');
         rp->jsonl = ext && (strcasecmp(ext, ".jsonl") == 0 || strcasecmp(ext, ".ndjson") == 0 ||
                             strcasecmp(ext, ".json") == 0);
-        rp->f = fopen(o->report, "w");
+        rp->f = fopen(o->report, resumed ? "a" : "w");
         if (!rp->f) {
             fprintf(stderr, "roster import: cannot write %s: %s\n", o->report, strerror(errno));
+            roster_remote_import_free(im);
             return EXIT_USAGE;
         }
-        if (!rp->jsonl)
+        if (!rp->jsonl && !resumed)
             fputs("line,action,field,value,reason\n", rp->f);
     }
-    struct roster_remote *rem = roster_remote_open(o->url, o->key, o->org);
-    struct roster_import_row *rows = calloc(REMOTE_BATCH, sizeof(*rows));
-    struct roster_arena a;
-    roster_arena_init(&a, 1 << 20);
     const char *ci = getenv("CI");
     struct progress pg = {0};
     pg.quiet = o->quiet;
@@ -911,21 +854,30 @@ static int import_remote_cmd(const struct opts *o, struct reader *r, struct repo
     pg.plain = !pg.bar;
     pg.start = pg.last = now_s();
     pg.size = r->size;
+    struct remote_src s = {r, o, rp, &pg};
+    struct roster_remote_src src = {&s, remote_read, remote_rewind, remote_report, remote_progress};
     int64_t c[RIA_N] = {0}, done = 0;
-    int code = rem && rows ? remote_run(rem, r, rows, &a, rp, &pg, o->quiet, c, &done) : EXIT_STORE;
+    int outcome = 0;
+    code = roster_remote_import_run(im, &src, c, &done, &outcome);
     if (done > 0 || pg.bar)
         progress_show(&pg, done, reader_offset(r), true);
-    printf("created %lld, updated %lld, unchanged %lld, skipped %lld, suspended %lld, "
+    static const char *const prefixes[] = {
+        [ROSTER_REMOTE_APPLIED] = "",
+        [ROSTER_REMOTE_DRY_RUN] = "dry run, would have ",
+        [ROSTER_REMOTE_NOTHING_WRITTEN] =
+            "nothing written (a row was rejected in --mode fail), would have ",
+        [ROSTER_REMOTE_REFUSED] = "refused, would have ",
+    };
+    printf("%screated %lld, updated %lld, unchanged %lld, skipped %lld, suspended %lld, "
            "deleted %lld, rejected %lld; %lld rows in %.2fs\n",
-           (long long)c[RIA_CREATED], (long long)c[RIA_UPDATED], (long long)c[RIA_UNCHANGED],
-           (long long)c[RIA_SKIPPED], (long long)c[RIA_SUSPENDED], (long long)c[RIA_DELETED],
-           (long long)c[RIA_REJECTED], (long long)done, now_s() - pg.start);
+           prefixes[outcome], (long long)c[RIA_CREATED], (long long)c[RIA_UPDATED],
+           (long long)c[RIA_UNCHANGED], (long long)c[RIA_SKIPPED], (long long)c[RIA_SUSPENDED],
+           (long long)c[RIA_DELETED], (long long)c[RIA_REJECTED], (long long)done,
+           now_s() - pg.start);
     fflush(stdout);
     if (code == 0 && c[RIA_REJECTED] > 0)
         code = EXIT_REJECTED;
-    roster_arena_release(&a);
-    free(rows);
-    roster_remote_close(rem);
+    roster_remote_import_free(im);
     return code;
 }
 
@@ -998,9 +950,8 @@ int roster_cmd_import(int argc, char **argv)
         format = ch == '[' ? FMT_JSON : ch == '{' ? FMT_NDJSON : FMT_CSV;
     }
     r.format = format;
-    if (o.url && (io.mode != ROSTER_IMPORT_SKIP || io.dry_run || o.store)) {
-        fprintf(stderr, "roster import: with --url only --mode skip is supported (no --dry-run, "
-                        "no --store)\n");
+    if (o.url && o.store) {
+        fprintf(stderr, "roster import: --url and --store exclude each other\n");
         if (r.f != stdin)
             fclose(r.f);
         return EXIT_USAGE;
@@ -1020,7 +971,7 @@ int roster_cmd_import(int argc, char **argv)
     char shown[1024];
     roster_url_redact(url, shown, sizeof(shown));
     if (o.url) {
-        code = import_remote_cmd(&o, &r, &rp);
+        code = import_remote_cmd(&o, &io, max_changes, &r, &rp);
         goto out;
     }
     if (roster_store_open(url, &st, &err) != 0 || roster_conn_open(st, &conn, &err) != 0) {

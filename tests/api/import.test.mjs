@@ -288,21 +288,32 @@ test('kill -9 in the middle of a 200,000-row import, then the same command: ever
     assert.equal(counts(again.stdout).skipped, 200000, 'a finished import starts afresh: every user exists');
 });
 
-test('remote (--url --key): through the JumpCloud bulk API, skip mode, report; other modes refused', async () => {
-    const { org, api: a } = await newOrg('remote');
-    const run = (args) => new Promise((resolve) => {
-        execFile(BIN, ['import', ...args, '--url', srv.url, '--key', srv.adminKey, '--org', org, '--no-progress'],
-            { timeout: 120000 }, (err, stdout, stderr) => {
-                resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-            });
+/** roster import FILE --url --key (the server's JumpCloud API); resolves {code, stdout, stderr}. */
+function runRemote(args, { org, key, url, env, input } = {}) {
+    return new Promise((resolve) => {
+        const a = ['import', ...args, '--url', url || srv.url, '--key', key || srv.adminKey, '--no-progress'];
+        if (org) a.push('--org', org);
+        const p = execFile(BIN, a, {
+            timeout: 300000, maxBuffer: 64 << 20,
+            env: { ...process.env, CI: '', XDG_STATE_HOME: path.join(srv.dir, 'state'), ...(env || {}) },
+        }, (err, stdout, stderr) => {
+            resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
+        });
+        if (input !== undefined) p.stdin.end(input);
     });
+}
+
+const NONE = { created: 0, updated: 0, unchanged: 0, skipped: 0, suspended: 0, deleted: 0, rejected: 0 };
+
+test('remote (--url --key): through the JumpCloud bulk API, skip mode, report; bad key and unreachable server', async () => {
+    const { org, api: a } = await newOrg('remote');
     const rows = ['username,email,phoneNumbers,state'];
     for (let i = 0; i < 2500; i++) rows.push(`r${i},r${i}@example.com,"[{""type"":""work"",""number"":""+1${i}""}]",${i % 2 ? 'SUSPENDED' : ''}`);
     rows.push('rbad,not-an-email,,');
     rows.push('rjson,rjson@example.com,[oops,');
     const f = file('r.csv', rows.join('\n') + '\n');
     const rep = path.join(srv.dir, `${uniq('rep')}.csv`);
-    let r = await run([f, '--report', rep]);
+    let r = await runRemote([f, '--report', rep], { org });
     assert.equal(r.code, 1, r.stderr);
     assert.deepEqual([counts(r.stdout).created, counts(r.stdout).rejected], [2500, 2]);
     const lines = readFileSync(rep, 'utf8').trim().split('\n');
@@ -314,17 +325,266 @@ test('remote (--url --key): through the JumpCloud bulk API, skip mode, report; o
     assert.deepEqual(u.r7.phoneNumbers, [{ type: 'work', number: '+17' }]);
     assert.equal(u.r7.suspended, true);
     assert.equal(u.r8.suspended, false);
-    r = await run([f]);
+    r = await runRemote([f], { org });
     assert.equal(counts(r.stdout).skipped, 2500, 'existing users are skipped remotely too');
-    r = await run([f, '--mode', 'sync']);
-    assert.equal(r.code, 2);
-    assert.match(r.stderr, /with --url only --mode skip is supported/);
-    r = await new Promise((resolve) => {
-        execFile(BIN, ['import', f, '--url', srv.url, '--key', 'wrong-key-wrong-key-wrong-key', '--no-progress'],
-            (err, stdout, stderr) => resolve({ code: err ? err.code : 0, stderr }));
-    });
+    r = await runRemote([f, '--mode', 'sync'], { key: 'wrong-key-wrong-key-wrong-key' });
     assert.equal(r.code, 4);
     assert.match(r.stderr, /HTTP 401/);
+    r = await runRemote([f], { key: 'wrong-key-wrong-key-wrong-key' });
+    assert.equal(r.code, 4);
+    assert.match(r.stderr, /refused the bulk request: HTTP 401/);
+    r = await runRemote([f, '--mode', 'overwrite'], { url: 'http://127.0.0.1:1', org });
+    assert.equal(r.code, 4);
+    assert.match(r.stderr, /cannot read the organisation's users: http:\/\/127\.0\.0\.1:1\/api\/systemusers.*(connect|Connect)/);
+    r = await runRemote([f, '--mode', 'sync', '--match', 'externalid'], { org });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--match externalid is not available with --url/);
+    r = await runRemote([f, '--store', srv.store], { org });
+    assert.equal(r.code, 2);
+});
+
+test('remote: a server answering garbage, 500 or malformed job results gives exit 4 and a message', async () => {
+    const http = (await import('node:http')).default;
+    let mode = '';
+    const fake = http.createServer((req, res) => {
+        req.resume();
+        req.on('end', () => {
+            const answer = {
+                garbage: [200, '{"results": [{"_id": 12}'],
+                baduser: [200, '{"totalCount":1,"results":[{"_id":"zz","state":"ACTIVATED"}]}'],
+                e500: [500, '{"message":"boom"}'],
+                nojob: [201, '{"jobId": 5}'],
+                jobs: req.method === 'POST' ? [201, '{"jobId":"0123456789abcdef01234567"}'] : [200, '[{"nostatus":true}]'],
+            }[mode];
+            res.writeHead(answer[0], { 'content-type': 'application/json' });
+            res.end(answer[1]);
+        });
+    });
+    await new Promise((r) => fake.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${fake.address().port}`;
+    const f = file('g.csv', 'username,email\ng1,g1@example.com\n');
+    const cases = [
+        ['garbage', ['--mode', 'overwrite'], /cannot read the organisation's users: GET \/api\/systemusers: the answer has no results array/],
+        ['baduser', ['--mode', 'sync'], /a user without a valid _id or state/],
+        ['e500', ['--dry-run'], /HTTP 500: boom/],
+        ['e500', [], /the server refused the bulk request: HTTP 500: boom/],
+        ['nojob', [], /no valid jobId/],
+        ['jobs', [], /job 0123456789abcdef01234567: a result without a status/], // (the pending jobs of the nojob run first)
+    ];
+    try {
+        for (const [m, args, re] of cases) {
+            mode = m;
+            const r = await runRemote([f, ...args], { url });
+            assert.equal(r.code, 4, `${m}: ${r.stderr}`);
+            assert.match(r.stderr, re);
+        }
+    } finally {
+        fake.close();
+    }
+});
+
+test('remote overwrite by each --match kind: username and e-mail ignore case, employee id exact; a second run changes nothing', async () => {
+    const { org, api: a } = await newOrg('rover');
+    let r = await runRemote([file('a.csv', 'username,email,employeeIdentifier,firstname,department\n' +
+        'ann,ann@example.com,E1,Ann,Sales\nbob,bob@example.com,E2,Bob,Sales\ncat,cat@example.com,E3,Cat,Ops\n')], { org });
+    assert.equal(r.code, 0, r.stderr);
+    const byUser = 'username,email,firstname\nANN,ann@example.com,Annie\nbob,bob@example.com,Bob\ndan,dan@example.com,Dan\nann,ann@example.com,X\n';
+    const f1 = file('u.csv', byUser);
+    r = await runRemote([f1, '--mode', 'overwrite'], { org });
+    assert.equal(r.code, 1, r.stderr);
+    assert.deepEqual(counts(r.stdout), { ...NONE, created: 1, updated: 1, unchanged: 1, rejected: 1 });
+    assert.match(r.stderr, /line 5: username: username "ann" is also on line 2 of the file/);
+    let u = await users(a);
+    assert.equal(u.ANN.firstname, 'Annie');
+    assert.equal(u.ANN.department, 'Sales', 'fields the row does not give are kept');
+    assert.equal(u.dan.firstname, 'Dan');
+    assert.equal(Object.keys(u).length, 4);
+    r = await runRemote([f1, '--mode', 'overwrite'], { org });
+    assert.deepEqual(counts(r.stdout), { ...NONE, unchanged: 3, rejected: 1 }, 'a second run changes nothing');
+
+    r = await runRemote([file('e.jsonl', '{"email":"BOB@example.com","department":"Ops"}\n{"email":"cat@EXAMPLE.com","department":"Ops"}\n{"email":"nobody@example.com","department":"Ops"}\n'),
+        '--mode', 'overwrite', '--match', 'email'], { org });
+    assert.equal(r.code, 1, r.stderr);
+    assert.deepEqual(counts(r.stdout), { ...NONE, updated: 2, unchanged: 0, rejected: 1 }, r.stderr);
+    u = await users(a);
+    assert.equal(u.bob.department, 'Ops');
+    assert.equal(u.bob.email, 'BOB@example.com');
+    assert.equal(u.cat.department, 'Ops');
+
+    const f3 = file('i.csv', 'employeeIdentifier,username,email,jobTitle\nE3,cat,cat@EXAMPLE.com,Boss\ne2,eve,eve@example.com,Intern\n,fay,fay@example.com,\n');
+    r = await runRemote([f3, '--mode', 'overwrite', '--match', 'employeeid'], { org });
+    assert.equal(r.code, 1, r.stderr);
+    assert.deepEqual(counts(r.stdout), { ...NONE, created: 1, updated: 1, rejected: 1 }, r.stderr);
+    assert.match(r.stderr, /line 4: employeeIdentifier: employeeIdentifier is missing/);
+    u = await users(a);
+    assert.equal(u.cat.jobTitle, 'Boss');
+    assert.equal(u.eve.employeeIdentifier, 'e2', 'e2 is not E2');
+    assert.equal(u.bob.employeeIdentifier, 'E2');
+    r = await runRemote([f3, '--mode', 'overwrite', '--match', 'employeeid'], { org });
+    assert.deepEqual(counts(r.stdout), { ...NONE, unchanged: 2, rejected: 1 });
+});
+
+test('remote sync: removed, changed and added rows; the same sync again changes nothing; --max-changes, --missing keep and delete; dry runs write nothing', async () => {
+    const { org, api: a } = await newOrg('rsync');
+    const head = 'username,email,firstname,state\n';
+    let r = await runRemote([file('s.csv', head + 's1,s1@example.com,One,\ns2,s2@example.com,Two,\ns3,s3@example.com,Three,\ns4,s4@example.com,Four,SUSPENDED\ns5,s5@example.com,Five,\n')], { org });
+    assert.equal(r.code, 0, r.stderr);
+    const snapshot = async () => JSON.stringify((await listAll(a, '&sort=username')).map((x) => [x.username, x.firstname, x.state, x.email]));
+    const before = await snapshot();
+    const f = file('s2.csv', 'username,email,firstname\ns1,s1@example.com,One\ns2,s2@example.com,Deux\ns5,s5@example.com,Five\ns6,s6@example.com,Six\n');
+    const expected = { ...NONE, created: 1, updated: 1, unchanged: 2, suspended: 1 };
+    r = await runRemote([f, '--mode', 'sync', '--dry-run'], { org });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^dry run, would have /);
+    assert.deepEqual(counts(r.stdout), expected);
+    assert.equal(await snapshot(), before, 'a dry run writes nothing');
+    r = await runRemote([f, '--mode', 'sync', '--max-changes', '2'], { org });
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stdout, /^refused, would have /);
+    assert.match(r.stderr, /would change 3 users, more than --max-changes 2/);
+    assert.equal(await snapshot(), before, 'a refused sync writes nothing');
+    r = await runRemote([f, '--mode', 'sync', '--max-changes', '2', '--force'], { org });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(counts(r.stdout), expected);
+    let u = await users(a);
+    assert.equal(u.s2.firstname, 'Deux');
+    assert.equal(u.s3.state, 'SUSPENDED');
+    assert.equal(u.s4.state, 'SUSPENDED');
+    assert.equal(u.s6.firstname, 'Six');
+    assert.equal(u.s1.state, 'ACTIVATED');
+    r = await runRemote([f, '--mode', 'sync'], { org });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(counts(r.stdout), { ...NONE, unchanged: 4 }, 'the same sync again changes nothing');
+
+    const one = file('one.csv', 'username,email,firstname\ns1,s1@example.com,One\n');
+    r = await runRemote([one, '--mode', 'sync', '--missing', 'keep'], { org });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(counts(r.stdout), { ...NONE, unchanged: 1 });
+    const kept = await snapshot();
+    r = await runRemote([one, '--mode', 'sync', '--missing', 'delete', '--dry-run'], { org });
+    assert.deepEqual(counts(r.stdout), { ...NONE, unchanged: 1, deleted: 5 });
+    assert.equal(await snapshot(), kept, 'a dry run deletes nothing');
+    r = await runRemote([one, '--mode', 'sync', '--missing', 'delete'], { org });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(counts(r.stdout), { ...NONE, unchanged: 1, deleted: 5 });
+    u = await users(a);
+    assert.deepEqual(Object.keys(u), ['s1']);
+
+    // dry runs of skip and overwrite
+    const f2 = file('d.csv', 'username,email,firstname\ns1,s1@example.com,Uno\ns7,s7@example.com,Seven\ns8,bad,Eight\n');
+    r = await runRemote([f2, '--dry-run'], { org });
+    assert.equal(r.code, 1, r.stderr);
+    assert.deepEqual(counts(r.stdout), { ...NONE, created: 1, skipped: 1, rejected: 1 });
+    r = await runRemote([f2, '--dry-run', '--mode', 'overwrite'], { org });
+    assert.deepEqual(counts(r.stdout), { ...NONE, created: 1, updated: 1, rejected: 1 });
+    assert.equal((await listAll(a)).length, 1, 'dry runs write nothing');
+    assert.equal((await users(a)).s1.firstname, 'One');
+});
+
+test('remote from standard input (kept for the second pass): a JSON array synced, settings and SCIM fields not sent', async () => {
+    const { org, api: a } = await newOrg('rstdin');
+    let r = await runRemote(['-'], { org, input: '{"username":"p1","email":"p1@example.com"}\n{"username":"p2","email":"p2@example.com"}\n' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(counts(r.stdout), { ...NONE, created: 2 });
+    const arr = JSON.stringify([
+        { username: 'p1', email: 'p1@example.com', sudo: true, phoneNumbers: [{ type: 'work', number: '1' }] },
+        { username: 'p3', email: 'p3@example.com', addresses: [] },
+    ]);
+    r = await runRemote(['-', '--mode', 'sync'], { org, input: arr });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(counts(r.stdout), { ...NONE, created: 1, updated: 1, suspended: 1 });
+    r = await runRemote(['-', '--mode', 'sync'], { org, input: arr.replace('"number":"1"', '"number" : "1"') });
+    assert.deepEqual(counts(r.stdout), { ...NONE, unchanged: 2 }, 'JSON compared as JSON, sudo not compared');
+    const u = await users(a);
+    assert.equal(u.p1.sudo, false, 'JumpCloud settings of a row are not sent');
+    assert.deepEqual(u.p1.phoneNumbers, [{ type: 'work', number: '1' }]);
+    assert.equal(u.p2.state, 'SUSPENDED');
+    r = await runRemote([file('c.csv', 'username,email,externalId,phoneNumbers\np1,p1@example.com,X1,\n'), '--mode', 'overwrite'], { org });
+    assert.deepEqual(counts(r.stdout), { ...NONE, updated: 1 }, 'an empty cell clears the phones; externalId is not compared');
+    assert.deepEqual((await users(a)).p1.phoneNumbers, []);
+});
+
+test('remote fail mode: one bad row writes nothing; a good file is written', async () => {
+    const { org, api: a } = await newOrg('rfail');
+    let r = await runRemote([file('x.csv', 'username,email\nold,old@example.com\n')], { org });
+    assert.equal(r.code, 0, r.stderr);
+    const rows = ['username,email'];
+    for (let i = 0; i < 1500; i++) rows.push(`f${i},f${i}@example.com`);
+    const good = rows.join('\n') + '\n';
+    const rep = path.join(srv.dir, `${uniq('rep')}.jsonl`);
+    r = await runRemote([file('bad.csv', good + 'fbad,not-an-email\nOLD,x@example.com\nf3,f3b@example.com\n'), '--mode', 'fail', '--report', rep], { org });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stdout, /^nothing written \(a row was rejected in --mode fail\), would have /);
+    assert.deepEqual(counts(r.stdout), { ...NONE, created: 1500, rejected: 3 });
+    const rep1 = readFileSync(rep, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(rep1.map((x) => [x.line, x.field]), [[1502, 'email'], [1503, 'username'], [1504, 'username']]);
+    assert.match(rep1[1].reason, /username "OLD" already exists/);
+    assert.match(rep1[2].reason, /also on line 5 of the file/);
+    assert.equal((await listAll(a)).length, 1, 'nothing written');
+    r = await runRemote([file('good.csv', good), '--mode', 'fail'], { org });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(counts(r.stdout), { ...NONE, created: 1500 });
+    assert.equal((await listAll(a)).length, 1501);
+});
+
+test('remote: kill -9 in the middle, then the same command: every row exactly once', async () => {
+    for (const mode of ['skip', 'sync', 'fail', 'overwrite']) {
+        const { org, api: a } = await newOrg(`rkill${mode}`);
+        const rows = ['username,email,employeeIdentifier'];
+        for (let i = 0; i < 6000; i++) rows.push(`k${i},k${i}@example.com,K${i}`);
+        const f = file('k.csv', rows.join('\n') + '\n');
+        const state = path.join(srv.dir, `state-${mode}`);
+        const args = ['import', f, '--org', org, '--url', srv.url, '--key', srv.adminKey, '--no-progress', '--mode', mode];
+        const { spawn } = await import('node:child_process');
+        const p = spawn(BIN, args, { stdio: 'ignore', env: { ...process.env, XDG_STATE_HOME: state } });
+        const exited = new Promise((res) => p.on('exit', (code, signal) => res({ code, signal })));
+        let seen = 0;
+        for (let i = 0; i < 2400 && seen < 2500; i++) {
+            seen = (await a.get('/api/systemusers?limit=1')).json.totalCount;
+            if (seen < 2500) await new Promise((res) => setTimeout(res, 25));
+        }
+        p.kill('SIGKILL');
+        const ex = await exited;
+        assert.equal(ex.signal, 'SIGKILL', 'killed before it finished');
+        const r = await runRemote([f, '--mode', mode], { org, env: { XDG_STATE_HOME: state } });
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stderr, /resuming after row [1-9]\d*000\b/);
+        assert.deepEqual(counts(r.stdout), { ...NONE, created: 6000 }, 'the interrupted batch is counted from its jobs');
+        const all = await listAll(a);
+        assert.equal(all.length, 6000);
+        assert.equal(new Set(all.map((x) => x.username)).size, 6000, 'each user once');
+        const again = await runRemote([f, '--mode', mode], { org, env: { XDG_STATE_HOME: state } });
+        assert.doesNotMatch(again.stderr, /resuming/, 'a finished import starts afresh');
+        if (mode === 'fail') assert.equal(counts(again.stdout).rejected, 6000, 'fail mode: every user exists');
+        else assert.equal(counts(again.stdout)[mode === 'skip' ? 'skipped' : 'unchanged'], 6000);
+    }
+});
+
+test('remote: kill -9 while a sync suspends the missing users, then the same command: each suspended once, counts whole', async () => {
+    const { org, api: a } = await newOrg('rkillmiss');
+    const rows = ['username,email'];
+    for (let i = 0; i < 8000; i++) rows.push(`m${i},m${i}@example.com`);
+    let r = await runRemote([file('all.csv', rows.join('\n') + '\n')], { org });
+    assert.equal(r.code, 0, r.stderr);
+    const f = file('one.csv', 'username,email\nm0,m0@example.com\n');
+    const state = path.join(srv.dir, 'state-miss');
+    const { spawn } = await import('node:child_process');
+    const p = spawn(BIN, ['import', f, '--org', org, '--url', srv.url, '--key', srv.adminKey, '--no-progress', '--mode', 'sync'],
+        { stdio: 'ignore', env: { ...process.env, XDG_STATE_HOME: state } });
+    const exited = new Promise((res) => p.on('exit', (code, signal) => res({ code, signal })));
+    let seen = 0;
+    for (let i = 0; i < 4000 && seen < 1000; i++) {
+        seen = (await a.get('/api/systemusers?limit=1&filter=state:eq:SUSPENDED')).json.totalCount;
+        if (seen < 1000) await new Promise((res) => setTimeout(res, 10));
+    }
+    p.kill('SIGKILL');
+    const ex = await exited;
+    assert.equal(ex.signal, 'SIGKILL', 'killed before it finished');
+    r = await runRemote([f, '--mode', 'sync'], { org, env: { XDG_STATE_HOME: state } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /resuming after row 1\b/);
+    assert.deepEqual(counts(r.stdout), { ...NONE, unchanged: 1, suspended: 7999 });
+    assert.equal((await a.get('/api/systemusers?limit=1&filter=state:eq:SUSPENDED')).json.totalCount, 7999);
 });
 
 test('overwrite and sync matched by --match externalid (case-exact)', async () => {
