@@ -92,6 +92,12 @@ int roster_import_batch(struct roster_import *im, struct roster_import_row *rows
  * and does not pass them on; 0 for a fresh import. */
 int64_t roster_import_resumed(const struct roster_import *im);
 
+/* The id of the import's job (kind ROSTER_JOB_IMPORT: GET /api/v2/bulk/users/{id}/results
+ * lists one result per row of the file, in file order): chosen by roster_import_begin, the
+ * earlier run's when resumed; the job exists once the first rows commit (modes fail and
+ * sync: with everything, at roster_import_finish). "" for a dry run, which has none. */
+const char *roster_import_job_id(const struct roster_import *im);
+
 /* Whether the import must stop reading (fail mode after a bad row). */
 bool roster_import_stopped(const struct roster_import *im);
 

@@ -81,6 +81,7 @@ static const struct {
     {"idem_purge", test_idem_purge},
     {"templates", test_templates},
     {"import_progress", test_import_progress},
+    {"job_records", test_job_records},
     {"webhooks", test_webhooks},
     {"delivery_channels", test_delivery_channels},
     {"delivery_outbox", test_delivery_outbox},
