@@ -245,6 +245,7 @@ int roster_job_user_results(struct roster_ctx *ctx, const struct roster_job *job
         }
         if (c >= nchunks || chunks[c].first_idx > idx || !chunks[c].results_json)
             continue;
+        r->updated_ms = chunks[c].done_ms; /* an entry without its own time (imports') */
         if (next_idx < 0) {
             struct roster_jsonr_val arr;
             const char *text = chunks[c].results_json;
