@@ -43,29 +43,29 @@ void test_job_records(void)
     CHECK_EQ_INT(roster_store_job_get(conn, org_b.id, job.id, &got, &A, &err), ROSTER_ENOTFOUND);
     CHECK_EQ_INT(record(org_b.id, job.id, 0, 1, "[[1,\"\",null,1,null,null,null]]", 1, 0, false),
                  ROSTER_ENOTFOUND);
-    CHECK_EQ_INT(record(org_a.id, "0123456789abcdef01234567", 0, 1, "[[1,\"\",null,1,null,null,null]]",
-                        1, 0, false),
+    CHECK_EQ_INT(record(org_a.id, "0123456789abcdef01234567", 0, 1,
+                        "[[1,\"\",null,1,null,null,null]]", 1, 0, false),
                  ROSTER_ENOTFOUND);
     /* two ranges, the second inside a transaction */
-    CHECK_EQ_INT(record(org_a.id, job.id, 0, 2,
-                        "[[1,\"user created\",\"a\",1,\"u0\",null,null],[2,\"bad\",null,1,null,null,"
-                        "\"email\"]]",
-                        1, 1, false),
-                 0);
+    CHECK_EQ_INT(
+        record(org_a.id, job.id, 0, 2,
+               "[[1,\"user created\",\"a\",1,\"u0\",null,null],[2,\"bad\",null,1,null,null,"
+               "\"email\"]]",
+               1, 1, false),
+        0);
     CHECK_EQ_INT(roster_store_begin(conn, &err), 0);
     CHECK_EQ_INT(record(org_a.id, job.id, 2, 1, "[[1,\"user created\",\"b\",1,\"u2\",null,null]]",
                         1, 0, false),
                  0);
     /* the same range again: refused, and the transaction goes on */
-    CHECK_EQ_INT(record(org_a.id, job.id, 2, 1, "[[1,\"again\",\"c\",1,null,null,null]]", 1, 0,
-                        false),
-                 ROSTER_ECONFLICT);
+    CHECK_EQ_INT(
+        record(org_a.id, job.id, 2, 1, "[[1,\"again\",\"c\",1,null,null,null]]", 1, 0, false),
+        ROSTER_ECONFLICT);
     CHECK_EQ_INT(roster_store_commit(conn, &err), 0);
     /* a range in a transaction rolled back is not there */
     CHECK_EQ_INT(roster_store_begin(conn, &err), 0);
-    CHECK_EQ_INT(record(org_a.id, job.id, 3, 1, "[[1,\"lost\",\"d\",1,null,null,null]]", 1, 0,
-                        true),
-                 0);
+    CHECK_EQ_INT(
+        record(org_a.id, job.id, 3, 1, "[[1,\"lost\",\"d\",1,null,null,null]]", 1, 0, true), 0);
     roster_store_rollback(conn);
     CHECK_EQ_INT(roster_store_job_get(conn, org_a.id, job.id, &got, &A, &err), 0);
     CHECK_EQ_INT(got.status, ROSTER_JOB_RUNNING);
