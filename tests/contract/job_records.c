@@ -24,6 +24,14 @@ void test_job_records(void)
     memcpy(job.org_id, org_a.id, sizeof(job.org_id));
     job.kind = ROSTER_JOB_IMPORT;
     job.params_json = "{\"source\":\"test\"}";
+    /* not bulk work waiting for the server: neither the quota nor the queue counts it
+     * (compared below, with the job running) */
+    int64_t njobs = -1, nitems = -1;
+    struct roster_queue_stats qs;
+    CHECK_EQ_INT(roster_store_job_usage(conn, org_a.id, &njobs, &nitems, &err), 0);
+    int64_t jobs_before = njobs;
+    CHECK_EQ_INT(roster_store_queue_stats(conn, &qs, &err), 0);
+    int64_t open_before = qs.jobs_open;
     /* created in a transaction that rolls back: no job */
     CHECK_EQ_INT(roster_store_begin(conn, &err), 0);
     CHECK_EQ_INT(roster_store_job_record_create(conn, &job, &err), 0);
@@ -70,6 +78,10 @@ void test_job_records(void)
     CHECK_EQ_INT(roster_store_job_get(conn, org_a.id, job.id, &got, &A, &err), 0);
     CHECK_EQ_INT(got.status, ROSTER_JOB_RUNNING);
     CHECK_EQ_INT(got.total, 3);
+    CHECK_EQ_INT(roster_store_job_usage(conn, org_a.id, &njobs, &nitems, &err), 0);
+    CHECK_EQ_INT(njobs, jobs_before);
+    CHECK_EQ_INT(roster_store_queue_stats(conn, &qs, &err), 0);
+    CHECK_EQ_INT(qs.jobs_open, open_before);
     CHECK_EQ_INT(got.done, 3);
     CHECK_EQ_INT(got.ok, 2);
     CHECK_EQ_INT(got.failed, 1);

@@ -142,7 +142,7 @@ int pg_job_usage(struct roster_conn *pc, const char *org_id, int64_t *jobs, int6
     pg_arg_str(&q.p, org_id);
     int code = pg_call_run(&q, PG_JOB_USAGE,
                            "SELECT count(*), coalesce(sum(total - done), 0)::bigint FROM jobs"
-                           " WHERE org_id = $1 AND status <> 2",
+                           " WHERE org_id = $1 AND status <> 2 AND next_chunk >= 0",
                            err);
     if (code)
         return pg_call_end(&q, code);
@@ -327,8 +327,10 @@ int pg_job_results(struct roster_conn *pc, const char *org_id, const char *job_i
  * A row of jobs like any other (status RUNNING until its creator finishes it), whose
  * chunks are inserted done, with their results, in the creator's transactions that also
  * wrote the items' effects: claims take only chunks not done, so the engine never runs
- * one. A chunk's number is its first item's index (the creator's ranges need no counter
- * across a crash and a resumed run). */
+ * one. Its next_chunk is -1, which no chunk has: claims would pass it by even so, and
+ * job_usage and queue_stats, which count the work waiting for the engine, leave it out. A
+ * chunk's number is its first item's index (the creator's ranges need no counter across a
+ * crash and a resumed run). */
 
 int pg_job_record_create(struct roster_conn *pc, struct roster_job *job, struct roster_err *err)
 {
@@ -341,8 +343,8 @@ int pg_job_record_create(struct roster_conn *pc, struct roster_job *job, struct 
     int code = pg_call_stmt(&q,
                             PG_WRITE(-1,
                                      "INSERT INTO jobs (id, org_id, kind, status, total,"
-                                     " params_json, created_ms, updated_ms)"
-                                     " VALUES ($1, $2, $3, 1, 0, $4, $5, $5)",
+                                     " next_chunk, params_json, created_ms, updated_ms)"
+                                     " VALUES ($1, $2, $3, 1, 0, -1, $4, $5, $5)",
                                      PG_S(job->id), PG_S(job->org_id), PG_I(job->kind),
                                      PG_S(job->params_json), PG_I(now)),
                             err);
@@ -434,7 +436,7 @@ int pg_queue_stats(struct roster_conn *pc, struct roster_queue_stats *out, struc
                           "SELECT j.n, j.items, j.oldest, s.n, s.due FROM"
                           " (SELECT count(*) AS n, coalesce(sum(greatest(total - done, 0)), 0)"
                           " AS items, coalesce(min(created_ms), 0) AS oldest FROM jobs"
-                          " WHERE status < 2) AS j,"
+                          " WHERE status < 2 AND next_chunk >= 0) AS j,"
                           " (SELECT count(*) AS n, coalesce(min(due_ms), 0) AS due FROM schedules"
                           " WHERE status = 0) AS s",
                           &p, &res, err);
