@@ -101,6 +101,12 @@ int64_t roster_import_resumed(const struct roster_import *im);
  * rows went in one by one), or -1 while it goes on (to the end of the file). */
 long roster_import_bulk_load(const struct roster_import *im);
 
+/* The id of the import's job (kind ROSTER_JOB_IMPORT: GET /api/v2/bulk/users/{id}/results
+ * lists one result per row of the file, in file order): chosen by roster_import_begin, the
+ * earlier run's when resumed; the job exists once the first rows commit (modes fail and
+ * sync: with everything, at roster_import_finish). "" for a dry run, which has none. */
+const char *roster_import_job_id(const struct roster_import *im);
+
 /* Whether the import must stop reading (fail mode after a bad row). */
 bool roster_import_stopped(const struct roster_import *im);
 

@@ -22,6 +22,7 @@ enum roster_job_kind {
     ROSTER_JOB_USERS_CREATE = 1,
     ROSTER_JOB_USERS_UPDATE = 2,
     ROSTER_JOB_MESSAGE = 3,
+    ROSTER_JOB_IMPORT = 4, /* a local `roster import`: applied by the command, never claimed */
 };
 
 enum roster_job_status {

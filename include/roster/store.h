@@ -63,9 +63,11 @@ enum roster_bulk_load_phase {
 };
 
 /* The progress of a `roster import` that commits as it goes (roster/import.h): rows of
- * file_key applied so far, and the counts of their actions (a JSON array text). */
+ * file_key applied so far, the counts of their actions (a JSON array text), and the job
+ * that holds their results (empty: none, a record from before jobs). */
 struct roster_import_progress {
     char org_id[ROSTER_ID_LEN + 1];
+    char job_id[ROSTER_ID_LEN + 1];
     const char *file_key;
     int64_t rows_done;
     const char *counts;

@@ -1007,6 +1007,9 @@ int roster_cmd_import(int argc, char **argv)
         goto out;
     }
     int64_t resumed = roster_import_resumed(im);
+    const char *job_id = roster_import_job_id(im);
+    if (*job_id && !o.quiet)
+        fprintf(stderr, "roster import: job %s\n", job_id);
     if (o.report) {
         const char *ext = strrchr(o.report, '.');
         rp.jsonl = ext && (strcasecmp(ext, ".jsonl") == 0 || strcasecmp(ext, ".ndjson") == 0 ||
@@ -1110,11 +1113,14 @@ int roster_cmd_import(int argc, char **argv)
         prefix = "nothing written (a row was rejected in --mode fail), would have ";
     }
     printf("%screated %lld, updated %lld, unchanged %lld, skipped %lld, suspended %lld, "
-           "deleted %lld, rejected %lld; %lld rows in %.2fs\n",
+           "deleted %lld, rejected %lld; %lld rows in %.2fs",
            prefix, (long long)c[RIA_CREATED], (long long)c[RIA_UPDATED],
            (long long)c[RIA_UNCHANGED], (long long)c[RIA_SKIPPED], (long long)c[RIA_SUSPENDED],
            (long long)c[RIA_DELETED], (long long)c[RIA_REJECTED], (long long)done,
            now_s() - pg.start);
+    if (outcome == ROSTER_IMPORT_COMMITTED && *job_id)
+        printf("; job %s", job_id);
+    putchar('\n');
     fflush(stdout);
     if (code == EXIT_OK && c[RIA_REJECTED] > 0)
         code = EXIT_REJECTED;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/import_keys.h"
+#include "core/job_import.h"
 
 /* --- the index: match key -> user id, state, and the line that matched it --- */
 
@@ -152,6 +153,13 @@ struct roster_import {
     struct ix ix;
     int64_t counts[RIA_N];
     char keybuf[4096];
+    /* the job whose results are the rows' (not for dry runs, nor for a run resumed from a
+     * progress record without one): its id from the start, created with the first rows */
+    bool job_wanted;
+    bool job_made;  /* it exists (committed, or written in the open transaction) */
+    bool job_in_tx; /* it was written in the open transaction: a rollback takes it back */
+    char job_id[ROSTER_ID_LEN + 1];
+    struct roster_buf results; /* scratch for the results of a batch */
 };
 
 const char *roster_import_action_name(int action)
@@ -235,6 +243,10 @@ static int progress_load(struct roster_import *im, struct roster_err *err)
     if (rc)
         return rc;
     im->resumed = im->rows = p.rows_done;
+    /* the same job goes on; a record from before import jobs had none: then no job */
+    im->job_wanted = p.job_id[0] != '\0';
+    im->job_made = im->job_wanted;
+    memcpy(im->job_id, p.job_id, sizeof(im->job_id));
     const char *c = p.counts;
     for (int i = 0; i < RIA_N && c && *c; i++) {
         while (*c && (*c < '0' || *c > '9'))
@@ -259,6 +271,8 @@ static int progress_put(struct roster_import *im, int64_t rows_done, struct rost
     struct roster_import_progress p = {
         .file_key = im->o.file_key, .rows_done = rows_done, .counts = counts};
     snprintf(p.org_id, sizeof(p.org_id), "%s", im->ctx->org_id);
+    if (im->job_made)
+        memcpy(p.job_id, im->job_id, sizeof(p.job_id));
     return roster_store_import_progress_put(im->ctx->conn, &p, err);
 }
 
@@ -339,6 +353,31 @@ static int load_check(struct roster_import *im, const struct roster_import_row *
     return 0;
 }
 
+const char *roster_import_job_id(const struct roster_import *im)
+{
+    return im->job_wanted ? im->job_id : "";
+}
+
+/* The job, created in the open transaction if it is not yet. */
+static int job_ensure(struct roster_import *im, struct roster_err *err)
+{
+    if (!im->job_wanted || im->job_made)
+        return 0;
+    int rc = roster_import_job_create(im->ctx, im->job_id, err);
+    if (rc == 0)
+        im->job_made = im->job_in_tx = true;
+    return rc;
+}
+
+/* The open transaction ended: committed (what it wrote stays) or rolled back. */
+static void tx_ended(struct roster_import *im, bool committed)
+{
+    im->tx_open = false;
+    if (!committed && im->job_in_tx)
+        im->job_made = false;
+    im->job_in_tx = false;
+}
+
 int roster_import_begin(struct roster_ctx *ctx, const struct roster_import_opts *o,
                         struct roster_import **out, struct roster_err *err)
 {
@@ -361,6 +400,11 @@ int roster_import_begin(struct roster_ctx *ctx, const struct roster_import_opts 
     im->match_field = fields[o->match];
     im->case_fold = im->match_field == RU_USERNAME || im->match_field == RU_EMAIL;
     im->one_tx = o->dry_run || o->mode == ROSTER_IMPORT_FAIL || o->mode == ROSTER_IMPORT_SYNC;
+    roster_buf_init(&im->results);
+    if (!o->dry_run) { /* a fresh import's job; a resumed one's replaces it (progress_load) */
+        im->job_wanted = true;
+        roster_id_new(im->job_id);
+    }
     int rc = roster_default_state(ctx, ROSTER_ORIGIN_BULK, &im->default_state, err);
     if (rc == 0 && im->one_tx) {
         rc = roster_store_begin(ctx->conn, err);
@@ -644,6 +688,11 @@ int roster_import_batch(struct roster_import *im, struct roster_import_row *rows
     int64_t saved[RIA_N];
     memcpy(saved, im->counts, sizeof(saved));
     rc = batch_apply(im, rows, n, err);
+    /* the rows' results, in the transaction of the rows */
+    if (rc == 0 && im->job_wanted)
+        rc = job_ensure(im, err);
+    if (rc == 0 && im->job_wanted)
+        rc = roster_import_job_record(ctx, im->job_id, im->rows, rows, n, false, &im->results, err);
     im->in_tx += (int64_t)n;
     if (rc == 0) {
         im->rows += (int64_t)n;
@@ -658,11 +707,11 @@ int roster_import_batch(struct roster_import *im, struct roster_import_row *rows
         if (rc == 0)
             rc = roster_store_commit(ctx->conn, err);
         if (rc == 0)
-            im->tx_open = false;
+            tx_ended(im, true);
     }
     if (rc != 0) {
         roster_store_rollback(ctx->conn);
-        im->tx_open = false;
+        tx_ended(im, false);
         memcpy(im->counts, saved, sizeof(saved));
     }
     roster_arena_clear(ctx->arena);
@@ -780,19 +829,26 @@ int roster_import_finish(struct roster_import *im, int64_t max_changes, int *out
         *outcome = ROSTER_IMPORT_TOO_MANY;
     else if (rc == 0 && (im->o.dry_run || im->stopped))
         *outcome = ROSTER_IMPORT_ROLLED_BACK;
-    if (rc == 0 && *outcome == ROSTER_IMPORT_COMMITTED && !im->one_tx && im->o.file_key) {
-        /* done: the progress goes, with the last rows */
+    if (rc == 0 && *outcome == ROSTER_IMPORT_COMMITTED &&
+        (im->job_wanted || (!im->one_tx && im->o.file_key))) {
+        /* done: the job finishes and the progress goes, with the last rows */
         if (!im->tx_open && (rc = roster_store_begin(ctx->conn, err)) == 0)
             im->tx_open = true;
+        if (rc == 0 && im->job_wanted)
+            rc = job_ensure(im, err);
+        if (rc == 0 && im->job_wanted)
+            rc = roster_import_job_record(ctx, im->job_id, im->rows, NULL, 0, true, &im->results,
+                                          err);
         if (rc == 0)
             rc = progress_put(im, -1, err);
     }
     if (im->tx_open) {
-        if (rc == 0 && *outcome == ROSTER_IMPORT_COMMITTED)
+        bool commit = rc == 0 && *outcome == ROSTER_IMPORT_COMMITTED;
+        if (commit)
             rc = roster_store_commit(ctx->conn, err);
         else
             roster_store_rollback(ctx->conn);
-        im->tx_open = false;
+        tx_ended(im, commit && rc == 0);
     }
     roster_arena_clear(ctx->arena);
     return rc;
@@ -806,5 +862,6 @@ void roster_import_free(struct roster_import *im)
         roster_store_rollback(im->ctx->conn);
     ix_free(&im->ix);
     import_keys_free(&im->keys);
+    roster_buf_release(&im->results);
     free(im);
 }

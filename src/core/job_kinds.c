@@ -8,6 +8,7 @@ static const struct roster_job_kind_ops *const kinds[] = {
     &roster_job_kind_users_create,
     &roster_job_kind_users_update,
     &roster_job_kind_message,
+    &roster_job_kind_import,
 };
 
 #define EXTRA_KINDS_MAX 8

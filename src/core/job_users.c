@@ -209,10 +209,10 @@ static void result_from_json(const struct roster_jsonr_val *entry, struct roster
         r->message = "";
 }
 
-/* Results of a user job (jobkind.h: results). */
-static int user_results(struct roster_ctx *ctx, const struct roster_job *job, int64_t skip,
-                        int64_t limit, struct roster_item_result **out, size_t *n,
-                        struct roster_err *err)
+/* Results of a user job (jobkind.h: results); also the import kind's (job_import.c). */
+int roster_job_user_results(struct roster_ctx *ctx, const struct roster_job *job, int64_t skip,
+                            int64_t limit, struct roster_item_result **out, size_t *n,
+                            struct roster_err *err)
 {
     const char *job_id = job->id;
     int rc;
@@ -245,6 +245,7 @@ static int user_results(struct roster_ctx *ctx, const struct roster_job *job, in
         }
         if (c >= nchunks || chunks[c].first_idx > idx || !chunks[c].results_json)
             continue;
+        r->updated_ms = chunks[c].done_ms; /* an entry without its own time (imports') */
         if (next_idx < 0) {
             struct roster_jsonr_val arr;
             const char *text = chunks[c].results_json;
@@ -569,19 +570,11 @@ static int prepare_chunk(struct roster_conn *conn, const struct roster_chunk *ch
 }
 
 const struct roster_job_kind_ops roster_job_kind_users_create = {
-    ROSTER_JOB_USERS_CREATE,
-    prepare_chunk,
-    apply_chunk,
-    free,
-    user_results,
-    false, /* the users as sent: purged after the retention */
+    ROSTER_JOB_USERS_CREATE, prepare_chunk, apply_chunk, free,
+    roster_job_user_results, false, /* the users as sent: purged after the retention */
 };
 
 const struct roster_job_kind_ops roster_job_kind_users_update = {
-    ROSTER_JOB_USERS_UPDATE,
-    prepare_chunk,
-    apply_chunk,
-    free,
-    user_results,
-    false, /* the users as sent: purged after the retention */
+    ROSTER_JOB_USERS_UPDATE, prepare_chunk, apply_chunk, free,
+    roster_job_user_results, false, /* the users as sent: purged after the retention */
 };

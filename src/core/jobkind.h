@@ -65,8 +65,16 @@ const struct roster_job_kind_ops *roster_job_kind_at(size_t i);
  * table of registered kinds is full. */
 int roster_job_kind_register(const struct roster_job_kind_ops *k);
 
+/* The result pages of the kinds whose results_json entries are user results
+ * ([status, message, user id, updated_ms, username, email, field], src/core/job_users.c):
+ * user jobs and imports. */
+int roster_job_user_results(struct roster_ctx *ctx, const struct roster_job *job, int64_t skip,
+                            int64_t limit, struct roster_item_result **out, size_t *n,
+                            struct roster_err *err);
+
 extern const struct roster_job_kind_ops roster_job_kind_users_create;
 extern const struct roster_job_kind_ops roster_job_kind_users_update;
 extern const struct roster_job_kind_ops roster_job_kind_message;
+extern const struct roster_job_kind_ops roster_job_kind_import;
 
 #endif

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { writeFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { startServer, cleanup, cliOrg, listAll, BIN, uniq } from './harness.mjs';
+import { startServer, cleanup, cliOrg, cliKey, listAll, BIN, uniq, HEX24, Api, assertError, checkResultShape, storeQuery, PG, importCounts as counts } from './harness.mjs';
 
 let srv;
 let api;
@@ -46,16 +46,6 @@ async function newOrg(tag) {
 async function users(a) {
     const all = await listAll(a);
     return Object.fromEntries(all.map((u) => [u.username, u]));
-}
-
-function counts(stdout) {
-    const m = {};
-    for (const k of ['created', 'updated', 'unchanged', 'skipped', 'suspended', 'deleted', 'rejected']) {
-        const r = stdout.match(new RegExp(`${k} (\\d+)`));
-        assert.ok(r, `summary names ${k}: ${stdout}`);
-        m[k] = Number(r[1]);
-    }
-    return m;
 }
 
 test('CSV: quoted commas, doubled quotes, embedded newlines, BOM, CRLF, empty trailing line', async () => {
@@ -261,7 +251,9 @@ test('kill -9 in the middle of a 200,000-row import, then the same command: ever
     const f = file('k.csv', rows.join('\n') + '\n');
     const args = ['import', f, '--org', org, '--store', srv.store, '--commit-rows', '10000', '--no-progress'];
     const { spawn } = await import('node:child_process');
-    const p = spawn(BIN, args, { stdio: 'ignore' });
+    const p = spawn(BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let firstErr = '';
+    p.stderr.on('data', (d) => { firstErr += d; });
     const exited = new Promise((r) => p.on('exit', (code, signal) => r({ code, signal })));
     let seen = 0;
     for (let i = 0; i < 1200 && seen < 30000; i++) {
@@ -284,8 +276,117 @@ test('kill -9 in the middle of a 200,000-row import, then the same command: ever
         const u = await a.get(`/api/systemusers?filter=username:eq:k${n}`);
         assert.equal(u.json.totalCount, 1, `k${n} once`);
     }
+    // one job across both runs, its results counting each row exactly once
+    const job = (firstErr.match(/roster import: job ([0-9a-f]{24})/) || [])[1];
+    assert.match(job || '', HEX24, `the killed run named its job: ${firstErr}`);
+    assert.match(r.stderr, new RegExp(`roster import: job ${job}\\b`), 'the resumed run continues the same job');
+    assert.match(r.stdout, new RegExp(`; job ${job}$`, 'm'));
+    const ranges = PG
+        ? await storeQuery(srv.store, `SELECT first_idx, count FROM chunks WHERE job_id = '${job}' ORDER BY first_idx`)
+        : await storeQuery(srv.store, `SELECT first_idx, count FROM record_results WHERE job_id = '${job}' ORDER BY first_idx`);
+    let next = 0;
+    for (const line of ranges) {
+        const [first, count] = line.split('|').map(Number);
+        assert.equal(first, next, `results ranges follow each other without a gap or overlap (${line})`);
+        next = first + count;
+    }
+    assert.equal(next, 200000, 'one result per row');
+    const kapi = srv.api(await cliKey(srv.store, org));
+    for (const n of [0, mid - 1, mid, 199999]) {
+        const res = await kapi.get(`/api/v2/bulk/users/${job}/results?skip=${n}&limit=1`);
+        assert.equal(res.status, 200, res.text);
+        assert.equal(res.json.length, 1);
+        checkResultShape(res.json[0], n, job);
+        assert.equal(res.json[0].status, 'succeeded');
+        assert.equal(res.json[0].persistedFields.username, `k${n}`);
+        const u = await a.get(`/api/systemusers?filter=username:eq:k${n}`);
+        assert.equal(res.json[0].meta.userId, u.json.results[0]._id, `row ${n}: the user's id`);
+    }
+    const past = await kapi.get(`/api/v2/bulk/users/${job}/results?skip=200000&limit=10`);
+    assert.deepEqual(past.json, [], 'no result past the last row');
     const again = await runImport([f, '--org', org]);
     assert.equal(counts(again.stdout).skipped, 200000, 'a finished import starts afresh: every user exists');
+    assert.doesNotMatch(again.stderr, new RegExp(job), 'a new import, a new job');
+});
+
+test('the import is a job: GET /api/v2/bulk/users/{job}/results has one result per row, in row order; other organisations get 404', async () => {
+    const { org, api: a } = await newOrg('job');
+    let r = await runImport([file('first.csv', 'username,email\ndup,dup@example.com\n'), '--org', org]);
+    assert.equal(r.code, 0, r.stderr);
+    const csv = 'username,email,employeeIdentifier,phoneNumbers\n' +
+        'j1,j1@example.com,E1,\n' +          // 0 created
+        'j2,not-an-email,E2,\n' +            // 1 rejected (validator)
+        'dup,other@example.com,E3,\n' +      // 2 skipped (exists)
+        'j4,j4@example.com,E4,[oops\n' +     // 3 rejected (decoding)
+        'j5,j5@example.com,E1,\n' +          // 4 skipped (employee id of row 0)
+        'j6,j6@example.com,E6,\n';           // 5 created
+    const rep = path.join(srv.dir, `${uniq('rep')}.jsonl`);
+    r = await runImport([file('j.csv', csv), '--org', org, '--report', rep]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.deepEqual(counts(r.stdout), { created: 2, updated: 0, unchanged: 0, skipped: 2, suspended: 0, deleted: 0, rejected: 2 });
+    const job = (r.stderr.match(/^roster import: job ([0-9a-f]{24})$/m) || [])[1];
+    assert.match(job || '', HEX24, r.stderr);
+    assert.match(r.stdout, new RegExp(`rows in [0-9.]+s; job ${job}\n$`), 'the summary names the job');
+    const reasons = readFileSync(rep, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const byLine = Object.fromEntries(reasons.map((x) => [x.line, x]));
+
+    const key = await cliKey(srv.store, org);
+    const own = srv.api(key);
+    const res = await own.get(`/api/v2/bulk/users/${job}/results?limit=100`);
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.json.length, 6, 'one result per row');
+    res.json.forEach((x, i) => checkResultShape(x, i, job));
+    const u = await users(a);
+    const want = [
+        ['succeeded', 'user created', 'j1'], ['failed', null, null], ['failed', null, null],
+        ['failed', null, null], ['failed', null, null], ['succeeded', 'user created', 'j6'],
+    ];
+    want.forEach(([status, msg, name], i) => {
+        const x = res.json[i];
+        assert.equal(x.status, status, `row ${i}: ${JSON.stringify(x)}`);
+        if (name) {
+            assert.equal(x.statusMsg, msg);
+            assert.equal(x.meta.userId, u[name]._id, `row ${i}: the user's id`);
+            assert.equal(x.persistedFields.username, name);
+        } else {
+            const line = i + 2;
+            assert.ok(byLine[line], `the report lists line ${line}`);
+            assert.equal(x.statusMsg, byLine[line].reason, `row ${i}: the report's reason`);
+        }
+    });
+    assert.match(res.json[1].statusMsg, /not-an-email/);
+    assert.equal(res.json[1].meta.field, 'email');
+    assert.match(res.json[2].statusMsg, /"dup" already exists/);
+    assert.match(res.json[3].statusMsg, /phoneNumbers/);
+    const page = await own.get(`/api/v2/bulk/users/${job}/results?skip=4&limit=10`);
+    assert.deepEqual(page.json.map((x) => x.meta.index), [4, 5]);
+
+    // tenant isolation: another organisation's key gets the 404 of a missing job
+    const other = await cliOrg(srv.store, uniq('other'));
+    const foreign = srv.api(await cliKey(srv.store, other));
+    const f404 = await foreign.get(`/api/v2/bulk/users/${job}/results`);
+    assertError(f404, 404);
+    const missing = 'ffffffffffffffffffffffff';
+    const m404 = await foreign.get(`/api/v2/bulk/users/${missing}/results`);
+    assertError(m404, 404);
+    assert.deepEqual(f404.json, JSON.parse(m404.text.replaceAll(missing, job)), 'the same answer as a missing job');
+
+    // a dry run makes no job; a fail import that rolls back leaves none; a sync commits one
+    r = await runImport([file('d.csv', 'username,email\nd1,d1@example.com\n'), '--org', org, '--dry-run']);
+    assert.doesNotMatch(r.stderr + r.stdout, /job [0-9a-f]{24}/);
+    r = await runImport([file('f.csv', 'username,email\nf1,f1@example.com\nf2,bad\n'), '--org', org, '--mode', 'fail']);
+    assert.equal(r.code, 1);
+    const fjob = (r.stderr.match(/roster import: job ([0-9a-f]{24})/) || [])[1];
+    assert.match(fjob || '', HEX24);
+    assert.doesNotMatch(r.stdout, /; job /, 'nothing written: no job in the summary');
+    assertError(await own.get(`/api/v2/bulk/users/${fjob}/results`), 404);
+    r = await runImport([file('s.csv', 'username,email,department\nj1,j1@example.com,Ops\nnew,new@example.com,\n'),
+        '--org', org, '--mode', 'sync', '--missing', 'keep']);
+    assert.equal(r.code, 0, r.stderr);
+    const sjob = (r.stdout.match(/; job ([0-9a-f]{24})$/m) || [])[1];
+    const sres = await own.get(`/api/v2/bulk/users/${sjob}/results`);
+    assert.deepEqual(sres.json.map((x) => [x.status, x.statusMsg, x.meta.userId]),
+        [['succeeded', 'user updated', u.j1._id], ['succeeded', 'user created', (await users(a)).new._id]]);
 });
 
 /** roster import FILE --url --key (the server's JumpCloud API); resolves {code, stdout, stderr}. */

@@ -67,6 +67,14 @@ test('a clean file: the same users as without the bulk load, and the unique inde
     assert.doesNotMatch(load.r.stderr, /bulk load ended/);
     assert.doesNotMatch(plain.r.stderr, /loading with its indexes/);
     assert.deepEqual(load.users, plain.users);
+    // the load is a job like any import: one result per row, the last one the last row's user
+    const job = (load.r.stdout.match(/; job ([0-9a-f]{24})/) || [])[1];
+    assert.ok(job, `the summary names the job: ${load.r.stdout}`);
+    const last = await load.api.get(`/api/v2/bulk/users/${job}/results?skip=2999&limit=10`);
+    assert.equal(last.status, 200);
+    assert.equal(last.json.length, 1, 'exactly 3,000 results');
+    const lastUser = await load.api.get('/api/systemusers?filter=username:eq:c' + ((2999 * 7) % 3000));
+    assert.equal(last.json[0].meta.userId, lastUser.json.results[0]._id);
     // the indexes are back: a second import of the same file finds every user, by each key
     const again = await runImport(load.srv.store, [load.f, '--org', load.org]);
     assert.equal(counts(again.stdout).skipped, 3000, again.stdout);

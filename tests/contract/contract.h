@@ -158,6 +158,7 @@ void test_reopen(void);
 void test_templates(void);
 void test_import_progress(void); /* import_progress.c */
 void test_bulk_load(void);       /* import_progress.c */
+void test_job_records(void);     /* job_records.c */
 
 /* idem.c */
 void test_idem_keys(void);

@@ -82,6 +82,7 @@ static const struct {
     {"templates", test_templates},
     {"import_progress", test_import_progress},
     {"bulk_load", test_bulk_load},
+    {"job_records", test_job_records},
     {"webhooks", test_webhooks},
     {"delivery_channels", test_delivery_channels},
     {"delivery_outbox", test_delivery_outbox},

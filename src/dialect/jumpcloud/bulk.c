@@ -200,7 +200,7 @@ static void write_result(struct roster_jsonw *w, const struct roster_job *job,
     roster_jsonw_kstr(w, "id", id);
     roster_jsonw_kstr(w, "status", roster_item_status_name(res->status));
     const char *msg = res->message;
-    if (res->status == ROSTER_ITEM_SUCCEEDED)
+    if (res->status == ROSTER_ITEM_SUCCEEDED && (!msg || !*msg)) /* an import's says which */
         msg = job->kind == ROSTER_JOB_USERS_UPDATE ? "user updated" : "user created";
     roster_jsonw_kstr(w, "statusMsg", msg);
     roster_jsonw_ktime(w, "createdAt", job->created_ms);

@@ -142,7 +142,7 @@ int pg_job_usage(struct roster_conn *pc, const char *org_id, int64_t *jobs, int6
     pg_arg_str(&q.p, org_id);
     int code = pg_call_run(&q, PG_JOB_USAGE,
                            "SELECT count(*), coalesce(sum(total - done), 0)::bigint FROM jobs"
-                           " WHERE org_id = $1 AND status <> 2",
+                           " WHERE org_id = $1 AND status <> 2 AND next_chunk >= 0",
                            err);
     if (code)
         return pg_call_end(&q, code);
@@ -322,6 +322,84 @@ int pg_job_results(struct roster_conn *pc, const char *org_id, const char *job_i
     return code;
 }
 
+/* --- jobs applied by their creator (a local roster import) ---
+ *
+ * A row of jobs like any other (status RUNNING until its creator finishes it), whose
+ * chunks are inserted done, with their results, in the creator's transactions that also
+ * wrote the items' effects: claims take only chunks not done, so the engine never runs
+ * one. Its next_chunk is -1, which no chunk has: claims would pass it by even so, and
+ * job_usage and queue_stats, which count the work waiting for the engine, leave it out. A
+ * chunk's number is its first item's index (the creator's ranges need no counter across a
+ * crash and a resumed run). */
+
+int pg_job_record_create(struct roster_conn *pc, struct roster_job *job, struct roster_err *err)
+{
+    bool new_id = !job->id[0];
+    int64_t now = roster_now_ms();
+    if (new_id)
+        roster_id_new(job->id);
+    struct pg_call q;
+    pg_call_init(&q, pg_conn_of(pc), NULL);
+    int code = pg_call_stmt(&q,
+                            PG_WRITE(-1,
+                                     "INSERT INTO jobs (id, org_id, kind, status, total,"
+                                     " next_chunk, params_json, created_ms, updated_ms)"
+                                     " VALUES ($1, $2, $3, 1, 0, -1, $4, $5, $5)",
+                                     PG_S(job->id), PG_S(job->org_id), PG_I(job->kind),
+                                     PG_S(job->params_json), PG_I(now)),
+                            err);
+    if (code)
+        code = pg_insert_fail(q.res, code, "job", job->id, job->org_id, err);
+    code = pg_call_end(&q, code);
+    if (code) {
+        if (new_id)
+            job->id[0] = '\0';
+        return code;
+    }
+    job->status = ROSTER_JOB_RUNNING;
+    job->total = job->done = job->ok = job->failed = 0;
+    job->created_ms = job->updated_ms = now;
+    return 0;
+}
+
+int pg_job_record_chunk(struct roster_conn *pc, const char *org_id, const char *job_id,
+                        int64_t first_idx, int64_t count, const char *results_json, int64_t nok,
+                        int64_t nfailed, bool finished, int64_t now_ms, struct roster_err *err)
+{
+    struct pg_conn *c = pg_conn_of(pc);
+    if (count < 0 || first_idx < 0 || (count > 0 && !results_json))
+        return roster_err_set(err, ROSTER_EINVAL, "malformed results of job \"%s\"", job_id);
+    bool none;
+    /* one statement: the results (never over a range recorded already: DO NOTHING, so that
+     * the caller's transaction is not aborted) and, only if they were written, the counts */
+    int code = pg_update(
+        c,
+        PG_WRITE(
+            -1,
+            "WITH ins AS (INSERT INTO chunks (job_id, chunk_no, first_idx, count, done,"
+            " done_ms, items_json, results_json)"
+            " SELECT id, $3::bigint, $3::bigint, $4::bigint, true, $8::bigint, '[]', $9"
+            " FROM jobs WHERE org_id = $1 AND id = $2 AND $4::bigint > 0"
+            " ON CONFLICT (job_id, chunk_no) DO NOTHING RETURNING 1)"
+            " UPDATE jobs SET total = total + $4::bigint, done = done + $4::bigint,"
+            " ok = ok + $5::bigint, failed = failed + $6::bigint,"
+            " status = CASE WHEN $7::int = 1 THEN 2 ELSE 1 END, updated_ms = $8::bigint"
+            " WHERE org_id = $1 AND id = $2 AND ($4::bigint = 0 OR EXISTS (SELECT 1 FROM ins))",
+            PG_S(org_id), PG_S(job_id), PG_I(first_idx), PG_I(count), PG_I(nok), PG_I(nfailed),
+            PG_I(finished ? 1 : 0), PG_I(now_ms), PG_S(results_json)),
+        &none, err);
+    if (code || !none)
+        return code;
+    struct roster_arena a;
+    roster_arena_init(&a, 256);
+    code = pg_job_exists(c, org_id, job_id, &a, err);
+    roster_arena_release(&a);
+    if (code)
+        return code;
+    return roster_err_set(err, ROSTER_ECONFLICT, "result of item %lld of job \"%s\" already exists",
+                          (long long)first_idx, job_id);
+}
+
 /* Not needed for correctness (expired leases are taken over by the next claim)
  * and not called by the server for multi-node stores; drops every lease of
  * unfinished work. */
@@ -358,7 +436,7 @@ int pg_queue_stats(struct roster_conn *pc, struct roster_queue_stats *out, struc
                           "SELECT j.n, j.items, j.oldest, s.n, s.due FROM"
                           " (SELECT count(*) AS n, coalesce(sum(greatest(total - done, 0)), 0)"
                           " AS items, coalesce(min(created_ms), 0) AS oldest FROM jobs"
-                          " WHERE status < 2) AS j,"
+                          " WHERE status < 2 AND next_chunk >= 0) AS j,"
                           " (SELECT count(*) AS n, coalesce(min(due_ms), 0) AS due FROM schedules"
                           " WHERE status = 0) AS s",
                           &p, &res, err);

@@ -1221,7 +1221,8 @@ int pg_bulk_load(struct roster_conn *pc, int phase, struct roster_err *err)
 
 #define P(kind, field) PG_COL(kind, struct roster_import_progress, field)
 static const struct pg_col progress_cols[] = {P(PG_STR, file_key), P(PG_I64, rows_done),
-                                              P(PG_STR, counts), P(PG_I64, updated_ms)};
+                                              P(PG_STR, counts), P(PG_I64, updated_ms),
+                                              P(PG_BUF, job_id)};
 #undef P
 static const struct pg_rec progress_rec = PG_REC(struct roster_import_progress, progress_cols,
                                                  offsetof(struct roster_import_progress, org_id));
@@ -1230,12 +1231,13 @@ int pg_import_progress_get(struct roster_conn *pc, const char *org_id, const cha
                            struct roster_import_progress *out, struct roster_arena *a,
                            struct roster_err *err)
 {
-    return pg_get(pg_conn_of(pc),
-                  PG_STMT(-1,
-                          "SELECT file_key, rows_done, counts, updated_ms FROM import_progress"
-                          " WHERE org_num = " ORG_NUM_OF(1) " AND file_key = $2",
-                          PG_S(org_id), PG_S(file_key)),
-                  &progress_rec, org_id, out, a, "import progress", file_key, err);
+    return pg_get(
+        pg_conn_of(pc),
+        PG_STMT(-1,
+                "SELECT file_key, rows_done, counts, updated_ms, job_id"
+                " FROM import_progress WHERE org_num = " ORG_NUM_OF(1) " AND file_key = $2",
+                PG_S(org_id), PG_S(file_key)),
+        &progress_rec, org_id, out, a, "import progress", file_key, err);
 }
 
 int pg_import_progress_put(struct roster_conn *pc, const struct roster_import_progress *p,
@@ -1252,11 +1254,12 @@ int pg_import_progress_put(struct roster_conn *pc, const struct roster_import_pr
     return pg_update(
         pg_conn_of(pc),
         PG_WRITE(-1,
-                 "INSERT INTO import_progress (org_num, file_key, rows_done, counts, updated_ms)"
-                 " SELECT num_id, $2, $3, $4, $5 FROM orgs WHERE id = $1"
+                 "INSERT INTO import_progress (org_num, file_key, rows_done, counts, updated_ms,"
+                 " job_id) SELECT num_id, $2, $3, $4, $5, nullif($6, '') FROM orgs WHERE id = $1"
                  " ON CONFLICT (org_num, file_key) DO UPDATE SET rows_done = EXCLUDED.rows_done,"
-                 " counts = EXCLUDED.counts, updated_ms = EXCLUDED.updated_ms",
+                 " counts = EXCLUDED.counts, updated_ms = EXCLUDED.updated_ms,"
+                 " job_id = EXCLUDED.job_id",
                  PG_S(p->org_id), PG_S(p->file_key), PG_I(p->rows_done), PG_S(p->counts),
-                 PG_I(roster_now_ms())),
+                 PG_I(roster_now_ms()), PG_S(p->job_id)),
         &none, err);
 }

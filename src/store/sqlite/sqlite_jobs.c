@@ -334,6 +334,153 @@ int sq_job_create(struct roster_conn *pc, struct roster_job *job, const char *co
     return 0;
 }
 
+/* --- jobs applied by their creator (schema 15: job_records, record_results) ---
+ *
+ * A local `roster import` applies its rows itself and records each batch's results in the
+ * same transaction. SQLite commits atomically in one file only, so these jobs live wholly
+ * in the main file with the users they describe (not in the intake file, whose jobs the
+ * claims walk): after a crash the users and the results agree, and an import that rolls
+ * back leaves no job. job_get and the result pages look here when the intake file has no
+ * such job. */
+
+static void read_record(sqlite3_stmt *s, void *row, const void *ctx, struct roster_arena *a)
+{
+    struct roster_job *j = row;
+    (void)ctx;
+    memset(j, 0, sizeof(*j));
+    sq_col_id(s, 0, j->id);
+    sq_col_id(s, 1, j->org_id);
+    j->kind = sqlite3_column_int(s, 2);
+    j->status = sqlite3_column_int(s, 3);
+    j->total = j->done = sqlite3_column_int64(s, 4);
+    j->ok = sqlite3_column_int64(s, 5);
+    j->failed = sqlite3_column_int64(s, 6);
+    j->params_json = sq_col_str(s, 7, a);
+    j->created_ms = sqlite3_column_int64(s, 8);
+    j->updated_ms = sqlite3_column_int64(s, 9);
+}
+
+static int record_get(struct sq_conn *c, const char *org_id, const char *job_id,
+                      struct roster_job *out, struct roster_arena *a, struct roster_err *err)
+{
+    int code =
+        sq_select_one(c,
+                      "SELECT id, org_id, kind, status, total, ok, failed, params_json,"
+                      " created_ms, updated_ms FROM job_records WHERE org_id = ?1 AND id = ?2",
+                      SQ_ARGS(SQ_TEXT(org_id), SQ_TEXT(job_id)), read_record, NULL, out, a, err);
+    return code == ROSTER_ENOTFOUND ? sq_not_found(err, "job", job_id) : code;
+}
+
+int sq_job_record_create(struct roster_conn *pc, struct roster_job *job, struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    int64_t org_num, now = roster_now_ms();
+    int code = sq_org_num_for(c, job->org_id, &org_num, "organization", job->org_id, err);
+    if (code)
+        return code;
+    bool new_id = !job->id[0];
+    if (new_id)
+        roster_id_new(job->id);
+    struct sq_item item = {"job", job->id, job->org_id};
+    code = sq_write(c,
+                    "INSERT INTO job_records (id, org_id, kind, status, params_json, created_ms,"
+                    " updated_ms) VALUES (?1, ?2, ?3, 1, ?4, ?5, ?5)",
+                    SQ_ARGS(SQ_TEXT(job->id), SQ_TEXT(job->org_id), SQ_INT(job->kind),
+                            SQ_TEXT(job->params_json), SQ_INT(now)),
+                    sq_insert_fail, &item, err);
+    if (code) {
+        if (new_id)
+            job->id[0] = '\0';
+        return code;
+    }
+    job->status = ROSTER_JOB_RUNNING;
+    job->total = job->done = job->ok = job->failed = 0;
+    job->created_ms = job->updated_ms = now;
+    return 0;
+}
+
+int sq_job_record_chunk(struct roster_conn *pc, const char *org_id, const char *job_id,
+                        int64_t first_idx, int64_t count, const char *results_json, int64_t nok,
+                        int64_t nfailed, bool finished, int64_t now_ms, struct roster_err *err)
+{
+    struct sq_conn *c = sq_conn_of(pc);
+    if (count < 0 || first_idx < 0 || (count > 0 && !results_json))
+        return roster_err_set(err, ROSTER_EINVAL, "malformed results of job \"%s\"", job_id);
+    /* a savepoint: a refused range or job leaves nothing in the caller's transaction */
+    int code = sq_tx_start(c, err);
+    if (code)
+        return code;
+    if (count > 0) {
+        char what[64];
+        snprintf(what, sizeof(what), "result of item %lld of job", (long long)first_idx);
+        struct sq_item item = {what, job_id, org_id};
+        code = sq_write(c,
+                        "INSERT INTO record_results (job_id, first_idx, count, done_ms,"
+                        " results_json) VALUES (?1, ?2, ?3, ?4, ?5)",
+                        SQ_ARGS(SQ_TEXT(job_id), SQ_INT(first_idx), SQ_INT(count), SQ_INT(now_ms),
+                                SQ_TEXT(results_json)),
+                        sq_insert_fail, &item, err);
+    }
+    if (!code)
+        code = sq_update(c,
+                         "UPDATE job_records SET total = total + ?3, ok = ok + ?4,"
+                         " failed = failed + ?5, status = CASE WHEN ?6 THEN 2 ELSE status END,"
+                         " updated_ms = ?7 WHERE org_id = ?1 AND id = ?2",
+                         SQ_ARGS(SQ_TEXT(org_id), SQ_TEXT(job_id), SQ_INT(count), SQ_INT(nok),
+                                 SQ_INT(nfailed), SQ_INT(finished), SQ_INT(now_ms)),
+                         "job", job_id, err);
+    if (code) {
+        sq_tx_end(c, false, NULL);
+        return code;
+    }
+    return sq_tx_end(c, true, err);
+}
+
+/* chunk_span of a job_records job: its recorded ranges that hold items [from, to). */
+static int record_span(struct sq_conn *c, const char *org_id, const char *job_id, int64_t from,
+                       int64_t to, struct roster_arena *a, struct roster_chunk_page **out,
+                       size_t *n, struct roster_err *err)
+{
+    struct roster_job job;
+    int code = record_get(c, org_id, job_id, &job, a, err);
+    if (code || to <= from)
+        return code;
+    sqlite3_stmt *s = NULL;
+    /* from the range holding item `from` (the last one starting at or before it) on, so
+     * that the primary key serves the range */
+    code = sq_prepare_args(c->db,
+                           "SELECT first_idx, count, results_json, done_ms FROM record_results"
+                           " WHERE job_id = ?1 AND first_idx < ?3 AND first_idx >= coalesce("
+                           "(SELECT max(first_idx) FROM record_results WHERE job_id = ?1"
+                           " AND first_idx <= ?2), 0) ORDER BY first_idx",
+                           SQ_ARGS(SQ_TEXT(job_id), SQ_INT(from), SQ_INT(to)), &s, err);
+    if (code)
+        return code;
+    size_t cap = 8, len = 0;
+    struct roster_chunk_page *v = roster_arena_zalloc(a, cap * sizeof(*v));
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (len == cap) {
+            struct roster_chunk_page *nv = roster_arena_zalloc(a, 2 * cap * sizeof(*v));
+            memcpy(nv, v, len * sizeof(*v));
+            v = nv;
+            cap *= 2;
+        }
+        v[len].first_idx = sqlite3_column_int64(s, 0);
+        v[len].count = sqlite3_column_int64(s, 1);
+        v[len].results_json = sq_col_str(s, 2, a);
+        v[len].done_ms = sqlite3_column_int64(s, 3);
+        len++;
+    }
+    code = rc == SQLITE_DONE ? 0 : sq_fail(c, rc, err);
+    sqlite3_finalize(s);
+    if (code)
+        return code;
+    *out = v;
+    *n = len;
+    return 0;
+}
+
 int sq_job_get(struct roster_conn *pc, const char *org_id, const char *job_id,
                struct roster_job *out, struct roster_arena *a, struct roster_err *err)
 {
@@ -346,8 +493,8 @@ int sq_job_get(struct roster_conn *pc, const char *org_id, const char *job_id,
     if (code)
         return code;
     rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE) {
-        code = sq_not_found(err, "job", job_id);
+    if (rc == SQLITE_DONE) { /* not the engine's: perhaps one its creator applies */
+        code = record_get(c, org_id, job_id, out, a, err);
         goto done;
     }
     if (rc != SQLITE_ROW) {
@@ -724,8 +871,8 @@ static int chunk_span(struct sq_conn *c, const char *org_id, const char *job_id,
     s = NULL;
     if (rc != SQLITE_DONE)
         return sq_fail_on(c->idb, rc, err);
-    if (!found)
-        return sq_not_found(err, "job", job_id);
+    if (!found) /* not the engine's: perhaps one its creator applies */
+        return record_span(c, org_id, job_id, from, to, a, out, n, err);
     if (len == 0)
         return 0;
 

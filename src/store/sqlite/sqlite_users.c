@@ -551,6 +551,7 @@ static void read_progress(sqlite3_stmt *s, void *row, const void *org_id, struct
     p->rows_done = sqlite3_column_int64(s, 1);
     p->counts = sq_col_str(s, 2, a);
     p->updated_ms = sqlite3_column_int64(s, 3);
+    sq_col_id(s, 4, p->job_id);
 }
 
 int sq_import_progress_get(struct roster_conn *pc, const char *org_id, const char *file_key,
@@ -563,8 +564,8 @@ int sq_import_progress_get(struct roster_conn *pc, const char *org_id, const cha
     if (code)
         return code;
     code = sq_select_one(c,
-                         "SELECT file_key, rows_done, counts, updated_ms FROM import_progress"
-                         " WHERE org_num = ?1 AND file_key = ?2",
+                         "SELECT file_key, rows_done, counts, updated_ms, job_id"
+                         " FROM import_progress WHERE org_num = ?1 AND file_key = ?2",
                          SQ_ARGS(SQ_INT(org_num), SQ_TEXT(file_key)), read_progress, org_id, out, a,
                          err);
     if (code == ROSTER_ENOTFOUND)
@@ -585,9 +586,9 @@ int sq_import_progress_put(struct roster_conn *pc, const struct roster_import_pr
                         SQ_ARGS(SQ_INT(org_num), SQ_TEXT(p->file_key)), NULL, NULL, err);
     return sq_write(c,
                     "INSERT OR REPLACE INTO import_progress"
-                    " (org_num, file_key, rows_done, counts, updated_ms)"
-                    " VALUES (?1, ?2, ?3, ?4, ?5)",
+                    " (org_num, file_key, rows_done, counts, updated_ms, job_id)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5, nullif(?6, ''))",
                     SQ_ARGS(SQ_INT(org_num), SQ_TEXT(p->file_key), SQ_INT(p->rows_done),
-                            SQ_TEXT(p->counts), SQ_INT(roster_now_ms())),
+                            SQ_TEXT(p->counts), SQ_INT(roster_now_ms()), SQ_TEXT(p->job_id)),
                     NULL, NULL, err);
 }
