@@ -59,8 +59,10 @@ struct roster_chunk {
 };
 
 /* A chunk's results as read back for the results endpoint. results_json is NULL while the
- * chunk is not done. Format (written and read only by core/job.c): a JSON array of count
- * entries [status, "message", "user id", updated_ms]. */
+ * chunk is not done. Format (written and read only by src/core: job_users.c for the user
+ * jobs, job_import.c for imports): a JSON array of count entries [status, "message",
+ * "user id", updated_ms, "username", "email", "field"], an import's cut short (see
+ * job_import.c). */
 struct roster_chunk_results {
     int64_t first_idx;
     int64_t count;

@@ -246,6 +246,10 @@ test('progress: a pipe gets plain lines only; a terminal (script) gets the bar',
 
 test('kill -9 in the middle of a 200,000-row import, then the same command: every row exactly once', async () => {
     const { org, api: a } = await newOrg('kill');
+    // the store must hold users (here: of another organisation), else the import would be a
+    // bulk load, one transaction (tests/api/import_load.test.mjs kills one of those)
+    const seed = await newOrg('seed');
+    assert.equal((await runImport([file('seed.csv', 'username,email\nseed1,seed1@example.com\n'), '--org', seed.org])).code, 0);
     const rows = ['username,email,employeeIdentifier'];
     for (let i = 0; i < 200000; i++) rows.push(`k${i},k${i}@example.com,K${i}`);
     const f = file('k.csv', rows.join('\n') + '\n');
