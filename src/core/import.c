@@ -141,7 +141,6 @@ struct roster_import {
     int match_field;         /* the ufield of --match */
     bool case_fold;          /* the key is unique ignoring ASCII case (username, email) */
     bool one_tx;             /* one transaction from begin to finish */
-    bool one_tx_mode;        /* ... because of the mode (not only a bulk load) */
     bool loading;            /* the store loads without indexes (load_begin) */
     long load_line;          /* roster_import_bulk_load */
     struct import_keys keys; /* while loading: the unique keys written */
@@ -281,6 +280,13 @@ int64_t roster_import_resumed(const struct roster_import *im)
     return im->resumed;
 }
 
+/* Whether the options make the import one transaction from begin to finish (a bulk load
+ * makes it one too, while it lasts). */
+static bool mode_one_tx(const struct roster_import_opts *o)
+{
+    return o->dry_run || o->mode == ROSTER_IMPORT_FAIL || o->mode == ROSTER_IMPORT_SYNC;
+}
+
 /* Into a store that holds no user at all, the rows go in with the store's indexes dropped
  * and built again at the end (roster_store_bulk_load): one transaction for the whole file.
  * The unique keys written are kept (import_keys) and the load ends early, the indexes built
@@ -320,7 +326,7 @@ static int load_begin(struct roster_import *im, struct roster_err *err)
 static int load_end(struct roster_import *im, struct roster_err *err)
 {
     im->loading = false;
-    im->one_tx = im->one_tx_mode;
+    im->one_tx = mode_one_tx(&im->o);
     import_keys_free(&im->keys);
     int rc = roster_store_bulk_load(im->ctx->conn, ROSTER_BULK_LOAD_END, err);
     if (rc == ROSTER_ECONFLICT) {
@@ -399,7 +405,7 @@ int roster_import_begin(struct roster_ctx *ctx, const struct roster_import_opts 
     im->o = *o;
     im->match_field = fields[o->match];
     im->case_fold = im->match_field == RU_USERNAME || im->match_field == RU_EMAIL;
-    im->one_tx = o->dry_run || o->mode == ROSTER_IMPORT_FAIL || o->mode == ROSTER_IMPORT_SYNC;
+    im->one_tx = mode_one_tx(o);
     roster_buf_init(&im->results);
     if (!o->dry_run) { /* a fresh import's job; a resumed one's replaces it (progress_load) */
         im->job_wanted = true;
@@ -412,7 +418,6 @@ int roster_import_begin(struct roster_ctx *ctx, const struct roster_import_opts 
     }
     if (rc == 0 && !im->one_tx && o->file_key)
         rc = progress_load(im, err);
-    im->one_tx_mode = im->one_tx;
     if (rc == 0 && !o->dry_run && !o->no_bulk_load && im->resumed == 0)
         rc = load_begin(im, err);
     if (rc == 0 && (o->mode == ROSTER_IMPORT_OVERWRITE || o->mode == ROSTER_IMPORT_SYNC))

@@ -393,10 +393,11 @@ extern const struct pg_rec pg_message_rec;
 int64_t pg_new_token(void);
 
 /* Jobs and chunks (pg_jobs.c), shared with message jobs (pg_msgjobs.c). */
-/* Inserts job's row (id, org_id, kind, params_json as given) with status and total, created
- * at now: a missing organisation is ROSTER_ENOTFOUND, a taken id ROSTER_ECONFLICT. */
+/* Inserts job's row (id, org_id, kind, params_json as given) with status, total and
+ * next_chunk (0; -1 for a job its creator applies, which no claim reaches), created at now:
+ * a missing organisation is ROSTER_ENOTFOUND, a taken id ROSTER_ECONFLICT. */
 int pg_job_insert(struct pg_conn *c, const struct roster_job *job, int status, int64_t total,
-                  int64_t now, struct roster_arena *a, struct roster_err *err);
+                  int64_t next_chunk, int64_t now, struct roster_arena *a, struct roster_err *err);
 /* Inserts the n chunks items_json[i] (counts[i] items) of job_id, numbered from chunk_no
  * and holding the items from first_idx on. */
 int pg_chunks_insert(struct pg_conn *c, const char *job_id, int64_t chunk_no, int64_t first_idx,

@@ -27,18 +27,19 @@
     "created_ms, updated_ms"
 
 int pg_job_insert(struct pg_conn *c, const struct roster_job *job, int status, int64_t total,
-                  int64_t now, struct roster_arena *a, struct roster_err *err)
+                  int64_t next_chunk, int64_t now, struct roster_arena *a, struct roster_err *err)
 {
     struct pg_call q;
     pg_call_init(&q, c, a);
-    int code = pg_call_stmt(&q,
-                            PG_STMT(PG_JOB_INSERT,
-                                    "INSERT INTO jobs (id, org_id, kind, status, total,"
-                                    " params_json, created_ms, updated_ms)"
-                                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
-                                    PG_S(job->id), PG_S(job->org_id), PG_I(job->kind), PG_I(status),
-                                    PG_I(total), PG_S(job->params_json), PG_I(now)),
-                            err);
+    int code =
+        pg_call_stmt(&q,
+                     PG_STMT(PG_JOB_INSERT,
+                             "INSERT INTO jobs (id, org_id, kind, status, total,"
+                             " next_chunk, params_json, created_ms, updated_ms)"
+                             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+                             PG_S(job->id), PG_S(job->org_id), PG_I(job->kind), PG_I(status),
+                             PG_I(total), PG_I(next_chunk), PG_S(job->params_json), PG_I(now)),
+                     err);
     if (code)
         code = pg_insert_fail(q.res, code, "job", job->id, job->org_id, err);
     return pg_call_end(&q, code);
@@ -90,7 +91,7 @@ int pg_job_create(struct roster_conn *pc, struct roster_job *job, const char *co
     in_tx = true;
     code = pg_idem_write(c, idem, err);
     if (!code)
-        code = pg_job_insert(c, job, status, total, now, &a, err);
+        code = pg_job_insert(c, job, status, total, 0, now, &a, err);
     if (!code)
         code = pg_chunks_insert(c, job->id, 0, 0, items_json, counts, nchunks, &a, err);
     if (code)
@@ -338,19 +339,7 @@ int pg_job_record_create(struct roster_conn *pc, struct roster_job *job, struct 
     int64_t now = roster_now_ms();
     if (new_id)
         roster_id_new(job->id);
-    struct pg_call q;
-    pg_call_init(&q, pg_conn_of(pc), NULL);
-    int code = pg_call_stmt(&q,
-                            PG_WRITE(-1,
-                                     "INSERT INTO jobs (id, org_id, kind, status, total,"
-                                     " next_chunk, params_json, created_ms, updated_ms)"
-                                     " VALUES ($1, $2, $3, 1, 0, -1, $4, $5, $5)",
-                                     PG_S(job->id), PG_S(job->org_id), PG_I(job->kind),
-                                     PG_S(job->params_json), PG_I(now)),
-                            err);
-    if (code)
-        code = pg_insert_fail(q.res, code, "job", job->id, job->org_id, err);
-    code = pg_call_end(&q, code);
+    int code = pg_job_insert(pg_conn_of(pc), job, ROSTER_JOB_RUNNING, 0, -1, now, NULL, err);
     if (code) {
         if (new_id)
             job->id[0] = '\0';

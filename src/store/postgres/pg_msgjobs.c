@@ -48,11 +48,11 @@ int pg_job_open(struct roster_conn *pc, struct roster_job *job, struct roster_er
         if (!code) {
             code = pg_idem_write(c, idem, err);
             if (!code)
-                code = pg_job_insert(c, job, ROSTER_JOB_CREATED, 0, now, &a, err);
+                code = pg_job_insert(c, job, ROSTER_JOB_CREATED, 0, 0, now, &a, err);
             code = pg_tx_finish(c, code, err);
         }
     } else {
-        code = pg_job_insert(c, job, ROSTER_JOB_CREATED, 0, now, &a, err);
+        code = pg_job_insert(c, job, ROSTER_JOB_CREATED, 0, 0, now, &a, err);
     }
     if (code) {
         if (new_id)
