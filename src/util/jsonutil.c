@@ -1,6 +1,11 @@
-/* Dump helpers that never hand a jansson-allocated string to the caller. */
+/* Dump helpers that never hand a jansson-allocated string to the caller, and a loader of
+ * jansson trees over roster's scanner (include/roster/jsonutil.h). */
 #include "roster/jsonutil.h"
+#include "roster/jsonr.h"
+#include "roster/jsonscan.h"
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 static int to_buf(const char *text, size_t n, void *ud)
@@ -23,4 +28,84 @@ const char *roster_json_dump_arena(const json_t *v, struct roster_arena *a)
         out = roster_arena_strndup(a, b.data ? b.data : "", b.len);
     roster_buf_release(&b);
     return out;
+}
+
+static json_t *build(const struct roster_jsonr_val *v, struct roster_arena *a);
+
+/* The object or array v with its members built. */
+static json_t *build_container(const struct roster_jsonr_val *v, struct roster_arena *a)
+{
+    bool obj = v->type == ROSTER_JSONR_OBJECT;
+    json_t *out = obj ? json_object() : json_array();
+    struct roster_jsonr it;
+    if (!out || roster_jsonr_open(&it, v) != 0)
+        goto fail;
+    struct roster_jsonr_val key, val;
+    int rc;
+    while ((rc = roster_jsonr_next(&it, obj ? &key : NULL, &val)) == 1) {
+        json_t *x = build(&val, a);
+        const char *k;
+        size_t n;
+        if (!x)
+            goto fail;
+        if (!obj ? json_array_append_new(out, x) != 0
+                 : roster_jsonr_str_view(&key, a, &k, &n) != 0 ||
+                       /* a repeated key: the last one wins, as in json_loadb */
+                       json_object_setn_new_nocheck(out, k, n, x) != 0) {
+            if (obj)
+                json_decref(x);
+            goto fail;
+        }
+    }
+    if (rc == 0)
+        return out;
+fail:
+    json_decref(out);
+    return NULL;
+}
+
+/* v as a jansson value; NULL on text roster_json_scan would not have passed, or no memory. */
+static json_t *build(const struct roster_jsonr_val *v, struct roster_arena *a)
+{
+    switch (v->type) {
+    case ROSTER_JSONR_OBJECT:
+    case ROSTER_JSONR_ARRAY:
+        return build_container(v, a);
+    case ROSTER_JSONR_STRING: {
+        const char *s;
+        size_t n;
+        return roster_jsonr_str_view(v, a, &s, &n) == 0 ? json_stringn_nocheck(s, n) : NULL;
+    }
+    case ROSTER_JSONR_INTEGER: {
+        int64_t i;
+        return roster_jsonr_int(v, &i) == 0 ? json_integer(i) : NULL;
+    }
+    case ROSTER_JSONR_REAL: {
+        double d;
+        return roster_jsonr_real(v, &d) == 0 ? json_real(d) : NULL;
+    }
+    case ROSTER_JSONR_TRUE:
+        return json_true();
+    case ROSTER_JSONR_FALSE:
+        return json_false();
+    case ROSTER_JSONR_NULL:
+        return json_null();
+    default:
+        return NULL;
+    }
+}
+
+json_t *roster_json_load(const char *text, size_t len, struct roster_arena *a,
+                         struct roster_err *err)
+{
+    struct roster_json_span *spans;
+    size_t n;
+    char top;
+    if (roster_json_scan(text, len, a, &spans, &n, &top, err) != 0)
+        return NULL;
+    struct roster_jsonr_val v;
+    json_t *j = roster_jsonr_parse(text, len, &v) == 0 ? build(&v, a) : NULL;
+    if (!j)
+        roster_err_set(err, ROSTER_ENOMEM, "cannot build the JSON document (out of memory)");
+    return j;
 }

@@ -4,11 +4,14 @@
  * end of the text; RFC 8259 and the scanner do not), its error
  * message names line and column, and for a top-level array its spans are the elements in
  * order, each one value equal to jansson's element (json_equal). roster_json_scan_max stops
- * at the cap with ROSTER_ETOOBIG and never more spans than the cap. */
+ * at the cap with ROSTER_ETOOBIG and never more spans than the cap. roster_json_load
+ * (src/util/jsonutil.c) builds the tree jansson builds (json_equal), or fails as the
+ * scanner does. */
 #include <jansson.h>
 
 #include "fuzz.h"
 #include "roster/jsonr.h"
+#include "roster/jsonutil.h"
 #include "roster/jsonscan.h"
 
 static char first_byte(const char *s, size_t n)
@@ -32,6 +35,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_error_t je;
     json_t *doc = json_loadb(text, size, JSON_DECODE_ANY, &je);
     FUZZ_CHECK((rc == 0) == (doc != NULL) || (rc != 0 && memchr(text, '\0', size)));
+    struct roster_err lerr = {0};
+    json_t *loaded = roster_json_load(text, size, &a, &lerr);
+    FUZZ_CHECK((loaded != NULL) == (rc == 0));
+    FUZZ_CHECK(loaded ? json_equal(loaded, doc)
+                      : lerr.code == ROSTER_EINVAL && !strcmp(lerr.msg, err.msg));
+    json_decref(loaded);
     if (rc != 0) {
         FUZZ_CHECK(rc == ROSTER_EINVAL && err.code == ROSTER_EINVAL);
         FUZZ_CHECK(strncmp(err.msg, "invalid JSON at line ", 21) == 0);

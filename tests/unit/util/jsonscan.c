@@ -1,9 +1,11 @@
 /* Unit tests for the validating JSON scanner (src/util/jsonscan.c): a table of hand-written
  * inputs checked against both the scanner and jansson, nesting limits, a differential fuzz
  * against json_loadb(JSON_DECODE_ANY), element spans of arrays written by jansson, and the
- * line/column of error messages. Optional arguments: fuzz seed and iteration count.
+ * line/column of error messages; the same fuzz checks roster_json_load's trees
+ * (src/util/jsonutil.c) against jansson's. Optional arguments: fuzz seed and iteration count.
  */
 #include "roster/jsonscan.h"
+#include "roster/jsonutil.h"
 #include "test.h"
 
 #include <inttypes.h>
@@ -786,7 +788,8 @@ static void mutate(struct buf *b)
 static void test_fuzz(struct roster_arena *a, uint64_t seed, long iterations)
 {
     rng_state = seed;
-    long accepted = 0, rejected = 0, mismatches = 0, span_bad = 0, nul_quirk = 0, arrays = 0;
+    long accepted = 0, rejected = 0, mismatches = 0, span_bad = 0, nul_quirk = 0, arrays = 0,
+         loads = 0;
     struct buf b = {0};
     for (long it = 0; it < iterations; it++) {
         b.len = 0;
@@ -832,6 +835,13 @@ static void test_fuzz(struct roster_arena *a, uint64_t seed, long iterations)
             } else if (r.n != 0 || r.top == '[') {
                 why = "non-array top reported as array";
             }
+            /* roster_json_load: the same tree as jansson's */
+            struct roster_err lerr = {0};
+            json_t *loaded = roster_json_load(b.p, b.len, a, &lerr);
+            if (!why && !json_equal(loaded, doc))
+                why = loaded ? "roster_json_load built another tree" : lerr.msg;
+            json_decref(loaded);
+            loads++;
             if (why && ++span_bad <= 5) {
                 fprintf(stderr, "FUZZ SPAN PROBLEM (iteration %ld): %s\n", it, why);
                 hexdump(b.p, b.len);
@@ -843,6 +853,14 @@ static void test_fuzz(struct roster_arena *a, uint64_t seed, long iterations)
                 if (++span_bad <= 5)
                     fprintf(stderr, "FUZZ bad error result: %d %s\n", r.rc, r.err.msg);
             }
+            /* roster_json_load refuses it with the scanner's message */
+            struct roster_err lerr = {0};
+            json_t *loaded = roster_json_load(b.p, b.len, a, &lerr);
+            if ((loaded || lerr.code != ROSTER_EINVAL || strcmp(lerr.msg, r.err.msg)) &&
+                ++span_bad <= 5)
+                fprintf(stderr, "FUZZ roster_json_load on rejected text: %s\n",
+                        loaded ? "a tree" : lerr.msg);
+            json_decref(loaded);
         }
         json_decref(doc);
         roster_arena_clear(a);
@@ -857,6 +875,7 @@ static void test_fuzz(struct roster_arena *a, uint64_t seed, long iterations)
     CHECK(accepted > iterations / 5);
     CHECK(rejected > iterations / 5);
     CHECK(arrays > iterations / 20);
+    CHECK_EQ_INT(loads, accepted);
 }
 
 /* ---- 3. spans of arrays written by jansson ---- */
