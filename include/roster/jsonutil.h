@@ -24,4 +24,23 @@ const char *roster_json_dump_arena(const json_t *v, struct roster_arena *a);
 json_t *roster_json_load(const char *text, size_t len, struct roster_arena *a,
                          struct roster_err *err);
 
+/* A document of roster_json_doc_load: its tree, and the block of memory the tree lives in. */
+struct roster_json_doc {
+    json_t *root;
+    void *block;
+};
+/* roster_json_load with the tree's values put one after the other in one block instead of
+ * a malloc each, when roster_json_alloc_install has run and the thread holds no other
+ * document's block (else as roster_json_load). Values the tree gains later (json_*_set on
+ * it) come from malloc as usual. The tree must be used, and released, on this thread:
+ * roster_json_doc_release decrefs it (a value in the block is not freed, only forgotten)
+ * and frees the block. 0, or roster_json_load's error with d->root NULL. */
+int roster_json_doc_load(struct roster_json_doc *d, const char *text, size_t len,
+                         struct roster_arena *a, struct roster_err *err);
+void roster_json_doc_release(struct roster_json_doc *d);
+/* Makes jansson allocate through roster's functions: malloc and free, but for values in
+ * the block of a document being loaded on the thread. Called once by main before any
+ * thread starts or any jansson value exists (json_set_alloc_funcs is process-wide). */
+void roster_json_alloc_install(void);
+
 #endif

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "roster/cli.h"
+#include "roster/jsonutil.h"
 
 struct subcommand {
     const char *name;
@@ -54,6 +55,7 @@ static void usage(FILE *f)
 
 int roster_cli_main(int argc, char **argv)
 {
+    roster_json_alloc_install();
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         usage(argc < 2 ? stderr : stdout);

@@ -5,8 +5,8 @@
  * message names line and column, and for a top-level array its spans are the elements in
  * order, each one value equal to jansson's element (json_equal). roster_json_scan_max stops
  * at the cap with ROSTER_ETOOBIG and never more spans than the cap. roster_json_load
- * (src/util/jsonutil.c) builds the tree jansson builds (json_equal), or fails as the
- * scanner does. */
+ * (src/util/jsonutil.c), in a document's block, builds the tree jansson builds
+ * (json_equal), or fails as the scanner does. */
 #include <jansson.h>
 
 #include "fuzz.h"
@@ -35,12 +35,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_error_t je;
     json_t *doc = json_loadb(text, size, JSON_DECODE_ANY, &je);
     FUZZ_CHECK((rc == 0) == (doc != NULL) || (rc != 0 && memchr(text, '\0', size)));
+    static bool installed;
+    if (!installed)
+        roster_json_alloc_install();
+    installed = true;
     struct roster_err lerr = {0};
-    json_t *loaded = roster_json_load(text, size, &a, &lerr);
-    FUZZ_CHECK((loaded != NULL) == (rc == 0));
-    FUZZ_CHECK(loaded ? json_equal(loaded, doc)
+    struct roster_json_doc d;
+    roster_json_doc_load(&d, text, size, &a, &lerr);
+    FUZZ_CHECK((d.root != NULL) == (rc == 0) && (d.block != NULL) == (rc == 0));
+    FUZZ_CHECK(d.root ? json_equal(d.root, doc)
                       : lerr.code == ROSTER_EINVAL && !strcmp(lerr.msg, err.msg));
-    json_decref(loaded);
+    roster_json_doc_release(&d);
     if (rc != 0) {
         FUZZ_CHECK(rc == ROSTER_EINVAL && err.code == ROSTER_EINVAL);
         FUZZ_CHECK(strncmp(err.msg, "invalid JSON at line ", 21) == 0);

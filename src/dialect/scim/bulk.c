@@ -507,10 +507,12 @@ void scim_bulk(struct roster_req *r)
                           r->body_len, SCIM_BULK_MAX_PAYLOAD);
         return;
     }
-    /* 1,000 operations make a tree of about 20,000 values: half of the parse time of
-     * json_loadb is its lexer (roster_json_load) */
+    /* 1,000 operations make a tree of about 20,000 values: built without jansson's lexer
+     * and without a malloc and a free each (roster_json_doc_load) */
     struct roster_err jerr = {0};
-    json_t *body = roster_json_load(r->body, r->body_len, r->ctx.arena, &jerr);
+    struct roster_json_doc doc;
+    roster_json_doc_load(&doc, r->body, r->body_len, r->ctx.arena, &jerr);
+    json_t *body = doc.root;
     if (!body) {
         if (jerr.code == ROSTER_EINVAL)
             scim_groups_error(r, 400, "invalidSyntax", "the body is not JSON: %s", jerr.msg);
@@ -578,5 +580,5 @@ void scim_bulk(struct roster_req *r)
         run_all(&b);
         write_response(r, &b);
     }
-    json_decref(body);
+    roster_json_doc_release(&doc);
 }

@@ -789,7 +789,7 @@ static void test_fuzz(struct roster_arena *a, uint64_t seed, long iterations)
 {
     rng_state = seed;
     long accepted = 0, rejected = 0, mismatches = 0, span_bad = 0, nul_quirk = 0, arrays = 0,
-         loads = 0;
+         loads = 0, blocks = 0;
     struct buf b = {0};
     for (long it = 0; it < iterations; it++) {
         b.len = 0;
@@ -835,12 +835,14 @@ static void test_fuzz(struct roster_arena *a, uint64_t seed, long iterations)
             } else if (r.n != 0 || r.top == '[') {
                 why = "non-array top reported as array";
             }
-            /* roster_json_load: the same tree as jansson's */
+            /* roster_json_load (in a document's block): the same tree as jansson's */
             struct roster_err lerr = {0};
-            json_t *loaded = roster_json_load(b.p, b.len, a, &lerr);
-            if (!why && !json_equal(loaded, doc))
-                why = loaded ? "roster_json_load built another tree" : lerr.msg;
-            json_decref(loaded);
+            struct roster_json_doc d;
+            roster_json_doc_load(&d, b.p, b.len, a, &lerr);
+            if (!why && !json_equal(d.root, doc))
+                why = d.root ? "roster_json_load built another tree" : lerr.msg;
+            blocks += d.block != NULL;
+            roster_json_doc_release(&d);
             loads++;
             if (why && ++span_bad <= 5) {
                 fprintf(stderr, "FUZZ SPAN PROBLEM (iteration %ld): %s\n", it, why);
@@ -876,6 +878,50 @@ static void test_fuzz(struct roster_arena *a, uint64_t seed, long iterations)
     CHECK(rejected > iterations / 5);
     CHECK(arrays > iterations / 20);
     CHECK_EQ_INT(loads, accepted);
+    CHECK_EQ_INT(blocks, accepted);
+}
+
+/* ---- roster_json_doc_load: a tree in a block, changed and released ---- */
+
+static void test_doc(struct roster_arena *a)
+{
+    const char *text =
+        "{\"a\": [1, 2.5, {\"b\": \"x\\u00e9\"}], \"c\": \"y\", \"a\": [true, null]}";
+    struct roster_err err = {0};
+    struct roster_json_doc d;
+    CHECK_EQ_INT(roster_json_doc_load(&d, text, strlen(text), a, &err), 0);
+    CHECK(d.root != NULL && d.block != NULL);
+    /* a repeated key: the last wins */
+    CHECK(json_is_true(json_array_get(json_object_get(d.root, "a"), 0)));
+    /* while d holds the thread's block, another document is built by malloc */
+    struct roster_json_doc inner;
+    const char *small = "[1, {\"k\": \"v\"}]";
+    CHECK_EQ_INT(roster_json_doc_load(&inner, small, strlen(small), a, &err), 0);
+    CHECK(inner.root != NULL && inner.block == NULL);
+    /* values added to the tree (the object's table grows: its old buckets are in the block)
+     * and values replaced (those in the block are forgotten, not freed) */
+    char key[16];
+    for (int i = 0; i < 100; i++) {
+        snprintf(key, sizeof(key), "k%d", i);
+        CHECK_EQ_INT(json_object_set_new(d.root, key, json_integer(i)), 0);
+    }
+    CHECK_EQ_INT(json_object_set(d.root, "c", inner.root), 0);
+    CHECK_EQ_INT(json_object_del(d.root, "a"), 0);
+    CHECK_EQ_INT((long)json_object_size(d.root), 101);
+    CHECK_EQ_INT((long)json_integer_value(json_object_get(d.root, "k99")), 99);
+    CHECK(json_equal(json_object_get(d.root, "c"), inner.root));
+    roster_json_doc_release(&d);
+    CHECK(d.root == NULL && d.block == NULL);
+    CHECK_EQ_INT((long)json_array_size(inner.root), 2);
+    roster_json_doc_release(&inner);
+    /* the block is free again: the next document takes one */
+    CHECK_EQ_INT(roster_json_doc_load(&d, "[]", 2, a, &err), 0);
+    CHECK(d.block != NULL);
+    roster_json_doc_release(&d);
+    /* invalid text: no tree, no block, the scanner's message */
+    CHECK(roster_json_doc_load(&d, "{\"a\": }", 7, a, &err) == ROSTER_EINVAL);
+    CHECK(d.root == NULL && d.block == NULL);
+    CHECK(strncmp(err.msg, "invalid JSON at line 1 column 7", 31) == 0);
 }
 
 /* ---- 3. spans of arrays written by jansson ---- */
@@ -1123,6 +1169,8 @@ int main(int argc, char **argv)
     long iterations = argc > 2 ? strtol(argv[2], NULL, 10) : 50000;
     struct roster_arena a;
     roster_arena_init(&a, 0);
+    roster_json_alloc_install(); /* as main does: documents get their blocks */
+    test_doc(&a);
     test_table(&a);
     test_nul_bytes(&a);
     test_depth(&a);
