@@ -38,8 +38,12 @@ start)
   if [ "$(id -u)" -eq 0 ]; then chown postgres: "$dir"; fi
   as_pg "$bin/initdb" -D "$dir/data" -A trust -U roster --no-sync >"$dir/initdb.log" 2>&1 || {
     cat "$dir/initdb.log" >&2; exit 1; }
+  # max_connections: a test file runs many roster processes on one cluster at a time (each
+  # holds a session per thread that used the store, 13 and more), and keeps them to its end:
+  # tests/api/multiproc.test.mjs reached 98 client sessions of the default 100, and one more
+  # process thread met "too many clients" (a 503 in CI)
   as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -s \
-    -o "-c listen_addresses='' -c unix_socket_directories='$dir' -c fsync=on ${ROSTER_PG_OPTS:-}" start >&2 || {
+    -o "-c listen_addresses='' -c unix_socket_directories='$dir' -c fsync=on -c max_connections=400 ${ROSTER_PG_OPTS:-}" start >&2 || {
     cat "$dir/server.log" >&2; exit 1; }
   as_pg "$bin/createdb" -h "$dir" -U roster roster >&2
   echo "postgresql:///roster?host=$dir&user=roster"
