@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int to_buf(const char *text, size_t n, void *ud)
 {
@@ -30,68 +31,146 @@ const char *roster_json_dump_arena(const json_t *v, struct roster_arena *a)
     return out;
 }
 
-static json_t *build(const struct roster_jsonr_val *v, struct roster_arena *a);
+/* One pass over text that roster_json_scan has passed: each value is built as it is read,
+ * so a byte is looked at once whatever its depth (the pull reader would find the end of
+ * every container before reading into it, i.e. once per enclosing container). Returns
+ * NULL on text the scanner would not have passed (kept safe: every index is checked), or
+ * no memory. */
+struct loader {
+    const char *s;
+    size_t len, i;
+    struct roster_arena *a;
+};
 
-/* The object or array v with its members built. */
-static json_t *build_container(const struct roster_jsonr_val *v, struct roster_arena *a)
+static void ld_ws(struct loader *l)
 {
-    bool obj = v->type == ROSTER_JSONR_OBJECT;
+    while (l->i < l->len) {
+        char c = l->s[l->i];
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+            break;
+        l->i++;
+    }
+}
+
+/* A string at l->i (its opening quote) as a jsonr value (raw slice with quotes). */
+static int ld_string(struct loader *l, struct roster_jsonr_val *v)
+{
+    size_t i = l->i + 1;
+    bool esc = false;
+    for (;;) {
+        while (i < l->len && l->s[i] != '"' && l->s[i] != '\\')
+            i++;
+        if (i >= l->len)
+            return -1;
+        if (l->s[i] == '"')
+            break;
+        esc = true;
+        i += 2;
+    }
+    *v = (struct roster_jsonr_val){ROSTER_JSONR_STRING, esc, l->s + l->i, i + 1 - l->i};
+    l->i = i + 1;
+    return 0;
+}
+
+static json_t *ld_value(struct loader *l);
+
+static json_t *ld_container(struct loader *l, bool obj)
+{
     json_t *out = obj ? json_object() : json_array();
-    struct roster_jsonr it;
-    if (!out || roster_jsonr_open(&it, v) != 0)
-        goto fail;
-    struct roster_jsonr_val key, val;
-    int rc;
-    while ((rc = roster_jsonr_next(&it, obj ? &key : NULL, &val)) == 1) {
-        json_t *x = build(&val, a);
-        const char *k;
-        size_t n;
+    char close = obj ? '}' : ']';
+    if (!out)
+        return NULL;
+    l->i++;
+    ld_ws(l);
+    if (l->i < l->len && l->s[l->i] == close) {
+        l->i++;
+        return out;
+    }
+    for (;;) {
+        struct roster_jsonr_val key;
+        const char *k = NULL;
+        size_t kn = 0;
+        if (obj) {
+            if (l->i >= l->len || l->s[l->i] != '"' || ld_string(l, &key) != 0 ||
+                roster_jsonr_str_view(&key, l->a, &k, &kn) != 0)
+                goto fail;
+            ld_ws(l);
+            if (l->i >= l->len || l->s[l->i] != ':')
+                goto fail;
+            l->i++;
+            ld_ws(l);
+        }
+        json_t *x = ld_value(l);
         if (!x)
             goto fail;
         if (!obj ? json_array_append_new(out, x) != 0
-                 : roster_jsonr_str_view(&key, a, &k, &n) != 0 ||
-                       /* a repeated key: the last one wins, as in json_loadb */
-                       json_object_setn_new_nocheck(out, k, n, x) != 0) {
+                 /* a repeated key: the last one wins, as in json_loadb */
+                 : json_object_setn_new_nocheck(out, k, kn, x) != 0) {
             if (obj)
                 json_decref(x);
             goto fail;
         }
+        ld_ws(l);
+        if (l->i >= l->len)
+            goto fail;
+        char c = l->s[l->i++];
+        if (c == close)
+            return out;
+        if (c != ',')
+            goto fail;
+        ld_ws(l);
     }
-    if (rc == 0)
-        return out;
 fail:
     json_decref(out);
     return NULL;
 }
 
-/* v as a jansson value; NULL on text roster_json_scan would not have passed, or no memory. */
-static json_t *build(const struct roster_jsonr_val *v, struct roster_arena *a)
+static json_t *ld_value(struct loader *l)
 {
-    switch (v->type) {
-    case ROSTER_JSONR_OBJECT:
-    case ROSTER_JSONR_ARRAY:
-        return build_container(v, a);
-    case ROSTER_JSONR_STRING: {
-        const char *s;
-        size_t n;
-        return roster_jsonr_str_view(v, a, &s, &n) == 0 ? json_stringn_nocheck(s, n) : NULL;
-    }
-    case ROSTER_JSONR_INTEGER: {
-        int64_t i;
-        return roster_jsonr_int(v, &i) == 0 ? json_integer(i) : NULL;
-    }
-    case ROSTER_JSONR_REAL: {
-        double d;
-        return roster_jsonr_real(v, &d) == 0 ? json_real(d) : NULL;
-    }
-    case ROSTER_JSONR_TRUE:
-        return json_true();
-    case ROSTER_JSONR_FALSE:
-        return json_false();
-    case ROSTER_JSONR_NULL:
-        return json_null();
-    default:
+    if (l->i >= l->len)
         return NULL;
+    const char *s = l->s + l->i;
+    size_t left = l->len - l->i;
+    switch (*s) {
+    case '{':
+    case '[':
+        return ld_container(l, *s == '{');
+    case '"': {
+        struct roster_jsonr_val v;
+        const char *t;
+        size_t n;
+        return ld_string(l, &v) == 0 && roster_jsonr_str_view(&v, l->a, &t, &n) == 0
+                   ? json_stringn_nocheck(t, n)
+                   : NULL;
+    }
+    case 't':
+        l->i += 4;
+        return left >= 4 && memcmp(s, "true", 4) == 0 ? json_true() : NULL;
+    case 'f':
+        l->i += 5;
+        return left >= 5 && memcmp(s, "false", 5) == 0 ? json_false() : NULL;
+    case 'n':
+        l->i += 4;
+        return left >= 4 && memcmp(s, "null", 4) == 0 ? json_null() : NULL;
+    default: {
+        size_t n = 0;
+        int type = ROSTER_JSONR_INTEGER;
+        while (n < left && ((s[n] >= '0' && s[n] <= '9') || s[n] == '-' || s[n] == '+' ||
+                            s[n] == '.' || s[n] == 'e' || s[n] == 'E')) {
+            if (s[n] == '.' || s[n] == 'e' || s[n] == 'E')
+                type = ROSTER_JSONR_REAL;
+            n++;
+        }
+        if (n == 0)
+            return NULL;
+        l->i += n;
+        struct roster_jsonr_val v = {type, false, s, n};
+        int64_t iv;
+        double d;
+        if (type == ROSTER_JSONR_INTEGER)
+            return roster_jsonr_int(&v, &iv) == 0 ? json_integer(iv) : NULL;
+        return roster_jsonr_real(&v, &d) == 0 ? json_real(d) : NULL;
+    }
     }
 }
 
@@ -103,8 +182,9 @@ json_t *roster_json_load(const char *text, size_t len, struct roster_arena *a,
     char top;
     if (roster_json_scan(text, len, a, &spans, &n, &top, err) != 0)
         return NULL;
-    struct roster_jsonr_val v;
-    json_t *j = roster_jsonr_parse(text, len, &v) == 0 ? build(&v, a) : NULL;
+    struct loader l = {text, len, 0, a};
+    ld_ws(&l);
+    json_t *j = ld_value(&l);
     if (!j)
         roster_err_set(err, ROSTER_ENOMEM, "cannot build the JSON document (out of memory)");
     return j;
