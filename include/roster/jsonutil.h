@@ -19,7 +19,9 @@ const char *roster_json_dump_arena(const json_t *v, struct roster_arena *a);
  * against it: tests/fuzz/jsonscan.c) and the values made from roster_jsonr's slices
  * instead of jansson's lexer, which reads a byte at a time through a stream. NULL on
  * invalid text, with err as roster_json_scan sets it ("invalid JSON at line L column C:
- * ..."), or when jansson cannot allocate. a holds the scan's bookkeeping and unescaped
+ * ..."), on a key repeated in one object (as json_loadb with JSON_REJECT_DUPLICATES: "invalid
+ * JSON at line L column C: duplicate object key \"k\"", L and C those of the second key), or
+ * when jansson cannot allocate. a holds the scan's bookkeeping and unescaped
  * strings while the tree is built (the tree itself is jansson's: json_decref it). */
 json_t *roster_json_load(const char *text, size_t len, struct roster_arena *a,
                          struct roster_err *err);

@@ -40,7 +40,10 @@ struct loader {
     const char *s;
     size_t len, i;
     struct roster_arena *a;
+    size_t dup_at; /* a repeated key: where it starts (else NO_DUP); the load fails */
+    const char *dup;
 };
+#define NO_DUP ((size_t)-1)
 
 static void ld_ws(struct loader *l)
 {
@@ -91,9 +94,17 @@ static json_t *ld_container(struct loader *l, bool obj)
         const char *k = NULL;
         size_t kn = 0;
         if (obj) {
+            size_t at = l->i;
             if (l->i >= l->len || l->s[l->i] != '"' || ld_string(l, &key) != 0 ||
                 roster_jsonr_str_view(&key, l->a, &k, &kn) != 0)
                 goto fail;
+            /* a repeated key is refused, as the other SCIM bodies refuse it
+             * (json_loadb with JSON_REJECT_DUPLICATES) */
+            if (json_object_getn(out, k, kn)) {
+                l->dup_at = at;
+                l->dup = roster_arena_strndup(l->a, k, kn);
+                goto fail;
+            }
             ld_ws(l);
             if (l->i >= l->len || l->s[l->i] != ':')
                 goto fail;
@@ -104,7 +115,6 @@ static json_t *ld_container(struct loader *l, bool obj)
         if (!x)
             goto fail;
         if (!obj ? json_array_append_new(out, x) != 0
-                 /* a repeated key: the last one wins, as in json_loadb */
                  : json_object_setn_new_nocheck(out, k, kn, x) != 0) {
             if (obj)
                 json_decref(x);
@@ -182,12 +192,29 @@ json_t *roster_json_load(const char *text, size_t len, struct roster_arena *a,
     char top;
     if (roster_json_scan(text, len, a, &spans, &n, &top, err) != 0)
         return NULL;
-    struct loader l = {text, len, 0, a};
+    struct loader l = {text, len, 0, a, NO_DUP, NULL};
     ld_ws(&l);
     json_t *j = ld_value(&l);
-    if (!j)
+    if (j)
+        return j;
+    if (l.dup_at == NO_DUP) {
         roster_err_set(err, ROSTER_ENOMEM, "cannot build the JSON document (out of memory)");
-    return j;
+        return NULL;
+    }
+    /* line and column as the scanner counts them (a column is a UTF-8 character) */
+    size_t line = 1, col = 1;
+    for (size_t i = 0; i < l.dup_at; i++) {
+        if (text[i] == '\n') {
+            line++;
+            col = 1;
+        } else if (((unsigned char)text[i] & 0xC0) != 0x80) {
+            col++;
+        }
+    }
+    roster_err_set(err, ROSTER_EINVAL,
+                   "invalid JSON at line %zu column %zu: duplicate object key \"%s\"", line, col,
+                   l.dup ? l.dup : "");
+    return NULL;
 }
 
 /* The block of the document this thread is loading or holds: jansson's allocations come

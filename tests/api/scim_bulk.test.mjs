@@ -200,6 +200,19 @@ test('/Bulk limits and malformed requests: 413 tooMany, 400 with the Error schem
     r = await req(s, 'POST', '/Bulk', '{"schemas": [');
     assert.equal(r.status, 400);
     assert.equal(r.json.scimType, 'invalidSyntax');
+    // a key repeated in one object is refused (as POST /Users refuses it), naming the key and
+    // where it repeats; nothing of the request is applied
+    const dupName = uniq('dupkey');
+    const line3 = `{"method": "POST", "path": "/Users", "bulkId": "b", "data": {"userName": "${dupName}b", "userName": "${dupName}c"}}]}`;
+    r = await req(s, 'POST', '/Bulk', `{"schemas": ["${BULK_REQ}"], "Operations": [
+{"method": "POST", "path": "/Users", "bulkId": "a", "data": {"userName": "${dupName}a"}},
+${line3}`);
+    assert.equal(r.status, 400);
+    assert.equal(r.json.scimType, 'invalidSyntax');
+    const col = line3.lastIndexOf('"userName"') + 1;
+    assert.match(r.json.detail, new RegExp(`line 3 column ${col}: duplicate object key "userName"`));
+    r = await req(s, 'GET', `/Users?filter=${encodeURIComponent(`userName sw "${dupName}"`)}`);
+    assert.equal(r.json.totalResults, 0);
     // bad operations answer one by one
     const ops = opsOf(await bulk(s, [
         { method: 'GET', path: '/Users' },

@@ -6,7 +6,8 @@
  * order, each one value equal to jansson's element (json_equal). roster_json_scan_max stops
  * at the cap with ROSTER_ETOOBIG and never more spans than the cap. roster_json_load
  * (src/util/jsonutil.c), in a document's block, builds the tree jansson builds
- * (json_equal), or fails as the scanner does. */
+ * (json_equal), or fails as the scanner does, or on a repeated key as jansson's
+ * JSON_REJECT_DUPLICATES does. */
 #include <jansson.h>
 
 #include "fuzz.h"
@@ -42,9 +43,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct roster_err lerr = {0};
     struct roster_json_doc d;
     roster_json_doc_load(&d, text, size, &a, &lerr);
-    FUZZ_CHECK((d.root != NULL) == (rc == 0) && (d.block != NULL) == (rc == 0));
+    /* a key repeated in one object is refused, as JSON_REJECT_DUPLICATES refuses it */
+    json_t *strict =
+        rc == 0 ? json_loadb(text, size, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je) : NULL;
+    FUZZ_CHECK((d.root != NULL) == (strict != NULL) && (d.block != NULL) == (strict != NULL));
     FUZZ_CHECK(d.root ? json_equal(d.root, doc)
-                      : lerr.code == ROSTER_EINVAL && !strcmp(lerr.msg, err.msg));
+                      : lerr.code == ROSTER_EINVAL &&
+                            (rc == 0 ? strstr(lerr.msg, "duplicate object key") != NULL
+                                     : !strcmp(lerr.msg, err.msg)));
+    json_decref(strict);
     roster_json_doc_release(&d);
     if (rc != 0) {
         FUZZ_CHECK(rc == ROSTER_EINVAL && err.code == ROSTER_EINVAL);
