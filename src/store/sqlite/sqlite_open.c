@@ -220,11 +220,11 @@ static int open_db(struct sq_conn *c, sqlite3 **dbp, const char *path, int flags
         sqlite3_busy_handler(db, sq_busy, c);
     else
         sqlite3_busy_timeout(db, SQ_BUSY_TIMEOUT_MS);
-        /* A WAL of up to SQ_CHECKPOINT_PAGES (40 MB) before a checkpoint: bulk inserts re-dirty
-         * the same index pages commit after commit, and a checkpoint copies each page once
-         * however often it was written (measured: +30% users/s over the default 1,000 pages).
-         * No mmap: after a write by one connection, SQLite unmaps the whole mapping of every
-         * other connection at its next read (pager_reset) and each page then faults in again;
+        /* A WAL of up to SQ_CHECKPOINT_PAGES (160 MB of 16 KiB pages) before a checkpoint: bulk
+         * inserts re-dirty the same index pages commit after commit, and a checkpoint copies each
+         * page once however often it was written (measured: +30% users/s over the default 1,000
+         * pages). No mmap: after a write by one connection, SQLite unmaps the whole mapping of
+         * every other connection at its next read (pager_reset) and each page then faults in again;
          * with a write every 100 ms, GetUsers (bench/lists vox_skill) served 5,900 requests/s
          * with mmap and 9,500 without (10,100 / 9,900 without writes). A new file gets 16 KiB
          * pages (an existing one keeps
