@@ -8,7 +8,7 @@
 // PostgreSQL only: scripts/test.sh runs this file in its PostgreSQL pass. Run on SQLite (one
 // serving process per file) it fails at load instead of passing without testing anything.
 
-import { test, after } from 'node:test';
+import { test, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import {
     PG, startServer, cleanup, cli, makeUsers, listAll, pollUntil, uniq, storeQuery, tempDir,
@@ -26,12 +26,18 @@ const KEY = 'multiproc-bootstrap-key-0123456789';
 const US = '/api/v2/bulk/userstates';
 const iso = (ms) => new Date(ms).toISOString();
 
+// The processes of the running test, stopped when it ends with their databases dropped:
+// each holds a session per thread that used the store, and the next test starts its own
+// (kept to the end of the file, they reached 98 of PostgreSQL's default 100 sessions).
 const servers = [];
-after(async () => {
-    for (const s of servers) await cleanup(s);
-    // the databases are big: leave no autovacuum work behind for the next test files
-    for (const store of new Set(servers.map((s) => s.store))) await pgDropDatabase(store);
-});
+async function stopAll() {
+    const stores = new Set(servers.map((s) => s.store));
+    while (servers.length) await cleanup(servers.pop());
+    // the databases are big: leave no autovacuum work behind for the next tests
+    for (const store of stores) await pgDropDatabase(store);
+}
+afterEach(stopAll);
+after(stopAll);
 
 async function start(opts = {}) {
     // jobs of 20,000 users in one request, above the default cap of 10,000
