@@ -22,6 +22,9 @@ struct roster_json_span {
  * Errors: ROSTER_EINVAL with a message "invalid JSON at line L column C: <what>". */
 int roster_json_scan(const char *text, size_t len, struct roster_arena *a,
                      struct roster_json_span **spans, size_t *n, char *top, struct roster_err *err);
+/* The line and column (both from 1; a column is a UTF-8 character) of text[pos], as the
+ * scanner's error messages name them. pos must be at most the text's length. */
+void roster_json_line_col(const char *text, size_t pos, size_t *line, size_t *col);
 /* roster_json_scan that stops at the element after the max-th of a top-level array:
  * ROSTER_ETOOBIG "the array has more than <max> elements" (the rest is not read, and the
  * spans never take more than max entries). */

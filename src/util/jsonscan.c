@@ -385,6 +385,19 @@ int roster_json_scan(const char *text, size_t len, struct roster_arena *a,
     return roster_json_scan_max(text, len, a, spans, n, top, SIZE_MAX, err);
 }
 
+void roster_json_line_col(const char *text, size_t pos, size_t *line, size_t *col)
+{
+    *line = *col = 1;
+    for (size_t i = 0; i < pos; i++) {
+        if (text[i] == '\n') {
+            ++*line;
+            *col = 1;
+        } else if (((unsigned char)text[i] & 0xC0) != 0x80) {
+            ++*col;
+        }
+    }
+}
+
 int roster_json_scan_max(const char *text, size_t len, struct roster_arena *a,
                          struct roster_json_span **spans, size_t *n, char *top, size_t max,
                          struct roster_err *err)
@@ -400,15 +413,8 @@ int roster_json_scan_max(const char *text, size_t len, struct roster_arena *a,
         *n = 0;
         return roster_err_set(err, ROSTER_ETOOBIG, "the array has more than %zu elements", max);
     }
-    size_t line = 1, col = 1;
-    for (size_t i = 0; i < sc.pos && i < len; i++) {
-        if (text[i] == '\n') {
-            line++;
-            col = 1;
-        } else if (((unsigned char)text[i] & 0xC0) != 0x80) {
-            col++;
-        }
-    }
+    size_t line, col;
+    roster_json_line_col(text, sc.pos < len ? sc.pos : len, &line, &col);
     *spans = NULL;
     *n = 0;
     return roster_err_set(err, ROSTER_EINVAL, "invalid JSON at line %zu column %zu: %s", line, col,

@@ -201,16 +201,8 @@ json_t *roster_json_load(const char *text, size_t len, struct roster_arena *a,
         roster_err_set(err, ROSTER_ENOMEM, "cannot build the JSON document (out of memory)");
         return NULL;
     }
-    /* line and column as the scanner counts them (a column is a UTF-8 character) */
-    size_t line = 1, col = 1;
-    for (size_t i = 0; i < l.dup_at; i++) {
-        if (text[i] == '\n') {
-            line++;
-            col = 1;
-        } else if (((unsigned char)text[i] & 0xC0) != 0x80) {
-            col++;
-        }
-    }
+    size_t line, col;
+    roster_json_line_col(text, l.dup_at, &line, &col);
     roster_err_set(err, ROSTER_EINVAL,
                    "invalid JSON at line %zu column %zu: duplicate object key \"%s\"", line, col,
                    l.dup ? l.dup : "");
