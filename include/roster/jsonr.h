@@ -62,6 +62,12 @@ int roster_jsonr_open(struct roster_jsonr *it, const struct roster_jsonr_val *v)
 int roster_jsonr_next(struct roster_jsonr *it, struct roster_jsonr_val *key,
                       struct roster_jsonr_val *val);
 
+/* The string, number, true, false or null starting exactly at text[i] (of text[0..len)),
+ * and in *end the index after it; -1 on anything else (an object or array included) or
+ * malformed text. For readers that walk containers themselves (roster_json_load). */
+int roster_jsonr_scalar_at(const char *text, size_t len, size_t i, struct roster_jsonr_val *v,
+                           size_t *end);
+
 /* The value of the member named key (compared after unescaping) of object obj; with
  * duplicate keys the LAST one wins, as in jansson. Returns 1 found, 0 absent, -1 if obj is
  * not an object or is malformed. */

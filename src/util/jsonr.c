@@ -103,17 +103,27 @@ static int read_value(const char *s, size_t len, size_t i, struct roster_jsonr_v
 {
     if (i >= len)
         return -1;
+    if (s[i] != '{' && s[i] != '[')
+        return roster_jsonr_scalar_at(s, len, i, v, end);
+    v->type = s[i] == '{' ? ROSTER_JSONR_OBJECT : ROSTER_JSONR_ARRAY;
+    v->esc = false;
+    size_t e = container_end(s, len, i);
+    if (e == NPOS)
+        return -1;
+    v->raw = s + i;
+    v->len = e - i;
+    *end = e;
+    return 0;
+}
+
+int roster_jsonr_scalar_at(const char *s, size_t len, size_t i, struct roster_jsonr_val *v,
+                           size_t *end)
+{
+    if (i >= len)
+        return -1;
     size_t e;
     v->esc = false;
     switch (s[i]) {
-    case '{':
-        v->type = ROSTER_JSONR_OBJECT;
-        e = container_end(s, len, i);
-        break;
-    case '[':
-        v->type = ROSTER_JSONR_ARRAY;
-        e = container_end(s, len, i);
-        break;
     case '"':
         v->type = ROSTER_JSONR_STRING;
         e = string_end(s, len, i, &v->esc);

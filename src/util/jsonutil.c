@@ -7,7 +7,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 
 static int to_buf(const char *text, size_t n, void *ud)
 {
@@ -33,15 +32,14 @@ const char *roster_json_dump_arena(const json_t *v, struct roster_arena *a)
 
 /* One pass over text that roster_json_scan has passed: each value is built as it is read,
  * so a byte is looked at once whatever its depth (the pull reader would find the end of
- * every container before reading into it, i.e. once per enclosing container). Returns
- * NULL on text the scanner would not have passed (kept safe: every index is checked), or
- * no memory. */
+ * every container before reading into it, i.e. once per enclosing container). Scalars are
+ * read by the pull reader (roster_jsonr_scalar_at). Returns NULL on text the scanner would
+ * not have passed (kept safe: every index is checked), or no memory. */
 struct loader {
     const char *s;
     size_t len, i;
     struct roster_arena *a;
     size_t dup_at; /* a repeated key: where it starts (else NO_DUP); the load fails */
-    const char *dup;
 };
 #define NO_DUP ((size_t)-1)
 
@@ -55,23 +53,15 @@ static void ld_ws(struct loader *l)
     }
 }
 
-/* A string at l->i (its opening quote) as a jsonr value (raw slice with quotes). */
-static int ld_string(struct loader *l, struct roster_jsonr_val *v)
+/* The string at l->i, unescaped (in the text when it has no escapes); l->i moves past it. */
+static int ld_string(struct loader *l, const char **out, size_t *n)
 {
-    size_t i = l->i + 1;
-    bool esc = false;
-    for (;;) {
-        while (i < l->len && l->s[i] != '"' && l->s[i] != '\\')
-            i++;
-        if (i >= l->len)
-            return -1;
-        if (l->s[i] == '"')
-            break;
-        esc = true;
-        i += 2;
-    }
-    *v = (struct roster_jsonr_val){ROSTER_JSONR_STRING, esc, l->s + l->i, i + 1 - l->i};
-    l->i = i + 1;
+    struct roster_jsonr_val v;
+    size_t end;
+    if (roster_jsonr_scalar_at(l->s, l->len, l->i, &v, &end) != 0 ||
+        v.type != ROSTER_JSONR_STRING || roster_jsonr_str_view(&v, l->a, out, n) != 0)
+        return -1;
+    l->i = end;
     return 0;
 }
 
@@ -90,19 +80,16 @@ static json_t *ld_container(struct loader *l, bool obj)
         return out;
     }
     for (;;) {
-        struct roster_jsonr_val key;
         const char *k = NULL;
         size_t kn = 0;
         if (obj) {
             size_t at = l->i;
-            if (l->i >= l->len || l->s[l->i] != '"' || ld_string(l, &key) != 0 ||
-                roster_jsonr_str_view(&key, l->a, &k, &kn) != 0)
+            if (ld_string(l, &k, &kn) != 0)
                 goto fail;
             /* a repeated key is refused, as the other SCIM bodies refuse it
              * (json_loadb with JSON_REJECT_DUPLICATES) */
             if (json_object_getn(out, k, kn)) {
                 l->dup_at = at;
-                l->dup = roster_arena_strndup(l->a, k, kn);
                 goto fail;
             }
             ld_ws(l);
@@ -137,50 +124,30 @@ fail:
 
 static json_t *ld_value(struct loader *l)
 {
-    if (l->i >= l->len)
+    if (l->i < l->len && (l->s[l->i] == '{' || l->s[l->i] == '['))
+        return ld_container(l, l->s[l->i] == '{');
+    struct roster_jsonr_val v;
+    size_t end;
+    if (roster_jsonr_scalar_at(l->s, l->len, l->i, &v, &end) != 0)
         return NULL;
-    const char *s = l->s + l->i;
-    size_t left = l->len - l->i;
-    switch (*s) {
-    case '{':
-    case '[':
-        return ld_container(l, *s == '{');
-    case '"': {
-        struct roster_jsonr_val v;
-        const char *t;
-        size_t n;
-        return ld_string(l, &v) == 0 && roster_jsonr_str_view(&v, l->a, &t, &n) == 0
-                   ? json_stringn_nocheck(t, n)
-                   : NULL;
-    }
-    case 't':
-        l->i += 4;
-        return left >= 4 && memcmp(s, "true", 4) == 0 ? json_true() : NULL;
-    case 'f':
-        l->i += 5;
-        return left >= 5 && memcmp(s, "false", 5) == 0 ? json_false() : NULL;
-    case 'n':
-        l->i += 4;
-        return left >= 4 && memcmp(s, "null", 4) == 0 ? json_null() : NULL;
-    default: {
-        size_t n = 0;
-        int type = ROSTER_JSONR_INTEGER;
-        while (n < left && ((s[n] >= '0' && s[n] <= '9') || s[n] == '-' || s[n] == '+' ||
-                            s[n] == '.' || s[n] == 'e' || s[n] == 'E')) {
-            if (s[n] == '.' || s[n] == 'e' || s[n] == 'E')
-                type = ROSTER_JSONR_REAL;
-            n++;
-        }
-        if (n == 0)
-            return NULL;
-        l->i += n;
-        struct roster_jsonr_val v = {type, false, s, n};
-        int64_t iv;
-        double d;
-        if (type == ROSTER_JSONR_INTEGER)
-            return roster_jsonr_int(&v, &iv) == 0 ? json_integer(iv) : NULL;
+    l->i = end;
+    const char *t;
+    size_t n;
+    int64_t iv;
+    double d;
+    switch (v.type) {
+    case ROSTER_JSONR_STRING:
+        return roster_jsonr_str_view(&v, l->a, &t, &n) == 0 ? json_stringn_nocheck(t, n) : NULL;
+    case ROSTER_JSONR_INTEGER:
+        return roster_jsonr_int(&v, &iv) == 0 ? json_integer(iv) : NULL;
+    case ROSTER_JSONR_REAL:
         return roster_jsonr_real(&v, &d) == 0 ? json_real(d) : NULL;
-    }
+    case ROSTER_JSONR_TRUE:
+        return json_true();
+    case ROSTER_JSONR_FALSE:
+        return json_false();
+    default:
+        return json_null();
     }
 }
 
@@ -192,7 +159,7 @@ json_t *roster_json_load(const char *text, size_t len, struct roster_arena *a,
     char top;
     if (roster_json_scan(text, len, a, &spans, &n, &top, err) != 0)
         return NULL;
-    struct loader l = {text, len, 0, a, NO_DUP, NULL};
+    struct loader l = {text, len, 0, a, NO_DUP};
     ld_ws(&l);
     json_t *j = ld_value(&l);
     if (j)
@@ -201,11 +168,15 @@ json_t *roster_json_load(const char *text, size_t len, struct roster_arena *a,
         roster_err_set(err, ROSTER_ENOMEM, "cannot build the JSON document (out of memory)");
         return NULL;
     }
-    size_t line, col;
+    /* the key is read again for the message (the load keeps only where it is) */
+    const char *k = "";
+    size_t kn = 0, line, col;
+    l.i = l.dup_at;
+    ld_string(&l, &k, &kn);
     roster_json_line_col(text, l.dup_at, &line, &col);
     roster_err_set(err, ROSTER_EINVAL,
-                   "invalid JSON at line %zu column %zu: duplicate object key \"%s\"", line, col,
-                   l.dup ? l.dup : "");
+                   "invalid JSON at line %zu column %zu: duplicate object key \"%.*s\"", line, col,
+                   (int)kn, k);
     return NULL;
 }
 

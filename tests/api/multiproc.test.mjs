@@ -8,7 +8,7 @@
 // PostgreSQL only: scripts/test.sh runs this file in its PostgreSQL pass. Run on SQLite (one
 // serving process per file) it fails at load instead of passing without testing anything.
 
-import { test, after, afterEach } from 'node:test';
+import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import {
     PG, startServer, cleanup, cli, makeUsers, listAll, pollUntil, uniq, storeQuery, tempDir,
@@ -37,7 +37,6 @@ async function stopAll() {
     for (const store of stores) await pgDropDatabase(store);
 }
 afterEach(stopAll);
-after(stopAll);
 
 async function start(opts = {}) {
     // jobs of 20,000 users in one request, above the default cap of 10,000
