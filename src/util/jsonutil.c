@@ -81,17 +81,10 @@ static json_t *ld_container(struct loader *l, bool obj)
     }
     for (;;) {
         const char *k = NULL;
-        size_t kn = 0;
+        size_t kn = 0, at = l->i;
         if (obj) {
-            size_t at = l->i;
             if (ld_string(l, &k, &kn) != 0)
                 goto fail;
-            /* a repeated key is refused, as the other SCIM bodies refuse it
-             * (json_loadb with JSON_REJECT_DUPLICATES) */
-            if (json_object_getn(out, k, kn)) {
-                l->dup_at = at;
-                goto fail;
-            }
             ld_ws(l);
             if (l->i >= l->len || l->s[l->i] != ':')
                 goto fail;
@@ -99,12 +92,22 @@ static json_t *ld_container(struct loader *l, bool obj)
             ld_ws(l);
         }
         json_t *x = ld_value(l);
-        if (!x)
+        if (!x) {
+            /* a repeated key inside the value: if this key repeats too, it comes first in
+             * the text and is the one named (as jansson checks a key before its value) */
+            if (obj && l->dup_at != NO_DUP && json_object_getn(out, k, kn))
+                l->dup_at = at;
             goto fail;
+        }
+        size_t had = obj ? json_object_size(out) : 0;
+        /* jansson releases x when it cannot add it */
         if (!obj ? json_array_append_new(out, x) != 0
-                 : json_object_setn_new_nocheck(out, k, kn, x) != 0) {
-            if (obj)
-                json_decref(x);
+                 : json_object_setn_new_nocheck(out, k, kn, x) != 0)
+            goto fail;
+        /* a repeated key (it replaced the earlier value: the object did not grow) is refused,
+         * as the other SCIM bodies refuse it (json_loadb with JSON_REJECT_DUPLICATES) */
+        if (obj && json_object_size(out) == had) {
+            l->dup_at = at;
             goto fail;
         }
         ld_ws(l);
